@@ -1,0 +1,1 @@
+//! kwire-client

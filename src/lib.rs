@@ -1,0 +1,33 @@
+//! kwire: Apache Kafka protocol codecs generated from Kafka's own JSON
+//! message schemas, plus the handwritten runtime they stand on.
+//!
+//! * [`messages`]: one module per message schema (generated), each type
+//!   implementing [`Message`] (and [`Request`] / [`Response`]).
+//! * [`ApiKey`] and [`api_table`]: the per-API min/max version table.
+//! * [`dispatch`]: decode and encode any request or response given its api
+//!   key and version (what a proxy or a decode tool needs).
+//! * [`wire`]: the wire primitives; [`error`]: typed codec errors.
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+mod error_code;
+pub mod headers;
+pub mod message;
+pub mod records;
+pub mod uuid;
+pub mod version;
+pub mod wire;
+
+#[path = "../generated/mod.rs"]
+mod generated;
+
+pub use bytes::{Bytes, BytesMut};
+pub use bytestring::ByteString as StrBytes;
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error_code::ErrorCode;
+pub use generated::{api_key, dispatch, messages};
+pub use api_key::ApiKey;
+pub use message::{Decodable, Encodable, Message, Request, Response};
+pub use uuid::Uuid;
+pub use version::VersionRange;
