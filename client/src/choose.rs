@@ -1,0 +1,531 @@
+//! Choosing the version of one request: pure, no I/O.
+//!
+//! The version is the highest one in the intersection of
+//!
+//! * our generated range for the API (what we can encode),
+//! * the broker's advertised range on this connection,
+//! * the request's own allowed range (a request that carries a field only
+//!   newer versions have raises its minimum),
+//! * every cap (per-API maximums: user caps, later a Kafka release pin),
+//!
+//! and then *gates* are applied, which can only lower it
+//! (KIP-890 part 2 transactions, KIP-516 topic ids). A data-driven cap that
+//! raises instead of lowers is exactly the librdkafka 2.6.0 Fetch v12 bug
+//! (negotiation.md §3.1, §7 item 9), so a gate is `min`-ed with the
+//! negotiated maximum and can never lift it.
+//!
+//! When nothing is left, the error names the API, every range involved and
+//! the broker, and nothing is sent (KIP-35: "an error should be reported to
+//! the user").
+
+use std::fmt;
+
+use crate::proto::{api_name, ApiKey, VersionRange};
+
+/// API keys the gates know about (raw numbers so the gates do not depend on
+/// how the generated constants are spelled).
+pub(crate) mod keys {
+    pub const PRODUCE: i16 = 0;
+    pub const FETCH: i16 = 1;
+    pub const METADATA: i16 = 3;
+    pub const OFFSET_COMMIT: i16 = 8;
+    pub const OFFSET_FETCH: i16 = 9;
+    pub const API_VERSIONS: i16 = 18;
+    pub const END_TXN: i16 = 26;
+    pub const TXN_OFFSET_COMMIT: i16 = 28;
+}
+
+/// A per-API maximum from a named source (a user cap, a release pin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cap {
+    /// Where the cap comes from, e.g. `user cap` or `release 3.8`.
+    pub source: String,
+    pub max: i16,
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <= {}", self.source, self.max)
+    }
+}
+
+/// Which gate lowered (or would have lowered) a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GateKind {
+    /// KIP-890 part 2: transactional Produce v12+, TxnOffsetCommit v5+ and
+    /// EndTxn v5 need the finalized `transaction.version` >= 2.
+    TransactionV2,
+    /// KIP-516: topic-ID versions (Fetch/Produce v13+, OffsetCommit and
+    /// OffsetFetch v10+, TxnOffsetCommit v6) need every topic to have an id.
+    TopicIds,
+}
+
+impl fmt::Display for GateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GateKind::TransactionV2 => "transaction.version gate (KIP-890)",
+            GateKind::TopicIds => "topic-id gate (KIP-516)",
+        })
+    }
+}
+
+/// A gate that applies to this request: the version must be at most `max`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub kind: GateKind,
+    pub max: i16,
+    /// Human-readable why, for logs and errors.
+    pub why: String,
+}
+
+/// The transaction.version gate for `api`, if it applies.
+///
+/// `transactional`: the request belongs to a transaction (a Produce with a
+/// transactional id; TxnOffsetCommit and EndTxn always are).
+/// `transaction_version`: the finalized feature level (absent = 0: brokers
+/// 3.9+ omit level-0 features, negotiation.md §2.1).
+pub fn transaction_gate(api: ApiKey, transactional: bool, transaction_version: i16) -> Option<Gate> {
+    if transaction_version >= 2 {
+        return None;
+    }
+    let max = match api.0 {
+        keys::PRODUCE if transactional => 11,
+        keys::TXN_OFFSET_COMMIT => 4,
+        keys::END_TXN => 4,
+        _ => return None,
+    };
+    Some(Gate {
+        kind: GateKind::TransactionV2,
+        max,
+        why: format!(
+            "finalized transaction.version is {transaction_version} (< 2): \
+             {} above v{max} would switch the transaction to KIP-890 part 2 semantics",
+            api_name(api)
+        ),
+    })
+}
+
+/// The topic-id gate for `api`, if it applies: `topics_without_id` is how
+/// many topics in the request have the zero id.
+pub fn topic_id_gate(api: ApiKey, topics_without_id: usize) -> Option<Gate> {
+    if topics_without_id == 0 {
+        return None;
+    }
+    let max = match api.0 {
+        keys::FETCH | keys::PRODUCE => 12,
+        keys::OFFSET_COMMIT | keys::OFFSET_FETCH => 9,
+        keys::TXN_OFFSET_COMMIT => 5,
+        _ => return None,
+    };
+    Some(Gate {
+        kind: GateKind::TopicIds,
+        max,
+        why: format!(
+            "{topics_without_id} topic(s) without a topic id: {} above v{max} addresses topics by id only",
+            api_name(api)
+        ),
+    })
+}
+
+/// Everything the choice depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Constraints {
+    pub api: ApiKey,
+    /// Our generated range (latest unstable excluded).
+    pub ours: VersionRange,
+    /// The broker's advertised range on this connection; `None` when the
+    /// broker does not advertise the API at all.
+    pub broker: Option<VersionRange>,
+    /// The request's own allowed range (fields it carries).
+    pub request: VersionRange,
+    /// Per-API maximums.
+    pub caps: Vec<Cap>,
+    /// Gates that apply; they can only lower the version.
+    pub gates: Vec<Gate>,
+    /// Names the broker in errors and logs (address and node id).
+    pub broker_name: String,
+}
+
+/// One step of the reasoning, for logs and `kwire api-versions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The intersection of ours, the broker's and the request's range.
+    Intersection {
+        ours: VersionRange,
+        broker: VersionRange,
+        request: VersionRange,
+        result: VersionRange,
+    },
+    /// A cap lowered the maximum.
+    Capped { cap: Cap, from: i16, to: i16 },
+    /// A gate lowered the version.
+    Gated { gate: Gate, from: i16, to: i16 },
+    /// A gate applied but did not change anything.
+    GateNoop { gate: Gate },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Intersection {
+                ours,
+                broker,
+                request,
+                result,
+            } => {
+                write!(f, "ours {ours} ∩ broker {broker}")?;
+                if request != ours {
+                    write!(f, " ∩ request {request}")?;
+                }
+                write!(f, " = {result}")
+            }
+            Step::Capped { cap, from, to } => write!(f, "{cap}: {from} -> {to}"),
+            Step::Gated { gate, from, to } => write!(f, "{}: {from} -> {to} ({})", gate.kind, gate.why),
+            Step::GateNoop { gate } => write!(f, "{} (max {}) did not lower it", gate.kind, gate.max),
+        }
+    }
+}
+
+/// The chosen version and how it was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub api: ApiKey,
+    pub version: i16,
+    /// The highest version before caps and gates.
+    pub highest_common: i16,
+    pub steps: Vec<Step>,
+}
+
+impl Choice {
+    /// One line: `v7 (ours 0-17 ∩ broker 0-7 = 0-7)`.
+    pub fn why(&self) -> String {
+        let steps: Vec<String> = self.steps.iter().map(|s| s.to_string()).collect();
+        steps.join("; ")
+    }
+
+    /// Whether a gate lowered the version.
+    pub fn gated(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s, Step::Gated { .. }))
+    }
+}
+
+/// No version can be used: nothing is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoVersion {
+    #[error(
+        "{api} (key {key}): broker {broker} does not advertise this API \
+         (ours {ours}); nothing was sent"
+    )]
+    NotAdvertised {
+        api: String,
+        key: i16,
+        ours: VersionRange,
+        broker: String,
+    },
+    #[error(
+        "{api} (key {key}): no common version with broker {broker}: ours {ours}, \
+         broker {broker_range}, request {request}{caps}; nothing was sent",
+        caps = fmt_caps(caps)
+    )]
+    Empty {
+        api: String,
+        key: i16,
+        ours: VersionRange,
+        broker_range: VersionRange,
+        request: VersionRange,
+        caps: Vec<Cap>,
+        broker: String,
+    },
+    #[error(
+        "{api} (key {key}): {gate} limits it to v{gate_max} but the usable range \
+         with broker {broker} is {usable} ({why}); nothing was sent"
+    )]
+    Gated {
+        api: String,
+        key: i16,
+        gate: GateKind,
+        gate_max: i16,
+        usable: VersionRange,
+        why: String,
+        broker: String,
+    },
+}
+
+fn fmt_caps(caps: &[Cap]) -> String {
+    if caps.is_empty() {
+        String::new()
+    } else {
+        let v: Vec<String> = caps.iter().map(|c| c.to_string()).collect();
+        format!(", caps [{}]", v.join(", "))
+    }
+}
+
+/// Chooses the version. Pure: the caller logs (see [`Choice::why`]).
+pub fn choose(c: &Constraints) -> Result<Choice, NoVersion> {
+    let api_s = api_name(c.api);
+    let broker = c.broker.ok_or_else(|| NoVersion::NotAdvertised {
+        api: api_s.clone(),
+        key: c.api.0,
+        ours: c.ours,
+        broker: c.broker_name.clone(),
+    })?;
+    let empty = || NoVersion::Empty {
+        api: api_s.clone(),
+        key: c.api.0,
+        ours: c.ours,
+        broker_range: broker,
+        request: c.request,
+        caps: c.caps.clone(),
+        broker: c.broker_name.clone(),
+    };
+    let common = c
+        .ours
+        .intersect(&broker)
+        .and_then(|r| r.intersect(&c.request))
+        .ok_or_else(empty)?;
+    let mut steps = vec![Step::Intersection {
+        ours: c.ours,
+        broker,
+        request: c.request,
+        result: common,
+    }];
+    let mut version = common.max;
+    for cap in &c.caps {
+        if cap.max < version {
+            steps.push(Step::Capped {
+                cap: cap.clone(),
+                from: version,
+                to: cap.max,
+            });
+            version = cap.max;
+        }
+    }
+    if version < common.min {
+        return Err(empty());
+    }
+    let usable = VersionRange::new(common.min, version);
+    for gate in &c.gates {
+        if gate.max < version {
+            if gate.max < common.min {
+                return Err(NoVersion::Gated {
+                    api: api_s,
+                    key: c.api.0,
+                    gate: gate.kind,
+                    gate_max: gate.max,
+                    usable,
+                    why: gate.why.clone(),
+                    broker: c.broker_name.clone(),
+                });
+            }
+            steps.push(Step::Gated {
+                gate: gate.clone(),
+                from: version,
+                to: gate.max,
+            });
+            version = gate.max;
+        } else {
+            steps.push(Step::GateNoop { gate: gate.clone() });
+        }
+    }
+    Ok(Choice {
+        api: c.api,
+        version,
+        highest_common: common.max,
+        steps,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn r(min: i16, max: i16) -> VersionRange {
+        VersionRange::new(min, max)
+    }
+
+    fn base(api: i16, ours: VersionRange, broker: Option<VersionRange>) -> Constraints {
+        Constraints {
+            api: ApiKey(api),
+            ours,
+            broker,
+            request: ours,
+            caps: vec![],
+            gates: vec![],
+            broker_name: "127.0.0.1:9092 (node 1)".into(),
+        }
+    }
+
+    #[test]
+    fn highest_common_version() {
+        let c = base(keys::FETCH, r(4, 17), Some(r(0, 7)));
+        let ch = choose(&c).unwrap();
+        assert_eq!(ch.version, 7);
+        assert_eq!(ch.highest_common, 7);
+        assert!(!ch.gated());
+    }
+
+    #[test]
+    fn request_range_raises_the_minimum() {
+        let mut c = base(keys::METADATA, r(0, 12), Some(r(0, 2)));
+        c.request = r(4, 12); // e.g. allow_auto_topic_creation=false needs v4
+        match choose(&c) {
+            Err(NoVersion::Empty {
+                broker_range,
+                request,
+                ..
+            }) => {
+                assert_eq!(broker_range, r(0, 2));
+                assert_eq!(request, r(4, 12));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cap_lowers_and_can_empty() {
+        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 17)));
+        c.caps.push(Cap {
+            source: "user cap".into(),
+            max: 10,
+        });
+        assert_eq!(choose(&c).unwrap().version, 10);
+        c.caps.push(Cap {
+            source: "release 0.10".into(),
+            max: 3,
+        });
+        let e = choose(&c).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("Fetch"), "{text}");
+        assert!(text.contains("release 0.10 <= 3"), "{text}");
+        assert!(text.contains("127.0.0.1:9092"), "{text}");
+    }
+
+    #[test]
+    fn not_advertised_is_an_error() {
+        let c = base(19, r(2, 7), None);
+        let e = choose(&c).unwrap_err();
+        assert!(matches!(e, NoVersion::NotAdvertised { key: 19, .. }));
+    }
+
+    #[test]
+    fn transactional_produce_under_tv1_goes_at_11() {
+        let mut c = base(keys::PRODUCE, r(3, 13), Some(r(0, 12)));
+        c.gates.extend(transaction_gate(ApiKey(keys::PRODUCE), true, 1));
+        let ch = choose(&c).unwrap();
+        assert_eq!(ch.version, 11);
+        assert!(ch.gated());
+        // Non-transactional: no gate.
+        assert!(transaction_gate(ApiKey(keys::PRODUCE), false, 1).is_none());
+        // TV2: no gate.
+        assert!(transaction_gate(ApiKey(keys::PRODUCE), true, 2).is_none());
+        assert_eq!(transaction_gate(ApiKey(keys::END_TXN), true, 0).unwrap().max, 4);
+        assert_eq!(
+            transaction_gate(ApiKey(keys::TXN_OFFSET_COMMIT), true, 1)
+                .unwrap()
+                .max,
+            4
+        );
+    }
+
+    #[test]
+    fn topic_id_gate_never_raises() {
+        // librdkafka 2.6.0 raised Fetch to 12 against a 4-11 broker (#4887).
+        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 11)));
+        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 1));
+        let ch = choose(&c).unwrap();
+        assert_eq!(ch.version, 11);
+        assert!(!ch.gated());
+        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 17)));
+        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 2));
+        assert_eq!(choose(&c).unwrap().version, 12);
+        assert_eq!(topic_id_gate(ApiKey(keys::OFFSET_FETCH), 1).unwrap().max, 9);
+        assert!(topic_id_gate(ApiKey(keys::FETCH), 0).is_none());
+        assert!(topic_id_gate(ApiKey(keys::METADATA), 3).is_none());
+    }
+
+    #[test]
+    fn gate_below_the_minimum_is_a_typed_error() {
+        // A broker that only takes topic-id Fetch, topics without ids.
+        let mut c = base(keys::FETCH, r(4, 17), Some(r(13, 17)));
+        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 1));
+        match choose(&c) {
+            Err(NoVersion::Gated { gate_max, usable, .. }) => {
+                assert_eq!(gate_max, 12);
+                assert_eq!(usable, r(13, 17));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn range() -> impl Strategy<Value = VersionRange> {
+        (-1i16..20, 0i16..20).prop_map(|(a, len)| VersionRange::new(a, a.saturating_add(len - 3)))
+    }
+
+    fn gate() -> impl Strategy<Value = Gate> {
+        (prop_oneof![Just(GateKind::TransactionV2), Just(GateKind::TopicIds)], -1i16..20).prop_map(
+            |(kind, max)| Gate {
+                kind,
+                max,
+                why: "test".into(),
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn choice_is_inside_every_constraint(
+            api in 0i16..80,
+            ours in range(),
+            broker in proptest::option::weighted(0.9, range()),
+            request in range(),
+            caps in proptest::collection::vec(-1i16..20, 0..3),
+            gates in proptest::collection::vec(gate(), 0..3),
+        ) {
+            let c = Constraints {
+                api: ApiKey(api),
+                ours,
+                broker,
+                request,
+                caps: caps.iter().map(|&max| Cap { source: "cap".into(), max }).collect(),
+                gates: gates.clone(),
+                broker_name: "b".into(),
+            };
+            let with = choose(&c);
+            let without = choose(&Constraints { gates: vec![], ..c.clone() });
+            match &with {
+                Ok(ch) => {
+                    let v = ch.version;
+                    prop_assert!(ours.contains(v));
+                    prop_assert!(broker.unwrap().contains(v));
+                    prop_assert!(request.contains(v));
+                    for cap in &caps { prop_assert!(v <= *cap); }
+                    for g in &gates { prop_assert!(v <= g.max); }
+                    // A gate never raises: the gated choice is at most the ungated one.
+                    let ungated = without.as_ref().expect("ungated must succeed when gated does");
+                    prop_assert!(v <= ungated.version);
+                    // And it is the highest such version.
+                    let bound = gates.iter().map(|g| g.max).fold(ungated.version, i16::min);
+                    prop_assert_eq!(v, bound);
+                }
+                Err(_) => {
+                    // Either nothing was usable without gates, or a gate fell
+                    // below the usable minimum.
+                    if let Ok(ungated) = &without {
+                        let common_min = ours.min.max(broker.unwrap().min).max(request.min);
+                        prop_assert!(gates.iter().any(|g| g.max < common_min));
+                        prop_assert!(ungated.version >= common_min);
+                    } else {
+                        // No version satisfies ours ∩ broker ∩ request ∩ caps.
+                        let ok = broker.is_some_and(|b| {
+                            let lo = ours.min.max(b.min).max(request.min);
+                            let hi = caps.iter().copied().fold(ours.max.min(b.max).min(request.max), i16::min);
+                            lo <= hi
+                        });
+                        prop_assert!(!ok);
+                    }
+                }
+            }
+        }
+    }
+}
