@@ -1,0 +1,275 @@
+package kwire.oracle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.kafka.common.message.ApiMessageType;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.ByteBufferAccessor;
+import org.apache.kafka.common.protocol.Message;
+import org.apache.kafka.common.protocol.ObjectSerializationCache;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Kafka's own generated message codec, driven by line commands on stdin; one answer line each on stdout.
+ *
+ * <pre>
+ *   ENCODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;json&gt;  -> lowercase hex of the body bytes (no header)
+ *   DECODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;hex&gt;   -> Kafka's JSON of the body
+ *   VERSIONS                                             -> one JSON array, one object per ApiKeys entry
+ *   PING                                                 -> OK &lt;kafka-clients version&gt;
+ * </pre>
+ * Any failure answers {@code ERR <message>} on one line; the process keeps going. EOF or QUIT ends it.
+ * The JSON is what Kafka's generated *DataJsonConverter classes read and write (serializeRecords=true).
+ */
+public final class Oracle {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Map<Class<?>, Method[]> CONVERTERS = new HashMap<>();
+
+    public static void main(String[] args) throws Exception {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        BufferedWriter out = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16);
+        String line;
+        while ((line = in.readLine()) != null) {
+            line = line.strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            if (line.equals("QUIT")) {
+                break;
+            }
+            String answer;
+            try {
+                answer = handle(line);
+            } catch (Throwable t) {
+                answer = "ERR " + describe(t);
+            }
+            out.write(answer);
+            out.write('\n');
+            out.flush();
+        }
+        out.flush();
+    }
+
+    static String describe(Throwable t) {
+        while (t instanceof InvocationTargetException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        String msg = t.getClass().getSimpleName() + ": " + t.getMessage();
+        return msg.replace('\n', ' ').replace('\r', ' ');
+    }
+
+    static String handle(String line) throws Exception {
+        String[] parts = line.split(" ", 5);
+        switch (parts[0]) {
+            case "PING":
+                return "OK " + kafkaVersion();
+            case "VERSIONS":
+                return versions();
+            case "ENCODE":
+            case "DECODE": {
+                if (parts.length != 5) {
+                    return "ERR usage: " + parts[0] + " <apiKey> <version> <request|response> <payload>";
+                }
+                short apiKey = Short.parseShort(parts[1]);
+                short version = Short.parseShort(parts[2]);
+                boolean request;
+                if (parts[3].equals("request")) {
+                    request = true;
+                } else if (parts[3].equals("response")) {
+                    request = false;
+                } else {
+                    return "ERR third argument must be request or response, got " + parts[3];
+                }
+                ApiMessageType type = ApiMessageType.fromApiKey(apiKey);
+                ApiMessage message = request ? type.newRequest() : type.newResponse();
+                if (version < message.lowestSupportedVersion() || version > message.highestSupportedVersion()) {
+                    return "ERR " + message.getClass().getSimpleName() + " has no version " + version
+                        + " (supports " + message.lowestSupportedVersion() + ".." + message.highestSupportedVersion() + ")";
+                }
+                return parts[0].equals("ENCODE") ? encode(message, version, parts[4]) : decode(message, version, parts[4]);
+            }
+            default:
+                return "ERR unknown command " + parts[0];
+        }
+    }
+
+    static String kafkaVersion() throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        try (java.io.InputStream s = ApiKeys.class.getResourceAsStream("/kafka/kafka-version.properties")) {
+            if (s != null) {
+                p.load(s);
+            }
+        }
+        return p.getProperty("version", "unknown") + " " + p.getProperty("commitId", "unknown");
+    }
+
+    static Method[] converter(Class<?> dataClass) throws Exception {
+        synchronized (CONVERTERS) {
+            Method[] m = CONVERTERS.get(dataClass);
+            if (m == null) {
+                Class<?> conv = Class.forName(dataClass.getName() + "JsonConverter");
+                Method read = conv.getMethod("read", JsonNode.class, short.class);
+                Method write;
+                try {
+                    write = conv.getMethod("write", dataClass, short.class, boolean.class);
+                } catch (NoSuchMethodException e) {
+                    write = conv.getMethod("write", dataClass, short.class);
+                }
+                m = new Method[] {read, write};
+                CONVERTERS.put(dataClass, m);
+            }
+            return m;
+        }
+    }
+
+    static String encode(ApiMessage template, short version, String json) throws Exception {
+        JsonNode node = MAPPER.readTree(json);
+        Method[] conv = converter(template.getClass());
+        ApiMessage message = (ApiMessage) conv[0].invoke(null, node, version);
+        ObjectSerializationCache cache = new ObjectSerializationCache();
+        int size = message.size(cache, version);
+        ByteBuffer buf = ByteBuffer.allocate(size);
+        message.write(new ByteBufferAccessor(buf), cache, version);
+        if (buf.position() != size) {
+            return "ERR wrote " + buf.position() + " bytes but size() said " + size;
+        }
+        return hex(buf.array());
+    }
+
+    static String decode(ApiMessage message, short version, String hexText) throws Exception {
+        ByteBuffer buf = ByteBuffer.wrap(unhex(hexText));
+        message.read(new ByteBufferAccessor(buf), version);
+        if (buf.hasRemaining()) {
+            return "ERR " + buf.remaining() + " trailing bytes after the message";
+        }
+        Method[] conv = converter(message.getClass());
+        JsonNode node = conv[1].getParameterCount() == 3
+            ? (JsonNode) conv[1].invoke(null, message, version, true)
+            : (JsonNode) conv[1].invoke(null, message, version);
+        patchRecords(message, node);
+        return MAPPER.writeValueAsString(node);
+    }
+
+    /**
+     * Kafka's converters write a records field as an empty binary node when serializeRecords=true (and as
+     * "recordsSizeInBytes" otherwise), so they never show the record bytes. Walk the decoded message next to
+     * its JSON and put the real bytes (base64, like every bytes field) in place of each records value.
+     */
+    static void patchRecords(Object data, JsonNode node) throws Exception {
+        if (!(node instanceof ObjectNode) || data == null) {
+            return;
+        }
+        ObjectNode obj = (ObjectNode) node;
+        for (Class<?> c = data.getClass(); c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Field f : c.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers()) || f.getName().startsWith("_")) {
+                    continue;
+                }
+                JsonNode child = obj.get(f.getName());
+                if (child == null || child.isNull()) {
+                    continue;
+                }
+                f.setAccessible(true);
+                Object value = f.get(data);
+                if (value == null) {
+                    continue;
+                }
+                if (isRecords(value)) {
+                    ByteBuffer b = ((ByteBuffer) value.getClass().getMethod("buffer").invoke(value)).duplicate();
+                    byte[] bytes = new byte[b.remaining()];
+                    b.get(bytes);
+                    obj.put(f.getName(), bytes);
+                } else if (value instanceof Message) {
+                    patchRecords(value, child);
+                } else if (value instanceof Collection && child.isArray()) {
+                    Iterator<JsonNode> it = child.elements();
+                    for (Object element : (Collection<?>) value) {
+                        if (!it.hasNext()) {
+                            break;
+                        }
+                        JsonNode elementNode = it.next();
+                        if (element instanceof Message) {
+                            patchRecords(element, elementNode);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static boolean isRecords(Object value) {
+        for (Class<?> c = value.getClass(); c != null; c = c.getSuperclass()) {
+            for (Class<?> i : c.getInterfaces()) {
+                if (i.getSimpleName().equals("BaseRecords") || i.getSimpleName().equals("Records")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    static String versions() throws Exception {
+        ArrayNode arr = JsonNodeFactory.instance.arrayNode();
+        for (ApiKeys key : ApiKeys.values()) {
+            ApiMessageType type = key.messageType;
+            ObjectNode o = arr.addObject();
+            o.put("apiKey", key.id);
+            o.put("name", type.name);
+            o.put("lowest", type.lowestSupportedVersion());
+            o.put("highest", type.highestSupportedVersion(true));
+            o.put("highestStable", type.highestSupportedVersion(false));
+            o.put("latestVersionUnstable", type.latestVersionUnstable());
+            ArrayNode listeners = o.putArray("listeners");
+            type.listeners().forEach(l -> listeners.add(l.name()));
+        }
+        return MAPPER.writeValueAsString(arr);
+    }
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    static String hex(byte[] bytes) {
+        char[] out = new char[bytes.length * 2];
+        for (int i = 0; i < bytes.length; i++) {
+            out[2 * i] = HEX[(bytes[i] >> 4) & 0xf];
+            out[2 * i + 1] = HEX[bytes[i] & 0xf];
+        }
+        return new String(out);
+    }
+
+    static byte[] unhex(String s) {
+        if (s.equals("-")) {
+            return new byte[0];
+        }
+        if (s.length() % 2 != 0) {
+            throw new IllegalArgumentException("odd number of hex digits");
+        }
+        byte[] out = new byte[s.length() / 2];
+        for (int i = 0; i < out.length; i++) {
+            int hi = Character.digit(s.charAt(2 * i), 16);
+            int lo = Character.digit(s.charAt(2 * i + 1), 16);
+            if (hi < 0 || lo < 0) {
+                throw new IllegalArgumentException("not a hex digit near offset " + 2 * i);
+            }
+            out[i] = (byte) ((hi << 4) | lo);
+        }
+        return out;
+    }
+}
