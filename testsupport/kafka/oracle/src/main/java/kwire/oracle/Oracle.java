@@ -33,6 +33,7 @@ import java.util.Map;
  * <pre>
  *   ENCODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;json&gt;  -> lowercase hex of the body bytes (no header)
  *   DECODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;hex&gt;   -> Kafka's JSON of the body
+ *   ENCODE_FULL / DECODE_FULL (same arguments)          -> as above, but every field always present (see README)
  *   VERSIONS                                             -> one JSON array, one object per ApiKeys entry
  *   PING                                                 -> OK &lt;kafka-clients version&gt;
  * </pre>
@@ -84,7 +85,9 @@ public final class Oracle {
             case "VERSIONS":
                 return versions();
             case "ENCODE":
-            case "DECODE": {
+            case "DECODE":
+            case "ENCODE_FULL":
+            case "DECODE_FULL": {
                 if (parts.length != 5) {
                     return "ERR usage: " + parts[0] + " <apiKey> <version> <request|response> <payload>";
                 }
@@ -104,7 +107,10 @@ public final class Oracle {
                     return "ERR " + message.getClass().getSimpleName() + " has no version " + version
                         + " (supports " + message.lowestSupportedVersion() + ".." + message.highestSupportedVersion() + ")";
                 }
-                return parts[0].equals("ENCODE") ? encode(message, version, parts[4]) : decode(message, version, parts[4]);
+                boolean full = parts[0].endsWith("_FULL");
+                return parts[0].startsWith("ENCODE")
+                    ? encode(message, version, parts[4], full)
+                    : decode(message, version, parts[4], full);
             }
             default:
                 return "ERR unknown command " + parts[0];
@@ -140,8 +146,11 @@ public final class Oracle {
         }
     }
 
-    static String encode(ApiMessage template, short version, String json) throws Exception {
+    static String encode(ApiMessage template, short version, String json, boolean full) throws Exception {
         JsonNode node = MAPPER.readTree(json);
+        if (full) {
+            Schema.stripAbsent(template.getClass(), node, version);
+        }
         Method[] conv = converter(template.getClass());
         ApiMessage message = (ApiMessage) conv[0].invoke(null, node, version);
         ObjectSerializationCache cache = new ObjectSerializationCache();
@@ -154,7 +163,7 @@ public final class Oracle {
         return hex(buf.array());
     }
 
-    static String decode(ApiMessage message, short version, String hexText) throws Exception {
+    static String decode(ApiMessage message, short version, String hexText, boolean full) throws Exception {
         ByteBuffer buf = ByteBuffer.wrap(unhex(hexText));
         message.read(new ByteBufferAccessor(buf), version);
         if (buf.hasRemaining()) {
@@ -164,7 +173,11 @@ public final class Oracle {
         JsonNode node = conv[1].getParameterCount() == 3
             ? (JsonNode) conv[1].invoke(null, message, version, true)
             : (JsonNode) conv[1].invoke(null, message, version);
-        patchRecords(message, node);
+        if (full) {
+            node = fullObject(message, node);
+        } else {
+            patchRecords(message, node);
+        }
         return MAPPER.writeValueAsString(node);
     }
 
@@ -213,6 +226,88 @@ public final class Oracle {
                 }
             }
         }
+    }
+
+    /** Fields of a generated message class, in schema order (the generator declares them that way). */
+    static java.util.List<Field> messageFields(Class<?> c) {
+        java.util.List<Field> out = new java.util.ArrayList<>();
+        for (Field f : c.getDeclaredFields()) {
+            if (!Modifier.isStatic(f.getModifiers()) && !f.getName().startsWith("_")) {
+                f.setAccessible(true);
+                out.add(f);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The _FULL flavour of DECODE: every field of the message at every level, in schema order, those Kafka's
+     * converter wrote (present at this version, tagged fields with a non-default value) as it wrote them,
+     * the others with the value the decoded object holds (the schema default).
+     */
+    static ObjectNode fullObject(Object data, JsonNode kafkaNode) throws Exception {
+        ObjectNode out = JsonNodeFactory.instance.objectNode();
+        for (Field f : messageFields(data.getClass())) {
+            Object value = f.get(data);
+            JsonNode k = kafkaNode == null ? null : kafkaNode.get(f.getName());
+            out.set(f.getName(), fullValue(value, k));
+        }
+        return out;
+    }
+
+    static JsonNode fullValue(Object value, JsonNode k) throws Exception {
+        JsonNodeFactory nf = JsonNodeFactory.instance;
+        if (value == null) {
+            return nf.nullNode();
+        }
+        if (isRecords(value)) {
+            ByteBuffer b = ((ByteBuffer) value.getClass().getMethod("buffer").invoke(value)).duplicate();
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            return nf.binaryNode(bytes);
+        }
+        if (value instanceof Message) {
+            return fullObject(value, k != null && k.isObject() ? k : null);
+        }
+        if (value instanceof Collection) {
+            ArrayNode arr = nf.arrayNode();
+            Iterator<JsonNode> it = k != null && k.isArray() ? k.elements() : java.util.Collections.emptyIterator();
+            for (Object element : (Collection<?>) value) {
+                arr.add(fullValue(element, it.hasNext() ? it.next() : null));
+            }
+            return arr;
+        }
+        if (k != null) {
+            return k; // scalars as Kafka's converter wrote them
+        }
+        if (value instanceof Long) {
+            return nf.numberNode((Long) value);
+        }
+        if (value instanceof Integer) {
+            return nf.numberNode((Integer) value);
+        }
+        if (value instanceof Short) {
+            return nf.numberNode((Short) value);
+        }
+        if (value instanceof Byte) {
+            return nf.numberNode((Byte) value);
+        }
+        if (value instanceof Double) {
+            return nf.numberNode((Double) value);
+        }
+        if (value instanceof Boolean) {
+            return nf.booleanNode((Boolean) value);
+        }
+        if (value instanceof byte[]) {
+            return nf.binaryNode((byte[]) value);
+        }
+        if (value instanceof ByteBuffer) {
+            ByteBuffer b = ((ByteBuffer) value).duplicate();
+            byte[] bytes = new byte[b.remaining()];
+            b.get(bytes);
+            return nf.binaryNode(bytes);
+        }
+        return nf.textNode(value.toString()); // String, Uuid (Kafka's base64url text)
     }
 
     static boolean isRecords(Object value) {
