@@ -27,7 +27,6 @@ use crate::proto::{api_name, ApiKey, VersionRange};
 pub(crate) mod keys {
     pub const PRODUCE: i16 = 0;
     pub const FETCH: i16 = 1;
-    pub const METADATA: i16 = 3;
     pub const OFFSET_COMMIT: i16 = 8;
     pub const OFFSET_FETCH: i16 = 9;
     pub const API_VERSIONS: i16 = 18;
@@ -367,7 +366,7 @@ mod tests {
 
     #[test]
     fn request_range_raises_the_minimum() {
-        let mut c = base(keys::METADATA, r(0, 12), Some(r(0, 2)));
+        let mut c = base(3, r(0, 12), Some(r(0, 2)));
         c.request = r(4, 12); // e.g. allow_auto_topic_creation=false needs v4
         match choose(&c) {
             Err(NoVersion::Empty {
@@ -441,7 +440,7 @@ mod tests {
         assert_eq!(choose(&c).unwrap().version, 12);
         assert_eq!(topic_id_gate(ApiKey(keys::OFFSET_FETCH), 1).unwrap().max, 9);
         assert!(topic_id_gate(ApiKey(keys::FETCH), 0).is_none());
-        assert!(topic_id_gate(ApiKey(keys::METADATA), 3).is_none());
+        assert!(topic_id_gate(ApiKey(3), 3).is_none());
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! `kwire api-versions`: per API, the broker's range, ours, the chosen
+//! version and why; finalized and supported features.
+
+use std::fmt::Write as _;
+
+use crate::broker::Negotiated;
+use crate::choose::{choose, Choice, Constraints, NoVersion};
+use crate::proto::{api_name, our_range, ApiKey, VersionRange};
+use crate::table::{BrokerVersions, TableSource, VersionCaps};
+
+/// One row of the report.
+#[derive(Debug, Clone)]
+pub struct ApiRow {
+    pub api: ApiKey,
+    pub name: String,
+    pub broker: Option<VersionRange>,
+    pub ours: Option<VersionRange>,
+    /// `None` when this build does not know the API.
+    pub choice: Option<Result<Choice, NoVersion>>,
+}
+
+/// Every API the broker advertises or we know, in key order. Gates depend
+/// on each request's content, so rows show the choice before gates.
+pub fn rows(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> Vec<ApiRow> {
+    let mut keys: Vec<ApiKey> = v.apis().map(|(k, _)| k).chain(v.unknown_apis().map(|(k, _)| k)).collect();
+    keys.extend(
+        kwire::api_key::API_TABLE
+            .iter()
+            .filter(|i| i.versions.is_some())
+            .map(|i| i.key),
+    );
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|api| {
+            let ours = our_range(api);
+            let broker = v.get(api);
+            let choice = ours.map(|ours| {
+                choose(&Constraints {
+                    api,
+                    ours,
+                    broker,
+                    request: ours,
+                    caps: caps.for_api(api),
+                    gates: vec![],
+                    broker_name: broker_name.to_string(),
+                })
+            });
+            ApiRow {
+                api,
+                name: api_name(api),
+                broker,
+                ours,
+                choice,
+            }
+        })
+        .collect()
+}
+
+fn opt(r: Option<VersionRange>) -> String {
+    r.map_or_else(|| "-".to_string(), |r| r.to_string())
+}
+
+/// The text report.
+pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) -> String {
+    let v = &n.versions;
+    let mut out = String::new();
+    let _ = writeln!(out, "broker {broker_name}");
+    match &v.source {
+        TableSource::ApiVersions { sent, decoded_at } => {
+            let _ = write!(out, "ApiVersions v{sent}");
+            if decoded_at != sent {
+                let _ = write!(out, " (reply shaped as v{decoded_at}, accepted)");
+            }
+            let _ = writeln!(out);
+        }
+        TableSource::Fallback { source } => {
+            let _ = writeln!(out, "no ApiVersions reply: using {source}");
+        }
+    }
+    for a in &n.attempts {
+        let _ = writeln!(out, "  attempt: {a}");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{:<32} {:>8} {:>8} {:>7}  why", "api", "broker", "ours", "chosen");
+    for row in rows(v, caps, broker_name) {
+        if !all && row.broker.is_none() {
+            continue;
+        }
+        let label = format!("{}({})", row.name, row.api.0);
+        let (chosen, why) = match &row.choice {
+            None => ("-".to_string(), "unknown to this build (kept aside)".to_string()),
+            Some(Ok(c)) => (format!("v{}", c.version), c.why()),
+            Some(Err(NoVersion::NotAdvertised { .. })) => ("-".to_string(), "not advertised by the broker".to_string()),
+            Some(Err(e)) => ("none".to_string(), e.to_string()),
+        };
+        let _ = writeln!(
+            out,
+            "{:<32} {:>8} {:>8} {:>7}  {}",
+            label,
+            opt(row.broker),
+            opt(row.ours),
+            chosen,
+            why
+        );
+    }
+    let _ = writeln!(out);
+    match v.finalized_epoch {
+        Some(e) => {
+            let _ = writeln!(out, "finalized features (epoch {e}):");
+            if v.finalized_features.is_empty() {
+                let _ = writeln!(out, "  (none: every feature at level 0)");
+            }
+            for (name, r) in &v.finalized_features {
+                let _ = writeln!(out, "  {name} = {} (min {})", r.max, r.min);
+            }
+        }
+        None => {
+            let _ = writeln!(out, "finalized features: none reported (epoch unknown)");
+        }
+    }
+    if !v.supported_features.is_empty() {
+        let _ = writeln!(out, "supported features:");
+        for (name, r) in &v.supported_features {
+            let _ = writeln!(out, "  {name} {r}");
+        }
+    }
+    let tv = v.transaction_version();
+    let _ = writeln!(
+        out,
+        "transaction.version = {tv}: transactional Produce {}",
+        if tv >= 2 {
+            "may use v12+ (KIP-890 part 2)"
+        } else {
+            "is capped at v11, TxnOffsetCommit and EndTxn at v4"
+        }
+    );
+    out
+}

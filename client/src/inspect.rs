@@ -1,0 +1,207 @@
+//! What a request's own content says about its version: the range it can
+//! be encoded at (a field only newer versions have raises the minimum; a
+//! field only older versions have lowers the maximum), whether it belongs
+//! to a transaction, and how many topics lack a topic id.
+//!
+//! Detection goes by the request's concrete type at run time, so a caller
+//! never wraps a request to influence its version: wrapping changed where
+//! franz-go 1.19.2 routed EndTxn/TxnOffsetCommit (negotiation.md §6.3,
+//! §7 item 12). [`crate::broker::SendOptions`] can override every fact.
+
+use std::any::Any;
+
+use kwire::messages::end_txn_request::EndTxnRequest;
+use kwire::messages::fetch_request::FetchRequest;
+use kwire::messages::find_coordinator_request::FindCoordinatorRequest;
+use kwire::messages::list_offsets_request::ListOffsetsRequest;
+use kwire::messages::metadata_request::MetadataRequest;
+use kwire::messages::offset_commit_request::OffsetCommitRequest;
+use kwire::messages::offset_fetch_request::OffsetFetchRequest;
+use kwire::messages::produce_request::ProduceRequest;
+use kwire::messages::txn_offset_commit_request::TxnOffsetCommitRequest;
+use kwire::{ApiKey, Request, Uuid, VersionRange};
+
+use crate::proto::our_range;
+
+/// Facts read from one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// The versions this request's content can be sent at.
+    pub allowed: VersionRange,
+    pub transactional: bool,
+    pub topics_without_id: usize,
+    /// Why `allowed` is narrower than the API's range.
+    pub reasons: Vec<String>,
+}
+
+impl RequestFacts {
+    fn min(&mut self, v: i16, why: &str) {
+        if v > self.allowed.min {
+            self.allowed.min = v;
+            self.reasons.push(format!("needs v{v}+: {why}"));
+        }
+    }
+
+    fn max(&mut self, v: i16, why: &str) {
+        if v < self.allowed.max {
+            self.allowed.max = v;
+            self.reasons.push(format!("needs v{v} or lower: {why}"));
+        }
+    }
+}
+
+fn zero(u: &Uuid) -> bool {
+    u.is_zero()
+}
+
+/// Reads the facts of `req`.
+pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
+    let range = our_range(R::API_KEY).unwrap_or(VersionRange::new(R::VERSIONS.min, R::VERSIONS.max));
+    let mut f = RequestFacts {
+        allowed: range,
+        transactional: false,
+        topics_without_id: 0,
+        reasons: Vec::new(),
+    };
+    let any = req as &dyn Any;
+    if let Some(r) = any.downcast_ref::<FetchRequest>() {
+        f.topics_without_id = r.topics.iter().filter(|t| zero(&t.topic_id)).count()
+            + r.forgotten_topics_data.iter().filter(|t| zero(&t.topic_id)).count();
+        if r.topics.iter().any(|t| !zero(&t.topic_id) && t.topic.is_empty()) {
+            f.min(13, "topics given by id only (KIP-516)");
+        }
+    } else if let Some(r) = any.downcast_ref::<ProduceRequest>() {
+        f.transactional = r.transactional_id.is_some();
+        f.topics_without_id = r.topic_data.iter().filter(|t| zero(&t.topic_id)).count();
+        if r.topic_data.iter().any(|t| !zero(&t.topic_id) && t.name.is_empty()) {
+            f.min(13, "topics given by id only (KIP-516)");
+        }
+    } else if let Some(r) = any.downcast_ref::<OffsetCommitRequest>() {
+        f.topics_without_id = r.topics.iter().filter(|t| zero(&t.topic_id)).count();
+        if r.group_instance_id.is_some() {
+            f.min(7, "group_instance_id (KIP-345)");
+        }
+    } else if let Some(r) = any.downcast_ref::<OffsetFetchRequest>() {
+        let groups = &r.groups;
+        f.topics_without_id = groups
+            .iter()
+            .filter_map(|g| g.topics.as_ref())
+            .flatten()
+            .filter(|t| zero(&t.topic_id))
+            .count();
+        if groups.len() > 1 {
+            f.min(8, "more than one group (KIP-709 batching)");
+        } else if !groups.is_empty() && r.group_id.is_empty() {
+            f.min(8, "groups given in the batched form (KIP-709)");
+        }
+        if !r.group_id.is_empty() {
+            f.max(7, "group given in the single-group form");
+        }
+        if r.require_stable {
+            f.min(7, "require_stable (KIP-447)");
+        }
+    } else if let Some(r) = any.downcast_ref::<TxnOffsetCommitRequest>() {
+        f.transactional = true;
+        f.topics_without_id = r.topics.iter().filter(|t| zero(&t.topic_id)).count();
+    } else if any.downcast_ref::<EndTxnRequest>().is_some() {
+        f.transactional = true;
+    } else if let Some(r) = any.downcast_ref::<FindCoordinatorRequest>() {
+        if r.key_type != 0 {
+            f.min(1, "key type other than group");
+        }
+        if r.coordinator_keys.len() > 1 {
+            f.min(4, "more than one key (KIP-699 batching)");
+        } else if !r.coordinator_keys.is_empty() && r.key.is_empty() {
+            f.min(4, "key given in the batched form (KIP-699)");
+        }
+        if !r.key.is_empty() {
+            f.max(3, "key given in the single-key form");
+        }
+    } else if let Some(r) = any.downcast_ref::<MetadataRequest>() {
+        if !r.allow_auto_topic_creation {
+            f.min(4, "allow_auto_topic_creation = false");
+        }
+    } else if let Some(r) = any.downcast_ref::<ListOffsetsRequest>() {
+        if r.isolation_level != 0 {
+            f.min(2, "read_committed isolation");
+        }
+    }
+    f
+}
+
+/// Requests that are safe to send twice after a close: reads and lookups.
+/// Anything that changes state (Produce, commits, transactions, admin
+/// writes) is not retried automatically.
+pub fn is_retry_safe(api: ApiKey) -> bool {
+    matches!(
+        api.0,
+        1   // Fetch
+        | 2  // ListOffsets
+        | 3  // Metadata
+        | 9  // OffsetFetch
+        | 10 // FindCoordinator
+        | 15 // DescribeGroups
+        | 16 // ListGroups
+        | 18 // ApiVersions
+        | 23 // OffsetForLeaderEpoch
+        | 29 // DescribeAcls
+        | 32 // DescribeConfigs
+        | 35 // DescribeLogDirs
+        | 41 // DescribeDelegationToken
+        | 46 // ListPartitionReassignments
+        | 48 // DescribeClientQuotas
+        | 50 // DescribeUserScramCredentials
+        | 55 // DescribeQuorum
+        | 60 // DescribeCluster
+        | 61 // DescribeProducers
+        | 65 // DescribeTransactions
+        | 66 // ListTransactions
+        | 69 // ConsumerGroupDescribe
+        | 75 // DescribeTopicPartitions
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fetch_topics_without_ids() {
+        let mut r = FetchRequest::default();
+        let mut t = r.topics.first().cloned().unwrap_or_default();
+        t.topic = "a".into();
+        r.topics.push(t.clone());
+        t.topic_id = Uuid::from_u128(7);
+        r.topics.push(t);
+        let f = inspect(&r);
+        assert_eq!(f.topics_without_id, 1);
+        assert!(!f.transactional);
+    }
+
+    #[test]
+    fn transactional_detection() {
+        let mut p = ProduceRequest::default();
+        assert!(!inspect(&p).transactional);
+        p.transactional_id = Some("tx".into());
+        assert!(inspect(&p).transactional);
+        assert!(inspect(&EndTxnRequest::default()).transactional);
+        assert!(inspect(&TxnOffsetCommitRequest::default()).transactional);
+    }
+
+    #[test]
+    fn field_driven_ranges() {
+        let mut m = MetadataRequest::default();
+        m.allow_auto_topic_creation = false;
+        let f = inspect(&m);
+        assert_eq!(f.allowed.min, 4);
+        assert_eq!(f.reasons.len(), 1);
+        let mut fc = FindCoordinatorRequest::default();
+        fc.coordinator_keys = vec!["a".into(), "b".into()];
+        assert_eq!(inspect(&fc).allowed.min, 4);
+        let mut fc = FindCoordinatorRequest::default();
+        fc.key = "g".into();
+        assert_eq!(inspect(&fc).allowed.max, 3);
+        assert!(is_retry_safe(ApiKey(1)));
+        assert!(!is_retry_safe(ApiKey(0)));
+    }
+}

@@ -1,0 +1,46 @@
+//! What the client takes from the generated protocol crate, in one place.
+
+pub use kwire::{ApiKey, VersionRange};
+
+/// `Fetch` for a known key, `api key 9999` for one this build does not know.
+pub fn api_name(api: ApiKey) -> String {
+    match api.name() {
+        Some(n) => n.to_string(),
+        None => format!("api key {}", api.0),
+    }
+}
+
+/// Our generated range for an API (latest unstable version excluded);
+/// `None` for keys this build does not know or Kafka removed.
+pub fn our_range(api: ApiKey) -> Option<VersionRange> {
+    api.versions()
+}
+
+/// Looks an API up by name (`Fetch`, `fetch`) or number (`1`).
+pub fn parse_api(s: &str) -> Option<ApiKey> {
+    if let Ok(n) = s.trim().parse::<i16>() {
+        return Some(ApiKey(n));
+    }
+    let want = s.trim().replace(['_', '-'], "").to_ascii_lowercase();
+    kwire::api_key::API_TABLE
+        .iter()
+        .find(|i| i.name.to_ascii_lowercase() == want)
+        .map(|i| i.key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_parsing() {
+        assert_eq!(api_name(ApiKey(1)), "Fetch");
+        assert_eq!(api_name(ApiKey(9999)), "api key 9999");
+        assert_eq!(parse_api("fetch"), Some(ApiKey(1)));
+        assert_eq!(parse_api("ApiVersions"), Some(ApiKey(18)));
+        assert_eq!(parse_api("txn_offset_commit"), Some(ApiKey(28)));
+        assert_eq!(parse_api("3"), Some(ApiKey(3)));
+        assert_eq!(parse_api("nope"), None);
+        assert!(our_range(ApiKey(18)).is_some_and(|r| r.min == 0 && r.max >= 3));
+    }
+}

@@ -1,0 +1,253 @@
+//! The broker's version table for ONE connection, and the user's caps.
+//!
+//! Versions are valid only for the connection they were obtained on
+//! (protocol.md, KIP-35; negotiation.md §1.1): brokers in a cluster differ
+//! during rolling upgrades, forwardable APIs change with the active
+//! controller (§1.6, §7 item 22). So every connection keeps its own table
+//! and a reconnect renegotiates.
+
+use std::collections::BTreeMap;
+
+use crate::choose::Cap;
+use crate::negotiate::{FallbackVersions, RawTable};
+use crate::proto::{our_range, ApiKey, VersionRange};
+
+/// Where a table came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSource {
+    /// An ApiVersions reply: the version sent and the version its body
+    /// decoded at (lower when the broker answered with an older shape).
+    ApiVersions { sent: i16, decoded_at: i16 },
+    /// No reply; configured fallback versions.
+    Fallback { source: String },
+}
+
+/// One connection's view of the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerVersions {
+    apis: BTreeMap<i16, VersionRange>,
+    /// Keys this build does not know: kept aside, not fatal (a newer broker).
+    unknown: BTreeMap<i16, VersionRange>,
+    /// This broker's software range per feature (v3+ replies).
+    pub supported_features: BTreeMap<String, VersionRange>,
+    /// Cluster-wide finalized levels (`min_level..=max_level`), only when
+    /// the epoch is known (>= 0): "valid only if FinalizedFeaturesEpoch >= 0".
+    pub finalized_features: BTreeMap<String, VersionRange>,
+    pub finalized_epoch: Option<i64>,
+    pub source: TableSource,
+    /// Duplicate keys seen in the reply (the first entry wins).
+    pub duplicates: Vec<i16>,
+}
+
+impl BrokerVersions {
+    /// From an ApiVersions reply. The key order does not matter (tansu
+    /// sends HashMap order, peers.md §3.3).
+    pub fn from_raw(raw: &RawTable, sent: i16) -> Self {
+        let mut apis = BTreeMap::new();
+        let mut unknown = BTreeMap::new();
+        let mut duplicates = Vec::new();
+        for a in &raw.apis {
+            let range = VersionRange::new(a.min, a.max);
+            let map = if our_range(ApiKey(a.api_key)).is_some() || ApiKey(a.api_key).name().is_some() {
+                &mut apis
+            } else {
+                &mut unknown
+            };
+            if map.contains_key(&a.api_key) {
+                duplicates.push(a.api_key);
+            } else {
+                map.insert(a.api_key, range);
+            }
+        }
+        let finalized_epoch = (raw.finalized_features_epoch >= 0).then_some(raw.finalized_features_epoch);
+        let finalized_features = if finalized_epoch.is_some() {
+            raw.finalized_features
+                .iter()
+                .map(|f| (f.name.clone(), VersionRange::new(f.min_level, f.max_level)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        BrokerVersions {
+            apis,
+            unknown,
+            supported_features: raw
+                .supported_features
+                .iter()
+                .map(|f| (f.name.clone(), VersionRange::new(f.min, f.max)))
+                .collect(),
+            finalized_features,
+            finalized_epoch,
+            source: TableSource::ApiVersions {
+                sent,
+                decoded_at: raw.decoded_at,
+            },
+            duplicates,
+        }
+    }
+
+    /// From configured fallback maximums: the broker's minimum is unknown,
+    /// so 0 is assumed (our own minimum still applies when choosing).
+    pub fn from_fallback(fb: &FallbackVersions) -> Self {
+        BrokerVersions {
+            apis: fb.max.iter().map(|(&k, &max)| (k, VersionRange::new(0, max))).collect(),
+            unknown: BTreeMap::new(),
+            supported_features: BTreeMap::new(),
+            finalized_features: BTreeMap::new(),
+            finalized_epoch: None,
+            source: TableSource::Fallback {
+                source: fb.source.clone(),
+            },
+            duplicates: Vec::new(),
+        }
+    }
+
+    /// The broker's range for `api` on this connection.
+    pub fn get(&self, api: ApiKey) -> Option<VersionRange> {
+        self.apis.get(&api.0).or_else(|| self.unknown.get(&api.0)).copied()
+    }
+
+    /// Known APIs the broker advertises, by key.
+    pub fn apis(&self) -> impl Iterator<Item = (ApiKey, VersionRange)> + '_ {
+        self.apis.iter().map(|(&k, &r)| (ApiKey(k), r))
+    }
+
+    /// Advertised keys this build does not know.
+    pub fn unknown_apis(&self) -> impl Iterator<Item = (ApiKey, VersionRange)> + '_ {
+        self.unknown.iter().map(|(&k, &r)| (ApiKey(k), r))
+    }
+
+    /// The finalized max level of a feature; absent = 0 (brokers 3.9+ omit
+    /// level-0 features, negotiation.md §2.1).
+    pub fn finalized_level(&self, name: &str) -> i16 {
+        self.finalized_features.get(name).map(|r| r.max).unwrap_or(0)
+    }
+
+    /// `transaction.version` (KIP-890 part 2 needs >= 2).
+    pub fn transaction_version(&self) -> i16 {
+        self.finalized_level("transaction.version")
+    }
+}
+
+/// Per-API maximums from named sources: user caps today, a Kafka release's
+/// max table later (a release is just another source).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VersionCaps {
+    sources: Vec<(String, BTreeMap<i16, i16>)>,
+}
+
+impl VersionCaps {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one cap under `source` (e.g. `user cap`).
+    pub fn cap(mut self, source: &str, api: ApiKey, max: i16) -> Self {
+        match self.sources.iter_mut().find(|(s, _)| s == source) {
+            Some((_, m)) => {
+                m.insert(api.0, max);
+            }
+            None => self.sources.push((source.to_string(), [(api.0, max)].into_iter().collect())),
+        }
+        self
+    }
+
+    /// Adds a whole table (e.g. a release's per-API maximums).
+    pub fn source(mut self, source: &str, max: BTreeMap<i16, i16>) -> Self {
+        self.sources.push((source.to_string(), max));
+        self
+    }
+
+    /// The caps that apply to `api`.
+    pub fn for_api(&self, api: ApiKey) -> Vec<Cap> {
+        self.sources
+            .iter()
+            .filter_map(|(s, m)| {
+                m.get(&api.0).map(|&max| Cap {
+                    source: s.clone(),
+                    max,
+                })
+            })
+            .collect()
+    }
+
+    /// The lowest cap for `api`, if any.
+    pub fn max_for(&self, api: ApiKey) -> Option<i16> {
+        self.for_api(api).iter().map(|c| c.max).min()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.iter().all(|(_, m)| m.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::negotiate::{AdvertisedApi, FinalizedFeature};
+
+    fn raw(apis: &[(i16, i16, i16)], epoch: i64, tv: Option<i16>) -> RawTable {
+        RawTable {
+            decoded_at: 3,
+            apis: apis
+                .iter()
+                .map(|&(api_key, min, max)| AdvertisedApi { api_key, min, max })
+                .collect(),
+            finalized_features_epoch: epoch,
+            finalized_features: tv
+                .map(|l| FinalizedFeature {
+                    name: "transaction.version".into(),
+                    min_level: l,
+                    max_level: l,
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn unsorted_duplicates_and_unknown_keys() {
+        let t = BrokerVersions::from_raw(&raw(&[(60, 0, 1), (1, 0, 17), (9999, 0, 3), (0, 0, 11), (1, 0, 2)], -1, None), 4);
+        assert_eq!(t.get(ApiKey(1)), Some(VersionRange::new(0, 17)));
+        assert_eq!(t.get(ApiKey(0)), Some(VersionRange::new(0, 11)));
+        assert_eq!(t.apis().count(), 3);
+        assert_eq!(t.unknown_apis().collect::<Vec<_>>(), vec![(ApiKey(9999), VersionRange::new(0, 3))]);
+        assert_eq!(t.duplicates, vec![1]);
+        assert_eq!(t.source, TableSource::ApiVersions { sent: 4, decoded_at: 3 });
+    }
+
+    #[test]
+    fn finalized_features_need_a_known_epoch() {
+        let t = BrokerVersions::from_raw(&raw(&[], 7, Some(2)), 4);
+        assert_eq!(t.transaction_version(), 2);
+        assert_eq!(t.finalized_epoch, Some(7));
+        // Epoch -1 (Event Hubs, §7 item 23): not valid.
+        let t = BrokerVersions::from_raw(&raw(&[], -1, Some(2)), 4);
+        assert_eq!(t.transaction_version(), 0);
+        let t = BrokerVersions::from_raw(&raw(&[], 3, None), 4);
+        assert_eq!(t.transaction_version(), 0);
+    }
+
+    #[test]
+    fn caps_by_source() {
+        let c = VersionCaps::new()
+            .cap("user cap", ApiKey(1), 7)
+            .cap("user cap", ApiKey(0), 9)
+            .source("release 2.0", [(1, 8), (3, 6)].into_iter().collect());
+        assert_eq!(c.for_api(ApiKey(1)).len(), 2);
+        assert_eq!(c.max_for(ApiKey(1)), Some(7));
+        assert_eq!(c.max_for(ApiKey(3)), Some(6));
+        assert_eq!(c.max_for(ApiKey(2)), None);
+    }
+
+    #[test]
+    fn fallback_table() {
+        let t = BrokerVersions::from_fallback(&FallbackVersions {
+            source: "user fallback".into(),
+            max: [(3, 0), (1, 2)].into_iter().collect(),
+        });
+        assert_eq!(t.get(ApiKey(1)), Some(VersionRange::new(0, 2)));
+        assert!(matches!(t.source, TableSource::Fallback { .. }));
+    }
+}
