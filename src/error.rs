@@ -27,11 +27,18 @@ pub enum DecodeErrorKind {
     /// A null was read where this version does not allow one.
     NullNotAllowed,
     /// The version is outside the message's valid versions.
-    UnsupportedVersion { version: i16, valid: Option<VersionRange> },
+    UnsupportedVersion {
+        version: i16,
+        valid: Option<VersionRange>,
+    },
     /// The API key is unknown to this build, or names an API that Kafka removed.
     UnknownApi { api_key: i16 },
     /// A known tagged field did not consume exactly the bytes it declared.
-    TaggedFieldSize { tag: u32, declared: usize, used: usize },
+    TaggedFieldSize {
+        tag: u32,
+        declared: usize,
+        used: usize,
+    },
     /// A tag appeared twice in one tagged-field section.
     DuplicateTag { tag: u32 },
     /// Bytes were left over after a complete message or frame.
@@ -47,7 +54,10 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "needed {needed} bytes, {remaining} remain")
             }
             Self::LengthExceedsInput { length, remaining } => {
-                write!(f, "length {length} exceeds the {remaining} bytes that remain")
+                write!(
+                    f,
+                    "length {length} exceeds the {remaining} bytes that remain"
+                )
             }
             Self::InvalidLength { length } => write!(f, "invalid length {length}"),
             Self::InvalidVarint => f.write_str("varint is too long"),
@@ -58,7 +68,11 @@ impl fmt::Display for DecodeErrorKind {
                 None => write!(f, "version {version}: this message has no valid versions"),
             },
             Self::UnknownApi { api_key } => write!(f, "unknown or removed api key {api_key}"),
-            Self::TaggedFieldSize { tag, declared, used } => write!(
+            Self::TaggedFieldSize {
+                tag,
+                declared,
+                used,
+            } => write!(
                 f,
                 "tagged field {tag} declared {declared} bytes but its value used {used}"
             ),

@@ -15,6 +15,11 @@ mod error_code;
 pub mod headers;
 pub mod message;
 pub mod records;
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub mod serde_support;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod uuid;
 pub mod version;
 pub mod wire;
@@ -22,12 +27,12 @@ pub mod wire;
 #[path = "../generated/mod.rs"]
 mod generated;
 
+pub use api_key::ApiKey;
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString as StrBytes;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use error_code::ErrorCode;
 pub use generated::{api_key, dispatch, messages};
-pub use api_key::ApiKey;
 pub use message::{Decodable, Encodable, Message, Request, Response};
 pub use uuid::Uuid;
 pub use version::VersionRange;

@@ -88,7 +88,8 @@ pub trait Message: Encodable + Decodable + Default + Clone + Debug + PartialEq {
     fn decode_bytes(bytes: Bytes, version: i16) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let m = Self::decode(&mut r, version)?;
-        r.expect_end().map_err(|e| e.in_message(Self::NAME, version))?;
+        r.expect_end()
+            .map_err(|e| e.in_message(Self::NAME, version))?;
         Ok(m)
     }
 }

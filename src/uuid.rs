@@ -97,7 +97,8 @@ impl serde::Serialize for Uuid {
 impl<'de> serde::Deserialize<'de> for Uuid {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Uuid::parse(&s).ok_or_else(|| serde::de::Error::custom("not a Kafka UUID (22 base64url chars)"))
+        Uuid::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("not a Kafka UUID (22 base64url chars)"))
     }
 }
 
@@ -107,7 +108,12 @@ mod tests {
 
     #[test]
     fn text_form_round_trips() {
-        for v in [0u128, 1, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+        for v in [
+            0u128,
+            1,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
             let u = Uuid::from_u128(v);
             let s = u.to_string();
             assert_eq!(s.len(), 22);

@@ -11,3 +11,9 @@ pub mod write;
 
 pub use reader::Reader;
 pub use tagged::UnknownTaggedFields;
+
+pub use bytes::BufMut;
+
+/// The most elements an array decoder reserves up front. Larger arrays grow
+/// as their elements actually decode, so a forged count costs nothing.
+pub const MAX_PREALLOC: usize = 1024;

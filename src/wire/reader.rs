@@ -240,8 +240,7 @@ impl Reader {
     }
 
     fn utf8(&self, raw: Bytes, start: usize) -> Result<ByteString, DecodeError> {
-        ByteString::try_from(raw)
-            .map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
+        ByteString::try_from(raw).map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
     }
 
     /// A nullable string: `int16` length (or compact `uvarint(n+1)`).
@@ -307,7 +306,11 @@ impl Reader {
     }
 
     #[inline]
-    pub fn array_len(&mut self, compact: bool, min_element_size: usize) -> Result<usize, DecodeError> {
+    pub fn array_len(
+        &mut self,
+        compact: bool,
+        min_element_size: usize,
+    ) -> Result<usize, DecodeError> {
         self.nullable_array_len(compact, min_element_size)?
             .ok_or_else(|| self.null_error())
     }
@@ -319,7 +322,9 @@ mod tests {
 
     #[test]
     fn huge_array_length_on_tiny_input_fails_before_allocating() {
-        let mut r = Reader::new(Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0]));
+        let mut r = Reader::new(Bytes::from_static(&[
+            0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0,
+        ]));
         let err = r.array_len(false, 4).unwrap_err();
         assert_eq!(
             err.kind(),
@@ -334,7 +339,10 @@ mod tests {
     #[test]
     fn varint_rejects_sixth_byte() {
         let mut r = Reader::new(Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
-        assert_eq!(r.unsigned_varint().unwrap_err().kind(), &DecodeErrorKind::InvalidVarint);
+        assert_eq!(
+            r.unsigned_varint().unwrap_err().kind(),
+            &DecodeErrorKind::InvalidVarint
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ impl UnknownTaggedFields {
     pub fn encoded_len(&self) -> usize {
         self.0
             .iter()
-            .map(|(tag, v)| unsigned_varint_len(*tag) + unsigned_varint_len(v.len() as u32) + v.len())
+            .map(|(tag, v)| {
+                unsigned_varint_len(*tag) + unsigned_varint_len(v.len() as u32) + v.len()
+            })
             .sum()
     }
 }

@@ -158,7 +158,17 @@ mod tests {
 
     #[test]
     fn varints_round_trip_at_every_width() {
-        for v in [0u32, 1, 127, 128, 16383, 16384, 2_097_151, 2_097_152, u32::MAX] {
+        for v in [
+            0u32,
+            1,
+            127,
+            128,
+            16383,
+            16384,
+            2_097_151,
+            2_097_152,
+            u32::MAX,
+        ] {
             let mut b = BytesMut::new();
             put_unsigned_varint(&mut b, v);
             assert_eq!(b.len(), unsigned_varint_len(v), "{v}");
@@ -185,6 +195,9 @@ mod tests {
         put_nullable_string(&mut b, None, true);
         put_string(&mut b, "ab", true);
         put_nullable_bytes(&mut b, None, false);
-        assert_eq!(&b[..], &[0xff, 0xff, 0x00, 0x03, b'a', b'b', 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            &b[..],
+            &[0xff, 0xff, 0x00, 0x03, b'a', b'b', 0xff, 0xff, 0xff, 0xff]
+        );
     }
 }

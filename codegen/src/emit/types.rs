@@ -1,0 +1,185 @@
+//! Rust types, defaults and minimum wire sizes of schema fields.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::names::type_ident;
+use crate::model::{DefaultValue, FieldModel, FieldType, MessageModel, StructModel};
+use crate::versions::Versions;
+
+/// The versions a struct's generated code must handle. Common structs are
+/// shared by fields of different versions, so they cover the whole message.
+pub fn possible(m: &MessageModel, s: &StructModel) -> Versions {
+    if s.common || s.name == m.name {
+        m.valid
+    } else {
+        s.versions.intersect(&m.valid)
+    }
+}
+
+/// Whether the struct can be written at a flexible version.
+pub fn struct_is_flexible(m: &MessageModel, s: &StructModel) -> bool {
+    !m.flexible.intersect(&possible(m, s)).is_empty()
+}
+
+pub fn base_type(ty: &FieldType) -> TokenStream {
+    match ty {
+        FieldType::Bool => quote!(bool),
+        FieldType::Int8 => quote!(i8),
+        FieldType::Int16 => quote!(i16),
+        FieldType::Uint16 => quote!(u16),
+        FieldType::Int32 => quote!(i32),
+        FieldType::Uint32 => quote!(u32),
+        FieldType::Int64 => quote!(i64),
+        FieldType::Float64 => quote!(f64),
+        FieldType::String => quote!(crate::StrBytes),
+        FieldType::Bytes | FieldType::Records => quote!(crate::Bytes),
+        FieldType::Uuid => quote!(crate::Uuid),
+        FieldType::Struct(n) => {
+            let i = type_ident(n);
+            quote!(#i)
+        }
+        FieldType::Array(inner) => {
+            let t = base_type(inner);
+            quote!(Vec<#t>)
+        }
+    }
+}
+
+/// Whether the Rust field is an `Option` (nullable in some version it has).
+pub fn is_option(f: &FieldModel, possible: Versions) -> bool {
+    !f.nullable
+        .intersect(&f.versions)
+        .intersect(&possible)
+        .is_empty()
+}
+
+pub fn field_type(f: &FieldModel, possible: Versions) -> TokenStream {
+    let t = base_type(&f.ty);
+    if is_option(f, possible) {
+        quote!(Option<#t>)
+    } else {
+        t
+    }
+}
+
+fn literal(ty: &FieldType, n: i64) -> TokenStream {
+    match ty {
+        FieldType::Int8 => {
+            let v = n as i8;
+            quote!(#v)
+        }
+        FieldType::Int16 => {
+            let v = n as i16;
+            quote!(#v)
+        }
+        FieldType::Uint16 => {
+            let v = n as u16;
+            quote!(#v)
+        }
+        FieldType::Int32 => {
+            let v = n as i32;
+            quote!(#v)
+        }
+        FieldType::Uint32 => {
+            let v = n as u32;
+            quote!(#v)
+        }
+        FieldType::Float64 => {
+            let v = n as f64;
+            quote!(#v)
+        }
+        _ => quote!(#n),
+    }
+}
+
+/// The default value as an expression of the field's Rust type.
+pub fn default_expr(f: &FieldModel, possible: Versions) -> TokenStream {
+    let opt = is_option(f, possible);
+    let inner = match &f.default {
+        DefaultValue::Null => return quote!(None),
+        DefaultValue::TypeZero => zero(&f.ty),
+        DefaultValue::Bool(b) => quote!(#b),
+        DefaultValue::Int(n) => literal(&f.ty, *n),
+        DefaultValue::Float(x) => quote!(#x),
+        DefaultValue::Str(s) => {
+            if s.is_empty() {
+                quote!(crate::StrBytes::new())
+            } else {
+                quote!(crate::StrBytes::from_static(#s))
+            }
+        }
+    };
+    if opt {
+        quote!(Some(#inner))
+    } else {
+        inner
+    }
+}
+
+fn zero(ty: &FieldType) -> TokenStream {
+    match ty {
+        FieldType::Bool => quote!(false),
+        FieldType::Int8 => quote!(0i8),
+        FieldType::Int16 => quote!(0i16),
+        FieldType::Uint16 => quote!(0u16),
+        FieldType::Int32 => quote!(0i32),
+        FieldType::Uint32 => quote!(0u32),
+        FieldType::Int64 => quote!(0i64),
+        FieldType::Float64 => quote!(0.0f64),
+        FieldType::String => quote!(crate::StrBytes::new()),
+        FieldType::Bytes | FieldType::Records => quote!(crate::Bytes::new()),
+        FieldType::Uuid => quote!(crate::Uuid::ZERO),
+        FieldType::Struct(n) => {
+            let i = type_ident(n);
+            quote!(<#i as Default>::default())
+        }
+        FieldType::Array(inner) => {
+            let t = base_type(inner);
+            quote!(Vec::<#t>::new())
+        }
+    }
+}
+
+/// The fewest bytes a value of this type takes; `compact_possible` picks
+/// the shorter compact length prefixes where flexible versions exist.
+pub fn min_size(ty: &FieldType, compact_possible: bool) -> TokenStream {
+    let n: usize = match ty {
+        FieldType::Bool | FieldType::Int8 => 1,
+        FieldType::Int16 | FieldType::Uint16 => 2,
+        FieldType::Int32 | FieldType::Uint32 => 4,
+        FieldType::Int64 | FieldType::Float64 => 8,
+        FieldType::Uuid => 16,
+        FieldType::String => {
+            if compact_possible {
+                1
+            } else {
+                2
+            }
+        }
+        FieldType::Bytes | FieldType::Records | FieldType::Array(_) => {
+            if compact_possible {
+                1
+            } else {
+                4
+            }
+        }
+        FieldType::Struct(n) => {
+            let i = type_ident(n);
+            return quote!(#i::MIN_SIZE);
+        }
+    };
+    quote!(#n)
+}
+
+/// Fixed wire size of a type, when it has one.
+pub fn fixed_size(ty: &FieldType) -> Option<usize> {
+    Some(match ty {
+        FieldType::Bool | FieldType::Int8 => 1,
+        FieldType::Int16 | FieldType::Uint16 => 2,
+        FieldType::Int32 | FieldType::Uint32 => 4,
+        FieldType::Int64 | FieldType::Float64 => 8,
+        FieldType::Uuid => 16,
+        _ => return None,
+    })
+}

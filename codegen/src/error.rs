@@ -1,0 +1,27 @@
+//! Typed generator errors. Each names the file, and where it applies the
+//! message (struct) and field, so a maintainer can go straight to it.
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenError {
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{file}: invalid schema JSON: {message}")]
+    Json { file: String, message: String },
+    #[error("{file}: {message}: {problem}")]
+    Message {
+        file: String,
+        message: String,
+        problem: String,
+    },
+    #[error("{file}: {message}.{field}: {problem}")]
+    Field {
+        file: String,
+        message: String,
+        field: String,
+        problem: String,
+    },
+    #[error("{0}")]
+    Pin(String),
+    #[error("generated code for {path} does not parse as Rust: {message}")]
+    Emit { path: String, message: String },
+}

@@ -1,0 +1,385 @@
+//! The thin I/O shell around the pure pipeline: read the pinned schemas,
+//! generate in memory, then write (`generate`) or compare (`check`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::emit::{self, EmitOptions};
+use crate::error::GenError;
+use crate::fingerprint::{fingerprint_of, generator_fingerprint, sha256_hex};
+use crate::model::{MessageKind, Model};
+use crate::pin::{self, Pin};
+use crate::schema;
+
+pub const MANIFEST: &str = "MANIFEST";
+
+/// Parses every schema file and builds the model.
+pub fn load_model(files: &[(String, Vec<u8>)]) -> Result<Model, GenError> {
+    let mut parsed = Vec::with_capacity(files.len());
+    for (name, data) in files {
+        let text = std::str::from_utf8(data).map_err(|e| GenError::Json {
+            file: name.clone(),
+            message: format!("not UTF-8: {e}"),
+        })?;
+        parsed.push(schema::parse_str(name, text)?);
+    }
+    Model::from_files(&parsed)
+}
+
+/// Everything `generate` would write under `generated/`, manifest included.
+pub fn expected_output(
+    model: &Model,
+    opts: &EmitOptions,
+    lock: &str,
+    generator_fp: &str,
+) -> Result<BTreeMap<String, String>, GenError> {
+    let mut files = emit::generate(model, opts)?;
+    let output_fp = fingerprint_of(files.iter().map(|(k, v)| (k.as_str(), v.as_bytes())));
+    files.insert(
+        MANIFEST.into(),
+        manifest(
+            model,
+            opts,
+            &sha256_hex(lock.as_bytes()),
+            generator_fp,
+            &output_fp,
+        )?,
+    );
+    Ok(files)
+}
+
+/// The manifest: fingerprints the build script checks, and one line per
+/// API and message so the next run can report what changed.
+pub fn manifest(
+    model: &Model,
+    opts: &EmitOptions,
+    lock_fp: &str,
+    generator_fp: &str,
+    output_fp: &str,
+) -> Result<String, GenError> {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# kwire generated/ manifest: checked by build.rs; written by kwire-codegen. Do not edit."
+    );
+    let _ = writeln!(s, "release {}", opts.release);
+    let _ = writeln!(s, "schemas {lock_fp}");
+    let _ = writeln!(s, "generator {generator_fp}");
+    let _ = writeln!(s, "output {output_fp}");
+    for a in emit::apis(model)? {
+        let _ = writeln!(
+            s,
+            "api {} {} {}{}",
+            a.key,
+            a.name,
+            a.request.valid,
+            if a.request.latest_unstable {
+                " latest-unstable"
+            } else {
+                ""
+            }
+        );
+    }
+    for m in &model.messages {
+        let fields: usize = m.structs.iter().map(|s| s.fields.len()).sum();
+        let _ = writeln!(
+            s,
+            "message {} {} flexible {} structs {} fields {}",
+            m.name,
+            m.valid,
+            m.flexible,
+            m.structs.len(),
+            fields
+        );
+    }
+    Ok(s)
+}
+
+/// Where things are.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub schema_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub pin: Pin,
+}
+
+impl Layout {
+    pub fn new(
+        root: &Path,
+        schemas: Option<&Path>,
+        out: Option<&Path>,
+    ) -> Result<Layout, GenError> {
+        let pin = Pin::read(root)?;
+        Ok(Layout {
+            root: root.to_path_buf(),
+            schema_dir: pin.schema_dir(root, schemas),
+            out_dir: out
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| root.join("generated")),
+            pin,
+        })
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> GenError {
+    GenError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The files currently under `dir` (everything kwire-codegen owns: `.rs`
+/// files and the manifest).
+fn existing_output(dir: &Path) -> Result<BTreeMap<String, String>, GenError> {
+    let mut out = BTreeMap::new();
+    for (name, data) in crate::fingerprint::read_tree(dir, "").map_err(|e| io_err(dir, e))? {
+        if name.ends_with(".rs") || name == MANIFEST {
+            out.insert(name, String::from_utf8_lossy(&data).into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// What `generate` did or `check` found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub written: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+    pub report: String,
+}
+
+fn prepare(
+    layout: &Layout,
+    include_about: bool,
+) -> Result<
+    (
+        Vec<(String, Vec<u8>)>,
+        Model,
+        String,
+        BTreeMap<String, String>,
+    ),
+    GenError,
+> {
+    let files = pin::schema_files(&layout.schema_dir)?;
+    let model = load_model(&files)?;
+    let lock = pin::lock_text(&files);
+    let codegen_dir = layout.root.join("codegen");
+    let gen_fp = generator_fingerprint(&codegen_dir).map_err(|e| io_err(&codegen_dir, e))?;
+    let opts = EmitOptions {
+        release: layout.pin.release.clone(),
+        include_about,
+    };
+    let out = expected_output(&model, &opts, &lock, &gen_fp)?;
+    Ok((files, model, lock, out))
+}
+
+/// Regenerates `generated/` and the lock. Stale files are removed; files
+/// whose content is unchanged are not touched.
+pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenError> {
+    let (_files, model, lock, out) = prepare(layout, include_about)?;
+    let old = existing_output(&layout.out_dir)?;
+    let mut outcome = Outcome::default();
+    for (name, text) in &out {
+        if old.get(name) == Some(text) {
+            outcome.unchanged += 1;
+            continue;
+        }
+        let path = layout.out_dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+        }
+        std::fs::write(&path, text).map_err(|e| io_err(&path, e))?;
+        outcome.written.push(name.clone());
+    }
+    for name in old.keys() {
+        if !out.contains_key(name) {
+            let path = layout.out_dir.join(name);
+            std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            outcome.removed.push(name.clone());
+        }
+    }
+    let lock_path = layout.root.join(pin::LOCK_FILE);
+    if std::fs::read_to_string(&lock_path).ok().as_deref() != Some(lock.as_str()) {
+        std::fs::write(&lock_path, &lock).map_err(|e| io_err(&lock_path, e))?;
+        outcome.written.push(pin::LOCK_FILE.into());
+    }
+    outcome.report = report(
+        &model,
+        layout,
+        old.get(MANIFEST).map(String::as_str),
+        out.get(MANIFEST).map(String::as_str).unwrap_or(""),
+        &outcome,
+    );
+    Ok(outcome)
+}
+
+/// Compares the committed tree with what the pinned schemas generate.
+/// Returns the readable differences; empty means in sync.
+pub fn check(layout: &Layout) -> Result<Vec<String>, GenError> {
+    let mut problems = Vec::new();
+    let files = pin::schema_files(&layout.schema_dir)?;
+    let lock_path = layout.root.join(pin::LOCK_FILE);
+    match std::fs::read_to_string(&lock_path) {
+        Ok(lock) => {
+            for d in pin::lock_differences(&lock, &files) {
+                problems.push(format!("schema lock: {d}"));
+            }
+        }
+        Err(e) => problems.push(format!("schema lock {}: {e}", lock_path.display())),
+    }
+    let (_f, _model, _lock, out) = prepare(layout, false)?;
+    let old = existing_output(&layout.out_dir)?;
+    for (name, text) in &out {
+        match old.get(name) {
+            None => problems.push(format!("generated/{name}: missing")),
+            Some(t) if t != text => {
+                let line = t
+                    .lines()
+                    .zip(text.lines())
+                    .position(|(a, b)| a != b)
+                    .map(|i| i + 1)
+                    .unwrap_or_else(|| t.lines().count().min(text.lines().count()) + 1);
+                problems.push(format!(
+                    "generated/{name}: differs from the schemas' output (first at line {line})"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for name in old.keys() {
+        if !out.contains_key(name) {
+            problems.push(format!(
+                "generated/{name}: not produced by the pinned schemas (stale)"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+fn manifest_lines(m: &str, prefix: &str) -> BTreeMap<String, String> {
+    m.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ' ');
+            let a = it.next()?;
+            let b = it.next()?;
+            let rest = it.next().unwrap_or("");
+            if prefix == "api " {
+                Some((format!("{b} ({a})"), rest.to_string()))
+            } else {
+                Some((a.to_string(), format!("{b} {rest}")))
+            }
+        })
+        .collect()
+}
+
+/// The short report `generate` prints.
+pub fn report(
+    model: &Model,
+    layout: &Layout,
+    old_manifest: Option<&str>,
+    new_manifest: &str,
+    o: &Outcome,
+) -> String {
+    let mut s = String::new();
+    let apis = emit::apis(model).unwrap_or_default();
+    let removed = apis.iter().filter(|a| a.removed()).count();
+    let versions: i64 = apis
+        .iter()
+        .filter(|a| !a.removed())
+        .map(|a| i64::from(a.request.valid.hi - a.request.valid.lo + 1))
+        .sum();
+    let count = |k: MessageKind| {
+        model
+            .messages
+            .iter()
+            .filter(|m| m.kind == k && !m.valid.is_empty())
+            .count()
+    };
+    let structs: usize = model
+        .messages
+        .iter()
+        .filter(|m| !m.valid.is_empty())
+        .map(|m| m.structs.len())
+        .sum();
+    let unstable: Vec<String> = apis
+        .iter()
+        .filter(|a| a.request.latest_unstable)
+        .map(|a| format!("{} v{}", a.name, a.request.valid.hi))
+        .collect();
+    let _ = writeln!(
+        s,
+        "kwire-codegen: Kafka {} schemas from {}",
+        layout.pin.release,
+        layout.schema_dir.display()
+    );
+    let _ = writeln!(
+        s,
+        "  APIs: {} ({} live, {} removed and kept as reserved keys), {} request/response versions",
+        apis.len(),
+        apis.len() - removed,
+        removed,
+        versions
+    );
+    let _ = writeln!(
+        s,
+        "  message types: {} requests, {} responses, {} headers, {} data; {} structs in all",
+        count(MessageKind::Request),
+        count(MessageKind::Response),
+        count(MessageKind::Header),
+        count(MessageKind::Data) + count(MessageKind::Metadata),
+        structs
+    );
+    if !unstable.is_empty() {
+        let _ = writeln!(
+            s,
+            "  latest versions marked unstable (left out of the client table): {}",
+            unstable.join(", ")
+        );
+    }
+    for w in &model.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+    match old_manifest {
+        None => {
+            let _ = writeln!(s, "  no previous output: everything is new");
+        }
+        Some(old) => {
+            let mut changes = Vec::new();
+            for prefix in ["api ", "message "] {
+                let a = manifest_lines(old, prefix);
+                let b = manifest_lines(new_manifest, prefix);
+                let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for k in keys {
+                    match (a.get(k), b.get(k)) {
+                        (Some(x), Some(y)) if x != y => {
+                            changes.push(format!("{prefix}{k}: {x} -> {y}"))
+                        }
+                        (None, Some(y)) => changes.push(format!("{prefix}{k}: new ({y})")),
+                        (Some(x), None) => changes.push(format!("{prefix}{k}: gone (was {x})")),
+                        _ => {}
+                    }
+                }
+            }
+            if changes.is_empty() {
+                let _ = writeln!(s, "  since the previous output: no API or message changes");
+            } else {
+                let _ = writeln!(s, "  since the previous output:");
+                for c in changes {
+                    let _ = writeln!(s, "    {c}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "  files: {} written, {} removed, {} unchanged",
+        o.written.len(),
+        o.removed.len(),
+        o.unchanged
+    );
+    s
+}
