@@ -302,10 +302,7 @@ impl ApiKey {
     }
     /// The table entry, for keys this build knows.
     pub fn info(self) -> Option<&'static ApiInfo> {
-        API_TABLE
-            .binary_search_by_key(&self, |i| i.key)
-            .ok()
-            .map(|i| &API_TABLE[i])
+        API_TABLE.binary_search_by_key(&self, |i| i.key).ok().map(|i| &API_TABLE[i])
     }
     /// The versions a client should use: every valid version except
     /// an unstable latest one. `None` for unknown or removed APIs.

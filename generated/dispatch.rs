@@ -231,13 +231,21 @@ impl RequestKind {
             Self::DeleteGroups(_) => crate::ApiKey::DELETE_GROUPS,
             Self::ElectLeaders(_) => crate::ApiKey::ELECT_LEADERS,
             Self::IncrementalAlterConfigs(_) => crate::ApiKey::INCREMENTAL_ALTER_CONFIGS,
-            Self::AlterPartitionReassignments(_) => crate::ApiKey::ALTER_PARTITION_REASSIGNMENTS,
-            Self::ListPartitionReassignments(_) => crate::ApiKey::LIST_PARTITION_REASSIGNMENTS,
+            Self::AlterPartitionReassignments(_) => {
+                crate::ApiKey::ALTER_PARTITION_REASSIGNMENTS
+            }
+            Self::ListPartitionReassignments(_) => {
+                crate::ApiKey::LIST_PARTITION_REASSIGNMENTS
+            }
             Self::OffsetDelete(_) => crate::ApiKey::OFFSET_DELETE,
             Self::DescribeClientQuotas(_) => crate::ApiKey::DESCRIBE_CLIENT_QUOTAS,
             Self::AlterClientQuotas(_) => crate::ApiKey::ALTER_CLIENT_QUOTAS,
-            Self::DescribeUserScramCredentials(_) => crate::ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS,
-            Self::AlterUserScramCredentials(_) => crate::ApiKey::ALTER_USER_SCRAM_CREDENTIALS,
+            Self::DescribeUserScramCredentials(_) => {
+                crate::ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS
+            }
+            Self::AlterUserScramCredentials(_) => {
+                crate::ApiKey::ALTER_USER_SCRAM_CREDENTIALS
+            }
             Self::Vote(_) => crate::ApiKey::VOTE,
             Self::BeginQuorumEpoch(_) => crate::ApiKey::BEGIN_QUORUM_EPOCH,
             Self::EndQuorumEpoch(_) => crate::ApiKey::END_QUORUM_EPOCH,
@@ -257,7 +265,9 @@ impl RequestKind {
             Self::ConsumerGroupHeartbeat(_) => crate::ApiKey::CONSUMER_GROUP_HEARTBEAT,
             Self::ConsumerGroupDescribe(_) => crate::ApiKey::CONSUMER_GROUP_DESCRIBE,
             Self::ControllerRegistration(_) => crate::ApiKey::CONTROLLER_REGISTRATION,
-            Self::GetTelemetrySubscriptions(_) => crate::ApiKey::GET_TELEMETRY_SUBSCRIPTIONS,
+            Self::GetTelemetrySubscriptions(_) => {
+                crate::ApiKey::GET_TELEMETRY_SUBSCRIPTIONS
+            }
             Self::PushTelemetry(_) => crate::ApiKey::PUSH_TELEMETRY,
             Self::AssignReplicasToDirs(_) => crate::ApiKey::ASSIGN_REPLICAS_TO_DIRS,
             Self::ListConfigResources(_) => crate::ApiKey::LIST_CONFIG_RESOURCES,
@@ -269,14 +279,20 @@ impl RequestKind {
             Self::AddRaftVoter(_) => crate::ApiKey::ADD_RAFT_VOTER,
             Self::RemoveRaftVoter(_) => crate::ApiKey::REMOVE_RAFT_VOTER,
             Self::UpdateRaftVoter(_) => crate::ApiKey::UPDATE_RAFT_VOTER,
-            Self::InitializeShareGroupState(_) => crate::ApiKey::INITIALIZE_SHARE_GROUP_STATE,
+            Self::InitializeShareGroupState(_) => {
+                crate::ApiKey::INITIALIZE_SHARE_GROUP_STATE
+            }
             Self::ReadShareGroupState(_) => crate::ApiKey::READ_SHARE_GROUP_STATE,
             Self::WriteShareGroupState(_) => crate::ApiKey::WRITE_SHARE_GROUP_STATE,
             Self::DeleteShareGroupState(_) => crate::ApiKey::DELETE_SHARE_GROUP_STATE,
-            Self::ReadShareGroupStateSummary(_) => crate::ApiKey::READ_SHARE_GROUP_STATE_SUMMARY,
+            Self::ReadShareGroupStateSummary(_) => {
+                crate::ApiKey::READ_SHARE_GROUP_STATE_SUMMARY
+            }
             Self::StreamsGroupHeartbeat(_) => crate::ApiKey::STREAMS_GROUP_HEARTBEAT,
             Self::StreamsGroupDescribe(_) => crate::ApiKey::STREAMS_GROUP_DESCRIBE,
-            Self::DescribeShareGroupOffsets(_) => crate::ApiKey::DESCRIBE_SHARE_GROUP_OFFSETS,
+            Self::DescribeShareGroupOffsets(_) => {
+                crate::ApiKey::DESCRIBE_SHARE_GROUP_OFFSETS
+            }
             Self::AlterShareGroupOffsets(_) => crate::ApiKey::ALTER_SHARE_GROUP_OFFSETS,
             Self::DeleteShareGroupOffsets(_) => crate::ApiKey::DELETE_SHARE_GROUP_OFFSETS,
             Self::StreamsGroupTopologyDescriptionUpdate(_) => {
@@ -311,12 +327,8 @@ impl RequestKind {
             20i16 => Ok(Self::DeleteTopics(crate::Message::decode(r, version)?)),
             21i16 => Ok(Self::DeleteRecords(crate::Message::decode(r, version)?)),
             22i16 => Ok(Self::InitProducerId(crate::Message::decode(r, version)?)),
-            23i16 => Ok(Self::OffsetForLeaderEpoch(crate::Message::decode(
-                r, version,
-            )?)),
-            24i16 => Ok(Self::AddPartitionsToTxn(crate::Message::decode(
-                r, version,
-            )?)),
+            23i16 => Ok(Self::OffsetForLeaderEpoch(crate::Message::decode(r, version)?)),
+            24i16 => Ok(Self::AddPartitionsToTxn(crate::Message::decode(r, version)?)),
             25i16 => Ok(Self::AddOffsetsToTxn(crate::Message::decode(r, version)?)),
             26i16 => Ok(Self::EndTxn(crate::Message::decode(r, version)?)),
             27i16 => Ok(Self::WriteTxnMarkers(crate::Message::decode(r, version)?)),
@@ -326,46 +338,44 @@ impl RequestKind {
             31i16 => Ok(Self::DeleteAcls(crate::Message::decode(r, version)?)),
             32i16 => Ok(Self::DescribeConfigs(crate::Message::decode(r, version)?)),
             33i16 => Ok(Self::AlterConfigs(crate::Message::decode(r, version)?)),
-            34i16 => Ok(Self::AlterReplicaLogDirs(crate::Message::decode(
-                r, version,
-            )?)),
+            34i16 => Ok(Self::AlterReplicaLogDirs(crate::Message::decode(r, version)?)),
             35i16 => Ok(Self::DescribeLogDirs(crate::Message::decode(r, version)?)),
             36i16 => Ok(Self::SaslAuthenticate(crate::Message::decode(r, version)?)),
             37i16 => Ok(Self::CreatePartitions(crate::Message::decode(r, version)?)),
-            38i16 => Ok(Self::CreateDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            39i16 => Ok(Self::RenewDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            40i16 => Ok(Self::ExpireDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            41i16 => Ok(Self::DescribeDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
+            38i16 => Ok(Self::CreateDelegationToken(crate::Message::decode(r, version)?)),
+            39i16 => Ok(Self::RenewDelegationToken(crate::Message::decode(r, version)?)),
+            40i16 => Ok(Self::ExpireDelegationToken(crate::Message::decode(r, version)?)),
+            41i16 => {
+                Ok(Self::DescribeDelegationToken(crate::Message::decode(r, version)?))
+            }
             42i16 => Ok(Self::DeleteGroups(crate::Message::decode(r, version)?)),
             43i16 => Ok(Self::ElectLeaders(crate::Message::decode(r, version)?)),
-            44i16 => Ok(Self::IncrementalAlterConfigs(crate::Message::decode(
-                r, version,
-            )?)),
-            45i16 => Ok(Self::AlterPartitionReassignments(crate::Message::decode(
-                r, version,
-            )?)),
-            46i16 => Ok(Self::ListPartitionReassignments(crate::Message::decode(
-                r, version,
-            )?)),
+            44i16 => {
+                Ok(Self::IncrementalAlterConfigs(crate::Message::decode(r, version)?))
+            }
+            45i16 => {
+                Ok(
+                    Self::AlterPartitionReassignments(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            46i16 => {
+                Ok(Self::ListPartitionReassignments(crate::Message::decode(r, version)?))
+            }
             47i16 => Ok(Self::OffsetDelete(crate::Message::decode(r, version)?)),
-            48i16 => Ok(Self::DescribeClientQuotas(crate::Message::decode(
-                r, version,
-            )?)),
+            48i16 => Ok(Self::DescribeClientQuotas(crate::Message::decode(r, version)?)),
             49i16 => Ok(Self::AlterClientQuotas(crate::Message::decode(r, version)?)),
-            50i16 => Ok(Self::DescribeUserScramCredentials(crate::Message::decode(
-                r, version,
-            )?)),
-            51i16 => Ok(Self::AlterUserScramCredentials(crate::Message::decode(
-                r, version,
-            )?)),
+            50i16 => {
+                Ok(
+                    Self::DescribeUserScramCredentials(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            51i16 => {
+                Ok(Self::AlterUserScramCredentials(crate::Message::decode(r, version)?))
+            }
             52i16 => Ok(Self::Vote(crate::Message::decode(r, version)?)),
             53i16 => Ok(Self::BeginQuorumEpoch(crate::Message::decode(r, version)?)),
             54i16 => Ok(Self::EndQuorumEpoch(crate::Message::decode(r, version)?)),
@@ -376,88 +386,71 @@ impl RequestKind {
             59i16 => Ok(Self::FetchSnapshot(crate::Message::decode(r, version)?)),
             60i16 => Ok(Self::DescribeCluster(crate::Message::decode(r, version)?)),
             61i16 => Ok(Self::DescribeProducers(crate::Message::decode(r, version)?)),
-            62i16 => Ok(Self::BrokerRegistration(crate::Message::decode(
-                r, version,
-            )?)),
+            62i16 => Ok(Self::BrokerRegistration(crate::Message::decode(r, version)?)),
             63i16 => Ok(Self::BrokerHeartbeat(crate::Message::decode(r, version)?)),
             64i16 => Ok(Self::UnregisterBroker(crate::Message::decode(r, version)?)),
-            65i16 => Ok(Self::DescribeTransactions(crate::Message::decode(
-                r, version,
-            )?)),
+            65i16 => Ok(Self::DescribeTransactions(crate::Message::decode(r, version)?)),
             66i16 => Ok(Self::ListTransactions(crate::Message::decode(r, version)?)),
-            67i16 => Ok(Self::AllocateProducerIds(crate::Message::decode(
-                r, version,
-            )?)),
-            68i16 => Ok(Self::ConsumerGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            69i16 => Ok(Self::ConsumerGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
-            70i16 => Ok(Self::ControllerRegistration(crate::Message::decode(
-                r, version,
-            )?)),
-            71i16 => Ok(Self::GetTelemetrySubscriptions(crate::Message::decode(
-                r, version,
-            )?)),
+            67i16 => Ok(Self::AllocateProducerIds(crate::Message::decode(r, version)?)),
+            68i16 => {
+                Ok(Self::ConsumerGroupHeartbeat(crate::Message::decode(r, version)?))
+            }
+            69i16 => Ok(Self::ConsumerGroupDescribe(crate::Message::decode(r, version)?)),
+            70i16 => {
+                Ok(Self::ControllerRegistration(crate::Message::decode(r, version)?))
+            }
+            71i16 => {
+                Ok(Self::GetTelemetrySubscriptions(crate::Message::decode(r, version)?))
+            }
             72i16 => Ok(Self::PushTelemetry(crate::Message::decode(r, version)?)),
-            73i16 => Ok(Self::AssignReplicasToDirs(crate::Message::decode(
-                r, version,
-            )?)),
-            74i16 => Ok(Self::ListConfigResources(crate::Message::decode(
-                r, version,
-            )?)),
-            75i16 => Ok(Self::DescribeTopicPartitions(crate::Message::decode(
-                r, version,
-            )?)),
-            76i16 => Ok(Self::ShareGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            77i16 => Ok(Self::ShareGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
+            73i16 => Ok(Self::AssignReplicasToDirs(crate::Message::decode(r, version)?)),
+            74i16 => Ok(Self::ListConfigResources(crate::Message::decode(r, version)?)),
+            75i16 => {
+                Ok(Self::DescribeTopicPartitions(crate::Message::decode(r, version)?))
+            }
+            76i16 => Ok(Self::ShareGroupHeartbeat(crate::Message::decode(r, version)?)),
+            77i16 => Ok(Self::ShareGroupDescribe(crate::Message::decode(r, version)?)),
             78i16 => Ok(Self::ShareFetch(crate::Message::decode(r, version)?)),
             79i16 => Ok(Self::ShareAcknowledge(crate::Message::decode(r, version)?)),
             80i16 => Ok(Self::AddRaftVoter(crate::Message::decode(r, version)?)),
             81i16 => Ok(Self::RemoveRaftVoter(crate::Message::decode(r, version)?)),
             82i16 => Ok(Self::UpdateRaftVoter(crate::Message::decode(r, version)?)),
-            83i16 => Ok(Self::InitializeShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            84i16 => Ok(Self::ReadShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            85i16 => Ok(Self::WriteShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            86i16 => Ok(Self::DeleteShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            87i16 => Ok(Self::ReadShareGroupStateSummary(crate::Message::decode(
-                r, version,
-            )?)),
-            88i16 => Ok(Self::StreamsGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            89i16 => Ok(Self::StreamsGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
-            90i16 => Ok(Self::DescribeShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            91i16 => Ok(Self::AlterShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            92i16 => Ok(Self::DeleteShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            93i16 => Ok(Self::StreamsGroupTopologyDescriptionUpdate(
-                crate::Message::decode(r, version)?,
-            )),
-            94i16 => Ok(Self::UnregisterController(crate::Message::decode(
-                r, version,
-            )?)),
-            k => Err(r.error(crate::DecodeErrorKind::UnknownApi { api_key: k })),
+            83i16 => {
+                Ok(Self::InitializeShareGroupState(crate::Message::decode(r, version)?))
+            }
+            84i16 => Ok(Self::ReadShareGroupState(crate::Message::decode(r, version)?)),
+            85i16 => Ok(Self::WriteShareGroupState(crate::Message::decode(r, version)?)),
+            86i16 => Ok(Self::DeleteShareGroupState(crate::Message::decode(r, version)?)),
+            87i16 => {
+                Ok(Self::ReadShareGroupStateSummary(crate::Message::decode(r, version)?))
+            }
+            88i16 => Ok(Self::StreamsGroupHeartbeat(crate::Message::decode(r, version)?)),
+            89i16 => Ok(Self::StreamsGroupDescribe(crate::Message::decode(r, version)?)),
+            90i16 => {
+                Ok(Self::DescribeShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            91i16 => {
+                Ok(Self::AlterShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            92i16 => {
+                Ok(Self::DeleteShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            93i16 => {
+                Ok(
+                    Self::StreamsGroupTopologyDescriptionUpdate(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            94i16 => Ok(Self::UnregisterController(crate::Message::decode(r, version)?)),
+            k => {
+                Err(
+                    r
+                        .error(crate::DecodeErrorKind::UnknownApi {
+                            api_key: k,
+                        }),
+                )
+            }
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
@@ -508,12 +501,18 @@ impl RequestKind {
             Self::DeleteGroups(m) => crate::Message::encode(m, buf, version),
             Self::ElectLeaders(m) => crate::Message::encode(m, buf, version),
             Self::IncrementalAlterConfigs(m) => crate::Message::encode(m, buf, version),
-            Self::AlterPartitionReassignments(m) => crate::Message::encode(m, buf, version),
-            Self::ListPartitionReassignments(m) => crate::Message::encode(m, buf, version),
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode(m, buf, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::OffsetDelete(m) => crate::Message::encode(m, buf, version),
             Self::DescribeClientQuotas(m) => crate::Message::encode(m, buf, version),
             Self::AlterClientQuotas(m) => crate::Message::encode(m, buf, version),
-            Self::DescribeUserScramCredentials(m) => crate::Message::encode(m, buf, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::AlterUserScramCredentials(m) => crate::Message::encode(m, buf, version),
             Self::Vote(m) => crate::Message::encode(m, buf, version),
             Self::BeginQuorumEpoch(m) => crate::Message::encode(m, buf, version),
@@ -550,7 +549,9 @@ impl RequestKind {
             Self::ReadShareGroupState(m) => crate::Message::encode(m, buf, version),
             Self::WriteShareGroupState(m) => crate::Message::encode(m, buf, version),
             Self::DeleteShareGroupState(m) => crate::Message::encode(m, buf, version),
-            Self::ReadShareGroupStateSummary(m) => crate::Message::encode(m, buf, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::StreamsGroupHeartbeat(m) => crate::Message::encode(m, buf, version),
             Self::StreamsGroupDescribe(m) => crate::Message::encode(m, buf, version),
             Self::DescribeShareGroupOffsets(m) => crate::Message::encode(m, buf, version),
@@ -605,12 +606,18 @@ impl RequestKind {
             Self::DeleteGroups(m) => crate::Message::encoded_len(m, version),
             Self::ElectLeaders(m) => crate::Message::encoded_len(m, version),
             Self::IncrementalAlterConfigs(m) => crate::Message::encoded_len(m, version),
-            Self::AlterPartitionReassignments(m) => crate::Message::encoded_len(m, version),
-            Self::ListPartitionReassignments(m) => crate::Message::encoded_len(m, version),
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encoded_len(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::OffsetDelete(m) => crate::Message::encoded_len(m, version),
             Self::DescribeClientQuotas(m) => crate::Message::encoded_len(m, version),
             Self::AlterClientQuotas(m) => crate::Message::encoded_len(m, version),
-            Self::DescribeUserScramCredentials(m) => crate::Message::encoded_len(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::AlterUserScramCredentials(m) => crate::Message::encoded_len(m, version),
             Self::Vote(m) => crate::Message::encoded_len(m, version),
             Self::BeginQuorumEpoch(m) => crate::Message::encoded_len(m, version),
@@ -647,7 +654,9 @@ impl RequestKind {
             Self::ReadShareGroupState(m) => crate::Message::encoded_len(m, version),
             Self::WriteShareGroupState(m) => crate::Message::encoded_len(m, version),
             Self::DeleteShareGroupState(m) => crate::Message::encoded_len(m, version),
-            Self::ReadShareGroupStateSummary(m) => crate::Message::encoded_len(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::StreamsGroupHeartbeat(m) => crate::Message::encoded_len(m, version),
             Self::StreamsGroupDescribe(m) => crate::Message::encoded_len(m, version),
             Self::DescribeShareGroupOffsets(m) => crate::Message::encoded_len(m, version),
@@ -800,29 +809,21 @@ impl RequestKind {
             38i16 => Ok(Self::CreateDelegationToken(serde_json::from_value(value)?)),
             39i16 => Ok(Self::RenewDelegationToken(serde_json::from_value(value)?)),
             40i16 => Ok(Self::ExpireDelegationToken(serde_json::from_value(value)?)),
-            41i16 => Ok(Self::DescribeDelegationToken(serde_json::from_value(
-                value,
-            )?)),
+            41i16 => Ok(Self::DescribeDelegationToken(serde_json::from_value(value)?)),
             42i16 => Ok(Self::DeleteGroups(serde_json::from_value(value)?)),
             43i16 => Ok(Self::ElectLeaders(serde_json::from_value(value)?)),
-            44i16 => Ok(Self::IncrementalAlterConfigs(serde_json::from_value(
-                value,
-            )?)),
-            45i16 => Ok(Self::AlterPartitionReassignments(serde_json::from_value(
-                value,
-            )?)),
-            46i16 => Ok(Self::ListPartitionReassignments(serde_json::from_value(
-                value,
-            )?)),
+            44i16 => Ok(Self::IncrementalAlterConfigs(serde_json::from_value(value)?)),
+            45i16 => {
+                Ok(Self::AlterPartitionReassignments(serde_json::from_value(value)?))
+            }
+            46i16 => Ok(Self::ListPartitionReassignments(serde_json::from_value(value)?)),
             47i16 => Ok(Self::OffsetDelete(serde_json::from_value(value)?)),
             48i16 => Ok(Self::DescribeClientQuotas(serde_json::from_value(value)?)),
             49i16 => Ok(Self::AlterClientQuotas(serde_json::from_value(value)?)),
-            50i16 => Ok(Self::DescribeUserScramCredentials(serde_json::from_value(
-                value,
-            )?)),
-            51i16 => Ok(Self::AlterUserScramCredentials(serde_json::from_value(
-                value,
-            )?)),
+            50i16 => {
+                Ok(Self::DescribeUserScramCredentials(serde_json::from_value(value)?))
+            }
+            51i16 => Ok(Self::AlterUserScramCredentials(serde_json::from_value(value)?)),
             52i16 => Ok(Self::Vote(serde_json::from_value(value)?)),
             53i16 => Ok(Self::BeginQuorumEpoch(serde_json::from_value(value)?)),
             54i16 => Ok(Self::EndQuorumEpoch(serde_json::from_value(value)?)),
@@ -842,15 +843,11 @@ impl RequestKind {
             68i16 => Ok(Self::ConsumerGroupHeartbeat(serde_json::from_value(value)?)),
             69i16 => Ok(Self::ConsumerGroupDescribe(serde_json::from_value(value)?)),
             70i16 => Ok(Self::ControllerRegistration(serde_json::from_value(value)?)),
-            71i16 => Ok(Self::GetTelemetrySubscriptions(serde_json::from_value(
-                value,
-            )?)),
+            71i16 => Ok(Self::GetTelemetrySubscriptions(serde_json::from_value(value)?)),
             72i16 => Ok(Self::PushTelemetry(serde_json::from_value(value)?)),
             73i16 => Ok(Self::AssignReplicasToDirs(serde_json::from_value(value)?)),
             74i16 => Ok(Self::ListConfigResources(serde_json::from_value(value)?)),
-            75i16 => Ok(Self::DescribeTopicPartitions(serde_json::from_value(
-                value,
-            )?)),
+            75i16 => Ok(Self::DescribeTopicPartitions(serde_json::from_value(value)?)),
             76i16 => Ok(Self::ShareGroupHeartbeat(serde_json::from_value(value)?)),
             77i16 => Ok(Self::ShareGroupDescribe(serde_json::from_value(value)?)),
             78i16 => Ok(Self::ShareFetch(serde_json::from_value(value)?)),
@@ -858,31 +855,31 @@ impl RequestKind {
             80i16 => Ok(Self::AddRaftVoter(serde_json::from_value(value)?)),
             81i16 => Ok(Self::RemoveRaftVoter(serde_json::from_value(value)?)),
             82i16 => Ok(Self::UpdateRaftVoter(serde_json::from_value(value)?)),
-            83i16 => Ok(Self::InitializeShareGroupState(serde_json::from_value(
-                value,
-            )?)),
+            83i16 => Ok(Self::InitializeShareGroupState(serde_json::from_value(value)?)),
             84i16 => Ok(Self::ReadShareGroupState(serde_json::from_value(value)?)),
             85i16 => Ok(Self::WriteShareGroupState(serde_json::from_value(value)?)),
             86i16 => Ok(Self::DeleteShareGroupState(serde_json::from_value(value)?)),
-            87i16 => Ok(Self::ReadShareGroupStateSummary(serde_json::from_value(
-                value,
-            )?)),
+            87i16 => Ok(Self::ReadShareGroupStateSummary(serde_json::from_value(value)?)),
             88i16 => Ok(Self::StreamsGroupHeartbeat(serde_json::from_value(value)?)),
             89i16 => Ok(Self::StreamsGroupDescribe(serde_json::from_value(value)?)),
-            90i16 => Ok(Self::DescribeShareGroupOffsets(serde_json::from_value(
-                value,
-            )?)),
+            90i16 => Ok(Self::DescribeShareGroupOffsets(serde_json::from_value(value)?)),
             91i16 => Ok(Self::AlterShareGroupOffsets(serde_json::from_value(value)?)),
-            92i16 => Ok(Self::DeleteShareGroupOffsets(serde_json::from_value(
-                value,
-            )?)),
-            93i16 => Ok(Self::StreamsGroupTopologyDescriptionUpdate(
-                serde_json::from_value(value)?,
-            )),
+            92i16 => Ok(Self::DeleteShareGroupOffsets(serde_json::from_value(value)?)),
+            93i16 => {
+                Ok(
+                    Self::StreamsGroupTopologyDescriptionUpdate(
+                        serde_json::from_value(value)?,
+                    ),
+                )
+            }
             94i16 => Ok(Self::UnregisterController(serde_json::from_value(value)?)),
-            k => Err(<serde_json::Error as serde::de::Error>::custom(format!(
-                "unknown or removed api key {k}"
-            ))),
+            k => {
+                Err(
+                    <serde_json::Error as serde::de::Error>::custom(
+                        format!("unknown or removed api key {k}"),
+                    ),
+                )
+            }
         }
     }
     /// A value valid at `version`; `None` for unknown keys.
@@ -1866,13 +1863,21 @@ impl ResponseKind {
             Self::DeleteGroups(_) => crate::ApiKey::DELETE_GROUPS,
             Self::ElectLeaders(_) => crate::ApiKey::ELECT_LEADERS,
             Self::IncrementalAlterConfigs(_) => crate::ApiKey::INCREMENTAL_ALTER_CONFIGS,
-            Self::AlterPartitionReassignments(_) => crate::ApiKey::ALTER_PARTITION_REASSIGNMENTS,
-            Self::ListPartitionReassignments(_) => crate::ApiKey::LIST_PARTITION_REASSIGNMENTS,
+            Self::AlterPartitionReassignments(_) => {
+                crate::ApiKey::ALTER_PARTITION_REASSIGNMENTS
+            }
+            Self::ListPartitionReassignments(_) => {
+                crate::ApiKey::LIST_PARTITION_REASSIGNMENTS
+            }
             Self::OffsetDelete(_) => crate::ApiKey::OFFSET_DELETE,
             Self::DescribeClientQuotas(_) => crate::ApiKey::DESCRIBE_CLIENT_QUOTAS,
             Self::AlterClientQuotas(_) => crate::ApiKey::ALTER_CLIENT_QUOTAS,
-            Self::DescribeUserScramCredentials(_) => crate::ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS,
-            Self::AlterUserScramCredentials(_) => crate::ApiKey::ALTER_USER_SCRAM_CREDENTIALS,
+            Self::DescribeUserScramCredentials(_) => {
+                crate::ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS
+            }
+            Self::AlterUserScramCredentials(_) => {
+                crate::ApiKey::ALTER_USER_SCRAM_CREDENTIALS
+            }
             Self::Vote(_) => crate::ApiKey::VOTE,
             Self::BeginQuorumEpoch(_) => crate::ApiKey::BEGIN_QUORUM_EPOCH,
             Self::EndQuorumEpoch(_) => crate::ApiKey::END_QUORUM_EPOCH,
@@ -1892,7 +1897,9 @@ impl ResponseKind {
             Self::ConsumerGroupHeartbeat(_) => crate::ApiKey::CONSUMER_GROUP_HEARTBEAT,
             Self::ConsumerGroupDescribe(_) => crate::ApiKey::CONSUMER_GROUP_DESCRIBE,
             Self::ControllerRegistration(_) => crate::ApiKey::CONTROLLER_REGISTRATION,
-            Self::GetTelemetrySubscriptions(_) => crate::ApiKey::GET_TELEMETRY_SUBSCRIPTIONS,
+            Self::GetTelemetrySubscriptions(_) => {
+                crate::ApiKey::GET_TELEMETRY_SUBSCRIPTIONS
+            }
             Self::PushTelemetry(_) => crate::ApiKey::PUSH_TELEMETRY,
             Self::AssignReplicasToDirs(_) => crate::ApiKey::ASSIGN_REPLICAS_TO_DIRS,
             Self::ListConfigResources(_) => crate::ApiKey::LIST_CONFIG_RESOURCES,
@@ -1904,14 +1911,20 @@ impl ResponseKind {
             Self::AddRaftVoter(_) => crate::ApiKey::ADD_RAFT_VOTER,
             Self::RemoveRaftVoter(_) => crate::ApiKey::REMOVE_RAFT_VOTER,
             Self::UpdateRaftVoter(_) => crate::ApiKey::UPDATE_RAFT_VOTER,
-            Self::InitializeShareGroupState(_) => crate::ApiKey::INITIALIZE_SHARE_GROUP_STATE,
+            Self::InitializeShareGroupState(_) => {
+                crate::ApiKey::INITIALIZE_SHARE_GROUP_STATE
+            }
             Self::ReadShareGroupState(_) => crate::ApiKey::READ_SHARE_GROUP_STATE,
             Self::WriteShareGroupState(_) => crate::ApiKey::WRITE_SHARE_GROUP_STATE,
             Self::DeleteShareGroupState(_) => crate::ApiKey::DELETE_SHARE_GROUP_STATE,
-            Self::ReadShareGroupStateSummary(_) => crate::ApiKey::READ_SHARE_GROUP_STATE_SUMMARY,
+            Self::ReadShareGroupStateSummary(_) => {
+                crate::ApiKey::READ_SHARE_GROUP_STATE_SUMMARY
+            }
             Self::StreamsGroupHeartbeat(_) => crate::ApiKey::STREAMS_GROUP_HEARTBEAT,
             Self::StreamsGroupDescribe(_) => crate::ApiKey::STREAMS_GROUP_DESCRIBE,
-            Self::DescribeShareGroupOffsets(_) => crate::ApiKey::DESCRIBE_SHARE_GROUP_OFFSETS,
+            Self::DescribeShareGroupOffsets(_) => {
+                crate::ApiKey::DESCRIBE_SHARE_GROUP_OFFSETS
+            }
             Self::AlterShareGroupOffsets(_) => crate::ApiKey::ALTER_SHARE_GROUP_OFFSETS,
             Self::DeleteShareGroupOffsets(_) => crate::ApiKey::DELETE_SHARE_GROUP_OFFSETS,
             Self::StreamsGroupTopologyDescriptionUpdate(_) => {
@@ -1946,12 +1959,8 @@ impl ResponseKind {
             20i16 => Ok(Self::DeleteTopics(crate::Message::decode(r, version)?)),
             21i16 => Ok(Self::DeleteRecords(crate::Message::decode(r, version)?)),
             22i16 => Ok(Self::InitProducerId(crate::Message::decode(r, version)?)),
-            23i16 => Ok(Self::OffsetForLeaderEpoch(crate::Message::decode(
-                r, version,
-            )?)),
-            24i16 => Ok(Self::AddPartitionsToTxn(crate::Message::decode(
-                r, version,
-            )?)),
+            23i16 => Ok(Self::OffsetForLeaderEpoch(crate::Message::decode(r, version)?)),
+            24i16 => Ok(Self::AddPartitionsToTxn(crate::Message::decode(r, version)?)),
             25i16 => Ok(Self::AddOffsetsToTxn(crate::Message::decode(r, version)?)),
             26i16 => Ok(Self::EndTxn(crate::Message::decode(r, version)?)),
             27i16 => Ok(Self::WriteTxnMarkers(crate::Message::decode(r, version)?)),
@@ -1961,46 +1970,44 @@ impl ResponseKind {
             31i16 => Ok(Self::DeleteAcls(crate::Message::decode(r, version)?)),
             32i16 => Ok(Self::DescribeConfigs(crate::Message::decode(r, version)?)),
             33i16 => Ok(Self::AlterConfigs(crate::Message::decode(r, version)?)),
-            34i16 => Ok(Self::AlterReplicaLogDirs(crate::Message::decode(
-                r, version,
-            )?)),
+            34i16 => Ok(Self::AlterReplicaLogDirs(crate::Message::decode(r, version)?)),
             35i16 => Ok(Self::DescribeLogDirs(crate::Message::decode(r, version)?)),
             36i16 => Ok(Self::SaslAuthenticate(crate::Message::decode(r, version)?)),
             37i16 => Ok(Self::CreatePartitions(crate::Message::decode(r, version)?)),
-            38i16 => Ok(Self::CreateDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            39i16 => Ok(Self::RenewDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            40i16 => Ok(Self::ExpireDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
-            41i16 => Ok(Self::DescribeDelegationToken(crate::Message::decode(
-                r, version,
-            )?)),
+            38i16 => Ok(Self::CreateDelegationToken(crate::Message::decode(r, version)?)),
+            39i16 => Ok(Self::RenewDelegationToken(crate::Message::decode(r, version)?)),
+            40i16 => Ok(Self::ExpireDelegationToken(crate::Message::decode(r, version)?)),
+            41i16 => {
+                Ok(Self::DescribeDelegationToken(crate::Message::decode(r, version)?))
+            }
             42i16 => Ok(Self::DeleteGroups(crate::Message::decode(r, version)?)),
             43i16 => Ok(Self::ElectLeaders(crate::Message::decode(r, version)?)),
-            44i16 => Ok(Self::IncrementalAlterConfigs(crate::Message::decode(
-                r, version,
-            )?)),
-            45i16 => Ok(Self::AlterPartitionReassignments(crate::Message::decode(
-                r, version,
-            )?)),
-            46i16 => Ok(Self::ListPartitionReassignments(crate::Message::decode(
-                r, version,
-            )?)),
+            44i16 => {
+                Ok(Self::IncrementalAlterConfigs(crate::Message::decode(r, version)?))
+            }
+            45i16 => {
+                Ok(
+                    Self::AlterPartitionReassignments(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            46i16 => {
+                Ok(Self::ListPartitionReassignments(crate::Message::decode(r, version)?))
+            }
             47i16 => Ok(Self::OffsetDelete(crate::Message::decode(r, version)?)),
-            48i16 => Ok(Self::DescribeClientQuotas(crate::Message::decode(
-                r, version,
-            )?)),
+            48i16 => Ok(Self::DescribeClientQuotas(crate::Message::decode(r, version)?)),
             49i16 => Ok(Self::AlterClientQuotas(crate::Message::decode(r, version)?)),
-            50i16 => Ok(Self::DescribeUserScramCredentials(crate::Message::decode(
-                r, version,
-            )?)),
-            51i16 => Ok(Self::AlterUserScramCredentials(crate::Message::decode(
-                r, version,
-            )?)),
+            50i16 => {
+                Ok(
+                    Self::DescribeUserScramCredentials(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            51i16 => {
+                Ok(Self::AlterUserScramCredentials(crate::Message::decode(r, version)?))
+            }
             52i16 => Ok(Self::Vote(crate::Message::decode(r, version)?)),
             53i16 => Ok(Self::BeginQuorumEpoch(crate::Message::decode(r, version)?)),
             54i16 => Ok(Self::EndQuorumEpoch(crate::Message::decode(r, version)?)),
@@ -2011,88 +2018,71 @@ impl ResponseKind {
             59i16 => Ok(Self::FetchSnapshot(crate::Message::decode(r, version)?)),
             60i16 => Ok(Self::DescribeCluster(crate::Message::decode(r, version)?)),
             61i16 => Ok(Self::DescribeProducers(crate::Message::decode(r, version)?)),
-            62i16 => Ok(Self::BrokerRegistration(crate::Message::decode(
-                r, version,
-            )?)),
+            62i16 => Ok(Self::BrokerRegistration(crate::Message::decode(r, version)?)),
             63i16 => Ok(Self::BrokerHeartbeat(crate::Message::decode(r, version)?)),
             64i16 => Ok(Self::UnregisterBroker(crate::Message::decode(r, version)?)),
-            65i16 => Ok(Self::DescribeTransactions(crate::Message::decode(
-                r, version,
-            )?)),
+            65i16 => Ok(Self::DescribeTransactions(crate::Message::decode(r, version)?)),
             66i16 => Ok(Self::ListTransactions(crate::Message::decode(r, version)?)),
-            67i16 => Ok(Self::AllocateProducerIds(crate::Message::decode(
-                r, version,
-            )?)),
-            68i16 => Ok(Self::ConsumerGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            69i16 => Ok(Self::ConsumerGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
-            70i16 => Ok(Self::ControllerRegistration(crate::Message::decode(
-                r, version,
-            )?)),
-            71i16 => Ok(Self::GetTelemetrySubscriptions(crate::Message::decode(
-                r, version,
-            )?)),
+            67i16 => Ok(Self::AllocateProducerIds(crate::Message::decode(r, version)?)),
+            68i16 => {
+                Ok(Self::ConsumerGroupHeartbeat(crate::Message::decode(r, version)?))
+            }
+            69i16 => Ok(Self::ConsumerGroupDescribe(crate::Message::decode(r, version)?)),
+            70i16 => {
+                Ok(Self::ControllerRegistration(crate::Message::decode(r, version)?))
+            }
+            71i16 => {
+                Ok(Self::GetTelemetrySubscriptions(crate::Message::decode(r, version)?))
+            }
             72i16 => Ok(Self::PushTelemetry(crate::Message::decode(r, version)?)),
-            73i16 => Ok(Self::AssignReplicasToDirs(crate::Message::decode(
-                r, version,
-            )?)),
-            74i16 => Ok(Self::ListConfigResources(crate::Message::decode(
-                r, version,
-            )?)),
-            75i16 => Ok(Self::DescribeTopicPartitions(crate::Message::decode(
-                r, version,
-            )?)),
-            76i16 => Ok(Self::ShareGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            77i16 => Ok(Self::ShareGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
+            73i16 => Ok(Self::AssignReplicasToDirs(crate::Message::decode(r, version)?)),
+            74i16 => Ok(Self::ListConfigResources(crate::Message::decode(r, version)?)),
+            75i16 => {
+                Ok(Self::DescribeTopicPartitions(crate::Message::decode(r, version)?))
+            }
+            76i16 => Ok(Self::ShareGroupHeartbeat(crate::Message::decode(r, version)?)),
+            77i16 => Ok(Self::ShareGroupDescribe(crate::Message::decode(r, version)?)),
             78i16 => Ok(Self::ShareFetch(crate::Message::decode(r, version)?)),
             79i16 => Ok(Self::ShareAcknowledge(crate::Message::decode(r, version)?)),
             80i16 => Ok(Self::AddRaftVoter(crate::Message::decode(r, version)?)),
             81i16 => Ok(Self::RemoveRaftVoter(crate::Message::decode(r, version)?)),
             82i16 => Ok(Self::UpdateRaftVoter(crate::Message::decode(r, version)?)),
-            83i16 => Ok(Self::InitializeShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            84i16 => Ok(Self::ReadShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            85i16 => Ok(Self::WriteShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            86i16 => Ok(Self::DeleteShareGroupState(crate::Message::decode(
-                r, version,
-            )?)),
-            87i16 => Ok(Self::ReadShareGroupStateSummary(crate::Message::decode(
-                r, version,
-            )?)),
-            88i16 => Ok(Self::StreamsGroupHeartbeat(crate::Message::decode(
-                r, version,
-            )?)),
-            89i16 => Ok(Self::StreamsGroupDescribe(crate::Message::decode(
-                r, version,
-            )?)),
-            90i16 => Ok(Self::DescribeShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            91i16 => Ok(Self::AlterShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            92i16 => Ok(Self::DeleteShareGroupOffsets(crate::Message::decode(
-                r, version,
-            )?)),
-            93i16 => Ok(Self::StreamsGroupTopologyDescriptionUpdate(
-                crate::Message::decode(r, version)?,
-            )),
-            94i16 => Ok(Self::UnregisterController(crate::Message::decode(
-                r, version,
-            )?)),
-            k => Err(r.error(crate::DecodeErrorKind::UnknownApi { api_key: k })),
+            83i16 => {
+                Ok(Self::InitializeShareGroupState(crate::Message::decode(r, version)?))
+            }
+            84i16 => Ok(Self::ReadShareGroupState(crate::Message::decode(r, version)?)),
+            85i16 => Ok(Self::WriteShareGroupState(crate::Message::decode(r, version)?)),
+            86i16 => Ok(Self::DeleteShareGroupState(crate::Message::decode(r, version)?)),
+            87i16 => {
+                Ok(Self::ReadShareGroupStateSummary(crate::Message::decode(r, version)?))
+            }
+            88i16 => Ok(Self::StreamsGroupHeartbeat(crate::Message::decode(r, version)?)),
+            89i16 => Ok(Self::StreamsGroupDescribe(crate::Message::decode(r, version)?)),
+            90i16 => {
+                Ok(Self::DescribeShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            91i16 => {
+                Ok(Self::AlterShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            92i16 => {
+                Ok(Self::DeleteShareGroupOffsets(crate::Message::decode(r, version)?))
+            }
+            93i16 => {
+                Ok(
+                    Self::StreamsGroupTopologyDescriptionUpdate(
+                        crate::Message::decode(r, version)?,
+                    ),
+                )
+            }
+            94i16 => Ok(Self::UnregisterController(crate::Message::decode(r, version)?)),
+            k => {
+                Err(
+                    r
+                        .error(crate::DecodeErrorKind::UnknownApi {
+                            api_key: k,
+                        }),
+                )
+            }
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
@@ -2143,12 +2133,18 @@ impl ResponseKind {
             Self::DeleteGroups(m) => crate::Message::encode(m, buf, version),
             Self::ElectLeaders(m) => crate::Message::encode(m, buf, version),
             Self::IncrementalAlterConfigs(m) => crate::Message::encode(m, buf, version),
-            Self::AlterPartitionReassignments(m) => crate::Message::encode(m, buf, version),
-            Self::ListPartitionReassignments(m) => crate::Message::encode(m, buf, version),
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode(m, buf, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::OffsetDelete(m) => crate::Message::encode(m, buf, version),
             Self::DescribeClientQuotas(m) => crate::Message::encode(m, buf, version),
             Self::AlterClientQuotas(m) => crate::Message::encode(m, buf, version),
-            Self::DescribeUserScramCredentials(m) => crate::Message::encode(m, buf, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::AlterUserScramCredentials(m) => crate::Message::encode(m, buf, version),
             Self::Vote(m) => crate::Message::encode(m, buf, version),
             Self::BeginQuorumEpoch(m) => crate::Message::encode(m, buf, version),
@@ -2185,7 +2181,9 @@ impl ResponseKind {
             Self::ReadShareGroupState(m) => crate::Message::encode(m, buf, version),
             Self::WriteShareGroupState(m) => crate::Message::encode(m, buf, version),
             Self::DeleteShareGroupState(m) => crate::Message::encode(m, buf, version),
-            Self::ReadShareGroupStateSummary(m) => crate::Message::encode(m, buf, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode(m, buf, version)
+            }
             Self::StreamsGroupHeartbeat(m) => crate::Message::encode(m, buf, version),
             Self::StreamsGroupDescribe(m) => crate::Message::encode(m, buf, version),
             Self::DescribeShareGroupOffsets(m) => crate::Message::encode(m, buf, version),
@@ -2240,12 +2238,18 @@ impl ResponseKind {
             Self::DeleteGroups(m) => crate::Message::encoded_len(m, version),
             Self::ElectLeaders(m) => crate::Message::encoded_len(m, version),
             Self::IncrementalAlterConfigs(m) => crate::Message::encoded_len(m, version),
-            Self::AlterPartitionReassignments(m) => crate::Message::encoded_len(m, version),
-            Self::ListPartitionReassignments(m) => crate::Message::encoded_len(m, version),
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encoded_len(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::OffsetDelete(m) => crate::Message::encoded_len(m, version),
             Self::DescribeClientQuotas(m) => crate::Message::encoded_len(m, version),
             Self::AlterClientQuotas(m) => crate::Message::encoded_len(m, version),
-            Self::DescribeUserScramCredentials(m) => crate::Message::encoded_len(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::AlterUserScramCredentials(m) => crate::Message::encoded_len(m, version),
             Self::Vote(m) => crate::Message::encoded_len(m, version),
             Self::BeginQuorumEpoch(m) => crate::Message::encoded_len(m, version),
@@ -2282,7 +2286,9 @@ impl ResponseKind {
             Self::ReadShareGroupState(m) => crate::Message::encoded_len(m, version),
             Self::WriteShareGroupState(m) => crate::Message::encoded_len(m, version),
             Self::DeleteShareGroupState(m) => crate::Message::encoded_len(m, version),
-            Self::ReadShareGroupStateSummary(m) => crate::Message::encoded_len(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encoded_len(m, version)
+            }
             Self::StreamsGroupHeartbeat(m) => crate::Message::encoded_len(m, version),
             Self::StreamsGroupDescribe(m) => crate::Message::encoded_len(m, version),
             Self::DescribeShareGroupOffsets(m) => crate::Message::encoded_len(m, version),
@@ -2435,29 +2441,21 @@ impl ResponseKind {
             38i16 => Ok(Self::CreateDelegationToken(serde_json::from_value(value)?)),
             39i16 => Ok(Self::RenewDelegationToken(serde_json::from_value(value)?)),
             40i16 => Ok(Self::ExpireDelegationToken(serde_json::from_value(value)?)),
-            41i16 => Ok(Self::DescribeDelegationToken(serde_json::from_value(
-                value,
-            )?)),
+            41i16 => Ok(Self::DescribeDelegationToken(serde_json::from_value(value)?)),
             42i16 => Ok(Self::DeleteGroups(serde_json::from_value(value)?)),
             43i16 => Ok(Self::ElectLeaders(serde_json::from_value(value)?)),
-            44i16 => Ok(Self::IncrementalAlterConfigs(serde_json::from_value(
-                value,
-            )?)),
-            45i16 => Ok(Self::AlterPartitionReassignments(serde_json::from_value(
-                value,
-            )?)),
-            46i16 => Ok(Self::ListPartitionReassignments(serde_json::from_value(
-                value,
-            )?)),
+            44i16 => Ok(Self::IncrementalAlterConfigs(serde_json::from_value(value)?)),
+            45i16 => {
+                Ok(Self::AlterPartitionReassignments(serde_json::from_value(value)?))
+            }
+            46i16 => Ok(Self::ListPartitionReassignments(serde_json::from_value(value)?)),
             47i16 => Ok(Self::OffsetDelete(serde_json::from_value(value)?)),
             48i16 => Ok(Self::DescribeClientQuotas(serde_json::from_value(value)?)),
             49i16 => Ok(Self::AlterClientQuotas(serde_json::from_value(value)?)),
-            50i16 => Ok(Self::DescribeUserScramCredentials(serde_json::from_value(
-                value,
-            )?)),
-            51i16 => Ok(Self::AlterUserScramCredentials(serde_json::from_value(
-                value,
-            )?)),
+            50i16 => {
+                Ok(Self::DescribeUserScramCredentials(serde_json::from_value(value)?))
+            }
+            51i16 => Ok(Self::AlterUserScramCredentials(serde_json::from_value(value)?)),
             52i16 => Ok(Self::Vote(serde_json::from_value(value)?)),
             53i16 => Ok(Self::BeginQuorumEpoch(serde_json::from_value(value)?)),
             54i16 => Ok(Self::EndQuorumEpoch(serde_json::from_value(value)?)),
@@ -2477,15 +2475,11 @@ impl ResponseKind {
             68i16 => Ok(Self::ConsumerGroupHeartbeat(serde_json::from_value(value)?)),
             69i16 => Ok(Self::ConsumerGroupDescribe(serde_json::from_value(value)?)),
             70i16 => Ok(Self::ControllerRegistration(serde_json::from_value(value)?)),
-            71i16 => Ok(Self::GetTelemetrySubscriptions(serde_json::from_value(
-                value,
-            )?)),
+            71i16 => Ok(Self::GetTelemetrySubscriptions(serde_json::from_value(value)?)),
             72i16 => Ok(Self::PushTelemetry(serde_json::from_value(value)?)),
             73i16 => Ok(Self::AssignReplicasToDirs(serde_json::from_value(value)?)),
             74i16 => Ok(Self::ListConfigResources(serde_json::from_value(value)?)),
-            75i16 => Ok(Self::DescribeTopicPartitions(serde_json::from_value(
-                value,
-            )?)),
+            75i16 => Ok(Self::DescribeTopicPartitions(serde_json::from_value(value)?)),
             76i16 => Ok(Self::ShareGroupHeartbeat(serde_json::from_value(value)?)),
             77i16 => Ok(Self::ShareGroupDescribe(serde_json::from_value(value)?)),
             78i16 => Ok(Self::ShareFetch(serde_json::from_value(value)?)),
@@ -2493,31 +2487,31 @@ impl ResponseKind {
             80i16 => Ok(Self::AddRaftVoter(serde_json::from_value(value)?)),
             81i16 => Ok(Self::RemoveRaftVoter(serde_json::from_value(value)?)),
             82i16 => Ok(Self::UpdateRaftVoter(serde_json::from_value(value)?)),
-            83i16 => Ok(Self::InitializeShareGroupState(serde_json::from_value(
-                value,
-            )?)),
+            83i16 => Ok(Self::InitializeShareGroupState(serde_json::from_value(value)?)),
             84i16 => Ok(Self::ReadShareGroupState(serde_json::from_value(value)?)),
             85i16 => Ok(Self::WriteShareGroupState(serde_json::from_value(value)?)),
             86i16 => Ok(Self::DeleteShareGroupState(serde_json::from_value(value)?)),
-            87i16 => Ok(Self::ReadShareGroupStateSummary(serde_json::from_value(
-                value,
-            )?)),
+            87i16 => Ok(Self::ReadShareGroupStateSummary(serde_json::from_value(value)?)),
             88i16 => Ok(Self::StreamsGroupHeartbeat(serde_json::from_value(value)?)),
             89i16 => Ok(Self::StreamsGroupDescribe(serde_json::from_value(value)?)),
-            90i16 => Ok(Self::DescribeShareGroupOffsets(serde_json::from_value(
-                value,
-            )?)),
+            90i16 => Ok(Self::DescribeShareGroupOffsets(serde_json::from_value(value)?)),
             91i16 => Ok(Self::AlterShareGroupOffsets(serde_json::from_value(value)?)),
-            92i16 => Ok(Self::DeleteShareGroupOffsets(serde_json::from_value(
-                value,
-            )?)),
-            93i16 => Ok(Self::StreamsGroupTopologyDescriptionUpdate(
-                serde_json::from_value(value)?,
-            )),
+            92i16 => Ok(Self::DeleteShareGroupOffsets(serde_json::from_value(value)?)),
+            93i16 => {
+                Ok(
+                    Self::StreamsGroupTopologyDescriptionUpdate(
+                        serde_json::from_value(value)?,
+                    ),
+                )
+            }
             94i16 => Ok(Self::UnregisterController(serde_json::from_value(value)?)),
-            k => Err(<serde_json::Error as serde::de::Error>::custom(format!(
-                "unknown or removed api key {k}"
-            ))),
+            k => {
+                Err(
+                    <serde_json::Error as serde::de::Error>::custom(
+                        format!("unknown or removed api key {k}"),
+                    ),
+                )
+            }
         }
     }
     /// A value valid at `version`; `None` for unknown keys.

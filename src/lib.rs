@@ -24,6 +24,9 @@ pub mod uuid;
 pub mod version;
 pub mod wire;
 
+// Printed by prettyplease in kwire-codegen; `kwire-codegen check` keeps it
+// byte-identical to the generator's output, so rustfmt must leave it alone.
+#[rustfmt::skip]
 #[path = "../generated/mod.rs"]
 mod generated;
 

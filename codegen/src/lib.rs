@@ -10,6 +10,7 @@
 
 pub mod emit;
 pub mod error;
+#[path = "../../build/fingerprint.rs"]
 pub mod fingerprint;
 pub mod model;
 pub mod pin;

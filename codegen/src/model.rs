@@ -596,9 +596,11 @@ fn build_fields(
                         });
                     }
                 }
-                (None, None) => return Err(ferr(format!(
+                (None, None) => {
+                    return Err(ferr(format!(
                     "refers to struct {sname}, which is neither defined inline nor a common struct"
-                ))),
+                )))
+                }
             }
         } else if fs.fields.is_some() {
             return Err(ferr(format!("type {} cannot have fields", fs.ty)));

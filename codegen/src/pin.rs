@@ -79,16 +79,7 @@ pub fn schema_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, GenError> {
     Ok(out)
 }
 
-/// The lock text for a set of files.
-pub fn lock_text(files: &[(String, Vec<u8>)]) -> String {
-    let mut s = String::from(
-        "# sha256 of each pinned Kafka schema file (verify with `sha256sum -c` in the schema directory)\n",
-    );
-    for (name, data) in files {
-        s.push_str(&format!("{}  {name}\n", sha256_hex(data)));
-    }
-    s
-}
+pub use crate::fingerprint::lock_text;
 
 /// Differences between a lock and a directory's files, as readable lines.
 pub fn lock_differences(lock: &str, files: &[(String, Vec<u8>)]) -> Vec<String> {

@@ -45,41 +45,45 @@ impl AddOffsetsToTxnRequest {
 impl crate::Encodable for AddOffsetsToTxnRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.transactional_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddOffsetsToTxnRequest",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.transactional_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddOffsetsToTxnRequest",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
+            };
         n += 8usize;
         n += 2usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddOffsetsToTxnRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddOffsetsToTxnRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -118,31 +122,35 @@ impl crate::Encodable for AddOffsetsToTxnRequest {
     }
 }
 impl crate::Decodable for AddOffsetsToTxnRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -50,27 +50,29 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 4i16 {
-            n += {
-                let v = &self.transactions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnRequest",
-                            field: "Transactions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.transactions;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "AddPartitionsToTxnRequest",
+                                field: "Transactions",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.transactions != Vec::<AddPartitionsToTxnTransaction>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -81,21 +83,22 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
             }
         }
         if version <= 3i16 {
-            n += {
-                let v = &self.v3_and_below_transactional_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnRequest",
-                            field: "V3AndBelowTransactionalId",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.v3_and_below_transactional_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "AddPartitionsToTxnRequest",
+                                field: "V3AndBelowTransactionalId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 3i16)
                     }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
+                };
         } else {
             if self.v3_and_below_transactional_id != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -128,27 +131,37 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
             }
         }
         if version <= 3i16 {
-            n += {
-                let v = &self.v3_and_below_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnRequest",
-                            field: "V3AndBelowTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.v3_and_below_topics;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 3i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "AddPartitionsToTxnRequest",
+                                field: "V3AndBelowTopics",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 3i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.v3_and_below_topics != Vec::<AddPartitionsToTxnTopic>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -159,8 +172,10 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
             }
         }
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -183,42 +198,42 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_transactional_id;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_topics;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 3i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -230,7 +245,10 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_transactions: Vec<AddPartitionsToTxnTransaction> = if version >= 4i16 {
             (|| -> Result<Vec<AddPartitionsToTxnTransaction>, crate::DecodeError> {
                 Ok({
@@ -245,12 +263,14 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Transactions"))?
+                .map_err(|e| e.in_field("Transactions"))?
         } else {
             Vec::<AddPartitionsToTxnTransaction>::new()
         };
         let f_v3_and_below_transactional_id: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 3i16)?)
+            })()
                 .map_err(|e| e.in_field("V3AndBelowTransactionalId"))?
         } else {
             crate::StrBytes::new()
@@ -270,32 +290,29 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
         let f_v3_and_below_topics: Vec<AddPartitionsToTxnTopic> = if version <= 3i16 {
             (|| -> Result<Vec<AddPartitionsToTxnTopic>, crate::DecodeError> {
                 Ok({
-                    let n = r.array_len(version >= 3i16, AddPartitionsToTxnTopic::MIN_SIZE)?;
+                    let n = r
+                        .array_len(version >= 3i16, AddPartitionsToTxnTopic::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
                         v.push(
-                            AddPartitionsToTxnTopic::read(r, version).map_err(|e| e.at_index(i))?,
+                            AddPartitionsToTxnTopic::read(r, version)
+                                .map_err(|e| e.at_index(i))?,
                         );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("V3AndBelowTopics"))?
+                .map_err(|e| e.in_field("V3AndBelowTopics"))?
         } else {
             Vec::<AddPartitionsToTxnTopic>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -332,20 +349,16 @@ impl AddPartitionsToTxnRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.v3_and_below_transactional_id = g.string();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.v3_and_below_producer_id = g.i64();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.v3_and_below_producer_epoch = g.i16();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.v3_and_below_topics = {
                 let n = g.array_len();
@@ -360,8 +373,7 @@ impl AddPartitionsToTxnRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -400,40 +412,44 @@ impl AddPartitionsToTxnTopic {
 impl crate::Encodable for AddPartitionsToTxnTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
-                    + a.len() * 4usize
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -453,7 +469,12 @@ impl crate::Encodable for AddPartitionsToTxnTopic {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -470,10 +491,13 @@ impl crate::Encodable for AddPartitionsToTxnTopic {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 3i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
@@ -485,19 +509,14 @@ impl crate::Decodable for AddPartitionsToTxnTopic {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -571,52 +590,58 @@ impl Default for AddPartitionsToTxnTransaction {
 }
 impl AddPartitionsToTxnTransaction {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTransaction {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.transactional_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTransaction",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.transactional_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTransaction",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 8usize;
         n += 2usize;
         n += 1usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTransaction",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTransaction",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -655,41 +680,50 @@ impl crate::Encodable for AddPartitionsToTxnTransaction {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnTransaction {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("TransactionalId"))?;
+        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_verify_only: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_verify_only: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("VerifyOnly"))?;
-        let f_topics: Vec<AddPartitionsToTxnTopic> =
-            (|| -> Result<Vec<AddPartitionsToTxnTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, AddPartitionsToTxnTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnTopic::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<AddPartitionsToTxnTopic> = (|| -> Result<
+            Vec<AddPartitionsToTxnTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, AddPartitionsToTxnTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AddPartitionsToTxnTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

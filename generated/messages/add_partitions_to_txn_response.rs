@@ -46,30 +46,31 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
         n += 4usize;
         if version >= 4i16 {
             n += 2usize;
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
-            n += {
-                let v = &self.results_by_transaction;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnResponse",
-                            field: "ResultsByTransaction",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.results_by_transaction;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "AddPartitionsToTxnResponse",
+                                field: "ResultsByTransaction",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.results_by_transaction != Vec::<AddPartitionsToTxnResult>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -80,29 +81,41 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
             }
         }
         if version <= 3i16 {
-            n += {
-                let v = &self.results_by_topic_v3_and_below;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnResponse",
-                            field: "ResultsByTopicV3AndBelow",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.results_by_topic_v3_and_below;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 3i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "AddPartitionsToTxnResponse",
+                                field: "ResultsByTopicV3AndBelow",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 3i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
-            if self.results_by_topic_v3_and_below != Vec::<AddPartitionsToTxnTopicResult>::new() {
+            if self.results_by_topic_v3_and_below
+                != Vec::<AddPartitionsToTxnTopicResult>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "AddPartitionsToTxnResponse",
                     field: "ResultsByTopicV3AndBelow",
@@ -111,8 +124,10 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
             }
         }
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -133,8 +148,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             {
                 let v = &self.results_by_transaction;
@@ -146,21 +160,24 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.results_by_topic_v3_and_below;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 3i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -172,8 +189,13 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 4i16 {
             (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
@@ -181,7 +203,8 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
         } else {
             0i16
         };
-        let f_results_by_transaction: Vec<AddPartitionsToTxnResult> = if version >= 4i16 {
+        let f_results_by_transaction: Vec<AddPartitionsToTxnResult> = if version >= 4i16
+        {
             (|| -> Result<Vec<AddPartitionsToTxnResult>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(true, AddPartitionsToTxnResult::MIN_SIZE)?;
@@ -195,16 +218,20 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("ResultsByTransaction"))?
+                .map_err(|e| e.in_field("ResultsByTransaction"))?
         } else {
             Vec::<AddPartitionsToTxnResult>::new()
         };
-        let f_results_by_topic_v3_and_below: Vec<AddPartitionsToTxnTopicResult> = if version <= 3i16
+        let f_results_by_topic_v3_and_below: Vec<AddPartitionsToTxnTopicResult> = if version
+            <= 3i16
         {
             (|| -> Result<Vec<AddPartitionsToTxnTopicResult>, crate::DecodeError> {
                 Ok({
-                    let n =
-                        r.array_len(version >= 3i16, AddPartitionsToTxnTopicResult::MIN_SIZE)?;
+                    let n = r
+                        .array_len(
+                            version >= 3i16,
+                            AddPartitionsToTxnTopicResult::MIN_SIZE,
+                        )?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
                         v.push(
@@ -215,22 +242,17 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("ResultsByTopicV3AndBelow"))?
+                .map_err(|e| e.in_field("ResultsByTopicV3AndBelow"))?
         } else {
             Vec::<AddPartitionsToTxnTopicResult>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -255,8 +277,7 @@ impl AddPartitionsToTxnResponse {
         this.throttle_time_ms = g.i32();
         if version >= 4i16 {
             this.error_code = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.results_by_transaction = {
                 let n = g.array_len();
@@ -271,8 +292,7 @@ impl AddPartitionsToTxnResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.results_by_topic_v3_and_below = {
                 let n = g.array_len();
@@ -287,8 +307,7 @@ impl AddPartitionsToTxnResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -330,8 +349,10 @@ impl crate::Encodable for AddPartitionsToTxnPartitionResult {
         n += 4usize;
         n += 2usize;
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -362,24 +383,25 @@ impl crate::Encodable for AddPartitionsToTxnPartitionResult {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnPartitionResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_error_code: i16 =
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("PartitionErrorCode"))?;
+        let f_partition_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
+            .map_err(|e| e.in_field("PartitionErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -439,45 +461,50 @@ impl AddPartitionsToTxnTopicResult {
 impl crate::Encodable for AddPartitionsToTxnTopicResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTopicResult",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
-        n += {
-            let v = &self.results_by_partition;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnTopicResult",
-                        field: "ResultsByPartition",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTopicResult",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.results_by_partition;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnTopicResult",
+                            field: "ResultsByPartition",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -497,7 +524,12 @@ impl crate::Encodable for AddPartitionsToTxnTopicResult {
             let v = &self.results_by_partition;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -514,39 +546,42 @@ impl crate::Encodable for AddPartitionsToTxnTopicResult {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnTopicResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 3i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_results_by_partition: Vec<AddPartitionsToTxnPartitionResult> =
-            (|| -> Result<Vec<AddPartitionsToTxnPartitionResult>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 3i16, AddPartitionsToTxnPartitionResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnPartitionResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_results_by_partition: Vec<AddPartitionsToTxnPartitionResult> = (|| -> Result<
+            Vec<AddPartitionsToTxnPartitionResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 3i16,
+                        AddPartitionsToTxnPartitionResult::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AddPartitionsToTxnPartitionResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("ResultsByPartition"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -618,44 +653,49 @@ impl AddPartitionsToTxnResult {
 impl crate::Encodable for AddPartitionsToTxnResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.transactional_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnResult",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.topic_results;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AddPartitionsToTxnResult",
-                        field: "TopicResults",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.transactional_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnResult",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += {
+                let v = &self.topic_results;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AddPartitionsToTxnResult",
+                            field: "TopicResults",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -682,36 +722,38 @@ impl crate::Encodable for AddPartitionsToTxnResult {
     }
 }
 impl crate::Decodable for AddPartitionsToTxnResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_topic_results: Vec<AddPartitionsToTxnTopicResult> =
-            (|| -> Result<Vec<AddPartitionsToTxnTopicResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, AddPartitionsToTxnTopicResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnTopicResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("TransactionalId"))?;
+        let f_topic_results: Vec<AddPartitionsToTxnTopicResult> = (|| -> Result<
+            Vec<AddPartitionsToTxnTopicResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, AddPartitionsToTxnTopicResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AddPartitionsToTxnTopicResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("TopicResults"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -37,31 +37,35 @@ impl AlterClientQuotasRequest {
 impl crate::Encodable for AlterClientQuotasRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.entries;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterClientQuotasRequest",
-                        field: "Entries",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.entries;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterClientQuotasRequest",
+                            field: "Entries",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 1usize;
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -77,7 +81,12 @@ impl crate::Encodable for AlterClientQuotasRequest {
             let v = &self.entries;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -98,8 +107,14 @@ impl crate::Encodable for AlterClientQuotasRequest {
     }
 }
 impl crate::Decodable for AlterClientQuotasRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_entries: Vec<EntryData> = (|| -> Result<Vec<EntryData>, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_entries: Vec<EntryData> = (|| -> Result<
+            Vec<EntryData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntryData::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -109,21 +124,18 @@ impl crate::Decodable for AlterClientQuotasRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Entries"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            .map_err(|e| e.in_field("Entries"))?;
+        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -195,39 +207,43 @@ impl EntityData {
 impl crate::Encodable for EntityData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.entity_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntityData",
-                        field: "EntityType",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.entity_type;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntityData",
+                            field: "EntityType",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
-        n += match &self.entity_name {
-            None => crate::wire::write::length_len(None, version >= 1i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntityData",
-                        field: "EntityName",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.entity_name {
+                None => crate::wire::write::length_len(None, version >= 1i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntityData",
+                            field: "EntityName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -260,28 +276,27 @@ impl crate::Encodable for EntityData {
     }
 }
 impl crate::Decodable for EntityData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 1i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 1i16)?)
-            })()
+        let f_entity_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -345,26 +360,29 @@ impl OpData {
 impl crate::Encodable for OpData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.key;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OpData",
-                        field: "Key",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.key;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OpData",
+                            field: "Key",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
+            };
         n += 8usize;
         n += 1usize;
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -399,10 +417,13 @@ impl crate::Encodable for OpData {
     }
 }
 impl crate::Decodable for OpData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_key: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 1i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 1i16)?)
+        })()
             .map_err(|e| e.in_field("Key"))?;
         let f_value: f64 = (|| -> Result<f64, crate::DecodeError> { Ok(r.f64()?) })()
             .map_err(|e| e.in_field("Value"))?;
@@ -410,16 +431,11 @@ impl crate::Decodable for OpData {
             .map_err(|e| e.in_field("Remove"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -481,51 +497,57 @@ impl EntryData {
 impl crate::Encodable for EntryData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.entity;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntryData",
-                        field: "Entity",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.entity;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntryData",
+                            field: "Entity",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.ops;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntryData",
-                        field: "Ops",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.ops;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntryData",
+                            field: "Ops",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -541,7 +563,12 @@ impl crate::Encodable for EntryData {
             let v = &self.entity;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -551,7 +578,12 @@ impl crate::Encodable for EntryData {
             let v = &self.ops;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -568,8 +600,14 @@ impl crate::Encodable for EntryData {
     }
 }
 impl crate::Decodable for EntryData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_entity: Vec<EntityData> = (|| -> Result<Vec<EntityData>, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_entity: Vec<EntityData> = (|| -> Result<
+            Vec<EntityData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -579,7 +617,7 @@ impl crate::Decodable for EntryData {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Entity"))?;
+            .map_err(|e| e.in_field("Entity"))?;
         let f_ops: Vec<OpData> = (|| -> Result<Vec<OpData>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(version >= 1i16, OpData::MIN_SIZE)?;
@@ -590,19 +628,14 @@ impl crate::Decodable for EntryData {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Ops"))?;
+            .map_err(|e| e.in_field("Ops"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -36,30 +36,34 @@ impl crate::Encodable for AlterClientQuotasResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.entries;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterClientQuotasResponse",
-                        field: "Entries",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.entries;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterClientQuotasResponse",
+                            field: "Entries",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for AlterClientQuotasResponse {
             let v = &self.entries;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,10 +105,18 @@ impl crate::Encodable for AlterClientQuotasResponse {
     }
 }
 impl crate::Decodable for AlterClientQuotasResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_entries: Vec<EntryData> = (|| -> Result<Vec<EntryData>, crate::DecodeError> {
+        let f_entries: Vec<EntryData> = (|| -> Result<
+            Vec<EntryData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntryData::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -109,19 +126,14 @@ impl crate::Decodable for AlterClientQuotasResponse {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Entries"))?;
+            .map_err(|e| e.in_field("Entries"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -193,39 +205,43 @@ impl EntityData {
 impl crate::Encodable for EntityData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.entity_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntityData",
-                        field: "EntityType",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.entity_type;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntityData",
+                            field: "EntityType",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
-        n += match &self.entity_name {
-            None => crate::wire::write::length_len(None, version >= 1i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntityData",
-                        field: "EntityName",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.entity_name {
+                None => crate::wire::write::length_len(None, version >= 1i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntityData",
+                            field: "EntityName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -258,28 +274,27 @@ impl crate::Encodable for EntityData {
     }
 }
 impl crate::Decodable for EntityData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 1i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 1i16)?)
-            })()
+        let f_entity_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -344,45 +359,50 @@ impl crate::Encodable for EntryData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 1i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntryData",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
-        n += {
-            let v = &self.entity;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EntryData",
-                        field: "Entity",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 1i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntryData",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.entity;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EntryData",
+                            field: "Entity",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -408,7 +428,12 @@ impl crate::Encodable for EntryData {
             let v = &self.entity;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -425,15 +450,23 @@ impl crate::Encodable for EntryData {
     }
 }
 impl crate::Decodable for EntryData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 1i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_entity: Vec<EntityData> = (|| -> Result<Vec<EntityData>, crate::DecodeError> {
+        let f_entity: Vec<EntityData> = (|| -> Result<
+            Vec<EntityData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -443,19 +476,14 @@ impl crate::Decodable for EntryData {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Entity"))?;
+            .map_err(|e| e.in_field("Entity"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

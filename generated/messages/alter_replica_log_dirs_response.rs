@@ -36,30 +36,34 @@ impl crate::Encodable for AlterReplicaLogDirsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.results;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterReplicaLogDirsResponse",
-                        field: "Results",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.results;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterReplicaLogDirsResponse",
+                            field: "Results",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for AlterReplicaLogDirsResponse {
             let v = &self.results;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,37 +105,42 @@ impl crate::Encodable for AlterReplicaLogDirsResponse {
     }
 }
 impl crate::Decodable for AlterReplicaLogDirsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<AlterReplicaLogDirTopicResult> =
-            (|| -> Result<Vec<AlterReplicaLogDirTopicResult>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 2i16, AlterReplicaLogDirTopicResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AlterReplicaLogDirTopicResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_results: Vec<AlterReplicaLogDirTopicResult> = (|| -> Result<
+            Vec<AlterReplicaLogDirTopicResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 2i16,
+                        AlterReplicaLogDirTopicResult::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AlterReplicaLogDirTopicResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Results"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -201,8 +215,10 @@ impl crate::Encodable for AlterReplicaLogDirPartitionResult {
         n += 4usize;
         n += 2usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -233,23 +249,25 @@ impl crate::Encodable for AlterReplicaLogDirPartitionResult {
     }
 }
 impl crate::Decodable for AlterReplicaLogDirPartitionResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -309,45 +327,50 @@ impl AlterReplicaLogDirTopicResult {
 impl crate::Encodable for AlterReplicaLogDirTopicResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterReplicaLogDirTopicResult",
-                        field: "TopicName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterReplicaLogDirTopicResult",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterReplicaLogDirTopicResult",
+                            field: "TopicName",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterReplicaLogDirTopicResult",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -367,7 +390,12 @@ impl crate::Encodable for AlterReplicaLogDirTopicResult {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -384,39 +412,43 @@ impl crate::Encodable for AlterReplicaLogDirTopicResult {
     }
 }
 impl crate::Decodable for AlterReplicaLogDirTopicResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<AlterReplicaLogDirPartitionResult> =
-            (|| -> Result<Vec<AlterReplicaLogDirPartitionResult>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 2i16, AlterReplicaLogDirPartitionResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AlterReplicaLogDirPartitionResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<AlterReplicaLogDirPartitionResult> = (|| -> Result<
+            Vec<AlterReplicaLogDirPartitionResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 2i16,
+                        AlterReplicaLogDirPartitionResult::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AlterReplicaLogDirPartitionResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -46,66 +46,67 @@ impl crate::Encodable for ApiVersionsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
-            n += {
-                let v = &self.client_software_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ApiVersionsRequest",
-                            field: "ClientSoftwareName",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.client_software_name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ApiVersionsRequest",
+                                field: "ClientSoftwareName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 3i16 {
-            n += {
-                let v = &self.client_software_version;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ApiVersionsRequest",
-                            field: "ClientSoftwareVersion",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.client_software_version;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ApiVersionsRequest",
+                                field: "ClientSoftwareVersion",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 5i16 {
-            n += match &self.cluster_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ApiVersionsRequest",
-                            field: "ClusterId",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.cluster_id {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ApiVersionsRequest",
+                                field: "ClusterId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 5i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -122,15 +123,13 @@ impl crate::Encodable for ApiVersionsRequest {
                 let v = &self.client_software_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.client_software_version;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             match &self.cluster_id {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -138,15 +137,13 @@ impl crate::Encodable for ApiVersionsRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             {
                 let v = &self.node_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -158,7 +155,10 @@ impl crate::Encodable for ApiVersionsRequest {
     }
 }
 impl crate::Decodable for ApiVersionsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_client_software_name: crate::StrBytes = if version >= 3i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
                 .map_err(|e| e.in_field("ClientSoftwareName"))?
@@ -175,7 +175,7 @@ impl crate::Decodable for ApiVersionsRequest {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ClusterId"))?
+                .map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
@@ -187,16 +187,11 @@ impl crate::Decodable for ApiVersionsRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -220,20 +215,16 @@ impl ApiVersionsRequest {
         let mut this = Self::default();
         if version >= 3i16 {
             this.client_software_name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.client_software_version = g.string();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.node_id = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

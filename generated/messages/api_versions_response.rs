@@ -56,43 +56,36 @@ impl crate::Encodable for ApiVersionsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += {
-            let v = &self.api_keys;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ApiVersionsResponse",
-                        field: "ApiKeys",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.api_keys;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ApiVersionsResponse",
+                            field: "ApiKeys",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
-        if version >= 3i16 {
-        } else {
-        }
-        if version >= 3i16 {
-        } else {
-        }
-        if version >= 3i16 {
-        } else {
-        }
-        if version >= 3i16 {
-        } else {
-        }
+        } else {}
+        if version >= 3i16 {} else {}
+        if version >= 3i16 {} else {}
+        if version >= 3i16 {} else {}
+        if version >= 3i16 {} else {}
         if version >= 3i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
@@ -110,13 +103,14 @@ impl crate::Encodable for ApiVersionsResponse {
                                     length: a.len(),
                                 });
                             }
-                            crate::wire::write::length_len(Some(a.len()), true, true) + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
+                            crate::wire::write::length_len(Some(a.len()), true, true)
+                                + {
+                                    let mut t = 0usize;
+                                    for e in a.iter() {
+                                        t += e.size(version)?;
+                                    }
+                                    t
                                 }
-                                t
-                            }
                         }
                     };
                     tagged_count += 1;
@@ -144,13 +138,14 @@ impl crate::Encodable for ApiVersionsResponse {
                                     length: a.len(),
                                 });
                             }
-                            crate::wire::write::length_len(Some(a.len()), true, true) + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
+                            crate::wire::write::length_len(Some(a.len()), true, true)
+                                + {
+                                    let mut t = 0usize;
+                                    for e in a.iter() {
+                                        t += e.size(version)?;
+                                    }
+                                    t
                                 }
-                                t
-                            }
                         }
                     };
                     tagged_count += 1;
@@ -164,7 +159,9 @@ impl crate::Encodable for ApiVersionsResponse {
                     tagged_size += crate::wire::tagged::tag_header_len(3u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -184,7 +181,12 @@ impl crate::Encodable for ApiVersionsResponse {
             let v = &self.api_keys;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -195,17 +197,20 @@ impl crate::Encodable for ApiVersionsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 3i16) && self.supported_features != Vec::<SupportedFeatureKey>::new() {
+            if (version >= 3i16)
+                && self.supported_features != Vec::<SupportedFeatureKey>::new()
+            {
                 tagged_count += 1;
             }
             if (version >= 3i16) && self.finalized_features_epoch != -1i64 {
                 tagged_count += 1;
             }
-            if (version >= 3i16) && self.finalized_features != Vec::<FinalizedFeatureKey>::new() {
+            if (version >= 3i16)
+                && self.finalized_features != Vec::<FinalizedFeatureKey>::new()
+            {
                 tagged_count += 1;
             }
             if (version >= 3i16) && self.zk_migration_ready != false {
@@ -213,7 +218,9 @@ impl crate::Encodable for ApiVersionsResponse {
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 3i16) && self.supported_features != Vec::<SupportedFeatureKey>::new() {
+            if (version >= 3i16)
+                && self.supported_features != Vec::<SupportedFeatureKey>::new()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -221,7 +228,12 @@ impl crate::Encodable for ApiVersionsResponse {
                         let v = &self.supported_features;
                         {
                             let a = v;
-                            crate::wire::write::put_length(buf, Some(a.len()), true, true);
+                            crate::wire::write::put_length(
+                                buf,
+                                Some(a.len()),
+                                true,
+                                true,
+                            );
                             for e in a.iter() {
                                 e.write(buf, version);
                             }
@@ -249,7 +261,9 @@ impl crate::Encodable for ApiVersionsResponse {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 3i16) && self.finalized_features != Vec::<FinalizedFeatureKey>::new() {
+            if (version >= 3i16)
+                && self.finalized_features != Vec::<FinalizedFeatureKey>::new()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -257,7 +271,12 @@ impl crate::Encodable for ApiVersionsResponse {
                         let v = &self.finalized_features;
                         {
                             let a = v;
-                            crate::wire::write::put_length(buf, Some(a.len()), true, true);
+                            crate::wire::write::put_length(
+                                buf,
+                                Some(a.len()),
+                                true,
+                                true,
+                            );
                             for e in a.iter() {
                                 e.write(buf, version);
                             }
@@ -289,10 +308,18 @@ impl crate::Encodable for ApiVersionsResponse {
     }
 }
 impl crate::Decodable for ApiVersionsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_api_keys: Vec<ApiVersion> = (|| -> Result<Vec<ApiVersion>, crate::DecodeError> {
+        let f_api_keys: Vec<ApiVersion> = (|| -> Result<
+            Vec<ApiVersion>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 3i16, ApiVersion::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -302,115 +329,131 @@ impl crate::Decodable for ApiVersionsResponse {
                 v
             })
         })()
-        .map_err(|e| e.in_field("ApiKeys"))?;
+            .map_err(|e| e.in_field("ApiKeys"))?;
         let f_throttle_time_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let mut f_supported_features: Vec<SupportedFeatureKey> = Vec::<SupportedFeatureKey>::new();
+        let mut f_supported_features: Vec<SupportedFeatureKey> = Vec::<
+            SupportedFeatureKey,
+        >::new();
         let mut f_finalized_features_epoch: i64 = -1i64;
-        let mut f_finalized_features: Vec<FinalizedFeatureKey> = Vec::<FinalizedFeatureKey>::new();
+        let mut f_finalized_features: Vec<FinalizedFeatureKey> = Vec::<
+            FinalizedFeatureKey,
+        >::new();
         let mut f_zk_migration_ready: bool = false;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_supported_features =
-                            (|| -> Result<Vec<SupportedFeatureKey>, crate::DecodeError> {
-                                Ok({
-                                    let n = r.array_len(true, SupportedFeatureKey::MIN_SIZE)?;
-                                    let mut v =
-                                        Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                                    for i in 0..n {
-                                        v.push(
-                                            SupportedFeatureKey::read(r, version)
-                                                .map_err(|e| e.at_index(i))?,
-                                        );
-                                    }
-                                    v
-                                })
-                            })()
+                        f_supported_features = (|| -> Result<
+                            Vec<SupportedFeatureKey>,
+                            crate::DecodeError,
+                        > {
+                            Ok({
+                                let n = r.array_len(true, SupportedFeatureKey::MIN_SIZE)?;
+                                let mut v = Vec::with_capacity(
+                                    n.min(crate::wire::MAX_PREALLOC),
+                                );
+                                for i in 0..n {
+                                    v.push(
+                                        SupportedFeatureKey::read(r, version)
+                                            .map_err(|e| e.at_index(i))?,
+                                    );
+                                }
+                                v
+                            })
+                        })()
                             .map_err(|e| e.in_field("SupportedFeatures"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("SupportedFeatures"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("SupportedFeatures"),
+                            );
                         }
                     }
                     1u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_finalized_features_epoch =
-                            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                                .map_err(|e| e.in_field("FinalizedFeaturesEpoch"))?;
+                        f_finalized_features_epoch = (|| -> Result<
+                            i64,
+                            crate::DecodeError,
+                        > { Ok(r.i64()?) })()
+                            .map_err(|e| e.in_field("FinalizedFeaturesEpoch"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("FinalizedFeaturesEpoch"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("FinalizedFeaturesEpoch"),
+                            );
                         }
                     }
                     2u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_finalized_features =
-                            (|| -> Result<Vec<FinalizedFeatureKey>, crate::DecodeError> {
-                                Ok({
-                                    let n = r.array_len(true, FinalizedFeatureKey::MIN_SIZE)?;
-                                    let mut v =
-                                        Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                                    for i in 0..n {
-                                        v.push(
-                                            FinalizedFeatureKey::read(r, version)
-                                                .map_err(|e| e.at_index(i))?,
-                                        );
-                                    }
-                                    v
-                                })
-                            })()
+                        f_finalized_features = (|| -> Result<
+                            Vec<FinalizedFeatureKey>,
+                            crate::DecodeError,
+                        > {
+                            Ok({
+                                let n = r.array_len(true, FinalizedFeatureKey::MIN_SIZE)?;
+                                let mut v = Vec::with_capacity(
+                                    n.min(crate::wire::MAX_PREALLOC),
+                                );
+                                for i in 0..n {
+                                    v.push(
+                                        FinalizedFeatureKey::read(r, version)
+                                            .map_err(|e| e.at_index(i))?,
+                                    );
+                                }
+                                v
+                            })
+                        })()
                             .map_err(|e| e.in_field("FinalizedFeatures"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("FinalizedFeatures"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("FinalizedFeatures"),
+                            );
                         }
                     }
                     3u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_zk_migration_ready =
-                            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                                .map_err(|e| e.in_field("ZkMigrationReady"))?;
+                        f_zk_migration_ready = (|| -> Result<bool, crate::DecodeError> {
+                            Ok(r.bool()?)
+                        })()
+                            .map_err(|e| e.in_field("ZkMigrationReady"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ZkMigrationReady"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("ZkMigrationReady"),
+                            );
                         }
                     }
                     _ => {
@@ -453,8 +496,7 @@ impl ApiVersionsResponse {
         };
         if version >= 1i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.supported_features = {
                 let n = g.array_len();
@@ -469,12 +511,10 @@ impl ApiVersionsResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.finalized_features_epoch = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.finalized_features = {
                 let n = g.array_len();
@@ -489,12 +529,10 @@ impl ApiVersionsResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.zk_migration_ready = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(4u32);
         }
@@ -541,8 +579,10 @@ impl crate::Encodable for ApiVersion {
         n += 2usize;
         n += 2usize;
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -577,25 +617,27 @@ impl crate::Encodable for ApiVersion {
     }
 }
 impl crate::Decodable for ApiVersion {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_api_key: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ApiKey"))?;
-        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MaxVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -661,25 +703,28 @@ impl SupportedFeatureKey {
 impl crate::Encodable for SupportedFeatureKey {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SupportedFeatureKey",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SupportedFeatureKey",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -705,26 +750,29 @@ impl crate::Encodable for SupportedFeatureKey {
     }
 }
 impl crate::Decodable for SupportedFeatureKey {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MaxVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -788,25 +836,28 @@ impl FinalizedFeatureKey {
 impl crate::Encodable for FinalizedFeatureKey {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FinalizedFeatureKey",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FinalizedFeatureKey",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -832,26 +883,29 @@ impl crate::Encodable for FinalizedFeatureKey {
     }
 }
 impl crate::Decodable for FinalizedFeatureKey {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_max_version_level: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_max_version_level: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MaxVersionLevel"))?;
-        let f_min_version_level: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_min_version_level: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("MinVersionLevel"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -52,7 +52,8 @@ impl Default for BrokerHeartbeatRequest {
 }
 impl BrokerHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 8usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 8usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for BrokerHeartbeatRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
@@ -62,8 +63,7 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         n += 8usize;
         n += 1usize;
         n += 1usize;
-        if version >= 1i16 {
-        } else {
+        if version >= 1i16 {} else {
             if self.offline_log_dirs != Vec::<crate::Uuid>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "BrokerHeartbeatRequest",
@@ -72,8 +72,7 @@ impl crate::Encodable for BrokerHeartbeatRequest {
                 });
             }
         }
-        if version >= 2i16 {
-        } else {
+        if version >= 2i16 {} else {
             if self.cordoned_log_dirs != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "BrokerHeartbeatRequest",
@@ -206,81 +205,100 @@ impl crate::Encodable for BrokerHeartbeatRequest {
     }
 }
 impl crate::Decodable for BrokerHeartbeatRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("BrokerEpoch"))?;
-        let f_current_metadata_offset: i64 =
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("CurrentMetadataOffset"))?;
-        let f_want_fence: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_current_metadata_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
+            .map_err(|e| e.in_field("CurrentMetadataOffset"))?;
+        let f_want_fence: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("WantFence"))?;
-        let f_want_shut_down: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_want_shut_down: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("WantShutDown"))?;
         let mut f_offline_log_dirs: Vec<crate::Uuid> = Vec::<crate::Uuid>::new();
         let mut f_cordoned_log_dirs: Option<Vec<crate::Uuid>> = None;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_offline_log_dirs = (|| -> Result<Vec<crate::Uuid>, crate::DecodeError> {
+                    f_offline_log_dirs = (|| -> Result<
+                        Vec<crate::Uuid>,
+                        crate::DecodeError,
+                    > {
                         Ok({
                             let n = r.array_len(true, 16usize)?;
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                            let mut v = Vec::with_capacity(
+                                n.min(crate::wire::MAX_PREALLOC),
+                            );
                             for _ in 0..n {
                                 v.push(r.uuid()?);
                             }
                             v
                         })
                     })()
-                    .map_err(|e| e.in_field("OfflineLogDirs"))?;
+                        .map_err(|e| e.in_field("OfflineLogDirs"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("OfflineLogDirs"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("OfflineLogDirs"),
+                        );
                     }
                 }
                 1u32 if version >= 2i16 => {
                     let r = &mut sub;
-                    f_cordoned_log_dirs =
-                        (|| -> Result<Option<Vec<crate::Uuid>>, crate::DecodeError> {
-                            Ok(match r.nullable_array_len(true, 16usize)? {
+                    f_cordoned_log_dirs = (|| -> Result<
+                        Option<Vec<crate::Uuid>>,
+                        crate::DecodeError,
+                    > {
+                        Ok(
+                            match r.nullable_array_len(true, 16usize)? {
                                 None => None,
                                 Some(n) => {
-                                    let mut v =
-                                        Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                                    let mut v = Vec::with_capacity(
+                                        n.min(crate::wire::MAX_PREALLOC),
+                                    );
                                     for _ in 0..n {
                                         v.push(r.uuid()?);
                                     }
                                     Some(v)
                                 }
-                            })
-                        })()
+                            },
+                        )
+                    })()
                         .map_err(|e| e.in_field("CordonedLogDirs"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("CordonedLogDirs"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("CordonedLogDirs"),
+                        );
                     }
                 }
                 _ => {
@@ -320,8 +338,7 @@ impl BrokerHeartbeatRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.cordoned_log_dirs = if g.null() {
                 None
@@ -335,8 +352,7 @@ impl BrokerHeartbeatRequest {
                     v
                 })
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
         this
     }

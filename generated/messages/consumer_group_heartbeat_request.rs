@@ -69,109 +69,15 @@ impl ConsumerGroupHeartbeatRequest {
 impl crate::Encodable for ConsumerGroupHeartbeatRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 4usize;
-        n += match &self.instance_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "InstanceId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.rack_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "RackId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 4usize;
-        n += match &self.subscribed_topic_names {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "SubscribedTopicNames",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ConsumerGroupHeartbeatRequest",
-                                    field: "SubscribedTopicNames",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
-                        };
-                    }
-                    t
-                }
-            }
-        };
-        if version >= 1i16 {
-            n += match &self.subscribed_topic_regex {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, true, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "ConsumerGroupHeartbeatRequest",
-                            field: "SubscribedTopicRegex",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
@@ -179,6 +85,108 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
                     crate::wire::write::string_len(l, true)
                 }
             };
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n += 4usize;
+        n
+            += match &self.instance_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "InstanceId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n
+            += match &self.rack_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "RackId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n += 4usize;
+        n
+            += match &self.subscribed_topic_names {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "SubscribedTopicNames",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "ConsumerGroupHeartbeatRequest",
+                                                field: "SubscribedTopicNames",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
+                }
+            };
+        if version >= 1i16 {
+            n
+                += match &self.subscribed_topic_regex {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ConsumerGroupHeartbeatRequest",
+                                field: "SubscribedTopicRegex",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
         } else {
             if self.subscribed_topic_regex != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -188,44 +196,49 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
                 });
             }
         }
-        n += match &self.server_assignor {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "ServerAssignor",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.topic_partitions {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerGroupHeartbeatRequest",
-                        field: "TopicPartitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.server_assignor {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "ServerAssignor",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += match &self.topic_partitions {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerGroupHeartbeatRequest",
+                            field: "TopicPartitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -274,8 +287,7 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         match &self.server_assignor {
             None => crate::wire::write::put_length(buf, None, true, false),
             Some(v) => {
@@ -301,31 +313,44 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
     }
 }
 impl crate::Decodable for ConsumerGroupHeartbeatRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("MemberId"))?;
+        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
-        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> =
-            (|| -> Result<Option<Vec<crate::StrBytes>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, 1usize)? {
+        let f_rebalance_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
+        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> = (|| -> Result<
+            Option<Vec<crate::StrBytes>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, 1usize)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -334,51 +359,50 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("SubscribedTopicNames"))?;
         let f_subscribed_topic_regex: Option<crate::StrBytes> = if version >= 1i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("SubscribedTopicRegex"))?
+                .map_err(|e| e.in_field("SubscribedTopicRegex"))?
         } else {
             None
         };
-        let f_server_assignor: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_server_assignor: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ServerAssignor"))?;
-        let f_topic_partitions: Option<Vec<TopicPartitions>> =
-            (|| -> Result<Option<Vec<TopicPartitions>>, crate::DecodeError> {
-                Ok(
-                    match r.nullable_array_len(true, TopicPartitions::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                            for i in 0..n {
-                                v.push(
-                                    TopicPartitions::read(r, version).map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
+        let f_topic_partitions: Option<Vec<TopicPartitions>> = (|| -> Result<
+            Option<Vec<TopicPartitions>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TopicPartitions::MIN_SIZE)? {
+                    None => None,
+                    Some(n) => {
+                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        for i in 0..n {
+                            v.push(
+                                TopicPartitions::read(r, version)
+                                    .map_err(|e| e.at_index(i))?,
+                            );
                         }
-                    },
-                )
-            })()
+                        Some(v)
+                    }
+                },
+            )
+        })()
             .map_err(|e| e.in_field("TopicPartitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -425,8 +449,7 @@ impl ConsumerGroupHeartbeatRequest {
         };
         if version >= 1i16 {
             this.subscribed_topic_regex = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.server_assignor = if g.null() { None } else { Some(g.string()) };
         this.topic_partitions = if g.null() {
             None
@@ -482,23 +505,27 @@ impl crate::Encodable for TopicPartitions {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartitions",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartitions",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -526,11 +553,15 @@ impl crate::Encodable for TopicPartitions {
     }
 }
 impl crate::Decodable for TopicPartitions {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -541,18 +572,13 @@ impl crate::Decodable for TopicPartitions {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -34,42 +34,45 @@ impl ConsumerProtocolAssignment {
 impl crate::Encodable for ConsumerProtocolAssignment {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.assigned_partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerProtocolAssignment",
-                        field: "AssignedPartitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.assigned_partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerProtocolAssignment",
+                            field: "AssignedPartitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.user_data {
-            None => crate::wire::write::length_len(None, false, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerProtocolAssignment",
-                        field: "UserData",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.user_data {
+                None => crate::wire::write::length_len(None, false, true),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ConsumerProtocolAssignment",
+                            field: "UserData",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, false)
                 }
-                crate::wire::write::bytes_len(l, false)
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -92,23 +95,28 @@ impl crate::Encodable for ConsumerProtocolAssignment {
     }
 }
 impl crate::Decodable for ConsumerProtocolAssignment {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_assigned_partitions: Vec<TopicPartition> =
-            (|| -> Result<Vec<TopicPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_assigned_partitions: Vec<TopicPartition> = (|| -> Result<
+            Vec<TopicPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("AssignedPartitions"))?;
-        let f_user_data: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(false)?)
-            })()
+        let f_user_data: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(false)?) })()
             .map_err(|e| e.in_field("UserData"))?;
         Ok(ConsumerProtocolAssignment {
             assigned_partitions: f_assigned_partitions,
@@ -166,36 +174,39 @@ impl TopicPartition {
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Topic",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.topic;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Topic",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, false)
                 }
-                crate::wire::write::string_len(l, false)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), false, true) + a.len() * 4usize
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -217,11 +228,16 @@ impl crate::Encodable for TopicPartition {
     }
 }
 impl crate::Decodable for TopicPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
+            .map_err(|e| e.in_field("Topic"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(false, 4usize)?;
@@ -232,7 +248,7 @@ impl crate::Decodable for TopicPartition {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         Ok(TopicPartition {
             topic: f_topic,
             partitions: f_partitions,

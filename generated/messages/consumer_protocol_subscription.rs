@@ -46,99 +46,103 @@ impl ConsumerProtocolSubscription {
 impl crate::Encodable for ConsumerProtocolSubscription {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerProtocolSubscription",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, false, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ConsumerProtocolSubscription",
-                                    field: "Topics",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, false)
-                        };
-                    }
-                    t
-                }
-            }
-        };
-        n += match &self.user_data {
-            None => crate::wire::write::length_len(None, false, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ConsumerProtocolSubscription",
-                        field: "UserData",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::bytes_len(l, false)
-            }
-        };
-        if version >= 1i16 {
-            n += {
-                let v = &self.owned_partitions;
+        n
+            += {
+                let v = &self.topics;
                 {
                     let a = v;
                     if !crate::wire::write::length_fits(a.len(), false, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "ConsumerProtocolSubscription",
-                            field: "OwnedPartitions",
+                            field: "Topics",
                             version,
                             length: a.len(),
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), false, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, false, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "ConsumerProtocolSubscription",
+                                                field: "Topics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, false)
+                                    };
+                            }
+                            t
                         }
-                        t
-                    }
                 }
             };
-        } else {
-        }
-        if version >= 2i16 {
-            n += 4usize;
-        } else {
-        }
-        if version >= 3i16 {
-            n += match &self.rack_id {
-                None => crate::wire::write::length_len(None, false, false),
+        n
+            += match &self.user_data {
+                None => crate::wire::write::length_len(None, false, true),
                 Some(v) => {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
+                    if !crate::wire::write::length_fits(l, false, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "ConsumerProtocolSubscription",
-                            field: "RackId",
+                            field: "UserData",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, false)
+                    crate::wire::write::bytes_len(l, false)
                 }
             };
-        } else {
-        }
+        if version >= 1i16 {
+            n
+                += {
+                    let v = &self.owned_partitions;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), false, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ConsumerProtocolSubscription",
+                                field: "OwnedPartitions",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(Some(a.len()), false, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
+        } else {}
+        if version >= 2i16 {
+            n += 4usize;
+        } else {}
+        if version >= 3i16 {
+            n
+                += match &self.rack_id {
+                    None => crate::wire::write::length_len(None, false, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, false, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ConsumerProtocolSubscription",
+                                field: "RackId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, false)
+                    }
+                };
+        } else {}
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -169,15 +173,13 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             {
                 let v = &self.generation_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             match &self.rack_id {
                 None => crate::wire::write::put_length(buf, None, false, false),
@@ -185,28 +187,32 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                     crate::wire::write::put_string(buf, v, false);
                 }
             }
-        } else {
-        }
+        } else {}
     }
 }
 impl crate::Decodable for ConsumerProtocolSubscription {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(false)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(false)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_user_data: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(false)?)
-            })()
+        let f_user_data: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(false)?) })()
             .map_err(|e| e.in_field("UserData"))?;
         let f_owned_partitions: Vec<TopicPartition> = if version >= 1i16 {
             (|| -> Result<Vec<TopicPartition>, crate::DecodeError> {
@@ -214,12 +220,14 @@ impl crate::Decodable for ConsumerProtocolSubscription {
                     let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
-                        v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                        v.push(
+                            TopicPartition::read(r, version).map_err(|e| e.at_index(i))?,
+                        );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("OwnedPartitions"))?
+                .map_err(|e| e.in_field("OwnedPartitions"))?
         } else {
             Vec::<TopicPartition>::new()
         };
@@ -233,7 +241,7 @@ impl crate::Decodable for ConsumerProtocolSubscription {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(false)?)
             })()
-            .map_err(|e| e.in_field("RackId"))?
+                .map_err(|e| e.in_field("RackId"))?
         } else {
             None
         };
@@ -274,16 +282,13 @@ impl ConsumerProtocolSubscription {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.generation_id = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.rack_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this
     }
 }
@@ -315,36 +320,39 @@ impl TopicPartition {
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Topic",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.topic;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Topic",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, false)
                 }
-                crate::wire::write::string_len(l, false)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), false, true) + a.len() * 4usize
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -366,11 +374,16 @@ impl crate::Encodable for TopicPartition {
     }
 }
 impl crate::Decodable for TopicPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
+            .map_err(|e| e.in_field("Topic"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(false, 4usize)?;
@@ -381,7 +394,7 @@ impl crate::Decodable for TopicPartition {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         Ok(TopicPartition {
             topic: f_topic,
             partitions: f_partitions,

@@ -38,11 +38,16 @@ impl crate::Encodable for ControlRecordTypeSchema {
     }
 }
 impl crate::Decodable for ControlRecordTypeSchema {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_type: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("Type"))?;
-        Ok(ControlRecordTypeSchema { r#type: f_type })
+        Ok(ControlRecordTypeSchema {
+            r#type: f_type,
+        })
     }
 }
 #[cfg(feature = "testing")]

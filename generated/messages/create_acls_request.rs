@@ -33,30 +33,34 @@ impl CreateAclsRequest {
 impl crate::Encodable for CreateAclsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.creations;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateAclsRequest",
-                        field: "Creations",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.creations;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateAclsRequest",
+                            field: "Creations",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -72,7 +76,12 @@ impl crate::Encodable for CreateAclsRequest {
             let v = &self.creations;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -89,8 +98,14 @@ impl crate::Encodable for CreateAclsRequest {
     }
 }
 impl crate::Decodable for CreateAclsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_creations: Vec<AclCreation> = (|| -> Result<Vec<AclCreation>, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_creations: Vec<AclCreation> = (|| -> Result<
+            Vec<AclCreation>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 2i16, AclCreation::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -100,19 +115,14 @@ impl crate::Decodable for CreateAclsRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Creations"))?;
+            .map_err(|e| e.in_field("Creations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -197,64 +207,69 @@ impl Default for AclCreation {
 }
 impl AclCreation {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
+        + 1usize + 1usize;
 }
 impl crate::Encodable for AclCreation {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
-        n += {
-            let v = &self.resource_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AclCreation",
-                        field: "ResourceName",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.resource_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AclCreation",
+                            field: "ResourceName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 1usize;
-        n += {
-            let v = &self.principal;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AclCreation",
-                        field: "Principal",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.principal;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AclCreation",
+                            field: "Principal",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AclCreation",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AclCreation",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 1usize;
         n += 1usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -305,39 +320,45 @@ impl crate::Encodable for AclCreation {
     }
 }
 impl crate::Decodable for AclCreation {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_resource_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_resource_pattern_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_resource_pattern_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourcePatternType"))?;
-        let f_principal: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_principal: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 2i16)?)
+        })()
             .map_err(|e| e.in_field("Host"))?;
         let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

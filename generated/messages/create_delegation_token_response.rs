@@ -69,59 +69,62 @@ impl Default for CreateDelegationTokenResponse {
 }
 impl CreateDelegationTokenResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 2usize + 1usize + 1usize + 8usize + 8usize + 8usize + 1usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 8usize + 8usize
+        + 8usize + 1usize + 1usize + 4usize;
 }
 impl crate::Encodable for CreateDelegationTokenResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += {
-            let v = &self.principal_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateDelegationTokenResponse",
-                        field: "PrincipalType",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.principal_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateDelegationTokenResponse",
-                        field: "PrincipalName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        if version >= 3i16 {
-            n += {
-                let v = &self.token_requester_principal_type;
+        n
+            += {
+                let v = &self.principal_type;
                 {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "CreateDelegationTokenResponse",
-                            field: "TokenRequesterPrincipalType",
+                            field: "PrincipalType",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
             };
+        n
+            += {
+                let v = &self.principal_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateDelegationTokenResponse",
+                            field: "PrincipalName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
+                }
+            };
+        if version >= 3i16 {
+            n
+                += {
+                    let v = &self.token_requester_principal_type;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "CreateDelegationTokenResponse",
+                                field: "TokenRequesterPrincipalType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
         } else {
             if self.token_requester_principal_type != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -132,21 +135,22 @@ impl crate::Encodable for CreateDelegationTokenResponse {
             }
         }
         if version >= 3i16 {
-            n += {
-                let v = &self.token_requester_principal_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenResponse",
-                            field: "TokenRequesterPrincipalName",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.token_requester_principal_name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "CreateDelegationTokenResponse",
+                                field: "TokenRequesterPrincipalName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.token_requester_principal_name != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -159,40 +163,44 @@ impl crate::Encodable for CreateDelegationTokenResponse {
         n += 8usize;
         n += 8usize;
         n += 8usize;
-        n += {
-            let v = &self.token_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateDelegationTokenResponse",
-                        field: "TokenId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.token_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateDelegationTokenResponse",
+                            field: "TokenId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.hmac;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateDelegationTokenResponse",
-                        field: "Hmac",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.hmac;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateDelegationTokenResponse",
+                            field: "Hmac",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 2i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 4usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -221,15 +229,13 @@ impl crate::Encodable for CreateDelegationTokenResponse {
                 let v = &self.token_requester_principal_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.token_requester_principal_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.issue_timestamp_ms;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -265,16 +271,23 @@ impl crate::Encodable for CreateDelegationTokenResponse {
     }
 }
 impl crate::Decodable for CreateDelegationTokenResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_principal_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_principal_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_principal_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalName"))?;
         let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
@@ -288,33 +301,38 @@ impl crate::Decodable for CreateDelegationTokenResponse {
         } else {
             crate::StrBytes::new()
         };
-        let f_issue_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_issue_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("IssueTimestampMs"))?;
-        let f_expiry_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_expiry_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ExpiryTimestampMs"))?;
-        let f_max_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_max_timestamp_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("MaxTimestampMs"))?;
-        let f_token_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_token_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 2i16)?) })()
-                .map_err(|e| e.in_field("Hmac"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_hmac: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 2i16)?)
+        })()
+            .map_err(|e| e.in_field("Hmac"))?;
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -348,12 +366,10 @@ impl CreateDelegationTokenResponse {
         this.principal_name = g.string();
         if version >= 3i16 {
             this.token_requester_principal_type = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.token_requester_principal_name = g.string();
-        } else {
-        }
+        } else {}
         this.issue_timestamp_ms = g.i64();
         this.expiry_timestamp_ms = g.i64();
         this.max_timestamp_ms = g.i64();

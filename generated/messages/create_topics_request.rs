@@ -41,32 +41,36 @@ impl CreateTopicsRequest {
 impl crate::Encodable for CreateTopicsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateTopicsRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateTopicsRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 4usize;
         n += 1usize;
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -82,7 +86,12 @@ impl crate::Encodable for CreateTopicsRequest {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -107,35 +116,39 @@ impl crate::Encodable for CreateTopicsRequest {
     }
 }
 impl crate::Decodable for CreateTopicsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<CreatableTopic> =
-            (|| -> Result<Vec<CreatableTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, CreatableTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(CreatableTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topics: Vec<CreatableTopic> = (|| -> Result<
+            Vec<CreatableTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, CreatableTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(CreatableTopic::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("timeoutMs"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("validateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -210,25 +223,28 @@ impl crate::Encodable for CreatableReplicaAssignment {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.broker_ids;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableReplicaAssignment",
-                        field: "BrokerIds",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.broker_ids;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableReplicaAssignment",
+                            field: "BrokerIds",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                    + a.len() * 4usize
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -248,7 +264,12 @@ impl crate::Encodable for CreatableReplicaAssignment {
             let v = &self.broker_ids;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -265,8 +286,13 @@ impl crate::Encodable for CreatableReplicaAssignment {
     }
 }
 impl crate::Decodable for CreatableReplicaAssignment {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_broker_ids: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
@@ -278,19 +304,14 @@ impl crate::Decodable for CreatableReplicaAssignment {
                 v
             })
         })()
-        .map_err(|e| e.in_field("BrokerIds"))?;
+            .map_err(|e| e.in_field("BrokerIds"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -357,39 +378,43 @@ impl CreatableTopicConfig {
 impl crate::Encodable for CreatableTopicConfig {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicConfig",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopicConfig",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += match &self.value {
-            None => crate::wire::write::length_len(None, version >= 5i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicConfig",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.value {
+                None => crate::wire::write::length_len(None, version >= 5i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopicConfig",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -422,28 +447,26 @@ impl crate::Encodable for CreatableTopicConfig {
     }
 }
 impl crate::Decodable for CreatableTopicConfig {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 5i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 5i16)?)
-            })()
+        let f_value: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -515,68 +538,75 @@ impl CreatableTopic {
 impl crate::Encodable for CreatableTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
+            };
         n += 4usize;
         n += 2usize;
-        n += {
-            let v = &self.assignments;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopic",
-                        field: "Assignments",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.assignments;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopic",
+                            field: "Assignments",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.configs;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopic",
-                        field: "Configs",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.configs;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopic",
+                            field: "Configs",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -604,7 +634,12 @@ impl crate::Encodable for CreatableTopic {
             let v = &self.assignments;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -614,7 +649,12 @@ impl crate::Encodable for CreatableTopic {
             let v = &self.configs;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -631,54 +671,64 @@ impl crate::Encodable for CreatableTopic {
     }
 }
 impl crate::Decodable for CreatableTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 5i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_num_partitions: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_num_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("NumPartitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_assignments: Vec<CreatableReplicaAssignment> =
-            (|| -> Result<Vec<CreatableReplicaAssignment>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, CreatableReplicaAssignment::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            CreatableReplicaAssignment::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_assignments: Vec<CreatableReplicaAssignment> = (|| -> Result<
+            Vec<CreatableReplicaAssignment>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 5i16, CreatableReplicaAssignment::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        CreatableReplicaAssignment::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Assignments"))?;
-        let f_configs: Vec<CreatableTopicConfig> =
-            (|| -> Result<Vec<CreatableTopicConfig>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, CreatableTopicConfig::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(CreatableTopicConfig::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_configs: Vec<CreatableTopicConfig> = (|| -> Result<
+            Vec<CreatableTopicConfig>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, CreatableTopicConfig::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        CreatableTopicConfig::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Configs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -36,30 +36,34 @@ impl crate::Encodable for CreateTopicsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreateTopicsResponse",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreateTopicsResponse",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for CreateTopicsResponse {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,33 +105,38 @@ impl crate::Encodable for CreateTopicsResponse {
     }
 }
 impl crate::Decodable for CreateTopicsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<CreatableTopicResult> =
-            (|| -> Result<Vec<CreatableTopicResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, CreatableTopicResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(CreatableTopicResult::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<CreatableTopicResult> = (|| -> Result<
+            Vec<CreatableTopicResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, CreatableTopicResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        CreatableTopicResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -206,41 +220,45 @@ impl CreatableTopicConfigs {
 impl crate::Encodable for CreatableTopicConfigs {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicConfigs",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopicConfigs",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.value {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicConfigs",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.value {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopicConfigs",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 1usize;
         n += 1usize;
         n += 1usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -276,33 +294,38 @@ impl crate::Encodable for CreatableTopicConfigs {
     }
 }
 impl crate::Decodable for CreatableTopicConfigs {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_value: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("IsSensitive"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -390,76 +413,74 @@ impl CreatableTopicResult {
 impl crate::Encodable for CreatableTopicResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicResult",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        if version >= 7i16 {
-            n += 16usize;
-        } else {
-        }
-        n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 5i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CreatableTopicResult",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        if version >= 5i16 {
-        } else {
-        }
-        if version >= 5i16 {
-            n += 4usize;
-        } else {
-        }
-        if version >= 5i16 {
-            n += 2usize;
-        } else {
-        }
-        if version >= 5i16 {
-            n += match &self.configs {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "CreatableTopicResult",
-                            field: "Configs",
+                            field: "Name",
                             version,
-                            length: a.len(),
+                            length: l,
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
-                        }
-                        t
-                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
             };
-        } else {
-        }
+        if version >= 7i16 {
+            n += 16usize;
+        } else {}
+        n += 2usize;
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 5i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CreatableTopicResult",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
+                }
+            };
+        if version >= 5i16 {} else {}
+        if version >= 5i16 {
+            n += 4usize;
+        } else {}
+        if version >= 5i16 {
+            n += 2usize;
+        } else {}
+        if version >= 5i16 {
+            n
+                += match &self.configs {
+                    None => crate::wire::write::length_len(None, true, true),
+                    Some(v) => {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "CreatableTopicResult",
+                                field: "Configs",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
+        } else {}
         if version >= 5i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
@@ -470,7 +491,9 @@ impl crate::Encodable for CreatableTopicResult {
                     tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -491,8 +514,7 @@ impl crate::Encodable for CreatableTopicResult {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -508,15 +530,13 @@ impl crate::Encodable for CreatableTopicResult {
                 let v = &self.num_partitions;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             {
                 let v = &self.replication_factor;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             match &self.configs {
                 None => crate::wire::write::put_length(buf, None, true, true),
@@ -528,8 +548,7 @@ impl crate::Encodable for CreatableTopicResult {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if (version >= 5i16) && self.topic_config_error_code != 0i16 {
@@ -556,10 +575,13 @@ impl crate::Encodable for CreatableTopicResult {
     }
 }
 impl crate::Decodable for CreatableTopicResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 5i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 7i16 {
             (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
@@ -567,12 +589,14 @@ impl crate::Decodable for CreatableTopicResult {
         } else {
             crate::Uuid::ZERO
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 5i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut f_topic_config_error_code: i16 = 0i16;
         let f_num_partitions: i32 = if version >= 5i16 {
@@ -593,7 +617,9 @@ impl crate::Decodable for CreatableTopicResult {
                     match r.nullable_array_len(true, CreatableTopicConfigs::MIN_SIZE)? {
                         None => None,
                         Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                            let mut v = Vec::with_capacity(
+                                n.min(crate::wire::MAX_PREALLOC),
+                            );
                             for i in 0..n {
                                 v.push(
                                     CreatableTopicConfigs::read(r, version)
@@ -605,37 +631,36 @@ impl crate::Decodable for CreatableTopicResult {
                     },
                 )
             })()
-            .map_err(|e| e.in_field("Configs"))?
+                .map_err(|e| e.in_field("Configs"))?
         } else {
             Some(Vec::<CreatableTopicConfigs>::new())
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 5i16 => {
                         let r = &mut sub;
-                        f_topic_config_error_code =
-                            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                                .map_err(|e| e.in_field("TopicConfigErrorCode"))?;
+                        f_topic_config_error_code = (|| -> Result<
+                            i16,
+                            crate::DecodeError,
+                        > { Ok(r.i16()?) })()
+                            .map_err(|e| e.in_field("TopicConfigErrorCode"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("TopicConfigErrorCode"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("TopicConfigErrorCode"),
+                            );
                         }
                     }
                     _ => {
@@ -666,22 +691,18 @@ impl CreatableTopicResult {
         this.name = g.string();
         if version >= 7i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.error_code = g.i16();
         this.error_message = if g.null() { None } else { Some(g.string()) };
         if version >= 5i16 {
             this.topic_config_error_code = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.num_partitions = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.replication_factor = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.configs = if g.null() {
                 None
@@ -700,8 +721,7 @@ impl CreatableTopicResult {
                     v
                 })
             };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

@@ -36,30 +36,34 @@ impl crate::Encodable for DeleteGroupsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.results;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DeleteGroupsResponse",
-                        field: "Results",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.results;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DeleteGroupsResponse",
+                            field: "Results",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for DeleteGroupsResponse {
             let v = &self.results;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,33 +105,38 @@ impl crate::Encodable for DeleteGroupsResponse {
     }
 }
 impl crate::Decodable for DeleteGroupsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<DeletableGroupResult> =
-            (|| -> Result<Vec<DeletableGroupResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 2i16, DeletableGroupResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(DeletableGroupResult::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_results: Vec<DeletableGroupResult> = (|| -> Result<
+            Vec<DeletableGroupResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 2i16, DeletableGroupResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DeletableGroupResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Results"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -198,43 +212,46 @@ impl DeletableGroupResult {
 impl crate::Encodable for DeletableGroupResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DeletableGroupResult",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += 2usize;
-        if version >= 3i16 {
-            n += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "DeletableGroupResult",
-                            field: "ErrorMessage",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
             };
-        } else {
-        }
+        n += 2usize;
+        if version >= 3i16 {
+            n
+                += match &self.error_message {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DeletableGroupResult",
+                                field: "ErrorMessage",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -261,8 +278,7 @@ impl crate::Encodable for DeletableGroupResult {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -274,33 +290,34 @@ impl crate::Encodable for DeletableGroupResult {
     }
 }
 impl crate::Decodable for DeletableGroupResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: Option<crate::StrBytes> = if version >= 3i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ErrorMessage"))?
+                .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -325,8 +342,7 @@ impl DeletableGroupResult {
         this.error_code = g.i16();
         if version >= 3i16 {
             this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

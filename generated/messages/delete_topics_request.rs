@@ -42,27 +42,29 @@ impl crate::Encodable for DeleteTopicsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 6i16 {
-            n += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DeleteTopicsRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.topics;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DeleteTopicsRequest",
+                                field: "Topics",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.topics != Vec::<DeleteTopicState>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -73,44 +75,60 @@ impl crate::Encodable for DeleteTopicsRequest {
             }
         }
         if version <= 5i16 {
-            n += {
-                let v = &self.topic_names;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DeleteTopicsRequest",
-                            field: "TopicNames",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "DeleteTopicsRequest",
-                                        field: "TopicNames",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, version >= 4i16)
-                            };
+            n
+                += {
+                    let v = &self.topic_names;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 4i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DeleteTopicsRequest",
+                                field: "TopicNames",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 4i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(
+                                                l,
+                                                version >= 4i16,
+                                                false,
+                                            ) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "DeleteTopicsRequest",
+                                                    field: "TopicNames",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, version >= 4i16)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         n += 4usize;
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -133,21 +151,24 @@ impl crate::Encodable for DeleteTopicsRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version <= 5i16 {
             {
                 let v = &self.topic_names;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 4i16,
+                        true,
+                    );
                     for e in a.iter() {
                         crate::wire::write::put_string(buf, e, version >= 4i16);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.timeout_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -163,19 +184,25 @@ impl crate::Encodable for DeleteTopicsRequest {
     }
 }
 impl crate::Decodable for DeleteTopicsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_topics: Vec<DeleteTopicState> = if version >= 6i16 {
             (|| -> Result<Vec<DeleteTopicState>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(true, DeleteTopicState::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
-                        v.push(DeleteTopicState::read(r, version).map_err(|e| e.at_index(i))?);
+                        v.push(
+                            DeleteTopicState::read(r, version)
+                                .map_err(|e| e.at_index(i))?,
+                        );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Topics"))?
+                .map_err(|e| e.in_field("Topics"))?
         } else {
             Vec::<DeleteTopicState>::new()
         };
@@ -190,24 +217,21 @@ impl crate::Decodable for DeleteTopicsRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("TopicNames"))?
+                .map_err(|e| e.in_field("TopicNames"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -242,8 +266,7 @@ impl DeleteTopicsRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version <= 5i16 {
             this.topic_names = {
                 let n = g.array_len();
@@ -253,8 +276,7 @@ impl DeleteTopicsRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.timeout_ms = g.i32();
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
@@ -294,24 +316,27 @@ impl DeleteTopicState {
 impl crate::Encodable for DeleteTopicState {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.name {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DeleteTopicState",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.name {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DeleteTopicState",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 16usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -335,27 +360,26 @@ impl crate::Encodable for DeleteTopicState {
     }
 }
 impl crate::Decodable for DeleteTopicState {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

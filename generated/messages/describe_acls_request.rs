@@ -58,57 +58,62 @@ impl crate::Encodable for DescribeAclsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
-        n += match &self.resource_name_filter {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeAclsRequest",
-                        field: "ResourceNameFilter",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.resource_name_filter {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeAclsRequest",
+                            field: "ResourceNameFilter",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 1usize;
-        n += match &self.principal_filter {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeAclsRequest",
-                        field: "PrincipalFilter",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.principal_filter {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeAclsRequest",
+                            field: "PrincipalFilter",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += match &self.host_filter {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeAclsRequest",
-                        field: "HostFilter",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.host_filter {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeAclsRequest",
+                            field: "HostFilter",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 1usize;
         n += 1usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -165,42 +170,46 @@ impl crate::Encodable for DescribeAclsRequest {
     }
 }
 impl crate::Decodable for DescribeAclsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_resource_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+        let f_resource_name_filter: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_pattern_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+        let f_principal_filter: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+        let f_host_filter: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("HostFilter"))?;
         let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -12,10 +12,7 @@
 #[non_exhaustive]
 pub struct DescribeClusterRequest {
     /// IncludeClusterAuthorizedOperations: `bool`, versions 0-2.
-    #[cfg_attr(
-        feature = "serde",
-        serde(rename = "includeClusterAuthorizedOperations")
-    )]
+    #[cfg_attr(feature = "serde", serde(rename = "includeClusterAuthorizedOperations"))]
     pub include_cluster_authorized_operations: bool,
     /// EndpointType: `int8`, versions 1-2, default 1.
     #[cfg_attr(feature = "serde", serde(rename = "endpointType"))]
@@ -67,8 +64,10 @@ impl crate::Encodable for DescribeClusterRequest {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -81,15 +80,13 @@ impl crate::Encodable for DescribeClusterRequest {
                 let v = &self.endpoint_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             {
                 let v = &self.include_fenced_brokers;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -99,10 +96,15 @@ impl crate::Encodable for DescribeClusterRequest {
     }
 }
 impl crate::Decodable for DescribeClusterRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_include_cluster_authorized_operations: bool =
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?;
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_include_cluster_authorized_operations: bool = (|| -> Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
+            .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?;
         let f_endpoint_type: i8 = if version >= 1i16 {
             (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("EndpointType"))?
@@ -116,16 +118,11 @@ impl crate::Decodable for DescribeClusterRequest {
             false
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -148,12 +145,10 @@ impl DescribeClusterRequest {
         this.include_cluster_authorized_operations = g.bool();
         if version >= 1i16 {
             this.endpoint_type = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.include_fenced_brokers = g.bool();
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }

@@ -41,27 +41,29 @@ impl DescribeConfigsRequest {
 impl crate::Encodable for DescribeConfigsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.resources;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsRequest",
-                        field: "Resources",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.resources;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsRequest",
+                            field: "Resources",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 1usize;
         if version >= 3i16 {
             n += 1usize;
@@ -75,8 +77,10 @@ impl crate::Encodable for DescribeConfigsRequest {
             }
         }
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -92,7 +96,12 @@ impl crate::Encodable for DescribeConfigsRequest {
             let v = &self.resources;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -107,8 +116,7 @@ impl crate::Encodable for DescribeConfigsRequest {
                 let v = &self.include_documentation;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -120,22 +128,30 @@ impl crate::Encodable for DescribeConfigsRequest {
     }
 }
 impl crate::Decodable for DescribeConfigsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_resources: Vec<DescribeConfigsResource> =
-            (|| -> Result<Vec<DescribeConfigsResource>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, DescribeConfigsResource::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeConfigsResource::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_resources: Vec<DescribeConfigsResource> = (|| -> Result<
+            Vec<DescribeConfigsResource>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 4i16, DescribeConfigsResource::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeConfigsResource::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Resources"))?;
-        let f_include_synonyms: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_include_synonyms: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("IncludeSynonyms"))?;
         let f_include_documentation: bool = if version >= 3i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
@@ -145,16 +161,11 @@ impl crate::Decodable for DescribeConfigsRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -191,8 +202,7 @@ impl DescribeConfigsRequest {
         this.include_synonyms = g.bool();
         if version >= 3i16 {
             this.include_documentation = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -236,56 +246,66 @@ impl crate::Encodable for DescribeConfigsResource {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
-        n += {
-            let v = &self.resource_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResource",
-                        field: "ResourceName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += match &self.configuration_keys {
-            None => crate::wire::write::length_len(None, version >= 4i16, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResource",
-                        field: "ConfigurationKeys",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "DescribeConfigsResource",
-                                    field: "ConfigurationKeys",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, version >= 4i16)
-                        };
+        n
+            += {
+                let v = &self.resource_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResource",
+                            field: "ResourceName",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-            }
-        };
+            };
+        n
+            += match &self.configuration_keys {
+                None => crate::wire::write::length_len(None, version >= 4i16, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResource",
+                            field: "ConfigurationKeys",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(
+                                            l,
+                                            version >= 4i16,
+                                            false,
+                                        ) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "DescribeConfigsResource",
+                                                field: "ConfigurationKeys",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, version >= 4i16)
+                                    };
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -309,7 +329,12 @@ impl crate::Encodable for DescribeConfigsResource {
             None => crate::wire::write::put_length(buf, None, version >= 4i16, true),
             Some(v) => {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::write::put_string(buf, e, version >= 4i16);
                 }
@@ -326,16 +351,25 @@ impl crate::Encodable for DescribeConfigsResource {
     }
 }
 impl crate::Decodable for DescribeConfigsResource {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+        let f_resource_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configuration_keys: Option<Vec<crate::StrBytes>> =
-            (|| -> Result<Option<Vec<crate::StrBytes>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(version >= 4i16, 1usize)? {
+        let f_configuration_keys: Option<Vec<crate::StrBytes>> = (|| -> Result<
+            Option<Vec<crate::StrBytes>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(version >= 4i16, 1usize)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -344,21 +378,17 @@ impl crate::Decodable for DescribeConfigsResource {
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("ConfigurationKeys"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

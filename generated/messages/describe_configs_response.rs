@@ -36,30 +36,34 @@ impl crate::Encodable for DescribeConfigsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.results;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResponse",
-                        field: "Results",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.results;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResponse",
+                            field: "Results",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for DescribeConfigsResponse {
             let v = &self.results;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,33 +105,38 @@ impl crate::Encodable for DescribeConfigsResponse {
     }
 }
 impl crate::Decodable for DescribeConfigsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<DescribeConfigsResult> =
-            (|| -> Result<Vec<DescribeConfigsResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, DescribeConfigsResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(DescribeConfigsResult::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_results: Vec<DescribeConfigsResult> = (|| -> Result<
+            Vec<DescribeConfigsResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 4i16, DescribeConfigsResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeConfigsResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Results"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -198,40 +212,44 @@ impl DescribeConfigsSynonym {
 impl crate::Encodable for DescribeConfigsSynonym {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsSynonym",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsSynonym",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += match &self.value {
-            None => crate::wire::write::length_len(None, version >= 4i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsSynonym",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.value {
+                None => crate::wire::write::length_len(None, version >= 4i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsSynonym",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
+            };
         n += 1usize;
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -268,30 +286,28 @@ impl crate::Encodable for DescribeConfigsSynonym {
     }
 }
 impl crate::Decodable for DescribeConfigsSynonym {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 4i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_value: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
         let f_source: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("Source"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -377,73 +393,15 @@ impl DescribeConfigsResourceResult {
 impl crate::Encodable for DescribeConfigsResourceResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResourceResult",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += match &self.value {
-            None => crate::wire::write::length_len(None, version >= 4i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResourceResult",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += 1usize;
-        n += 1usize;
-        n += 1usize;
-        n += {
-            let v = &self.synonyms;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResourceResult",
-                        field: "Synonyms",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        if version >= 3i16 {
-            n += 1usize;
-        } else {
-        }
-        if version >= 3i16 {
-            n += match &self.documentation {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.name;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 4i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "DescribeConfigsResourceResult",
-                            field: "Documentation",
+                            field: "Name",
                             version,
                             length: l,
                         });
@@ -451,11 +409,74 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                     crate::wire::write::string_len(l, version >= 4i16)
                 }
             };
-        } else {
-        }
+        n
+            += match &self.value {
+                None => crate::wire::write::length_len(None, version >= 4i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResourceResult",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
+                }
+            };
+        n += 1usize;
+        n += 1usize;
+        n += 1usize;
+        n
+            += {
+                let v = &self.synonyms;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResourceResult",
+                            field: "Synonyms",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        if version >= 3i16 {
+            n += 1usize;
+        } else {}
+        if version >= 3i16 {
+            n
+                += match &self.documentation {
+                    None => crate::wire::write::length_len(None, version >= 4i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribeConfigsResourceResult",
+                                field: "Documentation",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 4i16)
+                    }
+                };
+        } else {}
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -493,7 +514,12 @@ impl crate::Encodable for DescribeConfigsResourceResult {
             let v = &self.synonyms;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -504,8 +530,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                 let v = &self.config_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             match &self.documentation {
                 None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
@@ -513,8 +538,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                     crate::wire::write::put_string(buf, v, version >= 4i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -526,35 +550,47 @@ impl crate::Encodable for DescribeConfigsResourceResult {
     }
 }
 impl crate::Decodable for DescribeConfigsResourceResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 4i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_value: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("IsSensitive"))?;
-        let f_synonyms: Vec<DescribeConfigsSynonym> =
-            (|| -> Result<Vec<DescribeConfigsSynonym>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, DescribeConfigsSynonym::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeConfigsSynonym::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_synonyms: Vec<DescribeConfigsSynonym> = (|| -> Result<
+            Vec<DescribeConfigsSynonym>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 4i16, DescribeConfigsSynonym::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeConfigsSynonym::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Synonyms"))?;
         let f_config_type: i8 = if version >= 3i16 {
             (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
@@ -566,22 +602,17 @@ impl crate::Decodable for DescribeConfigsResourceResult {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 4i16)?)
             })()
-            .map_err(|e| e.in_field("Documentation"))?
+                .map_err(|e| e.in_field("Documentation"))?
         } else {
             Some(crate::StrBytes::new())
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -627,12 +658,10 @@ impl DescribeConfigsResourceResult {
         };
         if version >= 3i16 {
             this.config_type = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.documentation = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -684,61 +713,67 @@ impl crate::Encodable for DescribeConfigsResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 4i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResult",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += 1usize;
-        n += {
-            let v = &self.resource_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResult",
-                        field: "ResourceName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += {
-            let v = &self.configs;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeConfigsResult",
-                        field: "Configs",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 4i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResult",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-            }
-        };
+            };
+        n += 1usize;
+        n
+            += {
+                let v = &self.resource_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResult",
+                            field: "ResourceName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
+                }
+            };
+        n
+            += {
+                let v = &self.configs;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeConfigsResult",
+                            field: "Configs",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -772,7 +807,12 @@ impl crate::Encodable for DescribeConfigsResult {
             let v = &self.configs;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -789,48 +829,56 @@ impl crate::Encodable for DescribeConfigsResult {
     }
 }
 impl crate::Decodable for DescribeConfigsResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+        let f_resource_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configs: Vec<DescribeConfigsResourceResult> =
-            (|| -> Result<Vec<DescribeConfigsResourceResult>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 4i16, DescribeConfigsResourceResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeConfigsResourceResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_configs: Vec<DescribeConfigsResourceResult> = (|| -> Result<
+            Vec<DescribeConfigsResourceResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 4i16,
+                        DescribeConfigsResourceResult::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeConfigsResourceResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Configs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -40,31 +40,35 @@ impl crate::Encodable for DescribeDelegationTokenResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += {
-            let v = &self.tokens;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeDelegationTokenResponse",
-                        field: "Tokens",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.tokens;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeDelegationTokenResponse",
+                            field: "Tokens",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 4usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -84,7 +88,12 @@ impl crate::Encodable for DescribeDelegationTokenResponse {
             let v = &self.tokens;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -105,38 +114,43 @@ impl crate::Encodable for DescribeDelegationTokenResponse {
     }
 }
 impl crate::Decodable for DescribeDelegationTokenResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_tokens: Vec<DescribedDelegationToken> =
-            (|| -> Result<Vec<DescribedDelegationToken>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 2i16, DescribedDelegationToken::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribedDelegationToken::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_tokens: Vec<DescribedDelegationToken> = (|| -> Result<
+            Vec<DescribedDelegationToken>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 2i16, DescribedDelegationToken::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribedDelegationToken::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Tokens"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -210,39 +224,43 @@ impl DescribedDelegationTokenRenewer {
 impl crate::Encodable for DescribedDelegationTokenRenewer {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.principal_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationTokenRenewer",
-                        field: "PrincipalType",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.principal_type;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationTokenRenewer",
+                            field: "PrincipalType",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.principal_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationTokenRenewer",
-                        field: "PrincipalName",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.principal_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationTokenRenewer",
+                            field: "PrincipalName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -273,27 +291,27 @@ impl crate::Encodable for DescribedDelegationTokenRenewer {
     }
 }
 impl crate::Decodable for DescribedDelegationTokenRenewer {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_principal_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -383,58 +401,61 @@ impl Default for DescribedDelegationToken {
 }
 impl DescribedDelegationToken {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 1usize + 1usize + 8usize + 8usize + 8usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 8usize + 8usize + 8usize
+        + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribedDelegationToken {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.principal_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationToken",
-                        field: "PrincipalType",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.principal_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationToken",
-                        field: "PrincipalName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        if version >= 3i16 {
-            n += {
-                let v = &self.token_requester_principal_type;
+        n
+            += {
+                let v = &self.principal_type;
                 {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "DescribedDelegationToken",
-                            field: "TokenRequesterPrincipalType",
+                            field: "PrincipalType",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
             };
+        n
+            += {
+                let v = &self.principal_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationToken",
+                            field: "PrincipalName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
+                }
+            };
+        if version >= 3i16 {
+            n
+                += {
+                    let v = &self.token_requester_principal_type;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribedDelegationToken",
+                                field: "TokenRequesterPrincipalType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
         } else {
             if self.token_requester_principal_type != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -445,21 +466,22 @@ impl crate::Encodable for DescribedDelegationToken {
             }
         }
         if version >= 3i16 {
-            n += {
-                let v = &self.token_requester_principal_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedDelegationToken",
-                            field: "TokenRequesterPrincipalName",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.token_requester_principal_name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribedDelegationToken",
+                                field: "TokenRequesterPrincipalName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.token_requester_principal_name != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -472,60 +494,66 @@ impl crate::Encodable for DescribedDelegationToken {
         n += 8usize;
         n += 8usize;
         n += 8usize;
-        n += {
-            let v = &self.token_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationToken",
-                        field: "TokenId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.hmac;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationToken",
-                        field: "Hmac",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::bytes_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.renewers;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedDelegationToken",
-                        field: "Renewers",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.token_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationToken",
+                            field: "TokenId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.hmac;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationToken",
+                            field: "Hmac",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 2i16)
+                }
+            };
+        n
+            += {
+                let v = &self.renewers;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedDelegationToken",
+                            field: "Renewers",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -550,15 +578,13 @@ impl crate::Encodable for DescribedDelegationToken {
                 let v = &self.token_requester_principal_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.token_requester_principal_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.issue_timestamp;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -583,7 +609,12 @@ impl crate::Encodable for DescribedDelegationToken {
             let v = &self.renewers;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -600,14 +631,19 @@ impl crate::Encodable for DescribedDelegationToken {
     }
 }
 impl crate::Decodable for DescribedDelegationToken {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_principal_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalName"))?;
         let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
@@ -621,47 +657,55 @@ impl crate::Decodable for DescribedDelegationToken {
         } else {
             crate::StrBytes::new()
         };
-        let f_issue_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_issue_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("IssueTimestamp"))?;
-        let f_expiry_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_expiry_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ExpiryTimestamp"))?;
-        let f_max_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_max_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("MaxTimestamp"))?;
-        let f_token_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+        let f_token_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 2i16)?) })()
-                .map_err(|e| e.in_field("Hmac"))?;
-        let f_renewers: Vec<DescribedDelegationTokenRenewer> =
-            (|| -> Result<Vec<DescribedDelegationTokenRenewer>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 2i16, DescribedDelegationTokenRenewer::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribedDelegationTokenRenewer::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_hmac: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 2i16)?)
+        })()
+            .map_err(|e| e.in_field("Hmac"))?;
+        let f_renewers: Vec<DescribedDelegationTokenRenewer> = (|| -> Result<
+            Vec<DescribedDelegationTokenRenewer>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 2i16,
+                        DescribedDelegationTokenRenewer::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribedDelegationTokenRenewer::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Renewers"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -693,12 +737,10 @@ impl DescribedDelegationToken {
         this.principal_name = g.string();
         if version >= 3i16 {
             this.token_requester_principal_type = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.token_requester_principal_name = g.string();
-        } else {
-        }
+        } else {}
         this.issue_timestamp = g.i64();
         this.expiry_timestamp = g.i64();
         this.max_timestamp = g.i64();

@@ -37,38 +37,45 @@ impl DescribeGroupsRequest {
 impl crate::Encodable for DescribeGroupsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeGroupsRequest",
-                        field: "Groups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "DescribeGroupsRequest",
-                                    field: "Groups",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, version >= 5i16)
-                        };
+        n
+            += {
+                let v = &self.groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeGroupsRequest",
+                            field: "Groups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(
+                                            l,
+                                            version >= 5i16,
+                                            false,
+                                        ) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "DescribeGroupsRequest",
+                                                field: "Groups",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, version >= 5i16)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 3i16 {
             n += 1usize;
         } else {
@@ -81,8 +88,10 @@ impl crate::Encodable for DescribeGroupsRequest {
             }
         }
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -98,7 +107,12 @@ impl crate::Encodable for DescribeGroupsRequest {
             let v = &self.groups;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::write::put_string(buf, e, version >= 5i16);
                 }
@@ -109,8 +123,7 @@ impl crate::Encodable for DescribeGroupsRequest {
                 let v = &self.include_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -122,18 +135,23 @@ impl crate::Encodable for DescribeGroupsRequest {
     }
 }
 impl crate::Decodable for DescribeGroupsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_groups: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(version >= 5i16)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_groups: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(version >= 5i16)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Groups"))?;
         let f_include_authorized_operations: bool = if version >= 3i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
@@ -143,16 +161,11 @@ impl crate::Decodable for DescribeGroupsRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -182,8 +195,7 @@ impl DescribeGroupsRequest {
         };
         if version >= 3i16 {
             this.include_authorized_operations = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

@@ -37,32 +37,35 @@ impl crate::Encodable for DescribeGroupsResponse {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeGroupsResponse",
-                        field: "Groups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeGroupsResponse",
+                            field: "Groups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,13 +82,17 @@ impl crate::Encodable for DescribeGroupsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.groups;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -102,37 +109,37 @@ impl crate::Encodable for DescribeGroupsResponse {
     }
 }
 impl crate::Decodable for DescribeGroupsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_groups: Vec<DescribedGroup> =
-            (|| -> Result<Vec<DescribedGroup>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, DescribedGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_groups: Vec<DescribedGroup> = (|| -> Result<
+            Vec<DescribedGroup>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, DescribedGroup::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Groups"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -154,8 +161,7 @@ impl DescribeGroupsResponse {
         let mut this = Self::default();
         if version >= 1i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.groups = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -229,30 +235,15 @@ impl DescribedGroupMember {
 impl crate::Encodable for DescribedGroupMember {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroupMember",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        if version >= 4i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 5i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.member_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 5i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "DescribedGroupMember",
-                            field: "GroupInstanceId",
+                            field: "MemberId",
                             version,
                             length: l,
                         });
@@ -260,71 +251,93 @@ impl crate::Encodable for DescribedGroupMember {
                     crate::wire::write::string_len(l, version >= 5i16)
                 }
             };
-        } else {
-        }
-        n += {
-            let v = &self.client_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroupMember",
-                        field: "ClientId",
-                        version,
-                        length: l,
-                    });
+        if version >= 4i16 {
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, version >= 5i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribedGroupMember",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 5i16)
+                    }
+                };
+        } else {}
+        n
+            += {
+                let v = &self.client_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroupMember",
+                            field: "ClientId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.client_host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroupMember",
-                        field: "ClientHost",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.client_host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroupMember",
+                            field: "ClientHost",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.member_metadata;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroupMember",
-                        field: "MemberMetadata",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.member_metadata;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroupMember",
+                            field: "MemberMetadata",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 5i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.member_assignment;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroupMember",
-                        field: "MemberAssignment",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.member_assignment;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroupMember",
+                            field: "MemberAssignment",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 5i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 5i16)
-            }
-        };
+            };
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -347,8 +360,7 @@ impl crate::Encodable for DescribedGroupMember {
                     crate::wire::write::put_string(buf, v, version >= 5i16);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.client_id;
             crate::wire::write::put_string(buf, v, version >= 5i16);
@@ -376,45 +388,50 @@ impl crate::Encodable for DescribedGroupMember {
     }
 }
 impl crate::Decodable for DescribedGroupMember {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: Option<crate::StrBytes> = if version >= 4i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 5i16)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_client_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_client_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_client_host: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_member_metadata: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 5i16)?) })()
-                .map_err(|e| e.in_field("MemberMetadata"))?;
-        let f_member_assignment: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 5i16)?) })()
-                .map_err(|e| e.in_field("MemberAssignment"))?;
+        let f_member_metadata: crate::Bytes = (|| -> Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 5i16)?) })()
+            .map_err(|e| e.in_field("MemberMetadata"))?;
+        let f_member_assignment: crate::Bytes = (|| -> Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 5i16)?) })()
+            .map_err(|e| e.in_field("MemberAssignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -441,8 +458,7 @@ impl DescribedGroupMember {
         this.member_id = g.string();
         if version >= 4i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.client_id = g.string();
         this.client_host = g.string();
         this.member_metadata = g.bytes();
@@ -504,28 +520,30 @@ impl Default for DescribedGroup {
 }
 impl DescribedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for DescribedGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         if version >= 6i16 {
-            n += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.error_message {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribedGroup",
+                                field: "ErrorMessage",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.error_message != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -535,87 +553,93 @@ impl crate::Encodable for DescribedGroup {
                 });
             }
         }
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.group_state;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "GroupState",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.protocol_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "ProtocolType",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.protocol_data;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "ProtocolData",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 5i16)
-            }
-        };
-        n += {
-            let v = &self.members;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "Members",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 5i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 5i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.group_state;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "GroupState",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
+                }
+            };
+        n
+            += {
+                let v = &self.protocol_type;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "ProtocolType",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
+                }
+            };
+        n
+            += {
+                let v = &self.protocol_data;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "ProtocolData",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 5i16)
+                }
+            };
+        n
+            += {
+                let v = &self.members;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "Members",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 3i16 {
             n += 4usize;
         } else {
@@ -628,8 +652,10 @@ impl crate::Encodable for DescribedGroup {
             }
         }
         if version >= 5i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -652,8 +678,7 @@ impl crate::Encodable for DescribedGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.group_id;
             crate::wire::write::put_string(buf, v, version >= 5i16);
@@ -674,7 +699,12 @@ impl crate::Encodable for DescribedGroup {
             let v = &self.members;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 5i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 5i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -685,8 +715,7 @@ impl crate::Encodable for DescribedGroup {
                 let v = &self.authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -698,44 +727,58 @@ impl crate::Encodable for DescribedGroup {
     }
 }
 impl crate::Decodable for DescribedGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: Option<crate::StrBytes> = if version >= 6i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ErrorMessage"))?
+                .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_group_state: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_protocol_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_protocol_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocol_data: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 5i16)?) })(
-            )
+        let f_protocol_data: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ProtocolData"))?;
-        let f_members: Vec<DescribedGroupMember> =
-            (|| -> Result<Vec<DescribedGroupMember>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 5i16, DescribedGroupMember::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(DescribedGroupMember::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_members: Vec<DescribedGroupMember> = (|| -> Result<
+            Vec<DescribedGroupMember>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 5i16, DescribedGroupMember::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribedGroupMember::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Members"))?;
         let f_authorized_operations: i32 = if version >= 3i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -745,16 +788,11 @@ impl crate::Decodable for DescribedGroup {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -783,8 +821,7 @@ impl DescribedGroup {
         this.error_code = g.i16();
         if version >= 6i16 {
             this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.group_id = g.string();
         this.group_state = g.string();
         this.protocol_type = g.string();
@@ -804,8 +841,7 @@ impl DescribedGroup {
         };
         if version >= 3i16 {
             this.authorized_operations = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

@@ -36,29 +36,33 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponse",
-                        field: "Groups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponse",
+                            field: "Groups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -85,35 +89,38 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponse {
     }
 }
 impl crate::Decodable for DescribeShareGroupOffsetsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: Vec<DescribeShareGroupOffsetsResponseGroup> =
-            (|| -> Result<Vec<DescribeShareGroupOffsetsResponseGroup>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, DescribeShareGroupOffsetsResponseGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeShareGroupOffsetsResponseGroup::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_groups: Vec<DescribeShareGroupOffsetsResponseGroup> = (|| -> Result<
+            Vec<DescribeShareGroupOffsetsResponseGroup>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(true, DescribeShareGroupOffsetsResponseGroup::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeShareGroupOffsetsResponseGroup::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Groups"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -139,7 +146,10 @@ impl DescribeShareGroupOffsetsResponse {
             for _ in 0..n {
                 v.push({
                     g.enter();
-                    let v = DescribeShareGroupOffsetsResponseGroup::arbitrary(g, version);
+                    let v = DescribeShareGroupOffsetsResponseGroup::arbitrary(
+                        g,
+                        version,
+                    );
                     g.leave();
                     v
                 });
@@ -203,26 +213,28 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
         n += 4usize;
         if version >= 1i16 {
             n += 8usize;
-        } else {
-        }
+        } else {}
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponsePartition",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponsePartition",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -243,8 +255,7 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
                 let v = &self.lag;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -264,12 +275,21 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
     }
 }
 impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("StartOffset"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_lag: i64 = if version >= 1i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
@@ -277,24 +297,21 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
         } else {
             -1i64
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -322,8 +339,7 @@ impl DescribeShareGroupOffsetsResponsePartition {
         this.leader_epoch = g.i32();
         if version >= 1i16 {
             this.lag = g.i64();
-        } else {
-        }
+        } else {}
         this.error_code = g.i16();
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
@@ -366,45 +382,50 @@ impl DescribeShareGroupOffsetsResponseTopic {
 impl crate::Encodable for DescribeShareGroupOffsetsResponseTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponseTopic",
-                        field: "TopicName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 16usize;
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponseTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponseTopic",
+                            field: "TopicName",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n += 16usize;
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponseTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -435,40 +456,46 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponseTopic {
     }
 }
 impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("TopicName"))?;
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<DescribeShareGroupOffsetsResponsePartition> =
-            (|| -> Result<Vec<DescribeShareGroupOffsetsResponsePartition>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(true, DescribeShareGroupOffsetsResponsePartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeShareGroupOffsetsResponsePartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("TopicName"))?;
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
+        let f_partitions: Vec<DescribeShareGroupOffsetsResponsePartition> = (|| -> Result<
+            Vec<DescribeShareGroupOffsetsResponsePartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        true,
+                        DescribeShareGroupOffsetsResponsePartition::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeShareGroupOffsetsResponsePartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -496,7 +523,10 @@ impl DescribeShareGroupOffsetsResponseTopic {
             for _ in 0..n {
                 v.push({
                     g.enter();
-                    let v = DescribeShareGroupOffsetsResponsePartition::arbitrary(g, version);
+                    let v = DescribeShareGroupOffsetsResponsePartition::arbitrary(
+                        g,
+                        version,
+                    );
                     g.leave();
                     v
                 });
@@ -547,60 +577,66 @@ impl DescribeShareGroupOffsetsResponseGroup {
 impl crate::Encodable for DescribeShareGroupOffsetsResponseGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponseGroup",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponseGroup",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponseGroup",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponseGroup",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeShareGroupOffsetsResponseGroup",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeShareGroupOffsetsResponseGroup",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -637,43 +673,48 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponseGroup {
     }
 }
 impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<DescribeShareGroupOffsetsResponseTopic> =
-            (|| -> Result<Vec<DescribeShareGroupOffsetsResponseTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, DescribeShareGroupOffsetsResponseTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            DescribeShareGroupOffsetsResponseTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_topics: Vec<DescribeShareGroupOffsetsResponseTopic> = (|| -> Result<
+            Vec<DescribeShareGroupOffsetsResponseTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(true, DescribeShareGroupOffsetsResponseTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        DescribeShareGroupOffsetsResponseTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -701,7 +742,10 @@ impl DescribeShareGroupOffsetsResponseGroup {
             for _ in 0..n {
                 v.push({
                     g.enter();
-                    let v = DescribeShareGroupOffsetsResponseTopic::arbitrary(g, version);
+                    let v = DescribeShareGroupOffsetsResponseTopic::arbitrary(
+                        g,
+                        version,
+                    );
                     g.leave();
                     v
                 });

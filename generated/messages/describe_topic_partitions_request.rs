@@ -41,34 +41,39 @@ impl DescribeTopicPartitionsRequest {
 impl crate::Encodable for DescribeTopicPartitionsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribeTopicPartitionsRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribeTopicPartitionsRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.cursor {
-            None => 1usize,
-            Some(v) => 1 + v.size(version)?,
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += match &self.cursor {
+                None => 1usize,
+                Some(v) => 1 + v.size(version)?,
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -102,8 +107,14 @@ impl crate::Encodable for DescribeTopicPartitionsRequest {
     }
 }
 impl crate::Decodable for DescribeTopicPartitionsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<TopicRequest> = (|| -> Result<Vec<TopicRequest>, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topics: Vec<TopicRequest> = (|| -> Result<
+            Vec<TopicRequest>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TopicRequest::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -113,29 +124,21 @@ impl crate::Decodable for DescribeTopicPartitionsRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Topics"))?;
-        let f_response_partition_limit: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ResponsePartitionLimit"))?;
-        let f_cursor: Option<Cursor> = (|| -> Result<Option<Cursor>, crate::DecodeError> {
-            Ok(if r.i8()? < 0 {
-                None
-            } else {
-                Some(Cursor::read(r, version)?)
-            })
+            .map_err(|e| e.in_field("Topics"))?;
+        let f_response_partition_limit: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
-        .map_err(|e| e.in_field("Cursor"))?;
+            .map_err(|e| e.in_field("ResponsePartitionLimit"))?;
+        let f_cursor: Option<Cursor> = (|| -> Result<Option<Cursor>, crate::DecodeError> {
+            Ok(if r.i8()? < 0 { None } else { Some(Cursor::read(r, version)?) })
+        })()
+            .map_err(|e| e.in_field("Cursor"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -211,23 +214,26 @@ impl TopicRequest {
 impl crate::Encodable for TopicRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicRequest",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicRequest",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -245,22 +251,21 @@ impl crate::Encodable for TopicRequest {
     }
 }
 impl crate::Decodable for TopicRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -316,24 +321,27 @@ impl Cursor {
 impl crate::Encodable for Cursor {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Cursor",
-                        field: "TopicName",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.topic_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Cursor",
+                            field: "TopicName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -355,24 +363,26 @@ impl crate::Encodable for Cursor {
     }
 }
 impl crate::Decodable for Cursor {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("TopicName"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_topic_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("TopicName"))?;
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -51,30 +51,34 @@ impl crate::Encodable for ElectLeadersResponse {
                 });
             }
         }
-        n += {
-            let v = &self.replica_election_results;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ElectLeadersResponse",
-                        field: "ReplicaElectionResults",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.replica_election_results;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ElectLeadersResponse",
+                            field: "ReplicaElectionResults",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -95,13 +99,17 @@ impl crate::Encodable for ElectLeadersResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.replica_election_results;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -118,8 +126,13 @@ impl crate::Encodable for ElectLeadersResponse {
     }
 }
 impl crate::Decodable for ElectLeadersResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 1i16 {
             (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
@@ -127,30 +140,30 @@ impl crate::Decodable for ElectLeadersResponse {
         } else {
             0i16
         };
-        let f_replica_election_results: Vec<ReplicaElectionResult> =
-            (|| -> Result<Vec<ReplicaElectionResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 2i16, ReplicaElectionResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(ReplicaElectionResult::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_replica_election_results: Vec<ReplicaElectionResult> = (|| -> Result<
+            Vec<ReplicaElectionResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 2i16, ReplicaElectionResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        ReplicaElectionResult::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("ReplicaElectionResults"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -174,8 +187,7 @@ impl ElectLeadersResponse {
         this.throttle_time_ms = g.i32();
         if version >= 1i16 {
             this.error_code = g.i16();
-        } else {
-        }
+        } else {}
         this.replica_election_results = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -233,24 +245,27 @@ impl crate::Encodable for PartitionResult {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionResult",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionResult",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -287,28 +302,30 @@ impl crate::Encodable for PartitionResult {
     }
 }
 impl crate::Decodable for PartitionResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -370,45 +387,50 @@ impl ReplicaElectionResult {
 impl crate::Encodable for ReplicaElectionResult {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ReplicaElectionResult",
-                        field: "Topic",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.partition_result;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ReplicaElectionResult",
-                        field: "PartitionResult",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 2i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ReplicaElectionResult",
+                            field: "Topic",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partition_result;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ReplicaElectionResult",
+                            field: "PartitionResult",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -428,7 +450,12 @@ impl crate::Encodable for ReplicaElectionResult {
             let v = &self.partition_result;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 2i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 2i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -445,35 +472,38 @@ impl crate::Encodable for ReplicaElectionResult {
     }
 }
 impl crate::Decodable for ReplicaElectionResult {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 2i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partition_result: Vec<PartitionResult> =
-            (|| -> Result<Vec<PartitionResult>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 2i16, PartitionResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionResult::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_partition_result: Vec<PartitionResult> = (|| -> Result<
+            Vec<PartitionResult>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 2i16, PartitionResult::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        PartitionResult::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("PartitionResult"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -15,9 +15,7 @@ pub struct EndTxnMarker {
 }
 impl Default for EndTxnMarker {
     fn default() -> Self {
-        Self {
-            coordinator_epoch: 0i32,
-        }
+        Self { coordinator_epoch: 0i32 }
     }
 }
 impl EndTxnMarker {
@@ -40,9 +38,14 @@ impl crate::Encodable for EndTxnMarker {
     }
 }
 impl crate::Decodable for EndTxnMarker {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_coordinator_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_coordinator_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
         Ok(EndTxnMarker {
             coordinator_epoch: f_coordinator_epoch,

@@ -50,53 +50,58 @@ impl EnvelopeRequest {
 impl crate::Encodable for EnvelopeRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.request_data;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EnvelopeRequest",
-                        field: "RequestData",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.request_data;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EnvelopeRequest",
+                            field: "RequestData",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
-        n += match &self.request_principal {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EnvelopeRequest",
-                        field: "RequestPrincipal",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.request_principal {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EnvelopeRequest",
+                            field: "RequestPrincipal",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.client_host_address;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EnvelopeRequest",
-                        field: "ClientHostAddress",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.client_host_address;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EnvelopeRequest",
+                            field: "ClientHostAddress",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -124,30 +129,32 @@ impl crate::Encodable for EnvelopeRequest {
     }
 }
 impl crate::Decodable for EnvelopeRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_request_data: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(true)?) })()
-                .map_err(|e| e.in_field("RequestData"))?;
-        let f_request_principal: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(true)?)
-            })()
+        let f_request_data: crate::Bytes = (|| -> Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
+            .map_err(|e| e.in_field("RequestData"))?;
+        let f_request_principal: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(true)?) })()
             .map_err(|e| e.in_field("RequestPrincipal"))?;
-        let f_client_host_address: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(true)?) })()
-                .map_err(|e| e.in_field("ClientHostAddress"))?;
+        let f_client_host_address: crate::Bytes = (|| -> Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
+            .map_err(|e| e.in_field("ClientHostAddress"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -38,24 +38,27 @@ impl EnvelopeResponse {
 impl crate::Encodable for EnvelopeResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.response_data {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EnvelopeResponse",
-                        field: "ResponseData",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.response_data {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EnvelopeResponse",
+                            field: "ResponseData",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
+            };
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -79,26 +82,26 @@ impl crate::Encodable for EnvelopeResponse {
     }
 }
 impl crate::Decodable for EnvelopeResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_response_data: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(true)?)
-            })()
+        let f_response_data: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(true)?) })()
             .map_err(|e| e.in_field("ResponseData"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

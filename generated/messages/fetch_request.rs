@@ -77,9 +77,7 @@ impl FetchRequest {
 impl crate::Encodable for FetchRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        if version >= 12i16 {
-        } else {
-        }
+        if version >= 12i16 {} else {}
         if version <= 14i16 {
             n += 4usize;
         } else {
@@ -91,8 +89,7 @@ impl crate::Encodable for FetchRequest {
                 });
             }
         }
-        if version >= 15i16 {
-        } else {
+        if version >= 15i16 {} else {
             if self.replica_state != <ReplicaState as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchRequest",
@@ -107,55 +104,69 @@ impl crate::Encodable for FetchRequest {
         n += 1usize;
         if version >= 7i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        if version >= 7i16 {
-            n += {
-                let v = &self.forgotten_topics_data;
+        } else {}
+        n
+            += {
+                let v = &self.topics;
                 {
                     let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
                         return Err(crate::EncodeError::TooLong {
                             message: "FetchRequest",
-                            field: "ForgottenTopicsData",
+                            field: "Topics",
                             version,
                             length: a.len(),
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
                         }
-                        t
-                    }
                 }
             };
+        if version >= 7i16 {
+            n
+                += {
+                    let v = &self.forgotten_topics_data;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 12i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchRequest",
+                                field: "ForgottenTopicsData",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 12i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
         } else {
             if self.forgotten_topics_data != Vec::<ForgottenTopic>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -166,23 +177,23 @@ impl crate::Encodable for FetchRequest {
             }
         }
         if version >= 11i16 {
-            n += {
-                let v = &self.rack_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchRequest",
-                            field: "RackId",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.rack_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchRequest",
+                                field: "RackId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 12i16)
                     }
-                    crate::wire::write::string_len(l, version >= 12i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
@@ -217,7 +228,9 @@ impl crate::Encodable for FetchRequest {
                     tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -234,8 +247,7 @@ impl crate::Encodable for FetchRequest {
                 let v = &self.replica_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.max_wait_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -257,20 +269,23 @@ impl crate::Encodable for FetchRequest {
                 let v = &self.session_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             {
                 let v = &self.session_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -281,27 +296,32 @@ impl crate::Encodable for FetchRequest {
                 let v = &self.forgotten_topics_data;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 12i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 11i16 {
             {
                 let v = &self.rack_id;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if (version >= 12i16) && self.cluster_id != None {
                 tagged_count += 1;
             }
-            if (version >= 15i16) && self.replica_state != <ReplicaState as Default>::default() {
+            if (version >= 15i16)
+                && self.replica_state != <ReplicaState as Default>::default()
+            {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -323,7 +343,9 @@ impl crate::Encodable for FetchRequest {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 15i16) && self.replica_state != <ReplicaState as Default>::default() {
+            if (version >= 15i16)
+                && self.replica_state != <ReplicaState as Default>::default()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -342,7 +364,10 @@ impl crate::Encodable for FetchRequest {
     }
 }
 impl crate::Decodable for FetchRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let mut f_cluster_id: Option<crate::StrBytes> = None;
         let f_replica_id: i32 = if version <= 14i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -351,13 +376,17 @@ impl crate::Decodable for FetchRequest {
             -1i32
         };
         let mut f_replica_state: ReplicaState = <ReplicaState as Default>::default();
-        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MaxWaitMs"))?;
         let f_min_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("MinBytes"))?;
         let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_isolation_level: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_isolation_level: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("IsolationLevel"))?;
         let f_session_id: i32 = if version >= 7i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -371,7 +400,10 @@ impl crate::Decodable for FetchRequest {
         } else {
             -1i32
         };
-        let f_topics: Vec<FetchTopic> = (|| -> Result<Vec<FetchTopic>, crate::DecodeError> {
+        let f_topics: Vec<FetchTopic> = (|| -> Result<
+            Vec<FetchTopic>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 12i16, FetchTopic::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -381,74 +413,77 @@ impl crate::Decodable for FetchRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Topics"))?;
+            .map_err(|e| e.in_field("Topics"))?;
         let f_forgotten_topics_data: Vec<ForgottenTopic> = if version >= 7i16 {
             (|| -> Result<Vec<ForgottenTopic>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(version >= 12i16, ForgottenTopic::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
-                        v.push(ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?);
+                        v.push(
+                            ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?,
+                        );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("ForgottenTopicsData"))?
+                .map_err(|e| e.in_field("ForgottenTopicsData"))?
         } else {
             Vec::<ForgottenTopic>::new()
         };
         let f_rack_id: crate::StrBytes = if version >= 11i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 12i16)?) })(
-            )
-            .map_err(|e| e.in_field("RackId"))?
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 12i16)?)
+            })()
+                .map_err(|e| e.in_field("RackId"))?
         } else {
             crate::StrBytes::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_cluster_id =
-                            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                                Ok(r.nullable_string(true)?)
-                            })()
+                        f_cluster_id = (|| -> Result<
+                            Option<crate::StrBytes>,
+                            crate::DecodeError,
+                        > { Ok(r.nullable_string(true)?) })()
                             .map_err(|e| e.in_field("ClusterId"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ClusterId"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("ClusterId"),
+                            );
                         }
                     }
                     1u32 if version >= 15i16 => {
                         let r = &mut sub;
-                        f_replica_state = (|| -> Result<ReplicaState, crate::DecodeError> {
-                            Ok(ReplicaState::read(r, version)?)
-                        })()
-                        .map_err(|e| e.in_field("ReplicaState"))?;
+                        f_replica_state = (|| -> Result<
+                            ReplicaState,
+                            crate::DecodeError,
+                        > { Ok(ReplicaState::read(r, version)?) })()
+                            .map_err(|e| e.in_field("ReplicaState"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ReplicaState"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("ReplicaState"),
+                            );
                         }
                     }
                     _ => {
@@ -482,12 +517,10 @@ impl FetchRequest {
         let mut this = Self::default();
         if version >= 12i16 {
             this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version <= 14i16 {
             this.replica_id = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 15i16 {
             this.replica_state = {
                 g.enter();
@@ -495,20 +528,17 @@ impl FetchRequest {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         this.max_wait_ms = g.i32();
         this.min_bytes = g.i32();
         this.max_bytes = g.i32();
         this.isolation_level = g.i8();
         if version >= 7i16 {
             this.session_id = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             this.session_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -536,12 +566,10 @@ impl FetchRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 11i16 {
             this.rack_id = g.string();
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
         }
@@ -583,8 +611,10 @@ impl crate::Encodable for ReplicaState {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -606,23 +636,25 @@ impl crate::Encodable for ReplicaState {
     }
 }
 impl crate::Decodable for ReplicaState {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ReplicaId"))?;
-        let f_replica_epoch: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_replica_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ReplicaEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -707,8 +739,7 @@ impl crate::Encodable for FetchPartition {
         n += 4usize;
         if version >= 9i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         n += 8usize;
         if version >= 12i16 {
             n += 4usize;
@@ -723,15 +754,10 @@ impl crate::Encodable for FetchPartition {
         }
         if version >= 5i16 {
             n += 8usize;
-        } else {
-        }
+        } else {}
         n += 4usize;
-        if version >= 17i16 {
-        } else {
-        }
-        if version >= 18i16 {
-        } else {
-        }
+        if version >= 17i16 {} else {}
+        if version >= 18i16 {} else {}
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
@@ -749,7 +775,9 @@ impl crate::Encodable for FetchPartition {
                     tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -770,8 +798,7 @@ impl crate::Encodable for FetchPartition {
                 let v = &self.current_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.fetch_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -781,15 +808,13 @@ impl crate::Encodable for FetchPartition {
                 let v = &self.last_fetched_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partition_max_bytes;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -838,7 +863,10 @@ impl crate::Encodable for FetchPartition {
     }
 }
 impl crate::Decodable for FetchPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Partition"))?;
         let f_current_leader_epoch: i32 = if version >= 9i16 {
@@ -847,7 +875,9 @@ impl crate::Decodable for FetchPartition {
         } else {
             -1i32
         };
-        let f_fetch_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_fetch_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("FetchOffset"))?;
         let f_last_fetched_epoch: i32 = if version >= 12i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -861,52 +891,56 @@ impl crate::Decodable for FetchPartition {
         } else {
             -1i64
         };
-        let f_partition_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionMaxBytes"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut f_high_watermark: i64 = 9223372036854775807i64;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 17i16 => {
                         let r = &mut sub;
-                        f_replica_directory_id =
-                            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                                .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
+                        f_replica_directory_id = (|| -> Result<
+                            crate::Uuid,
+                            crate::DecodeError,
+                        > { Ok(r.uuid()?) })()
+                            .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ReplicaDirectoryId"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("ReplicaDirectoryId"),
+                            );
                         }
                     }
                     1u32 if version >= 18i16 => {
                         let r = &mut sub;
-                        f_high_watermark =
-                            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                                .map_err(|e| e.in_field("HighWatermark"))?;
+                        f_high_watermark = (|| -> Result<i64, crate::DecodeError> {
+                            Ok(r.i64()?)
+                        })()
+                            .map_err(|e| e.in_field("HighWatermark"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("HighWatermark"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("HighWatermark"),
+                            );
                         }
                     }
                     _ => {
@@ -937,26 +971,21 @@ impl FetchPartition {
         this.partition = g.i32();
         if version >= 9i16 {
             this.current_leader_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.fetch_offset = g.i64();
         if version >= 12i16 {
             this.last_fetched_epoch = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.log_start_offset = g.i64();
-        } else {
-        }
+        } else {}
         this.partition_max_bytes = g.i32();
         if version >= 17i16 {
             this.replica_directory_id = g.uuid();
-        } else {
-        }
+        } else {}
         if version >= 18i16 {
             this.high_watermark = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
         }
@@ -1000,51 +1029,58 @@ impl crate::Encodable for FetchTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
-            n += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchTopic",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.topic;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchTopic",
+                                field: "Topic",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 12i16)
                     }
-                    crate::wire::write::string_len(l, version >= 12i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 13i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 12i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -1061,20 +1097,23 @@ impl crate::Encodable for FetchTopic {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -1091,11 +1130,15 @@ impl crate::Encodable for FetchTopic {
     }
 }
 impl crate::Decodable for FetchTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 12i16)?) })(
-            )
-            .map_err(|e| e.in_field("Topic"))?
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 12i16)?)
+            })()
+                .map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
@@ -1105,30 +1148,27 @@ impl crate::Decodable for FetchTopic {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<FetchPartition> =
-            (|| -> Result<Vec<FetchPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 12i16, FetchPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<FetchPartition> = (|| -> Result<
+            Vec<FetchPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 12i16, FetchPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -1151,12 +1191,10 @@ impl FetchTopic {
         let mut this = Self::default();
         if version <= 12i16 {
             this.topic = g.string();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -1213,46 +1251,52 @@ impl crate::Encodable for ForgottenTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
-            n += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ForgottenTopic",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.topic;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ForgottenTopic",
+                                field: "Topic",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 12i16)
                     }
-                    crate::wire::write::string_len(l, version >= 12i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 13i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ForgottenTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ForgottenTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                    + a.len() * 4usize
-            }
-        };
+            };
         if version >= 12i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -1269,20 +1313,23 @@ impl crate::Encodable for ForgottenTopic {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -1299,11 +1346,15 @@ impl crate::Encodable for ForgottenTopic {
     }
 }
 impl crate::Decodable for ForgottenTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 12i16)?) })(
-            )
-            .map_err(|e| e.in_field("Topic"))?
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 12i16)?)
+            })()
+                .map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
@@ -1323,19 +1374,14 @@ impl crate::Decodable for ForgottenTopic {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -1358,12 +1404,10 @@ impl ForgottenTopic {
         let mut this = Self::default();
         if version <= 12i16 {
             this.topic = g.string();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);

@@ -50,8 +50,7 @@ impl crate::Encodable for FetchResponse {
         n += 4usize;
         if version >= 7i16 {
             n += 2usize;
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             n += 4usize;
         } else {
@@ -63,29 +62,34 @@ impl crate::Encodable for FetchResponse {
                 });
             }
         }
-        n += {
-            let v = &self.responses;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchResponse",
-                        field: "Responses",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.responses;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchResponse",
+                            field: "Responses",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        if version >= 16i16 {
-        } else {
+            };
+        if version >= 16i16 {} else {
             if self.node_endpoints != Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchResponse",
@@ -111,20 +115,23 @@ impl crate::Encodable for FetchResponse {
                                     length: a.len(),
                                 });
                             }
-                            crate::wire::write::length_len(Some(a.len()), true, true) + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
+                            crate::wire::write::length_len(Some(a.len()), true, true)
+                                + {
+                                    let mut t = 0usize;
+                                    for e in a.iter() {
+                                        t += e.size(version)?;
+                                    }
+                                    t
                                 }
-                                t
-                            }
                         }
                     };
                     tagged_count += 1;
                     tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -145,20 +152,23 @@ impl crate::Encodable for FetchResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             {
                 let v = &self.session_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.responses;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -179,7 +189,12 @@ impl crate::Encodable for FetchResponse {
                         let v = &self.node_endpoints;
                         {
                             let a = v;
-                            crate::wire::write::put_length(buf, Some(a.len()), true, true);
+                            crate::wire::write::put_length(
+                                buf,
+                                Some(a.len()),
+                                true,
+                                true,
+                            );
                             for e in a.iter() {
                                 e.write(buf, version);
                             }
@@ -196,8 +211,13 @@ impl crate::Encodable for FetchResponse {
     }
 }
 impl crate::Decodable for FetchResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 7i16 {
             (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
@@ -211,59 +231,63 @@ impl crate::Decodable for FetchResponse {
         } else {
             0i32
         };
-        let f_responses: Vec<FetchableTopicResponse> =
-            (|| -> Result<Vec<FetchableTopicResponse>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 12i16, FetchableTopicResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            FetchableTopicResponse::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_responses: Vec<FetchableTopicResponse> = (|| -> Result<
+            Vec<FetchableTopicResponse>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 12i16, FetchableTopicResponse::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        FetchableTopicResponse::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Responses"))?;
         let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 16i16 => {
                         let r = &mut sub;
-                        f_node_endpoints = (|| -> Result<Vec<NodeEndpoint>, crate::DecodeError> {
+                        f_node_endpoints = (|| -> Result<
+                            Vec<NodeEndpoint>,
+                            crate::DecodeError,
+                        > {
                             Ok({
                                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                                let mut v = Vec::with_capacity(
+                                    n.min(crate::wire::MAX_PREALLOC),
+                                );
                                 for i in 0..n {
                                     v.push(
-                                        NodeEndpoint::read(r, version)
-                                            .map_err(|e| e.at_index(i))?,
+                                        NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
                                     );
                                 }
                                 v
                             })
                         })()
-                        .map_err(|e| e.in_field("NodeEndpoints"))?;
+                            .map_err(|e| e.in_field("NodeEndpoints"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("NodeEndpoints"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("NodeEndpoints"),
+                            );
                         }
                     }
                     _ => {
@@ -291,12 +315,10 @@ impl FetchResponse {
         this.throttle_time_ms = g.i32();
         if version >= 7i16 {
             this.error_code = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             this.session_id = g.i32();
-        } else {
-        }
+        } else {}
         this.responses = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -324,8 +346,7 @@ impl FetchResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -367,8 +388,10 @@ impl crate::Encodable for EpochEndOffset {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -390,23 +413,23 @@ impl crate::Encodable for EpochEndOffset {
     }
 }
 impl crate::Decodable for EpochEndOffset {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("EndOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -467,8 +490,10 @@ impl crate::Encodable for LeaderIdAndEpoch {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -490,23 +515,23 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 impl crate::Decodable for LeaderIdAndEpoch {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -567,8 +592,10 @@ impl crate::Encodable for SnapshotId {
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -590,23 +617,23 @@ impl crate::Encodable for SnapshotId {
     }
 }
 impl crate::Decodable for SnapshotId {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -667,8 +694,10 @@ impl crate::Encodable for AbortedTransaction {
         n += 8usize;
         n += 8usize;
         if version >= 12i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -699,23 +728,25 @@ impl crate::Encodable for AbortedTransaction {
     }
 }
 impl crate::Decodable for AbortedTransaction {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("FirstOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -820,10 +851,8 @@ impl crate::Encodable for PartitionData {
         n += 8usize;
         if version >= 5i16 {
             n += 8usize;
-        } else {
-        }
-        if version >= 12i16 {
-        } else {
+        } else {}
+        if version >= 12i16 {} else {
             if self.diverging_epoch != <EpochEndOffset as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
@@ -832,8 +861,7 @@ impl crate::Encodable for PartitionData {
                 });
             }
         }
-        if version >= 12i16 {
-        } else {
+        if version >= 12i16 {} else {
             if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
@@ -842,8 +870,7 @@ impl crate::Encodable for PartitionData {
                 });
             }
         }
-        if version >= 12i16 {
-        } else {
+        if version >= 12i16 {} else {
             if self.snapshot_id != <SnapshotId as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
@@ -852,27 +879,33 @@ impl crate::Encodable for PartitionData {
                 });
             }
         }
-        n += match &self.aborted_transactions {
-            None => crate::wire::write::length_len(None, version >= 12i16, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "AbortedTransactions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.aborted_transactions {
+                None => crate::wire::write::length_len(None, version >= 12i16, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "AbortedTransactions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 11i16 {
             n += 4usize;
         } else {
@@ -884,21 +917,22 @@ impl crate::Encodable for PartitionData {
                 });
             }
         }
-        n += match &self.records {
-            None => crate::wire::write::length_len(None, version >= 12i16, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "Records",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.records {
+                None => crate::wire::write::length_len(None, version >= 12i16, true),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 12i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "Records",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 12i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 12i16)
-            }
-        };
+            };
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
@@ -932,7 +966,9 @@ impl crate::Encodable for PartitionData {
                     tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -965,13 +1001,17 @@ impl crate::Encodable for PartitionData {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.aborted_transactions {
             None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
             Some(v) => {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -982,8 +1022,7 @@ impl crate::Encodable for PartitionData {
                 let v = &self.preferred_read_replica;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.records {
             None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
             Some(v) => {
@@ -992,20 +1031,25 @@ impl crate::Encodable for PartitionData {
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 12i16) && self.diverging_epoch != <EpochEndOffset as Default>::default()
+            if (version >= 12i16)
+                && self.diverging_epoch != <EpochEndOffset as Default>::default()
             {
                 tagged_count += 1;
             }
-            if (version >= 12i16) && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+            if (version >= 12i16)
+                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
             {
                 tagged_count += 1;
             }
-            if (version >= 12i16) && self.snapshot_id != <SnapshotId as Default>::default() {
+            if (version >= 12i16)
+                && self.snapshot_id != <SnapshotId as Default>::default()
+            {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 12i16) && self.diverging_epoch != <EpochEndOffset as Default>::default()
+            if (version >= 12i16)
+                && self.diverging_epoch != <EpochEndOffset as Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -1021,7 +1065,8 @@ impl crate::Encodable for PartitionData {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 12i16) && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+            if (version >= 12i16)
+                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -1037,7 +1082,9 @@ impl crate::Encodable for PartitionData {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 12i16) && self.snapshot_id != <SnapshotId as Default>::default() {
+            if (version >= 12i16)
+                && self.snapshot_id != <SnapshotId as Default>::default()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -1056,14 +1103,25 @@ impl crate::Encodable for PartitionData {
     }
 }
 impl crate::Decodable for PartitionData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_high_watermark: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_high_watermark: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("HighWatermark"))?;
-        let f_last_stable_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_last_stable_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("LastStableOffset"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
@@ -1074,24 +1132,28 @@ impl crate::Decodable for PartitionData {
         let mut f_diverging_epoch: EpochEndOffset = <EpochEndOffset as Default>::default();
         let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
         let mut f_snapshot_id: SnapshotId = <SnapshotId as Default>::default();
-        let f_aborted_transactions: Option<Vec<AbortedTransaction>> =
-            (|| -> Result<Option<Vec<AbortedTransaction>>, crate::DecodeError> {
-                Ok(
-                    match r.nullable_array_len(version >= 12i16, AbortedTransaction::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                            for i in 0..n {
-                                v.push(
-                                    AbortedTransaction::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
+        let f_aborted_transactions: Option<Vec<AbortedTransaction>> = (|| -> Result<
+            Option<Vec<AbortedTransaction>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r
+                    .nullable_array_len(version >= 12i16, AbortedTransaction::MIN_SIZE)?
+                {
+                    None => None,
+                    Some(n) => {
+                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        for i in 0..n {
+                            v.push(
+                                AbortedTransaction::read(r, version)
+                                    .map_err(|e| e.at_index(i))?,
+                            );
                         }
-                    },
-                )
-            })()
+                        Some(v)
+                    }
+                },
+            )
+        })()
             .map_err(|e| e.in_field("AbortedTransactions"))?;
         let f_preferred_read_replica: i32 = if version >= 11i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -1099,55 +1161,56 @@ impl crate::Decodable for PartitionData {
         } else {
             -1i32
         };
-        let f_records: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(version >= 12i16)?)
-            })()
+        let f_records: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(version >= 12i16)?) })()
             .map_err(|e| e.in_field("Records"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_diverging_epoch = (|| -> Result<EpochEndOffset, crate::DecodeError> {
-                            Ok(EpochEndOffset::read(r, version)?)
-                        })()
-                        .map_err(|e| e.in_field("DivergingEpoch"))?;
+                        f_diverging_epoch = (|| -> Result<
+                            EpochEndOffset,
+                            crate::DecodeError,
+                        > { Ok(EpochEndOffset::read(r, version)?) })()
+                            .map_err(|e| e.in_field("DivergingEpoch"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("DivergingEpoch"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("DivergingEpoch"),
+                            );
                         }
                     }
                     1u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> Result<LeaderIdAndEpoch, crate::DecodeError> {
-                            Ok(LeaderIdAndEpoch::read(r, version)?)
-                        })()
-                        .map_err(|e| e.in_field("CurrentLeader"))?;
+                        f_current_leader = (|| -> Result<
+                            LeaderIdAndEpoch,
+                            crate::DecodeError,
+                        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                            .map_err(|e| e.in_field("CurrentLeader"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("CurrentLeader"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("CurrentLeader"),
+                            );
                         }
                     }
                     2u32 if version >= 12i16 => {
@@ -1155,15 +1218,17 @@ impl crate::Decodable for PartitionData {
                         f_snapshot_id = (|| -> Result<SnapshotId, crate::DecodeError> {
                             Ok(SnapshotId::read(r, version)?)
                         })()
-                        .map_err(|e| e.in_field("SnapshotId"))?;
+                            .map_err(|e| e.in_field("SnapshotId"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("SnapshotId"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("SnapshotId"),
+                            );
                         }
                     }
                     _ => {
@@ -1200,8 +1265,7 @@ impl PartitionData {
         this.last_stable_offset = g.i64();
         if version >= 5i16 {
             this.log_start_offset = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.diverging_epoch = {
                 g.enter();
@@ -1209,8 +1273,7 @@ impl PartitionData {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.current_leader = {
                 g.enter();
@@ -1218,8 +1281,7 @@ impl PartitionData {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 12i16 {
             this.snapshot_id = {
                 g.enter();
@@ -1227,8 +1289,7 @@ impl PartitionData {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         this.aborted_transactions = if g.null() {
             None
         } else {
@@ -1248,8 +1309,7 @@ impl PartitionData {
         };
         if version >= 11i16 {
             this.preferred_read_replica = g.i32();
-        } else {
-        }
+        } else {}
         this.records = if g.null() { None } else { Some(g.records()) };
         if version >= 12i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(3u32);
@@ -1294,51 +1354,58 @@ impl crate::Encodable for FetchableTopicResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
-            n += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchableTopicResponse",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.topic;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchableTopicResponse",
+                                field: "Topic",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 12i16)
                     }
-                    crate::wire::write::string_len(l, version >= 12i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 13i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 12i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchableTopicResponse",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 12i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(
+                        a.len(),
+                        version >= 12i16,
+                        true,
+                    ) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchableTopicResponse",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 12i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -1355,20 +1422,23 @@ impl crate::Encodable for FetchableTopicResponse {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 12i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 12i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -1385,11 +1455,15 @@ impl crate::Encodable for FetchableTopicResponse {
     }
 }
 impl crate::Decodable for FetchableTopicResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 12i16)?) })(
-            )
-            .map_err(|e| e.in_field("Topic"))?
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 12i16)?)
+            })()
+                .map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
@@ -1399,30 +1473,27 @@ impl crate::Decodable for FetchableTopicResponse {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<PartitionData> =
-            (|| -> Result<Vec<PartitionData>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 12i16, PartitionData::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<PartitionData> = (|| -> Result<
+            Vec<PartitionData>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 12i16, PartitionData::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -1445,12 +1516,10 @@ impl FetchableTopicResponse {
         let mut this = Self::default();
         if version <= 12i16 {
             this.topic = g.string();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -1511,39 +1580,43 @@ impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.rack {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Rack",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.rack {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Rack",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1575,31 +1648,30 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 impl crate::Decodable for NodeEndpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

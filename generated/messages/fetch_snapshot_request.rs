@@ -47,27 +47,29 @@ impl crate::Encodable for FetchSnapshotRequest {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchSnapshotRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchSnapshotRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
         if self.cluster_id != None {
@@ -137,51 +139,56 @@ impl crate::Encodable for FetchSnapshotRequest {
     }
 }
 impl crate::Decodable for FetchSnapshotRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let mut f_cluster_id: Option<crate::StrBytes> = None;
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ReplicaId"))?;
         let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_topics: Vec<TopicSnapshot> =
-            (|| -> Result<Vec<TopicSnapshot>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<TopicSnapshot> = (|| -> Result<
+            Vec<TopicSnapshot>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_cluster_id = (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                        Ok(r.nullable_string(true)?)
-                    })()
-                    .map_err(|e| e.in_field("ClusterId"))?;
+                    f_cluster_id = (|| -> Result<
+                        Option<crate::StrBytes>,
+                        crate::DecodeError,
+                    > { Ok(r.nullable_string(true)?) })()
+                        .map_err(|e| e.in_field("ClusterId"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("ClusterId"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("ClusterId"),
+                        );
                     }
                 }
                 _ => {
@@ -259,8 +266,10 @@ impl crate::Encodable for SnapshotId {
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -282,23 +291,23 @@ impl crate::Encodable for SnapshotId {
     }
 }
 impl crate::Decodable for SnapshotId {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -363,21 +372,21 @@ impl Default for PartitionSnapshot {
 }
 impl PartitionSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + SnapshotId::MIN_SIZE + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + SnapshotId::MIN_SIZE + 8usize
+        + 1usize;
 }
 impl crate::Encodable for PartitionSnapshot {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += {
-            let v = &self.snapshot_id;
-            v.size(version)?
-        };
+        n
+            += {
+                let v = &self.snapshot_id;
+                v.size(version)?
+            };
         n += 8usize;
-        if version >= 1i16 {
-        } else {
-        }
+        if version >= 1i16 {} else {}
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
         if version >= 1i16 {
@@ -431,44 +440,48 @@ impl crate::Encodable for PartitionSnapshot {
     }
 }
 impl crate::Decodable for PartitionSnapshot {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_snapshot_id: SnapshotId =
-            (|| -> Result<SnapshotId, crate::DecodeError> { Ok(SnapshotId::read(r, version)?) })()
-                .map_err(|e| e.in_field("SnapshotId"))?;
+        let f_current_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
+        let f_snapshot_id: SnapshotId = (|| -> Result<SnapshotId, crate::DecodeError> {
+            Ok(SnapshotId::read(r, version)?)
+        })()
+            .map_err(|e| e.in_field("SnapshotId"))?;
         let f_position: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("Position"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_replica_directory_id =
-                        (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                            .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
+                    f_replica_directory_id = (|| -> Result<
+                        crate::Uuid,
+                        crate::DecodeError,
+                    > { Ok(r.uuid()?) })()
+                        .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("ReplicaDirectoryId"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("ReplicaDirectoryId"),
+                        );
                     }
                 }
                 _ => {
@@ -503,8 +516,7 @@ impl PartitionSnapshot {
         this.position = g.i64();
         if version >= 1i16 {
             this.replica_directory_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -541,44 +553,49 @@ impl TopicSnapshot {
 impl crate::Encodable for TopicSnapshot {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicSnapshot",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicSnapshot",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicSnapshot",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicSnapshot",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -605,33 +622,36 @@ impl crate::Encodable for TopicSnapshot {
     }
 }
 impl crate::Decodable for TopicSnapshot {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<PartitionSnapshot> =
-            (|| -> Result<Vec<PartitionSnapshot>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: Vec<PartitionSnapshot> = (|| -> Result<
+            Vec<PartitionSnapshot>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -45,29 +45,30 @@ impl crate::Encodable for FetchSnapshotResponse {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchSnapshotResponse",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchSnapshotResponse",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        if version >= 1i16 {
-        } else {
+            };
+        if version >= 1i16 {} else {
             if self.node_endpoints != Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchSnapshotResponse",
@@ -92,13 +93,14 @@ impl crate::Encodable for FetchSnapshotResponse {
                                 length: a.len(),
                             });
                         }
-                        crate::wire::write::length_len(Some(a.len()), true, true) + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
                             }
-                            t
-                        }
                     }
                 };
                 tagged_count += 1;
@@ -157,58 +159,71 @@ impl crate::Encodable for FetchSnapshotResponse {
     }
 }
 impl crate::Decodable for FetchSnapshotResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_topics: Vec<TopicSnapshot> =
-            (|| -> Result<Vec<TopicSnapshot>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<TopicSnapshot> = (|| -> Result<
+            Vec<TopicSnapshot>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_node_endpoints = (|| -> Result<Vec<NodeEndpoint>, crate::DecodeError> {
+                    f_node_endpoints = (|| -> Result<
+                        Vec<NodeEndpoint>,
+                        crate::DecodeError,
+                    > {
                         Ok({
                             let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                            let mut v = Vec::with_capacity(
+                                n.min(crate::wire::MAX_PREALLOC),
+                            );
                             for i in 0..n {
-                                v.push(NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?);
+                                v.push(
+                                    NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
+                                );
                             }
                             v
                         })
                     })()
-                    .map_err(|e| e.in_field("NodeEndpoints"))?;
+                        .map_err(|e| e.in_field("NodeEndpoints"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("NodeEndpoints"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("NodeEndpoints"),
+                        );
                     }
                 }
                 _ => {
@@ -260,8 +275,7 @@ impl FetchSnapshotResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -301,8 +315,10 @@ impl crate::Encodable for SnapshotId {
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -324,23 +340,23 @@ impl crate::Encodable for SnapshotId {
     }
 }
 impl crate::Decodable for SnapshotId {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -401,8 +417,10 @@ impl crate::Encodable for LeaderIdAndEpoch {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -424,23 +442,23 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 impl crate::Decodable for LeaderIdAndEpoch {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -516,35 +534,37 @@ impl Default for PartitionSnapshot {
 }
 impl PartitionSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 4usize + 2usize + SnapshotId::MIN_SIZE + 8usize + 8usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + SnapshotId::MIN_SIZE + 8usize
+        + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for PartitionSnapshot {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += {
-            let v = &self.snapshot_id;
-            v.size(version)?
-        };
+        n
+            += {
+                let v = &self.snapshot_id;
+                v.size(version)?
+            };
         n += 8usize;
         n += 8usize;
-        n += {
-            let v = &self.unaligned_records;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionSnapshot",
-                        field: "UnalignedRecords",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.unaligned_records;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionSnapshot",
+                            field: "UnalignedRecords",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
+            };
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
         if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
@@ -607,49 +627,55 @@ impl crate::Encodable for PartitionSnapshot {
     }
 }
 impl crate::Decodable for PartitionSnapshot {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_snapshot_id: SnapshotId =
-            (|| -> Result<SnapshotId, crate::DecodeError> { Ok(SnapshotId::read(r, version)?) })()
-                .map_err(|e| e.in_field("SnapshotId"))?;
+        let f_snapshot_id: SnapshotId = (|| -> Result<SnapshotId, crate::DecodeError> {
+            Ok(SnapshotId::read(r, version)?)
+        })()
+            .map_err(|e| e.in_field("SnapshotId"))?;
         let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
         let f_size: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("Size"))?;
         let f_position: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("Position"))?;
-        let f_unaligned_records: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(true)?) })()
-                .map_err(|e| e.in_field("UnalignedRecords"))?;
+        let f_unaligned_records: crate::Bytes = (|| -> Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
+            .map_err(|e| e.in_field("UnalignedRecords"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_current_leader = (|| -> Result<LeaderIdAndEpoch, crate::DecodeError> {
-                        Ok(LeaderIdAndEpoch::read(r, version)?)
-                    })()
-                    .map_err(|e| e.in_field("CurrentLeader"))?;
+                    f_current_leader = (|| -> Result<
+                        LeaderIdAndEpoch,
+                        crate::DecodeError,
+                    > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                        .map_err(|e| e.in_field("CurrentLeader"))?;
                     if !r.is_empty() {
-                        return Err(r
-                            .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                tag,
-                                declared: size,
-                                used: size - r.remaining(),
-                            })
-                            .in_field("CurrentLeader"));
+                        return Err(
+                            r
+                                .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                    tag,
+                                    declared: size,
+                                    used: size - r.remaining(),
+                                })
+                                .in_field("CurrentLeader"),
+                        );
                     }
                 }
                 _ => {
@@ -728,44 +754,49 @@ impl TopicSnapshot {
 impl crate::Encodable for TopicSnapshot {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicSnapshot",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicSnapshot",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicSnapshot",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicSnapshot",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -792,33 +823,36 @@ impl crate::Encodable for TopicSnapshot {
     }
 }
 impl crate::Decodable for TopicSnapshot {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<PartitionSnapshot> =
-            (|| -> Result<Vec<PartitionSnapshot>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: Vec<PartitionSnapshot> = (|| -> Result<
+            Vec<PartitionSnapshot>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -892,24 +926,27 @@ impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -935,26 +972,25 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 impl crate::Decodable for NodeEndpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

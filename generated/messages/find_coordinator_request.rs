@@ -42,21 +42,22 @@ impl crate::Encodable for FindCoordinatorRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 3i16 {
-            n += {
-                let v = &self.key;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FindCoordinatorRequest",
-                            field: "Key",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.key;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FindCoordinatorRequest",
+                                field: "Key",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 3i16)
                     }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
+                };
         } else {
             if self.key != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -78,38 +79,41 @@ impl crate::Encodable for FindCoordinatorRequest {
             }
         }
         if version >= 4i16 {
-            n += {
-                let v = &self.coordinator_keys;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FindCoordinatorRequest",
-                            field: "CoordinatorKeys",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "FindCoordinatorRequest",
-                                        field: "CoordinatorKeys",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.coordinator_keys;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FindCoordinatorRequest",
+                                field: "CoordinatorKeys",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "FindCoordinatorRequest",
+                                                    field: "CoordinatorKeys",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.coordinator_keys != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -120,8 +124,10 @@ impl crate::Encodable for FindCoordinatorRequest {
             }
         }
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -138,15 +144,13 @@ impl crate::Encodable for FindCoordinatorRequest {
                 let v = &self.key;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.key_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             {
                 let v = &self.coordinator_keys;
@@ -158,8 +162,7 @@ impl crate::Encodable for FindCoordinatorRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -171,9 +174,14 @@ impl crate::Encodable for FindCoordinatorRequest {
     }
 }
 impl crate::Decodable for FindCoordinatorRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_key: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 3i16)?)
+            })()
                 .map_err(|e| e.in_field("Key"))?
         } else {
             crate::StrBytes::new()
@@ -195,22 +203,17 @@ impl crate::Decodable for FindCoordinatorRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("CoordinatorKeys"))?
+                .map_err(|e| e.in_field("CoordinatorKeys"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -233,12 +236,10 @@ impl FindCoordinatorRequest {
         let mut this = Self::default();
         if version <= 3i16 {
             this.key = g.string();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.key_type = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.coordinator_keys = {
                 let n = g.array_len();
@@ -248,8 +249,7 @@ impl FindCoordinatorRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

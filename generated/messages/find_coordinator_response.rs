@@ -57,8 +57,7 @@ impl crate::Encodable for FindCoordinatorResponse {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             n += 2usize;
         } else {
@@ -71,23 +70,23 @@ impl crate::Encodable for FindCoordinatorResponse {
             }
         }
         if (1i16..=3i16).contains(&version) {
-            n += match &self.error_message {
-                None => crate::wire::write::length_len(None, version >= 3i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FindCoordinatorResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.error_message {
+                    None => crate::wire::write::length_len(None, version >= 3i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FindCoordinatorResponse",
+                                field: "ErrorMessage",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 3i16)
                     }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version <= 3i16 {
             n += 4usize;
         } else {
@@ -100,21 +99,22 @@ impl crate::Encodable for FindCoordinatorResponse {
             }
         }
         if version <= 3i16 {
-            n += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FindCoordinatorResponse",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.host;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FindCoordinatorResponse",
+                                field: "Host",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 3i16)
                     }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
+                };
         } else {
             if self.host != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -136,27 +136,29 @@ impl crate::Encodable for FindCoordinatorResponse {
             }
         }
         if version >= 4i16 {
-            n += {
-                let v = &self.coordinators;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FindCoordinatorResponse",
-                            field: "Coordinators",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.coordinators;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FindCoordinatorResponse",
+                                field: "Coordinators",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.coordinators != Vec::<Coordinator>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -167,8 +169,10 @@ impl crate::Encodable for FindCoordinatorResponse {
             }
         }
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -185,15 +189,13 @@ impl crate::Encodable for FindCoordinatorResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if (1i16..=3i16).contains(&version) {
             match &self.error_message {
                 None => crate::wire::write::put_length(buf, None, version >= 3i16, false),
@@ -201,29 +203,25 @@ impl crate::Encodable for FindCoordinatorResponse {
                     crate::wire::write::put_string(buf, v, version >= 3i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.node_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.host;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             {
                 let v = &self.port;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             {
                 let v = &self.coordinators;
@@ -235,8 +233,7 @@ impl crate::Encodable for FindCoordinatorResponse {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -248,7 +245,10 @@ impl crate::Encodable for FindCoordinatorResponse {
     }
 }
 impl crate::Decodable for FindCoordinatorResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
@@ -261,11 +261,13 @@ impl crate::Decodable for FindCoordinatorResponse {
         } else {
             0i16
         };
-        let f_error_message: Option<crate::StrBytes> = if (1i16..=3i16).contains(&version) {
+        let f_error_message: Option<crate::StrBytes> = if (1i16..=3i16)
+            .contains(&version)
+        {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 3i16)?)
             })()
-            .map_err(|e| e.in_field("ErrorMessage"))?
+                .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
@@ -276,7 +278,9 @@ impl crate::Decodable for FindCoordinatorResponse {
             0i32
         };
         let f_host: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 3i16)?)
+            })()
                 .map_err(|e| e.in_field("Host"))?
         } else {
             crate::StrBytes::new()
@@ -293,27 +297,24 @@ impl crate::Decodable for FindCoordinatorResponse {
                     let n = r.array_len(true, Coordinator::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
-                        v.push(Coordinator::read(r, version).map_err(|e| e.at_index(i))?);
+                        v.push(
+                            Coordinator::read(r, version).map_err(|e| e.at_index(i))?,
+                        );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Coordinators"))?
+                .map_err(|e| e.in_field("Coordinators"))?
         } else {
             Vec::<Coordinator>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -340,28 +341,22 @@ impl FindCoordinatorResponse {
         let mut this = Self::default();
         if version >= 1i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.error_code = g.i16();
-        } else {
-        }
+        } else {}
         if (1i16..=3i16).contains(&version) {
             this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.node_id = g.i32();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.host = g.string();
-        } else {
-        }
+        } else {}
         if version <= 3i16 {
             this.port = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.coordinators = {
                 let n = g.array_len();
@@ -376,8 +371,7 @@ impl FindCoordinatorResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -427,61 +421,67 @@ impl Default for Coordinator {
 }
 impl Coordinator {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 4usize + 2usize
+        + 1usize;
 }
 impl crate::Encodable for Coordinator {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.key;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Coordinator",
-                        field: "Key",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.key;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Coordinator",
+                            field: "Key",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Coordinator",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Coordinator",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Coordinator",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Coordinator",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -521,36 +521,38 @@ impl crate::Encodable for Coordinator {
     }
 }
 impl crate::Decodable for Coordinator {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Key"))?;
+        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Key"))?;
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

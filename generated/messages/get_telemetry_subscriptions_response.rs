@@ -58,17 +58,8 @@ impl Default for GetTelemetrySubscriptionsResponse {
 }
 impl GetTelemetrySubscriptionsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize
-        + 4usize
-        + 2usize
-        + 16usize
-        + 4usize
-        + 1usize
-        + 4usize
-        + 4usize
-        + 1usize
-        + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 16usize + 4usize + 1usize
+        + 4usize + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for GetTelemetrySubscriptionsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
@@ -77,58 +68,65 @@ impl crate::Encodable for GetTelemetrySubscriptionsResponse {
         n += 2usize;
         n += 16usize;
         n += 4usize;
-        n += {
-            let v = &self.accepted_compression_types;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "GetTelemetrySubscriptionsResponse",
-                        field: "AcceptedCompressionTypes",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.accepted_compression_types;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "GetTelemetrySubscriptionsResponse",
+                            field: "AcceptedCompressionTypes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 1usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 1usize
-            }
-        };
+            };
         n += 4usize;
         n += 4usize;
         n += 1usize;
-        n += {
-            let v = &self.requested_metrics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "GetTelemetrySubscriptionsResponse",
-                        field: "RequestedMetrics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "GetTelemetrySubscriptionsResponse",
-                                    field: "RequestedMetrics",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
-                        };
+        n
+            += {
+                let v = &self.requested_metrics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "GetTelemetrySubscriptionsResponse",
+                            field: "RequestedMetrics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "GetTelemetrySubscriptionsResponse",
+                                                field: "RequestedMetrics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -190,18 +188,32 @@ impl crate::Encodable for GetTelemetrySubscriptionsResponse {
     }
 }
 impl crate::Decodable for GetTelemetrySubscriptionsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_client_instance_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_client_instance_id: crate::Uuid = (|| -> Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
+            .map_err(|e| e.in_field("ClientInstanceId"))?;
+        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_accepted_compression_types: Vec<i8> = (|| -> Result<Vec<i8>, crate::DecodeError> {
+        let f_accepted_compression_types: Vec<i8> = (|| -> Result<
+            Vec<i8>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -211,37 +223,39 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
                 v
             })
         })()
-        .map_err(|e| e.in_field("AcceptedCompressionTypes"))?;
-        let f_push_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("AcceptedCompressionTypes"))?;
+        let f_push_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PushIntervalMs"))?;
-        let f_telemetry_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_telemetry_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("TelemetryMaxBytes"))?;
-        let f_delta_temporality: bool =
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("DeltaTemporality"))?;
-        let f_requested_metrics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+        let f_delta_temporality: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
+            .map_err(|e| e.in_field("DeltaTemporality"))?;
+        let f_requested_metrics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("RequestedMetrics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -36,30 +36,34 @@ impl crate::Encodable for IncrementalAlterConfigsResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.responses;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "IncrementalAlterConfigsResponse",
-                        field: "Responses",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 1i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.responses;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "IncrementalAlterConfigsResponse",
+                            field: "Responses",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,7 +83,12 @@ impl crate::Encodable for IncrementalAlterConfigsResponse {
             let v = &self.responses;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 1i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 1i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -96,36 +105,39 @@ impl crate::Encodable for IncrementalAlterConfigsResponse {
     }
 }
 impl crate::Decodable for IncrementalAlterConfigsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_responses: Vec<AlterConfigsResourceResponse> =
-            (|| -> Result<Vec<AlterConfigsResourceResponse>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 1i16, AlterConfigsResourceResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            AlterConfigsResourceResponse::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_responses: Vec<AlterConfigsResourceResponse> = (|| -> Result<
+            Vec<AlterConfigsResourceResponse>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 1i16, AlterConfigsResourceResponse::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AlterConfigsResourceResponse::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Responses"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -206,40 +218,44 @@ impl crate::Encodable for AlterConfigsResourceResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 1i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterConfigsResourceResponse",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 1i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterConfigsResourceResponse",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
+            };
         n += 1usize;
-        n += {
-            let v = &self.resource_name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AlterConfigsResourceResponse",
-                        field: "ResourceName",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.resource_name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AlterConfigsResourceResponse",
+                            field: "ResourceName",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 1i16)
                 }
-                crate::wire::write::string_len(l, version >= 1i16)
-            }
-        };
+            };
         if version >= 1i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -280,32 +296,35 @@ impl crate::Encodable for AlterConfigsResourceResponse {
     }
 }
 impl crate::Decodable for AlterConfigsResourceResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 1i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 1i16)?) })(
-            )
+        let f_resource_name: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

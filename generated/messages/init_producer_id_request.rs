@@ -53,21 +53,22 @@ impl InitProducerIdRequest {
 impl crate::Encodable for InitProducerIdRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.transactional_id {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "InitProducerIdRequest",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.transactional_id {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "InitProducerIdRequest",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 4usize;
         if version >= 3i16 {
             n += 8usize;
@@ -114,8 +115,10 @@ impl crate::Encodable for InitProducerIdRequest {
             }
         }
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -142,29 +145,25 @@ impl crate::Encodable for InitProducerIdRequest {
                 let v = &self.producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             {
                 let v = &self.enable2_pc;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             {
                 let v = &self.keep_prepared_txn;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -176,15 +175,19 @@ impl crate::Encodable for InitProducerIdRequest {
     }
 }
 impl crate::Decodable for InitProducerIdRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_transaction_timeout_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("TransactionTimeoutMs"))?;
+        let f_transaction_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("TransactionTimeoutMs"))?;
         let f_producer_id: i64 = if version >= 3i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("ProducerId"))?
@@ -211,16 +214,11 @@ impl crate::Decodable for InitProducerIdRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -248,20 +246,16 @@ impl InitProducerIdRequest {
         this.transaction_timeout_ms = g.i32();
         if version >= 3i16 {
             this.producer_id = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.producer_epoch = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.enable2_pc = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.keep_prepared_txn = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

@@ -61,50 +61,15 @@ impl JoinGroupRequest {
 impl crate::Encodable for JoinGroupRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += 4usize;
-        if version >= 1i16 {
-            n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        if version >= 5i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 6i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 6i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "JoinGroupRequest",
-                            field: "GroupInstanceId",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
@@ -112,6 +77,43 @@ impl crate::Encodable for JoinGroupRequest {
                     crate::wire::write::string_len(l, version >= 6i16)
                 }
             };
+        n += 4usize;
+        if version >= 1i16 {
+            n += 4usize;
+        } else {}
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 6i16)
+                }
+            };
+        if version >= 5i16 {
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, version >= 6i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "JoinGroupRequest",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 6i16)
+                    }
+                };
         } else {
             if self.group_instance_id != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -121,63 +123,68 @@ impl crate::Encodable for JoinGroupRequest {
                 });
             }
         }
-        n += {
-            let v = &self.protocol_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequest",
-                        field: "ProtocolType",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.protocols;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequest",
-                        field: "Protocols",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 6i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        if version >= 8i16 {
-            n += match &self.reason {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.protocol_type;
+                {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "JoinGroupRequest",
-                            field: "Reason",
+                            field: "ProtocolType",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
             };
-        } else {
-        }
+        n
+            += {
+                let v = &self.protocols;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupRequest",
+                            field: "Protocols",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        if version >= 8i16 {
+            n
+                += match &self.reason {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "JoinGroupRequest",
+                                field: "Reason",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -202,8 +209,7 @@ impl crate::Encodable for JoinGroupRequest {
                 let v = &self.rebalance_timeout_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.member_id;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -215,8 +221,7 @@ impl crate::Encodable for JoinGroupRequest {
                     crate::wire::write::put_string(buf, v, version >= 6i16);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.protocol_type;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -225,7 +230,12 @@ impl crate::Encodable for JoinGroupRequest {
             let v = &self.protocols;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 6i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -238,8 +248,7 @@ impl crate::Encodable for JoinGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -251,12 +260,18 @@ impl crate::Encodable for JoinGroupRequest {
     }
 }
 impl crate::Decodable for JoinGroupRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_session_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_session_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("SessionTimeoutMs"))?;
         let f_rebalance_timeout_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -264,57 +279,57 @@ impl crate::Decodable for JoinGroupRequest {
         } else {
             -1i32
         };
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: Option<crate::StrBytes> = if version >= 5i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 6i16)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_protocol_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+        let f_protocol_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocols: Vec<JoinGroupRequestProtocol> =
-            (|| -> Result<Vec<JoinGroupRequestProtocol>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 6i16, JoinGroupRequestProtocol::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            JoinGroupRequestProtocol::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_protocols: Vec<JoinGroupRequestProtocol> = (|| -> Result<
+            Vec<JoinGroupRequestProtocol>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 6i16, JoinGroupRequestProtocol::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        JoinGroupRequestProtocol::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Protocols"))?;
         let f_reason: Option<crate::StrBytes> = if version >= 8i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("Reason"))?
+                .map_err(|e| e.in_field("Reason"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -344,13 +359,11 @@ impl JoinGroupRequest {
         this.session_timeout_ms = g.i32();
         if version >= 1i16 {
             this.rebalance_timeout_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.member_id = g.string();
         if version >= 5i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.protocol_type = g.string();
         this.protocols = {
             let n = g.array_len();
@@ -367,8 +380,7 @@ impl JoinGroupRequest {
         };
         if version >= 8i16 {
             this.reason = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -410,39 +422,43 @@ impl JoinGroupRequestProtocol {
 impl crate::Encodable for JoinGroupRequestProtocol {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequestProtocol",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupRequestProtocol",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.metadata;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupRequestProtocol",
-                        field: "Metadata",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.metadata;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupRequestProtocol",
+                            field: "Metadata",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 6i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 6i16)
-            }
-        };
+            };
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -473,26 +489,25 @@ impl crate::Encodable for JoinGroupRequestProtocol {
     }
 }
 impl crate::Decodable for JoinGroupRequestProtocol {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 6i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_metadata: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 6i16)?) })()
-                .map_err(|e| e.in_field("Metadata"))?;
+        let f_metadata: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 6i16)?)
+        })()
+            .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -65,67 +65,68 @@ impl crate::Encodable for JoinGroupResponse {
         let mut n = 0usize;
         if version >= 2i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         n += 2usize;
         n += 4usize;
         if version >= 7i16 {
-            n += match &self.protocol_type {
-                None => crate::wire::write::length_len(None, true, false),
+            n
+                += match &self.protocol_type {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "JoinGroupResponse",
+                                field: "ProtocolType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
+        n
+            += match &self.protocol_name {
+                None => {
+                    if !(version >= 7i16) {
+                        return Err(crate::EncodeError::NullNotAllowed {
+                            message: "JoinGroupResponse",
+                            field: "ProtocolName",
+                            version,
+                        });
+                    }
+                    crate::wire::write::length_len(None, version >= 6i16, false)
+                }
                 Some(v) => {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "JoinGroupResponse",
-                            field: "ProtocolType",
+                            field: "ProtocolName",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
             };
-        } else {
-        }
-        n += match &self.protocol_name {
-            None => {
-                if !(version >= 7i16) {
-                    return Err(crate::EncodeError::NullNotAllowed {
-                        message: "JoinGroupResponse",
-                        field: "ProtocolName",
-                        version,
-                    });
+        n
+            += {
+                let v = &self.leader;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupResponse",
+                            field: "Leader",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
-                crate::wire::write::length_len(None, version >= 6i16, false)
-            }
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponse",
-                        field: "ProtocolName",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.leader;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponse",
-                        field: "Leader",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
+            };
         if version >= 9i16 {
             n += 1usize;
         } else {
@@ -137,45 +138,50 @@ impl crate::Encodable for JoinGroupResponse {
                 });
             }
         }
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponse",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.members;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponse",
-                        field: "Members",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 6i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupResponse",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.members;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupResponse",
+                            field: "Members",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -192,8 +198,7 @@ impl crate::Encodable for JoinGroupResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -209,8 +214,7 @@ impl crate::Encodable for JoinGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         match &self.protocol_name {
             None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
             Some(v) => {
@@ -226,8 +230,7 @@ impl crate::Encodable for JoinGroupResponse {
                 let v = &self.skip_assignment;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.member_id;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -236,7 +239,12 @@ impl crate::Encodable for JoinGroupResponse {
             let v = &self.members;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 6i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -253,37 +261,49 @@ impl crate::Encodable for JoinGroupResponse {
     }
 }
 impl crate::Decodable for JoinGroupResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 2i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("GenerationId"))?;
         let f_protocol_type: Option<crate::StrBytes> = if version >= 7i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ProtocolType"))?
+                .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
-        let f_protocol_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(if version >= 7i16 {
+        let f_protocol_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok(
+                if version >= 7i16 {
                     r.nullable_string(version >= 6i16)?
                 } else {
                     Some(r.string(version >= 6i16)?)
-                })
-            })()
-            .map_err(|e| e.in_field("ProtocolName"))?;
-        let f_leader: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
+                },
             )
+        })()
+            .map_err(|e| e.in_field("ProtocolName"))?;
+        let f_leader: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Leader"))?;
         let f_skip_assignment: bool = if version >= 9i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
@@ -291,36 +311,35 @@ impl crate::Decodable for JoinGroupResponse {
         } else {
             false
         };
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_members: Vec<JoinGroupResponseMember> =
-            (|| -> Result<Vec<JoinGroupResponseMember>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 6i16, JoinGroupResponseMember::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            JoinGroupResponseMember::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_members: Vec<JoinGroupResponseMember> = (|| -> Result<
+            Vec<JoinGroupResponseMember>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 6i16, JoinGroupResponseMember::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        JoinGroupResponseMember::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Members"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -349,14 +368,12 @@ impl JoinGroupResponse {
         let mut this = Self::default();
         if version >= 2i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.error_code = g.i16();
         this.generation_id = g.i32();
         if version >= 7i16 {
             this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.protocol_name = if (version >= 7i16) && g.null() {
             None
         } else {
@@ -365,8 +382,7 @@ impl JoinGroupResponse {
         this.leader = g.string();
         if version >= 9i16 {
             this.skip_assignment = g.bool();
-        } else {
-        }
+        } else {}
         this.member_id = g.string();
         this.members = {
             let n = g.array_len();
@@ -426,30 +442,15 @@ impl JoinGroupResponseMember {
 impl crate::Encodable for JoinGroupResponseMember {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponseMember",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        if version >= 5i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 6i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.member_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 6i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "JoinGroupResponseMember",
-                            field: "GroupInstanceId",
+                            field: "MemberId",
                             version,
                             length: l,
                         });
@@ -457,26 +458,45 @@ impl crate::Encodable for JoinGroupResponseMember {
                     crate::wire::write::string_len(l, version >= 6i16)
                 }
             };
-        } else {
-        }
-        n += {
-            let v = &self.metadata;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "JoinGroupResponseMember",
-                        field: "Metadata",
-                        version,
-                        length: l,
-                    });
+        if version >= 5i16 {
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, version >= 6i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "JoinGroupResponseMember",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 6i16)
+                    }
+                };
+        } else {}
+        n
+            += {
+                let v = &self.metadata;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "JoinGroupResponseMember",
+                            field: "Metadata",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 6i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 6i16)
-            }
-        };
+            };
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -499,8 +519,7 @@ impl crate::Encodable for JoinGroupResponseMember {
                     crate::wire::write::put_string(buf, v, version >= 6i16);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.metadata;
             crate::wire::write::put_bytes(buf, v, version >= 6i16);
@@ -516,34 +535,34 @@ impl crate::Encodable for JoinGroupResponseMember {
     }
 }
 impl crate::Decodable for JoinGroupResponseMember {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: Option<crate::StrBytes> = if version >= 5i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 6i16)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_metadata: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 6i16)?) })()
-                .map_err(|e| e.in_field("Metadata"))?;
+        let f_metadata: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 6i16)?)
+        })()
+            .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -567,8 +586,7 @@ impl JoinGroupResponseMember {
         this.member_id = g.string();
         if version >= 5i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.metadata = g.bytes();
         if version >= 6i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);

@@ -41,37 +41,39 @@ impl LeaveGroupRequest {
 impl crate::Encodable for LeaveGroupRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "LeaveGroupRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        if version <= 2i16 {
-            n += {
-                let v = &self.member_id;
+        n
+            += {
+                let v = &self.group_id;
                 {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "LeaveGroupRequest",
-                            field: "MemberId",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, false)
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
             };
+        if version <= 2i16 {
+            n
+                += {
+                    let v = &self.member_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, false, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "LeaveGroupRequest",
+                                field: "MemberId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, false)
+                    }
+                };
         } else {
             if self.member_id != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -82,27 +84,37 @@ impl crate::Encodable for LeaveGroupRequest {
             }
         }
         if version >= 3i16 {
-            n += {
-                let v = &self.members;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "LeaveGroupRequest",
-                            field: "Members",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.members;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 4i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "LeaveGroupRequest",
+                                field: "Members",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 4i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.members != Vec::<MemberIdentity>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -113,8 +125,10 @@ impl crate::Encodable for LeaveGroupRequest {
             }
         }
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -135,21 +149,24 @@ impl crate::Encodable for LeaveGroupRequest {
                 let v = &self.member_id;
                 crate::wire::write::put_string(buf, v, false);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.members;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 4i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -161,13 +178,19 @@ impl crate::Encodable for LeaveGroupRequest {
     }
 }
 impl crate::Decodable for LeaveGroupRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
         let f_member_id: crate::StrBytes = if version <= 2i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(false)?)
+            })()
                 .map_err(|e| e.in_field("MemberId"))?
         } else {
             crate::StrBytes::new()
@@ -178,27 +201,24 @@ impl crate::Decodable for LeaveGroupRequest {
                     let n = r.array_len(version >= 4i16, MemberIdentity::MIN_SIZE)?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
-                        v.push(MemberIdentity::read(r, version).map_err(|e| e.at_index(i))?);
+                        v.push(
+                            MemberIdentity::read(r, version).map_err(|e| e.at_index(i))?,
+                        );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Members"))?
+                .map_err(|e| e.in_field("Members"))?
         } else {
             Vec::<MemberIdentity>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -222,8 +242,7 @@ impl LeaveGroupRequest {
         this.group_id = g.string();
         if version <= 2i16 {
             this.member_id = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.members = {
                 let n = g.array_len();
@@ -238,8 +257,7 @@ impl LeaveGroupRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -282,57 +300,61 @@ impl MemberIdentity {
 impl crate::Encodable for MemberIdentity {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MemberIdentity",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += match &self.group_instance_id {
-            None => crate::wire::write::length_len(None, version >= 4i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MemberIdentity",
-                        field: "GroupInstanceId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        if version >= 5i16 {
-            n += match &self.reason {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.member_id;
+                {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "MemberIdentity",
-                            field: "Reason",
+                            field: "MemberId",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
             };
-        } else {
-        }
+        n
+            += match &self.group_instance_id {
+                None => crate::wire::write::length_len(None, version >= 4i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MemberIdentity",
+                            field: "GroupInstanceId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
+                }
+            };
+        if version >= 5i16 {
+            n
+                += match &self.reason {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "MemberIdentity",
+                                field: "Reason",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -361,8 +383,7 @@ impl crate::Encodable for MemberIdentity {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -374,36 +395,35 @@ impl crate::Encodable for MemberIdentity {
     }
 }
 impl crate::Decodable for MemberIdentity {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_group_instance_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupInstanceId"))?;
         let f_reason: Option<crate::StrBytes> = if version >= 5i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("Reason"))?
+                .map_err(|e| e.in_field("Reason"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -428,8 +448,7 @@ impl MemberIdentity {
         this.group_instance_id = if g.null() { None } else { Some(g.string()) };
         if version >= 5i16 {
             this.reason = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

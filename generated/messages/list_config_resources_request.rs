@@ -34,21 +34,23 @@ impl crate::Encodable for ListConfigResourcesRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
-            n += {
-                let v = &self.resource_types;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListConfigResourcesRequest",
-                            field: "ResourceTypes",
-                            version,
-                            length: a.len(),
-                        });
+            n
+                += {
+                    let v = &self.resource_types;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListConfigResourcesRequest",
+                                field: "ResourceTypes",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + a.len() * 1usize
                     }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 1usize
-                }
-            };
+                };
         } else {
             if self.resource_types != Vec::<i8>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -58,8 +60,10 @@ impl crate::Encodable for ListConfigResourcesRequest {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -74,8 +78,7 @@ impl crate::Encodable for ListConfigResourcesRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -85,7 +88,10 @@ impl crate::Encodable for ListConfigResourcesRequest {
     }
 }
 impl crate::Decodable for ListConfigResourcesRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_resource_types: Vec<i8> = if version >= 1i16 {
             (|| -> Result<Vec<i8>, crate::DecodeError> {
                 Ok({
@@ -97,21 +103,16 @@ impl crate::Decodable for ListConfigResourcesRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("ResourceTypes"))?
+                .map_err(|e| e.in_field("ResourceTypes"))?
         } else {
             Vec::<i8>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -138,8 +139,7 @@ impl ListConfigResourcesRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }

@@ -38,38 +38,41 @@ impl crate::Encodable for ListGroupsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 4i16 {
-            n += {
-                let v = &self.states_filter;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListGroupsRequest",
-                            field: "StatesFilter",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "ListGroupsRequest",
-                                        field: "StatesFilter",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.states_filter;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListGroupsRequest",
+                                field: "StatesFilter",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "ListGroupsRequest",
+                                                    field: "StatesFilter",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.states_filter != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -80,38 +83,41 @@ impl crate::Encodable for ListGroupsRequest {
             }
         }
         if version >= 5i16 {
-            n += {
-                let v = &self.types_filter;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListGroupsRequest",
-                            field: "TypesFilter",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "ListGroupsRequest",
-                                        field: "TypesFilter",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.types_filter;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListGroupsRequest",
+                                field: "TypesFilter",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "ListGroupsRequest",
+                                                    field: "TypesFilter",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.types_filter != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -122,8 +128,10 @@ impl crate::Encodable for ListGroupsRequest {
             }
         }
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -146,8 +154,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             {
                 let v = &self.types_filter;
@@ -159,8 +166,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -172,7 +178,10 @@ impl crate::Encodable for ListGroupsRequest {
     }
 }
 impl crate::Decodable for ListGroupsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_states_filter: Vec<crate::StrBytes> = if version >= 4i16 {
             (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
                 Ok({
@@ -184,7 +193,7 @@ impl crate::Decodable for ListGroupsRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("StatesFilter"))?
+                .map_err(|e| e.in_field("StatesFilter"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
@@ -199,22 +208,17 @@ impl crate::Decodable for ListGroupsRequest {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("TypesFilter"))?
+                .map_err(|e| e.in_field("TypesFilter"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -243,8 +247,7 @@ impl ListGroupsRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.types_filter = {
                 let n = g.array_len();
@@ -254,8 +257,7 @@ impl ListGroupsRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

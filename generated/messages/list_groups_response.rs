@@ -41,33 +41,36 @@ impl crate::Encodable for ListGroupsResponse {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         n += 2usize;
-        n += {
-            let v = &self.groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListGroupsResponse",
-                        field: "Groups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListGroupsResponse",
+                            field: "Groups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -84,8 +87,7 @@ impl crate::Encodable for ListGroupsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -94,7 +96,12 @@ impl crate::Encodable for ListGroupsResponse {
             let v = &self.groups;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -111,16 +118,24 @@ impl crate::Encodable for ListGroupsResponse {
     }
 }
 impl crate::Decodable for ListGroupsResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_groups: Vec<ListedGroup> = (|| -> Result<Vec<ListedGroup>, crate::DecodeError> {
+        let f_groups: Vec<ListedGroup> = (|| -> Result<
+            Vec<ListedGroup>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 3i16, ListedGroup::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -130,19 +145,14 @@ impl crate::Decodable for ListGroupsResponse {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Groups"))?;
+            .map_err(|e| e.in_field("Groups"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -165,8 +175,7 @@ impl ListGroupsResponse {
         let mut this = Self::default();
         if version >= 1i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.error_code = g.i16();
         this.groups = {
             let n = g.array_len();
@@ -227,75 +236,79 @@ impl ListedGroup {
 impl crate::Encodable for ListedGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListedGroup",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListedGroup",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
-        n += {
-            let v = &self.protocol_type;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListedGroup",
-                        field: "ProtocolType",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.protocol_type;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListedGroup",
+                            field: "ProtocolType",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
+            };
         if version >= 4i16 {
-            n += {
-                let v = &self.group_state;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListedGroup",
-                            field: "GroupState",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.group_state;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListedGroup",
+                                field: "GroupState",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 5i16 {
-            n += {
-                let v = &self.group_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListedGroup",
-                            field: "GroupType",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.group_type;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListedGroup",
+                                field: "GroupType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -320,15 +333,13 @@ impl crate::Encodable for ListedGroup {
                 let v = &self.group_state;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             {
                 let v = &self.group_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -340,14 +351,19 @@ impl crate::Encodable for ListedGroup {
     }
 }
 impl crate::Decodable for ListedGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_protocol_type: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+        let f_protocol_type: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
         let f_group_state: crate::StrBytes = if version >= 4i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
@@ -363,16 +379,11 @@ impl crate::Decodable for ListedGroup {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -398,12 +409,10 @@ impl ListedGroup {
         this.protocol_type = g.string();
         if version >= 4i16 {
             this.group_state = g.string();
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.group_type = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

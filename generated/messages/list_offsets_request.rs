@@ -57,34 +57,37 @@ impl crate::Encodable for ListOffsetsRequest {
                 });
             }
         }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListOffsetsRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 6i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListOffsetsRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 10i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -105,13 +108,17 @@ impl crate::Encodable for ListOffsetsRequest {
                 let v = &self.isolation_level;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 6i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -122,8 +129,7 @@ impl crate::Encodable for ListOffsetsRequest {
                 let v = &self.timeout_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -135,8 +141,13 @@ impl crate::Encodable for ListOffsetsRequest {
     }
 }
 impl crate::Decodable for ListOffsetsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ReplicaId"))?;
         let f_isolation_level: i8 = if version >= 2i16 {
             (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
@@ -144,17 +155,21 @@ impl crate::Decodable for ListOffsetsRequest {
         } else {
             0i8
         };
-        let f_topics: Vec<ListOffsetsTopic> =
-            (|| -> Result<Vec<ListOffsetsTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 6i16, ListOffsetsTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(ListOffsetsTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<ListOffsetsTopic> = (|| -> Result<
+            Vec<ListOffsetsTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 6i16, ListOffsetsTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        ListOffsetsTopic::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_timeout_ms: i32 = if version >= 10i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -164,16 +179,11 @@ impl crate::Decodable for ListOffsetsRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -198,8 +208,7 @@ impl ListOffsetsRequest {
         this.replica_id = g.i32();
         if version >= 2i16 {
             this.isolation_level = g.i8();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -215,8 +224,7 @@ impl ListOffsetsRequest {
         };
         if version >= 10i16 {
             this.timeout_ms = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -262,12 +270,13 @@ impl crate::Encodable for ListOffsetsPartition {
         n += 4usize;
         if version >= 4i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         n += 8usize;
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -288,8 +297,7 @@ impl crate::Encodable for ListOffsetsPartition {
                 let v = &self.current_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.timestamp;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -305,8 +313,13 @@ impl crate::Encodable for ListOffsetsPartition {
     }
 }
 impl crate::Decodable for ListOffsetsPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_current_leader_epoch: i32 = if version >= 4i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -318,16 +331,11 @@ impl crate::Decodable for ListOffsetsPartition {
             .map_err(|e| e.in_field("Timestamp"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -351,8 +359,7 @@ impl ListOffsetsPartition {
         this.partition_index = g.i32();
         if version >= 4i16 {
             this.current_leader_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.timestamp = g.i64();
         if version >= 6i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
@@ -392,45 +399,50 @@ impl ListOffsetsTopic {
 impl crate::Encodable for ListOffsetsTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListOffsetsTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListOffsetsTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 6i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListOffsetsTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListOffsetsTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -450,7 +462,12 @@ impl crate::Encodable for ListOffsetsTopic {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 6i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -467,35 +484,38 @@ impl crate::Encodable for ListOffsetsTopic {
     }
 }
 impl crate::Decodable for ListOffsetsTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 6i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<ListOffsetsPartition> =
-            (|| -> Result<Vec<ListOffsetsPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 6i16, ListOffsetsPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(ListOffsetsPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<ListOffsetsPartition> = (|| -> Result<
+            Vec<ListOffsetsPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 6i16, ListOffsetsPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        ListOffsetsPartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

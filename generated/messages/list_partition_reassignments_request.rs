@@ -38,29 +38,33 @@ impl crate::Encodable for ListPartitionReassignmentsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += match &self.topics {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListPartitionReassignmentsRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.topics {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListPartitionReassignmentsRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -87,39 +91,46 @@ impl crate::Encodable for ListPartitionReassignmentsRequest {
     }
 }
 impl crate::Decodable for ListPartitionReassignmentsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_topics: Option<Vec<ListPartitionReassignmentsTopics>> =
-            (|| -> Result<Option<Vec<ListPartitionReassignmentsTopics>>, crate::DecodeError> {
-                Ok(
-                    match r.nullable_array_len(true, ListPartitionReassignmentsTopics::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                            for i in 0..n {
-                                v.push(
-                                    ListPartitionReassignmentsTopics::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
+        let f_topics: Option<Vec<ListPartitionReassignmentsTopics>> = (|| -> Result<
+            Option<Vec<ListPartitionReassignmentsTopics>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r
+                    .nullable_array_len(
+                        true,
+                        ListPartitionReassignmentsTopics::MIN_SIZE,
+                    )?
+                {
+                    None => None,
+                    Some(n) => {
+                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        for i in 0..n {
+                            v.push(
+                                ListPartitionReassignmentsTopics::read(r, version)
+                                    .map_err(|e| e.at_index(i))?,
+                            );
                         }
-                    },
-                )
-            })()
+                        Some(v)
+                    }
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -192,38 +203,43 @@ impl ListPartitionReassignmentsTopics {
 impl crate::Encodable for ListPartitionReassignmentsTopics {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListPartitionReassignmentsTopics",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListPartitionReassignmentsTopics",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partition_indexes;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListPartitionReassignmentsTopics",
-                        field: "PartitionIndexes",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partition_indexes;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListPartitionReassignmentsTopics",
+                            field: "PartitionIndexes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -251,11 +267,15 @@ impl crate::Encodable for ListPartitionReassignmentsTopics {
     }
 }
 impl crate::Decodable for ListPartitionReassignmentsTopics {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
         let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -266,18 +286,13 @@ impl crate::Decodable for ListPartitionReassignmentsTopics {
                 v
             })
         })()
-        .map_err(|e| e.in_field("PartitionIndexes"))?;
+            .map_err(|e| e.in_field("PartitionIndexes"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -318,6 +333,5 @@ impl crate::Message for ListPartitionReassignmentsRequest {
 }
 impl crate::Request for ListPartitionReassignmentsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_PARTITION_REASSIGNMENTS;
-    type Response =
-        super::list_partition_reassignments_response::ListPartitionReassignmentsResponse;
+    type Response = super::list_partition_reassignments_response::ListPartitionReassignmentsResponse;
 }

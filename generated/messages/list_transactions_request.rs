@@ -45,53 +45,58 @@ impl ListTransactionsRequest {
 impl crate::Encodable for ListTransactionsRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.state_filters;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListTransactionsRequest",
-                        field: "StateFilters",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ListTransactionsRequest",
-                                    field: "StateFilters",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
-                        };
+        n
+            += {
+                let v = &self.state_filters;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListTransactionsRequest",
+                            field: "StateFilters",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "ListTransactionsRequest",
+                                                field: "StateFilters",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.producer_id_filters;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ListTransactionsRequest",
-                        field: "ProducerIdFilters",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.producer_id_filters;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ListTransactionsRequest",
+                            field: "ProducerIdFilters",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 8usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 8usize
-            }
-        };
+            };
         if version >= 1i16 {
             n += 8usize;
         } else {
@@ -104,21 +109,22 @@ impl crate::Encodable for ListTransactionsRequest {
             }
         }
         if version >= 2i16 {
-            n += match &self.transactional_id_pattern {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListTransactionsRequest",
-                            field: "TransactionalIdPattern",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.transactional_id_pattern {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ListTransactionsRequest",
+                                field: "TransactionalIdPattern",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.transactional_id_pattern != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -128,8 +134,10 @@ impl crate::Encodable for ListTransactionsRequest {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -158,8 +166,7 @@ impl crate::Encodable for ListTransactionsRequest {
                 let v = &self.duration_filter;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             match &self.transactional_id_pattern {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -167,8 +174,7 @@ impl crate::Encodable for ListTransactionsRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -178,20 +184,28 @@ impl crate::Encodable for ListTransactionsRequest {
     }
 }
 impl crate::Decodable for ListTransactionsRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_state_filters: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_state_filters: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("StateFilters"))?;
-        let f_producer_id_filters: Vec<i64> = (|| -> Result<Vec<i64>, crate::DecodeError> {
+        let f_producer_id_filters: Vec<i64> = (|| -> Result<
+            Vec<i64>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 8usize)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -201,7 +215,7 @@ impl crate::Decodable for ListTransactionsRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("ProducerIdFilters"))?;
+            .map_err(|e| e.in_field("ProducerIdFilters"))?;
         let f_duration_filter: i64 = if version >= 1i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("DurationFilter"))?
@@ -212,21 +226,16 @@ impl crate::Decodable for ListTransactionsRequest {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("TransactionalIdPattern"))?
+                .map_err(|e| e.in_field("TransactionalIdPattern"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -265,12 +274,14 @@ impl ListTransactionsRequest {
         };
         if version >= 1i16 {
             this.duration_filter = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
-            this.transactional_id_pattern = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+            this.transactional_id_pattern = if g.null() {
+                None
+            } else {
+                Some(g.string())
+            };
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }

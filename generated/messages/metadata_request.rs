@@ -18,10 +18,7 @@ pub struct MetadataRequest {
     #[cfg_attr(feature = "serde", serde(rename = "allowAutoTopicCreation"))]
     pub allow_auto_topic_creation: bool,
     /// IncludeClusterAuthorizedOperations: `bool`, versions 8-10.
-    #[cfg_attr(
-        feature = "serde",
-        serde(rename = "includeClusterAuthorizedOperations")
-    )]
+    #[cfg_attr(feature = "serde", serde(rename = "includeClusterAuthorizedOperations"))]
     pub include_cluster_authorized_operations: bool,
     /// IncludeTopicAuthorizedOperations: `bool`, versions 8-13.
     #[cfg_attr(feature = "serde", serde(rename = "includeTopicAuthorizedOperations"))]
@@ -48,36 +45,38 @@ impl MetadataRequest {
 impl crate::Encodable for MetadataRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.topics {
-            None => {
-                if !(version >= 1i16) {
-                    return Err(crate::EncodeError::NullNotAllowed {
-                        message: "MetadataRequest",
-                        field: "Topics",
-                        version,
-                    });
-                }
-                crate::wire::write::length_len(None, version >= 9i16, true)
-            }
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.topics {
+                None => {
+                    if !(version >= 1i16) {
+                        return Err(crate::EncodeError::NullNotAllowed {
+                            message: "MetadataRequest",
+                            field: "Topics",
+                            version,
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(None, version >= 9i16, true)
                 }
-            }
-        };
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 4i16 {
             n += 1usize;
         } else {
@@ -112,8 +111,10 @@ impl crate::Encodable for MetadataRequest {
             }
         }
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -129,7 +130,12 @@ impl crate::Encodable for MetadataRequest {
             None => crate::wire::write::put_length(buf, None, version >= 9i16, true),
             Some(v) => {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -140,22 +146,19 @@ impl crate::Encodable for MetadataRequest {
                 let v = &self.allow_auto_topic_creation;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if (8i16..=10i16).contains(&version) {
             {
                 let v = &self.include_cluster_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             {
                 let v = &self.include_topic_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -167,14 +170,27 @@ impl crate::Encodable for MetadataRequest {
     }
 }
 impl crate::Decodable for MetadataRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topics: Option<Vec<MetadataRequestTopic>> =
-            (|| -> Result<Option<Vec<MetadataRequestTopic>>, crate::DecodeError> {
-                Ok(if version >= 1i16 {
-                    match r.nullable_array_len(version >= 9i16, MetadataRequestTopic::MIN_SIZE)? {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topics: Option<Vec<MetadataRequestTopic>> = (|| -> Result<
+            Option<Vec<MetadataRequestTopic>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                if version >= 1i16 {
+                    match r
+                        .nullable_array_len(
+                            version >= 9i16,
+                            MetadataRequestTopic::MIN_SIZE,
+                        )?
+                    {
                         None => None,
                         Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                            let mut v = Vec::with_capacity(
+                                n.min(crate::wire::MAX_PREALLOC),
+                            );
                             for i in 0..n {
                                 v.push(
                                     MetadataRequestTopic::read(r, version)
@@ -186,7 +202,8 @@ impl crate::Decodable for MetadataRequest {
                     }
                 } else {
                     Some({
-                        let n = r.array_len(version >= 9i16, MetadataRequestTopic::MIN_SIZE)?;
+                        let n = r
+                            .array_len(version >= 9i16, MetadataRequestTopic::MIN_SIZE)?;
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
                             v.push(
@@ -196,8 +213,9 @@ impl crate::Decodable for MetadataRequest {
                         }
                         v
                     })
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_allow_auto_topic_creation: bool = if version >= 4i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
@@ -205,7 +223,9 @@ impl crate::Decodable for MetadataRequest {
         } else {
             true
         };
-        let f_include_cluster_authorized_operations: bool = if (8i16..=10i16).contains(&version) {
+        let f_include_cluster_authorized_operations: bool = if (8i16..=10i16)
+            .contains(&version)
+        {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?
         } else {
@@ -219,16 +239,11 @@ impl crate::Decodable for MetadataRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -269,16 +284,13 @@ impl MetadataRequest {
         };
         if version >= 4i16 {
             this.allow_auto_topic_creation = g.bool();
-        } else {
-        }
+        } else {}
         if (8i16..=10i16).contains(&version) {
             this.include_cluster_authorized_operations = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             this.include_topic_authorized_operations = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -319,35 +331,37 @@ impl crate::Encodable for MetadataRequestTopic {
         let mut n = 0usize;
         if version >= 10i16 {
             n += 16usize;
-        } else {
-        }
-        n += match &self.name {
-            None => {
-                if !(version >= 10i16) {
-                    return Err(crate::EncodeError::NullNotAllowed {
-                        message: "MetadataRequestTopic",
-                        field: "Name",
-                        version,
-                    });
+        } else {}
+        n
+            += match &self.name {
+                None => {
+                    if !(version >= 10i16) {
+                        return Err(crate::EncodeError::NullNotAllowed {
+                            message: "MetadataRequestTopic",
+                            field: "Name",
+                            version,
+                        });
+                    }
+                    crate::wire::write::length_len(None, version >= 9i16, false)
                 }
-                crate::wire::write::length_len(None, version >= 9i16, false)
-            }
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataRequestTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataRequestTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 9i16)
                 }
-                crate::wire::write::string_len(l, version >= 9i16)
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -364,8 +378,7 @@ impl crate::Encodable for MetadataRequestTopic {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         match &self.name {
             None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
             Some(v) => {
@@ -383,34 +396,36 @@ impl crate::Encodable for MetadataRequestTopic {
     }
 }
 impl crate::Decodable for MetadataRequestTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_topic_id: crate::Uuid = if version >= 10i16 {
             (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(if version >= 10i16 {
+        let f_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok(
+                if version >= 10i16 {
                     r.nullable_string(version >= 9i16)?
                 } else {
                     Some(r.string(version >= 9i16)?)
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -432,13 +447,8 @@ impl MetadataRequestTopic {
         let mut this = Self::default();
         if version >= 10i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
-        this.name = if (version >= 10i16) && g.null() {
-            None
-        } else {
-            Some(g.string())
-        };
+        } else {}
+        this.name = if (version >= 10i16) && g.null() { None } else { Some(g.string()) };
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

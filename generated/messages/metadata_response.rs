@@ -57,72 +57,74 @@ impl crate::Encodable for MetadataResponse {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.brokers;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponse",
-                        field: "Brokers",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        if version >= 2i16 {
-            n += match &self.cluster_id {
-                None => crate::wire::write::length_len(None, version >= 9i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+        } else {}
+        n
+            += {
+                let v = &self.brokers;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "MetadataResponse",
-                            field: "ClusterId",
+                            field: "Brokers",
                             version,
-                            length: l,
+                            length: a.len(),
                         });
                     }
-                    crate::wire::write::string_len(l, version >= 9i16)
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
             };
-        } else {
-        }
+        if version >= 2i16 {
+            n
+                += match &self.cluster_id {
+                    None => crate::wire::write::length_len(None, version >= 9i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "MetadataResponse",
+                                field: "ClusterId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 9i16)
+                    }
+                };
+        } else {}
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponse",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataResponse",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if (8i16..=10i16).contains(&version) {
             n += 4usize;
         } else {
@@ -136,11 +138,12 @@ impl crate::Encodable for MetadataResponse {
         }
         if version >= 13i16 {
             n += 2usize;
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -157,13 +160,17 @@ impl crate::Encodable for MetadataResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.brokers;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -176,20 +183,23 @@ impl crate::Encodable for MetadataResponse {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.controller_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -200,15 +210,13 @@ impl crate::Encodable for MetadataResponse {
                 let v = &self.cluster_authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -220,32 +228,38 @@ impl crate::Encodable for MetadataResponse {
     }
 }
 impl crate::Decodable for MetadataResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_brokers: Vec<MetadataResponseBroker> =
-            (|| -> Result<Vec<MetadataResponseBroker>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, MetadataResponseBroker::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            MetadataResponseBroker::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_brokers: Vec<MetadataResponseBroker> = (|| -> Result<
+            Vec<MetadataResponseBroker>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 9i16, MetadataResponseBroker::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        MetadataResponseBroker::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Brokers"))?;
         let f_cluster_id: Option<crate::StrBytes> = if version >= 2i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 9i16)?)
             })()
-            .map_err(|e| e.in_field("ClusterId"))?
+                .map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
@@ -255,17 +269,22 @@ impl crate::Decodable for MetadataResponse {
         } else {
             -1i32
         };
-        let f_topics: Vec<MetadataResponseTopic> =
-            (|| -> Result<Vec<MetadataResponseTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, MetadataResponseTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(MetadataResponseTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<MetadataResponseTopic> = (|| -> Result<
+            Vec<MetadataResponseTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 9i16, MetadataResponseTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        MetadataResponseTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_cluster_authorized_operations: i32 = if (8i16..=10i16).contains(&version) {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -281,16 +300,11 @@ impl crate::Decodable for MetadataResponse {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -317,8 +331,7 @@ impl MetadataResponse {
         let mut this = Self::default();
         if version >= 3i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.brokers = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -334,12 +347,10 @@ impl MetadataResponse {
         };
         if version >= 2i16 {
             this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.controller_id = g.i32();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -355,12 +366,10 @@ impl MetadataResponse {
         };
         if (8i16..=10i16).contains(&version) {
             this.cluster_authorized_operations = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.error_code = g.i16();
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -408,31 +417,15 @@ impl crate::Encodable for MetadataResponseBroker {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponseBroker",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 9i16)
-            }
-        };
-        n += 4usize;
-        if version >= 1i16 {
-            n += match &self.rack {
-                None => crate::wire::write::length_len(None, version >= 9i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.host;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 9i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "MetadataResponseBroker",
-                            field: "Rack",
+                            field: "Host",
                             version,
                             length: l,
                         });
@@ -440,11 +433,30 @@ impl crate::Encodable for MetadataResponseBroker {
                     crate::wire::write::string_len(l, version >= 9i16)
                 }
             };
-        } else {
-        }
+        n += 4usize;
+        if version >= 1i16 {
+            n
+                += match &self.rack {
+                    None => crate::wire::write::length_len(None, version >= 9i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "MetadataResponseBroker",
+                                field: "Rack",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 9i16)
+                    }
+                };
+        } else {}
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -475,8 +487,7 @@ impl crate::Encodable for MetadataResponseBroker {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -488,12 +499,15 @@ impl crate::Encodable for MetadataResponseBroker {
     }
 }
 impl crate::Decodable for MetadataResponseBroker {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 9i16)?) })(
-            )
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 9i16)?)
+        })()
             .map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Port"))?;
@@ -501,22 +515,17 @@ impl crate::Decodable for MetadataResponseBroker {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 9i16)?)
             })()
-            .map_err(|e| e.in_field("Rack"))?
+                .map_err(|e| e.in_field("Rack"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -543,8 +552,7 @@ impl MetadataResponseBroker {
         this.port = g.i32();
         if version >= 1i16 {
             this.rack = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -608,49 +616,16 @@ impl crate::Encodable for MetadataResponsePartition {
         n += 4usize;
         if version >= 7i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.replica_nodes;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponsePartition",
-                        field: "ReplicaNodes",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                    + a.len() * 4usize
-            }
-        };
-        n += {
-            let v = &self.isr_nodes;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponsePartition",
-                        field: "IsrNodes",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                    + a.len() * 4usize
-            }
-        };
-        if version >= 5i16 {
-            n += {
-                let v = &self.offline_replicas;
+        } else {}
+        n
+            += {
+                let v = &self.replica_nodes;
                 {
                     let a = v;
                     if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "MetadataResponsePartition",
-                            field: "OfflineReplicas",
+                            field: "ReplicaNodes",
                             version,
                             length: a.len(),
                         });
@@ -659,11 +634,54 @@ impl crate::Encodable for MetadataResponsePartition {
                         + a.len() * 4usize
                 }
             };
-        } else {
-        }
+        n
+            += {
+                let v = &self.isr_nodes;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataResponsePartition",
+                            field: "IsrNodes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + a.len() * 4usize
+                }
+            };
+        if version >= 5i16 {
+            n
+                += {
+                    let v = &self.offline_replicas;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 9i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "MetadataResponsePartition",
+                                field: "OfflineReplicas",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 9i16,
+                            true,
+                        ) + a.len() * 4usize
+                    }
+                };
+        } else {}
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -692,13 +710,17 @@ impl crate::Encodable for MetadataResponsePartition {
                 let v = &self.leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.replica_nodes;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -708,7 +730,12 @@ impl crate::Encodable for MetadataResponsePartition {
             let v = &self.isr_nodes;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -719,14 +746,18 @@ impl crate::Encodable for MetadataResponsePartition {
                 let v = &self.offline_replicas;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 9i16,
+                        true,
+                    );
                     for e in a.iter() {
                         crate::wire::BufMut::put_i32(buf, *e);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -738,10 +769,17 @@ impl crate::Encodable for MetadataResponsePartition {
     }
 }
 impl crate::Decodable for MetadataResponsePartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
@@ -761,7 +799,7 @@ impl crate::Decodable for MetadataResponsePartition {
                 v
             })
         })()
-        .map_err(|e| e.in_field("ReplicaNodes"))?;
+            .map_err(|e| e.in_field("ReplicaNodes"))?;
         let f_isr_nodes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(version >= 9i16, 4usize)?;
@@ -772,7 +810,7 @@ impl crate::Decodable for MetadataResponsePartition {
                 v
             })
         })()
-        .map_err(|e| e.in_field("IsrNodes"))?;
+            .map_err(|e| e.in_field("IsrNodes"))?;
         let f_offline_replicas: Vec<i32> = if version >= 5i16 {
             (|| -> Result<Vec<i32>, crate::DecodeError> {
                 Ok({
@@ -784,22 +822,17 @@ impl crate::Decodable for MetadataResponsePartition {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("OfflineReplicas"))?
+                .map_err(|e| e.in_field("OfflineReplicas"))?
         } else {
             Vec::<i32>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -829,8 +862,7 @@ impl MetadataResponsePartition {
         this.leader_id = g.i32();
         if version >= 7i16 {
             this.leader_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.replica_nodes = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -856,8 +888,7 @@ impl MetadataResponsePartition {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -913,59 +944,60 @@ impl crate::Encodable for MetadataResponseTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.name {
-            None => {
-                if !(version >= 12i16) {
-                    return Err(crate::EncodeError::NullNotAllowed {
-                        message: "MetadataResponseTopic",
-                        field: "Name",
-                        version,
-                    });
+        n
+            += match &self.name {
+                None => {
+                    if !(version >= 12i16) {
+                        return Err(crate::EncodeError::NullNotAllowed {
+                            message: "MetadataResponseTopic",
+                            field: "Name",
+                            version,
+                        });
+                    }
+                    crate::wire::write::length_len(None, version >= 9i16, false)
                 }
-                crate::wire::write::length_len(None, version >= 9i16, false)
-            }
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponseTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataResponseTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 9i16)
                 }
-                crate::wire::write::string_len(l, version >= 9i16)
-            }
-        };
+            };
         if version >= 10i16 {
             n += 16usize;
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             n += 1usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "MetadataResponseTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "MetadataResponseTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 8i16 {
             n += 4usize;
         } else {
@@ -978,8 +1010,10 @@ impl crate::Encodable for MetadataResponseTopic {
             }
         }
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -1006,20 +1040,23 @@ impl crate::Encodable for MetadataResponseTopic {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.is_internal;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -1030,8 +1067,7 @@ impl crate::Encodable for MetadataResponseTopic {
                 let v = &self.topic_authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -1043,17 +1079,26 @@ impl crate::Encodable for MetadataResponseTopic {
     }
 }
 impl crate::Decodable for MetadataResponseTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_name: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(if version >= 12i16 {
+        let f_name: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok(
+                if version >= 12i16 {
                     r.nullable_string(version >= 9i16)?
                 } else {
                     Some(r.string(version >= 9i16)?)
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 10i16 {
             (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
@@ -1067,20 +1112,23 @@ impl crate::Decodable for MetadataResponseTopic {
         } else {
             false
         };
-        let f_partitions: Vec<MetadataResponsePartition> =
-            (|| -> Result<Vec<MetadataResponsePartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, MetadataResponsePartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            MetadataResponsePartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<MetadataResponsePartition> = (|| -> Result<
+            Vec<MetadataResponsePartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 9i16, MetadataResponsePartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        MetadataResponsePartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let f_topic_authorized_operations: i32 = if version >= 8i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -1090,16 +1138,11 @@ impl crate::Decodable for MetadataResponseTopic {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -1124,19 +1167,13 @@ impl MetadataResponseTopic {
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let mut this = Self::default();
         this.error_code = g.i16();
-        this.name = if (version >= 12i16) && g.null() {
-            None
-        } else {
-            Some(g.string())
-        };
+        this.name = if (version >= 12i16) && g.null() { None } else { Some(g.string()) };
         if version >= 10i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.is_internal = g.bool();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -1152,8 +1189,7 @@ impl MetadataResponseTopic {
         };
         if version >= 8i16 {
             this.topic_authorized_operations = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

@@ -53,46 +53,15 @@ impl OffsetCommitRequest {
 impl crate::Encodable for OffsetCommitRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 8i16)
-            }
-        };
-        n += 4usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 8i16)
-            }
-        };
-        if version >= 7i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 8i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 8i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "OffsetCommitRequest",
-                            field: "GroupInstanceId",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
@@ -100,6 +69,40 @@ impl crate::Encodable for OffsetCommitRequest {
                     crate::wire::write::string_len(l, version >= 8i16)
                 }
             };
+        n += 4usize;
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 8i16)
+                }
+            };
+        if version >= 7i16 {
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, version >= 8i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 8i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetCommitRequest",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 8i16)
+                    }
+                };
         } else {
             if self.group_instance_id != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -111,32 +114,35 @@ impl crate::Encodable for OffsetCommitRequest {
         }
         if version <= 4i16 {
             n += 8usize;
-        } else {
-        }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 8i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -167,20 +173,23 @@ impl crate::Encodable for OffsetCommitRequest {
                     crate::wire::write::put_string(buf, v, version >= 8i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version <= 4i16 {
             {
                 let v = &self.retention_time_ms;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 8i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 8i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -197,23 +206,30 @@ impl crate::Encodable for OffsetCommitRequest {
     }
 }
 impl crate::Decodable for OffsetCommitRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 8i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id_or_member_epoch: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 8i16)?) })(
-            )
+        let f_generation_id_or_member_epoch: i32 = (|| -> Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?;
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: Option<crate::StrBytes> = if version >= 7i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 8i16)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
@@ -223,33 +239,31 @@ impl crate::Decodable for OffsetCommitRequest {
         } else {
             -1i64
         };
-        let f_topics: Vec<OffsetCommitRequestTopic> =
-            (|| -> Result<Vec<OffsetCommitRequestTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 8i16, OffsetCommitRequestTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetCommitRequestTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<OffsetCommitRequestTopic> = (|| -> Result<
+            Vec<OffsetCommitRequestTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 8i16, OffsetCommitRequestTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetCommitRequestTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -278,12 +292,10 @@ impl OffsetCommitRequest {
         this.member_id = g.string();
         if version >= 7i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version <= 4i16 {
             this.retention_time_ms = g.i64();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -347,26 +359,28 @@ impl crate::Encodable for OffsetCommitRequestPartition {
         n += 8usize;
         if version >= 6i16 {
             n += 4usize;
-        } else {
-        }
-        n += match &self.committed_metadata {
-            None => crate::wire::write::length_len(None, version >= 8i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitRequestPartition",
-                        field: "CommittedMetadata",
-                        version,
-                        length: l,
-                    });
+        } else {}
+        n
+            += match &self.committed_metadata {
+                None => crate::wire::write::length_len(None, version >= 8i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitRequestPartition",
+                            field: "CommittedMetadata",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 8i16)
                 }
-                crate::wire::write::string_len(l, version >= 8i16)
-            }
-        };
+            };
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -391,8 +405,7 @@ impl crate::Encodable for OffsetCommitRequestPartition {
                 let v = &self.committed_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.committed_metadata {
             None => crate::wire::write::put_length(buf, None, version >= 8i16, false),
             Some(v) => {
@@ -410,10 +423,17 @@ impl crate::Encodable for OffsetCommitRequestPartition {
     }
 }
 impl crate::Decodable for OffsetCommitRequestPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 6i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -421,23 +441,18 @@ impl crate::Decodable for OffsetCommitRequestPartition {
         } else {
             -1i32
         };
-        let f_committed_metadata: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 8i16)?)
-            })()
+        let f_committed_metadata: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("CommittedMetadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -463,8 +478,7 @@ impl OffsetCommitRequestPartition {
         this.committed_offset = g.i64();
         if version >= 6i16 {
             this.committed_leader_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.committed_metadata = if g.null() { None } else { Some(g.string()) };
         if version >= 8i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
@@ -509,51 +523,54 @@ impl crate::Encodable for OffsetCommitRequestTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequestTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 8i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetCommitRequestTopic",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 8i16)
                     }
-                    crate::wire::write::string_len(l, version >= 8i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 10i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitRequestTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 8i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitRequestTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -570,20 +587,23 @@ impl crate::Encodable for OffsetCommitRequestTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 8i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 8i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 8i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -600,9 +620,14 @@ impl crate::Encodable for OffsetCommitRequestTopic {
     }
 }
 impl crate::Decodable for OffsetCommitRequestTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 8i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 8i16)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
@@ -613,33 +638,31 @@ impl crate::Decodable for OffsetCommitRequestTopic {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<OffsetCommitRequestPartition> =
-            (|| -> Result<Vec<OffsetCommitRequestPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 8i16, OffsetCommitRequestPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetCommitRequestPartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<OffsetCommitRequestPartition> = (|| -> Result<
+            Vec<OffsetCommitRequestPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 8i16, OffsetCommitRequestPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetCommitRequestPartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -662,12 +685,10 @@ impl OffsetCommitRequestTopic {
         let mut this = Self::default();
         if version <= 9i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);

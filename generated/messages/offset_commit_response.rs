@@ -37,32 +37,35 @@ impl crate::Encodable for OffsetCommitResponse {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitResponse",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 8i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitResponse",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -79,13 +82,17 @@ impl crate::Encodable for OffsetCommitResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 8i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 8i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -102,40 +109,41 @@ impl crate::Encodable for OffsetCommitResponse {
     }
 }
 impl crate::Decodable for OffsetCommitResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_topics: Vec<OffsetCommitResponseTopic> =
-            (|| -> Result<Vec<OffsetCommitResponseTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 8i16, OffsetCommitResponseTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetCommitResponseTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<OffsetCommitResponseTopic> = (|| -> Result<
+            Vec<OffsetCommitResponseTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 8i16, OffsetCommitResponseTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetCommitResponseTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -157,8 +165,7 @@ impl OffsetCommitResponse {
         let mut this = Self::default();
         if version >= 3i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -213,8 +220,10 @@ impl crate::Encodable for OffsetCommitResponsePartition {
         n += 4usize;
         n += 2usize;
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -245,23 +254,25 @@ impl crate::Encodable for OffsetCommitResponsePartition {
     }
 }
 impl crate::Decodable for OffsetCommitResponsePartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -326,51 +337,54 @@ impl crate::Encodable for OffsetCommitResponseTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitResponseTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 8i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetCommitResponseTopic",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 8i16)
                     }
-                    crate::wire::write::string_len(l, version >= 8i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 10i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetCommitResponseTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 8i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetCommitResponseTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 8i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -387,20 +401,23 @@ impl crate::Encodable for OffsetCommitResponseTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 8i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 8i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 8i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -417,9 +434,14 @@ impl crate::Encodable for OffsetCommitResponseTopic {
     }
 }
 impl crate::Decodable for OffsetCommitResponseTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 8i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 8i16)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
@@ -430,34 +452,34 @@ impl crate::Decodable for OffsetCommitResponseTopic {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<OffsetCommitResponsePartition> =
-            (|| -> Result<Vec<OffsetCommitResponsePartition>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 8i16, OffsetCommitResponsePartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetCommitResponsePartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<OffsetCommitResponsePartition> = (|| -> Result<
+            Vec<OffsetCommitResponsePartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 8i16,
+                        OffsetCommitResponsePartition::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetCommitResponsePartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -480,12 +502,10 @@ impl OffsetCommitResponseTopic {
         let mut this = Self::default();
         if version <= 9i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);

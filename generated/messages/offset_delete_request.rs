@@ -33,42 +33,45 @@ impl OffsetDeleteRequest {
 impl crate::Encodable for OffsetDeleteRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, false)
-            }
-        };
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, false)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -89,24 +92,31 @@ impl crate::Encodable for OffsetDeleteRequest {
     }
 }
 impl crate::Decodable for OffsetDeleteRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<OffsetDeleteRequestTopic> =
-            (|| -> Result<Vec<OffsetDeleteRequestTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, OffsetDeleteRequestTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetDeleteRequestTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_topics: Vec<OffsetDeleteRequestTopic> = (|| -> Result<
+            Vec<OffsetDeleteRequestTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, OffsetDeleteRequestTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetDeleteRequestTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         Ok(OffsetDeleteRequest {
             group_id: f_group_id,
@@ -148,9 +158,7 @@ pub struct OffsetDeleteRequestPartition {
 }
 impl Default for OffsetDeleteRequestPartition {
     fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-        }
+        Self { partition_index: 0i32 }
     }
 }
 impl OffsetDeleteRequestPartition {
@@ -173,9 +181,14 @@ impl crate::Encodable for OffsetDeleteRequestPartition {
     }
 }
 impl crate::Decodable for OffsetDeleteRequestPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         Ok(OffsetDeleteRequestPartition {
             partition_index: f_partition_index,
@@ -220,42 +233,45 @@ impl OffsetDeleteRequestTopic {
 impl crate::Encodable for OffsetDeleteRequestTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteRequestTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, false)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteRequestTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteRequestTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, false)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteRequestTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -276,24 +292,30 @@ impl crate::Encodable for OffsetDeleteRequestTopic {
     }
 }
 impl crate::Decodable for OffsetDeleteRequestTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OffsetDeleteRequestPartition> =
-            (|| -> Result<Vec<OffsetDeleteRequestPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, OffsetDeleteRequestPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetDeleteRequestPartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(false)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: Vec<OffsetDeleteRequestPartition> = (|| -> Result<
+            Vec<OffsetDeleteRequestPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, OffsetDeleteRequestPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetDeleteRequestPartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         Ok(OffsetDeleteRequestTopic {
             name: f_name,

@@ -37,27 +37,29 @@ impl crate::Encodable for OffsetDeleteResponse {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteResponse",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteResponse",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -82,25 +84,34 @@ impl crate::Encodable for OffsetDeleteResponse {
     }
 }
 impl crate::Decodable for OffsetDeleteResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<OffsetDeleteResponseTopic> =
-            (|| -> Result<Vec<OffsetDeleteResponseTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, OffsetDeleteResponseTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetDeleteResponseTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<OffsetDeleteResponseTopic> = (|| -> Result<
+            Vec<OffsetDeleteResponseTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, OffsetDeleteResponseTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetDeleteResponseTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         Ok(OffsetDeleteResponse {
             error_code: f_error_code,
@@ -178,11 +189,18 @@ impl crate::Encodable for OffsetDeleteResponsePartition {
     }
 }
 impl crate::Decodable for OffsetDeleteResponsePartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         Ok(OffsetDeleteResponsePartition {
             partition_index: f_partition_index,
@@ -229,42 +247,45 @@ impl OffsetDeleteResponseTopic {
 impl crate::Encodable for OffsetDeleteResponseTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteResponseTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, false)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetDeleteResponseTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteResponseTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, false)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetDeleteResponseTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -285,24 +306,30 @@ impl crate::Encodable for OffsetDeleteResponseTopic {
     }
 }
 impl crate::Decodable for OffsetDeleteResponseTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OffsetDeleteResponsePartition> =
-            (|| -> Result<Vec<OffsetDeleteResponsePartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, OffsetDeleteResponsePartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetDeleteResponsePartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(false)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: Vec<OffsetDeleteResponsePartition> = (|| -> Result<
+            Vec<OffsetDeleteResponsePartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, OffsetDeleteResponsePartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetDeleteResponsePartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         Ok(OffsetDeleteResponseTopic {
             name: f_name,

@@ -46,21 +46,22 @@ impl crate::Encodable for OffsetFetchRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 7i16 {
-            n += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.group_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetFetchRequest",
+                                field: "GroupId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 6i16)
                     }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
+                };
         } else {
             if self.group_id != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -71,36 +72,46 @@ impl crate::Encodable for OffsetFetchRequest {
             }
         }
         if version <= 7i16 {
-            n += match &self.topics {
-                None => {
-                    if !(version >= 2i16) {
-                        return Err(crate::EncodeError::NullNotAllowed {
-                            message: "OffsetFetchRequest",
-                            field: "Topics",
-                            version,
-                        });
-                    }
-                    crate::wire::write::length_len(None, version >= 6i16, true)
-                }
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += match &self.topics {
+                    None => {
+                        if !(version >= 2i16) {
+                            return Err(crate::EncodeError::NullNotAllowed {
+                                message: "OffsetFetchRequest",
+                                field: "Topics",
+                                version,
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(None, version >= 6i16, true)
                     }
-                }
-            };
+                    Some(v) => {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 6i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetFetchRequest",
+                                field: "Topics",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 6i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
         } else {
             if self.topics != Some(Vec::<OffsetFetchRequestTopic>::new()) {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -111,27 +122,29 @@ impl crate::Encodable for OffsetFetchRequest {
             }
         }
         if version >= 8i16 {
-            n += {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequest",
-                            field: "Groups",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.groups;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetFetchRequest",
+                                field: "Groups",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.groups != Vec::<OffsetFetchRequestGroup>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -153,8 +166,10 @@ impl crate::Encodable for OffsetFetchRequest {
             }
         }
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -171,21 +186,24 @@ impl crate::Encodable for OffsetFetchRequest {
                 let v = &self.group_id;
                 crate::wire::write::put_string(buf, v, version >= 6i16);
             }
-        } else {
-        }
+        } else {}
         if version <= 7i16 {
             match &self.topics {
                 None => crate::wire::write::put_length(buf, None, version >= 6i16, true),
                 Some(v) => {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 6i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             {
                 let v = &self.groups;
@@ -197,15 +215,13 @@ impl crate::Encodable for OffsetFetchRequest {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             {
                 let v = &self.require_stable;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -217,46 +233,64 @@ impl crate::Encodable for OffsetFetchRequest {
     }
 }
 impl crate::Decodable for OffsetFetchRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_group_id: crate::StrBytes = if version <= 7i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 6i16)?)
+            })()
                 .map_err(|e| e.in_field("GroupId"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topics: Option<Vec<OffsetFetchRequestTopic>> = if version <= 7i16 {
             (|| -> Result<Option<Vec<OffsetFetchRequestTopic>>, crate::DecodeError> {
-                Ok(if version >= 2i16 {
-                    match r
-                        .nullable_array_len(version >= 6i16, OffsetFetchRequestTopic::MIN_SIZE)?
-                    {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                Ok(
+                    if version >= 2i16 {
+                        match r
+                            .nullable_array_len(
+                                version >= 6i16,
+                                OffsetFetchRequestTopic::MIN_SIZE,
+                            )?
+                        {
+                            None => None,
+                            Some(n) => {
+                                let mut v = Vec::with_capacity(
+                                    n.min(crate::wire::MAX_PREALLOC),
+                                );
+                                for i in 0..n {
+                                    v.push(
+                                        OffsetFetchRequestTopic::read(r, version)
+                                            .map_err(|e| e.at_index(i))?,
+                                    );
+                                }
+                                Some(v)
+                            }
+                        }
+                    } else {
+                        Some({
+                            let n = r
+                                .array_len(
+                                    version >= 6i16,
+                                    OffsetFetchRequestTopic::MIN_SIZE,
+                                )?;
+                            let mut v = Vec::with_capacity(
+                                n.min(crate::wire::MAX_PREALLOC),
+                            );
                             for i in 0..n {
                                 v.push(
                                     OffsetFetchRequestTopic::read(r, version)
                                         .map_err(|e| e.at_index(i))?,
                                 );
                             }
-                            Some(v)
-                        }
-                    }
-                } else {
-                    Some({
-                        let n = r.array_len(version >= 6i16, OffsetFetchRequestTopic::MIN_SIZE)?;
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                        for i in 0..n {
-                            v.push(
-                                OffsetFetchRequestTopic::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        v
-                    })
-                })
+                            v
+                        })
+                    },
+                )
             })()
-            .map_err(|e| e.in_field("Topics"))?
+                .map_err(|e| e.in_field("Topics"))?
         } else {
             Some(Vec::<OffsetFetchRequestTopic>::new())
         };
@@ -267,13 +301,14 @@ impl crate::Decodable for OffsetFetchRequest {
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
                         v.push(
-                            OffsetFetchRequestGroup::read(r, version).map_err(|e| e.at_index(i))?,
+                            OffsetFetchRequestGroup::read(r, version)
+                                .map_err(|e| e.at_index(i))?,
                         );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Groups"))?
+                .map_err(|e| e.in_field("Groups"))?
         } else {
             Vec::<OffsetFetchRequestGroup>::new()
         };
@@ -285,16 +320,11 @@ impl crate::Decodable for OffsetFetchRequest {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -318,8 +348,7 @@ impl OffsetFetchRequest {
         let mut this = Self::default();
         if version <= 7i16 {
             this.group_id = g.string();
-        } else {
-        }
+        } else {}
         if version <= 7i16 {
             this.topics = if (version >= 2i16) && g.null() {
                 None
@@ -338,8 +367,7 @@ impl OffsetFetchRequest {
                     v
                 })
             };
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             this.groups = {
                 let n = g.array_len();
@@ -354,12 +382,10 @@ impl OffsetFetchRequest {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 7i16 {
             this.require_stable = g.bool();
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -398,40 +424,44 @@ impl OffsetFetchRequestTopic {
 impl crate::Encodable for OffsetFetchRequestTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetFetchRequestTopic",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetFetchRequestTopic",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 6i16)
                 }
-                crate::wire::write::string_len(l, version >= 6i16)
-            }
-        };
-        n += {
-            let v = &self.partition_indexes;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetFetchRequestTopic",
-                        field: "PartitionIndexes",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partition_indexes;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetFetchRequestTopic",
+                            field: "PartitionIndexes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                    + a.len() * 4usize
-            }
-        };
+            };
         if version >= 6i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -451,7 +481,12 @@ impl crate::Encodable for OffsetFetchRequestTopic {
             let v = &self.partition_indexes;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 6i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 6i16,
+                    true,
+                );
                 for e in a.iter() {
                     crate::wire::BufMut::put_i32(buf, *e);
                 }
@@ -468,10 +503,13 @@ impl crate::Encodable for OffsetFetchRequestTopic {
     }
 }
 impl crate::Decodable for OffsetFetchRequestTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 6i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(version >= 6i16)?)
+        })()
             .map_err(|e| e.in_field("Name"))?;
         let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
@@ -483,19 +521,14 @@ impl crate::Decodable for OffsetFetchRequestTopic {
                 v
             })
         })()
-        .map_err(|e| e.in_field("PartitionIndexes"))?;
+            .map_err(|e| e.in_field("PartitionIndexes"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -567,44 +600,47 @@ impl crate::Encodable for OffsetFetchRequestTopics {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestTopics",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetFetchRequestTopics",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 10i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partition_indexes;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetFetchRequestTopics",
-                        field: "PartitionIndexes",
-                        version,
-                        length: a.len(),
-                    });
+        } else {}
+        n
+            += {
+                let v = &self.partition_indexes;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetFetchRequestTopics",
+                            field: "PartitionIndexes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -613,15 +649,13 @@ impl crate::Encodable for OffsetFetchRequestTopics {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partition_indexes;
             {
@@ -641,7 +675,10 @@ impl crate::Encodable for OffsetFetchRequestTopics {
     }
 }
 impl crate::Decodable for OffsetFetchRequestTopics {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
                 .map_err(|e| e.in_field("Name"))?
@@ -664,18 +701,13 @@ impl crate::Decodable for OffsetFetchRequestTopics {
                 v
             })
         })()
-        .map_err(|e| e.in_field("PartitionIndexes"))?;
+            .map_err(|e| e.in_field("PartitionIndexes"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -697,12 +729,10 @@ impl OffsetFetchRequestTopics {
         let mut this = Self::default();
         if version <= 9i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partition_indexes = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -755,30 +785,15 @@ impl OffsetFetchRequestGroup {
 impl crate::Encodable for OffsetFetchRequestGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetFetchRequestGroup",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        if version >= 9i16 {
-            n += match &self.member_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, true, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "OffsetFetchRequestGroup",
-                            field: "MemberId",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
@@ -786,35 +801,54 @@ impl crate::Encodable for OffsetFetchRequestGroup {
                     crate::wire::write::string_len(l, true)
                 }
             };
-        } else {
-        }
+        if version >= 9i16 {
+            n
+                += match &self.member_id {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "OffsetFetchRequestGroup",
+                                field: "MemberId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
         if version >= 9i16 {
             n += 4usize;
-        } else {
-        }
-        n += match &self.topics {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetFetchRequestGroup",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += match &self.topics {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetFetchRequestGroup",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -829,15 +863,13 @@ impl crate::Encodable for OffsetFetchRequestGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             {
                 let v = &self.member_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.topics {
             None => crate::wire::write::put_length(buf, None, true, true),
             Some(v) => {
@@ -857,15 +889,20 @@ impl crate::Encodable for OffsetFetchRequestGroup {
     }
 }
 impl crate::Decodable for OffsetFetchRequestGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
         let f_member_id: Option<crate::StrBytes> = if version >= 9i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("MemberId"))?
+                .map_err(|e| e.in_field("MemberId"))?
         } else {
             None
         };
@@ -875,36 +912,33 @@ impl crate::Decodable for OffsetFetchRequestGroup {
         } else {
             -1i32
         };
-        let f_topics: Option<Vec<OffsetFetchRequestTopics>> =
-            (|| -> Result<Option<Vec<OffsetFetchRequestTopics>>, crate::DecodeError> {
-                Ok(
-                    match r.nullable_array_len(true, OffsetFetchRequestTopics::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                            for i in 0..n {
-                                v.push(
-                                    OffsetFetchRequestTopics::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
+        let f_topics: Option<Vec<OffsetFetchRequestTopics>> = (|| -> Result<
+            Option<Vec<OffsetFetchRequestTopics>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, OffsetFetchRequestTopics::MIN_SIZE)? {
+                    None => None,
+                    Some(n) => {
+                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        for i in 0..n {
+                            v.push(
+                                OffsetFetchRequestTopics::read(r, version)
+                                    .map_err(|e| e.at_index(i))?,
+                            );
                         }
-                    },
-                )
-            })()
+                        Some(v)
+                    }
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -928,12 +962,10 @@ impl OffsetFetchRequestGroup {
         this.group_id = g.string();
         if version >= 9i16 {
             this.member_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.member_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.topics = if g.null() {
             None
         } else {

@@ -39,32 +39,35 @@ impl crate::Encodable for OffsetForLeaderEpochRequest {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {
-        }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetForLeaderEpochRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetForLeaderEpochRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -81,13 +84,17 @@ impl crate::Encodable for OffsetForLeaderEpochRequest {
                 let v = &self.replica_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -104,37 +111,40 @@ impl crate::Encodable for OffsetForLeaderEpochRequest {
     }
 }
 impl crate::Decodable for OffsetForLeaderEpochRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_replica_id: i32 = if version >= 3i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ReplicaId"))?
         } else {
             -2i32
         };
-        let f_topics: Vec<OffsetForLeaderTopic> =
-            (|| -> Result<Vec<OffsetForLeaderTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, OffsetForLeaderTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(OffsetForLeaderTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<OffsetForLeaderTopic> = (|| -> Result<
+            Vec<OffsetForLeaderTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 4i16, OffsetForLeaderTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetForLeaderTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -156,8 +166,7 @@ impl OffsetForLeaderEpochRequest {
         let mut this = Self::default();
         if version >= 3i16 {
             this.replica_id = g.i32();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -217,8 +226,10 @@ impl crate::Encodable for OffsetForLeaderPartition {
         n += 4usize;
         n += 4usize;
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -253,26 +264,27 @@ impl crate::Encodable for OffsetForLeaderPartition {
     }
 }
 impl crate::Decodable for OffsetForLeaderPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_current_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -334,45 +346,50 @@ impl OffsetForLeaderTopic {
 impl crate::Encodable for OffsetForLeaderTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetForLeaderTopic",
-                        field: "Topic",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "OffsetForLeaderTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetForLeaderTopic",
+                            field: "Topic",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "OffsetForLeaderTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -392,7 +409,12 @@ impl crate::Encodable for OffsetForLeaderTopic {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -409,38 +431,40 @@ impl crate::Encodable for OffsetForLeaderTopic {
     }
 }
 impl crate::Decodable for OffsetForLeaderTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<OffsetForLeaderPartition> =
-            (|| -> Result<Vec<OffsetForLeaderPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, OffsetForLeaderPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            OffsetForLeaderPartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<OffsetForLeaderPartition> = (|| -> Result<
+            Vec<OffsetForLeaderPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 4i16, OffsetForLeaderPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        OffsetForLeaderPartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

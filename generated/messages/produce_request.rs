@@ -45,47 +45,52 @@ impl ProduceRequest {
 impl crate::Encodable for ProduceRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.transactional_id {
-            None => crate::wire::write::length_len(None, version >= 9i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ProduceRequest",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.transactional_id {
+                None => crate::wire::write::length_len(None, version >= 9i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ProduceRequest",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 9i16)
                 }
-                crate::wire::write::string_len(l, version >= 9i16)
-            }
-        };
+            };
         n += 2usize;
         n += 4usize;
-        n += {
-            let v = &self.topic_data;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ProduceRequest",
-                        field: "TopicData",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic_data;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ProduceRequest",
+                            field: "TopicData",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -115,7 +120,12 @@ impl crate::Encodable for ProduceRequest {
             let v = &self.topic_data;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -132,40 +142,44 @@ impl crate::Encodable for ProduceRequest {
     }
 }
 impl crate::Decodable for ProduceRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 9i16)?)
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 9i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
         let f_acks: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("Acks"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_topic_data: Vec<TopicProduceData> =
-            (|| -> Result<Vec<TopicProduceData>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, TopicProduceData::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicProduceData::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_topic_data: Vec<TopicProduceData> = (|| -> Result<
+            Vec<TopicProduceData>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 9i16, TopicProduceData::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        TopicProduceData::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("TopicData"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -245,24 +259,27 @@ impl crate::Encodable for PartitionProduceData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += match &self.records {
-            None => crate::wire::write::length_len(None, version >= 9i16, true),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionProduceData",
-                        field: "Records",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.records {
+                None => crate::wire::write::length_len(None, version >= 9i16, true),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionProduceData",
+                            field: "Records",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 9i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 9i16)
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -295,26 +312,24 @@ impl crate::Encodable for PartitionProduceData {
     }
 }
 impl crate::Decodable for PartitionProduceData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_records: Option<crate::Bytes> =
-            (|| -> Result<Option<crate::Bytes>, crate::DecodeError> {
-                Ok(r.nullable_bytes(version >= 9i16)?)
-            })()
+        let f_records: Option<crate::Bytes> = (|| -> Result<
+            Option<crate::Bytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_bytes(version >= 9i16)?) })()
             .map_err(|e| e.in_field("Records"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -379,51 +394,54 @@ impl crate::Encodable for TopicProduceData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicProduceData",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopicProduceData",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 9i16)
                     }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 13i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partition_data;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicProduceData",
-                        field: "PartitionData",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partition_data;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicProduceData",
+                            field: "PartitionData",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -440,20 +458,23 @@ impl crate::Encodable for TopicProduceData {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 9i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partition_data;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -470,9 +491,14 @@ impl crate::Encodable for TopicProduceData {
     }
 }
 impl crate::Decodable for TopicProduceData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 9i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 9i16)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
@@ -483,30 +509,30 @@ impl crate::Decodable for TopicProduceData {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partition_data: Vec<PartitionProduceData> =
-            (|| -> Result<Vec<PartitionProduceData>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, PartitionProduceData::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionProduceData::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_partition_data: Vec<PartitionProduceData> = (|| -> Result<
+            Vec<PartitionProduceData>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 9i16, PartitionProduceData::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        PartitionProduceData::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("PartitionData"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -529,12 +555,10 @@ impl TopicProduceData {
         let mut this = Self::default();
         if version <= 12i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partition_data = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);

@@ -39,30 +39,31 @@ impl ProduceResponse {
 impl crate::Encodable for ProduceResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.responses;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ProduceResponse",
-                        field: "Responses",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.responses;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ProduceResponse",
+                            field: "Responses",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 4usize;
-        if version >= 10i16 {
-        } else {
+        if version >= 10i16 {} else {
             if self.node_endpoints != Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "ProduceResponse",
@@ -88,20 +89,23 @@ impl crate::Encodable for ProduceResponse {
                                     length: a.len(),
                                 });
                             }
-                            crate::wire::write::length_len(Some(a.len()), true, true) + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
+                            crate::wire::write::length_len(Some(a.len()), true, true)
+                                + {
+                                    let mut t = 0usize;
+                                    for e in a.iter() {
+                                        t += e.size(version)?;
+                                    }
+                                    t
                                 }
-                                t
-                            }
                         }
                     };
                     tagged_count += 1;
                     tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -117,7 +121,12 @@ impl crate::Encodable for ProduceResponse {
             let v = &self.responses;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -142,7 +151,12 @@ impl crate::Encodable for ProduceResponse {
                         let v = &self.node_endpoints;
                         {
                             let a = v;
-                            crate::wire::write::put_length(buf, Some(a.len()), true, true);
+                            crate::wire::write::put_length(
+                                buf,
+                                Some(a.len()),
+                                true,
+                                true,
+                            );
                             for e in a.iter() {
                                 e.write(buf, version);
                             }
@@ -159,60 +173,71 @@ impl crate::Encodable for ProduceResponse {
     }
 }
 impl crate::Decodable for ProduceResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_responses: Vec<TopicProduceResponse> =
-            (|| -> Result<Vec<TopicProduceResponse>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, TopicProduceResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicProduceResponse::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_responses: Vec<TopicProduceResponse> = (|| -> Result<
+            Vec<TopicProduceResponse>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(version >= 9i16, TopicProduceResponse::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        TopicProduceResponse::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 10i16 => {
                         let r = &mut sub;
-                        f_node_endpoints = (|| -> Result<Vec<NodeEndpoint>, crate::DecodeError> {
+                        f_node_endpoints = (|| -> Result<
+                            Vec<NodeEndpoint>,
+                            crate::DecodeError,
+                        > {
                             Ok({
                                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                                let mut v = Vec::with_capacity(
+                                    n.min(crate::wire::MAX_PREALLOC),
+                                );
                                 for i in 0..n {
                                     v.push(
-                                        NodeEndpoint::read(r, version)
-                                            .map_err(|e| e.at_index(i))?,
+                                        NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
                                     );
                                 }
                                 v
                             })
                         })()
-                        .map_err(|e| e.in_field("NodeEndpoints"))?;
+                            .map_err(|e| e.in_field("NodeEndpoints"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("NodeEndpoints"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("NodeEndpoints"),
+                            );
                         }
                     }
                     _ => {
@@ -263,8 +288,7 @@ impl ProduceResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -304,24 +328,27 @@ impl crate::Encodable for BatchIndexAndErrorMessage {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += match &self.batch_index_error_message {
-            None => crate::wire::write::length_len(None, version >= 9i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "BatchIndexAndErrorMessage",
-                        field: "BatchIndexErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.batch_index_error_message {
+                None => crate::wire::write::length_len(None, version >= 9i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "BatchIndexAndErrorMessage",
+                            field: "BatchIndexErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 9i16)
                 }
-                crate::wire::write::string_len(l, version >= 9i16)
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -354,26 +381,26 @@ impl crate::Encodable for BatchIndexAndErrorMessage {
     }
 }
 impl crate::Decodable for BatchIndexAndErrorMessage {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_batch_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_batch_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BatchIndex"))?;
-        let f_batch_index_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 9i16)?)
-            })()
+        let f_batch_index_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 9i16)?) })()
             .map_err(|e| e.in_field("BatchIndexErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -436,8 +463,10 @@ impl crate::Encodable for LeaderIdAndEpoch {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -459,23 +488,23 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 impl crate::Decodable for LeaderIdAndEpoch {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -563,52 +592,59 @@ impl crate::Encodable for PartitionProduceResponse {
         n += 8usize;
         if version >= 5i16 {
             n += 8usize;
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
-            n += {
-                let v = &self.record_errors;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionProduceResponse",
-                            field: "RecordErrors",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.record_errors;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(
+                            a.len(),
+                            version >= 9i16,
+                            true,
+                        ) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "PartitionProduceResponse",
+                                field: "RecordErrors",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(
+                            Some(a.len()),
+                            version >= 9i16,
+                            true,
+                        )
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 8i16 {
-            n += match &self.error_message {
-                None => crate::wire::write::length_len(None, version >= 9i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionProduceResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.error_message {
+                    None => crate::wire::write::length_len(None, version >= 9i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "PartitionProduceResponse",
+                                field: "ErrorMessage",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 9i16)
                     }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        } else {
-        }
-        if version >= 10i16 {
-        } else {
+                };
+        } else {}
+        if version >= 10i16 {} else {
             if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionProduceResponse",
@@ -630,7 +666,9 @@ impl crate::Encodable for PartitionProduceResponse {
                     tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
                 }
             }
-            n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+            n
+                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
+                    + tagged_size;
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -663,21 +701,24 @@ impl crate::Encodable for PartitionProduceResponse {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             {
                 let v = &self.record_errors;
                 {
                     let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                    crate::wire::write::put_length(
+                        buf,
+                        Some(a.len()),
+                        version >= 9i16,
+                        true,
+                    );
                     for e in a.iter() {
                         e.write(buf, version);
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             match &self.error_message {
                 None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
@@ -685,17 +726,18 @@ impl crate::Encodable for PartitionProduceResponse {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 10i16) && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+            if (version >= 10i16)
+                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
             {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 10i16) && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+            if (version >= 10i16)
+                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -715,14 +757,23 @@ impl crate::Encodable for PartitionProduceResponse {
     }
 }
 impl crate::Decodable for PartitionProduceResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_base_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_base_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("BaseOffset"))?;
-        let f_log_append_time_ms: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_log_append_time_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("LogAppendTimeMs"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
@@ -733,7 +784,11 @@ impl crate::Decodable for PartitionProduceResponse {
         let f_record_errors: Vec<BatchIndexAndErrorMessage> = if version >= 8i16 {
             (|| -> Result<Vec<BatchIndexAndErrorMessage>, crate::DecodeError> {
                 Ok({
-                    let n = r.array_len(version >= 9i16, BatchIndexAndErrorMessage::MIN_SIZE)?;
+                    let n = r
+                        .array_len(
+                            version >= 9i16,
+                            BatchIndexAndErrorMessage::MIN_SIZE,
+                        )?;
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
                         v.push(
@@ -744,7 +799,7 @@ impl crate::Decodable for PartitionProduceResponse {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("RecordErrors"))?
+                .map_err(|e| e.in_field("RecordErrors"))?
         } else {
             Vec::<BatchIndexAndErrorMessage>::new()
         };
@@ -752,39 +807,37 @@ impl crate::Decodable for PartitionProduceResponse {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 9i16)?)
             })()
-            .map_err(|e| e.in_field("ErrorMessage"))?
+                .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
         let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 match tag {
                     0u32 if version >= 10i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> Result<LeaderIdAndEpoch, crate::DecodeError> {
-                            Ok(LeaderIdAndEpoch::read(r, version)?)
-                        })()
-                        .map_err(|e| e.in_field("CurrentLeader"))?;
+                        f_current_leader = (|| -> Result<
+                            LeaderIdAndEpoch,
+                            crate::DecodeError,
+                        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                            .map_err(|e| e.in_field("CurrentLeader"))?;
                         if !r.is_empty() {
-                            return Err(r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("CurrentLeader"));
+                            return Err(
+                                r
+                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
+                                        tag,
+                                        declared: size,
+                                        used: size - r.remaining(),
+                                    })
+                                    .in_field("CurrentLeader"),
+                            );
                         }
                     }
                     _ => {
@@ -818,8 +871,7 @@ impl PartitionProduceResponse {
         this.log_append_time_ms = g.i64();
         if version >= 5i16 {
             this.log_start_offset = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             this.record_errors = {
                 let n = g.array_len();
@@ -834,12 +886,10 @@ impl PartitionProduceResponse {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 8i16 {
             this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 10i16 {
             this.current_leader = {
                 g.enter();
@@ -847,8 +897,7 @@ impl PartitionProduceResponse {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 9i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }
@@ -892,51 +941,54 @@ impl crate::Encodable for TopicProduceResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicProduceResponse",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopicProduceResponse",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 9i16)
                     }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 13i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partition_responses;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicProduceResponse",
-                        field: "PartitionResponses",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 9i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partition_responses;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicProduceResponse",
+                            field: "PartitionResponses",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 9i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -953,20 +1005,23 @@ impl crate::Encodable for TopicProduceResponse {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 9i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partition_responses;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 9i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 9i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -983,9 +1038,14 @@ impl crate::Encodable for TopicProduceResponse {
     }
 }
 impl crate::Decodable for TopicProduceResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 9i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 9i16)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
@@ -996,33 +1056,31 @@ impl crate::Decodable for TopicProduceResponse {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partition_responses: Vec<PartitionProduceResponse> =
-            (|| -> Result<Vec<PartitionProduceResponse>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, PartitionProduceResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            PartitionProduceResponse::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partition_responses: Vec<PartitionProduceResponse> = (|| -> Result<
+            Vec<PartitionProduceResponse>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 9i16, PartitionProduceResponse::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        PartitionProduceResponse::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("PartitionResponses"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -1045,12 +1103,10 @@ impl TopicProduceResponse {
         let mut this = Self::default();
         if version <= 12i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 13i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partition_responses = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -1111,39 +1167,43 @@ impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.rack {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Rack",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.rack {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Rack",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1175,31 +1235,30 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 impl crate::Decodable for NodeEndpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -47,7 +47,8 @@ impl Default for PushTelemetryRequest {
 }
 impl PushTelemetryRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 4usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 16usize + 4usize + 1usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for PushTelemetryRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
@@ -56,23 +57,26 @@ impl crate::Encodable for PushTelemetryRequest {
         n += 4usize;
         n += 1usize;
         n += 1usize;
-        n += {
-            let v = &self.metrics;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PushTelemetryRequest",
-                        field: "Metrics",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.metrics;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PushTelemetryRequest",
+                            field: "Metrics",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
                 }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -106,31 +110,38 @@ impl crate::Encodable for PushTelemetryRequest {
     }
 }
 impl crate::Decodable for PushTelemetryRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_client_instance_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_client_instance_id: crate::Uuid = (|| -> Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
+            .map_err(|e| e.in_field("ClientInstanceId"))?;
+        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_terminating: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_terminating: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("Terminating"))?;
-        let f_compression_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_compression_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("CompressionType"))?;
-        let f_metrics: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(true)?) })()
-                .map_err(|e| e.in_field("Metrics"))?;
+        let f_metrics: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(true)?)
+        })()
+            .map_err(|e| e.in_field("Metrics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

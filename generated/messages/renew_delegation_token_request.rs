@@ -40,25 +40,28 @@ impl RenewDelegationTokenRequest {
 impl crate::Encodable for RenewDelegationTokenRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.hmac;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "RenewDelegationTokenRequest",
-                        field: "Hmac",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.hmac;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "RenewDelegationTokenRequest",
+                            field: "Hmac",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 2i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 2i16)
-            }
-        };
+            };
         n += 8usize;
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -89,24 +92,25 @@ impl crate::Encodable for RenewDelegationTokenRequest {
     }
 }
 impl crate::Decodable for RenewDelegationTokenRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_hmac: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 2i16)?) })()
-                .map_err(|e| e.in_field("Hmac"))?;
-        let f_renew_period_ms: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_hmac: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 2i16)?)
+        })()
+            .map_err(|e| e.in_field("Hmac"))?;
+        let f_renew_period_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("RenewPeriodMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

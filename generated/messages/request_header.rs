@@ -46,24 +46,27 @@ impl crate::Encodable for RequestHeader {
         n += 2usize;
         n += 2usize;
         n += 4usize;
-        n += match &self.client_id {
-            None => crate::wire::write::length_len(None, false, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "RequestHeader",
-                        field: "ClientId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.client_id {
+                None => crate::wire::write::length_len(None, false, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "RequestHeader",
+                            field: "ClientId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, false)
                 }
-                crate::wire::write::string_len(l, false)
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -104,30 +107,34 @@ impl crate::Encodable for RequestHeader {
     }
 }
 impl crate::Decodable for RequestHeader {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_request_api_key: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_request_api_key: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("RequestApiKey"))?;
-        let f_request_api_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_request_api_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("RequestApiVersion"))?;
-        let f_correlation_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_correlation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("CorrelationId"))?;
-        let f_client_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(false)?)
-            })()
+        let f_client_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(false)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

@@ -36,24 +36,27 @@ impl SaslAuthenticateRequest {
 impl crate::Encodable for SaslAuthenticateRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.auth_bytes;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SaslAuthenticateRequest",
-                        field: "AuthBytes",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.auth_bytes;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SaslAuthenticateRequest",
+                            field: "AuthBytes",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 2i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 2i16)
-            }
-        };
+            };
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -80,22 +83,21 @@ impl crate::Encodable for SaslAuthenticateRequest {
     }
 }
 impl crate::Decodable for SaslAuthenticateRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_auth_bytes: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 2i16)?) })()
-                .map_err(|e| e.in_field("AuthBytes"))?;
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_auth_bytes: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 2i16)?)
+        })()
+            .map_err(|e| e.in_field("AuthBytes"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

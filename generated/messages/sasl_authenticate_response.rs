@@ -47,43 +47,46 @@ impl crate::Encodable for SaslAuthenticateResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, version >= 2i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SaslAuthenticateResponse",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, version >= 2i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SaslAuthenticateResponse",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 2i16)
                 }
-                crate::wire::write::string_len(l, version >= 2i16)
-            }
-        };
-        n += {
-            let v = &self.auth_bytes;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SaslAuthenticateResponse",
-                        field: "AuthBytes",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.auth_bytes;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SaslAuthenticateResponse",
+                            field: "AuthBytes",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 2i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 2i16)
-            }
-        };
+            };
         if version >= 1i16 {
             n += 8usize;
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -114,8 +117,7 @@ impl crate::Encodable for SaslAuthenticateResponse {
                 let v = &self.session_lifetime_ms;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -127,17 +129,23 @@ impl crate::Encodable for SaslAuthenticateResponse {
     }
 }
 impl crate::Decodable for SaslAuthenticateResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 2i16)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_auth_bytes: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 2i16)?) })()
-                .map_err(|e| e.in_field("AuthBytes"))?;
+        let f_auth_bytes: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 2i16)?)
+        })()
+            .map_err(|e| e.in_field("AuthBytes"))?;
         let f_session_lifetime_ms: i64 = if version >= 1i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("SessionLifetimeMs"))?
@@ -146,16 +154,11 @@ impl crate::Decodable for SaslAuthenticateResponse {
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -182,8 +185,7 @@ impl SaslAuthenticateResponse {
         this.auth_bytes = g.bytes();
         if version >= 1i16 {
             this.session_lifetime_ms = g.i64();
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         }

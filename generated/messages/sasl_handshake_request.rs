@@ -29,21 +29,22 @@ impl SaslHandshakeRequest {
 impl crate::Encodable for SaslHandshakeRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.mechanism;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, false, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SaslHandshakeRequest",
-                        field: "Mechanism",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.mechanism;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, false, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SaslHandshakeRequest",
+                            field: "Mechanism",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, false)
                 }
-                crate::wire::write::string_len(l, false)
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -55,11 +56,16 @@ impl crate::Encodable for SaslHandshakeRequest {
     }
 }
 impl crate::Decodable for SaslHandshakeRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_mechanism: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(false)?) })()
-                .map_err(|e| e.in_field("Mechanism"))?;
+        let f_mechanism: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
+            .map_err(|e| e.in_field("Mechanism"))?;
         Ok(SaslHandshakeRequest {
             mechanism: f_mechanism,
         })

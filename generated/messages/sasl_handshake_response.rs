@@ -32,38 +32,41 @@ impl crate::Encodable for SaslHandshakeResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += {
-            let v = &self.mechanisms;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), false, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SaslHandshakeResponse",
-                        field: "Mechanisms",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), false, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, false, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "SaslHandshakeResponse",
-                                    field: "Mechanisms",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, false)
-                        };
+        n
+            += {
+                let v = &self.mechanisms;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), false, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SaslHandshakeResponse",
+                            field: "Mechanisms",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), false, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, false, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "SaslHandshakeResponse",
+                                                field: "Mechanisms",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, false)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -85,21 +88,28 @@ impl crate::Encodable for SaslHandshakeResponse {
     }
 }
 impl crate::Decodable for SaslHandshakeResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_mechanisms: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(false, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(false)?);
-                    }
-                    v
-                })
-            })()
+        let f_mechanisms: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(false, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(false)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Mechanisms"))?;
         Ok(SaslHandshakeResponse {
             error_code: f_error_code,

@@ -72,42 +72,44 @@ impl Default for ShareFetchRequest {
 }
 impl ShareFetchRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 4usize + 4usize + 4usize + 4usize + 4usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 4usize + 4usize
+        + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareFetchRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += match &self.group_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.group_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.member_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.member_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 4usize;
         n += 4usize;
@@ -116,8 +118,7 @@ impl crate::Encodable for ShareFetchRequest {
         n += 4usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             n += 1usize;
         } else {
@@ -129,50 +130,56 @@ impl crate::Encodable for ShareFetchRequest {
                 });
             }
         }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.forgotten_topics_data;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchRequest",
-                        field: "ForgottenTopicsData",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.forgotten_topics_data;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchRequest",
+                            field: "ForgottenTopicsData",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -217,15 +224,13 @@ impl crate::Encodable for ShareFetchRequest {
                 let v = &self.share_acquire_mode;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             {
                 let v = &self.is_renew_ack;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
@@ -255,28 +260,39 @@ impl crate::Encodable for ShareFetchRequest {
     }
 }
 impl crate::Decodable for ShareFetchRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_member_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_share_session_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_share_session_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ShareSessionEpoch"))?;
-        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MaxWaitMs"))?;
         let f_min_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("MinBytes"))?;
         let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_max_records: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_max_records: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MaxRecords"))?;
-        let f_batch_size: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_batch_size: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BatchSize"))?;
         let f_share_acquire_mode: i8 = if version >= 2i16 {
             (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
@@ -290,7 +306,10 @@ impl crate::Decodable for ShareFetchRequest {
         } else {
             false
         };
-        let f_topics: Vec<FetchTopic> = (|| -> Result<Vec<FetchTopic>, crate::DecodeError> {
+        let f_topics: Vec<FetchTopic> = (|| -> Result<
+            Vec<FetchTopic>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, FetchTopic::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -300,30 +319,27 @@ impl crate::Decodable for ShareFetchRequest {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Topics"))?;
-        let f_forgotten_topics_data: Vec<ForgottenTopic> =
-            (|| -> Result<Vec<ForgottenTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, ForgottenTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+            .map_err(|e| e.in_field("Topics"))?;
+        let f_forgotten_topics_data: Vec<ForgottenTopic> = (|| -> Result<
+            Vec<ForgottenTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, ForgottenTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("ForgottenTopicsData"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -362,12 +378,10 @@ impl ShareFetchRequest {
         this.batch_size = g.i32();
         if version >= 2i16 {
             this.share_acquire_mode = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 2i16 {
             this.is_renew_ack = g.bool();
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -436,23 +450,27 @@ impl crate::Encodable for AcknowledgementBatch {
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
-        n += {
-            let v = &self.acknowledge_types;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "AcknowledgementBatch",
-                        field: "AcknowledgeTypes",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.acknowledge_types;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "AcknowledgementBatch",
+                            field: "AcknowledgeTypes",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 1usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 1usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -484,11 +502,18 @@ impl crate::Encodable for AcknowledgementBatch {
     }
 }
 impl crate::Decodable for AcknowledgementBatch {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("LastOffset"))?;
         let f_acknowledge_types: Vec<i8> = (|| -> Result<Vec<i8>, crate::DecodeError> {
             Ok({
@@ -500,18 +525,13 @@ impl crate::Decodable for AcknowledgementBatch {
                 v
             })
         })()
-        .map_err(|e| e.in_field("AcknowledgeTypes"))?;
+            .map_err(|e| e.in_field("AcknowledgeTypes"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -590,29 +610,33 @@ impl crate::Encodable for FetchPartition {
                 version,
             });
         }
-        n += {
-            let v = &self.acknowledgement_batches;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchPartition",
-                        field: "AcknowledgementBatches",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.acknowledgement_batches;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchPartition",
+                            field: "AcknowledgementBatches",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -639,33 +663,38 @@ impl crate::Encodable for FetchPartition {
     }
 }
 impl crate::Decodable for FetchPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_partition_max_bytes: i32 = 0i32;
-        let f_acknowledgement_batches: Vec<AcknowledgementBatch> =
-            (|| -> Result<Vec<AcknowledgementBatch>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, AcknowledgementBatch::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(AcknowledgementBatch::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_acknowledgement_batches: Vec<AcknowledgementBatch> = (|| -> Result<
+            Vec<AcknowledgementBatch>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, AcknowledgementBatch::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AcknowledgementBatch::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("AcknowledgementBatches"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -736,29 +765,33 @@ impl crate::Encodable for FetchTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "FetchTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -785,33 +818,34 @@ impl crate::Encodable for FetchTopic {
     }
 }
 impl crate::Decodable for FetchTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<FetchPartition> =
-            (|| -> Result<Vec<FetchPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, FetchPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
+        let f_partitions: Vec<FetchPartition> = (|| -> Result<
+            Vec<FetchPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, FetchPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -881,23 +915,27 @@ impl crate::Encodable for ForgottenTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ForgottenTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ForgottenTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -925,11 +963,15 @@ impl crate::Encodable for ForgottenTopic {
     }
 }
 impl crate::Decodable for ForgottenTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -940,18 +982,13 @@ impl crate::Decodable for ForgottenTopic {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

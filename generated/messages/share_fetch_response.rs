@@ -46,73 +46,81 @@ impl Default for ShareFetchResponse {
 }
 impl ShareFetchResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 4usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for ShareFetchResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchResponse",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchResponse",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += {
-            let v = &self.responses;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchResponse",
-                        field: "Responses",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.responses;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchResponse",
+                            field: "Responses",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.node_endpoints;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchResponse",
-                        field: "NodeEndpoints",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.node_endpoints;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchResponse",
+                            field: "NodeEndpoints",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -163,57 +171,64 @@ impl crate::Encodable for ShareFetchResponse {
     }
 }
 impl crate::Decodable for ShareFetchResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_acquisition_lock_timeout_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?;
-        let f_responses: Vec<ShareFetchableTopicResponse> =
-            (|| -> Result<Vec<ShareFetchableTopicResponse>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, ShareFetchableTopicResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            ShareFetchableTopicResponse::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_acquisition_lock_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?;
+        let f_responses: Vec<ShareFetchableTopicResponse> = (|| -> Result<
+            Vec<ShareFetchableTopicResponse>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, ShareFetchableTopicResponse::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        ShareFetchableTopicResponse::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_node_endpoints: Vec<NodeEndpoint> =
-            (|| -> Result<Vec<NodeEndpoint>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_node_endpoints: Vec<NodeEndpoint> = (|| -> Result<
+            Vec<NodeEndpoint>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("NodeEndpoints"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -305,8 +320,10 @@ impl crate::Encodable for LeaderIdAndEpoch {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -328,23 +345,23 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 impl crate::Decodable for LeaderIdAndEpoch {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -410,8 +427,10 @@ impl crate::Encodable for AcquiredRecords {
         n += 8usize;
         n += 8usize;
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -437,25 +456,29 @@ impl crate::Encodable for AcquiredRecords {
     }
 }
 impl crate::Decodable for AcquiredRecords {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_delivery_count: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_delivery_count: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("DeliveryCount"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -537,87 +560,95 @@ impl Default for PartitionData {
 }
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 4usize + 2usize + 2usize + LeaderIdAndEpoch::MIN_SIZE + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 2usize
+        + LeaderIdAndEpoch::MIN_SIZE + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 2usize;
-        n += match &self.acknowledge_error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "AcknowledgeErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.current_leader;
-            v.size(version)?
-        };
-        n += {
-            let v = &self.records;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "Records",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::bytes_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.acquired_records;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "PartitionData",
-                        field: "AcquiredRecords",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n += 2usize;
+        n
+            += match &self.acknowledge_error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "AcknowledgeErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n
+            += {
+                let v = &self.current_leader;
+                v.size(version)?
+            };
+        n
+            += {
+                let v = &self.records;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "Records",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, true)
+                }
+            };
+        n
+            += {
+                let v = &self.acquired_records;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "PartitionData",
+                            field: "AcquiredRecords",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -672,55 +703,63 @@ impl crate::Encodable for PartitionData {
     }
 }
 impl crate::Decodable for PartitionData {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_acknowledge_error_code: i16 =
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("AcknowledgeErrorCode"))?;
-        let f_acknowledge_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_acknowledge_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
+            .map_err(|e| e.in_field("AcknowledgeErrorCode"))?;
+        let f_acknowledge_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("AcknowledgeErrorMessage"))?;
-        let f_current_leader: LeaderIdAndEpoch =
-            (|| -> Result<LeaderIdAndEpoch, crate::DecodeError> {
-                Ok(LeaderIdAndEpoch::read(r, version)?)
-            })()
+        let f_current_leader: LeaderIdAndEpoch = (|| -> Result<
+            LeaderIdAndEpoch,
+            crate::DecodeError,
+        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
             .map_err(|e| e.in_field("CurrentLeader"))?;
-        let f_records: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(true)?) })()
-                .map_err(|e| e.in_field("Records"))?;
-        let f_acquired_records: Vec<AcquiredRecords> =
-            (|| -> Result<Vec<AcquiredRecords>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, AcquiredRecords::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(AcquiredRecords::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_records: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(true)?)
+        })()
+            .map_err(|e| e.in_field("Records"))?;
+        let f_acquired_records: Vec<AcquiredRecords> = (|| -> Result<
+            Vec<AcquiredRecords>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, AcquiredRecords::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        AcquiredRecords::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("AcquiredRecords"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -807,29 +846,33 @@ impl crate::Encodable for ShareFetchableTopicResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareFetchableTopicResponse",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareFetchableTopicResponse",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -856,33 +899,34 @@ impl crate::Encodable for ShareFetchableTopicResponse {
     }
 }
 impl crate::Decodable for ShareFetchableTopicResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid =
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
-                .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionData> =
-            (|| -> Result<Vec<PartitionData>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
+            Ok(r.uuid()?)
+        })()
+            .map_err(|e| e.in_field("TopicId"))?;
+        let f_partitions: Vec<PartitionData> = (|| -> Result<
+            Vec<PartitionData>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, PartitionData::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -960,39 +1004,43 @@ impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.rack {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "NodeEndpoint",
-                        field: "Rack",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.rack {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "NodeEndpoint",
+                            field: "Rack",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1024,31 +1072,30 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 impl crate::Decodable for NodeEndpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

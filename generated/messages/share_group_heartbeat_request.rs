@@ -49,86 +49,94 @@ impl ShareGroupHeartbeatRequest {
 impl crate::Encodable for ShareGroupHeartbeatRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareGroupHeartbeatRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareGroupHeartbeatRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 4usize;
-        n += match &self.rack_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareGroupHeartbeatRequest",
-                        field: "RackId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.subscribed_topic_names {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "ShareGroupHeartbeatRequest",
-                        field: "SubscribedTopicNames",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ShareGroupHeartbeatRequest",
-                                    field: "SubscribedTopicNames",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
-                        };
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareGroupHeartbeatRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareGroupHeartbeatRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n += 4usize;
+        n
+            += match &self.rack_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareGroupHeartbeatRequest",
+                            field: "RackId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n
+            += match &self.subscribed_topic_names {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "ShareGroupHeartbeatRequest",
+                            field: "SubscribedTopicNames",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "ShareGroupHeartbeatRequest",
+                                                field: "SubscribedTopicNames",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -170,24 +178,36 @@ impl crate::Encodable for ShareGroupHeartbeatRequest {
     }
 }
 impl crate::Decodable for ShareGroupHeartbeatRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("MemberId"))?;
+        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_rack_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> =
-            (|| -> Result<Option<Vec<crate::StrBytes>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, 1usize)? {
+        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> = (|| -> Result<
+            Option<Vec<crate::StrBytes>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, 1usize)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -196,20 +216,16 @@ impl crate::Decodable for ShareGroupHeartbeatRequest {
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("SubscribedTopicNames"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

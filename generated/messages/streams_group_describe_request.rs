@@ -41,38 +41,41 @@ impl StreamsGroupDescribeRequest {
 impl crate::Encodable for StreamsGroupDescribeRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_ids;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupDescribeRequest",
-                        field: "GroupIds",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "StreamsGroupDescribeRequest",
-                                    field: "GroupIds",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
-                        };
+        n
+            += {
+                let v = &self.group_ids;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupDescribeRequest",
+                            field: "GroupIds",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "StreamsGroupDescribeRequest",
+                                                field: "GroupIds",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         n += 1usize;
         if version >= 1i16 {
             n += 1usize;
@@ -85,8 +88,10 @@ impl crate::Encodable for StreamsGroupDescribeRequest {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -109,8 +114,7 @@ impl crate::Encodable for StreamsGroupDescribeRequest {
                 let v = &self.include_topology_description;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -120,22 +124,29 @@ impl crate::Encodable for StreamsGroupDescribeRequest {
     }
 }
 impl crate::Decodable for StreamsGroupDescribeRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_ids: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_ids: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("GroupIds"))?;
-        let f_include_authorized_operations: bool =
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?;
+        let f_include_authorized_operations: bool = (|| -> Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
+            .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?;
         let f_include_topology_description: bool = if version >= 1i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeTopologyDescription"))?
@@ -143,16 +154,11 @@ impl crate::Decodable for StreamsGroupDescribeRequest {
             false
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -183,8 +189,7 @@ impl StreamsGroupDescribeRequest {
         this.include_authorized_operations = g.bool();
         if version >= 1i16 {
             this.include_topology_description = g.bool();
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }

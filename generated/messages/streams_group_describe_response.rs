@@ -36,29 +36,33 @@ impl crate::Encodable for StreamsGroupDescribeResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupDescribeResponse",
-                        field: "Groups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupDescribeResponse",
+                            field: "Groups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -85,32 +89,34 @@ impl crate::Encodable for StreamsGroupDescribeResponse {
     }
 }
 impl crate::Decodable for StreamsGroupDescribeResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: Vec<DescribedGroup> =
-            (|| -> Result<Vec<DescribedGroup>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, DescribedGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_groups: Vec<DescribedGroup> = (|| -> Result<
+            Vec<DescribedGroup>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, DescribedGroup::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Groups"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -179,38 +185,42 @@ impl KeyValue {
 impl crate::Encodable for KeyValue {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.key;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "KeyValue",
-                        field: "Key",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.key;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "KeyValue",
+                            field: "Key",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.value;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "KeyValue",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.value;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "KeyValue",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -232,25 +242,26 @@ impl crate::Encodable for KeyValue {
     }
 }
 impl crate::Decodable for KeyValue {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Value"))?;
+        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Key"))?;
+        let f_value: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -316,46 +327,51 @@ impl TopicInfo {
 impl crate::Encodable for TopicInfo {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicInfo",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicInfo",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 2usize;
-        n += {
-            let v = &self.topic_configs;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicInfo",
-                        field: "TopicConfigs",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic_configs;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicInfo",
+                            field: "TopicConfigs",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -390,15 +406,26 @@ impl crate::Encodable for TopicInfo {
     }
 }
 impl crate::Decodable for TopicInfo {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_topic_configs: Vec<KeyValue> = (|| -> Result<Vec<KeyValue>, crate::DecodeError> {
+        let f_topic_configs: Vec<KeyValue> = (|| -> Result<
+            Vec<KeyValue>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -408,18 +435,13 @@ impl crate::Decodable for TopicInfo {
                 v
             })
         })()
-        .map_err(|e| e.in_field("TopicConfigs"))?;
+            .map_err(|e| e.in_field("TopicConfigs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -499,134 +521,148 @@ impl Default for Subtopology {
 }
 impl Subtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
+        + 1usize;
 }
 impl crate::Encodable for Subtopology {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "SourceTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "Subtopology",
-                                    field: "SourceTopics",
-                                    version,
-                                    length: l,
-                                });
+            };
+        n
+            += {
+                let v = &self.source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "SourceTopics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "Subtopology",
+                                                field: "SourceTopics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
                             }
-                            crate::wire::write::string_len(l, true)
-                        };
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.repartition_sink_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "RepartitionSinkTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
-                }
-            }
-        };
-        n += {
-            let v = &self.repartition_sink_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "RepartitionSinkTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "Subtopology",
-                                    field: "RepartitionSinkTopics",
-                                    version,
-                                    length: l,
-                                });
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "Subtopology",
+                                                field: "RepartitionSinkTopics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
                             }
-                            crate::wire::write::string_len(l, true)
-                        };
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.state_changelog_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "StateChangelogTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.state_changelog_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "StateChangelogTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.repartition_source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "RepartitionSourceTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.repartition_source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "RepartitionSourceTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -683,69 +719,77 @@ impl crate::Encodable for Subtopology {
     }
 }
 impl crate::Decodable for Subtopology {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_source_topics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_source_topics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_repartition_sink_topics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+        let f_repartition_sink_topics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("RepartitionSinkTopics"))?;
-        let f_state_changelog_topics: Vec<TopicInfo> =
-            (|| -> Result<Vec<TopicInfo>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_state_changelog_topics: Vec<TopicInfo> = (|| -> Result<
+            Vec<TopicInfo>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("StateChangelogTopics"))?;
-        let f_repartition_source_topics: Vec<TopicInfo> =
-            (|| -> Result<Vec<TopicInfo>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_repartition_source_topics: Vec<TopicInfo> = (|| -> Result<
+            Vec<TopicInfo>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -847,29 +891,33 @@ impl crate::Encodable for Topology {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += match &self.subtopologies {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Topology",
-                        field: "Subtopologies",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.subtopologies {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Topology",
+                            field: "Subtopologies",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -896,34 +944,38 @@ impl crate::Encodable for Topology {
     }
 }
 impl crate::Decodable for Topology {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_subtopologies: Option<Vec<Subtopology>> =
-            (|| -> Result<Option<Vec<Subtopology>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, Subtopology::MIN_SIZE)? {
+        let f_subtopologies: Option<Vec<Subtopology>> = (|| -> Result<
+            Option<Vec<Subtopology>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, Subtopology::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(Subtopology::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                Subtopology::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Subtopologies"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -996,24 +1048,27 @@ impl Endpoint {
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Endpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Endpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1035,24 +1090,23 @@ impl crate::Encodable for Endpoint {
     }
 }
 impl crate::Decodable for Endpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1114,25 +1168,28 @@ impl TaskOffset {
 impl crate::Encodable for TaskOffset {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskOffset",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskOffset",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 8usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1158,26 +1215,26 @@ impl crate::Encodable for TaskOffset {
     }
 }
 impl crate::Decodable for TaskOffset {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Partition"))?;
         let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1237,38 +1294,43 @@ impl TaskIds {
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1296,11 +1358,16 @@ impl crate::Encodable for TaskIds {
     }
 }
 impl crate::Decodable for TaskIds {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -1311,18 +1378,13 @@ impl crate::Decodable for TaskIds {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1391,71 +1453,79 @@ impl Assignment {
 impl crate::Encodable for Assignment {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.active_tasks;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Assignment",
-                        field: "ActiveTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.active_tasks;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Assignment",
+                            field: "ActiveTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.standby_tasks;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Assignment",
-                        field: "StandbyTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.standby_tasks;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Assignment",
+                            field: "StandbyTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.warmup_tasks;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Assignment",
-                        field: "WarmupTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.warmup_tasks;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Assignment",
+                            field: "WarmupTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1498,8 +1568,14 @@ impl crate::Encodable for Assignment {
     }
 }
 impl crate::Decodable for Assignment {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_active_tasks: Vec<TaskIds> = (|| -> Result<Vec<TaskIds>, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_active_tasks: Vec<TaskIds> = (|| -> Result<
+            Vec<TaskIds>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -1509,8 +1585,11 @@ impl crate::Decodable for Assignment {
                 v
             })
         })()
-        .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Vec<TaskIds> = (|| -> Result<Vec<TaskIds>, crate::DecodeError> {
+            .map_err(|e| e.in_field("ActiveTasks"))?;
+        let f_standby_tasks: Vec<TaskIds> = (|| -> Result<
+            Vec<TaskIds>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -1520,8 +1599,11 @@ impl crate::Decodable for Assignment {
                 v
             })
         })()
-        .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Vec<TaskIds> = (|| -> Result<Vec<TaskIds>, crate::DecodeError> {
+            .map_err(|e| e.in_field("StandbyTasks"))?;
+        let f_warmup_tasks: Vec<TaskIds> = (|| -> Result<
+            Vec<TaskIds>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -1531,18 +1613,13 @@ impl crate::Decodable for Assignment {
                 v
             })
         })()
-        .map_err(|e| e.in_field("WarmupTasks"))?;
+            .map_err(|e| e.in_field("WarmupTasks"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1684,194 +1761,200 @@ impl Default for Member {
 }
 impl Member {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize
-        + 1usize
-        + 4usize
-        + 1usize
-        + 1usize
-        + 4usize
-        + 1usize
-        + 1usize
-        + 1usize
-        + 1usize
-        + Assignment::MIN_SIZE
-        + Assignment::MIN_SIZE
-        + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize + 4usize
+        + 1usize + 1usize + 1usize + 1usize + Assignment::MIN_SIZE + Assignment::MIN_SIZE
+        + 1usize + 1usize;
 }
 impl crate::Encodable for Member {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.instance_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "InstanceId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.instance_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "InstanceId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.rack_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "RackId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.rack_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "RackId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.client_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "ClientId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.client_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "ClientId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.client_host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "ClientHost",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.client_host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "ClientHost",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += {
-            let v = &self.process_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "ProcessId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.user_endpoint {
-            None => 1usize,
-            Some(v) => 1 + v.size(version)?,
-        };
-        n += {
-            let v = &self.client_tags;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "ClientTags",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.process_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "ProcessId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += {
-            let v = &self.task_offsets;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "TaskOffsets",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.user_endpoint {
+                None => 1usize,
+                Some(v) => 1 + v.size(version)?,
+            };
+        n
+            += {
+                let v = &self.client_tags;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "ClientTags",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.task_end_offsets;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Member",
-                        field: "TaskEndOffsets",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.task_offsets;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "TaskOffsets",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.assignment;
-            v.size(version)?
-        };
-        n += {
-            let v = &self.target_assignment;
-            v.size(version)?
-        };
+            };
+        n
+            += {
+                let v = &self.task_end_offsets;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Member",
+                            field: "TaskEndOffsets",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.assignment;
+                v.size(version)?
+            };
+        n
+            += {
+                let v = &self.target_assignment;
+                v.size(version)?
+            };
         n += 1usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1969,43 +2052,57 @@ impl crate::Encodable for Member {
     }
 }
 impl crate::Decodable for Member {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("MemberId"))?;
+        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_client_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("ClientHost"))?;
-        let f_topology_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_client_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("ClientId"))?;
+        let f_client_host: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("ClientHost"))?;
+        let f_topology_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_process_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("ProcessId"))?;
-        let f_user_endpoint: Option<Endpoint> =
-            (|| -> Result<Option<Endpoint>, crate::DecodeError> {
-                Ok(if r.i8()? < 0 {
-                    None
-                } else {
-                    Some(Endpoint::read(r, version)?)
-                })
-            })()
+        let f_process_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("ProcessId"))?;
+        let f_user_endpoint: Option<Endpoint> = (|| -> Result<
+            Option<Endpoint>,
+            crate::DecodeError,
+        > { Ok(if r.i8()? < 0 { None } else { Some(Endpoint::read(r, version)?) }) })()
             .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_client_tags: Vec<KeyValue> = (|| -> Result<Vec<KeyValue>, crate::DecodeError> {
+        let f_client_tags: Vec<KeyValue> = (|| -> Result<
+            Vec<KeyValue>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -2015,50 +2112,54 @@ impl crate::Decodable for Member {
                 v
             })
         })()
-        .map_err(|e| e.in_field("ClientTags"))?;
-        let f_task_offsets: Vec<TaskOffset> =
-            (|| -> Result<Vec<TaskOffset>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+            .map_err(|e| e.in_field("ClientTags"))?;
+        let f_task_offsets: Vec<TaskOffset> = (|| -> Result<
+            Vec<TaskOffset>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("TaskOffsets"))?;
-        let f_task_end_offsets: Vec<TaskOffset> =
-            (|| -> Result<Vec<TaskOffset>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_task_end_offsets: Vec<TaskOffset> = (|| -> Result<
+            Vec<TaskOffset>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_assignment: Assignment =
-            (|| -> Result<Assignment, crate::DecodeError> { Ok(Assignment::read(r, version)?) })()
-                .map_err(|e| e.in_field("Assignment"))?;
-        let f_target_assignment: Assignment =
-            (|| -> Result<Assignment, crate::DecodeError> { Ok(Assignment::read(r, version)?) })()
-                .map_err(|e| e.in_field("TargetAssignment"))?;
-        let f_is_classic: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_assignment: Assignment = (|| -> Result<Assignment, crate::DecodeError> {
+            Ok(Assignment::read(r, version)?)
+        })()
+            .map_err(|e| e.in_field("Assignment"))?;
+        let f_target_assignment: Assignment = (|| -> Result<
+            Assignment,
+            crate::DecodeError,
+        > { Ok(Assignment::read(r, version)?) })()
+            .map_err(|e| e.in_field("TargetAssignment"))?;
+        let f_is_classic: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("IsClassic"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2213,21 +2314,22 @@ impl crate::Encodable for TopologyDescriptionNode {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionNode",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionNode",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.name != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2249,38 +2351,41 @@ impl crate::Encodable for TopologyDescriptionNode {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.source_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionNode",
-                            field: "SourceTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "TopologyDescriptionNode",
-                                        field: "SourceTopics",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.source_topics;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionNode",
+                                field: "SourceTopics",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "TopologyDescriptionNode",
+                                                    field: "SourceTopics",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.source_topics != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2291,21 +2396,22 @@ impl crate::Encodable for TopologyDescriptionNode {
             }
         }
         if version >= 1i16 {
-            n += match &self.sink_topic {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionNode",
-                            field: "SinkTopic",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.sink_topic {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionNode",
+                                field: "SinkTopic",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.sink_topic != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2316,38 +2422,41 @@ impl crate::Encodable for TopologyDescriptionNode {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.stores;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionNode",
-                            field: "Stores",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "TopologyDescriptionNode",
-                                        field: "Stores",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.stores;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionNode",
+                                field: "Stores",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "TopologyDescriptionNode",
+                                                    field: "Stores",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.stores != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2358,38 +2467,41 @@ impl crate::Encodable for TopologyDescriptionNode {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.successors;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionNode",
-                            field: "Successors",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += {
-                                let l = e.len();
-                                if !crate::wire::write::length_fits(l, true, false) {
-                                    return Err(crate::EncodeError::TooLong {
-                                        message: "TopologyDescriptionNode",
-                                        field: "Successors",
-                                        version,
-                                        length: l,
-                                    });
-                                }
-                                crate::wire::write::string_len(l, true)
-                            };
+            n
+                += {
+                    let v = &self.successors;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionNode",
+                                field: "Successors",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t
+                                        += {
+                                            let l = e.len();
+                                            if !crate::wire::write::length_fits(l, true, false) {
+                                                return Err(crate::EncodeError::TooLong {
+                                                    message: "TopologyDescriptionNode",
+                                                    field: "Successors",
+                                                    version,
+                                                    length: l,
+                                                });
+                                            }
+                                            crate::wire::write::string_len(l, true)
+                                        };
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.successors != Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2399,8 +2511,10 @@ impl crate::Encodable for TopologyDescriptionNode {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2409,15 +2523,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.node_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.source_topics;
@@ -2429,8 +2541,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             match &self.sink_topic {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -2438,8 +2549,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.stores;
@@ -2451,8 +2561,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.successors;
@@ -2464,8 +2573,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -2475,7 +2583,10 @@ impl crate::Encodable for TopologyDescriptionNode {
     }
 }
 impl crate::Decodable for TopologyDescriptionNode {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version >= 1i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
                 .map_err(|e| e.in_field("Name"))?
@@ -2499,7 +2610,7 @@ impl crate::Decodable for TopologyDescriptionNode {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("SourceTopics"))?
+                .map_err(|e| e.in_field("SourceTopics"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
@@ -2507,7 +2618,7 @@ impl crate::Decodable for TopologyDescriptionNode {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("SinkTopic"))?
+                .map_err(|e| e.in_field("SinkTopic"))?
         } else {
             None
         };
@@ -2522,7 +2633,7 @@ impl crate::Decodable for TopologyDescriptionNode {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Stores"))?
+                .map_err(|e| e.in_field("Stores"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
@@ -2537,21 +2648,16 @@ impl crate::Decodable for TopologyDescriptionNode {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Successors"))?
+                .map_err(|e| e.in_field("Successors"))?
         } else {
             Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2576,12 +2682,10 @@ impl TopologyDescriptionNode {
         let mut this = Self::default();
         if version >= 1i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.node_type = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.source_topics = {
                 let n = g.array_len();
@@ -2591,12 +2695,10 @@ impl TopologyDescriptionNode {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.sink_topic = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.stores = {
                 let n = g.array_len();
@@ -2606,8 +2708,7 @@ impl TopologyDescriptionNode {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.successors = {
                 let n = g.array_len();
@@ -2617,8 +2718,7 @@ impl TopologyDescriptionNode {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -2656,21 +2756,22 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
-            n += {
-                let v = &self.subtopology_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionSubtopology",
-                            field: "SubtopologyId",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.subtopology_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionSubtopology",
+                                field: "SubtopologyId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.subtopology_id != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2681,27 +2782,29 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.nodes;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescriptionSubtopology",
-                            field: "Nodes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.nodes;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescriptionSubtopology",
+                                field: "Nodes",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.nodes != Vec::<TopologyDescriptionNode>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2711,8 +2814,10 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2721,8 +2826,7 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                 let v = &self.subtopology_id;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.nodes;
@@ -2734,8 +2838,7 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -2745,7 +2848,10 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
     }
 }
 impl crate::Decodable for TopologyDescriptionSubtopology {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_subtopology_id: crate::StrBytes = if version >= 1i16 {
             (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
                 .map_err(|e| e.in_field("SubtopologyId"))?
@@ -2759,27 +2865,23 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
                     let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for i in 0..n {
                         v.push(
-                            TopologyDescriptionNode::read(r, version).map_err(|e| e.at_index(i))?,
+                            TopologyDescriptionNode::read(r, version)
+                                .map_err(|e| e.at_index(i))?,
                         );
                     }
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Nodes"))?
+                .map_err(|e| e.in_field("Nodes"))?
         } else {
             Vec::<TopologyDescriptionNode>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2800,8 +2902,7 @@ impl TopologyDescriptionSubtopology {
         let mut this = Self::default();
         if version >= 1i16 {
             this.subtopology_id = g.string();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.nodes = {
                 let n = g.array_len();
@@ -2816,8 +2917,7 @@ impl TopologyDescriptionSubtopology {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -2855,10 +2955,11 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
-            n += {
-                let v = &self.source;
-                v.size(version)?
-            };
+            n
+                += {
+                    let v = &self.source;
+                    v.size(version)?
+                };
         } else {
             if self.source != <TopologyDescriptionNode as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2869,10 +2970,11 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.processor;
-                v.size(version)?
-            };
+            n
+                += {
+                    let v = &self.processor;
+                    v.size(version)?
+                };
         } else {
             if self.processor != <TopologyDescriptionNode as Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -2882,8 +2984,10 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2892,15 +2996,13 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                 let v = &self.source;
                 v.write(buf, version);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.processor;
                 v.write(buf, version);
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -2910,12 +3012,15 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
     }
 }
 impl crate::Decodable for TopologyDescriptionGlobalStore {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_source: TopologyDescriptionNode = if version >= 1i16 {
             (|| -> Result<TopologyDescriptionNode, crate::DecodeError> {
                 Ok(TopologyDescriptionNode::read(r, version)?)
             })()
-            .map_err(|e| e.in_field("Source"))?
+                .map_err(|e| e.in_field("Source"))?
         } else {
             <TopologyDescriptionNode as Default>::default()
         };
@@ -2923,21 +3028,16 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
             (|| -> Result<TopologyDescriptionNode, crate::DecodeError> {
                 Ok(TopologyDescriptionNode::read(r, version)?)
             })()
-            .map_err(|e| e.in_field("Processor"))?
+                .map_err(|e| e.in_field("Processor"))?
         } else {
             <TopologyDescriptionNode as Default>::default()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2963,8 +3063,7 @@ impl TopologyDescriptionGlobalStore {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.processor = {
                 g.enter();
@@ -2972,8 +3071,7 @@ impl TopologyDescriptionGlobalStore {
                 g.leave();
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -3011,27 +3109,29 @@ impl crate::Encodable for TopologyDescription {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
-            n += {
-                let v = &self.subtopologies;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescription",
-                            field: "Subtopologies",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.subtopologies;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescription",
+                                field: "Subtopologies",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.subtopologies != Vec::<TopologyDescriptionSubtopology>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -3042,27 +3142,29 @@ impl crate::Encodable for TopologyDescription {
             }
         }
         if version >= 1i16 {
-            n += {
-                let v = &self.global_stores;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopologyDescription",
-                            field: "GlobalStores",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + {
-                        let mut t = 0usize;
-                        for e in a.iter() {
-                            t += e.size(version)?;
+            n
+                += {
+                    let v = &self.global_stores;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TopologyDescription",
+                                field: "GlobalStores",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                        t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
                     }
-                }
-            };
+                };
         } else {
             if self.global_stores != Vec::<TopologyDescriptionGlobalStore>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -3072,8 +3174,10 @@ impl crate::Encodable for TopologyDescription {
                 });
             }
         }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -3088,8 +3192,7 @@ impl crate::Encodable for TopologyDescription {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.global_stores;
@@ -3101,8 +3204,7 @@ impl crate::Encodable for TopologyDescription {
                     }
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -3112,7 +3214,10 @@ impl crate::Encodable for TopologyDescription {
     }
 }
 impl crate::Decodable for TopologyDescription {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_subtopologies: Vec<TopologyDescriptionSubtopology> = if version >= 1i16 {
             (|| -> Result<Vec<TopologyDescriptionSubtopology>, crate::DecodeError> {
                 Ok({
@@ -3127,7 +3232,7 @@ impl crate::Decodable for TopologyDescription {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("Subtopologies"))?
+                .map_err(|e| e.in_field("Subtopologies"))?
         } else {
             Vec::<TopologyDescriptionSubtopology>::new()
         };
@@ -3145,21 +3250,16 @@ impl crate::Decodable for TopologyDescription {
                     v
                 })
             })()
-            .map_err(|e| e.in_field("GlobalStores"))?
+                .map_err(|e| e.in_field("GlobalStores"))?
         } else {
             Vec::<TopologyDescriptionGlobalStore>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -3192,8 +3292,7 @@ impl TopologyDescription {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.global_stores = {
                 let n = g.array_len();
@@ -3208,8 +3307,7 @@ impl TopologyDescription {
                 }
                 v
             };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }
@@ -3281,91 +3379,98 @@ impl Default for DescribedGroup {
 }
 impl DescribedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 2usize + 1usize + 1usize + 4usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 4usize + 4usize
+        + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribedGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.group_state;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "GroupState",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += 4usize;
-        n += 4usize;
-        n += match &self.topology {
-            None => 1usize,
-            Some(v) => 1 + v.size(version)?,
-        };
-        n += {
-            let v = &self.members;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "DescribedGroup",
-                        field: "Members",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
+            };
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
+        n
+            += {
+                let v = &self.group_state;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "GroupState",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
+                }
+            };
         n += 4usize;
-        if version >= 1i16 {
-            n += match &self.topology_description {
+        n += 4usize;
+        n
+            += match &self.topology {
                 None => 1usize,
                 Some(v) => 1 + v.size(version)?,
             };
+        n
+            += {
+                let v = &self.members;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "DescribedGroup",
+                            field: "Members",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+        n += 4usize;
+        if version >= 1i16 {
+            n
+                += match &self.topology_description {
+                    None => 1usize,
+                    Some(v) => 1 + v.size(version)?,
+                };
         } else {
             if self.topology_description != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -3387,25 +3492,27 @@ impl crate::Encodable for DescribedGroup {
             }
         }
         if version >= 1i16 {
-            n += match &self.assignor_name {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "AssignorName",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.assignor_name {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "DescribedGroup",
+                                field: "AssignorName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+                };
+        } else {}
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -3464,15 +3571,13 @@ impl crate::Encodable for DescribedGroup {
                     v.write(buf, version);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             {
                 let v = &self.topology_description_status;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             match &self.assignor_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -3480,8 +3585,7 @@ impl crate::Encodable for DescribedGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -3491,32 +3595,42 @@ impl crate::Encodable for DescribedGroup {
     }
 }
 impl crate::Decodable for DescribedGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("AssignmentEpoch"))?;
-        let f_topology: Option<Topology> = (|| -> Result<Option<Topology>, crate::DecodeError> {
-            Ok(if r.i8()? < 0 {
-                None
-            } else {
-                Some(Topology::read(r, version)?)
-            })
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
         })()
-        .map_err(|e| e.in_field("Topology"))?;
+            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
+            .map_err(|e| e.in_field("ErrorMessage"))?;
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_group_state: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupState"))?;
+        let f_group_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("GroupEpoch"))?;
+        let f_assignment_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("AssignmentEpoch"))?;
+        let f_topology: Option<Topology> = (|| -> Result<
+            Option<Topology>,
+            crate::DecodeError,
+        > { Ok(if r.i8()? < 0 { None } else { Some(Topology::read(r, version)?) }) })()
+            .map_err(|e| e.in_field("Topology"))?;
         let f_members: Vec<Member> = (|| -> Result<Vec<Member>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, Member::MIN_SIZE)?;
@@ -3527,19 +3641,22 @@ impl crate::Decodable for DescribedGroup {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("AuthorizedOperations"))?;
+            .map_err(|e| e.in_field("Members"))?;
+        let f_authorized_operations: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("AuthorizedOperations"))?;
         let f_topology_description: Option<TopologyDescription> = if version >= 1i16 {
             (|| -> Result<Option<TopologyDescription>, crate::DecodeError> {
-                Ok(if r.i8()? < 0 {
-                    None
-                } else {
-                    Some(TopologyDescription::read(r, version)?)
-                })
+                Ok(
+                    if r.i8()? < 0 {
+                        None
+                    } else {
+                        Some(TopologyDescription::read(r, version)?)
+                    },
+                )
             })()
-            .map_err(|e| e.in_field("TopologyDescription"))?
+                .map_err(|e| e.in_field("TopologyDescription"))?
         } else {
             None
         };
@@ -3553,21 +3670,16 @@ impl crate::Decodable for DescribedGroup {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("AssignorName"))?
+                .map_err(|e| e.in_field("AssignorName"))?
         } else {
             None
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -3637,16 +3749,13 @@ impl DescribedGroup {
                     v
                 })
             };
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.topology_description_status = g.i8();
-        } else {
-        }
+        } else {}
         if version >= 1i16 {
             this.assignor_name = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
         this
     }

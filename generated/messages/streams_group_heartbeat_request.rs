@@ -92,227 +92,248 @@ impl Default for StreamsGroupHeartbeatRequest {
 }
 impl StreamsGroupHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 1usize + 1usize + 4usize + 4usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 4usize + 4usize
+        + 1usize + 1usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 4usize;
-        n += match &self.instance_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "InstanceId",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.instance_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "InstanceId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.rack_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "RackId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += match &self.rack_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "RackId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
-        n += match &self.topology {
-            None => 1usize,
-            Some(v) => 1 + v.size(version)?,
-        };
-        n += match &self.active_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "ActiveTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.topology {
+                None => 1usize,
+                Some(v) => 1 + v.size(version)?,
+            };
+        n
+            += match &self.active_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "ActiveTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.standby_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "StandbyTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.standby_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "StandbyTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.warmup_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "WarmupTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.warmup_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "WarmupTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.process_id {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "ProcessId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += match &self.user_endpoint {
-            None => 1usize,
-            Some(v) => 1 + v.size(version)?,
-        };
-        n += match &self.client_tags {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "ClientTags",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.process_id {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "ProcessId",
+                            version,
+                            length: l,
+                        });
                     }
-                    t
+                    crate::wire::write::string_len(l, true)
                 }
-            }
-        };
-        n += match &self.task_offsets {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "TaskOffsets",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.user_endpoint {
+                None => 1usize,
+                Some(v) => 1 + v.size(version)?,
+            };
+        n
+            += match &self.client_tags {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "ClientTags",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.task_end_offsets {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatRequest",
-                        field: "TaskEndOffsets",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.task_offsets {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "TaskOffsets",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
+        n
+            += match &self.task_end_offsets {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatRequest",
+                            field: "TaskEndOffsets",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
         n += 1usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -441,151 +462,187 @@ impl crate::Encodable for StreamsGroupHeartbeatRequest {
     }
 }
 impl crate::Decodable for StreamsGroupHeartbeatRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_endpoint_information_epoch: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
-            .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
-            .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
-        let f_topology: Option<Topology> = (|| -> Result<Option<Topology>, crate::DecodeError> {
-            Ok(if r.i8()? < 0 {
-                None
-            } else {
-                Some(Topology::read(r, version)?)
-            })
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("GroupId"))?;
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("MemberId"))?;
+        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
-        .map_err(|e| e.in_field("Topology"))?;
-        let f_active_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+            .map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_endpoint_information_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
+        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
+            .map_err(|e| e.in_field("InstanceId"))?;
+        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
+            .map_err(|e| e.in_field("RackId"))?;
+        let f_rebalance_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
+        let f_topology: Option<Topology> = (|| -> Result<
+            Option<Topology>,
+            crate::DecodeError,
+        > { Ok(if r.i8()? < 0 { None } else { Some(Topology::read(r, version)?) }) })()
+            .map_err(|e| e.in_field("Topology"))?;
+        let f_active_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+        let f_standby_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+        let f_warmup_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
-        let f_process_id: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_process_id: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ProcessId"))?;
-        let f_user_endpoint: Option<Endpoint> =
-            (|| -> Result<Option<Endpoint>, crate::DecodeError> {
-                Ok(if r.i8()? < 0 {
-                    None
-                } else {
-                    Some(Endpoint::read(r, version)?)
-                })
-            })()
+        let f_user_endpoint: Option<Endpoint> = (|| -> Result<
+            Option<Endpoint>,
+            crate::DecodeError,
+        > { Ok(if r.i8()? < 0 { None } else { Some(Endpoint::read(r, version)?) }) })()
             .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_client_tags: Option<Vec<KeyValue>> =
-            (|| -> Result<Option<Vec<KeyValue>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, KeyValue::MIN_SIZE)? {
+        let f_client_tags: Option<Vec<KeyValue>> = (|| -> Result<
+            Option<Vec<KeyValue>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, KeyValue::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                KeyValue::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("ClientTags"))?;
-        let f_task_offsets: Option<Vec<TaskOffset>> =
-            (|| -> Result<Option<Vec<TaskOffset>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
+        let f_task_offsets: Option<Vec<TaskOffset>> = (|| -> Result<
+            Option<Vec<TaskOffset>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskOffset::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("TaskOffsets"))?;
-        let f_task_end_offsets: Option<Vec<TaskOffset>> =
-            (|| -> Result<Option<Vec<TaskOffset>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
+        let f_task_end_offsets: Option<Vec<TaskOffset>> = (|| -> Result<
+            Option<Vec<TaskOffset>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskOffset::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_shutdown_application: bool =
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("ShutdownApplication"))?;
+        let f_shutdown_application: bool = (|| -> Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
+            .map_err(|e| e.in_field("ShutdownApplication"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -786,38 +843,42 @@ impl KeyValue {
 impl crate::Encodable for KeyValue {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.key;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "KeyValue",
-                        field: "Key",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.key;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "KeyValue",
+                            field: "Key",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.value;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "KeyValue",
-                        field: "Value",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.value;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "KeyValue",
+                            field: "Value",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -839,25 +900,26 @@ impl crate::Encodable for KeyValue {
     }
 }
 impl crate::Decodable for KeyValue {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Value"))?;
+        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Key"))?;
+        let f_value: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -923,46 +985,51 @@ impl TopicInfo {
 impl crate::Encodable for TopicInfo {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.name;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicInfo",
-                        field: "Name",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.name;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicInfo",
+                            field: "Name",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 2usize;
-        n += {
-            let v = &self.topic_configs;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicInfo",
-                        field: "TopicConfigs",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topic_configs;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicInfo",
+                            field: "TopicConfigs",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -997,15 +1064,26 @@ impl crate::Encodable for TopicInfo {
     }
 }
 impl crate::Decodable for TopicInfo {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Name"))?;
+        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_topic_configs: Vec<KeyValue> = (|| -> Result<Vec<KeyValue>, crate::DecodeError> {
+        let f_topic_configs: Vec<KeyValue> = (|| -> Result<
+            Vec<KeyValue>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -1015,18 +1093,13 @@ impl crate::Decodable for TopicInfo {
                 v
             })
         })()
-        .map_err(|e| e.in_field("TopicConfigs"))?;
+            .map_err(|e| e.in_field("TopicConfigs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1103,53 +1176,61 @@ impl CopartitionGroup {
 impl crate::Encodable for CopartitionGroup {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CopartitionGroup",
-                        field: "SourceTopics",
-                        version,
-                        length: a.len(),
-                    });
+        n
+            += {
+                let v = &self.source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CopartitionGroup",
+                            field: "SourceTopics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 2usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 2usize
-            }
-        };
-        n += {
-            let v = &self.source_topic_regex;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CopartitionGroup",
-                        field: "SourceTopicRegex",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.source_topic_regex;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CopartitionGroup",
+                            field: "SourceTopicRegex",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 2usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 2usize
-            }
-        };
-        n += {
-            let v = &self.repartition_source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "CopartitionGroup",
-                        field: "RepartitionSourceTopics",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.repartition_source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "CopartitionGroup",
+                            field: "RepartitionSourceTopics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 2usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 2usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1193,7 +1274,10 @@ impl crate::Encodable for CopartitionGroup {
     }
 }
 impl crate::Decodable for CopartitionGroup {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_source_topics: Vec<i16> = (|| -> Result<Vec<i16>, crate::DecodeError> {
             Ok({
@@ -1205,7 +1289,7 @@ impl crate::Decodable for CopartitionGroup {
                 v
             })
         })()
-        .map_err(|e| e.in_field("SourceTopics"))?;
+            .map_err(|e| e.in_field("SourceTopics"))?;
         let f_source_topic_regex: Vec<i16> = (|| -> Result<Vec<i16>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 2usize)?;
@@ -1216,8 +1300,11 @@ impl crate::Decodable for CopartitionGroup {
                 v
             })
         })()
-        .map_err(|e| e.in_field("SourceTopicRegex"))?;
-        let f_repartition_source_topics: Vec<i16> = (|| -> Result<Vec<i16>, crate::DecodeError> {
+            .map_err(|e| e.in_field("SourceTopicRegex"))?;
+        let f_repartition_source_topics: Vec<i16> = (|| -> Result<
+            Vec<i16>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 2usize)?;
                 let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -1227,18 +1314,13 @@ impl crate::Decodable for CopartitionGroup {
                 v
             })
         })()
-        .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
+            .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1334,188 +1416,206 @@ impl Default for Subtopology {
 }
 impl Subtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
+        + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for Subtopology {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "SourceTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "Subtopology",
-                                    field: "SourceTopics",
-                                    version,
-                                    length: l,
-                                });
+            };
+        n
+            += {
+                let v = &self.source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "SourceTopics",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "Subtopology",
+                                                field: "SourceTopics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
                             }
-                            crate::wire::write::string_len(l, true)
-                        };
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.source_topic_regex;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "SourceTopicRegex",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
-                }
-            }
-        };
-        n += {
-            let v = &self.source_topic_regex;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "SourceTopicRegex",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "Subtopology",
-                                    field: "SourceTopicRegex",
-                                    version,
-                                    length: l,
-                                });
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "Subtopology",
+                                                field: "SourceTopicRegex",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
                             }
-                            crate::wire::write::string_len(l, true)
-                        };
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.state_changelog_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "StateChangelogTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
-                }
-            }
-        };
-        n += {
-            let v = &self.state_changelog_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "StateChangelogTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
-        n += {
-            let v = &self.repartition_sink_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "RepartitionSinkTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += {
-                            let l = e.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "Subtopology",
-                                    field: "RepartitionSinkTopics",
-                                    version,
-                                    length: l,
-                                });
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
                             }
-                            crate::wire::write::string_len(l, true)
-                        };
+                            t
+                        }
+                }
+            };
+        n
+            += {
+                let v = &self.repartition_sink_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "RepartitionSinkTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t
+                                    += {
+                                        let l = e.len();
+                                        if !crate::wire::write::length_fits(l, true, false) {
+                                            return Err(crate::EncodeError::TooLong {
+                                                message: "Subtopology",
+                                                field: "RepartitionSinkTopics",
+                                                version,
+                                                length: l,
+                                            });
+                                        }
+                                        crate::wire::write::string_len(l, true)
+                                    };
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.repartition_source_topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "RepartitionSourceTopics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.repartition_source_topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "RepartitionSourceTopics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.copartition_groups;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Subtopology",
-                        field: "CopartitionGroups",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.copartition_groups;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Subtopology",
+                            field: "CopartitionGroups",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1592,93 +1692,107 @@ impl crate::Encodable for Subtopology {
     }
 }
 impl crate::Decodable for Subtopology {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_source_topics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_source_topics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_source_topic_regex: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+        let f_source_topic_regex: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("SourceTopicRegex"))?;
-        let f_state_changelog_topics: Vec<TopicInfo> =
-            (|| -> Result<Vec<TopicInfo>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_state_changelog_topics: Vec<TopicInfo> = (|| -> Result<
+            Vec<TopicInfo>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("StateChangelogTopics"))?;
-        let f_repartition_sink_topics: Vec<crate::StrBytes> =
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
+        let f_repartition_sink_topics: Vec<crate::StrBytes> = (|| -> Result<
+            Vec<crate::StrBytes>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, 1usize)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for _ in 0..n {
+                    v.push(r.string(true)?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("RepartitionSinkTopics"))?;
-        let f_repartition_source_topics: Vec<TopicInfo> =
-            (|| -> Result<Vec<TopicInfo>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_repartition_source_topics: Vec<TopicInfo> = (|| -> Result<
+            Vec<TopicInfo>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
-        let f_copartition_groups: Vec<CopartitionGroup> =
-            (|| -> Result<Vec<CopartitionGroup>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, CopartitionGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(CopartitionGroup::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_copartition_groups: Vec<CopartitionGroup> = (|| -> Result<
+            Vec<CopartitionGroup>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, CopartitionGroup::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        CopartitionGroup::read(r, version).map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("CopartitionGroups"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1803,29 +1917,33 @@ impl crate::Encodable for Topology {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
-        n += {
-            let v = &self.subtopologies;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Topology",
-                        field: "Subtopologies",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.subtopologies;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Topology",
+                            field: "Subtopologies",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1852,32 +1970,32 @@ impl crate::Encodable for Topology {
     }
 }
 impl crate::Decodable for Topology {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_subtopologies: Vec<Subtopology> =
-            (|| -> Result<Vec<Subtopology>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, Subtopology::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(Subtopology::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_subtopologies: Vec<Subtopology> = (|| -> Result<
+            Vec<Subtopology>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, Subtopology::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(Subtopology::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Subtopologies"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1946,38 +2064,43 @@ impl TaskIds {
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2005,11 +2128,16 @@ impl crate::Encodable for TaskIds {
     }
 }
 impl crate::Decodable for TaskIds {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -2020,18 +2148,13 @@ impl crate::Decodable for TaskIds {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2096,24 +2219,27 @@ impl Endpoint {
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Endpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Endpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2135,24 +2261,23 @@ impl crate::Encodable for Endpoint {
     }
 }
 impl crate::Decodable for Endpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -2214,25 +2339,28 @@ impl TaskOffset {
 impl crate::Encodable for TaskOffset {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskOffset",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskOffset",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 8usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -2258,26 +2386,26 @@ impl crate::Encodable for TaskOffset {
     }
 }
 impl crate::Decodable for TaskOffset {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("Partition"))?;
         let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -86,44 +86,46 @@ impl Default for StreamsGroupHeartbeatResponse {
 }
 impl StreamsGroupHeartbeatResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize =
-        0usize + 4usize + 2usize + 1usize + 4usize + 4usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 4usize + 4usize
+        + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatResponse {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
-        n += match &self.error_message {
-            None => crate::wire::write::length_len(None, true, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "ErrorMessage",
-                        version,
-                        length: l,
-                    });
+        n
+            += match &self.error_message {
+                None => crate::wire::write::length_len(None, true, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "ErrorMessage",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 4usize;
         n += 4usize;
         if version <= 0i16 {
@@ -140,92 +142,99 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
         n += 4usize;
         if version >= 1i16 {
             n += 8usize;
-        } else {
-        }
-        n += match &self.status {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "Status",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += match &self.status {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "Status",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.active_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "ActiveTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.active_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "ActiveTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.standby_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "StandbyTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.standby_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "StandbyTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += match &self.warmup_tasks {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "WarmupTasks",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += match &self.warmup_tasks {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "WarmupTasks",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 1i16 {
             n += 1usize;
         } else {
@@ -238,29 +247,33 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
             }
         }
         n += 4usize;
-        n += match &self.partitions_by_user_endpoint {
-            None => crate::wire::write::length_len(None, true, true),
-            Some(v) => {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "StreamsGroupHeartbeatResponse",
-                        field: "PartitionsByUserEndpoint",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += match &self.partitions_by_user_endpoint {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "StreamsGroupHeartbeatResponse",
+                            field: "PartitionsByUserEndpoint",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -295,8 +308,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.acceptable_recovery_lag_legacy;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.task_offset_interval_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -306,8 +318,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.acceptable_recovery_lag;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.status {
             None => crate::wire::write::put_length(buf, None, true, true),
             Some(v) => {
@@ -353,8 +364,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.topology_description_required;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.endpoint_information_epoch;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -378,42 +388,58 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
     }
 }
 impl crate::Decodable for StreamsGroupHeartbeatResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("MemberId"))?;
+        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_heartbeat_interval_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
+        let f_heartbeat_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
         let f_acceptable_recovery_lag_legacy: i32 = if version <= 0i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("AcceptableRecoveryLagLegacy"))?
         } else {
             0i32
         };
-        let f_task_offset_interval_ms: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("TaskOffsetIntervalMs"))?;
+        let f_task_offset_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("TaskOffsetIntervalMs"))?;
         let f_acceptable_recovery_lag: i64 = if version >= 1i16 {
             (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("AcceptableRecoveryLag"))?
         } else {
             -1i64
         };
-        let f_status: Option<Vec<Status>> =
-            (|| -> Result<Option<Vec<Status>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, Status::MIN_SIZE)? {
+        let f_status: Option<Vec<Status>> = (|| -> Result<
+            Option<Vec<Status>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, Status::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
@@ -422,50 +448,69 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("Status"))?;
-        let f_active_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+        let f_active_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+        let f_standby_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Option<Vec<TaskIds>> =
-            (|| -> Result<Option<Vec<TaskIds>>, crate::DecodeError> {
-                Ok(match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
+        let f_warmup_tasks: Option<Vec<TaskIds>> = (|| -> Result<
+            Option<Vec<TaskIds>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
                         let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                         for i in 0..n {
-                            v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
+                            v.push(
+                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
+                            );
                         }
                         Some(v)
                     }
-                })
-            })()
+                },
+            )
+        })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
         let f_topology_description_required: bool = if version >= 1i16 {
             (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
@@ -473,39 +518,37 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
         } else {
             false
         };
-        let f_endpoint_information_epoch: i32 =
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>> =
-            (|| -> Result<Option<Vec<EndpointToPartitions>>, crate::DecodeError> {
-                Ok(
-                    match r.nullable_array_len(true, EndpointToPartitions::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                            for i in 0..n {
-                                v.push(
-                                    EndpointToPartitions::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
+        let f_endpoint_information_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
+        let f_partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>> = (|| -> Result<
+            Option<Vec<EndpointToPartitions>>,
+            crate::DecodeError,
+        > {
+            Ok(
+                match r.nullable_array_len(true, EndpointToPartitions::MIN_SIZE)? {
+                    None => None,
+                    Some(n) => {
+                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        for i in 0..n {
+                            v.push(
+                                EndpointToPartitions::read(r, version)
+                                    .map_err(|e| e.at_index(i))?,
+                            );
                         }
-                    },
-                )
-            })()
+                        Some(v)
+                    }
+                },
+            )
+        })()
             .map_err(|e| e.in_field("PartitionsByUserEndpoint"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -546,13 +589,11 @@ impl StreamsGroupHeartbeatResponse {
         this.heartbeat_interval_ms = g.i32();
         if version <= 0i16 {
             this.acceptable_recovery_lag_legacy = g.i32();
-        } else {
-        }
+        } else {}
         this.task_offset_interval_ms = g.i32();
         if version >= 1i16 {
             this.acceptable_recovery_lag = g.i64();
-        } else {
-        }
+        } else {}
         this.status = if g.null() {
             None
         } else {
@@ -623,8 +664,7 @@ impl StreamsGroupHeartbeatResponse {
         };
         if version >= 1i16 {
             this.topology_description_required = g.bool();
-        } else {
-        }
+        } else {}
         this.endpoint_information_epoch = g.i32();
         this.partitions_by_user_endpoint = if g.null() {
             None
@@ -680,23 +720,26 @@ impl crate::Encodable for Status {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
-        n += {
-            let v = &self.status_detail;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Status",
-                        field: "StatusDetail",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.status_detail;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Status",
+                            field: "StatusDetail",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -718,24 +761,24 @@ impl crate::Encodable for Status {
     }
 }
 impl crate::Decodable for Status {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
         let f_status_code: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("StatusCode"))?;
-        let f_status_detail: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("StatusDetail"))?;
+        let f_status_detail: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("StatusDetail"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -793,38 +836,43 @@ impl TaskIds {
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.subtopology_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "SubtopologyId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.subtopology_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "SubtopologyId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TaskIds",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TaskIds",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -852,11 +900,16 @@ impl crate::Encodable for TaskIds {
     }
 }
 impl crate::Decodable for TaskIds {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("SubtopologyId"))?;
+        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -867,18 +920,13 @@ impl crate::Decodable for TaskIds {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -943,24 +991,27 @@ impl Endpoint {
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.host;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "Endpoint",
-                        field: "Host",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.host;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "Endpoint",
+                            field: "Host",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
+            };
         n += 2usize;
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -982,24 +1033,23 @@ impl crate::Encodable for Endpoint {
     }
 }
 impl crate::Decodable for Endpoint {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Host"))?;
+        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            Ok(r.string(true)?)
+        })()
+            .map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1057,38 +1107,43 @@ impl TopicPartition {
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.topic;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, true, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Topic",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.topic;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, true, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Topic",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, true)
                 }
-                crate::wire::write::string_len(l, true)
-            }
-        };
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TopicPartition",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
+            };
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TopicPartition",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
+                    }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 4usize
                 }
-                crate::wire::write::length_len(Some(a.len()), true, true) + a.len() * 4usize
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1116,11 +1171,16 @@ impl crate::Encodable for TopicPartition {
     }
 }
 impl crate::Decodable for TopicPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
-                .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
+            .map_err(|e| e.in_field("Topic"))?;
         let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
             Ok({
                 let n = r.array_len(true, 4usize)?;
@@ -1131,18 +1191,13 @@ impl crate::Decodable for TopicPartition {
                 v
             })
         })()
-        .map_err(|e| e.in_field("Partitions"))?;
+            .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();
@@ -1211,54 +1266,61 @@ impl EndpointToPartitions {
 impl crate::Encodable for EndpointToPartitions {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.user_endpoint;
-            v.size(version)?
-        };
-        n += {
-            let v = &self.active_partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EndpointToPartitions",
-                        field: "ActivePartitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.user_endpoint;
+                v.size(version)?
+            };
+        n
+            += {
+                let v = &self.active_partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EndpointToPartitions",
+                            field: "ActivePartitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += {
-            let v = &self.standby_partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), true, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "EndpointToPartitions",
-                        field: "StandbyPartitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), true, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+            };
+        n
+            += {
+                let v = &self.standby_partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "EndpointToPartitions",
+                            field: "StandbyPartitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
-        n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-            + self.unknown_tagged_fields.encoded_len();
+            };
+        n
+            += crate::wire::write::unsigned_varint_len(
+                self.unknown_tagged_fields.len() as u32,
+            ) + self.unknown_tagged_fields.encoded_len();
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -1295,45 +1357,48 @@ impl crate::Encodable for EndpointToPartitions {
     }
 }
 impl crate::Decodable for EndpointToPartitions {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_user_endpoint: Endpoint =
-            (|| -> Result<Endpoint, crate::DecodeError> { Ok(Endpoint::read(r, version)?) })()
-                .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_active_partitions: Vec<TopicPartition> =
-            (|| -> Result<Vec<TopicPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_user_endpoint: Endpoint = (|| -> Result<Endpoint, crate::DecodeError> {
+            Ok(Endpoint::read(r, version)?)
+        })()
+            .map_err(|e| e.in_field("UserEndpoint"))?;
+        let f_active_partitions: Vec<TopicPartition> = (|| -> Result<
+            Vec<TopicPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("ActivePartitions"))?;
-        let f_standby_partitions: Vec<TopicPartition> =
-            (|| -> Result<Vec<TopicPartition>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                    }
-                    v
-                })
-            })()
+        let f_standby_partitions: Vec<TopicPartition> = (|| -> Result<
+            Vec<TopicPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("StandbyPartitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r
-            .unsigned_varint()
-            .map_err(|e| e.in_field("_tagged_fields"))?;
+        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
-            let tag = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                as usize;
             let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
             {
                 let n = sub.remaining();

@@ -57,46 +57,15 @@ impl SyncGroupRequest {
 impl crate::Encodable for SyncGroupRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += 4usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupRequest",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        if version >= 3i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
+        n
+            += {
+                let v = &self.group_id;
+                {
                     let l = v.len();
                     if !crate::wire::write::length_fits(l, version >= 4i16, false) {
                         return Err(crate::EncodeError::TooLong {
                             message: "SyncGroupRequest",
-                            field: "GroupInstanceId",
+                            field: "GroupId",
                             version,
                             length: l,
                         });
@@ -104,6 +73,40 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::string_len(l, version >= 4i16)
                 }
             };
+        n += 4usize;
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SyncGroupRequest",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
+                }
+            };
+        if version >= 3i16 {
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, version >= 4i16, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "SyncGroupRequest",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 4i16)
+                    }
+                };
         } else {
             if self.group_instance_id != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -114,65 +117,69 @@ impl crate::Encodable for SyncGroupRequest {
             }
         }
         if version >= 5i16 {
-            n += match &self.protocol_type {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequest",
-                            field: "ProtocolType",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.protocol_type {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "SyncGroupRequest",
+                                field: "ProtocolType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 5i16 {
-            n += match &self.protocol_name {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+            n
+                += match &self.protocol_name {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "SyncGroupRequest",
+                                field: "ProtocolName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
+        n
+            += {
+                let v = &self.assignments;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "SyncGroupRequest",
-                            field: "ProtocolName",
+                            field: "Assignments",
                             version,
-                            length: l,
+                            length: a.len(),
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
             };
-        } else {
-        }
-        n += {
-            let v = &self.assignments;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupRequest",
-                        field: "Assignments",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 4i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
-                    }
-                    t
-                }
-            }
-        };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -203,8 +210,7 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, version >= 4i16);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             match &self.protocol_type {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -212,8 +218,7 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             match &self.protocol_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -221,13 +226,17 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.assignments;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 4i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 4i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -244,22 +253,29 @@ impl crate::Encodable for SyncGroupRequest {
     }
 }
 impl crate::Decodable for SyncGroupRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: Option<crate::StrBytes> = if version >= 3i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(version >= 4i16)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
@@ -267,7 +283,7 @@ impl crate::Decodable for SyncGroupRequest {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ProtocolType"))?
+                .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
@@ -275,37 +291,35 @@ impl crate::Decodable for SyncGroupRequest {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ProtocolName"))?
+                .map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
-        let f_assignments: Vec<SyncGroupRequestAssignment> =
-            (|| -> Result<Vec<SyncGroupRequestAssignment>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 4i16, SyncGroupRequestAssignment::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            SyncGroupRequestAssignment::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_assignments: Vec<SyncGroupRequestAssignment> = (|| -> Result<
+            Vec<SyncGroupRequestAssignment>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 4i16, SyncGroupRequestAssignment::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        SyncGroupRequestAssignment::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Assignments"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -335,16 +349,13 @@ impl SyncGroupRequest {
         this.member_id = g.string();
         if version >= 3i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.protocol_name = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.assignments = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -399,39 +410,43 @@ impl SyncGroupRequestAssignment {
 impl crate::Encodable for SyncGroupRequestAssignment {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.member_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupRequestAssignment",
-                        field: "MemberId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.member_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SyncGroupRequestAssignment",
+                            field: "MemberId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 4i16)
                 }
-                crate::wire::write::string_len(l, version >= 4i16)
-            }
-        };
-        n += {
-            let v = &self.assignment;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupRequestAssignment",
-                        field: "Assignment",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.assignment;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 4i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "SyncGroupRequestAssignment",
+                            field: "Assignment",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::bytes_len(l, version >= 4i16)
                 }
-                crate::wire::write::bytes_len(l, version >= 4i16)
-            }
-        };
+            };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -462,26 +477,26 @@ impl crate::Encodable for SyncGroupRequestAssignment {
     }
 }
 impl crate::Decodable for SyncGroupRequestAssignment {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 4i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_assignment: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 4i16)?) })()
-                .map_err(|e| e.in_field("Assignment"))?;
+        let f_assignment: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 4i16)?)
+        })()
+            .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();

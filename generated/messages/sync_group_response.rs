@@ -52,63 +52,65 @@ impl crate::Encodable for SyncGroupResponse {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {
-        }
+        } else {}
         n += 2usize;
         if version >= 5i16 {
-            n += match &self.protocol_type {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupResponse",
-                            field: "ProtocolType",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.protocol_type {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "SyncGroupResponse",
+                                field: "ProtocolType",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 5i16 {
-            n += match &self.protocol_name {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
+            n
+                += match &self.protocol_name {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "SyncGroupResponse",
+                                field: "ProtocolName",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+        } else {}
+        n
+            += {
+                let v = &self.assignment;
+                {
                     let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
+                    if !crate::wire::write::length_fits(l, version >= 4i16, true) {
                         return Err(crate::EncodeError::TooLong {
                             message: "SyncGroupResponse",
-                            field: "ProtocolName",
+                            field: "Assignment",
                             version,
                             length: l,
                         });
                     }
-                    crate::wire::write::string_len(l, true)
+                    crate::wire::write::bytes_len(l, version >= 4i16)
                 }
             };
-        } else {
-        }
-        n += {
-            let v = &self.assignment;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 4i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "SyncGroupResponse",
-                        field: "Assignment",
-                        version,
-                        length: l,
-                    });
-                }
-                crate::wire::write::bytes_len(l, version >= 4i16)
-            }
-        };
         if version >= 4i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -125,8 +127,7 @@ impl crate::Encodable for SyncGroupResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -138,8 +139,7 @@ impl crate::Encodable for SyncGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             match &self.protocol_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -147,8 +147,7 @@ impl crate::Encodable for SyncGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.assignment;
             crate::wire::write::put_bytes(buf, v, version >= 4i16);
@@ -164,20 +163,25 @@ impl crate::Encodable for SyncGroupResponse {
     }
 }
 impl crate::Decodable for SyncGroupResponse {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let f_protocol_type: Option<crate::StrBytes> = if version >= 5i16 {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ProtocolType"))?
+                .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
@@ -185,25 +189,21 @@ impl crate::Decodable for SyncGroupResponse {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("ProtocolName"))?
+                .map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
-        let f_assignment: crate::Bytes =
-            (|| -> Result<crate::Bytes, crate::DecodeError> { Ok(r.bytes(version >= 4i16)?) })()
-                .map_err(|e| e.in_field("Assignment"))?;
+        let f_assignment: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
+            Ok(r.bytes(version >= 4i16)?)
+        })()
+            .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -228,17 +228,14 @@ impl SyncGroupResponse {
         let mut this = Self::default();
         if version >= 1i16 {
             this.throttle_time_ms = g.i32();
-        } else {
-        }
+        } else {}
         this.error_code = g.i16();
         if version >= 5i16 {
             this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         if version >= 5i16 {
             this.protocol_name = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.assignment = g.bytes();
         if version >= 4i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);

@@ -61,36 +61,38 @@ impl TxnOffsetCommitRequest {
 impl crate::Encodable for TxnOffsetCommitRequest {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        n += {
-            let v = &self.transactional_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TxnOffsetCommitRequest",
-                        field: "TransactionalId",
-                        version,
-                        length: l,
-                    });
+        n
+            += {
+                let v = &self.transactional_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TxnOffsetCommitRequest",
+                            field: "TransactionalId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
-        n += {
-            let v = &self.group_id;
-            {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TxnOffsetCommitRequest",
-                        field: "GroupId",
-                        version,
-                        length: l,
-                    });
+            };
+        n
+            += {
+                let v = &self.group_id;
+                {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TxnOffsetCommitRequest",
+                            field: "GroupId",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
+            };
         n += 8usize;
         n += 2usize;
         if version >= 3i16 {
@@ -105,21 +107,22 @@ impl crate::Encodable for TxnOffsetCommitRequest {
             }
         }
         if version >= 3i16 {
-            n += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TxnOffsetCommitRequest",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.member_id;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TxnOffsetCommitRequest",
+                                field: "MemberId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.member_id != crate::StrBytes::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -130,21 +133,22 @@ impl crate::Encodable for TxnOffsetCommitRequest {
             }
         }
         if version >= 3i16 {
-            n += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TxnOffsetCommitRequest",
-                            field: "GroupInstanceId",
-                            version,
-                            length: l,
-                        });
+            n
+                += match &self.group_instance_id {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TxnOffsetCommitRequest",
+                                field: "GroupInstanceId",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, true)
                     }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+                };
         } else {
             if self.group_instance_id != None {
                 return Err(crate::EncodeError::FieldNotInVersion {
@@ -154,30 +158,34 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                 });
             }
         }
-        n += {
-            let v = &self.topics;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TxnOffsetCommitRequest",
-                        field: "Topics",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        n
+            += {
+                let v = &self.topics;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TxnOffsetCommitRequest",
+                            field: "Topics",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -210,15 +218,13 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                 let v = &self.generation_id_or_member_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             {
                 let v = &self.member_id;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             match &self.group_instance_id {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -226,13 +232,17 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.topics;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -249,18 +259,27 @@ impl crate::Encodable for TxnOffsetCommitRequest {
     }
 }
 impl crate::Decodable for TxnOffsetCommitRequest {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_group_id: crate::StrBytes =
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })(
-            )
+        let f_group_id: crate::StrBytes = (|| -> Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_generation_id_or_member_epoch: i32 = if version >= 3i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -278,37 +297,35 @@ impl crate::Decodable for TxnOffsetCommitRequest {
             (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
                 Ok(r.nullable_string(true)?)
             })()
-            .map_err(|e| e.in_field("GroupInstanceId"))?
+                .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_topics: Vec<TxnOffsetCommitRequestTopic> =
-            (|| -> Result<Vec<TxnOffsetCommitRequestTopic>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 3i16, TxnOffsetCommitRequestTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            TxnOffsetCommitRequestTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_topics: Vec<TxnOffsetCommitRequestTopic> = (|| -> Result<
+            Vec<TxnOffsetCommitRequestTopic>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(version >= 3i16, TxnOffsetCommitRequestTopic::MIN_SIZE)?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        TxnOffsetCommitRequestTopic::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Topics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -340,16 +357,13 @@ impl TxnOffsetCommitRequest {
         this.producer_epoch = g.i16();
         if version >= 3i16 {
             this.generation_id_or_member_epoch = g.i32();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.member_id = g.string();
-        } else {
-        }
+        } else {}
         if version >= 3i16 {
             this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {
-        }
+        } else {}
         this.topics = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);
@@ -413,26 +427,28 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
         n += 8usize;
         if version >= 2i16 {
             n += 4usize;
-        } else {
-        }
-        n += match &self.committed_metadata {
-            None => crate::wire::write::length_len(None, version >= 3i16, false),
-            Some(v) => {
-                let l = v.len();
-                if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TxnOffsetCommitRequestPartition",
-                        field: "CommittedMetadata",
-                        version,
-                        length: l,
-                    });
+        } else {}
+        n
+            += match &self.committed_metadata {
+                None => crate::wire::write::length_len(None, version >= 3i16, false),
+                Some(v) => {
+                    let l = v.len();
+                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TxnOffsetCommitRequestPartition",
+                            field: "CommittedMetadata",
+                            version,
+                            length: l,
+                        });
+                    }
+                    crate::wire::write::string_len(l, version >= 3i16)
                 }
-                crate::wire::write::string_len(l, version >= 3i16)
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -457,8 +473,7 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
                 let v = &self.committed_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {
-        }
+        } else {}
         match &self.committed_metadata {
             None => crate::wire::write::put_length(buf, None, version >= 3i16, false),
             Some(v) => {
@@ -476,10 +491,17 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
     }
 }
 impl crate::Decodable for TxnOffsetCommitRequestPartition {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 2i16 {
             (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
@@ -487,23 +509,18 @@ impl crate::Decodable for TxnOffsetCommitRequestPartition {
         } else {
             -1i32
         };
-        let f_committed_metadata: Option<crate::StrBytes> =
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 3i16)?)
-            })()
+        let f_committed_metadata: Option<crate::StrBytes> = (|| -> Result<
+            Option<crate::StrBytes>,
+            crate::DecodeError,
+        > { Ok(r.nullable_string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("CommittedMetadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -529,8 +546,7 @@ impl TxnOffsetCommitRequestPartition {
         this.committed_offset = g.i64();
         if version >= 2i16 {
             this.committed_leader_epoch = g.i32();
-        } else {
-        }
+        } else {}
         this.committed_metadata = if g.null() { None } else { Some(g.string()) };
         if version >= 3i16 {
             this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
@@ -575,51 +591,54 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
     fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 5i16 {
-            n += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TxnOffsetCommitRequestTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
+            n
+                += {
+                    let v = &self.name;
+                    {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "TxnOffsetCommitRequestTopic",
+                                field: "Name",
+                                version,
+                                length: l,
+                            });
+                        }
+                        crate::wire::write::string_len(l, version >= 3i16)
                     }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        } else {
-        }
+                };
+        } else {}
         if version >= 6i16 {
             n += 16usize;
-        } else {
-        }
-        n += {
-            let v = &self.partitions;
-            {
-                let a = v;
-                if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                    return Err(crate::EncodeError::TooLong {
-                        message: "TxnOffsetCommitRequestTopic",
-                        field: "Partitions",
-                        version,
-                        length: a.len(),
-                    });
-                }
-                crate::wire::write::length_len(Some(a.len()), version >= 3i16, true) + {
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += e.size(version)?;
+        } else {}
+        n
+            += {
+                let v = &self.partitions;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "TxnOffsetCommitRequestTopic",
+                            field: "Partitions",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                    t
+                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
                 }
-            }
-        };
+            };
         if version >= 3i16 {
-            n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                + self.unknown_tagged_fields.encoded_len();
+            n
+                += crate::wire::write::unsigned_varint_len(
+                    self.unknown_tagged_fields.len() as u32,
+                ) + self.unknown_tagged_fields.encoded_len();
         } else {
             if !self.unknown_tagged_fields.is_empty() {
                 return Err(crate::EncodeError::TaggedFieldsNotFlexible {
@@ -636,20 +655,23 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {
-        }
+        } else {}
         {
             let v = &self.partitions;
             {
                 let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), version >= 3i16, true);
+                crate::wire::write::put_length(
+                    buf,
+                    Some(a.len()),
+                    version >= 3i16,
+                    true,
+                );
                 for e in a.iter() {
                     e.write(buf, version);
                 }
@@ -666,9 +688,14 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
     }
 }
 impl crate::Decodable for TxnOffsetCommitRequestTopic {
-    fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+    fn read(
+        r: &mut crate::wire::Reader,
+        version: i16,
+    ) -> Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 5i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(version >= 3i16)?) })()
+            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(version >= 3i16)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
@@ -679,34 +706,34 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<TxnOffsetCommitRequestPartition> =
-            (|| -> Result<Vec<TxnOffsetCommitRequestPartition>, crate::DecodeError> {
-                Ok({
-                    let n =
-                        r.array_len(version >= 3i16, TxnOffsetCommitRequestPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for i in 0..n {
-                        v.push(
-                            TxnOffsetCommitRequestPartition::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
+        let f_partitions: Vec<TxnOffsetCommitRequestPartition> = (|| -> Result<
+            Vec<TxnOffsetCommitRequestPartition>,
+            crate::DecodeError,
+        > {
+            Ok({
+                let n = r
+                    .array_len(
+                        version >= 3i16,
+                        TxnOffsetCommitRequestPartition::MIN_SIZE,
+                    )?;
+                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                for i in 0..n {
+                    v.push(
+                        TxnOffsetCommitRequestPartition::read(r, version)
+                            .map_err(|e| e.at_index(i))?,
+                    );
+                }
+                v
+            })
+        })()
             .map_err(|e| e.in_field("Partitions"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
-            let count = r
-                .unsigned_varint()
-                .map_err(|e| e.in_field("_tagged_fields"))?;
+            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
             for _ in 0..count {
-                let tag = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r
-                    .unsigned_varint()
-                    .map_err(|e| e.in_field("_tagged_fields"))? as usize;
+                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
+                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
+                    as usize;
                 let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
                 {
                     let n = sub.remaining();
@@ -729,12 +756,10 @@ impl TxnOffsetCommitRequestTopic {
         let mut this = Self::default();
         if version <= 5i16 {
             this.name = g.string();
-        } else {
-        }
+        } else {}
         if version >= 6i16 {
             this.topic_id = g.uuid();
-        } else {
-        }
+        } else {}
         this.partitions = {
             let n = g.array_len();
             let mut v = Vec::with_capacity(n);

@@ -114,3 +114,14 @@ pub fn parse_lock(text: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The lock text for a set of schema files (sorted by name).
+pub fn lock_text(files: &[(String, Vec<u8>)]) -> String {
+    let mut s = String::from(
+        "# sha256 of each pinned Kafka schema file (verify with `sha256sum -c` in the schema directory)\n",
+    );
+    for (name, data) in files {
+        s.push_str(&format!("{}  {name}\n", sha256_hex(data)));
+    }
+    s
+}
