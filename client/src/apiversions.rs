@@ -33,7 +33,13 @@ pub fn valid_software_field(s: &str) -> bool {
 pub fn sanitize_software_field(s: &str) -> String {
     let mapped: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     if trimmed.is_empty() {
@@ -105,7 +111,9 @@ pub fn classify(requested: i16, body: Bytes) -> Reply {
     }
     let code = i16::from_be_bytes([body[0], body[1]]);
     if code == 35 {
-        let advertised = ApiVersionsResponse::decode_bytes(body, 0).ok().map(|r| raw_table(&r, 0).apis);
+        let advertised = ApiVersionsResponse::decode_bytes(body, 0)
+            .ok()
+            .map(|r| raw_table(&r, 0).apis);
         return Reply::UnsupportedVersion { advertised };
     }
     let top = requested.min(ApiVersionsResponse::VERSIONS.max);
@@ -145,7 +153,9 @@ mod tests {
         assert_eq!(sanitize_software_field("(devel)"), "devel");
         assert_eq!(sanitize_software_field("my app 1"), "my-app-1");
         assert_eq!(sanitize_software_field("!!"), "unknown");
-        assert!(valid_software_field(&sanitize_software_field("go1.22 devel +abc")));
+        assert!(valid_software_field(&sanitize_software_field(
+            "go1.22 devel +abc"
+        )));
     }
 
     fn resp(error_code: i16, keys: &[(i16, i16, i16)]) -> ApiVersionsResponse {
@@ -177,14 +187,24 @@ mod tests {
             }
         );
         let empty = resp(35, &[]).encode_to_bytes(0).unwrap();
-        assert_eq!(classify(3, empty), Reply::UnsupportedVersion { advertised: Some(vec![]) });
+        assert_eq!(
+            classify(3, empty),
+            Reply::UnsupportedVersion {
+                advertised: Some(vec![])
+            }
+        );
     }
 
     #[test]
     fn librdkafka_mock_error_body_is_not_v0() {
         // peers.md §1.3: 17 bytes after the 4-byte correlation id.
-        let body = Bytes::from_static(&[0x00, 0x23, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02, 0, 0, 0, 0]);
-        assert_eq!(classify(3, body), Reply::UnsupportedVersion { advertised: None });
+        let body = Bytes::from_static(&[
+            0x00, 0x23, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02, 0, 0, 0, 0,
+        ]);
+        assert_eq!(
+            classify(3, body),
+            Reply::UnsupportedVersion { advertised: None }
+        );
     }
 
     #[test]
@@ -212,9 +232,18 @@ mod tests {
         let b = resp(42, &[]).encode_to_bytes(3).unwrap();
         assert_eq!(classify(3, b), Reply::Error { code: 42 });
         // Undecodable body with a non-zero code: still the code.
-        assert_eq!(classify(3, Bytes::from_static(&[0, 58, 1])), Reply::Error { code: 58 });
-        assert!(matches!(classify(3, Bytes::from_static(&[0])), Reply::Malformed { .. }));
-        assert!(matches!(classify(3, Bytes::from_static(&[0, 0, 9, 9, 9])), Reply::Malformed { .. }));
+        assert_eq!(
+            classify(3, Bytes::from_static(&[0, 58, 1])),
+            Reply::Error { code: 58 }
+        );
+        assert!(matches!(
+            classify(3, Bytes::from_static(&[0])),
+            Reply::Malformed { .. }
+        ));
+        assert!(matches!(
+            classify(3, Bytes::from_static(&[0, 0, 9, 9, 9])),
+            Reply::Malformed { .. }
+        ));
     }
 
     #[test]

@@ -225,7 +225,9 @@ impl Broker {
             });
         }
         let transactional = opts.transactional.unwrap_or(facts.transactional);
-        let tv = opts.transaction_version.unwrap_or_else(|| versions.transaction_version());
+        let tv = opts
+            .transaction_version
+            .unwrap_or_else(|| versions.transaction_version());
         let without_id = opts.topics_without_id.unwrap_or(facts.topics_without_id);
         let gates = transaction_gate(api, transactional, tv)
             .into_iter()
@@ -280,7 +282,16 @@ impl Broker {
             let choice = self.choose_for(req, opts, &live.versions)?;
             let version = choice.version;
             let timeout = opts.timeout.unwrap_or(self.cfg.conn.request_timeout);
-            match request_on(&live.conn, self.cfg.client_id.as_deref(), req, version, timeout, &self.name()).await {
+            match request_on(
+                &live.conn,
+                self.cfg.client_id.as_deref(),
+                req,
+                version,
+                timeout,
+                &self.name(),
+            )
+            .await
+            {
                 Ok(response) => {
                     return Ok(Sent {
                         response,
@@ -289,7 +300,11 @@ impl Broker {
                         generation: live.generation,
                     })
                 }
-                Err(ClientError::Conn(ConnError::Closed { in_flight: true, how, .. })) => {
+                Err(ClientError::Conn(ConnError::Closed {
+                    in_flight: true,
+                    how,
+                    ..
+                })) => {
                     tracing::warn!(broker = %self.name(), api = %api_name(api), version, %how,
                         "broker closed the connection right after the request: renegotiating");
                     self.forget(live.generation).await;
@@ -351,13 +366,19 @@ fn encode_request<R: Request>(
 }
 
 /// Splits a response frame: checks the header, returns the body.
-fn response_body<R: Request>(frame: Bytes, version: i16, broker: &str) -> Result<Bytes, ClientError> {
+fn response_body<R: Request>(
+    frame: Bytes,
+    version: i16,
+    broker: &str,
+) -> Result<Bytes, ClientError> {
     let mut r = Reader::new(frame);
-    ResponseHeader::decode(&mut r, R::response_header_version(version)).map_err(|e| ClientError::Decode {
-        api: api_name(R::API_KEY),
-        version,
-        broker: broker.to_string(),
-        source: e,
+    ResponseHeader::decode(&mut r, R::response_header_version(version)).map_err(|e| {
+        ClientError::Decode {
+            api: api_name(R::API_KEY),
+            version,
+            broker: broker.to_string(),
+            source: e,
+        }
     })?;
     Ok(r.peek_rest().clone())
 }
@@ -376,7 +397,9 @@ pub async fn request_on<R: Request>(
         version,
     };
     let frame = conn
-        .send_with_timeout(meta, timeout, |id, buf| encode_request(buf, id, client_id, req, version))
+        .send_with_timeout(meta, timeout, |id, buf| {
+            encode_request(buf, id, client_id, req, version)
+        })
         .await?;
     let body = response_body::<R>(frame, version, broker)?;
     R::Response::decode_bytes(body, version).map_err(|e| ClientError::Decode {
@@ -390,7 +413,10 @@ pub async fn request_on<R: Request>(
 /// Our highest ApiVersions version, min-ed with any cap on key 18.
 fn api_versions_max(cfg: &ClientConfig) -> i16 {
     let ours = our_range(ApiKey(18)).map(|r| r.max).unwrap_or(0);
-    cfg.caps.max_for(ApiKey(18)).map_or(ours, |c| c.min(ours)).max(0)
+    cfg.caps
+        .max_for(ApiKey(18))
+        .map_or(ours, |c| c.min(ours))
+        .max(0)
 }
 
 /// Opens a connection to `addr` and runs the ApiVersions state machine.
@@ -416,7 +442,16 @@ pub async fn negotiate(
                 conn = Connection::connect(addr, cfg.conn.clone()).await?;
                 version
             }
-            Action::Done(outcome) => return Ok(finish(conn, outcome, name, generation)),
+            Action::Done(outcome) => {
+                if matches!(outcome, Outcome::Fallback { .. }) {
+                    // The last attempt's connection was closed by the broker
+                    // (or is stuck behind an unanswered ApiVersions): the
+                    // fallback table goes with a fresh one that sends none.
+                    conn.shutdown().await;
+                    conn = Connection::connect(addr, cfg.conn.clone()).await?;
+                }
+                return Ok(finish(conn, outcome, name, generation));
+            }
             Action::Fail(e) => {
                 tracing::warn!(broker = %name, error = %e, "ApiVersions negotiation failed");
                 conn.shutdown().await;
@@ -427,7 +462,8 @@ pub async fn negotiate(
             }
         };
         tracing::debug!(broker = %name, version, "sending ApiVersions");
-        let req: ApiVersionsRequest = apiversions::request(version, &cfg.software_name, &cfg.software_version);
+        let req: ApiVersionsRequest =
+            apiversions::request(version, &cfg.software_name, &cfg.software_version);
         let meta = RequestMeta {
             api_key: 18,
             version,
@@ -463,8 +499,12 @@ pub async fn negotiate(
 fn reply_kind(r: &crate::negotiate::Reply) -> String {
     use crate::negotiate::Reply;
     match r {
-        Reply::UnsupportedVersion { advertised: Some(a) } => format!("UNSUPPORTED_VERSION, {} key(s) as v0", a.len()),
-        Reply::UnsupportedVersion { advertised: None } => "UNSUPPORTED_VERSION, body not valid v0".into(),
+        Reply::UnsupportedVersion {
+            advertised: Some(a),
+        } => format!("UNSUPPORTED_VERSION, {} key(s) as v0", a.len()),
+        Reply::UnsupportedVersion { advertised: None } => {
+            "UNSUPPORTED_VERSION, body not valid v0".into()
+        }
         Reply::Table(t) => format!("ok, {} keys, body v{}", t.apis.len(), t.decoded_at),
         Reply::Error { code } => format!("error {code}"),
         Reply::Malformed { detail } => format!("malformed: {detail}"),

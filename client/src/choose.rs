@@ -83,7 +83,11 @@ pub struct Gate {
 /// transactional id; TxnOffsetCommit and EndTxn always are).
 /// `transaction_version`: the finalized feature level (absent = 0: brokers
 /// 3.9+ omit level-0 features, negotiation.md §2.1).
-pub fn transaction_gate(api: ApiKey, transactional: bool, transaction_version: i16) -> Option<Gate> {
+pub fn transaction_gate(
+    api: ApiKey,
+    transactional: bool,
+    transaction_version: i16,
+) -> Option<Gate> {
     if transaction_version >= 2 {
         return None;
     }
@@ -179,8 +183,12 @@ impl fmt::Display for Step {
                 write!(f, " = {result}")
             }
             Step::Capped { cap, from, to } => write!(f, "{cap}: {from} -> {to}"),
-            Step::Gated { gate, from, to } => write!(f, "{}: {from} -> {to} ({})", gate.kind, gate.why),
-            Step::GateNoop { gate } => write!(f, "{} (max {}) did not lower it", gate.kind, gate.max),
+            Step::Gated { gate, from, to } => {
+                write!(f, "{}: {from} -> {to} ({})", gate.kind, gate.why)
+            }
+            Step::GateNoop { gate } => {
+                write!(f, "{} (max {}) did not lower it", gate.kind, gate.max)
+            }
         }
     }
 }
@@ -410,7 +418,8 @@ mod tests {
     #[test]
     fn transactional_produce_under_tv1_goes_at_11() {
         let mut c = base(keys::PRODUCE, r(3, 13), Some(r(0, 12)));
-        c.gates.extend(transaction_gate(ApiKey(keys::PRODUCE), true, 1));
+        c.gates
+            .extend(transaction_gate(ApiKey(keys::PRODUCE), true, 1));
         let ch = choose(&c).unwrap();
         assert_eq!(ch.version, 11);
         assert!(ch.gated());
@@ -418,7 +427,12 @@ mod tests {
         assert!(transaction_gate(ApiKey(keys::PRODUCE), false, 1).is_none());
         // TV2: no gate.
         assert!(transaction_gate(ApiKey(keys::PRODUCE), true, 2).is_none());
-        assert_eq!(transaction_gate(ApiKey(keys::END_TXN), true, 0).unwrap().max, 4);
+        assert_eq!(
+            transaction_gate(ApiKey(keys::END_TXN), true, 0)
+                .unwrap()
+                .max,
+            4
+        );
         assert_eq!(
             transaction_gate(ApiKey(keys::TXN_OFFSET_COMMIT), true, 1)
                 .unwrap()
@@ -449,7 +463,9 @@ mod tests {
         let mut c = base(keys::FETCH, r(4, 17), Some(r(13, 17)));
         c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 1));
         match choose(&c) {
-            Err(NoVersion::Gated { gate_max, usable, .. }) => {
+            Err(NoVersion::Gated {
+                gate_max, usable, ..
+            }) => {
                 assert_eq!(gate_max, 12);
                 assert_eq!(usable, r(13, 17));
             }
@@ -462,13 +478,15 @@ mod tests {
     }
 
     fn gate() -> impl Strategy<Value = Gate> {
-        (prop_oneof![Just(GateKind::TransactionV2), Just(GateKind::TopicIds)], -1i16..20).prop_map(
-            |(kind, max)| Gate {
+        (
+            prop_oneof![Just(GateKind::TransactionV2), Just(GateKind::TopicIds)],
+            -1i16..20,
+        )
+            .prop_map(|(kind, max)| Gate {
                 kind,
                 max,
                 why: "test".into(),
-            },
-        )
+            })
     }
 
     proptest! {

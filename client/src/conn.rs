@@ -72,9 +72,17 @@ pub enum ConnError {
     /// waiting for its reply when it happened (how brokers answer a request
     /// version they do not take, negotiation.md §1.5).
     #[error("connection to {addr} {how}{}", if *in_flight { " while a request was in flight" } else { "" })]
-    Closed { addr: String, how: Closed, in_flight: bool },
+    Closed {
+        addr: String,
+        how: Closed,
+        in_flight: bool,
+    },
     #[error("{what} to {addr} got no reply within {after:?}")]
-    TimedOut { addr: String, what: String, after: Duration },
+    TimedOut {
+        addr: String,
+        what: String,
+        after: Duration,
+    },
     #[error("connection to {addr}: {message}")]
     Frame { addr: String, message: String },
     #[error("connection to {addr} was shut down")]
@@ -95,9 +103,9 @@ impl ConnError {
 
 fn classify_io(e: &io::Error) -> Closed {
     match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            Closed::Reset
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => Closed::Reset,
         _ => Closed::Eof,
     }
 }
@@ -267,7 +275,8 @@ impl Connection {
     where
         E: From<ConnError>,
     {
-        self.send_with_timeout(meta, self.cfg.request_timeout, build).await
+        self.send_with_timeout(meta, self.cfg.request_timeout, build)
+            .await
     }
 
     /// [`Connection::send`] with an explicit timeout.
@@ -312,7 +321,10 @@ impl Connection {
                 );
                 Err(ConnError::TimedOut {
                     addr: self.shared.addr.clone(),
-                    what: format!("request (api key {} v{}, correlation id {id})", meta.api_key, meta.version),
+                    what: format!(
+                        "request (api key {} v{}, correlation id {id})",
+                        meta.api_key, meta.version
+                    ),
                     after: timeout,
                 })
             }
@@ -342,7 +354,8 @@ impl Connection {
     /// close_notify, TCP FIN).
     pub async fn shutdown(&self) {
         let addr = self.shared.addr.clone();
-        self.shared.close(|_| ConnError::Shutdown { addr: addr.clone() });
+        self.shared
+            .close(|_| ConnError::Shutdown { addr: addr.clone() });
         let _ = self.tx.send(WriterMsg::Shutdown).await;
         self.reader.abort();
         tracing::debug!(broker = %self.shared.addr, "connection shut down");
@@ -378,7 +391,10 @@ async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max: us
                     let a = addr.clone();
                     shared.close(move |_| ConnError::Frame {
                         addr: a.clone(),
-                        message: format!("response frame of {} bytes has no correlation id", frame.len()),
+                        message: format!(
+                            "response frame of {} bytes has no correlation id",
+                            frame.len()
+                        ),
                     });
                     return;
                 }
@@ -431,7 +447,11 @@ async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max: us
     }
 }
 
-async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::Receiver<WriterMsg>, shared: Arc<Shared>) {
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut wr: W,
+    mut rx: mpsc::Receiver<WriterMsg>,
+    shared: Arc<Shared>,
+) {
     while let Some(msg) = rx.recv().await {
         let frame = match msg {
             WriterMsg::Frame(f) => f,
@@ -481,7 +501,10 @@ mod tests {
     }
 
     fn meta() -> RequestMeta {
-        RequestMeta { api_key: 3, version: 1 }
+        RequestMeta {
+            api_key: 3,
+            version: 1,
+        }
     }
 
     fn body(payload: &'static [u8]) -> impl FnOnce(i32, &mut BytesMut) -> Result<(), E> {
@@ -501,7 +524,9 @@ mod tests {
         let mut f = start_frame(0);
         f.put_i32(id);
         f.extend_from_slice(payload);
-        s.write_all(&finish_frame(f, 1 << 20).unwrap()).await.unwrap();
+        s.write_all(&finish_frame(f, 1 << 20).unwrap())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -519,7 +544,9 @@ mod tests {
             }
             s
         });
-        let c = Connection::connect(&addr, ConnConfig::default()).await.unwrap();
+        let c = Connection::connect(&addr, ConnConfig::default())
+            .await
+            .unwrap();
         let (r1, r2, r3) = tokio::join!(
             c.send::<E>(meta(), body(b"one")),
             c.send::<E>(meta(), body(b"two")),
@@ -544,7 +571,9 @@ mod tests {
             reply(&mut s, id2, b"second").await;
             s
         });
-        let c = Connection::connect(&addr, ConnConfig::default()).await.unwrap();
+        let c = Connection::connect(&addr, ConnConfig::default())
+            .await
+            .unwrap();
         let r = c
             .send_with_timeout::<E>(meta(), Duration::from_millis(1), |id, b| {
                 b.put_i32(id);
@@ -566,17 +595,24 @@ mod tests {
             let _ = read_req(&mut s).await;
             drop(s);
         });
-        let c = Connection::connect(&addr, ConnConfig::default()).await.unwrap();
+        let c = Connection::connect(&addr, ConnConfig::default())
+            .await
+            .unwrap();
         let r = c.send::<E>(meta(), body(b"x")).await;
         match r {
-            Err(E::C(ConnError::Closed { in_flight: true, .. })) => {}
+            Err(E::C(ConnError::Closed {
+                in_flight: true, ..
+            })) => {}
             other => panic!("{other:?}"),
         }
         assert!(c.is_closed());
         // Later sends fail fast with the close reason.
         assert!(matches!(
             c.send::<E>(meta(), body(b"y")).await,
-            Err(E::C(ConnError::Closed { in_flight: false, .. }))
+            Err(E::C(ConnError::Closed {
+                in_flight: false,
+                ..
+            }))
         ));
     }
 
@@ -597,14 +633,19 @@ mod tests {
         };
         let c = Connection::connect(&addr, cfg).await.unwrap();
         match c.send::<E>(meta(), body(b"x")).await {
-            Err(E::C(ConnError::Frame { message, .. })) => assert!(message.contains("exceeds"), "{message}"),
+            Err(E::C(ConnError::Frame { message, .. })) => {
+                assert!(message.contains("exceeds"), "{message}")
+            }
             other => panic!("{other:?}"),
         }
         // And a request larger than the limit is never sent.
-        let c2 = Connection::connect(&addr, ConnConfig {
-            max_frame_size: 4,
-            ..Default::default()
-        })
+        let c2 = Connection::connect(
+            &addr,
+            ConnConfig {
+                max_frame_size: 4,
+                ..Default::default()
+            },
+        )
         .await;
         if let Ok(c2) = c2 {
             assert!(matches!(
@@ -624,15 +665,25 @@ mod tests {
             // After shutdown the client half-closes: we read EOF.
             read_req(&mut s).await.is_none()
         });
-        let c = Arc::new(Connection::connect(&addr, ConnConfig::default()).await.unwrap());
+        let c = Arc::new(
+            Connection::connect(&addr, ConnConfig::default())
+                .await
+                .unwrap(),
+        );
         let c2 = c.clone();
         let pending = tokio::spawn(async move { c2.send::<E>(meta(), body(b"x")).await });
         while c.in_flight() == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         c.shutdown().await;
-        assert!(matches!(pending.await.unwrap(), Err(E::C(ConnError::Shutdown { .. }))));
-        assert!(server.await.unwrap(), "server did not see EOF after shutdown");
+        assert!(matches!(
+            pending.await.unwrap(),
+            Err(E::C(ConnError::Shutdown { .. }))
+        ));
+        assert!(
+            server.await.unwrap(),
+            "server did not see EOF after shutdown"
+        );
     }
 
     #[tokio::test]

@@ -22,7 +22,11 @@ pub struct ApiRow {
 /// Every API the broker advertises or we know, in key order. Gates depend
 /// on each request's content, so rows show the choice before gates.
 pub fn rows(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> Vec<ApiRow> {
-    let mut keys: Vec<ApiKey> = v.apis().map(|(k, _)| k).chain(v.unknown_apis().map(|(k, _)| k)).collect();
+    let mut keys: Vec<ApiKey> = v
+        .apis()
+        .map(|(k, _)| k)
+        .chain(v.unknown_apis().map(|(k, _)| k))
+        .collect();
     keys.extend(
         kwire::api_key::API_TABLE
             .iter()
@@ -82,16 +86,25 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
         let _ = writeln!(out, "  attempt: {a}");
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:<32} {:>8} {:>8} {:>7}  why", "api", "broker", "ours", "chosen");
+    let _ = writeln!(
+        out,
+        "{:<32} {:>8} {:>8} {:>7}  why",
+        "api", "broker", "ours", "chosen"
+    );
     for row in rows(v, caps, broker_name) {
         if !all && row.broker.is_none() {
             continue;
         }
         let label = format!("{}({})", row.name, row.api.0);
         let (chosen, why) = match &row.choice {
-            None => ("-".to_string(), "unknown to this build (kept aside)".to_string()),
+            None => (
+                "-".to_string(),
+                "unknown to this build (kept aside)".to_string(),
+            ),
             Some(Ok(c)) => (format!("v{}", c.version), c.why()),
-            Some(Err(NoVersion::NotAdvertised { .. })) => ("-".to_string(), "not advertised by the broker".to_string()),
+            Some(Err(NoVersion::NotAdvertised { .. })) => {
+                ("-".to_string(), "not advertised by the broker".to_string())
+            }
             Some(Err(e)) => ("none".to_string(), e.to_string()),
         };
         let _ = writeln!(

@@ -24,7 +24,10 @@ pub enum FrameError {
 
 /// Reads one frame's payload. `Ok(None)`: the peer closed cleanly between
 /// frames.
-pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Option<Bytes>, FrameError> {
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<Option<Bytes>, FrameError> {
     let mut len = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -56,7 +59,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<O
     while read < size {
         let n = r.read(&mut buf[read..]).await?;
         if n == 0 {
-            return Err(FrameError::Truncated { read, expected: size });
+            return Err(FrameError::Truncated {
+                read,
+                expected: size,
+            });
         }
         read += n;
     }
@@ -99,8 +105,14 @@ mod tests {
         a.write_all(&f).await.unwrap();
         a.write_all(&f).await.unwrap();
         drop(a);
-        assert_eq!(read_frame(&mut b, 10).await.unwrap().unwrap(), Bytes::from_static(b"abc"));
-        assert_eq!(read_frame(&mut b, 10).await.unwrap().unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            read_frame(&mut b, 10).await.unwrap().unwrap(),
+            Bytes::from_static(b"abc")
+        );
+        assert_eq!(
+            read_frame(&mut b, 10).await.unwrap().unwrap(),
+            Bytes::from_static(b"abc")
+        );
         assert!(read_frame(&mut b, 10).await.unwrap().is_none());
     }
 
@@ -114,18 +126,30 @@ mod tests {
         ));
         let (mut a, mut b) = tokio::io::duplex(64);
         a.write_all(&(-2i32).to_be_bytes()).await.unwrap();
-        assert!(matches!(read_frame(&mut b, 10).await, Err(FrameError::Negative(-2))));
+        assert!(matches!(
+            read_frame(&mut b, 10).await,
+            Err(FrameError::Negative(-2))
+        ));
         let (mut a, mut b) = tokio::io::duplex(64);
         a.write_all(&[0, 0, 0, 5, 1, 2]).await.unwrap();
         drop(a);
         assert!(matches!(
             read_frame(&mut b, 10).await,
-            Err(FrameError::Truncated { read: 2, expected: 5 })
+            Err(FrameError::Truncated {
+                read: 2,
+                expected: 5
+            })
         ));
         let (mut a, mut b) = tokio::io::duplex(64);
         a.write_all(&[0, 0]).await.unwrap();
         drop(a);
-        assert!(matches!(read_frame(&mut b, 10).await, Err(FrameError::Truncated { read: 2, expected: 4 })));
+        assert!(matches!(
+            read_frame(&mut b, 10).await,
+            Err(FrameError::Truncated {
+                read: 2,
+                expected: 4
+            })
+        ));
         let mut f = start_frame(0);
         f.extend_from_slice(&[0; 11]);
         assert!(finish_frame(f, 10).is_err());

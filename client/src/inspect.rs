@@ -56,7 +56,8 @@ fn zero(u: &Uuid) -> bool {
 
 /// Reads the facts of `req`.
 pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
-    let range = our_range(R::API_KEY).unwrap_or(VersionRange::new(R::VERSIONS.min, R::VERSIONS.max));
+    let range =
+        our_range(R::API_KEY).unwrap_or(VersionRange::new(R::VERSIONS.min, R::VERSIONS.max));
     let mut f = RequestFacts {
         allowed: range,
         transactional: false,
@@ -66,14 +67,23 @@ pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
     let any = req as &dyn Any;
     if let Some(r) = any.downcast_ref::<FetchRequest>() {
         f.topics_without_id = r.topics.iter().filter(|t| zero(&t.topic_id)).count()
-            + r.forgotten_topics_data.iter().filter(|t| zero(&t.topic_id)).count();
-        if r.topics.iter().any(|t| !zero(&t.topic_id) && t.topic.is_empty()) {
+            + r.forgotten_topics_data
+                .iter()
+                .filter(|t| zero(&t.topic_id))
+                .count();
+        if r.topics
+            .iter()
+            .any(|t| !zero(&t.topic_id) && t.topic.is_empty())
+        {
             f.min(13, "topics given by id only (KIP-516)");
         }
     } else if let Some(r) = any.downcast_ref::<ProduceRequest>() {
         f.transactional = r.transactional_id.is_some();
         f.topics_without_id = r.topic_data.iter().filter(|t| zero(&t.topic_id)).count();
-        if r.topic_data.iter().any(|t| !zero(&t.topic_id) && t.name.is_empty()) {
+        if r.topic_data
+            .iter()
+            .any(|t| !zero(&t.topic_id) && t.name.is_empty())
+        {
             f.min(13, "topics given by id only (KIP-516)");
         }
     } else if let Some(r) = any.downcast_ref::<OffsetCommitRequest>() {

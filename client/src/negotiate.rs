@@ -66,7 +66,9 @@ pub struct RawTable {
 pub enum Reply {
     /// Error 35. `advertised` is the body decoded as v0, or `None` when it
     /// is not a valid v0 body.
-    UnsupportedVersion { advertised: Option<Vec<AdvertisedApi>> },
+    UnsupportedVersion {
+        advertised: Option<Vec<AdvertisedApi>>,
+    },
     /// Error 0 and a body that decoded cleanly.
     Table(RawTable),
     /// Any other error code.
@@ -178,7 +180,8 @@ pub enum NegotiationError {
     #[error(
         "the broker rejected ApiVersions v{rejected} with UNSUPPORTED_VERSION but advertised \
          ApiVersions max v{advertised}, which is not lower; giving up instead of looping \
-         (attempts: {})", fmt_attempts(attempts)
+         (attempts: {})",
+        fmt_attempts(attempts)
     )]
     NonDowngrade {
         rejected: i16,
@@ -330,7 +333,9 @@ impl Negotiator {
                     (_, Some(max)) => {
                         self.record(
                             version,
-                            format!("UNSUPPORTED_VERSION, broker advertises ApiVersions max v{max}"),
+                            format!(
+                                "UNSUPPORTED_VERSION, broker advertises ApiVersions max v{max}"
+                            ),
                         );
                         let attempts = self.attempts.clone();
                         self.fail(NegotiationError::NonDowngrade {
@@ -341,13 +346,19 @@ impl Negotiator {
                     }
                     (Some(_), None) => {
                         // 0.10–2.3: empty list; Java and franz-go retry v0.
-                        self.record(version, "UNSUPPORTED_VERSION without key 18 (pre-2.4 broker)");
+                        self.record(
+                            version,
+                            "UNSUPPORTED_VERSION without key 18 (pre-2.4 broker)",
+                        );
                         self.send(0)
                     }
                     (None, None) => {
                         // librdkafka's mock writes a body that is neither v0
                         // nor v3 (peers.md §1.3); librdkafka itself retries v0.
-                        self.record(version, "UNSUPPORTED_VERSION with a body that is not valid v0");
+                        self.record(
+                            version,
+                            "UNSUPPORTED_VERSION with a body that is not valid v0",
+                        );
                         self.send(0)
                     }
                 }
@@ -548,7 +559,10 @@ mod tests {
         );
         assert!(matches!(
             n.on_reply(Reply::Table(table(0))),
-            Action::Done(Outcome::Negotiated { sent_version: 0, .. })
+            Action::Done(Outcome::Negotiated {
+                sent_version: 0,
+                ..
+            })
         ));
     }
 
@@ -611,9 +625,7 @@ mod tests {
         let mut n = Negotiator::new(cfg(4));
         n.start();
         assert!(matches!(
-            n.on_reply(Reply::Malformed {
-                detail: "x".into()
-            }),
+            n.on_reply(Reply::Malformed { detail: "x".into() }),
             Action::Fail(NegotiationError::Malformed { version: 4, .. })
         ));
     }
@@ -629,7 +641,10 @@ mod tests {
         assert_eq!(n.connection(), 3);
         assert!(matches!(
             n.on_reply(Reply::Table(table(0))),
-            Action::Done(Outcome::Negotiated { sent_version: 0, .. })
+            Action::Done(Outcome::Negotiated {
+                sent_version: 0,
+                ..
+            })
         ));
     }
 
@@ -697,7 +712,10 @@ mod tests {
         let mut n = Negotiator::new(cfg(4));
         n.start();
         n.on_reply(Reply::Error { code: 1 });
-        assert!(matches!(n.on_reply(Reply::Table(table(4))), Action::Fail(_)));
+        assert!(matches!(
+            n.on_reply(Reply::Table(table(4))),
+            Action::Fail(_)
+        ));
         assert!(matches!(n.on_closed(Closed::Eof), Action::Fail(_)));
     }
 }

@@ -48,18 +48,20 @@ impl BrokerVersions {
         let mut duplicates = Vec::new();
         for a in &raw.apis {
             let range = VersionRange::new(a.min, a.max);
-            let map = if our_range(ApiKey(a.api_key)).is_some() || ApiKey(a.api_key).name().is_some() {
-                &mut apis
-            } else {
-                &mut unknown
-            };
+            let map =
+                if our_range(ApiKey(a.api_key)).is_some() || ApiKey(a.api_key).name().is_some() {
+                    &mut apis
+                } else {
+                    &mut unknown
+                };
             if map.contains_key(&a.api_key) {
                 duplicates.push(a.api_key);
             } else {
                 map.insert(a.api_key, range);
             }
         }
-        let finalized_epoch = (raw.finalized_features_epoch >= 0).then_some(raw.finalized_features_epoch);
+        let finalized_epoch =
+            (raw.finalized_features_epoch >= 0).then_some(raw.finalized_features_epoch);
         let finalized_features = if finalized_epoch.is_some() {
             raw.finalized_features
                 .iter()
@@ -90,7 +92,11 @@ impl BrokerVersions {
     /// so 0 is assumed (our own minimum still applies when choosing).
     pub fn from_fallback(fb: &FallbackVersions) -> Self {
         BrokerVersions {
-            apis: fb.max.iter().map(|(&k, &max)| (k, VersionRange::new(0, max))).collect(),
+            apis: fb
+                .max
+                .iter()
+                .map(|(&k, &max)| (k, VersionRange::new(0, max)))
+                .collect(),
             unknown: BTreeMap::new(),
             supported_features: BTreeMap::new(),
             finalized_features: BTreeMap::new(),
@@ -104,7 +110,10 @@ impl BrokerVersions {
 
     /// The broker's range for `api` on this connection.
     pub fn get(&self, api: ApiKey) -> Option<VersionRange> {
-        self.apis.get(&api.0).or_else(|| self.unknown.get(&api.0)).copied()
+        self.apis
+            .get(&api.0)
+            .or_else(|| self.unknown.get(&api.0))
+            .copied()
     }
 
     /// Known APIs the broker advertises, by key.
@@ -120,7 +129,10 @@ impl BrokerVersions {
     /// The finalized max level of a feature; absent = 0 (brokers 3.9+ omit
     /// level-0 features, negotiation.md §2.1).
     pub fn finalized_level(&self, name: &str) -> i16 {
-        self.finalized_features.get(name).map(|r| r.max).unwrap_or(0)
+        self.finalized_features
+            .get(name)
+            .map(|r| r.max)
+            .unwrap_or(0)
     }
 
     /// `transaction.version` (KIP-890 part 2 needs >= 2).
@@ -147,7 +159,9 @@ impl VersionCaps {
             Some((_, m)) => {
                 m.insert(api.0, max);
             }
-            None => self.sources.push((source.to_string(), [(api.0, max)].into_iter().collect())),
+            None => self
+                .sources
+                .push((source.to_string(), [(api.0, max)].into_iter().collect())),
         }
         self
     }
@@ -208,13 +222,29 @@ mod tests {
 
     #[test]
     fn unsorted_duplicates_and_unknown_keys() {
-        let t = BrokerVersions::from_raw(&raw(&[(60, 0, 1), (1, 0, 17), (9999, 0, 3), (0, 0, 11), (1, 0, 2)], -1, None), 4);
+        let t = BrokerVersions::from_raw(
+            &raw(
+                &[(60, 0, 1), (1, 0, 17), (9999, 0, 3), (0, 0, 11), (1, 0, 2)],
+                -1,
+                None,
+            ),
+            4,
+        );
         assert_eq!(t.get(ApiKey(1)), Some(VersionRange::new(0, 17)));
         assert_eq!(t.get(ApiKey(0)), Some(VersionRange::new(0, 11)));
         assert_eq!(t.apis().count(), 3);
-        assert_eq!(t.unknown_apis().collect::<Vec<_>>(), vec![(ApiKey(9999), VersionRange::new(0, 3))]);
+        assert_eq!(
+            t.unknown_apis().collect::<Vec<_>>(),
+            vec![(ApiKey(9999), VersionRange::new(0, 3))]
+        );
         assert_eq!(t.duplicates, vec![1]);
-        assert_eq!(t.source, TableSource::ApiVersions { sent: 4, decoded_at: 3 });
+        assert_eq!(
+            t.source,
+            TableSource::ApiVersions {
+                sent: 4,
+                decoded_at: 3
+            }
+        );
     }
 
     #[test]

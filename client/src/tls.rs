@@ -93,12 +93,17 @@ impl TlsConfig {
         }
     }
 
-    pub(crate) async fn connect(&self, addr: &str, tcp: TcpStream) -> Result<TlsStream<TcpStream>, String> {
+    pub(crate) async fn connect(
+        &self,
+        addr: &str,
+        tcp: TcpStream,
+    ) -> Result<TlsStream<TcpStream>, String> {
         let host = match &self.server_name {
             Some(h) => h.clone(),
             None => host_of(addr).to_string(),
         };
-        let name = ServerName::try_from(host.clone()).map_err(|e| format!("invalid server name {host:?}: {e}"))?;
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| format!("invalid server name {host:?}: {e}"))?;
         TlsConnector::from(self.config.clone())
             .connect(name, tcp)
             .await
