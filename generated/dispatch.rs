@@ -3256,3 +3256,2993 @@ impl ResponseKind {
         )
     }
 }
+/// Every message with valid versions, by schema name.
+pub const MESSAGES: &[(&str, crate::VersionRange)] = &[
+    ("AbortedTxn", crate::VersionRange::new(0i16, 0i16)),
+    ("AddOffsetsToTxnRequest", crate::VersionRange::new(0i16, 4i16)),
+    ("AddOffsetsToTxnResponse", crate::VersionRange::new(0i16, 4i16)),
+    ("AddPartitionsToTxnRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("AddPartitionsToTxnResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("AddRaftVoterRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("AddRaftVoterResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("AllocateProducerIdsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("AllocateProducerIdsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("AlterClientQuotasRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("AlterClientQuotasResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("AlterConfigsRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("AlterConfigsResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("AlterPartitionReassignmentsRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("AlterPartitionReassignmentsResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("AlterPartitionRequest", crate::VersionRange::new(2i16, 3i16)),
+    ("AlterPartitionResponse", crate::VersionRange::new(2i16, 3i16)),
+    ("AlterReplicaLogDirsRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("AlterReplicaLogDirsResponse", crate::VersionRange::new(1i16, 2i16)),
+    ("AlterShareGroupOffsetsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("AlterShareGroupOffsetsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("AlterUserScramCredentialsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("AlterUserScramCredentialsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ApiVersionsRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("ApiVersionsResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("AssignReplicasToDirsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("AssignReplicasToDirsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("BeginQuorumEpochRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("BeginQuorumEpochResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("BrokerHeartbeatRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("BrokerHeartbeatResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("BrokerRegistrationRequest", crate::VersionRange::new(0i16, 4i16)),
+    ("BrokerRegistrationResponse", crate::VersionRange::new(0i16, 4i16)),
+    ("ConsumerGroupDescribeRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("ConsumerGroupDescribeResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("ConsumerGroupHeartbeatRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("ConsumerGroupHeartbeatResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("ConsumerProtocolAssignment", crate::VersionRange::new(0i16, 3i16)),
+    ("ConsumerProtocolSubscription", crate::VersionRange::new(0i16, 3i16)),
+    ("ControlRecordTypeSchema", crate::VersionRange::new(0i16, 0i16)),
+    ("ControllerRegistrationRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("ControllerRegistrationResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("CreateAclsRequest", crate::VersionRange::new(1i16, 3i16)),
+    ("CreateAclsResponse", crate::VersionRange::new(1i16, 3i16)),
+    ("CreateDelegationTokenRequest", crate::VersionRange::new(1i16, 3i16)),
+    ("CreateDelegationTokenResponse", crate::VersionRange::new(1i16, 3i16)),
+    ("CreatePartitionsRequest", crate::VersionRange::new(0i16, 3i16)),
+    ("CreatePartitionsResponse", crate::VersionRange::new(0i16, 3i16)),
+    ("CreateTopicsRequest", crate::VersionRange::new(2i16, 7i16)),
+    ("CreateTopicsResponse", crate::VersionRange::new(2i16, 7i16)),
+    ("DefaultPrincipalData", crate::VersionRange::new(0i16, 0i16)),
+    ("DeleteAclsRequest", crate::VersionRange::new(1i16, 3i16)),
+    ("DeleteAclsResponse", crate::VersionRange::new(1i16, 3i16)),
+    ("DeleteGroupsRequest", crate::VersionRange::new(0i16, 3i16)),
+    ("DeleteGroupsResponse", crate::VersionRange::new(0i16, 3i16)),
+    ("DeleteRecordsRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("DeleteRecordsResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("DeleteShareGroupOffsetsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DeleteShareGroupOffsetsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("DeleteShareGroupStateRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DeleteShareGroupStateResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("DeleteTopicsRequest", crate::VersionRange::new(1i16, 6i16)),
+    ("DeleteTopicsResponse", crate::VersionRange::new(1i16, 6i16)),
+    ("DescribeAclsRequest", crate::VersionRange::new(1i16, 3i16)),
+    ("DescribeAclsResponse", crate::VersionRange::new(1i16, 3i16)),
+    ("DescribeClientQuotasRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("DescribeClientQuotasResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("DescribeClusterRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("DescribeClusterResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("DescribeConfigsRequest", crate::VersionRange::new(1i16, 4i16)),
+    ("DescribeConfigsResponse", crate::VersionRange::new(1i16, 4i16)),
+    ("DescribeDelegationTokenRequest", crate::VersionRange::new(1i16, 3i16)),
+    ("DescribeDelegationTokenResponse", crate::VersionRange::new(1i16, 3i16)),
+    ("DescribeGroupsRequest", crate::VersionRange::new(0i16, 6i16)),
+    ("DescribeGroupsResponse", crate::VersionRange::new(0i16, 6i16)),
+    ("DescribeLogDirsRequest", crate::VersionRange::new(1i16, 5i16)),
+    ("DescribeLogDirsResponse", crate::VersionRange::new(1i16, 5i16)),
+    ("DescribeProducersRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeProducersResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeQuorumRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("DescribeQuorumResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("DescribeShareGroupOffsetsRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("DescribeShareGroupOffsetsResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("DescribeTopicPartitionsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeTopicPartitionsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeTransactionsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeTransactionsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeUserScramCredentialsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("DescribeUserScramCredentialsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ElectLeadersRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("ElectLeadersResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("EndQuorumEpochRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("EndQuorumEpochResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("EndTxnMarker", crate::VersionRange::new(0i16, 0i16)),
+    ("EndTxnRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("EndTxnResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("EnvelopeRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("EnvelopeResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ExpireDelegationTokenRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("ExpireDelegationTokenResponse", crate::VersionRange::new(1i16, 2i16)),
+    ("FetchRequest", crate::VersionRange::new(4i16, 18i16)),
+    ("FetchResponse", crate::VersionRange::new(4i16, 18i16)),
+    ("FetchSnapshotRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("FetchSnapshotResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("FindCoordinatorRequest", crate::VersionRange::new(0i16, 6i16)),
+    ("FindCoordinatorResponse", crate::VersionRange::new(0i16, 6i16)),
+    ("GetTelemetrySubscriptionsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("GetTelemetrySubscriptionsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("HeartbeatRequest", crate::VersionRange::new(0i16, 4i16)),
+    ("HeartbeatResponse", crate::VersionRange::new(0i16, 4i16)),
+    ("IncrementalAlterConfigsRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("IncrementalAlterConfigsResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("InitProducerIdRequest", crate::VersionRange::new(0i16, 6i16)),
+    ("InitProducerIdResponse", crate::VersionRange::new(0i16, 6i16)),
+    ("InitializeShareGroupStateRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("InitializeShareGroupStateResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("JoinGroupRequest", crate::VersionRange::new(0i16, 9i16)),
+    ("JoinGroupResponse", crate::VersionRange::new(0i16, 9i16)),
+    ("KRaftVersionRecord", crate::VersionRange::new(0i16, 0i16)),
+    ("LeaderChangeMessage", crate::VersionRange::new(0i16, 1i16)),
+    ("LeaveGroupRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("LeaveGroupResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("ListConfigResourcesRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("ListConfigResourcesResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("ListGroupsRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("ListGroupsResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("ListOffsetsRequest", crate::VersionRange::new(1i16, 11i16)),
+    ("ListOffsetsResponse", crate::VersionRange::new(1i16, 11i16)),
+    ("ListPartitionReassignmentsRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("ListPartitionReassignmentsResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ListTransactionsRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("ListTransactionsResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("MetadataRequest", crate::VersionRange::new(0i16, 13i16)),
+    ("MetadataResponse", crate::VersionRange::new(0i16, 13i16)),
+    ("OffsetCommitRequest", crate::VersionRange::new(2i16, 10i16)),
+    ("OffsetCommitResponse", crate::VersionRange::new(2i16, 10i16)),
+    ("OffsetDeleteRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("OffsetDeleteResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("OffsetFetchRequest", crate::VersionRange::new(1i16, 10i16)),
+    ("OffsetFetchResponse", crate::VersionRange::new(1i16, 10i16)),
+    ("OffsetForLeaderEpochRequest", crate::VersionRange::new(2i16, 4i16)),
+    ("OffsetForLeaderEpochResponse", crate::VersionRange::new(2i16, 4i16)),
+    ("ProduceRequest", crate::VersionRange::new(3i16, 13i16)),
+    ("ProduceResponse", crate::VersionRange::new(3i16, 13i16)),
+    ("PushTelemetryRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("PushTelemetryResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ReadShareGroupStateRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("ReadShareGroupStateResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("ReadShareGroupStateSummaryRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("ReadShareGroupStateSummaryResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("RemoveRaftVoterRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("RemoveRaftVoterResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("RenewDelegationTokenRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("RenewDelegationTokenResponse", crate::VersionRange::new(1i16, 2i16)),
+    ("RequestHeader", crate::VersionRange::new(1i16, 2i16)),
+    ("ResponseHeader", crate::VersionRange::new(0i16, 1i16)),
+    ("SaslAuthenticateRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("SaslAuthenticateResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("SaslHandshakeRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("SaslHandshakeResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("ShareAcknowledgeRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("ShareAcknowledgeResponse", crate::VersionRange::new(1i16, 2i16)),
+    ("ShareFetchRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("ShareFetchResponse", crate::VersionRange::new(1i16, 2i16)),
+    ("ShareGroupDescribeRequest", crate::VersionRange::new(1i16, 1i16)),
+    ("ShareGroupDescribeResponse", crate::VersionRange::new(1i16, 1i16)),
+    ("ShareGroupHeartbeatRequest", crate::VersionRange::new(1i16, 1i16)),
+    ("ShareGroupHeartbeatResponse", crate::VersionRange::new(1i16, 1i16)),
+    ("SnapshotFooterRecord", crate::VersionRange::new(0i16, 0i16)),
+    ("SnapshotHeaderRecord", crate::VersionRange::new(0i16, 0i16)),
+    ("StreamsGroupDescribeRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("StreamsGroupDescribeResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("StreamsGroupHeartbeatRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("StreamsGroupHeartbeatResponse", crate::VersionRange::new(0i16, 1i16)),
+    (
+        "StreamsGroupTopologyDescriptionUpdateRequest",
+        crate::VersionRange::new(0i16, 0i16),
+    ),
+    (
+        "StreamsGroupTopologyDescriptionUpdateResponse",
+        crate::VersionRange::new(0i16, 0i16),
+    ),
+    ("SyncGroupRequest", crate::VersionRange::new(0i16, 5i16)),
+    ("SyncGroupResponse", crate::VersionRange::new(0i16, 5i16)),
+    ("TxnOffsetCommitRequest", crate::VersionRange::new(0i16, 6i16)),
+    ("TxnOffsetCommitResponse", crate::VersionRange::new(0i16, 6i16)),
+    ("UnregisterBrokerRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("UnregisterBrokerResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("UnregisterControllerRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("UnregisterControllerResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("UpdateFeaturesRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("UpdateFeaturesResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("UpdateRaftVoterRequest", crate::VersionRange::new(0i16, 0i16)),
+    ("UpdateRaftVoterResponse", crate::VersionRange::new(0i16, 0i16)),
+    ("VoteRequest", crate::VersionRange::new(0i16, 2i16)),
+    ("VoteResponse", crate::VersionRange::new(0i16, 2i16)),
+    ("VotersRecord", crate::VersionRange::new(0i16, 0i16)),
+    ("WriteShareGroupStateRequest", crate::VersionRange::new(0i16, 1i16)),
+    ("WriteShareGroupStateResponse", crate::VersionRange::new(0i16, 1i16)),
+    ("WriteTxnMarkersRequest", crate::VersionRange::new(1i16, 2i16)),
+    ("WriteTxnMarkersResponse", crate::VersionRange::new(1i16, 2i16)),
+];
+#[cfg(feature = "testing")]
+fn round_trip_one<M: crate::Message>(
+    version: i16,
+    g: &mut crate::testing::Gen,
+    make: fn(&mut crate::testing::Gen, i16) -> M,
+) -> Result<crate::Bytes, String> {
+    let value = make(g, version);
+    let bytes = crate::Message::encode_to_bytes(&value, version)
+        .map_err(|e| format!("encode failed: {e}\nvalue: {value:?}"))?;
+    let len = crate::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
+    if len != bytes.len() {
+        return Err(format!("encoded_len {len} but encode wrote {}", bytes.len()));
+    }
+    let back = M::decode_bytes(bytes.clone(), version)
+        .map_err(|e| {
+            format!("decode failed: {e}\nvalue: {value:?}\nbytes: {bytes:02x?}")
+        })?;
+    if back != value {
+        return Err(format!("decoded value differs\nwrote: {value:?}\nread:  {back:?}"));
+    }
+    let again = crate::Message::encode_to_bytes(&back, version)
+        .map_err(|e| e.to_string())?;
+    if again != bytes {
+        return Err("re-encoding the decoded value gave other bytes".to_string());
+    }
+    Ok(bytes)
+}
+/// Encodes an arbitrary value of message `name` at `version`, decodes
+/// it, and checks value and bytes survive; returns the bytes.
+#[cfg(feature = "testing")]
+pub fn round_trip(
+    name: &str,
+    version: i16,
+    g: &mut crate::testing::Gen,
+) -> Result<crate::Bytes, String> {
+    match name {
+        "AbortedTxn" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::aborted_txn::AbortedTxn::arbitrary,
+            )
+        }
+        "AddOffsetsToTxnRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_offsets_to_txn_request::AddOffsetsToTxnRequest::arbitrary,
+            )
+        }
+        "AddOffsetsToTxnResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_offsets_to_txn_response::AddOffsetsToTxnResponse::arbitrary,
+            )
+        }
+        "AddPartitionsToTxnRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_partitions_to_txn_request::AddPartitionsToTxnRequest::arbitrary,
+            )
+        }
+        "AddPartitionsToTxnResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_partitions_to_txn_response::AddPartitionsToTxnResponse::arbitrary,
+            )
+        }
+        "AddRaftVoterRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_raft_voter_request::AddRaftVoterRequest::arbitrary,
+            )
+        }
+        "AddRaftVoterResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::add_raft_voter_response::AddRaftVoterResponse::arbitrary,
+            )
+        }
+        "AllocateProducerIdsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::allocate_producer_ids_request::AllocateProducerIdsRequest::arbitrary,
+            )
+        }
+        "AllocateProducerIdsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::allocate_producer_ids_response::AllocateProducerIdsResponse::arbitrary,
+            )
+        }
+        "AlterClientQuotasRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_client_quotas_request::AlterClientQuotasRequest::arbitrary,
+            )
+        }
+        "AlterClientQuotasResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_client_quotas_response::AlterClientQuotasResponse::arbitrary,
+            )
+        }
+        "AlterConfigsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_configs_request::AlterConfigsRequest::arbitrary,
+            )
+        }
+        "AlterConfigsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_configs_response::AlterConfigsResponse::arbitrary,
+            )
+        }
+        "AlterPartitionReassignmentsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_partition_reassignments_request::AlterPartitionReassignmentsRequest::arbitrary,
+            )
+        }
+        "AlterPartitionReassignmentsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_partition_reassignments_response::AlterPartitionReassignmentsResponse::arbitrary,
+            )
+        }
+        "AlterPartitionRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_partition_request::AlterPartitionRequest::arbitrary,
+            )
+        }
+        "AlterPartitionResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_partition_response::AlterPartitionResponse::arbitrary,
+            )
+        }
+        "AlterReplicaLogDirsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_replica_log_dirs_request::AlterReplicaLogDirsRequest::arbitrary,
+            )
+        }
+        "AlterReplicaLogDirsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_replica_log_dirs_response::AlterReplicaLogDirsResponse::arbitrary,
+            )
+        }
+        "AlterShareGroupOffsetsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_share_group_offsets_request::AlterShareGroupOffsetsRequest::arbitrary,
+            )
+        }
+        "AlterShareGroupOffsetsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_share_group_offsets_response::AlterShareGroupOffsetsResponse::arbitrary,
+            )
+        }
+        "AlterUserScramCredentialsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_user_scram_credentials_request::AlterUserScramCredentialsRequest::arbitrary,
+            )
+        }
+        "AlterUserScramCredentialsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResponse::arbitrary,
+            )
+        }
+        "ApiVersionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::api_versions_request::ApiVersionsRequest::arbitrary,
+            )
+        }
+        "ApiVersionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::api_versions_response::ApiVersionsResponse::arbitrary,
+            )
+        }
+        "AssignReplicasToDirsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::assign_replicas_to_dirs_request::AssignReplicasToDirsRequest::arbitrary,
+            )
+        }
+        "AssignReplicasToDirsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::assign_replicas_to_dirs_response::AssignReplicasToDirsResponse::arbitrary,
+            )
+        }
+        "BeginQuorumEpochRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::begin_quorum_epoch_request::BeginQuorumEpochRequest::arbitrary,
+            )
+        }
+        "BeginQuorumEpochResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::begin_quorum_epoch_response::BeginQuorumEpochResponse::arbitrary,
+            )
+        }
+        "BrokerHeartbeatRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::broker_heartbeat_request::BrokerHeartbeatRequest::arbitrary,
+            )
+        }
+        "BrokerHeartbeatResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::broker_heartbeat_response::BrokerHeartbeatResponse::arbitrary,
+            )
+        }
+        "BrokerRegistrationRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::broker_registration_request::BrokerRegistrationRequest::arbitrary,
+            )
+        }
+        "BrokerRegistrationResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::broker_registration_response::BrokerRegistrationResponse::arbitrary,
+            )
+        }
+        "ConsumerGroupDescribeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest::arbitrary,
+            )
+        }
+        "ConsumerGroupDescribeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_group_describe_response::ConsumerGroupDescribeResponse::arbitrary,
+            )
+        }
+        "ConsumerGroupHeartbeatRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_group_heartbeat_request::ConsumerGroupHeartbeatRequest::arbitrary,
+            )
+        }
+        "ConsumerGroupHeartbeatResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse::arbitrary,
+            )
+        }
+        "ConsumerProtocolAssignment" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_protocol_assignment::ConsumerProtocolAssignment::arbitrary,
+            )
+        }
+        "ConsumerProtocolSubscription" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::consumer_protocol_subscription::ConsumerProtocolSubscription::arbitrary,
+            )
+        }
+        "ControlRecordTypeSchema" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::control_record_type_schema::ControlRecordTypeSchema::arbitrary,
+            )
+        }
+        "ControllerRegistrationRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::controller_registration_request::ControllerRegistrationRequest::arbitrary,
+            )
+        }
+        "ControllerRegistrationResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::controller_registration_response::ControllerRegistrationResponse::arbitrary,
+            )
+        }
+        "CreateAclsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_acls_request::CreateAclsRequest::arbitrary,
+            )
+        }
+        "CreateAclsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_acls_response::CreateAclsResponse::arbitrary,
+            )
+        }
+        "CreateDelegationTokenRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_delegation_token_request::CreateDelegationTokenRequest::arbitrary,
+            )
+        }
+        "CreateDelegationTokenResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_delegation_token_response::CreateDelegationTokenResponse::arbitrary,
+            )
+        }
+        "CreatePartitionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_partitions_request::CreatePartitionsRequest::arbitrary,
+            )
+        }
+        "CreatePartitionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_partitions_response::CreatePartitionsResponse::arbitrary,
+            )
+        }
+        "CreateTopicsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_topics_request::CreateTopicsRequest::arbitrary,
+            )
+        }
+        "CreateTopicsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::create_topics_response::CreateTopicsResponse::arbitrary,
+            )
+        }
+        "DefaultPrincipalData" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::default_principal_data::DefaultPrincipalData::arbitrary,
+            )
+        }
+        "DeleteAclsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_acls_request::DeleteAclsRequest::arbitrary,
+            )
+        }
+        "DeleteAclsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_acls_response::DeleteAclsResponse::arbitrary,
+            )
+        }
+        "DeleteGroupsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_groups_request::DeleteGroupsRequest::arbitrary,
+            )
+        }
+        "DeleteGroupsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_groups_response::DeleteGroupsResponse::arbitrary,
+            )
+        }
+        "DeleteRecordsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_records_request::DeleteRecordsRequest::arbitrary,
+            )
+        }
+        "DeleteRecordsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_records_response::DeleteRecordsResponse::arbitrary,
+            )
+        }
+        "DeleteShareGroupOffsetsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequest::arbitrary,
+            )
+        }
+        "DeleteShareGroupOffsetsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponse::arbitrary,
+            )
+        }
+        "DeleteShareGroupStateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_share_group_state_request::DeleteShareGroupStateRequest::arbitrary,
+            )
+        }
+        "DeleteShareGroupStateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_share_group_state_response::DeleteShareGroupStateResponse::arbitrary,
+            )
+        }
+        "DeleteTopicsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_topics_request::DeleteTopicsRequest::arbitrary,
+            )
+        }
+        "DeleteTopicsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::delete_topics_response::DeleteTopicsResponse::arbitrary,
+            )
+        }
+        "DescribeAclsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_acls_request::DescribeAclsRequest::arbitrary,
+            )
+        }
+        "DescribeAclsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_acls_response::DescribeAclsResponse::arbitrary,
+            )
+        }
+        "DescribeClientQuotasRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_client_quotas_request::DescribeClientQuotasRequest::arbitrary,
+            )
+        }
+        "DescribeClientQuotasResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_client_quotas_response::DescribeClientQuotasResponse::arbitrary,
+            )
+        }
+        "DescribeClusterRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_cluster_request::DescribeClusterRequest::arbitrary,
+            )
+        }
+        "DescribeClusterResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_cluster_response::DescribeClusterResponse::arbitrary,
+            )
+        }
+        "DescribeConfigsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_configs_request::DescribeConfigsRequest::arbitrary,
+            )
+        }
+        "DescribeConfigsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_configs_response::DescribeConfigsResponse::arbitrary,
+            )
+        }
+        "DescribeDelegationTokenRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_delegation_token_request::DescribeDelegationTokenRequest::arbitrary,
+            )
+        }
+        "DescribeDelegationTokenResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_delegation_token_response::DescribeDelegationTokenResponse::arbitrary,
+            )
+        }
+        "DescribeGroupsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_groups_request::DescribeGroupsRequest::arbitrary,
+            )
+        }
+        "DescribeGroupsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_groups_response::DescribeGroupsResponse::arbitrary,
+            )
+        }
+        "DescribeLogDirsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_log_dirs_request::DescribeLogDirsRequest::arbitrary,
+            )
+        }
+        "DescribeLogDirsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_log_dirs_response::DescribeLogDirsResponse::arbitrary,
+            )
+        }
+        "DescribeProducersRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_producers_request::DescribeProducersRequest::arbitrary,
+            )
+        }
+        "DescribeProducersResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_producers_response::DescribeProducersResponse::arbitrary,
+            )
+        }
+        "DescribeQuorumRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_quorum_request::DescribeQuorumRequest::arbitrary,
+            )
+        }
+        "DescribeQuorumResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_quorum_response::DescribeQuorumResponse::arbitrary,
+            )
+        }
+        "DescribeShareGroupOffsetsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequest::arbitrary,
+            )
+        }
+        "DescribeShareGroupOffsetsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_share_group_offsets_response::DescribeShareGroupOffsetsResponse::arbitrary,
+            )
+        }
+        "DescribeTopicPartitionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_topic_partitions_request::DescribeTopicPartitionsRequest::arbitrary,
+            )
+        }
+        "DescribeTopicPartitionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_topic_partitions_response::DescribeTopicPartitionsResponse::arbitrary,
+            )
+        }
+        "DescribeTransactionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_transactions_request::DescribeTransactionsRequest::arbitrary,
+            )
+        }
+        "DescribeTransactionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_transactions_response::DescribeTransactionsResponse::arbitrary,
+            )
+        }
+        "DescribeUserScramCredentialsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_user_scram_credentials_request::DescribeUserScramCredentialsRequest::arbitrary,
+            )
+        }
+        "DescribeUserScramCredentialsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::describe_user_scram_credentials_response::DescribeUserScramCredentialsResponse::arbitrary,
+            )
+        }
+        "ElectLeadersRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::elect_leaders_request::ElectLeadersRequest::arbitrary,
+            )
+        }
+        "ElectLeadersResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::elect_leaders_response::ElectLeadersResponse::arbitrary,
+            )
+        }
+        "EndQuorumEpochRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::end_quorum_epoch_request::EndQuorumEpochRequest::arbitrary,
+            )
+        }
+        "EndQuorumEpochResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::end_quorum_epoch_response::EndQuorumEpochResponse::arbitrary,
+            )
+        }
+        "EndTxnMarker" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::end_txn_marker::EndTxnMarker::arbitrary,
+            )
+        }
+        "EndTxnRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::end_txn_request::EndTxnRequest::arbitrary,
+            )
+        }
+        "EndTxnResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::end_txn_response::EndTxnResponse::arbitrary,
+            )
+        }
+        "EnvelopeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::envelope_request::EnvelopeRequest::arbitrary,
+            )
+        }
+        "EnvelopeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::envelope_response::EnvelopeResponse::arbitrary,
+            )
+        }
+        "ExpireDelegationTokenRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::expire_delegation_token_request::ExpireDelegationTokenRequest::arbitrary,
+            )
+        }
+        "ExpireDelegationTokenResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::expire_delegation_token_response::ExpireDelegationTokenResponse::arbitrary,
+            )
+        }
+        "FetchRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::fetch_request::FetchRequest::arbitrary,
+            )
+        }
+        "FetchResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::fetch_response::FetchResponse::arbitrary,
+            )
+        }
+        "FetchSnapshotRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::fetch_snapshot_request::FetchSnapshotRequest::arbitrary,
+            )
+        }
+        "FetchSnapshotResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::fetch_snapshot_response::FetchSnapshotResponse::arbitrary,
+            )
+        }
+        "FindCoordinatorRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::find_coordinator_request::FindCoordinatorRequest::arbitrary,
+            )
+        }
+        "FindCoordinatorResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::find_coordinator_response::FindCoordinatorResponse::arbitrary,
+            )
+        }
+        "GetTelemetrySubscriptionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::get_telemetry_subscriptions_request::GetTelemetrySubscriptionsRequest::arbitrary,
+            )
+        }
+        "GetTelemetrySubscriptionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::get_telemetry_subscriptions_response::GetTelemetrySubscriptionsResponse::arbitrary,
+            )
+        }
+        "HeartbeatRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::heartbeat_request::HeartbeatRequest::arbitrary,
+            )
+        }
+        "HeartbeatResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::heartbeat_response::HeartbeatResponse::arbitrary,
+            )
+        }
+        "IncrementalAlterConfigsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::incremental_alter_configs_request::IncrementalAlterConfigsRequest::arbitrary,
+            )
+        }
+        "IncrementalAlterConfigsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::incremental_alter_configs_response::IncrementalAlterConfigsResponse::arbitrary,
+            )
+        }
+        "InitProducerIdRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::init_producer_id_request::InitProducerIdRequest::arbitrary,
+            )
+        }
+        "InitProducerIdResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::init_producer_id_response::InitProducerIdResponse::arbitrary,
+            )
+        }
+        "InitializeShareGroupStateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::initialize_share_group_state_request::InitializeShareGroupStateRequest::arbitrary,
+            )
+        }
+        "InitializeShareGroupStateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::initialize_share_group_state_response::InitializeShareGroupStateResponse::arbitrary,
+            )
+        }
+        "JoinGroupRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::join_group_request::JoinGroupRequest::arbitrary,
+            )
+        }
+        "JoinGroupResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::join_group_response::JoinGroupResponse::arbitrary,
+            )
+        }
+        "KRaftVersionRecord" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::k_raft_version_record::KRaftVersionRecord::arbitrary,
+            )
+        }
+        "LeaderChangeMessage" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::leader_change_message::LeaderChangeMessage::arbitrary,
+            )
+        }
+        "LeaveGroupRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::leave_group_request::LeaveGroupRequest::arbitrary,
+            )
+        }
+        "LeaveGroupResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::leave_group_response::LeaveGroupResponse::arbitrary,
+            )
+        }
+        "ListConfigResourcesRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_config_resources_request::ListConfigResourcesRequest::arbitrary,
+            )
+        }
+        "ListConfigResourcesResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_config_resources_response::ListConfigResourcesResponse::arbitrary,
+            )
+        }
+        "ListGroupsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_groups_request::ListGroupsRequest::arbitrary,
+            )
+        }
+        "ListGroupsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_groups_response::ListGroupsResponse::arbitrary,
+            )
+        }
+        "ListOffsetsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_offsets_request::ListOffsetsRequest::arbitrary,
+            )
+        }
+        "ListOffsetsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_offsets_response::ListOffsetsResponse::arbitrary,
+            )
+        }
+        "ListPartitionReassignmentsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_partition_reassignments_request::ListPartitionReassignmentsRequest::arbitrary,
+            )
+        }
+        "ListPartitionReassignmentsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_partition_reassignments_response::ListPartitionReassignmentsResponse::arbitrary,
+            )
+        }
+        "ListTransactionsRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_transactions_request::ListTransactionsRequest::arbitrary,
+            )
+        }
+        "ListTransactionsResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::list_transactions_response::ListTransactionsResponse::arbitrary,
+            )
+        }
+        "MetadataRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::metadata_request::MetadataRequest::arbitrary,
+            )
+        }
+        "MetadataResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::metadata_response::MetadataResponse::arbitrary,
+            )
+        }
+        "OffsetCommitRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_commit_request::OffsetCommitRequest::arbitrary,
+            )
+        }
+        "OffsetCommitResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_commit_response::OffsetCommitResponse::arbitrary,
+            )
+        }
+        "OffsetDeleteRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_delete_request::OffsetDeleteRequest::arbitrary,
+            )
+        }
+        "OffsetDeleteResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_delete_response::OffsetDeleteResponse::arbitrary,
+            )
+        }
+        "OffsetFetchRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_fetch_request::OffsetFetchRequest::arbitrary,
+            )
+        }
+        "OffsetFetchResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_fetch_response::OffsetFetchResponse::arbitrary,
+            )
+        }
+        "OffsetForLeaderEpochRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_for_leader_epoch_request::OffsetForLeaderEpochRequest::arbitrary,
+            )
+        }
+        "OffsetForLeaderEpochResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::offset_for_leader_epoch_response::OffsetForLeaderEpochResponse::arbitrary,
+            )
+        }
+        "ProduceRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::produce_request::ProduceRequest::arbitrary,
+            )
+        }
+        "ProduceResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::produce_response::ProduceResponse::arbitrary,
+            )
+        }
+        "PushTelemetryRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::push_telemetry_request::PushTelemetryRequest::arbitrary,
+            )
+        }
+        "PushTelemetryResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::push_telemetry_response::PushTelemetryResponse::arbitrary,
+            )
+        }
+        "ReadShareGroupStateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::read_share_group_state_request::ReadShareGroupStateRequest::arbitrary,
+            )
+        }
+        "ReadShareGroupStateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::read_share_group_state_response::ReadShareGroupStateResponse::arbitrary,
+            )
+        }
+        "ReadShareGroupStateSummaryRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::read_share_group_state_summary_request::ReadShareGroupStateSummaryRequest::arbitrary,
+            )
+        }
+        "ReadShareGroupStateSummaryResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::read_share_group_state_summary_response::ReadShareGroupStateSummaryResponse::arbitrary,
+            )
+        }
+        "RemoveRaftVoterRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::remove_raft_voter_request::RemoveRaftVoterRequest::arbitrary,
+            )
+        }
+        "RemoveRaftVoterResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::remove_raft_voter_response::RemoveRaftVoterResponse::arbitrary,
+            )
+        }
+        "RenewDelegationTokenRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::renew_delegation_token_request::RenewDelegationTokenRequest::arbitrary,
+            )
+        }
+        "RenewDelegationTokenResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::renew_delegation_token_response::RenewDelegationTokenResponse::arbitrary,
+            )
+        }
+        "RequestHeader" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::request_header::RequestHeader::arbitrary,
+            )
+        }
+        "ResponseHeader" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::response_header::ResponseHeader::arbitrary,
+            )
+        }
+        "SaslAuthenticateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sasl_authenticate_request::SaslAuthenticateRequest::arbitrary,
+            )
+        }
+        "SaslAuthenticateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sasl_authenticate_response::SaslAuthenticateResponse::arbitrary,
+            )
+        }
+        "SaslHandshakeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sasl_handshake_request::SaslHandshakeRequest::arbitrary,
+            )
+        }
+        "SaslHandshakeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sasl_handshake_response::SaslHandshakeResponse::arbitrary,
+            )
+        }
+        "ShareAcknowledgeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_acknowledge_request::ShareAcknowledgeRequest::arbitrary,
+            )
+        }
+        "ShareAcknowledgeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_acknowledge_response::ShareAcknowledgeResponse::arbitrary,
+            )
+        }
+        "ShareFetchRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_fetch_request::ShareFetchRequest::arbitrary,
+            )
+        }
+        "ShareFetchResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_fetch_response::ShareFetchResponse::arbitrary,
+            )
+        }
+        "ShareGroupDescribeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_group_describe_request::ShareGroupDescribeRequest::arbitrary,
+            )
+        }
+        "ShareGroupDescribeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_group_describe_response::ShareGroupDescribeResponse::arbitrary,
+            )
+        }
+        "ShareGroupHeartbeatRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_group_heartbeat_request::ShareGroupHeartbeatRequest::arbitrary,
+            )
+        }
+        "ShareGroupHeartbeatResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::share_group_heartbeat_response::ShareGroupHeartbeatResponse::arbitrary,
+            )
+        }
+        "SnapshotFooterRecord" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::snapshot_footer_record::SnapshotFooterRecord::arbitrary,
+            )
+        }
+        "SnapshotHeaderRecord" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::snapshot_header_record::SnapshotHeaderRecord::arbitrary,
+            )
+        }
+        "StreamsGroupDescribeRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_describe_request::StreamsGroupDescribeRequest::arbitrary,
+            )
+        }
+        "StreamsGroupDescribeResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_describe_response::StreamsGroupDescribeResponse::arbitrary,
+            )
+        }
+        "StreamsGroupHeartbeatRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_heartbeat_request::StreamsGroupHeartbeatRequest::arbitrary,
+            )
+        }
+        "StreamsGroupHeartbeatResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_heartbeat_response::StreamsGroupHeartbeatResponse::arbitrary,
+            )
+        }
+        "StreamsGroupTopologyDescriptionUpdateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_topology_description_update_request::StreamsGroupTopologyDescriptionUpdateRequest::arbitrary,
+            )
+        }
+        "StreamsGroupTopologyDescriptionUpdateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::streams_group_topology_description_update_response::StreamsGroupTopologyDescriptionUpdateResponse::arbitrary,
+            )
+        }
+        "SyncGroupRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sync_group_request::SyncGroupRequest::arbitrary,
+            )
+        }
+        "SyncGroupResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::sync_group_response::SyncGroupResponse::arbitrary,
+            )
+        }
+        "TxnOffsetCommitRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::txn_offset_commit_request::TxnOffsetCommitRequest::arbitrary,
+            )
+        }
+        "TxnOffsetCommitResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::txn_offset_commit_response::TxnOffsetCommitResponse::arbitrary,
+            )
+        }
+        "UnregisterBrokerRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::unregister_broker_request::UnregisterBrokerRequest::arbitrary,
+            )
+        }
+        "UnregisterBrokerResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::unregister_broker_response::UnregisterBrokerResponse::arbitrary,
+            )
+        }
+        "UnregisterControllerRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::unregister_controller_request::UnregisterControllerRequest::arbitrary,
+            )
+        }
+        "UnregisterControllerResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::unregister_controller_response::UnregisterControllerResponse::arbitrary,
+            )
+        }
+        "UpdateFeaturesRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::update_features_request::UpdateFeaturesRequest::arbitrary,
+            )
+        }
+        "UpdateFeaturesResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::update_features_response::UpdateFeaturesResponse::arbitrary,
+            )
+        }
+        "UpdateRaftVoterRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::update_raft_voter_request::UpdateRaftVoterRequest::arbitrary,
+            )
+        }
+        "UpdateRaftVoterResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::update_raft_voter_response::UpdateRaftVoterResponse::arbitrary,
+            )
+        }
+        "VoteRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::vote_request::VoteRequest::arbitrary,
+            )
+        }
+        "VoteResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::vote_response::VoteResponse::arbitrary,
+            )
+        }
+        "VotersRecord" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::voters_record::VotersRecord::arbitrary,
+            )
+        }
+        "WriteShareGroupStateRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::write_share_group_state_request::WriteShareGroupStateRequest::arbitrary,
+            )
+        }
+        "WriteShareGroupStateResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::write_share_group_state_response::WriteShareGroupStateResponse::arbitrary,
+            )
+        }
+        "WriteTxnMarkersRequest" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::write_txn_markers_request::WriteTxnMarkersRequest::arbitrary,
+            )
+        }
+        "WriteTxnMarkersResponse" => {
+            round_trip_one(
+                version,
+                g,
+                super::messages::write_txn_markers_response::WriteTxnMarkersResponse::arbitrary,
+            )
+        }
+        _ => Err(format!("no message named {name}")),
+    }
+}
+/// Decodes `bytes` as message `name` at `version` (whole buffer).
+pub fn decode_by_name(
+    name: &str,
+    version: i16,
+    bytes: crate::Bytes,
+) -> Result<(), crate::DecodeError> {
+    match name {
+        "AbortedTxn" => {
+            <super::messages::aborted_txn::AbortedTxn as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddOffsetsToTxnRequest" => {
+            <super::messages::add_offsets_to_txn_request::AddOffsetsToTxnRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddOffsetsToTxnResponse" => {
+            <super::messages::add_offsets_to_txn_response::AddOffsetsToTxnResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddPartitionsToTxnRequest" => {
+            <super::messages::add_partitions_to_txn_request::AddPartitionsToTxnRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddPartitionsToTxnResponse" => {
+            <super::messages::add_partitions_to_txn_response::AddPartitionsToTxnResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddRaftVoterRequest" => {
+            <super::messages::add_raft_voter_request::AddRaftVoterRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AddRaftVoterResponse" => {
+            <super::messages::add_raft_voter_response::AddRaftVoterResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AllocateProducerIdsRequest" => {
+            <super::messages::allocate_producer_ids_request::AllocateProducerIdsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AllocateProducerIdsResponse" => {
+            <super::messages::allocate_producer_ids_response::AllocateProducerIdsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterClientQuotasRequest" => {
+            <super::messages::alter_client_quotas_request::AlterClientQuotasRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterClientQuotasResponse" => {
+            <super::messages::alter_client_quotas_response::AlterClientQuotasResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterConfigsRequest" => {
+            <super::messages::alter_configs_request::AlterConfigsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterConfigsResponse" => {
+            <super::messages::alter_configs_response::AlterConfigsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterPartitionReassignmentsRequest" => {
+            <super::messages::alter_partition_reassignments_request::AlterPartitionReassignmentsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterPartitionReassignmentsResponse" => {
+            <super::messages::alter_partition_reassignments_response::AlterPartitionReassignmentsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterPartitionRequest" => {
+            <super::messages::alter_partition_request::AlterPartitionRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterPartitionResponse" => {
+            <super::messages::alter_partition_response::AlterPartitionResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterReplicaLogDirsRequest" => {
+            <super::messages::alter_replica_log_dirs_request::AlterReplicaLogDirsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterReplicaLogDirsResponse" => {
+            <super::messages::alter_replica_log_dirs_response::AlterReplicaLogDirsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterShareGroupOffsetsRequest" => {
+            <super::messages::alter_share_group_offsets_request::AlterShareGroupOffsetsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterShareGroupOffsetsResponse" => {
+            <super::messages::alter_share_group_offsets_response::AlterShareGroupOffsetsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterUserScramCredentialsRequest" => {
+            <super::messages::alter_user_scram_credentials_request::AlterUserScramCredentialsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AlterUserScramCredentialsResponse" => {
+            <super::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ApiVersionsRequest" => {
+            <super::messages::api_versions_request::ApiVersionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ApiVersionsResponse" => {
+            <super::messages::api_versions_response::ApiVersionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AssignReplicasToDirsRequest" => {
+            <super::messages::assign_replicas_to_dirs_request::AssignReplicasToDirsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "AssignReplicasToDirsResponse" => {
+            <super::messages::assign_replicas_to_dirs_response::AssignReplicasToDirsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BeginQuorumEpochRequest" => {
+            <super::messages::begin_quorum_epoch_request::BeginQuorumEpochRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BeginQuorumEpochResponse" => {
+            <super::messages::begin_quorum_epoch_response::BeginQuorumEpochResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BrokerHeartbeatRequest" => {
+            <super::messages::broker_heartbeat_request::BrokerHeartbeatRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BrokerHeartbeatResponse" => {
+            <super::messages::broker_heartbeat_response::BrokerHeartbeatResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BrokerRegistrationRequest" => {
+            <super::messages::broker_registration_request::BrokerRegistrationRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "BrokerRegistrationResponse" => {
+            <super::messages::broker_registration_response::BrokerRegistrationResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerGroupDescribeRequest" => {
+            <super::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerGroupDescribeResponse" => {
+            <super::messages::consumer_group_describe_response::ConsumerGroupDescribeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerGroupHeartbeatRequest" => {
+            <super::messages::consumer_group_heartbeat_request::ConsumerGroupHeartbeatRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerGroupHeartbeatResponse" => {
+            <super::messages::consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerProtocolAssignment" => {
+            <super::messages::consumer_protocol_assignment::ConsumerProtocolAssignment as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ConsumerProtocolSubscription" => {
+            <super::messages::consumer_protocol_subscription::ConsumerProtocolSubscription as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ControlRecordTypeSchema" => {
+            <super::messages::control_record_type_schema::ControlRecordTypeSchema as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ControllerRegistrationRequest" => {
+            <super::messages::controller_registration_request::ControllerRegistrationRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ControllerRegistrationResponse" => {
+            <super::messages::controller_registration_response::ControllerRegistrationResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateAclsRequest" => {
+            <super::messages::create_acls_request::CreateAclsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateAclsResponse" => {
+            <super::messages::create_acls_response::CreateAclsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateDelegationTokenRequest" => {
+            <super::messages::create_delegation_token_request::CreateDelegationTokenRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateDelegationTokenResponse" => {
+            <super::messages::create_delegation_token_response::CreateDelegationTokenResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreatePartitionsRequest" => {
+            <super::messages::create_partitions_request::CreatePartitionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreatePartitionsResponse" => {
+            <super::messages::create_partitions_response::CreatePartitionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateTopicsRequest" => {
+            <super::messages::create_topics_request::CreateTopicsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "CreateTopicsResponse" => {
+            <super::messages::create_topics_response::CreateTopicsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DefaultPrincipalData" => {
+            <super::messages::default_principal_data::DefaultPrincipalData as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteAclsRequest" => {
+            <super::messages::delete_acls_request::DeleteAclsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteAclsResponse" => {
+            <super::messages::delete_acls_response::DeleteAclsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteGroupsRequest" => {
+            <super::messages::delete_groups_request::DeleteGroupsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteGroupsResponse" => {
+            <super::messages::delete_groups_response::DeleteGroupsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteRecordsRequest" => {
+            <super::messages::delete_records_request::DeleteRecordsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteRecordsResponse" => {
+            <super::messages::delete_records_response::DeleteRecordsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteShareGroupOffsetsRequest" => {
+            <super::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteShareGroupOffsetsResponse" => {
+            <super::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteShareGroupStateRequest" => {
+            <super::messages::delete_share_group_state_request::DeleteShareGroupStateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteShareGroupStateResponse" => {
+            <super::messages::delete_share_group_state_response::DeleteShareGroupStateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteTopicsRequest" => {
+            <super::messages::delete_topics_request::DeleteTopicsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DeleteTopicsResponse" => {
+            <super::messages::delete_topics_response::DeleteTopicsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeAclsRequest" => {
+            <super::messages::describe_acls_request::DescribeAclsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeAclsResponse" => {
+            <super::messages::describe_acls_response::DescribeAclsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeClientQuotasRequest" => {
+            <super::messages::describe_client_quotas_request::DescribeClientQuotasRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeClientQuotasResponse" => {
+            <super::messages::describe_client_quotas_response::DescribeClientQuotasResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeClusterRequest" => {
+            <super::messages::describe_cluster_request::DescribeClusterRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeClusterResponse" => {
+            <super::messages::describe_cluster_response::DescribeClusterResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeConfigsRequest" => {
+            <super::messages::describe_configs_request::DescribeConfigsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeConfigsResponse" => {
+            <super::messages::describe_configs_response::DescribeConfigsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeDelegationTokenRequest" => {
+            <super::messages::describe_delegation_token_request::DescribeDelegationTokenRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeDelegationTokenResponse" => {
+            <super::messages::describe_delegation_token_response::DescribeDelegationTokenResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeGroupsRequest" => {
+            <super::messages::describe_groups_request::DescribeGroupsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeGroupsResponse" => {
+            <super::messages::describe_groups_response::DescribeGroupsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeLogDirsRequest" => {
+            <super::messages::describe_log_dirs_request::DescribeLogDirsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeLogDirsResponse" => {
+            <super::messages::describe_log_dirs_response::DescribeLogDirsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeProducersRequest" => {
+            <super::messages::describe_producers_request::DescribeProducersRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeProducersResponse" => {
+            <super::messages::describe_producers_response::DescribeProducersResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeQuorumRequest" => {
+            <super::messages::describe_quorum_request::DescribeQuorumRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeQuorumResponse" => {
+            <super::messages::describe_quorum_response::DescribeQuorumResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeShareGroupOffsetsRequest" => {
+            <super::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeShareGroupOffsetsResponse" => {
+            <super::messages::describe_share_group_offsets_response::DescribeShareGroupOffsetsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeTopicPartitionsRequest" => {
+            <super::messages::describe_topic_partitions_request::DescribeTopicPartitionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeTopicPartitionsResponse" => {
+            <super::messages::describe_topic_partitions_response::DescribeTopicPartitionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeTransactionsRequest" => {
+            <super::messages::describe_transactions_request::DescribeTransactionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeTransactionsResponse" => {
+            <super::messages::describe_transactions_response::DescribeTransactionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeUserScramCredentialsRequest" => {
+            <super::messages::describe_user_scram_credentials_request::DescribeUserScramCredentialsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "DescribeUserScramCredentialsResponse" => {
+            <super::messages::describe_user_scram_credentials_response::DescribeUserScramCredentialsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ElectLeadersRequest" => {
+            <super::messages::elect_leaders_request::ElectLeadersRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ElectLeadersResponse" => {
+            <super::messages::elect_leaders_response::ElectLeadersResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EndQuorumEpochRequest" => {
+            <super::messages::end_quorum_epoch_request::EndQuorumEpochRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EndQuorumEpochResponse" => {
+            <super::messages::end_quorum_epoch_response::EndQuorumEpochResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EndTxnMarker" => {
+            <super::messages::end_txn_marker::EndTxnMarker as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EndTxnRequest" => {
+            <super::messages::end_txn_request::EndTxnRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EndTxnResponse" => {
+            <super::messages::end_txn_response::EndTxnResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EnvelopeRequest" => {
+            <super::messages::envelope_request::EnvelopeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "EnvelopeResponse" => {
+            <super::messages::envelope_response::EnvelopeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ExpireDelegationTokenRequest" => {
+            <super::messages::expire_delegation_token_request::ExpireDelegationTokenRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ExpireDelegationTokenResponse" => {
+            <super::messages::expire_delegation_token_response::ExpireDelegationTokenResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FetchRequest" => {
+            <super::messages::fetch_request::FetchRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FetchResponse" => {
+            <super::messages::fetch_response::FetchResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FetchSnapshotRequest" => {
+            <super::messages::fetch_snapshot_request::FetchSnapshotRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FetchSnapshotResponse" => {
+            <super::messages::fetch_snapshot_response::FetchSnapshotResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FindCoordinatorRequest" => {
+            <super::messages::find_coordinator_request::FindCoordinatorRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "FindCoordinatorResponse" => {
+            <super::messages::find_coordinator_response::FindCoordinatorResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "GetTelemetrySubscriptionsRequest" => {
+            <super::messages::get_telemetry_subscriptions_request::GetTelemetrySubscriptionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "GetTelemetrySubscriptionsResponse" => {
+            <super::messages::get_telemetry_subscriptions_response::GetTelemetrySubscriptionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "HeartbeatRequest" => {
+            <super::messages::heartbeat_request::HeartbeatRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "HeartbeatResponse" => {
+            <super::messages::heartbeat_response::HeartbeatResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "IncrementalAlterConfigsRequest" => {
+            <super::messages::incremental_alter_configs_request::IncrementalAlterConfigsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "IncrementalAlterConfigsResponse" => {
+            <super::messages::incremental_alter_configs_response::IncrementalAlterConfigsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "InitProducerIdRequest" => {
+            <super::messages::init_producer_id_request::InitProducerIdRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "InitProducerIdResponse" => {
+            <super::messages::init_producer_id_response::InitProducerIdResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "InitializeShareGroupStateRequest" => {
+            <super::messages::initialize_share_group_state_request::InitializeShareGroupStateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "InitializeShareGroupStateResponse" => {
+            <super::messages::initialize_share_group_state_response::InitializeShareGroupStateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "JoinGroupRequest" => {
+            <super::messages::join_group_request::JoinGroupRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "JoinGroupResponse" => {
+            <super::messages::join_group_response::JoinGroupResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "KRaftVersionRecord" => {
+            <super::messages::k_raft_version_record::KRaftVersionRecord as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "LeaderChangeMessage" => {
+            <super::messages::leader_change_message::LeaderChangeMessage as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "LeaveGroupRequest" => {
+            <super::messages::leave_group_request::LeaveGroupRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "LeaveGroupResponse" => {
+            <super::messages::leave_group_response::LeaveGroupResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListConfigResourcesRequest" => {
+            <super::messages::list_config_resources_request::ListConfigResourcesRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListConfigResourcesResponse" => {
+            <super::messages::list_config_resources_response::ListConfigResourcesResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListGroupsRequest" => {
+            <super::messages::list_groups_request::ListGroupsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListGroupsResponse" => {
+            <super::messages::list_groups_response::ListGroupsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListOffsetsRequest" => {
+            <super::messages::list_offsets_request::ListOffsetsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListOffsetsResponse" => {
+            <super::messages::list_offsets_response::ListOffsetsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListPartitionReassignmentsRequest" => {
+            <super::messages::list_partition_reassignments_request::ListPartitionReassignmentsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListPartitionReassignmentsResponse" => {
+            <super::messages::list_partition_reassignments_response::ListPartitionReassignmentsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListTransactionsRequest" => {
+            <super::messages::list_transactions_request::ListTransactionsRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ListTransactionsResponse" => {
+            <super::messages::list_transactions_response::ListTransactionsResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "MetadataRequest" => {
+            <super::messages::metadata_request::MetadataRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "MetadataResponse" => {
+            <super::messages::metadata_response::MetadataResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetCommitRequest" => {
+            <super::messages::offset_commit_request::OffsetCommitRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetCommitResponse" => {
+            <super::messages::offset_commit_response::OffsetCommitResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetDeleteRequest" => {
+            <super::messages::offset_delete_request::OffsetDeleteRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetDeleteResponse" => {
+            <super::messages::offset_delete_response::OffsetDeleteResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetFetchRequest" => {
+            <super::messages::offset_fetch_request::OffsetFetchRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetFetchResponse" => {
+            <super::messages::offset_fetch_response::OffsetFetchResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetForLeaderEpochRequest" => {
+            <super::messages::offset_for_leader_epoch_request::OffsetForLeaderEpochRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "OffsetForLeaderEpochResponse" => {
+            <super::messages::offset_for_leader_epoch_response::OffsetForLeaderEpochResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ProduceRequest" => {
+            <super::messages::produce_request::ProduceRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ProduceResponse" => {
+            <super::messages::produce_response::ProduceResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "PushTelemetryRequest" => {
+            <super::messages::push_telemetry_request::PushTelemetryRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "PushTelemetryResponse" => {
+            <super::messages::push_telemetry_response::PushTelemetryResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ReadShareGroupStateRequest" => {
+            <super::messages::read_share_group_state_request::ReadShareGroupStateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ReadShareGroupStateResponse" => {
+            <super::messages::read_share_group_state_response::ReadShareGroupStateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ReadShareGroupStateSummaryRequest" => {
+            <super::messages::read_share_group_state_summary_request::ReadShareGroupStateSummaryRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ReadShareGroupStateSummaryResponse" => {
+            <super::messages::read_share_group_state_summary_response::ReadShareGroupStateSummaryResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "RemoveRaftVoterRequest" => {
+            <super::messages::remove_raft_voter_request::RemoveRaftVoterRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "RemoveRaftVoterResponse" => {
+            <super::messages::remove_raft_voter_response::RemoveRaftVoterResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "RenewDelegationTokenRequest" => {
+            <super::messages::renew_delegation_token_request::RenewDelegationTokenRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "RenewDelegationTokenResponse" => {
+            <super::messages::renew_delegation_token_response::RenewDelegationTokenResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "RequestHeader" => {
+            <super::messages::request_header::RequestHeader as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ResponseHeader" => {
+            <super::messages::response_header::ResponseHeader as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SaslAuthenticateRequest" => {
+            <super::messages::sasl_authenticate_request::SaslAuthenticateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SaslAuthenticateResponse" => {
+            <super::messages::sasl_authenticate_response::SaslAuthenticateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SaslHandshakeRequest" => {
+            <super::messages::sasl_handshake_request::SaslHandshakeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SaslHandshakeResponse" => {
+            <super::messages::sasl_handshake_response::SaslHandshakeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareAcknowledgeRequest" => {
+            <super::messages::share_acknowledge_request::ShareAcknowledgeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareAcknowledgeResponse" => {
+            <super::messages::share_acknowledge_response::ShareAcknowledgeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareFetchRequest" => {
+            <super::messages::share_fetch_request::ShareFetchRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareFetchResponse" => {
+            <super::messages::share_fetch_response::ShareFetchResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareGroupDescribeRequest" => {
+            <super::messages::share_group_describe_request::ShareGroupDescribeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareGroupDescribeResponse" => {
+            <super::messages::share_group_describe_response::ShareGroupDescribeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareGroupHeartbeatRequest" => {
+            <super::messages::share_group_heartbeat_request::ShareGroupHeartbeatRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "ShareGroupHeartbeatResponse" => {
+            <super::messages::share_group_heartbeat_response::ShareGroupHeartbeatResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SnapshotFooterRecord" => {
+            <super::messages::snapshot_footer_record::SnapshotFooterRecord as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SnapshotHeaderRecord" => {
+            <super::messages::snapshot_header_record::SnapshotHeaderRecord as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupDescribeRequest" => {
+            <super::messages::streams_group_describe_request::StreamsGroupDescribeRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupDescribeResponse" => {
+            <super::messages::streams_group_describe_response::StreamsGroupDescribeResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupHeartbeatRequest" => {
+            <super::messages::streams_group_heartbeat_request::StreamsGroupHeartbeatRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupHeartbeatResponse" => {
+            <super::messages::streams_group_heartbeat_response::StreamsGroupHeartbeatResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupTopologyDescriptionUpdateRequest" => {
+            <super::messages::streams_group_topology_description_update_request::StreamsGroupTopologyDescriptionUpdateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "StreamsGroupTopologyDescriptionUpdateResponse" => {
+            <super::messages::streams_group_topology_description_update_response::StreamsGroupTopologyDescriptionUpdateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SyncGroupRequest" => {
+            <super::messages::sync_group_request::SyncGroupRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "SyncGroupResponse" => {
+            <super::messages::sync_group_response::SyncGroupResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "TxnOffsetCommitRequest" => {
+            <super::messages::txn_offset_commit_request::TxnOffsetCommitRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "TxnOffsetCommitResponse" => {
+            <super::messages::txn_offset_commit_response::TxnOffsetCommitResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UnregisterBrokerRequest" => {
+            <super::messages::unregister_broker_request::UnregisterBrokerRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UnregisterBrokerResponse" => {
+            <super::messages::unregister_broker_response::UnregisterBrokerResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UnregisterControllerRequest" => {
+            <super::messages::unregister_controller_request::UnregisterControllerRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UnregisterControllerResponse" => {
+            <super::messages::unregister_controller_response::UnregisterControllerResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UpdateFeaturesRequest" => {
+            <super::messages::update_features_request::UpdateFeaturesRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UpdateFeaturesResponse" => {
+            <super::messages::update_features_response::UpdateFeaturesResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UpdateRaftVoterRequest" => {
+            <super::messages::update_raft_voter_request::UpdateRaftVoterRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "UpdateRaftVoterResponse" => {
+            <super::messages::update_raft_voter_response::UpdateRaftVoterResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "VoteRequest" => {
+            <super::messages::vote_request::VoteRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "VoteResponse" => {
+            <super::messages::vote_response::VoteResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "VotersRecord" => {
+            <super::messages::voters_record::VotersRecord as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "WriteShareGroupStateRequest" => {
+            <super::messages::write_share_group_state_request::WriteShareGroupStateRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "WriteShareGroupStateResponse" => {
+            <super::messages::write_share_group_state_response::WriteShareGroupStateResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "WriteTxnMarkersRequest" => {
+            <super::messages::write_txn_markers_request::WriteTxnMarkersRequest as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        "WriteTxnMarkersResponse" => {
+            <super::messages::write_txn_markers_response::WriteTxnMarkersResponse as crate::Message>::decode_bytes(
+                    bytes,
+                    version,
+                )
+                .map(|_| ())
+        }
+        _ => {
+            Err(
+                crate::DecodeError::new(
+                    crate::DecodeErrorKind::Invalid("no message with that name"),
+                    0,
+                ),
+            )
+        }
+    }
+}

@@ -387,3 +387,69 @@ pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
     }
     out
 }
+
+/// `MESSAGES` (every message with versions) and, behind `testing`, a
+/// round-trip and a decode entry point by message name, so tests and fuzz
+/// targets can walk every message and version without naming each type.
+pub fn emit_index(model: &Model) -> TokenStream {
+    let mut rows = Vec::new();
+    let mut rt_arms = Vec::new();
+    let mut dec_arms = Vec::new();
+    for m in model.messages.iter().filter(|m| !m.valid.is_empty()) {
+        let n = &m.name;
+        let lo = m.valid.lo;
+        let hi = m.valid.hi;
+        let md = ident(&module_name(&m.name));
+        let ty = type_ident(&m.name);
+        rows.push(quote!((#n, crate::VersionRange::new(#lo, #hi)),));
+        rt_arms.push(quote!(#n => round_trip_one(version, g, super::messages::#md::#ty::arbitrary),));
+        dec_arms.push(quote!(#n => <super::messages::#md::#ty as crate::Message>::decode_bytes(bytes, version).map(|_| ()),));
+    }
+    quote!(
+        /// Every message with valid versions, by schema name.
+        pub const MESSAGES: &[(&str, crate::VersionRange)] = &[#(#rows)*];
+
+        #[cfg(feature = "testing")]
+        fn round_trip_one<M: crate::Message>(
+            version: i16,
+            g: &mut crate::testing::Gen,
+            make: fn(&mut crate::testing::Gen, i16) -> M,
+        ) -> Result<crate::Bytes, String> {
+            let value = make(g, version);
+            let bytes = crate::Message::encode_to_bytes(&value, version)
+                .map_err(|e| format!("encode failed: {e}\nvalue: {value:?}"))?;
+            let len = crate::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
+            if len != bytes.len() {
+                return Err(format!("encoded_len {len} but encode wrote {}", bytes.len()));
+            }
+            let back = M::decode_bytes(bytes.clone(), version)
+                .map_err(|e| format!("decode failed: {e}\nvalue: {value:?}\nbytes: {bytes:02x?}"))?;
+            if back != value {
+                return Err(format!("decoded value differs\nwrote: {value:?}\nread:  {back:?}"));
+            }
+            let again = crate::Message::encode_to_bytes(&back, version).map_err(|e| e.to_string())?;
+            if again != bytes {
+                return Err("re-encoding the decoded value gave other bytes".to_string());
+            }
+            Ok(bytes)
+        }
+
+        /// Encodes an arbitrary value of message `name` at `version`, decodes
+        /// it, and checks value and bytes survive; returns the bytes.
+        #[cfg(feature = "testing")]
+        pub fn round_trip(name: &str, version: i16, g: &mut crate::testing::Gen) -> Result<crate::Bytes, String> {
+            match name {
+                #(#rt_arms)*
+                _ => Err(format!("no message named {name}")),
+            }
+        }
+
+        /// Decodes `bytes` as message `name` at `version` (whole buffer).
+        pub fn decode_by_name(name: &str, version: i16, bytes: crate::Bytes) -> Result<(), crate::DecodeError> {
+            match name {
+                #(#dec_arms)*
+                _ => Err(crate::DecodeError::new(crate::DecodeErrorKind::Invalid("no message with that name"), 0)),
+            }
+        }
+    )
+}

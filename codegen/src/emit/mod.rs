@@ -107,7 +107,15 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
     );
     files.insert(
         "dispatch.rs".into(),
-        render("dispatch.rs", api::emit_dispatch(&apis), opts)?,
+        render(
+            "dispatch.rs",
+            {
+                let mut t = api::emit_dispatch(&apis);
+                t.extend(api::emit_index(model));
+                t
+            },
+            opts,
+        )?,
     );
     let root_doc = format!(
         " Code generated from the Kafka {} message schemas.",
