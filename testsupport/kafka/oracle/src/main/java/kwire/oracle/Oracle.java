@@ -84,6 +84,8 @@ public final class Oracle {
                 return "OK " + kafkaVersion();
             case "VERSIONS":
                 return versions();
+            case "CHECKFIELDS":
+                return Schema.checkFields();
             case "ENCODE":
             case "DECODE":
             case "ENCODE_FULL":
@@ -231,7 +233,15 @@ public final class Oracle {
     /** Fields of a generated message class, in schema order (the generator declares them that way). */
     static java.util.List<Field> messageFields(Class<?> c) {
         java.util.List<Field> out = new java.util.ArrayList<>();
+        boolean element = false; // ImplicitLinkedHashCollection.Element (its package moved in 4.4)
+        for (Class<?> i : c.getInterfaces()) {
+            element |= i.getName().endsWith("ImplicitLinkedHashCollection$Element");
+        }
         for (Field f : c.getDeclaredFields()) {
+            // "next"/"prev" are the links of ImplicitLinkedHashCollection elements (mapKey structs), not fields
+            if (element && (f.getName().equals("next") || f.getName().equals("prev")) && f.getType() == int.class) {
+                continue;
+            }
             if (!Modifier.isStatic(f.getModifiers()) && !f.getName().startsWith("_")) {
                 f.setAccessible(true);
                 out.add(f);

@@ -94,6 +94,80 @@ final class Schema {
         }
     }
 
+    /**
+     * For every request and response class: do the Java fields DECODE_FULL walks (Oracle.messageFields)
+     * match the schema's fields, name for name and in order, at every nesting level? Answers "OK <n classes>"
+     * or "ERR <first mismatches>".
+     */
+    static String checkFields() throws Exception {
+        StringBuilder bad = new StringBuilder();
+        int[] checked = {0};
+        for (org.apache.kafka.common.message.ApiMessageType t : org.apache.kafka.common.message.ApiMessageType.values()) {
+            Object[] messages;
+            try {
+                messages = new Object[] {t.newRequest(), t.newResponse()};
+            } catch (RuntimeException e) {
+                continue; // ApiMessageType keeps entries whose classes are gone (e.g. 4 LeaderAndIsr)
+            }
+            for (Object m : messages) {
+                JsonNode schema = load(m.getClass());
+                Map<String, JsonNode> common = new HashMap<>();
+                JsonNode cs = schema.get("commonStructs");
+                if (cs != null) {
+                    for (JsonNode s : cs) {
+                        common.put(s.get("name").asText(), s.get("fields"));
+                    }
+                }
+                checkClass(m.getClass(), schema.get("fields"), common, bad, checked);
+            }
+        }
+        return bad.length() == 0 ? "OK " + checked[0] : "ERR" + bad;
+    }
+
+    private static void checkClass(Class<?> c, JsonNode fields, Map<String, JsonNode> common,
+                                   StringBuilder bad, int[] checked) {
+        checked[0]++;
+        java.util.List<String> want = new java.util.ArrayList<>();
+        for (JsonNode spec : fields) {
+            want.add(lowerFirst(spec.get("name").asText()));
+        }
+        java.util.List<java.lang.reflect.Field> javaFields = Oracle.messageFields(c);
+        java.util.List<String> have = new java.util.ArrayList<>();
+        for (java.lang.reflect.Field f : javaFields) {
+            have.add(f.getName());
+        }
+        if (!want.equals(have)) {
+            bad.append(" ").append(c.getName()).append(": schema ").append(want).append(" java ").append(have);
+            return;
+        }
+        int i = 0;
+        for (JsonNode spec : fields) {
+            java.lang.reflect.Field f = javaFields.get(i++);
+            String type = spec.get("type").asText();
+            if (type.startsWith("[]")) {
+                type = type.substring(2);
+            }
+            JsonNode nested = spec.get("fields");
+            if (nested == null && Character.isUpperCase(type.charAt(0))) {
+                nested = common.get(type);
+            }
+            if (nested == null) {
+                continue;
+            }
+            Class<?> nc = f.getType();
+            if (java.util.Collection.class.isAssignableFrom(nc)) {
+                java.lang.reflect.Type g = f.getGenericType();
+                if (g instanceof java.lang.reflect.ParameterizedType) {
+                    nc = (Class<?>) ((java.lang.reflect.ParameterizedType) g).getActualTypeArguments()[0];
+                } else {
+                    // generated XCollection extends ImplicitLinkedHashMultiCollection<X>
+                    nc = (Class<?>) ((java.lang.reflect.ParameterizedType) nc.getGenericSuperclass()).getActualTypeArguments()[0];
+                }
+            }
+            checkClass(nc, nested, common, bad, checked);
+        }
+    }
+
     static String lowerFirst(String s) {
         return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
     }
