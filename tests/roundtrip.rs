@@ -21,7 +21,9 @@ fn every_message_and_version_is_covered() {
     assert!(MESSAGES.len() >= 190, "{}", MESSAGES.len());
     assert!(all.len() >= 600, "{}", all.len());
     assert!(MESSAGES.iter().any(|(n, _)| *n == "RequestHeader"));
-    assert!(MESSAGES.iter().any(|(n, _)| *n == "ConsumerProtocolSubscription"));
+    assert!(MESSAGES
+        .iter()
+        .any(|(n, _)| *n == "ConsumerProtocolSubscription"));
 }
 
 proptest! {
