@@ -44,7 +44,8 @@ fn any_flipped_byte_after_the_crc_field_or_in_it_is_a_crc_mismatch() {
             let mut bad = good.to_vec();
             bad[pos] ^= 0x5a;
             let err = RecordBatch::decode(Bytes::from(bad.clone())).unwrap_err();
-            let expected = u32::from_be_bytes(bad[CRC_OFFSET..ATTRIBUTES_OFFSET].try_into().unwrap());
+            let expected =
+                u32::from_be_bytes(bad[CRC_OFFSET..ATTRIBUTES_OFFSET].try_into().unwrap());
             let found = crc32c::crc32c(&bad[ATTRIBUTES_OFFSET..]);
             assert_eq!(
                 err,
@@ -59,7 +60,10 @@ fn any_flipped_byte_after_the_crc_field_or_in_it_is_a_crc_mismatch() {
                 assert_eq!(expected, stored);
             }
             let text = err.to_string();
-            assert!(text.contains("expected") && text.contains("found"), "{text}");
+            assert!(
+                text.contains("expected") && text.contains("found"),
+                "{text}"
+            );
         }
     }
 }
@@ -90,7 +94,9 @@ fn batch_length_beyond_the_buffer() {
     let mut b = sample(Compression::None).to_vec();
     b[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
     let err = RecordBatch::decode(Bytes::from(b.clone())).unwrap_err();
-    assert!(matches!(err, RecordsError::LengthExceedsInput { offset: 8, length, .. } if length == i64::from(i32::MAX)));
+    assert!(
+        matches!(err, RecordsError::LengthExceedsInput { offset: 8, length, .. } if length == i64::from(i32::MAX))
+    );
     // In a records field the same bytes are a (legitimate) partial batch.
     let out = decode_batches(Bytes::from(b), &DecodeOptions::default()).unwrap();
     assert_eq!(out.partial.unwrap().size, Some(12 + i32::MAX as usize));
@@ -102,7 +108,10 @@ fn batch_length_below_the_header_and_negative() {
         let mut b = sample(Compression::None).to_vec();
         b[8..12].copy_from_slice(&len.to_be_bytes());
         let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-        assert!(matches!(err, RecordsError::InvalidLength { offset: 8, .. }), "{len}: {err:?}");
+        assert!(
+            matches!(err, RecordsError::InvalidLength { offset: 8, .. }),
+            "{len}: {err:?}"
+        );
     }
 }
 
@@ -116,7 +125,10 @@ fn record_lengths_beyond_the_section() {
     b[61 + 4] = 0x7e; // key length 63 > what the record holds
     fix_crc(&mut b);
     let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(err, RecordsError::LengthExceedsInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, RecordsError::LengthExceedsInput { .. }),
+        "{err:?}"
+    );
 
     let mut b = good.to_vec();
     b[61] = 0xfe;
@@ -126,7 +138,10 @@ fn record_lengths_beyond_the_section() {
     b[65] = 0x07; // record length 2^30-ish
     fix_crc(&mut b);
     let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(err, RecordsError::LengthExceedsInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, RecordsError::LengthExceedsInput { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -137,7 +152,9 @@ fn record_count_mismatches() {
         fix_crc(&mut b);
         let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
         match err {
-            RecordsError::RecordCount { declared, found, .. } => {
+            RecordsError::RecordCount {
+                declared, found, ..
+            } => {
                 assert_eq!(declared, count);
                 assert!(found.contains(what), "{found}");
             }
@@ -157,7 +174,10 @@ fn huge_header_count_fails_before_allocating() {
     b[n - 1] = 0x7e; // 63 headers in zero remaining bytes
     fix_crc(&mut b);
     let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(err, RecordsError::LengthExceedsInput { length: 63, .. }), "{err:?}");
+    assert!(
+        matches!(err, RecordsError::LengthExceedsInput { length: 63, .. }),
+        "{err:?}"
+    );
 }
 
 fn bomb(codec: Compression, size: usize) -> Bytes {
@@ -173,7 +193,12 @@ fn compression_bombs_stop_at_the_limit() {
         max_decompressed_size: 1 << 20,
         ..Default::default()
     };
-    for codec in [Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd] {
+    for codec in [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ] {
         let b = bomb(codec, 4 << 20);
         assert!(b.len() < 1 << 20, "{codec}: {} bytes", b.len());
         let err = all_records(b, &opts).unwrap_err();
@@ -202,13 +227,31 @@ fn snappy_declaring_a_huge_length_is_refused_before_allocating() {
     b[22] = (b[22] & !7) | Compression::Snappy.id();
     fix_crc(&mut b);
     let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(err, RecordsError::DecompressedTooLarge { codec: Compression::Snappy, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            RecordsError::DecompressedTooLarge {
+                codec: Compression::Snappy,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn legacy_gzip_wrapper_bomb_and_crc() {
     let mut inner = BytesMut::new();
-    encode_message(&mut inner, 0, 1, 0, Some(0), None, Some(&vec![0u8; 4 << 20])).unwrap();
+    encode_message(
+        &mut inner,
+        0,
+        1,
+        0,
+        Some(0),
+        None,
+        Some(&vec![0u8; 4 << 20]),
+    )
+    .unwrap();
     let mut z = Vec::new();
     compress(&CompressionOptions::from(Compression::Gzip), &inner, &mut z).unwrap();
     let mut field = BytesMut::new();
@@ -218,13 +261,22 @@ fn legacy_gzip_wrapper_bomb_and_crc() {
         ..Default::default()
     };
     let err = all_records(field.clone().freeze(), &opts).unwrap_err();
-    assert!(matches!(err, RecordsError::DecompressedTooLarge { codec: Compression::Gzip, .. }));
+    assert!(matches!(
+        err,
+        RecordsError::DecompressedTooLarge {
+            codec: Compression::Gzip,
+            ..
+        }
+    ));
 
     let mut bad = field.to_vec();
     let last = bad.len() - 1;
     bad[last] ^= 1;
     let err = all_records(Bytes::from(bad), &opts).unwrap_err();
-    assert!(matches!(err, RecordsError::CrcMismatch { offset: 0, .. }), "{err:?}");
+    assert!(
+        matches!(err, RecordsError::CrcMismatch { offset: 0, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -232,7 +284,13 @@ fn unknown_magic_and_codec() {
     let mut b = sample(Compression::None).to_vec();
     b[16] = 3;
     let err = all_records(Bytes::from(b), &DecodeOptions::default()).unwrap_err();
-    assert_eq!(err, RecordsError::UnsupportedMagic { offset: 16, magic: 3 });
+    assert_eq!(
+        err,
+        RecordsError::UnsupportedMagic {
+            offset: 16,
+            magic: 3
+        }
+    );
 
     let mut b = sample(Compression::None).to_vec();
     b[22] |= 7;

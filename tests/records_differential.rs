@@ -120,7 +120,8 @@ fn kwire_encode(b: &Batch) -> Bytes {
             .iter()
             .map(|(k, v)| Header::new(k.clone().into_bytes(), v.clone()))
             .collect();
-        bb.append(ts, r.key.as_deref(), r.value.as_deref(), &hs).unwrap();
+        bb.append(ts, r.key.as_deref(), r.value.as_deref(), &hs)
+            .unwrap();
     }
     bb.build().unwrap()
 }
@@ -174,7 +175,12 @@ fn check_kwire_records(b: &Batch, bytes: Bytes) -> Result<(), TestCaseError> {
         let hs: Vec<(String, Option<Vec<u8>>)> = got
             .headers
             .iter()
-            .map(|h| (h.key_str().unwrap().to_owned(), h.value.as_ref().map(|v| v.to_vec())))
+            .map(|h| {
+                (
+                    h.key_str().unwrap().to_owned(),
+                    h.value.as_ref().map(|v| v.to_vec()),
+                )
+            })
             .collect();
         prop_assert_eq!(&hs, &want.headers);
     }

@@ -17,6 +17,8 @@ fn fixture(name: &str) -> Bytes {
     Bytes::from(std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
 }
 
+type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 const VERSIONS: [&str; 2] = ["rdkafka-2.0.2", "rdkafka-2.16.0"];
 
 fn check(name: &str, codec: Compression, idempotent: bool) {
@@ -24,7 +26,11 @@ fn check(name: &str, codec: Compression, idempotent: bool) {
     let opts = DecodeOptions::default();
     let out = decode_batches(field.clone(), &opts).unwrap();
     assert_eq!(out.partial, None, "{name}");
-    assert_eq!(out.batches.len(), 1, "{name}: kcat with linger.ms=200 sends one batch");
+    assert_eq!(
+        out.batches.len(),
+        1,
+        "{name}: kcat with linger.ms=200 sends one batch"
+    );
     let Batch::V2(batch) = &out.batches[0] else {
         panic!("{name}: not a v2 batch")
     };
@@ -39,12 +45,20 @@ fn check(name: &str, codec: Compression, idempotent: bool) {
         assert!(h.producer_epoch >= 0);
         assert_eq!(h.base_sequence, 0);
     } else {
-        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (-1, -1, -1));
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (-1, -1, -1)
+        );
     }
-    assert!(h.base_timestamp > 1_600_000_000_000, "{name}: a real wall-clock time");
+    assert!(
+        h.base_timestamp > 1_600_000_000_000,
+        "{name}: a real wall-clock time"
+    );
     let recs = batch.decode_records(&opts).unwrap();
-    let kv: Vec<(Option<&[u8]>, Option<&[u8]>)> =
-        recs.iter().map(|r| (r.key.as_deref(), r.value.as_deref())).collect();
+    let kv: Vec<KeyValue> = recs
+        .iter()
+        .map(|r| (r.key.as_deref(), r.value.as_deref()))
+        .collect();
     let big = vec![b'x'; 300];
     assert_eq!(
         kv,
@@ -64,7 +78,11 @@ fn check(name: &str, codec: Compression, idempotent: bool) {
             .iter()
             .map(|h| (h.key_str().unwrap(), h.value.as_deref()))
             .collect();
-        assert_eq!(hs, vec![("h1", Some(&b"v1"[..])), ("h2", HEADER_H2)], "{name}");
+        assert_eq!(
+            hs,
+            vec![("h1", Some(&b"v1"[..])), ("h2", HEADER_H2)],
+            "{name}"
+        );
     }
     // Our encoder, given the same header and records, must reproduce the
     // batch byte for byte when uncompressed (librdkafka and kwire agree on

@@ -78,7 +78,15 @@ fn params() -> impl Strategy<Value = Params> {
         -1i32..1000,
     )
         .prop_map(
-            |(base_offset, codec, snappy_raw, producer, transactional, log_append, leader_epoch)| {
+            |(
+                base_offset,
+                codec,
+                snappy_raw,
+                producer,
+                transactional,
+                log_append,
+                leader_epoch,
+            )| {
                 Params {
                     base_offset,
                     codec,
@@ -208,8 +216,8 @@ proptest! {
 #[test]
 fn control_batches_round_trip() {
     for commit in [true, false] {
-        let bytes = RecordBatchBuilder::end_txn_marker(42, 7000, 3, commit, 17, 1_700_000_000_123)
-            .unwrap();
+        let bytes =
+            RecordBatchBuilder::end_txn_marker(42, 7000, 3, commit, 17, 1_700_000_000_123).unwrap();
         let batch = RecordBatch::decode(bytes.clone()).unwrap();
         assert!(batch.header.is_control());
         assert!(batch.header.is_transactional());
@@ -246,8 +254,13 @@ fn uncompressed_decode_is_zero_copy_and_lazy() {
     let mut b = RecordBatchBuilder::new(0);
     for i in 0..100u32 {
         let v = vec![i as u8; 100];
-        b.append(1000 + i64::from(i), Some(b"key"), Some(&v), &[Header::new(&b"h"[..], Some(&b"hv"[..]))])
-            .unwrap();
+        b.append(
+            1000 + i64::from(i),
+            Some(b"key"),
+            Some(&v),
+            &[Header::new(&b"h"[..], Some(&b"hv"[..]))],
+        )
+        .unwrap();
     }
     let bytes = b.build().unwrap();
     let range = bytes.as_ptr() as usize..bytes.as_ptr() as usize + bytes.len();
@@ -270,8 +283,10 @@ fn uncompressed_decode_is_zero_copy_and_lazy() {
 #[test]
 fn explicit_offsets_with_gaps_and_out_of_order_timestamps() {
     let mut b = RecordBatchBuilder::new(1000);
-    b.append_with_offset(1000, 50, None, Some(b"a"), &[]).unwrap();
-    b.append_with_offset(1005, 20, None, Some(b"b"), &[]).unwrap();
+    b.append_with_offset(1000, 50, None, Some(b"a"), &[])
+        .unwrap();
+    b.append_with_offset(1005, 20, None, Some(b"b"), &[])
+        .unwrap();
     assert!(b.append_with_offset(1005, 20, None, None, &[]).is_err());
     assert!(b.append_with_offset(999, 20, None, None, &[]).is_err());
     let batch = RecordBatch::decode(b.build().unwrap()).unwrap();
@@ -279,7 +294,10 @@ fn explicit_offsets_with_gaps_and_out_of_order_timestamps() {
     assert_eq!(batch.header.base_timestamp, 50);
     assert_eq!(batch.header.max_timestamp, 50);
     let recs = batch.decode_records(&DecodeOptions::default()).unwrap();
-    assert_eq!((recs[1].offset, recs[1].timestamp, recs[1].timestamp_delta), (1005, 20, -30));
+    assert_eq!(
+        (recs[1].offset, recs[1].timestamp, recs[1].timestamp_delta),
+        (1005, 20, -30)
+    );
 }
 
 /// A legacy message set: two uncompressed messages, then a compressed
@@ -303,8 +321,16 @@ fn legacy_set(magic: i8) -> (Bytes, Vec<(i64, Vec<u8>)>) {
             expect.push((next + i, v));
         }
         let value = compress_wrapper_value(codec, magic, &inner).unwrap();
-        encode_message(&mut buf, next + 2, magic, codec.id() as i8, ts(30), None, Some(&value))
-            .unwrap();
+        encode_message(
+            &mut buf,
+            next + 2,
+            magic,
+            codec.id() as i8,
+            ts(30),
+            None,
+            Some(&value),
+        )
+        .unwrap();
         next += 3;
     }
     (buf.freeze(), expect)
