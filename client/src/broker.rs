@@ -277,6 +277,7 @@ impl Broker {
         let api = R::API_KEY;
         let retry_safe = opts.retry_safe.unwrap_or_else(|| is_retry_safe(api));
         let mut retried = false;
+        let mut resent_unsent = false;
         loop {
             let live = self.connection().await?;
             let choice = self.choose_for(req, opts, &live.versions)?;
@@ -329,6 +330,18 @@ impl Broker {
                         retry_safe,
                         now_advertised: now,
                     });
+                }
+                Err(ClientError::Conn(ConnError::Closed {
+                    in_flight: false, ..
+                })) if !resent_unsent => {
+                    // The connection closed before the request was written:
+                    // nothing reached the broker, so sending it on a new
+                    // connection is safe whatever the request is.
+                    tracing::info!(broker = %self.name(), api = %api_name(api),
+                        "connection closed before the request was sent: reconnecting");
+                    self.forget(live.generation).await;
+                    resent_unsent = true;
+                    continue;
                 }
                 Err(e) => {
                     if live.conn.is_closed() {

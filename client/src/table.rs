@@ -6,11 +6,12 @@
 //! controller (§1.6, §7 item 22). So every connection keeps its own table
 //! and a reconnect renegotiates.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use crate::choose::Cap;
 use crate::negotiate::{FallbackVersions, RawTable};
-use crate::proto::{our_range, ApiKey, VersionRange};
+use crate::proto::{ApiKey, VersionRange};
 
 /// Where a table came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,16 +49,17 @@ impl BrokerVersions {
         let mut duplicates = Vec::new();
         for a in &raw.apis {
             let range = VersionRange::new(a.min, a.max);
-            let map =
-                if our_range(ApiKey(a.api_key)).is_some() || ApiKey(a.api_key).name().is_some() {
-                    &mut apis
-                } else {
-                    &mut unknown
-                };
-            if map.contains_key(&a.api_key) {
-                duplicates.push(a.api_key);
+            // Known = named in this build (removed APIs included).
+            let map = if ApiKey(a.api_key).name().is_some() {
+                &mut apis
             } else {
-                map.insert(a.api_key, range);
+                &mut unknown
+            };
+            match map.entry(a.api_key) {
+                Entry::Occupied(_) => duplicates.push(a.api_key),
+                Entry::Vacant(v) => {
+                    v.insert(range);
+                }
             }
         }
         let finalized_epoch =
