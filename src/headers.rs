@@ -22,7 +22,7 @@ pub struct HeaderQuirk {
 /// The exceptions, in one place.
 pub const HEADER_QUIRKS: &[HeaderQuirk] = &[
     HeaderQuirk {
-        api_key: ApiKey::API_VERSIONS,
+        api_key: ApiKey(18), // ApiVersions
         versions: (0, i16::MAX),
         request_header: None,
         // KIP-511: a client that sent a version the broker does not know
@@ -32,7 +32,7 @@ pub const HEADER_QUIRKS: &[HeaderQuirk] = &[
         why: "KIP-511: ApiVersions responses always use response header v0",
     },
     HeaderQuirk {
-        api_key: ApiKey::CONTROLLED_SHUTDOWN,
+        api_key: ApiKey(7), // ControlledShutdown
         versions: (0, 0),
         // ControlledShutdown v0 predates the client id field (KAFKA-4507):
         // its header is api key, version and correlation id only.

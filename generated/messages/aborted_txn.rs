@@ -22,7 +22,7 @@ pub struct AbortedTxn {
     #[cfg_attr(feature = "serde", serde(rename = "lastStableOffset"))]
     pub last_stable_offset: i64,
 }
-impl Default for AbortedTxn {
+impl ::core::default::Default for AbortedTxn {
     fn default() -> Self {
         Self {
             producer_id: 0i64,
@@ -37,7 +37,7 @@ impl AbortedTxn {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 8usize + 8usize;
 }
 impl crate::Encodable for AbortedTxn {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -70,23 +70,24 @@ impl crate::Decodable for AbortedTxn {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_last_stable_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_last_stable_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LastStableOffset"))?;
         Ok(AbortedTxn {
             producer_id: f_producer_id,
@@ -112,6 +113,6 @@ impl AbortedTxn {
 impl crate::Message for AbortedTxn {
     const NAME: &'static str = "AbortedTxn";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

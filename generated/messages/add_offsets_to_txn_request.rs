@@ -27,14 +27,14 @@ pub struct AddOffsetsToTxnRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddOffsetsToTxnRequest {
+impl ::core::default::Default for AddOffsetsToTxnRequest {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
             producer_id: 0i64,
             producer_epoch: 0i16,
             group_id: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl AddOffsetsToTxnRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize;
 }
 impl crate::Encodable for AddOffsetsToTxnRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -125,21 +125,22 @@ impl crate::Decodable for AddOffsetsToTxnRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
@@ -185,7 +186,7 @@ impl AddOffsetsToTxnRequest {
 impl crate::Message for AddOffsetsToTxnRequest {
     const NAME: &'static str = "AddOffsetsToTxnRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AddOffsetsToTxnRequest {

@@ -13,7 +13,7 @@
 pub struct AddPartitionsToTxnRequest {
     /// Transactions: `[]AddPartitionsToTxnTransaction`, versions 4-5.
     #[cfg_attr(feature = "serde", serde(rename = "transactions"))]
-    pub transactions: Vec<AddPartitionsToTxnTransaction>,
+    pub transactions: ::std::vec::Vec<AddPartitionsToTxnTransaction>,
     /// V3AndBelowTransactionalId: `string`, versions 0-3, entity `transactionalId`.
     #[cfg_attr(feature = "serde", serde(rename = "v3AndBelowTransactionalId"))]
     pub v3_and_below_transactional_id: crate::StrBytes,
@@ -25,20 +25,20 @@ pub struct AddPartitionsToTxnRequest {
     pub v3_and_below_producer_epoch: i16,
     /// V3AndBelowTopics: `[]AddPartitionsToTxnTopic`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "v3AndBelowTopics"))]
-    pub v3_and_below_topics: Vec<AddPartitionsToTxnTopic>,
+    pub v3_and_below_topics: ::std::vec::Vec<AddPartitionsToTxnTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnRequest {
+impl ::core::default::Default for AddPartitionsToTxnRequest {
     fn default() -> Self {
         Self {
-            transactions: Vec::<AddPartitionsToTxnTransaction>::new(),
+            transactions: ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new(),
             v3_and_below_transactional_id: crate::StrBytes::new(),
             v3_and_below_producer_id: 0i64,
             v3_and_below_producer_epoch: 0i16,
-            v3_and_below_topics: Vec::<AddPartitionsToTxnTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            v3_and_below_topics: ::std::vec::Vec::<AddPartitionsToTxnTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -47,7 +47,7 @@ impl AddPartitionsToTxnRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for AddPartitionsToTxnRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 4i16 {
             n
@@ -74,7 +74,9 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                     }
                 };
         } else {
-            if self.transactions != Vec::<AddPartitionsToTxnTransaction>::new() {
+            if self.transactions
+                != ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "AddPartitionsToTxnRequest",
                     field: "Transactions",
@@ -163,7 +165,9 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                     }
                 };
         } else {
-            if self.v3_and_below_topics != Vec::<AddPartitionsToTxnTopic>::new() {
+            if self.v3_and_below_topics
+                != ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "AddPartitionsToTxnRequest",
                     field: "V3AndBelowTopics",
@@ -248,12 +252,19 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactions: Vec<AddPartitionsToTxnTransaction> = if version >= 4i16 {
-            (|| -> Result<Vec<AddPartitionsToTxnTransaction>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactions: ::std::vec::Vec<AddPartitionsToTxnTransaction> = if version
+            >= 4i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<AddPartitionsToTxnTransaction>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, AddPartitionsToTxnTransaction::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             AddPartitionsToTxnTransaction::read(r, version)
@@ -265,10 +276,10 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
             })()
                 .map_err(|e| e.in_field("Transactions"))?
         } else {
-            Vec::<AddPartitionsToTxnTransaction>::new()
+            ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
         };
         let f_v3_and_below_transactional_id: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 3i16)?)
             })()
                 .map_err(|e| e.in_field("V3AndBelowTransactionalId"))?
@@ -276,23 +287,30 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
             crate::StrBytes::new()
         };
         let f_v3_and_below_producer_id: i64 = if version <= 3i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("V3AndBelowProducerId"))?
         } else {
             0i64
         };
         let f_v3_and_below_producer_epoch: i16 = if version <= 3i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("V3AndBelowProducerEpoch"))?
         } else {
             0i16
         };
-        let f_v3_and_below_topics: Vec<AddPartitionsToTxnTopic> = if version <= 3i16 {
-            (|| -> Result<Vec<AddPartitionsToTxnTopic>, crate::DecodeError> {
+        let f_v3_and_below_topics: ::std::vec::Vec<AddPartitionsToTxnTopic> = if version
+            <= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<AddPartitionsToTxnTopic>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r
                         .array_len(version >= 3i16, AddPartitionsToTxnTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             AddPartitionsToTxnTopic::read(r, version)
@@ -304,7 +322,7 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
             })()
                 .map_err(|e| e.in_field("V3AndBelowTopics"))?
         } else {
-            Vec::<AddPartitionsToTxnTopic>::new()
+            ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -338,7 +356,7 @@ impl AddPartitionsToTxnRequest {
         if version >= 4i16 {
             this.transactions = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -362,7 +380,7 @@ impl AddPartitionsToTxnRequest {
         if version <= 3i16 {
             this.v3_and_below_topics = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -391,17 +409,17 @@ pub struct AddPartitionsToTxnTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnTopic {
+impl ::core::default::Default for AddPartitionsToTxnTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -410,7 +428,7 @@ impl AddPartitionsToTxnTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -494,15 +512,21 @@ impl crate::Decodable for AddPartitionsToTxnTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 3i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 3i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -539,7 +563,7 @@ impl AddPartitionsToTxnTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -571,20 +595,20 @@ pub struct AddPartitionsToTxnTransaction {
     pub verify_only: bool,
     /// Topics: `[]AddPartitionsToTxnTopic`, versions 4-5.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<AddPartitionsToTxnTopic>,
+    pub topics: ::std::vec::Vec<AddPartitionsToTxnTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnTransaction {
+impl ::core::default::Default for AddPartitionsToTxnTransaction {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
             producer_id: 0i64,
             producer_epoch: 0i16,
             verify_only: false,
-            topics: Vec::<AddPartitionsToTxnTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<AddPartitionsToTxnTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -594,7 +618,7 @@ impl AddPartitionsToTxnTransaction {
         + 1usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTransaction {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -683,31 +707,35 @@ impl crate::Decodable for AddPartitionsToTxnTransaction {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_verify_only: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_verify_only: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("VerifyOnly"))?;
-        let f_topics: Vec<AddPartitionsToTxnTopic> = (|| -> Result<
-            Vec<AddPartitionsToTxnTopic>,
+        let f_topics: ::std::vec::Vec<AddPartitionsToTxnTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AddPartitionsToTxnTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AddPartitionsToTxnTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AddPartitionsToTxnTopic::read(r, version)
@@ -751,7 +779,7 @@ impl AddPartitionsToTxnTransaction {
         this.verify_only = g.bool();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -769,7 +797,7 @@ impl AddPartitionsToTxnTransaction {
 impl crate::Message for AddPartitionsToTxnRequest {
     const NAME: &'static str = "AddPartitionsToTxnRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AddPartitionsToTxnRequest {

@@ -17,22 +17,24 @@ pub struct AddPartitionsToTxnResponse {
     pub error_code: i16,
     /// ResultsByTransaction: `[]AddPartitionsToTxnResult`, versions 4-5.
     #[cfg_attr(feature = "serde", serde(rename = "resultsByTransaction"))]
-    pub results_by_transaction: Vec<AddPartitionsToTxnResult>,
+    pub results_by_transaction: ::std::vec::Vec<AddPartitionsToTxnResult>,
     /// ResultsByTopicV3AndBelow: `[]AddPartitionsToTxnTopicResult`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resultsByTopicV3AndBelow"))]
-    pub results_by_topic_v3_and_below: Vec<AddPartitionsToTxnTopicResult>,
+    pub results_by_topic_v3_and_below: ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnResponse {
+impl ::core::default::Default for AddPartitionsToTxnResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            results_by_transaction: Vec::<AddPartitionsToTxnResult>::new(),
-            results_by_topic_v3_and_below: Vec::<AddPartitionsToTxnTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results_by_transaction: ::std::vec::Vec::<AddPartitionsToTxnResult>::new(),
+            results_by_topic_v3_and_below: ::std::vec::Vec::<
+                AddPartitionsToTxnTopicResult,
+            >::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +43,7 @@ impl AddPartitionsToTxnResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for AddPartitionsToTxnResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 4i16 {
@@ -72,7 +74,9 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                     }
                 };
         } else {
-            if self.results_by_transaction != Vec::<AddPartitionsToTxnResult>::new() {
+            if self.results_by_transaction
+                != ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "AddPartitionsToTxnResponse",
                     field: "ResultsByTransaction",
@@ -114,7 +118,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                 };
         } else {
             if self.results_by_topic_v3_and_below
-                != Vec::<AddPartitionsToTxnTopicResult>::new()
+                != ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
             {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "AddPartitionsToTxnResponse",
@@ -192,23 +196,30 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 4i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
-        let f_results_by_transaction: Vec<AddPartitionsToTxnResult> = if version >= 4i16
+        let f_results_by_transaction: ::std::vec::Vec<AddPartitionsToTxnResult> = if version
+            >= 4i16
         {
-            (|| -> Result<Vec<AddPartitionsToTxnResult>, crate::DecodeError> {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<AddPartitionsToTxnResult>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, AddPartitionsToTxnResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             AddPartitionsToTxnResult::read(r, version)
@@ -220,19 +231,24 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
             })()
                 .map_err(|e| e.in_field("ResultsByTransaction"))?
         } else {
-            Vec::<AddPartitionsToTxnResult>::new()
+            ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
         };
-        let f_results_by_topic_v3_and_below: Vec<AddPartitionsToTxnTopicResult> = if version
-            <= 3i16
-        {
-            (|| -> Result<Vec<AddPartitionsToTxnTopicResult>, crate::DecodeError> {
+        let f_results_by_topic_v3_and_below: ::std::vec::Vec<
+            AddPartitionsToTxnTopicResult,
+        > = if version <= 3i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r
                         .array_len(
                             version >= 3i16,
                             AddPartitionsToTxnTopicResult::MIN_SIZE,
                         )?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             AddPartitionsToTxnTopicResult::read(r, version)
@@ -244,7 +260,7 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
             })()
                 .map_err(|e| e.in_field("ResultsByTopicV3AndBelow"))?
         } else {
-            Vec::<AddPartitionsToTxnTopicResult>::new()
+            ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -281,7 +297,7 @@ impl AddPartitionsToTxnResponse {
         if version >= 4i16 {
             this.results_by_transaction = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -296,7 +312,7 @@ impl AddPartitionsToTxnResponse {
         if version <= 3i16 {
             this.results_by_topic_v3_and_below = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -330,12 +346,12 @@ pub struct AddPartitionsToTxnPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnPartitionResult {
+impl ::core::default::Default for AddPartitionsToTxnPartitionResult {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             partition_error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -344,7 +360,7 @@ impl AddPartitionsToTxnPartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for AddPartitionsToTxnPartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -386,14 +402,16 @@ impl crate::Decodable for AddPartitionsToTxnPartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_partition_error_code: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("PartitionErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -440,17 +458,19 @@ pub struct AddPartitionsToTxnTopicResult {
     pub name: crate::StrBytes,
     /// ResultsByPartition: `[]AddPartitionsToTxnPartitionResult`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "resultsByPartition"))]
-    pub results_by_partition: Vec<AddPartitionsToTxnPartitionResult>,
+    pub results_by_partition: ::std::vec::Vec<AddPartitionsToTxnPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnTopicResult {
+impl ::core::default::Default for AddPartitionsToTxnTopicResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            results_by_partition: Vec::<AddPartitionsToTxnPartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results_by_partition: ::std::vec::Vec::<
+                AddPartitionsToTxnPartitionResult,
+            >::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -459,7 +479,7 @@ impl AddPartitionsToTxnTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -549,13 +569,14 @@ impl crate::Decodable for AddPartitionsToTxnTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 3i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_results_by_partition: Vec<AddPartitionsToTxnPartitionResult> = (|| -> Result<
-            Vec<AddPartitionsToTxnPartitionResult>,
+        let f_results_by_partition: ::std::vec::Vec<AddPartitionsToTxnPartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AddPartitionsToTxnPartitionResult>,
             crate::DecodeError,
         > {
             Ok({
@@ -564,7 +585,9 @@ impl crate::Decodable for AddPartitionsToTxnTopicResult {
                         version >= 3i16,
                         AddPartitionsToTxnPartitionResult::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AddPartitionsToTxnPartitionResult::read(r, version)
@@ -604,7 +627,7 @@ impl AddPartitionsToTxnTopicResult {
         this.name = g.string();
         this.results_by_partition = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -632,17 +655,17 @@ pub struct AddPartitionsToTxnResult {
     pub transactional_id: crate::StrBytes,
     /// TopicResults: `[]AddPartitionsToTxnTopicResult`, versions 4-5.
     #[cfg_attr(feature = "serde", serde(rename = "topicResults"))]
-    pub topic_results: Vec<AddPartitionsToTxnTopicResult>,
+    pub topic_results: ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddPartitionsToTxnResult {
+impl ::core::default::Default for AddPartitionsToTxnResult {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
-            topic_results: Vec::<AddPartitionsToTxnTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_results: ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -651,7 +674,7 @@ impl AddPartitionsToTxnResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AddPartitionsToTxnResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -725,19 +748,21 @@ impl crate::Decodable for AddPartitionsToTxnResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_topic_results: Vec<AddPartitionsToTxnTopicResult> = (|| -> Result<
-            Vec<AddPartitionsToTxnTopicResult>,
+        let f_topic_results: ::std::vec::Vec<AddPartitionsToTxnTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AddPartitionsToTxnTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AddPartitionsToTxnTopicResult::read(r, version)
@@ -775,7 +800,7 @@ impl AddPartitionsToTxnResult {
         this.transactional_id = g.string();
         this.topic_results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -793,7 +818,7 @@ impl AddPartitionsToTxnResult {
 impl crate::Message for AddPartitionsToTxnResponse {
     const NAME: &'static str = "AddPartitionsToTxnResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AddPartitionsToTxnResponse {

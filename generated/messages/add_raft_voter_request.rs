@@ -13,7 +13,7 @@
 pub struct AddRaftVoterRequest {
     /// ClusterId: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// TimeoutMs: `int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -25,7 +25,7 @@ pub struct AddRaftVoterRequest {
     pub voter_directory_id: crate::Uuid,
     /// Listeners: `[]Listener`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "listeners"))]
-    pub listeners: Vec<Listener>,
+    pub listeners: ::std::vec::Vec<Listener>,
     /// AckWhenCommitted: `bool`, versions 1, default true.
     #[cfg_attr(feature = "serde", serde(rename = "ackWhenCommitted"))]
     pub ack_when_committed: bool,
@@ -33,16 +33,16 @@ pub struct AddRaftVoterRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AddRaftVoterRequest {
+impl ::core::default::Default for AddRaftVoterRequest {
     fn default() -> Self {
         Self {
             cluster_id: Some(crate::StrBytes::new()),
             timeout_ms: 0i32,
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            listeners: Vec::<Listener>::new(),
+            listeners: ::std::vec::Vec::<Listener>::new(),
             ack_when_committed: true,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl AddRaftVoterRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for AddRaftVoterRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.cluster_id {
@@ -159,30 +159,34 @@ impl crate::Decodable for AddRaftVoterRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_cluster_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_voter_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> Result<
+        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
-        let f_listeners: Vec<Listener> = (|| -> Result<
-            Vec<Listener>,
+        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Listener>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -191,7 +195,7 @@ impl crate::Decodable for AddRaftVoterRequest {
         })()
             .map_err(|e| e.in_field("Listeners"))?;
         let f_ack_when_committed: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("AckWhenCommitted"))?
         } else {
             true
@@ -230,7 +234,7 @@ impl AddRaftVoterRequest {
         this.voter_directory_id = g.uuid();
         this.listeners = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -267,13 +271,13 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Listener {
+impl ::core::default::Default for Listener {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -282,7 +286,7 @@ impl Listener {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -349,17 +353,21 @@ impl crate::Decodable for Listener {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -397,7 +405,7 @@ impl Listener {
 impl crate::Message for AddRaftVoterRequest {
     const NAME: &'static str = "AddRaftVoterRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AddRaftVoterRequest {

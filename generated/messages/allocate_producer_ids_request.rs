@@ -21,12 +21,12 @@ pub struct AllocateProducerIdsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AllocateProducerIdsRequest {
+impl ::core::default::Default for AllocateProducerIdsRequest {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
             broker_epoch: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl AllocateProducerIdsRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for AllocateProducerIdsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -68,11 +68,13 @@ impl crate::Decodable for AllocateProducerIdsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("BrokerEpoch"))?;
@@ -110,7 +112,7 @@ impl AllocateProducerIdsRequest {
 impl crate::Message for AllocateProducerIdsRequest {
     const NAME: &'static str = "AllocateProducerIdsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AllocateProducerIdsRequest {

@@ -13,7 +13,7 @@
 pub struct AlterClientQuotasRequest {
     /// Entries: `[]EntryData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entries"))]
-    pub entries: Vec<EntryData>,
+    pub entries: ::std::vec::Vec<EntryData>,
     /// ValidateOnly: `bool`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "validateOnly"))]
     pub validate_only: bool,
@@ -21,12 +21,12 @@ pub struct AlterClientQuotasRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterClientQuotasRequest {
+impl ::core::default::Default for AlterClientQuotasRequest {
     fn default() -> Self {
         Self {
-            entries: Vec::<EntryData>::new(),
+            entries: ::std::vec::Vec::<EntryData>::new(),
             validate_only: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl AlterClientQuotasRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterClientQuotasRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,14 +110,16 @@ impl crate::Decodable for AlterClientQuotasRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entries: Vec<EntryData> = (|| -> Result<
-            Vec<EntryData>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entries: ::std::vec::Vec<EntryData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EntryData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntryData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EntryData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -125,9 +127,10 @@ impl crate::Decodable for AlterClientQuotasRequest {
             })
         })()
             .map_err(|e| e.in_field("Entries"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_validate_only: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -157,7 +160,7 @@ impl AlterClientQuotasRequest {
         let mut this = Self::default();
         this.entries = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -186,17 +189,17 @@ pub struct EntityData {
     pub entity_type: crate::StrBytes,
     /// EntityName: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entityName"))]
-    pub entity_name: Option<crate::StrBytes>,
+    pub entity_name: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntityData {
+impl ::core::default::Default for EntityData {
     fn default() -> Self {
         Self {
             entity_type: crate::StrBytes::new(),
             entity_name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -205,7 +208,7 @@ impl EntityData {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for EntityData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -279,14 +282,14 @@ impl crate::Decodable for EntityData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_entity_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityName"))?;
@@ -343,13 +346,13 @@ pub struct OpData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OpData {
+impl ::core::default::Default for OpData {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
             value: 0.0f64,
             remove: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -358,7 +361,7 @@ impl OpData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 1usize;
 }
 impl crate::Encodable for OpData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -420,14 +423,19 @@ impl crate::Decodable for OpData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 1i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("Key"))?;
-        let f_value: f64 = (|| -> Result<f64, crate::DecodeError> { Ok(r.f64()?) })()
+        let f_value: f64 = (|| -> ::core::result::Result<f64, crate::DecodeError> {
+            Ok(r.f64()?)
+        })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_remove: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_remove: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("Remove"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -473,20 +481,20 @@ impl OpData {
 pub struct EntryData {
     /// Entity: `[]EntityData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entity"))]
-    pub entity: Vec<EntityData>,
+    pub entity: ::std::vec::Vec<EntityData>,
     /// Ops: `[]OpData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "ops"))]
-    pub ops: Vec<OpData>,
+    pub ops: ::std::vec::Vec<OpData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntryData {
+impl ::core::default::Default for EntryData {
     fn default() -> Self {
         Self {
-            entity: Vec::<EntityData>::new(),
-            ops: Vec::<OpData>::new(),
-            unknown_tagged_fields: Default::default(),
+            entity: ::std::vec::Vec::<EntityData>::new(),
+            ops: ::std::vec::Vec::<OpData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -495,7 +503,7 @@ impl EntryData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for EntryData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -603,14 +611,16 @@ impl crate::Decodable for EntryData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity: Vec<EntityData> = (|| -> Result<
-            Vec<EntityData>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity: ::std::vec::Vec<EntityData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EntityData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EntityData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -618,10 +628,15 @@ impl crate::Decodable for EntryData {
             })
         })()
             .map_err(|e| e.in_field("Entity"))?;
-        let f_ops: Vec<OpData> = (|| -> Result<Vec<OpData>, crate::DecodeError> {
+        let f_ops: ::std::vec::Vec<OpData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OpData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, OpData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(OpData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -657,7 +672,7 @@ impl EntryData {
         let mut this = Self::default();
         this.entity = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -670,7 +685,7 @@ impl EntryData {
         };
         this.ops = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -690,7 +705,7 @@ impl EntryData {
 impl crate::Message for AlterClientQuotasRequest {
     const NAME: &'static str = "AlterClientQuotasRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterClientQuotasRequest {

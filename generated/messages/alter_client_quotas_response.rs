@@ -14,17 +14,17 @@ pub struct AlterClientQuotasResponse {
     pub throttle_time_ms: i32,
     /// Entries: `[]EntryData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entries"))]
-    pub entries: Vec<EntryData>,
+    pub entries: ::std::vec::Vec<EntryData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterClientQuotasResponse {
+impl ::core::default::Default for AlterClientQuotasResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            entries: Vec::<EntryData>::new(),
-            unknown_tagged_fields: Default::default(),
+            entries: ::std::vec::Vec::<EntryData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl AlterClientQuotasResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for AlterClientQuotasResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for AlterClientQuotasResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_entries: Vec<EntryData> = (|| -> Result<
-            Vec<EntryData>,
+        let f_entries: ::std::vec::Vec<EntryData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EntryData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntryData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EntryData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -156,7 +159,7 @@ impl AlterClientQuotasResponse {
         this.throttle_time_ms = g.i32();
         this.entries = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -184,17 +187,17 @@ pub struct EntityData {
     pub entity_type: crate::StrBytes,
     /// EntityName: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entityName"))]
-    pub entity_name: Option<crate::StrBytes>,
+    pub entity_name: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntityData {
+impl ::core::default::Default for EntityData {
     fn default() -> Self {
         Self {
             entity_type: crate::StrBytes::new(),
             entity_name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -203,7 +206,7 @@ impl EntityData {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for EntityData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -277,14 +280,14 @@ impl crate::Decodable for EntityData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_entity_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityName"))?;
@@ -333,21 +336,21 @@ pub struct EntryData {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Entity: `[]EntityData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entity"))]
-    pub entity: Vec<EntityData>,
+    pub entity: ::std::vec::Vec<EntityData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntryData {
+impl ::core::default::Default for EntryData {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            entity: Vec::<EntityData>::new(),
-            unknown_tagged_fields: Default::default(),
+            entity: ::std::vec::Vec::<EntityData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -356,7 +359,7 @@ impl EntryData {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for EntryData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -453,23 +456,25 @@ impl crate::Decodable for EntryData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_entity: Vec<EntityData> = (|| -> Result<
-            Vec<EntityData>,
+        let f_entity: ::std::vec::Vec<EntityData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EntityData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EntityData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -508,7 +513,7 @@ impl EntryData {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.entity = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -528,7 +533,7 @@ impl EntryData {
 impl crate::Message for AlterClientQuotasResponse {
     const NAME: &'static str = "AlterClientQuotasResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AlterClientQuotasResponse {

@@ -13,7 +13,7 @@
 pub struct AlterConfigsRequest {
     /// Resources: `[]AlterConfigsResource`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "resources"))]
-    pub resources: Vec<AlterConfigsResource>,
+    pub resources: ::std::vec::Vec<AlterConfigsResource>,
     /// ValidateOnly: `bool`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "validateOnly"))]
     pub validate_only: bool,
@@ -21,12 +21,12 @@ pub struct AlterConfigsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterConfigsRequest {
+impl ::core::default::Default for AlterConfigsRequest {
     fn default() -> Self {
         Self {
-            resources: Vec::<AlterConfigsResource>::new(),
+            resources: ::std::vec::Vec::<AlterConfigsResource>::new(),
             validate_only: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl AlterConfigsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterConfigsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,14 +110,16 @@ impl crate::Decodable for AlterConfigsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resources: Vec<AlterConfigsResource> = (|| -> Result<
-            Vec<AlterConfigsResource>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resources: ::std::vec::Vec<AlterConfigsResource> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterConfigsResource>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AlterConfigsResource::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterConfigsResource::read(r, version)
@@ -128,9 +130,10 @@ impl crate::Decodable for AlterConfigsRequest {
             })
         })()
             .map_err(|e| e.in_field("Resources"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_validate_only: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -160,7 +163,7 @@ impl AlterConfigsRequest {
         let mut this = Self::default();
         this.resources = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -189,17 +192,17 @@ pub struct AlterableConfig {
     pub name: crate::StrBytes,
     /// Value: `string`, versions 0-2, nullable 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
-    pub value: Option<crate::StrBytes>,
+    pub value: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterableConfig {
+impl ::core::default::Default for AlterableConfig {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -208,7 +211,7 @@ impl AlterableConfig {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for AlterableConfig {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -282,13 +285,14 @@ impl crate::Decodable for AlterableConfig {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
@@ -340,18 +344,18 @@ pub struct AlterConfigsResource {
     pub resource_name: crate::StrBytes,
     /// Configs: `[]AlterableConfig`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
-    pub configs: Vec<AlterableConfig>,
+    pub configs: ::std::vec::Vec<AlterableConfig>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterConfigsResource {
+impl ::core::default::Default for AlterConfigsResource {
     fn default() -> Self {
         Self {
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            configs: Vec::<AlterableConfig>::new(),
-            unknown_tagged_fields: Default::default(),
+            configs: ::std::vec::Vec::<AlterableConfig>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -360,7 +364,7 @@ impl AlterConfigsResource {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterConfigsResource {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -455,23 +459,25 @@ impl crate::Decodable for AlterConfigsResource {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configs: Vec<AlterableConfig> = (|| -> Result<
-            Vec<AlterableConfig>,
+        let f_configs: ::std::vec::Vec<AlterableConfig> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterableConfig>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AlterableConfig::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterableConfig::read(r, version).map_err(|e| e.at_index(i))?,
@@ -512,7 +518,7 @@ impl AlterConfigsResource {
         this.resource_name = g.string();
         this.configs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -532,7 +538,7 @@ impl AlterConfigsResource {
 impl crate::Message for AlterConfigsRequest {
     const NAME: &'static str = "AlterConfigsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterConfigsRequest {

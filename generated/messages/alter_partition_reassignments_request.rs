@@ -19,18 +19,18 @@ pub struct AlterPartitionReassignmentsRequest {
     pub allow_replication_factor_change: bool,
     /// Topics: `[]ReassignableTopic`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<ReassignableTopic>,
+    pub topics: ::std::vec::Vec<ReassignableTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterPartitionReassignmentsRequest {
+impl ::core::default::Default for AlterPartitionReassignmentsRequest {
     fn default() -> Self {
         Self {
             timeout_ms: 60000i32,
             allow_replication_factor_change: true,
-            topics: Vec::<ReassignableTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<ReassignableTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl AlterPartitionReassignmentsRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterPartitionReassignmentsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 1i16 {
@@ -115,24 +115,26 @@ impl crate::Decodable for AlterPartitionReassignmentsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
         let f_allow_replication_factor_change: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("AllowReplicationFactorChange"))?
         } else {
             true
         };
-        let f_topics: Vec<ReassignableTopic> = (|| -> Result<
-            Vec<ReassignableTopic>,
+        let f_topics: ::std::vec::Vec<ReassignableTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReassignableTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReassignableTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ReassignableTopic::read(r, version).map_err(|e| e.at_index(i))?,
@@ -173,7 +175,7 @@ impl AlterPartitionReassignmentsRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -199,17 +201,17 @@ pub struct ReassignablePartition {
     pub partition_index: i32,
     /// Replicas: `[]int32`, versions 0-1, nullable 0-1, default null, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicas"))]
-    pub replicas: Option<Vec<i32>>,
+    pub replicas: ::core::option::Option<::std::vec::Vec<i32>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReassignablePartition {
+impl ::core::default::Default for ReassignablePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             replicas: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -218,7 +220,7 @@ impl ReassignablePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for ReassignablePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -272,21 +274,24 @@ impl crate::Decodable for ReassignablePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_replicas: Option<Vec<i32>> = (|| -> Result<
-            Option<Vec<i32>>,
+        let f_replicas: ::core::option::Option<::std::vec::Vec<i32>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<i32>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, 4usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.i32()?);
                         }
@@ -327,7 +332,7 @@ impl ReassignablePartition {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -349,17 +354,17 @@ pub struct ReassignableTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]ReassignablePartition`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<ReassignablePartition>,
+    pub partitions: ::std::vec::Vec<ReassignablePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReassignableTopic {
+impl ::core::default::Default for ReassignableTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<ReassignablePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<ReassignablePartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -368,7 +373,7 @@ impl ReassignableTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReassignableTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -442,18 +447,21 @@ impl crate::Decodable for ReassignableTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<ReassignablePartition> = (|| -> Result<
-            Vec<ReassignablePartition>,
+        let f_partitions: ::std::vec::Vec<ReassignablePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReassignablePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReassignablePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ReassignablePartition::read(r, version)
@@ -491,7 +499,7 @@ impl ReassignableTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -509,7 +517,7 @@ impl ReassignableTopic {
 impl crate::Message for AlterPartitionReassignmentsRequest {
     const NAME: &'static str = "AlterPartitionReassignmentsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterPartitionReassignmentsRequest {

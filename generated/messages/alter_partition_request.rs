@@ -19,18 +19,18 @@ pub struct AlterPartitionRequest {
     pub broker_epoch: i64,
     /// Topics: `[]TopicData`, versions 2-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicData>,
+    pub topics: ::std::vec::Vec<TopicData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterPartitionRequest {
+impl ::core::default::Default for AlterPartitionRequest {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
             broker_epoch: -1i64,
-            topics: Vec::<TopicData>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl AlterPartitionRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterPartitionRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -103,17 +103,24 @@ impl crate::Decodable for AlterPartitionRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("BrokerEpoch"))?;
-        let f_topics: Vec<TopicData> = (|| -> Result<Vec<TopicData>, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TopicData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -150,7 +157,7 @@ impl AlterPartitionRequest {
         this.broker_epoch = g.i64();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -181,12 +188,12 @@ pub struct BrokerState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for BrokerState {
+impl ::core::default::Default for BrokerState {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
             broker_epoch: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -195,7 +202,7 @@ impl BrokerState {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for BrokerState {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -228,11 +235,13 @@ impl crate::Decodable for BrokerState {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("BrokerEpoch"))?;
@@ -281,10 +290,10 @@ pub struct PartitionData {
     pub leader_epoch: i32,
     /// NewIsr: `[]int32`, versions 2, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "newIsr"))]
-    pub new_isr: Vec<i32>,
+    pub new_isr: ::std::vec::Vec<i32>,
     /// NewIsrWithEpochs: `[]BrokerState`, versions 3.
     #[cfg_attr(feature = "serde", serde(rename = "newIsrWithEpochs"))]
-    pub new_isr_with_epochs: Vec<BrokerState>,
+    pub new_isr_with_epochs: ::std::vec::Vec<BrokerState>,
     /// LeaderRecoveryState: `int8`, versions 2-3, default 0.
     #[cfg_attr(feature = "serde", serde(rename = "leaderRecoveryState"))]
     pub leader_recovery_state: i8,
@@ -295,16 +304,16 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             leader_epoch: 0i32,
-            new_isr: Vec::<i32>::new(),
-            new_isr_with_epochs: Vec::<BrokerState>::new(),
+            new_isr: ::std::vec::Vec::<i32>::new(),
+            new_isr_with_epochs: ::std::vec::Vec::<BrokerState>::new(),
             leader_recovery_state: 0i8,
             partition_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -313,7 +322,7 @@ impl PartitionData {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -336,7 +345,7 @@ impl crate::Encodable for PartitionData {
                     }
                 };
         } else {
-            if self.new_isr != Vec::<i32>::new() {
+            if self.new_isr != ::std::vec::Vec::<i32>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
                     field: "NewIsr",
@@ -369,7 +378,7 @@ impl crate::Encodable for PartitionData {
                     }
                 };
         } else {
-            if self.new_isr_with_epochs != Vec::<BrokerState>::new() {
+            if self.new_isr_with_epochs != ::std::vec::Vec::<BrokerState>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
                     field: "NewIsrWithEpochs",
@@ -438,20 +447,23 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_new_isr: Vec<i32> = if version <= 2i16 {
-            (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_new_isr: ::std::vec::Vec<i32> = if version <= 2i16 {
+            (|| -> ::core::result::Result<::std::vec::Vec<i32>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(true, 4usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.i32()?);
                     }
@@ -460,13 +472,18 @@ impl crate::Decodable for PartitionData {
             })()
                 .map_err(|e| e.in_field("NewIsr"))?
         } else {
-            Vec::<i32>::new()
+            ::std::vec::Vec::<i32>::new()
         };
-        let f_new_isr_with_epochs: Vec<BrokerState> = if version >= 3i16 {
-            (|| -> Result<Vec<BrokerState>, crate::DecodeError> {
+        let f_new_isr_with_epochs: ::std::vec::Vec<BrokerState> = if version >= 3i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<BrokerState>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, BrokerState::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             BrokerState::read(r, version).map_err(|e| e.at_index(i))?,
@@ -477,15 +494,17 @@ impl crate::Decodable for PartitionData {
             })()
                 .map_err(|e| e.in_field("NewIsrWithEpochs"))?
         } else {
-            Vec::<BrokerState>::new()
+            ::std::vec::Vec::<BrokerState>::new()
         };
-        let f_leader_recovery_state: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_leader_recovery_state: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("LeaderRecoveryState"))?;
-        let f_partition_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -520,7 +539,7 @@ impl PartitionData {
         if version <= 2i16 {
             this.new_isr = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -530,7 +549,7 @@ impl PartitionData {
         if version >= 3i16 {
             this.new_isr_with_epochs = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -559,17 +578,17 @@ pub struct TopicData {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionData`, versions 2-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicData {
+impl ::core::default::Default for TopicData {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -578,7 +597,7 @@ impl TopicData {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -637,18 +656,21 @@ impl crate::Decodable for TopicData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -683,7 +705,7 @@ impl TopicData {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -701,7 +723,7 @@ impl TopicData {
 impl crate::Message for AlterPartitionRequest {
     const NAME: &'static str = "AlterPartitionRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterPartitionRequest {

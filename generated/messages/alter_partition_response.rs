@@ -17,18 +17,18 @@ pub struct AlterPartitionResponse {
     pub error_code: i16,
     /// Topics: `[]TopicData`, versions 2-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicData>,
+    pub topics: ::std::vec::Vec<TopicData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterPartitionResponse {
+impl ::core::default::Default for AlterPartitionResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            topics: Vec::<TopicData>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl AlterPartitionResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterPartitionResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -101,19 +101,25 @@ impl crate::Decodable for AlterPartitionResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_topics: Vec<TopicData> = (|| -> Result<Vec<TopicData>, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TopicData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -150,7 +156,7 @@ impl AlterPartitionResponse {
         this.error_code = g.i16();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -185,7 +191,7 @@ pub struct PartitionData {
     pub leader_epoch: i32,
     /// Isr: `[]int32`, versions 2-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "isr"))]
-    pub isr: Vec<i32>,
+    pub isr: ::std::vec::Vec<i32>,
     /// LeaderRecoveryState: `int8`, versions 2-3, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "leaderRecoveryState"))]
     pub leader_recovery_state: i8,
@@ -196,17 +202,17 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
             leader_id: 0i32,
             leader_epoch: 0i32,
-            isr: Vec::<i32>::new(),
+            isr: ::std::vec::Vec::<i32>::new(),
             leader_recovery_state: 0i8,
             partition_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -216,7 +222,7 @@ impl PartitionData {
         + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -295,26 +301,34 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_isr: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_isr: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -322,13 +336,15 @@ impl crate::Decodable for PartitionData {
             })
         })()
             .map_err(|e| e.in_field("Isr"))?;
-        let f_leader_recovery_state: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_leader_recovery_state: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("LeaderRecoveryState"))?;
-        let f_partition_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -366,7 +382,7 @@ impl PartitionData {
         this.leader_epoch = g.i32();
         this.isr = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -389,17 +405,17 @@ pub struct TopicData {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionData`, versions 2-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicData {
+impl ::core::default::Default for TopicData {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -408,7 +424,7 @@ impl TopicData {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -467,18 +483,21 @@ impl crate::Decodable for TopicData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -513,7 +532,7 @@ impl TopicData {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -531,7 +550,7 @@ impl TopicData {
 impl crate::Message for AlterPartitionResponse {
     const NAME: &'static str = "AlterPartitionResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AlterPartitionResponse {

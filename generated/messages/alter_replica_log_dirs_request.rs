@@ -13,16 +13,16 @@
 pub struct AlterReplicaLogDirsRequest {
     /// Dirs: `[]AlterReplicaLogDir`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "dirs"))]
-    pub dirs: Vec<AlterReplicaLogDir>,
+    pub dirs: ::std::vec::Vec<AlterReplicaLogDir>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDirsRequest {
+impl ::core::default::Default for AlterReplicaLogDirsRequest {
     fn default() -> Self {
         Self {
-            dirs: Vec::<AlterReplicaLogDir>::new(),
-            unknown_tagged_fields: Default::default(),
+            dirs: ::std::vec::Vec::<AlterReplicaLogDir>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl AlterReplicaLogDirsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for AlterReplicaLogDirsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -101,14 +101,16 @@ impl crate::Decodable for AlterReplicaLogDirsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_dirs: Vec<AlterReplicaLogDir> = (|| -> Result<
-            Vec<AlterReplicaLogDir>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_dirs: ::std::vec::Vec<AlterReplicaLogDir> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterReplicaLogDir>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AlterReplicaLogDir::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterReplicaLogDir::read(r, version).map_err(|e| e.at_index(i))?,
@@ -145,7 +147,7 @@ impl AlterReplicaLogDirsRequest {
         let mut this = Self::default();
         this.dirs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -173,17 +175,17 @@ pub struct AlterReplicaLogDirTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDirTopic {
+impl ::core::default::Default for AlterReplicaLogDirTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -192,7 +194,7 @@ impl AlterReplicaLogDirTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterReplicaLogDirTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -276,15 +278,21 @@ impl crate::Decodable for AlterReplicaLogDirTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 2i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -321,7 +329,7 @@ impl AlterReplicaLogDirTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -344,17 +352,17 @@ pub struct AlterReplicaLogDir {
     pub path: crate::StrBytes,
     /// Topics: `[]AlterReplicaLogDirTopic`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<AlterReplicaLogDirTopic>,
+    pub topics: ::std::vec::Vec<AlterReplicaLogDirTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDir {
+impl ::core::default::Default for AlterReplicaLogDir {
     fn default() -> Self {
         Self {
             path: crate::StrBytes::new(),
-            topics: Vec::<AlterReplicaLogDirTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<AlterReplicaLogDirTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -363,7 +371,7 @@ impl AlterReplicaLogDir {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterReplicaLogDir {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -453,18 +461,21 @@ impl crate::Decodable for AlterReplicaLogDir {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_path: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_path: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Path"))?;
-        let f_topics: Vec<AlterReplicaLogDirTopic> = (|| -> Result<
-            Vec<AlterReplicaLogDirTopic>,
+        let f_topics: ::std::vec::Vec<AlterReplicaLogDirTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterReplicaLogDirTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AlterReplicaLogDirTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterReplicaLogDirTopic::read(r, version)
@@ -504,7 +515,7 @@ impl AlterReplicaLogDir {
         this.path = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -524,7 +535,7 @@ impl AlterReplicaLogDir {
 impl crate::Message for AlterReplicaLogDirsRequest {
     const NAME: &'static str = "AlterReplicaLogDirsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterReplicaLogDirsRequest {

@@ -14,17 +14,17 @@ pub struct AlterReplicaLogDirsResponse {
     pub throttle_time_ms: i32,
     /// Results: `[]AlterReplicaLogDirTopicResult`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<AlterReplicaLogDirTopicResult>,
+    pub results: ::std::vec::Vec<AlterReplicaLogDirTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDirsResponse {
+impl ::core::default::Default for AlterReplicaLogDirsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            results: Vec::<AlterReplicaLogDirTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<AlterReplicaLogDirTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl AlterReplicaLogDirsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for AlterReplicaLogDirsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,13 +108,14 @@ impl crate::Decodable for AlterReplicaLogDirsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<AlterReplicaLogDirTopicResult> = (|| -> Result<
-            Vec<AlterReplicaLogDirTopicResult>,
+        let f_results: ::std::vec::Vec<AlterReplicaLogDirTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterReplicaLogDirTopicResult>,
             crate::DecodeError,
         > {
             Ok({
@@ -123,7 +124,9 @@ impl crate::Decodable for AlterReplicaLogDirsResponse {
                         version >= 2i16,
                         AlterReplicaLogDirTopicResult::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterReplicaLogDirTopicResult::read(r, version)
@@ -163,7 +166,7 @@ impl AlterReplicaLogDirsResponse {
         this.throttle_time_ms = g.i32();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -196,12 +199,12 @@ pub struct AlterReplicaLogDirPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDirPartitionResult {
+impl ::core::default::Default for AlterReplicaLogDirPartitionResult {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -210,7 +213,7 @@ impl AlterReplicaLogDirPartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for AlterReplicaLogDirPartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -252,12 +255,13 @@ impl crate::Decodable for AlterReplicaLogDirPartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -306,17 +310,17 @@ pub struct AlterReplicaLogDirTopicResult {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]AlterReplicaLogDirPartitionResult`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<AlterReplicaLogDirPartitionResult>,
+    pub partitions: ::std::vec::Vec<AlterReplicaLogDirPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterReplicaLogDirTopicResult {
+impl ::core::default::Default for AlterReplicaLogDirTopicResult {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<AlterReplicaLogDirPartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<AlterReplicaLogDirPartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -325,7 +329,7 @@ impl AlterReplicaLogDirTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterReplicaLogDirTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -415,14 +419,14 @@ impl crate::Decodable for AlterReplicaLogDirTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<AlterReplicaLogDirPartitionResult> = (|| -> Result<
-            Vec<AlterReplicaLogDirPartitionResult>,
+        let f_partitions: ::std::vec::Vec<AlterReplicaLogDirPartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterReplicaLogDirPartitionResult>,
             crate::DecodeError,
         > {
             Ok({
@@ -431,7 +435,9 @@ impl crate::Decodable for AlterReplicaLogDirTopicResult {
                         version >= 2i16,
                         AlterReplicaLogDirPartitionResult::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterReplicaLogDirPartitionResult::read(r, version)
@@ -471,7 +477,7 @@ impl AlterReplicaLogDirTopicResult {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -491,7 +497,7 @@ impl AlterReplicaLogDirTopicResult {
 impl crate::Message for AlterReplicaLogDirsResponse {
     const NAME: &'static str = "AlterReplicaLogDirsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AlterReplicaLogDirsResponse {

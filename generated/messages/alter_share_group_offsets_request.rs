@@ -16,17 +16,17 @@ pub struct AlterShareGroupOffsetsRequest {
     pub group_id: crate::StrBytes,
     /// Topics: `[]AlterShareGroupOffsetsRequestTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<AlterShareGroupOffsetsRequestTopic>,
+    pub topics: ::std::vec::Vec<AlterShareGroupOffsetsRequestTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsRequest {
+impl ::core::default::Default for AlterShareGroupOffsetsRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Vec::<AlterShareGroupOffsetsRequestTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<AlterShareGroupOffsetsRequestTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl AlterShareGroupOffsetsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -109,19 +109,21 @@ impl crate::Decodable for AlterShareGroupOffsetsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<AlterShareGroupOffsetsRequestTopic> = (|| -> Result<
-            Vec<AlterShareGroupOffsetsRequestTopic>,
+        let f_topics: ::std::vec::Vec<AlterShareGroupOffsetsRequestTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterShareGroupOffsetsRequestTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AlterShareGroupOffsetsRequestTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterShareGroupOffsetsRequestTopic::read(r, version)
@@ -159,7 +161,7 @@ impl AlterShareGroupOffsetsRequest {
         this.group_id = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -190,12 +192,12 @@ pub struct AlterShareGroupOffsetsRequestPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsRequestPartition {
+impl ::core::default::Default for AlterShareGroupOffsetsRequestPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             start_offset: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -204,7 +206,7 @@ impl AlterShareGroupOffsetsRequestPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequestPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -237,13 +239,14 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("StartOffset"))?;
@@ -289,17 +292,17 @@ pub struct AlterShareGroupOffsetsRequestTopic {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]AlterShareGroupOffsetsRequestPartition`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<AlterShareGroupOffsetsRequestPartition>,
+    pub partitions: ::std::vec::Vec<AlterShareGroupOffsetsRequestPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsRequestTopic {
+impl ::core::default::Default for AlterShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<AlterShareGroupOffsetsRequestPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<AlterShareGroupOffsetsRequestPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -308,7 +311,7 @@ impl AlterShareGroupOffsetsRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -382,20 +385,22 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<AlterShareGroupOffsetsRequestPartition> = (|| -> Result<
-            Vec<AlterShareGroupOffsetsRequestPartition>,
+        let f_partitions: ::std::vec::Vec<AlterShareGroupOffsetsRequestPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterShareGroupOffsetsRequestPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, AlterShareGroupOffsetsRequestPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterShareGroupOffsetsRequestPartition::read(r, version)
@@ -433,7 +438,7 @@ impl AlterShareGroupOffsetsRequestTopic {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -454,7 +459,7 @@ impl AlterShareGroupOffsetsRequestTopic {
 impl crate::Message for AlterShareGroupOffsetsRequest {
     const NAME: &'static str = "AlterShareGroupOffsetsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterShareGroupOffsetsRequest {

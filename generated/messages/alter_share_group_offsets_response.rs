@@ -17,22 +17,22 @@ pub struct AlterShareGroupOffsetsResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Responses: `[]AlterShareGroupOffsetsResponseTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<AlterShareGroupOffsetsResponseTopic>,
+    pub responses: ::std::vec::Vec<AlterShareGroupOffsetsResponseTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsResponse {
+impl ::core::default::Default for AlterShareGroupOffsetsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: None,
-            responses: Vec::<AlterShareGroupOffsetsResponseTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<AlterShareGroupOffsetsResponseTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl AlterShareGroupOffsetsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -127,28 +127,31 @@ impl crate::Decodable for AlterShareGroupOffsetsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_responses: Vec<AlterShareGroupOffsetsResponseTopic> = (|| -> Result<
-            Vec<AlterShareGroupOffsetsResponseTopic>,
+        let f_responses: ::std::vec::Vec<AlterShareGroupOffsetsResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterShareGroupOffsetsResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, AlterShareGroupOffsetsResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterShareGroupOffsetsResponseTopic::read(r, version)
@@ -190,7 +193,7 @@ impl AlterShareGroupOffsetsResponse {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -219,18 +222,18 @@ pub struct AlterShareGroupOffsetsResponsePartition {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsResponsePartition {
+impl ::core::default::Default for AlterShareGroupOffsetsResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -239,7 +242,7 @@ impl AlterShareGroupOffsetsResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -293,18 +296,19 @@ impl crate::Decodable for AlterShareGroupOffsetsResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -355,18 +359,20 @@ pub struct AlterShareGroupOffsetsResponseTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]AlterShareGroupOffsetsResponsePartition`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<AlterShareGroupOffsetsResponsePartition>,
+    pub partitions: ::std::vec::Vec<AlterShareGroupOffsetsResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterShareGroupOffsetsResponseTopic {
+impl ::core::default::Default for AlterShareGroupOffsetsResponseTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<AlterShareGroupOffsetsResponsePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<
+                AlterShareGroupOffsetsResponsePartition,
+            >::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -375,7 +381,7 @@ impl AlterShareGroupOffsetsResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -454,24 +460,27 @@ impl crate::Decodable for AlterShareGroupOffsetsResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<AlterShareGroupOffsetsResponsePartition> = (|| -> Result<
-            Vec<AlterShareGroupOffsetsResponsePartition>,
+        let f_partitions: ::std::vec::Vec<AlterShareGroupOffsetsResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterShareGroupOffsetsResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, AlterShareGroupOffsetsResponsePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterShareGroupOffsetsResponsePartition::read(r, version)
@@ -511,7 +520,7 @@ impl AlterShareGroupOffsetsResponseTopic {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -532,7 +541,7 @@ impl AlterShareGroupOffsetsResponseTopic {
 impl crate::Message for AlterShareGroupOffsetsResponse {
     const NAME: &'static str = "AlterShareGroupOffsetsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AlterShareGroupOffsetsResponse {

@@ -13,20 +13,20 @@
 pub struct AlterUserScramCredentialsRequest {
     /// Deletions: `[]ScramCredentialDeletion`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "deletions"))]
-    pub deletions: Vec<ScramCredentialDeletion>,
+    pub deletions: ::std::vec::Vec<ScramCredentialDeletion>,
     /// Upsertions: `[]ScramCredentialUpsertion`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "upsertions"))]
-    pub upsertions: Vec<ScramCredentialUpsertion>,
+    pub upsertions: ::std::vec::Vec<ScramCredentialUpsertion>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterUserScramCredentialsRequest {
+impl ::core::default::Default for AlterUserScramCredentialsRequest {
     fn default() -> Self {
         Self {
-            deletions: Vec::<ScramCredentialDeletion>::new(),
-            upsertions: Vec::<ScramCredentialUpsertion>::new(),
-            unknown_tagged_fields: Default::default(),
+            deletions: ::std::vec::Vec::<ScramCredentialDeletion>::new(),
+            upsertions: ::std::vec::Vec::<ScramCredentialUpsertion>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl AlterUserScramCredentialsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterUserScramCredentialsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -122,14 +122,16 @@ impl crate::Decodable for AlterUserScramCredentialsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_deletions: Vec<ScramCredentialDeletion> = (|| -> Result<
-            Vec<ScramCredentialDeletion>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_deletions: ::std::vec::Vec<ScramCredentialDeletion> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ScramCredentialDeletion>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ScramCredentialDeletion::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ScramCredentialDeletion::read(r, version)
@@ -140,13 +142,15 @@ impl crate::Decodable for AlterUserScramCredentialsRequest {
             })
         })()
             .map_err(|e| e.in_field("Deletions"))?;
-        let f_upsertions: Vec<ScramCredentialUpsertion> = (|| -> Result<
-            Vec<ScramCredentialUpsertion>,
+        let f_upsertions: ::std::vec::Vec<ScramCredentialUpsertion> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ScramCredentialUpsertion>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ScramCredentialUpsertion::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ScramCredentialUpsertion::read(r, version)
@@ -183,7 +187,7 @@ impl AlterUserScramCredentialsRequest {
         let mut this = Self::default();
         this.deletions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -196,7 +200,7 @@ impl AlterUserScramCredentialsRequest {
         };
         this.upsertions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -227,12 +231,12 @@ pub struct ScramCredentialDeletion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ScramCredentialDeletion {
+impl ::core::default::Default for ScramCredentialDeletion {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             mechanism: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -241,7 +245,7 @@ impl ScramCredentialDeletion {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ScramCredentialDeletion {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -288,13 +292,16 @@ impl crate::Decodable for ScramCredentialDeletion {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_mechanism: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_mechanism: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("Mechanism"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -358,7 +365,7 @@ pub struct ScramCredentialUpsertion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ScramCredentialUpsertion {
+impl ::core::default::Default for ScramCredentialUpsertion {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
@@ -366,7 +373,7 @@ impl Default for ScramCredentialUpsertion {
             iterations: 0i32,
             salt: crate::Bytes::new(),
             salted_password: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -376,7 +383,7 @@ impl ScramCredentialUpsertion {
         + 1usize;
 }
 impl crate::Encodable for ScramCredentialUpsertion {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -468,23 +475,27 @@ impl crate::Decodable for ScramCredentialUpsertion {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_mechanism: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_mechanism: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("Mechanism"))?;
-        let f_iterations: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_iterations: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("Iterations"))?;
-        let f_salt: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(true)?)
-        })()
+        let f_salt: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
             .map_err(|e| e.in_field("Salt"))?;
-        let f_salted_password: crate::Bytes = (|| -> Result<
+        let f_salted_password: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(true)?) })()
@@ -529,7 +540,7 @@ impl ScramCredentialUpsertion {
 impl crate::Message for AlterUserScramCredentialsRequest {
     const NAME: &'static str = "AlterUserScramCredentialsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for AlterUserScramCredentialsRequest {

@@ -14,17 +14,17 @@ pub struct AlterUserScramCredentialsResponse {
     pub throttle_time_ms: i32,
     /// Results: `[]AlterUserScramCredentialsResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<AlterUserScramCredentialsResult>,
+    pub results: ::std::vec::Vec<AlterUserScramCredentialsResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterUserScramCredentialsResponse {
+impl ::core::default::Default for AlterUserScramCredentialsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            results: Vec::<AlterUserScramCredentialsResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<AlterUserScramCredentialsResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl AlterUserScramCredentialsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterUserScramCredentialsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -92,18 +92,21 @@ impl crate::Decodable for AlterUserScramCredentialsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<AlterUserScramCredentialsResult> = (|| -> Result<
-            Vec<AlterUserScramCredentialsResult>,
+        let f_results: ::std::vec::Vec<AlterUserScramCredentialsResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterUserScramCredentialsResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AlterUserScramCredentialsResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterUserScramCredentialsResult::read(r, version)
@@ -141,7 +144,7 @@ impl AlterUserScramCredentialsResponse {
         this.throttle_time_ms = g.i32();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -170,18 +173,18 @@ pub struct AlterUserScramCredentialsResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterUserScramCredentialsResult {
+impl ::core::default::Default for AlterUserScramCredentialsResult {
     fn default() -> Self {
         Self {
             user: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -190,7 +193,7 @@ impl AlterUserScramCredentialsResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for AlterUserScramCredentialsResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -259,18 +262,19 @@ impl crate::Decodable for AlterUserScramCredentialsResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_user: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_user: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("User"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -310,7 +314,7 @@ impl AlterUserScramCredentialsResult {
 impl crate::Message for AlterUserScramCredentialsResponse {
     const NAME: &'static str = "AlterUserScramCredentialsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for AlterUserScramCredentialsResponse {

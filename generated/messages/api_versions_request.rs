@@ -19,7 +19,7 @@ pub struct ApiVersionsRequest {
     pub client_software_version: crate::StrBytes,
     /// ClusterId: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// NodeId: `int32`, versions 5, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "nodeId"))]
     pub node_id: i32,
@@ -27,14 +27,14 @@ pub struct ApiVersionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ApiVersionsRequest {
+impl ::core::default::Default for ApiVersionsRequest {
     fn default() -> Self {
         Self {
             client_software_name: crate::StrBytes::new(),
             client_software_version: crate::StrBytes::new(),
             cluster_id: None,
             node_id: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl ApiVersionsRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for ApiVersionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n
@@ -158,29 +158,34 @@ impl crate::Decodable for ApiVersionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_client_software_name: crate::StrBytes = if version >= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("ClientSoftwareName"))?
         } else {
             crate::StrBytes::new()
         };
         let f_client_software_version: crate::StrBytes = if version >= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("ClientSoftwareVersion"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_cluster_id: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
         let f_node_id: i32 = if version >= 5i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("NodeId"))?
         } else {
             -1i32
@@ -234,7 +239,7 @@ impl ApiVersionsRequest {
 impl crate::Message for ApiVersionsRequest {
     const NAME: &'static str = "ApiVersionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ApiVersionsRequest {

@@ -14,19 +14,19 @@ pub struct ApiVersionsResponse {
     pub error_code: i16,
     /// ApiKeys: `[]ApiVersion`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "apiKeys"))]
-    pub api_keys: Vec<ApiVersion>,
+    pub api_keys: ::std::vec::Vec<ApiVersion>,
     /// ThrottleTimeMs: `int32`, versions 1-5, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// SupportedFeatures: `[]SupportedFeatureKey`, versions 3-5, tagged 3-5 (tag 0), ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "supportedFeatures"))]
-    pub supported_features: Vec<SupportedFeatureKey>,
+    pub supported_features: ::std::vec::Vec<SupportedFeatureKey>,
     /// FinalizedFeaturesEpoch: `int64`, versions 3-5, tagged 3-5 (tag 1), default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "finalizedFeaturesEpoch"))]
     pub finalized_features_epoch: i64,
     /// FinalizedFeatures: `[]FinalizedFeatureKey`, versions 3-5, tagged 3-5 (tag 2), ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "finalizedFeatures"))]
-    pub finalized_features: Vec<FinalizedFeatureKey>,
+    pub finalized_features: ::std::vec::Vec<FinalizedFeatureKey>,
     /// ZkMigrationReady: `bool`, versions 3-5, tagged 3-5 (tag 3), default false, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "zkMigrationReady"))]
     pub zk_migration_ready: bool,
@@ -34,17 +34,17 @@ pub struct ApiVersionsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ApiVersionsResponse {
+impl ::core::default::Default for ApiVersionsResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
-            api_keys: Vec::<ApiVersion>::new(),
+            api_keys: ::std::vec::Vec::<ApiVersion>::new(),
             throttle_time_ms: 0i32,
-            supported_features: Vec::<SupportedFeatureKey>::new(),
+            supported_features: ::std::vec::Vec::<SupportedFeatureKey>::new(),
             finalized_features_epoch: -1i64,
-            finalized_features: Vec::<FinalizedFeatureKey>::new(),
+            finalized_features: ::std::vec::Vec::<FinalizedFeatureKey>::new(),
             zk_migration_ready: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ApiVersionsResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for ApiVersionsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -90,7 +90,9 @@ impl crate::Encodable for ApiVersionsResponse {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
             if version >= 3i16 {
-                if self.supported_features != Vec::<SupportedFeatureKey>::new() {
+                if self.supported_features
+                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
+                {
                     let s = {
                         let v = &self.supported_features;
                         {
@@ -125,7 +127,9 @@ impl crate::Encodable for ApiVersionsResponse {
                 }
             }
             if version >= 3i16 {
-                if self.finalized_features != Vec::<FinalizedFeatureKey>::new() {
+                if self.finalized_features
+                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
+                {
                     let s = {
                         let v = &self.finalized_features;
                         {
@@ -201,7 +205,8 @@ impl crate::Encodable for ApiVersionsResponse {
         if version >= 3i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if (version >= 3i16)
-                && self.supported_features != Vec::<SupportedFeatureKey>::new()
+                && self.supported_features
+                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
             {
                 tagged_count += 1;
             }
@@ -209,7 +214,8 @@ impl crate::Encodable for ApiVersionsResponse {
                 tagged_count += 1;
             }
             if (version >= 3i16)
-                && self.finalized_features != Vec::<FinalizedFeatureKey>::new()
+                && self.finalized_features
+                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
             {
                 tagged_count += 1;
             }
@@ -219,7 +225,8 @@ impl crate::Encodable for ApiVersionsResponse {
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
             if (version >= 3i16)
-                && self.supported_features != Vec::<SupportedFeatureKey>::new()
+                && self.supported_features
+                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -262,7 +269,8 @@ impl crate::Encodable for ApiVersionsResponse {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
             if (version >= 3i16)
-                && self.finalized_features != Vec::<FinalizedFeatureKey>::new()
+                && self.finalized_features
+                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -311,18 +319,20 @@ impl crate::Decodable for ApiVersionsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_api_keys: Vec<ApiVersion> = (|| -> Result<
-            Vec<ApiVersion>,
+        let f_api_keys: ::std::vec::Vec<ApiVersion> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ApiVersion>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 3i16, ApiVersion::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ApiVersion::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -331,16 +341,16 @@ impl crate::Decodable for ApiVersionsResponse {
         })()
             .map_err(|e| e.in_field("ApiKeys"))?;
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let mut f_supported_features: Vec<SupportedFeatureKey> = Vec::<
+        let mut f_supported_features: ::std::vec::Vec<SupportedFeatureKey> = ::std::vec::Vec::<
             SupportedFeatureKey,
         >::new();
         let mut f_finalized_features_epoch: i64 = -1i64;
-        let mut f_finalized_features: Vec<FinalizedFeatureKey> = Vec::<
+        let mut f_finalized_features: ::std::vec::Vec<FinalizedFeatureKey> = ::std::vec::Vec::<
             FinalizedFeatureKey,
         >::new();
         let mut f_zk_migration_ready: bool = false;
@@ -355,13 +365,13 @@ impl crate::Decodable for ApiVersionsResponse {
                 match tag {
                     0u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_supported_features = (|| -> Result<
-                            Vec<SupportedFeatureKey>,
+                        f_supported_features = (|| -> ::core::result::Result<
+                            ::std::vec::Vec<SupportedFeatureKey>,
                             crate::DecodeError,
                         > {
                             Ok({
                                 let n = r.array_len(true, SupportedFeatureKey::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(
+                                let mut v = ::std::vec::Vec::with_capacity(
                                     n.min(crate::wire::MAX_PREALLOC),
                                 );
                                 for i in 0..n {
@@ -388,7 +398,7 @@ impl crate::Decodable for ApiVersionsResponse {
                     }
                     1u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_finalized_features_epoch = (|| -> Result<
+                        f_finalized_features_epoch = (|| -> ::core::result::Result<
                             i64,
                             crate::DecodeError,
                         > { Ok(r.i64()?) })()
@@ -407,13 +417,13 @@ impl crate::Decodable for ApiVersionsResponse {
                     }
                     2u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_finalized_features = (|| -> Result<
-                            Vec<FinalizedFeatureKey>,
+                        f_finalized_features = (|| -> ::core::result::Result<
+                            ::std::vec::Vec<FinalizedFeatureKey>,
                             crate::DecodeError,
                         > {
                             Ok({
                                 let n = r.array_len(true, FinalizedFeatureKey::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(
+                                let mut v = ::std::vec::Vec::with_capacity(
                                     n.min(crate::wire::MAX_PREALLOC),
                                 );
                                 for i in 0..n {
@@ -440,9 +450,10 @@ impl crate::Decodable for ApiVersionsResponse {
                     }
                     3u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_zk_migration_ready = (|| -> Result<bool, crate::DecodeError> {
-                            Ok(r.bool()?)
-                        })()
+                        f_zk_migration_ready = (|| -> ::core::result::Result<
+                            bool,
+                            crate::DecodeError,
+                        > { Ok(r.bool()?) })()
                             .map_err(|e| e.in_field("ZkMigrationReady"))?;
                         if !r.is_empty() {
                             return Err(
@@ -483,7 +494,7 @@ impl ApiVersionsResponse {
         this.error_code = g.i16();
         this.api_keys = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -500,7 +511,7 @@ impl ApiVersionsResponse {
         if version >= 3i16 {
             this.supported_features = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -518,7 +529,7 @@ impl ApiVersionsResponse {
         if version >= 3i16 {
             this.finalized_features = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -558,13 +569,13 @@ pub struct ApiVersion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ApiVersion {
+impl ::core::default::Default for ApiVersion {
     fn default() -> Self {
         Self {
             api_key: 0i16,
             min_version: 0i16,
             max_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -573,7 +584,7 @@ impl ApiVersion {
     pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 2usize;
 }
 impl crate::Encodable for ApiVersion {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 2usize;
@@ -620,14 +631,16 @@ impl crate::Decodable for ApiVersion {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_api_key: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_api_key: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("ApiKey"))?;
-        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_min_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_max_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("MaxVersion"))?;
@@ -686,13 +699,13 @@ pub struct SupportedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SupportedFeatureKey {
+impl ::core::default::Default for SupportedFeatureKey {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             min_version: 0i16,
             max_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -701,7 +714,7 @@ impl SupportedFeatureKey {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for SupportedFeatureKey {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -753,17 +766,18 @@ impl crate::Decodable for SupportedFeatureKey {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_min_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_min_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_max_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("MaxVersion"))?;
@@ -819,13 +833,13 @@ pub struct FinalizedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FinalizedFeatureKey {
+impl ::core::default::Default for FinalizedFeatureKey {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             max_version_level: 0i16,
             min_version_level: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -834,7 +848,7 @@ impl FinalizedFeatureKey {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for FinalizedFeatureKey {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -886,19 +900,22 @@ impl crate::Decodable for FinalizedFeatureKey {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_max_version_level: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_version_level: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxVersionLevel"))?;
-        let f_min_version_level: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_min_version_level: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MinVersionLevel"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -936,7 +953,7 @@ impl FinalizedFeatureKey {
 impl crate::Message for ApiVersionsResponse {
     const NAME: &'static str = "ApiVersionsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ApiVersionsResponse {

@@ -28,15 +28,15 @@ pub struct BrokerHeartbeatRequest {
     pub want_shut_down: bool,
     /// OfflineLogDirs: `[]uuid`, versions 1-2, tagged 1-2 (tag 0).
     #[cfg_attr(feature = "serde", serde(rename = "offlineLogDirs"))]
-    pub offline_log_dirs: Vec<crate::Uuid>,
+    pub offline_log_dirs: ::std::vec::Vec<crate::Uuid>,
     /// CordonedLogDirs: `[]uuid`, versions 2, nullable 2, tagged 2 (tag 1), default null.
     #[cfg_attr(feature = "serde", serde(rename = "cordonedLogDirs"))]
-    pub cordoned_log_dirs: Option<Vec<crate::Uuid>>,
+    pub cordoned_log_dirs: ::core::option::Option<::std::vec::Vec<crate::Uuid>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for BrokerHeartbeatRequest {
+impl ::core::default::Default for BrokerHeartbeatRequest {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
@@ -44,9 +44,9 @@ impl Default for BrokerHeartbeatRequest {
             current_metadata_offset: 0i64,
             want_fence: false,
             want_shut_down: false,
-            offline_log_dirs: Vec::<crate::Uuid>::new(),
+            offline_log_dirs: ::std::vec::Vec::<crate::Uuid>::new(),
             cordoned_log_dirs: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -56,7 +56,7 @@ impl BrokerHeartbeatRequest {
         + 1usize;
 }
 impl crate::Encodable for BrokerHeartbeatRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -64,7 +64,7 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         n += 1usize;
         n += 1usize;
         if version >= 1i16 {} else {
-            if self.offline_log_dirs != Vec::<crate::Uuid>::new() {
+            if self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "BrokerHeartbeatRequest",
                     field: "OfflineLogDirs",
@@ -84,7 +84,7 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
         if version >= 1i16 {
-            if self.offline_log_dirs != Vec::<crate::Uuid>::new() {
+            if self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new() {
                 let s = {
                     let v = &self.offline_log_dirs;
                     {
@@ -152,7 +152,9 @@ impl crate::Encodable for BrokerHeartbeatRequest {
             crate::wire::write::put_bool(buf, *v);
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if (version >= 1i16) && self.offline_log_dirs != Vec::<crate::Uuid>::new() {
+        if (version >= 1i16)
+            && self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new()
+        {
             tagged_count += 1;
         }
         if (version >= 2i16) && self.cordoned_log_dirs != None {
@@ -160,7 +162,9 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let mut unknown = self.unknown_tagged_fields.iter().peekable();
-        if (version >= 1i16) && self.offline_log_dirs != Vec::<crate::Uuid>::new() {
+        if (version >= 1i16)
+            && self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new()
+        {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -208,27 +212,35 @@ impl crate::Decodable for BrokerHeartbeatRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("BrokerEpoch"))?;
-        let f_current_metadata_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_current_metadata_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("CurrentMetadataOffset"))?;
-        let f_want_fence: bool = (|| -> Result<bool, crate::DecodeError> {
+        let f_want_fence: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
             Ok(r.bool()?)
         })()
             .map_err(|e| e.in_field("WantFence"))?;
-        let f_want_shut_down: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_want_shut_down: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("WantShutDown"))?;
-        let mut f_offline_log_dirs: Vec<crate::Uuid> = Vec::<crate::Uuid>::new();
-        let mut f_cordoned_log_dirs: Option<Vec<crate::Uuid>> = None;
+        let mut f_offline_log_dirs: ::std::vec::Vec<crate::Uuid> = ::std::vec::Vec::<
+            crate::Uuid,
+        >::new();
+        let mut f_cordoned_log_dirs: ::core::option::Option<
+            ::std::vec::Vec<crate::Uuid>,
+        > = None;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -239,13 +251,13 @@ impl crate::Decodable for BrokerHeartbeatRequest {
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_offline_log_dirs = (|| -> Result<
-                        Vec<crate::Uuid>,
+                    f_offline_log_dirs = (|| -> ::core::result::Result<
+                        ::std::vec::Vec<crate::Uuid>,
                         crate::DecodeError,
                     > {
                         Ok({
                             let n = r.array_len(true, 16usize)?;
-                            let mut v = Vec::with_capacity(
+                            let mut v = ::std::vec::Vec::with_capacity(
                                 n.min(crate::wire::MAX_PREALLOC),
                             );
                             for _ in 0..n {
@@ -269,15 +281,15 @@ impl crate::Decodable for BrokerHeartbeatRequest {
                 }
                 1u32 if version >= 2i16 => {
                     let r = &mut sub;
-                    f_cordoned_log_dirs = (|| -> Result<
-                        Option<Vec<crate::Uuid>>,
+                    f_cordoned_log_dirs = (|| -> ::core::result::Result<
+                        ::core::option::Option<::std::vec::Vec<crate::Uuid>>,
                         crate::DecodeError,
                     > {
                         Ok(
                             match r.nullable_array_len(true, 16usize)? {
                                 None => None,
                                 Some(n) => {
-                                    let mut v = Vec::with_capacity(
+                                    let mut v = ::std::vec::Vec::with_capacity(
                                         n.min(crate::wire::MAX_PREALLOC),
                                     );
                                     for _ in 0..n {
@@ -332,7 +344,7 @@ impl BrokerHeartbeatRequest {
         if version >= 1i16 {
             this.offline_log_dirs = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.uuid());
                 }
@@ -345,7 +357,7 @@ impl BrokerHeartbeatRequest {
             } else {
                 Some({
                     let n = g.array_len();
-                    let mut v = Vec::with_capacity(n);
+                    let mut v = ::std::vec::Vec::with_capacity(n);
                     for _ in 0..n {
                         v.push(g.uuid());
                     }
@@ -360,7 +372,7 @@ impl BrokerHeartbeatRequest {
 impl crate::Message for BrokerHeartbeatRequest {
     const NAME: &'static str = "BrokerHeartbeatRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for BrokerHeartbeatRequest {

@@ -22,19 +22,19 @@ pub struct BrokerRegistrationRequest {
     pub incarnation_id: crate::Uuid,
     /// Listeners: `[]Listener`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "listeners"))]
-    pub listeners: Vec<Listener>,
+    pub listeners: ::std::vec::Vec<Listener>,
     /// Features: `[]Feature`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "features"))]
-    pub features: Vec<Feature>,
+    pub features: ::std::vec::Vec<Feature>,
     /// Rack: `string`, versions 0-4, nullable 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// IsMigratingZkBroker: `bool`, versions 1-4, default false.
     #[cfg_attr(feature = "serde", serde(rename = "isMigratingZkBroker"))]
     pub is_migrating_zk_broker: bool,
     /// LogDirs: `[]uuid`, versions 2-4, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "logDirs"))]
-    pub log_dirs: Vec<crate::Uuid>,
+    pub log_dirs: ::std::vec::Vec<crate::Uuid>,
     /// PreviousBrokerEpoch: `int64`, versions 3-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "previousBrokerEpoch"))]
     pub previous_broker_epoch: i64,
@@ -42,19 +42,19 @@ pub struct BrokerRegistrationRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for BrokerRegistrationRequest {
+impl ::core::default::Default for BrokerRegistrationRequest {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
             cluster_id: crate::StrBytes::new(),
             incarnation_id: crate::Uuid::ZERO,
-            listeners: Vec::<Listener>::new(),
-            features: Vec::<Feature>::new(),
+            listeners: ::std::vec::Vec::<Listener>::new(),
+            features: ::std::vec::Vec::<Feature>::new(),
             rack: Some(crate::StrBytes::new()),
             is_migrating_zk_broker: false,
-            log_dirs: Vec::<crate::Uuid>::new(),
+            log_dirs: ::std::vec::Vec::<crate::Uuid>::new(),
             previous_broker_epoch: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -64,7 +64,7 @@ impl BrokerRegistrationRequest {
         + 1usize;
 }
 impl crate::Encodable for BrokerRegistrationRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -260,26 +260,30 @@ impl crate::Decodable for BrokerRegistrationRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("BrokerId"))?;
-        let f_cluster_id: crate::StrBytes = (|| -> Result<
+        let f_cluster_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_incarnation_id: crate::Uuid = (|| -> Result<
+        let f_incarnation_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("IncarnationId"))?;
-        let f_listeners: Vec<Listener> = (|| -> Result<
-            Vec<Listener>,
+        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Listener>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -287,10 +291,15 @@ impl crate::Decodable for BrokerRegistrationRequest {
             })
         })()
             .map_err(|e| e.in_field("Listeners"))?;
-        let f_features: Vec<Feature> = (|| -> Result<Vec<Feature>, crate::DecodeError> {
+        let f_features: ::std::vec::Vec<Feature> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Feature>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Feature::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Feature::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -298,22 +307,27 @@ impl crate::Decodable for BrokerRegistrationRequest {
             })
         })()
             .map_err(|e| e.in_field("Features"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
         let f_is_migrating_zk_broker: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsMigratingZkBroker"))?
         } else {
             false
         };
-        let f_log_dirs: Vec<crate::Uuid> = if version >= 2i16 {
-            (|| -> Result<Vec<crate::Uuid>, crate::DecodeError> {
+        let f_log_dirs: ::std::vec::Vec<crate::Uuid> = if version >= 2i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::Uuid>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 16usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.uuid()?);
                     }
@@ -322,10 +336,10 @@ impl crate::Decodable for BrokerRegistrationRequest {
             })()
                 .map_err(|e| e.in_field("LogDirs"))?
         } else {
-            Vec::<crate::Uuid>::new()
+            ::std::vec::Vec::<crate::Uuid>::new()
         };
         let f_previous_broker_epoch: i64 = if version >= 3i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("PreviousBrokerEpoch"))?
         } else {
             -1i64
@@ -366,7 +380,7 @@ impl BrokerRegistrationRequest {
         this.incarnation_id = g.uuid();
         this.listeners = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -379,7 +393,7 @@ impl BrokerRegistrationRequest {
         };
         this.features = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -397,7 +411,7 @@ impl BrokerRegistrationRequest {
         if version >= 2i16 {
             this.log_dirs = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.uuid());
                 }
@@ -433,14 +447,14 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Listener {
+impl ::core::default::Default for Listener {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
             security_protocol: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -449,7 +463,7 @@ impl Listener {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -521,21 +535,26 @@ impl crate::Decodable for Listener {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_security_protocol: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
         })()
+            .map_err(|e| e.in_field("Port"))?;
+        let f_security_protocol: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("SecurityProtocol"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -591,13 +610,13 @@ pub struct Feature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Feature {
+impl ::core::default::Default for Feature {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             min_supported_version: 0i16,
             max_supported_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -606,7 +625,7 @@ impl Feature {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for Feature {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -658,19 +677,22 @@ impl crate::Decodable for Feature {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_min_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -708,7 +730,7 @@ impl Feature {
 impl crate::Message for BrokerRegistrationRequest {
     const NAME: &'static str = "BrokerRegistrationRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for BrokerRegistrationRequest {

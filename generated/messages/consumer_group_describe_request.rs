@@ -13,7 +13,7 @@
 pub struct ConsumerGroupDescribeRequest {
     /// GroupIds: `[]string`, versions 0-1, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupIds"))]
-    pub group_ids: Vec<crate::StrBytes>,
+    pub group_ids: ::std::vec::Vec<crate::StrBytes>,
     /// IncludeAuthorizedOperations: `bool`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "includeAuthorizedOperations"))]
     pub include_authorized_operations: bool,
@@ -21,12 +21,12 @@ pub struct ConsumerGroupDescribeRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ConsumerGroupDescribeRequest {
+impl ::core::default::Default for ConsumerGroupDescribeRequest {
     fn default() -> Self {
         Self {
-            group_ids: Vec::<crate::StrBytes>::new(),
+            group_ids: ::std::vec::Vec::<crate::StrBytes>::new(),
             include_authorized_operations: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl ConsumerGroupDescribeRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ConsumerGroupDescribeRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -107,15 +107,17 @@ impl crate::Decodable for ConsumerGroupDescribeRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_group_ids: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_group_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -123,7 +125,7 @@ impl crate::Decodable for ConsumerGroupDescribeRequest {
             })
         })()
             .map_err(|e| e.in_field("GroupIds"))?;
-        let f_include_authorized_operations: bool = (|| -> Result<
+        let f_include_authorized_operations: bool = (|| -> ::core::result::Result<
             bool,
             crate::DecodeError,
         > { Ok(r.bool()?) })()
@@ -155,7 +157,7 @@ impl ConsumerGroupDescribeRequest {
         let mut this = Self::default();
         this.group_ids = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -169,7 +171,7 @@ impl ConsumerGroupDescribeRequest {
 impl crate::Message for ConsumerGroupDescribeRequest {
     const NAME: &'static str = "ConsumerGroupDescribeRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ConsumerGroupDescribeRequest {

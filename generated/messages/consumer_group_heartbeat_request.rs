@@ -22,30 +22,30 @@ pub struct ConsumerGroupHeartbeatRequest {
     pub member_epoch: i32,
     /// InstanceId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "instanceId"))]
-    pub instance_id: Option<crate::StrBytes>,
+    pub instance_id: ::core::option::Option<crate::StrBytes>,
     /// RackId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
     /// RebalanceTimeoutMs: `int32`, versions 0-1, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "rebalanceTimeoutMs"))]
     pub rebalance_timeout_ms: i32,
     /// SubscribedTopicNames: `[]string`, versions 0-1, nullable 0-1, default null, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "subscribedTopicNames"))]
-    pub subscribed_topic_names: Option<Vec<crate::StrBytes>>,
+    pub subscribed_topic_names: ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
     /// SubscribedTopicRegex: `string`, versions 1, nullable 1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "subscribedTopicRegex"))]
-    pub subscribed_topic_regex: Option<crate::StrBytes>,
+    pub subscribed_topic_regex: ::core::option::Option<crate::StrBytes>,
     /// ServerAssignor: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "serverAssignor"))]
-    pub server_assignor: Option<crate::StrBytes>,
+    pub server_assignor: ::core::option::Option<crate::StrBytes>,
     /// TopicPartitions: `[]TopicPartitions`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "topicPartitions"))]
-    pub topic_partitions: Option<Vec<TopicPartitions>>,
+    pub topic_partitions: ::core::option::Option<::std::vec::Vec<TopicPartitions>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ConsumerGroupHeartbeatRequest {
+impl ::core::default::Default for ConsumerGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -58,7 +58,7 @@ impl Default for ConsumerGroupHeartbeatRequest {
             subscribed_topic_regex: None,
             server_assignor: None,
             topic_partitions: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -67,7 +67,7 @@ impl ConsumerGroupHeartbeatRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for ConsumerGroupHeartbeatRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -316,44 +316,49 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_rebalance_timeout_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
-        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> = (|| -> Result<
-            Option<Vec<crate::StrBytes>>,
+        let f_subscribed_topic_names: ::core::option::Option<
+            ::std::vec::Vec<crate::StrBytes>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, 1usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.string(true)?);
                         }
@@ -363,28 +368,35 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("SubscribedTopicNames"))?;
-        let f_subscribed_topic_regex: Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_subscribed_topic_regex: ::core::option::Option<crate::StrBytes> = if version
+            >= 1i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("SubscribedTopicRegex"))?
         } else {
             None
         };
-        let f_server_assignor: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_server_assignor: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ServerAssignor"))?;
-        let f_topic_partitions: Option<Vec<TopicPartitions>> = (|| -> Result<
-            Option<Vec<TopicPartitions>>,
+        let f_topic_partitions: ::core::option::Option<
+            ::std::vec::Vec<TopicPartitions>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TopicPartitions>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TopicPartitions::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TopicPartitions::read(r, version)
@@ -440,7 +452,7 @@ impl ConsumerGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -456,7 +468,7 @@ impl ConsumerGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -483,17 +495,17 @@ pub struct TopicPartitions {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicPartitions {
+impl ::core::default::Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -502,7 +514,7 @@ impl TopicPartitions {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicPartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -556,16 +568,22 @@ impl crate::Decodable for TopicPartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -601,7 +619,7 @@ impl TopicPartitions {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -614,7 +632,7 @@ impl TopicPartitions {
 impl crate::Message for ConsumerGroupHeartbeatRequest {
     const NAME: &'static str = "ConsumerGroupHeartbeatRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ConsumerGroupHeartbeatRequest {

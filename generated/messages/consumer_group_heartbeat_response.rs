@@ -17,10 +17,10 @@ pub struct ConsumerGroupHeartbeatResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// MemberId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
-    pub member_id: Option<crate::StrBytes>,
+    pub member_id: ::core::option::Option<crate::StrBytes>,
     /// MemberEpoch: `int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "memberEpoch"))]
     pub member_epoch: i32,
@@ -29,12 +29,12 @@ pub struct ConsumerGroupHeartbeatResponse {
     pub heartbeat_interval_ms: i32,
     /// Assignment: `Assignment`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "assignment"))]
-    pub assignment: Option<Assignment>,
+    pub assignment: ::core::option::Option<Assignment>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ConsumerGroupHeartbeatResponse {
+impl ::core::default::Default for ConsumerGroupHeartbeatResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -44,7 +44,7 @@ impl Default for ConsumerGroupHeartbeatResponse {
             member_epoch: 0i32,
             heartbeat_interval_ms: 0i32,
             assignment: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl ConsumerGroupHeartbeatResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for ConsumerGroupHeartbeatResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -150,35 +150,37 @@ impl crate::Decodable for ConsumerGroupHeartbeatResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_member_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_member_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_heartbeat_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_heartbeat_interval_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
-        let f_assignment: Option<Assignment> = (|| -> Result<
-            Option<Assignment>,
+        let f_assignment: ::core::option::Option<Assignment> = (|| -> ::core::result::Result<
+            ::core::option::Option<Assignment>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Assignment::read(r, version)?) }) })()
             .map_err(|e| e.in_field("Assignment"))?;
@@ -242,17 +244,17 @@ pub struct TopicPartitions {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicPartitions {
+impl ::core::default::Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -261,7 +263,7 @@ impl TopicPartitions {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicPartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -315,16 +317,22 @@ impl crate::Decodable for TopicPartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -360,7 +368,7 @@ impl TopicPartitions {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -378,16 +386,16 @@ impl TopicPartitions {
 pub struct Assignment {
     /// TopicPartitions: `[]TopicPartitions`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topicPartitions"))]
-    pub topic_partitions: Vec<TopicPartitions>,
+    pub topic_partitions: ::std::vec::Vec<TopicPartitions>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Assignment {
+impl ::core::default::Default for Assignment {
     fn default() -> Self {
         Self {
-            topic_partitions: Vec::<TopicPartitions>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_partitions: ::std::vec::Vec::<TopicPartitions>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -396,7 +404,7 @@ impl Assignment {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for Assignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -450,14 +458,16 @@ impl crate::Decodable for Assignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_partitions: Vec<TopicPartitions> = (|| -> Result<
-            Vec<TopicPartitions>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_partitions: ::std::vec::Vec<TopicPartitions> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicPartitions>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicPartitions::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopicPartitions::read(r, version).map_err(|e| e.at_index(i))?,
@@ -492,7 +502,7 @@ impl Assignment {
         let mut this = Self::default();
         this.topic_partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -510,7 +520,7 @@ impl Assignment {
 impl crate::Message for ConsumerGroupHeartbeatResponse {
     const NAME: &'static str = "ConsumerGroupHeartbeatResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ConsumerGroupHeartbeatResponse {

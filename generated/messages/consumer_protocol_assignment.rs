@@ -11,18 +11,18 @@
 pub struct ConsumerProtocolAssignment {
     /// AssignedPartitions: `[]TopicPartition`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "assignedPartitions"))]
-    pub assigned_partitions: Vec<TopicPartition>,
+    pub assigned_partitions: ::std::vec::Vec<TopicPartition>,
     /// UserData: `bytes`, versions 0-3, nullable 0-3, default null.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "userData", with = "crate::serde_support::opt_bytes")
     )]
-    pub user_data: Option<crate::Bytes>,
+    pub user_data: ::core::option::Option<crate::Bytes>,
 }
-impl Default for ConsumerProtocolAssignment {
+impl ::core::default::Default for ConsumerProtocolAssignment {
     fn default() -> Self {
         Self {
-            assigned_partitions: Vec::<TopicPartition>::new(),
+            assigned_partitions: ::std::vec::Vec::<TopicPartition>::new(),
             user_data: None,
         }
     }
@@ -32,7 +32,7 @@ impl ConsumerProtocolAssignment {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for ConsumerProtocolAssignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -98,14 +98,16 @@ impl crate::Decodable for ConsumerProtocolAssignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_assigned_partitions: Vec<TopicPartition> = (|| -> Result<
-            Vec<TopicPartition>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_assigned_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -113,8 +115,8 @@ impl crate::Decodable for ConsumerProtocolAssignment {
             })
         })()
             .map_err(|e| e.in_field("AssignedPartitions"))?;
-        let f_user_data: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_user_data: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(false)?) })()
             .map_err(|e| e.in_field("UserData"))?;
@@ -131,7 +133,7 @@ impl ConsumerProtocolAssignment {
         let mut this = Self::default();
         this.assigned_partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -157,13 +159,13 @@ pub struct TopicPartition {
     pub topic: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
 }
-impl Default for TopicPartition {
+impl ::core::default::Default for TopicPartition {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
+            partitions: ::std::vec::Vec::<i32>::new(),
         }
     }
 }
@@ -172,7 +174,7 @@ impl TopicPartition {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -231,17 +233,22 @@ impl crate::Decodable for TopicPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> Result<
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(false)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(false, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -264,7 +271,7 @@ impl TopicPartition {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -276,6 +283,6 @@ impl TopicPartition {
 impl crate::Message for ConsumerProtocolAssignment {
     const NAME: &'static str = "ConsumerProtocolAssignment";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -11,29 +11,29 @@
 pub struct ConsumerProtocolSubscription {
     /// Topics: `[]string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<crate::StrBytes>,
+    pub topics: ::std::vec::Vec<crate::StrBytes>,
     /// UserData: `bytes`, versions 0-3, nullable 0-3, default null.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "userData", with = "crate::serde_support::opt_bytes")
     )]
-    pub user_data: Option<crate::Bytes>,
+    pub user_data: ::core::option::Option<crate::Bytes>,
     /// OwnedPartitions: `[]TopicPartition`, versions 1-3, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "ownedPartitions"))]
-    pub owned_partitions: Vec<TopicPartition>,
+    pub owned_partitions: ::std::vec::Vec<TopicPartition>,
     /// GenerationId: `int32`, versions 2-3, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "generationId"))]
     pub generation_id: i32,
     /// RackId: `string`, versions 3, nullable 3, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
 }
-impl Default for ConsumerProtocolSubscription {
+impl ::core::default::Default for ConsumerProtocolSubscription {
     fn default() -> Self {
         Self {
-            topics: Vec::<crate::StrBytes>::new(),
+            topics: ::std::vec::Vec::<crate::StrBytes>::new(),
             user_data: None,
-            owned_partitions: Vec::<TopicPartition>::new(),
+            owned_partitions: ::std::vec::Vec::<TopicPartition>::new(),
             generation_id: -1i32,
             rack_id: None,
         }
@@ -44,7 +44,7 @@ impl ConsumerProtocolSubscription {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for ConsumerProtocolSubscription {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -194,14 +194,16 @@ impl crate::Decodable for ConsumerProtocolSubscription {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(false)?);
                 }
@@ -209,16 +211,21 @@ impl crate::Decodable for ConsumerProtocolSubscription {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_user_data: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_user_data: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(false)?) })()
             .map_err(|e| e.in_field("UserData"))?;
-        let f_owned_partitions: Vec<TopicPartition> = if version >= 1i16 {
-            (|| -> Result<Vec<TopicPartition>, crate::DecodeError> {
+        let f_owned_partitions: ::std::vec::Vec<TopicPartition> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<TopicPartition>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             TopicPartition::read(r, version).map_err(|e| e.at_index(i))?,
@@ -229,18 +236,19 @@ impl crate::Decodable for ConsumerProtocolSubscription {
             })()
                 .map_err(|e| e.in_field("OwnedPartitions"))?
         } else {
-            Vec::<TopicPartition>::new()
+            ::std::vec::Vec::<TopicPartition>::new()
         };
         let f_generation_id: i32 = if version >= 2i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("GenerationId"))?
         } else {
             -1i32
         };
-        let f_rack_id: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(false)?)
-            })()
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = if version >= 3i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(false)?) })()
                 .map_err(|e| e.in_field("RackId"))?
         } else {
             None
@@ -261,7 +269,7 @@ impl ConsumerProtocolSubscription {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -271,7 +279,7 @@ impl ConsumerProtocolSubscription {
         if version >= 1i16 {
             this.owned_partitions = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -303,13 +311,13 @@ pub struct TopicPartition {
     pub topic: crate::StrBytes,
     /// Partitions: `[]int32`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
 }
-impl Default for TopicPartition {
+impl ::core::default::Default for TopicPartition {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
+            partitions: ::std::vec::Vec::<i32>::new(),
         }
     }
 }
@@ -318,7 +326,7 @@ impl TopicPartition {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -377,17 +385,22 @@ impl crate::Decodable for TopicPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> Result<
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(false)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(false, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -410,7 +423,7 @@ impl TopicPartition {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -422,6 +435,6 @@ impl TopicPartition {
 impl crate::Message for ConsumerProtocolSubscription {
     const NAME: &'static str = "ConsumerProtocolSubscription";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -13,7 +13,7 @@ pub struct ControlRecordTypeSchema {
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub r#type: i16,
 }
-impl Default for ControlRecordTypeSchema {
+impl ::core::default::Default for ControlRecordTypeSchema {
     fn default() -> Self {
         Self { r#type: 0i16 }
     }
@@ -23,7 +23,7 @@ impl ControlRecordTypeSchema {
     pub const MIN_SIZE: usize = 0usize + 2usize;
 }
 impl crate::Encodable for ControlRecordTypeSchema {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -41,9 +41,11 @@ impl crate::Decodable for ControlRecordTypeSchema {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_type: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_type: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("Type"))?;
         Ok(ControlRecordTypeSchema {
             r#type: f_type,
@@ -63,6 +65,6 @@ impl ControlRecordTypeSchema {
 impl crate::Message for ControlRecordTypeSchema {
     const NAME: &'static str = "ControlRecordTypeSchema";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -22,23 +22,23 @@ pub struct ControllerRegistrationRequest {
     pub zk_migration_ready: bool,
     /// Listeners: `[]Listener`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "listeners"))]
-    pub listeners: Vec<Listener>,
+    pub listeners: ::std::vec::Vec<Listener>,
     /// Features: `[]Feature`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "features"))]
-    pub features: Vec<Feature>,
+    pub features: ::std::vec::Vec<Feature>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ControllerRegistrationRequest {
+impl ::core::default::Default for ControllerRegistrationRequest {
     fn default() -> Self {
         Self {
             controller_id: 0i32,
             incarnation_id: crate::Uuid::ZERO,
             zk_migration_ready: false,
-            listeners: Vec::<Listener>::new(),
-            features: Vec::<Feature>::new(),
-            unknown_tagged_fields: Default::default(),
+            listeners: ::std::vec::Vec::<Listener>::new(),
+            features: ::std::vec::Vec::<Feature>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -48,7 +48,7 @@ impl ControllerRegistrationRequest {
         + 1usize;
 }
 impl crate::Encodable for ControllerRegistrationRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 16usize;
@@ -150,27 +150,31 @@ impl crate::Decodable for ControllerRegistrationRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_controller_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_controller_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ControllerId"))?;
-        let f_incarnation_id: crate::Uuid = (|| -> Result<
+        let f_incarnation_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("IncarnationId"))?;
-        let f_zk_migration_ready: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_zk_migration_ready: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("ZkMigrationReady"))?;
-        let f_listeners: Vec<Listener> = (|| -> Result<
-            Vec<Listener>,
+        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Listener>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -178,10 +182,15 @@ impl crate::Decodable for ControllerRegistrationRequest {
             })
         })()
             .map_err(|e| e.in_field("Listeners"))?;
-        let f_features: Vec<Feature> = (|| -> Result<Vec<Feature>, crate::DecodeError> {
+        let f_features: ::std::vec::Vec<Feature> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Feature>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Feature::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Feature::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -221,7 +230,7 @@ impl ControllerRegistrationRequest {
         this.zk_migration_ready = g.bool();
         this.listeners = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -234,7 +243,7 @@ impl ControllerRegistrationRequest {
         };
         this.features = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -271,14 +280,14 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Listener {
+impl ::core::default::Default for Listener {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
             security_protocol: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -287,7 +296,7 @@ impl Listener {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -359,21 +368,26 @@ impl crate::Decodable for Listener {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_security_protocol: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
         })()
+            .map_err(|e| e.in_field("Port"))?;
+        let f_security_protocol: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("SecurityProtocol"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -429,13 +443,13 @@ pub struct Feature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Feature {
+impl ::core::default::Default for Feature {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             min_supported_version: 0i16,
             max_supported_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -444,7 +458,7 @@ impl Feature {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for Feature {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -496,19 +510,22 @@ impl crate::Decodable for Feature {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_min_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -546,7 +563,7 @@ impl Feature {
 impl crate::Message for ControllerRegistrationRequest {
     const NAME: &'static str = "ControllerRegistrationRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ControllerRegistrationRequest {

@@ -13,16 +13,16 @@
 pub struct CreateAclsRequest {
     /// Creations: `[]AclCreation`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "creations"))]
-    pub creations: Vec<AclCreation>,
+    pub creations: ::std::vec::Vec<AclCreation>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreateAclsRequest {
+impl ::core::default::Default for CreateAclsRequest {
     fn default() -> Self {
         Self {
-            creations: Vec::<AclCreation>::new(),
-            unknown_tagged_fields: Default::default(),
+            creations: ::std::vec::Vec::<AclCreation>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl CreateAclsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for CreateAclsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -101,14 +101,16 @@ impl crate::Decodable for CreateAclsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_creations: Vec<AclCreation> = (|| -> Result<
-            Vec<AclCreation>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_creations: ::std::vec::Vec<AclCreation> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AclCreation>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AclCreation::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(AclCreation::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -143,7 +145,7 @@ impl CreateAclsRequest {
         let mut this = Self::default();
         this.creations = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -191,7 +193,7 @@ pub struct AclCreation {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AclCreation {
+impl ::core::default::Default for AclCreation {
     fn default() -> Self {
         Self {
             resource_type: 0i8,
@@ -201,7 +203,7 @@ impl Default for AclCreation {
             host: crate::StrBytes::new(),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -211,7 +213,7 @@ impl AclCreation {
         + 1usize + 1usize;
 }
 impl crate::Encodable for AclCreation {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -323,34 +325,39 @@ impl crate::Decodable for AclCreation {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_resource_pattern_type: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_resource_pattern_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("ResourcePatternType"))?;
-        let f_principal: crate::StrBytes = (|| -> Result<
+        let f_principal: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
+            .map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -399,7 +406,7 @@ impl AclCreation {
 impl crate::Message for CreateAclsRequest {
     const NAME: &'static str = "CreateAclsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for CreateAclsRequest {

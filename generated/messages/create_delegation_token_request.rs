@@ -13,13 +13,13 @@
 pub struct CreateDelegationTokenRequest {
     /// OwnerPrincipalType: `string`, versions 3, nullable 3.
     #[cfg_attr(feature = "serde", serde(rename = "ownerPrincipalType"))]
-    pub owner_principal_type: Option<crate::StrBytes>,
+    pub owner_principal_type: ::core::option::Option<crate::StrBytes>,
     /// OwnerPrincipalName: `string`, versions 3, nullable 3.
     #[cfg_attr(feature = "serde", serde(rename = "ownerPrincipalName"))]
-    pub owner_principal_name: Option<crate::StrBytes>,
+    pub owner_principal_name: ::core::option::Option<crate::StrBytes>,
     /// Renewers: `[]CreatableRenewers`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "renewers"))]
-    pub renewers: Vec<CreatableRenewers>,
+    pub renewers: ::std::vec::Vec<CreatableRenewers>,
     /// MaxLifetimeMs: `int64`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "maxLifetimeMs"))]
     pub max_lifetime_ms: i64,
@@ -27,14 +27,14 @@ pub struct CreateDelegationTokenRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreateDelegationTokenRequest {
+impl ::core::default::Default for CreateDelegationTokenRequest {
     fn default() -> Self {
         Self {
             owner_principal_type: Some(crate::StrBytes::new()),
             owner_principal_name: Some(crate::StrBytes::new()),
-            renewers: Vec::<CreatableRenewers>::new(),
+            renewers: ::std::vec::Vec::<CreatableRenewers>::new(),
             max_lifetime_ms: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl CreateDelegationTokenRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize;
 }
 impl crate::Encodable for CreateDelegationTokenRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n
@@ -186,30 +186,38 @@ impl crate::Decodable for CreateDelegationTokenRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_owner_principal_type: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_owner_principal_type: ::core::option::Option<crate::StrBytes> = if version
+            >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("OwnerPrincipalType"))?
         } else {
             Some(crate::StrBytes::new())
         };
-        let f_owner_principal_name: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_owner_principal_name: ::core::option::Option<crate::StrBytes> = if version
+            >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("OwnerPrincipalName"))?
         } else {
             Some(crate::StrBytes::new())
         };
-        let f_renewers: Vec<CreatableRenewers> = (|| -> Result<
-            Vec<CreatableRenewers>,
+        let f_renewers: ::std::vec::Vec<CreatableRenewers> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatableRenewers>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, CreatableRenewers::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatableRenewers::read(r, version).map_err(|e| e.at_index(i))?,
@@ -219,9 +227,10 @@ impl crate::Decodable for CreateDelegationTokenRequest {
             })
         })()
             .map_err(|e| e.in_field("Renewers"))?;
-        let f_max_lifetime_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_max_lifetime_ms: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("MaxLifetimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -259,7 +268,7 @@ impl CreateDelegationTokenRequest {
         } else {}
         this.renewers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -293,12 +302,12 @@ pub struct CreatableRenewers {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableRenewers {
+impl ::core::default::Default for CreatableRenewers {
     fn default() -> Self {
         Self {
             principal_type: crate::StrBytes::new(),
             principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -307,7 +316,7 @@ impl CreatableRenewers {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for CreatableRenewers {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -379,13 +388,13 @@ impl crate::Decodable for CreatableRenewers {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> Result<
+        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
@@ -427,7 +436,7 @@ impl CreatableRenewers {
 impl crate::Message for CreateDelegationTokenRequest {
     const NAME: &'static str = "CreateDelegationTokenRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for CreateDelegationTokenRequest {

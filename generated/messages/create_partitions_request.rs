@@ -13,7 +13,7 @@
 pub struct CreatePartitionsRequest {
     /// Topics: `[]CreatePartitionsTopic`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<CreatePartitionsTopic>,
+    pub topics: ::std::vec::Vec<CreatePartitionsTopic>,
     /// TimeoutMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -24,13 +24,13 @@ pub struct CreatePartitionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatePartitionsRequest {
+impl ::core::default::Default for CreatePartitionsRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<CreatePartitionsTopic>::new(),
+            topics: ::std::vec::Vec::<CreatePartitionsTopic>::new(),
             timeout_ms: 0i32,
             validate_only: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl CreatePartitionsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for CreatePartitionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -119,14 +119,16 @@ impl crate::Decodable for CreatePartitionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<CreatePartitionsTopic> = (|| -> Result<
-            Vec<CreatePartitionsTopic>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<CreatePartitionsTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatePartitionsTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, CreatePartitionsTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatePartitionsTopic::read(r, version)
@@ -137,13 +139,14 @@ impl crate::Decodable for CreatePartitionsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_validate_only: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -174,7 +177,7 @@ impl CreatePartitionsRequest {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -201,16 +204,16 @@ impl CreatePartitionsRequest {
 pub struct CreatePartitionsAssignment {
     /// BrokerIds: `[]int32`, versions 0-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "brokerIds"))]
-    pub broker_ids: Vec<i32>,
+    pub broker_ids: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatePartitionsAssignment {
+impl ::core::default::Default for CreatePartitionsAssignment {
     fn default() -> Self {
         Self {
-            broker_ids: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            broker_ids: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -219,7 +222,7 @@ impl CreatePartitionsAssignment {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for CreatePartitionsAssignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -283,11 +286,16 @@ impl crate::Decodable for CreatePartitionsAssignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_broker_ids: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_broker_ids: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 2i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -322,7 +330,7 @@ impl CreatePartitionsAssignment {
         let mut this = Self::default();
         this.broker_ids = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -348,18 +356,18 @@ pub struct CreatePartitionsTopic {
     pub count: i32,
     /// Assignments: `[]CreatePartitionsAssignment`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "assignments"))]
-    pub assignments: Option<Vec<CreatePartitionsAssignment>>,
+    pub assignments: ::core::option::Option<::std::vec::Vec<CreatePartitionsAssignment>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatePartitionsTopic {
+impl ::core::default::Default for CreatePartitionsTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             count: 0i32,
-            assignments: Some(Vec::<CreatePartitionsAssignment>::new()),
-            unknown_tagged_fields: Default::default(),
+            assignments: Some(::std::vec::Vec::<CreatePartitionsAssignment>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -368,7 +376,7 @@ impl CreatePartitionsTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize;
 }
 impl crate::Encodable for CreatePartitionsTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -463,15 +471,20 @@ impl crate::Decodable for CreatePartitionsTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_count: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_count: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Count"))?;
-        let f_assignments: Option<Vec<CreatePartitionsAssignment>> = (|| -> Result<
-            Option<Vec<CreatePartitionsAssignment>>,
+        let f_assignments: ::core::option::Option<
+            ::std::vec::Vec<CreatePartitionsAssignment>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<CreatePartitionsAssignment>>,
             crate::DecodeError,
         > {
             Ok(
@@ -483,7 +496,9 @@ impl crate::Decodable for CreatePartitionsTopic {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 CreatePartitionsAssignment::read(r, version)
@@ -530,7 +545,7 @@ impl CreatePartitionsTopic {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -551,7 +566,7 @@ impl CreatePartitionsTopic {
 impl crate::Message for CreatePartitionsRequest {
     const NAME: &'static str = "CreatePartitionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for CreatePartitionsRequest {

@@ -14,17 +14,17 @@ pub struct CreatePartitionsResponse {
     pub throttle_time_ms: i32,
     /// Results: `[]CreatePartitionsTopicResult`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<CreatePartitionsTopicResult>,
+    pub results: ::std::vec::Vec<CreatePartitionsTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatePartitionsResponse {
+impl ::core::default::Default for CreatePartitionsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            results: Vec::<CreatePartitionsTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<CreatePartitionsTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl CreatePartitionsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for CreatePartitionsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for CreatePartitionsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<CreatePartitionsTopicResult> = (|| -> Result<
-            Vec<CreatePartitionsTopicResult>,
+        let f_results: ::std::vec::Vec<CreatePartitionsTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatePartitionsTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 2i16, CreatePartitionsTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatePartitionsTopicResult::read(r, version)
@@ -160,7 +163,7 @@ impl CreatePartitionsResponse {
         this.throttle_time_ms = g.i32();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -191,18 +194,18 @@ pub struct CreatePartitionsTopicResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-3, nullable 0-3, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatePartitionsTopicResult {
+impl ::core::default::Default for CreatePartitionsTopicResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -211,7 +214,7 @@ impl CreatePartitionsTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
 }
 impl crate::Encodable for CreatePartitionsTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -290,17 +293,18 @@ impl crate::Decodable for CreatePartitionsTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -343,7 +347,7 @@ impl CreatePartitionsTopicResult {
 impl crate::Message for CreatePartitionsResponse {
     const NAME: &'static str = "CreatePartitionsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for CreatePartitionsResponse {

@@ -13,7 +13,7 @@
 pub struct CreateTopicsRequest {
     /// Topics: `[]CreatableTopic`, versions 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<CreatableTopic>,
+    pub topics: ::std::vec::Vec<CreatableTopic>,
     /// timeoutMs: `int32`, versions 2-7, default 60000.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -24,13 +24,13 @@ pub struct CreateTopicsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreateTopicsRequest {
+impl ::core::default::Default for CreateTopicsRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<CreatableTopic>::new(),
+            topics: ::std::vec::Vec::<CreatableTopic>::new(),
             timeout_ms: 60000i32,
             validate_only: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl CreateTopicsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for CreateTopicsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -119,14 +119,16 @@ impl crate::Decodable for CreateTopicsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<CreatableTopic> = (|| -> Result<
-            Vec<CreatableTopic>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<CreatableTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatableTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, CreatableTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(CreatableTopic::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -134,13 +136,14 @@ impl crate::Decodable for CreateTopicsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("timeoutMs"))?;
-        let f_validate_only: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_validate_only: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("validateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
@@ -171,7 +174,7 @@ impl CreateTopicsRequest {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -201,17 +204,17 @@ pub struct CreatableReplicaAssignment {
     pub partition_index: i32,
     /// BrokerIds: `[]int32`, versions 2-7, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "brokerIds"))]
-    pub broker_ids: Vec<i32>,
+    pub broker_ids: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableReplicaAssignment {
+impl ::core::default::Default for CreatableReplicaAssignment {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
-            broker_ids: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            broker_ids: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -220,7 +223,7 @@ impl CreatableReplicaAssignment {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for CreatableReplicaAssignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -289,15 +292,21 @@ impl crate::Decodable for CreatableReplicaAssignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_broker_ids: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_broker_ids: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 5i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -334,7 +343,7 @@ impl CreatableReplicaAssignment {
         this.partition_index = g.i32();
         this.broker_ids = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -357,17 +366,17 @@ pub struct CreatableTopicConfig {
     pub name: crate::StrBytes,
     /// Value: `string`, versions 2-7, nullable 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
-    pub value: Option<crate::StrBytes>,
+    pub value: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableTopicConfig {
+impl ::core::default::Default for CreatableTopicConfig {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -376,7 +385,7 @@ impl CreatableTopicConfig {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for CreatableTopicConfig {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -450,13 +459,14 @@ impl crate::Decodable for CreatableTopicConfig {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 5i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
@@ -511,23 +521,23 @@ pub struct CreatableTopic {
     pub replication_factor: i16,
     /// Assignments: `[]CreatableReplicaAssignment`, versions 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "assignments"))]
-    pub assignments: Vec<CreatableReplicaAssignment>,
+    pub assignments: ::std::vec::Vec<CreatableReplicaAssignment>,
     /// Configs: `[]CreatableTopicConfig`, versions 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
-    pub configs: Vec<CreatableTopicConfig>,
+    pub configs: ::std::vec::Vec<CreatableTopicConfig>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableTopic {
+impl ::core::default::Default for CreatableTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             num_partitions: 0i32,
             replication_factor: 0i16,
-            assignments: Vec::<CreatableReplicaAssignment>::new(),
-            configs: Vec::<CreatableTopicConfig>::new(),
-            unknown_tagged_fields: Default::default(),
+            assignments: ::std::vec::Vec::<CreatableReplicaAssignment>::new(),
+            configs: ::std::vec::Vec::<CreatableTopicConfig>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -536,7 +546,7 @@ impl CreatableTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for CreatableTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -674,27 +684,32 @@ impl crate::Decodable for CreatableTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 5i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_num_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_num_partitions: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("NumPartitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_replication_factor: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_assignments: Vec<CreatableReplicaAssignment> = (|| -> Result<
-            Vec<CreatableReplicaAssignment>,
+        let f_assignments: ::std::vec::Vec<CreatableReplicaAssignment> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatableReplicaAssignment>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 5i16, CreatableReplicaAssignment::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatableReplicaAssignment::read(r, version)
@@ -705,13 +720,15 @@ impl crate::Decodable for CreatableTopic {
             })
         })()
             .map_err(|e| e.in_field("Assignments"))?;
-        let f_configs: Vec<CreatableTopicConfig> = (|| -> Result<
-            Vec<CreatableTopicConfig>,
+        let f_configs: ::std::vec::Vec<CreatableTopicConfig> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatableTopicConfig>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, CreatableTopicConfig::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatableTopicConfig::read(r, version)
@@ -756,7 +773,7 @@ impl CreatableTopic {
         this.replication_factor = g.i16();
         this.assignments = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -769,7 +786,7 @@ impl CreatableTopic {
         };
         this.configs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -789,7 +806,7 @@ impl CreatableTopic {
 impl crate::Message for CreateTopicsRequest {
     const NAME: &'static str = "CreateTopicsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 7i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(5i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for CreateTopicsRequest {

@@ -14,17 +14,17 @@ pub struct CreateTopicsResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]CreatableTopicResult`, versions 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<CreatableTopicResult>,
+    pub topics: ::std::vec::Vec<CreatableTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreateTopicsResponse {
+impl ::core::default::Default for CreateTopicsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<CreatableTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<CreatableTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl CreateTopicsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for CreateTopicsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for CreateTopicsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<CreatableTopicResult> = (|| -> Result<
-            Vec<CreatableTopicResult>,
+        let f_topics: ::std::vec::Vec<CreatableTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CreatableTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, CreatableTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CreatableTopicResult::read(r, version)
@@ -159,7 +162,7 @@ impl CreateTopicsResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -187,7 +190,7 @@ pub struct CreatableTopicConfigs {
     pub name: crate::StrBytes,
     /// Value: `string`, versions 5-7, nullable 5-7.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
-    pub value: Option<crate::StrBytes>,
+    pub value: ::core::option::Option<crate::StrBytes>,
     /// ReadOnly: `bool`, versions 5-7.
     #[cfg_attr(feature = "serde", serde(rename = "readOnly"))]
     pub read_only: bool,
@@ -201,7 +204,7 @@ pub struct CreatableTopicConfigs {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableTopicConfigs {
+impl ::core::default::Default for CreatableTopicConfigs {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
@@ -209,7 +212,7 @@ impl Default for CreatableTopicConfigs {
             read_only: false,
             config_source: -1i8,
             is_sensitive: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -218,7 +221,7 @@ impl CreatableTopicConfigs {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for CreatableTopicConfigs {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -297,28 +300,30 @@ impl crate::Decodable for CreatableTopicConfigs {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> {
+        let f_read_only: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
             Ok(r.bool()?)
         })()
             .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_config_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_is_sensitive: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IsSensitive"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -374,7 +379,7 @@ pub struct CreatableTopicResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 2-7, nullable 2-7, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// TopicConfigErrorCode: `int16`, versions 5-7, tagged 5-7 (tag 0), ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicConfigErrorCode"))]
     pub topic_config_error_code: i16,
@@ -386,12 +391,12 @@ pub struct CreatableTopicResult {
     pub replication_factor: i16,
     /// Configs: `[]CreatableTopicConfigs`, versions 5-7, nullable 5-7, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
-    pub configs: Option<Vec<CreatableTopicConfigs>>,
+    pub configs: ::core::option::Option<::std::vec::Vec<CreatableTopicConfigs>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CreatableTopicResult {
+impl ::core::default::Default for CreatableTopicResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
@@ -401,8 +406,8 @@ impl Default for CreatableTopicResult {
             topic_config_error_code: 0i16,
             num_partitions: -1i32,
             replication_factor: -1i16,
-            configs: Some(Vec::<CreatableTopicConfigs>::new()),
-            unknown_tagged_fields: Default::default(),
+            configs: Some(::std::vec::Vec::<CreatableTopicConfigs>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -411,7 +416,7 @@ impl CreatableTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
 }
 impl crate::Encodable for CreatableTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -578,46 +583,54 @@ impl crate::Decodable for CreatableTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 5i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 7i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut f_topic_config_error_code: i16 = 0i16;
         let f_num_partitions: i32 = if version >= 5i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("NumPartitions"))?
         } else {
             -1i32
         };
         let f_replication_factor: i16 = if version >= 5i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ReplicationFactor"))?
         } else {
             -1i16
         };
-        let f_configs: Option<Vec<CreatableTopicConfigs>> = if version >= 5i16 {
-            (|| -> Result<Option<Vec<CreatableTopicConfigs>>, crate::DecodeError> {
+        let f_configs: ::core::option::Option<::std::vec::Vec<CreatableTopicConfigs>> = if version
+            >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<::std::vec::Vec<CreatableTopicConfigs>>,
+                crate::DecodeError,
+            > {
                 Ok(
                     match r.nullable_array_len(true, CreatableTopicConfigs::MIN_SIZE)? {
                         None => None,
                         Some(n) => {
-                            let mut v = Vec::with_capacity(
+                            let mut v = ::std::vec::Vec::with_capacity(
                                 n.min(crate::wire::MAX_PREALLOC),
                             );
                             for i in 0..n {
@@ -633,7 +646,7 @@ impl crate::Decodable for CreatableTopicResult {
             })()
                 .map_err(|e| e.in_field("Configs"))?
         } else {
-            Some(Vec::<CreatableTopicConfigs>::new())
+            Some(::std::vec::Vec::<CreatableTopicConfigs>::new())
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
@@ -646,7 +659,7 @@ impl crate::Decodable for CreatableTopicResult {
                 match tag {
                     0u32 if version >= 5i16 => {
                         let r = &mut sub;
-                        f_topic_config_error_code = (|| -> Result<
+                        f_topic_config_error_code = (|| -> ::core::result::Result<
                             i16,
                             crate::DecodeError,
                         > { Ok(r.i16()?) })()
@@ -709,7 +722,7 @@ impl CreatableTopicResult {
             } else {
                 Some({
                     let n = g.array_len();
-                    let mut v = Vec::with_capacity(n);
+                    let mut v = ::std::vec::Vec::with_capacity(n);
                     for _ in 0..n {
                         v.push({
                             g.enter();
@@ -731,7 +744,7 @@ impl CreatableTopicResult {
 impl crate::Message for CreateTopicsResponse {
     const NAME: &'static str = "CreateTopicsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 7i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(5i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for CreateTopicsResponse {

@@ -13,16 +13,16 @@
 pub struct DeleteAclsRequest {
     /// Filters: `[]DeleteAclsFilter`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "filters"))]
-    pub filters: Vec<DeleteAclsFilter>,
+    pub filters: ::std::vec::Vec<DeleteAclsFilter>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteAclsRequest {
+impl ::core::default::Default for DeleteAclsRequest {
     fn default() -> Self {
         Self {
-            filters: Vec::<DeleteAclsFilter>::new(),
-            unknown_tagged_fields: Default::default(),
+            filters: ::std::vec::Vec::<DeleteAclsFilter>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DeleteAclsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for DeleteAclsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -101,14 +101,16 @@ impl crate::Decodable for DeleteAclsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_filters: Vec<DeleteAclsFilter> = (|| -> Result<
-            Vec<DeleteAclsFilter>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_filters: ::std::vec::Vec<DeleteAclsFilter> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteAclsFilter>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeleteAclsFilter::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteAclsFilter::read(r, version).map_err(|e| e.at_index(i))?,
@@ -145,7 +147,7 @@ impl DeleteAclsRequest {
         let mut this = Self::default();
         this.filters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -173,16 +175,16 @@ pub struct DeleteAclsFilter {
     pub resource_type_filter: i8,
     /// ResourceNameFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceNameFilter"))]
-    pub resource_name_filter: Option<crate::StrBytes>,
+    pub resource_name_filter: ::core::option::Option<crate::StrBytes>,
     /// PatternTypeFilter: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "patternTypeFilter"))]
     pub pattern_type_filter: i8,
     /// PrincipalFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalFilter"))]
-    pub principal_filter: Option<crate::StrBytes>,
+    pub principal_filter: ::core::option::Option<crate::StrBytes>,
     /// HostFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "hostFilter"))]
-    pub host_filter: Option<crate::StrBytes>,
+    pub host_filter: ::core::option::Option<crate::StrBytes>,
     /// Operation: `int8`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
@@ -193,7 +195,7 @@ pub struct DeleteAclsFilter {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteAclsFilter {
+impl ::core::default::Default for DeleteAclsFilter {
     fn default() -> Self {
         Self {
             resource_type_filter: 0i8,
@@ -203,7 +205,7 @@ impl Default for DeleteAclsFilter {
             host_filter: Some(crate::StrBytes::new()),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -212,7 +214,7 @@ impl DeleteAclsFilter {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteAclsFilter {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -330,35 +332,40 @@ impl crate::Decodable for DeleteAclsFilter {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type_filter: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_pattern_type_filter: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_principal_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_host_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("HostFilter"))?;
-        let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
+            .map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -407,7 +414,7 @@ impl DeleteAclsFilter {
 impl crate::Message for DeleteAclsRequest {
     const NAME: &'static str = "DeleteAclsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DeleteAclsRequest {

@@ -14,17 +14,17 @@ pub struct DeleteAclsResponse {
     pub throttle_time_ms: i32,
     /// FilterResults: `[]DeleteAclsFilterResult`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "filterResults"))]
-    pub filter_results: Vec<DeleteAclsFilterResult>,
+    pub filter_results: ::std::vec::Vec<DeleteAclsFilterResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteAclsResponse {
+impl ::core::default::Default for DeleteAclsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            filter_results: Vec::<DeleteAclsFilterResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            filter_results: ::std::vec::Vec::<DeleteAclsFilterResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DeleteAclsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DeleteAclsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for DeleteAclsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_filter_results: Vec<DeleteAclsFilterResult> = (|| -> Result<
-            Vec<DeleteAclsFilterResult>,
+        let f_filter_results: ::std::vec::Vec<DeleteAclsFilterResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteAclsFilterResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeleteAclsFilterResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteAclsFilterResult::read(r, version)
@@ -159,7 +162,7 @@ impl DeleteAclsResponse {
         this.throttle_time_ms = g.i32();
         this.filter_results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -187,7 +190,7 @@ pub struct DeleteAclsMatchingAcl {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// ResourceType: `int8`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
@@ -213,7 +216,7 @@ pub struct DeleteAclsMatchingAcl {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteAclsMatchingAcl {
+impl ::core::default::Default for DeleteAclsMatchingAcl {
     fn default() -> Self {
         Self {
             error_code: 0i16,
@@ -225,7 +228,7 @@ impl Default for DeleteAclsMatchingAcl {
             host: crate::StrBytes::new(),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -235,7 +238,7 @@ impl DeleteAclsMatchingAcl {
         + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteAclsMatchingAcl {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -374,41 +377,47 @@ impl crate::Decodable for DeleteAclsMatchingAcl {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_pattern_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_pattern_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("PatternType"))?;
-        let f_principal: crate::StrBytes = (|| -> Result<
+        let f_principal: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
+            .map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -469,21 +478,21 @@ pub struct DeleteAclsFilterResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// MatchingAcls: `[]DeleteAclsMatchingAcl`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "matchingAcls"))]
-    pub matching_acls: Vec<DeleteAclsMatchingAcl>,
+    pub matching_acls: ::std::vec::Vec<DeleteAclsMatchingAcl>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteAclsFilterResult {
+impl ::core::default::Default for DeleteAclsFilterResult {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            matching_acls: Vec::<DeleteAclsMatchingAcl>::new(),
-            unknown_tagged_fields: Default::default(),
+            matching_acls: ::std::vec::Vec::<DeleteAclsMatchingAcl>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -492,7 +501,7 @@ impl DeleteAclsFilterResult {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for DeleteAclsFilterResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -589,23 +598,25 @@ impl crate::Decodable for DeleteAclsFilterResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_matching_acls: Vec<DeleteAclsMatchingAcl> = (|| -> Result<
-            Vec<DeleteAclsMatchingAcl>,
+        let f_matching_acls: ::std::vec::Vec<DeleteAclsMatchingAcl> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteAclsMatchingAcl>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeleteAclsMatchingAcl::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteAclsMatchingAcl::read(r, version)
@@ -647,7 +658,7 @@ impl DeleteAclsFilterResult {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.matching_acls = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -667,7 +678,7 @@ impl DeleteAclsFilterResult {
 impl crate::Message for DeleteAclsResponse {
     const NAME: &'static str = "DeleteAclsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DeleteAclsResponse {

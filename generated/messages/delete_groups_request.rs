@@ -13,16 +13,16 @@
 pub struct DeleteGroupsRequest {
     /// GroupsNames: `[]string`, versions 0-3, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupsNames"))]
-    pub groups_names: Vec<crate::StrBytes>,
+    pub groups_names: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteGroupsRequest {
+impl ::core::default::Default for DeleteGroupsRequest {
     fn default() -> Self {
         Self {
-            groups_names: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups_names: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DeleteGroupsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for DeleteGroupsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -117,14 +117,16 @@ impl crate::Decodable for DeleteGroupsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_groups_names: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_groups_names: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(version >= 2i16)?);
                 }
@@ -159,7 +161,7 @@ impl DeleteGroupsRequest {
         let mut this = Self::default();
         this.groups_names = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -174,7 +176,7 @@ impl DeleteGroupsRequest {
 impl crate::Message for DeleteGroupsRequest {
     const NAME: &'static str = "DeleteGroupsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DeleteGroupsRequest {

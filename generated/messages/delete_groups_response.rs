@@ -14,17 +14,17 @@ pub struct DeleteGroupsResponse {
     pub throttle_time_ms: i32,
     /// Results: `[]DeletableGroupResult`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<DeletableGroupResult>,
+    pub results: ::std::vec::Vec<DeletableGroupResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteGroupsResponse {
+impl ::core::default::Default for DeleteGroupsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            results: Vec::<DeletableGroupResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<DeletableGroupResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DeleteGroupsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DeleteGroupsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for DeleteGroupsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<DeletableGroupResult> = (|| -> Result<
-            Vec<DeletableGroupResult>,
+        let f_results: ::std::vec::Vec<DeletableGroupResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeletableGroupResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeletableGroupResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeletableGroupResult::read(r, version)
@@ -159,7 +162,7 @@ impl DeleteGroupsResponse {
         this.throttle_time_ms = g.i32();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -190,18 +193,18 @@ pub struct DeletableGroupResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 3, nullable 3, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeletableGroupResult {
+impl ::core::default::Default for DeletableGroupResult {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -210,7 +213,7 @@ impl DeletableGroupResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
 }
 impl crate::Encodable for DeletableGroupResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -293,20 +296,22 @@ impl crate::Decodable for DeletableGroupResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
@@ -352,7 +357,7 @@ impl DeletableGroupResult {
 impl crate::Message for DeleteGroupsResponse {
     const NAME: &'static str = "DeleteGroupsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DeleteGroupsResponse {

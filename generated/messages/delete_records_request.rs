@@ -13,7 +13,7 @@
 pub struct DeleteRecordsRequest {
     /// Topics: `[]DeleteRecordsTopic`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DeleteRecordsTopic>,
+    pub topics: ::std::vec::Vec<DeleteRecordsTopic>,
     /// TimeoutMs: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -21,12 +21,12 @@ pub struct DeleteRecordsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsRequest {
+impl ::core::default::Default for DeleteRecordsRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<DeleteRecordsTopic>::new(),
+            topics: ::std::vec::Vec::<DeleteRecordsTopic>::new(),
             timeout_ms: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl DeleteRecordsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize;
 }
 impl crate::Encodable for DeleteRecordsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,14 +110,16 @@ impl crate::Decodable for DeleteRecordsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<DeleteRecordsTopic> = (|| -> Result<
-            Vec<DeleteRecordsTopic>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<DeleteRecordsTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteRecordsTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeleteRecordsTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteRecordsTopic::read(r, version).map_err(|e| e.at_index(i))?,
@@ -127,7 +129,7 @@ impl crate::Decodable for DeleteRecordsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
@@ -159,7 +161,7 @@ impl DeleteRecordsRequest {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -193,12 +195,12 @@ pub struct DeleteRecordsPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsPartition {
+impl ::core::default::Default for DeleteRecordsPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             offset: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -207,7 +209,7 @@ impl DeleteRecordsPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
 }
 impl crate::Encodable for DeleteRecordsPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -249,12 +251,15 @@ impl crate::Decodable for DeleteRecordsPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -301,17 +306,17 @@ pub struct DeleteRecordsTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]DeleteRecordsPartition`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<DeleteRecordsPartition>,
+    pub partitions: ::std::vec::Vec<DeleteRecordsPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsTopic {
+impl ::core::default::Default for DeleteRecordsTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<DeleteRecordsPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<DeleteRecordsPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -320,7 +325,7 @@ impl DeleteRecordsTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteRecordsTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -410,18 +415,21 @@ impl crate::Decodable for DeleteRecordsTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<DeleteRecordsPartition> = (|| -> Result<
-            Vec<DeleteRecordsPartition>,
+        let f_partitions: ::std::vec::Vec<DeleteRecordsPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteRecordsPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DeleteRecordsPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteRecordsPartition::read(r, version)
@@ -461,7 +469,7 @@ impl DeleteRecordsTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -481,7 +489,7 @@ impl DeleteRecordsTopic {
 impl crate::Message for DeleteRecordsRequest {
     const NAME: &'static str = "DeleteRecordsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DeleteRecordsRequest {

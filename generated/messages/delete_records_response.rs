@@ -14,17 +14,17 @@ pub struct DeleteRecordsResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]DeleteRecordsTopicResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DeleteRecordsTopicResult>,
+    pub topics: ::std::vec::Vec<DeleteRecordsTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsResponse {
+impl ::core::default::Default for DeleteRecordsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<DeleteRecordsTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<DeleteRecordsTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DeleteRecordsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DeleteRecordsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for DeleteRecordsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<DeleteRecordsTopicResult> = (|| -> Result<
-            Vec<DeleteRecordsTopicResult>,
+        let f_topics: ::std::vec::Vec<DeleteRecordsTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteRecordsTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 2i16, DeleteRecordsTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteRecordsTopicResult::read(r, version)
@@ -160,7 +163,7 @@ impl DeleteRecordsResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -196,13 +199,13 @@ pub struct DeleteRecordsPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsPartitionResult {
+impl ::core::default::Default for DeleteRecordsPartitionResult {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             low_watermark: 0i64,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -211,7 +214,7 @@ impl DeleteRecordsPartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 2usize;
 }
 impl crate::Encodable for DeleteRecordsPartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -258,16 +261,18 @@ impl crate::Decodable for DeleteRecordsPartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_low_watermark: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_low_watermark: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LowWatermark"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -318,17 +323,17 @@ pub struct DeleteRecordsTopicResult {
     pub name: crate::StrBytes,
     /// Partitions: `[]DeleteRecordsPartitionResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<DeleteRecordsPartitionResult>,
+    pub partitions: ::std::vec::Vec<DeleteRecordsPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteRecordsTopicResult {
+impl ::core::default::Default for DeleteRecordsTopicResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<DeleteRecordsPartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<DeleteRecordsPartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -337,7 +342,7 @@ impl DeleteRecordsTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteRecordsTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -427,19 +432,22 @@ impl crate::Decodable for DeleteRecordsTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<DeleteRecordsPartitionResult> = (|| -> Result<
-            Vec<DeleteRecordsPartitionResult>,
+        let f_partitions: ::std::vec::Vec<DeleteRecordsPartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteRecordsPartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 2i16, DeleteRecordsPartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteRecordsPartitionResult::read(r, version)
@@ -479,7 +487,7 @@ impl DeleteRecordsTopicResult {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -499,7 +507,7 @@ impl DeleteRecordsTopicResult {
 impl crate::Message for DeleteRecordsResponse {
     const NAME: &'static str = "DeleteRecordsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DeleteRecordsResponse {

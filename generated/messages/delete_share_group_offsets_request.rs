@@ -16,17 +16,17 @@ pub struct DeleteShareGroupOffsetsRequest {
     pub group_id: crate::StrBytes,
     /// Topics: `[]DeleteShareGroupOffsetsRequestTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DeleteShareGroupOffsetsRequestTopic>,
+    pub topics: ::std::vec::Vec<DeleteShareGroupOffsetsRequestTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteShareGroupOffsetsRequest {
+impl ::core::default::Default for DeleteShareGroupOffsetsRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Vec::<DeleteShareGroupOffsetsRequestTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<DeleteShareGroupOffsetsRequestTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl DeleteShareGroupOffsetsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteShareGroupOffsetsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -109,20 +109,22 @@ impl crate::Decodable for DeleteShareGroupOffsetsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<DeleteShareGroupOffsetsRequestTopic> = (|| -> Result<
-            Vec<DeleteShareGroupOffsetsRequestTopic>,
+        let f_topics: ::std::vec::Vec<DeleteShareGroupOffsetsRequestTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteShareGroupOffsetsRequestTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DeleteShareGroupOffsetsRequestTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteShareGroupOffsetsRequestTopic::read(r, version)
@@ -160,7 +162,7 @@ impl DeleteShareGroupOffsetsRequest {
         this.group_id = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -188,11 +190,11 @@ pub struct DeleteShareGroupOffsetsRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteShareGroupOffsetsRequestTopic {
+impl ::core::default::Default for DeleteShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -201,7 +203,7 @@ impl DeleteShareGroupOffsetsRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteShareGroupOffsetsRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -243,9 +245,9 @@ impl crate::Decodable for DeleteShareGroupOffsetsRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
@@ -282,7 +284,7 @@ impl DeleteShareGroupOffsetsRequestTopic {
 impl crate::Message for DeleteShareGroupOffsetsRequest {
     const NAME: &'static str = "DeleteShareGroupOffsetsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DeleteShareGroupOffsetsRequest {

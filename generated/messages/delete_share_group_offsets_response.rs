@@ -17,22 +17,22 @@ pub struct DeleteShareGroupOffsetsResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Responses: `[]DeleteShareGroupOffsetsResponseTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<DeleteShareGroupOffsetsResponseTopic>,
+    pub responses: ::std::vec::Vec<DeleteShareGroupOffsetsResponseTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteShareGroupOffsetsResponse {
+impl ::core::default::Default for DeleteShareGroupOffsetsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: None,
-            responses: Vec::<DeleteShareGroupOffsetsResponseTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<DeleteShareGroupOffsetsResponseTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl DeleteShareGroupOffsetsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for DeleteShareGroupOffsetsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -127,28 +127,31 @@ impl crate::Decodable for DeleteShareGroupOffsetsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_responses: Vec<DeleteShareGroupOffsetsResponseTopic> = (|| -> Result<
-            Vec<DeleteShareGroupOffsetsResponseTopic>,
+        let f_responses: ::std::vec::Vec<DeleteShareGroupOffsetsResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeleteShareGroupOffsetsResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DeleteShareGroupOffsetsResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeleteShareGroupOffsetsResponseTopic::read(r, version)
@@ -190,7 +193,7 @@ impl DeleteShareGroupOffsetsResponse {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -222,19 +225,19 @@ pub struct DeleteShareGroupOffsetsResponseTopic {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteShareGroupOffsetsResponseTopic {
+impl ::core::default::Default for DeleteShareGroupOffsetsResponseTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -243,7 +246,7 @@ impl DeleteShareGroupOffsetsResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 16usize + 2usize + 1usize;
 }
 impl crate::Encodable for DeleteShareGroupOffsetsResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -317,23 +320,24 @@ impl crate::Decodable for DeleteShareGroupOffsetsResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -375,7 +379,7 @@ impl DeleteShareGroupOffsetsResponseTopic {
 impl crate::Message for DeleteShareGroupOffsetsResponse {
     const NAME: &'static str = "DeleteShareGroupOffsetsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DeleteShareGroupOffsetsResponse {

@@ -13,10 +13,10 @@
 pub struct DeleteTopicsRequest {
     /// Topics: `[]DeleteTopicState`, versions 6.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DeleteTopicState>,
+    pub topics: ::std::vec::Vec<DeleteTopicState>,
     /// TopicNames: `[]string`, versions 1-5, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topicNames"))]
-    pub topic_names: Vec<crate::StrBytes>,
+    pub topic_names: ::std::vec::Vec<crate::StrBytes>,
     /// TimeoutMs: `int32`, versions 1-6.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -24,13 +24,13 @@ pub struct DeleteTopicsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteTopicsRequest {
+impl ::core::default::Default for DeleteTopicsRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<DeleteTopicState>::new(),
-            topic_names: Vec::<crate::StrBytes>::new(),
+            topics: ::std::vec::Vec::<DeleteTopicState>::new(),
+            topic_names: ::std::vec::Vec::<crate::StrBytes>::new(),
             timeout_ms: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl DeleteTopicsRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for DeleteTopicsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 6i16 {
             n
@@ -66,7 +66,7 @@ impl crate::Encodable for DeleteTopicsRequest {
                     }
                 };
         } else {
-            if self.topics != Vec::<DeleteTopicState>::new() {
+            if self.topics != ::std::vec::Vec::<DeleteTopicState>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "DeleteTopicsRequest",
                     field: "Topics",
@@ -187,12 +187,17 @@ impl crate::Decodable for DeleteTopicsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<DeleteTopicState> = if version >= 6i16 {
-            (|| -> Result<Vec<DeleteTopicState>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<DeleteTopicState> = if version >= 6i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<DeleteTopicState>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, DeleteTopicState::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             DeleteTopicState::read(r, version)
@@ -204,13 +209,18 @@ impl crate::Decodable for DeleteTopicsRequest {
             })()
                 .map_err(|e| e.in_field("Topics"))?
         } else {
-            Vec::<DeleteTopicState>::new()
+            ::std::vec::Vec::<DeleteTopicState>::new()
         };
-        let f_topic_names: Vec<crate::StrBytes> = if version <= 5i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_topic_names: ::std::vec::Vec<crate::StrBytes> = if version <= 5i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(version >= 4i16, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(version >= 4i16)?);
                     }
@@ -219,9 +229,9 @@ impl crate::Decodable for DeleteTopicsRequest {
             })()
                 .map_err(|e| e.in_field("TopicNames"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
@@ -255,7 +265,7 @@ impl DeleteTopicsRequest {
         if version >= 6i16 {
             this.topics = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -270,7 +280,7 @@ impl DeleteTopicsRequest {
         if version <= 5i16 {
             this.topic_names = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -292,7 +302,7 @@ impl DeleteTopicsRequest {
 pub struct DeleteTopicState {
     /// Name: `string`, versions 6, nullable 6, default null, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
-    pub name: Option<crate::StrBytes>,
+    pub name: ::core::option::Option<crate::StrBytes>,
     /// TopicId: `uuid`, versions 6.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
@@ -300,12 +310,12 @@ pub struct DeleteTopicState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteTopicState {
+impl ::core::default::Default for DeleteTopicState {
     fn default() -> Self {
         Self {
             name: None,
             topic_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -314,7 +324,7 @@ impl DeleteTopicState {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize;
 }
 impl crate::Encodable for DeleteTopicState {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.name {
@@ -363,16 +373,17 @@ impl crate::Decodable for DeleteTopicState {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -408,7 +419,7 @@ impl DeleteTopicState {
 impl crate::Message for DeleteTopicsRequest {
     const NAME: &'static str = "DeleteTopicsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DeleteTopicsRequest {

@@ -14,17 +14,17 @@ pub struct DeleteTopicsResponse {
     pub throttle_time_ms: i32,
     /// Responses: `[]DeletableTopicResult`, versions 1-6.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<DeletableTopicResult>,
+    pub responses: ::std::vec::Vec<DeletableTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeleteTopicsResponse {
+impl ::core::default::Default for DeleteTopicsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            responses: Vec::<DeletableTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<DeletableTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DeleteTopicsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DeleteTopicsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for DeleteTopicsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_responses: Vec<DeletableTopicResult> = (|| -> Result<
-            Vec<DeletableTopicResult>,
+        let f_responses: ::std::vec::Vec<DeletableTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DeletableTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, DeletableTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DeletableTopicResult::read(r, version)
@@ -159,7 +162,7 @@ impl DeleteTopicsResponse {
         this.throttle_time_ms = g.i32();
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -184,7 +187,7 @@ impl DeleteTopicsResponse {
 pub struct DeletableTopicResult {
     /// Name: `string`, versions 1-6, nullable 6, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
-    pub name: Option<crate::StrBytes>,
+    pub name: ::core::option::Option<crate::StrBytes>,
     /// TopicId: `uuid`, versions 6, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
@@ -193,19 +196,19 @@ pub struct DeletableTopicResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 5-6, nullable 5-6, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DeletableTopicResult {
+impl ::core::default::Default for DeletableTopicResult {
     fn default() -> Self {
         Self {
             name: Some(crate::StrBytes::new()),
             topic_id: crate::Uuid::ZERO,
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -214,7 +217,7 @@ impl DeletableTopicResult {
     pub const MIN_SIZE: usize = 0usize + 2usize;
 }
 impl crate::Encodable for DeletableTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.name {
@@ -317,9 +320,9 @@ impl crate::Decodable for DeletableTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok(
@@ -332,19 +335,23 @@ impl crate::Decodable for DeletableTopicResult {
         })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 6i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
@@ -394,7 +401,7 @@ impl DeletableTopicResult {
 impl crate::Message for DeleteTopicsResponse {
     const NAME: &'static str = "DeleteTopicsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DeleteTopicsResponse {

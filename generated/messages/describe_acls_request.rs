@@ -16,16 +16,16 @@ pub struct DescribeAclsRequest {
     pub resource_type_filter: i8,
     /// ResourceNameFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceNameFilter"))]
-    pub resource_name_filter: Option<crate::StrBytes>,
+    pub resource_name_filter: ::core::option::Option<crate::StrBytes>,
     /// PatternTypeFilter: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "patternTypeFilter"))]
     pub pattern_type_filter: i8,
     /// PrincipalFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalFilter"))]
-    pub principal_filter: Option<crate::StrBytes>,
+    pub principal_filter: ::core::option::Option<crate::StrBytes>,
     /// HostFilter: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "hostFilter"))]
-    pub host_filter: Option<crate::StrBytes>,
+    pub host_filter: ::core::option::Option<crate::StrBytes>,
     /// Operation: `int8`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
@@ -36,7 +36,7 @@ pub struct DescribeAclsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeAclsRequest {
+impl ::core::default::Default for DescribeAclsRequest {
     fn default() -> Self {
         Self {
             resource_type_filter: 0i8,
@@ -46,7 +46,7 @@ impl Default for DescribeAclsRequest {
             host_filter: Some(crate::StrBytes::new()),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl DescribeAclsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeAclsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -173,35 +173,40 @@ impl crate::Decodable for DescribeAclsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type_filter: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_pattern_type_filter: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_principal_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_host_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("HostFilter"))?;
-        let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
+            .map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -250,7 +255,7 @@ impl DescribeAclsRequest {
 impl crate::Message for DescribeAclsRequest {
     const NAME: &'static str = "DescribeAclsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeAclsRequest {

@@ -17,22 +17,22 @@ pub struct DescribeAclsResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Resources: `[]DescribeAclsResource`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "resources"))]
-    pub resources: Vec<DescribeAclsResource>,
+    pub resources: ::std::vec::Vec<DescribeAclsResource>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeAclsResponse {
+impl ::core::default::Default for DescribeAclsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            resources: Vec::<DescribeAclsResource>::new(),
-            unknown_tagged_fields: Default::default(),
+            resources: ::std::vec::Vec::<DescribeAclsResource>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl DescribeAclsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for DescribeAclsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -143,27 +143,30 @@ impl crate::Decodable for DescribeAclsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resources: Vec<DescribeAclsResource> = (|| -> Result<
-            Vec<DescribeAclsResource>,
+        let f_resources: ::std::vec::Vec<DescribeAclsResource> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeAclsResource>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DescribeAclsResource::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeAclsResource::read(r, version)
@@ -207,7 +210,7 @@ impl DescribeAclsResponse {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.resources = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -246,14 +249,14 @@ pub struct AclDescription {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AclDescription {
+impl ::core::default::Default for AclDescription {
     fn default() -> Self {
         Self {
             principal: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -262,7 +265,7 @@ impl AclDescription {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for AclDescription {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -344,21 +347,25 @@ impl crate::Decodable for AclDescription {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_principal: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_principal: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
+            .map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -415,19 +422,19 @@ pub struct DescribeAclsResource {
     pub pattern_type: i8,
     /// Acls: `[]AclDescription`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "acls"))]
-    pub acls: Vec<AclDescription>,
+    pub acls: ::std::vec::Vec<AclDescription>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeAclsResource {
+impl ::core::default::Default for DescribeAclsResource {
     fn default() -> Self {
         Self {
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
             pattern_type: 3i8,
-            acls: Vec::<AclDescription>::new(),
-            unknown_tagged_fields: Default::default(),
+            acls: ::std::vec::Vec::<AclDescription>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -436,7 +443,7 @@ impl DescribeAclsResource {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeAclsResource {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -536,25 +543,29 @@ impl crate::Decodable for DescribeAclsResource {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_pattern_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_pattern_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("PatternType"))?;
-        let f_acls: Vec<AclDescription> = (|| -> Result<
-            Vec<AclDescription>,
+        let f_acls: ::std::vec::Vec<AclDescription> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AclDescription>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, AclDescription::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(AclDescription::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -595,7 +606,7 @@ impl DescribeAclsResource {
         this.pattern_type = g.i8();
         this.acls = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -615,7 +626,7 @@ impl DescribeAclsResource {
 impl crate::Message for DescribeAclsResponse {
     const NAME: &'static str = "DescribeAclsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeAclsResponse {

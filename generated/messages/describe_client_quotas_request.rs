@@ -13,7 +13,7 @@
 pub struct DescribeClientQuotasRequest {
     /// Components: `[]ComponentData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "components"))]
-    pub components: Vec<ComponentData>,
+    pub components: ::std::vec::Vec<ComponentData>,
     /// Strict: `bool`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "strict"))]
     pub strict: bool,
@@ -21,12 +21,12 @@ pub struct DescribeClientQuotasRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeClientQuotasRequest {
+impl ::core::default::Default for DescribeClientQuotasRequest {
     fn default() -> Self {
         Self {
-            components: Vec::<ComponentData>::new(),
+            components: ::std::vec::Vec::<ComponentData>::new(),
             strict: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl DescribeClientQuotasRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeClientQuotasRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,14 +110,16 @@ impl crate::Decodable for DescribeClientQuotasRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_components: Vec<ComponentData> = (|| -> Result<
-            Vec<ComponentData>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_components: ::std::vec::Vec<ComponentData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ComponentData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, ComponentData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ComponentData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -125,7 +127,9 @@ impl crate::Decodable for DescribeClientQuotasRequest {
             })
         })()
             .map_err(|e| e.in_field("Components"))?;
-        let f_strict: bool = (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+        let f_strict: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
+            Ok(r.bool()?)
+        })()
             .map_err(|e| e.in_field("Strict"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -155,7 +159,7 @@ impl DescribeClientQuotasRequest {
         let mut this = Self::default();
         this.components = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -187,18 +191,18 @@ pub struct ComponentData {
     pub match_type: i8,
     /// Match: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "match"))]
-    pub r#match: Option<crate::StrBytes>,
+    pub r#match: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ComponentData {
+impl ::core::default::Default for ComponentData {
     fn default() -> Self {
         Self {
             entity_type: crate::StrBytes::new(),
             match_type: 0i8,
             r#match: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -207,7 +211,7 @@ impl ComponentData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ComponentData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -286,16 +290,18 @@ impl crate::Decodable for ComponentData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_match_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_match_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("MatchType"))?;
-        let f_match: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_match: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("Match"))?;
@@ -338,7 +344,7 @@ impl ComponentData {
 impl crate::Message for DescribeClientQuotasRequest {
     const NAME: &'static str = "DescribeClientQuotasRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeClientQuotasRequest {

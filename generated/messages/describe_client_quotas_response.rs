@@ -17,22 +17,22 @@ pub struct DescribeClientQuotasResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Entries: `[]EntryData`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entries"))]
-    pub entries: Option<Vec<EntryData>>,
+    pub entries: ::core::option::Option<::std::vec::Vec<EntryData>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeClientQuotasResponse {
+impl ::core::default::Default for DescribeClientQuotasResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            entries: Some(Vec::<EntryData>::new()),
-            unknown_tagged_fields: Default::default(),
+            entries: Some(::std::vec::Vec::<EntryData>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl DescribeClientQuotasResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for DescribeClientQuotasResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -143,29 +143,32 @@ impl crate::Decodable for DescribeClientQuotasResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_entries: Option<Vec<EntryData>> = (|| -> Result<
-            Option<Vec<EntryData>>,
+        let f_entries: ::core::option::Option<::std::vec::Vec<EntryData>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<EntryData>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(version >= 1i16, EntryData::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 EntryData::read(r, version).map_err(|e| e.at_index(i))?,
@@ -213,7 +216,7 @@ impl DescribeClientQuotasResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -242,17 +245,17 @@ pub struct EntityData {
     pub entity_type: crate::StrBytes,
     /// EntityName: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entityName"))]
-    pub entity_name: Option<crate::StrBytes>,
+    pub entity_name: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntityData {
+impl ::core::default::Default for EntityData {
     fn default() -> Self {
         Self {
             entity_type: crate::StrBytes::new(),
             entity_name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -261,7 +264,7 @@ impl EntityData {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for EntityData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -335,14 +338,14 @@ impl crate::Decodable for EntityData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_entity_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("EntityName"))?;
@@ -396,12 +399,12 @@ pub struct ValueData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ValueData {
+impl ::core::default::Default for ValueData {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
             value: 0.0f64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -410,7 +413,7 @@ impl ValueData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize;
 }
 impl crate::Encodable for ValueData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -467,12 +470,15 @@ impl crate::Decodable for ValueData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 1i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("Key"))?;
-        let f_value: f64 = (|| -> Result<f64, crate::DecodeError> { Ok(r.f64()?) })()
+        let f_value: f64 = (|| -> ::core::result::Result<f64, crate::DecodeError> {
+            Ok(r.f64()?)
+        })()
             .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -516,20 +522,20 @@ impl ValueData {
 pub struct EntryData {
     /// Entity: `[]EntityData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "entity"))]
-    pub entity: Vec<EntityData>,
+    pub entity: ::std::vec::Vec<EntityData>,
     /// Values: `[]ValueData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "values"))]
-    pub values: Vec<ValueData>,
+    pub values: ::std::vec::Vec<ValueData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EntryData {
+impl ::core::default::Default for EntryData {
     fn default() -> Self {
         Self {
-            entity: Vec::<EntityData>::new(),
-            values: Vec::<ValueData>::new(),
-            unknown_tagged_fields: Default::default(),
+            entity: ::std::vec::Vec::<EntityData>::new(),
+            values: ::std::vec::Vec::<ValueData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -538,7 +544,7 @@ impl EntryData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for EntryData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -646,14 +652,16 @@ impl crate::Decodable for EntryData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_entity: Vec<EntityData> = (|| -> Result<
-            Vec<EntityData>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_entity: ::std::vec::Vec<EntityData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EntityData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EntityData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -661,10 +669,15 @@ impl crate::Decodable for EntryData {
             })
         })()
             .map_err(|e| e.in_field("Entity"))?;
-        let f_values: Vec<ValueData> = (|| -> Result<Vec<ValueData>, crate::DecodeError> {
+        let f_values: ::std::vec::Vec<ValueData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ValueData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, ValueData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ValueData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -700,7 +713,7 @@ impl EntryData {
         let mut this = Self::default();
         this.entity = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -713,7 +726,7 @@ impl EntryData {
         };
         this.values = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -733,7 +746,7 @@ impl EntryData {
 impl crate::Message for DescribeClientQuotasResponse {
     const NAME: &'static str = "DescribeClientQuotasResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeClientQuotasResponse {

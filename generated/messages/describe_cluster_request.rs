@@ -24,13 +24,13 @@ pub struct DescribeClusterRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeClusterRequest {
+impl ::core::default::Default for DescribeClusterRequest {
     fn default() -> Self {
         Self {
             include_cluster_authorized_operations: false,
             endpoint_type: 1i8,
             include_fenced_brokers: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl DescribeClusterRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeClusterRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         if version >= 1i16 {
@@ -99,20 +99,20 @@ impl crate::Decodable for DescribeClusterRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_include_cluster_authorized_operations: bool = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_include_cluster_authorized_operations: bool = (|| -> ::core::result::Result<
             bool,
             crate::DecodeError,
         > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?;
         let f_endpoint_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("EndpointType"))?
         } else {
             1i8
         };
         let f_include_fenced_brokers: bool = if version >= 2i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeFencedBrokers"))?
         } else {
             false
@@ -156,7 +156,7 @@ impl DescribeClusterRequest {
 impl crate::Message for DescribeClusterRequest {
     const NAME: &'static str = "DescribeClusterRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeClusterRequest {

@@ -17,7 +17,7 @@ pub struct DescribeClusterResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-2, nullable 0-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// EndpointType: `int8`, versions 1-2, default 1.
     #[cfg_attr(feature = "serde", serde(rename = "endpointType"))]
     pub endpoint_type: i8,
@@ -29,7 +29,7 @@ pub struct DescribeClusterResponse {
     pub controller_id: i32,
     /// Brokers: `[]DescribeClusterBroker`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "brokers"))]
-    pub brokers: Vec<DescribeClusterBroker>,
+    pub brokers: ::std::vec::Vec<DescribeClusterBroker>,
     /// ClusterAuthorizedOperations: `int32`, versions 0-2, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "clusterAuthorizedOperations"))]
     pub cluster_authorized_operations: i32,
@@ -37,7 +37,7 @@ pub struct DescribeClusterResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeClusterResponse {
+impl ::core::default::Default for DescribeClusterResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -46,9 +46,9 @@ impl Default for DescribeClusterResponse {
             endpoint_type: 1i8,
             cluster_id: crate::StrBytes::new(),
             controller_id: -1i32,
-            brokers: Vec::<DescribeClusterBroker>::new(),
+            brokers: ::std::vec::Vec::<DescribeClusterBroker>::new(),
             cluster_authorized_operations: -2147483648i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -58,7 +58,7 @@ impl DescribeClusterResponse {
         + 4usize + 1usize;
 }
 impl crate::Encodable for DescribeClusterResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -191,42 +191,46 @@ impl crate::Decodable for DescribeClusterResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_endpoint_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("EndpointType"))?
         } else {
             1i8
         };
-        let f_cluster_id: crate::StrBytes = (|| -> Result<
+        let f_cluster_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_controller_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_controller_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ControllerId"))?;
-        let f_brokers: Vec<DescribeClusterBroker> = (|| -> Result<
-            Vec<DescribeClusterBroker>,
+        let f_brokers: ::std::vec::Vec<DescribeClusterBroker> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeClusterBroker>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, DescribeClusterBroker::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeClusterBroker::read(r, version)
@@ -237,7 +241,7 @@ impl crate::Decodable for DescribeClusterResponse {
             })
         })()
             .map_err(|e| e.in_field("Brokers"))?;
-        let f_cluster_authorized_operations: i32 = (|| -> Result<
+        let f_cluster_authorized_operations: i32 = (|| -> ::core::result::Result<
             i32,
             crate::DecodeError,
         > { Ok(r.i32()?) })()
@@ -282,7 +286,7 @@ impl DescribeClusterResponse {
         this.controller_id = g.i32();
         this.brokers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -315,7 +319,7 @@ pub struct DescribeClusterBroker {
     pub port: i32,
     /// Rack: `string`, versions 0-2, nullable 0-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// IsFenced: `bool`, versions 2.
     #[cfg_attr(feature = "serde", serde(rename = "isFenced"))]
     pub is_fenced: bool,
@@ -323,7 +327,7 @@ pub struct DescribeClusterBroker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeClusterBroker {
+impl ::core::default::Default for DescribeClusterBroker {
     fn default() -> Self {
         Self {
             broker_id: 0i32,
@@ -331,7 +335,7 @@ impl Default for DescribeClusterBroker {
             port: 0i32,
             rack: None,
             is_fenced: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -340,7 +344,7 @@ impl DescribeClusterBroker {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribeClusterBroker {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -430,22 +434,27 @@ impl crate::Decodable for DescribeClusterBroker {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("BrokerId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("BrokerId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
         let f_is_fenced: bool = if version >= 2i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsFenced"))?
         } else {
             false
@@ -491,7 +500,7 @@ impl DescribeClusterBroker {
 impl crate::Message for DescribeClusterResponse {
     const NAME: &'static str = "DescribeClusterResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeClusterResponse {

@@ -13,7 +13,7 @@
 pub struct DescribeConfigsRequest {
     /// Resources: `[]DescribeConfigsResource`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "resources"))]
-    pub resources: Vec<DescribeConfigsResource>,
+    pub resources: ::std::vec::Vec<DescribeConfigsResource>,
     /// IncludeSynonyms: `bool`, versions 1-4, default false.
     #[cfg_attr(feature = "serde", serde(rename = "includeSynonyms"))]
     pub include_synonyms: bool,
@@ -24,13 +24,13 @@ pub struct DescribeConfigsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsRequest {
+impl ::core::default::Default for DescribeConfigsRequest {
     fn default() -> Self {
         Self {
-            resources: Vec::<DescribeConfigsResource>::new(),
+            resources: ::std::vec::Vec::<DescribeConfigsResource>::new(),
             include_synonyms: false,
             include_documentation: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl DescribeConfigsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -131,14 +131,16 @@ impl crate::Decodable for DescribeConfigsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resources: Vec<DescribeConfigsResource> = (|| -> Result<
-            Vec<DescribeConfigsResource>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resources: ::std::vec::Vec<DescribeConfigsResource> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeConfigsResource>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, DescribeConfigsResource::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeConfigsResource::read(r, version)
@@ -149,12 +151,13 @@ impl crate::Decodable for DescribeConfigsRequest {
             })
         })()
             .map_err(|e| e.in_field("Resources"))?;
-        let f_include_synonyms: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_include_synonyms: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IncludeSynonyms"))?;
         let f_include_documentation: bool = if version >= 3i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeDocumentation"))?
         } else {
             false
@@ -188,7 +191,7 @@ impl DescribeConfigsRequest {
         let mut this = Self::default();
         this.resources = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -223,18 +226,18 @@ pub struct DescribeConfigsResource {
     pub resource_name: crate::StrBytes,
     /// ConfigurationKeys: `[]string`, versions 1-4, nullable 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "configurationKeys"))]
-    pub configuration_keys: Option<Vec<crate::StrBytes>>,
+    pub configuration_keys: ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsResource {
+impl ::core::default::Default for DescribeConfigsResource {
     fn default() -> Self {
         Self {
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            configuration_keys: Some(Vec::<crate::StrBytes>::new()),
-            unknown_tagged_fields: Default::default(),
+            configuration_keys: Some(::std::vec::Vec::<crate::StrBytes>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -243,7 +246,7 @@ impl DescribeConfigsResource {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsResource {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -354,25 +357,29 @@ impl crate::Decodable for DescribeConfigsResource {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configuration_keys: Option<Vec<crate::StrBytes>> = (|| -> Result<
-            Option<Vec<crate::StrBytes>>,
+        let f_configuration_keys: ::core::option::Option<
+            ::std::vec::Vec<crate::StrBytes>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(version >= 4i16, 1usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.string(version >= 4i16)?);
                         }
@@ -416,7 +423,7 @@ impl DescribeConfigsResource {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -432,7 +439,7 @@ impl DescribeConfigsResource {
 impl crate::Message for DescribeConfigsRequest {
     const NAME: &'static str = "DescribeConfigsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeConfigsRequest {

@@ -14,17 +14,17 @@ pub struct DescribeConfigsResponse {
     pub throttle_time_ms: i32,
     /// Results: `[]DescribeConfigsResult`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<DescribeConfigsResult>,
+    pub results: ::std::vec::Vec<DescribeConfigsResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsResponse {
+impl ::core::default::Default for DescribeConfigsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            results: Vec::<DescribeConfigsResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<DescribeConfigsResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DescribeConfigsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,18 +108,21 @@ impl crate::Decodable for DescribeConfigsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: Vec<DescribeConfigsResult> = (|| -> Result<
-            Vec<DescribeConfigsResult>,
+        let f_results: ::std::vec::Vec<DescribeConfigsResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeConfigsResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, DescribeConfigsResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeConfigsResult::read(r, version)
@@ -159,7 +162,7 @@ impl DescribeConfigsResponse {
         this.throttle_time_ms = g.i32();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -187,7 +190,7 @@ pub struct DescribeConfigsSynonym {
     pub name: crate::StrBytes,
     /// Value: `string`, versions 1-4, nullable 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
-    pub value: Option<crate::StrBytes>,
+    pub value: ::core::option::Option<crate::StrBytes>,
     /// Source: `int8`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "source"))]
     pub source: i8,
@@ -195,13 +198,13 @@ pub struct DescribeConfigsSynonym {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsSynonym {
+impl ::core::default::Default for DescribeConfigsSynonym {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
             source: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -210,7 +213,7 @@ impl DescribeConfigsSynonym {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsSynonym {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -289,17 +292,20 @@ impl crate::Decodable for DescribeConfigsSynonym {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 4i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_source: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("Source"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -348,7 +354,7 @@ pub struct DescribeConfigsResourceResult {
     pub name: crate::StrBytes,
     /// Value: `string`, versions 1-4, nullable 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
-    pub value: Option<crate::StrBytes>,
+    pub value: ::core::option::Option<crate::StrBytes>,
     /// ReadOnly: `bool`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "readOnly"))]
     pub read_only: bool,
@@ -360,18 +366,18 @@ pub struct DescribeConfigsResourceResult {
     pub is_sensitive: bool,
     /// Synonyms: `[]DescribeConfigsSynonym`, versions 1-4, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "synonyms"))]
-    pub synonyms: Vec<DescribeConfigsSynonym>,
+    pub synonyms: ::std::vec::Vec<DescribeConfigsSynonym>,
     /// ConfigType: `int8`, versions 3-4, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "configType"))]
     pub config_type: i8,
     /// Documentation: `string`, versions 3-4, nullable 3-4, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "documentation"))]
-    pub documentation: Option<crate::StrBytes>,
+    pub documentation: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsResourceResult {
+impl ::core::default::Default for DescribeConfigsResourceResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
@@ -379,10 +385,10 @@ impl Default for DescribeConfigsResourceResult {
             read_only: false,
             config_source: -1i8,
             is_sensitive: false,
-            synonyms: Vec::<DescribeConfigsSynonym>::new(),
+            synonyms: ::std::vec::Vec::<DescribeConfigsSynonym>::new(),
             config_type: 0i8,
             documentation: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -391,7 +397,7 @@ impl DescribeConfigsResourceResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsResourceResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -553,35 +559,39 @@ impl crate::Decodable for DescribeConfigsResourceResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 4i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> Result<bool, crate::DecodeError> {
+        let f_read_only: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
             Ok(r.bool()?)
         })()
             .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_config_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_is_sensitive: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IsSensitive"))?;
-        let f_synonyms: Vec<DescribeConfigsSynonym> = (|| -> Result<
-            Vec<DescribeConfigsSynonym>,
+        let f_synonyms: ::std::vec::Vec<DescribeConfigsSynonym> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeConfigsSynonym>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, DescribeConfigsSynonym::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeConfigsSynonym::read(r, version)
@@ -593,15 +603,17 @@ impl crate::Decodable for DescribeConfigsResourceResult {
         })()
             .map_err(|e| e.in_field("Synonyms"))?;
         let f_config_type: i8 = if version >= 3i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("ConfigType"))?
         } else {
             0i8
         };
-        let f_documentation: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_documentation: ::core::option::Option<crate::StrBytes> = if version >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 4i16)?) })()
                 .map_err(|e| e.in_field("Documentation"))?
         } else {
             Some(crate::StrBytes::new())
@@ -645,7 +657,7 @@ impl DescribeConfigsResourceResult {
         this.is_sensitive = g.bool();
         this.synonyms = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -679,7 +691,7 @@ pub struct DescribeConfigsResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-4, nullable 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// ResourceType: `int8`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
@@ -688,20 +700,20 @@ pub struct DescribeConfigsResult {
     pub resource_name: crate::StrBytes,
     /// Configs: `[]DescribeConfigsResourceResult`, versions 1-4.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
-    pub configs: Vec<DescribeConfigsResourceResult>,
+    pub configs: ::std::vec::Vec<DescribeConfigsResourceResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeConfigsResult {
+impl ::core::default::Default for DescribeConfigsResult {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            configs: Vec::<DescribeConfigsResourceResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            configs: ::std::vec::Vec::<DescribeConfigsResourceResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -710,7 +722,7 @@ impl DescribeConfigsResult {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeConfigsResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -832,27 +844,27 @@ impl crate::Decodable for DescribeConfigsResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configs: Vec<DescribeConfigsResourceResult> = (|| -> Result<
-            Vec<DescribeConfigsResourceResult>,
+        let f_configs: ::std::vec::Vec<DescribeConfigsResourceResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeConfigsResourceResult>,
             crate::DecodeError,
         > {
             Ok({
@@ -861,7 +873,9 @@ impl crate::Decodable for DescribeConfigsResult {
                         version >= 4i16,
                         DescribeConfigsResourceResult::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeConfigsResourceResult::read(r, version)
@@ -907,7 +921,7 @@ impl DescribeConfigsResult {
         this.resource_name = g.string();
         this.configs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -927,7 +941,7 @@ impl DescribeConfigsResult {
 impl crate::Message for DescribeConfigsResponse {
     const NAME: &'static str = "DescribeConfigsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeConfigsResponse {

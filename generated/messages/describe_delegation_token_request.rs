@@ -13,16 +13,16 @@
 pub struct DescribeDelegationTokenRequest {
     /// Owners: `[]DescribeDelegationTokenOwner`, versions 1-3, nullable 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "owners"))]
-    pub owners: Option<Vec<DescribeDelegationTokenOwner>>,
+    pub owners: ::core::option::Option<::std::vec::Vec<DescribeDelegationTokenOwner>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeDelegationTokenRequest {
+impl ::core::default::Default for DescribeDelegationTokenRequest {
     fn default() -> Self {
         Self {
-            owners: Some(Vec::<DescribeDelegationTokenOwner>::new()),
-            unknown_tagged_fields: Default::default(),
+            owners: Some(::std::vec::Vec::<DescribeDelegationTokenOwner>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeDelegationTokenRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for DescribeDelegationTokenRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.owners {
@@ -101,9 +101,11 @@ impl crate::Decodable for DescribeDelegationTokenRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_owners: Option<Vec<DescribeDelegationTokenOwner>> = (|| -> Result<
-            Option<Vec<DescribeDelegationTokenOwner>>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_owners: ::core::option::Option<
+            ::std::vec::Vec<DescribeDelegationTokenOwner>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<DescribeDelegationTokenOwner>>,
             crate::DecodeError,
         > {
             Ok(
@@ -115,7 +117,9 @@ impl crate::Decodable for DescribeDelegationTokenRequest {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 DescribeDelegationTokenOwner::read(r, version)
@@ -158,7 +162,7 @@ impl DescribeDelegationTokenRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -192,12 +196,12 @@ pub struct DescribeDelegationTokenOwner {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeDelegationTokenOwner {
+impl ::core::default::Default for DescribeDelegationTokenOwner {
     fn default() -> Self {
         Self {
             principal_type: crate::StrBytes::new(),
             principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -206,7 +210,7 @@ impl DescribeDelegationTokenOwner {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeDelegationTokenOwner {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -278,13 +282,13 @@ impl crate::Decodable for DescribeDelegationTokenOwner {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> Result<
+        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
@@ -326,7 +330,7 @@ impl DescribeDelegationTokenOwner {
 impl crate::Message for DescribeDelegationTokenRequest {
     const NAME: &'static str = "DescribeDelegationTokenRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeDelegationTokenRequest {

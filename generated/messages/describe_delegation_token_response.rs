@@ -14,7 +14,7 @@ pub struct DescribeDelegationTokenResponse {
     pub error_code: i16,
     /// Tokens: `[]DescribedDelegationToken`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "tokens"))]
-    pub tokens: Vec<DescribedDelegationToken>,
+    pub tokens: ::std::vec::Vec<DescribedDelegationToken>,
     /// ThrottleTimeMs: `int32`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
@@ -22,13 +22,13 @@ pub struct DescribeDelegationTokenResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeDelegationTokenResponse {
+impl ::core::default::Default for DescribeDelegationTokenResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
-            tokens: Vec::<DescribedDelegationToken>::new(),
+            tokens: ::std::vec::Vec::<DescribedDelegationToken>::new(),
             throttle_time_ms: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl DescribeDelegationTokenResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 4usize;
 }
 impl crate::Encodable for DescribeDelegationTokenResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -117,19 +117,21 @@ impl crate::Decodable for DescribeDelegationTokenResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_tokens: Vec<DescribedDelegationToken> = (|| -> Result<
-            Vec<DescribedDelegationToken>,
+        let f_tokens: ::std::vec::Vec<DescribedDelegationToken> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedDelegationToken>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 2i16, DescribedDelegationToken::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribedDelegationToken::read(r, version)
@@ -140,9 +142,10 @@ impl crate::Decodable for DescribeDelegationTokenResponse {
             })
         })()
             .map_err(|e| e.in_field("Tokens"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -174,7 +177,7 @@ impl DescribeDelegationTokenResponse {
         this.error_code = g.i16();
         this.tokens = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -208,12 +211,12 @@ pub struct DescribedDelegationTokenRenewer {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedDelegationTokenRenewer {
+impl ::core::default::Default for DescribedDelegationTokenRenewer {
     fn default() -> Self {
         Self {
             principal_type: crate::StrBytes::new(),
             principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -222,7 +225,7 @@ impl DescribedDelegationTokenRenewer {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribedDelegationTokenRenewer {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -294,13 +297,13 @@ impl crate::Decodable for DescribedDelegationTokenRenewer {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> Result<
+        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
@@ -377,12 +380,12 @@ pub struct DescribedDelegationToken {
     pub hmac: crate::Bytes,
     /// Renewers: `[]DescribedDelegationTokenRenewer`, versions 1-3.
     #[cfg_attr(feature = "serde", serde(rename = "renewers"))]
-    pub renewers: Vec<DescribedDelegationTokenRenewer>,
+    pub renewers: ::std::vec::Vec<DescribedDelegationTokenRenewer>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedDelegationToken {
+impl ::core::default::Default for DescribedDelegationToken {
     fn default() -> Self {
         Self {
             principal_type: crate::StrBytes::new(),
@@ -394,8 +397,8 @@ impl Default for DescribedDelegationToken {
             max_timestamp: 0i64,
             token_id: crate::StrBytes::new(),
             hmac: crate::Bytes::new(),
-            renewers: Vec::<DescribedDelegationTokenRenewer>::new(),
-            unknown_tagged_fields: Default::default(),
+            renewers: ::std::vec::Vec::<DescribedDelegationTokenRenewer>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -405,7 +408,7 @@ impl DescribedDelegationToken {
         + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribedDelegationToken {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -634,52 +637,60 @@ impl crate::Decodable for DescribedDelegationToken {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> Result<
+        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("PrincipalName"))?;
         let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
         } else {
             crate::StrBytes::new()
         };
         let f_token_requester_principal_name: crate::StrBytes = if version >= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_issue_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_issue_timestamp: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("IssueTimestamp"))?;
-        let f_expiry_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_expiry_timestamp: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("ExpiryTimestamp"))?;
-        let f_max_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_max_timestamp: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("MaxTimestamp"))?;
-        let f_token_id: crate::StrBytes = (|| -> Result<
+        let f_token_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 2i16)?)
-        })()
+        let f_hmac: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Hmac"))?;
-        let f_renewers: Vec<DescribedDelegationTokenRenewer> = (|| -> Result<
-            Vec<DescribedDelegationTokenRenewer>,
+        let f_renewers: ::std::vec::Vec<DescribedDelegationTokenRenewer> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedDelegationTokenRenewer>,
             crate::DecodeError,
         > {
             Ok({
@@ -688,7 +699,9 @@ impl crate::Decodable for DescribedDelegationToken {
                         version >= 2i16,
                         DescribedDelegationTokenRenewer::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribedDelegationTokenRenewer::read(r, version)
@@ -748,7 +761,7 @@ impl DescribedDelegationToken {
         this.hmac = g.bytes();
         this.renewers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -768,7 +781,7 @@ impl DescribedDelegationToken {
 impl crate::Message for DescribeDelegationTokenResponse {
     const NAME: &'static str = "DescribeDelegationTokenResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeDelegationTokenResponse {

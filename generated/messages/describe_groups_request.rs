@@ -13,7 +13,7 @@
 pub struct DescribeGroupsRequest {
     /// Groups: `[]string`, versions 0-6, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<crate::StrBytes>,
+    pub groups: ::std::vec::Vec<crate::StrBytes>,
     /// IncludeAuthorizedOperations: `bool`, versions 3-6.
     #[cfg_attr(feature = "serde", serde(rename = "includeAuthorizedOperations"))]
     pub include_authorized_operations: bool,
@@ -21,12 +21,12 @@ pub struct DescribeGroupsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeGroupsRequest {
+impl ::core::default::Default for DescribeGroupsRequest {
     fn default() -> Self {
         Self {
-            groups: Vec::<crate::StrBytes>::new(),
+            groups: ::std::vec::Vec::<crate::StrBytes>::new(),
             include_authorized_operations: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl DescribeGroupsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for DescribeGroupsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -138,14 +138,16 @@ impl crate::Decodable for DescribeGroupsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_groups: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_groups: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(version >= 5i16)?);
                 }
@@ -154,7 +156,7 @@ impl crate::Decodable for DescribeGroupsRequest {
         })()
             .map_err(|e| e.in_field("Groups"))?;
         let f_include_authorized_operations: bool = if version >= 3i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?
         } else {
             false
@@ -187,7 +189,7 @@ impl DescribeGroupsRequest {
         let mut this = Self::default();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -205,7 +207,7 @@ impl DescribeGroupsRequest {
 impl crate::Message for DescribeGroupsRequest {
     const NAME: &'static str = "DescribeGroupsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(5i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeGroupsRequest {

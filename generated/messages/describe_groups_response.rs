@@ -14,17 +14,17 @@ pub struct DescribeGroupsResponse {
     pub throttle_time_ms: i32,
     /// Groups: `[]DescribedGroup`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<DescribedGroup>,
+    pub groups: ::std::vec::Vec<DescribedGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeGroupsResponse {
+impl ::core::default::Default for DescribeGroupsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            groups: Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<DescribedGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DescribeGroupsResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for DescribeGroupsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
@@ -112,20 +112,22 @@ impl crate::Decodable for DescribeGroupsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_groups: Vec<DescribedGroup> = (|| -> Result<
-            Vec<DescribedGroup>,
+        let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, DescribedGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -164,7 +166,7 @@ impl DescribeGroupsResponse {
         } else {}
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -192,7 +194,7 @@ pub struct DescribedGroupMember {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 4-6, nullable 4-6, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// ClientId: `string`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "clientId"))]
     pub client_id: crate::StrBytes,
@@ -215,7 +217,7 @@ pub struct DescribedGroupMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedGroupMember {
+impl ::core::default::Default for DescribedGroupMember {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
@@ -224,7 +226,7 @@ impl Default for DescribedGroupMember {
             client_host: crate::StrBytes::new(),
             member_metadata: crate::Bytes::new(),
             member_assignment: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -233,7 +235,7 @@ impl DescribedGroupMember {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribedGroupMember {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -391,36 +393,39 @@ impl crate::Decodable for DescribedGroupMember {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 4i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 5i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 4i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 5i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_client_id: crate::StrBytes = (|| -> Result<
+        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> Result<
+        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_member_metadata: crate::Bytes = (|| -> Result<
+        let f_member_metadata: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(version >= 5i16)?) })()
             .map_err(|e| e.in_field("MemberMetadata"))?;
-        let f_member_assignment: crate::Bytes = (|| -> Result<
+        let f_member_assignment: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(version >= 5i16)?) })()
@@ -480,7 +485,7 @@ pub struct DescribedGroup {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 6, nullable 6, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// GroupId: `string`, versions 0-6, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
     pub group_id: crate::StrBytes,
@@ -495,7 +500,7 @@ pub struct DescribedGroup {
     pub protocol_data: crate::StrBytes,
     /// Members: `[]DescribedGroupMember`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<DescribedGroupMember>,
+    pub members: ::std::vec::Vec<DescribedGroupMember>,
     /// AuthorizedOperations: `int32`, versions 3-6, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "authorizedOperations"))]
     pub authorized_operations: i32,
@@ -503,7 +508,7 @@ pub struct DescribedGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedGroup {
+impl ::core::default::Default for DescribedGroup {
     fn default() -> Self {
         Self {
             error_code: 0i16,
@@ -512,9 +517,9 @@ impl Default for DescribedGroup {
             group_state: crate::StrBytes::new(),
             protocol_type: crate::StrBytes::new(),
             protocol_data: crate::StrBytes::new(),
-            members: Vec::<DescribedGroupMember>::new(),
+            members: ::std::vec::Vec::<DescribedGroupMember>::new(),
             authorized_operations: -2147483648i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -524,7 +529,7 @@ impl DescribedGroup {
         + 1usize;
 }
 impl crate::Encodable for DescribedGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         if version >= 6i16 {
@@ -730,46 +735,50 @@ impl crate::Decodable for DescribedGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = if version >= 6i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 6i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> Result<
+        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_protocol_type: crate::StrBytes = (|| -> Result<
+        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocol_data: crate::StrBytes = (|| -> Result<
+        let f_protocol_data: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 5i16)?) })()
             .map_err(|e| e.in_field("ProtocolData"))?;
-        let f_members: Vec<DescribedGroupMember> = (|| -> Result<
-            Vec<DescribedGroupMember>,
+        let f_members: ::std::vec::Vec<DescribedGroupMember> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedGroupMember>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 5i16, DescribedGroupMember::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribedGroupMember::read(r, version)
@@ -781,7 +790,7 @@ impl crate::Decodable for DescribedGroup {
         })()
             .map_err(|e| e.in_field("Members"))?;
         let f_authorized_operations: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("AuthorizedOperations"))?
         } else {
             -2147483648i32
@@ -828,7 +837,7 @@ impl DescribedGroup {
         this.protocol_data = g.string();
         this.members = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -851,7 +860,7 @@ impl DescribedGroup {
 impl crate::Message for DescribeGroupsResponse {
     const NAME: &'static str = "DescribeGroupsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(5i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeGroupsResponse {

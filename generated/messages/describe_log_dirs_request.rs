@@ -13,16 +13,16 @@
 pub struct DescribeLogDirsRequest {
     /// Topics: `[]DescribableLogDirTopic`, versions 1-5, nullable 1-5.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<DescribableLogDirTopic>>,
+    pub topics: ::core::option::Option<::std::vec::Vec<DescribableLogDirTopic>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeLogDirsRequest {
+impl ::core::default::Default for DescribeLogDirsRequest {
     fn default() -> Self {
         Self {
-            topics: Some(Vec::<DescribableLogDirTopic>::new()),
-            unknown_tagged_fields: Default::default(),
+            topics: Some(::std::vec::Vec::<DescribableLogDirTopic>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeLogDirsRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for DescribeLogDirsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.topics {
@@ -101,9 +101,9 @@ impl crate::Decodable for DescribeLogDirsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Option<Vec<DescribableLogDirTopic>> = (|| -> Result<
-            Option<Vec<DescribableLogDirTopic>>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::core::option::Option<::std::vec::Vec<DescribableLogDirTopic>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<DescribableLogDirTopic>>,
             crate::DecodeError,
         > {
             Ok(
@@ -115,7 +115,9 @@ impl crate::Decodable for DescribeLogDirsRequest {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 DescribableLogDirTopic::read(r, version)
@@ -158,7 +160,7 @@ impl DescribeLogDirsRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -187,17 +189,17 @@ pub struct DescribableLogDirTopic {
     pub topic: crate::StrBytes,
     /// Partitions: `[]int32`, versions 1-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribableLogDirTopic {
+impl ::core::default::Default for DescribableLogDirTopic {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -206,7 +208,7 @@ impl DescribableLogDirTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribableLogDirTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -290,16 +292,21 @@ impl crate::Decodable for DescribableLogDirTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 2i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -336,7 +343,7 @@ impl DescribableLogDirTopic {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -351,7 +358,7 @@ impl DescribableLogDirTopic {
 impl crate::Message for DescribeLogDirsRequest {
     const NAME: &'static str = "DescribeLogDirsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeLogDirsRequest {

@@ -17,18 +17,18 @@ pub struct DescribeLogDirsResponse {
     pub error_code: i16,
     /// Results: `[]DescribeLogDirsResult`, versions 1-5.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<DescribeLogDirsResult>,
+    pub results: ::std::vec::Vec<DescribeLogDirsResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeLogDirsResponse {
+impl ::core::default::Default for DescribeLogDirsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            results: Vec::<DescribeLogDirsResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<DescribeLogDirsResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl DescribeLogDirsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribeLogDirsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 3i16 {
@@ -121,24 +121,27 @@ impl crate::Decodable for DescribeLogDirsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 3i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
-        let f_results: Vec<DescribeLogDirsResult> = (|| -> Result<
-            Vec<DescribeLogDirsResult>,
+        let f_results: ::std::vec::Vec<DescribeLogDirsResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeLogDirsResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DescribeLogDirsResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeLogDirsResult::read(r, version)
@@ -182,7 +185,7 @@ impl DescribeLogDirsResponse {
         } else {}
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -221,14 +224,14 @@ pub struct DescribeLogDirsPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeLogDirsPartition {
+impl ::core::default::Default for DescribeLogDirsPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             partition_size: 0i64,
             offset_lag: 0i64,
             is_future_key: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -237,7 +240,7 @@ impl DescribeLogDirsPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 8usize + 1usize;
 }
 impl crate::Encodable for DescribeLogDirsPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -289,22 +292,25 @@ impl crate::Decodable for DescribeLogDirsPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_size: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_partition_size: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("PartitionSize"))?;
-        let f_offset_lag: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_offset_lag: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("OffsetLag"))?;
-        let f_is_future_key: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_is_future_key: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IsFutureKey"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -355,17 +361,17 @@ pub struct DescribeLogDirsTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]DescribeLogDirsPartition`, versions 1-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<DescribeLogDirsPartition>,
+    pub partitions: ::std::vec::Vec<DescribeLogDirsPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeLogDirsTopic {
+impl ::core::default::Default for DescribeLogDirsTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<DescribeLogDirsPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<DescribeLogDirsPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -374,7 +380,7 @@ impl DescribeLogDirsTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeLogDirsTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -464,19 +470,22 @@ impl crate::Decodable for DescribeLogDirsTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 2i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<DescribeLogDirsPartition> = (|| -> Result<
-            Vec<DescribeLogDirsPartition>,
+        let f_partitions: ::std::vec::Vec<DescribeLogDirsPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeLogDirsPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 2i16, DescribeLogDirsPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeLogDirsPartition::read(r, version)
@@ -516,7 +525,7 @@ impl DescribeLogDirsTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -547,7 +556,7 @@ pub struct DescribeLogDirsResult {
     pub log_dir: crate::StrBytes,
     /// Topics: `[]DescribeLogDirsTopic`, versions 1-5.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DescribeLogDirsTopic>,
+    pub topics: ::std::vec::Vec<DescribeLogDirsTopic>,
     /// TotalBytes: `int64`, versions 4-5, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "totalBytes"))]
     pub total_bytes: i64,
@@ -561,16 +570,16 @@ pub struct DescribeLogDirsResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeLogDirsResult {
+impl ::core::default::Default for DescribeLogDirsResult {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             log_dir: crate::StrBytes::new(),
-            topics: Vec::<DescribeLogDirsTopic>::new(),
+            topics: ::std::vec::Vec::<DescribeLogDirsTopic>::new(),
             total_bytes: -1i64,
             usable_bytes: -1i64,
             is_cordoned: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -579,7 +588,7 @@ impl DescribeLogDirsResult {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeLogDirsResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -701,23 +710,25 @@ impl crate::Decodable for DescribeLogDirsResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_log_dir: crate::StrBytes = (|| -> Result<
+        let f_log_dir: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("LogDir"))?;
-        let f_topics: Vec<DescribeLogDirsTopic> = (|| -> Result<
-            Vec<DescribeLogDirsTopic>,
+        let f_topics: ::std::vec::Vec<DescribeLogDirsTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeLogDirsTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, DescribeLogDirsTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeLogDirsTopic::read(r, version)
@@ -729,19 +740,19 @@ impl crate::Decodable for DescribeLogDirsResult {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_total_bytes: i64 = if version >= 4i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("TotalBytes"))?
         } else {
             -1i64
         };
         let f_usable_bytes: i64 = if version >= 4i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("UsableBytes"))?
         } else {
             -1i64
         };
         let f_is_cordoned: bool = if version >= 5i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsCordoned"))?
         } else {
             false
@@ -780,7 +791,7 @@ impl DescribeLogDirsResult {
         this.log_dir = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -809,7 +820,7 @@ impl DescribeLogDirsResult {
 impl crate::Message for DescribeLogDirsResponse {
     const NAME: &'static str = "DescribeLogDirsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeLogDirsResponse {

@@ -13,16 +13,16 @@
 pub struct DescribeProducersRequest {
     /// Topics: `[]TopicRequest`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicRequest>,
+    pub topics: ::std::vec::Vec<TopicRequest>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeProducersRequest {
+impl ::core::default::Default for DescribeProducersRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<TopicRequest>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicRequest>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeProducersRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeProducersRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -85,14 +85,16 @@ impl crate::Decodable for DescribeProducersRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<TopicRequest> = (|| -> Result<
-            Vec<TopicRequest>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicRequest> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicRequest>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicRequest::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicRequest::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -125,7 +127,7 @@ impl DescribeProducersRequest {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -151,17 +153,17 @@ pub struct TopicRequest {
     pub name: crate::StrBytes,
     /// PartitionIndexes: `[]int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicRequest {
+impl ::core::default::Default for TopicRequest {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partition_indexes: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_indexes: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -170,7 +172,7 @@ impl TopicRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -239,16 +241,22 @@ impl crate::Decodable for TopicRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -284,7 +292,7 @@ impl TopicRequest {
         this.name = g.string();
         this.partition_indexes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -297,7 +305,7 @@ impl TopicRequest {
 impl crate::Message for DescribeProducersRequest {
     const NAME: &'static str = "DescribeProducersRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeProducersRequest {

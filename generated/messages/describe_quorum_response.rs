@@ -14,25 +14,25 @@ pub struct DescribeQuorumResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 2, nullable 2, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Topics: `[]TopicData`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicData>,
+    pub topics: ::std::vec::Vec<TopicData>,
     /// Nodes: `[]Node`, versions 2.
     #[cfg_attr(feature = "serde", serde(rename = "nodes"))]
-    pub nodes: Vec<Node>,
+    pub nodes: ::std::vec::Vec<Node>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeQuorumResponse {
+impl ::core::default::Default for DescribeQuorumResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            topics: Vec::<TopicData>::new(),
-            nodes: Vec::<Node>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicData>::new(),
+            nodes: ::std::vec::Vec::<Node>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl DescribeQuorumResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeQuorumResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         if version >= 2i16 {
@@ -110,7 +110,7 @@ impl crate::Encodable for DescribeQuorumResponse {
                     }
                 };
         } else {
-            if self.nodes != Vec::<Node>::new() {
+            if self.nodes != ::std::vec::Vec::<Node>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "DescribeQuorumResponse",
                     field: "Nodes",
@@ -171,23 +171,30 @@ impl crate::Decodable for DescribeQuorumResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = if version >= 2i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 2i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
-        let f_topics: Vec<TopicData> = (|| -> Result<Vec<TopicData>, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, TopicData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -195,11 +202,13 @@ impl crate::Decodable for DescribeQuorumResponse {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_nodes: Vec<Node> = if version >= 2i16 {
-            (|| -> Result<Vec<Node>, crate::DecodeError> {
+        let f_nodes: ::std::vec::Vec<Node> = if version >= 2i16 {
+            (|| -> ::core::result::Result<::std::vec::Vec<Node>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(true, Node::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(Node::read(r, version).map_err(|e| e.at_index(i))?);
                     }
@@ -208,7 +217,7 @@ impl crate::Decodable for DescribeQuorumResponse {
             })()
                 .map_err(|e| e.in_field("Nodes"))?
         } else {
-            Vec::<Node>::new()
+            ::std::vec::Vec::<Node>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -242,7 +251,7 @@ impl DescribeQuorumResponse {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -256,7 +265,7 @@ impl DescribeQuorumResponse {
         if version >= 2i16 {
             this.nodes = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -297,7 +306,7 @@ pub struct ReplicaState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReplicaState {
+impl ::core::default::Default for ReplicaState {
     fn default() -> Self {
         Self {
             replica_id: 0i32,
@@ -305,7 +314,7 @@ impl Default for ReplicaState {
             log_end_offset: 0i64,
             last_fetch_timestamp: -1i64,
             last_caught_up_timestamp: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -314,7 +323,7 @@ impl ReplicaState {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for ReplicaState {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 2i16 {
@@ -380,29 +389,32 @@ impl crate::Decodable for ReplicaState {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("ReplicaId"))?;
         let f_replica_directory_id: crate::Uuid = if version >= 2i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("ReplicaDirectoryId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_log_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_log_end_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LogEndOffset"))?;
         let f_last_fetch_timestamp: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("LastFetchTimestamp"))?
         } else {
             -1i64
         };
         let f_last_caught_up_timestamp: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("LastCaughtUpTimestamp"))?
         } else {
             -1i64
@@ -463,7 +475,7 @@ pub struct PartitionData {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 2, nullable 2, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// LeaderId: `int32`, versions 0-2, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "leaderId"))]
     pub leader_id: i32,
@@ -475,15 +487,15 @@ pub struct PartitionData {
     pub high_watermark: i64,
     /// CurrentVoters: `[]ReplicaState`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "currentVoters"))]
-    pub current_voters: Vec<ReplicaState>,
+    pub current_voters: ::std::vec::Vec<ReplicaState>,
     /// Observers: `[]ReplicaState`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "observers"))]
-    pub observers: Vec<ReplicaState>,
+    pub observers: ::std::vec::Vec<ReplicaState>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -492,9 +504,9 @@ impl Default for PartitionData {
             leader_id: 0i32,
             leader_epoch: 0i32,
             high_watermark: 0i64,
-            current_voters: Vec::<ReplicaState>::new(),
-            observers: Vec::<ReplicaState>::new(),
-            unknown_tagged_fields: Default::default(),
+            current_voters: ::std::vec::Vec::<ReplicaState>::new(),
+            observers: ::std::vec::Vec::<ReplicaState>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -504,7 +516,7 @@ impl PartitionData {
         + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -642,40 +654,48 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = if version >= 2i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 2i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_high_watermark: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_high_watermark: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("HighWatermark"))?;
-        let f_current_voters: Vec<ReplicaState> = (|| -> Result<
-            Vec<ReplicaState>,
+        let f_current_voters: ::std::vec::Vec<ReplicaState> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReplicaState>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReplicaState::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ReplicaState::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -683,13 +703,15 @@ impl crate::Decodable for PartitionData {
             })
         })()
             .map_err(|e| e.in_field("CurrentVoters"))?;
-        let f_observers: Vec<ReplicaState> = (|| -> Result<
-            Vec<ReplicaState>,
+        let f_observers: ::std::vec::Vec<ReplicaState> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReplicaState>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReplicaState::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ReplicaState::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -737,7 +759,7 @@ impl PartitionData {
         this.high_watermark = g.i64();
         this.current_voters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -750,7 +772,7 @@ impl PartitionData {
         };
         this.observers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -776,17 +798,17 @@ pub struct TopicData {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]PartitionData`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicData {
+impl ::core::default::Default for TopicData {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -795,7 +817,7 @@ impl TopicData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -869,19 +891,21 @@ impl crate::Decodable for TopicData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -916,7 +940,7 @@ impl TopicData {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -950,13 +974,13 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Listener {
+impl ::core::default::Default for Listener {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -965,7 +989,7 @@ impl Listener {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1032,17 +1056,21 @@ impl crate::Decodable for Listener {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1088,17 +1116,17 @@ pub struct Node {
     pub node_id: i32,
     /// Listeners: `[]Listener`, versions 2.
     #[cfg_attr(feature = "serde", serde(rename = "listeners"))]
-    pub listeners: Vec<Listener>,
+    pub listeners: ::std::vec::Vec<Listener>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Node {
+impl ::core::default::Default for Node {
     fn default() -> Self {
         Self {
             node_id: 0i32,
-            listeners: Vec::<Listener>::new(),
-            unknown_tagged_fields: Default::default(),
+            listeners: ::std::vec::Vec::<Listener>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1107,7 +1135,7 @@ impl Node {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for Node {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -1166,16 +1194,20 @@ impl crate::Decodable for Node {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("NodeId"))?;
-        let f_listeners: Vec<Listener> = (|| -> Result<
-            Vec<Listener>,
+        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Listener>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1210,7 +1242,7 @@ impl Node {
         this.node_id = g.i32();
         this.listeners = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1228,7 +1260,7 @@ impl Node {
 impl crate::Message for DescribeQuorumResponse {
     const NAME: &'static str = "DescribeQuorumResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeQuorumResponse {

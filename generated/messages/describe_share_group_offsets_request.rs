@@ -13,16 +13,16 @@
 pub struct DescribeShareGroupOffsetsRequest {
     /// Groups: `[]DescribeShareGroupOffsetsRequestGroup`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<DescribeShareGroupOffsetsRequestGroup>,
+    pub groups: ::std::vec::Vec<DescribeShareGroupOffsetsRequestGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsRequest {
+impl ::core::default::Default for DescribeShareGroupOffsetsRequest {
     fn default() -> Self {
         Self {
-            groups: Vec::<DescribeShareGroupOffsetsRequestGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<DescribeShareGroupOffsetsRequestGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeShareGroupOffsetsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -85,15 +85,17 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_groups: Vec<DescribeShareGroupOffsetsRequestGroup> = (|| -> Result<
-            Vec<DescribeShareGroupOffsetsRequestGroup>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_groups: ::std::vec::Vec<DescribeShareGroupOffsetsRequestGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeShareGroupOffsetsRequestGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DescribeShareGroupOffsetsRequestGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeShareGroupOffsetsRequestGroup::read(r, version)
@@ -129,7 +131,7 @@ impl DescribeShareGroupOffsetsRequest {
         let mut this = Self::default();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -155,17 +157,17 @@ pub struct DescribeShareGroupOffsetsRequestTopic {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsRequestTopic {
+impl ::core::default::Default for DescribeShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -174,7 +176,7 @@ impl DescribeShareGroupOffsetsRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -243,17 +245,22 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -289,7 +296,7 @@ impl DescribeShareGroupOffsetsRequestTopic {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -310,17 +317,21 @@ pub struct DescribeShareGroupOffsetsRequestGroup {
     pub group_id: crate::StrBytes,
     /// Topics: `[]DescribeShareGroupOffsetsRequestTopic`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<DescribeShareGroupOffsetsRequestTopic>>,
+    pub topics: ::core::option::Option<
+        ::std::vec::Vec<DescribeShareGroupOffsetsRequestTopic>,
+    >,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsRequestGroup {
+impl ::core::default::Default for DescribeShareGroupOffsetsRequestGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Some(Vec::<DescribeShareGroupOffsetsRequestTopic>::new()),
-            unknown_tagged_fields: Default::default(),
+            topics: Some(
+                ::std::vec::Vec::<DescribeShareGroupOffsetsRequestTopic>::new(),
+            ),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -329,7 +340,7 @@ impl DescribeShareGroupOffsetsRequestGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsRequestGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -403,14 +414,18 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequestGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Option<Vec<DescribeShareGroupOffsetsRequestTopic>> = (|| -> Result<
-            Option<Vec<DescribeShareGroupOffsetsRequestTopic>>,
+        let f_topics: ::core::option::Option<
+            ::std::vec::Vec<DescribeShareGroupOffsetsRequestTopic>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<
+                ::std::vec::Vec<DescribeShareGroupOffsetsRequestTopic>,
+            >,
             crate::DecodeError,
         > {
             Ok(
@@ -422,7 +437,9 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequestGroup {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 DescribeShareGroupOffsetsRequestTopic::read(r, version)
@@ -465,7 +482,7 @@ impl DescribeShareGroupOffsetsRequestGroup {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -487,7 +504,7 @@ impl DescribeShareGroupOffsetsRequestGroup {
 impl crate::Message for DescribeShareGroupOffsetsRequest {
     const NAME: &'static str = "DescribeShareGroupOffsetsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeShareGroupOffsetsRequest {

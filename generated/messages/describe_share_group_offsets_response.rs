@@ -14,17 +14,17 @@ pub struct DescribeShareGroupOffsetsResponse {
     pub throttle_time_ms: i32,
     /// Groups: `[]DescribeShareGroupOffsetsResponseGroup`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<DescribeShareGroupOffsetsResponseGroup>,
+    pub groups: ::std::vec::Vec<DescribeShareGroupOffsetsResponseGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsResponse {
+impl ::core::default::Default for DescribeShareGroupOffsetsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            groups: Vec::<DescribeShareGroupOffsetsResponseGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<DescribeShareGroupOffsetsResponseGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl DescribeShareGroupOffsetsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -92,19 +92,22 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: Vec<DescribeShareGroupOffsetsResponseGroup> = (|| -> Result<
-            Vec<DescribeShareGroupOffsetsResponseGroup>,
+        let f_groups: ::std::vec::Vec<DescribeShareGroupOffsetsResponseGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeShareGroupOffsetsResponseGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DescribeShareGroupOffsetsResponseGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeShareGroupOffsetsResponseGroup::read(r, version)
@@ -142,7 +145,7 @@ impl DescribeShareGroupOffsetsResponse {
         this.throttle_time_ms = g.i32();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -183,12 +186,12 @@ pub struct DescribeShareGroupOffsetsResponsePartition {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsResponsePartition {
+impl ::core::default::Default for DescribeShareGroupOffsetsResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -197,7 +200,7 @@ impl Default for DescribeShareGroupOffsetsResponsePartition {
             lag: -1i64,
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -206,7 +209,7 @@ impl DescribeShareGroupOffsetsResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -278,31 +281,32 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("StartOffset"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_lag: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("Lag"))?
         } else {
             -1i64
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -360,18 +364,20 @@ pub struct DescribeShareGroupOffsetsResponseTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]DescribeShareGroupOffsetsResponsePartition`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<DescribeShareGroupOffsetsResponsePartition>,
+    pub partitions: ::std::vec::Vec<DescribeShareGroupOffsetsResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsResponseTopic {
+impl ::core::default::Default for DescribeShareGroupOffsetsResponseTopic {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<DescribeShareGroupOffsetsResponsePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<
+                DescribeShareGroupOffsetsResponsePartition,
+            >::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -380,7 +386,7 @@ impl DescribeShareGroupOffsetsResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -459,18 +465,19 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<DescribeShareGroupOffsetsResponsePartition> = (|| -> Result<
-            Vec<DescribeShareGroupOffsetsResponsePartition>,
+        let f_partitions: ::std::vec::Vec<DescribeShareGroupOffsetsResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeShareGroupOffsetsResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
@@ -479,7 +486,9 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
                         true,
                         DescribeShareGroupOffsetsResponsePartition::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeShareGroupOffsetsResponsePartition::read(r, version)
@@ -519,7 +528,7 @@ impl DescribeShareGroupOffsetsResponseTopic {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -548,25 +557,25 @@ pub struct DescribeShareGroupOffsetsResponseGroup {
     pub group_id: crate::StrBytes,
     /// Topics: `[]DescribeShareGroupOffsetsResponseTopic`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DescribeShareGroupOffsetsResponseTopic>,
+    pub topics: ::std::vec::Vec<DescribeShareGroupOffsetsResponseTopic>,
     /// ErrorCode: `int16`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeShareGroupOffsetsResponseGroup {
+impl ::core::default::Default for DescribeShareGroupOffsetsResponseGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Vec::<DescribeShareGroupOffsetsResponseTopic>::new(),
+            topics: ::std::vec::Vec::<DescribeShareGroupOffsetsResponseTopic>::new(),
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -575,7 +584,7 @@ impl DescribeShareGroupOffsetsResponseGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponseGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -676,20 +685,22 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<DescribeShareGroupOffsetsResponseTopic> = (|| -> Result<
-            Vec<DescribeShareGroupOffsetsResponseTopic>,
+        let f_topics: ::std::vec::Vec<DescribeShareGroupOffsetsResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeShareGroupOffsetsResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DescribeShareGroupOffsetsResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeShareGroupOffsetsResponseTopic::read(r, version)
@@ -700,12 +711,12 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -738,7 +749,7 @@ impl DescribeShareGroupOffsetsResponseGroup {
         this.group_id = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -761,7 +772,7 @@ impl DescribeShareGroupOffsetsResponseGroup {
 impl crate::Message for DescribeShareGroupOffsetsResponse {
     const NAME: &'static str = "DescribeShareGroupOffsetsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeShareGroupOffsetsResponse {

@@ -13,24 +13,24 @@
 pub struct DescribeTopicPartitionsRequest {
     /// Topics: `[]TopicRequest`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicRequest>,
+    pub topics: ::std::vec::Vec<TopicRequest>,
     /// ResponsePartitionLimit: `int32`, versions 0, default 2000.
     #[cfg_attr(feature = "serde", serde(rename = "responsePartitionLimit"))]
     pub response_partition_limit: i32,
     /// Cursor: `Cursor`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "cursor"))]
-    pub cursor: Option<Cursor>,
+    pub cursor: ::core::option::Option<Cursor>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeTopicPartitionsRequest {
+impl ::core::default::Default for DescribeTopicPartitionsRequest {
     fn default() -> Self {
         Self {
-            topics: Vec::<TopicRequest>::new(),
+            topics: ::std::vec::Vec::<TopicRequest>::new(),
             response_partition_limit: 2000i32,
             cursor: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl DescribeTopicPartitionsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,14 +110,16 @@ impl crate::Decodable for DescribeTopicPartitionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Vec<TopicRequest> = (|| -> Result<
-            Vec<TopicRequest>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicRequest> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicRequest>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicRequest::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicRequest::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -125,13 +127,15 @@ impl crate::Decodable for DescribeTopicPartitionsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_response_partition_limit: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_response_partition_limit: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ResponsePartitionLimit"))?;
-        let f_cursor: Option<Cursor> = (|| -> Result<Option<Cursor>, crate::DecodeError> {
-            Ok(if r.i8()? < 0 { None } else { Some(Cursor::read(r, version)?) })
-        })()
+        let f_cursor: ::core::option::Option<Cursor> = (|| -> ::core::result::Result<
+            ::core::option::Option<Cursor>,
+            crate::DecodeError,
+        > { Ok(if r.i8()? < 0 { None } else { Some(Cursor::read(r, version)?) }) })()
             .map_err(|e| e.in_field("Cursor"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -160,7 +164,7 @@ impl DescribeTopicPartitionsRequest {
         let mut this = Self::default();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -199,11 +203,11 @@ pub struct TopicRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicRequest {
+impl ::core::default::Default for TopicRequest {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -212,7 +216,7 @@ impl TopicRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -254,11 +258,12 @@ impl crate::Decodable for TopicRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -305,12 +310,12 @@ pub struct Cursor {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Cursor {
+impl ::core::default::Default for Cursor {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
             partition_index: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -319,7 +324,7 @@ impl Cursor {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for Cursor {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -366,16 +371,17 @@ impl crate::Decodable for Cursor {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -411,7 +417,7 @@ impl Cursor {
 impl crate::Message for DescribeTopicPartitionsRequest {
     const NAME: &'static str = "DescribeTopicPartitionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeTopicPartitionsRequest {

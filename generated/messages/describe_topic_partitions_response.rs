@@ -14,21 +14,21 @@ pub struct DescribeTopicPartitionsResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]DescribeTopicPartitionsResponseTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<DescribeTopicPartitionsResponseTopic>,
+    pub topics: ::std::vec::Vec<DescribeTopicPartitionsResponseTopic>,
     /// NextCursor: `Cursor`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "nextCursor"))]
-    pub next_cursor: Option<Cursor>,
+    pub next_cursor: ::core::option::Option<Cursor>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeTopicPartitionsResponse {
+impl ::core::default::Default for DescribeTopicPartitionsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<DescribeTopicPartitionsResponseTopic>::new(),
+            topics: ::std::vec::Vec::<DescribeTopicPartitionsResponseTopic>::new(),
             next_cursor: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl DescribeTopicPartitionsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for DescribeTopicPartitionsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<DescribeTopicPartitionsResponseTopic> = (|| -> Result<
-            Vec<DescribeTopicPartitionsResponseTopic>,
+        let f_topics: ::std::vec::Vec<DescribeTopicPartitionsResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeTopicPartitionsResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(true, DescribeTopicPartitionsResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeTopicPartitionsResponseTopic::read(r, version)
@@ -131,8 +134,8 @@ impl crate::Decodable for DescribeTopicPartitionsResponse {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_next_cursor: Option<Cursor> = (|| -> Result<
-            Option<Cursor>,
+        let f_next_cursor: ::core::option::Option<Cursor> = (|| -> ::core::result::Result<
+            ::core::option::Option<Cursor>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Cursor::read(r, version)?) }) })()
             .map_err(|e| e.in_field("NextCursor"))?;
@@ -164,7 +167,7 @@ impl DescribeTopicPartitionsResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -209,36 +212,36 @@ pub struct DescribeTopicPartitionsResponsePartition {
     pub leader_epoch: i32,
     /// ReplicaNodes: `[]int32`, versions 0, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaNodes"))]
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: ::std::vec::Vec<i32>,
     /// IsrNodes: `[]int32`, versions 0, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "isrNodes"))]
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: ::std::vec::Vec<i32>,
     /// EligibleLeaderReplicas: `[]int32`, versions 0, nullable 0, default null, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "eligibleLeaderReplicas"))]
-    pub eligible_leader_replicas: Option<Vec<i32>>,
+    pub eligible_leader_replicas: ::core::option::Option<::std::vec::Vec<i32>>,
     /// LastKnownElr: `[]int32`, versions 0, nullable 0, default null, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "lastKnownElr"))]
-    pub last_known_elr: Option<Vec<i32>>,
+    pub last_known_elr: ::core::option::Option<::std::vec::Vec<i32>>,
     /// OfflineReplicas: `[]int32`, versions 0, ignorable, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "offlineReplicas"))]
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeTopicPartitionsResponsePartition {
+impl ::core::default::Default for DescribeTopicPartitionsResponsePartition {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             partition_index: 0i32,
             leader_id: 0i32,
             leader_epoch: -1i32,
-            replica_nodes: Vec::<i32>::new(),
-            isr_nodes: Vec::<i32>::new(),
+            replica_nodes: ::std::vec::Vec::<i32>::new(),
+            isr_nodes: ::std::vec::Vec::<i32>::new(),
             eligible_leader_replicas: None,
             last_known_elr: None,
-            offline_replicas: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            offline_replicas: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -248,7 +251,7 @@ impl DescribeTopicPartitionsResponsePartition {
         + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
@@ -425,26 +428,34 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_replica_nodes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_replica_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -452,10 +463,15 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
             })
         })()
             .map_err(|e| e.in_field("ReplicaNodes"))?;
-        let f_isr_nodes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_isr_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -463,15 +479,17 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
             })
         })()
             .map_err(|e| e.in_field("IsrNodes"))?;
-        let f_eligible_leader_replicas: Option<Vec<i32>> = (|| -> Result<
-            Option<Vec<i32>>,
+        let f_eligible_leader_replicas: ::core::option::Option<::std::vec::Vec<i32>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<i32>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, 4usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.i32()?);
                         }
@@ -481,15 +499,17 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
             )
         })()
             .map_err(|e| e.in_field("EligibleLeaderReplicas"))?;
-        let f_last_known_elr: Option<Vec<i32>> = (|| -> Result<
-            Option<Vec<i32>>,
+        let f_last_known_elr: ::core::option::Option<::std::vec::Vec<i32>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<i32>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, 4usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.i32()?);
                         }
@@ -499,10 +519,15 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
             )
         })()
             .map_err(|e| e.in_field("LastKnownElr"))?;
-        let f_offline_replicas: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_offline_replicas: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -548,7 +573,7 @@ impl DescribeTopicPartitionsResponsePartition {
         this.leader_epoch = g.i32();
         this.replica_nodes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -556,7 +581,7 @@ impl DescribeTopicPartitionsResponsePartition {
         };
         this.isr_nodes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -567,7 +592,7 @@ impl DescribeTopicPartitionsResponsePartition {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -579,7 +604,7 @@ impl DescribeTopicPartitionsResponsePartition {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -588,7 +613,7 @@ impl DescribeTopicPartitionsResponsePartition {
         };
         this.offline_replicas = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -609,7 +634,7 @@ pub struct DescribeTopicPartitionsResponseTopic {
     pub error_code: i16,
     /// Name: `string`, versions 0, nullable 0, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
-    pub name: Option<crate::StrBytes>,
+    pub name: ::core::option::Option<crate::StrBytes>,
     /// TopicId: `uuid`, versions 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
@@ -618,7 +643,7 @@ pub struct DescribeTopicPartitionsResponseTopic {
     pub is_internal: bool,
     /// Partitions: `[]DescribeTopicPartitionsResponsePartition`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<DescribeTopicPartitionsResponsePartition>,
+    pub partitions: ::std::vec::Vec<DescribeTopicPartitionsResponsePartition>,
     /// TopicAuthorizedOperations: `int32`, versions 0, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "topicAuthorizedOperations"))]
     pub topic_authorized_operations: i32,
@@ -626,16 +651,18 @@ pub struct DescribeTopicPartitionsResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeTopicPartitionsResponseTopic {
+impl ::core::default::Default for DescribeTopicPartitionsResponseTopic {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             name: Some(crate::StrBytes::new()),
             topic_id: crate::Uuid::ZERO,
             is_internal: false,
-            partitions: Vec::<DescribeTopicPartitionsResponsePartition>::new(),
+            partitions: ::std::vec::Vec::<
+                DescribeTopicPartitionsResponsePartition,
+            >::new(),
             topic_authorized_operations: -2147483648i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -645,7 +672,7 @@ impl DescribeTopicPartitionsResponseTopic {
         + 1usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -741,26 +768,28 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_is_internal: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_is_internal: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("IsInternal"))?;
-        let f_partitions: Vec<DescribeTopicPartitionsResponsePartition> = (|| -> Result<
-            Vec<DescribeTopicPartitionsResponsePartition>,
+        let f_partitions: ::std::vec::Vec<DescribeTopicPartitionsResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeTopicPartitionsResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
@@ -769,7 +798,9 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
                         true,
                         DescribeTopicPartitionsResponsePartition::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeTopicPartitionsResponsePartition::read(r, version)
@@ -780,9 +811,10 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
             })
         })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_topic_authorized_operations: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_topic_authorized_operations: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TopicAuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -818,7 +850,7 @@ impl DescribeTopicPartitionsResponseTopic {
         this.is_internal = g.bool();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -853,12 +885,12 @@ pub struct Cursor {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Cursor {
+impl ::core::default::Default for Cursor {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
             partition_index: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -867,7 +899,7 @@ impl Cursor {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for Cursor {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -914,16 +946,17 @@ impl crate::Decodable for Cursor {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -959,7 +992,7 @@ impl Cursor {
 impl crate::Message for DescribeTopicPartitionsResponse {
     const NAME: &'static str = "DescribeTopicPartitionsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeTopicPartitionsResponse {

@@ -13,16 +13,16 @@
 pub struct DescribeTransactionsRequest {
     /// TransactionalIds: `[]string`, versions 0, entity `transactionalId`.
     #[cfg_attr(feature = "serde", serde(rename = "transactionalIds"))]
-    pub transactional_ids: Vec<crate::StrBytes>,
+    pub transactional_ids: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeTransactionsRequest {
+impl ::core::default::Default for DescribeTransactionsRequest {
     fn default() -> Self {
         Self {
-            transactional_ids: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            transactional_ids: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeTransactionsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeTransactionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -98,15 +98,17 @@ impl crate::Decodable for DescribeTransactionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_transactional_ids: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_transactional_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -140,7 +142,7 @@ impl DescribeTransactionsRequest {
         let mut this = Self::default();
         this.transactional_ids = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -153,7 +155,7 @@ impl DescribeTransactionsRequest {
 impl crate::Message for DescribeTransactionsRequest {
     const NAME: &'static str = "DescribeTransactionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeTransactionsRequest {

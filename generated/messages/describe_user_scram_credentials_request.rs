@@ -13,16 +13,16 @@
 pub struct DescribeUserScramCredentialsRequest {
     /// Users: `[]UserName`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "users"))]
-    pub users: Option<Vec<UserName>>,
+    pub users: ::core::option::Option<::std::vec::Vec<UserName>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeUserScramCredentialsRequest {
+impl ::core::default::Default for DescribeUserScramCredentialsRequest {
     fn default() -> Self {
         Self {
-            users: Some(Vec::<UserName>::new()),
-            unknown_tagged_fields: Default::default(),
+            users: Some(::std::vec::Vec::<UserName>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl DescribeUserScramCredentialsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for DescribeUserScramCredentialsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.users {
@@ -85,16 +85,18 @@ impl crate::Decodable for DescribeUserScramCredentialsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_users: Option<Vec<UserName>> = (|| -> Result<
-            Option<Vec<UserName>>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_users: ::core::option::Option<::std::vec::Vec<UserName>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<UserName>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, UserName::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 UserName::read(r, version).map_err(|e| e.at_index(i))?,
@@ -134,7 +136,7 @@ impl DescribeUserScramCredentialsRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -163,11 +165,11 @@ pub struct UserName {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UserName {
+impl ::core::default::Default for UserName {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -176,7 +178,7 @@ impl UserName {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for UserName {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -218,11 +220,12 @@ impl crate::Decodable for UserName {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -256,7 +259,7 @@ impl UserName {
 impl crate::Message for DescribeUserScramCredentialsRequest {
     const NAME: &'static str = "DescribeUserScramCredentialsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for DescribeUserScramCredentialsRequest {

@@ -17,22 +17,22 @@ pub struct DescribeUserScramCredentialsResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Results: `[]DescribeUserScramCredentialsResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<DescribeUserScramCredentialsResult>,
+    pub results: ::std::vec::Vec<DescribeUserScramCredentialsResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeUserScramCredentialsResponse {
+impl ::core::default::Default for DescribeUserScramCredentialsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            results: Vec::<DescribeUserScramCredentialsResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<DescribeUserScramCredentialsResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl DescribeUserScramCredentialsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeUserScramCredentialsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -127,27 +127,30 @@ impl crate::Decodable for DescribeUserScramCredentialsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_results: Vec<DescribeUserScramCredentialsResult> = (|| -> Result<
-            Vec<DescribeUserScramCredentialsResult>,
+        let f_results: ::std::vec::Vec<DescribeUserScramCredentialsResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribeUserScramCredentialsResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, DescribeUserScramCredentialsResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         DescribeUserScramCredentialsResult::read(r, version)
@@ -189,7 +192,7 @@ impl DescribeUserScramCredentialsResponse {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -220,12 +223,12 @@ pub struct CredentialInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CredentialInfo {
+impl ::core::default::Default for CredentialInfo {
     fn default() -> Self {
         Self {
             mechanism: 0i8,
             iterations: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -234,7 +237,7 @@ impl CredentialInfo {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for CredentialInfo {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 1usize;
@@ -267,11 +270,13 @@ impl crate::Decodable for CredentialInfo {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_mechanism: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_mechanism: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("Mechanism"))?;
-        let f_iterations: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_iterations: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("Iterations"))?;
@@ -320,22 +325,22 @@ pub struct DescribeUserScramCredentialsResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// CredentialInfos: `[]CredentialInfo`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "credentialInfos"))]
-    pub credential_infos: Vec<CredentialInfo>,
+    pub credential_infos: ::std::vec::Vec<CredentialInfo>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribeUserScramCredentialsResult {
+impl ::core::default::Default for DescribeUserScramCredentialsResult {
     fn default() -> Self {
         Self {
             user: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            credential_infos: Vec::<CredentialInfo>::new(),
-            unknown_tagged_fields: Default::default(),
+            credential_infos: ::std::vec::Vec::<CredentialInfo>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -344,7 +349,7 @@ impl DescribeUserScramCredentialsResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for DescribeUserScramCredentialsResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -445,27 +450,30 @@ impl crate::Decodable for DescribeUserScramCredentialsResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_user: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_user: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("User"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_credential_infos: Vec<CredentialInfo> = (|| -> Result<
-            Vec<CredentialInfo>,
+        let f_credential_infos: ::std::vec::Vec<CredentialInfo> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CredentialInfo>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, CredentialInfo::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(CredentialInfo::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -504,7 +512,7 @@ impl DescribeUserScramCredentialsResult {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.credential_infos = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -522,7 +530,7 @@ impl DescribeUserScramCredentialsResult {
 impl crate::Message for DescribeUserScramCredentialsResponse {
     const NAME: &'static str = "DescribeUserScramCredentialsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for DescribeUserScramCredentialsResponse {

@@ -16,7 +16,7 @@ pub struct ElectLeadersRequest {
     pub election_type: i8,
     /// TopicPartitions: `[]TopicPartitions`, versions 0-2, nullable 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topicPartitions"))]
-    pub topic_partitions: Option<Vec<TopicPartitions>>,
+    pub topic_partitions: ::core::option::Option<::std::vec::Vec<TopicPartitions>>,
     /// TimeoutMs: `int32`, versions 0-2, default 60000.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -24,13 +24,13 @@ pub struct ElectLeadersRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ElectLeadersRequest {
+impl ::core::default::Default for ElectLeadersRequest {
     fn default() -> Self {
         Self {
             election_type: 0i8,
-            topic_partitions: Some(Vec::<TopicPartitions>::new()),
+            topic_partitions: Some(::std::vec::Vec::<TopicPartitions>::new()),
             timeout_ms: 60000i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl ElectLeadersRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for ElectLeadersRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 1usize;
@@ -131,22 +131,26 @@ impl crate::Decodable for ElectLeadersRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_election_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("ElectionType"))?
         } else {
             0i8
         };
-        let f_topic_partitions: Option<Vec<TopicPartitions>> = (|| -> Result<
-            Option<Vec<TopicPartitions>>,
+        let f_topic_partitions: ::core::option::Option<
+            ::std::vec::Vec<TopicPartitions>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TopicPartitions>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(version >= 2i16, TopicPartitions::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TopicPartitions::read(r, version)
@@ -159,7 +163,7 @@ impl crate::Decodable for ElectLeadersRequest {
             )
         })()
             .map_err(|e| e.in_field("TopicPartitions"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
@@ -198,7 +202,7 @@ impl ElectLeadersRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -228,17 +232,17 @@ pub struct TopicPartitions {
     pub topic: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicPartitions {
+impl ::core::default::Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -247,7 +251,7 @@ impl TopicPartitions {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicPartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -331,16 +335,21 @@ impl crate::Decodable for TopicPartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 2i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -377,7 +386,7 @@ impl TopicPartitions {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -392,7 +401,7 @@ impl TopicPartitions {
 impl crate::Message for ElectLeadersRequest {
     const NAME: &'static str = "ElectLeadersRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ElectLeadersRequest {

@@ -17,18 +17,18 @@ pub struct ElectLeadersResponse {
     pub error_code: i16,
     /// ReplicaElectionResults: `[]ReplicaElectionResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "replicaElectionResults"))]
-    pub replica_election_results: Vec<ReplicaElectionResult>,
+    pub replica_election_results: ::std::vec::Vec<ReplicaElectionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ElectLeadersResponse {
+impl ::core::default::Default for ElectLeadersResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            replica_election_results: Vec::<ReplicaElectionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            replica_election_results: ::std::vec::Vec::<ReplicaElectionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl ElectLeadersResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for ElectLeadersResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 1i16 {
@@ -129,24 +129,27 @@ impl crate::Decodable for ElectLeadersResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 1i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
-        let f_replica_election_results: Vec<ReplicaElectionResult> = (|| -> Result<
-            Vec<ReplicaElectionResult>,
+        let f_replica_election_results: ::std::vec::Vec<ReplicaElectionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReplicaElectionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, ReplicaElectionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ReplicaElectionResult::read(r, version)
@@ -190,7 +193,7 @@ impl ElectLeadersResponse {
         } else {}
         this.replica_election_results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -221,18 +224,18 @@ pub struct PartitionResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-2, nullable 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionResult {
+impl ::core::default::Default for PartitionResult {
     fn default() -> Self {
         Self {
             partition_id: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -241,7 +244,7 @@ impl PartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for PartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -305,17 +308,17 @@ impl crate::Decodable for PartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("PartitionId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -366,17 +369,17 @@ pub struct ReplicaElectionResult {
     pub topic: crate::StrBytes,
     /// PartitionResult: `[]PartitionResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitionResult"))]
-    pub partition_result: Vec<PartitionResult>,
+    pub partition_result: ::std::vec::Vec<PartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReplicaElectionResult {
+impl ::core::default::Default for ReplicaElectionResult {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partition_result: Vec::<PartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_result: ::std::vec::Vec::<PartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -385,7 +388,7 @@ impl ReplicaElectionResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReplicaElectionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -475,19 +478,21 @@ impl crate::Decodable for ReplicaElectionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partition_result: Vec<PartitionResult> = (|| -> Result<
-            Vec<PartitionResult>,
+        let f_partition_result: ::std::vec::Vec<PartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 2i16, PartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionResult::read(r, version).map_err(|e| e.at_index(i))?,
@@ -526,7 +531,7 @@ impl ReplicaElectionResult {
         this.topic = g.string();
         this.partition_result = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -546,7 +551,7 @@ impl ReplicaElectionResult {
 impl crate::Message for ElectLeadersResponse {
     const NAME: &'static str = "ElectLeadersResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ElectLeadersResponse {

@@ -13,24 +13,24 @@
 pub struct EndQuorumEpochRequest {
     /// ClusterId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// Topics: `[]TopicData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicData>,
+    pub topics: ::std::vec::Vec<TopicData>,
     /// LeaderEndpoints: `[]LeaderEndpoint`, versions 1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "leaderEndpoints"))]
-    pub leader_endpoints: Vec<LeaderEndpoint>,
+    pub leader_endpoints: ::std::vec::Vec<LeaderEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EndQuorumEpochRequest {
+impl ::core::default::Default for EndQuorumEpochRequest {
     fn default() -> Self {
         Self {
             cluster_id: None,
-            topics: Vec::<TopicData>::new(),
-            leader_endpoints: Vec::<LeaderEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicData>::new(),
+            leader_endpoints: ::std::vec::Vec::<LeaderEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl EndQuorumEpochRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for EndQuorumEpochRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.cluster_id {
@@ -168,16 +168,21 @@ impl crate::Decodable for EndQuorumEpochRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_cluster_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_topics: Vec<TopicData> = (|| -> Result<Vec<TopicData>, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicData>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 1i16, TopicData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -185,11 +190,16 @@ impl crate::Decodable for EndQuorumEpochRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_leader_endpoints: Vec<LeaderEndpoint> = if version >= 1i16 {
-            (|| -> Result<Vec<LeaderEndpoint>, crate::DecodeError> {
+        let f_leader_endpoints: ::std::vec::Vec<LeaderEndpoint> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<LeaderEndpoint>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, LeaderEndpoint::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             LeaderEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
@@ -200,7 +210,7 @@ impl crate::Decodable for EndQuorumEpochRequest {
             })()
                 .map_err(|e| e.in_field("LeaderEndpoints"))?
         } else {
-            Vec::<LeaderEndpoint>::new()
+            ::std::vec::Vec::<LeaderEndpoint>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -232,7 +242,7 @@ impl EndQuorumEpochRequest {
         this.cluster_id = if g.null() { None } else { Some(g.string()) };
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -246,7 +256,7 @@ impl EndQuorumEpochRequest {
         if version >= 1i16 {
             this.leader_endpoints = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -280,12 +290,12 @@ pub struct ReplicaInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReplicaInfo {
+impl ::core::default::Default for ReplicaInfo {
     fn default() -> Self {
         Self {
             candidate_id: 0i32,
             candidate_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -294,7 +304,7 @@ impl ReplicaInfo {
     pub const MIN_SIZE: usize = 0usize + 4usize + 16usize + 1usize;
 }
 impl crate::Encodable for ReplicaInfo {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -327,13 +337,13 @@ impl crate::Decodable for ReplicaInfo {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_candidate_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_candidate_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("CandidateId"))?;
-        let f_candidate_directory_id: crate::Uuid = (|| -> Result<
+        let f_candidate_directory_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
@@ -386,23 +396,23 @@ pub struct PartitionData {
     pub leader_epoch: i32,
     /// PreferredSuccessors: `[]int32`, versions 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "preferredSuccessors"))]
-    pub preferred_successors: Vec<i32>,
+    pub preferred_successors: ::std::vec::Vec<i32>,
     /// PreferredCandidates: `[]ReplicaInfo`, versions 1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "preferredCandidates"))]
-    pub preferred_candidates: Vec<ReplicaInfo>,
+    pub preferred_candidates: ::std::vec::Vec<ReplicaInfo>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             leader_id: 0i32,
             leader_epoch: 0i32,
-            preferred_successors: Vec::<i32>::new(),
-            preferred_candidates: Vec::<ReplicaInfo>::new(),
-            unknown_tagged_fields: Default::default(),
+            preferred_successors: ::std::vec::Vec::<i32>::new(),
+            preferred_candidates: ::std::vec::Vec::<ReplicaInfo>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -411,7 +421,7 @@ impl PartitionData {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -526,22 +536,27 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_preferred_successors: Vec<i32> = if version <= 0i16 {
-            (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_preferred_successors: ::std::vec::Vec<i32> = if version <= 0i16 {
+            (|| -> ::core::result::Result<::std::vec::Vec<i32>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(false, 4usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.i32()?);
                     }
@@ -550,13 +565,18 @@ impl crate::Decodable for PartitionData {
             })()
                 .map_err(|e| e.in_field("PreferredSuccessors"))?
         } else {
-            Vec::<i32>::new()
+            ::std::vec::Vec::<i32>::new()
         };
-        let f_preferred_candidates: Vec<ReplicaInfo> = if version >= 1i16 {
-            (|| -> Result<Vec<ReplicaInfo>, crate::DecodeError> {
+        let f_preferred_candidates: ::std::vec::Vec<ReplicaInfo> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<ReplicaInfo>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, ReplicaInfo::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             ReplicaInfo::read(r, version).map_err(|e| e.at_index(i))?,
@@ -567,7 +587,7 @@ impl crate::Decodable for PartitionData {
             })()
                 .map_err(|e| e.in_field("PreferredCandidates"))?
         } else {
-            Vec::<ReplicaInfo>::new()
+            ::std::vec::Vec::<ReplicaInfo>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -604,7 +624,7 @@ impl PartitionData {
         if version <= 0i16 {
             this.preferred_successors = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -614,7 +634,7 @@ impl PartitionData {
         if version >= 1i16 {
             this.preferred_candidates = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -643,17 +663,17 @@ pub struct TopicData {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]PartitionData`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicData {
+impl ::core::default::Default for TopicData {
     fn default() -> Self {
         Self {
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -662,7 +682,7 @@ impl TopicData {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -752,19 +772,21 @@ impl crate::Decodable for TopicData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 1i16, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -801,7 +823,7 @@ impl TopicData {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -837,13 +859,13 @@ pub struct LeaderEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderEndpoint {
+impl ::core::default::Default for LeaderEndpoint {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -852,7 +874,7 @@ impl LeaderEndpoint {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for LeaderEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -919,17 +941,21 @@ impl crate::Decodable for LeaderEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -967,7 +993,7 @@ impl LeaderEndpoint {
 impl crate::Message for EndQuorumEpochRequest {
     const NAME: &'static str = "EndQuorumEpochRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for EndQuorumEpochRequest {

@@ -13,7 +13,7 @@ pub struct EndTxnMarker {
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorEpoch"))]
     pub coordinator_epoch: i32,
 }
-impl Default for EndTxnMarker {
+impl ::core::default::Default for EndTxnMarker {
     fn default() -> Self {
         Self { coordinator_epoch: 0i32 }
     }
@@ -23,7 +23,7 @@ impl EndTxnMarker {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for EndTxnMarker {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -41,11 +41,12 @@ impl crate::Decodable for EndTxnMarker {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_coordinator_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_coordinator_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
         Ok(EndTxnMarker {
             coordinator_epoch: f_coordinator_epoch,
@@ -65,6 +66,6 @@ impl EndTxnMarker {
 impl crate::Message for EndTxnMarker {
     const NAME: &'static str = "EndTxnMarker";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -27,14 +27,14 @@ pub struct EndTxnRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EndTxnRequest {
+impl ::core::default::Default for EndTxnRequest {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
             producer_id: 0i64,
             producer_epoch: 0i16,
             committed: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl EndTxnRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize;
 }
 impl crate::Encodable for EndTxnRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -110,21 +110,22 @@ impl crate::Decodable for EndTxnRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_committed: bool = (|| -> Result<bool, crate::DecodeError> {
+        let f_committed: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
             Ok(r.bool()?)
         })()
             .map_err(|e| e.in_field("Committed"))?;
@@ -169,7 +170,7 @@ impl EndTxnRequest {
 impl crate::Message for EndTxnRequest {
     const NAME: &'static str = "EndTxnRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for EndTxnRequest {

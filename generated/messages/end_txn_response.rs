@@ -25,14 +25,14 @@ pub struct EndTxnResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EndTxnResponse {
+impl ::core::default::Default for EndTxnResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             producer_id: -1i64,
             producer_epoch: -1i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl EndTxnResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for EndTxnResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -101,23 +101,24 @@ impl crate::Decodable for EndTxnResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
         let f_producer_id: i64 = if version >= 5i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("ProducerId"))?
         } else {
             -1i64
         };
         let f_producer_epoch: i16 = if version >= 5i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ProducerEpoch"))?
         } else {
             -1i16
@@ -167,7 +168,7 @@ impl EndTxnResponse {
 impl crate::Message for EndTxnResponse {
     const NAME: &'static str = "EndTxnResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for EndTxnResponse {

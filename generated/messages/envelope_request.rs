@@ -22,7 +22,7 @@ pub struct EnvelopeRequest {
         feature = "serde",
         serde(rename = "requestPrincipal", with = "crate::serde_support::opt_bytes")
     )]
-    pub request_principal: Option<crate::Bytes>,
+    pub request_principal: ::core::option::Option<crate::Bytes>,
     /// ClientHostAddress: `bytes`, versions 0.
     #[cfg_attr(
         feature = "serde",
@@ -33,13 +33,13 @@ pub struct EnvelopeRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EnvelopeRequest {
+impl ::core::default::Default for EnvelopeRequest {
     fn default() -> Self {
         Self {
             request_data: crate::Bytes::new(),
             request_principal: Some(crate::Bytes::new()),
             client_host_address: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -48,7 +48,7 @@ impl EnvelopeRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for EnvelopeRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -132,19 +132,19 @@ impl crate::Decodable for EnvelopeRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_request_data: crate::Bytes = (|| -> Result<
+        let f_request_data: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(true)?) })()
             .map_err(|e| e.in_field("RequestData"))?;
-        let f_request_principal: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_request_principal: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(true)?) })()
             .map_err(|e| e.in_field("RequestPrincipal"))?;
-        let f_client_host_address: crate::Bytes = (|| -> Result<
+        let f_client_host_address: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(true)?) })()
@@ -185,7 +185,7 @@ impl EnvelopeRequest {
 impl crate::Message for EnvelopeRequest {
     const NAME: &'static str = "EnvelopeRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for EnvelopeRequest {

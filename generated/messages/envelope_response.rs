@@ -14,7 +14,7 @@ pub struct EnvelopeResponse {
         feature = "serde",
         serde(rename = "responseData", with = "crate::serde_support::opt_bytes")
     )]
-    pub response_data: Option<crate::Bytes>,
+    pub response_data: ::core::option::Option<crate::Bytes>,
     /// ErrorCode: `int16`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
@@ -22,12 +22,12 @@ pub struct EnvelopeResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EnvelopeResponse {
+impl ::core::default::Default for EnvelopeResponse {
     fn default() -> Self {
         Self {
             response_data: None,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -36,7 +36,7 @@ impl EnvelopeResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for EnvelopeResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.response_data {
@@ -85,14 +85,14 @@ impl crate::Decodable for EnvelopeResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_response_data: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_response_data: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(true)?) })()
             .map_err(|e| e.in_field("ResponseData"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -130,7 +130,7 @@ impl EnvelopeResponse {
 impl crate::Message for EnvelopeResponse {
     const NAME: &'static str = "EnvelopeResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for EnvelopeResponse {

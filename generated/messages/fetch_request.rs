@@ -13,7 +13,7 @@
 pub struct FetchRequest {
     /// ClusterId: `string`, versions 12-18, nullable 12-18, tagged 12-18 (tag 0), default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// ReplicaId: `int32`, versions 4-14, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaId"))]
     pub replica_id: i32,
@@ -40,10 +40,10 @@ pub struct FetchRequest {
     pub session_epoch: i32,
     /// Topics: `[]FetchTopic`, versions 4-18.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<FetchTopic>,
+    pub topics: ::std::vec::Vec<FetchTopic>,
     /// ForgottenTopicsData: `[]ForgottenTopic`, versions 7-18.
     #[cfg_attr(feature = "serde", serde(rename = "forgottenTopicsData"))]
-    pub forgotten_topics_data: Vec<ForgottenTopic>,
+    pub forgotten_topics_data: ::std::vec::Vec<ForgottenTopic>,
     /// RackId: `string`, versions 11-18, default "", ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
     pub rack_id: crate::StrBytes,
@@ -51,22 +51,22 @@ pub struct FetchRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchRequest {
+impl ::core::default::Default for FetchRequest {
     fn default() -> Self {
         Self {
             cluster_id: None,
             replica_id: -1i32,
-            replica_state: <ReplicaState as Default>::default(),
+            replica_state: <ReplicaState as ::core::default::Default>::default(),
             max_wait_ms: 0i32,
             min_bytes: 0i32,
             max_bytes: 2147483647i32,
             isolation_level: 0i8,
             session_id: 0i32,
             session_epoch: -1i32,
-            topics: Vec::<FetchTopic>::new(),
-            forgotten_topics_data: Vec::<ForgottenTopic>::new(),
+            topics: ::std::vec::Vec::<FetchTopic>::new(),
+            forgotten_topics_data: ::std::vec::Vec::<ForgottenTopic>::new(),
             rack_id: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -75,7 +75,7 @@ impl FetchRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for FetchRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 12i16 {} else {}
         if version <= 14i16 {
@@ -90,7 +90,9 @@ impl crate::Encodable for FetchRequest {
             }
         }
         if version >= 15i16 {} else {
-            if self.replica_state != <ReplicaState as Default>::default() {
+            if self.replica_state
+                != <ReplicaState as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchRequest",
                     field: "ReplicaState",
@@ -168,7 +170,7 @@ impl crate::Encodable for FetchRequest {
                     }
                 };
         } else {
-            if self.forgotten_topics_data != Vec::<ForgottenTopic>::new() {
+            if self.forgotten_topics_data != ::std::vec::Vec::<ForgottenTopic>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchRequest",
                     field: "ForgottenTopicsData",
@@ -219,7 +221,9 @@ impl crate::Encodable for FetchRequest {
                 }
             }
             if version >= 15i16 {
-                if self.replica_state != <ReplicaState as Default>::default() {
+                if self.replica_state
+                    != <ReplicaState as ::core::default::Default>::default()
+                {
                     let s = {
                         let v = &self.replica_state;
                         v.size(version)?
@@ -320,7 +324,8 @@ impl crate::Encodable for FetchRequest {
                 tagged_count += 1;
             }
             if (version >= 15i16)
-                && self.replica_state != <ReplicaState as Default>::default()
+                && self.replica_state
+                    != <ReplicaState as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
@@ -344,7 +349,8 @@ impl crate::Encodable for FetchRequest {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
             if (version >= 15i16)
-                && self.replica_state != <ReplicaState as Default>::default()
+                && self.replica_state
+                    != <ReplicaState as ::core::default::Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -367,46 +373,53 @@ impl crate::Decodable for FetchRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let mut f_cluster_id: Option<crate::StrBytes> = None;
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
         let f_replica_id: i32 = if version <= 14i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ReplicaId"))?
         } else {
             -1i32
         };
-        let mut f_replica_state: ReplicaState = <ReplicaState as Default>::default();
-        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let mut f_replica_state: ReplicaState = <ReplicaState as ::core::default::Default>::default();
+        let f_max_wait_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MaxWaitMs"))?;
-        let f_min_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("MinBytes"))?;
-        let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_isolation_level: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
+        let f_min_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("MinBytes"))?;
+        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
+            .map_err(|e| e.in_field("MaxBytes"))?;
+        let f_isolation_level: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("IsolationLevel"))?;
         let f_session_id: i32 = if version >= 7i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("SessionId"))?
         } else {
             0i32
         };
         let f_session_epoch: i32 = if version >= 7i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("SessionEpoch"))?
         } else {
             -1i32
         };
-        let f_topics: Vec<FetchTopic> = (|| -> Result<
-            Vec<FetchTopic>,
+        let f_topics: ::std::vec::Vec<FetchTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FetchTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 12i16, FetchTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(FetchTopic::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -414,11 +427,17 @@ impl crate::Decodable for FetchRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_forgotten_topics_data: Vec<ForgottenTopic> = if version >= 7i16 {
-            (|| -> Result<Vec<ForgottenTopic>, crate::DecodeError> {
+        let f_forgotten_topics_data: ::std::vec::Vec<ForgottenTopic> = if version >= 7i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<ForgottenTopic>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(version >= 12i16, ForgottenTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?,
@@ -429,10 +448,10 @@ impl crate::Decodable for FetchRequest {
             })()
                 .map_err(|e| e.in_field("ForgottenTopicsData"))?
         } else {
-            Vec::<ForgottenTopic>::new()
+            ::std::vec::Vec::<ForgottenTopic>::new()
         };
         let f_rack_id: crate::StrBytes = if version >= 11i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 12i16)?)
             })()
                 .map_err(|e| e.in_field("RackId"))?
@@ -450,8 +469,8 @@ impl crate::Decodable for FetchRequest {
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_cluster_id = (|| -> Result<
-                            Option<crate::StrBytes>,
+                        f_cluster_id = (|| -> ::core::result::Result<
+                            ::core::option::Option<crate::StrBytes>,
                             crate::DecodeError,
                         > { Ok(r.nullable_string(true)?) })()
                             .map_err(|e| e.in_field("ClusterId"))?;
@@ -469,7 +488,7 @@ impl crate::Decodable for FetchRequest {
                     }
                     1u32 if version >= 15i16 => {
                         let r = &mut sub;
-                        f_replica_state = (|| -> Result<
+                        f_replica_state = (|| -> ::core::result::Result<
                             ReplicaState,
                             crate::DecodeError,
                         > { Ok(ReplicaState::read(r, version)?) })()
@@ -541,7 +560,7 @@ impl FetchRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -555,7 +574,7 @@ impl FetchRequest {
         if version >= 7i16 {
             this.forgotten_topics_data = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -592,12 +611,12 @@ pub struct ReplicaState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReplicaState {
+impl ::core::default::Default for ReplicaState {
     fn default() -> Self {
         Self {
             replica_id: -1i32,
             replica_epoch: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -606,7 +625,7 @@ impl ReplicaState {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for ReplicaState {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -639,15 +658,16 @@ impl crate::Decodable for ReplicaState {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("ReplicaId"))?;
-        let f_replica_epoch: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_replica_epoch: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("ReplicaEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -714,7 +734,7 @@ pub struct FetchPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchPartition {
+impl ::core::default::Default for FetchPartition {
     fn default() -> Self {
         Self {
             partition: 0i32,
@@ -725,7 +745,7 @@ impl Default for FetchPartition {
             partition_max_bytes: 0i32,
             replica_directory_id: crate::Uuid::ZERO,
             high_watermark: 9223372036854775807i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -734,7 +754,7 @@ impl FetchPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize;
 }
 impl crate::Encodable for FetchPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 9i16 {
@@ -866,34 +886,37 @@ impl crate::Decodable for FetchPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
         let f_current_leader_epoch: i32 = if version >= 9i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("CurrentLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_fetch_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_fetch_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FetchOffset"))?;
         let f_last_fetched_epoch: i32 = if version >= 12i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("LastFetchedEpoch"))?
         } else {
             -1i32
         };
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
-        let f_partition_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_max_bytes: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionMaxBytes"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut f_high_watermark: i64 = 9223372036854775807i64;
@@ -908,7 +931,7 @@ impl crate::Decodable for FetchPartition {
                 match tag {
                     0u32 if version >= 17i16 => {
                         let r = &mut sub;
-                        f_replica_directory_id = (|| -> Result<
+                        f_replica_directory_id = (|| -> ::core::result::Result<
                             crate::Uuid,
                             crate::DecodeError,
                         > { Ok(r.uuid()?) })()
@@ -927,9 +950,10 @@ impl crate::Decodable for FetchPartition {
                     }
                     1u32 if version >= 18i16 => {
                         let r = &mut sub;
-                        f_high_watermark = (|| -> Result<i64, crate::DecodeError> {
-                            Ok(r.i64()?)
-                        })()
+                        f_high_watermark = (|| -> ::core::result::Result<
+                            i64,
+                            crate::DecodeError,
+                        > { Ok(r.i64()?) })()
                             .map_err(|e| e.in_field("HighWatermark"))?;
                         if !r.is_empty() {
                             return Err(
@@ -1006,18 +1030,18 @@ pub struct FetchTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]FetchPartition`, versions 4-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<FetchPartition>,
+    pub partitions: ::std::vec::Vec<FetchPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchTopic {
+impl ::core::default::Default for FetchTopic {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<FetchPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<FetchPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1026,7 +1050,7 @@ impl FetchTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for FetchTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
             n
@@ -1133,9 +1157,9 @@ impl crate::Decodable for FetchTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 12i16)?)
             })()
                 .map_err(|e| e.in_field("Topic"))?
@@ -1143,18 +1167,22 @@ impl crate::Decodable for FetchTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<FetchPartition> = (|| -> Result<
-            Vec<FetchPartition>,
+        let f_partitions: ::std::vec::Vec<FetchPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FetchPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 12i16, FetchPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1197,7 +1225,7 @@ impl FetchTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1228,18 +1256,18 @@ pub struct ForgottenTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]int32`, versions 7-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ForgottenTopic {
+impl ::core::default::Default for ForgottenTopic {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1248,7 +1276,7 @@ impl ForgottenTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for ForgottenTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
             n
@@ -1349,9 +1377,9 @@ impl crate::Decodable for ForgottenTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 12i16)?)
             })()
                 .map_err(|e| e.in_field("Topic"))?
@@ -1359,15 +1387,22 @@ impl crate::Decodable for ForgottenTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 12i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -1410,7 +1445,7 @@ impl ForgottenTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -1425,7 +1460,7 @@ impl ForgottenTopic {
 impl crate::Message for FetchRequest {
     const NAME: &'static str = "FetchRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(4i16, 18i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(12i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(12i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for FetchRequest {

@@ -20,23 +20,23 @@ pub struct FetchResponse {
     pub session_id: i32,
     /// Responses: `[]FetchableTopicResponse`, versions 4-18.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<FetchableTopicResponse>,
+    pub responses: ::std::vec::Vec<FetchableTopicResponse>,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 16-18, tagged 16-18 (tag 0).
     #[cfg_attr(feature = "serde", serde(rename = "nodeEndpoints"))]
-    pub node_endpoints: Vec<NodeEndpoint>,
+    pub node_endpoints: ::std::vec::Vec<NodeEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchResponse {
+impl ::core::default::Default for FetchResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             session_id: 0i32,
-            responses: Vec::<FetchableTopicResponse>::new(),
-            node_endpoints: Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<FetchableTopicResponse>::new(),
+            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -45,7 +45,7 @@ impl FetchResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for FetchResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 7i16 {
@@ -90,7 +90,7 @@ impl crate::Encodable for FetchResponse {
                 }
             };
         if version >= 16i16 {} else {
-            if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchResponse",
                     field: "NodeEndpoints",
@@ -102,7 +102,7 @@ impl crate::Encodable for FetchResponse {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
             if version >= 16i16 {
-                if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+                if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                     let s = {
                         let v = &self.node_endpoints;
                         {
@@ -176,12 +176,16 @@ impl crate::Encodable for FetchResponse {
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 16i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if (version >= 16i16)
+                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+            {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 16i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if (version >= 16i16)
+                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -214,30 +218,33 @@ impl crate::Decodable for FetchResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 7i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
         let f_session_id: i32 = if version >= 7i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("SessionId"))?
         } else {
             0i32
         };
-        let f_responses: Vec<FetchableTopicResponse> = (|| -> Result<
-            Vec<FetchableTopicResponse>,
+        let f_responses: ::std::vec::Vec<FetchableTopicResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FetchableTopicResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 12i16, FetchableTopicResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         FetchableTopicResponse::read(r, version)
@@ -248,7 +255,9 @@ impl crate::Decodable for FetchResponse {
             })
         })()
             .map_err(|e| e.in_field("Responses"))?;
-        let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
+        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
+            NodeEndpoint,
+        >::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -260,13 +269,13 @@ impl crate::Decodable for FetchResponse {
                 match tag {
                     0u32 if version >= 16i16 => {
                         let r = &mut sub;
-                        f_node_endpoints = (|| -> Result<
-                            Vec<NodeEndpoint>,
+                        f_node_endpoints = (|| -> ::core::result::Result<
+                            ::std::vec::Vec<NodeEndpoint>,
                             crate::DecodeError,
                         > {
                             Ok({
                                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(
+                                let mut v = ::std::vec::Vec::with_capacity(
                                     n.min(crate::wire::MAX_PREALLOC),
                                 );
                                 for i in 0..n {
@@ -321,7 +330,7 @@ impl FetchResponse {
         } else {}
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -335,7 +344,7 @@ impl FetchResponse {
         if version >= 16i16 {
             this.node_endpoints = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -369,12 +378,12 @@ pub struct EpochEndOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EpochEndOffset {
+impl ::core::default::Default for EpochEndOffset {
     fn default() -> Self {
         Self {
             epoch: -1i32,
             end_offset: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -383,7 +392,7 @@ impl EpochEndOffset {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for EpochEndOffset {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -416,11 +425,13 @@ impl crate::Decodable for EpochEndOffset {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("EndOffset"))?;
@@ -471,12 +482,12 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderIdAndEpoch {
+impl ::core::default::Default for LeaderIdAndEpoch {
     fn default() -> Self {
         Self {
             leader_id: -1i32,
             leader_epoch: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -485,7 +496,7 @@ impl LeaderIdAndEpoch {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -518,11 +529,13 @@ impl crate::Decodable for LeaderIdAndEpoch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -573,12 +586,12 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SnapshotId {
+impl ::core::default::Default for SnapshotId {
     fn default() -> Self {
         Self {
             end_offset: -1i64,
             epoch: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -587,7 +600,7 @@ impl SnapshotId {
     pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
 }
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -620,13 +633,15 @@ impl crate::Decodable for SnapshotId {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -675,12 +690,12 @@ pub struct AbortedTransaction {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AbortedTransaction {
+impl ::core::default::Default for AbortedTransaction {
     fn default() -> Self {
         Self {
             producer_id: 0i64,
             first_offset: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -689,7 +704,7 @@ impl AbortedTransaction {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize;
 }
 impl crate::Encodable for AbortedTransaction {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -731,12 +746,12 @@ impl crate::Decodable for AbortedTransaction {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
@@ -806,7 +821,9 @@ pub struct PartitionData {
     pub snapshot_id: SnapshotId,
     /// AbortedTransactions: `[]AbortedTransaction`, versions 4-18, nullable 4-18, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "abortedTransactions"))]
-    pub aborted_transactions: Option<Vec<AbortedTransaction>>,
+    pub aborted_transactions: ::core::option::Option<
+        ::std::vec::Vec<AbortedTransaction>,
+    >,
     /// PreferredReadReplica: `int32`, versions 11-18, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "preferredReadReplica"))]
     pub preferred_read_replica: i32,
@@ -815,12 +832,12 @@ pub struct PartitionData {
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
     )]
-    pub records: Option<crate::Bytes>,
+    pub records: ::core::option::Option<crate::Bytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -828,13 +845,13 @@ impl Default for PartitionData {
             high_watermark: 0i64,
             last_stable_offset: -1i64,
             log_start_offset: -1i64,
-            diverging_epoch: <EpochEndOffset as Default>::default(),
-            current_leader: <LeaderIdAndEpoch as Default>::default(),
-            snapshot_id: <SnapshotId as Default>::default(),
-            aborted_transactions: Some(Vec::<AbortedTransaction>::new()),
+            diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
+            aborted_transactions: Some(::std::vec::Vec::<AbortedTransaction>::new()),
             preferred_read_replica: -1i32,
             records: Some(crate::Bytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -843,7 +860,7 @@ impl PartitionData {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -853,7 +870,9 @@ impl crate::Encodable for PartitionData {
             n += 8usize;
         } else {}
         if version >= 12i16 {} else {
-            if self.diverging_epoch != <EpochEndOffset as Default>::default() {
+            if self.diverging_epoch
+                != <EpochEndOffset as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
                     field: "DivergingEpoch",
@@ -862,7 +881,9 @@ impl crate::Encodable for PartitionData {
             }
         }
         if version >= 12i16 {} else {
-            if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+            if self.current_leader
+                != <LeaderIdAndEpoch as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
                     field: "CurrentLeader",
@@ -871,7 +892,7 @@ impl crate::Encodable for PartitionData {
             }
         }
         if version >= 12i16 {} else {
-            if self.snapshot_id != <SnapshotId as Default>::default() {
+            if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionData",
                     field: "SnapshotId",
@@ -937,7 +958,9 @@ impl crate::Encodable for PartitionData {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
             if version >= 12i16 {
-                if self.diverging_epoch != <EpochEndOffset as Default>::default() {
+                if self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
+                {
                     let s = {
                         let v = &self.diverging_epoch;
                         v.size(version)?
@@ -947,7 +970,9 @@ impl crate::Encodable for PartitionData {
                 }
             }
             if version >= 12i16 {
-                if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+                if self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
                     let s = {
                         let v = &self.current_leader;
                         v.size(version)?
@@ -957,7 +982,9 @@ impl crate::Encodable for PartitionData {
                 }
             }
             if version >= 12i16 {
-                if self.snapshot_id != <SnapshotId as Default>::default() {
+                if self.snapshot_id
+                    != <SnapshotId as ::core::default::Default>::default()
+                {
                     let s = {
                         let v = &self.snapshot_id;
                         v.size(version)?
@@ -1032,24 +1059,28 @@ impl crate::Encodable for PartitionData {
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if (version >= 12i16)
-                && self.diverging_epoch != <EpochEndOffset as Default>::default()
+                && self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
             if (version >= 12i16)
-                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
             if (version >= 12i16)
-                && self.snapshot_id != <SnapshotId as Default>::default()
+                && self.snapshot_id
+                    != <SnapshotId as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
             if (version >= 12i16)
-                && self.diverging_epoch != <EpochEndOffset as Default>::default()
+                && self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -1066,7 +1097,8 @@ impl crate::Encodable for PartitionData {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
             if (version >= 12i16)
-                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -1083,7 +1115,8 @@ impl crate::Encodable for PartitionData {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
             if (version >= 12i16)
-                && self.snapshot_id != <SnapshotId as Default>::default()
+                && self.snapshot_id
+                    != <SnapshotId as ::core::default::Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -1106,34 +1139,39 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_high_watermark: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_high_watermark: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("HighWatermark"))?;
-        let f_last_stable_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_last_stable_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LastStableOffset"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
-        let mut f_diverging_epoch: EpochEndOffset = <EpochEndOffset as Default>::default();
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
-        let mut f_snapshot_id: SnapshotId = <SnapshotId as Default>::default();
-        let f_aborted_transactions: Option<Vec<AbortedTransaction>> = (|| -> Result<
-            Option<Vec<AbortedTransaction>>,
+        let mut f_diverging_epoch: EpochEndOffset = <EpochEndOffset as ::core::default::Default>::default();
+        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
+        let mut f_snapshot_id: SnapshotId = <SnapshotId as ::core::default::Default>::default();
+        let f_aborted_transactions: ::core::option::Option<
+            ::std::vec::Vec<AbortedTransaction>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<AbortedTransaction>>,
             crate::DecodeError,
         > {
             Ok(
@@ -1142,7 +1180,9 @@ impl crate::Decodable for PartitionData {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 AbortedTransaction::read(r, version)
@@ -1156,13 +1196,13 @@ impl crate::Decodable for PartitionData {
         })()
             .map_err(|e| e.in_field("AbortedTransactions"))?;
         let f_preferred_read_replica: i32 = if version >= 11i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("PreferredReadReplica"))?
         } else {
             -1i32
         };
-        let f_records: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_records: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(version >= 12i16)?) })()
             .map_err(|e| e.in_field("Records"))?;
@@ -1177,7 +1217,7 @@ impl crate::Decodable for PartitionData {
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_diverging_epoch = (|| -> Result<
+                        f_diverging_epoch = (|| -> ::core::result::Result<
                             EpochEndOffset,
                             crate::DecodeError,
                         > { Ok(EpochEndOffset::read(r, version)?) })()
@@ -1196,7 +1236,7 @@ impl crate::Decodable for PartitionData {
                     }
                     1u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> Result<
+                        f_current_leader = (|| -> ::core::result::Result<
                             LeaderIdAndEpoch,
                             crate::DecodeError,
                         > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
@@ -1215,9 +1255,10 @@ impl crate::Decodable for PartitionData {
                     }
                     2u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_snapshot_id = (|| -> Result<SnapshotId, crate::DecodeError> {
-                            Ok(SnapshotId::read(r, version)?)
-                        })()
+                        f_snapshot_id = (|| -> ::core::result::Result<
+                            SnapshotId,
+                            crate::DecodeError,
+                        > { Ok(SnapshotId::read(r, version)?) })()
                             .map_err(|e| e.in_field("SnapshotId"))?;
                         if !r.is_empty() {
                             return Err(
@@ -1295,7 +1336,7 @@ impl PartitionData {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -1331,18 +1372,18 @@ pub struct FetchableTopicResponse {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionData`, versions 4-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchableTopicResponse {
+impl ::core::default::Default for FetchableTopicResponse {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1351,7 +1392,7 @@ impl FetchableTopicResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for FetchableTopicResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
             n
@@ -1458,9 +1499,9 @@ impl crate::Decodable for FetchableTopicResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 12i16)?)
             })()
                 .map_err(|e| e.in_field("Topic"))?
@@ -1468,18 +1509,22 @@ impl crate::Decodable for FetchableTopicResponse {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 12i16, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1522,7 +1567,7 @@ impl FetchableTopicResponse {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1556,19 +1601,19 @@ pub struct NodeEndpoint {
     pub port: i32,
     /// Rack: `string`, versions 16-18, nullable 16-18, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for NodeEndpoint {
+impl ::core::default::Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
             rack: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1577,7 +1622,7 @@ impl NodeEndpoint {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -1651,18 +1696,23 @@ impl crate::Decodable for NodeEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
@@ -1704,7 +1754,7 @@ impl NodeEndpoint {
 impl crate::Message for FetchResponse {
     const NAME: &'static str = "FetchResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(4i16, 18i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(12i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(12i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for FetchResponse {

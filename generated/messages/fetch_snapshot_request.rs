@@ -13,7 +13,7 @@
 pub struct FetchSnapshotRequest {
     /// ClusterId: `string`, versions 0-1, nullable 0-1, tagged 0-1 (tag 0), default null.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// ReplicaId: `int32`, versions 0-1, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaId"))]
     pub replica_id: i32,
@@ -22,19 +22,19 @@ pub struct FetchSnapshotRequest {
     pub max_bytes: i32,
     /// Topics: `[]TopicSnapshot`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicSnapshot>,
+    pub topics: ::std::vec::Vec<TopicSnapshot>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchSnapshotRequest {
+impl ::core::default::Default for FetchSnapshotRequest {
     fn default() -> Self {
         Self {
             cluster_id: None,
             replica_id: -1i32,
             max_bytes: 2147483647i32,
-            topics: Vec::<TopicSnapshot>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicSnapshot>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl FetchSnapshotRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for FetchSnapshotRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -142,21 +142,25 @@ impl crate::Decodable for FetchSnapshotRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let mut f_cluster_id: Option<crate::StrBytes> = None;
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
+        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("ReplicaId"))?;
-        let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_topics: Vec<TopicSnapshot> = (|| -> Result<
-            Vec<TopicSnapshot>,
+        let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicSnapshot>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -174,8 +178,8 @@ impl crate::Decodable for FetchSnapshotRequest {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_cluster_id = (|| -> Result<
-                        Option<crate::StrBytes>,
+                    f_cluster_id = (|| -> ::core::result::Result<
+                        ::core::option::Option<crate::StrBytes>,
                         crate::DecodeError,
                     > { Ok(r.nullable_string(true)?) })()
                         .map_err(|e| e.in_field("ClusterId"))?;
@@ -216,7 +220,7 @@ impl FetchSnapshotRequest {
         this.max_bytes = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -247,12 +251,12 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SnapshotId {
+impl ::core::default::Default for SnapshotId {
     fn default() -> Self {
         Self {
             end_offset: 0i64,
             epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -261,7 +265,7 @@ impl SnapshotId {
     pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
 }
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -294,13 +298,15 @@ impl crate::Decodable for SnapshotId {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -358,15 +364,15 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionSnapshot {
+impl ::core::default::Default for PartitionSnapshot {
     fn default() -> Self {
         Self {
             partition: 0i32,
             current_leader_epoch: 0i32,
-            snapshot_id: <SnapshotId as Default>::default(),
+            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
             position: 0i64,
             replica_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -376,7 +382,7 @@ impl PartitionSnapshot {
         + 1usize;
 }
 impl crate::Encodable for PartitionSnapshot {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -443,18 +449,24 @@ impl crate::Decodable for PartitionSnapshot {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("Partition"))?;
+        let f_current_leader_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_snapshot_id: SnapshotId = (|| -> Result<SnapshotId, crate::DecodeError> {
-            Ok(SnapshotId::read(r, version)?)
-        })()
+        let f_snapshot_id: SnapshotId = (|| -> ::core::result::Result<
+            SnapshotId,
+            crate::DecodeError,
+        > { Ok(SnapshotId::read(r, version)?) })()
             .map_err(|e| e.in_field("SnapshotId"))?;
-        let f_position: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_position: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Position"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -467,7 +479,7 @@ impl crate::Decodable for PartitionSnapshot {
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_replica_directory_id = (|| -> Result<
+                    f_replica_directory_id = (|| -> ::core::result::Result<
                         crate::Uuid,
                         crate::DecodeError,
                     > { Ok(r.uuid()?) })()
@@ -532,17 +544,17 @@ pub struct TopicSnapshot {
     pub name: crate::StrBytes,
     /// Partitions: `[]PartitionSnapshot`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionSnapshot>,
+    pub partitions: ::std::vec::Vec<PartitionSnapshot>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicSnapshot {
+impl ::core::default::Default for TopicSnapshot {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<PartitionSnapshot>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionSnapshot>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -551,7 +563,7 @@ impl TopicSnapshot {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicSnapshot {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -625,18 +637,21 @@ impl crate::Decodable for TopicSnapshot {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<PartitionSnapshot> = (|| -> Result<
-            Vec<PartitionSnapshot>,
+        let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionSnapshot>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
@@ -673,7 +688,7 @@ impl TopicSnapshot {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -691,7 +706,7 @@ impl TopicSnapshot {
 impl crate::Message for FetchSnapshotRequest {
     const NAME: &'static str = "FetchSnapshotRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for FetchSnapshotRequest {

@@ -17,22 +17,22 @@ pub struct FetchSnapshotResponse {
     pub error_code: i16,
     /// Topics: `[]TopicSnapshot`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TopicSnapshot>,
+    pub topics: ::std::vec::Vec<TopicSnapshot>,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 1, tagged 1 (tag 0).
     #[cfg_attr(feature = "serde", serde(rename = "nodeEndpoints"))]
-    pub node_endpoints: Vec<NodeEndpoint>,
+    pub node_endpoints: ::std::vec::Vec<NodeEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchSnapshotResponse {
+impl ::core::default::Default for FetchSnapshotResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            topics: Vec::<TopicSnapshot>::new(),
-            node_endpoints: Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TopicSnapshot>::new(),
+            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl FetchSnapshotResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for FetchSnapshotResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -69,7 +69,7 @@ impl crate::Encodable for FetchSnapshotResponse {
                 }
             };
         if version >= 1i16 {} else {
-            if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FetchSnapshotResponse",
                     field: "NodeEndpoints",
@@ -80,7 +80,7 @@ impl crate::Encodable for FetchSnapshotResponse {
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
         if version >= 1i16 {
-            if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                 let s = {
                     let v = &self.node_endpoints;
                     {
@@ -130,12 +130,16 @@ impl crate::Encodable for FetchSnapshotResponse {
             }
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if (version >= 1i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+        if (version >= 1i16)
+            && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+        {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if (version >= 1i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+        if (version >= 1i16)
+            && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+        {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -162,22 +166,25 @@ impl crate::Decodable for FetchSnapshotResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_topics: Vec<TopicSnapshot> = (|| -> Result<
-            Vec<TopicSnapshot>,
+        let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicSnapshot>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -185,7 +192,9 @@ impl crate::Decodable for FetchSnapshotResponse {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
+        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
+            NodeEndpoint,
+        >::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -196,13 +205,13 @@ impl crate::Decodable for FetchSnapshotResponse {
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_node_endpoints = (|| -> Result<
-                        Vec<NodeEndpoint>,
+                    f_node_endpoints = (|| -> ::core::result::Result<
+                        ::std::vec::Vec<NodeEndpoint>,
                         crate::DecodeError,
                     > {
                         Ok({
                             let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                            let mut v = Vec::with_capacity(
+                            let mut v = ::std::vec::Vec::with_capacity(
                                 n.min(crate::wire::MAX_PREALLOC),
                             );
                             for i in 0..n {
@@ -250,7 +259,7 @@ impl FetchSnapshotResponse {
         this.error_code = g.i16();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -264,7 +273,7 @@ impl FetchSnapshotResponse {
         if version >= 1i16 {
             this.node_endpoints = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -296,12 +305,12 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SnapshotId {
+impl ::core::default::Default for SnapshotId {
     fn default() -> Self {
         Self {
             end_offset: 0i64,
             epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -310,7 +319,7 @@ impl SnapshotId {
     pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
 }
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -343,13 +352,15 @@ impl crate::Decodable for SnapshotId {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -398,12 +409,12 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderIdAndEpoch {
+impl ::core::default::Default for LeaderIdAndEpoch {
     fn default() -> Self {
         Self {
             leader_id: 0i32,
             leader_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -412,7 +423,7 @@ impl LeaderIdAndEpoch {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -445,11 +456,13 @@ impl crate::Decodable for LeaderIdAndEpoch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -518,17 +531,17 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionSnapshot {
+impl ::core::default::Default for PartitionSnapshot {
     fn default() -> Self {
         Self {
             index: 0i32,
             error_code: 0i16,
-            snapshot_id: <SnapshotId as Default>::default(),
-            current_leader: <LeaderIdAndEpoch as Default>::default(),
+            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
             size: 0i64,
             position: 0i64,
             unaligned_records: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -538,7 +551,7 @@ impl PartitionSnapshot {
         + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for PartitionSnapshot {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -567,7 +580,9 @@ impl crate::Encodable for PartitionSnapshot {
             };
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+        if self.current_leader
+            != <LeaderIdAndEpoch as ::core::default::Default>::default()
+        {
             let s = {
                 let v = &self.current_leader;
                 v.size(version)?
@@ -604,12 +619,16 @@ impl crate::Encodable for PartitionSnapshot {
             crate::wire::write::put_bytes(buf, v, true);
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+        if self.current_leader
+            != <LeaderIdAndEpoch as ::core::default::Default>::default()
+        {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+        if self.current_leader
+            != <LeaderIdAndEpoch as ::core::default::Default>::default()
+        {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -630,23 +649,30 @@ impl crate::Decodable for PartitionSnapshot {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_snapshot_id: SnapshotId = (|| -> Result<SnapshotId, crate::DecodeError> {
-            Ok(SnapshotId::read(r, version)?)
-        })()
+        let f_snapshot_id: SnapshotId = (|| -> ::core::result::Result<
+            SnapshotId,
+            crate::DecodeError,
+        > { Ok(SnapshotId::read(r, version)?) })()
             .map_err(|e| e.in_field("SnapshotId"))?;
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
-        let f_size: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
+        let f_size: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Size"))?;
-        let f_position: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_position: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Position"))?;
-        let f_unaligned_records: crate::Bytes = (|| -> Result<
+        let f_unaligned_records: crate::Bytes = (|| -> ::core::result::Result<
             crate::Bytes,
             crate::DecodeError,
         > { Ok(r.bytes(true)?) })()
@@ -661,7 +687,7 @@ impl crate::Decodable for PartitionSnapshot {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_current_leader = (|| -> Result<
+                    f_current_leader = (|| -> ::core::result::Result<
                         LeaderIdAndEpoch,
                         crate::DecodeError,
                     > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
@@ -733,17 +759,17 @@ pub struct TopicSnapshot {
     pub name: crate::StrBytes,
     /// Partitions: `[]PartitionSnapshot`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionSnapshot>,
+    pub partitions: ::std::vec::Vec<PartitionSnapshot>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicSnapshot {
+impl ::core::default::Default for TopicSnapshot {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<PartitionSnapshot>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionSnapshot>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -752,7 +778,7 @@ impl TopicSnapshot {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicSnapshot {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -826,18 +852,21 @@ impl crate::Decodable for TopicSnapshot {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<PartitionSnapshot> = (|| -> Result<
-            Vec<PartitionSnapshot>,
+        let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionSnapshot>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
@@ -874,7 +903,7 @@ impl TopicSnapshot {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -908,13 +937,13 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for NodeEndpoint {
+impl ::core::default::Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -923,7 +952,7 @@ impl NodeEndpoint {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -975,15 +1004,20 @@ impl crate::Decodable for NodeEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1021,7 +1055,7 @@ impl NodeEndpoint {
 impl crate::Message for FetchSnapshotResponse {
     const NAME: &'static str = "FetchSnapshotResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for FetchSnapshotResponse {

@@ -19,18 +19,18 @@ pub struct FindCoordinatorRequest {
     pub key_type: i8,
     /// CoordinatorKeys: `[]string`, versions 4-6.
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorKeys"))]
-    pub coordinator_keys: Vec<crate::StrBytes>,
+    pub coordinator_keys: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FindCoordinatorRequest {
+impl ::core::default::Default for FindCoordinatorRequest {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
             key_type: 0i8,
-            coordinator_keys: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            coordinator_keys: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl FindCoordinatorRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for FindCoordinatorRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 3i16 {
             n
@@ -115,7 +115,7 @@ impl crate::Encodable for FindCoordinatorRequest {
                     }
                 };
         } else {
-            if self.coordinator_keys != Vec::<crate::StrBytes>::new() {
+            if self.coordinator_keys != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FindCoordinatorRequest",
                     field: "CoordinatorKeys",
@@ -177,9 +177,9 @@ impl crate::Decodable for FindCoordinatorRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_key: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 3i16)?)
             })()
                 .map_err(|e| e.in_field("Key"))?
@@ -187,16 +187,21 @@ impl crate::Decodable for FindCoordinatorRequest {
             crate::StrBytes::new()
         };
         let f_key_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("KeyType"))?
         } else {
             0i8
         };
-        let f_coordinator_keys: Vec<crate::StrBytes> = if version >= 4i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_coordinator_keys: ::std::vec::Vec<crate::StrBytes> = if version >= 4i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -205,7 +210,7 @@ impl crate::Decodable for FindCoordinatorRequest {
             })()
                 .map_err(|e| e.in_field("CoordinatorKeys"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -243,7 +248,7 @@ impl FindCoordinatorRequest {
         if version >= 4i16 {
             this.coordinator_keys = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -259,7 +264,7 @@ impl FindCoordinatorRequest {
 impl crate::Message for FindCoordinatorRequest {
     const NAME: &'static str = "FindCoordinatorRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for FindCoordinatorRequest {

@@ -17,7 +17,7 @@ pub struct FindCoordinatorResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-3, nullable 1-3, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// NodeId: `int32`, versions 0-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "nodeId"))]
     pub node_id: i32,
@@ -29,12 +29,12 @@ pub struct FindCoordinatorResponse {
     pub port: i32,
     /// Coordinators: `[]Coordinator`, versions 4-6.
     #[cfg_attr(feature = "serde", serde(rename = "coordinators"))]
-    pub coordinators: Vec<Coordinator>,
+    pub coordinators: ::std::vec::Vec<Coordinator>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FindCoordinatorResponse {
+impl ::core::default::Default for FindCoordinatorResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -43,8 +43,8 @@ impl Default for FindCoordinatorResponse {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
-            coordinators: Vec::<Coordinator>::new(),
-            unknown_tagged_fields: Default::default(),
+            coordinators: ::std::vec::Vec::<Coordinator>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl FindCoordinatorResponse {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for FindCoordinatorResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
@@ -160,7 +160,7 @@ impl crate::Encodable for FindCoordinatorResponse {
                     }
                 };
         } else {
-            if self.coordinators != Vec::<Coordinator>::new() {
+            if self.coordinators != ::std::vec::Vec::<Coordinator>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "FindCoordinatorResponse",
                     field: "Coordinators",
@@ -248,37 +248,38 @@ impl crate::Decodable for FindCoordinatorResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
         let f_error_code: i16 = if version <= 3i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
-        let f_error_message: Option<crate::StrBytes> = if (1i16..=3i16)
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if (1i16..=3i16)
             .contains(&version)
         {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 3i16)?)
-            })()
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 3i16)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
         let f_node_id: i32 = if version <= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("NodeId"))?
         } else {
             0i32
         };
         let f_host: crate::StrBytes = if version <= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 3i16)?)
             })()
                 .map_err(|e| e.in_field("Host"))?
@@ -286,16 +287,21 @@ impl crate::Decodable for FindCoordinatorResponse {
             crate::StrBytes::new()
         };
         let f_port: i32 = if version <= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("Port"))?
         } else {
             0i32
         };
-        let f_coordinators: Vec<Coordinator> = if version >= 4i16 {
-            (|| -> Result<Vec<Coordinator>, crate::DecodeError> {
+        let f_coordinators: ::std::vec::Vec<Coordinator> = if version >= 4i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<Coordinator>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, Coordinator::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             Coordinator::read(r, version).map_err(|e| e.at_index(i))?,
@@ -306,7 +312,7 @@ impl crate::Decodable for FindCoordinatorResponse {
             })()
                 .map_err(|e| e.in_field("Coordinators"))?
         } else {
-            Vec::<Coordinator>::new()
+            ::std::vec::Vec::<Coordinator>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -360,7 +366,7 @@ impl FindCoordinatorResponse {
         if version >= 4i16 {
             this.coordinators = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -401,12 +407,12 @@ pub struct Coordinator {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 4-6, nullable 4-6, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Coordinator {
+impl ::core::default::Default for Coordinator {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
@@ -415,7 +421,7 @@ impl Default for Coordinator {
             port: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -425,7 +431,7 @@ impl Coordinator {
         + 1usize;
 }
 impl crate::Encodable for Coordinator {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -524,26 +530,32 @@ impl crate::Decodable for Coordinator {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Key"))?;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -589,7 +601,7 @@ impl Coordinator {
 impl crate::Message for FindCoordinatorResponse {
     const NAME: &'static str = "FindCoordinatorResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for FindCoordinatorResponse {

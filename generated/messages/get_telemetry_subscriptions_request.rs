@@ -18,11 +18,11 @@ pub struct GetTelemetrySubscriptionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for GetTelemetrySubscriptionsRequest {
+impl ::core::default::Default for GetTelemetrySubscriptionsRequest {
     fn default() -> Self {
         Self {
             client_instance_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl GetTelemetrySubscriptionsRequest {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize;
 }
 impl crate::Encodable for GetTelemetrySubscriptionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 16usize;
@@ -59,9 +59,9 @@ impl crate::Decodable for GetTelemetrySubscriptionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_client_instance_id: crate::Uuid = (|| -> Result<
+        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
@@ -98,7 +98,7 @@ impl GetTelemetrySubscriptionsRequest {
 impl crate::Message for GetTelemetrySubscriptionsRequest {
     const NAME: &'static str = "GetTelemetrySubscriptionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for GetTelemetrySubscriptionsRequest {

@@ -23,7 +23,7 @@ pub struct GetTelemetrySubscriptionsResponse {
     pub subscription_id: i32,
     /// AcceptedCompressionTypes: `[]int8`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "acceptedCompressionTypes"))]
-    pub accepted_compression_types: Vec<i8>,
+    pub accepted_compression_types: ::std::vec::Vec<i8>,
     /// PushIntervalMs: `int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "pushIntervalMs"))]
     pub push_interval_ms: i32,
@@ -35,24 +35,24 @@ pub struct GetTelemetrySubscriptionsResponse {
     pub delta_temporality: bool,
     /// RequestedMetrics: `[]string`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "requestedMetrics"))]
-    pub requested_metrics: Vec<crate::StrBytes>,
+    pub requested_metrics: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for GetTelemetrySubscriptionsResponse {
+impl ::core::default::Default for GetTelemetrySubscriptionsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             client_instance_id: crate::Uuid::ZERO,
             subscription_id: 0i32,
-            accepted_compression_types: Vec::<i8>::new(),
+            accepted_compression_types: ::std::vec::Vec::<i8>::new(),
             push_interval_ms: 0i32,
             telemetry_max_bytes: 0i32,
             delta_temporality: false,
-            requested_metrics: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            requested_metrics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl GetTelemetrySubscriptionsResponse {
         + 4usize + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for GetTelemetrySubscriptionsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -191,32 +191,36 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_client_instance_id: crate::Uuid = (|| -> Result<
+        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_subscription_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_accepted_compression_types: Vec<i8> = (|| -> Result<
-            Vec<i8>,
+        let f_accepted_compression_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i8>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i8()?);
                 }
@@ -224,25 +228,30 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
             })
         })()
             .map_err(|e| e.in_field("AcceptedCompressionTypes"))?;
-        let f_push_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_push_interval_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PushIntervalMs"))?;
-        let f_telemetry_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_telemetry_max_bytes: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TelemetryMaxBytes"))?;
-        let f_delta_temporality: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_delta_temporality: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("DeltaTemporality"))?;
-        let f_requested_metrics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_requested_metrics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -288,7 +297,7 @@ impl GetTelemetrySubscriptionsResponse {
         this.subscription_id = g.i32();
         this.accepted_compression_types = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i8());
             }
@@ -299,7 +308,7 @@ impl GetTelemetrySubscriptionsResponse {
         this.delta_temporality = g.bool();
         this.requested_metrics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -312,7 +321,7 @@ impl GetTelemetrySubscriptionsResponse {
 impl crate::Message for GetTelemetrySubscriptionsResponse {
     const NAME: &'static str = "GetTelemetrySubscriptionsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for GetTelemetrySubscriptionsResponse {

@@ -22,19 +22,19 @@ pub struct HeartbeatRequest {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 3-4, nullable 3-4, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for HeartbeatRequest {
+impl ::core::default::Default for HeartbeatRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             generation_id: 0i32,
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl HeartbeatRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for HeartbeatRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -154,25 +154,29 @@ impl crate::Decodable for HeartbeatRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_generation_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 4i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
@@ -220,7 +224,7 @@ impl HeartbeatRequest {
 impl crate::Message for HeartbeatRequest {
     const NAME: &'static str = "HeartbeatRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for HeartbeatRequest {

@@ -14,17 +14,17 @@ pub struct IncrementalAlterConfigsResponse {
     pub throttle_time_ms: i32,
     /// Responses: `[]AlterConfigsResourceResponse`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<AlterConfigsResourceResponse>,
+    pub responses: ::std::vec::Vec<AlterConfigsResourceResponse>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for IncrementalAlterConfigsResponse {
+impl ::core::default::Default for IncrementalAlterConfigsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            responses: Vec::<AlterConfigsResourceResponse>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<AlterConfigsResourceResponse>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl IncrementalAlterConfigsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for IncrementalAlterConfigsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for IncrementalAlterConfigsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_responses: Vec<AlterConfigsResourceResponse> = (|| -> Result<
-            Vec<AlterConfigsResourceResponse>,
+        let f_responses: ::std::vec::Vec<AlterConfigsResourceResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AlterConfigsResourceResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 1i16, AlterConfigsResourceResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AlterConfigsResourceResponse::read(r, version)
@@ -160,7 +163,7 @@ impl IncrementalAlterConfigsResponse {
         this.throttle_time_ms = g.i32();
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -188,7 +191,7 @@ pub struct AlterConfigsResourceResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// ResourceType: `int8`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
@@ -199,14 +202,14 @@ pub struct AlterConfigsResourceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AlterConfigsResourceResponse {
+impl ::core::default::Default for AlterConfigsResourceResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -215,7 +218,7 @@ impl AlterConfigsResourceResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for AlterConfigsResourceResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -299,21 +302,21 @@ impl crate::Decodable for AlterConfigsResourceResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 1i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 1i16)?) })()
@@ -359,7 +362,7 @@ impl AlterConfigsResourceResponse {
 impl crate::Message for IncrementalAlterConfigsResponse {
     const NAME: &'static str = "IncrementalAlterConfigsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for IncrementalAlterConfigsResponse {

@@ -13,7 +13,7 @@
 pub struct InitProducerIdRequest {
     /// TransactionalId: `string`, versions 0-6, nullable 0-6, entity `transactionalId`.
     #[cfg_attr(feature = "serde", serde(rename = "transactionalId"))]
-    pub transactional_id: Option<crate::StrBytes>,
+    pub transactional_id: ::core::option::Option<crate::StrBytes>,
     /// TransactionTimeoutMs: `int32`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "transactionTimeoutMs"))]
     pub transaction_timeout_ms: i32,
@@ -33,7 +33,7 @@ pub struct InitProducerIdRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for InitProducerIdRequest {
+impl ::core::default::Default for InitProducerIdRequest {
     fn default() -> Self {
         Self {
             transactional_id: Some(crate::StrBytes::new()),
@@ -42,7 +42,7 @@ impl Default for InitProducerIdRequest {
             producer_epoch: -1i16,
             enable2_pc: false,
             keep_prepared_txn: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl InitProducerIdRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for InitProducerIdRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.transactional_id {
@@ -178,36 +178,37 @@ impl crate::Decodable for InitProducerIdRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_transaction_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_transaction_timeout_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TransactionTimeoutMs"))?;
         let f_producer_id: i64 = if version >= 3i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("ProducerId"))?
         } else {
             -1i64
         };
         let f_producer_epoch: i16 = if version >= 3i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ProducerEpoch"))?
         } else {
             -1i16
         };
         let f_enable2_pc: bool = if version >= 6i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("Enable2Pc"))?
         } else {
             false
         };
         let f_keep_prepared_txn: bool = if version >= 6i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("KeepPreparedTxn"))?
         } else {
             false
@@ -265,7 +266,7 @@ impl InitProducerIdRequest {
 impl crate::Message for InitProducerIdRequest {
     const NAME: &'static str = "InitProducerIdRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = true;
 }
 impl crate::Request for InitProducerIdRequest {

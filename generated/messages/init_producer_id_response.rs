@@ -31,7 +31,7 @@ pub struct InitProducerIdResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for InitProducerIdResponse {
+impl ::core::default::Default for InitProducerIdResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -40,7 +40,7 @@ impl Default for InitProducerIdResponse {
             producer_epoch: 0i16,
             ongoing_txn_producer_id: -1i64,
             ongoing_txn_producer_epoch: -1i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl InitProducerIdResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 2usize;
 }
 impl crate::Encodable for InitProducerIdResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -135,31 +135,33 @@ impl crate::Decodable for InitProducerIdResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_ongoing_txn_producer_id: i64 = if version >= 6i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("OngoingTxnProducerId"))?
         } else {
             -1i64
         };
         let f_ongoing_txn_producer_epoch: i16 = if version >= 6i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("OngoingTxnProducerEpoch"))?
         } else {
             -1i16
@@ -213,7 +215,7 @@ impl InitProducerIdResponse {
 impl crate::Message for InitProducerIdResponse {
     const NAME: &'static str = "InitProducerIdResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for InitProducerIdResponse {

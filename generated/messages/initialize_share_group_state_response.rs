@@ -11,16 +11,16 @@
 pub struct InitializeShareGroupStateResponse {
     /// Results: `[]InitializeStateResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<InitializeStateResult>,
+    pub results: ::std::vec::Vec<InitializeStateResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for InitializeShareGroupStateResponse {
+impl ::core::default::Default for InitializeShareGroupStateResponse {
     fn default() -> Self {
         Self {
-            results: Vec::<InitializeStateResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<InitializeStateResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl InitializeShareGroupStateResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for InitializeShareGroupStateResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -83,14 +83,16 @@ impl crate::Decodable for InitializeShareGroupStateResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_results: Vec<InitializeStateResult> = (|| -> Result<
-            Vec<InitializeStateResult>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_results: ::std::vec::Vec<InitializeStateResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<InitializeStateResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, InitializeStateResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         InitializeStateResult::read(r, version)
@@ -126,7 +128,7 @@ impl InitializeShareGroupStateResponse {
         let mut this = Self::default();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -155,18 +157,18 @@ pub struct PartitionResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionResult {
+impl ::core::default::Default for PartitionResult {
     fn default() -> Self {
         Self {
             partition: 0i32,
             error_code: 0i16,
             error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -175,7 +177,7 @@ impl PartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for PartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -229,16 +231,18 @@ impl crate::Decodable for PartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -286,17 +290,17 @@ pub struct InitializeStateResult {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionResult>,
+    pub partitions: ::std::vec::Vec<PartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for InitializeStateResult {
+impl ::core::default::Default for InitializeStateResult {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -305,7 +309,7 @@ impl InitializeStateResult {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for InitializeStateResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -364,18 +368,21 @@ impl crate::Decodable for InitializeStateResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionResult> = (|| -> Result<
-            Vec<PartitionResult>,
+        let f_partitions: ::std::vec::Vec<PartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionResult::read(r, version).map_err(|e| e.at_index(i))?,
@@ -412,7 +419,7 @@ impl InitializeStateResult {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -430,7 +437,7 @@ impl InitializeStateResult {
 impl crate::Message for InitializeShareGroupStateResponse {
     const NAME: &'static str = "InitializeShareGroupStateResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for InitializeShareGroupStateResponse {

@@ -25,21 +25,21 @@ pub struct JoinGroupRequest {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 5-9, nullable 5-9, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// ProtocolType: `string`, versions 0-9.
     #[cfg_attr(feature = "serde", serde(rename = "protocolType"))]
     pub protocol_type: crate::StrBytes,
     /// Protocols: `[]JoinGroupRequestProtocol`, versions 0-9.
     #[cfg_attr(feature = "serde", serde(rename = "protocols"))]
-    pub protocols: Vec<JoinGroupRequestProtocol>,
+    pub protocols: ::std::vec::Vec<JoinGroupRequestProtocol>,
     /// Reason: `string`, versions 8-9, nullable 8-9, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "reason"))]
-    pub reason: Option<crate::StrBytes>,
+    pub reason: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for JoinGroupRequest {
+impl ::core::default::Default for JoinGroupRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -48,9 +48,9 @@ impl Default for JoinGroupRequest {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             protocol_type: crate::StrBytes::new(),
-            protocols: Vec::<JoinGroupRequestProtocol>::new(),
+            protocols: ::std::vec::Vec::<JoinGroupRequestProtocol>::new(),
             reason: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -59,7 +59,7 @@ impl JoinGroupRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for JoinGroupRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -263,48 +263,54 @@ impl crate::Decodable for JoinGroupRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_session_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_session_timeout_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("SessionTimeoutMs"))?;
         let f_rebalance_timeout_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("RebalanceTimeoutMs"))?
         } else {
             -1i32
         };
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 6i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 6i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_protocol_type: crate::StrBytes = (|| -> Result<
+        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocols: Vec<JoinGroupRequestProtocol> = (|| -> Result<
-            Vec<JoinGroupRequestProtocol>,
+        let f_protocols: ::std::vec::Vec<JoinGroupRequestProtocol> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<JoinGroupRequestProtocol>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 6i16, JoinGroupRequestProtocol::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         JoinGroupRequestProtocol::read(r, version)
@@ -315,10 +321,11 @@ impl crate::Decodable for JoinGroupRequest {
             })
         })()
             .map_err(|e| e.in_field("Protocols"))?;
-        let f_reason: Option<crate::StrBytes> = if version >= 8i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 8i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("Reason"))?
         } else {
             None
@@ -367,7 +374,7 @@ impl JoinGroupRequest {
         this.protocol_type = g.string();
         this.protocols = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -406,12 +413,12 @@ pub struct JoinGroupRequestProtocol {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for JoinGroupRequestProtocol {
+impl ::core::default::Default for JoinGroupRequestProtocol {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             metadata: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -420,7 +427,7 @@ impl JoinGroupRequestProtocol {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for JoinGroupRequestProtocol {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -492,14 +499,16 @@ impl crate::Decodable for JoinGroupRequestProtocol {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 6i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_metadata: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 6i16)?)
-        })()
+        let f_metadata: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -538,7 +547,7 @@ impl JoinGroupRequestProtocol {
 impl crate::Message for JoinGroupRequest {
     const NAME: &'static str = "JoinGroupRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 9i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for JoinGroupRequest {

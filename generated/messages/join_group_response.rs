@@ -20,10 +20,10 @@ pub struct JoinGroupResponse {
     pub generation_id: i32,
     /// ProtocolType: `string`, versions 7-9, nullable 7-9, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "protocolType"))]
-    pub protocol_type: Option<crate::StrBytes>,
+    pub protocol_type: ::core::option::Option<crate::StrBytes>,
     /// ProtocolName: `string`, versions 0-9, nullable 7-9.
     #[cfg_attr(feature = "serde", serde(rename = "protocolName"))]
-    pub protocol_name: Option<crate::StrBytes>,
+    pub protocol_name: ::core::option::Option<crate::StrBytes>,
     /// Leader: `string`, versions 0-9.
     #[cfg_attr(feature = "serde", serde(rename = "leader"))]
     pub leader: crate::StrBytes,
@@ -35,12 +35,12 @@ pub struct JoinGroupResponse {
     pub member_id: crate::StrBytes,
     /// Members: `[]JoinGroupResponseMember`, versions 0-9.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<JoinGroupResponseMember>,
+    pub members: ::std::vec::Vec<JoinGroupResponseMember>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for JoinGroupResponse {
+impl ::core::default::Default for JoinGroupResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -51,8 +51,8 @@ impl Default for JoinGroupResponse {
             leader: crate::StrBytes::new(),
             skip_assignment: false,
             member_id: crate::StrBytes::new(),
-            members: Vec::<JoinGroupResponseMember>::new(),
-            unknown_tagged_fields: Default::default(),
+            members: ::std::vec::Vec::<JoinGroupResponseMember>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl JoinGroupResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for JoinGroupResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 2i16 {
             n += 4usize;
@@ -264,31 +264,34 @@ impl crate::Decodable for JoinGroupResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 2i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_generation_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("GenerationId"))?;
-        let f_protocol_type: Option<crate::StrBytes> = if version >= 7i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 7i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
-        let f_protocol_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_protocol_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok(
@@ -300,29 +303,31 @@ impl crate::Decodable for JoinGroupResponse {
             )
         })()
             .map_err(|e| e.in_field("ProtocolName"))?;
-        let f_leader: crate::StrBytes = (|| -> Result<
+        let f_leader: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Leader"))?;
         let f_skip_assignment: bool = if version >= 9i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("SkipAssignment"))?
         } else {
             false
         };
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_members: Vec<JoinGroupResponseMember> = (|| -> Result<
-            Vec<JoinGroupResponseMember>,
+        let f_members: ::std::vec::Vec<JoinGroupResponseMember> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<JoinGroupResponseMember>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 6i16, JoinGroupResponseMember::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         JoinGroupResponseMember::read(r, version)
@@ -386,7 +391,7 @@ impl JoinGroupResponse {
         this.member_id = g.string();
         this.members = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -414,7 +419,7 @@ pub struct JoinGroupResponseMember {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 5-9, nullable 5-9, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// Metadata: `bytes`, versions 0-9.
     #[cfg_attr(
         feature = "serde",
@@ -425,13 +430,13 @@ pub struct JoinGroupResponseMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for JoinGroupResponseMember {
+impl ::core::default::Default for JoinGroupResponseMember {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             metadata: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -440,7 +445,7 @@ impl JoinGroupResponseMember {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for JoinGroupResponseMember {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -538,23 +543,27 @@ impl crate::Decodable for JoinGroupResponseMember {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 6i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 6i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_metadata: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 6i16)?)
-        })()
+        let f_metadata: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -597,7 +606,7 @@ impl JoinGroupResponseMember {
 impl crate::Message for JoinGroupResponse {
     const NAME: &'static str = "JoinGroupResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 9i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for JoinGroupResponse {

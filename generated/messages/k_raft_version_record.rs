@@ -19,12 +19,12 @@ pub struct KRaftVersionRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for KRaftVersionRecord {
+impl ::core::default::Default for KRaftVersionRecord {
     fn default() -> Self {
         Self {
             version: 0i16,
             k_raft_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl KRaftVersionRecord {
     pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for KRaftVersionRecord {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -66,13 +66,16 @@ impl crate::Decodable for KRaftVersionRecord {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("Version"))?;
-        let f_k_raft_version: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
+            .map_err(|e| e.in_field("Version"))?;
+        let f_k_raft_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("KRaftVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -108,6 +111,6 @@ impl KRaftVersionRecord {
 impl crate::Message for KRaftVersionRecord {
     const NAME: &'static str = "KRaftVersionRecord";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

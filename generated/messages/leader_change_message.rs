@@ -17,22 +17,22 @@ pub struct LeaderChangeMessage {
     pub leader_id: i32,
     /// Voters: `[]Voter`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "voters"))]
-    pub voters: Vec<Voter>,
+    pub voters: ::std::vec::Vec<Voter>,
     /// GrantingVoters: `[]Voter`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "grantingVoters"))]
-    pub granting_voters: Vec<Voter>,
+    pub granting_voters: ::std::vec::Vec<Voter>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderChangeMessage {
+impl ::core::default::Default for LeaderChangeMessage {
     fn default() -> Self {
         Self {
             version: 0i16,
             leader_id: 0i32,
-            voters: Vec::<Voter>::new(),
-            granting_voters: Vec::<Voter>::new(),
-            unknown_tagged_fields: Default::default(),
+            voters: ::std::vec::Vec::<Voter>::new(),
+            granting_voters: ::std::vec::Vec::<Voter>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl LeaderChangeMessage {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for LeaderChangeMessage {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
@@ -138,15 +138,24 @@ impl crate::Decodable for LeaderChangeMessage {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("Version"))?;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_voters: Vec<Voter> = (|| -> Result<Vec<Voter>, crate::DecodeError> {
+        let f_voters: ::std::vec::Vec<Voter> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Voter>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Voter::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Voter::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -154,13 +163,15 @@ impl crate::Decodable for LeaderChangeMessage {
             })
         })()
             .map_err(|e| e.in_field("Voters"))?;
-        let f_granting_voters: Vec<Voter> = (|| -> Result<
-            Vec<Voter>,
+        let f_granting_voters: ::std::vec::Vec<Voter> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Voter>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Voter::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Voter::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -198,7 +209,7 @@ impl LeaderChangeMessage {
         this.leader_id = g.i32();
         this.voters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -211,7 +222,7 @@ impl LeaderChangeMessage {
         };
         this.granting_voters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -242,12 +253,12 @@ pub struct Voter {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Voter {
+impl ::core::default::Default for Voter {
     fn default() -> Self {
         Self {
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -256,7 +267,7 @@ impl Voter {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for Voter {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 1i16 {
@@ -299,11 +310,15 @@ impl crate::Decodable for Voter {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_voter_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("VoterId"))?;
         let f_voter_directory_id: crate::Uuid = if version >= 1i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("VoterDirectoryId"))?
         } else {
             crate::Uuid::ZERO
@@ -343,6 +358,6 @@ impl Voter {
 impl crate::Message for LeaderChangeMessage {
     const NAME: &'static str = "LeaderChangeMessage";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

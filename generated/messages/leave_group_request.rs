@@ -19,18 +19,18 @@ pub struct LeaveGroupRequest {
     pub member_id: crate::StrBytes,
     /// Members: `[]MemberIdentity`, versions 3-5.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<MemberIdentity>,
+    pub members: ::std::vec::Vec<MemberIdentity>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaveGroupRequest {
+impl ::core::default::Default for LeaveGroupRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             member_id: crate::StrBytes::new(),
-            members: Vec::<MemberIdentity>::new(),
-            unknown_tagged_fields: Default::default(),
+            members: ::std::vec::Vec::<MemberIdentity>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl LeaveGroupRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for LeaveGroupRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -116,7 +116,7 @@ impl crate::Encodable for LeaveGroupRequest {
                     }
                 };
         } else {
-            if self.members != Vec::<MemberIdentity>::new() {
+            if self.members != ::std::vec::Vec::<MemberIdentity>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "LeaveGroupRequest",
                     field: "Members",
@@ -181,25 +181,30 @@ impl crate::Decodable for LeaveGroupRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
         let f_member_id: crate::StrBytes = if version <= 2i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(false)?)
             })()
                 .map_err(|e| e.in_field("MemberId"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_members: Vec<MemberIdentity> = if version >= 3i16 {
-            (|| -> Result<Vec<MemberIdentity>, crate::DecodeError> {
+        let f_members: ::std::vec::Vec<MemberIdentity> = if version >= 3i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<MemberIdentity>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(version >= 4i16, MemberIdentity::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             MemberIdentity::read(r, version).map_err(|e| e.at_index(i))?,
@@ -210,7 +215,7 @@ impl crate::Decodable for LeaveGroupRequest {
             })()
                 .map_err(|e| e.in_field("Members"))?
         } else {
-            Vec::<MemberIdentity>::new()
+            ::std::vec::Vec::<MemberIdentity>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -246,7 +251,7 @@ impl LeaveGroupRequest {
         if version >= 3i16 {
             this.members = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -275,21 +280,21 @@ pub struct MemberIdentity {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 3-5, nullable 3-5, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// Reason: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "reason"))]
-    pub reason: Option<crate::StrBytes>,
+    pub reason: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MemberIdentity {
+impl ::core::default::Default for MemberIdentity {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             reason: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -298,7 +303,7 @@ impl MemberIdentity {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for MemberIdentity {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -398,21 +403,22 @@ impl crate::Decodable for MemberIdentity {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupInstanceId"))?;
-        let f_reason: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("Reason"))?
         } else {
             None
@@ -458,7 +464,7 @@ impl MemberIdentity {
 impl crate::Message for LeaveGroupRequest {
     const NAME: &'static str = "LeaveGroupRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for LeaveGroupRequest {

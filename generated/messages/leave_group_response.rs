@@ -17,18 +17,18 @@ pub struct LeaveGroupResponse {
     pub error_code: i16,
     /// Members: `[]MemberResponse`, versions 3-5.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<MemberResponse>,
+    pub members: ::std::vec::Vec<MemberResponse>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaveGroupResponse {
+impl ::core::default::Default for LeaveGroupResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            members: Vec::<MemberResponse>::new(),
-            unknown_tagged_fields: Default::default(),
+            members: ::std::vec::Vec::<MemberResponse>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl LeaveGroupResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize;
 }
 impl crate::Encodable for LeaveGroupResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
@@ -76,7 +76,7 @@ impl crate::Encodable for LeaveGroupResponse {
                     }
                 };
         } else {
-            if self.members != Vec::<MemberResponse>::new() {
+            if self.members != ::std::vec::Vec::<MemberResponse>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "LeaveGroupResponse",
                     field: "Members",
@@ -141,22 +141,27 @@ impl crate::Decodable for LeaveGroupResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_members: Vec<MemberResponse> = if version >= 3i16 {
-            (|| -> Result<Vec<MemberResponse>, crate::DecodeError> {
+        let f_members: ::std::vec::Vec<MemberResponse> = if version >= 3i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<MemberResponse>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(version >= 4i16, MemberResponse::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             MemberResponse::read(r, version).map_err(|e| e.at_index(i))?,
@@ -167,7 +172,7 @@ impl crate::Decodable for LeaveGroupResponse {
             })()
                 .map_err(|e| e.in_field("Members"))?
         } else {
-            Vec::<MemberResponse>::new()
+            ::std::vec::Vec::<MemberResponse>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -203,7 +208,7 @@ impl LeaveGroupResponse {
         if version >= 3i16 {
             this.members = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -232,7 +237,7 @@ pub struct MemberResponse {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 3-5, nullable 3-5.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// ErrorCode: `int16`, versions 3-5.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
@@ -240,13 +245,13 @@ pub struct MemberResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MemberResponse {
+impl ::core::default::Default for MemberResponse {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
             group_instance_id: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -255,7 +260,7 @@ impl MemberResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
 }
 impl crate::Encodable for MemberResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -334,18 +339,18 @@ impl crate::Decodable for MemberResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupInstanceId"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -388,7 +393,7 @@ impl MemberResponse {
 impl crate::Message for LeaveGroupResponse {
     const NAME: &'static str = "LeaveGroupResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for LeaveGroupResponse {

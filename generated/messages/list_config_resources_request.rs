@@ -13,16 +13,16 @@
 pub struct ListConfigResourcesRequest {
     /// ResourceTypes: `[]int8`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "resourceTypes"))]
-    pub resource_types: Vec<i8>,
+    pub resource_types: ::std::vec::Vec<i8>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListConfigResourcesRequest {
+impl ::core::default::Default for ListConfigResourcesRequest {
     fn default() -> Self {
         Self {
-            resource_types: Vec::<i8>::new(),
-            unknown_tagged_fields: Default::default(),
+            resource_types: ::std::vec::Vec::<i8>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl ListConfigResourcesRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for ListConfigResourcesRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n
@@ -52,7 +52,7 @@ impl crate::Encodable for ListConfigResourcesRequest {
                     }
                 };
         } else {
-            if self.resource_types != Vec::<i8>::new() {
+            if self.resource_types != ::std::vec::Vec::<i8>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "ListConfigResourcesRequest",
                     field: "ResourceTypes",
@@ -91,12 +91,14 @@ impl crate::Decodable for ListConfigResourcesRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_types: Vec<i8> = if version >= 1i16 {
-            (|| -> Result<Vec<i8>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_types: ::std::vec::Vec<i8> = if version >= 1i16 {
+            (|| -> ::core::result::Result<::std::vec::Vec<i8>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.i8()?);
                     }
@@ -105,7 +107,7 @@ impl crate::Decodable for ListConfigResourcesRequest {
             })()
                 .map_err(|e| e.in_field("ResourceTypes"))?
         } else {
-            Vec::<i8>::new()
+            ::std::vec::Vec::<i8>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -133,7 +135,7 @@ impl ListConfigResourcesRequest {
         if version >= 1i16 {
             this.resource_types = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i8());
                 }
@@ -147,7 +149,7 @@ impl ListConfigResourcesRequest {
 impl crate::Message for ListConfigResourcesRequest {
     const NAME: &'static str = "ListConfigResourcesRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ListConfigResourcesRequest {

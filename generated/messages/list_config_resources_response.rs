@@ -17,18 +17,18 @@ pub struct ListConfigResourcesResponse {
     pub error_code: i16,
     /// ConfigResources: `[]ConfigResource`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "configResources"))]
-    pub config_resources: Vec<ConfigResource>,
+    pub config_resources: ::std::vec::Vec<ConfigResource>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListConfigResourcesResponse {
+impl ::core::default::Default for ListConfigResourcesResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            config_resources: Vec::<ConfigResource>::new(),
-            unknown_tagged_fields: Default::default(),
+            config_resources: ::std::vec::Vec::<ConfigResource>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl ListConfigResourcesResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListConfigResourcesResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -101,22 +101,25 @@ impl crate::Decodable for ListConfigResourcesResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_config_resources: Vec<ConfigResource> = (|| -> Result<
-            Vec<ConfigResource>,
+        let f_config_resources: ::std::vec::Vec<ConfigResource> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ConfigResource>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ConfigResource::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ConfigResource::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -153,7 +156,7 @@ impl ListConfigResourcesResponse {
         this.error_code = g.i16();
         this.config_resources = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -184,12 +187,12 @@ pub struct ConfigResource {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ConfigResource {
+impl ::core::default::Default for ConfigResource {
     fn default() -> Self {
         Self {
             resource_name: crate::StrBytes::new(),
             resource_type: 16i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -198,7 +201,7 @@ impl ConfigResource {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ConfigResource {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -248,14 +251,14 @@ impl crate::Decodable for ConfigResource {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_resource_name: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ResourceName"))?;
         let f_resource_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("ResourceType"))?
         } else {
             16i8
@@ -295,7 +298,7 @@ impl ConfigResource {
 impl crate::Message for ListConfigResourcesResponse {
     const NAME: &'static str = "ListConfigResourcesResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ListConfigResourcesResponse {

@@ -13,20 +13,20 @@
 pub struct ListGroupsRequest {
     /// StatesFilter: `[]string`, versions 4-5.
     #[cfg_attr(feature = "serde", serde(rename = "statesFilter"))]
-    pub states_filter: Vec<crate::StrBytes>,
+    pub states_filter: ::std::vec::Vec<crate::StrBytes>,
     /// TypesFilter: `[]string`, versions 5.
     #[cfg_attr(feature = "serde", serde(rename = "typesFilter"))]
-    pub types_filter: Vec<crate::StrBytes>,
+    pub types_filter: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListGroupsRequest {
+impl ::core::default::Default for ListGroupsRequest {
     fn default() -> Self {
         Self {
-            states_filter: Vec::<crate::StrBytes>::new(),
-            types_filter: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            states_filter: ::std::vec::Vec::<crate::StrBytes>::new(),
+            types_filter: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl ListGroupsRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for ListGroupsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 4i16 {
             n
@@ -74,7 +74,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 };
         } else {
-            if self.states_filter != Vec::<crate::StrBytes>::new() {
+            if self.states_filter != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "ListGroupsRequest",
                     field: "StatesFilter",
@@ -119,7 +119,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 };
         } else {
-            if self.types_filter != Vec::<crate::StrBytes>::new() {
+            if self.types_filter != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "ListGroupsRequest",
                     field: "TypesFilter",
@@ -181,12 +181,17 @@ impl crate::Decodable for ListGroupsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_states_filter: Vec<crate::StrBytes> = if version >= 4i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_states_filter: ::std::vec::Vec<crate::StrBytes> = if version >= 4i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -195,13 +200,18 @@ impl crate::Decodable for ListGroupsRequest {
             })()
                 .map_err(|e| e.in_field("StatesFilter"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
-        let f_types_filter: Vec<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_types_filter: ::std::vec::Vec<crate::StrBytes> = if version >= 5i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -210,7 +220,7 @@ impl crate::Decodable for ListGroupsRequest {
             })()
                 .map_err(|e| e.in_field("TypesFilter"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -241,7 +251,7 @@ impl ListGroupsRequest {
         if version >= 4i16 {
             this.states_filter = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -251,7 +261,7 @@ impl ListGroupsRequest {
         if version >= 5i16 {
             this.types_filter = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -267,7 +277,7 @@ impl ListGroupsRequest {
 impl crate::Message for ListGroupsRequest {
     const NAME: &'static str = "ListGroupsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ListGroupsRequest {

@@ -17,18 +17,18 @@ pub struct ListGroupsResponse {
     pub error_code: i16,
     /// Groups: `[]ListedGroup`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<ListedGroup>,
+    pub groups: ::std::vec::Vec<ListedGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListGroupsResponse {
+impl ::core::default::Default for ListGroupsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            groups: Vec::<ListedGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<ListedGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl ListGroupsResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for ListGroupsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
@@ -121,24 +121,26 @@ impl crate::Decodable for ListGroupsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_groups: Vec<ListedGroup> = (|| -> Result<
-            Vec<ListedGroup>,
+        let f_groups: ::std::vec::Vec<ListedGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ListedGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 3i16, ListedGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ListedGroup::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -179,7 +181,7 @@ impl ListGroupsResponse {
         this.error_code = g.i16();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -218,14 +220,14 @@ pub struct ListedGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListedGroup {
+impl ::core::default::Default for ListedGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             protocol_type: crate::StrBytes::new(),
             group_state: crate::StrBytes::new(),
             group_type: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -234,7 +236,7 @@ impl ListedGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListedGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -354,25 +356,29 @@ impl crate::Decodable for ListedGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_protocol_type: crate::StrBytes = (|| -> Result<
+        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("ProtocolType"))?;
         let f_group_state: crate::StrBytes = if version >= 4i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("GroupState"))?
         } else {
             crate::StrBytes::new()
         };
         let f_group_type: crate::StrBytes = if version >= 5i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("GroupType"))?
         } else {
             crate::StrBytes::new()
@@ -422,7 +428,7 @@ impl ListedGroup {
 impl crate::Message for ListGroupsResponse {
     const NAME: &'static str = "ListGroupsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ListGroupsResponse {

@@ -19,7 +19,7 @@ pub struct ListOffsetsRequest {
     pub isolation_level: i8,
     /// Topics: `[]ListOffsetsTopic`, versions 1-11.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<ListOffsetsTopic>,
+    pub topics: ::std::vec::Vec<ListOffsetsTopic>,
     /// TimeoutMs: `int32`, versions 10-11, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
@@ -27,14 +27,14 @@ pub struct ListOffsetsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsRequest {
+impl ::core::default::Default for ListOffsetsRequest {
     fn default() -> Self {
         Self {
             replica_id: 0i32,
             isolation_level: 0i8,
-            topics: Vec::<ListOffsetsTopic>::new(),
+            topics: ::std::vec::Vec::<ListOffsetsTopic>::new(),
             timeout_ms: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl ListOffsetsRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for ListOffsetsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 2i16 {
@@ -144,24 +144,26 @@ impl crate::Decodable for ListOffsetsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_replica_id: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("ReplicaId"))?;
         let f_isolation_level: i8 = if version >= 2i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("IsolationLevel"))?
         } else {
             0i8
         };
-        let f_topics: Vec<ListOffsetsTopic> = (|| -> Result<
-            Vec<ListOffsetsTopic>,
+        let f_topics: ::std::vec::Vec<ListOffsetsTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ListOffsetsTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 6i16, ListOffsetsTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ListOffsetsTopic::read(r, version).map_err(|e| e.at_index(i))?,
@@ -172,7 +174,7 @@ impl crate::Decodable for ListOffsetsRequest {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_timeout_ms: i32 = if version >= 10i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("TimeoutMs"))?
         } else {
             0i32
@@ -211,7 +213,7 @@ impl ListOffsetsRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -250,13 +252,13 @@ pub struct ListOffsetsPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsPartition {
+impl ::core::default::Default for ListOffsetsPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             current_leader_epoch: -1i32,
             timestamp: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -265,7 +267,7 @@ impl ListOffsetsPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
 }
 impl crate::Encodable for ListOffsetsPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 4i16 {
@@ -316,18 +318,21 @@ impl crate::Decodable for ListOffsetsPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_current_leader_epoch: i32 = if version >= 4i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("CurrentLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_timestamp: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Timestamp"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -378,17 +383,17 @@ pub struct ListOffsetsTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]ListOffsetsPartition`, versions 1-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<ListOffsetsPartition>,
+    pub partitions: ::std::vec::Vec<ListOffsetsPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsTopic {
+impl ::core::default::Default for ListOffsetsTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<ListOffsetsPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<ListOffsetsPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -397,7 +402,7 @@ impl ListOffsetsTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListOffsetsTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -487,18 +492,21 @@ impl crate::Decodable for ListOffsetsTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 6i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<ListOffsetsPartition> = (|| -> Result<
-            Vec<ListOffsetsPartition>,
+        let f_partitions: ::std::vec::Vec<ListOffsetsPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ListOffsetsPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 6i16, ListOffsetsPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ListOffsetsPartition::read(r, version)
@@ -538,7 +546,7 @@ impl ListOffsetsTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -558,7 +566,7 @@ impl ListOffsetsTopic {
 impl crate::Message for ListOffsetsRequest {
     const NAME: &'static str = "ListOffsetsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 11i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ListOffsetsRequest {

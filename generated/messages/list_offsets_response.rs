@@ -14,17 +14,17 @@ pub struct ListOffsetsResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]ListOffsetsTopicResponse`, versions 1-11.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<ListOffsetsTopicResponse>,
+    pub topics: ::std::vec::Vec<ListOffsetsTopicResponse>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsResponse {
+impl ::core::default::Default for ListOffsetsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<ListOffsetsTopicResponse>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<ListOffsetsTopicResponse>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl ListOffsetsResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for ListOffsetsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 2i16 {
             n += 4usize;
@@ -112,21 +112,23 @@ impl crate::Decodable for ListOffsetsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 2i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_topics: Vec<ListOffsetsTopicResponse> = (|| -> Result<
-            Vec<ListOffsetsTopicResponse>,
+        let f_topics: ::std::vec::Vec<ListOffsetsTopicResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ListOffsetsTopicResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 6i16, ListOffsetsTopicResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ListOffsetsTopicResponse::read(r, version)
@@ -168,7 +170,7 @@ impl ListOffsetsResponse {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -210,7 +212,7 @@ pub struct ListOffsetsPartitionResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsPartitionResponse {
+impl ::core::default::Default for ListOffsetsPartitionResponse {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -218,7 +220,7 @@ impl Default for ListOffsetsPartitionResponse {
             timestamp: -1i64,
             offset: -1i64,
             leader_epoch: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -227,7 +229,7 @@ impl ListOffsetsPartitionResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
 }
 impl crate::Encodable for ListOffsetsPartitionResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -296,21 +298,26 @@ impl crate::Decodable for ListOffsetsPartitionResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_timestamp: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Timestamp"))?;
-        let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Offset"))?;
         let f_leader_epoch: i32 = if version >= 4i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("LeaderEpoch"))?
         } else {
             -1i32
@@ -368,17 +375,17 @@ pub struct ListOffsetsTopicResponse {
     pub name: crate::StrBytes,
     /// Partitions: `[]ListOffsetsPartitionResponse`, versions 1-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<ListOffsetsPartitionResponse>,
+    pub partitions: ::std::vec::Vec<ListOffsetsPartitionResponse>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListOffsetsTopicResponse {
+impl ::core::default::Default for ListOffsetsTopicResponse {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<ListOffsetsPartitionResponse>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<ListOffsetsPartitionResponse>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -387,7 +394,7 @@ impl ListOffsetsTopicResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListOffsetsTopicResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -477,19 +484,22 @@ impl crate::Decodable for ListOffsetsTopicResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 6i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<ListOffsetsPartitionResponse> = (|| -> Result<
-            Vec<ListOffsetsPartitionResponse>,
+        let f_partitions: ::std::vec::Vec<ListOffsetsPartitionResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ListOffsetsPartitionResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 6i16, ListOffsetsPartitionResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ListOffsetsPartitionResponse::read(r, version)
@@ -529,7 +539,7 @@ impl ListOffsetsTopicResponse {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -549,7 +559,7 @@ impl ListOffsetsTopicResponse {
 impl crate::Message for ListOffsetsResponse {
     const NAME: &'static str = "ListOffsetsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 11i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ListOffsetsResponse {

@@ -16,17 +16,19 @@ pub struct ListPartitionReassignmentsRequest {
     pub timeout_ms: i32,
     /// Topics: `[]ListPartitionReassignmentsTopics`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<ListPartitionReassignmentsTopics>>,
+    pub topics: ::core::option::Option<
+        ::std::vec::Vec<ListPartitionReassignmentsTopics>,
+    >,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListPartitionReassignmentsRequest {
+impl ::core::default::Default for ListPartitionReassignmentsRequest {
     fn default() -> Self {
         Self {
             timeout_ms: 60000i32,
             topics: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +37,7 @@ impl ListPartitionReassignmentsRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for ListPartitionReassignmentsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -94,13 +96,15 @@ impl crate::Decodable for ListPartitionReassignmentsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_topics: Option<Vec<ListPartitionReassignmentsTopics>> = (|| -> Result<
-            Option<Vec<ListPartitionReassignmentsTopics>>,
+        let f_topics: ::core::option::Option<
+            ::std::vec::Vec<ListPartitionReassignmentsTopics>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<ListPartitionReassignmentsTopics>>,
             crate::DecodeError,
         > {
             Ok(
@@ -112,7 +116,9 @@ impl crate::Decodable for ListPartitionReassignmentsRequest {
                 {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 ListPartitionReassignmentsTopics::read(r, version)
@@ -155,7 +161,7 @@ impl ListPartitionReassignmentsRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -182,17 +188,17 @@ pub struct ListPartitionReassignmentsTopics {
     pub name: crate::StrBytes,
     /// PartitionIndexes: `[]int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListPartitionReassignmentsTopics {
+impl ::core::default::Default for ListPartitionReassignmentsTopics {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partition_indexes: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_indexes: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -201,7 +207,7 @@ impl ListPartitionReassignmentsTopics {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListPartitionReassignmentsTopics {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -270,16 +276,22 @@ impl crate::Decodable for ListPartitionReassignmentsTopics {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -315,7 +327,7 @@ impl ListPartitionReassignmentsTopics {
         this.name = g.string();
         this.partition_indexes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -328,7 +340,7 @@ impl ListPartitionReassignmentsTopics {
 impl crate::Message for ListPartitionReassignmentsRequest {
     const NAME: &'static str = "ListPartitionReassignmentsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ListPartitionReassignmentsRequest {

@@ -17,22 +17,22 @@ pub struct ListPartitionReassignmentsResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Topics: `[]OngoingTopicReassignment`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OngoingTopicReassignment>,
+    pub topics: ::std::vec::Vec<OngoingTopicReassignment>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListPartitionReassignmentsResponse {
+impl ::core::default::Default for ListPartitionReassignmentsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            topics: Vec::<OngoingTopicReassignment>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<OngoingTopicReassignment>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl ListPartitionReassignmentsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListPartitionReassignmentsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -127,27 +127,30 @@ impl crate::Decodable for ListPartitionReassignmentsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_topics: Vec<OngoingTopicReassignment> = (|| -> Result<
-            Vec<OngoingTopicReassignment>,
+        let f_topics: ::std::vec::Vec<OngoingTopicReassignment> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OngoingTopicReassignment>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, OngoingTopicReassignment::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OngoingTopicReassignment::read(r, version)
@@ -189,7 +192,7 @@ impl ListPartitionReassignmentsResponse {
         this.error_message = if g.null() { None } else { Some(g.string()) };
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -215,25 +218,25 @@ pub struct OngoingPartitionReassignment {
     pub partition_index: i32,
     /// Replicas: `[]int32`, versions 0, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicas"))]
-    pub replicas: Vec<i32>,
+    pub replicas: ::std::vec::Vec<i32>,
     /// AddingReplicas: `[]int32`, versions 0, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "addingReplicas"))]
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: ::std::vec::Vec<i32>,
     /// RemovingReplicas: `[]int32`, versions 0, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "removingReplicas"))]
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OngoingPartitionReassignment {
+impl ::core::default::Default for OngoingPartitionReassignment {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
-            replicas: Vec::<i32>::new(),
-            adding_replicas: Vec::<i32>::new(),
-            removing_replicas: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            replicas: ::std::vec::Vec::<i32>::new(),
+            adding_replicas: ::std::vec::Vec::<i32>::new(),
+            removing_replicas: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -242,7 +245,7 @@ impl OngoingPartitionReassignment {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for OngoingPartitionReassignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -350,16 +353,22 @@ impl crate::Decodable for OngoingPartitionReassignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_replicas: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_replicas: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -367,10 +376,15 @@ impl crate::Decodable for OngoingPartitionReassignment {
             })
         })()
             .map_err(|e| e.in_field("Replicas"))?;
-        let f_adding_replicas: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_adding_replicas: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -378,10 +392,15 @@ impl crate::Decodable for OngoingPartitionReassignment {
             })
         })()
             .map_err(|e| e.in_field("AddingReplicas"))?;
-        let f_removing_replicas: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_removing_replicas: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -419,7 +438,7 @@ impl OngoingPartitionReassignment {
         this.partition_index = g.i32();
         this.replicas = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -427,7 +446,7 @@ impl OngoingPartitionReassignment {
         };
         this.adding_replicas = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -435,7 +454,7 @@ impl OngoingPartitionReassignment {
         };
         this.removing_replicas = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -456,17 +475,17 @@ pub struct OngoingTopicReassignment {
     pub name: crate::StrBytes,
     /// Partitions: `[]OngoingPartitionReassignment`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OngoingPartitionReassignment>,
+    pub partitions: ::std::vec::Vec<OngoingPartitionReassignment>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OngoingTopicReassignment {
+impl ::core::default::Default for OngoingTopicReassignment {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<OngoingPartitionReassignment>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OngoingPartitionReassignment>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -475,7 +494,7 @@ impl OngoingTopicReassignment {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for OngoingTopicReassignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -549,18 +568,21 @@ impl crate::Decodable for OngoingTopicReassignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OngoingPartitionReassignment> = (|| -> Result<
-            Vec<OngoingPartitionReassignment>,
+        let f_partitions: ::std::vec::Vec<OngoingPartitionReassignment> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OngoingPartitionReassignment>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, OngoingPartitionReassignment::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OngoingPartitionReassignment::read(r, version)
@@ -598,7 +620,7 @@ impl OngoingTopicReassignment {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -616,7 +638,7 @@ impl OngoingTopicReassignment {
 impl crate::Message for ListPartitionReassignmentsResponse {
     const NAME: &'static str = "ListPartitionReassignmentsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ListPartitionReassignmentsResponse {

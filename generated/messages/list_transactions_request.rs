@@ -13,28 +13,28 @@
 pub struct ListTransactionsRequest {
     /// StateFilters: `[]string`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "stateFilters"))]
-    pub state_filters: Vec<crate::StrBytes>,
+    pub state_filters: ::std::vec::Vec<crate::StrBytes>,
     /// ProducerIdFilters: `[]int64`, versions 0-2, entity `producerId`.
     #[cfg_attr(feature = "serde", serde(rename = "producerIdFilters"))]
-    pub producer_id_filters: Vec<i64>,
+    pub producer_id_filters: ::std::vec::Vec<i64>,
     /// DurationFilter: `int64`, versions 1-2, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "durationFilter"))]
     pub duration_filter: i64,
     /// TransactionalIdPattern: `string`, versions 2, nullable 2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "transactionalIdPattern"))]
-    pub transactional_id_pattern: Option<crate::StrBytes>,
+    pub transactional_id_pattern: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListTransactionsRequest {
+impl ::core::default::Default for ListTransactionsRequest {
     fn default() -> Self {
         Self {
-            state_filters: Vec::<crate::StrBytes>::new(),
-            producer_id_filters: Vec::<i64>::new(),
+            state_filters: ::std::vec::Vec::<crate::StrBytes>::new(),
+            producer_id_filters: ::std::vec::Vec::<i64>::new(),
             duration_filter: -1i64,
             transactional_id_pattern: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl ListTransactionsRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListTransactionsRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -187,14 +187,16 @@ impl crate::Decodable for ListTransactionsRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_state_filters: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_state_filters: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -202,13 +204,15 @@ impl crate::Decodable for ListTransactionsRequest {
             })
         })()
             .map_err(|e| e.in_field("StateFilters"))?;
-        let f_producer_id_filters: Vec<i64> = (|| -> Result<
-            Vec<i64>,
+        let f_producer_id_filters: ::std::vec::Vec<i64> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i64>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 8usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i64()?);
                 }
@@ -217,15 +221,18 @@ impl crate::Decodable for ListTransactionsRequest {
         })()
             .map_err(|e| e.in_field("ProducerIdFilters"))?;
         let f_duration_filter: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("DurationFilter"))?
         } else {
             -1i64
         };
-        let f_transactional_id_pattern: Option<crate::StrBytes> = if version >= 2i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_transactional_id_pattern: ::core::option::Option<crate::StrBytes> = if version
+            >= 2i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("TransactionalIdPattern"))?
         } else {
             None
@@ -258,7 +265,7 @@ impl ListTransactionsRequest {
         let mut this = Self::default();
         this.state_filters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -266,7 +273,7 @@ impl ListTransactionsRequest {
         };
         this.producer_id_filters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i64());
             }
@@ -289,7 +296,7 @@ impl ListTransactionsRequest {
 impl crate::Message for ListTransactionsRequest {
     const NAME: &'static str = "ListTransactionsRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ListTransactionsRequest {

@@ -17,22 +17,22 @@ pub struct ListTransactionsResponse {
     pub error_code: i16,
     /// UnknownStateFilters: `[]string`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "unknownStateFilters"))]
-    pub unknown_state_filters: Vec<crate::StrBytes>,
+    pub unknown_state_filters: ::std::vec::Vec<crate::StrBytes>,
     /// TransactionStates: `[]TransactionState`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "transactionStates"))]
-    pub transaction_states: Vec<TransactionState>,
+    pub transaction_states: ::std::vec::Vec<TransactionState>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ListTransactionsResponse {
+impl ::core::default::Default for ListTransactionsResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            unknown_state_filters: Vec::<crate::StrBytes>::new(),
-            transaction_states: Vec::<TransactionState>::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_state_filters: ::std::vec::Vec::<crate::StrBytes>::new(),
+            transaction_states: ::std::vec::Vec::<TransactionState>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl ListTransactionsResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ListTransactionsResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -150,22 +150,25 @@ impl crate::Decodable for ListTransactionsResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_unknown_state_filters: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_unknown_state_filters: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -173,13 +176,15 @@ impl crate::Decodable for ListTransactionsResponse {
             })
         })()
             .map_err(|e| e.in_field("UnknownStateFilters"))?;
-        let f_transaction_states: Vec<TransactionState> = (|| -> Result<
-            Vec<TransactionState>,
+        let f_transaction_states: ::std::vec::Vec<TransactionState> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TransactionState>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TransactionState::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TransactionState::read(r, version).map_err(|e| e.at_index(i))?,
@@ -219,7 +224,7 @@ impl ListTransactionsResponse {
         this.error_code = g.i16();
         this.unknown_state_filters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -227,7 +232,7 @@ impl ListTransactionsResponse {
         };
         this.transaction_states = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -261,13 +266,13 @@ pub struct TransactionState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TransactionState {
+impl ::core::default::Default for TransactionState {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
             producer_id: 0i64,
             transaction_state: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -276,7 +281,7 @@ impl TransactionState {
     pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for TransactionState {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -343,18 +348,18 @@ impl crate::Decodable for TransactionState {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_transaction_state: crate::StrBytes = (|| -> Result<
+        let f_transaction_state: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
@@ -395,7 +400,7 @@ impl TransactionState {
 impl crate::Message for ListTransactionsResponse {
     const NAME: &'static str = "ListTransactionsResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ListTransactionsResponse {

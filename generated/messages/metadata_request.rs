@@ -13,7 +13,7 @@
 pub struct MetadataRequest {
     /// Topics: `[]MetadataRequestTopic`, versions 0-13, nullable 1-13.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<MetadataRequestTopic>>,
+    pub topics: ::core::option::Option<::std::vec::Vec<MetadataRequestTopic>>,
     /// AllowAutoTopicCreation: `bool`, versions 4-13, default true.
     #[cfg_attr(feature = "serde", serde(rename = "allowAutoTopicCreation"))]
     pub allow_auto_topic_creation: bool,
@@ -27,14 +27,14 @@ pub struct MetadataRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataRequest {
+impl ::core::default::Default for MetadataRequest {
     fn default() -> Self {
         Self {
-            topics: Some(Vec::<MetadataRequestTopic>::new()),
+            topics: Some(::std::vec::Vec::<MetadataRequestTopic>::new()),
             allow_auto_topic_creation: true,
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl MetadataRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for MetadataRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.topics {
@@ -173,9 +173,9 @@ impl crate::Decodable for MetadataRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topics: Option<Vec<MetadataRequestTopic>> = (|| -> Result<
-            Option<Vec<MetadataRequestTopic>>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topics: ::core::option::Option<::std::vec::Vec<MetadataRequestTopic>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<MetadataRequestTopic>>,
             crate::DecodeError,
         > {
             Ok(
@@ -188,7 +188,7 @@ impl crate::Decodable for MetadataRequest {
                     {
                         None => None,
                         Some(n) => {
-                            let mut v = Vec::with_capacity(
+                            let mut v = ::std::vec::Vec::with_capacity(
                                 n.min(crate::wire::MAX_PREALLOC),
                             );
                             for i in 0..n {
@@ -204,7 +204,9 @@ impl crate::Decodable for MetadataRequest {
                     Some({
                         let n = r
                             .array_len(version >= 9i16, MetadataRequestTopic::MIN_SIZE)?;
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 MetadataRequestTopic::read(r, version)
@@ -218,7 +220,7 @@ impl crate::Decodable for MetadataRequest {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_allow_auto_topic_creation: bool = if version >= 4i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("AllowAutoTopicCreation"))?
         } else {
             true
@@ -226,13 +228,13 @@ impl crate::Decodable for MetadataRequest {
         let f_include_cluster_authorized_operations: bool = if (8i16..=10i16)
             .contains(&version)
         {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?
         } else {
             false
         };
         let f_include_topic_authorized_operations: bool = if version >= 8i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IncludeTopicAuthorizedOperations"))?
         } else {
             false
@@ -270,7 +272,7 @@ impl MetadataRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -308,17 +310,17 @@ pub struct MetadataRequestTopic {
     pub topic_id: crate::Uuid,
     /// Name: `string`, versions 0-13, nullable 10-13, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
-    pub name: Option<crate::StrBytes>,
+    pub name: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataRequestTopic {
+impl ::core::default::Default for MetadataRequestTopic {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
             name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -327,7 +329,7 @@ impl MetadataRequestTopic {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for MetadataRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 10i16 {
             n += 16usize;
@@ -399,15 +401,17 @@ impl crate::Decodable for MetadataRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok(
@@ -458,7 +462,7 @@ impl MetadataRequestTopic {
 impl crate::Message for MetadataRequest {
     const NAME: &'static str = "MetadataRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 13i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(9i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for MetadataRequest {

@@ -14,16 +14,16 @@ pub struct MetadataResponse {
     pub throttle_time_ms: i32,
     /// Brokers: `[]MetadataResponseBroker`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "brokers"))]
-    pub brokers: Vec<MetadataResponseBroker>,
+    pub brokers: ::std::vec::Vec<MetadataResponseBroker>,
     /// ClusterId: `string`, versions 2-13, nullable 2-13, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// ControllerId: `int32`, versions 1-13, default -1, ignorable, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "controllerId"))]
     pub controller_id: i32,
     /// Topics: `[]MetadataResponseTopic`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<MetadataResponseTopic>,
+    pub topics: ::std::vec::Vec<MetadataResponseTopic>,
     /// ClusterAuthorizedOperations: `int32`, versions 8-10, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "clusterAuthorizedOperations"))]
     pub cluster_authorized_operations: i32,
@@ -34,17 +34,17 @@ pub struct MetadataResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataResponse {
+impl ::core::default::Default for MetadataResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            brokers: Vec::<MetadataResponseBroker>::new(),
+            brokers: ::std::vec::Vec::<MetadataResponseBroker>::new(),
             cluster_id: None,
             controller_id: -1i32,
-            topics: Vec::<MetadataResponseTopic>::new(),
+            topics: ::std::vec::Vec::<MetadataResponseTopic>::new(),
             cluster_authorized_operations: -2147483648i32,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -53,7 +53,7 @@ impl MetadataResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for MetadataResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
@@ -231,20 +231,22 @@ impl crate::Decodable for MetadataResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_brokers: Vec<MetadataResponseBroker> = (|| -> Result<
-            Vec<MetadataResponseBroker>,
+        let f_brokers: ::std::vec::Vec<MetadataResponseBroker> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<MetadataResponseBroker>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 9i16, MetadataResponseBroker::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         MetadataResponseBroker::read(r, version)
@@ -255,27 +257,30 @@ impl crate::Decodable for MetadataResponse {
             })
         })()
             .map_err(|e| e.in_field("Brokers"))?;
-        let f_cluster_id: Option<crate::StrBytes> = if version >= 2i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 9i16)?)
-            })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 2i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 9i16)?) })()
                 .map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
         let f_controller_id: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ControllerId"))?
         } else {
             -1i32
         };
-        let f_topics: Vec<MetadataResponseTopic> = (|| -> Result<
-            Vec<MetadataResponseTopic>,
+        let f_topics: ::std::vec::Vec<MetadataResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<MetadataResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 9i16, MetadataResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         MetadataResponseTopic::read(r, version)
@@ -287,13 +292,13 @@ impl crate::Decodable for MetadataResponse {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_cluster_authorized_operations: i32 = if (8i16..=10i16).contains(&version) {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ClusterAuthorizedOperations"))?
         } else {
             -2147483648i32
         };
         let f_error_code: i16 = if version >= 13i16 {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
@@ -334,7 +339,7 @@ impl MetadataResponse {
         } else {}
         this.brokers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -353,7 +358,7 @@ impl MetadataResponse {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -393,19 +398,19 @@ pub struct MetadataResponseBroker {
     pub port: i32,
     /// Rack: `string`, versions 1-13, nullable 1-13, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataResponseBroker {
+impl ::core::default::Default for MetadataResponseBroker {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
             rack: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -414,7 +419,7 @@ impl MetadataResponseBroker {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize;
 }
 impl crate::Encodable for MetadataResponseBroker {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -502,19 +507,25 @@ impl crate::Decodable for MetadataResponseBroker {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 9i16)?)
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 9i16)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 9i16)?)
-            })()
+        let f_rack: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 9i16)?) })()
                 .map_err(|e| e.in_field("Rack"))?
         } else {
             None
@@ -579,28 +590,28 @@ pub struct MetadataResponsePartition {
     pub leader_epoch: i32,
     /// ReplicaNodes: `[]int32`, versions 0-13, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaNodes"))]
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: ::std::vec::Vec<i32>,
     /// IsrNodes: `[]int32`, versions 0-13, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "isrNodes"))]
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: ::std::vec::Vec<i32>,
     /// OfflineReplicas: `[]int32`, versions 5-13, ignorable, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "offlineReplicas"))]
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataResponsePartition {
+impl ::core::default::Default for MetadataResponsePartition {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             partition_index: 0i32,
             leader_id: 0i32,
             leader_epoch: -1i32,
-            replica_nodes: Vec::<i32>::new(),
-            isr_nodes: Vec::<i32>::new(),
-            offline_replicas: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            replica_nodes: ::std::vec::Vec::<i32>::new(),
+            isr_nodes: ::std::vec::Vec::<i32>::new(),
+            offline_replicas: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -609,7 +620,7 @@ impl MetadataResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for MetadataResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
@@ -772,27 +783,35 @@ impl crate::Decodable for MetadataResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = if version >= 7i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("LeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_replica_nodes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_replica_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 9i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -800,10 +819,15 @@ impl crate::Decodable for MetadataResponsePartition {
             })
         })()
             .map_err(|e| e.in_field("ReplicaNodes"))?;
-        let f_isr_nodes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_isr_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 9i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -811,11 +835,13 @@ impl crate::Decodable for MetadataResponsePartition {
             })
         })()
             .map_err(|e| e.in_field("IsrNodes"))?;
-        let f_offline_replicas: Vec<i32> = if version >= 5i16 {
-            (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_offline_replicas: ::std::vec::Vec<i32> = if version >= 5i16 {
+            (|| -> ::core::result::Result<::std::vec::Vec<i32>, crate::DecodeError> {
                 Ok({
                     let n = r.array_len(version >= 9i16, 4usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.i32()?);
                     }
@@ -824,7 +850,7 @@ impl crate::Decodable for MetadataResponsePartition {
             })()
                 .map_err(|e| e.in_field("OfflineReplicas"))?
         } else {
-            Vec::<i32>::new()
+            ::std::vec::Vec::<i32>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
@@ -865,7 +891,7 @@ impl MetadataResponsePartition {
         } else {}
         this.replica_nodes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -873,7 +899,7 @@ impl MetadataResponsePartition {
         };
         this.isr_nodes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -882,7 +908,7 @@ impl MetadataResponsePartition {
         if version >= 5i16 {
             this.offline_replicas = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
@@ -906,7 +932,7 @@ pub struct MetadataResponseTopic {
     pub error_code: i16,
     /// Name: `string`, versions 0-13, nullable 12-13, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
-    pub name: Option<crate::StrBytes>,
+    pub name: ::core::option::Option<crate::StrBytes>,
     /// TopicId: `uuid`, versions 10-13, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
@@ -915,7 +941,7 @@ pub struct MetadataResponseTopic {
     pub is_internal: bool,
     /// Partitions: `[]MetadataResponsePartition`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<MetadataResponsePartition>,
+    pub partitions: ::std::vec::Vec<MetadataResponsePartition>,
     /// TopicAuthorizedOperations: `int32`, versions 8-13, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "topicAuthorizedOperations"))]
     pub topic_authorized_operations: i32,
@@ -923,16 +949,16 @@ pub struct MetadataResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for MetadataResponseTopic {
+impl ::core::default::Default for MetadataResponseTopic {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             name: Some(crate::StrBytes::new()),
             topic_id: crate::Uuid::ZERO,
             is_internal: false,
-            partitions: Vec::<MetadataResponsePartition>::new(),
+            partitions: ::std::vec::Vec::<MetadataResponsePartition>::new(),
             topic_authorized_operations: -2147483648i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -941,7 +967,7 @@ impl MetadataResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for MetadataResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -1082,13 +1108,13 @@ impl crate::Decodable for MetadataResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_name: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok(
@@ -1101,25 +1127,29 @@ impl crate::Decodable for MetadataResponseTopic {
         })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
         let f_is_internal: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsInternal"))?
         } else {
             false
         };
-        let f_partitions: Vec<MetadataResponsePartition> = (|| -> Result<
-            Vec<MetadataResponsePartition>,
+        let f_partitions: ::std::vec::Vec<MetadataResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<MetadataResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 9i16, MetadataResponsePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         MetadataResponsePartition::read(r, version)
@@ -1131,7 +1161,7 @@ impl crate::Decodable for MetadataResponseTopic {
         })()
             .map_err(|e| e.in_field("Partitions"))?;
         let f_topic_authorized_operations: i32 = if version >= 8i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("TopicAuthorizedOperations"))?
         } else {
             -2147483648i32
@@ -1176,7 +1206,7 @@ impl MetadataResponseTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1199,7 +1229,7 @@ impl MetadataResponseTopic {
 impl crate::Message for MetadataResponse {
     const NAME: &'static str = "MetadataResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 13i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(9i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for MetadataResponse {

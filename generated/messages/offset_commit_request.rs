@@ -22,18 +22,18 @@ pub struct OffsetCommitRequest {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 7-10, nullable 7-10, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// RetentionTimeMs: `int64`, versions 2-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "retentionTimeMs"))]
     pub retention_time_ms: i64,
     /// Topics: `[]OffsetCommitRequestTopic`, versions 2-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetCommitRequestTopic>,
+    pub topics: ::std::vec::Vec<OffsetCommitRequestTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitRequest {
+impl ::core::default::Default for OffsetCommitRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -41,8 +41,8 @@ impl Default for OffsetCommitRequest {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             retention_time_ms: -1i64,
-            topics: Vec::<OffsetCommitRequestTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<OffsetCommitRequestTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl OffsetCommitRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetCommitRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -209,44 +209,49 @@ impl crate::Decodable for OffsetCommitRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id_or_member_epoch: i32 = (|| -> Result<
+        let f_generation_id_or_member_epoch: i32 = (|| -> ::core::result::Result<
             i32,
             crate::DecodeError,
         > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 7i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 8i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 7i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 8i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
         let f_retention_time_ms: i64 = if version <= 4i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("RetentionTimeMs"))?
         } else {
             -1i64
         };
-        let f_topics: Vec<OffsetCommitRequestTopic> = (|| -> Result<
-            Vec<OffsetCommitRequestTopic>,
+        let f_topics: ::std::vec::Vec<OffsetCommitRequestTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetCommitRequestTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 8i16, OffsetCommitRequestTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetCommitRequestTopic::read(r, version)
@@ -298,7 +303,7 @@ impl OffsetCommitRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -332,19 +337,19 @@ pub struct OffsetCommitRequestPartition {
     pub committed_leader_epoch: i32,
     /// CommittedMetadata: `string`, versions 2-10, nullable 2-10.
     #[cfg_attr(feature = "serde", serde(rename = "committedMetadata"))]
-    pub committed_metadata: Option<crate::StrBytes>,
+    pub committed_metadata: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitRequestPartition {
+impl ::core::default::Default for OffsetCommitRequestPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             committed_offset: 0i64,
             committed_leader_epoch: -1i32,
             committed_metadata: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -353,7 +358,7 @@ impl OffsetCommitRequestPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
 }
 impl crate::Encodable for OffsetCommitRequestPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -426,23 +431,25 @@ impl crate::Decodable for OffsetCommitRequestPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_committed_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 6i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_committed_metadata: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 8i16)?) })()
             .map_err(|e| e.in_field("CommittedMetadata"))?;
@@ -500,18 +507,18 @@ pub struct OffsetCommitRequestTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]OffsetCommitRequestPartition`, versions 2-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetCommitRequestPartition>,
+    pub partitions: ::std::vec::Vec<OffsetCommitRequestPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitRequestTopic {
+impl ::core::default::Default for OffsetCommitRequestTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<OffsetCommitRequestPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OffsetCommitRequestPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -520,7 +527,7 @@ impl OffsetCommitRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for OffsetCommitRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
             n
@@ -623,9 +630,9 @@ impl crate::Decodable for OffsetCommitRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 8i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -633,19 +640,23 @@ impl crate::Decodable for OffsetCommitRequestTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<OffsetCommitRequestPartition> = (|| -> Result<
-            Vec<OffsetCommitRequestPartition>,
+        let f_partitions: ::std::vec::Vec<OffsetCommitRequestPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetCommitRequestPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 8i16, OffsetCommitRequestPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetCommitRequestPartition::read(r, version)
@@ -691,7 +702,7 @@ impl OffsetCommitRequestTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -711,7 +722,7 @@ impl OffsetCommitRequestTopic {
 impl crate::Message for OffsetCommitRequest {
     const NAME: &'static str = "OffsetCommitRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 10i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(8i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(8i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for OffsetCommitRequest {

@@ -14,17 +14,17 @@ pub struct OffsetCommitResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]OffsetCommitResponseTopic`, versions 2-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetCommitResponseTopic>,
+    pub topics: ::std::vec::Vec<OffsetCommitResponseTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitResponse {
+impl ::core::default::Default for OffsetCommitResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<OffsetCommitResponseTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<OffsetCommitResponseTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl OffsetCommitResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for OffsetCommitResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
@@ -112,21 +112,23 @@ impl crate::Decodable for OffsetCommitResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_topics: Vec<OffsetCommitResponseTopic> = (|| -> Result<
-            Vec<OffsetCommitResponseTopic>,
+        let f_topics: ::std::vec::Vec<OffsetCommitResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetCommitResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 8i16, OffsetCommitResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetCommitResponseTopic::read(r, version)
@@ -168,7 +170,7 @@ impl OffsetCommitResponse {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -201,12 +203,12 @@ pub struct OffsetCommitResponsePartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitResponsePartition {
+impl ::core::default::Default for OffsetCommitResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -215,7 +217,7 @@ impl OffsetCommitResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for OffsetCommitResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -257,12 +259,13 @@ impl crate::Decodable for OffsetCommitResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -314,18 +317,18 @@ pub struct OffsetCommitResponseTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]OffsetCommitResponsePartition`, versions 2-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetCommitResponsePartition>,
+    pub partitions: ::std::vec::Vec<OffsetCommitResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetCommitResponseTopic {
+impl ::core::default::Default for OffsetCommitResponseTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<OffsetCommitResponsePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OffsetCommitResponsePartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -334,7 +337,7 @@ impl OffsetCommitResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for OffsetCommitResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
             n
@@ -437,9 +440,9 @@ impl crate::Decodable for OffsetCommitResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 8i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -447,13 +450,15 @@ impl crate::Decodable for OffsetCommitResponseTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<OffsetCommitResponsePartition> = (|| -> Result<
-            Vec<OffsetCommitResponsePartition>,
+        let f_partitions: ::std::vec::Vec<OffsetCommitResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetCommitResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
@@ -462,7 +467,9 @@ impl crate::Decodable for OffsetCommitResponseTopic {
                         version >= 8i16,
                         OffsetCommitResponsePartition::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetCommitResponsePartition::read(r, version)
@@ -508,7 +515,7 @@ impl OffsetCommitResponseTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -528,7 +535,7 @@ impl OffsetCommitResponseTopic {
 impl crate::Message for OffsetCommitResponse {
     const NAME: &'static str = "OffsetCommitResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 10i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(8i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(8i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for OffsetCommitResponse {

@@ -16,13 +16,13 @@ pub struct OffsetDeleteRequest {
     pub group_id: crate::StrBytes,
     /// Topics: `[]OffsetDeleteRequestTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetDeleteRequestTopic>,
+    pub topics: ::std::vec::Vec<OffsetDeleteRequestTopic>,
 }
-impl Default for OffsetDeleteRequest {
+impl ::core::default::Default for OffsetDeleteRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Vec::<OffsetDeleteRequestTopic>::new(),
+            topics: ::std::vec::Vec::<OffsetDeleteRequestTopic>::new(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl OffsetDeleteRequest {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for OffsetDeleteRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -95,19 +95,21 @@ impl crate::Decodable for OffsetDeleteRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(false)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<OffsetDeleteRequestTopic> = (|| -> Result<
-            Vec<OffsetDeleteRequestTopic>,
+        let f_topics: ::std::vec::Vec<OffsetDeleteRequestTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetDeleteRequestTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, OffsetDeleteRequestTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetDeleteRequestTopic::read(r, version)
@@ -132,7 +134,7 @@ impl OffsetDeleteRequest {
         this.group_id = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -156,7 +158,7 @@ pub struct OffsetDeleteRequestPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
 }
-impl Default for OffsetDeleteRequestPartition {
+impl ::core::default::Default for OffsetDeleteRequestPartition {
     fn default() -> Self {
         Self { partition_index: 0i32 }
     }
@@ -166,7 +168,7 @@ impl OffsetDeleteRequestPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for OffsetDeleteRequestPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -184,11 +186,12 @@ impl crate::Decodable for OffsetDeleteRequestPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         Ok(OffsetDeleteRequestPartition {
             partition_index: f_partition_index,
@@ -216,13 +219,13 @@ pub struct OffsetDeleteRequestTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]OffsetDeleteRequestPartition`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetDeleteRequestPartition>,
+    pub partitions: ::std::vec::Vec<OffsetDeleteRequestPartition>,
 }
-impl Default for OffsetDeleteRequestTopic {
+impl ::core::default::Default for OffsetDeleteRequestTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<OffsetDeleteRequestPartition>::new(),
+            partitions: ::std::vec::Vec::<OffsetDeleteRequestPartition>::new(),
         }
     }
 }
@@ -231,7 +234,7 @@ impl OffsetDeleteRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for OffsetDeleteRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -295,18 +298,21 @@ impl crate::Decodable for OffsetDeleteRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(false)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OffsetDeleteRequestPartition> = (|| -> Result<
-            Vec<OffsetDeleteRequestPartition>,
+        let f_partitions: ::std::vec::Vec<OffsetDeleteRequestPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetDeleteRequestPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, OffsetDeleteRequestPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetDeleteRequestPartition::read(r, version)
@@ -331,7 +337,7 @@ impl OffsetDeleteRequestTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -348,7 +354,7 @@ impl OffsetDeleteRequestTopic {
 impl crate::Message for OffsetDeleteRequest {
     const NAME: &'static str = "OffsetDeleteRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for OffsetDeleteRequest {

@@ -17,14 +17,14 @@ pub struct OffsetDeleteResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]OffsetDeleteResponseTopic`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetDeleteResponseTopic>,
+    pub topics: ::std::vec::Vec<OffsetDeleteResponseTopic>,
 }
-impl Default for OffsetDeleteResponse {
+impl ::core::default::Default for OffsetDeleteResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             throttle_time_ms: 0i32,
-            topics: Vec::<OffsetDeleteResponseTopic>::new(),
+            topics: ::std::vec::Vec::<OffsetDeleteResponseTopic>::new(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl OffsetDeleteResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize;
 }
 impl crate::Encodable for OffsetDeleteResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
@@ -87,22 +87,25 @@ impl crate::Decodable for OffsetDeleteResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<OffsetDeleteResponseTopic> = (|| -> Result<
-            Vec<OffsetDeleteResponseTopic>,
+        let f_topics: ::std::vec::Vec<OffsetDeleteResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetDeleteResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, OffsetDeleteResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetDeleteResponseTopic::read(r, version)
@@ -129,7 +132,7 @@ impl OffsetDeleteResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -156,7 +159,7 @@ pub struct OffsetDeleteResponsePartition {
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
 }
-impl Default for OffsetDeleteResponsePartition {
+impl ::core::default::Default for OffsetDeleteResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -169,7 +172,7 @@ impl OffsetDeleteResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for OffsetDeleteResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -192,13 +195,14 @@ impl crate::Decodable for OffsetDeleteResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -230,13 +234,13 @@ pub struct OffsetDeleteResponseTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]OffsetDeleteResponsePartition`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetDeleteResponsePartition>,
+    pub partitions: ::std::vec::Vec<OffsetDeleteResponsePartition>,
 }
-impl Default for OffsetDeleteResponseTopic {
+impl ::core::default::Default for OffsetDeleteResponseTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<OffsetDeleteResponsePartition>::new(),
+            partitions: ::std::vec::Vec::<OffsetDeleteResponsePartition>::new(),
         }
     }
 }
@@ -245,7 +249,7 @@ impl OffsetDeleteResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for OffsetDeleteResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -309,18 +313,21 @@ impl crate::Decodable for OffsetDeleteResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(false)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(false)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OffsetDeleteResponsePartition> = (|| -> Result<
-            Vec<OffsetDeleteResponsePartition>,
+        let f_partitions: ::std::vec::Vec<OffsetDeleteResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetDeleteResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, OffsetDeleteResponsePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetDeleteResponsePartition::read(r, version)
@@ -345,7 +352,7 @@ impl OffsetDeleteResponseTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -362,7 +369,7 @@ impl OffsetDeleteResponseTopic {
 impl crate::Message for OffsetDeleteResponse {
     const NAME: &'static str = "OffsetDeleteResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for OffsetDeleteResponse {

@@ -16,10 +16,10 @@ pub struct OffsetFetchRequest {
     pub group_id: crate::StrBytes,
     /// Topics: `[]OffsetFetchRequestTopic`, versions 1-7, nullable 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<OffsetFetchRequestTopic>>,
+    pub topics: ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>>,
     /// Groups: `[]OffsetFetchRequestGroup`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<OffsetFetchRequestGroup>,
+    pub groups: ::std::vec::Vec<OffsetFetchRequestGroup>,
     /// RequireStable: `bool`, versions 7-10, default false.
     #[cfg_attr(feature = "serde", serde(rename = "requireStable"))]
     pub require_stable: bool,
@@ -27,14 +27,14 @@ pub struct OffsetFetchRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchRequest {
+impl ::core::default::Default for OffsetFetchRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Some(Vec::<OffsetFetchRequestTopic>::new()),
-            groups: Vec::<OffsetFetchRequestGroup>::new(),
+            topics: Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new()),
+            groups: ::std::vec::Vec::<OffsetFetchRequestGroup>::new(),
             require_stable: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl OffsetFetchRequest {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for OffsetFetchRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 7i16 {
             n
@@ -113,7 +113,7 @@ impl crate::Encodable for OffsetFetchRequest {
                     }
                 };
         } else {
-            if self.topics != Some(Vec::<OffsetFetchRequestTopic>::new()) {
+            if self.topics != Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new()) {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "OffsetFetchRequest",
                     field: "Topics",
@@ -146,7 +146,7 @@ impl crate::Encodable for OffsetFetchRequest {
                     }
                 };
         } else {
-            if self.groups != Vec::<OffsetFetchRequestGroup>::new() {
+            if self.groups != ::std::vec::Vec::<OffsetFetchRequestGroup>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "OffsetFetchRequest",
                     field: "Groups",
@@ -236,17 +236,22 @@ impl crate::Decodable for OffsetFetchRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_group_id: crate::StrBytes = if version <= 7i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 6i16)?)
             })()
                 .map_err(|e| e.in_field("GroupId"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_topics: Option<Vec<OffsetFetchRequestTopic>> = if version <= 7i16 {
-            (|| -> Result<Option<Vec<OffsetFetchRequestTopic>>, crate::DecodeError> {
+        let f_topics: ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>> = if version
+            <= 7i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>>,
+                crate::DecodeError,
+            > {
                 Ok(
                     if version >= 2i16 {
                         match r
@@ -257,7 +262,7 @@ impl crate::Decodable for OffsetFetchRequest {
                         {
                             None => None,
                             Some(n) => {
-                                let mut v = Vec::with_capacity(
+                                let mut v = ::std::vec::Vec::with_capacity(
                                     n.min(crate::wire::MAX_PREALLOC),
                                 );
                                 for i in 0..n {
@@ -276,7 +281,7 @@ impl crate::Decodable for OffsetFetchRequest {
                                     version >= 6i16,
                                     OffsetFetchRequestTopic::MIN_SIZE,
                                 )?;
-                            let mut v = Vec::with_capacity(
+                            let mut v = ::std::vec::Vec::with_capacity(
                                 n.min(crate::wire::MAX_PREALLOC),
                             );
                             for i in 0..n {
@@ -292,13 +297,18 @@ impl crate::Decodable for OffsetFetchRequest {
             })()
                 .map_err(|e| e.in_field("Topics"))?
         } else {
-            Some(Vec::<OffsetFetchRequestTopic>::new())
+            Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
         };
-        let f_groups: Vec<OffsetFetchRequestGroup> = if version >= 8i16 {
-            (|| -> Result<Vec<OffsetFetchRequestGroup>, crate::DecodeError> {
+        let f_groups: ::std::vec::Vec<OffsetFetchRequestGroup> = if version >= 8i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<OffsetFetchRequestGroup>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, OffsetFetchRequestGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             OffsetFetchRequestGroup::read(r, version)
@@ -310,10 +320,10 @@ impl crate::Decodable for OffsetFetchRequest {
             })()
                 .map_err(|e| e.in_field("Groups"))?
         } else {
-            Vec::<OffsetFetchRequestGroup>::new()
+            ::std::vec::Vec::<OffsetFetchRequestGroup>::new()
         };
         let f_require_stable: bool = if version >= 7i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("RequireStable"))?
         } else {
             false
@@ -355,7 +365,7 @@ impl OffsetFetchRequest {
             } else {
                 Some({
                     let n = g.array_len();
-                    let mut v = Vec::with_capacity(n);
+                    let mut v = ::std::vec::Vec::with_capacity(n);
                     for _ in 0..n {
                         v.push({
                             g.enter();
@@ -371,7 +381,7 @@ impl OffsetFetchRequest {
         if version >= 8i16 {
             this.groups = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -403,17 +413,17 @@ pub struct OffsetFetchRequestTopic {
     pub name: crate::StrBytes,
     /// PartitionIndexes: `[]int32`, versions 1-7.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchRequestTopic {
+impl ::core::default::Default for OffsetFetchRequestTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partition_indexes: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_indexes: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -422,7 +432,7 @@ impl OffsetFetchRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -506,15 +516,21 @@ impl crate::Decodable for OffsetFetchRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 6i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(version >= 6i16, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -551,7 +567,7 @@ impl OffsetFetchRequestTopic {
         this.name = g.string();
         this.partition_indexes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -577,18 +593,18 @@ pub struct OffsetFetchRequestTopics {
     pub topic_id: crate::Uuid,
     /// PartitionIndexes: `[]int32`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchRequestTopics {
+impl ::core::default::Default for OffsetFetchRequestTopics {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partition_indexes: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_indexes: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -597,7 +613,7 @@ impl OffsetFetchRequestTopics {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchRequestTopics {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
             n
@@ -678,23 +694,32 @@ impl crate::Decodable for OffsetFetchRequestTopics {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -735,7 +760,7 @@ impl OffsetFetchRequestTopics {
         } else {}
         this.partition_indexes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -756,25 +781,25 @@ pub struct OffsetFetchRequestGroup {
     pub group_id: crate::StrBytes,
     /// MemberId: `string`, versions 9-10, nullable 9-10, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
-    pub member_id: Option<crate::StrBytes>,
+    pub member_id: ::core::option::Option<crate::StrBytes>,
     /// MemberEpoch: `int32`, versions 9-10, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "memberEpoch"))]
     pub member_epoch: i32,
     /// Topics: `[]OffsetFetchRequestTopics`, versions 8-10, nullable 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Option<Vec<OffsetFetchRequestTopics>>,
+    pub topics: ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopics>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchRequestGroup {
+impl ::core::default::Default for OffsetFetchRequestGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             member_id: None,
             member_epoch: -1i32,
-            topics: Some(Vec::<OffsetFetchRequestTopics>::new()),
-            unknown_tagged_fields: Default::default(),
+            topics: Some(::std::vec::Vec::<OffsetFetchRequestTopics>::new()),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -783,7 +808,7 @@ impl OffsetFetchRequestGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchRequestGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -892,35 +917,40 @@ impl crate::Decodable for OffsetFetchRequestGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: Option<crate::StrBytes> = if version >= 9i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_member_id: ::core::option::Option<crate::StrBytes> = if version >= 9i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("MemberId"))?
         } else {
             None
         };
         let f_member_epoch: i32 = if version >= 9i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("MemberEpoch"))?
         } else {
             -1i32
         };
-        let f_topics: Option<Vec<OffsetFetchRequestTopics>> = (|| -> Result<
-            Option<Vec<OffsetFetchRequestTopics>>,
+        let f_topics: ::core::option::Option<
+            ::std::vec::Vec<OffsetFetchRequestTopics>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopics>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, OffsetFetchRequestTopics::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 OffsetFetchRequestTopics::read(r, version)
@@ -971,7 +1001,7 @@ impl OffsetFetchRequestGroup {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -990,7 +1020,7 @@ impl OffsetFetchRequestGroup {
 impl crate::Message for OffsetFetchRequest {
     const NAME: &'static str = "OffsetFetchRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 10i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for OffsetFetchRequest {

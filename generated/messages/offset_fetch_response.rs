@@ -14,25 +14,25 @@ pub struct OffsetFetchResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]OffsetFetchResponseTopic`, versions 1-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetFetchResponseTopic>,
+    pub topics: ::std::vec::Vec<OffsetFetchResponseTopic>,
     /// ErrorCode: `int16`, versions 2-7, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// Groups: `[]OffsetFetchResponseGroup`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<OffsetFetchResponseGroup>,
+    pub groups: ::std::vec::Vec<OffsetFetchResponseGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponse {
+impl ::core::default::Default for OffsetFetchResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<OffsetFetchResponseTopic>::new(),
+            topics: ::std::vec::Vec::<OffsetFetchResponseTopic>::new(),
             error_code: 0i16,
-            groups: Vec::<OffsetFetchResponseGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<OffsetFetchResponseGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl OffsetFetchResponse {
     pub const MIN_SIZE: usize = 0usize;
 }
 impl crate::Encodable for OffsetFetchResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
@@ -79,7 +79,7 @@ impl crate::Encodable for OffsetFetchResponse {
                     }
                 };
         } else {
-            if self.topics != Vec::<OffsetFetchResponseTopic>::new() {
+            if self.topics != ::std::vec::Vec::<OffsetFetchResponseTopic>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "OffsetFetchResponse",
                     field: "Topics",
@@ -115,7 +115,7 @@ impl crate::Encodable for OffsetFetchResponse {
                     }
                 };
         } else {
-            if self.groups != Vec::<OffsetFetchResponseGroup>::new() {
+            if self.groups != ::std::vec::Vec::<OffsetFetchResponseGroup>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "OffsetFetchResponse",
                     field: "Groups",
@@ -194,19 +194,24 @@ impl crate::Decodable for OffsetFetchResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_topics: Vec<OffsetFetchResponseTopic> = if version <= 7i16 {
-            (|| -> Result<Vec<OffsetFetchResponseTopic>, crate::DecodeError> {
+        let f_topics: ::std::vec::Vec<OffsetFetchResponseTopic> = if version <= 7i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<OffsetFetchResponseTopic>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r
                         .array_len(version >= 6i16, OffsetFetchResponseTopic::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             OffsetFetchResponseTopic::read(r, version)
@@ -218,19 +223,24 @@ impl crate::Decodable for OffsetFetchResponse {
             })()
                 .map_err(|e| e.in_field("Topics"))?
         } else {
-            Vec::<OffsetFetchResponseTopic>::new()
+            ::std::vec::Vec::<OffsetFetchResponseTopic>::new()
         };
         let f_error_code: i16 = if (2i16..=7i16).contains(&version) {
-            (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
                 .map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
-        let f_groups: Vec<OffsetFetchResponseGroup> = if version >= 8i16 {
-            (|| -> Result<Vec<OffsetFetchResponseGroup>, crate::DecodeError> {
+        let f_groups: ::std::vec::Vec<OffsetFetchResponseGroup> = if version >= 8i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<OffsetFetchResponseGroup>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, OffsetFetchResponseGroup::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             OffsetFetchResponseGroup::read(r, version)
@@ -242,7 +252,7 @@ impl crate::Decodable for OffsetFetchResponse {
             })()
                 .map_err(|e| e.in_field("Groups"))?
         } else {
-            Vec::<OffsetFetchResponseGroup>::new()
+            ::std::vec::Vec::<OffsetFetchResponseGroup>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -278,7 +288,7 @@ impl OffsetFetchResponse {
         if version <= 7i16 {
             this.topics = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -296,7 +306,7 @@ impl OffsetFetchResponse {
         if version >= 8i16 {
             this.groups = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -331,7 +341,7 @@ pub struct OffsetFetchResponsePartition {
     pub committed_leader_epoch: i32,
     /// Metadata: `string`, versions 1-7, nullable 1-7.
     #[cfg_attr(feature = "serde", serde(rename = "metadata"))]
-    pub metadata: Option<crate::StrBytes>,
+    pub metadata: ::core::option::Option<crate::StrBytes>,
     /// ErrorCode: `int16`, versions 1-7.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
@@ -339,7 +349,7 @@ pub struct OffsetFetchResponsePartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponsePartition {
+impl ::core::default::Default for OffsetFetchResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -347,7 +357,7 @@ impl Default for OffsetFetchResponsePartition {
             committed_leader_epoch: -1i32,
             metadata: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -356,7 +366,7 @@ impl OffsetFetchResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 2usize;
 }
 impl crate::Encodable for OffsetFetchResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -434,27 +444,29 @@ impl crate::Decodable for OffsetFetchResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_committed_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 5i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_metadata: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -511,17 +523,17 @@ pub struct OffsetFetchResponseTopic {
     pub name: crate::StrBytes,
     /// Partitions: `[]OffsetFetchResponsePartition`, versions 1-7.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetFetchResponsePartition>,
+    pub partitions: ::std::vec::Vec<OffsetFetchResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponseTopic {
+impl ::core::default::Default for OffsetFetchResponseTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<OffsetFetchResponsePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OffsetFetchResponsePartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -530,7 +542,7 @@ impl OffsetFetchResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -620,19 +632,22 @@ impl crate::Decodable for OffsetFetchResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(version >= 6i16)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(version >= 6i16)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<OffsetFetchResponsePartition> = (|| -> Result<
-            Vec<OffsetFetchResponsePartition>,
+        let f_partitions: ::std::vec::Vec<OffsetFetchResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetFetchResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 6i16, OffsetFetchResponsePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetFetchResponsePartition::read(r, version)
@@ -672,7 +687,7 @@ impl OffsetFetchResponseTopic {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -706,7 +721,7 @@ pub struct OffsetFetchResponsePartitions {
     pub committed_leader_epoch: i32,
     /// Metadata: `string`, versions 8-10, nullable 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "metadata"))]
-    pub metadata: Option<crate::StrBytes>,
+    pub metadata: ::core::option::Option<crate::StrBytes>,
     /// ErrorCode: `int16`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
@@ -714,7 +729,7 @@ pub struct OffsetFetchResponsePartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponsePartitions {
+impl ::core::default::Default for OffsetFetchResponsePartitions {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -722,7 +737,7 @@ impl Default for OffsetFetchResponsePartitions {
             committed_leader_epoch: -1i32,
             metadata: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -731,7 +746,7 @@ impl OffsetFetchResponsePartitions {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchResponsePartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -795,26 +810,29 @@ impl crate::Decodable for OffsetFetchResponsePartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_committed_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
-        let f_committed_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_committed_leader_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CommittedLeaderEpoch"))?;
-        let f_metadata: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -869,18 +887,18 @@ pub struct OffsetFetchResponseTopics {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]OffsetFetchResponsePartitions`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetFetchResponsePartitions>,
+    pub partitions: ::std::vec::Vec<OffsetFetchResponsePartitions>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponseTopics {
+impl ::core::default::Default for OffsetFetchResponseTopics {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<OffsetFetchResponsePartitions>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OffsetFetchResponsePartitions>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -889,7 +907,7 @@ impl OffsetFetchResponseTopics {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchResponseTopics {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 9i16 {
             n
@@ -976,26 +994,32 @@ impl crate::Decodable for OffsetFetchResponseTopics {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<OffsetFetchResponsePartitions> = (|| -> Result<
-            Vec<OffsetFetchResponsePartitions>,
+        let f_partitions: ::std::vec::Vec<OffsetFetchResponsePartitions> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetFetchResponsePartitions>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, OffsetFetchResponsePartitions::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetFetchResponsePartitions::read(r, version)
@@ -1039,7 +1063,7 @@ impl OffsetFetchResponseTopics {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1065,7 +1089,7 @@ pub struct OffsetFetchResponseGroup {
     pub group_id: crate::StrBytes,
     /// Topics: `[]OffsetFetchResponseTopics`, versions 8-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetFetchResponseTopics>,
+    pub topics: ::std::vec::Vec<OffsetFetchResponseTopics>,
     /// ErrorCode: `int16`, versions 8-10, default 0.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
@@ -1073,13 +1097,13 @@ pub struct OffsetFetchResponseGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetFetchResponseGroup {
+impl ::core::default::Default for OffsetFetchResponseGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Vec::<OffsetFetchResponseTopics>::new(),
+            topics: ::std::vec::Vec::<OffsetFetchResponseTopics>::new(),
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1088,7 +1112,7 @@ impl OffsetFetchResponseGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for OffsetFetchResponseGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1167,19 +1191,21 @@ impl crate::Decodable for OffsetFetchResponseGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: Vec<OffsetFetchResponseTopics> = (|| -> Result<
-            Vec<OffsetFetchResponseTopics>,
+        let f_topics: ::std::vec::Vec<OffsetFetchResponseTopics> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetFetchResponseTopics>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, OffsetFetchResponseTopics::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetFetchResponseTopics::read(r, version)
@@ -1190,7 +1216,7 @@ impl crate::Decodable for OffsetFetchResponseGroup {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -1222,7 +1248,7 @@ impl OffsetFetchResponseGroup {
         this.group_id = g.string();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1241,7 +1267,7 @@ impl OffsetFetchResponseGroup {
 impl crate::Message for OffsetFetchResponse {
     const NAME: &'static str = "OffsetFetchResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 10i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(6i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for OffsetFetchResponse {

@@ -16,17 +16,17 @@ pub struct OffsetForLeaderEpochRequest {
     pub replica_id: i32,
     /// Topics: `[]OffsetForLeaderTopic`, versions 2-4.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetForLeaderTopic>,
+    pub topics: ::std::vec::Vec<OffsetForLeaderTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetForLeaderEpochRequest {
+impl ::core::default::Default for OffsetForLeaderEpochRequest {
     fn default() -> Self {
         Self {
             replica_id: -2i32,
-            topics: Vec::<OffsetForLeaderTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<OffsetForLeaderTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -35,7 +35,7 @@ impl OffsetForLeaderEpochRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for OffsetForLeaderEpochRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
@@ -114,20 +114,22 @@ impl crate::Decodable for OffsetForLeaderEpochRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_replica_id: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ReplicaId"))?
         } else {
             -2i32
         };
-        let f_topics: Vec<OffsetForLeaderTopic> = (|| -> Result<
-            Vec<OffsetForLeaderTopic>,
+        let f_topics: ::std::vec::Vec<OffsetForLeaderTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetForLeaderTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, OffsetForLeaderTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetForLeaderTopic::read(r, version)
@@ -169,7 +171,7 @@ impl OffsetForLeaderEpochRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -205,13 +207,13 @@ pub struct OffsetForLeaderPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetForLeaderPartition {
+impl ::core::default::Default for OffsetForLeaderPartition {
     fn default() -> Self {
         Self {
             partition: 0i32,
             current_leader_epoch: -1i32,
             leader_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -220,7 +222,7 @@ impl OffsetForLeaderPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize;
 }
 impl crate::Encodable for OffsetForLeaderPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -267,14 +269,17 @@ impl crate::Decodable for OffsetForLeaderPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("Partition"))?;
+        let f_current_leader_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -325,17 +330,17 @@ pub struct OffsetForLeaderTopic {
     pub topic: crate::StrBytes,
     /// Partitions: `[]OffsetForLeaderPartition`, versions 2-4.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<OffsetForLeaderPartition>,
+    pub partitions: ::std::vec::Vec<OffsetForLeaderPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetForLeaderTopic {
+impl ::core::default::Default for OffsetForLeaderTopic {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<OffsetForLeaderPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<OffsetForLeaderPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -344,7 +349,7 @@ impl OffsetForLeaderTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetForLeaderTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -434,20 +439,22 @@ impl crate::Decodable for OffsetForLeaderTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<OffsetForLeaderPartition> = (|| -> Result<
-            Vec<OffsetForLeaderPartition>,
+        let f_partitions: ::std::vec::Vec<OffsetForLeaderPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetForLeaderPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 4i16, OffsetForLeaderPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetForLeaderPartition::read(r, version)
@@ -487,7 +494,7 @@ impl OffsetForLeaderTopic {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -507,7 +514,7 @@ impl OffsetForLeaderTopic {
 impl crate::Message for OffsetForLeaderEpochRequest {
     const NAME: &'static str = "OffsetForLeaderEpochRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for OffsetForLeaderEpochRequest {

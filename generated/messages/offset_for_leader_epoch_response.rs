@@ -14,17 +14,17 @@ pub struct OffsetForLeaderEpochResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]OffsetForLeaderTopicResult`, versions 2-4.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<OffsetForLeaderTopicResult>,
+    pub topics: ::std::vec::Vec<OffsetForLeaderTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetForLeaderEpochResponse {
+impl ::core::default::Default for OffsetForLeaderEpochResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<OffsetForLeaderTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<OffsetForLeaderTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl OffsetForLeaderEpochResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for OffsetForLeaderEpochResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for OffsetForLeaderEpochResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<OffsetForLeaderTopicResult> = (|| -> Result<
-            Vec<OffsetForLeaderTopicResult>,
+        let f_topics: ::std::vec::Vec<OffsetForLeaderTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<OffsetForLeaderTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 4i16, OffsetForLeaderTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         OffsetForLeaderTopicResult::read(r, version)
@@ -160,7 +163,7 @@ impl OffsetForLeaderEpochResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -199,14 +202,14 @@ pub struct EpochEndOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EpochEndOffset {
+impl ::core::default::Default for EpochEndOffset {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             partition: 0i32,
             leader_epoch: -1i32,
             end_offset: -1i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -215,7 +218,7 @@ impl EpochEndOffset {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize + 8usize;
 }
 impl crate::Encodable for EpochEndOffset {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 4usize;
@@ -267,18 +270,20 @@ impl crate::Decodable for EpochEndOffset {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_end_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("EndOffset"))?;
@@ -331,17 +336,17 @@ pub struct OffsetForLeaderTopicResult {
     pub topic: crate::StrBytes,
     /// Partitions: `[]EpochEndOffset`, versions 2-4.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<EpochEndOffset>,
+    pub partitions: ::std::vec::Vec<EpochEndOffset>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for OffsetForLeaderTopicResult {
+impl ::core::default::Default for OffsetForLeaderTopicResult {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<EpochEndOffset>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<EpochEndOffset>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -350,7 +355,7 @@ impl OffsetForLeaderTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for OffsetForLeaderTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -440,19 +445,21 @@ impl crate::Decodable for OffsetForLeaderTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<EpochEndOffset> = (|| -> Result<
-            Vec<EpochEndOffset>,
+        let f_partitions: ::std::vec::Vec<EpochEndOffset> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<EpochEndOffset>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 4i16, EpochEndOffset::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(EpochEndOffset::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -489,7 +496,7 @@ impl OffsetForLeaderTopicResult {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -509,7 +516,7 @@ impl OffsetForLeaderTopicResult {
 impl crate::Message for OffsetForLeaderEpochResponse {
     const NAME: &'static str = "OffsetForLeaderEpochResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 4i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for OffsetForLeaderEpochResponse {

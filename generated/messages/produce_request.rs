@@ -13,7 +13,7 @@
 pub struct ProduceRequest {
     /// TransactionalId: `string`, versions 3-13, nullable 3-13, default null, entity `transactionalId`.
     #[cfg_attr(feature = "serde", serde(rename = "transactionalId"))]
-    pub transactional_id: Option<crate::StrBytes>,
+    pub transactional_id: ::core::option::Option<crate::StrBytes>,
     /// Acks: `int16`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "acks"))]
     pub acks: i16,
@@ -22,19 +22,19 @@ pub struct ProduceRequest {
     pub timeout_ms: i32,
     /// TopicData: `[]TopicProduceData`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "topicData"))]
-    pub topic_data: Vec<TopicProduceData>,
+    pub topic_data: ::std::vec::Vec<TopicProduceData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ProduceRequest {
+impl ::core::default::Default for ProduceRequest {
     fn default() -> Self {
         Self {
             transactional_id: None,
             acks: 0i16,
             timeout_ms: 0i32,
-            topic_data: Vec::<TopicProduceData>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_data: ::std::vec::Vec::<TopicProduceData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -43,7 +43,7 @@ impl ProduceRequest {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize;
 }
 impl crate::Encodable for ProduceRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.transactional_id {
@@ -145,25 +145,29 @@ impl crate::Decodable for ProduceRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 9i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_acks: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_acks: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("Acks"))?;
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_topic_data: Vec<TopicProduceData> = (|| -> Result<
-            Vec<TopicProduceData>,
+        let f_topic_data: ::std::vec::Vec<TopicProduceData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicProduceData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 9i16, TopicProduceData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopicProduceData::read(r, version).map_err(|e| e.at_index(i))?,
@@ -206,7 +210,7 @@ impl ProduceRequest {
         this.timeout_ms = g.i32();
         this.topic_data = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -237,17 +241,17 @@ pub struct PartitionProduceData {
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
     )]
-    pub records: Option<crate::Bytes>,
+    pub records: ::core::option::Option<crate::Bytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionProduceData {
+impl ::core::default::Default for PartitionProduceData {
     fn default() -> Self {
         Self {
             index: 0i32,
             records: Some(crate::Bytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -256,7 +260,7 @@ impl PartitionProduceData {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for PartitionProduceData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -315,11 +319,13 @@ impl crate::Decodable for PartitionProduceData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_records: Option<crate::Bytes> = (|| -> Result<
-            Option<crate::Bytes>,
+        let f_records: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::Bytes>,
             crate::DecodeError,
         > { Ok(r.nullable_bytes(version >= 9i16)?) })()
             .map_err(|e| e.in_field("Records"))?;
@@ -371,18 +377,18 @@ pub struct TopicProduceData {
     pub topic_id: crate::Uuid,
     /// PartitionData: `[]PartitionProduceData`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "partitionData"))]
-    pub partition_data: Vec<PartitionProduceData>,
+    pub partition_data: ::std::vec::Vec<PartitionProduceData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicProduceData {
+impl ::core::default::Default for TopicProduceData {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partition_data: Vec::<PartitionProduceData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_data: ::std::vec::Vec::<PartitionProduceData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -391,7 +397,7 @@ impl TopicProduceData {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopicProduceData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
             n
@@ -494,9 +500,9 @@ impl crate::Decodable for TopicProduceData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 9i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -504,18 +510,22 @@ impl crate::Decodable for TopicProduceData {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partition_data: Vec<PartitionProduceData> = (|| -> Result<
-            Vec<PartitionProduceData>,
+        let f_partition_data: ::std::vec::Vec<PartitionProduceData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionProduceData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 9i16, PartitionProduceData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionProduceData::read(r, version)
@@ -561,7 +571,7 @@ impl TopicProduceData {
         } else {}
         this.partition_data = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -581,7 +591,7 @@ impl TopicProduceData {
 impl crate::Message for ProduceRequest {
     const NAME: &'static str = "ProduceRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(3i16, 13i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(9i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ProduceRequest {

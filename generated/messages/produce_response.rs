@@ -11,24 +11,24 @@
 pub struct ProduceResponse {
     /// Responses: `[]TopicProduceResponse`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<TopicProduceResponse>,
+    pub responses: ::std::vec::Vec<TopicProduceResponse>,
     /// ThrottleTimeMs: `int32`, versions 3-13, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 10-13, tagged 10-13 (tag 0).
     #[cfg_attr(feature = "serde", serde(rename = "nodeEndpoints"))]
-    pub node_endpoints: Vec<NodeEndpoint>,
+    pub node_endpoints: ::std::vec::Vec<NodeEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ProduceResponse {
+impl ::core::default::Default for ProduceResponse {
     fn default() -> Self {
         Self {
-            responses: Vec::<TopicProduceResponse>::new(),
+            responses: ::std::vec::Vec::<TopicProduceResponse>::new(),
             throttle_time_ms: 0i32,
-            node_endpoints: Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,7 +37,7 @@ impl ProduceResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize;
 }
 impl crate::Encodable for ProduceResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -64,7 +64,7 @@ impl crate::Encodable for ProduceResponse {
             };
         n += 4usize;
         if version >= 10i16 {} else {
-            if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "ProduceResponse",
                     field: "NodeEndpoints",
@@ -76,7 +76,7 @@ impl crate::Encodable for ProduceResponse {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
             if version >= 10i16 {
-                if self.node_endpoints != Vec::<NodeEndpoint>::new() {
+                if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
                     let s = {
                         let v = &self.node_endpoints;
                         {
@@ -138,12 +138,16 @@ impl crate::Encodable for ProduceResponse {
         }
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 10i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if (version >= 10i16)
+                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+            {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 10i16) && self.node_endpoints != Vec::<NodeEndpoint>::new() {
+            if (version >= 10i16)
+                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
+            {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -176,14 +180,16 @@ impl crate::Decodable for ProduceResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_responses: Vec<TopicProduceResponse> = (|| -> Result<
-            Vec<TopicProduceResponse>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_responses: ::std::vec::Vec<TopicProduceResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicProduceResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(version >= 9i16, TopicProduceResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopicProduceResponse::read(r, version)
@@ -194,11 +200,14 @@ impl crate::Decodable for ProduceResponse {
             })
         })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let mut f_node_endpoints: Vec<NodeEndpoint> = Vec::<NodeEndpoint>::new();
+        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
+            NodeEndpoint,
+        >::new();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -210,13 +219,13 @@ impl crate::Decodable for ProduceResponse {
                 match tag {
                     0u32 if version >= 10i16 => {
                         let r = &mut sub;
-                        f_node_endpoints = (|| -> Result<
-                            Vec<NodeEndpoint>,
+                        f_node_endpoints = (|| -> ::core::result::Result<
+                            ::std::vec::Vec<NodeEndpoint>,
                             crate::DecodeError,
                         > {
                             Ok({
                                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = Vec::with_capacity(
+                                let mut v = ::std::vec::Vec::with_capacity(
                                     n.min(crate::wire::MAX_PREALLOC),
                                 );
                                 for i in 0..n {
@@ -262,7 +271,7 @@ impl ProduceResponse {
         let mut this = Self::default();
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -277,7 +286,7 @@ impl ProduceResponse {
         if version >= 10i16 {
             this.node_endpoints = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -306,17 +315,17 @@ pub struct BatchIndexAndErrorMessage {
     pub batch_index: i32,
     /// BatchIndexErrorMessage: `string`, versions 8-13, nullable 8-13, default null.
     #[cfg_attr(feature = "serde", serde(rename = "batchIndexErrorMessage"))]
-    pub batch_index_error_message: Option<crate::StrBytes>,
+    pub batch_index_error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for BatchIndexAndErrorMessage {
+impl ::core::default::Default for BatchIndexAndErrorMessage {
     fn default() -> Self {
         Self {
             batch_index: 0i32,
             batch_index_error_message: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -325,7 +334,7 @@ impl BatchIndexAndErrorMessage {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for BatchIndexAndErrorMessage {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -384,13 +393,13 @@ impl crate::Decodable for BatchIndexAndErrorMessage {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_batch_index: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_batch_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("BatchIndex"))?;
-        let f_batch_index_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_batch_index_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 9i16)?) })()
             .map_err(|e| e.in_field("BatchIndexErrorMessage"))?;
@@ -444,12 +453,12 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderIdAndEpoch {
+impl ::core::default::Default for LeaderIdAndEpoch {
     fn default() -> Self {
         Self {
             leader_id: -1i32,
             leader_epoch: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -458,7 +467,7 @@ impl LeaderIdAndEpoch {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -491,11 +500,13 @@ impl crate::Decodable for LeaderIdAndEpoch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -553,10 +564,10 @@ pub struct PartitionProduceResponse {
     pub log_start_offset: i64,
     /// RecordErrors: `[]BatchIndexAndErrorMessage`, versions 8-13, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "recordErrors"))]
-    pub record_errors: Vec<BatchIndexAndErrorMessage>,
+    pub record_errors: ::std::vec::Vec<BatchIndexAndErrorMessage>,
     /// ErrorMessage: `string`, versions 8-13, nullable 8-13, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// CurrentLeader: `LeaderIdAndEpoch`, versions 10-13, tagged 10-13 (tag 0).
     #[cfg_attr(feature = "serde", serde(rename = "currentLeader"))]
     pub current_leader: LeaderIdAndEpoch,
@@ -564,7 +575,7 @@ pub struct PartitionProduceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionProduceResponse {
+impl ::core::default::Default for PartitionProduceResponse {
     fn default() -> Self {
         Self {
             index: 0i32,
@@ -572,10 +583,10 @@ impl Default for PartitionProduceResponse {
             base_offset: 0i64,
             log_append_time_ms: -1i64,
             log_start_offset: -1i64,
-            record_errors: Vec::<BatchIndexAndErrorMessage>::new(),
+            record_errors: ::std::vec::Vec::<BatchIndexAndErrorMessage>::new(),
             error_message: None,
-            current_leader: <LeaderIdAndEpoch as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -584,7 +595,7 @@ impl PartitionProduceResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
 }
 impl crate::Encodable for PartitionProduceResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -645,7 +656,9 @@ impl crate::Encodable for PartitionProduceResponse {
                 };
         } else {}
         if version >= 10i16 {} else {
-            if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+            if self.current_leader
+                != <LeaderIdAndEpoch as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "PartitionProduceResponse",
                     field: "CurrentLeader",
@@ -657,7 +670,9 @@ impl crate::Encodable for PartitionProduceResponse {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
             if version >= 10i16 {
-                if self.current_leader != <LeaderIdAndEpoch as Default>::default() {
+                if self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
                     let s = {
                         let v = &self.current_leader;
                         v.size(version)?
@@ -730,14 +745,16 @@ impl crate::Encodable for PartitionProduceResponse {
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if (version >= 10i16)
-                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
             if (version >= 10i16)
-                && self.current_leader != <LeaderIdAndEpoch as Default>::default()
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
                 let mut tmp = crate::BytesMut::new();
                 {
@@ -760,36 +777,46 @@ impl crate::Decodable for PartitionProduceResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_base_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_base_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("BaseOffset"))?;
-        let f_log_append_time_ms: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_log_append_time_ms: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LogAppendTimeMs"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
-        let f_record_errors: Vec<BatchIndexAndErrorMessage> = if version >= 8i16 {
-            (|| -> Result<Vec<BatchIndexAndErrorMessage>, crate::DecodeError> {
+        let f_record_errors: ::std::vec::Vec<BatchIndexAndErrorMessage> = if version
+            >= 8i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<BatchIndexAndErrorMessage>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r
                         .array_len(
                             version >= 9i16,
                             BatchIndexAndErrorMessage::MIN_SIZE,
                         )?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             BatchIndexAndErrorMessage::read(r, version)
@@ -801,17 +828,19 @@ impl crate::Decodable for PartitionProduceResponse {
             })()
                 .map_err(|e| e.in_field("RecordErrors"))?
         } else {
-            Vec::<BatchIndexAndErrorMessage>::new()
+            ::std::vec::Vec::<BatchIndexAndErrorMessage>::new()
         };
-        let f_error_message: Option<crate::StrBytes> = if version >= 8i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 9i16)?)
-            })()
+        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 8i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 9i16)?) })()
                 .map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as Default>::default();
+        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -823,7 +852,7 @@ impl crate::Decodable for PartitionProduceResponse {
                 match tag {
                     0u32 if version >= 10i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> Result<
+                        f_current_leader = (|| -> ::core::result::Result<
                             LeaderIdAndEpoch,
                             crate::DecodeError,
                         > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
@@ -875,7 +904,7 @@ impl PartitionProduceResponse {
         if version >= 8i16 {
             this.record_errors = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -918,18 +947,18 @@ pub struct TopicProduceResponse {
     pub topic_id: crate::Uuid,
     /// PartitionResponses: `[]PartitionProduceResponse`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "partitionResponses"))]
-    pub partition_responses: Vec<PartitionProduceResponse>,
+    pub partition_responses: ::std::vec::Vec<PartitionProduceResponse>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicProduceResponse {
+impl ::core::default::Default for TopicProduceResponse {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partition_responses: Vec::<PartitionProduceResponse>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_responses: ::std::vec::Vec::<PartitionProduceResponse>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -938,7 +967,7 @@ impl TopicProduceResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopicProduceResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 12i16 {
             n
@@ -1041,9 +1070,9 @@ impl crate::Decodable for TopicProduceResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 9i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -1051,19 +1080,23 @@ impl crate::Decodable for TopicProduceResponse {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partition_responses: Vec<PartitionProduceResponse> = (|| -> Result<
-            Vec<PartitionProduceResponse>,
+        let f_partition_responses: ::std::vec::Vec<PartitionProduceResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionProduceResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 9i16, PartitionProduceResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionProduceResponse::read(r, version)
@@ -1109,7 +1142,7 @@ impl TopicProduceResponse {
         } else {}
         this.partition_responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1143,19 +1176,19 @@ pub struct NodeEndpoint {
     pub port: i32,
     /// Rack: `string`, versions 10-13, nullable 10-13, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for NodeEndpoint {
+impl ::core::default::Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
             rack: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1164,7 +1197,7 @@ impl NodeEndpoint {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -1238,18 +1271,23 @@ impl crate::Decodable for NodeEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
@@ -1291,7 +1329,7 @@ impl NodeEndpoint {
 impl crate::Message for ProduceResponse {
     const NAME: &'static str = "ProduceResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(3i16, 13i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(9i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ProduceResponse {

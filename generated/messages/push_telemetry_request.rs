@@ -33,7 +33,7 @@ pub struct PushTelemetryRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PushTelemetryRequest {
+impl ::core::default::Default for PushTelemetryRequest {
     fn default() -> Self {
         Self {
             client_instance_id: crate::Uuid::ZERO,
@@ -41,7 +41,7 @@ impl Default for PushTelemetryRequest {
             terminating: false,
             compression_type: 0i8,
             metrics: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl PushTelemetryRequest {
         + 1usize;
 }
 impl crate::Encodable for PushTelemetryRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n += 4usize;
@@ -113,28 +113,32 @@ impl crate::Decodable for PushTelemetryRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_client_instance_id: crate::Uuid = (|| -> Result<
+        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_subscription_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_terminating: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_terminating: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("Terminating"))?;
-        let f_compression_type: i8 = (|| -> Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
+        let f_compression_type: i8 = (|| -> ::core::result::Result<
+            i8,
+            crate::DecodeError,
+        > { Ok(r.i8()?) })()
             .map_err(|e| e.in_field("CompressionType"))?;
-        let f_metrics: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(true)?)
-        })()
+        let f_metrics: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
             .map_err(|e| e.in_field("Metrics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -176,7 +180,7 @@ impl PushTelemetryRequest {
 impl crate::Message for PushTelemetryRequest {
     const NAME: &'static str = "PushTelemetryRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for PushTelemetryRequest {

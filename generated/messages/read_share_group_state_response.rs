@@ -11,16 +11,16 @@
 pub struct ReadShareGroupStateResponse {
     /// Results: `[]ReadStateResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<ReadStateResult>,
+    pub results: ::std::vec::Vec<ReadStateResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReadShareGroupStateResponse {
+impl ::core::default::Default for ReadShareGroupStateResponse {
     fn default() -> Self {
         Self {
-            results: Vec::<ReadStateResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<ReadStateResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl ReadShareGroupStateResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReadShareGroupStateResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -83,14 +83,16 @@ impl crate::Decodable for ReadShareGroupStateResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_results: Vec<ReadStateResult> = (|| -> Result<
-            Vec<ReadStateResult>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_results: ::std::vec::Vec<ReadStateResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReadStateResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReadStateResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ReadStateResult::read(r, version).map_err(|e| e.at_index(i))?,
@@ -125,7 +127,7 @@ impl ReadShareGroupStateResponse {
         let mut this = Self::default();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -162,14 +164,14 @@ pub struct StateBatch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for StateBatch {
+impl ::core::default::Default for StateBatch {
     fn default() -> Self {
         Self {
             first_offset: 0i64,
             last_offset: 0i64,
             delivery_state: 0i8,
             delivery_count: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -178,7 +180,7 @@ impl StateBatch {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for StateBatch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -221,23 +223,24 @@ impl crate::Decodable for StateBatch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_delivery_state: i8 = (|| -> Result<i8, crate::DecodeError> {
+        let f_delivery_state: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
             Ok(r.i8()?)
         })()
             .map_err(|e| e.in_field("DeliveryState"))?;
-        let f_delivery_count: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_delivery_count: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("DeliveryCount"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -288,7 +291,7 @@ pub struct PartitionResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0, nullable 0, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// StateEpoch: `int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "stateEpoch"))]
     pub state_epoch: i32,
@@ -297,12 +300,12 @@ pub struct PartitionResult {
     pub start_offset: i64,
     /// StateBatches: `[]StateBatch`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "stateBatches"))]
-    pub state_batches: Vec<StateBatch>,
+    pub state_batches: ::std::vec::Vec<StateBatch>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionResult {
+impl ::core::default::Default for PartitionResult {
     fn default() -> Self {
         Self {
             partition: 0i32,
@@ -310,8 +313,8 @@ impl Default for PartitionResult {
             error_message: None,
             state_epoch: 0i32,
             start_offset: 0i64,
-            state_batches: Vec::<StateBatch>::new(),
-            unknown_tagged_fields: Default::default(),
+            state_batches: ::std::vec::Vec::<StateBatch>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -321,7 +324,7 @@ impl PartitionResult {
         + 1usize;
 }
 impl crate::Encodable for PartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -417,33 +420,37 @@ impl crate::Decodable for PartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_state_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_state_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("StateEpoch"))?;
-        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("StartOffset"))?;
-        let f_state_batches: Vec<StateBatch> = (|| -> Result<
-            Vec<StateBatch>,
+        let f_state_batches: ::std::vec::Vec<StateBatch> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<StateBatch>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, StateBatch::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(StateBatch::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -486,7 +493,7 @@ impl PartitionResult {
         this.start_offset = g.i64();
         this.state_batches = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -512,17 +519,17 @@ pub struct ReadStateResult {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionResult`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionResult>,
+    pub partitions: ::std::vec::Vec<PartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReadStateResult {
+impl ::core::default::Default for ReadStateResult {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -531,7 +538,7 @@ impl ReadStateResult {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReadStateResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -590,18 +597,21 @@ impl crate::Decodable for ReadStateResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionResult> = (|| -> Result<
-            Vec<PartitionResult>,
+        let f_partitions: ::std::vec::Vec<PartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionResult::read(r, version).map_err(|e| e.at_index(i))?,
@@ -638,7 +648,7 @@ impl ReadStateResult {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -656,7 +666,7 @@ impl ReadStateResult {
 impl crate::Message for ReadShareGroupStateResponse {
     const NAME: &'static str = "ReadShareGroupStateResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ReadShareGroupStateResponse {

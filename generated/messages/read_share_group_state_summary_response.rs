@@ -11,16 +11,16 @@
 pub struct ReadShareGroupStateSummaryResponse {
     /// Results: `[]ReadStateSummaryResult`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<ReadStateSummaryResult>,
+    pub results: ::std::vec::Vec<ReadStateSummaryResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReadShareGroupStateSummaryResponse {
+impl ::core::default::Default for ReadShareGroupStateSummaryResponse {
     fn default() -> Self {
         Self {
-            results: Vec::<ReadStateSummaryResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<ReadStateSummaryResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl ReadShareGroupStateSummaryResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReadShareGroupStateSummaryResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -83,14 +83,16 @@ impl crate::Decodable for ReadShareGroupStateSummaryResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_results: Vec<ReadStateSummaryResult> = (|| -> Result<
-            Vec<ReadStateSummaryResult>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_results: ::std::vec::Vec<ReadStateSummaryResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ReadStateSummaryResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ReadStateSummaryResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ReadStateSummaryResult::read(r, version)
@@ -126,7 +128,7 @@ impl ReadShareGroupStateSummaryResponse {
         let mut this = Self::default();
         this.results = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -155,7 +157,7 @@ pub struct PartitionResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// StateEpoch: `int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "stateEpoch"))]
     pub state_epoch: i32,
@@ -172,7 +174,7 @@ pub struct PartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionResult {
+impl ::core::default::Default for PartitionResult {
     fn default() -> Self {
         Self {
             partition: 0i32,
@@ -182,7 +184,7 @@ impl Default for PartitionResult {
             leader_epoch: 0i32,
             start_offset: 0i64,
             delivery_complete_count: -1i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -192,7 +194,7 @@ impl PartitionResult {
         + 1usize;
 }
 impl crate::Encodable for PartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -269,32 +271,34 @@ impl crate::Decodable for PartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_state_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_state_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("StateEpoch"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_start_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("StartOffset"))?;
         let f_delivery_complete_count: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("DeliveryCompleteCount"))?
         } else {
             -1i32
@@ -352,17 +356,17 @@ pub struct ReadStateSummaryResult {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionResult`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionResult>,
+    pub partitions: ::std::vec::Vec<PartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ReadStateSummaryResult {
+impl ::core::default::Default for ReadStateSummaryResult {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -371,7 +375,7 @@ impl ReadStateSummaryResult {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for ReadStateSummaryResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -430,18 +434,21 @@ impl crate::Decodable for ReadStateSummaryResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionResult> = (|| -> Result<
-            Vec<PartitionResult>,
+        let f_partitions: ::std::vec::Vec<PartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         PartitionResult::read(r, version).map_err(|e| e.at_index(i))?,
@@ -478,7 +485,7 @@ impl ReadStateSummaryResult {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -496,7 +503,7 @@ impl ReadStateSummaryResult {
 impl crate::Message for ReadShareGroupStateSummaryResponse {
     const NAME: &'static str = "ReadShareGroupStateSummaryResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ReadShareGroupStateSummaryResponse {

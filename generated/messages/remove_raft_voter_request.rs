@@ -13,7 +13,7 @@
 pub struct RemoveRaftVoterRequest {
     /// ClusterId: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// VoterId: `int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "voterId"))]
     pub voter_id: i32,
@@ -24,13 +24,13 @@ pub struct RemoveRaftVoterRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for RemoveRaftVoterRequest {
+impl ::core::default::Default for RemoveRaftVoterRequest {
     fn default() -> Self {
         Self {
             cluster_id: Some(crate::StrBytes::new()),
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl RemoveRaftVoterRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 16usize + 1usize;
 }
 impl crate::Encodable for RemoveRaftVoterRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.cluster_id {
@@ -93,16 +93,18 @@ impl crate::Decodable for RemoveRaftVoterRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_cluster_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_voter_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> Result<
+        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
@@ -143,7 +145,7 @@ impl RemoveRaftVoterRequest {
 impl crate::Message for RemoveRaftVoterRequest {
     const NAME: &'static str = "RemoveRaftVoterRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for RemoveRaftVoterRequest {

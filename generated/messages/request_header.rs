@@ -20,19 +20,19 @@ pub struct RequestHeader {
     pub correlation_id: i32,
     /// ClientId: `string`, versions 1-2, nullable 1-2, compact encoding in versions none.
     #[cfg_attr(feature = "serde", serde(rename = "clientId"))]
-    pub client_id: Option<crate::StrBytes>,
+    pub client_id: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for RequestHeader {
+impl ::core::default::Default for RequestHeader {
     fn default() -> Self {
         Self {
             request_api_key: 0i16,
             request_api_version: 0i16,
             correlation_id: 0i32,
             client_id: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl RequestHeader {
     pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 4usize;
 }
 impl crate::Encodable for RequestHeader {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n += 2usize;
@@ -110,21 +110,24 @@ impl crate::Decodable for RequestHeader {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_request_api_key: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_request_api_key: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("RequestApiKey"))?;
-        let f_request_api_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_request_api_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("RequestApiVersion"))?;
-        let f_correlation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_correlation_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CorrelationId"))?;
-        let f_client_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_client_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(false)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
@@ -169,6 +172,6 @@ impl RequestHeader {
 impl crate::Message for RequestHeader {
     const NAME: &'static str = "RequestHeader";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

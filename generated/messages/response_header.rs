@@ -16,11 +16,11 @@ pub struct ResponseHeader {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ResponseHeader {
+impl ::core::default::Default for ResponseHeader {
     fn default() -> Self {
         Self {
             correlation_id: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl ResponseHeader {
     pub const MIN_SIZE: usize = 0usize + 4usize;
 }
 impl crate::Encodable for ResponseHeader {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if version >= 1i16 {
@@ -66,10 +66,11 @@ impl crate::Decodable for ResponseHeader {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_correlation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_correlation_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CorrelationId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -106,6 +107,6 @@ impl ResponseHeader {
 impl crate::Message for ResponseHeader {
     const NAME: &'static str = "ResponseHeader";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

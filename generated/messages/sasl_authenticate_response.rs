@@ -14,7 +14,7 @@ pub struct SaslAuthenticateResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-2, nullable 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// AuthBytes: `bytes`, versions 0-2.
     #[cfg_attr(
         feature = "serde",
@@ -28,14 +28,14 @@ pub struct SaslAuthenticateResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SaslAuthenticateResponse {
+impl ::core::default::Default for SaslAuthenticateResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
             auth_bytes: crate::Bytes::new(),
             session_lifetime_ms: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -44,7 +44,7 @@ impl SaslAuthenticateResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for SaslAuthenticateResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -132,22 +132,23 @@ impl crate::Decodable for SaslAuthenticateResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 2i16)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_auth_bytes: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 2i16)?)
-        })()
+        let f_auth_bytes: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 2i16)?) })()
             .map_err(|e| e.in_field("AuthBytes"))?;
         let f_session_lifetime_ms: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("SessionLifetimeMs"))?
         } else {
             0i64
@@ -195,7 +196,7 @@ impl SaslAuthenticateResponse {
 impl crate::Message for SaslAuthenticateResponse {
     const NAME: &'static str = "SaslAuthenticateResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(2i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for SaslAuthenticateResponse {

@@ -15,7 +15,7 @@ pub struct SaslHandshakeRequest {
     #[cfg_attr(feature = "serde", serde(rename = "mechanism"))]
     pub mechanism: crate::StrBytes,
 }
-impl Default for SaslHandshakeRequest {
+impl ::core::default::Default for SaslHandshakeRequest {
     fn default() -> Self {
         Self {
             mechanism: crate::StrBytes::new(),
@@ -27,7 +27,7 @@ impl SaslHandshakeRequest {
     pub const MIN_SIZE: usize = 0usize + 2usize;
 }
 impl crate::Encodable for SaslHandshakeRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -59,9 +59,9 @@ impl crate::Decodable for SaslHandshakeRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_mechanism: crate::StrBytes = (|| -> Result<
+        let f_mechanism: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(false)?) })()
@@ -84,7 +84,7 @@ impl SaslHandshakeRequest {
 impl crate::Message for SaslHandshakeRequest {
     const NAME: &'static str = "SaslHandshakeRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for SaslHandshakeRequest {

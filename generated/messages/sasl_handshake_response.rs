@@ -14,13 +14,13 @@ pub struct SaslHandshakeResponse {
     pub error_code: i16,
     /// Mechanisms: `[]string`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "mechanisms"))]
-    pub mechanisms: Vec<crate::StrBytes>,
+    pub mechanisms: ::std::vec::Vec<crate::StrBytes>,
 }
-impl Default for SaslHandshakeResponse {
+impl ::core::default::Default for SaslHandshakeResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
-            mechanisms: Vec::<crate::StrBytes>::new(),
+            mechanisms: ::std::vec::Vec::<crate::StrBytes>::new(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl SaslHandshakeResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
 }
 impl crate::Encodable for SaslHandshakeResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -91,19 +91,21 @@ impl crate::Decodable for SaslHandshakeResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_mechanisms: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_mechanisms: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(false, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(false)?);
                 }
@@ -126,7 +128,7 @@ impl SaslHandshakeResponse {
         this.error_code = g.i16();
         this.mechanisms = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -138,7 +140,7 @@ impl SaslHandshakeResponse {
 impl crate::Message for SaslHandshakeResponse {
     const NAME: &'static str = "SaslHandshakeResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = None;
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = None;
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for SaslHandshakeResponse {

@@ -13,10 +13,10 @@
 pub struct ShareAcknowledgeRequest {
     /// GroupId: `string`, versions 1-2, nullable 1-2, default null, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
-    pub group_id: Option<crate::StrBytes>,
+    pub group_id: ::core::option::Option<crate::StrBytes>,
     /// MemberId: `string`, versions 1-2, nullable 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
-    pub member_id: Option<crate::StrBytes>,
+    pub member_id: ::core::option::Option<crate::StrBytes>,
     /// ShareSessionEpoch: `int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "shareSessionEpoch"))]
     pub share_session_epoch: i32,
@@ -25,20 +25,20 @@ pub struct ShareAcknowledgeRequest {
     pub is_renew_ack: bool,
     /// Topics: `[]AcknowledgeTopic`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<AcknowledgeTopic>,
+    pub topics: ::std::vec::Vec<AcknowledgeTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareAcknowledgeRequest {
+impl ::core::default::Default for ShareAcknowledgeRequest {
     fn default() -> Self {
         Self {
             group_id: None,
             member_id: Some(crate::StrBytes::new()),
             share_session_epoch: 0i32,
             is_renew_ack: false,
-            topics: Vec::<AcknowledgeTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<AcknowledgeTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -47,7 +47,7 @@ impl ShareAcknowledgeRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareAcknowledgeRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.group_id {
@@ -167,34 +167,37 @@ impl crate::Decodable for ShareAcknowledgeRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_member_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_share_session_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_share_session_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ShareSessionEpoch"))?;
         let f_is_renew_ack: bool = if version >= 2i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsRenewAck"))?
         } else {
             false
         };
-        let f_topics: Vec<AcknowledgeTopic> = (|| -> Result<
-            Vec<AcknowledgeTopic>,
+        let f_topics: ::std::vec::Vec<AcknowledgeTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AcknowledgeTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AcknowledgeTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AcknowledgeTopic::read(r, version).map_err(|e| e.at_index(i))?,
@@ -239,7 +242,7 @@ impl ShareAcknowledgeRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -268,18 +271,18 @@ pub struct AcknowledgementBatch {
     pub last_offset: i64,
     /// AcknowledgeTypes: `[]int8`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgeTypes"))]
-    pub acknowledge_types: Vec<i8>,
+    pub acknowledge_types: ::std::vec::Vec<i8>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AcknowledgementBatch {
+impl ::core::default::Default for AcknowledgementBatch {
     fn default() -> Self {
         Self {
             first_offset: 0i64,
             last_offset: 0i64,
-            acknowledge_types: Vec::<i8>::new(),
-            unknown_tagged_fields: Default::default(),
+            acknowledge_types: ::std::vec::Vec::<i8>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -288,7 +291,7 @@ impl AcknowledgementBatch {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for AcknowledgementBatch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -347,20 +350,25 @@ impl crate::Decodable for AcknowledgementBatch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_acknowledge_types: Vec<i8> = (|| -> Result<Vec<i8>, crate::DecodeError> {
+        let f_acknowledge_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i8>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i8()?);
                 }
@@ -398,7 +406,7 @@ impl AcknowledgementBatch {
         this.last_offset = g.i64();
         this.acknowledge_types = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i8());
             }
@@ -419,17 +427,17 @@ pub struct AcknowledgePartition {
     pub partition_index: i32,
     /// AcknowledgementBatches: `[]AcknowledgementBatch`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgementBatches"))]
-    pub acknowledgement_batches: Vec<AcknowledgementBatch>,
+    pub acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AcknowledgePartition {
+impl ::core::default::Default for AcknowledgePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
-            acknowledgement_batches: Vec::<AcknowledgementBatch>::new(),
-            unknown_tagged_fields: Default::default(),
+            acknowledgement_batches: ::std::vec::Vec::<AcknowledgementBatch>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -438,7 +446,7 @@ impl AcknowledgePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for AcknowledgePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -497,18 +505,21 @@ impl crate::Decodable for AcknowledgePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_acknowledgement_batches: Vec<AcknowledgementBatch> = (|| -> Result<
-            Vec<AcknowledgementBatch>,
+        let f_acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AcknowledgementBatch>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AcknowledgementBatch::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AcknowledgementBatch::read(r, version)
@@ -546,7 +557,7 @@ impl AcknowledgePartition {
         this.partition_index = g.i32();
         this.acknowledgement_batches = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -572,17 +583,17 @@ pub struct AcknowledgeTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]AcknowledgePartition`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<AcknowledgePartition>,
+    pub partitions: ::std::vec::Vec<AcknowledgePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AcknowledgeTopic {
+impl ::core::default::Default for AcknowledgeTopic {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<AcknowledgePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<AcknowledgePartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -591,7 +602,7 @@ impl AcknowledgeTopic {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for AcknowledgeTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -650,18 +661,21 @@ impl crate::Decodable for AcknowledgeTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<AcknowledgePartition> = (|| -> Result<
-            Vec<AcknowledgePartition>,
+        let f_partitions: ::std::vec::Vec<AcknowledgePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AcknowledgePartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AcknowledgePartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AcknowledgePartition::read(r, version)
@@ -699,7 +713,7 @@ impl AcknowledgeTopic {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -717,7 +731,7 @@ impl AcknowledgeTopic {
 impl crate::Message for ShareAcknowledgeRequest {
     const NAME: &'static str = "ShareAcknowledgeRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ShareAcknowledgeRequest {

@@ -17,30 +17,30 @@ pub struct ShareAcknowledgeResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// AcquisitionLockTimeoutMs: `int32`, versions 2, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "acquisitionLockTimeoutMs"))]
     pub acquisition_lock_timeout_ms: i32,
     /// Responses: `[]ShareAcknowledgeTopicResponse`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<ShareAcknowledgeTopicResponse>,
+    pub responses: ::std::vec::Vec<ShareAcknowledgeTopicResponse>,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "nodeEndpoints"))]
-    pub node_endpoints: Vec<NodeEndpoint>,
+    pub node_endpoints: ::std::vec::Vec<NodeEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareAcknowledgeResponse {
+impl ::core::default::Default for ShareAcknowledgeResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: None,
             acquisition_lock_timeout_ms: 0i32,
-            responses: Vec::<ShareAcknowledgeTopicResponse>::new(),
-            node_endpoints: Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<ShareAcknowledgeTopicResponse>::new(),
+            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -49,7 +49,7 @@ impl ShareAcknowledgeResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareAcknowledgeResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -177,33 +177,36 @@ impl crate::Decodable for ShareAcknowledgeResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_acquisition_lock_timeout_ms: i32 = if version >= 2i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?
         } else {
             0i32
         };
-        let f_responses: Vec<ShareAcknowledgeTopicResponse> = (|| -> Result<
-            Vec<ShareAcknowledgeTopicResponse>,
+        let f_responses: ::std::vec::Vec<ShareAcknowledgeTopicResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ShareAcknowledgeTopicResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ShareAcknowledgeTopicResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ShareAcknowledgeTopicResponse::read(r, version)
@@ -214,13 +217,15 @@ impl crate::Decodable for ShareAcknowledgeResponse {
             })
         })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_node_endpoints: Vec<NodeEndpoint> = (|| -> Result<
-            Vec<NodeEndpoint>,
+        let f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<NodeEndpoint>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -264,7 +269,7 @@ impl ShareAcknowledgeResponse {
         } else {}
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -277,7 +282,7 @@ impl ShareAcknowledgeResponse {
         };
         this.node_endpoints = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -308,12 +313,12 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderIdAndEpoch {
+impl ::core::default::Default for LeaderIdAndEpoch {
     fn default() -> Self {
         Self {
             leader_id: 0i32,
             leader_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -322,7 +327,7 @@ impl LeaderIdAndEpoch {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -355,11 +360,13 @@ impl crate::Decodable for LeaderIdAndEpoch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -408,7 +415,7 @@ pub struct PartitionData {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// CurrentLeader: `LeaderIdAndEpoch`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeader"))]
     pub current_leader: LeaderIdAndEpoch,
@@ -416,14 +423,14 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
             error_message: None,
-            current_leader: <LeaderIdAndEpoch as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -433,7 +440,7 @@ impl PartitionData {
         + 1usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -495,21 +502,22 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_current_leader: LeaderIdAndEpoch = (|| -> Result<
+        let f_current_leader: LeaderIdAndEpoch = (|| -> ::core::result::Result<
             LeaderIdAndEpoch,
             crate::DecodeError,
         > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
@@ -564,17 +572,17 @@ pub struct ShareAcknowledgeTopicResponse {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionData`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareAcknowledgeTopicResponse {
+impl ::core::default::Default for ShareAcknowledgeTopicResponse {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -583,7 +591,7 @@ impl ShareAcknowledgeTopicResponse {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareAcknowledgeTopicResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -642,18 +650,21 @@ impl crate::Decodable for ShareAcknowledgeTopicResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -688,7 +699,7 @@ impl ShareAcknowledgeTopicResponse {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -720,19 +731,19 @@ pub struct NodeEndpoint {
     pub port: i32,
     /// Rack: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for NodeEndpoint {
+impl ::core::default::Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
             rack: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -741,7 +752,7 @@ impl NodeEndpoint {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -815,18 +826,23 @@ impl crate::Decodable for NodeEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
@@ -868,7 +884,7 @@ impl NodeEndpoint {
 impl crate::Message for ShareAcknowledgeResponse {
     const NAME: &'static str = "ShareAcknowledgeResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ShareAcknowledgeResponse {

@@ -13,10 +13,10 @@
 pub struct ShareFetchRequest {
     /// GroupId: `string`, versions 1-2, nullable 1-2, default null, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
-    pub group_id: Option<crate::StrBytes>,
+    pub group_id: ::core::option::Option<crate::StrBytes>,
     /// MemberId: `string`, versions 1-2, nullable 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
-    pub member_id: Option<crate::StrBytes>,
+    pub member_id: ::core::option::Option<crate::StrBytes>,
     /// ShareSessionEpoch: `int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "shareSessionEpoch"))]
     pub share_session_epoch: i32,
@@ -43,15 +43,15 @@ pub struct ShareFetchRequest {
     pub is_renew_ack: bool,
     /// Topics: `[]FetchTopic`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<FetchTopic>,
+    pub topics: ::std::vec::Vec<FetchTopic>,
     /// ForgottenTopicsData: `[]ForgottenTopic`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "forgottenTopicsData"))]
-    pub forgotten_topics_data: Vec<ForgottenTopic>,
+    pub forgotten_topics_data: ::std::vec::Vec<ForgottenTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareFetchRequest {
+impl ::core::default::Default for ShareFetchRequest {
     fn default() -> Self {
         Self {
             group_id: None,
@@ -64,9 +64,9 @@ impl Default for ShareFetchRequest {
             batch_size: 0i32,
             share_acquire_mode: 0i8,
             is_renew_ack: false,
-            topics: Vec::<FetchTopic>::new(),
-            forgotten_topics_data: Vec::<ForgottenTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<FetchTopic>::new(),
+            forgotten_topics_data: ::std::vec::Vec::<ForgottenTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -76,7 +76,7 @@ impl ShareFetchRequest {
         + 4usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareFetchRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.group_id {
@@ -263,56 +263,63 @@ impl crate::Decodable for ShareFetchRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_member_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_share_session_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_share_session_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ShareSessionEpoch"))?;
-        let f_max_wait_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_max_wait_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MaxWaitMs"))?;
-        let f_min_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_min_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MinBytes"))?;
-        let f_max_bytes: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_max_records: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_max_records: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MaxRecords"))?;
-        let f_batch_size: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_batch_size: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("BatchSize"))?;
         let f_share_acquire_mode: i8 = if version >= 2i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("ShareAcquireMode"))?
         } else {
             0i8
         };
         let f_is_renew_ack: bool = if version >= 2i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("IsRenewAck"))?
         } else {
             false
         };
-        let f_topics: Vec<FetchTopic> = (|| -> Result<
-            Vec<FetchTopic>,
+        let f_topics: ::std::vec::Vec<FetchTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FetchTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, FetchTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(FetchTopic::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -320,13 +327,15 @@ impl crate::Decodable for ShareFetchRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_forgotten_topics_data: Vec<ForgottenTopic> = (|| -> Result<
-            Vec<ForgottenTopic>,
+        let f_forgotten_topics_data: ::std::vec::Vec<ForgottenTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ForgottenTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ForgottenTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -384,7 +393,7 @@ impl ShareFetchRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -397,7 +406,7 @@ impl ShareFetchRequest {
         };
         this.forgotten_topics_data = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -426,18 +435,18 @@ pub struct AcknowledgementBatch {
     pub last_offset: i64,
     /// AcknowledgeTypes: `[]int8`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgeTypes"))]
-    pub acknowledge_types: Vec<i8>,
+    pub acknowledge_types: ::std::vec::Vec<i8>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AcknowledgementBatch {
+impl ::core::default::Default for AcknowledgementBatch {
     fn default() -> Self {
         Self {
             first_offset: 0i64,
             last_offset: 0i64,
-            acknowledge_types: Vec::<i8>::new(),
-            unknown_tagged_fields: Default::default(),
+            acknowledge_types: ::std::vec::Vec::<i8>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -446,7 +455,7 @@ impl AcknowledgementBatch {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for AcknowledgementBatch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -505,20 +514,25 @@ impl crate::Decodable for AcknowledgementBatch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_acknowledge_types: Vec<i8> = (|| -> Result<Vec<i8>, crate::DecodeError> {
+        let f_acknowledge_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i8>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i8()?);
                 }
@@ -556,7 +570,7 @@ impl AcknowledgementBatch {
         this.last_offset = g.i64();
         this.acknowledge_types = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i8());
             }
@@ -580,18 +594,18 @@ pub struct FetchPartition {
     pub partition_max_bytes: i32,
     /// AcknowledgementBatches: `[]AcknowledgementBatch`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgementBatches"))]
-    pub acknowledgement_batches: Vec<AcknowledgementBatch>,
+    pub acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchPartition {
+impl ::core::default::Default for FetchPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             partition_max_bytes: 0i32,
-            acknowledgement_batches: Vec::<AcknowledgementBatch>::new(),
-            unknown_tagged_fields: Default::default(),
+            acknowledgement_batches: ::std::vec::Vec::<AcknowledgementBatch>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -600,7 +614,7 @@ impl FetchPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for FetchPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         if self.partition_max_bytes != 0i32 {
@@ -666,19 +680,22 @@ impl crate::Decodable for FetchPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
         let f_partition_max_bytes: i32 = 0i32;
-        let f_acknowledgement_batches: Vec<AcknowledgementBatch> = (|| -> Result<
-            Vec<AcknowledgementBatch>,
+        let f_acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AcknowledgementBatch>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AcknowledgementBatch::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AcknowledgementBatch::read(r, version)
@@ -717,7 +734,7 @@ impl FetchPartition {
         this.partition_index = g.i32();
         this.acknowledgement_batches = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -743,17 +760,17 @@ pub struct FetchTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]FetchPartition`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<FetchPartition>,
+    pub partitions: ::std::vec::Vec<FetchPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FetchTopic {
+impl ::core::default::Default for FetchTopic {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<FetchPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<FetchPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -762,7 +779,7 @@ impl FetchTopic {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for FetchTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -821,18 +838,21 @@ impl crate::Decodable for FetchTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<FetchPartition> = (|| -> Result<
-            Vec<FetchPartition>,
+        let f_partitions: ::std::vec::Vec<FetchPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FetchPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, FetchPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -867,7 +887,7 @@ impl FetchTopic {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -893,17 +913,17 @@ pub struct ForgottenTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ForgottenTopic {
+impl ::core::default::Default for ForgottenTopic {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -912,7 +932,7 @@ impl ForgottenTopic {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for ForgottenTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -966,16 +986,22 @@ impl crate::Decodable for ForgottenTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -1011,7 +1037,7 @@ impl ForgottenTopic {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -1024,7 +1050,7 @@ impl ForgottenTopic {
 impl crate::Message for ShareFetchRequest {
     const NAME: &'static str = "ShareFetchRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ShareFetchRequest {

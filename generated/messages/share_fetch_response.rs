@@ -17,30 +17,30 @@ pub struct ShareFetchResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// AcquisitionLockTimeoutMs: `int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acquisitionLockTimeoutMs"))]
     pub acquisition_lock_timeout_ms: i32,
     /// Responses: `[]ShareFetchableTopicResponse`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
-    pub responses: Vec<ShareFetchableTopicResponse>,
+    pub responses: ::std::vec::Vec<ShareFetchableTopicResponse>,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "nodeEndpoints"))]
-    pub node_endpoints: Vec<NodeEndpoint>,
+    pub node_endpoints: ::std::vec::Vec<NodeEndpoint>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareFetchResponse {
+impl ::core::default::Default for ShareFetchResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: None,
             acquisition_lock_timeout_ms: 0i32,
-            responses: Vec::<ShareFetchableTopicResponse>::new(),
-            node_endpoints: Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: Default::default(),
+            responses: ::std::vec::Vec::<ShareFetchableTopicResponse>::new(),
+            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -50,7 +50,7 @@ impl ShareFetchResponse {
         + 1usize;
 }
 impl crate::Encodable for ShareFetchResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -174,31 +174,35 @@ impl crate::Decodable for ShareFetchResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_acquisition_lock_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_acquisition_lock_timeout_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?;
-        let f_responses: Vec<ShareFetchableTopicResponse> = (|| -> Result<
-            Vec<ShareFetchableTopicResponse>,
+        let f_responses: ::std::vec::Vec<ShareFetchableTopicResponse> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<ShareFetchableTopicResponse>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, ShareFetchableTopicResponse::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         ShareFetchableTopicResponse::read(r, version)
@@ -209,13 +213,15 @@ impl crate::Decodable for ShareFetchResponse {
             })
         })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_node_endpoints: Vec<NodeEndpoint> = (|| -> Result<
-            Vec<NodeEndpoint>,
+        let f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<NodeEndpoint>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -257,7 +263,7 @@ impl ShareFetchResponse {
         this.acquisition_lock_timeout_ms = g.i32();
         this.responses = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -270,7 +276,7 @@ impl ShareFetchResponse {
         };
         this.node_endpoints = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -301,12 +307,12 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for LeaderIdAndEpoch {
+impl ::core::default::Default for LeaderIdAndEpoch {
     fn default() -> Self {
         Self {
             leader_id: 0i32,
             leader_epoch: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -315,7 +321,7 @@ impl LeaderIdAndEpoch {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -348,11 +354,13 @@ impl crate::Decodable for LeaderIdAndEpoch {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
@@ -406,13 +414,13 @@ pub struct AcquiredRecords {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for AcquiredRecords {
+impl ::core::default::Default for AcquiredRecords {
     fn default() -> Self {
         Self {
             first_offset: 0i64,
             last_offset: 0i64,
             delivery_count: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -421,7 +429,7 @@ impl AcquiredRecords {
     pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 2usize + 1usize;
 }
 impl crate::Encodable for AcquiredRecords {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 8usize;
@@ -459,19 +467,20 @@ impl crate::Decodable for AcquiredRecords {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("LastOffset"))?;
-        let f_delivery_count: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_delivery_count: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("DeliveryCount"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -520,13 +529,13 @@ pub struct PartitionData {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// AcknowledgeErrorCode: `int16`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgeErrorCode"))]
     pub acknowledge_error_code: i16,
     /// AcknowledgeErrorMessage: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "acknowledgeErrorMessage"))]
-    pub acknowledge_error_message: Option<crate::StrBytes>,
+    pub acknowledge_error_message: ::core::option::Option<crate::StrBytes>,
     /// CurrentLeader: `LeaderIdAndEpoch`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeader"))]
     pub current_leader: LeaderIdAndEpoch,
@@ -538,12 +547,12 @@ pub struct PartitionData {
     pub records: crate::Bytes,
     /// AcquiredRecords: `[]AcquiredRecords`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "acquiredRecords"))]
-    pub acquired_records: Vec<AcquiredRecords>,
+    pub acquired_records: ::std::vec::Vec<AcquiredRecords>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for PartitionData {
+impl ::core::default::Default for PartitionData {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
@@ -551,10 +560,10 @@ impl Default for PartitionData {
             error_message: None,
             acknowledge_error_code: 0i16,
             acknowledge_error_message: None,
-            current_leader: <LeaderIdAndEpoch as Default>::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
             records: crate::Bytes::new(),
-            acquired_records: Vec::<AcquiredRecords>::new(),
-            unknown_tagged_fields: Default::default(),
+            acquired_records: ::std::vec::Vec::<AcquiredRecords>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -564,7 +573,7 @@ impl PartitionData {
         + LeaderIdAndEpoch::MIN_SIZE + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -706,45 +715,50 @@ impl crate::Decodable for PartitionData {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_acknowledge_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_acknowledge_error_code: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("AcknowledgeErrorCode"))?;
-        let f_acknowledge_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_acknowledge_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("AcknowledgeErrorMessage"))?;
-        let f_current_leader: LeaderIdAndEpoch = (|| -> Result<
+        let f_current_leader: LeaderIdAndEpoch = (|| -> ::core::result::Result<
             LeaderIdAndEpoch,
             crate::DecodeError,
         > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
             .map_err(|e| e.in_field("CurrentLeader"))?;
-        let f_records: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(true)?)
-        })()
+        let f_records: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(true)?) })()
             .map_err(|e| e.in_field("Records"))?;
-        let f_acquired_records: Vec<AcquiredRecords> = (|| -> Result<
-            Vec<AcquiredRecords>,
+        let f_acquired_records: ::std::vec::Vec<AcquiredRecords> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<AcquiredRecords>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, AcquiredRecords::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         AcquiredRecords::read(r, version).map_err(|e| e.at_index(i))?,
@@ -798,7 +812,7 @@ impl PartitionData {
         this.records = g.records();
         this.acquired_records = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -824,17 +838,17 @@ pub struct ShareFetchableTopicResponse {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]PartitionData`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<PartitionData>,
+    pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareFetchableTopicResponse {
+impl ::core::default::Default for ShareFetchableTopicResponse {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<PartitionData>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<PartitionData>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -843,7 +857,7 @@ impl ShareFetchableTopicResponse {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareFetchableTopicResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -902,18 +916,21 @@ impl crate::Decodable for ShareFetchableTopicResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_partitions: Vec<PartitionData> = (|| -> Result<
-            Vec<PartitionData>,
+        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, PartitionData::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -948,7 +965,7 @@ impl ShareFetchableTopicResponse {
         this.topic_id = g.uuid();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -980,19 +997,19 @@ pub struct NodeEndpoint {
     pub port: i32,
     /// Rack: `string`, versions 1-2, nullable 1-2, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rack"))]
-    pub rack: Option<crate::StrBytes>,
+    pub rack: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for NodeEndpoint {
+impl ::core::default::Default for NodeEndpoint {
     fn default() -> Self {
         Self {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
             rack: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1001,7 +1018,7 @@ impl NodeEndpoint {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -1075,18 +1092,23 @@ impl crate::Decodable for NodeEndpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
+        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
         })()
+            .map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
-        let f_rack: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("Rack"))?;
@@ -1128,7 +1150,7 @@ impl NodeEndpoint {
 impl crate::Message for ShareFetchResponse {
     const NAME: &'static str = "ShareFetchResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ShareFetchResponse {

@@ -14,17 +14,17 @@ pub struct ShareGroupDescribeResponse {
     pub throttle_time_ms: i32,
     /// Groups: `[]DescribedGroup`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<DescribedGroup>,
+    pub groups: ::std::vec::Vec<DescribedGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareGroupDescribeResponse {
+impl ::core::default::Default for ShareGroupDescribeResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            groups: Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<DescribedGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl ShareGroupDescribeResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for ShareGroupDescribeResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -92,18 +92,21 @@ impl crate::Decodable for ShareGroupDescribeResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: Vec<DescribedGroup> = (|| -> Result<
-            Vec<DescribedGroup>,
+        let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, DescribedGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -138,7 +141,7 @@ impl ShareGroupDescribeResponse {
         this.throttle_time_ms = g.i32();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -167,18 +170,18 @@ pub struct TopicPartitions {
     pub topic_name: crate::StrBytes,
     /// Partitions: `[]int32`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicPartitions {
+impl ::core::default::Default for TopicPartitions {
     fn default() -> Self {
         Self {
             topic_id: crate::Uuid::ZERO,
             topic_name: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -187,7 +190,7 @@ impl TopicPartitions {
     pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicPartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 16usize;
         n
@@ -261,21 +264,27 @@ impl crate::Decodable for TopicPartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> Result<crate::Uuid, crate::DecodeError> {
-            Ok(r.uuid()?)
-        })()
+        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
+            crate::Uuid,
+            crate::DecodeError,
+        > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("TopicId"))?;
-        let f_topic_name: crate::StrBytes = (|| -> Result<
+        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -313,7 +322,7 @@ impl TopicPartitions {
         this.topic_name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -331,16 +340,16 @@ impl TopicPartitions {
 pub struct Assignment {
     /// TopicPartitions: `[]TopicPartitions`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "topicPartitions"))]
-    pub topic_partitions: Vec<TopicPartitions>,
+    pub topic_partitions: ::std::vec::Vec<TopicPartitions>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Assignment {
+impl ::core::default::Default for Assignment {
     fn default() -> Self {
         Self {
-            topic_partitions: Vec::<TopicPartitions>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_partitions: ::std::vec::Vec::<TopicPartitions>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -349,7 +358,7 @@ impl Assignment {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for Assignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -403,14 +412,16 @@ impl crate::Decodable for Assignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_topic_partitions: Vec<TopicPartitions> = (|| -> Result<
-            Vec<TopicPartitions>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_topic_partitions: ::std::vec::Vec<TopicPartitions> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicPartitions>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicPartitions::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopicPartitions::read(r, version).map_err(|e| e.at_index(i))?,
@@ -445,7 +456,7 @@ impl Assignment {
         let mut this = Self::default();
         this.topic_partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -471,7 +482,7 @@ pub struct Member {
     pub member_id: crate::StrBytes,
     /// RackId: `string`, versions 1, nullable 1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
     /// MemberEpoch: `int32`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "memberEpoch"))]
     pub member_epoch: i32,
@@ -483,7 +494,7 @@ pub struct Member {
     pub client_host: crate::StrBytes,
     /// SubscribedTopicNames: `[]string`, versions 1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "subscribedTopicNames"))]
-    pub subscribed_topic_names: Vec<crate::StrBytes>,
+    pub subscribed_topic_names: ::std::vec::Vec<crate::StrBytes>,
     /// Assignment: `Assignment`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "assignment"))]
     pub assignment: Assignment,
@@ -491,7 +502,7 @@ pub struct Member {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Member {
+impl ::core::default::Default for Member {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
@@ -499,9 +510,9 @@ impl Default for Member {
             member_epoch: 0i32,
             client_id: crate::StrBytes::new(),
             client_host: crate::StrBytes::new(),
-            subscribed_topic_names: Vec::<crate::StrBytes>::new(),
-            assignment: <Assignment as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            subscribed_topic_names: ::std::vec::Vec::<crate::StrBytes>::new(),
+            assignment: <Assignment as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -511,7 +522,7 @@ impl Member {
         + Assignment::MIN_SIZE + 1usize;
 }
 impl crate::Encodable for Member {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -673,38 +684,40 @@ impl crate::Decodable for Member {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_client_id: crate::StrBytes = (|| -> Result<
+        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> Result<
+        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_subscribed_topic_names: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_subscribed_topic_names: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -712,9 +725,10 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("SubscribedTopicNames"))?;
-        let f_assignment: Assignment = (|| -> Result<Assignment, crate::DecodeError> {
-            Ok(Assignment::read(r, version)?)
-        })()
+        let f_assignment: Assignment = (|| -> ::core::result::Result<
+            Assignment,
+            crate::DecodeError,
+        > { Ok(Assignment::read(r, version)?) })()
             .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -752,7 +766,7 @@ impl Member {
         this.client_host = g.string();
         this.subscribed_topic_names = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -779,7 +793,7 @@ pub struct DescribedGroup {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 1, nullable 1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// GroupId: `string`, versions 1, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
     pub group_id: crate::StrBytes,
@@ -797,7 +811,7 @@ pub struct DescribedGroup {
     pub assignor_name: crate::StrBytes,
     /// Members: `[]Member`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<Member>,
+    pub members: ::std::vec::Vec<Member>,
     /// AuthorizedOperations: `int32`, versions 1, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "authorizedOperations"))]
     pub authorized_operations: i32,
@@ -805,7 +819,7 @@ pub struct DescribedGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedGroup {
+impl ::core::default::Default for DescribedGroup {
     fn default() -> Self {
         Self {
             error_code: 0i16,
@@ -815,9 +829,9 @@ impl Default for DescribedGroup {
             group_epoch: 0i32,
             assignment_epoch: 0i32,
             assignor_name: crate::StrBytes::new(),
-            members: Vec::<Member>::new(),
+            members: ::std::vec::Vec::<Member>::new(),
             authorized_operations: -2147483648i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -827,7 +841,7 @@ impl DescribedGroup {
         + 1usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribedGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -983,43 +997,49 @@ impl crate::Decodable for DescribedGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> Result<
+        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_group_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_assignment_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("AssignmentEpoch"))?;
-        let f_assignor_name: crate::StrBytes = (|| -> Result<
+        let f_assignor_name: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("AssignorName"))?;
-        let f_members: Vec<Member> = (|| -> Result<Vec<Member>, crate::DecodeError> {
+        let f_members: ::std::vec::Vec<Member> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Member>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Member::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Member::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1027,9 +1047,10 @@ impl crate::Decodable for DescribedGroup {
             })
         })()
             .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_authorized_operations: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("AuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1071,7 +1092,7 @@ impl DescribedGroup {
         this.assignor_name = g.string();
         this.members = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1090,7 +1111,7 @@ impl DescribedGroup {
 impl crate::Message for ShareGroupDescribeResponse {
     const NAME: &'static str = "ShareGroupDescribeResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for ShareGroupDescribeResponse {

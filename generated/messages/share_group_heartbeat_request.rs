@@ -22,15 +22,15 @@ pub struct ShareGroupHeartbeatRequest {
     pub member_epoch: i32,
     /// RackId: `string`, versions 1, nullable 1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
     /// SubscribedTopicNames: `[]string`, versions 1, nullable 1, default null, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "subscribedTopicNames"))]
-    pub subscribed_topic_names: Option<Vec<crate::StrBytes>>,
+    pub subscribed_topic_names: ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for ShareGroupHeartbeatRequest {
+impl ::core::default::Default for ShareGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -38,7 +38,7 @@ impl Default for ShareGroupHeartbeatRequest {
             member_epoch: 0i32,
             rack_id: None,
             subscribed_topic_names: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -47,7 +47,7 @@ impl ShareGroupHeartbeatRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for ShareGroupHeartbeatRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -181,36 +181,40 @@ impl crate::Decodable for ShareGroupHeartbeatRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_subscribed_topic_names: Option<Vec<crate::StrBytes>> = (|| -> Result<
-            Option<Vec<crate::StrBytes>>,
+        let f_subscribed_topic_names: ::core::option::Option<
+            ::std::vec::Vec<crate::StrBytes>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, 1usize)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for _ in 0..n {
                             v.push(r.string(true)?);
                         }
@@ -257,7 +261,7 @@ impl ShareGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -271,7 +275,7 @@ impl ShareGroupHeartbeatRequest {
 impl crate::Message for ShareGroupHeartbeatRequest {
     const NAME: &'static str = "ShareGroupHeartbeatRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for ShareGroupHeartbeatRequest {

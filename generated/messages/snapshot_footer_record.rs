@@ -16,11 +16,11 @@ pub struct SnapshotFooterRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SnapshotFooterRecord {
+impl ::core::default::Default for SnapshotFooterRecord {
     fn default() -> Self {
         Self {
             version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl SnapshotFooterRecord {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for SnapshotFooterRecord {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -57,9 +57,11 @@ impl crate::Decodable for SnapshotFooterRecord {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("Version"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -93,6 +95,6 @@ impl SnapshotFooterRecord {
 impl crate::Message for SnapshotFooterRecord {
     const NAME: &'static str = "SnapshotFooterRecord";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

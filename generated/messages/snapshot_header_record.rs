@@ -19,12 +19,12 @@ pub struct SnapshotHeaderRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SnapshotHeaderRecord {
+impl ::core::default::Default for SnapshotHeaderRecord {
     fn default() -> Self {
         Self {
             version: 0i16,
             last_contained_log_timestamp: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl SnapshotHeaderRecord {
     pub const MIN_SIZE: usize = 0usize + 2usize + 8usize + 1usize;
 }
 impl crate::Encodable for SnapshotHeaderRecord {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -66,13 +66,16 @@ impl crate::Decodable for SnapshotHeaderRecord {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("Version"))?;
-        let f_last_contained_log_timestamp: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
+        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
         })()
+            .map_err(|e| e.in_field("Version"))?;
+        let f_last_contained_log_timestamp: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("LastContainedLogTimestamp"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -108,6 +111,6 @@ impl SnapshotHeaderRecord {
 impl crate::Message for SnapshotHeaderRecord {
     const NAME: &'static str = "SnapshotHeaderRecord";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

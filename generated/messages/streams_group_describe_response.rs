@@ -14,17 +14,17 @@ pub struct StreamsGroupDescribeResponse {
     pub throttle_time_ms: i32,
     /// Groups: `[]DescribedGroup`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "groups"))]
-    pub groups: Vec<DescribedGroup>,
+    pub groups: ::std::vec::Vec<DescribedGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for StreamsGroupDescribeResponse {
+impl ::core::default::Default for StreamsGroupDescribeResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            groups: Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            groups: ::std::vec::Vec::<DescribedGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl StreamsGroupDescribeResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for StreamsGroupDescribeResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -92,18 +92,21 @@ impl crate::Decodable for StreamsGroupDescribeResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: Vec<DescribedGroup> = (|| -> Result<
-            Vec<DescribedGroup>,
+        let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<DescribedGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, DescribedGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -138,7 +141,7 @@ impl StreamsGroupDescribeResponse {
         this.throttle_time_ms = g.i32();
         this.groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -169,12 +172,12 @@ pub struct KeyValue {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for KeyValue {
+impl ::core::default::Default for KeyValue {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
             value: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -183,7 +186,7 @@ impl KeyValue {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for KeyValue {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -245,13 +248,14 @@ impl crate::Decodable for KeyValue {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes = (|| -> Result<
+        let f_value: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
@@ -304,19 +308,19 @@ pub struct TopicInfo {
     pub replication_factor: i16,
     /// TopicConfigs: `[]KeyValue`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topicConfigs"))]
-    pub topic_configs: Vec<KeyValue>,
+    pub topic_configs: ::std::vec::Vec<KeyValue>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicInfo {
+impl ::core::default::Default for TopicInfo {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             partitions: 0i32,
             replication_factor: 0i16,
-            topic_configs: Vec::<KeyValue>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_configs: ::std::vec::Vec::<KeyValue>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -325,7 +329,7 @@ impl TopicInfo {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicInfo {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -409,26 +413,30 @@ impl crate::Decodable for TopicInfo {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_partitions: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_replication_factor: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_topic_configs: Vec<KeyValue> = (|| -> Result<
-            Vec<KeyValue>,
+        let f_topic_configs: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<KeyValue>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -467,7 +475,7 @@ impl TopicInfo {
         this.replication_factor = g.i16();
         this.topic_configs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -493,29 +501,29 @@ pub struct Subtopology {
     pub subtopology_id: crate::StrBytes,
     /// SourceTopics: `[]string`, versions 0-1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopics"))]
-    pub source_topics: Vec<crate::StrBytes>,
+    pub source_topics: ::std::vec::Vec<crate::StrBytes>,
     /// RepartitionSinkTopics: `[]string`, versions 0-1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "repartitionSinkTopics"))]
-    pub repartition_sink_topics: Vec<crate::StrBytes>,
+    pub repartition_sink_topics: ::std::vec::Vec<crate::StrBytes>,
     /// StateChangelogTopics: `[]TopicInfo`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "stateChangelogTopics"))]
-    pub state_changelog_topics: Vec<TopicInfo>,
+    pub state_changelog_topics: ::std::vec::Vec<TopicInfo>,
     /// RepartitionSourceTopics: `[]TopicInfo`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "repartitionSourceTopics"))]
-    pub repartition_source_topics: Vec<TopicInfo>,
+    pub repartition_source_topics: ::std::vec::Vec<TopicInfo>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Subtopology {
+impl ::core::default::Default for Subtopology {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            source_topics: Vec::<crate::StrBytes>::new(),
-            repartition_sink_topics: Vec::<crate::StrBytes>::new(),
-            state_changelog_topics: Vec::<TopicInfo>::new(),
-            repartition_source_topics: Vec::<TopicInfo>::new(),
-            unknown_tagged_fields: Default::default(),
+            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            repartition_sink_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            state_changelog_topics: ::std::vec::Vec::<TopicInfo>::new(),
+            repartition_source_topics: ::std::vec::Vec::<TopicInfo>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -525,7 +533,7 @@ impl Subtopology {
         + 1usize;
 }
 impl crate::Encodable for Subtopology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -722,19 +730,21 @@ impl crate::Decodable for Subtopology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_source_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -742,13 +752,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_repartition_sink_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_repartition_sink_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -756,13 +768,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("RepartitionSinkTopics"))?;
-        let f_state_changelog_topics: Vec<TopicInfo> = (|| -> Result<
-            Vec<TopicInfo>,
+        let f_state_changelog_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicInfo>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -770,13 +784,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("StateChangelogTopics"))?;
-        let f_repartition_source_topics: Vec<TopicInfo> = (|| -> Result<
-            Vec<TopicInfo>,
+        let f_repartition_source_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicInfo>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -814,7 +830,7 @@ impl Subtopology {
         this.subtopology_id = g.string();
         this.source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -822,7 +838,7 @@ impl Subtopology {
         };
         this.repartition_sink_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -830,7 +846,7 @@ impl Subtopology {
         };
         this.state_changelog_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -843,7 +859,7 @@ impl Subtopology {
         };
         this.repartition_source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -869,17 +885,17 @@ pub struct Topology {
     pub epoch: i32,
     /// Subtopologies: `[]Subtopology`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "subtopologies"))]
-    pub subtopologies: Option<Vec<Subtopology>>,
+    pub subtopologies: ::core::option::Option<::std::vec::Vec<Subtopology>>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Topology {
+impl ::core::default::Default for Topology {
     fn default() -> Self {
         Self {
             epoch: 0i32,
             subtopologies: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -888,7 +904,7 @@ impl Topology {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for Topology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -947,18 +963,22 @@ impl crate::Decodable for Topology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_subtopologies: Option<Vec<Subtopology>> = (|| -> Result<
-            Option<Vec<Subtopology>>,
+        let f_subtopologies: ::core::option::Option<::std::vec::Vec<Subtopology>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<Subtopology>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, Subtopology::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 Subtopology::read(r, version).map_err(|e| e.at_index(i))?,
@@ -1000,7 +1020,7 @@ impl Topology {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -1032,12 +1052,12 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Endpoint {
+impl ::core::default::Default for Endpoint {
     fn default() -> Self {
         Self {
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1046,7 +1066,7 @@ impl Endpoint {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1093,13 +1113,16 @@ impl crate::Decodable for Endpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1151,13 +1174,13 @@ pub struct TaskOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TaskOffset {
+impl ::core::default::Default for TaskOffset {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
             partition: 0i32,
             offset: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1166,7 +1189,7 @@ impl TaskOffset {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for TaskOffset {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1218,16 +1241,20 @@ impl crate::Decodable for TaskOffset {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1273,17 +1300,17 @@ pub struct TaskIds {
     pub subtopology_id: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TaskIds {
+impl ::core::default::Default for TaskIds {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1292,7 +1319,7 @@ impl TaskIds {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TaskIds {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1361,17 +1388,22 @@ impl crate::Decodable for TaskIds {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -1407,7 +1439,7 @@ impl TaskIds {
         this.subtopology_id = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -1425,24 +1457,24 @@ impl TaskIds {
 pub struct Assignment {
     /// ActiveTasks: `[]TaskIds`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "activeTasks"))]
-    pub active_tasks: Vec<TaskIds>,
+    pub active_tasks: ::std::vec::Vec<TaskIds>,
     /// StandbyTasks: `[]TaskIds`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "standbyTasks"))]
-    pub standby_tasks: Vec<TaskIds>,
+    pub standby_tasks: ::std::vec::Vec<TaskIds>,
     /// WarmupTasks: `[]TaskIds`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "warmupTasks"))]
-    pub warmup_tasks: Vec<TaskIds>,
+    pub warmup_tasks: ::std::vec::Vec<TaskIds>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Assignment {
+impl ::core::default::Default for Assignment {
     fn default() -> Self {
         Self {
-            active_tasks: Vec::<TaskIds>::new(),
-            standby_tasks: Vec::<TaskIds>::new(),
-            warmup_tasks: Vec::<TaskIds>::new(),
-            unknown_tagged_fields: Default::default(),
+            active_tasks: ::std::vec::Vec::<TaskIds>::new(),
+            standby_tasks: ::std::vec::Vec::<TaskIds>::new(),
+            warmup_tasks: ::std::vec::Vec::<TaskIds>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1451,7 +1483,7 @@ impl Assignment {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for Assignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1571,14 +1603,16 @@ impl crate::Decodable for Assignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_active_tasks: Vec<TaskIds> = (|| -> Result<
-            Vec<TaskIds>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_active_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TaskIds>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1586,13 +1620,15 @@ impl crate::Decodable for Assignment {
             })
         })()
             .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Vec<TaskIds> = (|| -> Result<
-            Vec<TaskIds>,
+        let f_standby_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TaskIds>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1600,13 +1636,15 @@ impl crate::Decodable for Assignment {
             })
         })()
             .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Vec<TaskIds> = (|| -> Result<
-            Vec<TaskIds>,
+        let f_warmup_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TaskIds>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1641,7 +1679,7 @@ impl Assignment {
         let mut this = Self::default();
         this.active_tasks = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1654,7 +1692,7 @@ impl Assignment {
         };
         this.standby_tasks = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1667,7 +1705,7 @@ impl Assignment {
         };
         this.warmup_tasks = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1696,10 +1734,10 @@ pub struct Member {
     pub member_epoch: i32,
     /// InstanceId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "instanceId"))]
-    pub instance_id: Option<crate::StrBytes>,
+    pub instance_id: ::core::option::Option<crate::StrBytes>,
     /// RackId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
     /// ClientId: `string`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "clientId"))]
     pub client_id: crate::StrBytes,
@@ -1714,16 +1752,16 @@ pub struct Member {
     pub process_id: crate::StrBytes,
     /// UserEndpoint: `Endpoint`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "userEndpoint"))]
-    pub user_endpoint: Option<Endpoint>,
+    pub user_endpoint: ::core::option::Option<Endpoint>,
     /// ClientTags: `[]KeyValue`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "clientTags"))]
-    pub client_tags: Vec<KeyValue>,
+    pub client_tags: ::std::vec::Vec<KeyValue>,
     /// TaskOffsets: `[]TaskOffset`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "taskOffsets"))]
-    pub task_offsets: Vec<TaskOffset>,
+    pub task_offsets: ::std::vec::Vec<TaskOffset>,
     /// TaskEndOffsets: `[]TaskOffset`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "taskEndOffsets"))]
-    pub task_end_offsets: Vec<TaskOffset>,
+    pub task_end_offsets: ::std::vec::Vec<TaskOffset>,
     /// Assignment: `Assignment`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "assignment"))]
     pub assignment: Assignment,
@@ -1737,7 +1775,7 @@ pub struct Member {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Member {
+impl ::core::default::Default for Member {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
@@ -1749,13 +1787,13 @@ impl Default for Member {
             topology_epoch: 0i32,
             process_id: crate::StrBytes::new(),
             user_endpoint: None,
-            client_tags: Vec::<KeyValue>::new(),
-            task_offsets: Vec::<TaskOffset>::new(),
-            task_end_offsets: Vec::<TaskOffset>::new(),
-            assignment: <Assignment as Default>::default(),
-            target_assignment: <Assignment as Default>::default(),
+            client_tags: ::std::vec::Vec::<KeyValue>::new(),
+            task_offsets: ::std::vec::Vec::<TaskOffset>::new(),
+            task_end_offsets: ::std::vec::Vec::<TaskOffset>::new(),
+            assignment: <Assignment as ::core::default::Default>::default(),
+            target_assignment: <Assignment as ::core::default::Default>::default(),
             is_classic: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1766,7 +1804,7 @@ impl Member {
         + 1usize + 1usize;
 }
 impl crate::Encodable for Member {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -2055,57 +2093,60 @@ impl crate::Decodable for Member {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_client_id: crate::StrBytes = (|| -> Result<
+        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> Result<
+        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_topology_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_topology_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_process_id: crate::StrBytes = (|| -> Result<
+        let f_process_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("ProcessId"))?;
-        let f_user_endpoint: Option<Endpoint> = (|| -> Result<
-            Option<Endpoint>,
+        let f_user_endpoint: ::core::option::Option<Endpoint> = (|| -> ::core::result::Result<
+            ::core::option::Option<Endpoint>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Endpoint::read(r, version)?) }) })()
             .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_client_tags: Vec<KeyValue> = (|| -> Result<
-            Vec<KeyValue>,
+        let f_client_tags: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<KeyValue>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -2113,13 +2154,15 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("ClientTags"))?;
-        let f_task_offsets: Vec<TaskOffset> = (|| -> Result<
-            Vec<TaskOffset>,
+        let f_task_offsets: ::std::vec::Vec<TaskOffset> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TaskOffset>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -2127,13 +2170,15 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("TaskOffsets"))?;
-        let f_task_end_offsets: Vec<TaskOffset> = (|| -> Result<
-            Vec<TaskOffset>,
+        let f_task_end_offsets: ::std::vec::Vec<TaskOffset> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TaskOffset>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -2141,16 +2186,17 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_assignment: Assignment = (|| -> Result<Assignment, crate::DecodeError> {
-            Ok(Assignment::read(r, version)?)
-        })()
+        let f_assignment: Assignment = (|| -> ::core::result::Result<
+            Assignment,
+            crate::DecodeError,
+        > { Ok(Assignment::read(r, version)?) })()
             .map_err(|e| e.in_field("Assignment"))?;
-        let f_target_assignment: Assignment = (|| -> Result<
+        let f_target_assignment: Assignment = (|| -> ::core::result::Result<
             Assignment,
             crate::DecodeError,
         > { Ok(Assignment::read(r, version)?) })()
             .map_err(|e| e.in_field("TargetAssignment"))?;
-        let f_is_classic: bool = (|| -> Result<bool, crate::DecodeError> {
+        let f_is_classic: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
             Ok(r.bool()?)
         })()
             .map_err(|e| e.in_field("IsClassic"))?;
@@ -2211,7 +2257,7 @@ impl Member {
         };
         this.client_tags = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -2224,7 +2270,7 @@ impl Member {
         };
         this.task_offsets = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -2237,7 +2283,7 @@ impl Member {
         };
         this.task_end_offsets = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -2279,30 +2325,30 @@ pub struct TopologyDescriptionNode {
     pub node_type: i8,
     /// SourceTopics: `[]string`, versions 1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopics"))]
-    pub source_topics: Vec<crate::StrBytes>,
+    pub source_topics: ::std::vec::Vec<crate::StrBytes>,
     /// SinkTopic: `string`, versions 1, nullable 1, default null, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sinkTopic"))]
-    pub sink_topic: Option<crate::StrBytes>,
+    pub sink_topic: ::core::option::Option<crate::StrBytes>,
     /// Stores: `[]string`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "stores"))]
-    pub stores: Vec<crate::StrBytes>,
+    pub stores: ::std::vec::Vec<crate::StrBytes>,
     /// Successors: `[]string`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "successors"))]
-    pub successors: Vec<crate::StrBytes>,
+    pub successors: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionNode {
+impl ::core::default::Default for TopologyDescriptionNode {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             node_type: 0i8,
-            source_topics: Vec::<crate::StrBytes>::new(),
+            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
             sink_topic: None,
-            stores: Vec::<crate::StrBytes>::new(),
-            successors: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            stores: ::std::vec::Vec::<crate::StrBytes>::new(),
+            successors: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2311,7 +2357,7 @@ impl TopologyDescriptionNode {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionNode {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n
@@ -2387,7 +2433,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 };
         } else {
-            if self.source_topics != Vec::<crate::StrBytes>::new() {
+            if self.source_topics != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionNode",
                     field: "SourceTopics",
@@ -2458,7 +2504,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 };
         } else {
-            if self.stores != Vec::<crate::StrBytes>::new() {
+            if self.stores != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionNode",
                     field: "Stores",
@@ -2503,7 +2549,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 };
         } else {
-            if self.successors != Vec::<crate::StrBytes>::new() {
+            if self.successors != ::std::vec::Vec::<crate::StrBytes>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionNode",
                     field: "Successors",
@@ -2586,24 +2632,31 @@ impl crate::Decodable for TopologyDescriptionNode {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version >= 1i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_node_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("NodeType"))?
         } else {
             0i8
         };
-        let f_source_topics: Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -2612,21 +2665,27 @@ impl crate::Decodable for TopologyDescriptionNode {
             })()
                 .map_err(|e| e.in_field("SourceTopics"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
-        let f_sink_topic: Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_sink_topic: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("SinkTopic"))?
         } else {
             None
         };
-        let f_stores: Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_stores: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -2635,13 +2694,18 @@ impl crate::Decodable for TopologyDescriptionNode {
             })()
                 .map_err(|e| e.in_field("Stores"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
-        let f_successors: Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Vec<crate::StrBytes>, crate::DecodeError> {
+        let f_successors: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<crate::StrBytes>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, 1usize)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for _ in 0..n {
                         v.push(r.string(true)?);
                     }
@@ -2650,7 +2714,7 @@ impl crate::Decodable for TopologyDescriptionNode {
             })()
                 .map_err(|e| e.in_field("Successors"))?
         } else {
-            Vec::<crate::StrBytes>::new()
+            ::std::vec::Vec::<crate::StrBytes>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -2689,7 +2753,7 @@ impl TopologyDescriptionNode {
         if version >= 1i16 {
             this.source_topics = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -2702,7 +2766,7 @@ impl TopologyDescriptionNode {
         if version >= 1i16 {
             this.stores = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -2712,7 +2776,7 @@ impl TopologyDescriptionNode {
         if version >= 1i16 {
             this.successors = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.string());
                 }
@@ -2734,17 +2798,17 @@ pub struct TopologyDescriptionSubtopology {
     pub subtopology_id: crate::StrBytes,
     /// Nodes: `[]TopologyDescriptionNode`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "nodes"))]
-    pub nodes: Vec<TopologyDescriptionNode>,
+    pub nodes: ::std::vec::Vec<TopologyDescriptionNode>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionSubtopology {
+impl ::core::default::Default for TopologyDescriptionSubtopology {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            nodes: Vec::<TopologyDescriptionNode>::new(),
-            unknown_tagged_fields: Default::default(),
+            nodes: ::std::vec::Vec::<TopologyDescriptionNode>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2753,7 +2817,7 @@ impl TopologyDescriptionSubtopology {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionSubtopology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n
@@ -2806,7 +2870,7 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                     }
                 };
         } else {
-            if self.nodes != Vec::<TopologyDescriptionNode>::new() {
+            if self.nodes != ::std::vec::Vec::<TopologyDescriptionNode>::new() {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionSubtopology",
                     field: "Nodes",
@@ -2851,18 +2915,25 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_subtopology_id: crate::StrBytes = if version >= 1i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("SubtopologyId"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_nodes: Vec<TopologyDescriptionNode> = if version >= 1i16 {
-            (|| -> Result<Vec<TopologyDescriptionNode>, crate::DecodeError> {
+        let f_nodes: ::std::vec::Vec<TopologyDescriptionNode> = if version >= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<TopologyDescriptionNode>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, TopologyDescriptionNode::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             TopologyDescriptionNode::read(r, version)
@@ -2874,7 +2945,7 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
             })()
                 .map_err(|e| e.in_field("Nodes"))?
         } else {
-            Vec::<TopologyDescriptionNode>::new()
+            ::std::vec::Vec::<TopologyDescriptionNode>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -2906,7 +2977,7 @@ impl TopologyDescriptionSubtopology {
         if version >= 1i16 {
             this.nodes = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -2938,12 +3009,12 @@ pub struct TopologyDescriptionGlobalStore {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionGlobalStore {
+impl ::core::default::Default for TopologyDescriptionGlobalStore {
     fn default() -> Self {
         Self {
-            source: <TopologyDescriptionNode as Default>::default(),
-            processor: <TopologyDescriptionNode as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            source: <TopologyDescriptionNode as ::core::default::Default>::default(),
+            processor: <TopologyDescriptionNode as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2952,7 +3023,7 @@ impl TopologyDescriptionGlobalStore {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionGlobalStore {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n
@@ -2961,7 +3032,9 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                     v.size(version)?
                 };
         } else {
-            if self.source != <TopologyDescriptionNode as Default>::default() {
+            if self.source
+                != <TopologyDescriptionNode as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionGlobalStore",
                     field: "Source",
@@ -2976,7 +3049,9 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                     v.size(version)?
                 };
         } else {
-            if self.processor != <TopologyDescriptionNode as Default>::default() {
+            if self.processor
+                != <TopologyDescriptionNode as ::core::default::Default>::default()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescriptionGlobalStore",
                     field: "Processor",
@@ -3015,22 +3090,22 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_source: TopologyDescriptionNode = if version >= 1i16 {
-            (|| -> Result<TopologyDescriptionNode, crate::DecodeError> {
+            (|| -> ::core::result::Result<TopologyDescriptionNode, crate::DecodeError> {
                 Ok(TopologyDescriptionNode::read(r, version)?)
             })()
                 .map_err(|e| e.in_field("Source"))?
         } else {
-            <TopologyDescriptionNode as Default>::default()
+            <TopologyDescriptionNode as ::core::default::Default>::default()
         };
         let f_processor: TopologyDescriptionNode = if version >= 1i16 {
-            (|| -> Result<TopologyDescriptionNode, crate::DecodeError> {
+            (|| -> ::core::result::Result<TopologyDescriptionNode, crate::DecodeError> {
                 Ok(TopologyDescriptionNode::read(r, version)?)
             })()
                 .map_err(|e| e.in_field("Processor"))?
         } else {
-            <TopologyDescriptionNode as Default>::default()
+            <TopologyDescriptionNode as ::core::default::Default>::default()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -3084,20 +3159,20 @@ impl TopologyDescriptionGlobalStore {
 pub struct TopologyDescription {
     /// Subtopologies: `[]TopologyDescriptionSubtopology`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "subtopologies"))]
-    pub subtopologies: Vec<TopologyDescriptionSubtopology>,
+    pub subtopologies: ::std::vec::Vec<TopologyDescriptionSubtopology>,
     /// GlobalStores: `[]TopologyDescriptionGlobalStore`, versions 1.
     #[cfg_attr(feature = "serde", serde(rename = "globalStores"))]
-    pub global_stores: Vec<TopologyDescriptionGlobalStore>,
+    pub global_stores: ::std::vec::Vec<TopologyDescriptionGlobalStore>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescription {
+impl ::core::default::Default for TopologyDescription {
     fn default() -> Self {
         Self {
-            subtopologies: Vec::<TopologyDescriptionSubtopology>::new(),
-            global_stores: Vec::<TopologyDescriptionGlobalStore>::new(),
-            unknown_tagged_fields: Default::default(),
+            subtopologies: ::std::vec::Vec::<TopologyDescriptionSubtopology>::new(),
+            global_stores: ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -3106,7 +3181,7 @@ impl TopologyDescription {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TopologyDescription {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n
@@ -3133,7 +3208,9 @@ impl crate::Encodable for TopologyDescription {
                     }
                 };
         } else {
-            if self.subtopologies != Vec::<TopologyDescriptionSubtopology>::new() {
+            if self.subtopologies
+                != ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescription",
                     field: "Subtopologies",
@@ -3166,7 +3243,9 @@ impl crate::Encodable for TopologyDescription {
                     }
                 };
         } else {
-            if self.global_stores != Vec::<TopologyDescriptionGlobalStore>::new() {
+            if self.global_stores
+                != ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
+            {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: "TopologyDescription",
                     field: "GlobalStores",
@@ -3217,12 +3296,19 @@ impl crate::Decodable for TopologyDescription {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_subtopologies: Vec<TopologyDescriptionSubtopology> = if version >= 1i16 {
-            (|| -> Result<Vec<TopologyDescriptionSubtopology>, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_subtopologies: ::std::vec::Vec<TopologyDescriptionSubtopology> = if version
+            >= 1i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<TopologyDescriptionSubtopology>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, TopologyDescriptionSubtopology::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             TopologyDescriptionSubtopology::read(r, version)
@@ -3234,13 +3320,20 @@ impl crate::Decodable for TopologyDescription {
             })()
                 .map_err(|e| e.in_field("Subtopologies"))?
         } else {
-            Vec::<TopologyDescriptionSubtopology>::new()
+            ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
         };
-        let f_global_stores: Vec<TopologyDescriptionGlobalStore> = if version >= 1i16 {
-            (|| -> Result<Vec<TopologyDescriptionGlobalStore>, crate::DecodeError> {
+        let f_global_stores: ::std::vec::Vec<TopologyDescriptionGlobalStore> = if version
+            >= 1i16
+        {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<TopologyDescriptionGlobalStore>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, TopologyDescriptionGlobalStore::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             TopologyDescriptionGlobalStore::read(r, version)
@@ -3252,7 +3345,7 @@ impl crate::Decodable for TopologyDescription {
             })()
                 .map_err(|e| e.in_field("GlobalStores"))?
         } else {
-            Vec::<TopologyDescriptionGlobalStore>::new()
+            ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -3281,7 +3374,7 @@ impl TopologyDescription {
         if version >= 1i16 {
             this.subtopologies = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -3296,7 +3389,7 @@ impl TopologyDescription {
         if version >= 1i16 {
             this.global_stores = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -3323,7 +3416,7 @@ pub struct DescribedGroup {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// GroupId: `string`, versions 0-1, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
     pub group_id: crate::StrBytes,
@@ -3338,27 +3431,27 @@ pub struct DescribedGroup {
     pub assignment_epoch: i32,
     /// Topology: `Topology`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "topology"))]
-    pub topology: Option<Topology>,
+    pub topology: ::core::option::Option<Topology>,
     /// Members: `[]Member`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "members"))]
-    pub members: Vec<Member>,
+    pub members: ::std::vec::Vec<Member>,
     /// AuthorizedOperations: `int32`, versions 0-1, default -2147483648.
     #[cfg_attr(feature = "serde", serde(rename = "authorizedOperations"))]
     pub authorized_operations: i32,
     /// TopologyDescription: `TopologyDescription`, versions 1, nullable 1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "topologyDescription"))]
-    pub topology_description: Option<TopologyDescription>,
+    pub topology_description: ::core::option::Option<TopologyDescription>,
     /// TopologyDescriptionStatus: `int8`, versions 1, default 0.
     #[cfg_attr(feature = "serde", serde(rename = "topologyDescriptionStatus"))]
     pub topology_description_status: i8,
     /// AssignorName: `string`, versions 1, nullable 1, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "assignorName"))]
-    pub assignor_name: Option<crate::StrBytes>,
+    pub assignor_name: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for DescribedGroup {
+impl ::core::default::Default for DescribedGroup {
     fn default() -> Self {
         Self {
             error_code: 0i16,
@@ -3368,12 +3461,12 @@ impl Default for DescribedGroup {
             group_epoch: 0i32,
             assignment_epoch: 0i32,
             topology: None,
-            members: Vec::<Member>::new(),
+            members: ::std::vec::Vec::<Member>::new(),
             authorized_operations: -2147483648i32,
             topology_description: None,
             topology_description_status: 0i8,
             assignor_name: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -3383,7 +3476,7 @@ impl DescribedGroup {
         + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for DescribedGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -3598,43 +3691,49 @@ impl crate::Decodable for DescribedGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> Result<
+        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_group_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_assignment_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("AssignmentEpoch"))?;
-        let f_topology: Option<Topology> = (|| -> Result<
-            Option<Topology>,
+        let f_topology: ::core::option::Option<Topology> = (|| -> ::core::result::Result<
+            ::core::option::Option<Topology>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Topology::read(r, version)?) }) })()
             .map_err(|e| e.in_field("Topology"))?;
-        let f_members: Vec<Member> = (|| -> Result<Vec<Member>, crate::DecodeError> {
+        let f_members: ::std::vec::Vec<Member> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Member>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Member::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Member::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -3642,12 +3741,18 @@ impl crate::Decodable for DescribedGroup {
             })
         })()
             .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_authorized_operations: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("AuthorizedOperations"))?;
-        let f_topology_description: Option<TopologyDescription> = if version >= 1i16 {
-            (|| -> Result<Option<TopologyDescription>, crate::DecodeError> {
+        let f_topology_description: ::core::option::Option<TopologyDescription> = if version
+            >= 1i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<TopologyDescription>,
+                crate::DecodeError,
+            > {
                 Ok(
                     if r.i8()? < 0 {
                         None
@@ -3661,15 +3766,17 @@ impl crate::Decodable for DescribedGroup {
             None
         };
         let f_topology_description_status: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("TopologyDescriptionStatus"))?
         } else {
             0i8
         };
-        let f_assignor_name: Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_assignor_name: ::core::option::Option<crate::StrBytes> = if version >= 1i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("AssignorName"))?
         } else {
             None
@@ -3726,7 +3833,7 @@ impl DescribedGroup {
         };
         this.members = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -3763,7 +3870,7 @@ impl DescribedGroup {
 impl crate::Message for StreamsGroupDescribeResponse {
     const NAME: &'static str = "StreamsGroupDescribeResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for StreamsGroupDescribeResponse {

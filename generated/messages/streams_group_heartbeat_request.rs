@@ -25,40 +25,40 @@ pub struct StreamsGroupHeartbeatRequest {
     pub endpoint_information_epoch: i32,
     /// InstanceId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "instanceId"))]
-    pub instance_id: Option<crate::StrBytes>,
+    pub instance_id: ::core::option::Option<crate::StrBytes>,
     /// RackId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "rackId"))]
-    pub rack_id: Option<crate::StrBytes>,
+    pub rack_id: ::core::option::Option<crate::StrBytes>,
     /// RebalanceTimeoutMs: `int32`, versions 0-1, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "rebalanceTimeoutMs"))]
     pub rebalance_timeout_ms: i32,
     /// Topology: `Topology`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "topology"))]
-    pub topology: Option<Topology>,
+    pub topology: ::core::option::Option<Topology>,
     /// ActiveTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "activeTasks"))]
-    pub active_tasks: Option<Vec<TaskIds>>,
+    pub active_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// StandbyTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "standbyTasks"))]
-    pub standby_tasks: Option<Vec<TaskIds>>,
+    pub standby_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// WarmupTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "warmupTasks"))]
-    pub warmup_tasks: Option<Vec<TaskIds>>,
+    pub warmup_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// ProcessId: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "processId"))]
-    pub process_id: Option<crate::StrBytes>,
+    pub process_id: ::core::option::Option<crate::StrBytes>,
     /// UserEndpoint: `Endpoint`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "userEndpoint"))]
-    pub user_endpoint: Option<Endpoint>,
+    pub user_endpoint: ::core::option::Option<Endpoint>,
     /// ClientTags: `[]KeyValue`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "clientTags"))]
-    pub client_tags: Option<Vec<KeyValue>>,
+    pub client_tags: ::core::option::Option<::std::vec::Vec<KeyValue>>,
     /// TaskOffsets: `[]TaskOffset`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "taskOffsets"))]
-    pub task_offsets: Option<Vec<TaskOffset>>,
+    pub task_offsets: ::core::option::Option<::std::vec::Vec<TaskOffset>>,
     /// TaskEndOffsets: `[]TaskOffset`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "taskEndOffsets"))]
-    pub task_end_offsets: Option<Vec<TaskOffset>>,
+    pub task_end_offsets: ::core::option::Option<::std::vec::Vec<TaskOffset>>,
     /// ShutdownApplication: `bool`, versions 0-1, default false.
     #[cfg_attr(feature = "serde", serde(rename = "shutdownApplication"))]
     pub shutdown_application: bool,
@@ -66,7 +66,7 @@ pub struct StreamsGroupHeartbeatRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for StreamsGroupHeartbeatRequest {
+impl ::core::default::Default for StreamsGroupHeartbeatRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -86,7 +86,7 @@ impl Default for StreamsGroupHeartbeatRequest {
             task_offsets: None,
             task_end_offsets: None,
             shutdown_application: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -96,7 +96,7 @@ impl StreamsGroupHeartbeatRequest {
         + 1usize + 1usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -465,53 +465,57 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_endpoint_information_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_endpoint_information_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_instance_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_rebalance_timeout_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
-        let f_topology: Option<Topology> = (|| -> Result<
-            Option<Topology>,
+        let f_topology: ::core::option::Option<Topology> = (|| -> ::core::result::Result<
+            ::core::option::Option<Topology>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Topology::read(r, version)?) }) })()
             .map_err(|e| e.in_field("Topology"))?;
-        let f_active_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_active_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -523,15 +527,17 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_standby_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -543,15 +549,17 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_warmup_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -563,25 +571,27 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
-        let f_process_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_process_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ProcessId"))?;
-        let f_user_endpoint: Option<Endpoint> = (|| -> Result<
-            Option<Endpoint>,
+        let f_user_endpoint: ::core::option::Option<Endpoint> = (|| -> ::core::result::Result<
+            ::core::option::Option<Endpoint>,
             crate::DecodeError,
         > { Ok(if r.i8()? < 0 { None } else { Some(Endpoint::read(r, version)?) }) })()
             .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_client_tags: Option<Vec<KeyValue>> = (|| -> Result<
-            Option<Vec<KeyValue>>,
+        let f_client_tags: ::core::option::Option<::std::vec::Vec<KeyValue>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<KeyValue>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, KeyValue::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 KeyValue::read(r, version).map_err(|e| e.at_index(i))?,
@@ -593,15 +603,17 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("ClientTags"))?;
-        let f_task_offsets: Option<Vec<TaskOffset>> = (|| -> Result<
-            Option<Vec<TaskOffset>>,
+        let f_task_offsets: ::core::option::Option<::std::vec::Vec<TaskOffset>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskOffset>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskOffset::read(r, version).map_err(|e| e.at_index(i))?,
@@ -613,15 +625,17 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("TaskOffsets"))?;
-        let f_task_end_offsets: Option<Vec<TaskOffset>> = (|| -> Result<
-            Option<Vec<TaskOffset>>,
+        let f_task_end_offsets: ::core::option::Option<::std::vec::Vec<TaskOffset>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskOffset>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskOffset::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskOffset::read(r, version).map_err(|e| e.at_index(i))?,
@@ -633,9 +647,10 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_shutdown_application: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_shutdown_application: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("ShutdownApplication"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -698,7 +713,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -715,7 +730,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -732,7 +747,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -760,7 +775,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -777,7 +792,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -794,7 +809,7 @@ impl StreamsGroupHeartbeatRequest {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -827,12 +842,12 @@ pub struct KeyValue {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for KeyValue {
+impl ::core::default::Default for KeyValue {
     fn default() -> Self {
         Self {
             key: crate::StrBytes::new(),
             value: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -841,7 +856,7 @@ impl KeyValue {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for KeyValue {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -903,13 +918,14 @@ impl crate::Decodable for KeyValue {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes = (|| -> Result<
+        let f_value: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
@@ -962,19 +978,19 @@ pub struct TopicInfo {
     pub replication_factor: i16,
     /// TopicConfigs: `[]KeyValue`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "topicConfigs"))]
-    pub topic_configs: Vec<KeyValue>,
+    pub topic_configs: ::std::vec::Vec<KeyValue>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicInfo {
+impl ::core::default::Default for TopicInfo {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             partitions: 0i32,
             replication_factor: 0i16,
-            topic_configs: Vec::<KeyValue>::new(),
-            unknown_tagged_fields: Default::default(),
+            topic_configs: ::std::vec::Vec::<KeyValue>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -983,7 +999,7 @@ impl TopicInfo {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicInfo {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1067,26 +1083,30 @@ impl crate::Decodable for TopicInfo {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_partitions: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_replication_factor: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_topic_configs: Vec<KeyValue> = (|| -> Result<
-            Vec<KeyValue>,
+        let f_topic_configs: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<KeyValue>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, KeyValue::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1125,7 +1145,7 @@ impl TopicInfo {
         this.replication_factor = g.i16();
         this.topic_configs = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1148,24 +1168,24 @@ impl TopicInfo {
 pub struct CopartitionGroup {
     /// SourceTopics: `[]int16`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopics"))]
-    pub source_topics: Vec<i16>,
+    pub source_topics: ::std::vec::Vec<i16>,
     /// SourceTopicRegex: `[]int16`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopicRegex"))]
-    pub source_topic_regex: Vec<i16>,
+    pub source_topic_regex: ::std::vec::Vec<i16>,
     /// RepartitionSourceTopics: `[]int16`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "repartitionSourceTopics"))]
-    pub repartition_source_topics: Vec<i16>,
+    pub repartition_source_topics: ::std::vec::Vec<i16>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CopartitionGroup {
+impl ::core::default::Default for CopartitionGroup {
     fn default() -> Self {
         Self {
-            source_topics: Vec::<i16>::new(),
-            source_topic_regex: Vec::<i16>::new(),
-            repartition_source_topics: Vec::<i16>::new(),
-            unknown_tagged_fields: Default::default(),
+            source_topics: ::std::vec::Vec::<i16>::new(),
+            source_topic_regex: ::std::vec::Vec::<i16>::new(),
+            repartition_source_topics: ::std::vec::Vec::<i16>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1174,7 +1194,7 @@ impl CopartitionGroup {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for CopartitionGroup {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1277,12 +1297,17 @@ impl crate::Decodable for CopartitionGroup {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_source_topics: Vec<i16> = (|| -> Result<Vec<i16>, crate::DecodeError> {
+        let f_source_topics: ::std::vec::Vec<i16> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i16>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 2usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i16()?);
                 }
@@ -1290,10 +1315,15 @@ impl crate::Decodable for CopartitionGroup {
             })
         })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_source_topic_regex: Vec<i16> = (|| -> Result<Vec<i16>, crate::DecodeError> {
+        let f_source_topic_regex: ::std::vec::Vec<i16> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i16>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 2usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i16()?);
                 }
@@ -1301,13 +1331,15 @@ impl crate::Decodable for CopartitionGroup {
             })
         })()
             .map_err(|e| e.in_field("SourceTopicRegex"))?;
-        let f_repartition_source_topics: Vec<i16> = (|| -> Result<
-            Vec<i16>,
+        let f_repartition_source_topics: ::std::vec::Vec<i16> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i16>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 2usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i16()?);
                 }
@@ -1343,7 +1375,7 @@ impl CopartitionGroup {
         let mut this = Self::default();
         this.source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i16());
             }
@@ -1351,7 +1383,7 @@ impl CopartitionGroup {
         };
         this.source_topic_regex = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i16());
             }
@@ -1359,7 +1391,7 @@ impl CopartitionGroup {
         };
         this.repartition_source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i16());
             }
@@ -1380,37 +1412,37 @@ pub struct Subtopology {
     pub subtopology_id: crate::StrBytes,
     /// SourceTopics: `[]string`, versions 0-1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopics"))]
-    pub source_topics: Vec<crate::StrBytes>,
+    pub source_topics: ::std::vec::Vec<crate::StrBytes>,
     /// SourceTopicRegex: `[]string`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopicRegex"))]
-    pub source_topic_regex: Vec<crate::StrBytes>,
+    pub source_topic_regex: ::std::vec::Vec<crate::StrBytes>,
     /// StateChangelogTopics: `[]TopicInfo`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "stateChangelogTopics"))]
-    pub state_changelog_topics: Vec<TopicInfo>,
+    pub state_changelog_topics: ::std::vec::Vec<TopicInfo>,
     /// RepartitionSinkTopics: `[]string`, versions 0-1, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "repartitionSinkTopics"))]
-    pub repartition_sink_topics: Vec<crate::StrBytes>,
+    pub repartition_sink_topics: ::std::vec::Vec<crate::StrBytes>,
     /// RepartitionSourceTopics: `[]TopicInfo`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "repartitionSourceTopics"))]
-    pub repartition_source_topics: Vec<TopicInfo>,
+    pub repartition_source_topics: ::std::vec::Vec<TopicInfo>,
     /// CopartitionGroups: `[]CopartitionGroup`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "copartitionGroups"))]
-    pub copartition_groups: Vec<CopartitionGroup>,
+    pub copartition_groups: ::std::vec::Vec<CopartitionGroup>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Subtopology {
+impl ::core::default::Default for Subtopology {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            source_topics: Vec::<crate::StrBytes>::new(),
-            source_topic_regex: Vec::<crate::StrBytes>::new(),
-            state_changelog_topics: Vec::<TopicInfo>::new(),
-            repartition_sink_topics: Vec::<crate::StrBytes>::new(),
-            repartition_source_topics: Vec::<TopicInfo>::new(),
-            copartition_groups: Vec::<CopartitionGroup>::new(),
-            unknown_tagged_fields: Default::default(),
+            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            source_topic_regex: ::std::vec::Vec::<crate::StrBytes>::new(),
+            state_changelog_topics: ::std::vec::Vec::<TopicInfo>::new(),
+            repartition_sink_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            repartition_source_topics: ::std::vec::Vec::<TopicInfo>::new(),
+            copartition_groups: ::std::vec::Vec::<CopartitionGroup>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1420,7 +1452,7 @@ impl Subtopology {
         + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for Subtopology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1695,19 +1727,21 @@ impl crate::Decodable for Subtopology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_source_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -1715,13 +1749,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_source_topic_regex: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_source_topic_regex: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -1729,13 +1765,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("SourceTopicRegex"))?;
-        let f_state_changelog_topics: Vec<TopicInfo> = (|| -> Result<
-            Vec<TopicInfo>,
+        let f_state_changelog_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicInfo>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1743,13 +1781,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("StateChangelogTopics"))?;
-        let f_repartition_sink_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_repartition_sink_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -1757,13 +1797,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("RepartitionSinkTopics"))?;
-        let f_repartition_source_topics: Vec<TopicInfo> = (|| -> Result<
-            Vec<TopicInfo>,
+        let f_repartition_source_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicInfo>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1771,13 +1813,15 @@ impl crate::Decodable for Subtopology {
             })
         })()
             .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
-        let f_copartition_groups: Vec<CopartitionGroup> = (|| -> Result<
-            Vec<CopartitionGroup>,
+        let f_copartition_groups: ::std::vec::Vec<CopartitionGroup> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<CopartitionGroup>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, CopartitionGroup::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         CopartitionGroup::read(r, version).map_err(|e| e.at_index(i))?,
@@ -1819,7 +1863,7 @@ impl Subtopology {
         this.subtopology_id = g.string();
         this.source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -1827,7 +1871,7 @@ impl Subtopology {
         };
         this.source_topic_regex = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -1835,7 +1879,7 @@ impl Subtopology {
         };
         this.state_changelog_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1848,7 +1892,7 @@ impl Subtopology {
         };
         this.repartition_sink_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -1856,7 +1900,7 @@ impl Subtopology {
         };
         this.repartition_source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1869,7 +1913,7 @@ impl Subtopology {
         };
         this.copartition_groups = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1895,17 +1939,17 @@ pub struct Topology {
     pub epoch: i32,
     /// Subtopologies: `[]Subtopology`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "subtopologies"))]
-    pub subtopologies: Vec<Subtopology>,
+    pub subtopologies: ::std::vec::Vec<Subtopology>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Topology {
+impl ::core::default::Default for Topology {
     fn default() -> Self {
         Self {
             epoch: 0i32,
-            subtopologies: Vec::<Subtopology>::new(),
-            unknown_tagged_fields: Default::default(),
+            subtopologies: ::std::vec::Vec::<Subtopology>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1914,7 +1958,7 @@ impl Topology {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for Topology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -1973,16 +2017,20 @@ impl crate::Decodable for Topology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_epoch: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Epoch"))?;
-        let f_subtopologies: Vec<Subtopology> = (|| -> Result<
-            Vec<Subtopology>,
+        let f_subtopologies: ::std::vec::Vec<Subtopology> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Subtopology>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Subtopology::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Subtopology::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -2017,7 +2065,7 @@ impl Topology {
         this.epoch = g.i32();
         this.subtopologies = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -2043,17 +2091,17 @@ pub struct TaskIds {
     pub subtopology_id: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TaskIds {
+impl ::core::default::Default for TaskIds {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2062,7 +2110,7 @@ impl TaskIds {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TaskIds {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -2131,17 +2179,22 @@ impl crate::Decodable for TaskIds {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -2177,7 +2230,7 @@ impl TaskIds {
         this.subtopology_id = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -2203,12 +2256,12 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Endpoint {
+impl ::core::default::Default for Endpoint {
     fn default() -> Self {
         Self {
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2217,7 +2270,7 @@ impl Endpoint {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -2264,13 +2317,16 @@ impl crate::Decodable for Endpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -2322,13 +2378,13 @@ pub struct TaskOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TaskOffset {
+impl ::core::default::Default for TaskOffset {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
             partition: 0i32,
             offset: 0i64,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -2337,7 +2393,7 @@ impl TaskOffset {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 8usize + 1usize;
 }
 impl crate::Encodable for TaskOffset {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -2389,16 +2445,20 @@ impl crate::Decodable for TaskOffset {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partition: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Partition"))?;
-        let f_offset: i64 = (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
+            Ok(r.i64()?)
+        })()
             .map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -2436,7 +2496,7 @@ impl TaskOffset {
 impl crate::Message for StreamsGroupHeartbeatRequest {
     const NAME: &'static str = "StreamsGroupHeartbeatRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for StreamsGroupHeartbeatRequest {

@@ -17,7 +17,7 @@ pub struct StreamsGroupHeartbeatResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// MemberId: `string`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
     pub member_id: crate::StrBytes,
@@ -38,16 +38,16 @@ pub struct StreamsGroupHeartbeatResponse {
     pub acceptable_recovery_lag: i64,
     /// Status: `[]Status`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "status"))]
-    pub status: Option<Vec<Status>>,
+    pub status: ::core::option::Option<::std::vec::Vec<Status>>,
     /// ActiveTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "activeTasks"))]
-    pub active_tasks: Option<Vec<TaskIds>>,
+    pub active_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// StandbyTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "standbyTasks"))]
-    pub standby_tasks: Option<Vec<TaskIds>>,
+    pub standby_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// WarmupTasks: `[]TaskIds`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "warmupTasks"))]
-    pub warmup_tasks: Option<Vec<TaskIds>>,
+    pub warmup_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>>,
     /// TopologyDescriptionRequired: `bool`, versions 1, default false.
     #[cfg_attr(feature = "serde", serde(rename = "topologyDescriptionRequired"))]
     pub topology_description_required: bool,
@@ -56,12 +56,14 @@ pub struct StreamsGroupHeartbeatResponse {
     pub endpoint_information_epoch: i32,
     /// PartitionsByUserEndpoint: `[]EndpointToPartitions`, versions 0-1, nullable 0-1, default null.
     #[cfg_attr(feature = "serde", serde(rename = "partitionsByUserEndpoint"))]
-    pub partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>>,
+    pub partitions_by_user_endpoint: ::core::option::Option<
+        ::std::vec::Vec<EndpointToPartitions>,
+    >,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for StreamsGroupHeartbeatResponse {
+impl ::core::default::Default for StreamsGroupHeartbeatResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -73,14 +75,14 @@ impl Default for StreamsGroupHeartbeatResponse {
             acceptable_recovery_lag_legacy: 0i32,
             task_offset_interval_ms: 0i32,
             acceptable_recovery_lag: -1i64,
-            status: Some(Vec::<Status>::new()),
+            status: Some(::std::vec::Vec::<Status>::new()),
             active_tasks: None,
             standby_tasks: None,
             warmup_tasks: None,
             topology_description_required: false,
             endpoint_information_epoch: 0i32,
             partitions_by_user_endpoint: None,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -90,7 +92,7 @@ impl StreamsGroupHeartbeatResponse {
         + 4usize + 4usize + 1usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -391,58 +393,63 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_heartbeat_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_heartbeat_interval_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
         let f_acceptable_recovery_lag_legacy: i32 = if version <= 0i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("AcceptableRecoveryLagLegacy"))?
         } else {
             0i32
         };
-        let f_task_offset_interval_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_task_offset_interval_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TaskOffsetIntervalMs"))?;
         let f_acceptable_recovery_lag: i64 = if version >= 1i16 {
-            (|| -> Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
+            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
                 .map_err(|e| e.in_field("AcceptableRecoveryLag"))?
         } else {
             -1i64
         };
-        let f_status: Option<Vec<Status>> = (|| -> Result<
-            Option<Vec<Status>>,
+        let f_status: ::core::option::Option<::std::vec::Vec<Status>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<Status>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, Status::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(Status::read(r, version).map_err(|e| e.at_index(i))?);
                         }
@@ -452,15 +459,17 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
             )
         })()
             .map_err(|e| e.in_field("Status"))?;
-        let f_active_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_active_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -472,15 +481,17 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
             )
         })()
             .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_standby_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -492,15 +503,17 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
             )
         })()
             .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: Option<Vec<TaskIds>> = (|| -> Result<
-            Option<Vec<TaskIds>>,
+        let f_warmup_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<TaskIds>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
@@ -513,24 +526,29 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
         })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
         let f_topology_description_required: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("TopologyDescriptionRequired"))?
         } else {
             false
         };
-        let f_endpoint_information_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_endpoint_information_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_partitions_by_user_endpoint: Option<Vec<EndpointToPartitions>> = (|| -> Result<
-            Option<Vec<EndpointToPartitions>>,
+        let f_partitions_by_user_endpoint: ::core::option::Option<
+            ::std::vec::Vec<EndpointToPartitions>,
+        > = (|| -> ::core::result::Result<
+            ::core::option::Option<::std::vec::Vec<EndpointToPartitions>>,
             crate::DecodeError,
         > {
             Ok(
                 match r.nullable_array_len(true, EndpointToPartitions::MIN_SIZE)? {
                     None => None,
                     Some(n) => {
-                        let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                        let mut v = ::std::vec::Vec::with_capacity(
+                            n.min(crate::wire::MAX_PREALLOC),
+                        );
                         for i in 0..n {
                             v.push(
                                 EndpointToPartitions::read(r, version)
@@ -599,7 +617,7 @@ impl StreamsGroupHeartbeatResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -616,7 +634,7 @@ impl StreamsGroupHeartbeatResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -633,7 +651,7 @@ impl StreamsGroupHeartbeatResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -650,7 +668,7 @@ impl StreamsGroupHeartbeatResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -671,7 +689,7 @@ impl StreamsGroupHeartbeatResponse {
         } else {
             Some({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -703,12 +721,12 @@ pub struct Status {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Status {
+impl ::core::default::Default for Status {
     fn default() -> Self {
         Self {
             status_code: 0i8,
             status_detail: crate::StrBytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -717,7 +735,7 @@ impl Status {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for Status {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 1usize;
         n
@@ -764,11 +782,13 @@ impl crate::Decodable for Status {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_status_code: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_status_code: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("StatusCode"))?;
-        let f_status_detail: crate::StrBytes = (|| -> Result<
+        let f_status_detail: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
@@ -815,17 +835,17 @@ pub struct TaskIds {
     pub subtopology_id: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TaskIds {
+impl ::core::default::Default for TaskIds {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -834,7 +854,7 @@ impl TaskIds {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TaskIds {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -903,17 +923,22 @@ impl crate::Decodable for TaskIds {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -949,7 +974,7 @@ impl TaskIds {
         this.subtopology_id = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -975,12 +1000,12 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Endpoint {
+impl ::core::default::Default for Endpoint {
     fn default() -> Self {
         Self {
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -989,7 +1014,7 @@ impl Endpoint {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1036,13 +1061,16 @@ impl crate::Decodable for Endpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1086,17 +1114,17 @@ pub struct TopicPartition {
     pub topic: crate::StrBytes,
     /// Partitions: `[]int32`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<i32>,
+    pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopicPartition {
+impl ::core::default::Default for TopicPartition {
     fn default() -> Self {
         Self {
             topic: crate::StrBytes::new(),
-            partitions: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1105,7 +1133,7 @@ impl TopicPartition {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1174,17 +1202,22 @@ impl crate::Decodable for TopicPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> Result<
+        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -1220,7 +1253,7 @@ impl TopicPartition {
         this.topic = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -1241,21 +1274,21 @@ pub struct EndpointToPartitions {
     pub user_endpoint: Endpoint,
     /// ActivePartitions: `[]TopicPartition`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "activePartitions"))]
-    pub active_partitions: Vec<TopicPartition>,
+    pub active_partitions: ::std::vec::Vec<TopicPartition>,
     /// StandbyPartitions: `[]TopicPartition`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "standbyPartitions"))]
-    pub standby_partitions: Vec<TopicPartition>,
+    pub standby_partitions: ::std::vec::Vec<TopicPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for EndpointToPartitions {
+impl ::core::default::Default for EndpointToPartitions {
     fn default() -> Self {
         Self {
-            user_endpoint: <Endpoint as Default>::default(),
-            active_partitions: Vec::<TopicPartition>::new(),
-            standby_partitions: Vec::<TopicPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            user_endpoint: <Endpoint as ::core::default::Default>::default(),
+            active_partitions: ::std::vec::Vec::<TopicPartition>::new(),
+            standby_partitions: ::std::vec::Vec::<TopicPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -1264,7 +1297,7 @@ impl EndpointToPartitions {
     pub const MIN_SIZE: usize = 0usize + Endpoint::MIN_SIZE + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for EndpointToPartitions {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -1360,18 +1393,21 @@ impl crate::Decodable for EndpointToPartitions {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_user_endpoint: Endpoint = (|| -> Result<Endpoint, crate::DecodeError> {
-            Ok(Endpoint::read(r, version)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_user_endpoint: Endpoint = (|| -> ::core::result::Result<
+            Endpoint,
+            crate::DecodeError,
+        > { Ok(Endpoint::read(r, version)?) })()
             .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_active_partitions: Vec<TopicPartition> = (|| -> Result<
-            Vec<TopicPartition>,
+        let f_active_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1379,13 +1415,15 @@ impl crate::Decodable for EndpointToPartitions {
             })
         })()
             .map_err(|e| e.in_field("ActivePartitions"))?;
-        let f_standby_partitions: Vec<TopicPartition> = (|| -> Result<
-            Vec<TopicPartition>,
+        let f_standby_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopicPartition>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -1426,7 +1464,7 @@ impl EndpointToPartitions {
         };
         this.active_partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1439,7 +1477,7 @@ impl EndpointToPartitions {
         };
         this.standby_partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1457,7 +1495,7 @@ impl EndpointToPartitions {
 impl crate::Message for StreamsGroupHeartbeatResponse {
     const NAME: &'static str = "StreamsGroupHeartbeatResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 1i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for StreamsGroupHeartbeatResponse {

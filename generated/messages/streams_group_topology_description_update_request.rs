@@ -27,14 +27,14 @@ pub struct StreamsGroupTopologyDescriptionUpdateRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for StreamsGroupTopologyDescriptionUpdateRequest {
+impl ::core::default::Default for StreamsGroupTopologyDescriptionUpdateRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
             member_id: crate::StrBytes::new(),
             topology_epoch: 0i32,
-            topology_description: <TopologyDescription as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            topology_description: <TopologyDescription as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -44,7 +44,7 @@ impl StreamsGroupTopologyDescriptionUpdateRequest {
         + TopologyDescription::MIN_SIZE + 1usize;
 }
 impl crate::Encodable for StreamsGroupTopologyDescriptionUpdateRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -119,22 +119,23 @@ impl crate::Decodable for StreamsGroupTopologyDescriptionUpdateRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_topology_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_topology_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_topology_description: TopologyDescription = (|| -> Result<
+        let f_topology_description: TopologyDescription = (|| -> ::core::result::Result<
             TopologyDescription,
             crate::DecodeError,
         > { Ok(TopologyDescription::read(r, version)?) })()
@@ -192,30 +193,30 @@ pub struct TopologyDescriptionNode {
     pub node_type: i8,
     /// SourceTopics: `[]string`, versions 0, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sourceTopics"))]
-    pub source_topics: Vec<crate::StrBytes>,
+    pub source_topics: ::std::vec::Vec<crate::StrBytes>,
     /// SinkTopic: `string`, versions 0, nullable 0, default null, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "sinkTopic"))]
-    pub sink_topic: Option<crate::StrBytes>,
+    pub sink_topic: ::core::option::Option<crate::StrBytes>,
     /// Stores: `[]string`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "stores"))]
-    pub stores: Vec<crate::StrBytes>,
+    pub stores: ::std::vec::Vec<crate::StrBytes>,
     /// Successors: `[]string`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "successors"))]
-    pub successors: Vec<crate::StrBytes>,
+    pub successors: ::std::vec::Vec<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionNode {
+impl ::core::default::Default for TopologyDescriptionNode {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             node_type: 0i8,
-            source_topics: Vec::<crate::StrBytes>::new(),
+            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
             sink_topic: None,
-            stores: Vec::<crate::StrBytes>::new(),
-            successors: Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: Default::default(),
+            stores: ::std::vec::Vec::<crate::StrBytes>::new(),
+            successors: ::std::vec::Vec::<crate::StrBytes>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -225,7 +226,7 @@ impl TopologyDescriptionNode {
         + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionNode {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -429,21 +430,26 @@ impl crate::Decodable for TopologyDescriptionNode {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_node_type: i8 = (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+        let f_node_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
+            Ok(r.i8()?)
+        })()
             .map_err(|e| e.in_field("NodeType"))?;
-        let f_source_topics: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -451,18 +457,20 @@ impl crate::Decodable for TopologyDescriptionNode {
             })
         })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_sink_topic: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_sink_topic: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("SinkTopic"))?;
-        let f_stores: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_stores: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -470,13 +478,15 @@ impl crate::Decodable for TopologyDescriptionNode {
             })
         })()
             .map_err(|e| e.in_field("Stores"))?;
-        let f_successors: Vec<crate::StrBytes> = (|| -> Result<
-            Vec<crate::StrBytes>,
+        let f_successors: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, 1usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.string(true)?);
                 }
@@ -517,7 +527,7 @@ impl TopologyDescriptionNode {
         this.node_type = g.i8();
         this.source_topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -526,7 +536,7 @@ impl TopologyDescriptionNode {
         this.sink_topic = if g.null() { None } else { Some(g.string()) };
         this.stores = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -534,7 +544,7 @@ impl TopologyDescriptionNode {
         };
         this.successors = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.string());
             }
@@ -555,17 +565,17 @@ pub struct TopologyDescriptionSubtopology {
     pub subtopology_id: crate::StrBytes,
     /// Nodes: `[]TopologyDescriptionNode`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "nodes"))]
-    pub nodes: Vec<TopologyDescriptionNode>,
+    pub nodes: ::std::vec::Vec<TopologyDescriptionNode>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionSubtopology {
+impl ::core::default::Default for TopologyDescriptionSubtopology {
     fn default() -> Self {
         Self {
             subtopology_id: crate::StrBytes::new(),
-            nodes: Vec::<TopologyDescriptionNode>::new(),
-            unknown_tagged_fields: Default::default(),
+            nodes: ::std::vec::Vec::<TopologyDescriptionNode>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -574,7 +584,7 @@ impl TopologyDescriptionSubtopology {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionSubtopology {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -648,19 +658,21 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_nodes: Vec<TopologyDescriptionNode> = (|| -> Result<
-            Vec<TopologyDescriptionNode>,
+        let f_nodes: ::std::vec::Vec<TopologyDescriptionNode> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopologyDescriptionNode>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopologyDescriptionNode::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopologyDescriptionNode::read(r, version)
@@ -698,7 +710,7 @@ impl TopologyDescriptionSubtopology {
         this.subtopology_id = g.string();
         this.nodes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -729,12 +741,12 @@ pub struct TopologyDescriptionGlobalStore {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescriptionGlobalStore {
+impl ::core::default::Default for TopologyDescriptionGlobalStore {
     fn default() -> Self {
         Self {
-            source: <TopologyDescriptionNode as Default>::default(),
-            processor: <TopologyDescriptionNode as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            source: <TopologyDescriptionNode as ::core::default::Default>::default(),
+            processor: <TopologyDescriptionNode as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -744,7 +756,7 @@ impl TopologyDescriptionGlobalStore {
         + TopologyDescriptionNode::MIN_SIZE + 1usize;
 }
 impl crate::Encodable for TopologyDescriptionGlobalStore {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -783,13 +795,13 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_source: TopologyDescriptionNode = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_source: TopologyDescriptionNode = (|| -> ::core::result::Result<
             TopologyDescriptionNode,
             crate::DecodeError,
         > { Ok(TopologyDescriptionNode::read(r, version)?) })()
             .map_err(|e| e.in_field("Source"))?;
-        let f_processor: TopologyDescriptionNode = (|| -> Result<
+        let f_processor: TopologyDescriptionNode = (|| -> ::core::result::Result<
             TopologyDescriptionNode,
             crate::DecodeError,
         > { Ok(TopologyDescriptionNode::read(r, version)?) })()
@@ -842,20 +854,20 @@ impl TopologyDescriptionGlobalStore {
 pub struct TopologyDescription {
     /// Subtopologies: `[]TopologyDescriptionSubtopology`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "subtopologies"))]
-    pub subtopologies: Vec<TopologyDescriptionSubtopology>,
+    pub subtopologies: ::std::vec::Vec<TopologyDescriptionSubtopology>,
     /// GlobalStores: `[]TopologyDescriptionGlobalStore`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "globalStores"))]
-    pub global_stores: Vec<TopologyDescriptionGlobalStore>,
+    pub global_stores: ::std::vec::Vec<TopologyDescriptionGlobalStore>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TopologyDescription {
+impl ::core::default::Default for TopologyDescription {
     fn default() -> Self {
         Self {
-            subtopologies: Vec::<TopologyDescriptionSubtopology>::new(),
-            global_stores: Vec::<TopologyDescriptionGlobalStore>::new(),
-            unknown_tagged_fields: Default::default(),
+            subtopologies: ::std::vec::Vec::<TopologyDescriptionSubtopology>::new(),
+            global_stores: ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -864,7 +876,7 @@ impl TopologyDescription {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for TopologyDescription {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -951,14 +963,16 @@ impl crate::Decodable for TopologyDescription {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_subtopologies: Vec<TopologyDescriptionSubtopology> = (|| -> Result<
-            Vec<TopologyDescriptionSubtopology>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_subtopologies: ::std::vec::Vec<TopologyDescriptionSubtopology> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopologyDescriptionSubtopology>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopologyDescriptionSubtopology::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopologyDescriptionSubtopology::read(r, version)
@@ -969,13 +983,15 @@ impl crate::Decodable for TopologyDescription {
             })
         })()
             .map_err(|e| e.in_field("Subtopologies"))?;
-        let f_global_stores: Vec<TopologyDescriptionGlobalStore> = (|| -> Result<
-            Vec<TopologyDescriptionGlobalStore>,
+        let f_global_stores: ::std::vec::Vec<TopologyDescriptionGlobalStore> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TopologyDescriptionGlobalStore>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, TopologyDescriptionGlobalStore::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TopologyDescriptionGlobalStore::read(r, version)
@@ -1012,7 +1028,7 @@ impl TopologyDescription {
         let mut this = Self::default();
         this.subtopologies = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1025,7 +1041,7 @@ impl TopologyDescription {
         };
         this.global_stores = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -1043,7 +1059,7 @@ impl TopologyDescription {
 impl crate::Message for StreamsGroupTopologyDescriptionUpdateRequest {
     const NAME: &'static str = "StreamsGroupTopologyDescriptionUpdateRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for StreamsGroupTopologyDescriptionUpdateRequest {

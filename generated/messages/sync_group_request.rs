@@ -22,21 +22,21 @@ pub struct SyncGroupRequest {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 3-5, nullable 3-5, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// ProtocolType: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "protocolType"))]
-    pub protocol_type: Option<crate::StrBytes>,
+    pub protocol_type: ::core::option::Option<crate::StrBytes>,
     /// ProtocolName: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "protocolName"))]
-    pub protocol_name: Option<crate::StrBytes>,
+    pub protocol_name: ::core::option::Option<crate::StrBytes>,
     /// Assignments: `[]SyncGroupRequestAssignment`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "assignments"))]
-    pub assignments: Vec<SyncGroupRequestAssignment>,
+    pub assignments: ::std::vec::Vec<SyncGroupRequestAssignment>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SyncGroupRequest {
+impl ::core::default::Default for SyncGroupRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
@@ -45,8 +45,8 @@ impl Default for SyncGroupRequest {
             group_instance_id: None,
             protocol_type: None,
             protocol_name: None,
-            assignments: Vec::<SyncGroupRequestAssignment>::new(),
-            unknown_tagged_fields: Default::default(),
+            assignments: ::std::vec::Vec::<SyncGroupRequestAssignment>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl SyncGroupRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for SyncGroupRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -256,53 +256,63 @@ impl crate::Decodable for SyncGroupRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_generation_id: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes = (|| -> Result<
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(version >= 4i16)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(version >= 4i16)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_protocol_type: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
-        let f_protocol_name: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_protocol_name: ::core::option::Option<crate::StrBytes> = if version >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
-        let f_assignments: Vec<SyncGroupRequestAssignment> = (|| -> Result<
-            Vec<SyncGroupRequestAssignment>,
+        let f_assignments: ::std::vec::Vec<SyncGroupRequestAssignment> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<SyncGroupRequestAssignment>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 4i16, SyncGroupRequestAssignment::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         SyncGroupRequestAssignment::read(r, version)
@@ -358,7 +368,7 @@ impl SyncGroupRequest {
         } else {}
         this.assignments = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -394,12 +404,12 @@ pub struct SyncGroupRequestAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SyncGroupRequestAssignment {
+impl ::core::default::Default for SyncGroupRequestAssignment {
     fn default() -> Self {
         Self {
             member_id: crate::StrBytes::new(),
             assignment: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -408,7 +418,7 @@ impl SyncGroupRequestAssignment {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for SyncGroupRequestAssignment {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -480,15 +490,16 @@ impl crate::Decodable for SyncGroupRequestAssignment {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 4i16)?) })()
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_assignment: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 4i16)?)
-        })()
+        let f_assignment: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -527,7 +538,7 @@ impl SyncGroupRequestAssignment {
 impl crate::Message for SyncGroupRequest {
     const NAME: &'static str = "SyncGroupRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for SyncGroupRequest {

@@ -17,10 +17,10 @@ pub struct SyncGroupResponse {
     pub error_code: i16,
     /// ProtocolType: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "protocolType"))]
-    pub protocol_type: Option<crate::StrBytes>,
+    pub protocol_type: ::core::option::Option<crate::StrBytes>,
     /// ProtocolName: `string`, versions 5, nullable 5, default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "protocolName"))]
-    pub protocol_name: Option<crate::StrBytes>,
+    pub protocol_name: ::core::option::Option<crate::StrBytes>,
     /// Assignment: `bytes`, versions 0-5.
     #[cfg_attr(
         feature = "serde",
@@ -31,7 +31,7 @@ pub struct SyncGroupResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for SyncGroupResponse {
+impl ::core::default::Default for SyncGroupResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
@@ -39,7 +39,7 @@ impl Default for SyncGroupResponse {
             protocol_type: None,
             protocol_name: None,
             assignment: crate::Bytes::new(),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -48,7 +48,7 @@ impl SyncGroupResponse {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
 }
 impl crate::Encodable for SyncGroupResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
@@ -166,36 +166,41 @@ impl crate::Decodable for SyncGroupResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_protocol_type: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
-        let f_protocol_name: Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_protocol_name: ::core::option::Option<crate::StrBytes> = if version >= 5i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
-        let f_assignment: crate::Bytes = (|| -> Result<crate::Bytes, crate::DecodeError> {
-            Ok(r.bytes(version >= 4i16)?)
-        })()
+        let f_assignment: crate::Bytes = (|| -> ::core::result::Result<
+            crate::Bytes,
+            crate::DecodeError,
+        > { Ok(r.bytes(version >= 4i16)?) })()
             .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -246,7 +251,7 @@ impl SyncGroupResponse {
 impl crate::Message for SyncGroupResponse {
     const NAME: &'static str = "SyncGroupResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(4i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for SyncGroupResponse {

@@ -31,15 +31,15 @@ pub struct TxnOffsetCommitRequest {
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 3-6, nullable 3-6, default null.
     #[cfg_attr(feature = "serde", serde(rename = "groupInstanceId"))]
-    pub group_instance_id: Option<crate::StrBytes>,
+    pub group_instance_id: ::core::option::Option<crate::StrBytes>,
     /// Topics: `[]TxnOffsetCommitRequestTopic`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TxnOffsetCommitRequestTopic>,
+    pub topics: ::std::vec::Vec<TxnOffsetCommitRequestTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitRequest {
+impl ::core::default::Default for TxnOffsetCommitRequest {
     fn default() -> Self {
         Self {
             transactional_id: crate::StrBytes::new(),
@@ -49,8 +49,8 @@ impl Default for TxnOffsetCommitRequest {
             generation_id_or_member_epoch: -1i32,
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
-            topics: Vec::<TxnOffsetCommitRequestTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TxnOffsetCommitRequestTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -59,7 +59,7 @@ impl TxnOffsetCommitRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 8usize + 2usize + 1usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -262,53 +262,61 @@ impl crate::Decodable for TxnOffsetCommitRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_group_id: crate::StrBytes = (|| -> Result<
+        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_generation_id_or_member_epoch: i32 = if version >= 3i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?
         } else {
             -1i32
         };
         let f_member_id: crate::StrBytes = if version >= 3i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> { Ok(r.string(true)?) })()
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
+                Ok(r.string(true)?)
+            })()
                 .map_err(|e| e.in_field("MemberId"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_group_instance_id: Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> Result<Option<crate::StrBytes>, crate::DecodeError> {
-                Ok(r.nullable_string(true)?)
-            })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
+            >= 3i16
+        {
+            (|| -> ::core::result::Result<
+                ::core::option::Option<crate::StrBytes>,
+                crate::DecodeError,
+            > { Ok(r.nullable_string(true)?) })()
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_topics: Vec<TxnOffsetCommitRequestTopic> = (|| -> Result<
-            Vec<TxnOffsetCommitRequestTopic>,
+        let f_topics: ::std::vec::Vec<TxnOffsetCommitRequestTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TxnOffsetCommitRequestTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 3i16, TxnOffsetCommitRequestTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TxnOffsetCommitRequestTopic::read(r, version)
@@ -366,7 +374,7 @@ impl TxnOffsetCommitRequest {
         } else {}
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -400,19 +408,19 @@ pub struct TxnOffsetCommitRequestPartition {
     pub committed_leader_epoch: i32,
     /// CommittedMetadata: `string`, versions 0-6, nullable 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "committedMetadata"))]
-    pub committed_metadata: Option<crate::StrBytes>,
+    pub committed_metadata: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitRequestPartition {
+impl ::core::default::Default for TxnOffsetCommitRequestPartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             committed_offset: 0i64,
             committed_leader_epoch: -1i32,
             committed_metadata: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -421,7 +429,7 @@ impl TxnOffsetCommitRequestPartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequestPartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -494,23 +502,25 @@ impl crate::Decodable for TxnOffsetCommitRequestPartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
+        let f_committed_offset: i64 = (|| -> ::core::result::Result<
+            i64,
+            crate::DecodeError,
+        > { Ok(r.i64()?) })()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 2i16 {
-            (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
                 .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_committed_metadata: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(version >= 3i16)?) })()
             .map_err(|e| e.in_field("CommittedMetadata"))?;
@@ -568,18 +578,18 @@ pub struct TxnOffsetCommitRequestTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]TxnOffsetCommitRequestPartition`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<TxnOffsetCommitRequestPartition>,
+    pub partitions: ::std::vec::Vec<TxnOffsetCommitRequestPartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitRequestTopic {
+impl ::core::default::Default for TxnOffsetCommitRequestTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<TxnOffsetCommitRequestPartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<TxnOffsetCommitRequestPartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -588,7 +598,7 @@ impl TxnOffsetCommitRequestTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequestTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 5i16 {
             n
@@ -691,9 +701,9 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 5i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 3i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -701,13 +711,15 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 6i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<TxnOffsetCommitRequestPartition> = (|| -> Result<
-            Vec<TxnOffsetCommitRequestPartition>,
+        let f_partitions: ::std::vec::Vec<TxnOffsetCommitRequestPartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TxnOffsetCommitRequestPartition>,
             crate::DecodeError,
         > {
             Ok({
@@ -716,7 +728,9 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
                         version >= 3i16,
                         TxnOffsetCommitRequestPartition::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TxnOffsetCommitRequestPartition::read(r, version)
@@ -762,7 +776,7 @@ impl TxnOffsetCommitRequestTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -782,7 +796,7 @@ impl TxnOffsetCommitRequestTopic {
 impl crate::Message for TxnOffsetCommitRequest {
     const NAME: &'static str = "TxnOffsetCommitRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for TxnOffsetCommitRequest {

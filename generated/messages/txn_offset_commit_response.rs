@@ -14,17 +14,17 @@ pub struct TxnOffsetCommitResponse {
     pub throttle_time_ms: i32,
     /// Topics: `[]TxnOffsetCommitResponseTopic`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<TxnOffsetCommitResponseTopic>,
+    pub topics: ::std::vec::Vec<TxnOffsetCommitResponseTopic>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitResponse {
+impl ::core::default::Default for TxnOffsetCommitResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            topics: Vec::<TxnOffsetCommitResponseTopic>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<TxnOffsetCommitResponseTopic>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl TxnOffsetCommitResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
 }
 impl crate::Encodable for TxnOffsetCommitResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -108,19 +108,22 @@ impl crate::Decodable for TxnOffsetCommitResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: Vec<TxnOffsetCommitResponseTopic> = (|| -> Result<
-            Vec<TxnOffsetCommitResponseTopic>,
+        let f_topics: ::std::vec::Vec<TxnOffsetCommitResponseTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TxnOffsetCommitResponseTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r
                     .array_len(version >= 3i16, TxnOffsetCommitResponseTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TxnOffsetCommitResponseTopic::read(r, version)
@@ -160,7 +163,7 @@ impl TxnOffsetCommitResponse {
         this.throttle_time_ms = g.i32();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -193,12 +196,12 @@ pub struct TxnOffsetCommitResponsePartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitResponsePartition {
+impl ::core::default::Default for TxnOffsetCommitResponsePartition {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -207,7 +210,7 @@ impl TxnOffsetCommitResponsePartition {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
 }
 impl crate::Encodable for TxnOffsetCommitResponsePartition {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -249,12 +252,13 @@ impl crate::Decodable for TxnOffsetCommitResponsePartition {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -306,18 +310,18 @@ pub struct TxnOffsetCommitResponseTopic {
     pub topic_id: crate::Uuid,
     /// Partitions: `[]TxnOffsetCommitResponsePartition`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<TxnOffsetCommitResponsePartition>,
+    pub partitions: ::std::vec::Vec<TxnOffsetCommitResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for TxnOffsetCommitResponseTopic {
+impl ::core::default::Default for TxnOffsetCommitResponseTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             topic_id: crate::Uuid::ZERO,
-            partitions: Vec::<TxnOffsetCommitResponsePartition>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<TxnOffsetCommitResponsePartition>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -326,7 +330,7 @@ impl TxnOffsetCommitResponseTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize;
 }
 impl crate::Encodable for TxnOffsetCommitResponseTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version <= 5i16 {
             n
@@ -429,9 +433,9 @@ impl crate::Decodable for TxnOffsetCommitResponseTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 5i16 {
-            (|| -> Result<crate::StrBytes, crate::DecodeError> {
+            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
                 Ok(r.string(version >= 3i16)?)
             })()
                 .map_err(|e| e.in_field("Name"))?
@@ -439,13 +443,15 @@ impl crate::Decodable for TxnOffsetCommitResponseTopic {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 6i16 {
-            (|| -> Result<crate::Uuid, crate::DecodeError> { Ok(r.uuid()?) })()
+            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
+                Ok(r.uuid()?)
+            })()
                 .map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_partitions: Vec<TxnOffsetCommitResponsePartition> = (|| -> Result<
-            Vec<TxnOffsetCommitResponsePartition>,
+        let f_partitions: ::std::vec::Vec<TxnOffsetCommitResponsePartition> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<TxnOffsetCommitResponsePartition>,
             crate::DecodeError,
         > {
             Ok({
@@ -454,7 +460,9 @@ impl crate::Decodable for TxnOffsetCommitResponseTopic {
                         version >= 3i16,
                         TxnOffsetCommitResponsePartition::MIN_SIZE,
                     )?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         TxnOffsetCommitResponsePartition::read(r, version)
@@ -500,7 +508,7 @@ impl TxnOffsetCommitResponseTopic {
         } else {}
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -520,7 +528,7 @@ impl TxnOffsetCommitResponseTopic {
 impl crate::Message for TxnOffsetCommitResponse {
     const NAME: &'static str = "TxnOffsetCommitResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(3i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(3i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for TxnOffsetCommitResponse {

@@ -16,7 +16,7 @@ pub struct UpdateFeaturesRequest {
     pub timeout_ms: i32,
     /// FeatureUpdates: `[]FeatureUpdateKey`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "featureUpdates"))]
-    pub feature_updates: Vec<FeatureUpdateKey>,
+    pub feature_updates: ::std::vec::Vec<FeatureUpdateKey>,
     /// ValidateOnly: `bool`, versions 1-2, default false.
     #[cfg_attr(feature = "serde", serde(rename = "validateOnly"))]
     pub validate_only: bool,
@@ -24,13 +24,13 @@ pub struct UpdateFeaturesRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UpdateFeaturesRequest {
+impl ::core::default::Default for UpdateFeaturesRequest {
     fn default() -> Self {
         Self {
             timeout_ms: 60000i32,
-            feature_updates: Vec::<FeatureUpdateKey>::new(),
+            feature_updates: ::std::vec::Vec::<FeatureUpdateKey>::new(),
             validate_only: false,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -39,7 +39,7 @@ impl UpdateFeaturesRequest {
     pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
 }
 impl crate::Encodable for UpdateFeaturesRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n
@@ -115,18 +115,20 @@ impl crate::Decodable for UpdateFeaturesRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("timeoutMs"))?;
-        let f_feature_updates: Vec<FeatureUpdateKey> = (|| -> Result<
-            Vec<FeatureUpdateKey>,
+        let f_feature_updates: ::std::vec::Vec<FeatureUpdateKey> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<FeatureUpdateKey>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, FeatureUpdateKey::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         FeatureUpdateKey::read(r, version).map_err(|e| e.at_index(i))?,
@@ -137,7 +139,7 @@ impl crate::Decodable for UpdateFeaturesRequest {
         })()
             .map_err(|e| e.in_field("FeatureUpdates"))?;
         let f_validate_only: bool = if version >= 1i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("ValidateOnly"))?
         } else {
             false
@@ -170,7 +172,7 @@ impl UpdateFeaturesRequest {
         this.timeout_ms = g.i32();
         this.feature_updates = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -210,14 +212,14 @@ pub struct FeatureUpdateKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for FeatureUpdateKey {
+impl ::core::default::Default for FeatureUpdateKey {
     fn default() -> Self {
         Self {
             feature: crate::StrBytes::new(),
             max_version_level: 0i16,
             allow_downgrade: false,
             upgrade_type: 1i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -226,7 +228,7 @@ impl FeatureUpdateKey {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for FeatureUpdateKey {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -306,24 +308,25 @@ impl crate::Decodable for FeatureUpdateKey {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_feature: crate::StrBytes = (|| -> Result<
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_feature: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Feature"))?;
-        let f_max_version_level: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_version_level: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxVersionLevel"))?;
         let f_allow_downgrade: bool = if version <= 0i16 {
-            (|| -> Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
+            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
                 .map_err(|e| e.in_field("AllowDowngrade"))?
         } else {
             false
         };
         let f_upgrade_type: i8 = if version >= 1i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("UpgradeType"))?
         } else {
             1i8
@@ -369,7 +372,7 @@ impl FeatureUpdateKey {
 impl crate::Message for UpdateFeaturesRequest {
     const NAME: &'static str = "UpdateFeaturesRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for UpdateFeaturesRequest {

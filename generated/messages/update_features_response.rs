@@ -17,22 +17,22 @@ pub struct UpdateFeaturesResponse {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-2, nullable 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Results: `[]UpdatableFeatureResult`, versions 0-1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
-    pub results: Vec<UpdatableFeatureResult>,
+    pub results: ::std::vec::Vec<UpdatableFeatureResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UpdateFeaturesResponse {
+impl ::core::default::Default for UpdateFeaturesResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            results: Vec::<UpdatableFeatureResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            results: ::std::vec::Vec::<UpdatableFeatureResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -41,7 +41,7 @@ impl UpdateFeaturesResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for UpdateFeaturesResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -131,25 +131,31 @@ impl crate::Decodable for UpdateFeaturesResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_results: Vec<UpdatableFeatureResult> = if version <= 1i16 {
-            (|| -> Result<Vec<UpdatableFeatureResult>, crate::DecodeError> {
+        let f_results: ::std::vec::Vec<UpdatableFeatureResult> = if version <= 1i16 {
+            (|| -> ::core::result::Result<
+                ::std::vec::Vec<UpdatableFeatureResult>,
+                crate::DecodeError,
+            > {
                 Ok({
                     let n = r.array_len(true, UpdatableFeatureResult::MIN_SIZE)?;
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(
+                        n.min(crate::wire::MAX_PREALLOC),
+                    );
                     for i in 0..n {
                         v.push(
                             UpdatableFeatureResult::read(r, version)
@@ -161,7 +167,7 @@ impl crate::Decodable for UpdateFeaturesResponse {
             })()
                 .map_err(|e| e.in_field("Results"))?
         } else {
-            Vec::<UpdatableFeatureResult>::new()
+            ::std::vec::Vec::<UpdatableFeatureResult>::new()
         };
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -195,7 +201,7 @@ impl UpdateFeaturesResponse {
         if version <= 1i16 {
             this.results = {
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
@@ -225,18 +231,18 @@ pub struct UpdatableFeatureResult {
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 0-1, nullable 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
-    pub error_message: Option<crate::StrBytes>,
+    pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UpdatableFeatureResult {
+impl ::core::default::Default for UpdatableFeatureResult {
     fn default() -> Self {
         Self {
             feature: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -245,7 +251,7 @@ impl UpdatableFeatureResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for UpdatableFeatureResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -314,19 +320,19 @@ impl crate::Decodable for UpdatableFeatureResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_feature: crate::StrBytes = (|| -> Result<
+        let f_feature: crate::StrBytes = (|| -> ::core::result::Result<
             crate::StrBytes,
             crate::DecodeError,
         > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Feature"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ErrorMessage"))?;
@@ -366,7 +372,7 @@ impl UpdatableFeatureResult {
 impl crate::Message for UpdateFeaturesResponse {
     const NAME: &'static str = "UpdateFeaturesResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for UpdateFeaturesResponse {

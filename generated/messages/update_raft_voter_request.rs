@@ -13,7 +13,7 @@
 pub struct UpdateRaftVoterRequest {
     /// ClusterId: `string`, versions 0, nullable 0.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
-    pub cluster_id: Option<crate::StrBytes>,
+    pub cluster_id: ::core::option::Option<crate::StrBytes>,
     /// CurrentLeaderEpoch: `int32`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeaderEpoch"))]
     pub current_leader_epoch: i32,
@@ -25,7 +25,7 @@ pub struct UpdateRaftVoterRequest {
     pub voter_directory_id: crate::Uuid,
     /// Listeners: `[]Listener`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "listeners"))]
-    pub listeners: Vec<Listener>,
+    pub listeners: ::std::vec::Vec<Listener>,
     /// KRaftVersionFeature: `KRaftVersionFeature`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "kRaftVersionFeature"))]
     pub k_raft_version_feature: KRaftVersionFeature,
@@ -33,16 +33,16 @@ pub struct UpdateRaftVoterRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UpdateRaftVoterRequest {
+impl ::core::default::Default for UpdateRaftVoterRequest {
     fn default() -> Self {
         Self {
             cluster_id: Some(crate::StrBytes::new()),
             current_leader_epoch: 0i32,
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            listeners: Vec::<Listener>::new(),
-            k_raft_version_feature: <KRaftVersionFeature as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            listeners: ::std::vec::Vec::<Listener>::new(),
+            k_raft_version_feature: <KRaftVersionFeature as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -52,7 +52,7 @@ impl UpdateRaftVoterRequest {
         + KRaftVersionFeature::MIN_SIZE + 1usize;
 }
 impl crate::Encodable for UpdateRaftVoterRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += match &self.cluster_id {
@@ -152,30 +152,35 @@ impl crate::Decodable for UpdateRaftVoterRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_cluster_id: Option<crate::StrBytes> = (|| -> Result<
-            Option<crate::StrBytes>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
+            ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
         > { Ok(r.nullable_string(true)?) })()
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_current_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_current_leader_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
+            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
+        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
-            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_voter_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> Result<
+        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
-        let f_listeners: Vec<Listener> = (|| -> Result<
-            Vec<Listener>,
+        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Listener>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -183,7 +188,7 @@ impl crate::Decodable for UpdateRaftVoterRequest {
             })
         })()
             .map_err(|e| e.in_field("Listeners"))?;
-        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> Result<
+        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> ::core::result::Result<
             KRaftVersionFeature,
             crate::DecodeError,
         > { Ok(KRaftVersionFeature::read(r, version)?) })()
@@ -222,7 +227,7 @@ impl UpdateRaftVoterRequest {
         this.voter_directory_id = g.uuid();
         this.listeners = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -262,13 +267,13 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Listener {
+impl ::core::default::Default for Listener {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -277,7 +282,7 @@ impl Listener {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -344,17 +349,21 @@ impl crate::Decodable for Listener {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -405,12 +414,12 @@ pub struct KRaftVersionFeature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for KRaftVersionFeature {
+impl ::core::default::Default for KRaftVersionFeature {
     fn default() -> Self {
         Self {
             min_supported_version: 0i16,
             max_supported_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -419,7 +428,7 @@ impl KRaftVersionFeature {
     pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for KRaftVersionFeature {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -452,15 +461,17 @@ impl crate::Decodable for KRaftVersionFeature {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_min_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -496,7 +507,7 @@ impl KRaftVersionFeature {
 impl crate::Message for UpdateRaftVoterRequest {
     const NAME: &'static str = "UpdateRaftVoterRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for UpdateRaftVoterRequest {

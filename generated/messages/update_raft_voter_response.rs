@@ -22,13 +22,13 @@ pub struct UpdateRaftVoterResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for UpdateRaftVoterResponse {
+impl ::core::default::Default for UpdateRaftVoterResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
             error_code: 0i16,
-            current_leader: <CurrentLeader as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            current_leader: <CurrentLeader as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -37,13 +37,14 @@ impl UpdateRaftVoterResponse {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for UpdateRaftVoterResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if self.current_leader != <CurrentLeader as Default>::default() {
+        if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
+        {
             let s = {
                 let v = &self.current_leader;
                 v.size(version)?
@@ -64,12 +65,14 @@ impl crate::Encodable for UpdateRaftVoterResponse {
             crate::wire::BufMut::put_i16(buf, *v);
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if self.current_leader != <CurrentLeader as Default>::default() {
+        if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
+        {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if self.current_leader != <CurrentLeader as Default>::default() {
+        if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
+        {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -90,16 +93,17 @@ impl crate::Decodable for UpdateRaftVoterResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
-        let mut f_current_leader: CurrentLeader = <CurrentLeader as Default>::default();
+        let mut f_current_leader: CurrentLeader = <CurrentLeader as ::core::default::Default>::default();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -110,9 +114,10 @@ impl crate::Decodable for UpdateRaftVoterResponse {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_current_leader = (|| -> Result<CurrentLeader, crate::DecodeError> {
-                        Ok(CurrentLeader::read(r, version)?)
-                    })()
+                    f_current_leader = (|| -> ::core::result::Result<
+                        CurrentLeader,
+                        crate::DecodeError,
+                    > { Ok(CurrentLeader::read(r, version)?) })()
                         .map_err(|e| e.in_field("CurrentLeader"))?;
                     if !r.is_empty() {
                         return Err(
@@ -179,14 +184,14 @@ pub struct CurrentLeader {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for CurrentLeader {
+impl ::core::default::Default for CurrentLeader {
     fn default() -> Self {
         Self {
             leader_id: -1i32,
             leader_epoch: -1i32,
             host: crate::StrBytes::new(),
             port: 0i32,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -195,7 +200,7 @@ impl CurrentLeader {
     pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize + 4usize + 1usize;
 }
 impl crate::Encodable for CurrentLeader {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -252,19 +257,24 @@ impl crate::Decodable for CurrentLeader {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
+        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
             Ok(r.i32()?)
         })()
             .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -304,7 +314,7 @@ impl CurrentLeader {
 impl crate::Message for UpdateRaftVoterResponse {
     const NAME: &'static str = "UpdateRaftVoterResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for UpdateRaftVoterResponse {

@@ -14,17 +14,17 @@ pub struct VotersRecord {
     pub version: i16,
     /// Voters: `[]Voter`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "voters"))]
-    pub voters: Vec<Voter>,
+    pub voters: ::std::vec::Vec<Voter>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for VotersRecord {
+impl ::core::default::Default for VotersRecord {
     fn default() -> Self {
         Self {
             version: 0i16,
-            voters: Vec::<Voter>::new(),
-            unknown_tagged_fields: Default::default(),
+            voters: ::std::vec::Vec::<Voter>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -33,7 +33,7 @@ impl VotersRecord {
     pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
 }
 impl crate::Encodable for VotersRecord {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 2usize;
         n
@@ -92,13 +92,20 @@ impl crate::Decodable for VotersRecord {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_version: i16 = (|| -> Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
+            Ok(r.i16()?)
+        })()
             .map_err(|e| e.in_field("Version"))?;
-        let f_voters: Vec<Voter> = (|| -> Result<Vec<Voter>, crate::DecodeError> {
+        let f_voters: ::std::vec::Vec<Voter> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Voter>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, Voter::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Voter::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -133,7 +140,7 @@ impl VotersRecord {
         this.version = g.i16();
         this.voters = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -167,13 +174,13 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Endpoint {
+impl ::core::default::Default for Endpoint {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
             host: crate::StrBytes::new(),
             port: 0u16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -182,7 +189,7 @@ impl Endpoint {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
 }
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -249,17 +256,21 @@ impl crate::Decodable for Endpoint {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> Result<u16, crate::DecodeError> { Ok(r.u16()?) })()
+        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
+            Ok(r.u16()?)
+        })()
             .map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -310,12 +321,12 @@ pub struct KRaftVersionFeature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for KRaftVersionFeature {
+impl ::core::default::Default for KRaftVersionFeature {
     fn default() -> Self {
         Self {
             min_supported_version: 0i16,
             max_supported_version: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -324,7 +335,7 @@ impl KRaftVersionFeature {
     pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 1usize;
 }
 impl crate::Encodable for KRaftVersionFeature {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 2usize;
@@ -357,15 +368,17 @@ impl crate::Decodable for KRaftVersionFeature {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_min_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -412,7 +425,7 @@ pub struct Voter {
     pub voter_directory_id: crate::Uuid,
     /// Endpoints: `[]Endpoint`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "endpoints"))]
-    pub endpoints: Vec<Endpoint>,
+    pub endpoints: ::std::vec::Vec<Endpoint>,
     /// KRaftVersionFeature: `KRaftVersionFeature`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "kRaftVersionFeature"))]
     pub k_raft_version_feature: KRaftVersionFeature,
@@ -420,14 +433,14 @@ pub struct Voter {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for Voter {
+impl ::core::default::Default for Voter {
     fn default() -> Self {
         Self {
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            endpoints: Vec::<Endpoint>::new(),
-            k_raft_version_feature: <KRaftVersionFeature as Default>::default(),
-            unknown_tagged_fields: Default::default(),
+            endpoints: ::std::vec::Vec::<Endpoint>::new(),
+            k_raft_version_feature: <KRaftVersionFeature as ::core::default::Default>::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -437,7 +450,7 @@ impl Voter {
         + KRaftVersionFeature::MIN_SIZE + 1usize;
 }
 impl crate::Encodable for Voter {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 4usize;
         n += 16usize;
@@ -510,21 +523,25 @@ impl crate::Decodable for Voter {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_voter_id: i32 = (|| -> Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
+            Ok(r.i32()?)
+        })()
             .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> Result<
+        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
             crate::Uuid,
             crate::DecodeError,
         > { Ok(r.uuid()?) })()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
-        let f_endpoints: Vec<Endpoint> = (|| -> Result<
-            Vec<Endpoint>,
+        let f_endpoints: ::std::vec::Vec<Endpoint> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<Endpoint>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, Endpoint::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(Endpoint::read(r, version).map_err(|e| e.at_index(i))?);
                 }
@@ -532,7 +549,7 @@ impl crate::Decodable for Voter {
             })
         })()
             .map_err(|e| e.in_field("Endpoints"))?;
-        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> Result<
+        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> ::core::result::Result<
             KRaftVersionFeature,
             crate::DecodeError,
         > { Ok(KRaftVersionFeature::read(r, version)?) })()
@@ -567,7 +584,7 @@ impl Voter {
         this.voter_directory_id = g.uuid();
         this.endpoints = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -591,6 +608,6 @@ impl Voter {
 impl crate::Message for VotersRecord {
     const NAME: &'static str = "VotersRecord";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 0i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(0i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -13,16 +13,16 @@
 pub struct WriteTxnMarkersRequest {
     /// Markers: `[]WritableTxnMarker`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "markers"))]
-    pub markers: Vec<WritableTxnMarker>,
+    pub markers: ::std::vec::Vec<WritableTxnMarker>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WriteTxnMarkersRequest {
+impl ::core::default::Default for WriteTxnMarkersRequest {
     fn default() -> Self {
         Self {
-            markers: Vec::<WritableTxnMarker>::new(),
-            unknown_tagged_fields: Default::default(),
+            markers: ::std::vec::Vec::<WritableTxnMarker>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -31,7 +31,7 @@ impl WriteTxnMarkersRequest {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for WriteTxnMarkersRequest {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -85,14 +85,16 @@ impl crate::Decodable for WriteTxnMarkersRequest {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_markers: Vec<WritableTxnMarker> = (|| -> Result<
-            Vec<WritableTxnMarker>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_markers: ::std::vec::Vec<WritableTxnMarker> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<WritableTxnMarker>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, WritableTxnMarker::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         WritableTxnMarker::read(r, version).map_err(|e| e.at_index(i))?,
@@ -127,7 +129,7 @@ impl WriteTxnMarkersRequest {
         let mut this = Self::default();
         this.markers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -153,17 +155,17 @@ pub struct WritableTxnMarkerTopic {
     pub name: crate::StrBytes,
     /// PartitionIndexes: `[]int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WritableTxnMarkerTopic {
+impl ::core::default::Default for WritableTxnMarkerTopic {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partition_indexes: Vec::<i32>::new(),
-            unknown_tagged_fields: Default::default(),
+            partition_indexes: ::std::vec::Vec::<i32>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -172,7 +174,7 @@ impl WritableTxnMarkerTopic {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for WritableTxnMarkerTopic {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -241,16 +243,22 @@ impl crate::Decodable for WritableTxnMarkerTopic {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partition_indexes: Vec<i32> = (|| -> Result<Vec<i32>, crate::DecodeError> {
+        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<i32>,
+            crate::DecodeError,
+        > {
             Ok({
                 let n = r.array_len(true, 4usize)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for _ in 0..n {
                     v.push(r.i32()?);
                 }
@@ -286,7 +294,7 @@ impl WritableTxnMarkerTopic {
         this.name = g.string();
         this.partition_indexes = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push(g.i32());
             }
@@ -313,7 +321,7 @@ pub struct WritableTxnMarker {
     pub transaction_result: bool,
     /// Topics: `[]WritableTxnMarkerTopic`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<WritableTxnMarkerTopic>,
+    pub topics: ::std::vec::Vec<WritableTxnMarkerTopic>,
     /// CoordinatorEpoch: `int32`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorEpoch"))]
     pub coordinator_epoch: i32,
@@ -324,16 +332,16 @@ pub struct WritableTxnMarker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WritableTxnMarker {
+impl ::core::default::Default for WritableTxnMarker {
     fn default() -> Self {
         Self {
             producer_id: 0i64,
             producer_epoch: 0i16,
             transaction_result: false,
-            topics: Vec::<WritableTxnMarkerTopic>::new(),
+            topics: ::std::vec::Vec::<WritableTxnMarkerTopic>::new(),
             coordinator_epoch: 0i32,
             transaction_version: 0i8,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -343,7 +351,7 @@ impl WritableTxnMarker {
         + 1usize;
 }
 impl crate::Encodable for WritableTxnMarker {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 8usize;
         n += 2usize;
@@ -426,26 +434,30 @@ impl crate::Decodable for WritableTxnMarker {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
+        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
+            i16,
+            crate::DecodeError,
+        > { Ok(r.i16()?) })()
             .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_transaction_result: bool = (|| -> Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
+        let f_transaction_result: bool = (|| -> ::core::result::Result<
+            bool,
+            crate::DecodeError,
+        > { Ok(r.bool()?) })()
             .map_err(|e| e.in_field("TransactionResult"))?;
-        let f_topics: Vec<WritableTxnMarkerTopic> = (|| -> Result<
-            Vec<WritableTxnMarkerTopic>,
+        let f_topics: ::std::vec::Vec<WritableTxnMarkerTopic> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<WritableTxnMarkerTopic>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, WritableTxnMarkerTopic::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         WritableTxnMarkerTopic::read(r, version)
@@ -456,12 +468,13 @@ impl crate::Decodable for WritableTxnMarker {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_coordinator_epoch: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_coordinator_epoch: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
         let f_transaction_version: i8 = if version >= 2i16 {
-            (|| -> Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
+            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
                 .map_err(|e| e.in_field("TransactionVersion"))?
         } else {
             0i8
@@ -499,7 +512,7 @@ impl WritableTxnMarker {
         this.transaction_result = g.bool();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -521,7 +534,7 @@ impl WritableTxnMarker {
 impl crate::Message for WriteTxnMarkersRequest {
     const NAME: &'static str = "WriteTxnMarkersRequest";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Request for WriteTxnMarkersRequest {

@@ -11,16 +11,16 @@
 pub struct WriteTxnMarkersResponse {
     /// Markers: `[]WritableTxnMarkerResult`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "markers"))]
-    pub markers: Vec<WritableTxnMarkerResult>,
+    pub markers: ::std::vec::Vec<WritableTxnMarkerResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WriteTxnMarkersResponse {
+impl ::core::default::Default for WriteTxnMarkersResponse {
     fn default() -> Self {
         Self {
-            markers: Vec::<WritableTxnMarkerResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            markers: ::std::vec::Vec::<WritableTxnMarkerResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -29,7 +29,7 @@ impl WriteTxnMarkersResponse {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
 }
 impl crate::Encodable for WriteTxnMarkersResponse {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -83,14 +83,16 @@ impl crate::Decodable for WriteTxnMarkersResponse {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_markers: Vec<WritableTxnMarkerResult> = (|| -> Result<
-            Vec<WritableTxnMarkerResult>,
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_markers: ::std::vec::Vec<WritableTxnMarkerResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<WritableTxnMarkerResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, WritableTxnMarkerResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         WritableTxnMarkerResult::read(r, version)
@@ -126,7 +128,7 @@ impl WriteTxnMarkersResponse {
         let mut this = Self::default();
         this.markers = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -157,12 +159,12 @@ pub struct WritableTxnMarkerPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WritableTxnMarkerPartitionResult {
+impl ::core::default::Default for WritableTxnMarkerPartitionResult {
     fn default() -> Self {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
-            unknown_tagged_fields: Default::default(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -171,7 +173,7 @@ impl WritableTxnMarkerPartitionResult {
     pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
 }
 impl crate::Encodable for WritableTxnMarkerPartitionResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let _ = version;
         let mut n = 0usize;
         n += 4usize;
@@ -204,13 +206,14 @@ impl crate::Decodable for WritableTxnMarkerPartitionResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
+        let f_partition_index: i32 = (|| -> ::core::result::Result<
+            i32,
+            crate::DecodeError,
+        > { Ok(r.i32()?) })()
             .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> Result<i16, crate::DecodeError> {
+        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
             Ok(r.i16()?)
         })()
             .map_err(|e| e.in_field("ErrorCode"))?;
@@ -256,17 +259,17 @@ pub struct WritableTxnMarkerTopicResult {
     pub name: crate::StrBytes,
     /// Partitions: `[]WritableTxnMarkerPartitionResult`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
-    pub partitions: Vec<WritableTxnMarkerPartitionResult>,
+    pub partitions: ::std::vec::Vec<WritableTxnMarkerPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WritableTxnMarkerTopicResult {
+impl ::core::default::Default for WritableTxnMarkerTopicResult {
     fn default() -> Self {
         Self {
             name: crate::StrBytes::new(),
-            partitions: Vec::<WritableTxnMarkerPartitionResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            partitions: ::std::vec::Vec::<WritableTxnMarkerPartitionResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -275,7 +278,7 @@ impl WritableTxnMarkerTopicResult {
     pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
 }
 impl crate::Encodable for WritableTxnMarkerTopicResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n
             += {
@@ -349,18 +352,21 @@ impl crate::Decodable for WritableTxnMarkerTopicResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> Result<crate::StrBytes, crate::DecodeError> {
-            Ok(r.string(true)?)
-        })()
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
+            crate::StrBytes,
+            crate::DecodeError,
+        > { Ok(r.string(true)?) })()
             .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: Vec<WritableTxnMarkerPartitionResult> = (|| -> Result<
-            Vec<WritableTxnMarkerPartitionResult>,
+        let f_partitions: ::std::vec::Vec<WritableTxnMarkerPartitionResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<WritableTxnMarkerPartitionResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, WritableTxnMarkerPartitionResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         WritableTxnMarkerPartitionResult::read(r, version)
@@ -398,7 +404,7 @@ impl WritableTxnMarkerTopicResult {
         this.name = g.string();
         this.partitions = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -424,17 +430,17 @@ pub struct WritableTxnMarkerResult {
     pub producer_id: i64,
     /// Topics: `[]WritableTxnMarkerTopicResult`, versions 1-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
-    pub topics: Vec<WritableTxnMarkerTopicResult>,
+    pub topics: ::std::vec::Vec<WritableTxnMarkerTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Default for WritableTxnMarkerResult {
+impl ::core::default::Default for WritableTxnMarkerResult {
     fn default() -> Self {
         Self {
             producer_id: 0i64,
-            topics: Vec::<WritableTxnMarkerTopicResult>::new(),
-            unknown_tagged_fields: Default::default(),
+            topics: ::std::vec::Vec::<WritableTxnMarkerTopicResult>::new(),
+            unknown_tagged_fields: ::core::default::Default::default(),
         }
     }
 }
@@ -443,7 +449,7 @@ impl WritableTxnMarkerResult {
     pub const MIN_SIZE: usize = 0usize + 8usize + 1usize + 1usize;
 }
 impl crate::Encodable for WritableTxnMarkerResult {
-    fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         n += 8usize;
         n
@@ -502,18 +508,20 @@ impl crate::Decodable for WritableTxnMarkerResult {
     fn read(
         r: &mut crate::wire::Reader,
         version: i16,
-    ) -> Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> Result<i64, crate::DecodeError> {
+    ) -> ::core::result::Result<Self, crate::DecodeError> {
+        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
             Ok(r.i64()?)
         })()
             .map_err(|e| e.in_field("ProducerId"))?;
-        let f_topics: Vec<WritableTxnMarkerTopicResult> = (|| -> Result<
-            Vec<WritableTxnMarkerTopicResult>,
+        let f_topics: ::std::vec::Vec<WritableTxnMarkerTopicResult> = (|| -> ::core::result::Result<
+            ::std::vec::Vec<WritableTxnMarkerTopicResult>,
             crate::DecodeError,
         > {
             Ok({
                 let n = r.array_len(true, WritableTxnMarkerTopicResult::MIN_SIZE)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(
+                    n.min(crate::wire::MAX_PREALLOC),
+                );
                 for i in 0..n {
                     v.push(
                         WritableTxnMarkerTopicResult::read(r, version)
@@ -551,7 +559,7 @@ impl WritableTxnMarkerResult {
         this.producer_id = g.i64();
         this.topics = {
             let n = g.array_len();
-            let mut v = Vec::with_capacity(n);
+            let mut v = ::std::vec::Vec::with_capacity(n);
             for _ in 0..n {
                 v.push({
                     g.enter();
@@ -569,7 +577,7 @@ impl WritableTxnMarkerResult {
 impl crate::Message for WriteTxnMarkersResponse {
     const NAME: &'static str = "WriteTxnMarkersResponse";
     const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
-    const FLEXIBLE_MIN: Option<i16> = Some(1i16);
+    const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
 impl crate::Response for WriteTxnMarkersResponse {

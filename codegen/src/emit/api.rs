@@ -402,7 +402,8 @@ pub fn emit_index(model: &Model) -> TokenStream {
         let md = ident(&module_name(&m.name));
         let ty = type_ident(&m.name);
         rows.push(quote!((#n, crate::VersionRange::new(#lo, #hi)),));
-        rt_arms.push(quote!(#n => round_trip_one(version, g, super::messages::#md::#ty::arbitrary),));
+        rt_arms
+            .push(quote!(#n => round_trip_one(version, g, super::messages::#md::#ty::arbitrary),));
         dec_arms.push(quote!(#n => <super::messages::#md::#ty as crate::Message>::decode_bytes(bytes, version).map(|_| ()),));
     }
     quote!(

@@ -60,7 +60,7 @@ fn read_nonnull(ty: &FieldType, c: &TokenStream, elem_index: bool) -> TokenStrea
             };
             quote!({
                 let n = r.array_len(#c, #min)?;
-                let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                let mut v = ::std::vec::Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                 for #var in 0..n {
                     v.push(#elem);
                 }
@@ -91,7 +91,7 @@ fn read_nullable(ty: &FieldType, c: &TokenStream) -> TokenStream {
             quote!(match r.nullable_array_len(#c, #min)? {
                 None => None,
                 Some(n) => {
-                    let mut v = Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
+                    let mut v = ::std::vec::Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
                     for #var in 0..n {
                         v.push(#elem);
                     }
@@ -125,7 +125,7 @@ fn read_value(m: &MessageModel, f: &FieldModel, r: Versions, p: Versions) -> Tok
 
 fn wrap_field_read(name: &str, ty: &TokenStream, expr: TokenStream) -> TokenStream {
     quote!(
-        (|| -> Result<#ty, crate::DecodeError> { Ok(#expr) })().map_err(|e| e.in_field(#name))?
+        (|| -> ::core::result::Result<#ty, crate::DecodeError> { Ok(#expr) })().map_err(|e| e.in_field(#name))?
     )
 }
 
@@ -230,7 +230,7 @@ pub fn emit_read(m: &MessageModel, s: &StructModel) -> TokenStream {
     };
     quote!(
         impl crate::Decodable for #sname {
-            fn read(r: &mut crate::wire::Reader, version: i16) -> Result<Self, crate::DecodeError> {
+            fn read(r: &mut crate::wire::Reader, version: i16) -> ::core::result::Result<Self, crate::DecodeError> {
                 #touch_version
                 #touch_r
                 #body
@@ -464,7 +464,7 @@ pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
         quote!(let _ = version;)
     };
     quote!(
-        fn size(&self, version: i16) -> Result<usize, crate::EncodeError> {
+        fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
             #touch_version
             #touch
             #n_decl

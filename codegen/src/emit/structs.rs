@@ -94,7 +94,7 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
             #[cfg_attr(feature = "serde", serde(skip))]
             pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
         ));
-        defaults.push(quote!(unknown_tagged_fields: Default::default(),));
+        defaults.push(quote!(unknown_tagged_fields: ::core::default::Default::default(),));
     }
     let is_root = s.name == m.name;
     let mut doc = Vec::new();
@@ -162,7 +162,7 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
             #(#fields)*
         }
 
-        impl Default for #name {
+        impl ::core::default::Default for #name {
             fn default() -> Self {
                 Self { #(#defaults)* }
             }
@@ -200,7 +200,7 @@ fn emit_message_impls(m: &MessageModel) -> TokenStream {
         impl crate::Message for #name {
             const NAME: &'static str = #sname;
             const VERSIONS: crate::VersionRange = crate::VersionRange::new(#lo, #hi);
-            const FLEXIBLE_MIN: Option<i16> = #flex;
+            const FLEXIBLE_MIN: ::core::option::Option<i16> = #flex;
             const LATEST_VERSION_UNSTABLE: bool = #unstable;
         }
     );

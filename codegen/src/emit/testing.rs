@@ -37,7 +37,7 @@ fn gen_nonnull(ty: &FieldType) -> TokenStream {
             let e = gen_nonnull(inner);
             quote!({
                 let n = g.array_len();
-                let mut v = Vec::with_capacity(n);
+                let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(#e);
                 }

@@ -41,7 +41,7 @@ pub fn base_type(ty: &FieldType) -> TokenStream {
         }
         FieldType::Array(inner) => {
             let t = base_type(inner);
-            quote!(Vec<#t>)
+            quote!(::std::vec::Vec<#t>)
         }
     }
 }
@@ -57,7 +57,7 @@ pub fn is_option(f: &FieldModel, possible: Versions) -> bool {
 pub fn field_type(f: &FieldModel, possible: Versions) -> TokenStream {
     let t = base_type(&f.ty);
     if is_option(f, possible) {
-        quote!(Option<#t>)
+        quote!(::core::option::Option<#t>)
     } else {
         t
     }
@@ -132,11 +132,11 @@ fn zero(ty: &FieldType) -> TokenStream {
         FieldType::Uuid => quote!(crate::Uuid::ZERO),
         FieldType::Struct(n) => {
             let i = type_ident(n);
-            quote!(<#i as Default>::default())
+            quote!(<#i as ::core::default::Default>::default())
         }
         FieldType::Array(inner) => {
             let t = base_type(inner);
-            quote!(Vec::<#t>::new())
+            quote!(::std::vec::Vec::<#t>::new())
         }
     }
 }
