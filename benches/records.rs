@@ -63,7 +63,7 @@ fn krecords(vals: &[Vec<u8>]) -> Vec<KRecord> {
             producer_epoch: -1,
             timestamp_type: KTimestampType::Creation,
             offset: i as i64,
-            sequence: -1i32.wrapping_add(i as i32),
+            sequence: (-1i32).wrapping_add(i as i32),
             timestamp: 1_700_000_000_000 + i as i64,
             key: None,
             value: Some(Bytes::copy_from_slice(v)),

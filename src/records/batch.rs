@@ -659,6 +659,28 @@ impl RecordBatch {
     }
 }
 
+/// Finishes a batch whose buffer starts with `BATCH_HEADER_LEN` reserved
+/// bytes followed by the uncompressed records: written in place, so an
+/// uncompressed batch costs no second copy of its records.
+pub(crate) fn finish_in_place(
+    header: &BatchHeader,
+    mut buf: BytesMut,
+    count: i32,
+) -> Result<Bytes, RecordsError> {
+    let mut h = *header;
+    h.magic = 2;
+    h.records_count = count;
+    h.attributes = h.attributes.with_compression(Compression::None);
+    h.batch_length = i32::try_from(buf.len() - LOG_OVERHEAD)
+        .map_err(|_| RecordsError::Encode("batch over 2 GiB"))?;
+    let mut head = BytesMut::with_capacity(BATCH_HEADER_LEN);
+    h.put(&mut head);
+    buf[..BATCH_HEADER_LEN].copy_from_slice(&head);
+    let crc = crc32c::crc32c(&buf[ATTRIBUTES_OFFSET..]);
+    buf[CRC_OFFSET..ATTRIBUTES_OFFSET].copy_from_slice(&crc.to_be_bytes());
+    Ok(buf.freeze())
+}
+
 /// Writes a batch around an uncompressed records section.
 pub(crate) fn encode_batch(
     header: &BatchHeader,

@@ -3,7 +3,8 @@
 use bytes::{Bytes, BytesMut};
 
 use super::batch::{
-    encode_batch, write_record, Attributes, BatchHeader, Header, TimestampType, NO_TIMESTAMP,
+    encode_batch, finish_in_place, write_record, Attributes, BatchHeader, Header, TimestampType,
+    NO_TIMESTAMP,
 };
 use super::compression::{Compression, CompressionOptions, SnappyFraming};
 use super::control::{ControlRecordKey, ControlRecordType, EndTxnMarker};
@@ -42,7 +43,9 @@ impl RecordBatchBuilder {
                 ..BatchHeader::default()
             },
             compression: CompressionOptions::default(),
-            section: BytesMut::new(),
+            // Room for the header, so an uncompressed batch is finished in
+            // place (see `build`).
+            section: BytesMut::zeroed(super::batch::BATCH_HEADER_LEN),
             count: 0,
             last_offset_delta: None,
         }
@@ -107,7 +110,7 @@ impl RecordBatchBuilder {
     /// Uncompressed size of the batch so far (an upper bound for codecs
     /// that shrink), for filling batches up to a size.
     pub fn estimated_size(&self) -> usize {
-        super::batch::BATCH_HEADER_LEN + self.section.len()
+        self.section.len()
     }
 
     /// The offset the next [`append`](Self::append) will get.
@@ -185,7 +188,11 @@ impl RecordBatchBuilder {
             h.base_timestamp = NO_TIMESTAMP;
             h.max_timestamp = NO_TIMESTAMP;
         }
-        encode_batch(&h, &self.section, self.count, &self.compression)
+        if self.compression.codec == Compression::None {
+            return finish_in_place(&h, self.section, self.count);
+        }
+        let records = &self.section[super::batch::BATCH_HEADER_LEN..];
+        encode_batch(&h, records, self.count, &self.compression)
     }
 
     /// A control batch holding one commit or abort marker, as the
