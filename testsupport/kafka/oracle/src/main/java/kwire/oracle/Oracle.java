@@ -34,7 +34,9 @@ import java.util.Map;
  *   ENCODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;json&gt;  -> lowercase hex of the body bytes (no header)
  *   DECODE &lt;apiKey&gt; &lt;version&gt; &lt;request|response&gt; &lt;hex&gt;   -> Kafka's JSON of the body
  *   ENCODE_FULL / DECODE_FULL (same arguments)          -> as above, but every field always present (see README)
+ *   ENCODE[_FULL]/DECODE[_FULL] &lt;SchemaName&gt; &lt;version&gt; data &lt;payload&gt;  -> the same for a data message or header
  *   VERSIONS                                             -> one JSON array, one object per ApiKeys entry
+ *   DATAVERSIONS &lt;SchemaName&gt;...                         -> JSON object: name -> [lowest, highest]
  *   PING                                                 -> OK &lt;kafka-clients version&gt;
  * </pre>
  * Any failure answers {@code ERR <message>} on one line; the process keeps going. EOF or QUIT ends it.
@@ -93,6 +95,22 @@ public final class Oracle {
                 if (parts.length != 5) {
                     return "ERR usage: " + parts[0] + " <apiKey> <version> <request|response> <payload>";
                 }
+                if (!parts[1].isEmpty() && Character.isLetter(parts[1].charAt(0))) {
+                    // a data message or header by schema name: ENCODE_FULL RequestHeader 2 data {...}
+                    if (!parts[3].equals("data")) {
+                        return "ERR third argument must be data for a message named by schema, got " + parts[3];
+                    }
+                    Message message = dataMessage(parts[1]);
+                    short version = Short.parseShort(parts[2]);
+                    if (version < message.lowestSupportedVersion() || version > message.highestSupportedVersion()) {
+                        return "ERR " + message.getClass().getSimpleName() + " has no version " + version
+                            + " (supports " + message.lowestSupportedVersion() + ".." + message.highestSupportedVersion() + ")";
+                    }
+                    boolean full = parts[0].endsWith("_FULL");
+                    return parts[0].startsWith("ENCODE")
+                        ? encode(message, version, parts[4], full)
+                        : decode(message, version, parts[4], full);
+                }
                 short apiKey = Short.parseShort(parts[1]);
                 short version = Short.parseShort(parts[2]);
                 boolean request;
@@ -114,9 +132,43 @@ public final class Oracle {
                     ? encode(message, version, parts[4], full)
                     : decode(message, version, parts[4], full);
             }
+            case "DATAVERSIONS": {
+                // DATAVERSIONS <SchemaName>... -> JSON object: name -> [lowest, highest]
+                ObjectNode o = JsonNodeFactory.instance.objectNode();
+                for (String name : line.substring("DATAVERSIONS".length()).trim().split("\\s+")) {
+                    if (name.isEmpty()) {
+                        continue;
+                    }
+                    Message m = dataMessage(name);
+                    o.putArray(name).add(m.lowestSupportedVersion()).add(m.highestSupportedVersion());
+                }
+                return MAPPER.writeValueAsString(o);
+            }
             default:
                 return "ERR unknown command " + parts[0];
         }
+    }
+
+    /**
+     * A data message or header class of kafka-clients by schema name: {@code org.apache.kafka.common.message.<name>}
+     * or {@code <name>Data} (RequestHeader -> RequestHeaderData), which must implement Message.
+     */
+    static Message dataMessage(String name) throws Exception {
+        if (!name.matches("[A-Z][A-Za-z0-9]*")) {
+            throw new IllegalArgumentException("not a schema name: " + name);
+        }
+        for (String candidate : new String[] {name, name + "Data"}) {
+            Class<?> c;
+            try {
+                c = Class.forName("org.apache.kafka.common.message." + candidate);
+            } catch (ClassNotFoundException e) {
+                continue;
+            }
+            if (Message.class.isAssignableFrom(c)) {
+                return (Message) c.getConstructor().newInstance();
+            }
+        }
+        throw new IllegalArgumentException("kafka-clients has no message class for schema " + name);
     }
 
     static String kafkaVersion() throws Exception {
@@ -148,13 +200,13 @@ public final class Oracle {
         }
     }
 
-    static String encode(ApiMessage template, short version, String json, boolean full) throws Exception {
+    static String encode(Message template, short version, String json, boolean full) throws Exception {
         JsonNode node = MAPPER.readTree(json);
         if (full) {
             Schema.stripAbsent(template.getClass(), node, version);
         }
         Method[] conv = converter(template.getClass());
-        ApiMessage message = (ApiMessage) conv[0].invoke(null, node, version);
+        Message message = (Message) conv[0].invoke(null, node, version);
         ObjectSerializationCache cache = new ObjectSerializationCache();
         int size = message.size(cache, version);
         ByteBuffer buf = ByteBuffer.allocate(size);
@@ -165,7 +217,7 @@ public final class Oracle {
         return hex(buf.array());
     }
 
-    static String decode(ApiMessage message, short version, String hexText, boolean full) throws Exception {
+    static String decode(Message message, short version, String hexText, boolean full) throws Exception {
         ByteBuffer buf = ByteBuffer.wrap(unhex(hexText));
         message.read(new ByteBufferAccessor(buf), version);
         if (buf.hasRemaining()) {

@@ -28,17 +28,19 @@ final class Schema {
 
     static JsonNode load(Class<?> dataClass) throws Exception {
         String name = dataClass.getSimpleName();
-        if (name.endsWith("Data")) {
-            name = name.substring(0, name.length() - 4);
-        }
         synchronized (CACHE) {
             JsonNode schema = CACHE.get(name);
             if (schema == null) {
-                try (InputStream in = dataClass.getResourceAsStream("/common/message/" + name + ".json")) {
-                    if (in == null) {
-                        throw new IllegalStateException("kafka-clients carries no common/message/" + name + ".json");
-                    }
-                    schema = LENIENT.readTree(in);
+                // XxxRequestData -> XxxRequest.json; DefaultPrincipalData, ConsumerProtocolSubscription: as named
+                InputStream in = dataClass.getResourceAsStream("/common/message/" + name + ".json");
+                if (in == null && name.endsWith("Data")) {
+                    in = dataClass.getResourceAsStream("/common/message/" + name.substring(0, name.length() - 4) + ".json");
+                }
+                if (in == null) {
+                    throw new IllegalStateException("kafka-clients carries no common/message/ schema for " + name);
+                }
+                try (InputStream closing = in) {
+                    schema = LENIENT.readTree(closing);
                 }
                 CACHE.put(name, schema);
             }
