@@ -317,14 +317,9 @@ fn build_message(file: &str, spec: &MessageSpec) -> Result<MessageModel, GenErro
     let valid = cx.versions("validVersions", &spec.valid_versions)?;
     let flexible = match &spec.flexible_versions {
         Some(s) => cx.versions("flexibleVersions", s)?,
-        None => {
-            // Kafka requires flexibleVersions on every message with versions.
-            if valid.is_empty() {
-                Versions::NONE
-            } else {
-                return Err(cx.msg_err("flexibleVersions is required"));
-            }
-        }
+        // Schemas from before KIP-482 (Kafka 2.2 and 2.3) have no
+        // flexibleVersions: nothing in them is flexible.
+        None => Versions::NONE,
     };
     // MessageSpec: once flexible, always flexible.
     if !flexible.is_empty() && !flexible.is_open() {

@@ -4,7 +4,7 @@
 /// A data message, generated from `AbortedTxn.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct AbortedTxn {
     #[cfg_attr(feature = "serde", serde(rename = "lastStableOffset"))]
     pub last_stable_offset: i64,
 }
-impl ::core::default::Default for AbortedTxn {
-    fn default() -> Self {
-        Self {
-            producer_id: 0i64,
-            first_offset: 0i64,
-            last_offset: 0i64,
-            last_stable_offset: 0i64,
-        }
-    }
-}
 impl AbortedTxn {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 8usize + 8usize;
+    pub const MIN_SIZE: usize = 32usize;
 }
 impl crate::Encodable for AbortedTxn {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -72,22 +62,11 @@ impl crate::Decodable for AbortedTxn {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("LastOffset"))?;
-        let f_last_stable_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
+        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
+        let f_last_stable_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("LastStableOffset"))?;
         Ok(AbortedTxn {
             producer_id: f_producer_id,
@@ -102,12 +81,12 @@ impl AbortedTxn {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.producer_id = g.i64();
-        this.first_offset = g.i64();
-        this.last_offset = g.i64();
-        this.last_stable_offset = g.i64();
-        this
+        Self {
+            producer_id: g.i64(),
+            first_offset: g.i64(),
+            last_offset: g.i64(),
+            last_stable_offset: g.i64(),
+        }
     }
 }
 impl crate::Message for AbortedTxn {

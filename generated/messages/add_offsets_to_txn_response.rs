@@ -4,7 +4,7 @@
 /// The AddOffsetsToTxn response (api key 25), generated from `AddOffsetsToTxnResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-4; flexible versions 3+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct AddOffsetsToTxnResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddOffsetsToTxnResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddOffsetsToTxnResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for AddOffsetsToTxnResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -76,15 +67,8 @@ impl crate::Decodable for AddOffsetsToTxnResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -110,13 +94,15 @@ impl crate::Decodable for AddOffsetsToTxnResponse {
 impl AddOffsetsToTxnResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for AddOffsetsToTxnResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0-5; flexible versions 3+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -29,18 +29,6 @@ pub struct AddPartitionsToTxnRequest {
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
-}
-impl ::core::default::Default for AddPartitionsToTxnRequest {
-    fn default() -> Self {
-        Self {
-            transactions: ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new(),
-            v3_and_below_transactional_id: crate::StrBytes::new(),
-            v3_and_below_producer_id: 0i64,
-            v3_and_below_producer_epoch: 0i16,
-            v3_and_below_topics: ::std::vec::Vec::<AddPartitionsToTxnTopic>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
 }
 impl AddPartitionsToTxnRequest {
     /// The fewest bytes one value takes on the wire at any version.
@@ -73,16 +61,13 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                             }
                     }
                 };
-        } else {
-            if self.transactions
-                != ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnRequest",
-                    field: "Transactions",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.transactions.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnRequest",
+                field: "Transactions",
+                version,
+            });
         }
         if version <= 3i16 {
             n
@@ -101,36 +86,33 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                         crate::wire::write::string_len(l, version >= 3i16)
                     }
                 };
-        } else {
-            if self.v3_and_below_transactional_id != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnRequest",
-                    field: "V3AndBelowTransactionalId",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && !self.v3_and_below_transactional_id.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnRequest",
+                field: "V3AndBelowTransactionalId",
+                version,
+            });
         }
         if version <= 3i16 {
             n += 8usize;
-        } else {
-            if self.v3_and_below_producer_id != 0i64 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnRequest",
-                    field: "V3AndBelowProducerId",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && self.v3_and_below_producer_id != 0i64 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnRequest",
+                field: "V3AndBelowProducerId",
+                version,
+            });
         }
         if version <= 3i16 {
             n += 2usize;
-        } else {
-            if self.v3_and_below_producer_epoch != 0i16 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnRequest",
-                    field: "V3AndBelowProducerEpoch",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && self.v3_and_below_producer_epoch != 0i16 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnRequest",
+                field: "V3AndBelowProducerEpoch",
+                version,
+            });
         }
         if version <= 3i16 {
             n
@@ -164,16 +146,13 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                             }
                     }
                 };
-        } else {
-            if self.v3_and_below_topics
-                != ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnRequest",
-                    field: "V3AndBelowTopics",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && !self.v3_and_below_topics.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnRequest",
+                field: "V3AndBelowTopics",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -202,25 +181,25 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_transactional_id;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.v3_and_below_topics;
@@ -237,7 +216,7 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -279,22 +258,18 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
             ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
         };
         let f_v3_and_below_transactional_id: crate::StrBytes = if version <= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 3i16)?)
-            })()
+            r.string(version >= 3i16)
                 .map_err(|e| e.in_field("V3AndBelowTransactionalId"))?
         } else {
             crate::StrBytes::new()
         };
         let f_v3_and_below_producer_id: i64 = if version <= 3i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("V3AndBelowProducerId"))?
+            r.i64().map_err(|e| e.in_field("V3AndBelowProducerId"))?
         } else {
             0i64
         };
         let f_v3_and_below_producer_epoch: i16 = if version <= 3i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("V3AndBelowProducerEpoch"))?
+            r.i16().map_err(|e| e.in_field("V3AndBelowProducerEpoch"))?
         } else {
             0i16
         };
@@ -352,54 +327,58 @@ impl crate::Decodable for AddPartitionsToTxnRequest {
 impl AddPartitionsToTxnRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 4i16 {
-            this.transactions = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnTransaction::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            transactions: if version >= 4i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = AddPartitionsToTxnTransaction::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version <= 3i16 {
-            this.v3_and_below_transactional_id = g.string();
-        } else {}
-        if version <= 3i16 {
-            this.v3_and_below_producer_id = g.i64();
-        } else {}
-        if version <= 3i16 {
-            this.v3_and_below_producer_epoch = g.i16();
-        } else {}
-        if version <= 3i16 {
-            this.v3_and_below_topics = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+            } else {
+                ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
+            },
+            v3_and_below_transactional_id: if version <= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            v3_and_below_producer_id: if version <= 3i16 { g.i64() } else { 0i64 },
+            v3_and_below_producer_epoch: if version <= 3i16 { g.i16() } else { 0i16 },
+            v3_and_below_topics: if version <= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = AddPartitionsToTxnTopic::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AddPartitionsToTxnTopic` of `AddPartitionsToTxnRequest.json` (Kafka 4.4), a common struct, in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -414,18 +393,9 @@ pub struct AddPartitionsToTxnTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -513,10 +483,8 @@ impl crate::Decodable for AddPartitionsToTxnTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -559,24 +527,26 @@ impl crate::Decodable for AddPartitionsToTxnTopic {
 impl AddPartitionsToTxnTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AddPartitionsToTxnTransaction` of `AddPartitionsToTxnRequest.json` (Kafka 4.4), in versions 4-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -600,22 +570,9 @@ pub struct AddPartitionsToTxnTransaction {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnTransaction {
-    fn default() -> Self {
-        Self {
-            transactional_id: crate::StrBytes::new(),
-            producer_id: 0i64,
-            producer_epoch: 0i16,
-            verify_only: false,
-            topics: ::std::vec::Vec::<AddPartitionsToTxnTopic>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnTransaction {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTransaction {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -708,25 +665,12 @@ impl crate::Decodable for AddPartitionsToTxnTransaction {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_transactional_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_verify_only: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("VerifyOnly"))?;
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
+        let f_verify_only: bool = r.bool().map_err(|e| e.in_field("VerifyOnly"))?;
         let f_topics: ::std::vec::Vec<AddPartitionsToTxnTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AddPartitionsToTxnTopic>,
             crate::DecodeError,
@@ -772,26 +716,26 @@ impl crate::Decodable for AddPartitionsToTxnTransaction {
 impl AddPartitionsToTxnTransaction {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = g.string();
-        this.producer_id = g.i64();
-        this.producer_epoch = g.i16();
-        this.verify_only = g.bool();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AddPartitionsToTxnTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            transactional_id: g.string(),
+            producer_id: g.i64(),
+            producer_epoch: g.i16(),
+            verify_only: g.bool(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AddPartitionsToTxnTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AddPartitionsToTxnRequest {

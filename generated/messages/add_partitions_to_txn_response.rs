@@ -4,7 +4,7 @@
 /// The AddPartitionsToTxn response (api key 24), generated from `AddPartitionsToTxnResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-5; flexible versions 3+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -25,22 +25,9 @@ pub struct AddPartitionsToTxnResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            results_by_transaction: ::std::vec::Vec::<AddPartitionsToTxnResult>::new(),
-            results_by_topic_v3_and_below: ::std::vec::Vec::<
-                AddPartitionsToTxnTopicResult,
-            >::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for AddPartitionsToTxnResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -48,7 +35,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
         n += 4usize;
         if version >= 4i16 {
             n += 2usize;
-        } else {}
+        }
         if version >= 4i16 {
             n
                 += {
@@ -73,16 +60,13 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                             }
                     }
                 };
-        } else {
-            if self.results_by_transaction
-                != ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnResponse",
-                    field: "ResultsByTransaction",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.results_by_transaction.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnResponse",
+                field: "ResultsByTransaction",
+                version,
+            });
         }
         if version <= 3i16 {
             n
@@ -116,16 +100,13 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                             }
                     }
                 };
-        } else {
-            if self.results_by_topic_v3_and_below
-                != ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddPartitionsToTxnResponse",
-                    field: "ResultsByTopicV3AndBelow",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && !self.results_by_topic_v3_and_below.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddPartitionsToTxnResponse",
+                field: "ResultsByTopicV3AndBelow",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -152,7 +133,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 4i16 {
             {
                 let v = &self.results_by_transaction;
@@ -164,7 +145,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.results_by_topic_v3_and_below;
@@ -181,7 +162,7 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -197,14 +178,9 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 4i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
@@ -289,49 +265,53 @@ impl crate::Decodable for AddPartitionsToTxnResponse {
 impl AddPartitionsToTxnResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        if version >= 4i16 {
-            this.error_code = g.i16();
-        } else {}
-        if version >= 4i16 {
-            this.results_by_transaction = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: if version >= 4i16 { g.i16() } else { 0i16 },
+            results_by_transaction: if version >= 4i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = AddPartitionsToTxnResult::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version <= 3i16 {
-            this.results_by_topic_v3_and_below = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+            } else {
+                ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
+            },
+            results_by_topic_v3_and_below: if version <= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AddPartitionsToTxnPartitionResult` of `AddPartitionsToTxnResponse.json` (Kafka 4.4), a common struct, in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -346,18 +326,9 @@ pub struct AddPartitionsToTxnPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnPartitionResult {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            partition_error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnPartitionResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for AddPartitionsToTxnPartitionResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -403,15 +374,9 @@ impl crate::Decodable for AddPartitionsToTxnPartitionResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_error_code: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_error_code: i16 = r
+            .i16()
             .map_err(|e| e.in_field("PartitionErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -438,17 +403,19 @@ impl crate::Decodable for AddPartitionsToTxnPartitionResult {
 impl AddPartitionsToTxnPartitionResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.partition_error_code = g.i16();
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            partition_error_code: g.i16(),
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AddPartitionsToTxnTopicResult` of `AddPartitionsToTxnResponse.json` (Kafka 4.4), a common struct, in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -463,20 +430,9 @@ pub struct AddPartitionsToTxnTopicResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnTopicResult {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            results_by_partition: ::std::vec::Vec::<
-                AddPartitionsToTxnPartitionResult,
-            >::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnTopicResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for AddPartitionsToTxnTopicResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -570,10 +526,8 @@ impl crate::Decodable for AddPartitionsToTxnTopicResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_results_by_partition: ::std::vec::Vec<AddPartitionsToTxnPartitionResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AddPartitionsToTxnPartitionResult>,
@@ -623,29 +577,31 @@ impl crate::Decodable for AddPartitionsToTxnTopicResult {
 impl AddPartitionsToTxnTopicResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.results_by_partition = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AddPartitionsToTxnPartitionResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            results_by_partition: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AddPartitionsToTxnPartitionResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AddPartitionsToTxnResult` of `AddPartitionsToTxnResponse.json` (Kafka 4.4), in versions 4-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -660,18 +616,9 @@ pub struct AddPartitionsToTxnResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AddPartitionsToTxnResult {
-    fn default() -> Self {
-        Self {
-            transactional_id: crate::StrBytes::new(),
-            topic_results: ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AddPartitionsToTxnResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for AddPartitionsToTxnResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -749,10 +696,8 @@ impl crate::Decodable for AddPartitionsToTxnResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_transactional_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TransactionalId"))?;
         let f_topic_results: ::std::vec::Vec<AddPartitionsToTxnTopicResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
@@ -796,23 +741,23 @@ impl crate::Decodable for AddPartitionsToTxnResult {
 impl AddPartitionsToTxnResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = g.string();
-        this.topic_results = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            transactional_id: g.string(),
+            topic_results: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AddPartitionsToTxnResponse {

@@ -48,7 +48,7 @@ impl ::core::default::Default for AddRaftVoterRequest {
 }
 impl AddRaftVoterRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 26usize;
 }
 impl crate::Encodable for AddRaftVoterRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -97,14 +97,13 @@ impl crate::Encodable for AddRaftVoterRequest {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.ack_when_committed != true {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "AddRaftVoterRequest",
-                    field: "AckWhenCommitted",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.ack_when_committed {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "AddRaftVoterRequest",
+                field: "AckWhenCommitted",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -146,7 +145,7 @@ impl crate::Encodable for AddRaftVoterRequest {
                 let v = &self.ack_when_committed;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -160,23 +159,13 @@ impl crate::Decodable for AddRaftVoterRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
+        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
+        let f_voter_directory_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
         let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Listener>,
@@ -195,8 +184,7 @@ impl crate::Decodable for AddRaftVoterRequest {
         })()
             .map_err(|e| e.in_field("Listeners"))?;
         let f_ack_when_committed: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("AckWhenCommitted"))?
+            r.bool().map_err(|e| e.in_field("AckWhenCommitted"))?
         } else {
             true
         };
@@ -227,33 +215,31 @@ impl crate::Decodable for AddRaftVoterRequest {
 impl AddRaftVoterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        this.timeout_ms = g.i32();
-        this.voter_id = g.i32();
-        this.voter_directory_id = g.uuid();
-        this.listeners = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Listener::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.ack_when_committed = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.string()) },
+            timeout_ms: g.i32(),
+            voter_id: g.i32(),
+            voter_directory_id: g.uuid(),
+            listeners: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Listener::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            ack_when_committed: if version >= 1i16 { g.bool() } else { true },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Listener` of `AddRaftVoterRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -271,19 +257,9 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Listener {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Listener {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Listener {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -355,20 +331,9 @@ impl crate::Decodable for Listener {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -394,12 +359,12 @@ impl Listener {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AddRaftVoterRequest {

@@ -32,7 +32,7 @@ impl ::core::default::Default for AllocateProducerIdsRequest {
 }
 impl AllocateProducerIdsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for AllocateProducerIdsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -70,14 +70,8 @@ impl crate::Decodable for AllocateProducerIdsRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("BrokerEpoch"))?;
+        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
+        let f_broker_epoch: i64 = r.i64().map_err(|e| e.in_field("BrokerEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -102,11 +96,11 @@ impl AllocateProducerIdsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.broker_id = g.i32();
-        this.broker_epoch = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            broker_id: g.i32(),
+            broker_epoch: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AllocateProducerIdsRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 1+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct AlterClientQuotasRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterClientQuotasRequest {
-    fn default() -> Self {
-        Self {
-            entries: ::std::vec::Vec::<EntryData>::new(),
-            validate_only: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterClientQuotasRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for AlterClientQuotasRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -127,11 +118,7 @@ impl crate::Decodable for AlterClientQuotasRequest {
             })
         })()
             .map_err(|e| e.in_field("Entries"))?;
-        let f_validate_only: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("ValidateOnly"))?;
+        let f_validate_only: bool = r.bool().map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -157,25 +144,27 @@ impl crate::Decodable for AlterClientQuotasRequest {
 impl AlterClientQuotasRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.entries = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = EntryData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.validate_only = g.bool();
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            entries: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = EntryData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            validate_only: g.bool(),
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `EntityData` of `AlterClientQuotasRequest.json` (Kafka 4.4), in versions 0-1.
@@ -205,7 +194,7 @@ impl ::core::default::Default for EntityData {
 }
 impl EntityData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for EntityData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -283,15 +272,11 @@ impl crate::Decodable for EntityData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 1i16)?) })()
+        let f_entity_type: crate::StrBytes = r
+            .string(version >= 1i16)
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 1i16)?) })()
+        let f_entity_name: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 1i16)
             .map_err(|e| e.in_field("EntityName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -318,17 +303,19 @@ impl crate::Decodable for EntityData {
 impl EntityData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.entity_type = g.string();
-        this.entity_name = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            entity_type: g.string(),
+            entity_name: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OpData` of `AlterClientQuotasRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -346,19 +333,9 @@ pub struct OpData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OpData {
-    fn default() -> Self {
-        Self {
-            key: crate::StrBytes::new(),
-            value: 0.0f64,
-            remove: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OpData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for OpData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -424,19 +401,11 @@ impl crate::Decodable for OpData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 1i16)?) })()
+        let f_key: crate::StrBytes = r
+            .string(version >= 1i16)
             .map_err(|e| e.in_field("Key"))?;
-        let f_value: f64 = (|| -> ::core::result::Result<f64, crate::DecodeError> {
-            Ok(r.f64()?)
-        })()
-            .map_err(|e| e.in_field("Value"))?;
-        let f_remove: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("Remove"))?;
+        let f_value: f64 = r.f64().map_err(|e| e.in_field("Value"))?;
+        let f_remove: bool = r.bool().map_err(|e| e.in_field("Remove"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -463,18 +432,20 @@ impl crate::Decodable for OpData {
 impl OpData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.key = g.string();
-        this.value = g.f64();
-        this.remove = g.bool();
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            key: g.string(),
+            value: g.f64(),
+            remove: g.bool(),
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `EntryData` of `AlterClientQuotasRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -489,18 +460,9 @@ pub struct EntryData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for EntryData {
-    fn default() -> Self {
-        Self {
-            entity: ::std::vec::Vec::<EntityData>::new(),
-            ops: ::std::vec::Vec::<OpData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl EntryData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for EntryData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -669,37 +631,39 @@ impl crate::Decodable for EntryData {
 impl EntryData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.entity = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = EntityData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.ops = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OpData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            entity: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = EntityData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            ops: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OpData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for AlterClientQuotasRequest {

@@ -42,7 +42,7 @@ impl ::core::default::Default for AlterPartitionReassignmentsResponse {
 }
 impl AlterPartitionReassignmentsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for AlterPartitionReassignmentsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -50,7 +50,7 @@ impl crate::Encodable for AlterPartitionReassignmentsResponse {
         n += 4usize;
         if version >= 1i16 {
             n += 1usize;
-        } else {}
+        }
         n += 2usize;
         n
             += match &self.error_message {
@@ -107,7 +107,7 @@ impl crate::Encodable for AlterPartitionReassignmentsResponse {
                 let v = &self.allow_replication_factor_change;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -141,25 +141,15 @@ impl crate::Decodable for AlterPartitionReassignmentsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_allow_replication_factor_change: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("AllowReplicationFactorChange"))?
+            r.bool().map_err(|e| e.in_field("AllowReplicationFactorChange"))?
         } else {
             true
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_responses: ::std::vec::Vec<ReassignableTopicResponse> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ReassignableTopicResponse>,
@@ -206,28 +196,30 @@ impl crate::Decodable for AlterPartitionReassignmentsResponse {
 impl AlterPartitionReassignmentsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        if version >= 1i16 {
-            this.allow_replication_factor_change = g.bool();
-        } else {}
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ReassignableTopicResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            allow_replication_factor_change: if version >= 1i16 {
+                g.bool()
+            } else {
+                true
+            },
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            responses: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ReassignableTopicResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ReassignablePartitionResponse` of `AlterPartitionReassignmentsResponse.json` (Kafka 4.4), in versions 0-1.
@@ -261,7 +253,7 @@ impl ::core::default::Default for ReassignablePartitionResponse {
 }
 impl ReassignablePartitionResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for ReassignablePartitionResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -320,19 +312,10 @@ impl crate::Decodable for ReassignablePartitionResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -359,16 +342,16 @@ impl ReassignablePartitionResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ReassignableTopicResponse` of `AlterPartitionReassignmentsResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -383,18 +366,9 @@ pub struct ReassignableTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ReassignableTopicResponse {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<ReassignablePartitionResponse>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ReassignableTopicResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ReassignableTopicResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -472,11 +446,7 @@ impl crate::Decodable for ReassignableTopicResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<ReassignablePartitionResponse> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ReassignablePartitionResponse>,
             crate::DecodeError,
@@ -519,23 +489,23 @@ impl crate::Decodable for ReassignableTopicResponse {
 impl ReassignableTopicResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ReassignablePartitionResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ReassignablePartitionResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AlterPartitionReassignmentsResponse {

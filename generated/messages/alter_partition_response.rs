@@ -4,7 +4,7 @@
 /// The AlterPartition response (api key 56), generated from `AlterPartitionResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 2-3; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct AlterPartitionResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterPartitionResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            topics: ::std::vec::Vec::<TopicData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterPartitionResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for AlterPartitionResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -102,15 +92,8 @@ impl crate::Decodable for AlterPartitionResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicData>,
             crate::DecodeError,
@@ -151,28 +134,28 @@ impl crate::Decodable for AlterPartitionResponse {
 impl AlterPartitionResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 2-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -202,24 +185,9 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionData {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            error_code: 0i16,
-            leader_id: 0i32,
-            leader_epoch: 0i32,
-            isr: ::std::vec::Vec::<i32>::new(),
-            leader_recovery_state: 0i8,
-            partition_epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 4usize + 4usize + 1usize
-        + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 21usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -303,23 +271,10 @@ impl crate::Decodable for PartitionData {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_isr: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -336,16 +291,10 @@ impl crate::Decodable for PartitionData {
             })
         })()
             .map_err(|e| e.in_field("Isr"))?;
-        let f_leader_recovery_state: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_leader_recovery_state: i8 = r
+            .i8()
             .map_err(|e| e.in_field("LeaderRecoveryState"))?;
-        let f_partition_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionEpoch"))?;
+        let f_partition_epoch: i32 = r.i32().map_err(|e| e.in_field("PartitionEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -375,27 +324,27 @@ impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.isr = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.leader_recovery_state = g.i8();
-        this.partition_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            isr: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            leader_recovery_state: g.i8(),
+            partition_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 2-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -410,18 +359,9 @@ pub struct TopicData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicData {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for TopicData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -484,11 +424,7 @@ impl crate::Decodable for TopicData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
@@ -528,23 +464,23 @@ impl crate::Decodable for TopicData {
 impl TopicData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AlterPartitionResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct AlterShareGroupOffsetsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterShareGroupOffsetsRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<AlterShareGroupOffsetsRequestTopic>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterShareGroupOffsetsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -110,10 +101,8 @@ impl crate::Decodable for AlterShareGroupOffsetsRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<AlterShareGroupOffsetsRequestTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AlterShareGroupOffsetsRequestTopic>,
@@ -157,27 +146,30 @@ impl crate::Decodable for AlterShareGroupOffsetsRequest {
 impl AlterShareGroupOffsetsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AlterShareGroupOffsetsRequestTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AlterShareGroupOffsetsRequestTopic::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AlterShareGroupOffsetsRequestPartition` of `AlterShareGroupOffsetsRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -192,18 +184,9 @@ pub struct AlterShareGroupOffsetsRequestPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterShareGroupOffsetsRequestPartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            start_offset: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterShareGroupOffsetsRequestPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -241,15 +224,8 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestPartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("StartOffset"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_start_offset: i64 = r.i64().map_err(|e| e.in_field("StartOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -274,15 +250,15 @@ impl AlterShareGroupOffsetsRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.start_offset = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            start_offset: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AlterShareGroupOffsetsRequestTopic` of `AlterShareGroupOffsetsRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -297,18 +273,9 @@ pub struct AlterShareGroupOffsetsRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterShareGroupOffsetsRequestTopic {
-    fn default() -> Self {
-        Self {
-            topic_name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<AlterShareGroupOffsetsRequestPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterShareGroupOffsetsRequestTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequestTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -386,10 +353,8 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
         let f_partitions: ::std::vec::Vec<AlterShareGroupOffsetsRequestPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AlterShareGroupOffsetsRequestPartition>,
@@ -434,26 +399,26 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestTopic {
 impl AlterShareGroupOffsetsRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AlterShareGroupOffsetsRequestPartition::arbitrary(
-                        g,
-                        version,
-                    );
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AlterShareGroupOffsetsRequestPartition::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AlterShareGroupOffsetsRequest {

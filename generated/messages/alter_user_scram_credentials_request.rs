@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct AlterUserScramCredentialsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterUserScramCredentialsRequest {
-    fn default() -> Self {
-        Self {
-            deletions: ::std::vec::Vec::<ScramCredentialDeletion>::new(),
-            upsertions: ::std::vec::Vec::<ScramCredentialUpsertion>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterUserScramCredentialsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for AlterUserScramCredentialsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -184,39 +175,39 @@ impl crate::Decodable for AlterUserScramCredentialsRequest {
 impl AlterUserScramCredentialsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.deletions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ScramCredentialDeletion::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.upsertions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ScramCredentialUpsertion::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            deletions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ScramCredentialDeletion::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            upsertions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ScramCredentialUpsertion::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ScramCredentialDeletion` of `AlterUserScramCredentialsRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -231,18 +222,9 @@ pub struct ScramCredentialDeletion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ScramCredentialDeletion {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            mechanism: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ScramCredentialDeletion {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ScramCredentialDeletion {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -294,15 +276,8 @@ impl crate::Decodable for ScramCredentialDeletion {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_mechanism: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Mechanism"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -327,15 +302,15 @@ impl ScramCredentialDeletion {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.mechanism = g.i8();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            mechanism: g.i8(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ScramCredentialUpsertion` of `AlterUserScramCredentialsRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -365,22 +340,9 @@ pub struct ScramCredentialUpsertion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ScramCredentialUpsertion {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            mechanism: 0i8,
-            iterations: 0i32,
-            salt: crate::Bytes::new(),
-            salted_password: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ScramCredentialUpsertion {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for ScramCredentialUpsertion {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -477,28 +439,12 @@ impl crate::Decodable for ScramCredentialUpsertion {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_mechanism: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Mechanism"))?;
-        let f_iterations: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Iterations"))?;
-        let f_salt: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
-            .map_err(|e| e.in_field("Salt"))?;
-        let f_salted_password: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
+        let f_iterations: i32 = r.i32().map_err(|e| e.in_field("Iterations"))?;
+        let f_salt: crate::Bytes = r.bytes(true).map_err(|e| e.in_field("Salt"))?;
+        let f_salted_password: crate::Bytes = r
+            .bytes(true)
             .map_err(|e| e.in_field("SaltedPassword"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -527,14 +473,14 @@ impl ScramCredentialUpsertion {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.mechanism = g.i8();
-        this.iterations = g.i32();
-        this.salt = g.bytes();
-        this.salted_password = g.bytes();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            mechanism: g.i8(),
+            iterations: g.i32(),
+            salt: g.bytes(),
+            salted_password: g.bytes(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AlterUserScramCredentialsRequest {

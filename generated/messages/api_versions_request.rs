@@ -62,7 +62,7 @@ impl crate::Encodable for ApiVersionsRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += {
@@ -80,7 +80,7 @@ impl crate::Encodable for ApiVersionsRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             n
                 += match &self.cluster_id {
@@ -98,10 +98,10 @@ impl crate::Encodable for ApiVersionsRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             n += 4usize;
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -123,13 +123,13 @@ impl crate::Encodable for ApiVersionsRequest {
                 let v = &self.client_software_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.client_software_version;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 5i16 {
             match &self.cluster_id {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -137,13 +137,13 @@ impl crate::Encodable for ApiVersionsRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.node_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -160,33 +160,22 @@ impl crate::Decodable for ApiVersionsRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_client_software_name: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("ClientSoftwareName"))?
+            r.string(true).map_err(|e| e.in_field("ClientSoftwareName"))?
         } else {
             crate::StrBytes::new()
         };
         let f_client_software_version: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("ClientSoftwareVersion"))?
+            r.string(true).map_err(|e| e.in_field("ClientSoftwareVersion"))?
         } else {
             crate::StrBytes::new()
         };
         let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ClusterId"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
         let f_node_id: i32 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("NodeId"))?
+            r.i32().map_err(|e| e.in_field("NodeId"))?
         } else {
             -1i32
         };
@@ -217,23 +206,29 @@ impl crate::Decodable for ApiVersionsRequest {
 impl ApiVersionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 3i16 {
-            this.client_software_name = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.client_software_version = g.string();
-        } else {}
-        if version >= 5i16 {
-            this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 5i16 {
-            this.node_id = g.i32();
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            client_software_name: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            client_software_version: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            cluster_id: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            node_id: if version >= 5i16 { g.i32() } else { -1i32 },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ApiVersionsRequest {

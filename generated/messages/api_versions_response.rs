@@ -50,7 +50,7 @@ impl ::core::default::Default for ApiVersionsResponse {
 }
 impl ApiVersionsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ApiVersionsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -81,87 +81,71 @@ impl crate::Encodable for ApiVersionsResponse {
             };
         if version >= 1i16 {
             n += 4usize;
-        } else {}
-        if version >= 3i16 {} else {}
-        if version >= 3i16 {} else {}
-        if version >= 3i16 {} else {}
-        if version >= 3i16 {} else {}
+        }
         if version >= 3i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 3i16 {
-                if self.supported_features
-                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
-                {
-                    let s = {
-                        let v = &self.supported_features;
-                        {
-                            let a = v;
-                            if !crate::wire::write::length_fits(a.len(), true, true) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ApiVersionsResponse",
-                                    field: "SupportedFeatures",
-                                    version,
-                                    length: a.len(),
-                                });
-                            }
-                            crate::wire::write::length_len(Some(a.len()), true, true)
-                                + {
-                                    let mut t = 0usize;
-                                    for e in a.iter() {
-                                        t += e.size(version)?;
-                                    }
-                                    t
-                                }
+            if version >= 3i16 && !self.supported_features.is_empty() {
+                let s = {
+                    let v = &self.supported_features;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ApiVersionsResponse",
+                                field: "SupportedFeatures",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
-            }
-            if version >= 3i16 {
-                if self.finalized_features_epoch != -1i64 {
-                    let s = 8usize;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
-                }
-            }
-            if version >= 3i16 {
-                if self.finalized_features
-                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
-                {
-                    let s = {
-                        let v = &self.finalized_features;
-                        {
-                            let a = v;
-                            if !crate::wire::write::length_fits(a.len(), true, true) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ApiVersionsResponse",
-                                    field: "FinalizedFeatures",
-                                    version,
-                                    length: a.len(),
-                                });
-                            }
-                            crate::wire::write::length_len(Some(a.len()), true, true)
-                                + {
-                                    let mut t = 0usize;
-                                    for e in a.iter() {
-                                        t += e.size(version)?;
-                                    }
-                                    t
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
                                 }
-                        }
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
-                }
+                                t
+                            }
+                    }
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
-            if version >= 3i16 {
-                if self.zk_migration_ready != false {
-                    let s = 1usize;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(3u32, s) + s;
-                }
+            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
+                let s = 8usize;
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+            }
+            if version >= 3i16 && !self.finalized_features.is_empty() {
+                let s = {
+                    let v = &self.finalized_features;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ApiVersionsResponse",
+                                field: "FinalizedFeatures",
+                                version,
+                                length: a.len(),
+                            });
+                        }
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
+            }
+            if version >= 3i16 && self.zk_migration_ready {
+                let s = 1usize;
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(3u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -201,33 +185,24 @@ impl crate::Encodable for ApiVersionsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 3i16)
-                && self.supported_features
-                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
-            {
+            if version >= 3i16 && !self.supported_features.is_empty() {
                 tagged_count += 1;
             }
-            if (version >= 3i16) && self.finalized_features_epoch != -1i64 {
+            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
                 tagged_count += 1;
             }
-            if (version >= 3i16)
-                && self.finalized_features
-                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
-            {
+            if version >= 3i16 && !self.finalized_features.is_empty() {
                 tagged_count += 1;
             }
-            if (version >= 3i16) && self.zk_migration_ready != false {
+            if version >= 3i16 && self.zk_migration_ready {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 3i16)
-                && self.supported_features
-                    != ::std::vec::Vec::<SupportedFeatureKey>::new()
-            {
+            if version >= 3i16 && !self.supported_features.is_empty() {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -253,7 +228,7 @@ impl crate::Encodable for ApiVersionsResponse {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 3i16) && self.finalized_features_epoch != -1i64 {
+            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -268,10 +243,7 @@ impl crate::Encodable for ApiVersionsResponse {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 3i16)
-                && self.finalized_features
-                    != ::std::vec::Vec::<FinalizedFeatureKey>::new()
-            {
+            if version >= 3i16 && !self.finalized_features.is_empty() {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -297,7 +269,7 @@ impl crate::Encodable for ApiVersionsResponse {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 3u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 3i16) && self.zk_migration_ready != false {
+            if version >= 3i16 && self.zk_migration_ready {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -320,10 +292,7 @@ impl crate::Decodable for ApiVersionsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_api_keys: ::std::vec::Vec<ApiVersion> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ApiVersion>,
             crate::DecodeError,
@@ -341,8 +310,7 @@ impl crate::Decodable for ApiVersionsResponse {
         })()
             .map_err(|e| e.in_field("ApiKeys"))?;
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -398,10 +366,8 @@ impl crate::Decodable for ApiVersionsResponse {
                     }
                     1u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_finalized_features_epoch = (|| -> ::core::result::Result<
-                            i64,
-                            crate::DecodeError,
-                        > { Ok(r.i64()?) })()
+                        f_finalized_features_epoch = r
+                            .i64()
                             .map_err(|e| e.in_field("FinalizedFeaturesEpoch"))?;
                         if !r.is_empty() {
                             return Err(
@@ -450,10 +416,8 @@ impl crate::Decodable for ApiVersionsResponse {
                     }
                     3u32 if version >= 3i16 => {
                         let r = &mut sub;
-                        f_zk_migration_ready = (|| -> ::core::result::Result<
-                            bool,
-                            crate::DecodeError,
-                        > { Ok(r.bool()?) })()
+                        f_zk_migration_ready = r
+                            .bool()
                             .map_err(|e| e.in_field("ZkMigrationReady"))?;
                         if !r.is_empty() {
                             return Err(
@@ -490,68 +454,68 @@ impl crate::Decodable for ApiVersionsResponse {
 impl ApiVersionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.api_keys = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ApiVersion::arbitrary(g, version);
-                    g.leave();
+        Self {
+            error_code: g.i16(),
+            api_keys: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ApiVersion::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            supported_features: if version >= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = SupportedFeatureKey::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
                     v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        if version >= 3i16 {
-            this.supported_features = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = SupportedFeatureKey::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.finalized_features_epoch = g.i64();
-        } else {}
-        if version >= 3i16 {
-            this.finalized_features = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = FinalizedFeatureKey::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+            } else {
+                ::std::vec::Vec::<SupportedFeatureKey>::new()
+            },
+            finalized_features_epoch: if version >= 3i16 { g.i64() } else { -1i64 },
+            finalized_features: if version >= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = FinalizedFeatureKey::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.zk_migration_ready = g.bool();
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(4u32);
+            } else {
+                ::std::vec::Vec::<FinalizedFeatureKey>::new()
+            },
+            zk_migration_ready: if version >= 3i16 { g.bool() } else { false },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(4u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ApiVersion` of `ApiVersionsResponse.json` (Kafka 4.4), in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -569,19 +533,9 @@ pub struct ApiVersion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ApiVersion {
-    fn default() -> Self {
-        Self {
-            api_key: 0i16,
-            min_version: 0i16,
-            max_version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ApiVersion {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for ApiVersion {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -632,18 +586,9 @@ impl crate::Decodable for ApiVersion {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_api_key: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ApiKey"))?;
-        let f_min_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("MaxVersion"))?;
+        let f_api_key: i16 = r.i16().map_err(|e| e.in_field("ApiKey"))?;
+        let f_min_version: i16 = r.i16().map_err(|e| e.in_field("MinVersion"))?;
+        let f_max_version: i16 = r.i16().map_err(|e| e.in_field("MaxVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -670,18 +615,20 @@ impl crate::Decodable for ApiVersion {
 impl ApiVersion {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.api_key = g.i16();
-        this.min_version = g.i16();
-        this.max_version = g.i16();
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            api_key: g.i16(),
+            min_version: g.i16(),
+            max_version: g.i16(),
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `SupportedFeatureKey` of `ApiVersionsResponse.json` (Kafka 4.4), in versions 3-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -699,19 +646,9 @@ pub struct SupportedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SupportedFeatureKey {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            min_version: 0i16,
-            max_version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SupportedFeatureKey {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for SupportedFeatureKey {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -768,19 +705,9 @@ impl crate::Decodable for SupportedFeatureKey {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_min_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("MaxVersion"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_min_version: i16 = r.i16().map_err(|e| e.in_field("MinVersion"))?;
+        let f_max_version: i16 = r.i16().map_err(|e| e.in_field("MaxVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -806,16 +733,16 @@ impl SupportedFeatureKey {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.min_version = g.i16();
-        this.max_version = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            min_version: g.i16(),
+            max_version: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `FinalizedFeatureKey` of `ApiVersionsResponse.json` (Kafka 4.4), in versions 3-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -833,19 +760,9 @@ pub struct FinalizedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FinalizedFeatureKey {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            max_version_level: 0i16,
-            min_version_level: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FinalizedFeatureKey {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for FinalizedFeatureKey {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -902,20 +819,12 @@ impl crate::Decodable for FinalizedFeatureKey {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_max_version_level: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_max_version_level: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MaxVersionLevel"))?;
-        let f_min_version_level: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_min_version_level: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MinVersionLevel"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -942,12 +851,12 @@ impl FinalizedFeatureKey {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.max_version_level = g.i16();
-        this.min_version_level = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            max_version_level: g.i16(),
+            min_version_level: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ApiVersionsResponse {

@@ -4,7 +4,7 @@
 /// The AssignReplicasToDirs response (api key 73), generated from `AssignReplicasToDirsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct AssignReplicasToDirsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AssignReplicasToDirsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            directories: ::std::vec::Vec::<DirectoryData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AssignReplicasToDirsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for AssignReplicasToDirsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -102,15 +92,8 @@ impl crate::Decodable for AssignReplicasToDirsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_directories: ::std::vec::Vec<DirectoryData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DirectoryData>,
             crate::DecodeError,
@@ -151,28 +134,28 @@ impl crate::Decodable for AssignReplicasToDirsResponse {
 impl AssignReplicasToDirsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.directories = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DirectoryData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            directories: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DirectoryData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `AssignReplicasToDirsResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -187,18 +170,9 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionData {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -236,15 +210,8 @@ impl crate::Decodable for PartitionData {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -269,15 +236,15 @@ impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicData` of `AssignReplicasToDirsResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -292,18 +259,9 @@ pub struct TopicData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicData {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for TopicData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -366,11 +324,7 @@ impl crate::Decodable for TopicData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
@@ -410,27 +364,27 @@ impl crate::Decodable for TopicData {
 impl TopicData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DirectoryData` of `AssignReplicasToDirsResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -445,18 +399,9 @@ pub struct DirectoryData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DirectoryData {
-    fn default() -> Self {
-        Self {
-            id: crate::Uuid::ZERO,
-            topics: ::std::vec::Vec::<TopicData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DirectoryData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for DirectoryData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -519,11 +464,7 @@ impl crate::Decodable for DirectoryData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("Id"))?;
+        let f_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("Id"))?;
         let f_topics: ::std::vec::Vec<TopicData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicData>,
             crate::DecodeError,
@@ -563,23 +504,23 @@ impl crate::Decodable for DirectoryData {
 impl DirectoryData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.id = g.uuid();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            id: g.uuid(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for AssignReplicasToDirsResponse {

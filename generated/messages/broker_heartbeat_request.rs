@@ -52,8 +52,7 @@ impl ::core::default::Default for BrokerHeartbeatRequest {
 }
 impl BrokerHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 8usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 23usize;
 }
 impl crate::Encodable for BrokerHeartbeatRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -63,69 +62,61 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         n += 8usize;
         n += 1usize;
         n += 1usize;
-        if version >= 1i16 {} else {
-            if self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "BrokerHeartbeatRequest",
-                    field: "OfflineLogDirs",
-                    version,
-                });
-            }
+        if version <= 0i16 && !self.offline_log_dirs.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "BrokerHeartbeatRequest",
+                field: "OfflineLogDirs",
+                version,
+            });
         }
-        if version >= 2i16 {} else {
-            if self.cordoned_log_dirs != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "BrokerHeartbeatRequest",
-                    field: "CordonedLogDirs",
-                    version,
-                });
-            }
+        if version <= 1i16 && self.cordoned_log_dirs.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "BrokerHeartbeatRequest",
+                field: "CordonedLogDirs",
+                version,
+            });
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 {
-            if self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new() {
-                let s = {
-                    let v = &self.offline_log_dirs;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "BrokerHeartbeatRequest",
-                                field: "OfflineLogDirs",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + a.len() * 16usize
+        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
+            let s = {
+                let v = &self.offline_log_dirs;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "BrokerHeartbeatRequest",
+                            field: "OfflineLogDirs",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-            }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 16usize
+                }
+            };
+            tagged_count += 1;
+            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
         }
-        if version >= 2i16 {
-            if self.cordoned_log_dirs != None {
-                let s = match &self.cordoned_log_dirs {
-                    None => crate::wire::write::length_len(None, true, true),
-                    Some(v) => {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "BrokerHeartbeatRequest",
-                                field: "CordonedLogDirs",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + a.len() * 16usize
+        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
+            let s = match &self.cordoned_log_dirs {
+                None => crate::wire::write::length_len(None, true, true),
+                Some(v) => {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "BrokerHeartbeatRequest",
+                            field: "CordonedLogDirs",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
-            }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + a.len() * 16usize
+                }
+            };
+            tagged_count += 1;
+            tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
         }
         n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
         Ok(n)
@@ -152,19 +143,15 @@ impl crate::Encodable for BrokerHeartbeatRequest {
             crate::wire::write::put_bool(buf, *v);
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if (version >= 1i16)
-            && self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new()
-        {
+        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
             tagged_count += 1;
         }
-        if (version >= 2i16) && self.cordoned_log_dirs != None {
+        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let mut unknown = self.unknown_tagged_fields.iter().peekable();
-        if (version >= 1i16)
-            && self.offline_log_dirs != ::std::vec::Vec::<crate::Uuid>::new()
-        {
+        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -185,7 +172,7 @@ impl crate::Encodable for BrokerHeartbeatRequest {
         while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
             crate::wire::tagged::put_raw_tagged(buf, *t, v);
         }
-        if (version >= 2i16) && self.cordoned_log_dirs != None {
+        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -213,28 +200,13 @@ impl crate::Decodable for BrokerHeartbeatRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("BrokerEpoch"))?;
-        let f_current_metadata_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
+        let f_broker_epoch: i64 = r.i64().map_err(|e| e.in_field("BrokerEpoch"))?;
+        let f_current_metadata_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("CurrentMetadataOffset"))?;
-        let f_want_fence: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("WantFence"))?;
-        let f_want_shut_down: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("WantShutDown"))?;
+        let f_want_fence: bool = r.bool().map_err(|e| e.in_field("WantFence"))?;
+        let f_want_shut_down: bool = r.bool().map_err(|e| e.in_field("WantShutDown"))?;
         let mut f_offline_log_dirs: ::std::vec::Vec<crate::Uuid> = ::std::vec::Vec::<
             crate::Uuid,
         >::new();
@@ -335,38 +307,42 @@ impl crate::Decodable for BrokerHeartbeatRequest {
 impl BrokerHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.broker_id = g.i32();
-        this.broker_epoch = g.i64();
-        this.current_metadata_offset = g.i64();
-        this.want_fence = g.bool();
-        this.want_shut_down = g.bool();
-        if version >= 1i16 {
-            this.offline_log_dirs = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.uuid());
-                }
-                v
-            };
-        } else {}
-        if version >= 2i16 {
-            this.cordoned_log_dirs = if g.null() {
-                None
-            } else {
-                Some({
+        Self {
+            broker_id: g.i32(),
+            broker_epoch: g.i64(),
+            current_metadata_offset: g.i64(),
+            want_fence: g.bool(),
+            want_shut_down: g.bool(),
+            offline_log_dirs: if version >= 1i16 {
+                {
                     let n = g.array_len();
                     let mut v = ::std::vec::Vec::with_capacity(n);
                     for _ in 0..n {
                         v.push(g.uuid());
                     }
                     v
-                })
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
-        this
+                }
+            } else {
+                ::std::vec::Vec::<crate::Uuid>::new()
+            },
+            cordoned_log_dirs: if version >= 2i16 {
+                if g.null() {
+                    None
+                } else {
+                    Some({
+                        let n = g.array_len();
+                        let mut v = ::std::vec::Vec::with_capacity(n);
+                        for _ in 0..n {
+                            v.push(g.uuid());
+                        }
+                        v
+                    })
+                }
+            } else {
+                None
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(2u32),
+        }
     }
 }
 impl crate::Message for BrokerHeartbeatRequest {

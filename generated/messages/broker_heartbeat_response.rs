@@ -42,8 +42,7 @@ impl ::core::default::Default for BrokerHeartbeatResponse {
 }
 impl BrokerHeartbeatResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for BrokerHeartbeatResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -96,28 +95,12 @@ impl crate::Decodable for BrokerHeartbeatResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_is_caught_up: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("IsCaughtUp"))?;
-        let f_is_fenced: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("IsFenced"))?;
-        let f_should_shut_down: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_is_caught_up: bool = r.bool().map_err(|e| e.in_field("IsCaughtUp"))?;
+        let f_is_fenced: bool = r.bool().map_err(|e| e.in_field("IsFenced"))?;
+        let f_should_shut_down: bool = r
+            .bool()
             .map_err(|e| e.in_field("ShouldShutDown"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -146,14 +129,14 @@ impl BrokerHeartbeatResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.is_caught_up = g.bool();
-        this.is_fenced = g.bool();
-        this.should_shut_down = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            is_caught_up: g.bool(),
+            is_fenced: g.bool(),
+            should_shut_down: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for BrokerHeartbeatResponse {

@@ -60,8 +60,7 @@ impl ::core::default::Default for BrokerRegistrationRequest {
 }
 impl BrokerRegistrationRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 16usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 24usize;
 }
 impl crate::Encodable for BrokerRegistrationRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -148,14 +147,13 @@ impl crate::Encodable for BrokerRegistrationRequest {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.is_migrating_zk_broker != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "BrokerRegistrationRequest",
-                    field: "IsMigratingZkBroker",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.is_migrating_zk_broker {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "BrokerRegistrationRequest",
+                field: "IsMigratingZkBroker",
+                version,
+            });
         }
         if version >= 2i16 {
             n
@@ -175,10 +173,10 @@ impl crate::Encodable for BrokerRegistrationRequest {
                             + a.len() * 16usize
                     }
                 };
-        } else {}
+        }
         if version >= 3i16 {
             n += 8usize;
-        } else {}
+        }
         n
             += crate::wire::write::unsigned_varint_len(
                 self.unknown_tagged_fields.len() as u32,
@@ -229,7 +227,7 @@ impl crate::Encodable for BrokerRegistrationRequest {
                 let v = &self.is_migrating_zk_broker;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             {
                 let v = &self.log_dirs;
@@ -241,13 +239,13 @@ impl crate::Encodable for BrokerRegistrationRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.previous_broker_epoch;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -261,19 +259,12 @@ impl crate::Decodable for BrokerRegistrationRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BrokerId"))?;
-        let f_cluster_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
+        let f_cluster_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_incarnation_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_incarnation_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("IncarnationId"))?;
         let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Listener>,
@@ -307,14 +298,11 @@ impl crate::Decodable for BrokerRegistrationRequest {
             })
         })()
             .map_err(|e| e.in_field("Features"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_rack: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Rack"))?;
         let f_is_migrating_zk_broker: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsMigratingZkBroker"))?
+            r.bool().map_err(|e| e.in_field("IsMigratingZkBroker"))?
         } else {
             false
         };
@@ -339,8 +327,7 @@ impl crate::Decodable for BrokerRegistrationRequest {
             ::std::vec::Vec::<crate::Uuid>::new()
         };
         let f_previous_broker_epoch: i64 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("PreviousBrokerEpoch"))?
+            r.i64().map_err(|e| e.in_field("PreviousBrokerEpoch"))?
         } else {
             -1i64
         };
@@ -374,59 +361,57 @@ impl crate::Decodable for BrokerRegistrationRequest {
 impl BrokerRegistrationRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.broker_id = g.i32();
-        this.cluster_id = g.string();
-        this.incarnation_id = g.uuid();
-        this.listeners = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Listener::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.features = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Feature::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.rack = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.is_migrating_zk_broker = g.bool();
-        } else {}
-        if version >= 2i16 {
-            this.log_dirs = {
+        Self {
+            broker_id: g.i32(),
+            cluster_id: g.string(),
+            incarnation_id: g.uuid(),
+            listeners: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
-                    v.push(g.uuid());
+                    v.push({
+                        g.enter();
+                        let v = Listener::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
                 }
                 v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.previous_broker_epoch = g.i64();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            features: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Feature::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            rack: if g.null() { None } else { Some(g.string()) },
+            is_migrating_zk_broker: if version >= 1i16 { g.bool() } else { false },
+            log_dirs: if version >= 2i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.uuid());
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<crate::Uuid>::new()
+            },
+            previous_broker_epoch: if version >= 3i16 { g.i64() } else { -1i64 },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Listener` of `BrokerRegistrationRequest.json` (Kafka 4.4), in versions 0-4.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -447,20 +432,9 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Listener {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            security_protocol: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Listener {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for Listener {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -537,24 +511,11 @@ impl crate::Decodable for Listener {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_security_protocol: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
+        let f_security_protocol: i16 = r
+            .i16()
             .map_err(|e| e.in_field("SecurityProtocol"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -582,17 +543,17 @@ impl Listener {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.host = g.string();
-        this.port = g.u16();
-        this.security_protocol = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            host: g.string(),
+            port: g.u16(),
+            security_protocol: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Feature` of `BrokerRegistrationRequest.json` (Kafka 4.4), in versions 0-4.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -610,19 +571,9 @@ pub struct Feature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Feature {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            min_supported_version: 0i16,
-            max_supported_version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Feature {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for Feature {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -679,20 +630,12 @@ impl crate::Decodable for Feature {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_min_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_max_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -719,12 +662,12 @@ impl Feature {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.min_supported_version = g.i16();
-        this.max_supported_version = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            min_supported_version: g.i16(),
+            max_supported_version: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for BrokerRegistrationRequest {

@@ -4,7 +4,7 @@
 /// The ConsumerGroupDescribe response (api key 69), generated from `ConsumerGroupDescribeResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct ConsumerGroupDescribeResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ConsumerGroupDescribeResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            groups: ::std::vec::Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ConsumerGroupDescribeResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for ConsumerGroupDescribeResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -93,11 +84,7 @@ impl crate::Decodable for ConsumerGroupDescribeResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribedGroup>,
             crate::DecodeError,
@@ -137,27 +124,27 @@ impl crate::Decodable for ConsumerGroupDescribeResponse {
 impl ConsumerGroupDescribeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedGroup::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedGroup::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicPartitions` of `ConsumerGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -175,19 +162,9 @@ pub struct TopicPartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicPartitions {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            topic_name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicPartitions {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 19usize;
 }
 impl crate::Encodable for TopicPartitions {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -266,15 +243,9 @@ impl crate::Decodable for TopicPartitions {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -317,23 +288,23 @@ impl TopicPartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.topic_name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            topic_name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Assignment` of `ConsumerGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -345,17 +316,9 @@ pub struct Assignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Assignment {
-    fn default() -> Self {
-        Self {
-            topic_partitions: ::std::vec::Vec::<TopicPartitions>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Assignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for Assignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -453,22 +416,22 @@ impl crate::Decodable for Assignment {
 impl Assignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicPartitions::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicPartitions::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Member` of `ConsumerGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
@@ -534,8 +497,7 @@ impl ::core::default::Default for Member {
 }
 impl Member {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize + 1usize
-        + Assignment::MIN_SIZE + Assignment::MIN_SIZE + 1usize;
+    pub const MIN_SIZE: usize = 9usize + Assignment::MIN_SIZE + Assignment::MIN_SIZE;
 }
 impl crate::Encodable for Member {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -684,7 +646,7 @@ impl crate::Encodable for Member {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {}
+        }
         n
             += crate::wire::write::unsigned_varint_len(
                 self.unknown_tagged_fields.len() as u32,
@@ -749,7 +711,7 @@ impl crate::Encodable for Member {
                 let v = &self.member_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -763,34 +725,21 @@ impl crate::Decodable for Member {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("RackId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_client_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_client_host: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClientHost"))?;
         let f_subscribed_topic_names: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -808,24 +757,15 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("SubscribedTopicNames"))?;
-        let f_subscribed_topic_regex: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_subscribed_topic_regex: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("SubscribedTopicRegex"))?;
-        let f_assignment: Assignment = (|| -> ::core::result::Result<
-            Assignment,
-            crate::DecodeError,
-        > { Ok(Assignment::read(r, version)?) })()
+        let f_assignment: Assignment = Assignment::read(r, version)
             .map_err(|e| e.in_field("Assignment"))?;
-        let f_target_assignment: Assignment = (|| -> ::core::result::Result<
-            Assignment,
-            crate::DecodeError,
-        > { Ok(Assignment::read(r, version)?) })()
+        let f_target_assignment: Assignment = Assignment::read(r, version)
             .map_err(|e| e.in_field("TargetAssignment"))?;
         let f_member_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("MemberType"))?
+            r.i8().map_err(|e| e.in_field("MemberType"))?
         } else {
             -1i8
         };
@@ -861,39 +801,37 @@ impl crate::Decodable for Member {
 impl Member {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        this.instance_id = if g.null() { None } else { Some(g.string()) };
-        this.rack_id = if g.null() { None } else { Some(g.string()) };
-        this.member_epoch = g.i32();
-        this.client_id = g.string();
-        this.client_host = g.string();
-        this.subscribed_topic_names = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.subscribed_topic_regex = if g.null() { None } else { Some(g.string()) };
-        this.assignment = {
-            g.enter();
-            let v = Assignment::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.target_assignment = {
-            g.enter();
-            let v = Assignment::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        if version >= 1i16 {
-            this.member_type = g.i8();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            member_id: g.string(),
+            instance_id: if g.null() { None } else { Some(g.string()) },
+            rack_id: if g.null() { None } else { Some(g.string()) },
+            member_epoch: g.i32(),
+            client_id: g.string(),
+            client_host: g.string(),
+            subscribed_topic_names: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            subscribed_topic_regex: if g.null() { None } else { Some(g.string()) },
+            assignment: {
+                g.enter();
+                let v = Assignment::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            target_assignment: {
+                g.enter();
+                let v = Assignment::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            member_type: if version >= 1i16 { g.i8() } else { -1i8 },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribedGroup` of `ConsumerGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
@@ -951,8 +889,7 @@ impl ::core::default::Default for DescribedGroup {
 }
 impl DescribedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 4usize + 4usize
-        + 1usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 19usize;
 }
 impl crate::Encodable for DescribedGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1112,38 +1049,22 @@ impl crate::Decodable for DescribedGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_state: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_group_epoch: i32 = r.i32().map_err(|e| e.in_field("GroupEpoch"))?;
+        let f_assignment_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("AssignmentEpoch"))?;
-        let f_assignor_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_assignor_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("AssignorName"))?;
         let f_members: ::std::vec::Vec<Member> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Member>,
@@ -1161,10 +1082,8 @@ impl crate::Decodable for DescribedGroup {
             })
         })()
             .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_authorized_operations: i32 = r
+            .i32()
             .map_err(|e| e.in_field("AuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1196,30 +1115,30 @@ impl crate::Decodable for DescribedGroup {
 impl DescribedGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.group_id = g.string();
-        this.group_state = g.string();
-        this.group_epoch = g.i32();
-        this.assignment_epoch = g.i32();
-        this.assignor_name = g.string();
-        this.members = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Member::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.authorized_operations = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            group_id: g.string(),
+            group_state: g.string(),
+            group_epoch: g.i32(),
+            assignment_epoch: g.i32(),
+            assignor_name: g.string(),
+            members: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Member::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            authorized_operations: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ConsumerGroupDescribeResponse {

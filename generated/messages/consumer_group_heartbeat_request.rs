@@ -64,7 +64,7 @@ impl ::core::default::Default for ConsumerGroupHeartbeatRequest {
 }
 impl ConsumerGroupHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 11usize;
 }
 impl crate::Encodable for ConsumerGroupHeartbeatRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -187,14 +187,13 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.subscribed_topic_regex != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ConsumerGroupHeartbeatRequest",
-                    field: "SubscribedTopicRegex",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.subscribed_topic_regex.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ConsumerGroupHeartbeatRequest",
+                field: "SubscribedTopicRegex",
+                version,
+            });
         }
         n
             += match &self.server_assignor {
@@ -287,7 +286,7 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         match &self.server_assignor {
             None => crate::wire::write::put_length(buf, None, true, false),
             Some(v) => {
@@ -317,34 +316,21 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_rebalance_timeout_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
         let f_subscribed_topic_names: ::core::option::Option<
             ::std::vec::Vec<crate::StrBytes>,
@@ -371,18 +357,12 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
         let f_subscribed_topic_regex: ::core::option::Option<crate::StrBytes> = if version
             >= 1i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("SubscribedTopicRegex"))?
+            r.nullable_string(true).map_err(|e| e.in_field("SubscribedTopicRegex"))?
         } else {
             None
         };
-        let f_server_assignor: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_server_assignor: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ServerAssignor"))?;
         let f_topic_partitions: ::core::option::Option<
             ::std::vec::Vec<TopicPartitions>,
@@ -440,52 +420,54 @@ impl crate::Decodable for ConsumerGroupHeartbeatRequest {
 impl ConsumerGroupHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.member_id = g.string();
-        this.member_epoch = g.i32();
-        this.instance_id = if g.null() { None } else { Some(g.string()) };
-        this.rack_id = if g.null() { None } else { Some(g.string()) };
-        this.rebalance_timeout_ms = g.i32();
-        this.subscribed_topic_names = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            })
-        };
-        if version >= 1i16 {
-            this.subscribed_topic_regex = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.server_assignor = if g.null() { None } else { Some(g.string()) };
-        this.topic_partitions = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartitions::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            member_id: g.string(),
+            member_epoch: g.i32(),
+            instance_id: if g.null() { None } else { Some(g.string()) },
+            rack_id: if g.null() { None } else { Some(g.string()) },
+            rebalance_timeout_ms: g.i32(),
+            subscribed_topic_names: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
+                })
+            },
+            subscribed_topic_regex: if version >= 1i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            server_assignor: if g.null() { None } else { Some(g.string()) },
+            topic_partitions: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopicPartitions::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicPartitions` of `ConsumerGroupHeartbeatRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -500,18 +482,9 @@ pub struct TopicPartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicPartitions {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicPartitions {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for TopicPartitions {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -570,11 +543,7 @@ impl crate::Decodable for TopicPartitions {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -615,18 +584,18 @@ impl TopicPartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ConsumerGroupHeartbeatRequest {

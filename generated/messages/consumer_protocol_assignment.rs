@@ -4,7 +4,7 @@
 /// A data message, generated from `ConsumerProtocolAssignment.json` of Kafka 4.4.
 ///
 /// Valid versions 0-3; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,17 +19,9 @@ pub struct ConsumerProtocolAssignment {
     )]
     pub user_data: ::core::option::Option<crate::Bytes>,
 }
-impl ::core::default::Default for ConsumerProtocolAssignment {
-    fn default() -> Self {
-        Self {
-            assigned_partitions: ::std::vec::Vec::<TopicPartition>::new(),
-            user_data: None,
-        }
-    }
-}
 impl ConsumerProtocolAssignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for ConsumerProtocolAssignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -115,10 +107,8 @@ impl crate::Decodable for ConsumerProtocolAssignment {
             })
         })()
             .map_err(|e| e.in_field("AssignedPartitions"))?;
-        let f_user_data: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::Bytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_bytes(false)?) })()
+        let f_user_data: ::core::option::Option<crate::Bytes> = r
+            .nullable_bytes(false)
             .map_err(|e| e.in_field("UserData"))?;
         Ok(ConsumerProtocolAssignment {
             assigned_partitions: f_assigned_partitions,
@@ -130,26 +120,26 @@ impl crate::Decodable for ConsumerProtocolAssignment {
 impl ConsumerProtocolAssignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.assigned_partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.user_data = if g.null() { None } else { Some(g.bytes()) };
-        this
+        Self {
+            assigned_partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            user_data: if g.null() { None } else { Some(g.bytes()) },
+        }
     }
 }
 /// Struct `TopicPartition` of `ConsumerProtocolAssignment.json` (Kafka 4.4), in versions 0-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -161,17 +151,9 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
 }
-impl ::core::default::Default for TopicPartition {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-        }
-    }
-}
 impl TopicPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -235,11 +217,7 @@ impl crate::Decodable for TopicPartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
-            .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -267,17 +245,17 @@ impl TopicPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this
+        Self {
+            topic: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+        }
     }
 }
 impl crate::Message for ConsumerProtocolAssignment {

@@ -41,7 +41,7 @@ impl ::core::default::Default for ConsumerProtocolSubscription {
 }
 impl ConsumerProtocolSubscription {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for ConsumerProtocolSubscription {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -121,10 +121,10 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                             }
                     }
                 };
-        } else {}
+        }
         if version >= 2i16 {
             n += 4usize;
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += match &self.rack_id {
@@ -142,7 +142,7 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                         crate::wire::write::string_len(l, false)
                     }
                 };
-        } else {}
+        }
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
@@ -173,13 +173,13 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 2i16 {
             {
                 let v = &self.generation_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             match &self.rack_id {
                 None => crate::wire::write::put_length(buf, None, false, false),
@@ -187,7 +187,7 @@ impl crate::Encodable for ConsumerProtocolSubscription {
                     crate::wire::write::put_string(buf, v, false);
                 }
             }
-        } else {}
+        }
     }
 }
 impl crate::Decodable for ConsumerProtocolSubscription {
@@ -211,10 +211,8 @@ impl crate::Decodable for ConsumerProtocolSubscription {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_user_data: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::Bytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_bytes(false)?) })()
+        let f_user_data: ::core::option::Option<crate::Bytes> = r
+            .nullable_bytes(false)
             .map_err(|e| e.in_field("UserData"))?;
         let f_owned_partitions: ::std::vec::Vec<TopicPartition> = if version >= 1i16 {
             (|| -> ::core::result::Result<
@@ -239,17 +237,12 @@ impl crate::Decodable for ConsumerProtocolSubscription {
             ::std::vec::Vec::<TopicPartition>::new()
         };
         let f_generation_id: i32 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("GenerationId"))?
+            r.i32().map_err(|e| e.in_field("GenerationId"))?
         } else {
             -1i32
         };
         let f_rack_id: ::core::option::Option<crate::StrBytes> = if version >= 3i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(false)?) })()
-                .map_err(|e| e.in_field("RackId"))?
+            r.nullable_string(false).map_err(|e| e.in_field("RackId"))?
         } else {
             None
         };
@@ -266,42 +259,44 @@ impl crate::Decodable for ConsumerProtocolSubscription {
 impl ConsumerProtocolSubscription {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.user_data = if g.null() { None } else { Some(g.bytes()) };
-        if version >= 1i16 {
-            this.owned_partitions = {
+        Self {
+            topics: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+                    v.push(g.string());
                 }
                 v
-            };
-        } else {}
-        if version >= 2i16 {
-            this.generation_id = g.i32();
-        } else {}
-        if version >= 3i16 {
-            this.rack_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this
+            },
+            user_data: if g.null() { None } else { Some(g.bytes()) },
+            owned_partitions: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopicPartition::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<TopicPartition>::new()
+            },
+            generation_id: if version >= 2i16 { g.i32() } else { -1i32 },
+            rack_id: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+        }
     }
 }
 /// Struct `TopicPartition` of `ConsumerProtocolSubscription.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -313,17 +308,9 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
 }
-impl ::core::default::Default for TopicPartition {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-        }
-    }
-}
 impl TopicPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -387,11 +374,7 @@ impl crate::Decodable for TopicPartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
-            .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -419,17 +402,17 @@ impl TopicPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this
+        Self {
+            topic: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+        }
     }
 }
 impl crate::Message for ConsumerProtocolSubscription {

@@ -4,7 +4,7 @@
 /// A data message, generated from `ControlRecordTypeSchema.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -13,14 +13,9 @@ pub struct ControlRecordTypeSchema {
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub r#type: i16,
 }
-impl ::core::default::Default for ControlRecordTypeSchema {
-    fn default() -> Self {
-        Self { r#type: 0i16 }
-    }
-}
 impl ControlRecordTypeSchema {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for ControlRecordTypeSchema {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -43,10 +38,7 @@ impl crate::Decodable for ControlRecordTypeSchema {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_type: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Type"))?;
+        let f_type: i16 = r.i16().map_err(|e| e.in_field("Type"))?;
         Ok(ControlRecordTypeSchema {
             r#type: f_type,
         })
@@ -57,9 +49,7 @@ impl ControlRecordTypeSchema {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.r#type = g.i16();
-        this
+        Self { r#type: g.i16() }
     }
 }
 impl crate::Message for ControlRecordTypeSchema {

@@ -6,7 +6,7 @@
 /// Valid versions 1-3; flexible versions 2+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct CreateAclsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreateAclsRequest {
-    fn default() -> Self {
-        Self {
-            creations: ::std::vec::Vec::<AclCreation>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreateAclsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for CreateAclsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -142,24 +134,26 @@ impl crate::Decodable for CreateAclsRequest {
 impl CreateAclsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.creations = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AclCreation::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            creations: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AclCreation::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AclCreation` of `CreateAclsRequest.json` (Kafka 4.4), in versions 1-3.
@@ -209,8 +203,7 @@ impl ::core::default::Default for AclCreation {
 }
 impl AclCreation {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
-        + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for AclCreation {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -326,39 +319,21 @@ impl crate::Decodable for AclCreation {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
+        let f_resource_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_resource_pattern_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_resource_pattern_type: i8 = r
+            .i8()
             .map_err(|e| e.in_field("ResourcePatternType"))?;
-        let f_principal: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_host: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("PermissionType"))?;
+        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -389,18 +364,20 @@ impl crate::Decodable for AclCreation {
 impl AclCreation {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type = g.i8();
-        this.resource_name = g.string();
-        this.resource_pattern_type = g.i8();
-        this.principal = g.string();
-        this.host = g.string();
-        this.operation = g.i8();
-        this.permission_type = g.i8();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type: g.i8(),
+            resource_name: g.string(),
+            resource_pattern_type: g.i8(),
+            principal: g.string(),
+            host: g.string(),
+            operation: g.i8(),
+            permission_type: g.i8(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreateAclsRequest {

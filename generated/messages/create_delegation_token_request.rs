@@ -40,7 +40,7 @@ impl ::core::default::Default for CreateDelegationTokenRequest {
 }
 impl CreateDelegationTokenRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for CreateDelegationTokenRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -62,14 +62,13 @@ impl crate::Encodable for CreateDelegationTokenRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.owner_principal_type != Some(crate::StrBytes::new()) {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "CreateDelegationTokenRequest",
-                    field: "OwnerPrincipalType",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.owner_principal_type != Some(crate::StrBytes::new()) {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "CreateDelegationTokenRequest",
+                field: "OwnerPrincipalType",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -88,14 +87,13 @@ impl crate::Encodable for CreateDelegationTokenRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.owner_principal_name != Some(crate::StrBytes::new()) {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "CreateDelegationTokenRequest",
-                    field: "OwnerPrincipalName",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.owner_principal_name != Some(crate::StrBytes::new()) {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "CreateDelegationTokenRequest",
+                field: "OwnerPrincipalName",
+                version,
+            });
         }
         n
             += {
@@ -144,7 +142,7 @@ impl crate::Encodable for CreateDelegationTokenRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             match &self.owner_principal_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -152,7 +150,7 @@ impl crate::Encodable for CreateDelegationTokenRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.renewers;
             {
@@ -190,22 +188,14 @@ impl crate::Decodable for CreateDelegationTokenRequest {
         let f_owner_principal_type: ::core::option::Option<crate::StrBytes> = if version
             >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("OwnerPrincipalType"))?
+            r.nullable_string(true).map_err(|e| e.in_field("OwnerPrincipalType"))?
         } else {
             Some(crate::StrBytes::new())
         };
         let f_owner_principal_name: ::core::option::Option<crate::StrBytes> = if version
             >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("OwnerPrincipalName"))?
+            r.nullable_string(true).map_err(|e| e.in_field("OwnerPrincipalName"))?
         } else {
             Some(crate::StrBytes::new())
         };
@@ -227,11 +217,7 @@ impl crate::Decodable for CreateDelegationTokenRequest {
             })
         })()
             .map_err(|e| e.in_field("Renewers"))?;
-        let f_max_lifetime_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("MaxLifetimeMs"))?;
+        let f_max_lifetime_ms: i64 = r.i64().map_err(|e| e.in_field("MaxLifetimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -259,35 +245,41 @@ impl crate::Decodable for CreateDelegationTokenRequest {
 impl CreateDelegationTokenRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 3i16 {
-            this.owner_principal_type = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 3i16 {
-            this.owner_principal_name = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.renewers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatableRenewers::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.max_lifetime_ms = g.i64();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            owner_principal_type: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            owner_principal_name: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            renewers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatableRenewers::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            max_lifetime_ms: g.i64(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatableRenewers` of `CreateDelegationTokenRequest.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -302,18 +294,9 @@ pub struct CreatableRenewers {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreatableRenewers {
-    fn default() -> Self {
-        Self {
-            principal_type: crate::StrBytes::new(),
-            principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreatableRenewers {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for CreatableRenewers {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -389,15 +372,11 @@ impl crate::Decodable for CreatableRenewers {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_type: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -424,13 +403,15 @@ impl crate::Decodable for CreatableRenewers {
 impl CreatableRenewers {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.principal_type = g.string();
-        this.principal_name = g.string();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            principal_type: g.string(),
+            principal_name: g.string(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreateDelegationTokenRequest {

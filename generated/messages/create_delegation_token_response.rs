@@ -4,7 +4,7 @@
 /// The CreateDelegationToken response (api key 38), generated from `CreateDelegationTokenResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-3; flexible versions 2+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -49,28 +49,9 @@ pub struct CreateDelegationTokenResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreateDelegationTokenResponse {
-    fn default() -> Self {
-        Self {
-            error_code: 0i16,
-            principal_type: crate::StrBytes::new(),
-            principal_name: crate::StrBytes::new(),
-            token_requester_principal_type: crate::StrBytes::new(),
-            token_requester_principal_name: crate::StrBytes::new(),
-            issue_timestamp_ms: 0i64,
-            expiry_timestamp_ms: 0i64,
-            max_timestamp_ms: 0i64,
-            token_id: crate::StrBytes::new(),
-            hmac: crate::Bytes::new(),
-            throttle_time_ms: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreateDelegationTokenResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 8usize + 8usize
-        + 8usize + 1usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 34usize;
 }
 impl crate::Encodable for CreateDelegationTokenResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -125,14 +106,13 @@ impl crate::Encodable for CreateDelegationTokenResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.token_requester_principal_type != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "CreateDelegationTokenResponse",
-                    field: "TokenRequesterPrincipalType",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.token_requester_principal_type.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "CreateDelegationTokenResponse",
+                field: "TokenRequesterPrincipalType",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -151,14 +131,13 @@ impl crate::Encodable for CreateDelegationTokenResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.token_requester_principal_name != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "CreateDelegationTokenResponse",
-                    field: "TokenRequesterPrincipalName",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.token_requester_principal_name.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "CreateDelegationTokenResponse",
+                field: "TokenRequesterPrincipalName",
+                version,
+            });
         }
         n += 8usize;
         n += 8usize;
@@ -229,13 +208,13 @@ impl crate::Encodable for CreateDelegationTokenResponse {
                 let v = &self.token_requester_principal_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.token_requester_principal_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         {
             let v = &self.issue_timestamp_ms;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -275,66 +254,37 @@ impl crate::Decodable for CreateDelegationTokenResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_principal_type: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalName"))?;
         let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
+            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
         } else {
             crate::StrBytes::new()
         };
         let f_token_requester_principal_name: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
+            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_issue_timestamp_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_issue_timestamp_ms: i64 = r
+            .i64()
             .map_err(|e| e.in_field("IssueTimestampMs"))?;
-        let f_expiry_timestamp_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_expiry_timestamp_ms: i64 = r
+            .i64()
             .map_err(|e| e.in_field("ExpiryTimestampMs"))?;
-        let f_max_timestamp_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("MaxTimestampMs"))?;
-        let f_token_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_max_timestamp_ms: i64 = r.i64().map_err(|e| e.in_field("MaxTimestampMs"))?;
+        let f_token_id: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 2i16)?) })()
+        let f_hmac: crate::Bytes = r
+            .bytes(version >= 2i16)
             .map_err(|e| e.in_field("Hmac"))?;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -369,26 +319,32 @@ impl crate::Decodable for CreateDelegationTokenResponse {
 impl CreateDelegationTokenResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.principal_type = g.string();
-        this.principal_name = g.string();
-        if version >= 3i16 {
-            this.token_requester_principal_type = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.token_requester_principal_name = g.string();
-        } else {}
-        this.issue_timestamp_ms = g.i64();
-        this.expiry_timestamp_ms = g.i64();
-        this.max_timestamp_ms = g.i64();
-        this.token_id = g.string();
-        this.hmac = g.bytes();
-        this.throttle_time_ms = g.i32();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            principal_type: g.string(),
+            principal_name: g.string(),
+            token_requester_principal_type: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            token_requester_principal_name: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            issue_timestamp_ms: g.i64(),
+            expiry_timestamp_ms: g.i64(),
+            max_timestamp_ms: g.i64(),
+            token_id: g.string(),
+            hmac: g.bytes(),
+            throttle_time_ms: g.i32(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreateDelegationTokenResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0-3; flexible versions 2+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,19 +24,9 @@ pub struct CreatePartitionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreatePartitionsRequest {
-    fn default() -> Self {
-        Self {
-            topics: ::std::vec::Vec::<CreatePartitionsTopic>::new(),
-            timeout_ms: 0i32,
-            validate_only: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreatePartitionsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for CreatePartitionsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -139,15 +129,8 @@ impl crate::Decodable for CreatePartitionsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_validate_only: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("ValidateOnly"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
+        let f_validate_only: bool = r.bool().map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -174,30 +157,32 @@ impl crate::Decodable for CreatePartitionsRequest {
 impl CreatePartitionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatePartitionsTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.timeout_ms = g.i32();
-        this.validate_only = g.bool();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatePartitionsTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            timeout_ms: g.i32(),
+            validate_only: g.bool(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatePartitionsAssignment` of `CreatePartitionsRequest.json` (Kafka 4.4), in versions 0-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -209,17 +194,9 @@ pub struct CreatePartitionsAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreatePartitionsAssignment {
-    fn default() -> Self {
-        Self {
-            broker_ids: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreatePartitionsAssignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for CreatePartitionsAssignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -327,19 +304,21 @@ impl crate::Decodable for CreatePartitionsAssignment {
 impl CreatePartitionsAssignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.broker_ids = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            broker_ids: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatePartitionsTopic` of `CreatePartitionsRequest.json` (Kafka 4.4), in versions 0-3.
@@ -373,7 +352,7 @@ impl ::core::default::Default for CreatePartitionsTopic {
 }
 impl CreatePartitionsTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for CreatePartitionsTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -472,15 +451,10 @@ impl crate::Decodable for CreatePartitionsTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_count: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Count"))?;
+        let f_count: i32 = r.i32().map_err(|e| e.in_field("Count"))?;
         let f_assignments: ::core::option::Option<
             ::std::vec::Vec<CreatePartitionsAssignment>,
         > = (|| -> ::core::result::Result<
@@ -537,30 +511,32 @@ impl crate::Decodable for CreatePartitionsTopic {
 impl CreatePartitionsTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.count = g.i32();
-        this.assignments = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatePartitionsAssignment::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            count: g.i32(),
+            assignments: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = CreatePartitionsAssignment::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreatePartitionsRequest {

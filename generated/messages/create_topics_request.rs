@@ -36,7 +36,7 @@ impl ::core::default::Default for CreateTopicsRequest {
 }
 impl CreateTopicsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for CreateTopicsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -136,15 +136,8 @@ impl crate::Decodable for CreateTopicsRequest {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("timeoutMs"))?;
-        let f_validate_only: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("validateOnly"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("timeoutMs"))?;
+        let f_validate_only: bool = r.bool().map_err(|e| e.in_field("validateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -171,30 +164,32 @@ impl crate::Decodable for CreateTopicsRequest {
 impl CreateTopicsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatableTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.timeout_ms = g.i32();
-        this.validate_only = g.bool();
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatableTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            timeout_ms: g.i32(),
+            validate_only: g.bool(),
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatableReplicaAssignment` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -209,18 +204,9 @@ pub struct CreatableReplicaAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreatableReplicaAssignment {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            broker_ids: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreatableReplicaAssignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for CreatableReplicaAssignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -293,11 +279,7 @@ impl crate::Decodable for CreatableReplicaAssignment {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_broker_ids: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -339,20 +321,22 @@ impl crate::Decodable for CreatableReplicaAssignment {
 impl CreatableReplicaAssignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.broker_ids = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            broker_ids: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatableTopicConfig` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
@@ -382,7 +366,7 @@ impl ::core::default::Default for CreatableTopicConfig {
 }
 impl CreatableTopicConfig {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for CreatableTopicConfig {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -460,15 +444,11 @@ impl crate::Decodable for CreatableTopicConfig {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 5i16)?) })()
+        let f_value: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 5i16)
             .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
@@ -495,17 +475,19 @@ impl crate::Decodable for CreatableTopicConfig {
 impl CreatableTopicConfig {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.value = if g.null() { None } else { Some(g.string()) };
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            value: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatableTopic` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -529,21 +511,9 @@ pub struct CreatableTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreatableTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            num_partitions: 0i32,
-            replication_factor: 0i16,
-            assignments: ::std::vec::Vec::<CreatableReplicaAssignment>::new(),
-            configs: ::std::vec::Vec::<CreatableTopicConfig>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreatableTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for CreatableTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -685,20 +655,12 @@ impl crate::Decodable for CreatableTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_num_partitions: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("NumPartitions"))?;
-        let f_replication_factor: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_num_partitions: i32 = r.i32().map_err(|e| e.in_field("NumPartitions"))?;
+        let f_replication_factor: i16 = r
+            .i16()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
         let f_assignments: ::std::vec::Vec<CreatableReplicaAssignment> = (|| -> ::core::result::Result<
             ::std::vec::Vec<CreatableReplicaAssignment>,
@@ -767,40 +729,42 @@ impl crate::Decodable for CreatableTopic {
 impl CreatableTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.num_partitions = g.i32();
-        this.replication_factor = g.i16();
-        this.assignments = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatableReplicaAssignment::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.configs = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatableTopicConfig::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            num_partitions: g.i32(),
+            replication_factor: g.i16(),
+            assignments: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatableReplicaAssignment::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            configs: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatableTopicConfig::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreateTopicsRequest {

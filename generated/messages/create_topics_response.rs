@@ -4,7 +4,7 @@
 /// The CreateTopics response (api key 19), generated from `CreateTopicsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 2-7; flexible versions 5+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct CreateTopicsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CreateTopicsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<CreatableTopicResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CreateTopicsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for CreateTopicsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -109,11 +100,7 @@ impl crate::Decodable for CreateTopicsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_topics: ::std::vec::Vec<CreatableTopicResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<CreatableTopicResult>,
             crate::DecodeError,
@@ -158,25 +145,27 @@ impl crate::Decodable for CreateTopicsResponse {
 impl CreateTopicsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CreatableTopicResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CreatableTopicResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `CreatableTopicConfigs` of `CreateTopicsResponse.json` (Kafka 4.4), in versions 5-7.
@@ -218,7 +207,7 @@ impl ::core::default::Default for CreatableTopicConfigs {
 }
 impl CreatableTopicConfigs {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for CreatableTopicConfigs {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -302,29 +291,13 @@ impl crate::Decodable for CreatableTopicConfigs {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_value: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("IsSensitive"))?;
+        let f_read_only: bool = r.bool().map_err(|e| e.in_field("ReadOnly"))?;
+        let f_config_source: i8 = r.i8().map_err(|e| e.in_field("ConfigSource"))?;
+        let f_is_sensitive: bool = r.bool().map_err(|e| e.in_field("IsSensitive"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -352,14 +325,14 @@ impl CreatableTopicConfigs {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.value = if g.null() { None } else { Some(g.string()) };
-        this.read_only = g.bool();
-        this.config_source = g.i8();
-        this.is_sensitive = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            value: if g.null() { None } else { Some(g.string()) },
+            read_only: g.bool(),
+            config_source: g.i8(),
+            is_sensitive: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `CreatableTopicResult` of `CreateTopicsResponse.json` (Kafka 4.4), in versions 2-7.
@@ -413,7 +386,7 @@ impl ::core::default::Default for CreatableTopicResult {
 }
 impl CreatableTopicResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for CreatableTopicResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -436,7 +409,7 @@ impl crate::Encodable for CreatableTopicResult {
             };
         if version >= 7i16 {
             n += 16usize;
-        } else {}
+        }
         n += 2usize;
         n
             += match &self.error_message {
@@ -454,13 +427,12 @@ impl crate::Encodable for CreatableTopicResult {
                     crate::wire::write::string_len(l, version >= 5i16)
                 }
             };
-        if version >= 5i16 {} else {}
         if version >= 5i16 {
             n += 4usize;
-        } else {}
+        }
         if version >= 5i16 {
             n += 2usize;
-        } else {}
+        }
         if version >= 5i16 {
             n
                 += match &self.configs {
@@ -485,16 +457,14 @@ impl crate::Encodable for CreatableTopicResult {
                             }
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 5i16 {
-                if self.topic_config_error_code != 0i16 {
-                    let s = 2usize;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+            if version >= 5i16 && self.topic_config_error_code != 0i16 {
+                let s = 2usize;
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -519,7 +489,7 @@ impl crate::Encodable for CreatableTopicResult {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -535,13 +505,13 @@ impl crate::Encodable for CreatableTopicResult {
                 let v = &self.num_partitions;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.replication_factor;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             match &self.configs {
                 None => crate::wire::write::put_length(buf, None, true, true),
@@ -553,15 +523,15 @@ impl crate::Encodable for CreatableTopicResult {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 5i16) && self.topic_config_error_code != 0i16 {
+            if version >= 5i16 && self.topic_config_error_code != 0i16 {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 5i16) && self.topic_config_error_code != 0i16 {
+            if version >= 5i16 && self.topic_config_error_code != 0i16 {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -584,38 +554,26 @@ impl crate::Decodable for CreatableTopicResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 7i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 5i16)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 5i16)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut f_topic_config_error_code: i16 = 0i16;
         let f_num_partitions: i32 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("NumPartitions"))?
+            r.i32().map_err(|e| e.in_field("NumPartitions"))?
         } else {
             -1i32
         };
         let f_replication_factor: i16 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ReplicationFactor"))?
+            r.i16().map_err(|e| e.in_field("ReplicationFactor"))?
         } else {
             -1i16
         };
@@ -659,10 +617,8 @@ impl crate::Decodable for CreatableTopicResult {
                 match tag {
                     0u32 if version >= 5i16 => {
                         let r = &mut sub;
-                        f_topic_config_error_code = (|| -> ::core::result::Result<
-                            i16,
-                            crate::DecodeError,
-                        > { Ok(r.i16()?) })()
+                        f_topic_config_error_code = r
+                            .i16()
                             .map_err(|e| e.in_field("TopicConfigErrorCode"))?;
                         if !r.is_empty() {
                             return Err(
@@ -700,45 +656,41 @@ impl crate::Decodable for CreatableTopicResult {
 impl CreatableTopicResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        if version >= 7i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        if version >= 5i16 {
-            this.topic_config_error_code = g.i16();
-        } else {}
-        if version >= 5i16 {
-            this.num_partitions = g.i32();
-        } else {}
-        if version >= 5i16 {
-            this.replication_factor = g.i16();
-        } else {}
-        if version >= 5i16 {
-            this.configs = if g.null() {
-                None
+        Self {
+            name: g.string(),
+            topic_id: if version >= 7i16 { g.uuid() } else { crate::Uuid::ZERO },
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            topic_config_error_code: if version >= 5i16 { g.i16() } else { 0i16 },
+            num_partitions: if version >= 5i16 { g.i32() } else { -1i32 },
+            replication_factor: if version >= 5i16 { g.i16() } else { -1i16 },
+            configs: if version >= 5i16 {
+                if g.null() {
+                    None
+                } else {
+                    Some({
+                        let n = g.array_len();
+                        let mut v = ::std::vec::Vec::with_capacity(n);
+                        for _ in 0..n {
+                            v.push({
+                                g.enter();
+                                let v = CreatableTopicConfigs::arbitrary(g, version);
+                                g.leave();
+                                v
+                            });
+                        }
+                        v
+                    })
+                }
             } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = CreatableTopicConfigs::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            };
-        } else {}
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+                Some(::std::vec::Vec::<CreatableTopicConfigs>::new())
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for CreateTopicsResponse {

@@ -4,7 +4,7 @@
 /// A data message, generated from `DefaultPrincipalData.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct DefaultPrincipalData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DefaultPrincipalData {
-    fn default() -> Self {
-        Self {
-            r#type: crate::StrBytes::new(),
-            name: crate::StrBytes::new(),
-            token_authenticated: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DefaultPrincipalData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DefaultPrincipalData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -106,20 +96,10 @@ impl crate::Decodable for DefaultPrincipalData {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Type"))?;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_token_authenticated: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_type: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Type"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_token_authenticated: bool = r
+            .bool()
             .map_err(|e| e.in_field("TokenAuthenticated"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -146,12 +126,12 @@ impl DefaultPrincipalData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.r#type = g.string();
-        this.name = g.string();
-        this.token_authenticated = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            r#type: g.string(),
+            name: g.string(),
+            token_authenticated: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DefaultPrincipalData {

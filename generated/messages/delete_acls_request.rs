@@ -6,7 +6,7 @@
 /// Valid versions 1-3; flexible versions 2+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct DeleteAclsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeleteAclsRequest {
-    fn default() -> Self {
-        Self {
-            filters: ::std::vec::Vec::<DeleteAclsFilter>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeleteAclsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for DeleteAclsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -144,24 +136,26 @@ impl crate::Decodable for DeleteAclsRequest {
 impl DeleteAclsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.filters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DeleteAclsFilter::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            filters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DeleteAclsFilter::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DeleteAclsFilter` of `DeleteAclsRequest.json` (Kafka 4.4), in versions 1-3.
@@ -211,7 +205,7 @@ impl ::core::default::Default for DeleteAclsFilter {
 }
 impl DeleteAclsFilter {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DeleteAclsFilter {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -333,40 +327,23 @@ impl crate::Decodable for DeleteAclsFilter {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_resource_type_filter: i8 = r
+            .i8()
             .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_pattern_type_filter: i8 = r
+            .i8()
             .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_principal_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_host_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("HostFilter"))?;
-        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("PermissionType"))?;
+        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -397,18 +374,20 @@ impl crate::Decodable for DeleteAclsFilter {
 impl DeleteAclsFilter {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type_filter = g.i8();
-        this.resource_name_filter = if g.null() { None } else { Some(g.string()) };
-        this.pattern_type_filter = g.i8();
-        this.principal_filter = if g.null() { None } else { Some(g.string()) };
-        this.host_filter = if g.null() { None } else { Some(g.string()) };
-        this.operation = g.i8();
-        this.permission_type = g.i8();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type_filter: g.i8(),
+            resource_name_filter: if g.null() { None } else { Some(g.string()) },
+            pattern_type_filter: g.i8(),
+            principal_filter: if g.null() { None } else { Some(g.string()) },
+            host_filter: if g.null() { None } else { Some(g.string()) },
+            operation: g.i8(),
+            permission_type: g.i8(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DeleteAclsRequest {

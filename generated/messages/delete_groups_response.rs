@@ -4,7 +4,7 @@
 /// The DeleteGroups response (api key 42), generated from `DeleteGroupsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-3; flexible versions 2+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct DeleteGroupsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeleteGroupsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            results: ::std::vec::Vec::<DeletableGroupResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeleteGroupsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DeleteGroupsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -109,11 +100,7 @@ impl crate::Decodable for DeleteGroupsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_results: ::std::vec::Vec<DeletableGroupResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DeletableGroupResult>,
             crate::DecodeError,
@@ -158,29 +145,31 @@ impl crate::Decodable for DeleteGroupsResponse {
 impl DeleteGroupsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.results = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DeletableGroupResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            results: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DeletableGroupResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DeletableGroupResult` of `DeleteGroupsResponse.json` (Kafka 4.4), in versions 0-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -198,19 +187,9 @@ pub struct DeletableGroupResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeletableGroupResult {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            error_code: 0i16,
-            error_message: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeletableGroupResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for DeletableGroupResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -249,7 +228,7 @@ impl crate::Encodable for DeletableGroupResult {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 2i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -281,7 +260,7 @@ impl crate::Encodable for DeletableGroupResult {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -297,22 +276,13 @@ impl crate::Decodable for DeletableGroupResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
@@ -342,16 +312,20 @@ impl crate::Decodable for DeletableGroupResult {
 impl DeletableGroupResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.error_code = g.i16();
-        if version >= 3i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            error_code: g.i16(),
+            error_message: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DeleteGroupsResponse {

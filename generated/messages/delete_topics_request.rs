@@ -6,7 +6,7 @@
 /// Valid versions 1-6; flexible versions 4+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,19 +24,9 @@ pub struct DeleteTopicsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeleteTopicsRequest {
-    fn default() -> Self {
-        Self {
-            topics: ::std::vec::Vec::<DeleteTopicState>::new(),
-            topic_names: ::std::vec::Vec::<crate::StrBytes>::new(),
-            timeout_ms: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeleteTopicsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DeleteTopicsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -65,14 +55,13 @@ impl crate::Encodable for DeleteTopicsRequest {
                             }
                     }
                 };
-        } else {
-            if self.topics != ::std::vec::Vec::<DeleteTopicState>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DeleteTopicsRequest",
-                    field: "Topics",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && !self.topics.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DeleteTopicsRequest",
+                field: "Topics",
+                version,
+            });
         }
         if version <= 5i16 {
             n
@@ -122,7 +111,7 @@ impl crate::Encodable for DeleteTopicsRequest {
                             }
                     }
                 };
-        } else {}
+        }
         n += 4usize;
         if version >= 4i16 {
             n
@@ -151,7 +140,7 @@ impl crate::Encodable for DeleteTopicsRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version <= 5i16 {
             {
                 let v = &self.topic_names;
@@ -168,7 +157,7 @@ impl crate::Encodable for DeleteTopicsRequest {
                     }
                 }
             }
-        } else {}
+        }
         {
             let v = &self.timeout_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -231,10 +220,7 @@ impl crate::Decodable for DeleteTopicsRequest {
         } else {
             ::std::vec::Vec::<crate::StrBytes>::new()
         };
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("TimeoutMs"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -261,41 +247,47 @@ impl crate::Decodable for DeleteTopicsRequest {
 impl DeleteTopicsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 6i16 {
-            this.topics = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DeleteTopicState::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            topics: if version >= 6i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = DeleteTopicState::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version <= 5i16 {
-            this.topic_names = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+            } else {
+                ::std::vec::Vec::<DeleteTopicState>::new()
+            },
+            topic_names: if version <= 5i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        this.timeout_ms = g.i32();
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            timeout_ms: g.i32(),
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DeleteTopicState` of `DeleteTopicsRequest.json` (Kafka 4.4), in versions 6.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -310,18 +302,9 @@ pub struct DeleteTopicState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeleteTopicState {
-    fn default() -> Self {
-        Self {
-            name: None,
-            topic_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeleteTopicState {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize;
+    pub const MIN_SIZE: usize = 17usize;
 }
 impl crate::Encodable for DeleteTopicState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -375,16 +358,10 @@ impl crate::Decodable for DeleteTopicState {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_name: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -409,11 +386,11 @@ impl DeleteTopicState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = if g.null() { None } else { Some(g.string()) };
-        this.topic_id = g.uuid();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: if g.null() { None } else { Some(g.string()) },
+            topic_id: g.uuid(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DeleteTopicsRequest {

@@ -4,7 +4,7 @@
 /// The DeleteTopics response (api key 20), generated from `DeleteTopicsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-6; flexible versions 4+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct DeleteTopicsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DeleteTopicsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            responses: ::std::vec::Vec::<DeletableTopicResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DeleteTopicsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DeleteTopicsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -109,11 +100,7 @@ impl crate::Decodable for DeleteTopicsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_responses: ::std::vec::Vec<DeletableTopicResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DeletableTopicResult>,
             crate::DecodeError,
@@ -158,25 +145,27 @@ impl crate::Decodable for DeleteTopicsResponse {
 impl DeleteTopicsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DeletableTopicResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            responses: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DeletableTopicResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DeletableTopicResult` of `DeleteTopicsResponse.json` (Kafka 4.4), in versions 1-6.
@@ -214,7 +203,7 @@ impl ::core::default::Default for DeletableTopicResult {
 }
 impl DeletableTopicResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DeletableTopicResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -222,7 +211,7 @@ impl crate::Encodable for DeletableTopicResult {
         n
             += match &self.name {
                 None => {
-                    if !(version >= 6i16) {
+                    if version <= 5i16 {
                         return Err(crate::EncodeError::NullNotAllowed {
                             message: "DeletableTopicResult",
                             field: "Name",
@@ -246,7 +235,7 @@ impl crate::Encodable for DeletableTopicResult {
             };
         if version >= 6i16 {
             n += 16usize;
-        } else {}
+        }
         n += 2usize;
         if version >= 5i16 {
             n
@@ -265,7 +254,7 @@ impl crate::Encodable for DeletableTopicResult {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 4i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -293,7 +282,7 @@ impl crate::Encodable for DeletableTopicResult {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -305,7 +294,7 @@ impl crate::Encodable for DeletableTopicResult {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -335,24 +324,14 @@ impl crate::Decodable for DeletableTopicResult {
         })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 6i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
@@ -383,19 +362,21 @@ impl crate::Decodable for DeletableTopicResult {
 impl DeletableTopicResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = if (version >= 6i16) && g.null() { None } else { Some(g.string()) };
-        if version >= 6i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.error_code = g.i16();
-        if version >= 5i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version >= 6i16 && g.null() { None } else { Some(g.string()) },
+            topic_id: if version >= 6i16 { g.uuid() } else { crate::Uuid::ZERO },
+            error_code: g.i16(),
+            error_message: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DeleteTopicsResponse {

@@ -52,7 +52,7 @@ impl ::core::default::Default for DescribeAclsRequest {
 }
 impl DescribeAclsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DescribeAclsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -174,40 +174,23 @@ impl crate::Decodable for DescribeAclsRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_resource_type_filter: i8 = r
+            .i8()
             .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
+        let f_pattern_type_filter: i8 = r
+            .i8()
             .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_principal_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_host_filter: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("HostFilter"))?;
-        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("PermissionType"))?;
+        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -238,18 +221,20 @@ impl crate::Decodable for DescribeAclsRequest {
 impl DescribeAclsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type_filter = g.i8();
-        this.resource_name_filter = if g.null() { None } else { Some(g.string()) };
-        this.pattern_type_filter = g.i8();
-        this.principal_filter = if g.null() { None } else { Some(g.string()) };
-        this.host_filter = if g.null() { None } else { Some(g.string()) };
-        this.operation = g.i8();
-        this.permission_type = g.i8();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type_filter: g.i8(),
+            resource_name_filter: if g.null() { None } else { Some(g.string()) },
+            pattern_type_filter: g.i8(),
+            principal_filter: if g.null() { None } else { Some(g.string()) },
+            host_filter: if g.null() { None } else { Some(g.string()) },
+            operation: g.i8(),
+            permission_type: g.i8(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeAclsRequest {

@@ -38,7 +38,7 @@ impl ::core::default::Default for DescribeAclsResponse {
 }
 impl DescribeAclsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for DescribeAclsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -144,19 +144,10 @@ impl crate::Decodable for DescribeAclsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_resources: ::std::vec::Vec<DescribeAclsResource> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeAclsResource>,
@@ -204,31 +195,33 @@ impl crate::Decodable for DescribeAclsResponse {
 impl DescribeAclsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.resources = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeAclsResource::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            resources: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeAclsResource::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AclDescription` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -249,20 +242,9 @@ pub struct AclDescription {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AclDescription {
-    fn default() -> Self {
-        Self {
-            principal: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            operation: 0i8,
-            permission_type: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AclDescription {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for AclDescription {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -348,25 +330,14 @@ impl crate::Decodable for AclDescription {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_host: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("PermissionType"))?;
+        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
+        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -394,15 +365,17 @@ impl crate::Decodable for AclDescription {
 impl AclDescription {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.principal = g.string();
-        this.host = g.string();
-        this.operation = g.i8();
-        this.permission_type = g.i8();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            principal: g.string(),
+            host: g.string(),
+            operation: g.i8(),
+            permission_type: g.i8(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeAclsResource` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 1-3.
@@ -440,7 +413,7 @@ impl ::core::default::Default for DescribeAclsResource {
 }
 impl DescribeAclsResource {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DescribeAclsResource {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -544,19 +517,11 @@ impl crate::Decodable for DescribeAclsResource {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
+        let f_resource_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("ResourceName"))?;
-        let f_pattern_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("PatternType"))?;
+        let f_pattern_type: i8 = r.i8().map_err(|e| e.in_field("PatternType"))?;
         let f_acls: ::std::vec::Vec<AclDescription> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AclDescription>,
             crate::DecodeError,
@@ -600,27 +565,29 @@ impl crate::Decodable for DescribeAclsResource {
 impl DescribeAclsResource {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type = g.i8();
-        this.resource_name = g.string();
-        this.pattern_type = g.i8();
-        this.acls = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AclDescription::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type: g.i8(),
+            resource_name: g.string(),
+            pattern_type: g.i8(),
+            acls: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AclDescription::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeAclsResponse {

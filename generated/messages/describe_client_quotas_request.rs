@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 1+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct DescribeClientQuotasRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeClientQuotasRequest {
-    fn default() -> Self {
-        Self {
-            components: ::std::vec::Vec::<ComponentData>::new(),
-            strict: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeClientQuotasRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeClientQuotasRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -127,10 +118,7 @@ impl crate::Decodable for DescribeClientQuotasRequest {
             })
         })()
             .map_err(|e| e.in_field("Components"))?;
-        let f_strict: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("Strict"))?;
+        let f_strict: bool = r.bool().map_err(|e| e.in_field("Strict"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -156,25 +144,27 @@ impl crate::Decodable for DescribeClientQuotasRequest {
 impl DescribeClientQuotasRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.components = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ComponentData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.strict = g.bool();
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            components: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ComponentData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            strict: g.bool(),
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ComponentData` of `DescribeClientQuotasRequest.json` (Kafka 4.4), in versions 0-1.
@@ -208,7 +198,7 @@ impl ::core::default::Default for ComponentData {
 }
 impl ComponentData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for ComponentData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -291,19 +281,12 @@ impl crate::Decodable for ComponentData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 1i16)?) })()
+        let f_entity_type: crate::StrBytes = r
+            .string(version >= 1i16)
             .map_err(|e| e.in_field("EntityType"))?;
-        let f_match_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("MatchType"))?;
-        let f_match: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 1i16)?) })()
+        let f_match_type: i8 = r.i8().map_err(|e| e.in_field("MatchType"))?;
+        let f_match: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 1i16)
             .map_err(|e| e.in_field("Match"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -331,14 +314,16 @@ impl crate::Decodable for ComponentData {
 impl ComponentData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.entity_type = g.string();
-        this.match_type = g.i8();
-        this.r#match = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            entity_type: g.string(),
+            match_type: g.i8(),
+            r#match: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeClientQuotasRequest {

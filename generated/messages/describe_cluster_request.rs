@@ -36,7 +36,7 @@ impl ::core::default::Default for DescribeClusterRequest {
 }
 impl DescribeClusterRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeClusterRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -44,25 +44,23 @@ impl crate::Encodable for DescribeClusterRequest {
         n += 1usize;
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.endpoint_type != 1i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeClusterRequest",
-                    field: "EndpointType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.endpoint_type != 1i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeClusterRequest",
+                field: "EndpointType",
+                version,
+            });
         }
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.include_fenced_brokers != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeClusterRequest",
-                    field: "IncludeFencedBrokers",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.include_fenced_brokers {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeClusterRequest",
+                field: "IncludeFencedBrokers",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -80,13 +78,13 @@ impl crate::Encodable for DescribeClusterRequest {
                 let v = &self.endpoint_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             {
                 let v = &self.include_fenced_brokers;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -100,20 +98,16 @@ impl crate::Decodable for DescribeClusterRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_include_cluster_authorized_operations: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_include_cluster_authorized_operations: bool = r
+            .bool()
             .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?;
         let f_endpoint_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("EndpointType"))?
+            r.i8().map_err(|e| e.in_field("EndpointType"))?
         } else {
             1i8
         };
         let f_include_fenced_brokers: bool = if version >= 2i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeFencedBrokers"))?
+            r.bool().map_err(|e| e.in_field("IncludeFencedBrokers"))?
         } else {
             false
         };
@@ -141,16 +135,12 @@ impl crate::Decodable for DescribeClusterRequest {
 impl DescribeClusterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.include_cluster_authorized_operations = g.bool();
-        if version >= 1i16 {
-            this.endpoint_type = g.i8();
-        } else {}
-        if version >= 2i16 {
-            this.include_fenced_brokers = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            include_cluster_authorized_operations: g.bool(),
+            endpoint_type: if version >= 1i16 { g.i8() } else { 1i8 },
+            include_fenced_brokers: if version >= 2i16 { g.bool() } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeClusterRequest {

@@ -54,8 +54,7 @@ impl ::core::default::Default for DescribeClusterResponse {
 }
 impl DescribeClusterResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 4usize + 1usize
-        + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 17usize;
 }
 impl crate::Encodable for DescribeClusterResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -80,14 +79,13 @@ impl crate::Encodable for DescribeClusterResponse {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.endpoint_type != 1i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeClusterResponse",
-                    field: "EndpointType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.endpoint_type != 1i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeClusterResponse",
+                field: "EndpointType",
+                version,
+            });
         }
         n
             += {
@@ -156,7 +154,7 @@ impl crate::Encodable for DescribeClusterResponse {
                 let v = &self.endpoint_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.cluster_id;
             crate::wire::write::put_string(buf, v, true);
@@ -192,36 +190,20 @@ impl crate::Decodable for DescribeClusterResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_endpoint_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("EndpointType"))?
+            r.i8().map_err(|e| e.in_field("EndpointType"))?
         } else {
             1i8
         };
-        let f_cluster_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_cluster_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_controller_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ControllerId"))?;
+        let f_controller_id: i32 = r.i32().map_err(|e| e.in_field("ControllerId"))?;
         let f_brokers: ::std::vec::Vec<DescribeClusterBroker> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeClusterBroker>,
             crate::DecodeError,
@@ -241,10 +223,8 @@ impl crate::Decodable for DescribeClusterResponse {
             })
         })()
             .map_err(|e| e.in_field("Brokers"))?;
-        let f_cluster_authorized_operations: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_cluster_authorized_operations: i32 = r
+            .i32()
             .map_err(|e| e.in_field("ClusterAuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -275,35 +255,33 @@ impl crate::Decodable for DescribeClusterResponse {
 impl DescribeClusterResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.endpoint_type = g.i8();
-        } else {}
-        this.cluster_id = g.string();
-        this.controller_id = g.i32();
-        this.brokers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeClusterBroker::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.cluster_authorized_operations = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            endpoint_type: if version >= 1i16 { g.i8() } else { 1i8 },
+            cluster_id: g.string(),
+            controller_id: g.i32(),
+            brokers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeClusterBroker::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            cluster_authorized_operations: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeClusterBroker` of `DescribeClusterResponse.json` (Kafka 4.4), in versions 0-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -327,21 +305,9 @@ pub struct DescribeClusterBroker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeClusterBroker {
-    fn default() -> Self {
-        Self {
-            broker_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0i32,
-            rack: None,
-            is_fenced: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeClusterBroker {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for DescribeClusterBroker {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -382,14 +348,13 @@ impl crate::Encodable for DescribeClusterBroker {
             };
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.is_fenced != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeClusterBroker",
-                    field: "IsFenced",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.is_fenced {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeClusterBroker",
+                field: "IsFenced",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -421,7 +386,7 @@ impl crate::Encodable for DescribeClusterBroker {
                 let v = &self.is_fenced;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -435,27 +400,14 @@ impl crate::Decodable for DescribeClusterBroker {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BrokerId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
+        let f_rack: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Rack"))?;
         let f_is_fenced: bool = if version >= 2i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsFenced"))?
+            r.bool().map_err(|e| e.in_field("IsFenced"))?
         } else {
             false
         };
@@ -485,16 +437,14 @@ impl crate::Decodable for DescribeClusterBroker {
 impl DescribeClusterBroker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.broker_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.rack = if g.null() { None } else { Some(g.string()) };
-        if version >= 2i16 {
-            this.is_fenced = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            broker_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            rack: if g.null() { None } else { Some(g.string()) },
+            is_fenced: if version >= 2i16 { g.bool() } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeClusterResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 1-4; flexible versions 4+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,19 +24,9 @@ pub struct DescribeConfigsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeConfigsRequest {
-    fn default() -> Self {
-        Self {
-            resources: ::std::vec::Vec::<DescribeConfigsResource>::new(),
-            include_synonyms: false,
-            include_documentation: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeConfigsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeConfigsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -67,14 +57,13 @@ impl crate::Encodable for DescribeConfigsRequest {
         n += 1usize;
         if version >= 3i16 {
             n += 1usize;
-        } else {
-            if self.include_documentation != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeConfigsRequest",
-                    field: "IncludeDocumentation",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.include_documentation {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeConfigsRequest",
+                field: "IncludeDocumentation",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -116,7 +105,7 @@ impl crate::Encodable for DescribeConfigsRequest {
                 let v = &self.include_documentation;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -151,14 +140,11 @@ impl crate::Decodable for DescribeConfigsRequest {
             })
         })()
             .map_err(|e| e.in_field("Resources"))?;
-        let f_include_synonyms: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_include_synonyms: bool = r
+            .bool()
             .map_err(|e| e.in_field("IncludeSynonyms"))?;
         let f_include_documentation: bool = if version >= 3i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeDocumentation"))?
+            r.bool().map_err(|e| e.in_field("IncludeDocumentation"))?
         } else {
             false
         };
@@ -188,28 +174,28 @@ impl crate::Decodable for DescribeConfigsRequest {
 impl DescribeConfigsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resources = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeConfigsResource::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.include_synonyms = g.bool();
-        if version >= 3i16 {
-            this.include_documentation = g.bool();
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resources: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeConfigsResource::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            include_synonyms: g.bool(),
+            include_documentation: if version >= 3i16 { g.bool() } else { false },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeConfigsResource` of `DescribeConfigsRequest.json` (Kafka 4.4), in versions 1-4.
@@ -243,7 +229,7 @@ impl ::core::default::Default for DescribeConfigsResource {
 }
 impl DescribeConfigsResource {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeConfigsResource {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -358,14 +344,9 @@ impl crate::Decodable for DescribeConfigsResource {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
+        let f_resource_name: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("ResourceName"))?;
         let f_configuration_keys: ::core::option::Option<
             ::std::vec::Vec<crate::StrBytes>,
@@ -415,25 +396,27 @@ impl crate::Decodable for DescribeConfigsResource {
 impl DescribeConfigsResource {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type = g.i8();
-        this.resource_name = g.string();
-        this.configuration_keys = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            })
-        };
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type: g.i8(),
+            resource_name: g.string(),
+            configuration_keys: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeConfigsRequest {

@@ -4,7 +4,7 @@
 /// The DescribeConfigs response (api key 32), generated from `DescribeConfigsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-4; flexible versions 4+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct DescribeConfigsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeConfigsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            results: ::std::vec::Vec::<DescribeConfigsResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeConfigsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribeConfigsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -109,11 +100,7 @@ impl crate::Decodable for DescribeConfigsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_results: ::std::vec::Vec<DescribeConfigsResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeConfigsResult>,
             crate::DecodeError,
@@ -158,25 +145,27 @@ impl crate::Decodable for DescribeConfigsResponse {
 impl DescribeConfigsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.results = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeConfigsResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            results: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeConfigsResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeConfigsSynonym` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
@@ -210,7 +199,7 @@ impl ::core::default::Default for DescribeConfigsSynonym {
 }
 impl DescribeConfigsSynonym {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeConfigsSynonym {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -293,20 +282,13 @@ impl crate::Decodable for DescribeConfigsSynonym {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 4i16)?) })()
+        let f_value: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 4i16)
             .map_err(|e| e.in_field("Value"))?;
-        let f_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("Source"))?;
+        let f_source: i8 = r.i8().map_err(|e| e.in_field("Source"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -333,14 +315,16 @@ impl crate::Decodable for DescribeConfigsSynonym {
 impl DescribeConfigsSynonym {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.value = if g.null() { None } else { Some(g.string()) };
-        this.source = g.i8();
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            value: if g.null() { None } else { Some(g.string()) },
+            source: g.i8(),
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeConfigsResourceResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
@@ -394,7 +378,7 @@ impl ::core::default::Default for DescribeConfigsResourceResult {
 }
 impl DescribeConfigsResourceResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribeConfigsResourceResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -459,7 +443,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
             };
         if version >= 3i16 {
             n += 1usize;
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += match &self.documentation {
@@ -477,7 +461,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                         crate::wire::write::string_len(l, version >= 4i16)
                     }
                 };
-        } else {}
+        }
         if version >= 4i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -536,7 +520,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                 let v = &self.config_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             match &self.documentation {
                 None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
@@ -544,7 +528,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
                     crate::wire::write::put_string(buf, v, version >= 4i16);
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -560,29 +544,15 @@ impl crate::Decodable for DescribeConfigsResourceResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 4i16)?) })()
+        let f_value: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 4i16)
             .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("IsSensitive"))?;
+        let f_read_only: bool = r.bool().map_err(|e| e.in_field("ReadOnly"))?;
+        let f_config_source: i8 = r.i8().map_err(|e| e.in_field("ConfigSource"))?;
+        let f_is_sensitive: bool = r.bool().map_err(|e| e.in_field("IsSensitive"))?;
         let f_synonyms: ::std::vec::Vec<DescribeConfigsSynonym> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeConfigsSynonym>,
             crate::DecodeError,
@@ -603,18 +573,13 @@ impl crate::Decodable for DescribeConfigsResourceResult {
         })()
             .map_err(|e| e.in_field("Synonyms"))?;
         let f_config_type: i8 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("ConfigType"))?
+            r.i8().map_err(|e| e.in_field("ConfigType"))?
         } else {
             0i8
         };
         let f_documentation: ::core::option::Option<crate::StrBytes> = if version >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 4i16)?) })()
-                .map_err(|e| e.in_field("Documentation"))?
+            r.nullable_string(version >= 4i16).map_err(|e| e.in_field("Documentation"))?
         } else {
             Some(crate::StrBytes::new())
         };
@@ -649,35 +614,37 @@ impl crate::Decodable for DescribeConfigsResourceResult {
 impl DescribeConfigsResourceResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.value = if g.null() { None } else { Some(g.string()) };
-        this.read_only = g.bool();
-        this.config_source = g.i8();
-        this.is_sensitive = g.bool();
-        this.synonyms = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeConfigsSynonym::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.config_type = g.i8();
-        } else {}
-        if version >= 3i16 {
-            this.documentation = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            value: if g.null() { None } else { Some(g.string()) },
+            read_only: g.bool(),
+            config_source: g.i8(),
+            is_sensitive: g.bool(),
+            synonyms: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeConfigsSynonym::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            config_type: if version >= 3i16 { g.i8() } else { 0i8 },
+            documentation: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeConfigsResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
@@ -719,7 +686,7 @@ impl ::core::default::Default for DescribeConfigsResult {
 }
 impl DescribeConfigsResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribeConfigsResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -845,23 +812,13 @@ impl crate::Decodable for DescribeConfigsResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 4i16)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 4i16)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
+        let f_resource_name: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("ResourceName"))?;
         let f_configs: ::std::vec::Vec<DescribeConfigsResourceResult> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeConfigsResourceResult>,
@@ -914,28 +871,30 @@ impl crate::Decodable for DescribeConfigsResult {
 impl DescribeConfigsResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.resource_type = g.i8();
-        this.resource_name = g.string();
-        this.configs = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeConfigsResourceResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            resource_type: g.i8(),
+            resource_name: g.string(),
+            configs: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeConfigsResourceResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeConfigsResponse {

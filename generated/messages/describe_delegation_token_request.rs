@@ -156,32 +156,34 @@ impl crate::Decodable for DescribeDelegationTokenRequest {
 impl DescribeDelegationTokenRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.owners = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeDelegationTokenOwner::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            owners: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = DescribeDelegationTokenOwner::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeDelegationTokenOwner` of `DescribeDelegationTokenRequest.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -196,18 +198,9 @@ pub struct DescribeDelegationTokenOwner {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeDelegationTokenOwner {
-    fn default() -> Self {
-        Self {
-            principal_type: crate::StrBytes::new(),
-            principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeDelegationTokenOwner {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeDelegationTokenOwner {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -283,15 +276,11 @@ impl crate::Decodable for DescribeDelegationTokenOwner {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_type: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -318,13 +307,15 @@ impl crate::Decodable for DescribeDelegationTokenOwner {
 impl DescribeDelegationTokenOwner {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.principal_type = g.string();
-        this.principal_name = g.string();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            principal_type: g.string(),
+            principal_name: g.string(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeDelegationTokenRequest {

@@ -4,7 +4,7 @@
 /// The DescribeDelegationToken response (api key 41), generated from `DescribeDelegationTokenResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-3; flexible versions 2+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct DescribeDelegationTokenResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeDelegationTokenResponse {
-    fn default() -> Self {
-        Self {
-            error_code: 0i16,
-            tokens: ::std::vec::Vec::<DescribedDelegationToken>::new(),
-            throttle_time_ms: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeDelegationTokenResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for DescribeDelegationTokenResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -118,10 +108,7 @@ impl crate::Decodable for DescribeDelegationTokenResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_tokens: ::std::vec::Vec<DescribedDelegationToken> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribedDelegationToken>,
             crate::DecodeError,
@@ -142,11 +129,7 @@ impl crate::Decodable for DescribeDelegationTokenResponse {
             })
         })()
             .map_err(|e| e.in_field("Tokens"))?;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -173,30 +156,32 @@ impl crate::Decodable for DescribeDelegationTokenResponse {
 impl DescribeDelegationTokenResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.tokens = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedDelegationToken::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.throttle_time_ms = g.i32();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            tokens: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedDelegationToken::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            throttle_time_ms: g.i32(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribedDelegationTokenRenewer` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -211,18 +196,9 @@ pub struct DescribedDelegationTokenRenewer {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribedDelegationTokenRenewer {
-    fn default() -> Self {
-        Self {
-            principal_type: crate::StrBytes::new(),
-            principal_name: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribedDelegationTokenRenewer {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribedDelegationTokenRenewer {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -298,15 +274,11 @@ impl crate::Decodable for DescribedDelegationTokenRenewer {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_type: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalName"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -333,17 +305,19 @@ impl crate::Decodable for DescribedDelegationTokenRenewer {
 impl DescribedDelegationTokenRenewer {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.principal_type = g.string();
-        this.principal_name = g.string();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            principal_type: g.string(),
+            principal_name: g.string(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribedDelegationToken` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 1-3.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -385,27 +359,9 @@ pub struct DescribedDelegationToken {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribedDelegationToken {
-    fn default() -> Self {
-        Self {
-            principal_type: crate::StrBytes::new(),
-            principal_name: crate::StrBytes::new(),
-            token_requester_principal_type: crate::StrBytes::new(),
-            token_requester_principal_name: crate::StrBytes::new(),
-            issue_timestamp: 0i64,
-            expiry_timestamp: 0i64,
-            max_timestamp: 0i64,
-            token_id: crate::StrBytes::new(),
-            hmac: crate::Bytes::new(),
-            renewers: ::std::vec::Vec::<DescribedDelegationTokenRenewer>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribedDelegationToken {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 8usize + 8usize + 8usize
-        + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 29usize;
 }
 impl crate::Encodable for DescribedDelegationToken {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -459,14 +415,13 @@ impl crate::Encodable for DescribedDelegationToken {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.token_requester_principal_type != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedDelegationToken",
-                    field: "TokenRequesterPrincipalType",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.token_requester_principal_type.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedDelegationToken",
+                field: "TokenRequesterPrincipalType",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -485,14 +440,13 @@ impl crate::Encodable for DescribedDelegationToken {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.token_requester_principal_name != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedDelegationToken",
-                    field: "TokenRequesterPrincipalName",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.token_requester_principal_name.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedDelegationToken",
+                field: "TokenRequesterPrincipalName",
+                version,
+            });
         }
         n += 8usize;
         n += 8usize;
@@ -581,13 +535,13 @@ impl crate::Encodable for DescribedDelegationToken {
                 let v = &self.token_requester_principal_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.token_requester_principal_name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         {
             let v = &self.issue_timestamp;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -638,56 +592,32 @@ impl crate::Decodable for DescribedDelegationToken {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_type: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_principal_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("PrincipalName"))?;
         let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
+            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
         } else {
             crate::StrBytes::new()
         };
         let f_token_requester_principal_name: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
+            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
         } else {
             crate::StrBytes::new()
         };
-        let f_issue_timestamp: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("IssueTimestamp"))?;
-        let f_expiry_timestamp: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_issue_timestamp: i64 = r.i64().map_err(|e| e.in_field("IssueTimestamp"))?;
+        let f_expiry_timestamp: i64 = r
+            .i64()
             .map_err(|e| e.in_field("ExpiryTimestamp"))?;
-        let f_max_timestamp: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("MaxTimestamp"))?;
-        let f_token_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_max_timestamp: i64 = r.i64().map_err(|e| e.in_field("MaxTimestamp"))?;
+        let f_token_id: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 2i16)?) })()
+        let f_hmac: crate::Bytes = r
+            .bytes(version >= 2i16)
             .map_err(|e| e.in_field("Hmac"))?;
         let f_renewers: ::std::vec::Vec<DescribedDelegationTokenRenewer> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribedDelegationTokenRenewer>,
@@ -745,37 +675,43 @@ impl crate::Decodable for DescribedDelegationToken {
 impl DescribedDelegationToken {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.principal_type = g.string();
-        this.principal_name = g.string();
-        if version >= 3i16 {
-            this.token_requester_principal_type = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.token_requester_principal_name = g.string();
-        } else {}
-        this.issue_timestamp = g.i64();
-        this.expiry_timestamp = g.i64();
-        this.max_timestamp = g.i64();
-        this.token_id = g.string();
-        this.hmac = g.bytes();
-        this.renewers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedDelegationTokenRenewer::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            principal_type: g.string(),
+            principal_name: g.string(),
+            token_requester_principal_type: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            token_requester_principal_name: if version >= 3i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            issue_timestamp: g.i64(),
+            expiry_timestamp: g.i64(),
+            max_timestamp: g.i64(),
+            token_id: g.string(),
+            hmac: g.bytes(),
+            renewers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedDelegationTokenRenewer::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeDelegationTokenResponse {

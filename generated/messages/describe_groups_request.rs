@@ -6,7 +6,7 @@
 /// Valid versions 0-6; flexible versions 5+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct DescribeGroupsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeGroupsRequest {
-    fn default() -> Self {
-        Self {
-            groups: ::std::vec::Vec::<crate::StrBytes>::new(),
-            include_authorized_operations: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeGroupsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for DescribeGroupsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -78,14 +69,13 @@ impl crate::Encodable for DescribeGroupsRequest {
             };
         if version >= 3i16 {
             n += 1usize;
-        } else {
-            if self.include_authorized_operations != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeGroupsRequest",
-                    field: "IncludeAuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.include_authorized_operations {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeGroupsRequest",
+                field: "IncludeAuthorizedOperations",
+                version,
+            });
         }
         if version >= 5i16 {
             n
@@ -123,7 +113,7 @@ impl crate::Encodable for DescribeGroupsRequest {
                 let v = &self.include_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -156,8 +146,7 @@ impl crate::Decodable for DescribeGroupsRequest {
         })()
             .map_err(|e| e.in_field("Groups"))?;
         let f_include_authorized_operations: bool = if version >= 3i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?
+            r.bool().map_err(|e| e.in_field("IncludeAuthorizedOperations"))?
         } else {
             false
         };
@@ -186,22 +175,26 @@ impl crate::Decodable for DescribeGroupsRequest {
 impl DescribeGroupsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.include_authorized_operations = g.bool();
-        } else {}
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            include_authorized_operations: if version >= 3i16 {
+                g.bool()
+            } else {
+                false
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeGroupsRequest {

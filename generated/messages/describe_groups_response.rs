@@ -4,7 +4,7 @@
 /// The DescribeGroups response (api key 15), generated from `DescribeGroupsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-6; flexible versions 5+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,25 +19,16 @@ pub struct DescribeGroupsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeGroupsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            groups: ::std::vec::Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeGroupsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for DescribeGroupsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.groups;
@@ -82,7 +73,7 @@ impl crate::Encodable for DescribeGroupsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.groups;
             {
@@ -114,8 +105,7 @@ impl crate::Decodable for DescribeGroupsResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -160,31 +150,31 @@ impl crate::Decodable for DescribeGroupsResponse {
 impl DescribeGroupsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedGroup::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedGroup::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribedGroupMember` of `DescribeGroupsResponse.json` (Kafka 4.4), in versions 0-6.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -217,22 +207,9 @@ pub struct DescribedGroupMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribedGroupMember {
-    fn default() -> Self {
-        Self {
-            member_id: crate::StrBytes::new(),
-            group_instance_id: None,
-            client_id: crate::StrBytes::new(),
-            client_host: crate::StrBytes::new(),
-            member_metadata: crate::Bytes::new(),
-            member_assignment: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribedGroupMember {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribedGroupMember {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -270,7 +247,7 @@ impl crate::Encodable for DescribedGroupMember {
                         crate::wire::write::string_len(l, version >= 5i16)
                     }
                 };
-        } else {}
+        }
         n
             += {
                 let v = &self.client_id;
@@ -362,7 +339,7 @@ impl crate::Encodable for DescribedGroupMember {
                     crate::wire::write::put_string(buf, v, version >= 5i16);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.client_id;
             crate::wire::write::put_string(buf, v, version >= 5i16);
@@ -394,41 +371,28 @@ impl crate::Decodable for DescribedGroupMember {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 4i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 5i16)?) })()
+            r.nullable_string(version >= 5i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_client_id: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_client_host: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_member_metadata: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 5i16)?) })()
+        let f_member_metadata: crate::Bytes = r
+            .bytes(version >= 5i16)
             .map_err(|e| e.in_field("MemberMetadata"))?;
-        let f_member_assignment: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 5i16)?) })()
+        let f_member_assignment: crate::Bytes = r
+            .bytes(version >= 5i16)
             .map_err(|e| e.in_field("MemberAssignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 5i16 {
@@ -459,19 +423,23 @@ impl crate::Decodable for DescribedGroupMember {
 impl DescribedGroupMember {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        if version >= 4i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.client_id = g.string();
-        this.client_host = g.string();
-        this.member_metadata = g.bytes();
-        this.member_assignment = g.bytes();
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            member_id: g.string(),
+            group_instance_id: if version >= 4i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            client_id: g.string(),
+            client_host: g.string(),
+            member_metadata: g.bytes(),
+            member_assignment: g.bytes(),
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribedGroup` of `DescribeGroupsResponse.json` (Kafka 4.4), in versions 0-6.
@@ -525,8 +493,7 @@ impl ::core::default::Default for DescribedGroup {
 }
 impl DescribedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for DescribedGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -549,14 +516,13 @@ impl crate::Encodable for DescribedGroup {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.error_message != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedGroup",
-                    field: "ErrorMessage",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && self.error_message.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedGroup",
+                field: "ErrorMessage",
+                version,
+            });
         }
         n
             += {
@@ -647,14 +613,13 @@ impl crate::Encodable for DescribedGroup {
             };
         if version >= 3i16 {
             n += 4usize;
-        } else {
-            if self.authorized_operations != -2147483648i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedGroup",
-                    field: "AuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.authorized_operations != -2147483648i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedGroup",
+                field: "AuthorizedOperations",
+                version,
+            });
         }
         if version >= 5i16 {
             n
@@ -683,7 +648,7 @@ impl crate::Encodable for DescribedGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.group_id;
             crate::wire::write::put_string(buf, v, version >= 5i16);
@@ -720,7 +685,7 @@ impl crate::Encodable for DescribedGroup {
                 let v = &self.authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -736,39 +701,24 @@ impl crate::Decodable for DescribedGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 6i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_group_state: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_protocol_type: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocol_data: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 5i16)?) })()
+        let f_protocol_data: crate::StrBytes = r
+            .string(version >= 5i16)
             .map_err(|e| e.in_field("ProtocolData"))?;
         let f_members: ::std::vec::Vec<DescribedGroupMember> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribedGroupMember>,
@@ -790,8 +740,7 @@ impl crate::Decodable for DescribedGroup {
         })()
             .map_err(|e| e.in_field("Members"))?;
         let f_authorized_operations: i32 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("AuthorizedOperations"))?
+            r.i32().map_err(|e| e.in_field("AuthorizedOperations"))?
         } else {
             -2147483648i32
         };
@@ -826,35 +775,41 @@ impl crate::Decodable for DescribedGroup {
 impl DescribedGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        if version >= 6i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.group_id = g.string();
-        this.group_state = g.string();
-        this.protocol_type = g.string();
-        this.protocol_data = g.string();
-        this.members = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedGroupMember::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.authorized_operations = g.i32();
-        } else {}
-        if version >= 5i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            error_message: if version >= 6i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            group_id: g.string(),
+            group_state: g.string(),
+            protocol_type: g.string(),
+            protocol_data: g.string(),
+            members: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedGroupMember::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            authorized_operations: if version >= 3i16 {
+                g.i32()
+            } else {
+                -2147483648i32
+            },
+            unknown_tagged_fields: if version >= 5i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeGroupsResponse {

@@ -154,32 +154,34 @@ impl crate::Decodable for DescribeLogDirsRequest {
 impl DescribeLogDirsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribableLogDirTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topics: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = DescribableLogDirTopic::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribableLogDirTopic` of `DescribeLogDirsRequest.json` (Kafka 4.4), in versions 1-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -194,18 +196,9 @@ pub struct DescribableLogDirTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribableLogDirTopic {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribableLogDirTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribableLogDirTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -293,10 +286,8 @@ impl crate::Decodable for DescribableLogDirTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_topic: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -339,20 +330,22 @@ impl crate::Decodable for DescribableLogDirTopic {
 impl DescribableLogDirTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeLogDirsRequest {

@@ -4,7 +4,7 @@
 /// The DescribeLogDirs response (api key 35), generated from `DescribeLogDirsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-5; flexible versions 2+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct DescribeLogDirsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeLogDirsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            results: ::std::vec::Vec::<DescribeLogDirsResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeLogDirsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribeLogDirsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -42,7 +32,7 @@ impl crate::Encodable for DescribeLogDirsResponse {
         n += 4usize;
         if version >= 3i16 {
             n += 2usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.results;
@@ -91,7 +81,7 @@ impl crate::Encodable for DescribeLogDirsResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.results;
             {
@@ -122,14 +112,9 @@ impl crate::Decodable for DescribeLogDirsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
@@ -178,32 +163,32 @@ impl crate::Decodable for DescribeLogDirsResponse {
 impl DescribeLogDirsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        if version >= 3i16 {
-            this.error_code = g.i16();
-        } else {}
-        this.results = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeLogDirsResult::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: if version >= 3i16 { g.i16() } else { 0i16 },
+            results: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeLogDirsResult::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeLogDirsPartition` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -224,20 +209,9 @@ pub struct DescribeLogDirsPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeLogDirsPartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            partition_size: 0i64,
-            offset_lag: 0i64,
-            is_future_key: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeLogDirsPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 21usize;
 }
 impl crate::Encodable for DescribeLogDirsPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -293,25 +267,10 @@ impl crate::Decodable for DescribeLogDirsPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_size: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("PartitionSize"))?;
-        let f_offset_lag: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("OffsetLag"))?;
-        let f_is_future_key: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("IsFutureKey"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_size: i64 = r.i64().map_err(|e| e.in_field("PartitionSize"))?;
+        let f_offset_lag: i64 = r.i64().map_err(|e| e.in_field("OffsetLag"))?;
+        let f_is_future_key: bool = r.bool().map_err(|e| e.in_field("IsFutureKey"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -339,19 +298,21 @@ impl crate::Decodable for DescribeLogDirsPartition {
 impl DescribeLogDirsPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.partition_size = g.i64();
-        this.offset_lag = g.i64();
-        this.is_future_key = g.bool();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            partition_size: g.i64(),
+            offset_lag: g.i64(),
+            is_future_key: g.bool(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeLogDirsTopic` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -366,18 +327,9 @@ pub struct DescribeLogDirsTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeLogDirsTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<DescribeLogDirsPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeLogDirsTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeLogDirsTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -471,10 +423,8 @@ impl crate::Decodable for DescribeLogDirsTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<DescribeLogDirsPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeLogDirsPartition>,
@@ -521,25 +471,27 @@ impl crate::Decodable for DescribeLogDirsTopic {
 impl DescribeLogDirsTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeLogDirsPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeLogDirsPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `DescribeLogDirsResult` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
@@ -585,7 +537,7 @@ impl ::core::default::Default for DescribeLogDirsResult {
 }
 impl DescribeLogDirsResult {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DescribeLogDirsResult {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -632,13 +584,13 @@ impl crate::Encodable for DescribeLogDirsResult {
             };
         if version >= 4i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 4i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 5i16 {
             n += 1usize;
-        } else {}
+        }
         if version >= 2i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -683,19 +635,19 @@ impl crate::Encodable for DescribeLogDirsResult {
                 let v = &self.total_bytes;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 4i16 {
             {
                 let v = &self.usable_bytes;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.is_cordoned;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -711,14 +663,9 @@ impl crate::Decodable for DescribeLogDirsResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_log_dir: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_log_dir: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("LogDir"))?;
         let f_topics: ::std::vec::Vec<DescribeLogDirsTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeLogDirsTopic>,
@@ -740,20 +687,17 @@ impl crate::Decodable for DescribeLogDirsResult {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_total_bytes: i64 = if version >= 4i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("TotalBytes"))?
+            r.i64().map_err(|e| e.in_field("TotalBytes"))?
         } else {
             -1i64
         };
         let f_usable_bytes: i64 = if version >= 4i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("UsableBytes"))?
+            r.i64().map_err(|e| e.in_field("UsableBytes"))?
         } else {
             -1i64
         };
         let f_is_cordoned: bool = if version >= 5i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsCordoned"))?
+            r.bool().map_err(|e| e.in_field("IsCordoned"))?
         } else {
             false
         };
@@ -786,35 +730,31 @@ impl crate::Decodable for DescribeLogDirsResult {
 impl DescribeLogDirsResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.log_dir = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeLogDirsTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 4i16 {
-            this.total_bytes = g.i64();
-        } else {}
-        if version >= 4i16 {
-            this.usable_bytes = g.i64();
-        } else {}
-        if version >= 5i16 {
-            this.is_cordoned = g.bool();
-        } else {}
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            log_dir: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeLogDirsTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            total_bytes: if version >= 4i16 { g.i64() } else { -1i64 },
+            usable_bytes: if version >= 4i16 { g.i64() } else { -1i64 },
+            is_cordoned: if version >= 5i16 { g.bool() } else { false },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for DescribeLogDirsResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct DescribeProducersRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeProducersRequest {
-    fn default() -> Self {
-        Self {
-            topics: ::std::vec::Vec::<TopicRequest>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeProducersRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for DescribeProducersRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -124,26 +116,26 @@ impl crate::Decodable for DescribeProducersRequest {
 impl DescribeProducersRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicRequest::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicRequest::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicRequest` of `DescribeProducersRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -158,18 +150,9 @@ pub struct TopicRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicRequest {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partition_indexes: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -243,11 +226,7 @@ impl crate::Decodable for TopicRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -288,18 +267,18 @@ impl TopicRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partition_indexes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partition_indexes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeProducersRequest {

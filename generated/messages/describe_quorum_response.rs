@@ -38,7 +38,7 @@ impl ::core::default::Default for DescribeQuorumResponse {
 }
 impl DescribeQuorumResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for DescribeQuorumResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -61,7 +61,7 @@ impl crate::Encodable for DescribeQuorumResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -109,14 +109,13 @@ impl crate::Encodable for DescribeQuorumResponse {
                             }
                     }
                 };
-        } else {
-            if self.nodes != ::std::vec::Vec::<Node>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribeQuorumResponse",
-                    field: "Nodes",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && !self.nodes.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribeQuorumResponse",
+                field: "Nodes",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -136,7 +135,7 @@ impl crate::Encodable for DescribeQuorumResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -158,7 +157,7 @@ impl crate::Encodable for DescribeQuorumResponse {
                     }
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -172,17 +171,10 @@ impl crate::Decodable for DescribeQuorumResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 2i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
@@ -244,41 +236,45 @@ impl crate::Decodable for DescribeQuorumResponse {
 impl DescribeQuorumResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        if version >= 2i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.nodes = {
+        Self {
+            error_code: g.i16(),
+            error_message: if version >= 2i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            topics: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
-                        let v = Node::arbitrary(g, version);
+                        let v = TopicData::arbitrary(g, version);
                         g.leave();
                         v
                     });
                 }
                 v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            nodes: if version >= 2i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = Node::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<Node>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ReplicaState` of `DescribeQuorumResponse.json` (Kafka 4.4), a common struct, in versions 0-2.
@@ -320,7 +316,7 @@ impl ::core::default::Default for ReplicaState {
 }
 impl ReplicaState {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for ReplicaState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -328,22 +324,21 @@ impl crate::Encodable for ReplicaState {
         n += 4usize;
         if version >= 2i16 {
             n += 16usize;
-        } else {
-            if self.replica_directory_id != crate::Uuid::ZERO {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ReplicaState",
-                    field: "ReplicaDirectoryId",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ReplicaState",
+                field: "ReplicaDirectoryId",
+                version,
+            });
         }
         n += 8usize;
         if version >= 1i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 1i16 {
             n += 8usize;
-        } else {}
+        }
         n
             += crate::wire::write::unsigned_varint_len(
                 self.unknown_tagged_fields.len() as u32,
@@ -360,7 +355,7 @@ impl crate::Encodable for ReplicaState {
                 let v = &self.replica_directory_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.log_end_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -370,13 +365,13 @@ impl crate::Encodable for ReplicaState {
                 let v = &self.last_fetch_timestamp;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.last_caught_up_timestamp;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -390,32 +385,20 @@ impl crate::Decodable for ReplicaState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("ReplicaId"))?;
+        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
         let f_replica_directory_id: crate::Uuid = if version >= 2i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("ReplicaDirectoryId"))?
+            r.uuid().map_err(|e| e.in_field("ReplicaDirectoryId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_log_end_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("LogEndOffset"))?;
+        let f_log_end_offset: i64 = r.i64().map_err(|e| e.in_field("LogEndOffset"))?;
         let f_last_fetch_timestamp: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("LastFetchTimestamp"))?
+            r.i64().map_err(|e| e.in_field("LastFetchTimestamp"))?
         } else {
             -1i64
         };
         let f_last_caught_up_timestamp: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("LastCaughtUpTimestamp"))?
+            r.i64().map_err(|e| e.in_field("LastCaughtUpTimestamp"))?
         } else {
             -1i64
         };
@@ -445,20 +428,18 @@ impl crate::Decodable for ReplicaState {
 impl ReplicaState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.replica_id = g.i32();
-        if version >= 2i16 {
-            this.replica_directory_id = g.uuid();
-        } else {}
-        this.log_end_offset = g.i64();
-        if version >= 1i16 {
-            this.last_fetch_timestamp = g.i64();
-        } else {}
-        if version >= 1i16 {
-            this.last_caught_up_timestamp = g.i64();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            replica_id: g.i32(),
+            replica_directory_id: if version >= 2i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            log_end_offset: g.i64(),
+            last_fetch_timestamp: if version >= 1i16 { g.i64() } else { -1i64 },
+            last_caught_up_timestamp: if version >= 1i16 { g.i64() } else { -1i64 },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `DescribeQuorumResponse.json` (Kafka 4.4), in versions 0-2.
@@ -512,8 +493,7 @@ impl ::core::default::Default for PartitionData {
 }
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 4usize + 4usize + 8usize
-        + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 25usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -537,7 +517,7 @@ impl crate::Encodable for PartitionData {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n += 4usize;
         n += 4usize;
         n += 8usize;
@@ -609,7 +589,7 @@ impl crate::Encodable for PartitionData {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -655,38 +635,17 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 2i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_high_watermark: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("HighWatermark"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_high_watermark: i64 = r.i64().map_err(|e| e.in_field("HighWatermark"))?;
         let f_current_voters: ::std::vec::Vec<ReplicaState> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ReplicaState>,
             crate::DecodeError,
@@ -748,47 +707,49 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        if version >= 2i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.high_watermark = g.i64();
-        this.current_voters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ReplicaState::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.observers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ReplicaState::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            error_message: if version >= 2i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            high_watermark: g.i64(),
+            current_voters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ReplicaState::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            observers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ReplicaState::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicData` of `DescribeQuorumResponse.json` (Kafka 4.4), in versions 0-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -803,18 +764,9 @@ pub struct TopicData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicData {
-    fn default() -> Self {
-        Self {
-            topic_name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -892,10 +844,8 @@ impl crate::Decodable for TopicData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
@@ -936,27 +886,27 @@ impl crate::Decodable for TopicData {
 impl TopicData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Listener` of `DescribeQuorumResponse.json` (Kafka 4.4), in versions 2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -974,19 +924,9 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Listener {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Listener {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Listener {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1058,20 +998,9 @@ impl crate::Decodable for Listener {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1097,16 +1026,16 @@ impl Listener {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Node` of `DescribeQuorumResponse.json` (Kafka 4.4), in versions 2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1121,18 +1050,9 @@ pub struct Node {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Node {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            listeners: ::std::vec::Vec::<Listener>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Node {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for Node {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1195,10 +1115,7 @@ impl crate::Decodable for Node {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Listener>,
             crate::DecodeError,
@@ -1238,23 +1155,23 @@ impl crate::Decodable for Node {
 impl Node {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.listeners = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Listener::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            node_id: g.i32(),
+            listeners: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Listener::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeQuorumResponse {

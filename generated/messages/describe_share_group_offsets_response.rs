@@ -4,7 +4,7 @@
 /// The DescribeShareGroupOffsets response (api key 90), generated from `DescribeShareGroupOffsetsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct DescribeShareGroupOffsetsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeShareGroupOffsetsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            groups: ::std::vec::Vec::<DescribeShareGroupOffsetsResponseGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeShareGroupOffsetsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -93,11 +84,7 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_groups: ::std::vec::Vec<DescribeShareGroupOffsetsResponseGroup> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeShareGroupOffsetsResponseGroup>,
             crate::DecodeError,
@@ -141,26 +128,26 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponse {
 impl DescribeShareGroupOffsetsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeShareGroupOffsetsResponseGroup::arbitrary(
-                        g,
-                        version,
-                    );
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeShareGroupOffsetsResponseGroup::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeShareGroupOffsetsResponsePartition` of `DescribeShareGroupOffsetsResponse.json` (Kafka 4.4), in versions 0-1.
@@ -206,7 +193,7 @@ impl ::core::default::Default for DescribeShareGroupOffsetsResponsePartition {
 }
 impl DescribeShareGroupOffsetsResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 19usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -216,7 +203,7 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
         n += 4usize;
         if version >= 1i16 {
             n += 8usize;
-        } else {}
+        }
         n += 2usize;
         n
             += match &self.error_message {
@@ -258,7 +245,7 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
                 let v = &self.lag;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -282,33 +269,17 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("StartOffset"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_start_offset: i64 = r.i64().map_err(|e| e.in_field("StartOffset"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_lag: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("Lag"))?
+            r.i64().map_err(|e| e.in_field("Lag"))?
         } else {
             -1i64
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -337,21 +308,19 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
 impl DescribeShareGroupOffsetsResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.start_offset = g.i64();
-        this.leader_epoch = g.i32();
-        if version >= 1i16 {
-            this.lag = g.i64();
-        } else {}
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            start_offset: g.i64(),
+            leader_epoch: g.i32(),
+            lag: if version >= 1i16 { g.i64() } else { -1i64 },
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeShareGroupOffsetsResponseTopic` of `DescribeShareGroupOffsetsResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -369,21 +338,9 @@ pub struct DescribeShareGroupOffsetsResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeShareGroupOffsetsResponseTopic {
-    fn default() -> Self {
-        Self {
-            topic_name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<
-                DescribeShareGroupOffsetsResponsePartition,
-            >::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeShareGroupOffsetsResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 19usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -466,16 +423,10 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<DescribeShareGroupOffsetsResponsePartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeShareGroupOffsetsResponsePartition>,
             crate::DecodeError,
@@ -523,31 +474,31 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
 impl DescribeShareGroupOffsetsResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_name = g.string();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeShareGroupOffsetsResponsePartition::arbitrary(
-                        g,
-                        version,
-                    );
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_name: g.string(),
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeShareGroupOffsetsResponsePartition::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeShareGroupOffsetsResponseGroup` of `DescribeShareGroupOffsetsResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -568,20 +519,9 @@ pub struct DescribeShareGroupOffsetsResponseGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeShareGroupOffsetsResponseGroup {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<DescribeShareGroupOffsetsResponseTopic>::new(),
-            error_code: 0i16,
-            error_message: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeShareGroupOffsetsResponseGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for DescribeShareGroupOffsetsResponseGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -686,10 +626,8 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<DescribeShareGroupOffsetsResponseTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeShareGroupOffsetsResponseTopic>,
@@ -711,14 +649,9 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -745,28 +678,28 @@ impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
 impl DescribeShareGroupOffsetsResponseGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeShareGroupOffsetsResponseTopic::arbitrary(
-                        g,
-                        version,
-                    );
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeShareGroupOffsetsResponseTopic::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeShareGroupOffsetsResponse {

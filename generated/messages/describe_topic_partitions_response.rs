@@ -4,7 +4,7 @@
 /// The DescribeTopicPartitions response (api key 75), generated from `DescribeTopicPartitionsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct DescribeTopicPartitionsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for DescribeTopicPartitionsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<DescribeTopicPartitionsResponseTopic>::new(),
-            next_cursor: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl DescribeTopicPartitionsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -109,11 +99,7 @@ impl crate::Decodable for DescribeTopicPartitionsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_topics: ::std::vec::Vec<DescribeTopicPartitionsResponseTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeTopicPartitionsResponseTopic>,
             crate::DecodeError,
@@ -163,33 +149,36 @@ impl crate::Decodable for DescribeTopicPartitionsResponse {
 impl DescribeTopicPartitionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
+        Self {
+            throttle_time_ms: g.i32(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeTopicPartitionsResponseTopic::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            next_cursor: if g.null() {
+                None
+            } else {
+                Some({
                     g.enter();
-                    let v = DescribeTopicPartitionsResponseTopic::arbitrary(g, version);
+                    let v = Cursor::arbitrary(g, version);
                     g.leave();
                     v
-                });
-            }
-            v
-        };
-        this.next_cursor = if g.null() {
-            None
-        } else {
-            Some({
-                g.enter();
-                let v = Cursor::arbitrary(g, version);
-                g.leave();
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeTopicPartitionsResponsePartition` of `DescribeTopicPartitionsResponse.json` (Kafka 4.4), in versions 0.
@@ -247,8 +236,7 @@ impl ::core::default::Default for DescribeTopicPartitionsResponsePartition {
 }
 impl DescribeTopicPartitionsResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize + 4usize + 1usize
-        + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -430,23 +418,10 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_replica_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -566,61 +541,61 @@ impl DescribeTopicPartitionsResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.partition_index = g.i32();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.replica_nodes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.isr_nodes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.eligible_leader_replicas = if g.null() {
-            None
-        } else {
-            Some({
+        Self {
+            error_code: g.i16(),
+            partition_index: g.i32(),
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            replica_nodes: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
                 v
-            })
-        };
-        this.last_known_elr = if g.null() {
-            None
-        } else {
-            Some({
+            },
+            isr_nodes: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
                 v
-            })
-        };
-        this.offline_replicas = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            eligible_leader_replicas: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.i32());
+                    }
+                    v
+                })
+            },
+            last_known_elr: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.i32());
+                    }
+                    v
+                })
+            },
+            offline_replicas: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribeTopicPartitionsResponseTopic` of `DescribeTopicPartitionsResponse.json` (Kafka 4.4), in versions 0.
@@ -668,8 +643,7 @@ impl ::core::default::Default for DescribeTopicPartitionsResponseTopic {
 }
 impl DescribeTopicPartitionsResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 16usize + 1usize + 1usize + 4usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 25usize;
 }
 impl crate::Encodable for DescribeTopicPartitionsResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -769,25 +743,12 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_name: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
-        let f_is_internal: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("IsInternal"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
+        let f_is_internal: bool = r.bool().map_err(|e| e.in_field("IsInternal"))?;
         let f_partitions: ::std::vec::Vec<DescribeTopicPartitionsResponsePartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribeTopicPartitionsResponsePartition>,
             crate::DecodeError,
@@ -811,10 +772,8 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
             })
         })()
             .map_err(|e| e.in_field("Partitions"))?;
-        let f_topic_authorized_operations: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_topic_authorized_operations: i32 = r
+            .i32()
             .map_err(|e| e.in_field("TopicAuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -843,34 +802,34 @@ impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
 impl DescribeTopicPartitionsResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.name = if g.null() { None } else { Some(g.string()) };
-        this.topic_id = g.uuid();
-        this.is_internal = g.bool();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribeTopicPartitionsResponsePartition::arbitrary(
-                        g,
-                        version,
-                    );
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.topic_authorized_operations = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            error_code: g.i16(),
+            name: if g.null() { None } else { Some(g.string()) },
+            topic_id: g.uuid(),
+            is_internal: g.bool(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribeTopicPartitionsResponsePartition::arbitrary(
+                            g,
+                            version,
+                        );
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            topic_authorized_operations: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Cursor` of `DescribeTopicPartitionsResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -885,18 +844,9 @@ pub struct Cursor {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Cursor {
-    fn default() -> Self {
-        Self {
-            topic_name: crate::StrBytes::new(),
-            partition_index: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Cursor {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for Cursor {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -948,16 +898,10 @@ impl crate::Decodable for Cursor {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -982,11 +926,11 @@ impl Cursor {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic_name = g.string();
-        this.partition_index = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_name: g.string(),
+            partition_index: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for DescribeTopicPartitionsResponse {

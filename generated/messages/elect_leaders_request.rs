@@ -36,21 +36,20 @@ impl ::core::default::Default for ElectLeadersRequest {
 }
 impl ElectLeadersRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for ElectLeadersRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.election_type != 0i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ElectLeadersRequest",
-                    field: "ElectionType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.election_type != 0i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ElectLeadersRequest",
+                field: "ElectionType",
+                version,
+            });
         }
         n
             += match &self.topic_partitions {
@@ -97,7 +96,7 @@ impl crate::Encodable for ElectLeadersRequest {
                 let v = &self.election_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         match &self.topic_partitions {
             None => crate::wire::write::put_length(buf, None, version >= 2i16, true),
             Some(v) => {
@@ -133,8 +132,7 @@ impl crate::Decodable for ElectLeadersRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_election_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("ElectionType"))?
+            r.i8().map_err(|e| e.in_field("ElectionType"))?
         } else {
             0i8
         };
@@ -163,10 +161,7 @@ impl crate::Decodable for ElectLeadersRequest {
             )
         })()
             .map_err(|e| e.in_field("TopicPartitions"))?;
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("TimeoutMs"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -193,36 +188,36 @@ impl crate::Decodable for ElectLeadersRequest {
 impl ElectLeadersRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.election_type = g.i8();
-        } else {}
-        this.topic_partitions = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartitions::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.timeout_ms = g.i32();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            election_type: if version >= 1i16 { g.i8() } else { 0i8 },
+            topic_partitions: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopicPartitions::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            timeout_ms: g.i32(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `TopicPartitions` of `ElectLeadersRequest.json` (Kafka 4.4), in versions 0-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -237,18 +232,9 @@ pub struct TopicPartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicPartitions {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicPartitions {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for TopicPartitions {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -336,10 +322,8 @@ impl crate::Decodable for TopicPartitions {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 2i16)?) })()
+        let f_topic: crate::StrBytes = r
+            .string(version >= 2i16)
             .map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -382,20 +366,22 @@ impl crate::Decodable for TopicPartitions {
 impl TopicPartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ElectLeadersRequest {

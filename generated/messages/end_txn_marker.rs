@@ -4,7 +4,7 @@
 /// A data message, generated from `EndTxnMarker.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -13,14 +13,9 @@ pub struct EndTxnMarker {
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorEpoch"))]
     pub coordinator_epoch: i32,
 }
-impl ::core::default::Default for EndTxnMarker {
-    fn default() -> Self {
-        Self { coordinator_epoch: 0i32 }
-    }
-}
 impl EndTxnMarker {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for EndTxnMarker {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -43,10 +38,8 @@ impl crate::Decodable for EndTxnMarker {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_coordinator_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_coordinator_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
         Ok(EndTxnMarker {
             coordinator_epoch: f_coordinator_epoch,
@@ -58,9 +51,7 @@ impl EndTxnMarker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.coordinator_epoch = g.i32();
-        this
+        Self { coordinator_epoch: g.i32() }
     }
 }
 impl crate::Message for EndTxnMarker {

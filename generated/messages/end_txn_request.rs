@@ -6,7 +6,7 @@
 /// Valid versions 0-5; flexible versions 3+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -27,20 +27,9 @@ pub struct EndTxnRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for EndTxnRequest {
-    fn default() -> Self {
-        Self {
-            transactional_id: crate::StrBytes::new(),
-            producer_id: 0i64,
-            producer_epoch: 0i16,
-            committed: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl EndTxnRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 12usize;
 }
 impl crate::Encodable for EndTxnRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -111,24 +100,12 @@ impl crate::Decodable for EndTxnRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_transactional_id: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_committed: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("Committed"))?;
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
+        let f_committed: bool = r.bool().map_err(|e| e.in_field("Committed"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -156,15 +133,17 @@ impl crate::Decodable for EndTxnRequest {
 impl EndTxnRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = g.string();
-        this.producer_id = g.i64();
-        this.producer_epoch = g.i16();
-        this.committed = g.bool();
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            transactional_id: g.string(),
+            producer_id: g.i64(),
+            producer_epoch: g.i16(),
+            committed: g.bool(),
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for EndTxnRequest {

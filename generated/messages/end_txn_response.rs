@@ -38,7 +38,7 @@ impl ::core::default::Default for EndTxnResponse {
 }
 impl EndTxnResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for EndTxnResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -47,10 +47,10 @@ impl crate::Encodable for EndTxnResponse {
         n += 2usize;
         if version >= 5i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 5i16 {
             n += 2usize;
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -80,13 +80,13 @@ impl crate::Encodable for EndTxnResponse {
                 let v = &self.producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -102,24 +102,15 @@ impl crate::Decodable for EndTxnResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_producer_id: i64 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("ProducerId"))?
+            r.i64().map_err(|e| e.in_field("ProducerId"))?
         } else {
             -1i64
         };
         let f_producer_epoch: i16 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ProducerEpoch"))?
+            r.i16().map_err(|e| e.in_field("ProducerEpoch"))?
         } else {
             -1i16
         };
@@ -150,19 +141,17 @@ impl crate::Decodable for EndTxnResponse {
 impl EndTxnResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        if version >= 5i16 {
-            this.producer_id = g.i64();
-        } else {}
-        if version >= 5i16 {
-            this.producer_epoch = g.i16();
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            producer_id: if version >= 5i16 { g.i64() } else { -1i64 },
+            producer_epoch: if version >= 5i16 { g.i16() } else { -1i16 },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for EndTxnResponse {

@@ -45,7 +45,7 @@ impl ::core::default::Default for EnvelopeRequest {
 }
 impl EnvelopeRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for EnvelopeRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -134,20 +134,14 @@ impl crate::Decodable for EnvelopeRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_request_data: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
+        let f_request_data: crate::Bytes = r
+            .bytes(true)
             .map_err(|e| e.in_field("RequestData"))?;
-        let f_request_principal: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::Bytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_bytes(true)?) })()
+        let f_request_principal: ::core::option::Option<crate::Bytes> = r
+            .nullable_bytes(true)
             .map_err(|e| e.in_field("RequestPrincipal"))?;
-        let f_client_host_address: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
+        let f_client_host_address: crate::Bytes = r
+            .bytes(true)
             .map_err(|e| e.in_field("ClientHostAddress"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -174,12 +168,12 @@ impl EnvelopeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.request_data = g.bytes();
-        this.request_principal = if g.null() { None } else { Some(g.bytes()) };
-        this.client_host_address = g.bytes();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            request_data: g.bytes(),
+            request_principal: if g.null() { None } else { Some(g.bytes()) },
+            client_host_address: g.bytes(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for EnvelopeRequest {

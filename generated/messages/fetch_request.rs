@@ -72,33 +72,30 @@ impl ::core::default::Default for FetchRequest {
 }
 impl FetchRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for FetchRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
-        if version >= 12i16 {} else {}
         if version <= 14i16 {
             n += 4usize;
-        } else {
-            if self.replica_id != -1i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchRequest",
-                    field: "ReplicaId",
-                    version,
-                });
-            }
         }
-        if version >= 15i16 {} else {
-            if self.replica_state
+        if version >= 15i16 && self.replica_id != -1i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchRequest",
+                field: "ReplicaId",
+                version,
+            });
+        }
+        if version <= 14i16
+            && self.replica_state
                 != <ReplicaState as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchRequest",
-                    field: "ReplicaState",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchRequest",
+                field: "ReplicaState",
+                version,
+            });
         }
         n += 4usize;
         n += 4usize;
@@ -106,10 +103,10 @@ impl crate::Encodable for FetchRequest {
         n += 1usize;
         if version >= 7i16 {
             n += 4usize;
-        } else {}
+        }
         if version >= 7i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -169,14 +166,13 @@ impl crate::Encodable for FetchRequest {
                             }
                     }
                 };
-        } else {
-            if self.forgotten_topics_data != ::std::vec::Vec::<ForgottenTopic>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchRequest",
-                    field: "ForgottenTopicsData",
-                    version,
-                });
-            }
+        }
+        if version <= 6i16 && !self.forgotten_topics_data.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchRequest",
+                field: "ForgottenTopicsData",
+                version,
+            });
         }
         if version >= 11i16 {
             n
@@ -195,42 +191,39 @@ impl crate::Encodable for FetchRequest {
                         crate::wire::write::string_len(l, version >= 12i16)
                     }
                 };
-        } else {}
+        }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 12i16 {
-                if self.cluster_id != None {
-                    let s = match &self.cluster_id {
-                        None => crate::wire::write::length_len(None, true, false),
-                        Some(v) => {
-                            let l = v.len();
-                            if !crate::wire::write::length_fits(l, true, false) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "FetchRequest",
-                                    field: "ClusterId",
-                                    version,
-                                    length: l,
-                                });
-                            }
-                            crate::wire::write::string_len(l, true)
+            if version >= 12i16 && self.cluster_id.is_some() {
+                let s = match &self.cluster_id {
+                    None => crate::wire::write::length_len(None, true, false),
+                    Some(v) => {
+                        let l = v.len();
+                        if !crate::wire::write::length_fits(l, true, false) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchRequest",
+                                field: "ClusterId",
+                                version,
+                                length: l,
+                            });
                         }
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+                        crate::wire::write::string_len(l, true)
+                    }
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
-            if version >= 15i16 {
-                if self.replica_state
+            if version >= 15i16
+                && self.replica_state
                     != <ReplicaState as ::core::default::Default>::default()
-                {
-                    let s = {
-                        let v = &self.replica_state;
-                        v.size(version)?
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
-                }
+            {
+                let s = {
+                    let v = &self.replica_state;
+                    v.size(version)?
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -251,7 +244,7 @@ impl crate::Encodable for FetchRequest {
                 let v = &self.replica_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.max_wait_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -273,13 +266,13 @@ impl crate::Encodable for FetchRequest {
                 let v = &self.session_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 7i16 {
             {
                 let v = &self.session_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -311,19 +304,19 @@ impl crate::Encodable for FetchRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 11i16 {
             {
                 let v = &self.rack_id;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {}
+        }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 12i16) && self.cluster_id != None {
+            if version >= 12i16 && self.cluster_id.is_some() {
                 tagged_count += 1;
             }
-            if (version >= 15i16)
+            if version >= 15i16
                 && self.replica_state
                     != <ReplicaState as ::core::default::Default>::default()
             {
@@ -331,7 +324,7 @@ impl crate::Encodable for FetchRequest {
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 12i16) && self.cluster_id != None {
+            if version >= 12i16 && self.cluster_id.is_some() {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -348,7 +341,7 @@ impl crate::Encodable for FetchRequest {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 15i16)
+            if version >= 15i16
                 && self.replica_state
                     != <ReplicaState as ::core::default::Default>::default()
             {
@@ -376,38 +369,22 @@ impl crate::Decodable for FetchRequest {
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
         let f_replica_id: i32 = if version <= 14i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ReplicaId"))?
+            r.i32().map_err(|e| e.in_field("ReplicaId"))?
         } else {
             -1i32
         };
         let mut f_replica_state: ReplicaState = <ReplicaState as ::core::default::Default>::default();
-        let f_max_wait_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxWaitMs"))?;
-        let f_min_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MinBytes"))?;
-        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_isolation_level: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("IsolationLevel"))?;
+        let f_max_wait_ms: i32 = r.i32().map_err(|e| e.in_field("MaxWaitMs"))?;
+        let f_min_bytes: i32 = r.i32().map_err(|e| e.in_field("MinBytes"))?;
+        let f_max_bytes: i32 = r.i32().map_err(|e| e.in_field("MaxBytes"))?;
+        let f_isolation_level: i8 = r.i8().map_err(|e| e.in_field("IsolationLevel"))?;
         let f_session_id: i32 = if version >= 7i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("SessionId"))?
+            r.i32().map_err(|e| e.in_field("SessionId"))?
         } else {
             0i32
         };
         let f_session_epoch: i32 = if version >= 7i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("SessionEpoch"))?
+            r.i32().map_err(|e| e.in_field("SessionEpoch"))?
         } else {
             -1i32
         };
@@ -451,10 +428,7 @@ impl crate::Decodable for FetchRequest {
             ::std::vec::Vec::<ForgottenTopic>::new()
         };
         let f_rack_id: crate::StrBytes = if version >= 11i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 12i16)?)
-            })()
-                .map_err(|e| e.in_field("RackId"))?
+            r.string(version >= 12i16).map_err(|e| e.in_field("RackId"))?
         } else {
             crate::StrBytes::new()
         };
@@ -469,10 +443,8 @@ impl crate::Decodable for FetchRequest {
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_cluster_id = (|| -> ::core::result::Result<
-                            ::core::option::Option<crate::StrBytes>,
-                            crate::DecodeError,
-                        > { Ok(r.nullable_string(true)?) })()
+                        f_cluster_id = r
+                            .nullable_string(true)
                             .map_err(|e| e.in_field("ClusterId"))?;
                         if !r.is_empty() {
                             return Err(
@@ -488,10 +460,7 @@ impl crate::Decodable for FetchRequest {
                     }
                     1u32 if version >= 15i16 => {
                         let r = &mut sub;
-                        f_replica_state = (|| -> ::core::result::Result<
-                            ReplicaState,
-                            crate::DecodeError,
-                        > { Ok(ReplicaState::read(r, version)?) })()
+                        f_replica_state = ReplicaState::read(r, version)
                             .map_err(|e| e.in_field("ReplicaState"))?;
                         if !r.is_empty() {
                             return Err(
@@ -533,66 +502,66 @@ impl crate::Decodable for FetchRequest {
 impl FetchRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 12i16 {
-            this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version <= 14i16 {
-            this.replica_id = g.i32();
-        } else {}
-        if version >= 15i16 {
-            this.replica_state = {
-                g.enter();
-                let v = ReplicaState::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        this.max_wait_ms = g.i32();
-        this.min_bytes = g.i32();
-        this.max_bytes = g.i32();
-        this.isolation_level = g.i8();
-        if version >= 7i16 {
-            this.session_id = g.i32();
-        } else {}
-        if version >= 7i16 {
-            this.session_epoch = g.i32();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
+        Self {
+            cluster_id: if version >= 12i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            replica_id: if version <= 14i16 { g.i32() } else { -1i32 },
+            replica_state: if version >= 15i16 {
+                {
                     g.enter();
-                    let v = FetchTopic::arbitrary(g, version);
+                    let v = ReplicaState::arbitrary(g, version);
                     g.leave();
                     v
-                });
-            }
-            v
-        };
-        if version >= 7i16 {
-            this.forgotten_topics_data = {
+                }
+            } else {
+                <ReplicaState as ::core::default::Default>::default()
+            },
+            max_wait_ms: g.i32(),
+            min_bytes: g.i32(),
+            max_bytes: g.i32(),
+            isolation_level: g.i8(),
+            session_id: if version >= 7i16 { g.i32() } else { 0i32 },
+            session_epoch: if version >= 7i16 { g.i32() } else { -1i32 },
+            topics: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
-                        let v = ForgottenTopic::arbitrary(g, version);
+                        let v = FetchTopic::arbitrary(g, version);
                         g.leave();
                         v
                     });
                 }
                 v
-            };
-        } else {}
-        if version >= 11i16 {
-            this.rack_id = g.string();
-        } else {}
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
+            },
+            forgotten_topics_data: if version >= 7i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = ForgottenTopic::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<ForgottenTopic>::new()
+            },
+            rack_id: if version >= 11i16 { g.string() } else { crate::StrBytes::new() },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(2u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ReplicaState` of `FetchRequest.json` (Kafka 4.4), in versions 15-18.
@@ -622,7 +591,7 @@ impl ::core::default::Default for ReplicaState {
 }
 impl ReplicaState {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for ReplicaState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -660,15 +629,8 @@ impl crate::Decodable for ReplicaState {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("ReplicaId"))?;
-        let f_replica_epoch: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("ReplicaEpoch"))?;
+        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
+        let f_replica_epoch: i64 = r.i64().map_err(|e| e.in_field("ReplicaEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -693,11 +655,11 @@ impl ReplicaState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.replica_id = g.i32();
-        this.replica_epoch = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            replica_id: g.i32(),
+            replica_epoch: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `FetchPartition` of `FetchRequest.json` (Kafka 4.4), in versions 4-18.
@@ -751,7 +713,7 @@ impl ::core::default::Default for FetchPartition {
 }
 impl FetchPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize;
+    pub const MIN_SIZE: usize = 16usize;
 }
 impl crate::Encodable for FetchPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -759,41 +721,34 @@ impl crate::Encodable for FetchPartition {
         n += 4usize;
         if version >= 9i16 {
             n += 4usize;
-        } else {}
+        }
         n += 8usize;
         if version >= 12i16 {
             n += 4usize;
-        } else {
-            if self.last_fetched_epoch != -1i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchPartition",
-                    field: "LastFetchedEpoch",
-                    version,
-                });
-            }
+        }
+        if version <= 11i16 && self.last_fetched_epoch != -1i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchPartition",
+                field: "LastFetchedEpoch",
+                version,
+            });
         }
         if version >= 5i16 {
             n += 8usize;
-        } else {}
+        }
         n += 4usize;
-        if version >= 17i16 {} else {}
-        if version >= 18i16 {} else {}
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 17i16 {
-                if self.replica_directory_id != crate::Uuid::ZERO {
-                    let s = 16usize;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
+                let s = 16usize;
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
-            if version >= 18i16 {
-                if self.high_watermark != 9223372036854775807i64 {
-                    let s = 8usize;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
-                }
+            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
+                let s = 8usize;
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -818,7 +773,7 @@ impl crate::Encodable for FetchPartition {
                 let v = &self.current_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.fetch_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -828,28 +783,28 @@ impl crate::Encodable for FetchPartition {
                 let v = &self.last_fetched_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.partition_max_bytes;
             crate::wire::BufMut::put_i32(buf, *v);
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 17i16) && self.replica_directory_id != crate::Uuid::ZERO {
+            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
                 tagged_count += 1;
             }
-            if (version >= 18i16) && self.high_watermark != 9223372036854775807i64 {
+            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 17i16) && self.replica_directory_id != crate::Uuid::ZERO {
+            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -864,7 +819,7 @@ impl crate::Encodable for FetchPartition {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 18i16) && self.high_watermark != 9223372036854775807i64 {
+            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -887,36 +842,25 @@ impl crate::Decodable for FetchPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
         let f_current_leader_epoch: i32 = if version >= 9i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CurrentLeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("CurrentLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_fetch_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FetchOffset"))?;
+        let f_fetch_offset: i64 = r.i64().map_err(|e| e.in_field("FetchOffset"))?;
         let f_last_fetched_epoch: i32 = if version >= 12i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("LastFetchedEpoch"))?
+            r.i32().map_err(|e| e.in_field("LastFetchedEpoch"))?
         } else {
             -1i32
         };
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("LogStartOffset"))?
+            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
-        let f_partition_max_bytes: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_partition_max_bytes: i32 = r
+            .i32()
             .map_err(|e| e.in_field("PartitionMaxBytes"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut f_high_watermark: i64 = 9223372036854775807i64;
@@ -931,10 +875,8 @@ impl crate::Decodable for FetchPartition {
                 match tag {
                     0u32 if version >= 17i16 => {
                         let r = &mut sub;
-                        f_replica_directory_id = (|| -> ::core::result::Result<
-                            crate::Uuid,
-                            crate::DecodeError,
-                        > { Ok(r.uuid()?) })()
+                        f_replica_directory_id = r
+                            .uuid()
                             .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
                         if !r.is_empty() {
                             return Err(
@@ -950,10 +892,8 @@ impl crate::Decodable for FetchPartition {
                     }
                     1u32 if version >= 18i16 => {
                         let r = &mut sub;
-                        f_high_watermark = (|| -> ::core::result::Result<
-                            i64,
-                            crate::DecodeError,
-                        > { Ok(r.i64()?) })()
+                        f_high_watermark = r
+                            .i64()
                             .map_err(|e| e.in_field("HighWatermark"))?;
                         if !r.is_empty() {
                             return Err(
@@ -991,33 +931,33 @@ impl crate::Decodable for FetchPartition {
 impl FetchPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition = g.i32();
-        if version >= 9i16 {
-            this.current_leader_epoch = g.i32();
-        } else {}
-        this.fetch_offset = g.i64();
-        if version >= 12i16 {
-            this.last_fetched_epoch = g.i32();
-        } else {}
-        if version >= 5i16 {
-            this.log_start_offset = g.i64();
-        } else {}
-        this.partition_max_bytes = g.i32();
-        if version >= 17i16 {
-            this.replica_directory_id = g.uuid();
-        } else {}
-        if version >= 18i16 {
-            this.high_watermark = g.i64();
-        } else {}
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(2u32);
+        Self {
+            partition: g.i32(),
+            current_leader_epoch: if version >= 9i16 { g.i32() } else { -1i32 },
+            fetch_offset: g.i64(),
+            last_fetched_epoch: if version >= 12i16 { g.i32() } else { -1i32 },
+            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
+            partition_max_bytes: g.i32(),
+            replica_directory_id: if version >= 17i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            high_watermark: if version >= 18i16 {
+                g.i64()
+            } else {
+                9223372036854775807i64
+            },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(2u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `FetchTopic` of `FetchRequest.json` (Kafka 4.4), in versions 4-18.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1035,19 +975,9 @@ pub struct FetchTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchTopic {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<FetchPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for FetchTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1069,10 +999,10 @@ impl crate::Encodable for FetchTopic {
                         crate::wire::write::string_len(l, version >= 12i16)
                     }
                 };
-        } else {}
+        }
         if version >= 13i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -1121,13 +1051,13 @@ impl crate::Encodable for FetchTopic {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -1159,18 +1089,12 @@ impl crate::Decodable for FetchTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 12i16)?)
-            })()
-                .map_err(|e| e.in_field("Topic"))?
+            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -1216,34 +1140,32 @@ impl crate::Decodable for FetchTopic {
 impl FetchTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 12i16 {
-            this.topic = g.string();
-        } else {}
-        if version >= 13i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = FetchPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = FetchPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ForgottenTopic` of `FetchRequest.json` (Kafka 4.4), in versions 7-18.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1261,19 +1183,9 @@ pub struct ForgottenTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ForgottenTopic {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ForgottenTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for ForgottenTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1295,10 +1207,10 @@ impl crate::Encodable for ForgottenTopic {
                         crate::wire::write::string_len(l, version >= 12i16)
                     }
                 };
-        } else {}
+        }
         if version >= 13i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -1341,13 +1253,13 @@ impl crate::Encodable for ForgottenTopic {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -1379,18 +1291,12 @@ impl crate::Decodable for ForgottenTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 12i16)?)
-            })()
-                .map_err(|e| e.in_field("Topic"))?
+            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -1436,25 +1342,23 @@ impl crate::Decodable for ForgottenTopic {
 impl ForgottenTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 12i16 {
-            this.topic = g.string();
-        } else {}
-        if version >= 13i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for FetchRequest {

@@ -4,7 +4,7 @@
 /// The Fetch response (api key 1), generated from `FetchResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 4-18; flexible versions 12+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -28,21 +28,9 @@ pub struct FetchResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            session_id: 0i32,
-            responses: ::std::vec::Vec::<FetchableTopicResponse>::new(),
-            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for FetchResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -50,17 +38,16 @@ impl crate::Encodable for FetchResponse {
         n += 4usize;
         if version >= 7i16 {
             n += 2usize;
-        } else {}
+        }
         if version >= 7i16 {
             n += 4usize;
-        } else {
-            if self.session_id != 0i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchResponse",
-                    field: "SessionId",
-                    version,
-                });
-            }
+        }
+        if version <= 6i16 && self.session_id != 0i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchResponse",
+                field: "SessionId",
+                version,
+            });
         }
         n
             += {
@@ -89,45 +76,41 @@ impl crate::Encodable for FetchResponse {
                         }
                 }
             };
-        if version >= 16i16 {} else {
-            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchResponse",
-                    field: "NodeEndpoints",
-                    version,
-                });
-            }
+        if version <= 15i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchResponse",
+                field: "NodeEndpoints",
+                version,
+            });
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 16i16 {
-                if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                    let s = {
-                        let v = &self.node_endpoints;
-                        {
-                            let a = v;
-                            if !crate::wire::write::length_fits(a.len(), true, true) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "FetchResponse",
-                                    field: "NodeEndpoints",
-                                    version,
-                                    length: a.len(),
-                                });
-                            }
-                            crate::wire::write::length_len(Some(a.len()), true, true)
-                                + {
-                                    let mut t = 0usize;
-                                    for e in a.iter() {
-                                        t += e.size(version)?;
-                                    }
-                                    t
-                                }
+            if version >= 16i16 && !self.node_endpoints.is_empty() {
+                let s = {
+                    let v = &self.node_endpoints;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "FetchResponse",
+                                field: "NodeEndpoints",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -152,13 +135,13 @@ impl crate::Encodable for FetchResponse {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 7i16 {
             {
                 let v = &self.session_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.responses;
             {
@@ -176,16 +159,12 @@ impl crate::Encodable for FetchResponse {
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 16i16)
-                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-            {
+            if version >= 16i16 && !self.node_endpoints.is_empty() {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 16i16)
-                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-            {
+            if version >= 16i16 && !self.node_endpoints.is_empty() {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -219,20 +198,14 @@ impl crate::Decodable for FetchResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = if version >= 7i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
         let f_session_id: i32 = if version >= 7i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("SessionId"))?
+            r.i32().map_err(|e| e.in_field("SessionId"))?
         } else {
             0i32
         };
@@ -320,46 +293,46 @@ impl crate::Decodable for FetchResponse {
 impl FetchResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        if version >= 7i16 {
-            this.error_code = g.i16();
-        } else {}
-        if version >= 7i16 {
-            this.session_id = g.i32();
-        } else {}
-        this.responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = FetchableTopicResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 16i16 {
-            this.node_endpoints = {
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: if version >= 7i16 { g.i16() } else { 0i16 },
+            session_id: if version >= 7i16 { g.i32() } else { 0i32 },
+            responses: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
-                        let v = NodeEndpoint::arbitrary(g, version);
+                        let v = FetchableTopicResponse::arbitrary(g, version);
                         g.leave();
                         v
                     });
                 }
                 v
-            };
-        } else {}
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            },
+            node_endpoints: if version >= 16i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = NodeEndpoint::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<NodeEndpoint>::new()
+            },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `EpochEndOffset` of `FetchResponse.json` (Kafka 4.4), in versions 12-18.
@@ -389,7 +362,7 @@ impl ::core::default::Default for EpochEndOffset {
 }
 impl EpochEndOffset {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for EpochEndOffset {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -427,14 +400,8 @@ impl crate::Decodable for EpochEndOffset {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
-        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("EndOffset"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
+        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -459,11 +426,11 @@ impl EpochEndOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.epoch = g.i32();
-        this.end_offset = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            epoch: g.i32(),
+            end_offset: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `LeaderIdAndEpoch` of `FetchResponse.json` (Kafka 4.4), in versions 12-18.
@@ -493,7 +460,7 @@ impl ::core::default::Default for LeaderIdAndEpoch {
 }
 impl LeaderIdAndEpoch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -531,14 +498,8 @@ impl crate::Decodable for LeaderIdAndEpoch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -563,11 +524,11 @@ impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `SnapshotId` of `FetchResponse.json` (Kafka 4.4), in versions 12-18.
@@ -597,7 +558,7 @@ impl ::core::default::Default for SnapshotId {
 }
 impl SnapshotId {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -635,14 +596,8 @@ impl crate::Decodable for SnapshotId {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
+        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -667,15 +622,15 @@ impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.end_offset = g.i64();
-        this.epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            end_offset: g.i64(),
+            epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AbortedTransaction` of `FetchResponse.json` (Kafka 4.4), in versions 4-18.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -690,18 +645,9 @@ pub struct AbortedTransaction {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AbortedTransaction {
-    fn default() -> Self {
-        Self {
-            producer_id: 0i64,
-            first_offset: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AbortedTransaction {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 8usize;
+    pub const MIN_SIZE: usize = 16usize;
 }
 impl crate::Encodable for AbortedTransaction {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -747,14 +693,8 @@ impl crate::Decodable for AbortedTransaction {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FirstOffset"))?;
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -780,13 +720,15 @@ impl crate::Decodable for AbortedTransaction {
 impl AbortedTransaction {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.producer_id = g.i64();
-        this.first_offset = g.i64();
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            producer_id: g.i64(),
+            first_offset: g.i64(),
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `PartitionData` of `FetchResponse.json` (Kafka 4.4), in versions 4-18.
@@ -857,7 +799,7 @@ impl ::core::default::Default for PartitionData {
 }
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
+    pub const MIN_SIZE: usize = 22usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -868,37 +810,35 @@ impl crate::Encodable for PartitionData {
         n += 8usize;
         if version >= 5i16 {
             n += 8usize;
-        } else {}
-        if version >= 12i16 {} else {
-            if self.diverging_epoch
+        }
+        if version <= 11i16
+            && self.diverging_epoch
                 != <EpochEndOffset as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionData",
-                    field: "DivergingEpoch",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionData",
+                field: "DivergingEpoch",
+                version,
+            });
         }
-        if version >= 12i16 {} else {
-            if self.current_leader
+        if version <= 11i16
+            && self.current_leader
                 != <LeaderIdAndEpoch as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionData",
-                    field: "CurrentLeader",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionData",
+                field: "CurrentLeader",
+                version,
+            });
         }
-        if version >= 12i16 {} else {
-            if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionData",
-                    field: "SnapshotId",
-                    version,
-                });
-            }
+        if version <= 11i16
+            && self.snapshot_id != <SnapshotId as ::core::default::Default>::default()
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionData",
+                field: "SnapshotId",
+                version,
+            });
         }
         n
             += match &self.aborted_transactions {
@@ -929,14 +869,13 @@ impl crate::Encodable for PartitionData {
             };
         if version >= 11i16 {
             n += 4usize;
-        } else {
-            if self.preferred_read_replica != -1i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionData",
-                    field: "PreferredReadReplica",
-                    version,
-                });
-            }
+        }
+        if version <= 10i16 && self.preferred_read_replica != -1i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionData",
+                field: "PreferredReadReplica",
+                version,
+            });
         }
         n
             += match &self.records {
@@ -957,41 +896,38 @@ impl crate::Encodable for PartitionData {
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 12i16 {
-                if self.diverging_epoch
+            if version >= 12i16
+                && self.diverging_epoch
                     != <EpochEndOffset as ::core::default::Default>::default()
-                {
-                    let s = {
-                        let v = &self.diverging_epoch;
-                        v.size(version)?
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+            {
+                let s = {
+                    let v = &self.diverging_epoch;
+                    v.size(version)?
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
-            if version >= 12i16 {
-                if self.current_leader
+            if version >= 12i16
+                && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
-                {
-                    let s = {
-                        let v = &self.current_leader;
-                        v.size(version)?
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
-                }
+            {
+                let s = {
+                    let v = &self.current_leader;
+                    v.size(version)?
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
             }
-            if version >= 12i16 {
-                if self.snapshot_id
+            if version >= 12i16
+                && self.snapshot_id
                     != <SnapshotId as ::core::default::Default>::default()
-                {
-                    let s = {
-                        let v = &self.snapshot_id;
-                        v.size(version)?
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
-                }
+            {
+                let s = {
+                    let v = &self.snapshot_id;
+                    v.size(version)?
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -1028,7 +964,7 @@ impl crate::Encodable for PartitionData {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         match &self.aborted_transactions {
             None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
             Some(v) => {
@@ -1049,7 +985,7 @@ impl crate::Encodable for PartitionData {
                 let v = &self.preferred_read_replica;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         match &self.records {
             None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
             Some(v) => {
@@ -1058,19 +994,19 @@ impl crate::Encodable for PartitionData {
         }
         if version >= 12i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.diverging_epoch
                     != <EpochEndOffset as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
                 tagged_count += 1;
             }
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.snapshot_id
                     != <SnapshotId as ::core::default::Default>::default()
             {
@@ -1078,7 +1014,7 @@ impl crate::Encodable for PartitionData {
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.diverging_epoch
                     != <EpochEndOffset as ::core::default::Default>::default()
             {
@@ -1096,7 +1032,7 @@ impl crate::Encodable for PartitionData {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
@@ -1114,7 +1050,7 @@ impl crate::Encodable for PartitionData {
             while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
                 crate::wire::tagged::put_raw_tagged(buf, *t, v);
             }
-            if (version >= 12i16)
+            if version >= 12i16
                 && self.snapshot_id
                     != <SnapshotId as ::core::default::Default>::default()
             {
@@ -1140,28 +1076,14 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_high_watermark: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("HighWatermark"))?;
-        let f_last_stable_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_high_watermark: i64 = r.i64().map_err(|e| e.in_field("HighWatermark"))?;
+        let f_last_stable_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("LastStableOffset"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("LogStartOffset"))?
+            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
@@ -1196,15 +1118,12 @@ impl crate::Decodable for PartitionData {
         })()
             .map_err(|e| e.in_field("AbortedTransactions"))?;
         let f_preferred_read_replica: i32 = if version >= 11i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("PreferredReadReplica"))?
+            r.i32().map_err(|e| e.in_field("PreferredReadReplica"))?
         } else {
             -1i32
         };
-        let f_records: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::Bytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_bytes(version >= 12i16)?) })()
+        let f_records: ::core::option::Option<crate::Bytes> = r
+            .nullable_bytes(version >= 12i16)
             .map_err(|e| e.in_field("Records"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 12i16 {
@@ -1217,10 +1136,7 @@ impl crate::Decodable for PartitionData {
                 match tag {
                     0u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_diverging_epoch = (|| -> ::core::result::Result<
-                            EpochEndOffset,
-                            crate::DecodeError,
-                        > { Ok(EpochEndOffset::read(r, version)?) })()
+                        f_diverging_epoch = EpochEndOffset::read(r, version)
                             .map_err(|e| e.in_field("DivergingEpoch"))?;
                         if !r.is_empty() {
                             return Err(
@@ -1236,10 +1152,7 @@ impl crate::Decodable for PartitionData {
                     }
                     1u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> ::core::result::Result<
-                            LeaderIdAndEpoch,
-                            crate::DecodeError,
-                        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                        f_current_leader = LeaderIdAndEpoch::read(r, version)
                             .map_err(|e| e.in_field("CurrentLeader"))?;
                         if !r.is_empty() {
                             return Err(
@@ -1255,10 +1168,7 @@ impl crate::Decodable for PartitionData {
                     }
                     2u32 if version >= 12i16 => {
                         let r = &mut sub;
-                        f_snapshot_id = (|| -> ::core::result::Result<
-                            SnapshotId,
-                            crate::DecodeError,
-                        > { Ok(SnapshotId::read(r, version)?) })()
+                        f_snapshot_id = SnapshotId::read(r, version)
                             .map_err(|e| e.in_field("SnapshotId"))?;
                         if !r.is_empty() {
                             return Err(
@@ -1299,67 +1209,71 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.high_watermark = g.i64();
-        this.last_stable_offset = g.i64();
-        if version >= 5i16 {
-            this.log_start_offset = g.i64();
-        } else {}
-        if version >= 12i16 {
-            this.diverging_epoch = {
-                g.enter();
-                let v = EpochEndOffset::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        if version >= 12i16 {
-            this.current_leader = {
-                g.enter();
-                let v = LeaderIdAndEpoch::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        if version >= 12i16 {
-            this.snapshot_id = {
-                g.enter();
-                let v = SnapshotId::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        this.aborted_transactions = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AbortedTransaction::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            high_watermark: g.i64(),
+            last_stable_offset: g.i64(),
+            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
+            diverging_epoch: if version >= 12i16 {
+                {
+                    g.enter();
+                    let v = EpochEndOffset::arbitrary(g, version);
+                    g.leave();
+                    v
                 }
-                v
-            })
-        };
-        if version >= 11i16 {
-            this.preferred_read_replica = g.i32();
-        } else {}
-        this.records = if g.null() { None } else { Some(g.records()) };
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(3u32);
+            } else {
+                <EpochEndOffset as ::core::default::Default>::default()
+            },
+            current_leader: if version >= 12i16 {
+                {
+                    g.enter();
+                    let v = LeaderIdAndEpoch::arbitrary(g, version);
+                    g.leave();
+                    v
+                }
+            } else {
+                <LeaderIdAndEpoch as ::core::default::Default>::default()
+            },
+            snapshot_id: if version >= 12i16 {
+                {
+                    g.enter();
+                    let v = SnapshotId::arbitrary(g, version);
+                    g.leave();
+                    v
+                }
+            } else {
+                <SnapshotId as ::core::default::Default>::default()
+            },
+            aborted_transactions: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = AbortedTransaction::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            preferred_read_replica: if version >= 11i16 { g.i32() } else { -1i32 },
+            records: if g.null() { None } else { Some(g.records()) },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(3u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `FetchableTopicResponse` of `FetchResponse.json` (Kafka 4.4), in versions 4-18.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1377,19 +1291,9 @@ pub struct FetchableTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchableTopicResponse {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchableTopicResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for FetchableTopicResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1411,10 +1315,10 @@ impl crate::Encodable for FetchableTopicResponse {
                         crate::wire::write::string_len(l, version >= 12i16)
                     }
                 };
-        } else {}
+        }
         if version >= 13i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -1463,13 +1367,13 @@ impl crate::Encodable for FetchableTopicResponse {
                 let v = &self.topic;
                 crate::wire::write::put_string(buf, v, version >= 12i16);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -1501,18 +1405,12 @@ impl crate::Decodable for FetchableTopicResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic: crate::StrBytes = if version <= 12i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 12i16)?)
-            })()
-                .map_err(|e| e.in_field("Topic"))?
+            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -1558,34 +1456,32 @@ impl crate::Decodable for FetchableTopicResponse {
 impl FetchableTopicResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 12i16 {
-            this.topic = g.string();
-        } else {}
-        if version >= 13i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 12i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `NodeEndpoint` of `FetchResponse.json` (Kafka 4.4), in versions 16-18.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1606,20 +1502,9 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for NodeEndpoint {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0i32,
-            rack: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl NodeEndpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1698,23 +1583,11 @@ impl crate::Decodable for NodeEndpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
+        let f_rack: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1742,13 +1615,13 @@ impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.rack = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            rack: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for FetchResponse {

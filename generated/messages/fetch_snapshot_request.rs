@@ -40,7 +40,7 @@ impl ::core::default::Default for FetchSnapshotRequest {
 }
 impl FetchSnapshotRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for FetchSnapshotRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -72,7 +72,7 @@ impl crate::Encodable for FetchSnapshotRequest {
             };
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if self.cluster_id != None {
+        if self.cluster_id.is_some() {
             let s = match &self.cluster_id {
                 None => crate::wire::write::length_len(None, true, false),
                 Some(v) => {
@@ -114,12 +114,12 @@ impl crate::Encodable for FetchSnapshotRequest {
             }
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if self.cluster_id != None {
+        if self.cluster_id.is_some() {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if self.cluster_id != None {
+        if self.cluster_id.is_some() {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -144,14 +144,8 @@ impl crate::Decodable for FetchSnapshotRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
-        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("ReplicaId"))?;
-        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxBytes"))?;
+        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
+        let f_max_bytes: i32 = r.i32().map_err(|e| e.in_field("MaxBytes"))?;
         let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicSnapshot>,
             crate::DecodeError,
@@ -178,10 +172,8 @@ impl crate::Decodable for FetchSnapshotRequest {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_cluster_id = (|| -> ::core::result::Result<
-                        ::core::option::Option<crate::StrBytes>,
-                        crate::DecodeError,
-                    > { Ok(r.nullable_string(true)?) })()
+                    f_cluster_id = r
+                        .nullable_string(true)
                         .map_err(|e| e.in_field("ClusterId"))?;
                     if !r.is_empty() {
                         return Err(
@@ -214,29 +206,29 @@ impl crate::Decodable for FetchSnapshotRequest {
 impl FetchSnapshotRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        this.replica_id = g.i32();
-        this.max_bytes = g.i32();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicSnapshot::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.string()) },
+            replica_id: g.i32(),
+            max_bytes: g.i32(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicSnapshot::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `SnapshotId` of `FetchSnapshotRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -251,18 +243,9 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SnapshotId {
-    fn default() -> Self {
-        Self {
-            end_offset: 0i64,
-            epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SnapshotId {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -300,14 +283,8 @@ impl crate::Decodable for SnapshotId {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
+        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -332,15 +309,15 @@ impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.end_offset = g.i64();
-        this.epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            end_offset: g.i64(),
+            epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionSnapshot` of `FetchSnapshotRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -364,22 +341,9 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionSnapshot {
-    fn default() -> Self {
-        Self {
-            partition: 0i32,
-            current_leader_epoch: 0i32,
-            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            position: 0i64,
-            replica_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + SnapshotId::MIN_SIZE + 8usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 17usize + SnapshotId::MIN_SIZE;
 }
 impl crate::Encodable for PartitionSnapshot {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -392,15 +356,12 @@ impl crate::Encodable for PartitionSnapshot {
                 v.size(version)?
             };
         n += 8usize;
-        if version >= 1i16 {} else {}
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 {
-            if self.replica_directory_id != crate::Uuid::ZERO {
-                let s = 16usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-            }
+        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
+            let s = 16usize;
+            tagged_count += 1;
+            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
         }
         n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
         Ok(n)
@@ -423,12 +384,12 @@ impl crate::Encodable for PartitionSnapshot {
             crate::wire::BufMut::put_i64(buf, *v);
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if (version >= 1i16) && self.replica_directory_id != crate::Uuid::ZERO {
+        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if (version >= 1i16) && self.replica_directory_id != crate::Uuid::ZERO {
+        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -450,24 +411,13 @@ impl crate::Decodable for PartitionSnapshot {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
+        let f_current_leader_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_snapshot_id: SnapshotId = (|| -> ::core::result::Result<
-            SnapshotId,
-            crate::DecodeError,
-        > { Ok(SnapshotId::read(r, version)?) })()
+        let f_snapshot_id: SnapshotId = SnapshotId::read(r, version)
             .map_err(|e| e.in_field("SnapshotId"))?;
-        let f_position: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Position"))?;
+        let f_position: i64 = r.i64().map_err(|e| e.in_field("Position"))?;
         let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -479,10 +429,8 @@ impl crate::Decodable for PartitionSnapshot {
             match tag {
                 0u32 if version >= 1i16 => {
                     let r = &mut sub;
-                    f_replica_directory_id = (|| -> ::core::result::Result<
-                        crate::Uuid,
-                        crate::DecodeError,
-                    > { Ok(r.uuid()?) })()
+                    f_replica_directory_id = r
+                        .uuid()
                         .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
                     if !r.is_empty() {
                         return Err(
@@ -516,25 +464,27 @@ impl crate::Decodable for PartitionSnapshot {
 impl PartitionSnapshot {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition = g.i32();
-        this.current_leader_epoch = g.i32();
-        this.snapshot_id = {
-            g.enter();
-            let v = SnapshotId::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.position = g.i64();
-        if version >= 1i16 {
-            this.replica_directory_id = g.uuid();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition: g.i32(),
+            current_leader_epoch: g.i32(),
+            snapshot_id: {
+                g.enter();
+                let v = SnapshotId::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            position: g.i64(),
+            replica_directory_id: if version >= 1i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicSnapshot` of `FetchSnapshotRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -549,18 +499,9 @@ pub struct TopicSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicSnapshot {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<PartitionSnapshot>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicSnapshot {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -638,11 +579,7 @@ impl crate::Decodable for TopicSnapshot {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionSnapshot>,
             crate::DecodeError,
@@ -684,23 +621,23 @@ impl crate::Decodable for TopicSnapshot {
 impl TopicSnapshot {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionSnapshot::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionSnapshot::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for FetchSnapshotRequest {

@@ -4,7 +4,7 @@
 /// The FetchSnapshot response (api key 59), generated from `FetchSnapshotResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -25,20 +25,9 @@ pub struct FetchSnapshotResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchSnapshotResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            topics: ::std::vec::Vec::<TopicSnapshot>::new(),
-            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchSnapshotResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for FetchSnapshotResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -68,44 +57,40 @@ impl crate::Encodable for FetchSnapshotResponse {
                         }
                 }
             };
-        if version >= 1i16 {} else {
-            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FetchSnapshotResponse",
-                    field: "NodeEndpoints",
-                    version,
-                });
-            }
+        if version <= 0i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FetchSnapshotResponse",
+                field: "NodeEndpoints",
+                version,
+            });
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
         let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 {
-            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                let s = {
-                    let v = &self.node_endpoints;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchSnapshotResponse",
-                                field: "NodeEndpoints",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
+        if version >= 1i16 && !self.node_endpoints.is_empty() {
+            let s = {
+                let v = &self.node_endpoints;
+                {
+                    let a = v;
+                    if !crate::wire::write::length_fits(a.len(), true, true) {
+                        return Err(crate::EncodeError::TooLong {
+                            message: "FetchSnapshotResponse",
+                            field: "NodeEndpoints",
+                            version,
+                            length: a.len(),
+                        });
                     }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-            }
+                    crate::wire::write::length_len(Some(a.len()), true, true)
+                        + {
+                            let mut t = 0usize;
+                            for e in a.iter() {
+                                t += e.size(version)?;
+                            }
+                            t
+                        }
+                }
+            };
+            tagged_count += 1;
+            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
         }
         n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
         Ok(n)
@@ -130,16 +115,12 @@ impl crate::Encodable for FetchSnapshotResponse {
             }
         }
         let mut tagged_count = self.unknown_tagged_fields.len();
-        if (version >= 1i16)
-            && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-        {
+        if version >= 1i16 && !self.node_endpoints.is_empty() {
             tagged_count += 1;
         }
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
-        if (version >= 1i16)
-            && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-        {
+        if version >= 1i16 && !self.node_endpoints.is_empty() {
             let mut tmp = crate::BytesMut::new();
             {
                 let buf = &mut tmp;
@@ -167,15 +148,8 @@ impl crate::Decodable for FetchSnapshotResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicSnapshot>,
             crate::DecodeError,
@@ -254,43 +228,45 @@ impl crate::Decodable for FetchSnapshotResponse {
 impl FetchSnapshotResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicSnapshot::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.node_endpoints = {
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            topics: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
-                        let v = NodeEndpoint::arbitrary(g, version);
+                        let v = TopicSnapshot::arbitrary(g, version);
                         g.leave();
                         v
                     });
                 }
                 v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            node_endpoints: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = NodeEndpoint::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<NodeEndpoint>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `SnapshotId` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -305,18 +281,9 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SnapshotId {
-    fn default() -> Self {
-        Self {
-            end_offset: 0i64,
-            epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SnapshotId {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -354,14 +321,8 @@ impl crate::Decodable for SnapshotId {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_end_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
+        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -386,15 +347,15 @@ impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.end_offset = g.i64();
-        this.epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            end_offset: g.i64(),
+            epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `LeaderIdAndEpoch` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -409,18 +370,9 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for LeaderIdAndEpoch {
-    fn default() -> Self {
-        Self {
-            leader_id: 0i32,
-            leader_epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl LeaderIdAndEpoch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -458,14 +410,8 @@ impl crate::Decodable for LeaderIdAndEpoch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -490,15 +436,15 @@ impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionSnapshot` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -531,24 +477,9 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionSnapshot {
-    fn default() -> Self {
-        Self {
-            index: 0i32,
-            error_code: 0i16,
-            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            size: 0i64,
-            position: 0i64,
-            unaligned_records: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + SnapshotId::MIN_SIZE + 8usize
-        + 8usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 24usize + SnapshotId::MIN_SIZE;
 }
 impl crate::Encodable for PartitionSnapshot {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -650,32 +581,15 @@ impl crate::Decodable for PartitionSnapshot {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_snapshot_id: SnapshotId = (|| -> ::core::result::Result<
-            SnapshotId,
-            crate::DecodeError,
-        > { Ok(SnapshotId::read(r, version)?) })()
+        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_snapshot_id: SnapshotId = SnapshotId::read(r, version)
             .map_err(|e| e.in_field("SnapshotId"))?;
         let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
-        let f_size: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Size"))?;
-        let f_position: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Position"))?;
-        let f_unaligned_records: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
+        let f_size: i64 = r.i64().map_err(|e| e.in_field("Size"))?;
+        let f_position: i64 = r.i64().map_err(|e| e.in_field("Position"))?;
+        let f_unaligned_records: crate::Bytes = r
+            .bytes(true)
             .map_err(|e| e.in_field("UnalignedRecords"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -687,10 +601,7 @@ impl crate::Decodable for PartitionSnapshot {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_current_leader = (|| -> ::core::result::Result<
-                        LeaderIdAndEpoch,
-                        crate::DecodeError,
-                    > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                    f_current_leader = LeaderIdAndEpoch::read(r, version)
                         .map_err(|e| e.in_field("CurrentLeader"))?;
                     if !r.is_empty() {
                         return Err(
@@ -726,30 +637,30 @@ impl crate::Decodable for PartitionSnapshot {
 impl PartitionSnapshot {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.index = g.i32();
-        this.error_code = g.i16();
-        this.snapshot_id = {
-            g.enter();
-            let v = SnapshotId::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.current_leader = {
-            g.enter();
-            let v = LeaderIdAndEpoch::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.size = g.i64();
-        this.position = g.i64();
-        this.unaligned_records = g.records();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            index: g.i32(),
+            error_code: g.i16(),
+            snapshot_id: {
+                g.enter();
+                let v = SnapshotId::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            current_leader: {
+                g.enter();
+                let v = LeaderIdAndEpoch::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            size: g.i64(),
+            position: g.i64(),
+            unaligned_records: g.records(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicSnapshot` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -764,18 +675,9 @@ pub struct TopicSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicSnapshot {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<PartitionSnapshot>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicSnapshot {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicSnapshot {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -853,11 +755,7 @@ impl crate::Decodable for TopicSnapshot {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionSnapshot>,
             crate::DecodeError,
@@ -899,27 +797,27 @@ impl crate::Decodable for TopicSnapshot {
 impl TopicSnapshot {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionSnapshot::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionSnapshot::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `NodeEndpoint` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -937,19 +835,9 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for NodeEndpoint {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl NodeEndpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1006,19 +894,9 @@ impl crate::Decodable for NodeEndpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1044,12 +922,12 @@ impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for FetchSnapshotResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0-6; flexible versions 3+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -23,16 +23,6 @@ pub struct FindCoordinatorRequest {
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
-}
-impl ::core::default::Default for FindCoordinatorRequest {
-    fn default() -> Self {
-        Self {
-            key: crate::StrBytes::new(),
-            key_type: 0i8,
-            coordinator_keys: ::std::vec::Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
 }
 impl FindCoordinatorRequest {
     /// The fewest bytes one value takes on the wire at any version.
@@ -58,25 +48,23 @@ impl crate::Encodable for FindCoordinatorRequest {
                         crate::wire::write::string_len(l, version >= 3i16)
                     }
                 };
-        } else {
-            if self.key != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorRequest",
-                    field: "Key",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && !self.key.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorRequest",
+                field: "Key",
+                version,
+            });
         }
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.key_type != 0i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorRequest",
-                    field: "KeyType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.key_type != 0i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorRequest",
+                field: "KeyType",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -114,14 +102,13 @@ impl crate::Encodable for FindCoordinatorRequest {
                             }
                     }
                 };
-        } else {
-            if self.coordinator_keys != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorRequest",
-                    field: "CoordinatorKeys",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.coordinator_keys.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorRequest",
+                field: "CoordinatorKeys",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -144,13 +131,13 @@ impl crate::Encodable for FindCoordinatorRequest {
                 let v = &self.key;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.key_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 4i16 {
             {
                 let v = &self.coordinator_keys;
@@ -162,7 +149,7 @@ impl crate::Encodable for FindCoordinatorRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -179,16 +166,12 @@ impl crate::Decodable for FindCoordinatorRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_key: crate::StrBytes = if version <= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 3i16)?)
-            })()
-                .map_err(|e| e.in_field("Key"))?
+            r.string(version >= 3i16).map_err(|e| e.in_field("Key"))?
         } else {
             crate::StrBytes::new()
         };
         let f_key_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("KeyType"))?
+            r.i8().map_err(|e| e.in_field("KeyType"))?
         } else {
             0i8
         };
@@ -238,27 +221,27 @@ impl crate::Decodable for FindCoordinatorRequest {
 impl FindCoordinatorRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 3i16 {
-            this.key = g.string();
-        } else {}
-        if version >= 1i16 {
-            this.key_type = g.i8();
-        } else {}
-        if version >= 4i16 {
-            this.coordinator_keys = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+        Self {
+            key: if version <= 3i16 { g.string() } else { crate::StrBytes::new() },
+            key_type: if version >= 1i16 { g.i8() } else { 0i8 },
+            coordinator_keys: if version >= 4i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for FindCoordinatorRequest {

@@ -57,17 +57,16 @@ impl crate::Encodable for FindCoordinatorResponse {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         if version <= 3i16 {
             n += 2usize;
-        } else {
-            if self.error_code != 0i16 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorResponse",
-                    field: "ErrorCode",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && self.error_code != 0i16 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorResponse",
+                field: "ErrorCode",
+                version,
+            });
         }
         if (1i16..=3i16).contains(&version) {
             n
@@ -86,17 +85,16 @@ impl crate::Encodable for FindCoordinatorResponse {
                         crate::wire::write::string_len(l, version >= 3i16)
                     }
                 };
-        } else {}
+        }
         if version <= 3i16 {
             n += 4usize;
-        } else {
-            if self.node_id != 0i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorResponse",
-                    field: "NodeId",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && self.node_id != 0i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorResponse",
+                field: "NodeId",
+                version,
+            });
         }
         if version <= 3i16 {
             n
@@ -115,25 +113,23 @@ impl crate::Encodable for FindCoordinatorResponse {
                         crate::wire::write::string_len(l, version >= 3i16)
                     }
                 };
-        } else {
-            if self.host != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorResponse",
-                    field: "Host",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && !self.host.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorResponse",
+                field: "Host",
+                version,
+            });
         }
         if version <= 3i16 {
             n += 4usize;
-        } else {
-            if self.port != 0i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorResponse",
-                    field: "Port",
-                    version,
-                });
-            }
+        }
+        if version >= 4i16 && self.port != 0i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorResponse",
+                field: "Port",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -159,14 +155,13 @@ impl crate::Encodable for FindCoordinatorResponse {
                             }
                     }
                 };
-        } else {
-            if self.coordinators != ::std::vec::Vec::<Coordinator>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FindCoordinatorResponse",
-                    field: "Coordinators",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.coordinators.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FindCoordinatorResponse",
+                field: "Coordinators",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -189,13 +184,13 @@ impl crate::Encodable for FindCoordinatorResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if (1i16..=3i16).contains(&version) {
             match &self.error_message {
                 None => crate::wire::write::put_length(buf, None, version >= 3i16, false),
@@ -203,25 +198,25 @@ impl crate::Encodable for FindCoordinatorResponse {
                     crate::wire::write::put_string(buf, v, version >= 3i16);
                 }
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.node_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.host;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {}
+        }
         if version <= 3i16 {
             {
                 let v = &self.port;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 4i16 {
             {
                 let v = &self.coordinators;
@@ -233,7 +228,7 @@ impl crate::Encodable for FindCoordinatorResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -250,45 +245,34 @@ impl crate::Decodable for FindCoordinatorResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
         let f_error_code: i16 = if version <= 3i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
         let f_error_message: ::core::option::Option<crate::StrBytes> = if (1i16..=3i16)
             .contains(&version)
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 3i16)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(version >= 3i16).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             Some(crate::StrBytes::new())
         };
         let f_node_id: i32 = if version <= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("NodeId"))?
+            r.i32().map_err(|e| e.in_field("NodeId"))?
         } else {
             0i32
         };
         let f_host: crate::StrBytes = if version <= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 3i16)?)
-            })()
-                .map_err(|e| e.in_field("Host"))?
+            r.string(version >= 3i16).map_err(|e| e.in_field("Host"))?
         } else {
             crate::StrBytes::new()
         };
         let f_port: i32 = if version <= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("Port"))?
+            r.i32().map_err(|e| e.in_field("Port"))?
         } else {
             0i32
         };
@@ -344,44 +328,40 @@ impl crate::Decodable for FindCoordinatorResponse {
 impl FindCoordinatorResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        if version <= 3i16 {
-            this.error_code = g.i16();
-        } else {}
-        if (1i16..=3i16).contains(&version) {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version <= 3i16 {
-            this.node_id = g.i32();
-        } else {}
-        if version <= 3i16 {
-            this.host = g.string();
-        } else {}
-        if version <= 3i16 {
-            this.port = g.i32();
-        } else {}
-        if version >= 4i16 {
-            this.coordinators = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Coordinator::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            error_code: if version <= 3i16 { g.i16() } else { 0i16 },
+            error_message: if (1i16..=3i16).contains(&version) {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            node_id: if version <= 3i16 { g.i32() } else { 0i32 },
+            host: if version <= 3i16 { g.string() } else { crate::StrBytes::new() },
+            port: if version <= 3i16 { g.i32() } else { 0i32 },
+            coordinators: if version >= 4i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = Coordinator::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<Coordinator>::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `Coordinator` of `FindCoordinatorResponse.json` (Kafka 4.4), in versions 4-6.
@@ -427,8 +407,7 @@ impl ::core::default::Default for Coordinator {
 }
 impl Coordinator {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 4usize + 2usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for Coordinator {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -532,32 +511,13 @@ impl crate::Decodable for Coordinator {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Key"))?;
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -587,15 +547,15 @@ impl Coordinator {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.key = g.string();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            key: g.string(),
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for FindCoordinatorResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct GetTelemetrySubscriptionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for GetTelemetrySubscriptionsRequest {
-    fn default() -> Self {
-        Self {
-            client_instance_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl GetTelemetrySubscriptionsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize;
+    pub const MIN_SIZE: usize = 17usize;
 }
 impl crate::Encodable for GetTelemetrySubscriptionsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -61,10 +53,8 @@ impl crate::Decodable for GetTelemetrySubscriptionsRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_client_instance_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -89,10 +79,10 @@ impl GetTelemetrySubscriptionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.client_instance_id = g.uuid();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            client_instance_id: g.uuid(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for GetTelemetrySubscriptionsRequest {

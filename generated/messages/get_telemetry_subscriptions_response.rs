@@ -4,7 +4,7 @@
 /// The GetTelemetrySubscriptions response (api key 71), generated from `GetTelemetrySubscriptionsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -40,26 +40,9 @@ pub struct GetTelemetrySubscriptionsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for GetTelemetrySubscriptionsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            client_instance_id: crate::Uuid::ZERO,
-            subscription_id: 0i32,
-            accepted_compression_types: ::std::vec::Vec::<i8>::new(),
-            push_interval_ms: 0i32,
-            telemetry_max_bytes: 0i32,
-            delta_temporality: false,
-            requested_metrics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl GetTelemetrySubscriptionsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 16usize + 4usize + 1usize
-        + 4usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 38usize;
 }
 impl crate::Encodable for GetTelemetrySubscriptionsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -81,8 +64,7 @@ impl crate::Encodable for GetTelemetrySubscriptionsResponse {
                             length: a.len(),
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 1usize
+                    crate::wire::write::length_len(Some(a.len()), true, true) + a.len()
                 }
             };
         n += 4usize;
@@ -193,25 +175,12 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_client_instance_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("SubscriptionId"))?;
+        let f_subscription_id: i32 = r.i32().map_err(|e| e.in_field("SubscriptionId"))?;
         let f_accepted_compression_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i8>,
             crate::DecodeError,
@@ -228,20 +197,12 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
             })
         })()
             .map_err(|e| e.in_field("AcceptedCompressionTypes"))?;
-        let f_push_interval_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PushIntervalMs"))?;
-        let f_telemetry_max_bytes: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_push_interval_ms: i32 = r.i32().map_err(|e| e.in_field("PushIntervalMs"))?;
+        let f_telemetry_max_bytes: i32 = r
+            .i32()
             .map_err(|e| e.in_field("TelemetryMaxBytes"))?;
-        let f_delta_temporality: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_delta_temporality: bool = r
+            .bool()
             .map_err(|e| e.in_field("DeltaTemporality"))?;
         let f_requested_metrics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -290,32 +251,32 @@ impl GetTelemetrySubscriptionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.client_instance_id = g.uuid();
-        this.subscription_id = g.i32();
-        this.accepted_compression_types = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i8());
-            }
-            v
-        };
-        this.push_interval_ms = g.i32();
-        this.telemetry_max_bytes = g.i32();
-        this.delta_temporality = g.bool();
-        this.requested_metrics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            client_instance_id: g.uuid(),
+            subscription_id: g.i32(),
+            accepted_compression_types: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i8());
+                }
+                v
+            },
+            push_interval_ms: g.i32(),
+            telemetry_max_bytes: g.i32(),
+            delta_temporality: g.bool(),
+            requested_metrics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for GetTelemetrySubscriptionsResponse {

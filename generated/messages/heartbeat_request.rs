@@ -6,7 +6,7 @@
 /// Valid versions 0-4; flexible versions 4+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -27,20 +27,9 @@ pub struct HeartbeatRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for HeartbeatRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            generation_id: 0i32,
-            member_id: crate::StrBytes::new(),
-            group_instance_id: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl HeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for HeartbeatRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -95,14 +84,13 @@ impl crate::Encodable for HeartbeatRequest {
                         crate::wire::write::string_len(l, version >= 4i16)
                     }
                 };
-        } else {
-            if self.group_instance_id != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "HeartbeatRequest",
-                    field: "GroupInstanceId",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.group_instance_id.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "HeartbeatRequest",
+                field: "GroupInstanceId",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -139,7 +127,7 @@ impl crate::Encodable for HeartbeatRequest {
                     crate::wire::write::put_string(buf, v, version >= 4i16);
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -155,28 +143,17 @@ impl crate::Decodable for HeartbeatRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_generation_id: i32 = r.i32().map_err(|e| e.in_field("GenerationId"))?;
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 4i16)?) })()
+            r.nullable_string(version >= 4i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
@@ -208,17 +185,21 @@ impl crate::Decodable for HeartbeatRequest {
 impl HeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.generation_id = g.i32();
-        this.member_id = g.string();
-        if version >= 3i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            generation_id: g.i32(),
+            member_id: g.string(),
+            group_instance_id: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for HeartbeatRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 1+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct IncrementalAlterConfigsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for IncrementalAlterConfigsRequest {
-    fn default() -> Self {
-        Self {
-            resources: ::std::vec::Vec::<AlterConfigsResource>::new(),
-            validate_only: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl IncrementalAlterConfigsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for IncrementalAlterConfigsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -130,11 +121,7 @@ impl crate::Decodable for IncrementalAlterConfigsRequest {
             })
         })()
             .map_err(|e| e.in_field("Resources"))?;
-        let f_validate_only: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("ValidateOnly"))?;
+        let f_validate_only: bool = r.bool().map_err(|e| e.in_field("ValidateOnly"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -160,25 +147,27 @@ impl crate::Decodable for IncrementalAlterConfigsRequest {
 impl IncrementalAlterConfigsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resources = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AlterConfigsResource::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.validate_only = g.bool();
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resources: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AlterConfigsResource::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            validate_only: g.bool(),
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AlterableConfig` of `IncrementalAlterConfigsRequest.json` (Kafka 4.4), in versions 0-1.
@@ -212,7 +201,7 @@ impl ::core::default::Default for AlterableConfig {
 }
 impl AlterableConfig {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for AlterableConfig {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -295,20 +284,12 @@ impl crate::Decodable for AlterableConfig {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 1i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 1i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_config_operation: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("ConfigOperation"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 1i16)?) })()
+        let f_config_operation: i8 = r.i8().map_err(|e| e.in_field("ConfigOperation"))?;
+        let f_value: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 1i16)
             .map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
@@ -336,18 +317,20 @@ impl crate::Decodable for AlterableConfig {
 impl AlterableConfig {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.config_operation = g.i8();
-        this.value = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            config_operation: g.i8(),
+            value: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `AlterConfigsResource` of `IncrementalAlterConfigsRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -365,19 +348,9 @@ pub struct AlterConfigsResource {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AlterConfigsResource {
-    fn default() -> Self {
-        Self {
-            resource_type: 0i8,
-            resource_name: crate::StrBytes::new(),
-            configs: ::std::vec::Vec::<AlterableConfig>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AlterConfigsResource {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for AlterConfigsResource {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -476,14 +449,9 @@ impl crate::Decodable for AlterConfigsResource {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 1i16)?) })()
+        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
+        let f_resource_name: crate::StrBytes = r
+            .string(version >= 1i16)
             .map_err(|e| e.in_field("ResourceName"))?;
         let f_configs: ::std::vec::Vec<AlterableConfig> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AlterableConfig>,
@@ -529,26 +497,28 @@ impl crate::Decodable for AlterConfigsResource {
 impl AlterConfigsResource {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.resource_type = g.i8();
-        this.resource_name = g.string();
-        this.configs = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AlterableConfig::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            resource_type: g.i8(),
+            resource_name: g.string(),
+            configs: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AlterableConfig::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for IncrementalAlterConfigsRequest {

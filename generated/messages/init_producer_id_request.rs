@@ -48,7 +48,7 @@ impl ::core::default::Default for InitProducerIdRequest {
 }
 impl InitProducerIdRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for InitProducerIdRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -72,47 +72,43 @@ impl crate::Encodable for InitProducerIdRequest {
         n += 4usize;
         if version >= 3i16 {
             n += 8usize;
-        } else {
-            if self.producer_id != -1i64 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdRequest",
-                    field: "ProducerId",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.producer_id != -1i64 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdRequest",
+                field: "ProducerId",
+                version,
+            });
         }
         if version >= 3i16 {
             n += 2usize;
-        } else {
-            if self.producer_epoch != -1i16 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdRequest",
-                    field: "ProducerEpoch",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.producer_epoch != -1i16 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdRequest",
+                field: "ProducerEpoch",
+                version,
+            });
         }
         if version >= 6i16 {
             n += 1usize;
-        } else {
-            if self.enable2_pc != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdRequest",
-                    field: "Enable2Pc",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && self.enable2_pc {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdRequest",
+                field: "Enable2Pc",
+                version,
+            });
         }
         if version >= 6i16 {
             n += 1usize;
-        } else {
-            if self.keep_prepared_txn != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdRequest",
-                    field: "KeepPreparedTxn",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && self.keep_prepared_txn {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdRequest",
+                field: "KeepPreparedTxn",
+                version,
+            });
         }
         if version >= 2i16 {
             n
@@ -145,25 +141,25 @@ impl crate::Encodable for InitProducerIdRequest {
                 let v = &self.producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             {
                 let v = &self.enable2_pc;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             {
                 let v = &self.keep_prepared_txn;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -179,37 +175,29 @@ impl crate::Decodable for InitProducerIdRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_transactional_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_transaction_timeout_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_transaction_timeout_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("TransactionTimeoutMs"))?;
         let f_producer_id: i64 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("ProducerId"))?
+            r.i64().map_err(|e| e.in_field("ProducerId"))?
         } else {
             -1i64
         };
         let f_producer_epoch: i16 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ProducerEpoch"))?
+            r.i16().map_err(|e| e.in_field("ProducerEpoch"))?
         } else {
             -1i16
         };
         let f_enable2_pc: bool = if version >= 6i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("Enable2Pc"))?
+            r.bool().map_err(|e| e.in_field("Enable2Pc"))?
         } else {
             false
         };
         let f_keep_prepared_txn: bool = if version >= 6i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("KeepPreparedTxn"))?
+            r.bool().map_err(|e| e.in_field("KeepPreparedTxn"))?
         } else {
             false
         };
@@ -242,25 +230,19 @@ impl crate::Decodable for InitProducerIdRequest {
 impl InitProducerIdRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = if g.null() { None } else { Some(g.string()) };
-        this.transaction_timeout_ms = g.i32();
-        if version >= 3i16 {
-            this.producer_id = g.i64();
-        } else {}
-        if version >= 3i16 {
-            this.producer_epoch = g.i16();
-        } else {}
-        if version >= 6i16 {
-            this.enable2_pc = g.bool();
-        } else {}
-        if version >= 6i16 {
-            this.keep_prepared_txn = g.bool();
-        } else {}
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            transactional_id: if g.null() { None } else { Some(g.string()) },
+            transaction_timeout_ms: g.i32(),
+            producer_id: if version >= 3i16 { g.i64() } else { -1i64 },
+            producer_epoch: if version >= 3i16 { g.i16() } else { -1i16 },
+            enable2_pc: if version >= 6i16 { g.bool() } else { false },
+            keep_prepared_txn: if version >= 6i16 { g.bool() } else { false },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for InitProducerIdRequest {

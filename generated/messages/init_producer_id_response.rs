@@ -46,7 +46,7 @@ impl ::core::default::Default for InitProducerIdResponse {
 }
 impl InitProducerIdResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 2usize;
+    pub const MIN_SIZE: usize = 16usize;
 }
 impl crate::Encodable for InitProducerIdResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -57,25 +57,23 @@ impl crate::Encodable for InitProducerIdResponse {
         n += 2usize;
         if version >= 6i16 {
             n += 8usize;
-        } else {
-            if self.ongoing_txn_producer_id != -1i64 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdResponse",
-                    field: "OngoingTxnProducerId",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && self.ongoing_txn_producer_id != -1i64 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdResponse",
+                field: "OngoingTxnProducerId",
+                version,
+            });
         }
         if version >= 6i16 {
             n += 2usize;
-        } else {
-            if self.ongoing_txn_producer_epoch != -1i16 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "InitProducerIdResponse",
-                    field: "OngoingTxnProducerEpoch",
-                    version,
-                });
-            }
+        }
+        if version <= 5i16 && self.ongoing_txn_producer_epoch != -1i16 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "InitProducerIdResponse",
+                field: "OngoingTxnProducerEpoch",
+                version,
+            });
         }
         if version >= 2i16 {
             n
@@ -114,13 +112,13 @@ impl crate::Encodable for InitProducerIdResponse {
                 let v = &self.ongoing_txn_producer_id;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             {
                 let v = &self.ongoing_txn_producer_epoch;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -136,33 +134,17 @@ impl crate::Decodable for InitProducerIdResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ProducerEpoch"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_ongoing_txn_producer_id: i64 = if version >= 6i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("OngoingTxnProducerId"))?
+            r.i64().map_err(|e| e.in_field("OngoingTxnProducerId"))?
         } else {
             -1i64
         };
         let f_ongoing_txn_producer_epoch: i16 = if version >= 6i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("OngoingTxnProducerEpoch"))?
+            r.i16().map_err(|e| e.in_field("OngoingTxnProducerEpoch"))?
         } else {
             -1i16
         };
@@ -195,21 +177,19 @@ impl crate::Decodable for InitProducerIdResponse {
 impl InitProducerIdResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.producer_id = g.i64();
-        this.producer_epoch = g.i16();
-        if version >= 6i16 {
-            this.ongoing_txn_producer_id = g.i64();
-        } else {}
-        if version >= 6i16 {
-            this.ongoing_txn_producer_epoch = g.i16();
-        } else {}
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            producer_id: g.i64(),
+            producer_epoch: g.i16(),
+            ongoing_txn_producer_id: if version >= 6i16 { g.i64() } else { -1i64 },
+            ongoing_txn_producer_epoch: if version >= 6i16 { g.i16() } else { -1i16 },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for InitProducerIdResponse {

@@ -56,7 +56,7 @@ impl ::core::default::Default for JoinGroupRequest {
 }
 impl JoinGroupRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for JoinGroupRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -80,7 +80,7 @@ impl crate::Encodable for JoinGroupRequest {
         n += 4usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.member_id;
@@ -114,14 +114,13 @@ impl crate::Encodable for JoinGroupRequest {
                         crate::wire::write::string_len(l, version >= 6i16)
                     }
                 };
-        } else {
-            if self.group_instance_id != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "JoinGroupRequest",
-                    field: "GroupInstanceId",
-                    version,
-                });
-            }
+        }
+        if version <= 4i16 && self.group_instance_id.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "JoinGroupRequest",
+                field: "GroupInstanceId",
+                version,
+            });
         }
         n
             += {
@@ -179,7 +178,7 @@ impl crate::Encodable for JoinGroupRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 6i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -209,7 +208,7 @@ impl crate::Encodable for JoinGroupRequest {
                 let v = &self.rebalance_timeout_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.member_id;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -221,7 +220,7 @@ impl crate::Encodable for JoinGroupRequest {
                     crate::wire::write::put_string(buf, v, version >= 6i16);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.protocol_type;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -248,7 +247,7 @@ impl crate::Encodable for JoinGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -264,42 +263,30 @@ impl crate::Decodable for JoinGroupRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_session_timeout_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_session_timeout_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("SessionTimeoutMs"))?;
         let f_rebalance_timeout_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("RebalanceTimeoutMs"))?
+            r.i32().map_err(|e| e.in_field("RebalanceTimeoutMs"))?
         } else {
             -1i32
         };
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 6i16)?) })()
+            r.nullable_string(version >= 6i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_protocol_type: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("ProtocolType"))?;
         let f_protocols: ::std::vec::Vec<JoinGroupRequestProtocol> = (|| -> ::core::result::Result<
             ::std::vec::Vec<JoinGroupRequestProtocol>,
@@ -322,11 +309,7 @@ impl crate::Decodable for JoinGroupRequest {
         })()
             .map_err(|e| e.in_field("Protocols"))?;
         let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 8i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("Reason"))?
+            r.nullable_string(true).map_err(|e| e.in_field("Reason"))?
         } else {
             None
         };
@@ -361,41 +344,45 @@ impl crate::Decodable for JoinGroupRequest {
 impl JoinGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.session_timeout_ms = g.i32();
-        if version >= 1i16 {
-            this.rebalance_timeout_ms = g.i32();
-        } else {}
-        this.member_id = g.string();
-        if version >= 5i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.protocol_type = g.string();
-        this.protocols = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = JoinGroupRequestProtocol::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.reason = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            session_timeout_ms: g.i32(),
+            rebalance_timeout_ms: if version >= 1i16 { g.i32() } else { -1i32 },
+            member_id: g.string(),
+            group_instance_id: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            protocol_type: g.string(),
+            protocols: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = JoinGroupRequestProtocol::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            reason: if version >= 8i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `JoinGroupRequestProtocol` of `JoinGroupRequest.json` (Kafka 4.4), in versions 0-9.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -413,18 +400,9 @@ pub struct JoinGroupRequestProtocol {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for JoinGroupRequestProtocol {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            metadata: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl JoinGroupRequestProtocol {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for JoinGroupRequestProtocol {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -500,15 +478,11 @@ impl crate::Decodable for JoinGroupRequestProtocol {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Name"))?;
-        let f_metadata: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 6i16)?) })()
+        let f_metadata: crate::Bytes = r
+            .bytes(version >= 6i16)
             .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -535,13 +509,15 @@ impl crate::Decodable for JoinGroupRequestProtocol {
 impl JoinGroupRequestProtocol {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.metadata = g.bytes();
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            metadata: g.bytes(),
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for JoinGroupRequest {

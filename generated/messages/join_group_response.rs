@@ -58,14 +58,14 @@ impl ::core::default::Default for JoinGroupResponse {
 }
 impl JoinGroupResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for JoinGroupResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 2i16 {
             n += 4usize;
-        } else {}
+        }
         n += 2usize;
         n += 4usize;
         if version >= 7i16 {
@@ -85,11 +85,11 @@ impl crate::Encodable for JoinGroupResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n
             += match &self.protocol_name {
                 None => {
-                    if !(version >= 7i16) {
+                    if version <= 6i16 {
                         return Err(crate::EncodeError::NullNotAllowed {
                             message: "JoinGroupResponse",
                             field: "ProtocolName",
@@ -129,14 +129,13 @@ impl crate::Encodable for JoinGroupResponse {
             };
         if version >= 9i16 {
             n += 1usize;
-        } else {
-            if self.skip_assignment != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "JoinGroupResponse",
-                    field: "SkipAssignment",
-                    version,
-                });
-            }
+        }
+        if version <= 8i16 && self.skip_assignment {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "JoinGroupResponse",
+                field: "SkipAssignment",
+                version,
+            });
         }
         n
             += {
@@ -198,7 +197,7 @@ impl crate::Encodable for JoinGroupResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -214,7 +213,7 @@ impl crate::Encodable for JoinGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         match &self.protocol_name {
             None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
             Some(v) => {
@@ -230,7 +229,7 @@ impl crate::Encodable for JoinGroupResponse {
                 let v = &self.skip_assignment;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.member_id;
             crate::wire::write::put_string(buf, v, version >= 6i16);
@@ -266,27 +265,15 @@ impl crate::Decodable for JoinGroupResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_generation_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("GenerationId"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_generation_id: i32 = r.i32().map_err(|e| e.in_field("GenerationId"))?;
         let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 7i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ProtocolType"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
@@ -303,21 +290,16 @@ impl crate::Decodable for JoinGroupResponse {
             )
         })()
             .map_err(|e| e.in_field("ProtocolName"))?;
-        let f_leader: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_leader: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Leader"))?;
         let f_skip_assignment: bool = if version >= 9i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("SkipAssignment"))?
+            r.bool().map_err(|e| e.in_field("SkipAssignment"))?
         } else {
             false
         };
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_members: ::std::vec::Vec<JoinGroupResponseMember> = (|| -> ::core::result::Result<
             ::std::vec::Vec<JoinGroupResponseMember>,
@@ -370,46 +352,46 @@ impl crate::Decodable for JoinGroupResponse {
 impl JoinGroupResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 2i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.error_code = g.i16();
-        this.generation_id = g.i32();
-        if version >= 7i16 {
-            this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.protocol_name = if (version >= 7i16) && g.null() {
-            None
-        } else {
-            Some(g.string())
-        };
-        this.leader = g.string();
-        if version >= 9i16 {
-            this.skip_assignment = g.bool();
-        } else {}
-        this.member_id = g.string();
-        this.members = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = JoinGroupResponseMember::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 2i16 { g.i32() } else { 0i32 },
+            error_code: g.i16(),
+            generation_id: g.i32(),
+            protocol_type: if version >= 7i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            protocol_name: if version >= 7i16 && g.null() {
+                None
+            } else {
+                Some(g.string())
+            },
+            leader: g.string(),
+            skip_assignment: if version >= 9i16 { g.bool() } else { false },
+            member_id: g.string(),
+            members: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = JoinGroupResponseMember::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `JoinGroupResponseMember` of `JoinGroupResponse.json` (Kafka 4.4), in versions 0-9.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -430,19 +412,9 @@ pub struct JoinGroupResponseMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for JoinGroupResponseMember {
-    fn default() -> Self {
-        Self {
-            member_id: crate::StrBytes::new(),
-            group_instance_id: None,
-            metadata: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl JoinGroupResponseMember {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for JoinGroupResponseMember {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -480,7 +452,7 @@ impl crate::Encodable for JoinGroupResponseMember {
                         crate::wire::write::string_len(l, version >= 6i16)
                     }
                 };
-        } else {}
+        }
         n
             += {
                 let v = &self.metadata;
@@ -524,7 +496,7 @@ impl crate::Encodable for JoinGroupResponseMember {
                     crate::wire::write::put_string(buf, v, version >= 6i16);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.metadata;
             crate::wire::write::put_bytes(buf, v, version >= 6i16);
@@ -544,26 +516,19 @@ impl crate::Decodable for JoinGroupResponseMember {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 6i16)?) })()
+            r.nullable_string(version >= 6i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
-        let f_metadata: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 6i16)?) })()
+        let f_metadata: crate::Bytes = r
+            .bytes(version >= 6i16)
             .map_err(|e| e.in_field("Metadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
@@ -591,16 +556,20 @@ impl crate::Decodable for JoinGroupResponseMember {
 impl JoinGroupResponseMember {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        if version >= 5i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.metadata = g.bytes();
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            member_id: g.string(),
+            group_instance_id: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            metadata: g.bytes(),
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for JoinGroupResponse {

@@ -4,7 +4,7 @@
 /// A data message, generated from `LeaderChangeMessage.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -25,20 +25,9 @@ pub struct LeaderChangeMessage {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for LeaderChangeMessage {
-    fn default() -> Self {
-        Self {
-            version: 0i16,
-            leader_id: 0i32,
-            voters: ::std::vec::Vec::<Voter>::new(),
-            granting_voters: ::std::vec::Vec::<Voter>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl LeaderChangeMessage {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for LeaderChangeMessage {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -139,14 +128,8 @@ impl crate::Decodable for LeaderChangeMessage {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Version"))?;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
+        let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_voters: ::std::vec::Vec<Voter> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Voter>,
             crate::DecodeError,
@@ -204,41 +187,41 @@ impl crate::Decodable for LeaderChangeMessage {
 impl LeaderChangeMessage {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.version = g.i16();
-        this.leader_id = g.i32();
-        this.voters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Voter::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.granting_voters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Voter::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            version: g.i16(),
+            leader_id: g.i32(),
+            voters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Voter::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            granting_voters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Voter::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Voter` of `LeaderChangeMessage.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -253,18 +236,9 @@ pub struct Voter {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Voter {
-    fn default() -> Self {
-        Self {
-            voter_id: 0i32,
-            voter_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Voter {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Voter {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -272,14 +246,13 @@ impl crate::Encodable for Voter {
         n += 4usize;
         if version >= 1i16 {
             n += 16usize;
-        } else {
-            if self.voter_directory_id != crate::Uuid::ZERO {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "Voter",
-                    field: "VoterDirectoryId",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.voter_directory_id != crate::Uuid::ZERO {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "Voter",
+                field: "VoterDirectoryId",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -297,7 +270,7 @@ impl crate::Encodable for Voter {
                 let v = &self.voter_directory_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -311,15 +284,9 @@ impl crate::Decodable for Voter {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("VoterId"))?;
+        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
         let f_voter_directory_id: crate::Uuid = if version >= 1i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("VoterDirectoryId"))?
+            r.uuid().map_err(|e| e.in_field("VoterDirectoryId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -346,13 +313,15 @@ impl crate::Decodable for Voter {
 impl Voter {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.voter_id = g.i32();
-        if version >= 1i16 {
-            this.voter_directory_id = g.uuid();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            voter_id: g.i32(),
+            voter_directory_id: if version >= 1i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for LeaderChangeMessage {

@@ -6,7 +6,7 @@
 /// Valid versions 0-5; flexible versions 4+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,19 +24,9 @@ pub struct LeaveGroupRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for LeaveGroupRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            member_id: crate::StrBytes::new(),
-            members: ::std::vec::Vec::<MemberIdentity>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl LeaveGroupRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for LeaveGroupRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -74,14 +64,13 @@ impl crate::Encodable for LeaveGroupRequest {
                         crate::wire::write::string_len(l, false)
                     }
                 };
-        } else {
-            if self.member_id != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "LeaveGroupRequest",
-                    field: "MemberId",
-                    version,
-                });
-            }
+        }
+        if version >= 3i16 && !self.member_id.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "LeaveGroupRequest",
+                field: "MemberId",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -115,14 +104,13 @@ impl crate::Encodable for LeaveGroupRequest {
                             }
                     }
                 };
-        } else {
-            if self.members != ::std::vec::Vec::<MemberIdentity>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "LeaveGroupRequest",
-                    field: "Members",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.members.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "LeaveGroupRequest",
+                field: "Members",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -149,7 +137,7 @@ impl crate::Encodable for LeaveGroupRequest {
                 let v = &self.member_id;
                 crate::wire::write::put_string(buf, v, false);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.members;
@@ -166,7 +154,7 @@ impl crate::Encodable for LeaveGroupRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -182,16 +170,11 @@ impl crate::Decodable for LeaveGroupRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_member_id: crate::StrBytes = if version <= 2i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(false)?)
-            })()
-                .map_err(|e| e.in_field("MemberId"))?
+            r.string(false).map_err(|e| e.in_field("MemberId"))?
         } else {
             crate::StrBytes::new()
         };
@@ -243,34 +226,36 @@ impl crate::Decodable for LeaveGroupRequest {
 impl LeaveGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        if version <= 2i16 {
-            this.member_id = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.members = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MemberIdentity::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            group_id: g.string(),
+            member_id: if version <= 2i16 { g.string() } else { crate::StrBytes::new() },
+            members: if version >= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = MemberIdentity::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<MemberIdentity>::new()
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MemberIdentity` of `LeaveGroupRequest.json` (Kafka 4.4), in versions 3-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -288,19 +273,9 @@ pub struct MemberIdentity {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for MemberIdentity {
-    fn default() -> Self {
-        Self {
-            member_id: crate::StrBytes::new(),
-            group_instance_id: None,
-            reason: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl MemberIdentity {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for MemberIdentity {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -354,7 +329,7 @@ impl crate::Encodable for MemberIdentity {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 4i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -388,7 +363,7 @@ impl crate::Encodable for MemberIdentity {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -404,22 +379,14 @@ impl crate::Decodable for MemberIdentity {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 4i16)?) })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 4i16)
             .map_err(|e| e.in_field("GroupInstanceId"))?;
         let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("Reason"))?
+            r.nullable_string(true).map_err(|e| e.in_field("Reason"))?
         } else {
             None
         };
@@ -449,16 +416,20 @@ impl crate::Decodable for MemberIdentity {
 impl MemberIdentity {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        if version >= 5i16 {
-            this.reason = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            member_id: g.string(),
+            group_instance_id: if g.null() { None } else { Some(g.string()) },
+            reason: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for LeaveGroupRequest {

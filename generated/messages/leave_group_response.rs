@@ -4,7 +4,7 @@
 /// The LeaveGroup response (api key 13), generated from `LeaveGroupResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-5; flexible versions 4+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,26 +22,16 @@ pub struct LeaveGroupResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for LeaveGroupResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            members: ::std::vec::Vec::<MemberResponse>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl LeaveGroupResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for LeaveGroupResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n += 2usize;
         if version >= 3i16 {
             n
@@ -75,14 +65,13 @@ impl crate::Encodable for LeaveGroupResponse {
                             }
                     }
                 };
-        } else {
-            if self.members != ::std::vec::Vec::<MemberResponse>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "LeaveGroupResponse",
-                    field: "Members",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.members.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "LeaveGroupResponse",
+                field: "Members",
+                version,
+            });
         }
         if version >= 4i16 {
             n
@@ -105,7 +94,7 @@ impl crate::Encodable for LeaveGroupResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -126,7 +115,7 @@ impl crate::Encodable for LeaveGroupResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 4i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -143,15 +132,11 @@ impl crate::Decodable for LeaveGroupResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_members: ::std::vec::Vec<MemberResponse> = if version >= 3i16 {
             (|| -> ::core::result::Result<
                 ::std::vec::Vec<MemberResponse>,
@@ -200,30 +185,32 @@ impl crate::Decodable for LeaveGroupResponse {
 impl LeaveGroupResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.error_code = g.i16();
-        if version >= 3i16 {
-            this.members = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MemberResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            error_code: g.i16(),
+            members: if version >= 3i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = MemberResponse::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<MemberResponse>::new()
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MemberResponse` of `LeaveGroupResponse.json` (Kafka 4.4), in versions 3-5.
@@ -257,7 +244,7 @@ impl ::core::default::Default for MemberResponse {
 }
 impl MemberResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for MemberResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -340,20 +327,13 @@ impl crate::Decodable for MemberResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 4i16)?) })()
+        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 4i16)
             .map_err(|e| e.in_field("GroupInstanceId"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -380,14 +360,16 @@ impl crate::Decodable for MemberResponse {
 impl MemberResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        this.error_code = g.i16();
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            member_id: g.string(),
+            group_instance_id: if g.null() { None } else { Some(g.string()) },
+            error_code: g.i16(),
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for LeaveGroupResponse {

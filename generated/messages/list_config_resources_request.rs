@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct ListConfigResourcesRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListConfigResourcesRequest {
-    fn default() -> Self {
-        Self {
-            resource_types: ::std::vec::Vec::<i8>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListConfigResourcesRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for ListConfigResourcesRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -48,17 +40,16 @@ impl crate::Encodable for ListConfigResourcesRequest {
                             });
                         }
                         crate::wire::write::length_len(Some(a.len()), true, true)
-                            + a.len() * 1usize
+                            + a.len()
                     }
                 };
-        } else {
-            if self.resource_types != ::std::vec::Vec::<i8>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListConfigResourcesRequest",
-                    field: "ResourceTypes",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.resource_types.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListConfigResourcesRequest",
+                field: "ResourceTypes",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -78,7 +69,7 @@ impl crate::Encodable for ListConfigResourcesRequest {
                     }
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -131,19 +122,21 @@ impl crate::Decodable for ListConfigResourcesRequest {
 impl ListConfigResourcesRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.resource_types = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i8());
+        Self {
+            resource_types: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.i8());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            } else {
+                ::std::vec::Vec::<i8>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ListConfigResourcesRequest {

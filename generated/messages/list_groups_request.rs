@@ -6,7 +6,7 @@
 /// Valid versions 0-5; flexible versions 3+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -20,15 +20,6 @@ pub struct ListGroupsRequest {
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
-}
-impl ::core::default::Default for ListGroupsRequest {
-    fn default() -> Self {
-        Self {
-            states_filter: ::std::vec::Vec::<crate::StrBytes>::new(),
-            types_filter: ::std::vec::Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
 }
 impl ListGroupsRequest {
     /// The fewest bytes one value takes on the wire at any version.
@@ -73,14 +64,13 @@ impl crate::Encodable for ListGroupsRequest {
                             }
                     }
                 };
-        } else {
-            if self.states_filter != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListGroupsRequest",
-                    field: "StatesFilter",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.states_filter.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListGroupsRequest",
+                field: "StatesFilter",
+                version,
+            });
         }
         if version >= 5i16 {
             n
@@ -118,14 +108,13 @@ impl crate::Encodable for ListGroupsRequest {
                             }
                     }
                 };
-        } else {
-            if self.types_filter != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListGroupsRequest",
-                    field: "TypesFilter",
-                    version,
-                });
-            }
+        }
+        if version <= 4i16 && !self.types_filter.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListGroupsRequest",
+                field: "TypesFilter",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -154,7 +143,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.types_filter;
@@ -166,7 +155,7 @@ impl crate::Encodable for ListGroupsRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -247,31 +236,37 @@ impl crate::Decodable for ListGroupsRequest {
 impl ListGroupsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 4i16 {
-            this.states_filter = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+        Self {
+            states_filter: if version >= 4i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 5i16 {
-            this.types_filter = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            types_filter: if version >= 5i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ListGroupsRequest {

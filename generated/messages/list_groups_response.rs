@@ -4,7 +4,7 @@
 /// The ListGroups response (api key 16), generated from `ListGroupsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-5; flexible versions 3+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,26 +22,16 @@ pub struct ListGroupsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListGroupsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            groups: ::std::vec::Vec::<ListedGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListGroupsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ListGroupsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n += 2usize;
         n
             += {
@@ -87,7 +77,7 @@ impl crate::Encodable for ListGroupsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -123,15 +113,11 @@ impl crate::Decodable for ListGroupsResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_groups: ::std::vec::Vec<ListedGroup> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ListedGroup>,
             crate::DecodeError,
@@ -174,32 +160,32 @@ impl crate::Decodable for ListGroupsResponse {
 impl ListGroupsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.error_code = g.i16();
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ListedGroup::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            error_code: g.i16(),
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ListedGroup::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ListedGroup` of `ListGroupsResponse.json` (Kafka 4.4), in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -220,20 +206,9 @@ pub struct ListedGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListedGroup {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            protocol_type: crate::StrBytes::new(),
-            group_state: crate::StrBytes::new(),
-            group_type: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for ListedGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -287,7 +262,7 @@ impl crate::Encodable for ListedGroup {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             n
                 += {
@@ -305,7 +280,7 @@ impl crate::Encodable for ListedGroup {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 3i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -335,13 +310,13 @@ impl crate::Encodable for ListedGroup {
                 let v = &self.group_state;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 5i16 {
             {
                 let v = &self.group_type;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 3i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -357,29 +332,19 @@ impl crate::Decodable for ListedGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_protocol_type: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_protocol_type: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("ProtocolType"))?;
         let f_group_state: crate::StrBytes = if version >= 4i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("GroupState"))?
+            r.string(true).map_err(|e| e.in_field("GroupState"))?
         } else {
             crate::StrBytes::new()
         };
         let f_group_type: crate::StrBytes = if version >= 5i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("GroupType"))?
+            r.string(true).map_err(|e| e.in_field("GroupType"))?
         } else {
             crate::StrBytes::new()
         };
@@ -410,19 +375,25 @@ impl crate::Decodable for ListedGroup {
 impl ListedGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.protocol_type = g.string();
-        if version >= 4i16 {
-            this.group_state = g.string();
-        } else {}
-        if version >= 5i16 {
-            this.group_type = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            protocol_type: g.string(),
+            group_state: if version >= 4i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            group_type: if version >= 5i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ListGroupsResponse {

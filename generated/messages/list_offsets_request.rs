@@ -6,7 +6,7 @@
 /// Valid versions 1-11; flexible versions 6+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -27,20 +27,9 @@ pub struct ListOffsetsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListOffsetsRequest {
-    fn default() -> Self {
-        Self {
-            replica_id: 0i32,
-            isolation_level: 0i8,
-            topics: ::std::vec::Vec::<ListOffsetsTopic>::new(),
-            timeout_ms: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListOffsetsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for ListOffsetsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -48,14 +37,13 @@ impl crate::Encodable for ListOffsetsRequest {
         n += 4usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.isolation_level != 0i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListOffsetsRequest",
-                    field: "IsolationLevel",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.isolation_level != 0i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListOffsetsRequest",
+                field: "IsolationLevel",
+                version,
+            });
         }
         n
             += {
@@ -82,7 +70,7 @@ impl crate::Encodable for ListOffsetsRequest {
             };
         if version >= 10i16 {
             n += 4usize;
-        } else {}
+        }
         if version >= 6i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -108,7 +96,7 @@ impl crate::Encodable for ListOffsetsRequest {
                 let v = &self.isolation_level;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -129,7 +117,7 @@ impl crate::Encodable for ListOffsetsRequest {
                 let v = &self.timeout_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -145,13 +133,9 @@ impl crate::Decodable for ListOffsetsRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("ReplicaId"))?;
+        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
         let f_isolation_level: i8 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("IsolationLevel"))?
+            r.i8().map_err(|e| e.in_field("IsolationLevel"))?
         } else {
             0i8
         };
@@ -174,8 +158,7 @@ impl crate::Decodable for ListOffsetsRequest {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_timeout_ms: i32 = if version >= 10i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("TimeoutMs"))?
+            r.i32().map_err(|e| e.in_field("TimeoutMs"))?
         } else {
             0i32
         };
@@ -206,31 +189,29 @@ impl crate::Decodable for ListOffsetsRequest {
 impl ListOffsetsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.replica_id = g.i32();
-        if version >= 2i16 {
-            this.isolation_level = g.i8();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ListOffsetsTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 10i16 {
-            this.timeout_ms = g.i32();
-        } else {}
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            replica_id: g.i32(),
+            isolation_level: if version >= 2i16 { g.i8() } else { 0i8 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ListOffsetsTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            timeout_ms: if version >= 10i16 { g.i32() } else { 0i32 },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ListOffsetsPartition` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 1-11.
@@ -264,7 +245,7 @@ impl ::core::default::Default for ListOffsetsPartition {
 }
 impl ListOffsetsPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
+    pub const MIN_SIZE: usize = 12usize;
 }
 impl crate::Encodable for ListOffsetsPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -272,7 +253,7 @@ impl crate::Encodable for ListOffsetsPartition {
         n += 4usize;
         if version >= 4i16 {
             n += 4usize;
-        } else {}
+        }
         n += 8usize;
         if version >= 6i16 {
             n
@@ -299,7 +280,7 @@ impl crate::Encodable for ListOffsetsPartition {
                 let v = &self.current_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.timestamp;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -319,21 +300,13 @@ impl crate::Decodable for ListOffsetsPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_current_leader_epoch: i32 = if version >= 4i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CurrentLeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("CurrentLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_timestamp: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Timestamp"))?;
+        let f_timestamp: i64 = r.i64().map_err(|e| e.in_field("Timestamp"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -360,20 +333,20 @@ impl crate::Decodable for ListOffsetsPartition {
 impl ListOffsetsPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        if version >= 4i16 {
-            this.current_leader_epoch = g.i32();
-        } else {}
-        this.timestamp = g.i64();
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            current_leader_epoch: if version >= 4i16 { g.i32() } else { -1i32 },
+            timestamp: g.i64(),
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ListOffsetsTopic` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 1-11.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -388,18 +361,9 @@ pub struct ListOffsetsTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListOffsetsTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<ListOffsetsPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListOffsetsTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for ListOffsetsTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -493,10 +457,8 @@ impl crate::Decodable for ListOffsetsTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<ListOffsetsPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ListOffsetsPartition>,
@@ -542,25 +504,27 @@ impl crate::Decodable for ListOffsetsTopic {
 impl ListOffsetsTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ListOffsetsPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ListOffsetsPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ListOffsetsRequest {

@@ -4,7 +4,7 @@
 /// The ListOffsets response (api key 2), generated from `ListOffsetsResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-11; flexible versions 6+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,25 +19,16 @@ pub struct ListOffsetsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListOffsetsResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<ListOffsetsTopicResponse>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListOffsetsResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for ListOffsetsResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 2i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -82,7 +73,7 @@ impl crate::Encodable for ListOffsetsResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -114,8 +105,7 @@ impl crate::Decodable for ListOffsetsResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -164,27 +154,27 @@ impl crate::Decodable for ListOffsetsResponse {
 impl ListOffsetsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 2i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ListOffsetsTopicResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 2i16 { g.i32() } else { 0i32 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ListOffsetsTopicResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ListOffsetsPartitionResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 1-11.
@@ -226,7 +216,7 @@ impl ::core::default::Default for ListOffsetsPartitionResponse {
 }
 impl ListOffsetsPartitionResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
+    pub const MIN_SIZE: usize = 22usize;
 }
 impl crate::Encodable for ListOffsetsPartitionResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -237,14 +227,13 @@ impl crate::Encodable for ListOffsetsPartitionResponse {
         n += 8usize;
         if version >= 4i16 {
             n += 4usize;
-        } else {
-            if self.leader_epoch != -1i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListOffsetsPartitionResponse",
-                    field: "LeaderEpoch",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && self.leader_epoch != -1i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListOffsetsPartitionResponse",
+                field: "LeaderEpoch",
+                version,
+            });
         }
         if version >= 6i16 {
             n
@@ -283,7 +272,7 @@ impl crate::Encodable for ListOffsetsPartitionResponse {
                 let v = &self.leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -299,26 +288,12 @@ impl crate::Decodable for ListOffsetsPartitionResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_timestamp: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Timestamp"))?;
-        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Offset"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_timestamp: i64 = r.i64().map_err(|e| e.in_field("Timestamp"))?;
+        let f_offset: i64 = r.i64().map_err(|e| e.in_field("Offset"))?;
         let f_leader_epoch: i32 = if version >= 4i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("LeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("LeaderEpoch"))?
         } else {
             -1i32
         };
@@ -350,22 +325,22 @@ impl crate::Decodable for ListOffsetsPartitionResponse {
 impl ListOffsetsPartitionResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.timestamp = g.i64();
-        this.offset = g.i64();
-        if version >= 4i16 {
-            this.leader_epoch = g.i32();
-        } else {}
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            timestamp: g.i64(),
+            offset: g.i64(),
+            leader_epoch: if version >= 4i16 { g.i32() } else { -1i32 },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `ListOffsetsTopicResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 1-11.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -380,18 +355,9 @@ pub struct ListOffsetsTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ListOffsetsTopicResponse {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<ListOffsetsPartitionResponse>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ListOffsetsTopicResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for ListOffsetsTopicResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -485,10 +451,8 @@ impl crate::Decodable for ListOffsetsTopicResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<ListOffsetsPartitionResponse> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ListOffsetsPartitionResponse>,
@@ -535,25 +499,27 @@ impl crate::Decodable for ListOffsetsTopicResponse {
 impl ListOffsetsTopicResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ListOffsetsPartitionResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ListOffsetsPartitionResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ListOffsetsResponse {

@@ -40,7 +40,7 @@ impl ::core::default::Default for ListTransactionsRequest {
 }
 impl ListTransactionsRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ListTransactionsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -99,14 +99,13 @@ impl crate::Encodable for ListTransactionsRequest {
             };
         if version >= 1i16 {
             n += 8usize;
-        } else {
-            if self.duration_filter != -1i64 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListTransactionsRequest",
-                    field: "DurationFilter",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.duration_filter != -1i64 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListTransactionsRequest",
+                field: "DurationFilter",
+                version,
+            });
         }
         if version >= 2i16 {
             n
@@ -125,14 +124,13 @@ impl crate::Encodable for ListTransactionsRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.transactional_id_pattern != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ListTransactionsRequest",
-                    field: "TransactionalIdPattern",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.transactional_id_pattern.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ListTransactionsRequest",
+                field: "TransactionalIdPattern",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -166,7 +164,7 @@ impl crate::Encodable for ListTransactionsRequest {
                 let v = &self.duration_filter;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             match &self.transactional_id_pattern {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -174,7 +172,7 @@ impl crate::Encodable for ListTransactionsRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -221,19 +219,14 @@ impl crate::Decodable for ListTransactionsRequest {
         })()
             .map_err(|e| e.in_field("ProducerIdFilters"))?;
         let f_duration_filter: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("DurationFilter"))?
+            r.i64().map_err(|e| e.in_field("DurationFilter"))?
         } else {
             -1i64
         };
         let f_transactional_id_pattern: ::core::option::Option<crate::StrBytes> = if version
             >= 2i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("TransactionalIdPattern"))?
+            r.nullable_string(true).map_err(|e| e.in_field("TransactionalIdPattern"))?
         } else {
             None
         };
@@ -262,35 +255,31 @@ impl crate::Decodable for ListTransactionsRequest {
 impl ListTransactionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.state_filters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.producer_id_filters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i64());
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.duration_filter = g.i64();
-        } else {}
-        if version >= 2i16 {
-            this.transactional_id_pattern = if g.null() {
-                None
+        Self {
+            state_filters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            producer_id_filters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i64());
+                }
+                v
+            },
+            duration_filter: if version >= 1i16 { g.i64() } else { -1i64 },
+            transactional_id_pattern: if version >= 2i16 {
+                if g.null() { None } else { Some(g.string()) }
             } else {
-                Some(g.string())
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+                None
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ListTransactionsRequest {

@@ -48,7 +48,7 @@ impl crate::Encodable for MetadataRequest {
         n
             += match &self.topics {
                 None => {
-                    if !(version >= 1i16) {
+                    if version <= 0i16 {
                         return Err(crate::EncodeError::NullNotAllowed {
                             message: "MetadataRequest",
                             field: "Topics",
@@ -79,36 +79,35 @@ impl crate::Encodable for MetadataRequest {
             };
         if version >= 4i16 {
             n += 1usize;
-        } else {
-            if self.allow_auto_topic_creation != true {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "MetadataRequest",
-                    field: "AllowAutoTopicCreation",
-                    version,
-                });
-            }
+        }
+        if version <= 3i16 && !self.allow_auto_topic_creation {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "MetadataRequest",
+                field: "AllowAutoTopicCreation",
+                version,
+            });
         }
         if (8i16..=10i16).contains(&version) {
             n += 1usize;
-        } else {
-            if self.include_cluster_authorized_operations != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "MetadataRequest",
-                    field: "IncludeClusterAuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if !((8i16..=10i16).contains(&version))
+            && self.include_cluster_authorized_operations
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "MetadataRequest",
+                field: "IncludeClusterAuthorizedOperations",
+                version,
+            });
         }
         if version >= 8i16 {
             n += 1usize;
-        } else {
-            if self.include_topic_authorized_operations != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "MetadataRequest",
-                    field: "IncludeTopicAuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if version <= 7i16 && self.include_topic_authorized_operations {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "MetadataRequest",
+                field: "IncludeTopicAuthorizedOperations",
+                version,
+            });
         }
         if version >= 9i16 {
             n
@@ -146,19 +145,19 @@ impl crate::Encodable for MetadataRequest {
                 let v = &self.allow_auto_topic_creation;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if (8i16..=10i16).contains(&version) {
             {
                 let v = &self.include_cluster_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 8i16 {
             {
                 let v = &self.include_topic_authorized_operations;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -220,22 +219,19 @@ impl crate::Decodable for MetadataRequest {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_allow_auto_topic_creation: bool = if version >= 4i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("AllowAutoTopicCreation"))?
+            r.bool().map_err(|e| e.in_field("AllowAutoTopicCreation"))?
         } else {
             true
         };
         let f_include_cluster_authorized_operations: bool = if (8i16..=10i16)
             .contains(&version)
         {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?
+            r.bool().map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?
         } else {
             false
         };
         let f_include_topic_authorized_operations: bool = if version >= 8i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeTopicAuthorizedOperations"))?
+            r.bool().map_err(|e| e.in_field("IncludeTopicAuthorizedOperations"))?
         } else {
             false
         };
@@ -266,37 +262,41 @@ impl crate::Decodable for MetadataRequest {
 impl MetadataRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topics = if (version >= 1i16) && g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MetadataRequestTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        if version >= 4i16 {
-            this.allow_auto_topic_creation = g.bool();
-        } else {}
-        if (8i16..=10i16).contains(&version) {
-            this.include_cluster_authorized_operations = g.bool();
-        } else {}
-        if version >= 8i16 {
-            this.include_topic_authorized_operations = g.bool();
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topics: if version >= 1i16 && g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = MetadataRequestTopic::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            allow_auto_topic_creation: if version >= 4i16 { g.bool() } else { true },
+            include_cluster_authorized_operations: if (8i16..=10i16).contains(&version) {
+                g.bool()
+            } else {
+                false
+            },
+            include_topic_authorized_operations: if version >= 8i16 {
+                g.bool()
+            } else {
+                false
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MetadataRequestTopic` of `MetadataRequest.json` (Kafka 4.4), in versions 0-13.
@@ -333,11 +333,11 @@ impl crate::Encodable for MetadataRequestTopic {
         let mut n = 0usize;
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += match &self.name {
                 None => {
-                    if !(version >= 10i16) {
+                    if version <= 9i16 {
                         return Err(crate::EncodeError::NullNotAllowed {
                             message: "MetadataRequestTopic",
                             field: "Name",
@@ -380,7 +380,7 @@ impl crate::Encodable for MetadataRequestTopic {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         match &self.name {
             None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
             Some(v) => {
@@ -403,10 +403,7 @@ impl crate::Decodable for MetadataRequestTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -448,15 +445,15 @@ impl crate::Decodable for MetadataRequestTopic {
 impl MetadataRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.name = if (version >= 10i16) && g.null() { None } else { Some(g.string()) };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            name: if version >= 10i16 && g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for MetadataRequest {

@@ -50,14 +50,14 @@ impl ::core::default::Default for MetadataResponse {
 }
 impl MetadataResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for MetadataResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.brokers;
@@ -98,10 +98,10 @@ impl crate::Encodable for MetadataResponse {
                         crate::wire::write::string_len(l, version >= 9i16)
                     }
                 };
-        } else {}
+        }
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -127,18 +127,19 @@ impl crate::Encodable for MetadataResponse {
             };
         if (8i16..=10i16).contains(&version) {
             n += 4usize;
-        } else {
-            if self.cluster_authorized_operations != -2147483648i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "MetadataResponse",
-                    field: "ClusterAuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if !((8i16..=10i16).contains(&version))
+            && self.cluster_authorized_operations != -2147483648i32
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "MetadataResponse",
+                field: "ClusterAuthorizedOperations",
+                version,
+            });
         }
         if version >= 13i16 {
             n += 2usize;
-        } else {}
+        }
         if version >= 9i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -160,7 +161,7 @@ impl crate::Encodable for MetadataResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.brokers;
             {
@@ -183,13 +184,13 @@ impl crate::Encodable for MetadataResponse {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.controller_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -210,13 +211,13 @@ impl crate::Encodable for MetadataResponse {
                 let v = &self.cluster_authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -233,8 +234,7 @@ impl crate::Decodable for MetadataResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -258,17 +258,12 @@ impl crate::Decodable for MetadataResponse {
         })()
             .map_err(|e| e.in_field("Brokers"))?;
         let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 2i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 9i16)?) })()
-                .map_err(|e| e.in_field("ClusterId"))?
+            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("ClusterId"))?
         } else {
             None
         };
         let f_controller_id: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ControllerId"))?
+            r.i32().map_err(|e| e.in_field("ControllerId"))?
         } else {
             -1i32
         };
@@ -292,14 +287,12 @@ impl crate::Decodable for MetadataResponse {
         })()
             .map_err(|e| e.in_field("Topics"))?;
         let f_cluster_authorized_operations: i32 = if (8i16..=10i16).contains(&version) {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ClusterAuthorizedOperations"))?
+            r.i32().map_err(|e| e.in_field("ClusterAuthorizedOperations"))?
         } else {
             -2147483648i32
         };
         let f_error_code: i16 = if version >= 13i16 {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
@@ -333,56 +326,56 @@ impl crate::Decodable for MetadataResponse {
 impl MetadataResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 3i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.brokers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = MetadataResponseBroker::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 2i16 {
-            this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 1i16 {
-            this.controller_id = g.i32();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = MetadataResponseTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if (8i16..=10i16).contains(&version) {
-            this.cluster_authorized_operations = g.i32();
-        } else {}
-        if version >= 13i16 {
-            this.error_code = g.i16();
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 3i16 { g.i32() } else { 0i32 },
+            brokers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = MetadataResponseBroker::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            cluster_id: if version >= 2i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            controller_id: if version >= 1i16 { g.i32() } else { -1i32 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = MetadataResponseTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            cluster_authorized_operations: if (8i16..=10i16).contains(&version) {
+                g.i32()
+            } else {
+                -2147483648i32
+            },
+            error_code: if version >= 13i16 { g.i16() } else { 0i16 },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MetadataResponseBroker` of `MetadataResponse.json` (Kafka 4.4), in versions 0-13.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -403,20 +396,9 @@ pub struct MetadataResponseBroker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for MetadataResponseBroker {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0i32,
-            rack: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl MetadataResponseBroker {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for MetadataResponseBroker {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -456,7 +438,7 @@ impl crate::Encodable for MetadataResponseBroker {
                         crate::wire::write::string_len(l, version >= 9i16)
                     }
                 };
-        } else {}
+        }
         if version >= 9i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -492,7 +474,7 @@ impl crate::Encodable for MetadataResponseBroker {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {}
+        }
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -508,25 +490,13 @@ impl crate::Decodable for MetadataResponseBroker {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 9i16)?) })()
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r
+            .string(version >= 9i16)
             .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
         let f_rack: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 9i16)?) })()
-                .map_err(|e| e.in_field("Rack"))?
+            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("Rack"))?
         } else {
             None
         };
@@ -557,17 +527,21 @@ impl crate::Decodable for MetadataResponseBroker {
 impl MetadataResponseBroker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        if version >= 1i16 {
-            this.rack = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            rack: if version >= 1i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MetadataResponsePartition` of `MetadataResponse.json` (Kafka 4.4), in versions 0-13.
@@ -617,7 +591,7 @@ impl ::core::default::Default for MetadataResponsePartition {
 }
 impl MetadataResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 12usize;
 }
 impl crate::Encodable for MetadataResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -627,7 +601,7 @@ impl crate::Encodable for MetadataResponsePartition {
         n += 4usize;
         if version >= 7i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.replica_nodes;
@@ -687,7 +661,7 @@ impl crate::Encodable for MetadataResponsePartition {
                         ) + a.len() * 4usize
                     }
                 };
-        } else {}
+        }
         if version >= 9i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -721,7 +695,7 @@ impl crate::Encodable for MetadataResponsePartition {
                 let v = &self.leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.replica_nodes;
             {
@@ -768,7 +742,7 @@ impl crate::Encodable for MetadataResponsePartition {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -784,22 +758,11 @@ impl crate::Decodable for MetadataResponsePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = if version >= 7i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("LeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("LeaderEpoch"))?
         } else {
             -1i32
         };
@@ -882,43 +845,45 @@ impl crate::Decodable for MetadataResponsePartition {
 impl MetadataResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.partition_index = g.i32();
-        this.leader_id = g.i32();
-        if version >= 7i16 {
-            this.leader_epoch = g.i32();
-        } else {}
-        this.replica_nodes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.isr_nodes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 5i16 {
-            this.offline_replicas = {
+        Self {
+            error_code: g.i16(),
+            partition_index: g.i32(),
+            leader_id: g.i32(),
+            leader_epoch: if version >= 7i16 { g.i32() } else { -1i32 },
+            replica_nodes: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(g.i32());
                 }
                 v
-            };
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            },
+            isr_nodes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            offline_replicas: if version >= 5i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.i32());
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<i32>::new()
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `MetadataResponseTopic` of `MetadataResponse.json` (Kafka 4.4), in versions 0-13.
@@ -964,7 +929,7 @@ impl ::core::default::Default for MetadataResponseTopic {
 }
 impl MetadataResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for MetadataResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -973,7 +938,7 @@ impl crate::Encodable for MetadataResponseTopic {
         n
             += match &self.name {
                 None => {
-                    if !(version >= 12i16) {
+                    if version <= 11i16 {
                         return Err(crate::EncodeError::NullNotAllowed {
                             message: "MetadataResponseTopic",
                             field: "Name",
@@ -997,10 +962,10 @@ impl crate::Encodable for MetadataResponseTopic {
             };
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         if version >= 1i16 {
             n += 1usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -1026,14 +991,13 @@ impl crate::Encodable for MetadataResponseTopic {
             };
         if version >= 8i16 {
             n += 4usize;
-        } else {
-            if self.topic_authorized_operations != -2147483648i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "MetadataResponseTopic",
-                    field: "TopicAuthorizedOperations",
-                    version,
-                });
-            }
+        }
+        if version <= 7i16 && self.topic_authorized_operations != -2147483648i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "MetadataResponseTopic",
+                field: "TopicAuthorizedOperations",
+                version,
+            });
         }
         if version >= 9i16 {
             n
@@ -1066,13 +1030,13 @@ impl crate::Encodable for MetadataResponseTopic {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.is_internal;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -1093,7 +1057,7 @@ impl crate::Encodable for MetadataResponseTopic {
                 let v = &self.topic_authorized_operations;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 9i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -1109,10 +1073,7 @@ impl crate::Decodable for MetadataResponseTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
             ::core::option::Option<crate::StrBytes>,
             crate::DecodeError,
@@ -1127,16 +1088,12 @@ impl crate::Decodable for MetadataResponseTopic {
         })()
             .map_err(|e| e.in_field("Name"))?;
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
         let f_is_internal: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsInternal"))?
+            r.bool().map_err(|e| e.in_field("IsInternal"))?
         } else {
             false
         };
@@ -1161,8 +1118,7 @@ impl crate::Decodable for MetadataResponseTopic {
         })()
             .map_err(|e| e.in_field("Partitions"))?;
         let f_topic_authorized_operations: i32 = if version >= 8i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("TopicAuthorizedOperations"))?
+            r.i32().map_err(|e| e.in_field("TopicAuthorizedOperations"))?
         } else {
             -2147483648i32
         };
@@ -1195,35 +1151,35 @@ impl crate::Decodable for MetadataResponseTopic {
 impl MetadataResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.name = if (version >= 12i16) && g.null() { None } else { Some(g.string()) };
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        if version >= 1i16 {
-            this.is_internal = g.bool();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = MetadataResponsePartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.topic_authorized_operations = g.i32();
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            name: if version >= 12i16 && g.null() { None } else { Some(g.string()) },
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            is_internal: if version >= 1i16 { g.bool() } else { false },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = MetadataResponsePartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            topic_authorized_operations: if version >= 8i16 {
+                g.i32()
+            } else {
+                -2147483648i32
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for MetadataResponse {

@@ -48,7 +48,7 @@ impl ::core::default::Default for OffsetCommitRequest {
 }
 impl OffsetCommitRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for OffsetCommitRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -103,18 +103,17 @@ impl crate::Encodable for OffsetCommitRequest {
                         crate::wire::write::string_len(l, version >= 8i16)
                     }
                 };
-        } else {
-            if self.group_instance_id != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetCommitRequest",
-                    field: "GroupInstanceId",
-                    version,
-                });
-            }
+        }
+        if version <= 6i16 && self.group_instance_id.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetCommitRequest",
+                field: "GroupInstanceId",
+                version,
+            });
         }
         if version <= 4i16 {
             n += 8usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -173,13 +172,13 @@ impl crate::Encodable for OffsetCommitRequest {
                     crate::wire::write::put_string(buf, v, version >= 8i16);
                 }
             }
-        } else {}
+        }
         if version <= 4i16 {
             {
                 let v = &self.retention_time_ms;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -210,35 +209,25 @@ impl crate::Decodable for OffsetCommitRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 8i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 8i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id_or_member_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_generation_id_or_member_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 8i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 8i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 7i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 8i16)?) })()
+            r.nullable_string(version >= 8i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
         let f_retention_time_ms: i64 = if version <= 4i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("RetentionTimeMs"))?
+            r.i64().map_err(|e| e.in_field("RetentionTimeMs"))?
         } else {
             -1i64
         };
@@ -291,33 +280,35 @@ impl crate::Decodable for OffsetCommitRequest {
 impl OffsetCommitRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.generation_id_or_member_epoch = g.i32();
-        this.member_id = g.string();
-        if version >= 7i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version <= 4i16 {
-            this.retention_time_ms = g.i64();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetCommitRequestTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            generation_id_or_member_epoch: g.i32(),
+            member_id: g.string(),
+            group_instance_id: if version >= 7i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            retention_time_ms: if version <= 4i16 { g.i64() } else { -1i64 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetCommitRequestTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetCommitRequestPartition` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 2-10.
@@ -355,7 +346,7 @@ impl ::core::default::Default for OffsetCommitRequestPartition {
 }
 impl OffsetCommitRequestPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
+    pub const MIN_SIZE: usize = 12usize;
 }
 impl crate::Encodable for OffsetCommitRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -364,7 +355,7 @@ impl crate::Encodable for OffsetCommitRequestPartition {
         n += 8usize;
         if version >= 6i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += match &self.committed_metadata {
                 None => crate::wire::write::length_len(None, version >= 8i16, false),
@@ -410,7 +401,7 @@ impl crate::Encodable for OffsetCommitRequestPartition {
                 let v = &self.committed_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         match &self.committed_metadata {
             None => crate::wire::write::put_length(buf, None, version >= 8i16, false),
             Some(v) => {
@@ -432,26 +423,17 @@ impl crate::Decodable for OffsetCommitRequestPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_committed_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 6i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 8i16)?) })()
+        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 8i16)
             .map_err(|e| e.in_field("CommittedMetadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
@@ -480,21 +462,21 @@ impl crate::Decodable for OffsetCommitRequestPartition {
 impl OffsetCommitRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.committed_offset = g.i64();
-        if version >= 6i16 {
-            this.committed_leader_epoch = g.i32();
-        } else {}
-        this.committed_metadata = if g.null() { None } else { Some(g.string()) };
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            committed_offset: g.i64(),
+            committed_leader_epoch: if version >= 6i16 { g.i32() } else { -1i32 },
+            committed_metadata: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetCommitRequestTopic` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 2-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -512,19 +494,9 @@ pub struct OffsetCommitRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetCommitRequestTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<OffsetCommitRequestPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetCommitRequestTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for OffsetCommitRequestTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -546,10 +518,10 @@ impl crate::Encodable for OffsetCommitRequestTopic {
                         crate::wire::write::string_len(l, version >= 8i16)
                     }
                 };
-        } else {}
+        }
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -594,13 +566,13 @@ impl crate::Encodable for OffsetCommitRequestTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 8i16);
             }
-        } else {}
+        }
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -632,18 +604,12 @@ impl crate::Decodable for OffsetCommitRequestTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 8i16)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(version >= 8i16).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -693,30 +659,28 @@ impl crate::Decodable for OffsetCommitRequestTopic {
 impl OffsetCommitRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 9i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetCommitRequestPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetCommitRequestPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for OffsetCommitRequest {

@@ -4,7 +4,7 @@
 /// The OffsetCommit response (api key 8), generated from `OffsetCommitResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 2-10; flexible versions 8+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,25 +19,16 @@ pub struct OffsetCommitResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetCommitResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<OffsetCommitResponseTopic>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetCommitResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for OffsetCommitResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -82,7 +73,7 @@ impl crate::Encodable for OffsetCommitResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -114,8 +105,7 @@ impl crate::Decodable for OffsetCommitResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -164,31 +154,31 @@ impl crate::Decodable for OffsetCommitResponse {
 impl OffsetCommitResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 3i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetCommitResponseTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 3i16 { g.i32() } else { 0i32 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetCommitResponseTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetCommitResponsePartition` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 2-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -203,18 +193,9 @@ pub struct OffsetCommitResponsePartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetCommitResponsePartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetCommitResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for OffsetCommitResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -260,15 +241,8 @@ impl crate::Decodable for OffsetCommitResponsePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 8i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -294,17 +268,19 @@ impl crate::Decodable for OffsetCommitResponsePartition {
 impl OffsetCommitResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetCommitResponseTopic` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 2-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -322,19 +298,9 @@ pub struct OffsetCommitResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetCommitResponseTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<OffsetCommitResponsePartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetCommitResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for OffsetCommitResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -356,10 +322,10 @@ impl crate::Encodable for OffsetCommitResponseTopic {
                         crate::wire::write::string_len(l, version >= 8i16)
                     }
                 };
-        } else {}
+        }
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -404,13 +370,13 @@ impl crate::Encodable for OffsetCommitResponseTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 8i16);
             }
-        } else {}
+        }
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -442,18 +408,12 @@ impl crate::Decodable for OffsetCommitResponseTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 8i16)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(version >= 8i16).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -506,30 +466,28 @@ impl crate::Decodable for OffsetCommitResponseTopic {
 impl OffsetCommitResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 9i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetCommitResponsePartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 8i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetCommitResponsePartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 8i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for OffsetCommitResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions none.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct OffsetDeleteRequest {
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetDeleteRequestTopic>,
 }
-impl ::core::default::Default for OffsetDeleteRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<OffsetDeleteRequestTopic>::new(),
-        }
-    }
-}
 impl OffsetDeleteRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for OffsetDeleteRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -96,10 +88,8 @@ impl crate::Decodable for OffsetDeleteRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(false)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<OffsetDeleteRequestTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetDeleteRequestTopic>,
@@ -130,26 +120,26 @@ impl crate::Decodable for OffsetDeleteRequest {
 impl OffsetDeleteRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetDeleteRequestTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetDeleteRequestTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+        }
     }
 }
 /// Struct `OffsetDeleteRequestPartition` of `OffsetDeleteRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -158,14 +148,9 @@ pub struct OffsetDeleteRequestPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
 }
-impl ::core::default::Default for OffsetDeleteRequestPartition {
-    fn default() -> Self {
-        Self { partition_index: 0i32 }
-    }
-}
 impl OffsetDeleteRequestPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for OffsetDeleteRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -188,11 +173,7 @@ impl crate::Decodable for OffsetDeleteRequestPartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         Ok(OffsetDeleteRequestPartition {
             partition_index: f_partition_index,
         })
@@ -203,13 +184,11 @@ impl OffsetDeleteRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this
+        Self { partition_index: g.i32() }
     }
 }
 /// Struct `OffsetDeleteRequestTopic` of `OffsetDeleteRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -221,17 +200,9 @@ pub struct OffsetDeleteRequestTopic {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetDeleteRequestPartition>,
 }
-impl ::core::default::Default for OffsetDeleteRequestTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<OffsetDeleteRequestPartition>::new(),
-        }
-    }
-}
 impl OffsetDeleteRequestTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for OffsetDeleteRequestTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -299,11 +270,7 @@ impl crate::Decodable for OffsetDeleteRequestTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<OffsetDeleteRequestPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetDeleteRequestPartition>,
             crate::DecodeError,
@@ -333,22 +300,22 @@ impl crate::Decodable for OffsetDeleteRequestTopic {
 impl OffsetDeleteRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetDeleteRequestPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetDeleteRequestPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+        }
     }
 }
 impl crate::Message for OffsetDeleteRequest {

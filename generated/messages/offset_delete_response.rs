@@ -4,7 +4,7 @@
 /// The OffsetDelete response (api key 47), generated from `OffsetDeleteResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct OffsetDeleteResponse {
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetDeleteResponseTopic>,
 }
-impl ::core::default::Default for OffsetDeleteResponse {
-    fn default() -> Self {
-        Self {
-            error_code: 0i16,
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<OffsetDeleteResponseTopic>::new(),
-        }
-    }
-}
 impl OffsetDeleteResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 4usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for OffsetDeleteResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -88,15 +79,8 @@ impl crate::Decodable for OffsetDeleteResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_topics: ::std::vec::Vec<OffsetDeleteResponseTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetDeleteResponseTopic>,
             crate::DecodeError,
@@ -127,27 +111,27 @@ impl crate::Decodable for OffsetDeleteResponse {
 impl OffsetDeleteResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.throttle_time_ms = g.i32();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetDeleteResponseTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this
+        Self {
+            error_code: g.i16(),
+            throttle_time_ms: g.i32(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetDeleteResponseTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+        }
     }
 }
 /// Struct `OffsetDeleteResponsePartition` of `OffsetDeleteResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -159,17 +143,9 @@ pub struct OffsetDeleteResponsePartition {
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
 }
-impl ::core::default::Default for OffsetDeleteResponsePartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            error_code: 0i16,
-        }
-    }
-}
 impl OffsetDeleteResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for OffsetDeleteResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -197,15 +173,8 @@ impl crate::Decodable for OffsetDeleteResponsePartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         Ok(OffsetDeleteResponsePartition {
             partition_index: f_partition_index,
             error_code: f_error_code,
@@ -217,14 +186,14 @@ impl OffsetDeleteResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+        }
     }
 }
 /// Struct `OffsetDeleteResponseTopic` of `OffsetDeleteResponse.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -236,17 +205,9 @@ pub struct OffsetDeleteResponseTopic {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetDeleteResponsePartition>,
 }
-impl ::core::default::Default for OffsetDeleteResponseTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<OffsetDeleteResponsePartition>::new(),
-        }
-    }
-}
 impl OffsetDeleteResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for OffsetDeleteResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -314,11 +275,7 @@ impl crate::Decodable for OffsetDeleteResponseTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<OffsetDeleteResponsePartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetDeleteResponsePartition>,
             crate::DecodeError,
@@ -348,22 +305,22 @@ impl crate::Decodable for OffsetDeleteResponseTopic {
 impl OffsetDeleteResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetDeleteResponsePartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetDeleteResponsePartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+        }
     }
 }
 impl crate::Message for OffsetDeleteResponse {

@@ -62,20 +62,19 @@ impl crate::Encodable for OffsetFetchRequest {
                         crate::wire::write::string_len(l, version >= 6i16)
                     }
                 };
-        } else {
-            if self.group_id != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchRequest",
-                    field: "GroupId",
-                    version,
-                });
-            }
+        }
+        if version >= 8i16 && !self.group_id.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchRequest",
+                field: "GroupId",
+                version,
+            });
         }
         if version <= 7i16 {
             n
                 += match &self.topics {
                     None => {
-                        if !(version >= 2i16) {
+                        if version <= 1i16 {
                             return Err(crate::EncodeError::NullNotAllowed {
                                 message: "OffsetFetchRequest",
                                 field: "Topics",
@@ -112,14 +111,15 @@ impl crate::Encodable for OffsetFetchRequest {
                             }
                     }
                 };
-        } else {
-            if self.topics != Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new()) {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchRequest",
-                    field: "Topics",
-                    version,
-                });
-            }
+        }
+        if version >= 8i16
+            && self.topics != Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchRequest",
+                field: "Topics",
+                version,
+            });
         }
         if version >= 8i16 {
             n
@@ -145,25 +145,23 @@ impl crate::Encodable for OffsetFetchRequest {
                             }
                     }
                 };
-        } else {
-            if self.groups != ::std::vec::Vec::<OffsetFetchRequestGroup>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchRequest",
-                    field: "Groups",
-                    version,
-                });
-            }
+        }
+        if version <= 7i16 && !self.groups.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchRequest",
+                field: "Groups",
+                version,
+            });
         }
         if version >= 7i16 {
             n += 1usize;
-        } else {
-            if self.require_stable != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchRequest",
-                    field: "RequireStable",
-                    version,
-                });
-            }
+        }
+        if version <= 6i16 && self.require_stable {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchRequest",
+                field: "RequireStable",
+                version,
+            });
         }
         if version >= 6i16 {
             n
@@ -186,7 +184,7 @@ impl crate::Encodable for OffsetFetchRequest {
                 let v = &self.group_id;
                 crate::wire::write::put_string(buf, v, version >= 6i16);
             }
-        } else {}
+        }
         if version <= 7i16 {
             match &self.topics {
                 None => crate::wire::write::put_length(buf, None, version >= 6i16, true),
@@ -203,7 +201,7 @@ impl crate::Encodable for OffsetFetchRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 8i16 {
             {
                 let v = &self.groups;
@@ -215,13 +213,13 @@ impl crate::Encodable for OffsetFetchRequest {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 7i16 {
             {
                 let v = &self.require_stable;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -238,10 +236,7 @@ impl crate::Decodable for OffsetFetchRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_group_id: crate::StrBytes = if version <= 7i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 6i16)?)
-            })()
-                .map_err(|e| e.in_field("GroupId"))?
+            r.string(version >= 6i16).map_err(|e| e.in_field("GroupId"))?
         } else {
             crate::StrBytes::new()
         };
@@ -323,8 +318,7 @@ impl crate::Decodable for OffsetFetchRequest {
             ::std::vec::Vec::<OffsetFetchRequestGroup>::new()
         };
         let f_require_stable: bool = if version >= 7i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("RequireStable"))?
+            r.bool().map_err(|e| e.in_field("RequireStable"))?
         } else {
             false
         };
@@ -355,55 +349,57 @@ impl crate::Decodable for OffsetFetchRequest {
 impl OffsetFetchRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 7i16 {
-            this.group_id = g.string();
-        } else {}
-        if version <= 7i16 {
-            this.topics = if (version >= 2i16) && g.null() {
-                None
+        Self {
+            group_id: if version <= 7i16 { g.string() } else { crate::StrBytes::new() },
+            topics: if version <= 7i16 {
+                if version >= 2i16 && g.null() {
+                    None
+                } else {
+                    Some({
+                        let n = g.array_len();
+                        let mut v = ::std::vec::Vec::with_capacity(n);
+                        for _ in 0..n {
+                            v.push({
+                                g.enter();
+                                let v = OffsetFetchRequestTopic::arbitrary(g, version);
+                                g.leave();
+                                v
+                            });
+                        }
+                        v
+                    })
+                }
             } else {
-                Some({
+                Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
+            },
+            groups: if version >= 8i16 {
+                {
                     let n = g.array_len();
                     let mut v = ::std::vec::Vec::with_capacity(n);
                     for _ in 0..n {
                         v.push({
                             g.enter();
-                            let v = OffsetFetchRequestTopic::arbitrary(g, version);
+                            let v = OffsetFetchRequestGroup::arbitrary(g, version);
                             g.leave();
                             v
                         });
                     }
                     v
-                })
-            };
-        } else {}
-        if version >= 8i16 {
-            this.groups = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchRequestGroup::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
                 }
-                v
-            };
-        } else {}
-        if version >= 7i16 {
-            this.require_stable = g.bool();
-        } else {}
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<OffsetFetchRequestGroup>::new()
+            },
+            require_stable: if version >= 7i16 { g.bool() } else { false },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetFetchRequestTopic` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 1-7.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -418,18 +414,9 @@ pub struct OffsetFetchRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchRequestTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partition_indexes: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchRequestTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for OffsetFetchRequestTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -517,10 +504,8 @@ impl crate::Decodable for OffsetFetchRequestTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -563,24 +548,26 @@ impl crate::Decodable for OffsetFetchRequestTopic {
 impl OffsetFetchRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partition_indexes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partition_indexes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetFetchRequestTopics` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 8-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -598,19 +585,9 @@ pub struct OffsetFetchRequestTopics {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchRequestTopics {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partition_indexes: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchRequestTopics {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for OffsetFetchRequestTopics {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -632,10 +609,10 @@ impl crate::Encodable for OffsetFetchRequestTopics {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partition_indexes;
@@ -665,13 +642,13 @@ impl crate::Encodable for OffsetFetchRequestTopics {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partition_indexes;
             {
@@ -696,18 +673,12 @@ impl crate::Decodable for OffsetFetchRequestTopics {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(true).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -751,23 +722,19 @@ impl crate::Decodable for OffsetFetchRequestTopics {
 impl OffsetFetchRequestTopics {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 9i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partition_indexes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partition_indexes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `OffsetFetchRequestGroup` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 8-10.
@@ -805,7 +772,7 @@ impl ::core::default::Default for OffsetFetchRequestGroup {
 }
 impl OffsetFetchRequestGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for OffsetFetchRequestGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -843,10 +810,10 @@ impl crate::Encodable for OffsetFetchRequestGroup {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 9i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += match &self.topics {
                 None => crate::wire::write::length_len(None, true, true),
@@ -888,13 +855,13 @@ impl crate::Encodable for OffsetFetchRequestGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 9i16 {
             {
                 let v = &self.member_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         match &self.topics {
             None => crate::wire::write::put_length(buf, None, true, true),
             Some(v) => {
@@ -918,23 +885,16 @@ impl crate::Decodable for OffsetFetchRequestGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_member_id: ::core::option::Option<crate::StrBytes> = if version >= 9i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("MemberId"))?
+            r.nullable_string(true).map_err(|e| e.in_field("MemberId"))?
         } else {
             None
         };
         let f_member_epoch: i32 = if version >= 9i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("MemberEpoch"))?
+            r.i32().map_err(|e| e.in_field("MemberEpoch"))?
         } else {
             -1i32
         };
@@ -988,33 +948,33 @@ impl crate::Decodable for OffsetFetchRequestGroup {
 impl OffsetFetchRequestGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        if version >= 9i16 {
-            this.member_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 9i16 {
-            this.member_epoch = g.i32();
-        } else {}
-        this.topics = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchRequestTopics::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            member_id: if version >= 9i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            member_epoch: if version >= 9i16 { g.i32() } else { -1i32 },
+            topics: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = OffsetFetchRequestTopics::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for OffsetFetchRequest {

@@ -4,7 +4,7 @@
 /// The OffsetFetch response (api key 9), generated from `OffsetFetchResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-10; flexible versions 6+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -25,17 +25,6 @@ pub struct OffsetFetchResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            topics: ::std::vec::Vec::<OffsetFetchResponseTopic>::new(),
-            error_code: 0i16,
-            groups: ::std::vec::Vec::<OffsetFetchResponseGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchResponse {
     /// The fewest bytes one value takes on the wire at any version.
     pub const MIN_SIZE: usize = 0usize;
@@ -45,7 +34,7 @@ impl crate::Encodable for OffsetFetchResponse {
         let mut n = 0usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {}
+        }
         if version <= 7i16 {
             n
                 += {
@@ -78,18 +67,17 @@ impl crate::Encodable for OffsetFetchResponse {
                             }
                     }
                 };
-        } else {
-            if self.topics != ::std::vec::Vec::<OffsetFetchResponseTopic>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchResponse",
-                    field: "Topics",
-                    version,
-                });
-            }
+        }
+        if version >= 8i16 && !self.topics.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchResponse",
+                field: "Topics",
+                version,
+            });
         }
         if (2i16..=7i16).contains(&version) {
             n += 2usize;
-        } else {}
+        }
         if version >= 8i16 {
             n
                 += {
@@ -114,14 +102,13 @@ impl crate::Encodable for OffsetFetchResponse {
                             }
                     }
                 };
-        } else {
-            if self.groups != ::std::vec::Vec::<OffsetFetchResponseGroup>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "OffsetFetchResponse",
-                    field: "Groups",
-                    version,
-                });
-            }
+        }
+        if version <= 7i16 && !self.groups.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "OffsetFetchResponse",
+                field: "Groups",
+                version,
+            });
         }
         if version >= 6i16 {
             n
@@ -144,7 +131,7 @@ impl crate::Encodable for OffsetFetchResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version <= 7i16 {
             {
                 let v = &self.topics;
@@ -161,13 +148,13 @@ impl crate::Encodable for OffsetFetchResponse {
                     }
                 }
             }
-        } else {}
+        }
         if (2i16..=7i16).contains(&version) {
             {
                 let v = &self.error_code;
                 crate::wire::BufMut::put_i16(buf, *v);
             }
-        } else {}
+        }
         if version >= 8i16 {
             {
                 let v = &self.groups;
@@ -179,7 +166,7 @@ impl crate::Encodable for OffsetFetchResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 6i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -196,8 +183,7 @@ impl crate::Decodable for OffsetFetchResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
@@ -226,8 +212,7 @@ impl crate::Decodable for OffsetFetchResponse {
             ::std::vec::Vec::<OffsetFetchResponseTopic>::new()
         };
         let f_error_code: i16 = if (2i16..=7i16).contains(&version) {
-            (|| -> ::core::result::Result<i16, crate::DecodeError> { Ok(r.i16()?) })()
-                .map_err(|e| e.in_field("ErrorCode"))?
+            r.i16().map_err(|e| e.in_field("ErrorCode"))?
         } else {
             0i16
         };
@@ -281,47 +266,49 @@ impl crate::Decodable for OffsetFetchResponse {
 impl OffsetFetchResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 3i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        if version <= 7i16 {
-            this.topics = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchResponseTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            throttle_time_ms: if version >= 3i16 { g.i32() } else { 0i32 },
+            topics: if version <= 7i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = OffsetFetchResponseTopic::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if (2i16..=7i16).contains(&version) {
-            this.error_code = g.i16();
-        } else {}
-        if version >= 8i16 {
-            this.groups = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchResponseGroup::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+            } else {
+                ::std::vec::Vec::<OffsetFetchResponseTopic>::new()
+            },
+            error_code: if (2i16..=7i16).contains(&version) { g.i16() } else { 0i16 },
+            groups: if version >= 8i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = OffsetFetchResponseGroup::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<OffsetFetchResponseGroup>::new()
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetFetchResponsePartition` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 1-7.
@@ -363,7 +350,7 @@ impl ::core::default::Default for OffsetFetchResponsePartition {
 }
 impl OffsetFetchResponsePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 2usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for OffsetFetchResponsePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -372,7 +359,7 @@ impl crate::Encodable for OffsetFetchResponsePartition {
         n += 8usize;
         if version >= 5i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += match &self.metadata {
                 None => crate::wire::write::length_len(None, version >= 6i16, false),
@@ -419,7 +406,7 @@ impl crate::Encodable for OffsetFetchResponsePartition {
                 let v = &self.committed_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         match &self.metadata {
             None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
             Some(v) => {
@@ -445,31 +432,19 @@ impl crate::Decodable for OffsetFetchResponsePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_committed_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 6i16)?) })()
+        let f_metadata: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 6i16)
             .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 6i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -498,22 +473,22 @@ impl crate::Decodable for OffsetFetchResponsePartition {
 impl OffsetFetchResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.committed_offset = g.i64();
-        if version >= 5i16 {
-            this.committed_leader_epoch = g.i32();
-        } else {}
-        this.metadata = if g.null() { None } else { Some(g.string()) };
-        this.error_code = g.i16();
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            committed_offset: g.i64(),
+            committed_leader_epoch: if version >= 5i16 { g.i32() } else { -1i32 },
+            metadata: if g.null() { None } else { Some(g.string()) },
+            error_code: g.i16(),
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetFetchResponseTopic` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 1-7.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -528,18 +503,9 @@ pub struct OffsetFetchResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchResponseTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<OffsetFetchResponsePartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchResponseTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for OffsetFetchResponseTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -633,10 +599,8 @@ impl crate::Decodable for OffsetFetchResponseTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 6i16)?) })()
+        let f_name: crate::StrBytes = r
+            .string(version >= 6i16)
             .map_err(|e| e.in_field("Name"))?;
         let f_partitions: ::std::vec::Vec<OffsetFetchResponsePartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetFetchResponsePartition>,
@@ -683,25 +647,27 @@ impl crate::Decodable for OffsetFetchResponseTopic {
 impl OffsetFetchResponseTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetFetchResponsePartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 6i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetFetchResponsePartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 6i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `OffsetFetchResponsePartitions` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 8-10.
@@ -743,7 +709,7 @@ impl ::core::default::Default for OffsetFetchResponsePartitions {
 }
 impl OffsetFetchResponsePartitions {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 19usize;
 }
 impl crate::Encodable for OffsetFetchResponsePartitions {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -812,30 +778,17 @@ impl crate::Decodable for OffsetFetchResponsePartitions {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_committed_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("CommittedOffset"))?;
-        let f_committed_leader_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_committed_leader_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("CommittedLeaderEpoch"))?;
-        let f_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_metadata: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -863,18 +816,18 @@ impl OffsetFetchResponsePartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.committed_offset = g.i64();
-        this.committed_leader_epoch = g.i32();
-        this.metadata = if g.null() { None } else { Some(g.string()) };
-        this.error_code = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            committed_offset: g.i64(),
+            committed_leader_epoch: g.i32(),
+            metadata: if g.null() { None } else { Some(g.string()) },
+            error_code: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `OffsetFetchResponseTopics` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 8-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -892,19 +845,9 @@ pub struct OffsetFetchResponseTopics {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchResponseTopics {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<OffsetFetchResponsePartitions>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchResponseTopics {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for OffsetFetchResponseTopics {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -926,10 +869,10 @@ impl crate::Encodable for OffsetFetchResponseTopics {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 10i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -965,13 +908,13 @@ impl crate::Encodable for OffsetFetchResponseTopics {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 10i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -996,18 +939,12 @@ impl crate::Decodable for OffsetFetchResponseTopics {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 9i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(true).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 10i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -1054,32 +991,28 @@ impl crate::Decodable for OffsetFetchResponseTopics {
 impl OffsetFetchResponseTopics {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 9i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 10i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetFetchResponsePartitions::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetFetchResponsePartitions::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `OffsetFetchResponseGroup` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 8-10.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1097,19 +1030,9 @@ pub struct OffsetFetchResponseGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for OffsetFetchResponseGroup {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<OffsetFetchResponseTopics>::new(),
-            error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl OffsetFetchResponseGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for OffsetFetchResponseGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1192,10 +1115,8 @@ impl crate::Decodable for OffsetFetchResponseGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<OffsetFetchResponseTopics> = (|| -> ::core::result::Result<
             ::std::vec::Vec<OffsetFetchResponseTopics>,
@@ -1216,10 +1137,7 @@ impl crate::Decodable for OffsetFetchResponseGroup {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1244,24 +1162,24 @@ impl crate::Decodable for OffsetFetchResponseGroup {
 impl OffsetFetchResponseGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = OffsetFetchResponseTopics::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.error_code = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = OffsetFetchResponseTopics::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            error_code: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for OffsetFetchResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 3-13; flexible versions 9+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -27,20 +27,9 @@ pub struct ProduceRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ProduceRequest {
-    fn default() -> Self {
-        Self {
-            transactional_id: None,
-            acks: 0i16,
-            timeout_ms: 0i32,
-            topic_data: ::std::vec::Vec::<TopicProduceData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ProduceRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for ProduceRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -146,19 +135,11 @@ impl crate::Decodable for ProduceRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 9i16)?) })()
+        let f_transactional_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 9i16)
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_acks: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Acks"))?;
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("TimeoutMs"))?;
+        let f_acks: i16 = r.i16().map_err(|e| e.in_field("Acks"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
         let f_topic_data: ::std::vec::Vec<TopicProduceData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicProduceData>,
             crate::DecodeError,
@@ -204,27 +185,29 @@ impl crate::Decodable for ProduceRequest {
 impl ProduceRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = if g.null() { None } else { Some(g.string()) };
-        this.acks = g.i16();
-        this.timeout_ms = g.i32();
-        this.topic_data = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicProduceData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            transactional_id: if g.null() { None } else { Some(g.string()) },
+            acks: g.i16(),
+            timeout_ms: g.i32(),
+            topic_data: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicProduceData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `PartitionProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 3-13.
@@ -257,7 +240,7 @@ impl ::core::default::Default for PartitionProduceData {
 }
 impl PartitionProduceData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for PartitionProduceData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -320,14 +303,9 @@ impl crate::Decodable for PartitionProduceData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Index"))?;
-        let f_records: ::core::option::Option<crate::Bytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::Bytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_bytes(version >= 9i16)?) })()
+        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
+        let f_records: ::core::option::Option<crate::Bytes> = r
+            .nullable_bytes(version >= 9i16)
             .map_err(|e| e.in_field("Records"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
@@ -354,17 +332,19 @@ impl crate::Decodable for PartitionProduceData {
 impl PartitionProduceData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.index = g.i32();
-        this.records = if g.null() { None } else { Some(g.records()) };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            index: g.i32(),
+            records: if g.null() { None } else { Some(g.records()) },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `TopicProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 3-13.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -382,19 +362,9 @@ pub struct TopicProduceData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicProduceData {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partition_data: ::std::vec::Vec::<PartitionProduceData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicProduceData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopicProduceData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -416,10 +386,10 @@ impl crate::Encodable for TopicProduceData {
                         crate::wire::write::string_len(l, version >= 9i16)
                     }
                 };
-        } else {}
+        }
         if version >= 13i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partition_data;
@@ -464,13 +434,13 @@ impl crate::Encodable for TopicProduceData {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 9i16);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partition_data;
             {
@@ -502,18 +472,12 @@ impl crate::Decodable for TopicProduceData {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 9i16)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(version >= 9i16).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -562,30 +526,28 @@ impl crate::Decodable for TopicProduceData {
 impl TopicProduceData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 12i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 13i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partition_data = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionProduceData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partition_data: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionProduceData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ProduceRequest {

@@ -4,7 +4,7 @@
 /// The Produce response (api key 0), generated from `ProduceResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 3-13; flexible versions 9+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct ProduceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ProduceResponse {
-    fn default() -> Self {
-        Self {
-            responses: ::std::vec::Vec::<TopicProduceResponse>::new(),
-            throttle_time_ms: 0i32,
-            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ProduceResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for ProduceResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -63,45 +53,41 @@ impl crate::Encodable for ProduceResponse {
                 }
             };
         n += 4usize;
-        if version >= 10i16 {} else {
-            if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ProduceResponse",
-                    field: "NodeEndpoints",
-                    version,
-                });
-            }
+        if version <= 9i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ProduceResponse",
+                field: "NodeEndpoints",
+                version,
+            });
         }
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 10i16 {
-                if self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new() {
-                    let s = {
-                        let v = &self.node_endpoints;
-                        {
-                            let a = v;
-                            if !crate::wire::write::length_fits(a.len(), true, true) {
-                                return Err(crate::EncodeError::TooLong {
-                                    message: "ProduceResponse",
-                                    field: "NodeEndpoints",
-                                    version,
-                                    length: a.len(),
-                                });
-                            }
-                            crate::wire::write::length_len(Some(a.len()), true, true)
-                                + {
-                                    let mut t = 0usize;
-                                    for e in a.iter() {
-                                        t += e.size(version)?;
-                                    }
-                                    t
-                                }
+            if version >= 10i16 && !self.node_endpoints.is_empty() {
+                let s = {
+                    let v = &self.node_endpoints;
+                    {
+                        let a = v;
+                        if !crate::wire::write::length_fits(a.len(), true, true) {
+                            return Err(crate::EncodeError::TooLong {
+                                message: "ProduceResponse",
+                                field: "NodeEndpoints",
+                                version,
+                                length: a.len(),
+                            });
                         }
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+                        crate::wire::write::length_len(Some(a.len()), true, true)
+                            + {
+                                let mut t = 0usize;
+                                for e in a.iter() {
+                                    t += e.size(version)?;
+                                }
+                                t
+                            }
+                    }
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -138,16 +124,12 @@ impl crate::Encodable for ProduceResponse {
         }
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 10i16)
-                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-            {
+            if version >= 10i16 && !self.node_endpoints.is_empty() {
                 tagged_count += 1;
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 10i16)
-                && self.node_endpoints != ::std::vec::Vec::<NodeEndpoint>::new()
-            {
+            if version >= 10i16 && !self.node_endpoints.is_empty() {
                 let mut tmp = crate::BytesMut::new();
                 {
                     let buf = &mut tmp;
@@ -200,11 +182,7 @@ impl crate::Decodable for ProduceResponse {
             })
         })()
             .map_err(|e| e.in_field("Responses"))?;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
             NodeEndpoint,
         >::new();
@@ -268,44 +246,48 @@ impl crate::Decodable for ProduceResponse {
 impl ProduceResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicProduceResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.throttle_time_ms = g.i32();
-        if version >= 10i16 {
-            this.node_endpoints = {
+        Self {
+            responses: {
                 let n = g.array_len();
                 let mut v = ::std::vec::Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push({
                         g.enter();
-                        let v = NodeEndpoint::arbitrary(g, version);
+                        let v = TopicProduceResponse::arbitrary(g, version);
                         g.leave();
                         v
                     });
                 }
                 v
-            };
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            },
+            throttle_time_ms: g.i32(),
+            node_endpoints: if version >= 10i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = NodeEndpoint::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                }
+            } else {
+                ::std::vec::Vec::<NodeEndpoint>::new()
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `BatchIndexAndErrorMessage` of `ProduceResponse.json` (Kafka 4.4), in versions 8-13.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -320,18 +302,9 @@ pub struct BatchIndexAndErrorMessage {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for BatchIndexAndErrorMessage {
-    fn default() -> Self {
-        Self {
-            batch_index: 0i32,
-            batch_index_error_message: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl BatchIndexAndErrorMessage {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for BatchIndexAndErrorMessage {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -394,14 +367,9 @@ impl crate::Decodable for BatchIndexAndErrorMessage {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_batch_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BatchIndex"))?;
-        let f_batch_index_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 9i16)?) })()
+        let f_batch_index: i32 = r.i32().map_err(|e| e.in_field("BatchIndex"))?;
+        let f_batch_index_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 9i16)
             .map_err(|e| e.in_field("BatchIndexErrorMessage"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 9i16 {
@@ -428,13 +396,15 @@ impl crate::Decodable for BatchIndexAndErrorMessage {
 impl BatchIndexAndErrorMessage {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.batch_index = g.i32();
-        this.batch_index_error_message = if g.null() { None } else { Some(g.string()) };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            batch_index: g.i32(),
+            batch_index_error_message: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `LeaderIdAndEpoch` of `ProduceResponse.json` (Kafka 4.4), in versions 10-13.
@@ -464,7 +434,7 @@ impl ::core::default::Default for LeaderIdAndEpoch {
 }
 impl LeaderIdAndEpoch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -502,14 +472,8 @@ impl crate::Decodable for LeaderIdAndEpoch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -534,11 +498,11 @@ impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 3-13.
@@ -592,7 +556,7 @@ impl ::core::default::Default for PartitionProduceResponse {
 }
 impl PartitionProduceResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 8usize + 8usize;
+    pub const MIN_SIZE: usize = 22usize;
 }
 impl crate::Encodable for PartitionProduceResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -603,7 +567,7 @@ impl crate::Encodable for PartitionProduceResponse {
         n += 8usize;
         if version >= 5i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 8i16 {
             n
                 += {
@@ -636,7 +600,7 @@ impl crate::Encodable for PartitionProduceResponse {
                             }
                     }
                 };
-        } else {}
+        }
         if version >= 8i16 {
             n
                 += match &self.error_message {
@@ -654,32 +618,30 @@ impl crate::Encodable for PartitionProduceResponse {
                         crate::wire::write::string_len(l, version >= 9i16)
                     }
                 };
-        } else {}
-        if version >= 10i16 {} else {
-            if self.current_leader
+        }
+        if version <= 9i16
+            && self.current_leader
                 != <LeaderIdAndEpoch as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionProduceResponse",
-                    field: "CurrentLeader",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionProduceResponse",
+                field: "CurrentLeader",
+                version,
+            });
         }
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
             let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 10i16 {
-                if self.current_leader
+            if version >= 10i16
+                && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
-                {
-                    let s = {
-                        let v = &self.current_leader;
-                        v.size(version)?
-                    };
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
-                }
+            {
+                let s = {
+                    let v = &self.current_leader;
+                    v.size(version)?
+                };
+                tagged_count += 1;
+                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
             }
             n
                 += crate::wire::write::unsigned_varint_len(tagged_count as u32)
@@ -716,7 +678,7 @@ impl crate::Encodable for PartitionProduceResponse {
                 let v = &self.log_start_offset;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 8i16 {
             {
                 let v = &self.record_errors;
@@ -733,7 +695,7 @@ impl crate::Encodable for PartitionProduceResponse {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 8i16 {
             match &self.error_message {
                 None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
@@ -741,10 +703,10 @@ impl crate::Encodable for PartitionProduceResponse {
                     crate::wire::write::put_string(buf, v, version >= 9i16);
                 }
             }
-        } else {}
+        }
         if version >= 9i16 {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            if (version >= 10i16)
+            if version >= 10i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
@@ -752,7 +714,7 @@ impl crate::Encodable for PartitionProduceResponse {
             }
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
             let unknown = self.unknown_tagged_fields.iter();
-            if (version >= 10i16)
+            if version >= 10i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
@@ -778,26 +740,14 @@ impl crate::Decodable for PartitionProduceResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_base_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("BaseOffset"))?;
-        let f_log_append_time_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_base_offset: i64 = r.i64().map_err(|e| e.in_field("BaseOffset"))?;
+        let f_log_append_time_ms: i64 = r
+            .i64()
             .map_err(|e| e.in_field("LogAppendTimeMs"))?;
         let f_log_start_offset: i64 = if version >= 5i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("LogStartOffset"))?
+            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
         } else {
             -1i64
         };
@@ -832,11 +782,7 @@ impl crate::Decodable for PartitionProduceResponse {
         };
         let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 8i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 9i16)?) })()
-                .map_err(|e| e.in_field("ErrorMessage"))?
+            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("ErrorMessage"))?
         } else {
             None
         };
@@ -852,10 +798,7 @@ impl crate::Decodable for PartitionProduceResponse {
                 match tag {
                     0u32 if version >= 10i16 => {
                         let r = &mut sub;
-                        f_current_leader = (|| -> ::core::result::Result<
-                            LeaderIdAndEpoch,
-                            crate::DecodeError,
-                        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+                        f_current_leader = LeaderIdAndEpoch::read(r, version)
                             .map_err(|e| e.in_field("CurrentLeader"))?;
                         if !r.is_empty() {
                             return Err(
@@ -893,48 +836,54 @@ impl crate::Decodable for PartitionProduceResponse {
 impl PartitionProduceResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.index = g.i32();
-        this.error_code = g.i16();
-        this.base_offset = g.i64();
-        this.log_append_time_ms = g.i64();
-        if version >= 5i16 {
-            this.log_start_offset = g.i64();
-        } else {}
-        if version >= 8i16 {
-            this.record_errors = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = BatchIndexAndErrorMessage::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            index: g.i32(),
+            error_code: g.i16(),
+            base_offset: g.i64(),
+            log_append_time_ms: g.i64(),
+            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
+            record_errors: if version >= 8i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = BatchIndexAndErrorMessage::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 8i16 {
-            this.error_message = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 10i16 {
-            this.current_leader = {
-                g.enter();
-                let v = LeaderIdAndEpoch::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+            } else {
+                ::std::vec::Vec::<BatchIndexAndErrorMessage>::new()
+            },
+            error_message: if version >= 8i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            current_leader: if version >= 10i16 {
+                {
+                    g.enter();
+                    let v = LeaderIdAndEpoch::arbitrary(g, version);
+                    g.leave();
+                    v
+                }
+            } else {
+                <LeaderIdAndEpoch as ::core::default::Default>::default()
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `TopicProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 3-13.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -952,19 +901,9 @@ pub struct TopicProduceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicProduceResponse {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partition_responses: ::std::vec::Vec::<PartitionProduceResponse>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicProduceResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopicProduceResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -986,10 +925,10 @@ impl crate::Encodable for TopicProduceResponse {
                         crate::wire::write::string_len(l, version >= 9i16)
                     }
                 };
-        } else {}
+        }
         if version >= 13i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partition_responses;
@@ -1034,13 +973,13 @@ impl crate::Encodable for TopicProduceResponse {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 9i16);
             }
-        } else {}
+        }
         if version >= 13i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partition_responses;
             {
@@ -1072,18 +1011,12 @@ impl crate::Decodable for TopicProduceResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 12i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 9i16)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(version >= 9i16).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 13i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -1133,34 +1066,32 @@ impl crate::Decodable for TopicProduceResponse {
 impl TopicProduceResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 12i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 13i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partition_responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionProduceResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 9i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partition_responses: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionProduceResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `NodeEndpoint` of `ProduceResponse.json` (Kafka 4.4), in versions 10-13.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1181,20 +1112,9 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for NodeEndpoint {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0i32,
-            rack: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl NodeEndpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1273,23 +1193,11 @@ impl crate::Decodable for NodeEndpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
+        let f_rack: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -1317,13 +1225,13 @@ impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.rack = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            rack: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ProduceResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -33,22 +33,9 @@ pub struct PushTelemetryRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PushTelemetryRequest {
-    fn default() -> Self {
-        Self {
-            client_instance_id: crate::Uuid::ZERO,
-            subscription_id: 0i32,
-            terminating: false,
-            compression_type: 0i8,
-            metrics: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PushTelemetryRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 4usize + 1usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 24usize;
 }
 impl crate::Encodable for PushTelemetryRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -115,31 +102,13 @@ impl crate::Decodable for PushTelemetryRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_client_instance_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_client_instance_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_terminating: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
-            .map_err(|e| e.in_field("Terminating"))?;
-        let f_compression_type: i8 = (|| -> ::core::result::Result<
-            i8,
-            crate::DecodeError,
-        > { Ok(r.i8()?) })()
-            .map_err(|e| e.in_field("CompressionType"))?;
-        let f_metrics: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(true)?) })()
-            .map_err(|e| e.in_field("Metrics"))?;
+        let f_subscription_id: i32 = r.i32().map_err(|e| e.in_field("SubscriptionId"))?;
+        let f_terminating: bool = r.bool().map_err(|e| e.in_field("Terminating"))?;
+        let f_compression_type: i8 = r.i8().map_err(|e| e.in_field("CompressionType"))?;
+        let f_metrics: crate::Bytes = r.bytes(true).map_err(|e| e.in_field("Metrics"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -167,14 +136,14 @@ impl PushTelemetryRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.client_instance_id = g.uuid();
-        this.subscription_id = g.i32();
-        this.terminating = g.bool();
-        this.compression_type = g.i8();
-        this.metrics = g.bytes();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            client_instance_id: g.uuid(),
+            subscription_id: g.i32(),
+            terminating: g.bool(),
+            compression_type: g.i8(),
+            metrics: g.bytes(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for PushTelemetryRequest {

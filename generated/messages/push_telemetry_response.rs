@@ -4,7 +4,7 @@
 /// The PushTelemetry response (api key 72), generated from `PushTelemetryResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct PushTelemetryResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PushTelemetryResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PushTelemetryResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for PushTelemetryResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -68,15 +59,8 @@ impl crate::Decodable for PushTelemetryResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -101,11 +85,11 @@ impl PushTelemetryResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for PushTelemetryResponse {

@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct ReadShareGroupStateSummaryRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ReadShareGroupStateSummaryRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<ReadStateSummaryData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ReadShareGroupStateSummaryRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ReadShareGroupStateSummaryRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -110,10 +101,8 @@ impl crate::Decodable for ReadShareGroupStateSummaryRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<ReadStateSummaryData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<ReadStateSummaryData>,
@@ -157,27 +146,27 @@ impl crate::Decodable for ReadShareGroupStateSummaryRequest {
 impl ReadShareGroupStateSummaryRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ReadStateSummaryData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ReadStateSummaryData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `ReadShareGroupStateSummaryRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -192,18 +181,9 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionData {
-    fn default() -> Self {
-        Self {
-            partition: 0i32,
-            leader_epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -241,14 +221,8 @@ impl crate::Decodable for PartitionData {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -273,15 +247,15 @@ impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.partition = g.i32();
-        this.leader_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition: g.i32(),
+            leader_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ReadStateSummaryData` of `ReadShareGroupStateSummaryRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -296,18 +270,9 @@ pub struct ReadStateSummaryData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ReadStateSummaryData {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ReadStateSummaryData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for ReadStateSummaryData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -370,11 +335,7 @@ impl crate::Decodable for ReadStateSummaryData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
@@ -414,23 +375,23 @@ impl crate::Decodable for ReadStateSummaryData {
 impl ReadStateSummaryData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ReadShareGroupStateSummaryRequest {

@@ -36,7 +36,7 @@ impl ::core::default::Default for RemoveRaftVoterRequest {
 }
 impl RemoveRaftVoterRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 16usize + 1usize;
+    pub const MIN_SIZE: usize = 21usize;
 }
 impl crate::Encodable for RemoveRaftVoterRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -95,19 +95,12 @@ impl crate::Decodable for RemoveRaftVoterRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
+        let f_voter_directory_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -134,12 +127,12 @@ impl RemoveRaftVoterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        this.voter_id = g.i32();
-        this.voter_directory_id = g.uuid();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.string()) },
+            voter_id: g.i32(),
+            voter_directory_id: g.uuid(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for RemoveRaftVoterRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 1-2; flexible versions 2+.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,18 +24,9 @@ pub struct RenewDelegationTokenRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for RenewDelegationTokenRequest {
-    fn default() -> Self {
-        Self {
-            hmac: crate::Bytes::new(),
-            renew_period_ms: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl RenewDelegationTokenRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 8usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for RenewDelegationTokenRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -96,16 +87,10 @@ impl crate::Decodable for RenewDelegationTokenRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_hmac: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 2i16)?) })()
+        let f_hmac: crate::Bytes = r
+            .bytes(version >= 2i16)
             .map_err(|e| e.in_field("Hmac"))?;
-        let f_renew_period_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
-            .map_err(|e| e.in_field("RenewPeriodMs"))?;
+        let f_renew_period_ms: i64 = r.i64().map_err(|e| e.in_field("RenewPeriodMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -131,13 +116,15 @@ impl crate::Decodable for RenewDelegationTokenRequest {
 impl RenewDelegationTokenRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.hmac = g.bytes();
-        this.renew_period_ms = g.i64();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            hmac: g.bytes(),
+            renew_period_ms: g.i64(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for RenewDelegationTokenRequest {

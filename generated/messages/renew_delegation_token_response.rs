@@ -4,7 +4,7 @@
 /// The RenewDelegationToken response (api key 39), generated from `RenewDelegationTokenResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-2; flexible versions 2+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct RenewDelegationTokenResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for RenewDelegationTokenResponse {
-    fn default() -> Self {
-        Self {
-            error_code: 0i16,
-            expiry_timestamp_ms: 0i64,
-            throttle_time_ms: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl RenewDelegationTokenResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 8usize + 4usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for RenewDelegationTokenResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -85,20 +75,11 @@ impl crate::Decodable for RenewDelegationTokenResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_expiry_timestamp_ms: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_expiry_timestamp_ms: i64 = r
+            .i64()
             .map_err(|e| e.in_field("ExpiryTimestampMs"))?;
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -125,14 +106,16 @@ impl crate::Decodable for RenewDelegationTokenResponse {
 impl RenewDelegationTokenResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.expiry_timestamp_ms = g.i64();
-        this.throttle_time_ms = g.i32();
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            expiry_timestamp_ms: g.i64(),
+            throttle_time_ms: g.i32(),
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for RenewDelegationTokenResponse {

@@ -38,7 +38,7 @@ impl ::core::default::Default for RequestHeader {
 }
 impl RequestHeader {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for RequestHeader {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -111,25 +111,13 @@ impl crate::Decodable for RequestHeader {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_request_api_key: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("RequestApiKey"))?;
-        let f_request_api_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_request_api_key: i16 = r.i16().map_err(|e| e.in_field("RequestApiKey"))?;
+        let f_request_api_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("RequestApiVersion"))?;
-        let f_correlation_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("CorrelationId"))?;
-        let f_client_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(false)?) })()
+        let f_correlation_id: i32 = r.i32().map_err(|e| e.in_field("CorrelationId"))?;
+        let f_client_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(false)
             .map_err(|e| e.in_field("ClientId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 2i16 {
@@ -158,15 +146,17 @@ impl crate::Decodable for RequestHeader {
 impl RequestHeader {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.request_api_key = g.i16();
-        this.request_api_version = g.i16();
-        this.correlation_id = g.i32();
-        this.client_id = if g.null() { None } else { Some(g.string()) };
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            request_api_key: g.i16(),
+            request_api_version: g.i16(),
+            correlation_id: g.i32(),
+            client_id: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for RequestHeader {

@@ -4,7 +4,7 @@
 /// A protocol header, generated from `ResponseHeader.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 1+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -16,17 +16,9 @@ pub struct ResponseHeader {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ResponseHeader {
-    fn default() -> Self {
-        Self {
-            correlation_id: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ResponseHeader {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for ResponseHeader {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -67,11 +59,7 @@ impl crate::Decodable for ResponseHeader {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_correlation_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("CorrelationId"))?;
+        let f_correlation_id: i32 = r.i32().map_err(|e| e.in_field("CorrelationId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 1i16 {
             let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -96,12 +84,14 @@ impl crate::Decodable for ResponseHeader {
 impl ResponseHeader {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.correlation_id = g.i32();
-        if version >= 1i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            correlation_id: g.i32(),
+            unknown_tagged_fields: if version >= 1i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for ResponseHeader {

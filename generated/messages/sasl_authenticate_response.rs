@@ -41,7 +41,7 @@ impl ::core::default::Default for SaslAuthenticateResponse {
 }
 impl SaslAuthenticateResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for SaslAuthenticateResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -81,7 +81,7 @@ impl crate::Encodable for SaslAuthenticateResponse {
             };
         if version >= 1i16 {
             n += 8usize;
-        } else {}
+        }
         if version >= 2i16 {
             n
                 += crate::wire::write::unsigned_varint_len(
@@ -117,7 +117,7 @@ impl crate::Encodable for SaslAuthenticateResponse {
                 let v = &self.session_lifetime_ms;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             let tagged_count = self.unknown_tagged_fields.len();
             crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
@@ -133,23 +133,15 @@ impl crate::Decodable for SaslAuthenticateResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 2i16)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 2i16)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_auth_bytes: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 2i16)?) })()
+        let f_auth_bytes: crate::Bytes = r
+            .bytes(version >= 2i16)
             .map_err(|e| e.in_field("AuthBytes"))?;
         let f_session_lifetime_ms: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("SessionLifetimeMs"))?
+            r.i64().map_err(|e| e.in_field("SessionLifetimeMs"))?
         } else {
             0i64
         };
@@ -180,17 +172,17 @@ impl crate::Decodable for SaslAuthenticateResponse {
 impl SaslAuthenticateResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.auth_bytes = g.bytes();
-        if version >= 1i16 {
-            this.session_lifetime_ms = g.i64();
-        } else {}
-        if version >= 2i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            auth_bytes: g.bytes(),
+            session_lifetime_ms: if version >= 1i16 { g.i64() } else { 0i64 },
+            unknown_tagged_fields: if version >= 2i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for SaslAuthenticateResponse {

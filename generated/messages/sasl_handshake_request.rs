@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions none.
 ///
 /// Listeners: broker, controller.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -15,16 +15,9 @@ pub struct SaslHandshakeRequest {
     #[cfg_attr(feature = "serde", serde(rename = "mechanism"))]
     pub mechanism: crate::StrBytes,
 }
-impl ::core::default::Default for SaslHandshakeRequest {
-    fn default() -> Self {
-        Self {
-            mechanism: crate::StrBytes::new(),
-        }
-    }
-}
 impl SaslHandshakeRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for SaslHandshakeRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -61,10 +54,8 @@ impl crate::Decodable for SaslHandshakeRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_mechanism: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(false)?) })()
+        let f_mechanism: crate::StrBytes = r
+            .string(false)
             .map_err(|e| e.in_field("Mechanism"))?;
         Ok(SaslHandshakeRequest {
             mechanism: f_mechanism,
@@ -76,9 +67,7 @@ impl SaslHandshakeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.mechanism = g.string();
-        this
+        Self { mechanism: g.string() }
     }
 }
 impl crate::Message for SaslHandshakeRequest {

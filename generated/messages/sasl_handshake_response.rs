@@ -4,7 +4,7 @@
 /// The SaslHandshake response (api key 17), generated from `SaslHandshakeResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions none.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -16,17 +16,9 @@ pub struct SaslHandshakeResponse {
     #[cfg_attr(feature = "serde", serde(rename = "mechanisms"))]
     pub mechanisms: ::std::vec::Vec<crate::StrBytes>,
 }
-impl ::core::default::Default for SaslHandshakeResponse {
-    fn default() -> Self {
-        Self {
-            error_code: 0i16,
-            mechanisms: ::std::vec::Vec::<crate::StrBytes>::new(),
-        }
-    }
-}
 impl SaslHandshakeResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 4usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for SaslHandshakeResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -93,10 +85,7 @@ impl crate::Decodable for SaslHandshakeResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_mechanisms: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
@@ -124,17 +113,17 @@ impl SaslHandshakeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.mechanisms = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this
+        Self {
+            error_code: g.i16(),
+            mechanisms: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+        }
     }
 }
 impl crate::Message for SaslHandshakeResponse {

@@ -44,7 +44,7 @@ impl ::core::default::Default for ShareAcknowledgeRequest {
 }
 impl ShareAcknowledgeRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for ShareAcknowledgeRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -84,14 +84,13 @@ impl crate::Encodable for ShareAcknowledgeRequest {
         n += 4usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.is_renew_ack != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ShareAcknowledgeRequest",
-                    field: "IsRenewAck",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.is_renew_ack {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ShareAcknowledgeRequest",
+                field: "IsRenewAck",
+                version,
+            });
         }
         n
             += {
@@ -144,7 +143,7 @@ impl crate::Encodable for ShareAcknowledgeRequest {
                 let v = &self.is_renew_ack;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -168,24 +167,17 @@ impl crate::Decodable for ShareAcknowledgeRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_group_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_member_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_share_session_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_share_session_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("ShareSessionEpoch"))?;
         let f_is_renew_ack: bool = if version >= 2i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsRenewAck"))?
+            r.bool().map_err(|e| e.in_field("IsRenewAck"))?
         } else {
             false
         };
@@ -233,32 +225,30 @@ impl crate::Decodable for ShareAcknowledgeRequest {
 impl ShareAcknowledgeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = if g.null() { None } else { Some(g.string()) };
-        this.member_id = if g.null() { None } else { Some(g.string()) };
-        this.share_session_epoch = g.i32();
-        if version >= 2i16 {
-            this.is_renew_ack = g.bool();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AcknowledgeTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: if g.null() { None } else { Some(g.string()) },
+            member_id: if g.null() { None } else { Some(g.string()) },
+            share_session_epoch: g.i32(),
+            is_renew_ack: if version >= 2i16 { g.bool() } else { false },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AcknowledgeTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AcknowledgementBatch` of `ShareAcknowledgeRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -276,19 +266,9 @@ pub struct AcknowledgementBatch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AcknowledgementBatch {
-    fn default() -> Self {
-        Self {
-            first_offset: 0i64,
-            last_offset: 0i64,
-            acknowledge_types: ::std::vec::Vec::<i8>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AcknowledgementBatch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for AcknowledgementBatch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -308,8 +288,7 @@ impl crate::Encodable for AcknowledgementBatch {
                             length: a.len(),
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 1usize
+                    crate::wire::write::length_len(Some(a.len()), true, true) + a.len()
                 }
             };
         n
@@ -352,14 +331,8 @@ impl crate::Decodable for AcknowledgementBatch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("LastOffset"))?;
+        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
+        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_acknowledge_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i8>,
             crate::DecodeError,
@@ -401,23 +374,23 @@ impl AcknowledgementBatch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.first_offset = g.i64();
-        this.last_offset = g.i64();
-        this.acknowledge_types = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i8());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            first_offset: g.i64(),
+            last_offset: g.i64(),
+            acknowledge_types: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i8());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AcknowledgePartition` of `ShareAcknowledgeRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -432,18 +405,9 @@ pub struct AcknowledgePartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AcknowledgePartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            acknowledgement_batches: ::std::vec::Vec::<AcknowledgementBatch>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AcknowledgePartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for AcknowledgePartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -506,11 +470,7 @@ impl crate::Decodable for AcknowledgePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AcknowledgementBatch>,
             crate::DecodeError,
@@ -553,27 +513,27 @@ impl crate::Decodable for AcknowledgePartition {
 impl AcknowledgePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.acknowledgement_batches = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AcknowledgementBatch::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            acknowledgement_batches: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AcknowledgementBatch::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AcknowledgeTopic` of `ShareAcknowledgeRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -588,18 +548,9 @@ pub struct AcknowledgeTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AcknowledgeTopic {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<AcknowledgePartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AcknowledgeTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for AcknowledgeTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -662,11 +613,7 @@ impl crate::Decodable for AcknowledgeTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<AcknowledgePartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AcknowledgePartition>,
             crate::DecodeError,
@@ -709,23 +656,23 @@ impl crate::Decodable for AcknowledgeTopic {
 impl AcknowledgeTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AcknowledgePartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AcknowledgePartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ShareAcknowledgeRequest {

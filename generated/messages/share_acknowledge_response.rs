@@ -4,7 +4,7 @@
 /// The ShareAcknowledge response (api key 79), generated from `ShareAcknowledgeResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 1-2; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -31,22 +31,9 @@ pub struct ShareAcknowledgeResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ShareAcknowledgeResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            error_message: None,
-            acquisition_lock_timeout_ms: 0i32,
-            responses: ::std::vec::Vec::<ShareAcknowledgeTopicResponse>::new(),
-            node_endpoints: ::std::vec::Vec::<NodeEndpoint>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ShareAcknowledgeResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for ShareAcknowledgeResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -71,7 +58,7 @@ impl crate::Encodable for ShareAcknowledgeResponse {
             };
         if version >= 2i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.responses;
@@ -144,7 +131,7 @@ impl crate::Encodable for ShareAcknowledgeResponse {
                 let v = &self.acquisition_lock_timeout_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.responses;
             {
@@ -178,23 +165,13 @@ impl crate::Decodable for ShareAcknowledgeResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
         let f_acquisition_lock_timeout_ms: i32 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?
+            r.i32().map_err(|e| e.in_field("AcquisitionLockTimeoutMs"))?
         } else {
             0i32
         };
@@ -260,45 +237,43 @@ impl crate::Decodable for ShareAcknowledgeResponse {
 impl ShareAcknowledgeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        if version >= 2i16 {
-            this.acquisition_lock_timeout_ms = g.i32();
-        } else {}
-        this.responses = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ShareAcknowledgeTopicResponse::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.node_endpoints = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = NodeEndpoint::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            acquisition_lock_timeout_ms: if version >= 2i16 { g.i32() } else { 0i32 },
+            responses: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ShareAcknowledgeTopicResponse::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            node_endpoints: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = NodeEndpoint::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `LeaderIdAndEpoch` of `ShareAcknowledgeResponse.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -313,18 +288,9 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for LeaderIdAndEpoch {
-    fn default() -> Self {
-        Self {
-            leader_id: 0i32,
-            leader_epoch: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl LeaderIdAndEpoch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -362,14 +328,8 @@ impl crate::Decodable for LeaderIdAndEpoch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -394,15 +354,15 @@ impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `ShareAcknowledgeResponse.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -423,21 +383,9 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionData {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            error_code: 0i16,
-            error_message: None,
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + LeaderIdAndEpoch::MIN_SIZE
-        + 1usize;
+    pub const MIN_SIZE: usize = 7usize + LeaderIdAndEpoch::MIN_SIZE;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -503,24 +451,12 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_current_leader: LeaderIdAndEpoch = (|| -> ::core::result::Result<
-            LeaderIdAndEpoch,
-            crate::DecodeError,
-        > { Ok(LeaderIdAndEpoch::read(r, version)?) })()
+        let f_current_leader: LeaderIdAndEpoch = LeaderIdAndEpoch::read(r, version)
             .map_err(|e| e.in_field("CurrentLeader"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -547,22 +483,22 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.current_leader = {
-            g.enter();
-            let v = LeaderIdAndEpoch::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            current_leader: {
+                g.enter();
+                let v = LeaderIdAndEpoch::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ShareAcknowledgeTopicResponse` of `ShareAcknowledgeResponse.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -577,18 +513,9 @@ pub struct ShareAcknowledgeTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ShareAcknowledgeTopicResponse {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ShareAcknowledgeTopicResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for ShareAcknowledgeTopicResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -651,11 +578,7 @@ impl crate::Decodable for ShareAcknowledgeTopicResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
@@ -695,27 +618,27 @@ impl crate::Decodable for ShareAcknowledgeTopicResponse {
 impl ShareAcknowledgeTopicResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `NodeEndpoint` of `ShareAcknowledgeResponse.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -736,20 +659,9 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for NodeEndpoint {
-    fn default() -> Self {
-        Self {
-            node_id: 0i32,
-            host: crate::StrBytes::new(),
-            port: 0i32,
-            rack: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl NodeEndpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 10usize;
 }
 impl crate::Encodable for NodeEndpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -828,23 +740,11 @@ impl crate::Decodable for NodeEndpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_node_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
+        let f_rack: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("Rack"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -872,13 +772,13 @@ impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.node_id = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.rack = if g.null() { None } else { Some(g.string()) };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            node_id: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            rack: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ShareAcknowledgeResponse {

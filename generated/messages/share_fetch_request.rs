@@ -72,8 +72,7 @@ impl ::core::default::Default for ShareFetchRequest {
 }
 impl ShareFetchRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 4usize + 4usize
-        + 4usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 27usize;
 }
 impl crate::Encodable for ShareFetchRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -118,17 +117,16 @@ impl crate::Encodable for ShareFetchRequest {
         n += 4usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {}
+        }
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.is_renew_ack != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "ShareFetchRequest",
-                    field: "IsRenewAck",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.is_renew_ack {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "ShareFetchRequest",
+                field: "IsRenewAck",
+                version,
+            });
         }
         n
             += {
@@ -224,13 +222,13 @@ impl crate::Encodable for ShareFetchRequest {
                 let v = &self.share_acquire_mode;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 2i16 {
             {
                 let v = &self.is_renew_ack;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -264,50 +262,27 @@ impl crate::Decodable for ShareFetchRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_group_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_member_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_share_session_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_share_session_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("ShareSessionEpoch"))?;
-        let f_max_wait_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxWaitMs"))?;
-        let f_min_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MinBytes"))?;
-        let f_max_bytes: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxBytes"))?;
-        let f_max_records: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MaxRecords"))?;
-        let f_batch_size: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("BatchSize"))?;
+        let f_max_wait_ms: i32 = r.i32().map_err(|e| e.in_field("MaxWaitMs"))?;
+        let f_min_bytes: i32 = r.i32().map_err(|e| e.in_field("MinBytes"))?;
+        let f_max_bytes: i32 = r.i32().map_err(|e| e.in_field("MaxBytes"))?;
+        let f_max_records: i32 = r.i32().map_err(|e| e.in_field("MaxRecords"))?;
+        let f_batch_size: i32 = r.i32().map_err(|e| e.in_field("BatchSize"))?;
         let f_share_acquire_mode: i8 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("ShareAcquireMode"))?
+            r.i8().map_err(|e| e.in_field("ShareAcquireMode"))?
         } else {
             0i8
         };
         let f_is_renew_ack: bool = if version >= 2i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IsRenewAck"))?
+            r.bool().map_err(|e| e.in_field("IsRenewAck"))?
         } else {
             false
         };
@@ -376,53 +351,49 @@ impl crate::Decodable for ShareFetchRequest {
 impl ShareFetchRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = if g.null() { None } else { Some(g.string()) };
-        this.member_id = if g.null() { None } else { Some(g.string()) };
-        this.share_session_epoch = g.i32();
-        this.max_wait_ms = g.i32();
-        this.min_bytes = g.i32();
-        this.max_bytes = g.i32();
-        this.max_records = g.i32();
-        this.batch_size = g.i32();
-        if version >= 2i16 {
-            this.share_acquire_mode = g.i8();
-        } else {}
-        if version >= 2i16 {
-            this.is_renew_ack = g.bool();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = FetchTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.forgotten_topics_data = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = ForgottenTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: if g.null() { None } else { Some(g.string()) },
+            member_id: if g.null() { None } else { Some(g.string()) },
+            share_session_epoch: g.i32(),
+            max_wait_ms: g.i32(),
+            min_bytes: g.i32(),
+            max_bytes: g.i32(),
+            max_records: g.i32(),
+            batch_size: g.i32(),
+            share_acquire_mode: if version >= 2i16 { g.i8() } else { 0i8 },
+            is_renew_ack: if version >= 2i16 { g.bool() } else { false },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = FetchTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            forgotten_topics_data: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = ForgottenTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `AcknowledgementBatch` of `ShareFetchRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -440,19 +411,9 @@ pub struct AcknowledgementBatch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for AcknowledgementBatch {
-    fn default() -> Self {
-        Self {
-            first_offset: 0i64,
-            last_offset: 0i64,
-            acknowledge_types: ::std::vec::Vec::<i8>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl AcknowledgementBatch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for AcknowledgementBatch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -472,8 +433,7 @@ impl crate::Encodable for AcknowledgementBatch {
                             length: a.len(),
                         });
                     }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 1usize
+                    crate::wire::write::length_len(Some(a.len()), true, true) + a.len()
                 }
             };
         n
@@ -516,14 +476,8 @@ impl crate::Decodable for AcknowledgementBatch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("LastOffset"))?;
+        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
+        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_acknowledge_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i8>,
             crate::DecodeError,
@@ -565,23 +519,23 @@ impl AcknowledgementBatch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.first_offset = g.i64();
-        this.last_offset = g.i64();
-        this.acknowledge_types = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i8());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            first_offset: g.i64(),
+            last_offset: g.i64(),
+            acknowledge_types: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i8());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `FetchPartition` of `ShareFetchRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -599,19 +553,9 @@ pub struct FetchPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchPartition {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            partition_max_bytes: 0i32,
-            acknowledgement_batches: ::std::vec::Vec::<AcknowledgementBatch>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for FetchPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -681,11 +625,7 @@ impl crate::Decodable for FetchPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_partition_max_bytes: i32 = 0i32;
         let f_acknowledgement_batches: ::std::vec::Vec<AcknowledgementBatch> = (|| -> ::core::result::Result<
             ::std::vec::Vec<AcknowledgementBatch>,
@@ -730,27 +670,28 @@ impl crate::Decodable for FetchPartition {
 impl FetchPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.acknowledgement_batches = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = AcknowledgementBatch::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            partition_max_bytes: 0i32,
+            acknowledgement_batches: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = AcknowledgementBatch::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `FetchTopic` of `ShareFetchRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -765,18 +706,9 @@ pub struct FetchTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for FetchTopic {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<FetchPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl FetchTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for FetchTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -839,11 +771,7 @@ impl crate::Decodable for FetchTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<FetchPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<FetchPartition>,
             crate::DecodeError,
@@ -883,27 +811,27 @@ impl crate::Decodable for FetchTopic {
 impl FetchTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = FetchPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = FetchPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `ForgottenTopic` of `ShareFetchRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -918,18 +846,9 @@ pub struct ForgottenTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ForgottenTopic {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ForgottenTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for ForgottenTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -988,11 +907,7 @@ impl crate::Decodable for ForgottenTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -1033,18 +948,18 @@ impl ForgottenTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ShareFetchRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct ShareGroupDescribeRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ShareGroupDescribeRequest {
-    fn default() -> Self {
-        Self {
-            group_ids: ::std::vec::Vec::<crate::StrBytes>::new(),
-            include_authorized_operations: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ShareGroupDescribeRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for ShareGroupDescribeRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -125,10 +116,8 @@ impl crate::Decodable for ShareGroupDescribeRequest {
             })
         })()
             .map_err(|e| e.in_field("GroupIds"))?;
-        let f_include_authorized_operations: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_include_authorized_operations: bool = r
+            .bool()
             .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -154,18 +143,18 @@ impl ShareGroupDescribeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.group_ids = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.include_authorized_operations = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_ids: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            include_authorized_operations: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ShareGroupDescribeRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -30,21 +30,9 @@ pub struct ShareGroupHeartbeatRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for ShareGroupHeartbeatRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            member_id: crate::StrBytes::new(),
-            member_epoch: 0i32,
-            rack_id: None,
-            subscribed_topic_names: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl ShareGroupHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for ShareGroupHeartbeatRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -183,24 +171,15 @@ impl crate::Decodable for ShareGroupHeartbeatRequest {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("RackId"))?;
         let f_subscribed_topic_names: ::core::option::Option<
             ::std::vec::Vec<crate::StrBytes>,
@@ -251,25 +230,25 @@ impl ShareGroupHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.member_id = g.string();
-        this.member_epoch = g.i32();
-        this.rack_id = if g.null() { None } else { Some(g.string()) };
-        this.subscribed_topic_names = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            member_id: g.string(),
+            member_epoch: g.i32(),
+            rack_id: if g.null() { None } else { Some(g.string()) },
+            subscribed_topic_names: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for ShareGroupHeartbeatRequest {

@@ -4,7 +4,7 @@
 /// A data message, generated from `SnapshotFooterRecord.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -16,17 +16,9 @@ pub struct SnapshotFooterRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SnapshotFooterRecord {
-    fn default() -> Self {
-        Self {
-            version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SnapshotFooterRecord {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for SnapshotFooterRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -59,10 +51,7 @@ impl crate::Decodable for SnapshotFooterRecord {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Version"))?;
+        let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -86,10 +75,10 @@ impl SnapshotFooterRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.version = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            version: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for SnapshotFooterRecord {

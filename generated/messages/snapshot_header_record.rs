@@ -4,7 +4,7 @@
 /// A data message, generated from `SnapshotHeaderRecord.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct SnapshotHeaderRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SnapshotHeaderRecord {
-    fn default() -> Self {
-        Self {
-            version: 0i16,
-            last_contained_log_timestamp: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SnapshotHeaderRecord {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 11usize;
 }
 impl crate::Encodable for SnapshotHeaderRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -68,14 +59,9 @@ impl crate::Decodable for SnapshotHeaderRecord {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Version"))?;
-        let f_last_contained_log_timestamp: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
+        let f_last_contained_log_timestamp: i64 = r
+            .i64()
             .map_err(|e| e.in_field("LastContainedLogTimestamp"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -101,11 +87,11 @@ impl SnapshotHeaderRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.version = g.i16();
-        this.last_contained_log_timestamp = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            version: g.i16(),
+            last_contained_log_timestamp: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for SnapshotHeaderRecord {

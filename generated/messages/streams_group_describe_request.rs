@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -24,19 +24,9 @@ pub struct StreamsGroupDescribeRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for StreamsGroupDescribeRequest {
-    fn default() -> Self {
-        Self {
-            group_ids: ::std::vec::Vec::<crate::StrBytes>::new(),
-            include_authorized_operations: false,
-            include_topology_description: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl StreamsGroupDescribeRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for StreamsGroupDescribeRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -79,14 +69,13 @@ impl crate::Encodable for StreamsGroupDescribeRequest {
         n += 1usize;
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.include_topology_description != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "StreamsGroupDescribeRequest",
-                    field: "IncludeTopologyDescription",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.include_topology_description {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "StreamsGroupDescribeRequest",
+                field: "IncludeTopologyDescription",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -114,7 +103,7 @@ impl crate::Encodable for StreamsGroupDescribeRequest {
                 let v = &self.include_topology_description;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -144,14 +133,11 @@ impl crate::Decodable for StreamsGroupDescribeRequest {
             })
         })()
             .map_err(|e| e.in_field("GroupIds"))?;
-        let f_include_authorized_operations: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_include_authorized_operations: bool = r
+            .bool()
             .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?;
         let f_include_topology_description: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("IncludeTopologyDescription"))?
+            r.bool().map_err(|e| e.in_field("IncludeTopologyDescription"))?
         } else {
             false
         };
@@ -179,21 +165,19 @@ impl crate::Decodable for StreamsGroupDescribeRequest {
 impl StreamsGroupDescribeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_ids = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.include_authorized_operations = g.bool();
-        if version >= 1i16 {
-            this.include_topology_description = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_ids: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            include_authorized_operations: g.bool(),
+            include_topology_description: if version >= 1i16 { g.bool() } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for StreamsGroupDescribeRequest {

@@ -4,7 +4,7 @@
 /// The StreamsGroupDescribe response (api key 89), generated from `StreamsGroupDescribeResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-1; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct StreamsGroupDescribeResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for StreamsGroupDescribeResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            groups: ::std::vec::Vec::<DescribedGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl StreamsGroupDescribeResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for StreamsGroupDescribeResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -93,11 +84,7 @@ impl crate::Decodable for StreamsGroupDescribeResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
             ::std::vec::Vec<DescribedGroup>,
             crate::DecodeError,
@@ -137,27 +124,27 @@ impl crate::Decodable for StreamsGroupDescribeResponse {
 impl StreamsGroupDescribeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = DescribedGroup::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = DescribedGroup::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `KeyValue` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -172,18 +159,9 @@ pub struct KeyValue {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for KeyValue {
-    fn default() -> Self {
-        Self {
-            key: crate::StrBytes::new(),
-            value: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl KeyValue {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for KeyValue {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -250,16 +228,8 @@ impl crate::Decodable for KeyValue {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Value"))?;
+        let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
+        let f_value: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -284,15 +254,15 @@ impl KeyValue {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.key = g.string();
-        this.value = g.string();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            key: g.string(),
+            value: g.string(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicInfo` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -313,20 +283,9 @@ pub struct TopicInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicInfo {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: 0i32,
-            replication_factor: 0i16,
-            topic_configs: ::std::vec::Vec::<KeyValue>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicInfo {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for TopicInfo {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -414,19 +373,10 @@ impl crate::Decodable for TopicInfo {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_partitions: i32 = r.i32().map_err(|e| e.in_field("Partitions"))?;
+        let f_replication_factor: i16 = r
+            .i16()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
         let f_topic_configs: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
             ::std::vec::Vec<KeyValue>,
@@ -469,29 +419,29 @@ impl crate::Decodable for TopicInfo {
 impl TopicInfo {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = g.i32();
-        this.replication_factor = g.i16();
-        this.topic_configs = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = KeyValue::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partitions: g.i32(),
+            replication_factor: g.i16(),
+            topic_configs: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = KeyValue::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Subtopology` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -515,22 +465,9 @@ pub struct Subtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Subtopology {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            repartition_sink_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            state_changelog_topics: ::std::vec::Vec::<TopicInfo>::new(),
-            repartition_source_topics: ::std::vec::Vec::<TopicInfo>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Subtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for Subtopology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -731,10 +668,8 @@ impl crate::Decodable for Subtopology {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -826,56 +761,56 @@ impl crate::Decodable for Subtopology {
 impl Subtopology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.repartition_sink_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.state_changelog_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicInfo::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.repartition_source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicInfo::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            repartition_sink_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            state_changelog_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicInfo::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            repartition_source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicInfo::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Topology` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -890,18 +825,9 @@ pub struct Topology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Topology {
-    fn default() -> Self {
-        Self {
-            epoch: 0i32,
-            subtopologies: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Topology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Topology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -964,10 +890,7 @@ impl crate::Decodable for Topology {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let f_subtopologies: ::core::option::Option<::std::vec::Vec<Subtopology>> = (|| -> ::core::result::Result<
             ::core::option::Option<::std::vec::Vec<Subtopology>>,
             crate::DecodeError,
@@ -1013,31 +936,31 @@ impl crate::Decodable for Topology {
 impl Topology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.epoch = g.i32();
-        this.subtopologies = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Subtopology::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            epoch: g.i32(),
+            subtopologies: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = Subtopology::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Endpoint` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1052,18 +975,9 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Endpoint {
-    fn default() -> Self {
-        Self {
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Endpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1115,15 +1029,8 @@ impl crate::Decodable for Endpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1148,15 +1055,15 @@ impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TaskOffset` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1174,19 +1081,9 @@ pub struct TaskOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TaskOffset {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            partition: 0i32,
-            offset: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TaskOffset {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for TaskOffset {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1243,19 +1140,11 @@ impl crate::Decodable for TaskOffset {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Offset"))?;
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
+        let f_offset: i64 = r.i64().map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1281,16 +1170,16 @@ impl TaskOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.partition = g.i32();
-        this.offset = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            partition: g.i32(),
+            offset: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TaskIds` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1305,18 +1194,9 @@ pub struct TaskIds {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TaskIds {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TaskIds {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1390,10 +1270,8 @@ impl crate::Decodable for TaskIds {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -1435,22 +1313,22 @@ impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Assignment` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1468,19 +1346,9 @@ pub struct Assignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Assignment {
-    fn default() -> Self {
-        Self {
-            active_tasks: ::std::vec::Vec::<TaskIds>::new(),
-            standby_tasks: ::std::vec::Vec::<TaskIds>::new(),
-            warmup_tasks: ::std::vec::Vec::<TaskIds>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Assignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for Assignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1676,52 +1544,52 @@ impl crate::Decodable for Assignment {
 impl Assignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.active_tasks = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TaskIds::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.standby_tasks = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TaskIds::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.warmup_tasks = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TaskIds::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            active_tasks: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TaskIds::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            standby_tasks: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TaskIds::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            warmup_tasks: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TaskIds::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Member` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1775,33 +1643,9 @@ pub struct Member {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Member {
-    fn default() -> Self {
-        Self {
-            member_id: crate::StrBytes::new(),
-            member_epoch: 0i32,
-            instance_id: None,
-            rack_id: None,
-            client_id: crate::StrBytes::new(),
-            client_host: crate::StrBytes::new(),
-            topology_epoch: 0i32,
-            process_id: crate::StrBytes::new(),
-            user_endpoint: None,
-            client_tags: ::std::vec::Vec::<KeyValue>::new(),
-            task_offsets: ::std::vec::Vec::<TaskOffset>::new(),
-            task_end_offsets: ::std::vec::Vec::<TaskOffset>::new(),
-            assignment: <Assignment as ::core::default::Default>::default(),
-            target_assignment: <Assignment as ::core::default::Default>::default(),
-            is_classic: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Member {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize + 4usize
-        + 1usize + 1usize + 1usize + 1usize + Assignment::MIN_SIZE + Assignment::MIN_SIZE
-        + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 17usize + Assignment::MIN_SIZE + Assignment::MIN_SIZE;
 }
 impl crate::Encodable for Member {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2094,44 +1938,25 @@ impl crate::Decodable for Member {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("RackId"))?;
-        let f_client_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_client_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_client_host: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ClientHost"))?;
-        let f_topology_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_process_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topology_epoch: i32 = r.i32().map_err(|e| e.in_field("TopologyEpoch"))?;
+        let f_process_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("ProcessId"))?;
         let f_user_endpoint: ::core::option::Option<Endpoint> = (|| -> ::core::result::Result<
             ::core::option::Option<Endpoint>,
@@ -2186,20 +2011,11 @@ impl crate::Decodable for Member {
             })
         })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_assignment: Assignment = (|| -> ::core::result::Result<
-            Assignment,
-            crate::DecodeError,
-        > { Ok(Assignment::read(r, version)?) })()
+        let f_assignment: Assignment = Assignment::read(r, version)
             .map_err(|e| e.in_field("Assignment"))?;
-        let f_target_assignment: Assignment = (|| -> ::core::result::Result<
-            Assignment,
-            crate::DecodeError,
-        > { Ok(Assignment::read(r, version)?) })()
+        let f_target_assignment: Assignment = Assignment::read(r, version)
             .map_err(|e| e.in_field("TargetAssignment"))?;
-        let f_is_classic: bool = (|| -> ::core::result::Result<bool, crate::DecodeError> {
-            Ok(r.bool()?)
-        })()
-            .map_err(|e| e.in_field("IsClassic"))?;
+        let f_is_classic: bool = r.bool().map_err(|e| e.in_field("IsClassic"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -2236,83 +2052,83 @@ impl crate::Decodable for Member {
 impl Member {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        this.member_epoch = g.i32();
-        this.instance_id = if g.null() { None } else { Some(g.string()) };
-        this.rack_id = if g.null() { None } else { Some(g.string()) };
-        this.client_id = g.string();
-        this.client_host = g.string();
-        this.topology_epoch = g.i32();
-        this.process_id = g.string();
-        this.user_endpoint = if g.null() {
-            None
-        } else {
-            Some({
+        Self {
+            member_id: g.string(),
+            member_epoch: g.i32(),
+            instance_id: if g.null() { None } else { Some(g.string()) },
+            rack_id: if g.null() { None } else { Some(g.string()) },
+            client_id: g.string(),
+            client_host: g.string(),
+            topology_epoch: g.i32(),
+            process_id: g.string(),
+            user_endpoint: if g.null() {
+                None
+            } else {
+                Some({
+                    g.enter();
+                    let v = Endpoint::arbitrary(g, version);
+                    g.leave();
+                    v
+                })
+            },
+            client_tags: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = KeyValue::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            task_offsets: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TaskOffset::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            task_end_offsets: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TaskOffset::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            assignment: {
                 g.enter();
-                let v = Endpoint::arbitrary(g, version);
+                let v = Assignment::arbitrary(g, version);
                 g.leave();
                 v
-            })
-        };
-        this.client_tags = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = KeyValue::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.task_offsets = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TaskOffset::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.task_end_offsets = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TaskOffset::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.assignment = {
-            g.enter();
-            let v = Assignment::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.target_assignment = {
-            g.enter();
-            let v = Assignment::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.is_classic = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            target_assignment: {
+                g.enter();
+                let v = Assignment::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            is_classic: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionNode` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -2339,22 +2155,9 @@ pub struct TopologyDescriptionNode {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionNode {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            node_type: 0i8,
-            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            sink_topic: None,
-            stores: ::std::vec::Vec::<crate::StrBytes>::new(),
-            successors: ::std::vec::Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionNode {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopologyDescriptionNode {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2376,25 +2179,23 @@ impl crate::Encodable for TopologyDescriptionNode {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.name != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "Name",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.name.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "Name",
+                version,
+            });
         }
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.node_type != 0i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "NodeType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.node_type != 0i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "NodeType",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -2432,14 +2233,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                             }
                     }
                 };
-        } else {
-            if self.source_topics != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "SourceTopics",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.source_topics.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "SourceTopics",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -2458,14 +2258,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.sink_topic != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "SinkTopic",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.sink_topic.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "SinkTopic",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -2503,14 +2302,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                             }
                     }
                 };
-        } else {
-            if self.stores != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "Stores",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.stores.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "Stores",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -2548,14 +2346,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                             }
                     }
                 };
-        } else {
-            if self.successors != ::std::vec::Vec::<crate::StrBytes>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionNode",
-                    field: "Successors",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.successors.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionNode",
+                field: "Successors",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -2569,13 +2366,13 @@ impl crate::Encodable for TopologyDescriptionNode {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.node_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.source_topics;
@@ -2587,7 +2384,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             match &self.sink_topic {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -2595,7 +2392,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.stores;
@@ -2607,7 +2404,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.successors;
@@ -2619,7 +2416,7 @@ impl crate::Encodable for TopologyDescriptionNode {
                     }
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -2634,16 +2431,12 @@ impl crate::Decodable for TopologyDescriptionNode {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version >= 1i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(true).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_node_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("NodeType"))?
+            r.i8().map_err(|e| e.in_field("NodeType"))?
         } else {
             0i8
         };
@@ -2668,11 +2461,7 @@ impl crate::Decodable for TopologyDescriptionNode {
             ::std::vec::Vec::<crate::StrBytes>::new()
         };
         let f_sink_topic: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("SinkTopic"))?
+            r.nullable_string(true).map_err(|e| e.in_field("SinkTopic"))?
         } else {
             None
         };
@@ -2743,52 +2532,56 @@ impl crate::Decodable for TopologyDescriptionNode {
 impl TopologyDescriptionNode {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 1i16 {
-            this.node_type = g.i8();
-        } else {}
-        if version >= 1i16 {
-            this.source_topics = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+        Self {
+            name: if version >= 1i16 { g.string() } else { crate::StrBytes::new() },
+            node_type: if version >= 1i16 { g.i8() } else { 0i8 },
+            source_topics: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 1i16 {
-            this.sink_topic = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 1i16 {
-            this.stores = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            sink_topic: if version >= 1i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            stores: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 1i16 {
-            this.successors = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            successors: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(g.string());
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            } else {
+                ::std::vec::Vec::<crate::StrBytes>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionSubtopology` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -2803,18 +2596,9 @@ pub struct TopologyDescriptionSubtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionSubtopology {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            nodes: ::std::vec::Vec::<TopologyDescriptionNode>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionSubtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopologyDescriptionSubtopology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2836,14 +2620,13 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.subtopology_id != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionSubtopology",
-                    field: "SubtopologyId",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.subtopology_id.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionSubtopology",
+                field: "SubtopologyId",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -2869,14 +2652,13 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                             }
                     }
                 };
-        } else {
-            if self.nodes != ::std::vec::Vec::<TopologyDescriptionNode>::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionSubtopology",
-                    field: "Nodes",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.nodes.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionSubtopology",
+                field: "Nodes",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -2890,7 +2672,7 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                 let v = &self.subtopology_id;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.nodes;
@@ -2902,7 +2684,7 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
                     }
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -2917,10 +2699,7 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_subtopology_id: crate::StrBytes = if version >= 1i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("SubtopologyId"))?
+            r.string(true).map_err(|e| e.in_field("SubtopologyId"))?
         } else {
             crate::StrBytes::new()
         };
@@ -2970,31 +2749,35 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
 impl TopologyDescriptionSubtopology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.subtopology_id = g.string();
-        } else {}
-        if version >= 1i16 {
-            this.nodes = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopologyDescriptionNode::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            subtopology_id: if version >= 1i16 {
+                g.string()
+            } else {
+                crate::StrBytes::new()
+            },
+            nodes: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopologyDescriptionNode::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            } else {
+                ::std::vec::Vec::<TopologyDescriptionNode>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionGlobalStore` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -3009,18 +2792,9 @@ pub struct TopologyDescriptionGlobalStore {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionGlobalStore {
-    fn default() -> Self {
-        Self {
-            source: <TopologyDescriptionNode as ::core::default::Default>::default(),
-            processor: <TopologyDescriptionNode as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionGlobalStore {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopologyDescriptionGlobalStore {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -3031,16 +2805,16 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                     let v = &self.source;
                     v.size(version)?
                 };
-        } else {
-            if self.source
+        }
+        if version <= 0i16
+            && self.source
                 != <TopologyDescriptionNode as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionGlobalStore",
-                    field: "Source",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionGlobalStore",
+                field: "Source",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -3048,16 +2822,16 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                     let v = &self.processor;
                     v.size(version)?
                 };
-        } else {
-            if self.processor
+        }
+        if version <= 0i16
+            && self.processor
                 != <TopologyDescriptionNode as ::core::default::Default>::default()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescriptionGlobalStore",
-                    field: "Processor",
-                    version,
-                });
-            }
+        {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescriptionGlobalStore",
+                field: "Processor",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -3071,13 +2845,13 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
                 let v = &self.source;
                 v.write(buf, version);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.processor;
                 v.write(buf, version);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -3092,17 +2866,12 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_source: TopologyDescriptionNode = if version >= 1i16 {
-            (|| -> ::core::result::Result<TopologyDescriptionNode, crate::DecodeError> {
-                Ok(TopologyDescriptionNode::read(r, version)?)
-            })()
-                .map_err(|e| e.in_field("Source"))?
+            TopologyDescriptionNode::read(r, version).map_err(|e| e.in_field("Source"))?
         } else {
             <TopologyDescriptionNode as ::core::default::Default>::default()
         };
         let f_processor: TopologyDescriptionNode = if version >= 1i16 {
-            (|| -> ::core::result::Result<TopologyDescriptionNode, crate::DecodeError> {
-                Ok(TopologyDescriptionNode::read(r, version)?)
-            })()
+            TopologyDescriptionNode::read(r, version)
                 .map_err(|e| e.in_field("Processor"))?
         } else {
             <TopologyDescriptionNode as ::core::default::Default>::default()
@@ -3130,29 +2899,33 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
 impl TopologyDescriptionGlobalStore {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.source = {
-                g.enter();
-                let v = TopologyDescriptionNode::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        if version >= 1i16 {
-            this.processor = {
-                g.enter();
-                let v = TopologyDescriptionNode::arbitrary(g, version);
-                g.leave();
-                v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            source: if version >= 1i16 {
+                {
+                    g.enter();
+                    let v = TopologyDescriptionNode::arbitrary(g, version);
+                    g.leave();
+                    v
+                }
+            } else {
+                <TopologyDescriptionNode as ::core::default::Default>::default()
+            },
+            processor: if version >= 1i16 {
+                {
+                    g.enter();
+                    let v = TopologyDescriptionNode::arbitrary(g, version);
+                    g.leave();
+                    v
+                }
+            } else {
+                <TopologyDescriptionNode as ::core::default::Default>::default()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescription` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -3167,18 +2940,9 @@ pub struct TopologyDescription {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescription {
-    fn default() -> Self {
-        Self {
-            subtopologies: ::std::vec::Vec::<TopologyDescriptionSubtopology>::new(),
-            global_stores: ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescription {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TopologyDescription {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -3207,16 +2971,13 @@ impl crate::Encodable for TopologyDescription {
                             }
                     }
                 };
-        } else {
-            if self.subtopologies
-                != ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescription",
-                    field: "Subtopologies",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.subtopologies.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescription",
+                field: "Subtopologies",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -3242,16 +3003,13 @@ impl crate::Encodable for TopologyDescription {
                             }
                     }
                 };
-        } else {
-            if self.global_stores
-                != ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
-            {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TopologyDescription",
-                    field: "GlobalStores",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && !self.global_stores.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TopologyDescription",
+                field: "GlobalStores",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -3271,7 +3029,7 @@ impl crate::Encodable for TopologyDescription {
                     }
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.global_stores;
@@ -3283,7 +3041,7 @@ impl crate::Encodable for TopologyDescription {
                     }
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -3370,39 +3128,49 @@ impl crate::Decodable for TopologyDescription {
 impl TopologyDescription {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.subtopologies = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopologyDescriptionSubtopology::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+        Self {
+            subtopologies: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopologyDescriptionSubtopology::arbitrary(
+                                g,
+                                version,
+                            );
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        if version >= 1i16 {
-            this.global_stores = {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopologyDescriptionGlobalStore::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
+            } else {
+                ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
+            },
+            global_stores: if version >= 1i16 {
+                {
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TopologyDescriptionGlobalStore::arbitrary(
+                                g,
+                                version,
+                            );
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
                 }
-                v
-            };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            } else {
+                ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `DescribedGroup` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), in versions 0-1.
@@ -3472,8 +3240,7 @@ impl ::core::default::Default for DescribedGroup {
 }
 impl DescribedGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize + 4usize + 4usize
-        + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for DescribedGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -3564,25 +3331,23 @@ impl crate::Encodable for DescribedGroup {
                     None => 1usize,
                     Some(v) => 1 + v.size(version)?,
                 };
-        } else {
-            if self.topology_description != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedGroup",
-                    field: "TopologyDescription",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.topology_description.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedGroup",
+                field: "TopologyDescription",
+                version,
+            });
         }
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.topology_description_status != 0i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "DescribedGroup",
-                    field: "TopologyDescriptionStatus",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.topology_description_status != 0i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "DescribedGroup",
+                field: "TopologyDescriptionStatus",
+                version,
+            });
         }
         if version >= 1i16 {
             n
@@ -3601,7 +3366,7 @@ impl crate::Encodable for DescribedGroup {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n
             += crate::wire::write::unsigned_varint_len(
                 self.unknown_tagged_fields.len() as u32,
@@ -3664,13 +3429,13 @@ impl crate::Encodable for DescribedGroup {
                     v.write(buf, version);
                 }
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.topology_description_status;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             match &self.assignor_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -3678,7 +3443,7 @@ impl crate::Encodable for DescribedGroup {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -3692,33 +3457,19 @@ impl crate::Decodable for DescribedGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_state: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_group_epoch: i32 = r.i32().map_err(|e| e.in_field("GroupEpoch"))?;
+        let f_assignment_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("AssignmentEpoch"))?;
         let f_topology: ::core::option::Option<Topology> = (|| -> ::core::result::Result<
             ::core::option::Option<Topology>,
@@ -3741,10 +3492,8 @@ impl crate::Decodable for DescribedGroup {
             })
         })()
             .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_authorized_operations: i32 = r
+            .i32()
             .map_err(|e| e.in_field("AuthorizedOperations"))?;
         let f_topology_description: ::core::option::Option<TopologyDescription> = if version
             >= 1i16
@@ -3766,18 +3515,13 @@ impl crate::Decodable for DescribedGroup {
             None
         };
         let f_topology_description_status: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("TopologyDescriptionStatus"))?
+            r.i8().map_err(|e| e.in_field("TopologyDescriptionStatus"))?
         } else {
             0i8
         };
         let f_assignor_name: ::core::option::Option<crate::StrBytes> = if version >= 1i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("AssignorName"))?
+            r.nullable_string(true).map_err(|e| e.in_field("AssignorName"))?
         } else {
             None
         };
@@ -3814,57 +3558,59 @@ impl crate::Decodable for DescribedGroup {
 impl DescribedGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.group_id = g.string();
-        this.group_state = g.string();
-        this.group_epoch = g.i32();
-        this.assignment_epoch = g.i32();
-        this.topology = if g.null() {
-            None
-        } else {
-            Some({
-                g.enter();
-                let v = Topology::arbitrary(g, version);
-                g.leave();
-                v
-            })
-        };
-        this.members = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Member::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.authorized_operations = g.i32();
-        if version >= 1i16 {
-            this.topology_description = if g.null() {
+        Self {
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            group_id: g.string(),
+            group_state: g.string(),
+            group_epoch: g.i32(),
+            assignment_epoch: g.i32(),
+            topology: if g.null() {
                 None
             } else {
                 Some({
                     g.enter();
-                    let v = TopologyDescription::arbitrary(g, version);
+                    let v = Topology::arbitrary(g, version);
                     g.leave();
                     v
                 })
-            };
-        } else {}
-        if version >= 1i16 {
-            this.topology_description_status = g.i8();
-        } else {}
-        if version >= 1i16 {
-            this.assignor_name = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+            },
+            members: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Member::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            authorized_operations: g.i32(),
+            topology_description: if version >= 1i16 {
+                if g.null() {
+                    None
+                } else {
+                    Some({
+                        g.enter();
+                        let v = TopologyDescription::arbitrary(g, version);
+                        g.leave();
+                        v
+                    })
+                }
+            } else {
+                None
+            },
+            topology_description_status: if version >= 1i16 { g.i8() } else { 0i8 },
+            assignor_name: if version >= 1i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for StreamsGroupDescribeResponse {

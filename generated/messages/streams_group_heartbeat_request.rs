@@ -92,8 +92,7 @@ impl ::core::default::Default for StreamsGroupHeartbeatRequest {
 }
 impl StreamsGroupHeartbeatRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize + 4usize + 4usize
-        + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 16usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -466,39 +465,24 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_endpoint_information_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_endpoint_information_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_instance_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_instance_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("RackId"))?;
-        let f_rebalance_timeout_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_rebalance_timeout_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("RebalanceTimeoutMs"))?;
         let f_topology: ::core::option::Option<Topology> = (|| -> ::core::result::Result<
             ::core::option::Option<Topology>,
@@ -571,10 +555,8 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
-        let f_process_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_process_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ProcessId"))?;
         let f_user_endpoint: ::core::option::Option<Endpoint> = (|| -> ::core::result::Result<
             ::core::option::Option<Endpoint>,
@@ -647,10 +629,8 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
             )
         })()
             .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_shutdown_application: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_shutdown_application: bool = r
+            .bool()
             .map_err(|e| e.in_field("ShutdownApplication"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -690,144 +670,144 @@ impl crate::Decodable for StreamsGroupHeartbeatRequest {
 impl StreamsGroupHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.member_id = g.string();
-        this.member_epoch = g.i32();
-        this.endpoint_information_epoch = g.i32();
-        this.instance_id = if g.null() { None } else { Some(g.string()) };
-        this.rack_id = if g.null() { None } else { Some(g.string()) };
-        this.rebalance_timeout_ms = g.i32();
-        this.topology = if g.null() {
-            None
-        } else {
-            Some({
-                g.enter();
-                let v = Topology::arbitrary(g, version);
-                g.leave();
-                v
-            })
-        };
-        this.active_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.standby_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.warmup_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.process_id = if g.null() { None } else { Some(g.string()) };
-        this.user_endpoint = if g.null() {
-            None
-        } else {
-            Some({
-                g.enter();
-                let v = Endpoint::arbitrary(g, version);
-                g.leave();
-                v
-            })
-        };
-        this.client_tags = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = KeyValue::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.task_offsets = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskOffset::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.task_end_offsets = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskOffset::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.shutdown_application = g.bool();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            member_id: g.string(),
+            member_epoch: g.i32(),
+            endpoint_information_epoch: g.i32(),
+            instance_id: if g.null() { None } else { Some(g.string()) },
+            rack_id: if g.null() { None } else { Some(g.string()) },
+            rebalance_timeout_ms: g.i32(),
+            topology: if g.null() {
+                None
+            } else {
+                Some({
+                    g.enter();
+                    let v = Topology::arbitrary(g, version);
+                    g.leave();
+                    v
+                })
+            },
+            active_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            standby_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            warmup_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            process_id: if g.null() { None } else { Some(g.string()) },
+            user_endpoint: if g.null() {
+                None
+            } else {
+                Some({
+                    g.enter();
+                    let v = Endpoint::arbitrary(g, version);
+                    g.leave();
+                    v
+                })
+            },
+            client_tags: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = KeyValue::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            task_offsets: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskOffset::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            task_end_offsets: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskOffset::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            shutdown_application: g.bool(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `KeyValue` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -842,18 +822,9 @@ pub struct KeyValue {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for KeyValue {
-    fn default() -> Self {
-        Self {
-            key: crate::StrBytes::new(),
-            value: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl KeyValue {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for KeyValue {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -920,16 +891,8 @@ impl crate::Decodable for KeyValue {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_key: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Value"))?;
+        let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
+        let f_value: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -954,15 +917,15 @@ impl KeyValue {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.key = g.string();
-        this.value = g.string();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            key: g.string(),
+            value: g.string(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicInfo` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -983,20 +946,9 @@ pub struct TopicInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicInfo {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partitions: 0i32,
-            replication_factor: 0i16,
-            topic_configs: ::std::vec::Vec::<KeyValue>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicInfo {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 9usize;
 }
 impl crate::Encodable for TopicInfo {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1084,19 +1036,10 @@ impl crate::Decodable for TopicInfo {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_partitions: i32 = r.i32().map_err(|e| e.in_field("Partitions"))?;
+        let f_replication_factor: i16 = r
+            .i16()
             .map_err(|e| e.in_field("ReplicationFactor"))?;
         let f_topic_configs: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
             ::std::vec::Vec<KeyValue>,
@@ -1139,29 +1082,29 @@ impl crate::Decodable for TopicInfo {
 impl TopicInfo {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partitions = g.i32();
-        this.replication_factor = g.i16();
-        this.topic_configs = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = KeyValue::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partitions: g.i32(),
+            replication_factor: g.i16(),
+            topic_configs: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = KeyValue::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `CopartitionGroup` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1179,19 +1122,9 @@ pub struct CopartitionGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for CopartitionGroup {
-    fn default() -> Self {
-        Self {
-            source_topics: ::std::vec::Vec::<i16>::new(),
-            source_topic_regex: ::std::vec::Vec::<i16>::new(),
-            repartition_source_topics: ::std::vec::Vec::<i16>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl CopartitionGroup {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for CopartitionGroup {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1372,37 +1305,37 @@ impl CopartitionGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i16());
-            }
-            v
-        };
-        this.source_topic_regex = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i16());
-            }
-            v
-        };
-        this.repartition_source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i16());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i16());
+                }
+                v
+            },
+            source_topic_regex: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i16());
+                }
+                v
+            },
+            repartition_source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i16());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Subtopology` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1432,24 +1365,9 @@ pub struct Subtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Subtopology {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            source_topic_regex: ::std::vec::Vec::<crate::StrBytes>::new(),
-            state_changelog_topics: ::std::vec::Vec::<TopicInfo>::new(),
-            repartition_sink_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            repartition_source_topics: ::std::vec::Vec::<TopicInfo>::new(),
-            copartition_groups: ::std::vec::Vec::<CopartitionGroup>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Subtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
-        + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 8usize;
 }
 impl crate::Encodable for Subtopology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1728,10 +1646,8 @@ impl crate::Decodable for Subtopology {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -1859,77 +1775,77 @@ impl crate::Decodable for Subtopology {
 impl Subtopology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.source_topic_regex = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.state_changelog_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicInfo::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.repartition_sink_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.repartition_source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicInfo::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.copartition_groups = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = CopartitionGroup::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            source_topic_regex: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            state_changelog_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicInfo::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            repartition_sink_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            repartition_source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicInfo::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            copartition_groups: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = CopartitionGroup::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Topology` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1944,18 +1860,9 @@ pub struct Topology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Topology {
-    fn default() -> Self {
-        Self {
-            epoch: 0i32,
-            subtopologies: ::std::vec::Vec::<Subtopology>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Topology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for Topology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2018,10 +1925,7 @@ impl crate::Decodable for Topology {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Epoch"))?;
+        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let f_subtopologies: ::std::vec::Vec<Subtopology> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Subtopology>,
             crate::DecodeError,
@@ -2061,27 +1965,27 @@ impl crate::Decodable for Topology {
 impl Topology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.epoch = g.i32();
-        this.subtopologies = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Subtopology::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            epoch: g.i32(),
+            subtopologies: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Subtopology::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TaskIds` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -2096,18 +2000,9 @@ pub struct TaskIds {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TaskIds {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TaskIds {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2181,10 +2076,8 @@ impl crate::Decodable for TaskIds {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -2226,22 +2119,22 @@ impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Endpoint` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -2256,18 +2149,9 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Endpoint {
-    fn default() -> Self {
-        Self {
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Endpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2319,15 +2203,8 @@ impl crate::Decodable for Endpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -2352,15 +2229,15 @@ impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TaskOffset` of `StreamsGroupHeartbeatRequest.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -2378,19 +2255,9 @@ pub struct TaskOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TaskOffset {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            partition: 0i32,
-            offset: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TaskOffset {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 8usize + 1usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for TaskOffset {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -2447,19 +2314,11 @@ impl crate::Decodable for TaskOffset {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("Offset"))?;
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
+        let f_offset: i64 = r.i64().map_err(|e| e.in_field("Offset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -2485,12 +2344,12 @@ impl TaskOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.partition = g.i32();
-        this.offset = g.i64();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            partition: g.i32(),
+            offset: g.i64(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for StreamsGroupHeartbeatRequest {

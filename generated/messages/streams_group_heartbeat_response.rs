@@ -88,8 +88,7 @@ impl ::core::default::Default for StreamsGroupHeartbeatResponse {
 }
 impl StreamsGroupHeartbeatResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize + 4usize + 4usize
-        + 4usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 24usize;
 }
 impl crate::Encodable for StreamsGroupHeartbeatResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -132,19 +131,18 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
         n += 4usize;
         if version <= 0i16 {
             n += 4usize;
-        } else {
-            if self.acceptable_recovery_lag_legacy != 0i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "StreamsGroupHeartbeatResponse",
-                    field: "AcceptableRecoveryLagLegacy",
-                    version,
-                });
-            }
+        }
+        if version >= 1i16 && self.acceptable_recovery_lag_legacy != 0i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "StreamsGroupHeartbeatResponse",
+                field: "AcceptableRecoveryLagLegacy",
+                version,
+            });
         }
         n += 4usize;
         if version >= 1i16 {
             n += 8usize;
-        } else {}
+        }
         n
             += match &self.status {
                 None => crate::wire::write::length_len(None, true, true),
@@ -239,14 +237,13 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.topology_description_required != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "StreamsGroupHeartbeatResponse",
-                    field: "TopologyDescriptionRequired",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.topology_description_required {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "StreamsGroupHeartbeatResponse",
+                field: "TopologyDescriptionRequired",
+                version,
+            });
         }
         n += 4usize;
         n
@@ -310,7 +307,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.acceptable_recovery_lag_legacy;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.task_offset_interval_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -320,7 +317,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.acceptable_recovery_lag;
                 crate::wire::BufMut::put_i64(buf, *v);
             }
-        } else {}
+        }
         match &self.status {
             None => crate::wire::write::put_length(buf, None, true, true),
             Some(v) => {
@@ -366,7 +363,7 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
                 let v = &self.topology_description_required;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.endpoint_information_epoch;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -394,48 +391,28 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_message: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_heartbeat_interval_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
+        let f_heartbeat_interval_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
         let f_acceptable_recovery_lag_legacy: i32 = if version <= 0i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("AcceptableRecoveryLagLegacy"))?
+            r.i32().map_err(|e| e.in_field("AcceptableRecoveryLagLegacy"))?
         } else {
             0i32
         };
-        let f_task_offset_interval_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_task_offset_interval_ms: i32 = r
+            .i32()
             .map_err(|e| e.in_field("TaskOffsetIntervalMs"))?;
         let f_acceptable_recovery_lag: i64 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i64, crate::DecodeError> { Ok(r.i64()?) })()
-                .map_err(|e| e.in_field("AcceptableRecoveryLag"))?
+            r.i64().map_err(|e| e.in_field("AcceptableRecoveryLag"))?
         } else {
             -1i64
         };
@@ -526,15 +503,12 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
         })()
             .map_err(|e| e.in_field("WarmupTasks"))?;
         let f_topology_description_required: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("TopologyDescriptionRequired"))?
+            r.bool().map_err(|e| e.in_field("TopologyDescriptionRequired"))?
         } else {
             false
         };
-        let f_endpoint_information_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_endpoint_information_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
         let f_partitions_by_user_endpoint: ::core::option::Option<
             ::std::vec::Vec<EndpointToPartitions>,
@@ -598,115 +572,113 @@ impl crate::Decodable for StreamsGroupHeartbeatResponse {
 impl StreamsGroupHeartbeatResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.error_message = if g.null() { None } else { Some(g.string()) };
-        this.member_id = g.string();
-        this.member_epoch = g.i32();
-        this.heartbeat_interval_ms = g.i32();
-        if version <= 0i16 {
-            this.acceptable_recovery_lag_legacy = g.i32();
-        } else {}
-        this.task_offset_interval_ms = g.i32();
-        if version >= 1i16 {
-            this.acceptable_recovery_lag = g.i64();
-        } else {}
-        this.status = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Status::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.active_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.standby_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.warmup_tasks = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        if version >= 1i16 {
-            this.topology_description_required = g.bool();
-        } else {}
-        this.endpoint_information_epoch = g.i32();
-        this.partitions_by_user_endpoint = if g.null() {
-            None
-        } else {
-            Some({
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = EndpointToPartitions::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            })
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            error_message: if g.null() { None } else { Some(g.string()) },
+            member_id: g.string(),
+            member_epoch: g.i32(),
+            heartbeat_interval_ms: g.i32(),
+            acceptable_recovery_lag_legacy: if version <= 0i16 { g.i32() } else { 0i32 },
+            task_offset_interval_ms: g.i32(),
+            acceptable_recovery_lag: if version >= 1i16 { g.i64() } else { -1i64 },
+            status: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = Status::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            active_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            standby_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            warmup_tasks: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = TaskIds::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            topology_description_required: if version >= 1i16 {
+                g.bool()
+            } else {
+                false
+            },
+            endpoint_information_epoch: g.i32(),
+            partitions_by_user_endpoint: if g.null() {
+                None
+            } else {
+                Some({
+                    let n = g.array_len();
+                    let mut v = ::std::vec::Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push({
+                            g.enter();
+                            let v = EndpointToPartitions::arbitrary(g, version);
+                            g.leave();
+                            v
+                        });
+                    }
+                    v
+                })
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Status` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -721,18 +693,9 @@ pub struct Status {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Status {
-    fn default() -> Self {
-        Self {
-            status_code: 0i8,
-            status_detail: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Status {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for Status {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -784,14 +747,9 @@ impl crate::Decodable for Status {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_status_code: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("StatusCode"))?;
-        let f_status_detail: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_status_code: i8 = r.i8().map_err(|e| e.in_field("StatusCode"))?;
+        let f_status_detail: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("StatusDetail"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -817,15 +775,15 @@ impl Status {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.status_code = g.i8();
-        this.status_detail = g.string();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            status_code: g.i8(),
+            status_detail: g.string(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TaskIds` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -840,18 +798,9 @@ pub struct TaskIds {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TaskIds {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TaskIds {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TaskIds {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -925,10 +874,8 @@ impl crate::Decodable for TaskIds {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -970,22 +917,22 @@ impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Endpoint` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1000,18 +947,9 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Endpoint {
-    fn default() -> Self {
-        Self {
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Endpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1063,15 +1001,8 @@ impl crate::Decodable for Endpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -1096,15 +1027,15 @@ impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicPartition` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1119,18 +1050,9 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicPartition {
-    fn default() -> Self {
-        Self {
-            topic: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1204,11 +1126,7 @@ impl crate::Decodable for TopicPartition {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_topic: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Topic"))?;
+        let f_topic: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -1249,22 +1167,22 @@ impl TopicPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.topic = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `EndpointToPartitions` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -1282,19 +1200,9 @@ pub struct EndpointToPartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for EndpointToPartitions {
-    fn default() -> Self {
-        Self {
-            user_endpoint: <Endpoint as ::core::default::Default>::default(),
-            active_partitions: ::std::vec::Vec::<TopicPartition>::new(),
-            standby_partitions: ::std::vec::Vec::<TopicPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl EndpointToPartitions {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + Endpoint::MIN_SIZE + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize + Endpoint::MIN_SIZE;
 }
 impl crate::Encodable for EndpointToPartitions {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1394,10 +1302,7 @@ impl crate::Decodable for EndpointToPartitions {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_user_endpoint: Endpoint = (|| -> ::core::result::Result<
-            Endpoint,
-            crate::DecodeError,
-        > { Ok(Endpoint::read(r, version)?) })()
+        let f_user_endpoint: Endpoint = Endpoint::read(r, version)
             .map_err(|e| e.in_field("UserEndpoint"))?;
         let f_active_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopicPartition>,
@@ -1455,41 +1360,41 @@ impl crate::Decodable for EndpointToPartitions {
 impl EndpointToPartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.user_endpoint = {
-            g.enter();
-            let v = Endpoint::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.active_partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.standby_partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            user_endpoint: {
+                g.enter();
+                let v = Endpoint::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            active_partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            standby_partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for StreamsGroupHeartbeatResponse {

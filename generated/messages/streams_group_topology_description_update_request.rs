@@ -6,7 +6,7 @@
 /// Valid versions 0; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -27,21 +27,9 @@ pub struct StreamsGroupTopologyDescriptionUpdateRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for StreamsGroupTopologyDescriptionUpdateRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            member_id: crate::StrBytes::new(),
-            topology_epoch: 0i32,
-            topology_description: <TopologyDescription as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl StreamsGroupTopologyDescriptionUpdateRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 4usize
-        + TopologyDescription::MIN_SIZE + 1usize;
+    pub const MIN_SIZE: usize = 7usize + TopologyDescription::MIN_SIZE;
 }
 impl crate::Encodable for StreamsGroupTopologyDescriptionUpdateRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -120,25 +108,17 @@ impl crate::Decodable for StreamsGroupTopologyDescriptionUpdateRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_topology_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_topology_description: TopologyDescription = (|| -> ::core::result::Result<
-            TopologyDescription,
-            crate::DecodeError,
-        > { Ok(TopologyDescription::read(r, version)?) })()
+        let f_topology_epoch: i32 = r.i32().map_err(|e| e.in_field("TopologyEpoch"))?;
+        let f_topology_description: TopologyDescription = TopologyDescription::read(
+                r,
+                version,
+            )
             .map_err(|e| e.in_field("TopologyDescription"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -165,22 +145,22 @@ impl crate::Decodable for StreamsGroupTopologyDescriptionUpdateRequest {
 impl StreamsGroupTopologyDescriptionUpdateRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.member_id = g.string();
-        this.topology_epoch = g.i32();
-        this.topology_description = {
-            g.enter();
-            let v = TopologyDescription::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            member_id: g.string(),
+            topology_epoch: g.i32(),
+            topology_description: {
+                g.enter();
+                let v = TopologyDescription::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionNode` of `StreamsGroupTopologyDescriptionUpdateRequest.json` (Kafka 4.4), a common struct, in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -207,23 +187,9 @@ pub struct TopologyDescriptionNode {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionNode {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            node_type: 0i8,
-            source_topics: ::std::vec::Vec::<crate::StrBytes>::new(),
-            sink_topic: None,
-            stores: ::std::vec::Vec::<crate::StrBytes>::new(),
-            successors: ::std::vec::Vec::<crate::StrBytes>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionNode {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize + 1usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for TopologyDescriptionNode {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -432,15 +398,8 @@ impl crate::Decodable for TopologyDescriptionNode {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_node_type: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("NodeType"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_node_type: i8 = r.i8().map_err(|e| e.in_field("NodeType"))?;
         let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
@@ -457,10 +416,8 @@ impl crate::Decodable for TopologyDescriptionNode {
             })
         })()
             .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_sink_topic: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_sink_topic: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("SinkTopic"))?;
         let f_stores: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -522,40 +479,40 @@ impl TopologyDescriptionNode {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.node_type = g.i8();
-        this.source_topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.sink_topic = if g.null() { None } else { Some(g.string()) };
-        this.stores = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.successors = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.string());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            node_type: g.i8(),
+            source_topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            sink_topic: if g.null() { None } else { Some(g.string()) },
+            stores: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            successors: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.string());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionSubtopology` of `StreamsGroupTopologyDescriptionUpdateRequest.json` (Kafka 4.4), a common struct, in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -570,18 +527,9 @@ pub struct TopologyDescriptionSubtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionSubtopology {
-    fn default() -> Self {
-        Self {
-            subtopology_id: crate::StrBytes::new(),
-            nodes: ::std::vec::Vec::<TopologyDescriptionNode>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionSubtopology {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopologyDescriptionSubtopology {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -659,10 +607,8 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_subtopology_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
         let f_nodes: ::std::vec::Vec<TopologyDescriptionNode> = (|| -> ::core::result::Result<
             ::std::vec::Vec<TopologyDescriptionNode>,
@@ -706,27 +652,27 @@ impl crate::Decodable for TopologyDescriptionSubtopology {
 impl TopologyDescriptionSubtopology {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.subtopology_id = g.string();
-        this.nodes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopologyDescriptionNode::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopology_id: g.string(),
+            nodes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopologyDescriptionNode::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescriptionGlobalStore` of `StreamsGroupTopologyDescriptionUpdateRequest.json` (Kafka 4.4), a common struct, in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -741,19 +687,10 @@ pub struct TopologyDescriptionGlobalStore {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescriptionGlobalStore {
-    fn default() -> Self {
-        Self {
-            source: <TopologyDescriptionNode as ::core::default::Default>::default(),
-            processor: <TopologyDescriptionNode as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescriptionGlobalStore {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + TopologyDescriptionNode::MIN_SIZE
-        + TopologyDescriptionNode::MIN_SIZE + 1usize;
+    pub const MIN_SIZE: usize = 1usize + TopologyDescriptionNode::MIN_SIZE
+        + TopologyDescriptionNode::MIN_SIZE;
 }
 impl crate::Encodable for TopologyDescriptionGlobalStore {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -796,15 +733,12 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_source: TopologyDescriptionNode = (|| -> ::core::result::Result<
-            TopologyDescriptionNode,
-            crate::DecodeError,
-        > { Ok(TopologyDescriptionNode::read(r, version)?) })()
+        let f_source: TopologyDescriptionNode = TopologyDescriptionNode::read(r, version)
             .map_err(|e| e.in_field("Source"))?;
-        let f_processor: TopologyDescriptionNode = (|| -> ::core::result::Result<
-            TopologyDescriptionNode,
-            crate::DecodeError,
-        > { Ok(TopologyDescriptionNode::read(r, version)?) })()
+        let f_processor: TopologyDescriptionNode = TopologyDescriptionNode::read(
+                r,
+                version,
+            )
             .map_err(|e| e.in_field("Processor"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -829,25 +763,25 @@ impl crate::Decodable for TopologyDescriptionGlobalStore {
 impl TopologyDescriptionGlobalStore {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.source = {
-            g.enter();
-            let v = TopologyDescriptionNode::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.processor = {
-            g.enter();
-            let v = TopologyDescriptionNode::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            source: {
+                g.enter();
+                let v = TopologyDescriptionNode::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            processor: {
+                g.enter();
+                let v = TopologyDescriptionNode::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopologyDescription` of `StreamsGroupTopologyDescriptionUpdateRequest.json` (Kafka 4.4), a common struct, in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -862,18 +796,9 @@ pub struct TopologyDescription {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopologyDescription {
-    fn default() -> Self {
-        Self {
-            subtopologies: ::std::vec::Vec::<TopologyDescriptionSubtopology>::new(),
-            global_stores: ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopologyDescription {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopologyDescription {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -1025,35 +950,35 @@ impl crate::Decodable for TopologyDescription {
 impl TopologyDescription {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.subtopologies = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopologyDescriptionSubtopology::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.global_stores = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopologyDescriptionGlobalStore::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            subtopologies: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopologyDescriptionSubtopology::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            global_stores: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopologyDescriptionGlobalStore::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for StreamsGroupTopologyDescriptionUpdateRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 0-5; flexible versions 4+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -36,23 +36,9 @@ pub struct SyncGroupRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SyncGroupRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            generation_id: 0i32,
-            member_id: crate::StrBytes::new(),
-            group_instance_id: None,
-            protocol_type: None,
-            protocol_name: None,
-            assignments: ::std::vec::Vec::<SyncGroupRequestAssignment>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SyncGroupRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for SyncGroupRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -107,14 +93,13 @@ impl crate::Encodable for SyncGroupRequest {
                         crate::wire::write::string_len(l, version >= 4i16)
                     }
                 };
-        } else {
-            if self.group_instance_id != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "SyncGroupRequest",
-                    field: "GroupInstanceId",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.group_instance_id.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "SyncGroupRequest",
+                field: "GroupInstanceId",
+                version,
+            });
         }
         if version >= 5i16 {
             n
@@ -133,7 +118,7 @@ impl crate::Encodable for SyncGroupRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             n
                 += match &self.protocol_name {
@@ -151,7 +136,7 @@ impl crate::Encodable for SyncGroupRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n
             += {
                 let v = &self.assignments;
@@ -210,7 +195,7 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, version >= 4i16);
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             match &self.protocol_type {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -218,7 +203,7 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             match &self.protocol_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -226,7 +211,7 @@ impl crate::Encodable for SyncGroupRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.assignments;
             {
@@ -257,49 +242,30 @@ impl crate::Decodable for SyncGroupRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_generation_id: i32 = r.i32().map_err(|e| e.in_field("GenerationId"))?;
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("MemberId"))?;
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(version >= 4i16)?) })()
+            r.nullable_string(version >= 4i16)
                 .map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
         let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ProtocolType"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
         let f_protocol_name: ::core::option::Option<crate::StrBytes> = if version >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ProtocolName"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
@@ -353,40 +319,48 @@ impl crate::Decodable for SyncGroupRequest {
 impl SyncGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.generation_id = g.i32();
-        this.member_id = g.string();
-        if version >= 3i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 5i16 {
-            this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 5i16 {
-            this.protocol_name = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.assignments = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = SyncGroupRequestAssignment::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            group_id: g.string(),
+            generation_id: g.i32(),
+            member_id: g.string(),
+            group_instance_id: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            protocol_type: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            protocol_name: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            assignments: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = SyncGroupRequestAssignment::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `SyncGroupRequestAssignment` of `SyncGroupRequest.json` (Kafka 4.4), in versions 0-5.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -404,18 +378,9 @@ pub struct SyncGroupRequestAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SyncGroupRequestAssignment {
-    fn default() -> Self {
-        Self {
-            member_id: crate::StrBytes::new(),
-            assignment: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SyncGroupRequestAssignment {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for SyncGroupRequestAssignment {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -491,15 +456,11 @@ impl crate::Decodable for SyncGroupRequestAssignment {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 4i16)?) })()
+        let f_member_id: crate::StrBytes = r
+            .string(version >= 4i16)
             .map_err(|e| e.in_field("MemberId"))?;
-        let f_assignment: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 4i16)?) })()
+        let f_assignment: crate::Bytes = r
+            .bytes(version >= 4i16)
             .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -526,13 +487,15 @@ impl crate::Decodable for SyncGroupRequestAssignment {
 impl SyncGroupRequestAssignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.member_id = g.string();
-        this.assignment = g.bytes();
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            member_id: g.string(),
+            assignment: g.bytes(),
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for SyncGroupRequest {

@@ -4,7 +4,7 @@
 /// The SyncGroup response (api key 14), generated from `SyncGroupResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0-5; flexible versions 4+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -31,28 +31,16 @@ pub struct SyncGroupResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for SyncGroupResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            protocol_type: None,
-            protocol_name: None,
-            assignment: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl SyncGroupResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for SyncGroupResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
         let mut n = 0usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n += 2usize;
         if version >= 5i16 {
             n
@@ -71,7 +59,7 @@ impl crate::Encodable for SyncGroupResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         if version >= 5i16 {
             n
                 += match &self.protocol_name {
@@ -89,7 +77,7 @@ impl crate::Encodable for SyncGroupResponse {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {}
+        }
         n
             += {
                 let v = &self.assignment;
@@ -127,7 +115,7 @@ impl crate::Encodable for SyncGroupResponse {
                 let v = &self.throttle_time_ms;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -139,7 +127,7 @@ impl crate::Encodable for SyncGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         if version >= 5i16 {
             match &self.protocol_name {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -147,7 +135,7 @@ impl crate::Encodable for SyncGroupResponse {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.assignment;
             crate::wire::write::put_bytes(buf, v, version >= 4i16);
@@ -168,39 +156,25 @@ impl crate::Decodable for SyncGroupResponse {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_throttle_time_ms: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("ThrottleTimeMs"))?
+            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
         } else {
             0i32
         };
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ProtocolType"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ProtocolType"))?
         } else {
             None
         };
         let f_protocol_name: ::core::option::Option<crate::StrBytes> = if version >= 5i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("ProtocolName"))?
+            r.nullable_string(true).map_err(|e| e.in_field("ProtocolName"))?
         } else {
             None
         };
-        let f_assignment: crate::Bytes = (|| -> ::core::result::Result<
-            crate::Bytes,
-            crate::DecodeError,
-        > { Ok(r.bytes(version >= 4i16)?) })()
+        let f_assignment: crate::Bytes = r
+            .bytes(version >= 4i16)
             .map_err(|e| e.in_field("Assignment"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 4i16 {
@@ -230,22 +204,26 @@ impl crate::Decodable for SyncGroupResponse {
 impl SyncGroupResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version >= 1i16 {
-            this.throttle_time_ms = g.i32();
-        } else {}
-        this.error_code = g.i16();
-        if version >= 5i16 {
-            this.protocol_type = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        if version >= 5i16 {
-            this.protocol_name = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.assignment = g.bytes();
-        if version >= 4i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
+            error_code: g.i16(),
+            protocol_type: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            protocol_name: if version >= 5i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            assignment: g.bytes(),
+            unknown_tagged_fields: if version >= 4i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for SyncGroupResponse {

@@ -56,7 +56,7 @@ impl ::core::default::Default for TxnOffsetCommitRequest {
 }
 impl TxnOffsetCommitRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 8usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 13usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -97,14 +97,13 @@ impl crate::Encodable for TxnOffsetCommitRequest {
         n += 2usize;
         if version >= 3i16 {
             n += 4usize;
-        } else {
-            if self.generation_id_or_member_epoch != -1i32 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TxnOffsetCommitRequest",
-                    field: "GenerationIdOrMemberEpoch",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.generation_id_or_member_epoch != -1i32 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TxnOffsetCommitRequest",
+                field: "GenerationIdOrMemberEpoch",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -123,14 +122,13 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.member_id != crate::StrBytes::new() {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TxnOffsetCommitRequest",
-                    field: "MemberId",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && !self.member_id.is_empty() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TxnOffsetCommitRequest",
+                field: "MemberId",
+                version,
+            });
         }
         if version >= 3i16 {
             n
@@ -149,14 +147,13 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                         crate::wire::write::string_len(l, true)
                     }
                 };
-        } else {
-            if self.group_instance_id != None {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "TxnOffsetCommitRequest",
-                    field: "GroupInstanceId",
-                    version,
-                });
-            }
+        }
+        if version <= 2i16 && self.group_instance_id.is_some() {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "TxnOffsetCommitRequest",
+                field: "GroupInstanceId",
+                version,
+            });
         }
         n
             += {
@@ -218,13 +215,13 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                 let v = &self.generation_id_or_member_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         if version >= 3i16 {
             {
                 let v = &self.member_id;
                 crate::wire::write::put_string(buf, v, true);
             }
-        } else {}
+        }
         if version >= 3i16 {
             match &self.group_instance_id {
                 None => crate::wire::write::put_length(buf, None, true, false),
@@ -232,7 +229,7 @@ impl crate::Encodable for TxnOffsetCommitRequest {
                     crate::wire::write::put_string(buf, v, true);
                 }
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -263,47 +260,28 @@ impl crate::Decodable for TxnOffsetCommitRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_transactional_id: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(version >= 3i16)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(version >= 3i16)
             .map_err(|e| e.in_field("GroupId"))?;
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ProducerEpoch"))?;
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_generation_id_or_member_epoch: i32 = if version >= 3i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?
+            r.i32().map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?
         } else {
             -1i32
         };
         let f_member_id: crate::StrBytes = if version >= 3i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(true)?)
-            })()
-                .map_err(|e| e.in_field("MemberId"))?
+            r.string(true).map_err(|e| e.in_field("MemberId"))?
         } else {
             crate::StrBytes::new()
         };
         let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
             >= 3i16
         {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<crate::StrBytes>,
-                crate::DecodeError,
-            > { Ok(r.nullable_string(true)?) })()
-                .map_err(|e| e.in_field("GroupInstanceId"))?
+            r.nullable_string(true).map_err(|e| e.in_field("GroupInstanceId"))?
         } else {
             None
         };
@@ -358,37 +336,37 @@ impl crate::Decodable for TxnOffsetCommitRequest {
 impl TxnOffsetCommitRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.transactional_id = g.string();
-        this.group_id = g.string();
-        this.producer_id = g.i64();
-        this.producer_epoch = g.i16();
-        if version >= 3i16 {
-            this.generation_id_or_member_epoch = g.i32();
-        } else {}
-        if version >= 3i16 {
-            this.member_id = g.string();
-        } else {}
-        if version >= 3i16 {
-            this.group_instance_id = if g.null() { None } else { Some(g.string()) };
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TxnOffsetCommitRequestTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            transactional_id: g.string(),
+            group_id: g.string(),
+            producer_id: g.i64(),
+            producer_epoch: g.i16(),
+            generation_id_or_member_epoch: if version >= 3i16 { g.i32() } else { -1i32 },
+            member_id: if version >= 3i16 { g.string() } else { crate::StrBytes::new() },
+            group_instance_id: if version >= 3i16 {
+                if g.null() { None } else { Some(g.string()) }
+            } else {
+                None
+            },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TxnOffsetCommitRequestTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `TxnOffsetCommitRequestPartition` of `TxnOffsetCommitRequest.json` (Kafka 4.4), in versions 0-6.
@@ -426,7 +404,7 @@ impl ::core::default::Default for TxnOffsetCommitRequestPartition {
 }
 impl TxnOffsetCommitRequestPartition {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 8usize;
+    pub const MIN_SIZE: usize = 12usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -435,7 +413,7 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
         n += 8usize;
         if version >= 2i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += match &self.committed_metadata {
                 None => crate::wire::write::length_len(None, version >= 3i16, false),
@@ -481,7 +459,7 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
                 let v = &self.committed_leader_epoch;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         match &self.committed_metadata {
             None => crate::wire::write::put_length(buf, None, version >= 3i16, false),
             Some(v) => {
@@ -503,26 +481,17 @@ impl crate::Decodable for TxnOffsetCommitRequestPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = (|| -> ::core::result::Result<
-            i64,
-            crate::DecodeError,
-        > { Ok(r.i64()?) })()
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_committed_offset: i64 = r
+            .i64()
             .map_err(|e| e.in_field("CommittedOffset"))?;
         let f_committed_leader_epoch: i32 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("CommittedLeaderEpoch"))?
+            r.i32().map_err(|e| e.in_field("CommittedLeaderEpoch"))?
         } else {
             -1i32
         };
-        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(version >= 3i16)?) })()
+        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(version >= 3i16)
             .map_err(|e| e.in_field("CommittedMetadata"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         if version >= 3i16 {
@@ -551,21 +520,21 @@ impl crate::Decodable for TxnOffsetCommitRequestPartition {
 impl TxnOffsetCommitRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.committed_offset = g.i64();
-        if version >= 2i16 {
-            this.committed_leader_epoch = g.i32();
-        } else {}
-        this.committed_metadata = if g.null() { None } else { Some(g.string()) };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            partition_index: g.i32(),
+            committed_offset: g.i64(),
+            committed_leader_epoch: if version >= 2i16 { g.i32() } else { -1i32 },
+            committed_metadata: if g.null() { None } else { Some(g.string()) },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 /// Struct `TxnOffsetCommitRequestTopic` of `TxnOffsetCommitRequest.json` (Kafka 4.4), in versions 0-6.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -583,19 +552,9 @@ pub struct TxnOffsetCommitRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TxnOffsetCommitRequestTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<TxnOffsetCommitRequestPartition>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TxnOffsetCommitRequestTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize;
+    pub const MIN_SIZE: usize = 1usize;
 }
 impl crate::Encodable for TxnOffsetCommitRequestTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -617,10 +576,10 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
                         crate::wire::write::string_len(l, version >= 3i16)
                     }
                 };
-        } else {}
+        }
         if version >= 6i16 {
             n += 16usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.partitions;
@@ -665,13 +624,13 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
                 let v = &self.name;
                 crate::wire::write::put_string(buf, v, version >= 3i16);
             }
-        } else {}
+        }
         if version >= 6i16 {
             {
                 let v = &self.topic_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.partitions;
             {
@@ -703,18 +662,12 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let f_name: crate::StrBytes = if version <= 5i16 {
-            (|| -> ::core::result::Result<crate::StrBytes, crate::DecodeError> {
-                Ok(r.string(version >= 3i16)?)
-            })()
-                .map_err(|e| e.in_field("Name"))?
+            r.string(version >= 3i16).map_err(|e| e.in_field("Name"))?
         } else {
             crate::StrBytes::new()
         };
         let f_topic_id: crate::Uuid = if version >= 6i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("TopicId"))?
+            r.uuid().map_err(|e| e.in_field("TopicId"))?
         } else {
             crate::Uuid::ZERO
         };
@@ -767,30 +720,28 @@ impl crate::Decodable for TxnOffsetCommitRequestTopic {
 impl TxnOffsetCommitRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        if version <= 5i16 {
-            this.name = g.string();
-        } else {}
-        if version >= 6i16 {
-            this.topic_id = g.uuid();
-        } else {}
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TxnOffsetCommitRequestPartition::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 3i16 {
-            this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
+        Self {
+            name: if version <= 5i16 { g.string() } else { crate::StrBytes::new() },
+            topic_id: if version >= 6i16 { g.uuid() } else { crate::Uuid::ZERO },
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TxnOffsetCommitRequestPartition::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: if version >= 3i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                ::core::default::Default::default()
+            },
         }
-        this
     }
 }
 impl crate::Message for TxnOffsetCommitRequest {

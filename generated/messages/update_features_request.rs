@@ -36,7 +36,7 @@ impl ::core::default::Default for UpdateFeaturesRequest {
 }
 impl UpdateFeaturesRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 6usize;
 }
 impl crate::Encodable for UpdateFeaturesRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -67,14 +67,13 @@ impl crate::Encodable for UpdateFeaturesRequest {
             };
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.validate_only != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "UpdateFeaturesRequest",
-                    field: "ValidateOnly",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.validate_only {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "UpdateFeaturesRequest",
+                field: "ValidateOnly",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -102,7 +101,7 @@ impl crate::Encodable for UpdateFeaturesRequest {
                 let v = &self.validate_only;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -116,10 +115,7 @@ impl crate::Decodable for UpdateFeaturesRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("timeoutMs"))?;
+        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("timeoutMs"))?;
         let f_feature_updates: ::std::vec::Vec<FeatureUpdateKey> = (|| -> ::core::result::Result<
             ::std::vec::Vec<FeatureUpdateKey>,
             crate::DecodeError,
@@ -139,8 +135,7 @@ impl crate::Decodable for UpdateFeaturesRequest {
         })()
             .map_err(|e| e.in_field("FeatureUpdates"))?;
         let f_validate_only: bool = if version >= 1i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("ValidateOnly"))?
+            r.bool().map_err(|e| e.in_field("ValidateOnly"))?
         } else {
             false
         };
@@ -168,26 +163,24 @@ impl crate::Decodable for UpdateFeaturesRequest {
 impl UpdateFeaturesRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.timeout_ms = g.i32();
-        this.feature_updates = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = FeatureUpdateKey::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        if version >= 1i16 {
-            this.validate_only = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            timeout_ms: g.i32(),
+            feature_updates: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = FeatureUpdateKey::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            validate_only: if version >= 1i16 { g.bool() } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `FeatureUpdateKey` of `UpdateFeaturesRequest.json` (Kafka 4.4), in versions 0-2.
@@ -225,7 +218,7 @@ impl ::core::default::Default for FeatureUpdateKey {
 }
 impl FeatureUpdateKey {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for FeatureUpdateKey {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -249,25 +242,23 @@ impl crate::Encodable for FeatureUpdateKey {
         n += 2usize;
         if version <= 0i16 {
             n += 1usize;
-        } else {
-            if self.allow_downgrade != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FeatureUpdateKey",
-                    field: "AllowDowngrade",
-                    version,
-                });
-            }
+        }
+        if version >= 1i16 && self.allow_downgrade {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FeatureUpdateKey",
+                field: "AllowDowngrade",
+                version,
+            });
         }
         if version >= 1i16 {
             n += 1usize;
-        } else {
-            if self.upgrade_type != 1i8 {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "FeatureUpdateKey",
-                    field: "UpgradeType",
-                    version,
-                });
-            }
+        }
+        if version <= 0i16 && self.upgrade_type != 1i8 {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "FeatureUpdateKey",
+                field: "UpgradeType",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -289,13 +280,13 @@ impl crate::Encodable for FeatureUpdateKey {
                 let v = &self.allow_downgrade;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.upgrade_type;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -309,25 +300,19 @@ impl crate::Decodable for FeatureUpdateKey {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_feature: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_feature: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("Feature"))?;
-        let f_max_version_level: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_max_version_level: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MaxVersionLevel"))?;
         let f_allow_downgrade: bool = if version <= 0i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("AllowDowngrade"))?
+            r.bool().map_err(|e| e.in_field("AllowDowngrade"))?
         } else {
             false
         };
         let f_upgrade_type: i8 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("UpgradeType"))?
+            r.i8().map_err(|e| e.in_field("UpgradeType"))?
         } else {
             1i8
         };
@@ -356,17 +341,13 @@ impl crate::Decodable for FeatureUpdateKey {
 impl FeatureUpdateKey {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.feature = g.string();
-        this.max_version_level = g.i16();
-        if version <= 0i16 {
-            this.allow_downgrade = g.bool();
-        } else {}
-        if version >= 1i16 {
-            this.upgrade_type = g.i8();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            feature: g.string(),
+            max_version_level: g.i16(),
+            allow_downgrade: if version <= 0i16 { g.bool() } else { false },
+            upgrade_type: if version >= 1i16 { g.i8() } else { 1i8 },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for UpdateFeaturesRequest {

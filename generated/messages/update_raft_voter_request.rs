@@ -48,8 +48,7 @@ impl ::core::default::Default for UpdateRaftVoterRequest {
 }
 impl UpdateRaftVoterRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 16usize + 1usize
-        + KRaftVersionFeature::MIN_SIZE + 1usize;
+    pub const MIN_SIZE: usize = 26usize + KRaftVersionFeature::MIN_SIZE;
 }
 impl crate::Encodable for UpdateRaftVoterRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -153,24 +152,15 @@ impl crate::Decodable for UpdateRaftVoterRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
-        let f_current_leader_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_current_leader_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
+        let f_voter_directory_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
         let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Listener>,
@@ -188,10 +178,10 @@ impl crate::Decodable for UpdateRaftVoterRequest {
             })
         })()
             .map_err(|e| e.in_field("Listeners"))?;
-        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> ::core::result::Result<
-            KRaftVersionFeature,
-            crate::DecodeError,
-        > { Ok(KRaftVersionFeature::read(r, version)?) })()
+        let f_k_raft_version_feature: KRaftVersionFeature = KRaftVersionFeature::read(
+                r,
+                version,
+            )
             .map_err(|e| e.in_field("KRaftVersionFeature"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -220,36 +210,36 @@ impl crate::Decodable for UpdateRaftVoterRequest {
 impl UpdateRaftVoterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        this.current_leader_epoch = g.i32();
-        this.voter_id = g.i32();
-        this.voter_directory_id = g.uuid();
-        this.listeners = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Listener::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.k_raft_version_feature = {
-            g.enter();
-            let v = KRaftVersionFeature::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.string()) },
+            current_leader_epoch: g.i32(),
+            voter_id: g.i32(),
+            voter_directory_id: g.uuid(),
+            listeners: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Listener::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            k_raft_version_feature: {
+                g.enter();
+                let v = KRaftVersionFeature::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Listener` of `UpdateRaftVoterRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -267,19 +257,9 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Listener {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Listener {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Listener {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -351,20 +331,9 @@ impl crate::Decodable for Listener {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -390,16 +359,16 @@ impl Listener {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `KRaftVersionFeature` of `UpdateRaftVoterRequest.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -414,18 +383,9 @@ pub struct KRaftVersionFeature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for KRaftVersionFeature {
-    fn default() -> Self {
-        Self {
-            min_supported_version: 0i16,
-            max_supported_version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl KRaftVersionFeature {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for KRaftVersionFeature {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -463,15 +423,11 @@ impl crate::Decodable for KRaftVersionFeature {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_min_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_max_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -497,11 +453,11 @@ impl KRaftVersionFeature {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.min_supported_version = g.i16();
-        this.max_supported_version = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            min_supported_version: g.i16(),
+            max_supported_version: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for UpdateRaftVoterRequest {

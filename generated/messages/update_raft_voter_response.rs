@@ -4,7 +4,7 @@
 /// The UpdateRaftVoter response (api key 82), generated from `UpdateRaftVoterResponse.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -22,19 +22,9 @@ pub struct UpdateRaftVoterResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for UpdateRaftVoterResponse {
-    fn default() -> Self {
-        Self {
-            throttle_time_ms: 0i32,
-            error_code: 0i16,
-            current_leader: <CurrentLeader as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl UpdateRaftVoterResponse {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 7usize;
 }
 impl crate::Encodable for UpdateRaftVoterResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -94,15 +84,8 @@ impl crate::Decodable for UpdateRaftVoterResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("ErrorCode"))?;
+        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
+        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut f_current_leader: CurrentLeader = <CurrentLeader as ::core::default::Default>::default();
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -114,10 +97,7 @@ impl crate::Decodable for UpdateRaftVoterResponse {
             match tag {
                 0u32 => {
                     let r = &mut sub;
-                    f_current_leader = (|| -> ::core::result::Result<
-                        CurrentLeader,
-                        crate::DecodeError,
-                    > { Ok(CurrentLeader::read(r, version)?) })()
+                    f_current_leader = CurrentLeader::read(r, version)
                         .map_err(|e| e.in_field("CurrentLeader"))?;
                     if !r.is_empty() {
                         return Err(
@@ -149,17 +129,17 @@ impl crate::Decodable for UpdateRaftVoterResponse {
 impl UpdateRaftVoterResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.throttle_time_ms = g.i32();
-        this.error_code = g.i16();
-        this.current_leader = {
-            g.enter();
-            let v = CurrentLeader::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            throttle_time_ms: g.i32(),
+            error_code: g.i16(),
+            current_leader: {
+                g.enter();
+                let v = CurrentLeader::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `CurrentLeader` of `UpdateRaftVoterResponse.json` (Kafka 4.4), in versions 0.
@@ -197,7 +177,7 @@ impl ::core::default::Default for CurrentLeader {
 }
 impl CurrentLeader {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 1usize + 4usize + 1usize;
+    pub const MIN_SIZE: usize = 14usize;
 }
 impl crate::Encodable for CurrentLeader {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -259,23 +239,10 @@ impl crate::Decodable for CurrentLeader {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_leader_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -302,13 +269,13 @@ impl CurrentLeader {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.leader_id = g.i32();
-        this.leader_epoch = g.i32();
-        this.host = g.string();
-        this.port = g.i32();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            leader_id: g.i32(),
+            leader_epoch: g.i32(),
+            host: g.string(),
+            port: g.i32(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for UpdateRaftVoterResponse {

@@ -36,7 +36,7 @@ impl ::core::default::Default for VoteRequest {
 }
 impl VoteRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for VoteRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -59,7 +59,7 @@ impl crate::Encodable for VoteRequest {
             };
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.topics;
@@ -101,7 +101,7 @@ impl crate::Encodable for VoteRequest {
                 let v = &self.voter_id;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.topics;
             {
@@ -125,14 +125,11 @@ impl crate::Decodable for VoteRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > { Ok(r.nullable_string(true)?) })()
+        let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
+            .nullable_string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
         let f_voter_id: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("VoterId"))?
+            r.i32().map_err(|e| e.in_field("VoterId"))?
         } else {
             -1i32
         };
@@ -176,30 +173,28 @@ impl crate::Decodable for VoteRequest {
 impl VoteRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.cluster_id = if g.null() { None } else { Some(g.string()) };
-        if version >= 1i16 {
-            this.voter_id = g.i32();
-        } else {}
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = TopicData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.string()) },
+            voter_id: if version >= 1i16 { g.i32() } else { -1i32 },
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = TopicData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `VoteRequest.json` (Kafka 4.4), in versions 0-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -232,25 +227,9 @@ pub struct PartitionData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for PartitionData {
-    fn default() -> Self {
-        Self {
-            partition_index: 0i32,
-            replica_epoch: 0i32,
-            replica_id: 0i32,
-            replica_directory_id: crate::Uuid::ZERO,
-            voter_directory_id: crate::Uuid::ZERO,
-            last_offset_epoch: 0i32,
-            last_offset: 0i64,
-            pre_vote: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 4usize + 8usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 25usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -260,22 +239,21 @@ impl crate::Encodable for PartitionData {
         n += 4usize;
         if version >= 1i16 {
             n += 16usize;
-        } else {}
+        }
         if version >= 1i16 {
             n += 16usize;
-        } else {}
+        }
         n += 4usize;
         n += 8usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {
-            if self.pre_vote != false {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: "PartitionData",
-                    field: "PreVote",
-                    version,
-                });
-            }
+        }
+        if version <= 1i16 && self.pre_vote {
+            return Err(crate::EncodeError::FieldNotInVersion {
+                message: "PartitionData",
+                field: "PreVote",
+                version,
+            });
         }
         n
             += crate::wire::write::unsigned_varint_len(
@@ -301,13 +279,13 @@ impl crate::Encodable for PartitionData {
                 let v = &self.replica_directory_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         if version >= 1i16 {
             {
                 let v = &self.voter_directory_id;
                 crate::wire::write::put_uuid(buf, v);
             }
-        } else {}
+        }
         {
             let v = &self.last_offset_epoch;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -321,7 +299,7 @@ impl crate::Encodable for PartitionData {
                 let v = &self.pre_vote;
                 crate::wire::write::put_bool(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -335,48 +313,25 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_replica_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
-            .map_err(|e| e.in_field("ReplicaEpoch"))?;
-        let f_replica_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("ReplicaId"))?;
+        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
+        let f_replica_epoch: i32 = r.i32().map_err(|e| e.in_field("ReplicaEpoch"))?;
+        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
         let f_replica_directory_id: crate::Uuid = if version >= 1i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("ReplicaDirectoryId"))?
+            r.uuid().map_err(|e| e.in_field("ReplicaDirectoryId"))?
         } else {
             crate::Uuid::ZERO
         };
         let f_voter_directory_id: crate::Uuid = if version >= 1i16 {
-            (|| -> ::core::result::Result<crate::Uuid, crate::DecodeError> {
-                Ok(r.uuid()?)
-            })()
-                .map_err(|e| e.in_field("VoterDirectoryId"))?
+            r.uuid().map_err(|e| e.in_field("VoterDirectoryId"))?
         } else {
             crate::Uuid::ZERO
         };
-        let f_last_offset_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_last_offset_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("LastOffsetEpoch"))?;
-        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("LastOffset"))?;
+        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_pre_vote: bool = if version >= 2i16 {
-            (|| -> ::core::result::Result<bool, crate::DecodeError> { Ok(r.bool()?) })()
-                .map_err(|e| e.in_field("PreVote"))?
+            r.bool().map_err(|e| e.in_field("PreVote"))?
         } else {
             false
         };
@@ -409,27 +364,29 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition_index = g.i32();
-        this.replica_epoch = g.i32();
-        this.replica_id = g.i32();
-        if version >= 1i16 {
-            this.replica_directory_id = g.uuid();
-        } else {}
-        if version >= 1i16 {
-            this.voter_directory_id = g.uuid();
-        } else {}
-        this.last_offset_epoch = g.i32();
-        this.last_offset = g.i64();
-        if version >= 2i16 {
-            this.pre_vote = g.bool();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition_index: g.i32(),
+            replica_epoch: g.i32(),
+            replica_id: g.i32(),
+            replica_directory_id: if version >= 1i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            voter_directory_id: if version >= 1i16 {
+                g.uuid()
+            } else {
+                crate::Uuid::ZERO
+            },
+            last_offset_epoch: g.i32(),
+            last_offset: g.i64(),
+            pre_vote: if version >= 2i16 { g.bool() } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `TopicData` of `VoteRequest.json` (Kafka 4.4), in versions 0-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -444,18 +401,9 @@ pub struct TopicData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for TopicData {
-    fn default() -> Self {
-        Self {
-            topic_name: crate::StrBytes::new(),
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl TopicData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for TopicData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -533,10 +481,8 @@ impl crate::Decodable for TopicData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_topic_name: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
@@ -577,23 +523,23 @@ impl crate::Decodable for TopicData {
 impl TopicData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_name = g.string();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_name: g.string(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for VoteRequest {

@@ -4,7 +4,7 @@
 /// A data message, generated from `VotersRecord.json` of Kafka 4.4.
 ///
 /// Valid versions 0; flexible versions 0+.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -19,18 +19,9 @@ pub struct VotersRecord {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for VotersRecord {
-    fn default() -> Self {
-        Self {
-            version: 0i16,
-            voters: ::std::vec::Vec::<Voter>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl VotersRecord {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 4usize;
 }
 impl crate::Encodable for VotersRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -93,10 +84,7 @@ impl crate::Decodable for VotersRecord {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_version: i16 = (|| -> ::core::result::Result<i16, crate::DecodeError> {
-            Ok(r.i16()?)
-        })()
-            .map_err(|e| e.in_field("Version"))?;
+        let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
         let f_voters: ::std::vec::Vec<Voter> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Voter>,
             crate::DecodeError,
@@ -136,27 +124,27 @@ impl crate::Decodable for VotersRecord {
 impl VotersRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.version = g.i16();
-        this.voters = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Voter::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            version: g.i16(),
+            voters: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Voter::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Endpoint` of `VotersRecord.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -174,19 +162,9 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Endpoint {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            host: crate::StrBytes::new(),
-            port: 0u16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Endpoint {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for Endpoint {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -258,20 +236,9 @@ impl crate::Decodable for Endpoint {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = (|| -> ::core::result::Result<u16, crate::DecodeError> {
-            Ok(r.u16()?)
-        })()
-            .map_err(|e| e.in_field("Port"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
+        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
+        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -297,16 +264,16 @@ impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.host = g.string();
-        this.port = g.u16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            host: g.string(),
+            port: g.u16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `KRaftVersionFeature` of `VotersRecord.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -321,18 +288,9 @@ pub struct KRaftVersionFeature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for KRaftVersionFeature {
-    fn default() -> Self {
-        Self {
-            min_supported_version: 0i16,
-            max_supported_version: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl KRaftVersionFeature {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 2usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 5usize;
 }
 impl crate::Encodable for KRaftVersionFeature {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -370,15 +328,11 @@ impl crate::Decodable for KRaftVersionFeature {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_min_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_min_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
+        let f_max_supported_version: i16 = r
+            .i16()
             .map_err(|e| e.in_field("MaxSupportedVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -404,15 +358,15 @@ impl KRaftVersionFeature {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.min_supported_version = g.i16();
-        this.max_supported_version = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            min_supported_version: g.i16(),
+            max_supported_version: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `Voter` of `VotersRecord.json` (Kafka 4.4), in versions 0.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -433,21 +387,9 @@ pub struct Voter {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for Voter {
-    fn default() -> Self {
-        Self {
-            voter_id: 0i32,
-            voter_directory_id: crate::Uuid::ZERO,
-            endpoints: ::std::vec::Vec::<Endpoint>::new(),
-            k_raft_version_feature: <KRaftVersionFeature as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl Voter {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 16usize + 1usize
-        + KRaftVersionFeature::MIN_SIZE + 1usize;
+    pub const MIN_SIZE: usize = 22usize + KRaftVersionFeature::MIN_SIZE;
 }
 impl crate::Encodable for Voter {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -524,14 +466,9 @@ impl crate::Decodable for Voter {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_voter_id: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
+        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
+        let f_voter_directory_id: crate::Uuid = r
+            .uuid()
             .map_err(|e| e.in_field("VoterDirectoryId"))?;
         let f_endpoints: ::std::vec::Vec<Endpoint> = (|| -> ::core::result::Result<
             ::std::vec::Vec<Endpoint>,
@@ -549,10 +486,10 @@ impl crate::Decodable for Voter {
             })
         })()
             .map_err(|e| e.in_field("Endpoints"))?;
-        let f_k_raft_version_feature: KRaftVersionFeature = (|| -> ::core::result::Result<
-            KRaftVersionFeature,
-            crate::DecodeError,
-        > { Ok(KRaftVersionFeature::read(r, version)?) })()
+        let f_k_raft_version_feature: KRaftVersionFeature = KRaftVersionFeature::read(
+                r,
+                version,
+            )
             .map_err(|e| e.in_field("KRaftVersionFeature"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -579,30 +516,30 @@ impl crate::Decodable for Voter {
 impl Voter {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.voter_id = g.i32();
-        this.voter_directory_id = g.uuid();
-        this.endpoints = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = Endpoint::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.k_raft_version_feature = {
-            g.enter();
-            let v = KRaftVersionFeature::arbitrary(g, version);
-            g.leave();
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            voter_id: g.i32(),
+            voter_directory_id: g.uuid(),
+            endpoints: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = Endpoint::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            k_raft_version_feature: {
+                g.enter();
+                let v = KRaftVersionFeature::arbitrary(g, version);
+                g.leave();
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for VotersRecord {

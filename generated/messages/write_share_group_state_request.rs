@@ -6,7 +6,7 @@
 /// Valid versions 0-1; flexible versions 0+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -21,18 +21,9 @@ pub struct WriteShareGroupStateRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for WriteShareGroupStateRequest {
-    fn default() -> Self {
-        Self {
-            group_id: crate::StrBytes::new(),
-            topics: ::std::vec::Vec::<WriteStateData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl WriteShareGroupStateRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for WriteShareGroupStateRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -110,10 +101,8 @@ impl crate::Decodable for WriteShareGroupStateRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
+        let f_group_id: crate::StrBytes = r
+            .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
         let f_topics: ::std::vec::Vec<WriteStateData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<WriteStateData>,
@@ -154,27 +143,27 @@ impl crate::Decodable for WriteShareGroupStateRequest {
 impl WriteShareGroupStateRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.group_id = g.string();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = WriteStateData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            group_id: g.string(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = WriteStateData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `StateBatch` of `WriteShareGroupStateRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -195,20 +184,9 @@ pub struct StateBatch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for StateBatch {
-    fn default() -> Self {
-        Self {
-            first_offset: 0i64,
-            last_offset: 0i64,
-            delivery_state: 0i8,
-            delivery_count: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl StateBatch {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 8usize + 1usize + 2usize + 1usize;
+    pub const MIN_SIZE: usize = 20usize;
 }
 impl crate::Encodable for StateBatch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -256,23 +234,10 @@ impl crate::Decodable for StateBatch {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_first_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("LastOffset"))?;
-        let f_delivery_state: i8 = (|| -> ::core::result::Result<i8, crate::DecodeError> {
-            Ok(r.i8()?)
-        })()
-            .map_err(|e| e.in_field("DeliveryState"))?;
-        let f_delivery_count: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("DeliveryCount"))?;
+        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
+        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
+        let f_delivery_state: i8 = r.i8().map_err(|e| e.in_field("DeliveryState"))?;
+        let f_delivery_count: i16 = r.i16().map_err(|e| e.in_field("DeliveryCount"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
         for _ in 0..count {
@@ -299,13 +264,13 @@ impl StateBatch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.first_offset = g.i64();
-        this.last_offset = g.i64();
-        this.delivery_state = g.i8();
-        this.delivery_count = g.i16();
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            first_offset: g.i64(),
+            last_offset: g.i64(),
+            delivery_state: g.i8(),
+            delivery_count: g.i16(),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `PartitionData` of `WriteShareGroupStateRequest.json` (Kafka 4.4), in versions 0-1.
@@ -351,8 +316,7 @@ impl ::core::default::Default for PartitionData {
 }
 impl PartitionData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 4usize + 4usize + 4usize + 8usize + 1usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 22usize;
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -363,7 +327,7 @@ impl crate::Encodable for PartitionData {
         n += 8usize;
         if version >= 1i16 {
             n += 4usize;
-        } else {}
+        }
         n
             += {
                 let v = &self.state_batches;
@@ -415,7 +379,7 @@ impl crate::Encodable for PartitionData {
                 let v = &self.delivery_complete_count;
                 crate::wire::BufMut::put_i32(buf, *v);
             }
-        } else {}
+        }
         {
             let v = &self.state_batches;
             {
@@ -439,25 +403,12 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("Partition"))?;
-        let f_state_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("StateEpoch"))?;
-        let f_leader_epoch: i32 = (|| -> ::core::result::Result<i32, crate::DecodeError> {
-            Ok(r.i32()?)
-        })()
-            .map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_start_offset: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("StartOffset"))?;
+        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
+        let f_state_epoch: i32 = r.i32().map_err(|e| e.in_field("StateEpoch"))?;
+        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
+        let f_start_offset: i64 = r.i64().map_err(|e| e.in_field("StartOffset"))?;
         let f_delivery_complete_count: i32 = if version >= 1i16 {
-            (|| -> ::core::result::Result<i32, crate::DecodeError> { Ok(r.i32()?) })()
-                .map_err(|e| e.in_field("DeliveryCompleteCount"))?
+            r.i32().map_err(|e| e.in_field("DeliveryCompleteCount"))?
         } else {
             -1i32
         };
@@ -504,33 +455,31 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.partition = g.i32();
-        this.state_epoch = g.i32();
-        this.leader_epoch = g.i32();
-        this.start_offset = g.i64();
-        if version >= 1i16 {
-            this.delivery_complete_count = g.i32();
-        } else {}
-        this.state_batches = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = StateBatch::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            partition: g.i32(),
+            state_epoch: g.i32(),
+            leader_epoch: g.i32(),
+            start_offset: g.i64(),
+            delivery_complete_count: if version >= 1i16 { g.i32() } else { -1i32 },
+            state_batches: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = StateBatch::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `WriteStateData` of `WriteShareGroupStateRequest.json` (Kafka 4.4), in versions 0-1.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -545,18 +494,9 @@ pub struct WriteStateData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for WriteStateData {
-    fn default() -> Self {
-        Self {
-            topic_id: crate::Uuid::ZERO,
-            partitions: ::std::vec::Vec::<PartitionData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl WriteStateData {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 16usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 18usize;
 }
 impl crate::Encodable for WriteStateData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -619,11 +559,7 @@ impl crate::Decodable for WriteStateData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = (|| -> ::core::result::Result<
-            crate::Uuid,
-            crate::DecodeError,
-        > { Ok(r.uuid()?) })()
-            .map_err(|e| e.in_field("TopicId"))?;
+        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
             ::std::vec::Vec<PartitionData>,
             crate::DecodeError,
@@ -663,23 +599,23 @@ impl crate::Decodable for WriteStateData {
 impl WriteStateData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.topic_id = g.uuid();
-        this.partitions = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = PartitionData::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            topic_id: g.uuid(),
+            partitions: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = PartitionData::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for WriteShareGroupStateRequest {

@@ -6,7 +6,7 @@
 /// Valid versions 1-2; flexible versions 1+.
 ///
 /// Listeners: broker.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -18,17 +18,9 @@ pub struct WriteTxnMarkersRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for WriteTxnMarkersRequest {
-    fn default() -> Self {
-        Self {
-            markers: ::std::vec::Vec::<WritableTxnMarker>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl WriteTxnMarkersRequest {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 2usize;
 }
 impl crate::Encodable for WriteTxnMarkersRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -126,26 +118,26 @@ impl crate::Decodable for WriteTxnMarkersRequest {
 impl WriteTxnMarkersRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.markers = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = WritableTxnMarker::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            markers: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = WritableTxnMarker::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `WritableTxnMarkerTopic` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -160,18 +152,9 @@ pub struct WritableTxnMarkerTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for WritableTxnMarkerTopic {
-    fn default() -> Self {
-        Self {
-            name: crate::StrBytes::new(),
-            partition_indexes: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl WritableTxnMarkerTopic {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 1usize + 1usize + 1usize;
+    pub const MIN_SIZE: usize = 3usize;
 }
 impl crate::Encodable for WritableTxnMarkerTopic {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -245,11 +228,7 @@ impl crate::Decodable for WritableTxnMarkerTopic {
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
         let _ = version;
-        let f_name: crate::StrBytes = (|| -> ::core::result::Result<
-            crate::StrBytes,
-            crate::DecodeError,
-        > { Ok(r.string(true)?) })()
-            .map_err(|e| e.in_field("Name"))?;
+        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
             crate::DecodeError,
@@ -290,22 +269,22 @@ impl WritableTxnMarkerTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
         let _ = version;
-        let mut this = Self::default();
-        this.name = g.string();
-        this.partition_indexes = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push(g.i32());
-            }
-            v
-        };
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            name: g.string(),
+            partition_indexes: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(g.i32());
+                }
+                v
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 /// Struct `WritableTxnMarker` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 1-2.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
@@ -332,23 +311,9 @@ pub struct WritableTxnMarker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ::core::default::Default for WritableTxnMarker {
-    fn default() -> Self {
-        Self {
-            producer_id: 0i64,
-            producer_epoch: 0i16,
-            transaction_result: false,
-            topics: ::std::vec::Vec::<WritableTxnMarkerTopic>::new(),
-            coordinator_epoch: 0i32,
-            transaction_version: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
-        }
-    }
-}
 impl WritableTxnMarker {
     /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize + 8usize + 2usize + 1usize + 1usize + 4usize
-        + 1usize;
+    pub const MIN_SIZE: usize = 17usize;
 }
 impl crate::Encodable for WritableTxnMarker {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
@@ -382,7 +347,7 @@ impl crate::Encodable for WritableTxnMarker {
         n += 4usize;
         if version >= 2i16 {
             n += 1usize;
-        } else {}
+        }
         n
             += crate::wire::write::unsigned_varint_len(
                 self.unknown_tagged_fields.len() as u32,
@@ -421,7 +386,7 @@ impl crate::Encodable for WritableTxnMarker {
                 let v = &self.transaction_version;
                 crate::wire::BufMut::put_i8(buf, *v);
             }
-        } else {}
+        }
         let tagged_count = self.unknown_tagged_fields.len();
         crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
         let unknown = self.unknown_tagged_fields.iter();
@@ -435,19 +400,10 @@ impl crate::Decodable for WritableTxnMarker {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = (|| -> ::core::result::Result<i64, crate::DecodeError> {
-            Ok(r.i64()?)
-        })()
-            .map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = (|| -> ::core::result::Result<
-            i16,
-            crate::DecodeError,
-        > { Ok(r.i16()?) })()
-            .map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_transaction_result: bool = (|| -> ::core::result::Result<
-            bool,
-            crate::DecodeError,
-        > { Ok(r.bool()?) })()
+        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
+        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
+        let f_transaction_result: bool = r
+            .bool()
             .map_err(|e| e.in_field("TransactionResult"))?;
         let f_topics: ::std::vec::Vec<WritableTxnMarkerTopic> = (|| -> ::core::result::Result<
             ::std::vec::Vec<WritableTxnMarkerTopic>,
@@ -468,14 +424,11 @@ impl crate::Decodable for WritableTxnMarker {
             })
         })()
             .map_err(|e| e.in_field("Topics"))?;
-        let f_coordinator_epoch: i32 = (|| -> ::core::result::Result<
-            i32,
-            crate::DecodeError,
-        > { Ok(r.i32()?) })()
+        let f_coordinator_epoch: i32 = r
+            .i32()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
         let f_transaction_version: i8 = if version >= 2i16 {
-            (|| -> ::core::result::Result<i8, crate::DecodeError> { Ok(r.i8()?) })()
-                .map_err(|e| e.in_field("TransactionVersion"))?
+            r.i8().map_err(|e| e.in_field("TransactionVersion"))?
         } else {
             0i8
         };
@@ -506,29 +459,27 @@ impl crate::Decodable for WritableTxnMarker {
 impl WritableTxnMarker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let mut this = Self::default();
-        this.producer_id = g.i64();
-        this.producer_epoch = g.i16();
-        this.transaction_result = g.bool();
-        this.topics = {
-            let n = g.array_len();
-            let mut v = ::std::vec::Vec::with_capacity(n);
-            for _ in 0..n {
-                v.push({
-                    g.enter();
-                    let v = WritableTxnMarkerTopic::arbitrary(g, version);
-                    g.leave();
-                    v
-                });
-            }
-            v
-        };
-        this.coordinator_epoch = g.i32();
-        if version >= 2i16 {
-            this.transaction_version = g.i8();
-        } else {}
-        this.unknown_tagged_fields = g.unknown_tagged_fields(1u32);
-        this
+        Self {
+            producer_id: g.i64(),
+            producer_epoch: g.i16(),
+            transaction_result: g.bool(),
+            topics: {
+                let n = g.array_len();
+                let mut v = ::std::vec::Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push({
+                        g.enter();
+                        let v = WritableTxnMarkerTopic::arbitrary(g, version);
+                        g.leave();
+                        v
+                    });
+                }
+                v
+            },
+            coordinator_epoch: g.i32(),
+            transaction_version: if version >= 2i16 { g.i8() } else { 0i8 },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 impl crate::Message for WriteTxnMarkersRequest {

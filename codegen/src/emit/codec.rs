@@ -8,7 +8,9 @@ use quote::quote;
 
 use super::cond::{branch, Cond};
 use super::names::{field_ident, type_ident};
-use super::types::{default_expr, fixed_size, is_option, min_size, possible, struct_is_flexible};
+use super::types::{
+    default_expr, fixed_size, is_option, min_size, non_default, possible, struct_is_flexible,
+};
 use crate::model::{FieldModel, FieldType, MessageModel, StructModel};
 use crate::versions::Versions;
 
@@ -123,7 +125,27 @@ fn read_value(m: &MessageModel, f: &FieldModel, r: Versions, p: Versions) -> Tok
     }
 }
 
+fn count_question_marks(ts: &TokenStream) -> usize {
+    ts.clone()
+        .into_iter()
+        .map(|t| match t {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '?' => 1,
+            proc_macro2::TokenTree::Group(g) => count_question_marks(&g.stream()),
+            _ => 0,
+        })
+        .sum()
+}
+
 fn wrap_field_read(name: &str, ty: &TokenStream, expr: TokenStream) -> TokenStream {
+    // A single fallible call (`r.i32()?`) maps its error directly; anything
+    // larger runs in a closure so every `?` inside gets the field name.
+    let tokens: Vec<proc_macro2::TokenTree> = expr.clone().into_iter().collect();
+    let ends_in_q =
+        matches!(tokens.last(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '?');
+    if ends_in_q && count_question_marks(&expr) == 1 {
+        let call: TokenStream = tokens[..tokens.len() - 1].iter().cloned().collect();
+        return quote!(#call.map_err(|e| e.in_field(#name))?);
+    }
     quote!(
         (|| -> ::core::result::Result<#ty, crate::DecodeError> { Ok(#expr) })().map_err(|e| e.in_field(#name))?
     )
@@ -286,7 +308,11 @@ fn size_nonnull(
         FieldType::Array(inner) => {
             let err = too_long(m, s, f, quote!(a.len()));
             let elems = if let Some(n) = fixed_size(inner) {
-                quote!(a.len() * #n)
+                if n == 1 {
+                    quote!(a.len())
+                } else {
+                    quote!(a.len() * #n)
+                }
             } else {
                 let e = size_nonnull(m, s, f, inner, c, quote!(e));
                 quote!({
@@ -356,10 +382,13 @@ fn size_value(
     let none_arm = match Cond::new(f.nullable, r) {
         Cond::Always => null,
         Cond::Never => quote!({ #null_err }),
-        Cond::When(e) => quote!({
-            if !(#e) { #null_err }
-            #null
-        }),
+        Cond::When(_) => {
+            let not_nullable = Cond::outside(f.nullable, r).expr();
+            quote!({
+                if #not_nullable { #null_err }
+                #null
+            })
+        }
     };
     quote!(match &#access {
         None => #none_arm,
@@ -375,13 +404,13 @@ pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
     for f in &s.fields {
         let id = field_ident(&f.name);
         let fname = &f.name;
-        let def = default_expr(f, p);
         let present = f.versions;
         let regular = f.regular();
+        let nd = non_default(f, p, quote!(self.#id));
         let missing = if f.ignorable {
             quote!()
         } else {
-            quote!(if self.#id != #def {
+            quote!(if #nd {
                 return Err(crate::EncodeError::FieldNotInVersion {
                     message: #sn,
                     field: #fname,
@@ -403,24 +432,38 @@ pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
                     |_| quote!(),
                 )
             },
-            |_| missing.clone(),
+            |_| quote!(),
         ));
+        if !missing.is_empty() {
+            match Cond::outside(present, p) {
+                Cond::Never => {}
+                Cond::Always => stmts.push(missing),
+                Cond::When(c) => stmts.push(quote!(if #c && #nd {
+                    return Err(crate::EncodeError::FieldNotInVersion {
+                        message: #sn,
+                        field: #fname,
+                        version,
+                    });
+                })),
+            }
+        }
         if !f.tagged.intersect(&p).is_empty() {
             let tag = f.tag.unwrap_or(0);
             let tr = f.tagged.intersect(&p);
             let sz = size_value(m, s, f, tr, p, quote!(self.#id));
-            let inner = quote!(
-                if self.#id != #def {
+            let nd = non_default(f, p, quote!(self.#id));
+            let cond = match Cond::new(f.tagged, p) {
+                Cond::Always => nd,
+                Cond::When(e) => quote!(#e && #nd),
+                Cond::Never => quote!(false),
+            };
+            tagged_stmts.push(quote!(
+                if #cond {
                     let s = #sz;
                     tagged_count += 1;
                     tagged_size += crate::wire::tagged::tag_header_len(#tag, s) + s;
                 }
-            );
-            tagged_stmts.push(match Cond::new(f.tagged, p) {
-                Cond::Always => inner,
-                Cond::When(e) => quote!(if #e { #inner }),
-                Cond::Never => quote!(),
-            });
+            ));
         }
     }
     let tail = if struct_is_flexible(m, s) {
@@ -570,13 +613,13 @@ pub fn emit_write(m: &MessageModel, s: &StructModel) -> TokenStream {
     }
     for f in tagged_fields {
         let id = field_ident(&f.name);
-        let def = default_expr(f, p);
         let tag = f.tag.unwrap_or(0);
         let tr = f.tagged.intersect(&p);
         let w = write_value(m, f, tr, p, quote!(self.#id));
+        let nd = non_default(f, p, quote!(self.#id));
         let cond = match Cond::new(f.tagged, p) {
-            Cond::Always => quote!(self.#id != #def),
-            Cond::When(e) => quote!((#e) && self.#id != #def),
+            Cond::Always => nd,
+            Cond::When(e) => quote!(#e && #nd),
             Cond::Never => quote!(false),
         };
         count_stmts.push(quote!(if #cond { tagged_count += 1; }));
@@ -660,7 +703,7 @@ pub fn emit_write(m: &MessageModel, s: &StructModel) -> TokenStream {
 pub fn emit_min_size(m: &MessageModel, s: &StructModel) -> TokenStream {
     let p = possible(m, s);
     let compact_possible = struct_is_flexible(m, s);
-    let mut parts = vec![quote!(0usize)];
+    let mut parts: Vec<TokenStream> = Vec::new();
     for f in &s.fields {
         // Only fields on the wire, untagged and non-null, in every version.
         if f.regular().contains_range(&p) && !is_option(f, p) {
@@ -670,5 +713,25 @@ pub fn emit_min_size(m: &MessageModel, s: &StructModel) -> TokenStream {
     if compact_possible && Cond::new(m.flexible, p).expr().to_string() == "true" {
         parts.push(quote!(1usize));
     }
-    quote!(#(#parts)+*)
+    // Fold the literal parts so the constant reads as one number.
+    let mut total = 0usize;
+    let mut symbolic = Vec::new();
+    for part in parts {
+        match part
+            .to_string()
+            .trim_end_matches("usize")
+            .trim()
+            .parse::<usize>()
+        {
+            Ok(n) => total += n,
+            Err(_) => symbolic.push(part),
+        }
+    }
+    if symbolic.is_empty() {
+        quote!(#total)
+    } else if total == 0 {
+        quote!(#(#symbolic)+*)
+    } else {
+        quote!(#total #(+ #symbolic)*)
+    }
 }

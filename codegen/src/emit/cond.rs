@@ -40,6 +40,18 @@ impl Cond {
         })
     }
 
+    /// The versions of `possible` outside `applies`, as a condition.
+    pub fn outside(applies: Versions, possible: Versions) -> Cond {
+        match possible.subtract(&applies) {
+            Some(rest) => Cond::new(rest, possible),
+            None => match Cond::new(applies, possible) {
+                Cond::When(c) => Cond::When(quote!(!(#c))),
+                Cond::Always => Cond::Never,
+                Cond::Never => Cond::Always,
+            },
+        }
+    }
+
     /// A boolean expression (constant when known).
     pub fn expr(&self) -> TokenStream {
         match self {
@@ -71,7 +83,15 @@ pub fn branch(
         Cond::When(c) => {
             let t = then(inside);
             let o = otherwise(outside);
-            quote!(if #c { #t } else { #o })
+            match (t.is_empty(), o.is_empty()) {
+                (true, true) => quote!(),
+                (false, true) => quote!(if #c { #t }),
+                (true, false) => {
+                    let n = Cond::outside(applies, possible).expr();
+                    quote!(if #n { #o })
+                }
+                (false, false) => quote!(if #c { #t } else { #o }),
+            }
         }
     }
 }

@@ -8,7 +8,9 @@ use super::codec::{emit_min_size, emit_read, emit_size, emit_write};
 use super::cond::describe;
 use super::names::{api_name, const_name, field_ident, json_name, type_ident};
 use super::testing::emit_arbitrary;
-use super::types::{default_expr, field_type, is_option, possible, struct_is_flexible};
+use super::types::{
+    default_expr, default_is_derivable, field_type, is_option, possible, struct_is_flexible,
+};
 use super::EmitOptions;
 use crate::model::{DefaultValue, FieldModel, FieldType, MessageKind, MessageModel, StructModel};
 
@@ -75,6 +77,7 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
     let name = type_ident(&s.name);
     let mut fields = Vec::new();
     let mut defaults = Vec::new();
+    let derive_default = s.fields.iter().all(|f| default_is_derivable(f, p));
     for f in &s.fields {
         let id = field_ident(&f.name);
         let ty = field_type(f, p);
@@ -152,9 +155,26 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
     let min = emit_min_size(m, s);
     let arbitrary = emit_arbitrary(m, s);
     let min_doc = " The fewest bytes one value takes on the wire at any version.";
+    let (derive, default_impl) = if derive_default {
+        (
+            quote!(#[derive(Debug, Clone, PartialEq, Default)]),
+            quote!(),
+        )
+    } else {
+        (
+            quote!(#[derive(Debug, Clone, PartialEq)]),
+            quote!(
+                impl ::core::default::Default for #name {
+                    fn default() -> Self {
+                        Self { #(#defaults)* }
+                    }
+                }
+            ),
+        )
+    };
     quote!(
         #(#[doc = #doc])*
-        #[derive(Debug, Clone, PartialEq)]
+        #derive
         #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         #[cfg_attr(feature = "serde", serde(default))]
         #[non_exhaustive]
@@ -162,11 +182,7 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
             #(#fields)*
         }
 
-        impl ::core::default::Default for #name {
-            fn default() -> Self {
-                Self { #(#defaults)* }
-            }
-        }
+        #default_impl
 
         impl #name {
             #[doc = #min_doc]

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::cond::{branch, Cond};
 use super::names::{field_ident, type_ident};
-use super::types::{is_option, possible, struct_is_flexible};
+use super::types::{default_expr, is_option, possible, struct_is_flexible};
 use crate::model::{FieldType, MessageModel, StructModel};
 
 fn gen_nonnull(ty: &FieldType) -> TokenStream {
@@ -50,7 +50,7 @@ fn gen_nonnull(ty: &FieldType) -> TokenStream {
 pub fn emit_arbitrary(m: &MessageModel, s: &StructModel) -> TokenStream {
     let p = possible(m, s);
     let name = type_ident(&s.name);
-    let mut stmts = Vec::new();
+    let mut inits = Vec::new();
     let mut max_tag: u32 = 0;
     for f in &s.fields {
         if let Some(t) = f.tag {
@@ -59,37 +59,36 @@ pub fn emit_arbitrary(m: &MessageModel, s: &StructModel) -> TokenStream {
         let id = field_ident(&f.name);
         let v = gen_nonnull(&f.ty);
         let opt = is_option(f, p);
-        stmts.push(branch(
+        let def = default_expr(f, p);
+        let value = branch(
             f.versions,
             p,
             |r| {
                 if !opt {
-                    return quote!(this.#id = #v;);
+                    return v.clone();
                 }
                 match Cond::new(f.nullable, r) {
-                    Cond::Never => quote!(this.#id = Some(#v);),
-                    Cond::Always => quote!(this.#id = if g.null() { None } else { Some(#v) };),
-                    Cond::When(e) => {
-                        quote!(this.#id = if (#e) && g.null() { None } else { Some(#v) };)
-                    }
+                    Cond::Never => quote!(Some(#v)),
+                    Cond::Always => quote!(if g.null() { None } else { Some(#v) }),
+                    Cond::When(e) => quote!(if #e && g.null() { None } else { Some(#v) }),
                 }
             },
-            |_| quote!(),
-        ));
+            |_| def.clone(),
+        );
+        inits.push(quote!(#id: #value,));
     }
     if struct_is_flexible(m, s) {
         let first = max_tag + 1;
-        match Cond::new(m.flexible, p) {
-            Cond::Always => {
-                stmts.push(quote!(this.unknown_tagged_fields = g.unknown_tagged_fields(#first);))
+        let v = match Cond::new(m.flexible, p) {
+            Cond::Always => quote!(g.unknown_tagged_fields(#first)),
+            Cond::When(e) => {
+                quote!(if #e { g.unknown_tagged_fields(#first) } else { ::core::default::Default::default() })
             }
-            Cond::When(e) => stmts.push(
-                quote!(if #e { this.unknown_tagged_fields = g.unknown_tagged_fields(#first); }),
-            ),
-            Cond::Never => {}
-        }
+            Cond::Never => quote!(::core::default::Default::default()),
+        };
+        inits.push(quote!(unknown_tagged_fields: #v,));
     }
-    let body = quote!(#(#stmts)*);
+    let body = quote!(Self { #(#inits)* });
     let touch_version = if super::uses_ident(&body, "version") {
         quote!()
     } else {
@@ -100,11 +99,6 @@ pub fn emit_arbitrary(m: &MessageModel, s: &StructModel) -> TokenStream {
     } else {
         quote!(let _ = &g;)
     };
-    let mutability = if body.is_empty() {
-        quote!()
-    } else {
-        quote!(mut)
-    };
     quote!(
         #[cfg(feature = "testing")]
         impl #name {
@@ -112,9 +106,7 @@ pub fn emit_arbitrary(m: &MessageModel, s: &StructModel) -> TokenStream {
             pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
                 #touch_version
                 #touch_g
-                let #mutability this = Self::default();
                 #body
-                this
             }
         }
     )

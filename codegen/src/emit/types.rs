@@ -183,3 +183,44 @@ pub fn fixed_size(ty: &FieldType) -> Option<usize> {
         _ => return None,
     })
 }
+
+/// `true` when the field holds something other than its default, written
+/// the way clippy likes (`x`, `!x`, `x.is_some()`, `!x.is_empty()`).
+pub fn non_default(f: &FieldModel, possible: Versions, access: TokenStream) -> TokenStream {
+    let opt = is_option(f, possible);
+    match (&f.ty, &f.default, opt) {
+        (_, DefaultValue::Null, _) => quote!(#access.is_some()),
+        (FieldType::Bool, DefaultValue::TypeZero | DefaultValue::Bool(false), false) => {
+            quote!(#access)
+        }
+        (FieldType::Bool, DefaultValue::Bool(true), false) => quote!(!#access),
+        (FieldType::Array(_), DefaultValue::TypeZero, false) => quote!(!#access.is_empty()),
+        (
+            FieldType::String | FieldType::Bytes | FieldType::Records,
+            DefaultValue::TypeZero,
+            false,
+        ) => {
+            quote!(!#access.is_empty())
+        }
+        (FieldType::String, DefaultValue::Str(s), false) if s.is_empty() => {
+            quote!(!#access.is_empty())
+        }
+        _ => {
+            let def = default_expr(f, possible);
+            quote!(#access != #def)
+        }
+    }
+}
+
+/// Whether `#[derive(Default)]` gives exactly the schema defaults.
+pub fn default_is_derivable(f: &FieldModel, possible: Versions) -> bool {
+    let opt = is_option(f, possible);
+    match (&f.default, opt) {
+        (DefaultValue::Null, true) => true,
+        (DefaultValue::TypeZero, false) => true,
+        (DefaultValue::Bool(false), false) => true,
+        (DefaultValue::Int(0), false) => true,
+        (DefaultValue::Str(s), false) => s.is_empty(),
+        _ => false,
+    }
+}
