@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# kwire's whole test suite, set-up included, on a fresh machine or a warm one.
+#
+#   scripts/test.sh            # everything CI runs
+#   KWIRE_FULL_MATRIX=1 ...    # also every Kafka release of the broker matrix
+#   KWIRE_FUZZ_SECONDS=N ...   # fuzz each target N s (default 0 here, 60 in CI when cargo-fuzz installs)
+#
+# It installs what it needs (Debian packages, the peers, Kafka jars from
+# Maven Central) and fails, never skips, when something cannot be had.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+start=$(date +%s)
+step() { printf '\n== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "toolchain and system packages"
+command -v cargo >/dev/null || { echo "cargo is missing: install Rust (rustup) first" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+need=()
+command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || need+=(maven)
+command -v python3 >/dev/null || need+=(python3)
+command -v gcc >/dev/null || need+=(gcc)
+if ((${#need[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+step "peers: librdkafka mock (2.0.2 and 2.16), tansu, kcat"
+bash client/tests/peers/install.sh
+
+step "Apache Kafka from Maven Central: brokers and the oracle"
+testsupport/kafka/broker resolve --release 4.4.0 >/dev/null
+testsupport/kafka/broker resolve --release 3.8.1 >/dev/null
+testsupport/kafka/broker resolve --release 2.3.1 >/dev/null
+testsupport/kafka/oracle-run --build >/dev/null
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "generated code matches the pinned schemas"
+cargo run -q -p kwire-codegen -- check
+
+step "clippy (all targets, warnings are errors)"
+cargo clippy -q --workspace --all-targets -- -D warnings
+
+step "tests"
+cargo test --workspace 2>&1 | tee target/test-output.txt
+grep -q "test result: FAILED" target/test-output.txt && exit 1
+
+step "Kafka test support self-test (real brokers, the oracle)"
+if [ -n "${KWIRE_FULL_MATRIX:-}" ]; then
+  testsupport/kafka/selftest --all
+else
+  testsupport/kafka/selftest
+fi
+
+fuzz_seconds=${KWIRE_FUZZ_SECONDS:-0}
+if [ "$fuzz_seconds" != 0 ]; then
+  step "fuzzing each target for ${fuzz_seconds}s"
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi
+
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
+step "done in $(( $(date +%s) - start ))s"
+echo "kwire: $passed passed, 0 failed"
