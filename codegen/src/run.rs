@@ -151,18 +151,14 @@ pub struct Outcome {
     pub report: String,
 }
 
-fn prepare(
-    layout: &Layout,
-    include_about: bool,
-) -> Result<
-    (
-        Vec<(String, Vec<u8>)>,
-        Model,
-        String,
-        BTreeMap<String, String>,
-    ),
-    GenError,
-> {
+/// What one generation run produces in memory.
+struct Prepared {
+    model: Model,
+    lock: String,
+    out: BTreeMap<String, String>,
+}
+
+fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
     let files = pin::schema_files(&layout.schema_dir)?;
     let model = load_model(&files)?;
     let lock = pin::lock_text(&files);
@@ -173,13 +169,13 @@ fn prepare(
         include_about,
     };
     let out = expected_output(&model, &opts, &lock, &gen_fp)?;
-    Ok((files, model, lock, out))
+    Ok(Prepared { model, lock, out })
 }
 
 /// Regenerates `generated/` and the lock. Stale files are removed; files
 /// whose content is unchanged are not touched.
 pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenError> {
-    let (_files, model, lock, out) = prepare(layout, include_about)?;
+    let Prepared { model, lock, out } = prepare(layout, include_about)?;
     let old = existing_output(&layout.out_dir)?;
     let mut outcome = Outcome::default();
     for (name, text) in &out {
@@ -230,7 +226,7 @@ pub fn check(layout: &Layout) -> Result<Vec<String>, GenError> {
         }
         Err(e) => problems.push(format!("schema lock {}: {e}", lock_path.display())),
     }
-    let (_f, _model, _lock, out) = prepare(layout, false)?;
+    let out = prepare(layout, false)?.out;
     let old = existing_output(&layout.out_dir)?;
     for (name, text) in &out {
         match old.get(name) {
