@@ -10,6 +10,7 @@
 
 use std::any::Any;
 
+use kwire::messages::add_partitions_to_txn_request::AddPartitionsToTxnRequest;
 use kwire::messages::end_txn_request::EndTxnRequest;
 use kwire::messages::fetch_request::FetchRequest;
 use kwire::messages::find_coordinator_request::FindCoordinatorRequest;
@@ -115,6 +116,18 @@ pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
         f.topics_without_id = r.topics.iter().filter(|t| zero(&t.topic_id)).count();
     } else if any.downcast_ref::<EndTxnRequest>().is_some() {
         f.transactional = true;
+    } else if let Some(r) = any.downcast_ref::<AddPartitionsToTxnRequest>() {
+        // v4+ is the batched broker-to-broker form (KIP-890 part 1): its
+        // schema says "Versions 3 and below will be used by clients" and
+        // Java's `forClient` caps at v3. Without this, a client-form request
+        // would be chosen at the broker's v5 and fail to encode (the
+        // v3_and_below fields do not exist there). Seen against a real
+        // 4.4.0 broker in tests/kafka_seeds.rs.
+        if r.transactions.is_empty() {
+            f.max(3, "transaction given in the client (v3 and below) form");
+        } else {
+            f.min(4, "transactions given in the batched broker form (KIP-890)");
+        }
     } else if let Some(r) = any.downcast_ref::<FindCoordinatorRequest>() {
         if r.key_type != 0 {
             f.min(1, "key type other than group");
@@ -211,6 +224,11 @@ mod tests {
         let mut fc = FindCoordinatorRequest::default();
         fc.key = "g".into();
         assert_eq!(inspect(&fc).allowed.max, 3);
+        let mut ap = AddPartitionsToTxnRequest::default();
+        ap.v3_and_below_transactional_id = "tx".into();
+        assert_eq!(inspect(&ap).allowed.max, 3);
+        ap.transactions = vec![Default::default()];
+        assert_eq!(inspect(&ap).allowed.min, 4);
         assert!(is_retry_safe(ApiKey(1)));
         assert!(!is_retry_safe(ApiKey(0)));
     }
