@@ -580,7 +580,7 @@ async fn transactional_commit(kafka: &KafkaBroker, tv: i16) -> (i16, i16) {
     if tv < 2 {
         // KIP-890 part 1 clients add partitions explicitly. AddPartitionsToTxn v4+ is the
         // broker-to-broker batched form (JSON: "Versions 3 and below will be used by clients";
-        // Java's forClient caps at v3), so the client form goes at v3.
+        // Java's forClient caps at v3): the client form must go at v3 although 4.4 advertises v5.
         let mut t = AddPartitionsToTxnTopic::default();
         t.name = StrBytes::from(topic.clone());
         t.partitions = vec![0];
@@ -589,11 +589,14 @@ async fn transactional_commit(kafka: &KafkaBroker, tv: i16) -> (i16, i16) {
         req.v3_and_below_producer_id = pid;
         req.v3_and_below_producer_epoch = epoch;
         req.v3_and_below_topics = vec![t];
-        let opts = SendOptions {
-            max_version: Some(3),
-            ..SendOptions::default()
-        };
-        let sent = send(&coord, &req, &opts).await;
+        let sent = send(&coord, &req, &SendOptions::default()).await;
+        assert!(
+            cn.versions
+                .get(ApiKey::ADD_PARTITIONS_TO_TXN)
+                .expect("advertised")
+                .max
+                > 3
+        );
         assert_eq!(sent.version, 3, "{}", sent.choice.why());
         let r = &sent.response;
         assert_ok("AddPartitionsToTxn", r.error_code, None);
