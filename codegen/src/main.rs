@@ -16,7 +16,8 @@ struct Cli {
     /// The repository root (holds schemas/ and generated/).
     #[arg(long, global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
     root: PathBuf,
-    /// The schema directory (overrides $KWIRE_SCHEMA_DIR and the pin's source).
+    /// The schema directory, or maven:org.apache.kafka:kafka-clients:<release>
+    /// (overrides $KWIRE_SCHEMA_DIR and the pin's source).
     #[arg(long, global = true)]
     schemas: Option<PathBuf>,
     #[command(subcommand)]

@@ -41,16 +41,90 @@ impl Pin {
     }
 
     /// The schema directory: `--schemas`, else `$KWIRE_SCHEMA_DIR`, else the
-    /// pin's source relative to the repository root.
-    pub fn schema_dir(&self, root: &Path, flag: Option<&Path>) -> PathBuf {
-        if let Some(f) = flag {
-            return f.to_path_buf();
+    /// pin's source relative to the repository root. Any of them may be a
+    /// Maven coordinate (`maven:org.apache.kafka:kafka-clients:4.4.0`, or
+    /// `maven:4.4.0`): the kafka-clients jar carries the schemas from 2.2.0
+    /// on, so a maintainer can regenerate without a Kafka checkout.
+    pub fn schema_dir(&self, root: &Path, flag: Option<&Path>) -> Result<PathBuf, GenError> {
+        let source = if let Some(f) = flag {
+            f.to_string_lossy().into_owned()
+        } else if let Some(e) = std::env::var_os(ENV_SCHEMA_DIR) {
+            e.to_string_lossy().into_owned()
+        } else {
+            return resolve_source(root, &self.source);
+        };
+        if source.starts_with(MAVEN_PREFIX) {
+            resolve_source(root, &source)
+        } else {
+            Ok(PathBuf::from(source))
         }
-        if let Some(e) = std::env::var_os(ENV_SCHEMA_DIR) {
-            return PathBuf::from(e);
-        }
-        root.join(&self.source)
     }
+}
+
+pub const MAVEN_PREFIX: &str = "maven:";
+
+/// A directory source as is (relative to `root`), or a Maven coordinate
+/// resolved into `$KWIRE_SCHEMA_CACHE` (default `~/.cache/kwire/schemas`)
+/// by `testsupport/kafka/fetch-schemas`, once.
+pub fn resolve_source(root: &Path, source: &str) -> Result<PathBuf, GenError> {
+    let Some(coord) = source.strip_prefix(MAVEN_PREFIX) else {
+        return Ok(root.join(source));
+    };
+    let parts: Vec<&str> = coord.split(':').collect();
+    let version = match parts.as_slice() {
+        [v] => *v,
+        ["org.apache.kafka", "kafka-clients", v] => *v,
+        _ => {
+            return Err(GenError::Pin(format!(
+            "{source}: expected maven:org.apache.kafka:kafka-clients:<release> or maven:<release>"
+        )))
+        }
+    };
+    if version.is_empty()
+        || !version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        return Err(GenError::Pin(format!(
+            "{source}: {version:?} is not a release"
+        )));
+    }
+    let cache = std::env::var_os("KWIRE_SCHEMA_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kwire/schemas")))
+        .unwrap_or_else(|| std::env::temp_dir().join("kwire-schemas"))
+        .join(format!("kafka-clients-{version}"));
+    let has_json = |d: &Path| {
+        std::fs::read_dir(d)
+            .map(|it| {
+                it.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            })
+            .unwrap_or(false)
+    };
+    if !has_json(&cache) {
+        let script = root.join("testsupport/kafka/fetch-schemas");
+        let staging = cache.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&staging);
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(version)
+            .arg(&staging)
+            .output()
+            .map_err(|e| GenError::Pin(format!("{}: {e}", script.display())))?;
+        if !out.status.success() || !has_json(&staging) {
+            return Err(GenError::Pin(format!(
+                "{source}: could not fetch kafka-clients {version} from Maven Central (needs mvn and python3): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        let _ = std::fs::remove_dir_all(&cache);
+        std::fs::rename(&staging, &cache).map_err(|e| GenError::Io {
+            path: cache.display().to_string(),
+            message: e.to_string(),
+        })?;
+    }
+    Ok(cache)
 }
 
 /// The schema files of a directory (every `*.json`), sorted by name, with

@@ -114,7 +114,10 @@ impl Layout {
         let pin = Pin::read(root)?;
         Ok(Layout {
             root: root.to_path_buf(),
-            schema_dir: pin.schema_dir(root, schemas),
+            schema_dir: {
+                let d = pin.schema_dir(root, schemas)?;
+                d.canonicalize().unwrap_or(d)
+            },
             out_dir: out
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| root.join("generated")),

@@ -115,3 +115,33 @@ fn generate_reports_and_is_idempotent() {
     assert!(report.contains("0 written, 0 removed"), "{report}");
     assert!(report.contains("no API or message changes"), "{report}");
 }
+
+/// The pin may name a Maven coordinate: the kafka-clients 4.4.0 jar carries
+/// exactly the pinned schemas, so `check` against it passes on the
+/// committed tree (this resolves the jar from Maven Central, cached).
+#[test]
+fn check_passes_against_the_kafka_clients_jar_from_maven_central() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kwire-codegen"))
+        .args([
+            "check",
+            "--schemas",
+            "maven:org.apache.kafka:kafka-clients:4.4.0",
+        ])
+        .env("KWIRE_SCHEMA_CACHE", cache.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("kafka-clients-4.4.0"), "{text}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_kwire-codegen"))
+        .args(["check", "--schemas", "maven:com.example:other:1"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected maven:"));
+}
