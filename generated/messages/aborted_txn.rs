@@ -28,7 +28,7 @@ impl AbortedTxn {
 }
 impl crate::Encodable for AbortedTxn {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -37,7 +37,7 @@ impl crate::Encodable for AbortedTxn {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.producer_id;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -61,7 +61,7 @@ impl crate::Decodable for AbortedTxn {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
         let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
         let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
@@ -80,7 +80,7 @@ impl crate::Decodable for AbortedTxn {
 impl AbortedTxn {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             producer_id: g.i64(),
             first_offset: g.i64(),

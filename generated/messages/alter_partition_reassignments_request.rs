@@ -235,7 +235,7 @@ impl crate::Encodable for ReassignablePartition {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -263,7 +263,7 @@ impl crate::Decodable for ReassignablePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_replicas: ::core::option::Option<::std::vec::Vec<i32>> = (|| -> ::core::result::Result<
             ::core::option::Option<::std::vec::Vec<i32>>,
@@ -308,7 +308,7 @@ impl crate::Decodable for ReassignablePartition {
 impl ReassignablePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             replicas: if g.null() {

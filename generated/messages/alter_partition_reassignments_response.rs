@@ -283,7 +283,7 @@ impl crate::Encodable for ReassignablePartitionResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -311,7 +311,7 @@ impl crate::Decodable for ReassignablePartitionResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = r
@@ -341,7 +341,7 @@ impl crate::Decodable for ReassignablePartitionResponse {
 impl ReassignablePartitionResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             error_code: g.i16(),

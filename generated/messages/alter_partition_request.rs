@@ -197,7 +197,7 @@ impl BrokerState {
 }
 impl crate::Encodable for BrokerState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -208,7 +208,7 @@ impl crate::Encodable for BrokerState {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.broker_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -230,7 +230,7 @@ impl crate::Decodable for BrokerState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
         let f_broker_epoch: i64 = r.i64().map_err(|e| e.in_field("BrokerEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -256,7 +256,7 @@ impl crate::Decodable for BrokerState {
 impl BrokerState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             broker_id: g.i32(),
             broker_epoch: g.i64(),

@@ -190,7 +190,7 @@ impl AlterShareGroupOffsetsRequestPartition {
 }
 impl crate::Encodable for AlterShareGroupOffsetsRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -201,7 +201,7 @@ impl crate::Encodable for AlterShareGroupOffsetsRequestPartition {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -223,7 +223,7 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_start_offset: i64 = r.i64().map_err(|e| e.in_field("StartOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -249,7 +249,7 @@ impl crate::Decodable for AlterShareGroupOffsetsRequestPartition {
 impl AlterShareGroupOffsetsRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             start_offset: g.i64(),

@@ -253,7 +253,7 @@ impl crate::Encodable for ScramCredentialDeletion {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -275,7 +275,7 @@ impl crate::Decodable for ScramCredentialDeletion {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -301,7 +301,7 @@ impl crate::Decodable for ScramCredentialDeletion {
 impl ScramCredentialDeletion {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             mechanism: g.i8(),
@@ -404,7 +404,7 @@ impl crate::Encodable for ScramCredentialUpsertion {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -438,7 +438,7 @@ impl crate::Decodable for ScramCredentialUpsertion {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
         let f_iterations: i32 = r.i32().map_err(|e| e.in_field("Iterations"))?;
@@ -472,7 +472,7 @@ impl crate::Decodable for ScramCredentialUpsertion {
 impl ScramCredentialUpsertion {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             mechanism: g.i8(),

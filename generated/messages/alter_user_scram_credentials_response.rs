@@ -222,7 +222,7 @@ impl crate::Encodable for AlterUserScramCredentialsResult {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.user;
             crate::wire::write::put_string(buf, v, true);
@@ -250,7 +250,7 @@ impl crate::Decodable for AlterUserScramCredentialsResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_user: crate::StrBytes = r.string(true).map_err(|e| e.in_field("User"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = r
@@ -280,7 +280,7 @@ impl crate::Decodable for AlterUserScramCredentialsResult {
 impl AlterUserScramCredentialsResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             user: g.string(),
             error_code: g.i16(),

@@ -678,7 +678,7 @@ impl crate::Encodable for SupportedFeatureKey {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -704,7 +704,7 @@ impl crate::Decodable for SupportedFeatureKey {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_min_version: i16 = r.i16().map_err(|e| e.in_field("MinVersion"))?;
         let f_max_version: i16 = r.i16().map_err(|e| e.in_field("MaxVersion"))?;
@@ -732,7 +732,7 @@ impl crate::Decodable for SupportedFeatureKey {
 impl SupportedFeatureKey {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             min_version: g.i16(),
@@ -792,7 +792,7 @@ impl crate::Encodable for FinalizedFeatureKey {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -818,7 +818,7 @@ impl crate::Decodable for FinalizedFeatureKey {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_max_version_level: i16 = r
             .i16()
@@ -850,7 +850,7 @@ impl crate::Decodable for FinalizedFeatureKey {
 impl FinalizedFeatureKey {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             max_version_level: g.i16(),

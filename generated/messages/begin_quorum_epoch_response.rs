@@ -637,7 +637,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -663,7 +663,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
@@ -691,7 +691,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

@@ -46,7 +46,7 @@ impl BrokerHeartbeatResponse {
 }
 impl crate::Encodable for BrokerHeartbeatResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -60,7 +60,7 @@ impl crate::Encodable for BrokerHeartbeatResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.throttle_time_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -94,7 +94,7 @@ impl crate::Decodable for BrokerHeartbeatResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_is_caught_up: bool = r.bool().map_err(|e| e.in_field("IsCaughtUp"))?;
@@ -128,7 +128,7 @@ impl crate::Decodable for BrokerHeartbeatResponse {
 impl BrokerHeartbeatResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             throttle_time_ms: g.i32(),
             error_code: g.i16(),

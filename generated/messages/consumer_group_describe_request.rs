@@ -71,7 +71,7 @@ impl crate::Encodable for ConsumerGroupDescribeRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.group_ids;
             {
@@ -99,7 +99,7 @@ impl crate::Decodable for ConsumerGroupDescribeRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_group_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
@@ -142,7 +142,7 @@ impl crate::Decodable for ConsumerGroupDescribeRequest {
 impl ConsumerGroupDescribeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             group_ids: {
                 let n = g.array_len();

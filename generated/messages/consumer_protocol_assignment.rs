@@ -194,7 +194,7 @@ impl crate::Encodable for TopicPartition {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic;
             crate::wire::write::put_string(buf, v, false);
@@ -216,7 +216,7 @@ impl crate::Decodable for TopicPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -244,7 +244,7 @@ impl crate::Decodable for TopicPartition {
 impl TopicPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic: g.string(),
             partitions: {

@@ -19,13 +19,13 @@ impl ControlRecordTypeSchema {
 }
 impl crate::Encodable for ControlRecordTypeSchema {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 2usize;
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.r#type;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -37,7 +37,7 @@ impl crate::Decodable for ControlRecordTypeSchema {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_type: i16 = r.i16().map_err(|e| e.in_field("Type"))?;
         Ok(ControlRecordTypeSchema {
             r#type: f_type,
@@ -48,7 +48,7 @@ impl crate::Decodable for ControlRecordTypeSchema {
 impl ControlRecordTypeSchema {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self { r#type: g.i16() }
     }
 }

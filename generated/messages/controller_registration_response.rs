@@ -64,7 +64,7 @@ impl crate::Encodable for ControllerRegistrationResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.throttle_time_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -92,7 +92,7 @@ impl crate::Decodable for ControllerRegistrationResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = r
@@ -122,7 +122,7 @@ impl crate::Decodable for ControllerRegistrationResponse {
 impl ControllerRegistrationResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             throttle_time_ms: g.i32(),
             error_code: g.i16(),

@@ -254,7 +254,7 @@ impl crate::Encodable for CreatableTopicConfigs {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -290,7 +290,7 @@ impl crate::Decodable for CreatableTopicConfigs {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_value: ::core::option::Option<crate::StrBytes> = r
             .nullable_string(true)
@@ -324,7 +324,7 @@ impl crate::Decodable for CreatableTopicConfigs {
 impl CreatableTopicConfigs {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             value: if g.null() { None } else { Some(g.string()) },

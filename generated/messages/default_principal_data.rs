@@ -69,7 +69,7 @@ impl crate::Encodable for DefaultPrincipalData {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.r#type;
             crate::wire::write::put_string(buf, v, true);
@@ -95,7 +95,7 @@ impl crate::Decodable for DefaultPrincipalData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_type: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Type"))?;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_token_authenticated: bool = r
@@ -125,7 +125,7 @@ impl crate::Decodable for DefaultPrincipalData {
 impl DefaultPrincipalData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             r#type: g.string(),
             name: g.string(),

@@ -212,7 +212,7 @@ impl crate::Encodable for DeleteShareGroupOffsetsRequestTopic {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic_name;
             crate::wire::write::put_string(buf, v, true);
@@ -230,7 +230,7 @@ impl crate::Decodable for DeleteShareGroupOffsetsRequestTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic_name: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
@@ -256,7 +256,7 @@ impl crate::Decodable for DeleteShareGroupOffsetsRequestTopic {
 impl DeleteShareGroupOffsetsRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic_name: g.string(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),

@@ -333,7 +333,7 @@ impl crate::Encodable for DeleteTopicState {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         match &self.name {
             None => crate::wire::write::put_length(buf, None, true, false),
             Some(v) => {
@@ -357,7 +357,7 @@ impl crate::Decodable for DeleteTopicState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: ::core::option::Option<crate::StrBytes> = r
             .nullable_string(true)
             .map_err(|e| e.in_field("Name"))?;
@@ -385,7 +385,7 @@ impl crate::Decodable for DeleteTopicState {
 impl DeleteTopicState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: if g.null() { None } else { Some(g.string()) },
             topic_id: g.uuid(),

@@ -190,7 +190,7 @@ impl ProducerState {
 }
 impl crate::Encodable for ProducerState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
@@ -205,7 +205,7 @@ impl crate::Encodable for ProducerState {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.producer_id;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -243,7 +243,7 @@ impl crate::Decodable for ProducerState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
         let f_producer_epoch: i32 = r.i32().map_err(|e| e.in_field("ProducerEpoch"))?;
         let f_last_sequence: i32 = r.i32().map_err(|e| e.in_field("LastSequence"))?;
@@ -281,7 +281,7 @@ impl crate::Decodable for ProducerState {
 impl ProducerState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             producer_id: g.i64(),
             producer_epoch: g.i32(),

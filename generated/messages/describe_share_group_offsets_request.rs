@@ -204,7 +204,7 @@ impl crate::Encodable for DescribeShareGroupOffsetsRequestTopic {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic_name;
             crate::wire::write::put_string(buf, v, true);
@@ -232,7 +232,7 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequestTopic {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic_name: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
@@ -275,7 +275,7 @@ impl crate::Decodable for DescribeShareGroupOffsetsRequestTopic {
 impl DescribeShareGroupOffsetsRequestTopic {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic_name: g.string(),
             partitions: {

@@ -231,7 +231,7 @@ impl crate::Encodable for TopicRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -249,7 +249,7 @@ impl crate::Decodable for TopicRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -273,7 +273,7 @@ impl crate::Decodable for TopicRequest {
 impl TopicRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),
@@ -327,7 +327,7 @@ impl crate::Encodable for Cursor {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic_name;
             crate::wire::write::put_string(buf, v, true);
@@ -349,7 +349,7 @@ impl crate::Decodable for Cursor {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic_name: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
@@ -377,7 +377,7 @@ impl crate::Decodable for Cursor {
 impl Cursor {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic_name: g.string(),
             partition_index: g.i32(),

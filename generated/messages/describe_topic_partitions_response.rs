@@ -337,7 +337,7 @@ impl crate::Encodable for DescribeTopicPartitionsResponsePartition {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -417,7 +417,7 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
@@ -540,7 +540,7 @@ impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
 impl DescribeTopicPartitionsResponsePartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             error_code: g.i16(),
             partition_index: g.i32(),
@@ -875,7 +875,7 @@ impl crate::Encodable for Cursor {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic_name;
             crate::wire::write::put_string(buf, v, true);
@@ -897,7 +897,7 @@ impl crate::Decodable for Cursor {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic_name: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("TopicName"))?;
@@ -925,7 +925,7 @@ impl crate::Decodable for Cursor {
 impl Cursor {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic_name: g.string(),
             partition_index: g.i32(),

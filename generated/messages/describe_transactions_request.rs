@@ -67,7 +67,7 @@ impl crate::Encodable for DescribeTransactionsRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.transactional_ids;
             {
@@ -91,7 +91,7 @@ impl crate::Decodable for DescribeTransactionsRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_transactional_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
             crate::DecodeError,
@@ -130,7 +130,7 @@ impl crate::Decodable for DescribeTransactionsRequest {
 impl DescribeTransactionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             transactional_ids: {
                 let n = g.array_len();

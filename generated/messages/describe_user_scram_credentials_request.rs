@@ -195,7 +195,7 @@ impl crate::Encodable for UserName {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -213,7 +213,7 @@ impl crate::Decodable for UserName {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -237,7 +237,7 @@ impl crate::Decodable for UserName {
 impl UserName {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),

@@ -223,7 +223,7 @@ impl CredentialInfo {
 }
 impl crate::Encodable for CredentialInfo {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 1usize;
         n += 4usize;
@@ -234,7 +234,7 @@ impl crate::Encodable for CredentialInfo {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.mechanism;
             crate::wire::BufMut::put_i8(buf, *v);
@@ -256,7 +256,7 @@ impl crate::Decodable for CredentialInfo {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
         let f_iterations: i32 = r.i32().map_err(|e| e.in_field("Iterations"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -282,7 +282,7 @@ impl crate::Decodable for CredentialInfo {
 impl CredentialInfo {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             mechanism: g.i8(),
             iterations: g.i32(),

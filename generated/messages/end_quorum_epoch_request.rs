@@ -288,7 +288,7 @@ impl ReplicaInfo {
 }
 impl crate::Encodable for ReplicaInfo {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 16usize;
@@ -299,7 +299,7 @@ impl crate::Encodable for ReplicaInfo {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.candidate_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -321,7 +321,7 @@ impl crate::Decodable for ReplicaInfo {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_candidate_id: i32 = r.i32().map_err(|e| e.in_field("CandidateId"))?;
         let f_candidate_directory_id: crate::Uuid = r
             .uuid()
@@ -349,7 +349,7 @@ impl crate::Decodable for ReplicaInfo {
 impl ReplicaInfo {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             candidate_id: g.i32(),
             candidate_directory_id: g.uuid(),
@@ -859,7 +859,7 @@ impl crate::Encodable for LeaderEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -885,7 +885,7 @@ impl crate::Decodable for LeaderEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
@@ -913,7 +913,7 @@ impl crate::Decodable for LeaderEndpoint {
 impl LeaderEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             host: g.string(),

@@ -19,13 +19,13 @@ impl EndTxnMarker {
 }
 impl crate::Encodable for EndTxnMarker {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.coordinator_epoch;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -37,7 +37,7 @@ impl crate::Decodable for EndTxnMarker {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_coordinator_epoch: i32 = r
             .i32()
             .map_err(|e| e.in_field("CoordinatorEpoch"))?;
@@ -50,7 +50,7 @@ impl crate::Decodable for EndTxnMarker {
 impl EndTxnMarker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self { coordinator_epoch: g.i32() }
     }
 }

@@ -105,7 +105,7 @@ impl crate::Encodable for EnvelopeRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.request_data;
             crate::wire::write::put_bytes(buf, v, true);
@@ -133,7 +133,7 @@ impl crate::Decodable for EnvelopeRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_request_data: crate::Bytes = r
             .bytes(true)
             .map_err(|e| e.in_field("RequestData"))?;
@@ -167,7 +167,7 @@ impl crate::Decodable for EnvelopeRequest {
 impl EnvelopeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             request_data: g.bytes(),
             request_principal: if g.null() { None } else { Some(g.bytes()) },

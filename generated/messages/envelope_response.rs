@@ -53,7 +53,7 @@ impl crate::Encodable for EnvelopeResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         match &self.response_data {
             None => crate::wire::write::put_length(buf, None, true, true),
             Some(v) => {
@@ -77,7 +77,7 @@ impl crate::Decodable for EnvelopeResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_response_data: ::core::option::Option<crate::Bytes> = r
             .nullable_bytes(true)
             .map_err(|e| e.in_field("ResponseData"))?;
@@ -105,7 +105,7 @@ impl crate::Decodable for EnvelopeResponse {
 impl EnvelopeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             response_data: if g.null() { None } else { Some(g.bytes()) },
             error_code: g.i16(),

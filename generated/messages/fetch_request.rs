@@ -595,7 +595,7 @@ impl ReplicaState {
 }
 impl crate::Encodable for ReplicaState {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -606,7 +606,7 @@ impl crate::Encodable for ReplicaState {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.replica_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -628,7 +628,7 @@ impl crate::Decodable for ReplicaState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
         let f_replica_epoch: i64 = r.i64().map_err(|e| e.in_field("ReplicaEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -654,7 +654,7 @@ impl crate::Decodable for ReplicaState {
 impl ReplicaState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             replica_id: g.i32(),
             replica_epoch: g.i64(),

@@ -366,7 +366,7 @@ impl EpochEndOffset {
 }
 impl crate::Encodable for EpochEndOffset {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 8usize;
@@ -377,7 +377,7 @@ impl crate::Encodable for EpochEndOffset {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.epoch;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -399,7 +399,7 @@ impl crate::Decodable for EpochEndOffset {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -425,7 +425,7 @@ impl crate::Decodable for EpochEndOffset {
 impl EpochEndOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             epoch: g.i32(),
             end_offset: g.i64(),
@@ -464,7 +464,7 @@ impl LeaderIdAndEpoch {
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -475,7 +475,7 @@ impl crate::Encodable for LeaderIdAndEpoch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -497,7 +497,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -523,7 +523,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
 impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             leader_id: g.i32(),
             leader_epoch: g.i32(),
@@ -562,7 +562,7 @@ impl SnapshotId {
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
@@ -573,7 +573,7 @@ impl crate::Encodable for SnapshotId {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.end_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -595,7 +595,7 @@ impl crate::Decodable for SnapshotId {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -621,7 +621,7 @@ impl crate::Decodable for SnapshotId {
 impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             end_offset: g.i64(),
             epoch: g.i32(),
@@ -1550,7 +1550,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -1582,7 +1582,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
@@ -1614,7 +1614,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

@@ -249,7 +249,7 @@ impl SnapshotId {
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
@@ -260,7 +260,7 @@ impl crate::Encodable for SnapshotId {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.end_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -282,7 +282,7 @@ impl crate::Decodable for SnapshotId {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -308,7 +308,7 @@ impl crate::Decodable for SnapshotId {
 impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             end_offset: g.i64(),
             epoch: g.i32(),

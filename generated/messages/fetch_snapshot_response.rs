@@ -287,7 +287,7 @@ impl SnapshotId {
 }
 impl crate::Encodable for SnapshotId {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 4usize;
@@ -298,7 +298,7 @@ impl crate::Encodable for SnapshotId {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.end_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -320,7 +320,7 @@ impl crate::Decodable for SnapshotId {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
         let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -346,7 +346,7 @@ impl crate::Decodable for SnapshotId {
 impl SnapshotId {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             end_offset: g.i64(),
             epoch: g.i32(),
@@ -376,7 +376,7 @@ impl LeaderIdAndEpoch {
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -387,7 +387,7 @@ impl crate::Encodable for LeaderIdAndEpoch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -409,7 +409,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -435,7 +435,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
 impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             leader_id: g.i32(),
             leader_epoch: g.i32(),
@@ -867,7 +867,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -893,7 +893,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
@@ -921,7 +921,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

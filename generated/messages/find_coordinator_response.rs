@@ -470,7 +470,7 @@ impl crate::Encodable for Coordinator {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.key;
             crate::wire::write::put_string(buf, v, true);
@@ -510,7 +510,7 @@ impl crate::Decodable for Coordinator {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
@@ -546,7 +546,7 @@ impl crate::Decodable for Coordinator {
 impl Coordinator {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             key: g.string(),
             node_id: g.i32(),

@@ -24,7 +24,7 @@ impl GetTelemetrySubscriptionsRequest {
 }
 impl crate::Encodable for GetTelemetrySubscriptionsRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 16usize;
         n
@@ -34,7 +34,7 @@ impl crate::Encodable for GetTelemetrySubscriptionsRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.client_instance_id;
             crate::wire::write::put_uuid(buf, v);
@@ -52,7 +52,7 @@ impl crate::Decodable for GetTelemetrySubscriptionsRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_client_instance_id: crate::Uuid = r
             .uuid()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
@@ -78,7 +78,7 @@ impl crate::Decodable for GetTelemetrySubscriptionsRequest {
 impl GetTelemetrySubscriptionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             client_instance_id: g.uuid(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),

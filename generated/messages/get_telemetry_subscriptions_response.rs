@@ -112,7 +112,7 @@ impl crate::Encodable for GetTelemetrySubscriptionsResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.throttle_time_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -174,7 +174,7 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_client_instance_id: crate::Uuid = r
@@ -250,7 +250,7 @@ impl crate::Decodable for GetTelemetrySubscriptionsResponse {
 impl GetTelemetrySubscriptionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             throttle_time_ms: g.i32(),
             error_code: g.i16(),

@@ -189,7 +189,7 @@ impl PartitionData {
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -201,7 +201,7 @@ impl crate::Encodable for PartitionData {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -227,7 +227,7 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
         let f_state_epoch: i32 = r.i32().map_err(|e| e.in_field("StateEpoch"))?;
         let f_start_offset: i64 = r.i64().map_err(|e| e.in_field("StartOffset"))?;
@@ -255,7 +255,7 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition: g.i32(),
             state_epoch: g.i32(),

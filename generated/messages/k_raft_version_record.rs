@@ -25,7 +25,7 @@ impl KRaftVersionRecord {
 }
 impl crate::Encodable for KRaftVersionRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 2usize;
         n += 2usize;
@@ -36,7 +36,7 @@ impl crate::Encodable for KRaftVersionRecord {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.version;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -58,7 +58,7 @@ impl crate::Decodable for KRaftVersionRecord {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
         let f_k_raft_version: i16 = r.i16().map_err(|e| e.in_field("KRaftVersion"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -84,7 +84,7 @@ impl crate::Decodable for KRaftVersionRecord {
 impl KRaftVersionRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             version: g.i16(),
             k_raft_version: g.i16(),

@@ -286,7 +286,7 @@ impl crate::Encodable for OngoingPartitionReassignment {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -334,7 +334,7 @@ impl crate::Decodable for OngoingPartitionReassignment {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_replicas: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -409,7 +409,7 @@ impl crate::Decodable for OngoingPartitionReassignment {
 impl OngoingPartitionReassignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             replicas: {

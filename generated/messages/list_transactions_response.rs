@@ -295,7 +295,7 @@ impl crate::Encodable for TransactionState {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.transactional_id;
             crate::wire::write::put_string(buf, v, true);
@@ -321,7 +321,7 @@ impl crate::Decodable for TransactionState {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_transactional_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("TransactionalId"))?;
@@ -353,7 +353,7 @@ impl crate::Decodable for TransactionState {
 impl TransactionState {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             transactional_id: g.string(),
             producer_id: g.i64(),

@@ -154,13 +154,13 @@ impl OffsetDeleteRequestPartition {
 }
 impl crate::Encodable for OffsetDeleteRequestPartition {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -172,7 +172,7 @@ impl crate::Decodable for OffsetDeleteRequestPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         Ok(OffsetDeleteRequestPartition {
             partition_index: f_partition_index,
@@ -183,7 +183,7 @@ impl crate::Decodable for OffsetDeleteRequestPartition {
 impl OffsetDeleteRequestPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self { partition_index: g.i32() }
     }
 }

@@ -741,7 +741,7 @@ impl crate::Encodable for OffsetFetchResponsePartitions {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -777,7 +777,7 @@ impl crate::Decodable for OffsetFetchResponsePartitions {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_committed_offset: i64 = r
             .i64()
@@ -815,7 +815,7 @@ impl crate::Decodable for OffsetFetchResponsePartitions {
 impl OffsetFetchResponsePartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             committed_offset: g.i64(),

@@ -67,7 +67,7 @@ impl crate::Encodable for PushTelemetryRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.client_instance_id;
             crate::wire::write::put_uuid(buf, v);
@@ -101,7 +101,7 @@ impl crate::Decodable for PushTelemetryRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_client_instance_id: crate::Uuid = r
             .uuid()
             .map_err(|e| e.in_field("ClientInstanceId"))?;
@@ -135,7 +135,7 @@ impl crate::Decodable for PushTelemetryRequest {
 impl PushTelemetryRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             client_instance_id: g.uuid(),
             subscription_id: g.i32(),

@@ -25,7 +25,7 @@ impl PushTelemetryResponse {
 }
 impl crate::Encodable for PushTelemetryResponse {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -36,7 +36,7 @@ impl crate::Encodable for PushTelemetryResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.throttle_time_ms;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -58,7 +58,7 @@ impl crate::Decodable for PushTelemetryResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -84,7 +84,7 @@ impl crate::Decodable for PushTelemetryResponse {
 impl PushTelemetryResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             throttle_time_ms: g.i32(),
             error_code: g.i16(),

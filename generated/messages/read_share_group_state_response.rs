@@ -162,7 +162,7 @@ impl StateBatch {
 }
 impl crate::Encodable for StateBatch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -175,7 +175,7 @@ impl crate::Encodable for StateBatch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.first_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -205,7 +205,7 @@ impl crate::Decodable for StateBatch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
         let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_delivery_state: i8 = r.i8().map_err(|e| e.in_field("DeliveryState"))?;
@@ -235,7 +235,7 @@ impl crate::Decodable for StateBatch {
 impl StateBatch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             first_offset: g.i64(),
             last_offset: g.i64(),

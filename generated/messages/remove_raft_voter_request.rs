@@ -66,7 +66,7 @@ impl crate::Encodable for RemoveRaftVoterRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         match &self.cluster_id {
             None => crate::wire::write::put_length(buf, None, true, false),
             Some(v) => {
@@ -94,7 +94,7 @@ impl crate::Decodable for RemoveRaftVoterRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
             .nullable_string(true)
             .map_err(|e| e.in_field("ClusterId"))?;
@@ -126,7 +126,7 @@ impl crate::Decodable for RemoveRaftVoterRequest {
 impl RemoveRaftVoterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             cluster_id: if g.null() { None } else { Some(g.string()) },
             voter_id: g.i32(),

@@ -41,7 +41,7 @@ impl crate::Encodable for SaslHandshakeRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.mechanism;
             crate::wire::write::put_string(buf, v, false);
@@ -53,7 +53,7 @@ impl crate::Decodable for SaslHandshakeRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_mechanism: crate::StrBytes = r
             .string(false)
             .map_err(|e| e.in_field("Mechanism"))?;
@@ -66,7 +66,7 @@ impl crate::Decodable for SaslHandshakeRequest {
 impl SaslHandshakeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self { mechanism: g.string() }
     }
 }

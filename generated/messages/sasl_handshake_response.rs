@@ -62,7 +62,7 @@ impl crate::Encodable for SaslHandshakeResponse {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.error_code;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -84,7 +84,7 @@ impl crate::Decodable for SaslHandshakeResponse {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_mechanisms: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
             ::std::vec::Vec<crate::StrBytes>,
@@ -112,7 +112,7 @@ impl crate::Decodable for SaslHandshakeResponse {
 impl SaslHandshakeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             error_code: g.i16(),
             mechanisms: {

@@ -298,7 +298,7 @@ impl crate::Encodable for AcknowledgementBatch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.first_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -330,7 +330,7 @@ impl crate::Decodable for AcknowledgementBatch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
         let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_acknowledge_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
@@ -373,7 +373,7 @@ impl crate::Decodable for AcknowledgementBatch {
 impl AcknowledgementBatch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             first_offset: g.i64(),
             last_offset: g.i64(),

@@ -294,7 +294,7 @@ impl LeaderIdAndEpoch {
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -305,7 +305,7 @@ impl crate::Encodable for LeaderIdAndEpoch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -327,7 +327,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -353,7 +353,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
 impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             leader_id: g.i32(),
             leader_epoch: g.i32(),
@@ -707,7 +707,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -739,7 +739,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
@@ -771,7 +771,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

@@ -288,7 +288,7 @@ impl LeaderIdAndEpoch {
 }
 impl crate::Encodable for LeaderIdAndEpoch {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 4usize;
@@ -299,7 +299,7 @@ impl crate::Encodable for LeaderIdAndEpoch {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -321,7 +321,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -347,7 +347,7 @@ impl crate::Decodable for LeaderIdAndEpoch {
 impl LeaderIdAndEpoch {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             leader_id: g.i32(),
             leader_epoch: g.i32(),
@@ -380,7 +380,7 @@ impl AcquiredRecords {
 }
 impl crate::Encodable for AcquiredRecords {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 8usize;
         n += 8usize;
@@ -392,7 +392,7 @@ impl crate::Encodable for AcquiredRecords {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.first_offset;
             crate::wire::BufMut::put_i64(buf, *v);
@@ -418,7 +418,7 @@ impl crate::Decodable for AcquiredRecords {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
         let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
         let f_delivery_count: i16 = r.i16().map_err(|e| e.in_field("DeliveryCount"))?;
@@ -446,7 +446,7 @@ impl crate::Decodable for AcquiredRecords {
 impl AcquiredRecords {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             first_offset: g.i64(),
             last_offset: g.i64(),
@@ -941,7 +941,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -973,7 +973,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
@@ -1005,7 +1005,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

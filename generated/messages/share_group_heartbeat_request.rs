@@ -128,7 +128,7 @@ impl crate::Encodable for ShareGroupHeartbeatRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.group_id;
             crate::wire::write::put_string(buf, v, true);
@@ -170,7 +170,7 @@ impl crate::Decodable for ShareGroupHeartbeatRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_group_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("GroupId"))?;
@@ -229,7 +229,7 @@ impl crate::Decodable for ShareGroupHeartbeatRequest {
 impl ShareGroupHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             group_id: g.string(),
             member_id: g.string(),

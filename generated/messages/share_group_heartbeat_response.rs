@@ -251,7 +251,7 @@ impl crate::Encodable for TopicPartitions {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic_id;
             crate::wire::write::put_uuid(buf, v);
@@ -279,7 +279,7 @@ impl crate::Decodable for TopicPartitions {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -320,7 +320,7 @@ impl crate::Decodable for TopicPartitions {
 impl TopicPartitions {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic_id: g.uuid(),
             partitions: {

@@ -22,7 +22,7 @@ impl SnapshotFooterRecord {
 }
 impl crate::Encodable for SnapshotFooterRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 2usize;
         n
@@ -32,7 +32,7 @@ impl crate::Encodable for SnapshotFooterRecord {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.version;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -50,7 +50,7 @@ impl crate::Decodable for SnapshotFooterRecord {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -74,7 +74,7 @@ impl crate::Decodable for SnapshotFooterRecord {
 impl SnapshotFooterRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             version: g.i16(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),

@@ -25,7 +25,7 @@ impl SnapshotHeaderRecord {
 }
 impl crate::Encodable for SnapshotHeaderRecord {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 2usize;
         n += 8usize;
@@ -36,7 +36,7 @@ impl crate::Encodable for SnapshotHeaderRecord {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.version;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -58,7 +58,7 @@ impl crate::Decodable for SnapshotHeaderRecord {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_version: i16 = r.i16().map_err(|e| e.in_field("Version"))?;
         let f_last_contained_log_timestamp: i64 = r
             .i64()
@@ -86,7 +86,7 @@ impl crate::Decodable for SnapshotHeaderRecord {
 impl SnapshotHeaderRecord {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             version: g.i16(),
             last_contained_log_timestamp: g.i64(),

@@ -205,7 +205,7 @@ impl crate::Encodable for KeyValue {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.key;
             crate::wire::write::put_string(buf, v, true);
@@ -227,7 +227,7 @@ impl crate::Decodable for KeyValue {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
         let f_value: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -253,7 +253,7 @@ impl crate::Decodable for KeyValue {
 impl KeyValue {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             key: g.string(),
             value: g.string(),
@@ -1006,7 +1006,7 @@ impl crate::Encodable for Endpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.host;
             crate::wire::write::put_string(buf, v, true);
@@ -1028,7 +1028,7 @@ impl crate::Decodable for Endpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -1054,7 +1054,7 @@ impl crate::Decodable for Endpoint {
 impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             host: g.string(),
             port: g.u16(),
@@ -1113,7 +1113,7 @@ impl crate::Encodable for TaskOffset {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.subtopology_id;
             crate::wire::write::put_string(buf, v, true);
@@ -1139,7 +1139,7 @@ impl crate::Decodable for TaskOffset {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_subtopology_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
@@ -1169,7 +1169,7 @@ impl crate::Decodable for TaskOffset {
 impl TaskOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             subtopology_id: g.string(),
             partition: g.i32(),
@@ -1241,7 +1241,7 @@ impl crate::Encodable for TaskIds {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.subtopology_id;
             crate::wire::write::put_string(buf, v, true);
@@ -1269,7 +1269,7 @@ impl crate::Decodable for TaskIds {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_subtopology_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
@@ -1312,7 +1312,7 @@ impl crate::Decodable for TaskIds {
 impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             subtopology_id: g.string(),
             partitions: {

@@ -868,7 +868,7 @@ impl crate::Encodable for KeyValue {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.key;
             crate::wire::write::put_string(buf, v, true);
@@ -890,7 +890,7 @@ impl crate::Decodable for KeyValue {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
         let f_value: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Value"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -916,7 +916,7 @@ impl crate::Decodable for KeyValue {
 impl KeyValue {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             key: g.string(),
             value: g.string(),
@@ -1187,7 +1187,7 @@ impl crate::Encodable for CopartitionGroup {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.source_topics;
             {
@@ -1231,7 +1231,7 @@ impl crate::Decodable for CopartitionGroup {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_source_topics: ::std::vec::Vec<i16> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i16>,
             crate::DecodeError,
@@ -1304,7 +1304,7 @@ impl crate::Decodable for CopartitionGroup {
 impl CopartitionGroup {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             source_topics: {
                 let n = g.array_len();
@@ -2047,7 +2047,7 @@ impl crate::Encodable for TaskIds {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.subtopology_id;
             crate::wire::write::put_string(buf, v, true);
@@ -2075,7 +2075,7 @@ impl crate::Decodable for TaskIds {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_subtopology_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
@@ -2118,7 +2118,7 @@ impl crate::Decodable for TaskIds {
 impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             subtopology_id: g.string(),
             partitions: {
@@ -2180,7 +2180,7 @@ impl crate::Encodable for Endpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.host;
             crate::wire::write::put_string(buf, v, true);
@@ -2202,7 +2202,7 @@ impl crate::Decodable for Endpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -2228,7 +2228,7 @@ impl crate::Decodable for Endpoint {
 impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             host: g.string(),
             port: g.u16(),
@@ -2287,7 +2287,7 @@ impl crate::Encodable for TaskOffset {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.subtopology_id;
             crate::wire::write::put_string(buf, v, true);
@@ -2313,7 +2313,7 @@ impl crate::Decodable for TaskOffset {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_subtopology_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
@@ -2343,7 +2343,7 @@ impl crate::Decodable for TaskOffset {
 impl TaskOffset {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             subtopology_id: g.string(),
             partition: g.i32(),

@@ -724,7 +724,7 @@ impl crate::Encodable for Status {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.status_code;
             crate::wire::BufMut::put_i8(buf, *v);
@@ -746,7 +746,7 @@ impl crate::Decodable for Status {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_status_code: i8 = r.i8().map_err(|e| e.in_field("StatusCode"))?;
         let f_status_detail: crate::StrBytes = r
             .string(true)
@@ -774,7 +774,7 @@ impl crate::Decodable for Status {
 impl Status {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             status_code: g.i8(),
             status_detail: g.string(),
@@ -845,7 +845,7 @@ impl crate::Encodable for TaskIds {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.subtopology_id;
             crate::wire::write::put_string(buf, v, true);
@@ -873,7 +873,7 @@ impl crate::Decodable for TaskIds {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_subtopology_id: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("SubtopologyId"))?;
@@ -916,7 +916,7 @@ impl crate::Decodable for TaskIds {
 impl TaskIds {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             subtopology_id: g.string(),
             partitions: {
@@ -978,7 +978,7 @@ impl crate::Encodable for Endpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.host;
             crate::wire::write::put_string(buf, v, true);
@@ -1000,7 +1000,7 @@ impl crate::Decodable for Endpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
@@ -1026,7 +1026,7 @@ impl crate::Decodable for Endpoint {
 impl Endpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             host: g.string(),
             port: g.u16(),
@@ -1097,7 +1097,7 @@ impl crate::Encodable for TopicPartition {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.topic;
             crate::wire::write::put_string(buf, v, true);
@@ -1125,7 +1125,7 @@ impl crate::Decodable for TopicPartition {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_topic: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Topic"))?;
         let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
             ::std::vec::Vec<i32>,
@@ -1166,7 +1166,7 @@ impl crate::Decodable for TopicPartition {
 impl TopicPartition {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             topic: g.string(),
             partitions: {

@@ -339,7 +339,7 @@ impl crate::Encodable for TopologyDescriptionNode {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -397,7 +397,7 @@ impl crate::Decodable for TopologyDescriptionNode {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_node_type: i8 = r.i8().map_err(|e| e.in_field("NodeType"))?;
         let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
@@ -478,7 +478,7 @@ impl crate::Decodable for TopologyDescriptionNode {
 impl TopologyDescriptionNode {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             node_type: g.i8(),

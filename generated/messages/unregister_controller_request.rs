@@ -24,7 +24,7 @@ impl UnregisterControllerRequest {
 }
 impl crate::Encodable for UnregisterControllerRequest {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n
@@ -34,7 +34,7 @@ impl crate::Encodable for UnregisterControllerRequest {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.controller_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -52,7 +52,7 @@ impl crate::Decodable for UnregisterControllerRequest {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_controller_id: i32 = r.i32().map_err(|e| e.in_field("ControllerId"))?;
         let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
         let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
@@ -76,7 +76,7 @@ impl crate::Decodable for UnregisterControllerRequest {
 impl UnregisterControllerRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             controller_id: g.i32(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),

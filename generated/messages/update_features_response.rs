@@ -286,7 +286,7 @@ impl crate::Encodable for UpdatableFeatureResult {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.feature;
             crate::wire::write::put_string(buf, v, true);
@@ -314,7 +314,7 @@ impl crate::Decodable for UpdatableFeatureResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_feature: crate::StrBytes = r
             .string(true)
             .map_err(|e| e.in_field("Feature"))?;
@@ -346,7 +346,7 @@ impl crate::Decodable for UpdatableFeatureResult {
 impl UpdatableFeatureResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             feature: g.string(),
             error_code: g.i16(),

@@ -304,7 +304,7 @@ impl crate::Encodable for Listener {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.name;
             crate::wire::write::put_string(buf, v, true);
@@ -330,7 +330,7 @@ impl crate::Decodable for Listener {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
@@ -358,7 +358,7 @@ impl crate::Decodable for Listener {
 impl Listener {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             name: g.string(),
             host: g.string(),
@@ -389,7 +389,7 @@ impl KRaftVersionFeature {
 }
 impl crate::Encodable for KRaftVersionFeature {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 2usize;
         n += 2usize;
@@ -400,7 +400,7 @@ impl crate::Encodable for KRaftVersionFeature {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.min_supported_version;
             crate::wire::BufMut::put_i16(buf, *v);
@@ -422,7 +422,7 @@ impl crate::Decodable for KRaftVersionFeature {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_min_supported_version: i16 = r
             .i16()
             .map_err(|e| e.in_field("MinSupportedVersion"))?;
@@ -452,7 +452,7 @@ impl crate::Decodable for KRaftVersionFeature {
 impl KRaftVersionFeature {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             min_supported_version: g.i16(),
             max_supported_version: g.i16(),

@@ -208,7 +208,7 @@ impl crate::Encodable for CurrentLeader {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.leader_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -238,7 +238,7 @@ impl crate::Decodable for CurrentLeader {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
         let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
@@ -268,7 +268,7 @@ impl crate::Decodable for CurrentLeader {
 impl CurrentLeader {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             leader_id: g.i32(),
             leader_epoch: g.i32(),

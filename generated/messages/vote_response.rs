@@ -285,7 +285,7 @@ impl PartitionData {
 }
 impl crate::Encodable for PartitionData {
     fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = version;
+        let _ = &version;
         let mut n = 0usize;
         n += 4usize;
         n += 2usize;
@@ -299,7 +299,7 @@ impl crate::Encodable for PartitionData {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition_index;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -333,7 +333,7 @@ impl crate::Decodable for PartitionData {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
@@ -365,7 +365,7 @@ impl crate::Decodable for PartitionData {
 impl PartitionData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition_index: g.i32(),
             error_code: g.i16(),
@@ -584,7 +584,7 @@ impl crate::Encodable for NodeEndpoint {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.node_id;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -610,7 +610,7 @@ impl crate::Decodable for NodeEndpoint {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
         let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
         let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
@@ -638,7 +638,7 @@ impl crate::Decodable for NodeEndpoint {
 impl NodeEndpoint {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             node_id: g.i32(),
             host: g.string(),

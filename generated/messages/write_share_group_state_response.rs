@@ -185,7 +185,7 @@ impl crate::Encodable for PartitionResult {
         Ok(n)
     }
     fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = version;
+        let _ = &version;
         {
             let v = &self.partition;
             crate::wire::BufMut::put_i32(buf, *v);
@@ -213,7 +213,7 @@ impl crate::Decodable for PartitionResult {
         r: &mut crate::wire::Reader,
         version: i16,
     ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = version;
+        let _ = &version;
         let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
         let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
         let f_error_message: ::core::option::Option<crate::StrBytes> = r
@@ -243,7 +243,7 @@ impl crate::Decodable for PartitionResult {
 impl PartitionResult {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = version;
+        let _ = &version;
         Self {
             partition: g.i32(),
             error_code: g.i16(),

@@ -240,16 +240,8 @@ pub fn emit_read(m: &MessageModel, s: &StructModel) -> TokenStream {
         #tagged
         Ok(#sname { #(#inits),* })
     );
-    let touch_version = if super::uses_ident(&body, "version") {
-        quote!()
-    } else {
-        quote!(let _ = version;)
-    };
-    let touch_r = if super::uses_ident(&body, "r") {
-        quote!()
-    } else {
-        quote!(let _ = &r;)
-    };
+    let touch_version = super::touch_unused(&body, "version");
+    let touch_r = super::touch_unused(&body, "r");
     quote!(
         impl crate::Decodable for #sname {
             fn read(r: &mut crate::wire::Reader, version: i16) -> ::core::result::Result<Self, crate::DecodeError> {
@@ -501,11 +493,7 @@ pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
     } else {
         (quote!(let n = 0usize;), quote!())
     };
-    let touch_version = if super::uses_ident(&body, "version") {
-        quote!()
-    } else {
-        quote!(let _ = version;)
-    };
+    let touch_version = super::touch_unused(&body, "version");
     quote!(
         fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
             #touch_version
@@ -679,16 +667,8 @@ pub fn emit_write(m: &MessageModel, s: &StructModel) -> TokenStream {
         quote!()
     };
     let body = quote!(#(#stmts)* #tail);
-    let touch_version = if super::uses_ident(&body, "version") {
-        quote!()
-    } else {
-        quote!(let _ = version;)
-    };
-    let touch_buf = if super::uses_ident(&body, "buf") {
-        quote!()
-    } else {
-        quote!(let _ = &buf;)
-    };
+    let touch_version = super::touch_unused(&body, "version");
+    let touch_buf = super::touch_unused(&body, "buf");
     quote!(
         fn write(&self, buf: &mut crate::BytesMut, version: i16) {
             #touch_version

@@ -89,16 +89,8 @@ pub fn emit_arbitrary(m: &MessageModel, s: &StructModel) -> TokenStream {
         inits.push(quote!(unknown_tagged_fields: #v,));
     }
     let body = quote!(Self { #(#inits)* });
-    let touch_version = if super::uses_ident(&body, "version") {
-        quote!()
-    } else {
-        quote!(let _ = version;)
-    };
-    let touch_g = if super::uses_ident(&body, "g") {
-        quote!()
-    } else {
-        quote!(let _ = &g;)
-    };
+    let touch_version = super::touch_unused(&body, "version");
+    let touch_g = super::touch_unused(&body, "g");
     quote!(
         #[cfg(feature = "testing")]
         impl #name {
