@@ -35,6 +35,7 @@ testsupport/kafka/broker resolve --release 4.4.0 >/dev/null
 testsupport/kafka/broker resolve --release 3.8.1 >/dev/null
 testsupport/kafka/broker resolve --release 2.3.1 >/dev/null
 testsupport/kafka/oracle-run --build >/dev/null
+testsupport/kafka/clients-run --build >/dev/null
 
 step "formatting"
 cargo fmt --all -- --check
