@@ -1,0 +1,350 @@
+//! Message codecs, kwire next to kafka-protocol in one run, on the same
+//! bytes: each message is built in kwire and encoded once; both crates
+//! decode those bytes, and the kafka-protocol value for the encode benches
+//! is kafka-protocol's decoding of them (checked to re-encode to the same
+//! bytes). Encode is size + encode into a buffer reserved to that size, for
+//! both. Record payloads are `Bytes` slices of the input in both crates.
+//!
+//! cargo bench --bench codecs -- --warm-up-time 1 --measurement-time 3
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kafka_protocol::messages as kp;
+use kafka_protocol::protocol::{Decodable as KpDecodable, Encodable as KpEncodable};
+use kwire::messages::produce_request;
+use kwire::messages::{api_versions_response, fetch_response, metadata_request, metadata_response};
+use kwire::{Bytes, BytesMut, Message, StrBytes, Uuid};
+
+/// The generated structs are `#[non_exhaustive]`: start from the default
+/// and assign fields.
+macro_rules! build {
+    ($ty:ident { $($field:ident: $value:expr),* $(,)? }) => {{
+        let mut v = $ty::default();
+        $(v.$field = $value;)*
+        v
+    }};
+}
+
+/// Deterministic filler for record payloads (never parsed by either side).
+fn payload(len: usize, seed: u64) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    Bytes::from(
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect::<Vec<u8>>(),
+    )
+}
+
+fn uuid(i: u64) -> Uuid {
+    Uuid::from_u128(u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | 1)
+}
+
+fn metadata_response() -> metadata_response::MetadataResponse {
+    use metadata_response::*;
+    build!(MetadataResponse {
+        brokers: (0..5)
+            .map(|id| build!(MetadataResponseBroker {
+                node_id: id,
+                host: StrBytes::from(format!("broker-{id}.kafka.svc.cluster.local")),
+                port: 9092,
+                rack: Some(StrBytes::from(format!("rack-{}", id % 3))),
+            }))
+            .collect(),
+        cluster_id: Some(StrBytes::from("kwire-bench-cluster-0001")),
+        controller_id: 1,
+        topics: (0..100u64)
+            .map(|t| build!(MetadataResponseTopic {
+                name: Some(StrBytes::from(format!("events.topic-{t:03}"))),
+                topic_id: uuid(t),
+                partitions: (0..10)
+                    .map(|p| {
+                        let replicas: Vec<i32> = (0..3).map(|r| (p + r) % 5).collect();
+                        build!(MetadataResponsePartition {
+                            partition_index: p,
+                            leader_id: replicas[0],
+                            leader_epoch: 7,
+                            isr_nodes: replicas.clone(),
+                            replica_nodes: replicas,
+                        })
+                    })
+                    .collect(),
+                topic_authorized_operations: -2_147_483_648,
+            }))
+            .collect(),
+    })
+}
+
+fn fetch_response(partitions: usize, record_len: usize) -> fetch_response::FetchResponse {
+    use fetch_response::*;
+    let topics = 10;
+    build!(FetchResponse {
+        session_id: 42,
+        responses: (0..topics)
+            .map(|t| build!(FetchableTopicResponse {
+                topic_id: uuid(t as u64),
+                partitions: (0..partitions / topics)
+                    .map(|p| build!(PartitionData {
+                        partition_index: p as i32,
+                        high_watermark: 1_000_000,
+                        last_stable_offset: 1_000_000,
+                        log_start_offset: 0,
+                        aborted_transactions: Some(Vec::new()),
+                        preferred_read_replica: -1,
+                        records: Some(payload(record_len, (t * 1000 + p) as u64)),
+                    }))
+                    .collect(),
+            }))
+            .collect(),
+    })
+}
+
+fn produce_request(partitions: usize, record_len: usize) -> produce_request::ProduceRequest {
+    use produce_request::*;
+    let topics = 10;
+    build!(ProduceRequest {
+        transactional_id: None,
+        acks: -1,
+        timeout_ms: 30_000,
+        topic_data: (0..topics)
+            .map(|t| build!(TopicProduceData {
+                name: StrBytes::from(format!("events.topic-{t:03}")),
+                partition_data: (0..partitions / topics)
+                    .map(|p| build!(PartitionProduceData {
+                        index: p as i32,
+                        records: Some(payload(record_len, (t * 1000 + p) as u64)),
+                    }))
+                    .collect(),
+            }))
+            .collect(),
+    })
+}
+
+fn api_versions_response() -> api_versions_response::ApiVersionsResponse {
+    use api_versions_response::*;
+    build!(ApiVersionsResponse {
+        api_keys: kwire::api_key::API_TABLE
+            .iter()
+            .filter_map(|info| {
+                let v = info.versions?;
+                Some(build!(ApiVersion {
+                    api_key: info.key.0,
+                    min_version: v.min,
+                    max_version: v.max,
+                }))
+            })
+            .collect(),
+        supported_features: ["metadata.version", "kraft.version", "transaction.version"]
+            .iter()
+            .map(|n| build!(SupportedFeatureKey {
+                name: StrBytes::from(*n),
+                min_version: 0,
+                max_version: 20,
+            }))
+            .collect(),
+        finalized_features_epoch: 12,
+        finalized_features: ["metadata.version", "kraft.version"]
+            .iter()
+            .map(|n| build!(FinalizedFeatureKey {
+                name: StrBytes::from(*n),
+                max_version_level: 20,
+                min_version_level: 20,
+            }))
+            .collect(),
+    })
+}
+
+fn metadata_request() -> metadata_request::MetadataRequest {
+    use metadata_request::*;
+    build!(MetadataRequest {
+        topics: Some(
+            ["orders", "payments", "inventory"]
+                .iter()
+                .map(|n| build!(MetadataRequestTopic {
+                    name: Some(StrBytes::from(*n)),
+                }))
+                .collect(),
+        ),
+        allow_auto_topic_creation: false,
+    })
+}
+
+/// One message in both crates' representations, and its bytes.
+struct Case<KW, KP> {
+    name: &'static str,
+    version: i16,
+    bytes: Bytes,
+    kw: KW,
+    kp: KP,
+}
+
+fn case<KW: Message, KP: KpEncodable + KpDecodable>(
+    name: &'static str,
+    version: i16,
+    kw: KW,
+) -> Case<KW, KP> {
+    let bytes = kw.encode_to_bytes(version).expect("kwire encodes");
+    let kp = KP::decode(&mut bytes.clone(), version).expect("kafka-protocol decodes kwire's bytes");
+    let mut again = BytesMut::new();
+    kp.encode(&mut again, version)
+        .expect("kafka-protocol encodes");
+    assert_eq!(
+        again, bytes,
+        "{name}: kafka-protocol re-encodes other bytes"
+    );
+    assert_eq!(
+        KW::decode_bytes(bytes.clone(), version).expect("kwire decodes"),
+        kw,
+        "{name}"
+    );
+    Case {
+        name,
+        version,
+        bytes,
+        kw,
+        kp,
+    }
+}
+
+fn kw_decode<KW: Message>(bytes: &Bytes, version: i16) -> KW {
+    KW::decode_bytes(bytes.clone(), version).unwrap()
+}
+
+fn kp_decode<KP: KpDecodable>(bytes: &Bytes, version: i16) -> KP {
+    let mut b = bytes.clone();
+    let v = KP::decode(&mut b, version).unwrap();
+    assert!(b.is_empty());
+    v
+}
+
+/// `Message::encode` is encoded_len + reserve + write.
+fn kw_encode<KW: Message>(v: &KW, version: i16) -> BytesMut {
+    let mut buf = BytesMut::new();
+    v.encode(&mut buf, version).unwrap();
+    buf
+}
+
+fn kp_encode<KP: KpEncodable>(v: &KP, version: i16) -> BytesMut {
+    let size = v.compute_size(version).unwrap();
+    let mut buf = BytesMut::with_capacity(size);
+    v.encode(&mut buf, version).unwrap();
+    buf
+}
+
+fn bench_case<KW: Message, KP: KpEncodable + KpDecodable>(c: &mut Criterion, k: &Case<KW, KP>) {
+    let v = k.version;
+    let mut g = c.benchmark_group(format!("{}/decode", k.name));
+    g.throughput(Throughput::Bytes(k.bytes.len() as u64));
+    g.bench_function("kwire", |b| {
+        b.iter(|| black_box(kw_decode::<KW>(black_box(&k.bytes), v)))
+    });
+    g.bench_function("kafka-protocol", |b| {
+        b.iter(|| black_box(kp_decode::<KP>(black_box(&k.bytes), v)))
+    });
+    g.finish();
+    let mut g = c.benchmark_group(format!("{}/encode", k.name));
+    g.throughput(Throughput::Bytes(k.bytes.len() as u64));
+    g.bench_function("kwire", |b| {
+        b.iter(|| black_box(kw_encode(black_box(&k.kw), v)))
+    });
+    g.bench_function("kafka-protocol", |b| {
+        b.iter(|| black_box(kp_encode(black_box(&k.kp), v)))
+    });
+    g.finish();
+}
+
+fn bench(c: &mut Criterion) {
+    let metadata =
+        case::<_, kp::MetadataResponse>("MetadataResponse-v12-100x10", 12, metadata_response());
+    let fetch_large = case::<_, kp::FetchResponse>(
+        "FetchResponse-v16-100x64KiB",
+        16,
+        fetch_response(100, 64 * 1024),
+    );
+    let fetch_small = case::<_, kp::FetchResponse>(
+        "FetchResponse-v16-1000x1KiB",
+        16,
+        fetch_response(1000, 1024),
+    );
+    let produce = case::<_, kp::ProduceRequest>(
+        "ProduceRequest-v11-100x16KiB",
+        11,
+        produce_request(100, 16 * 1024),
+    );
+    let api_versions = case::<_, kp::ApiVersionsResponse>(
+        "ApiVersionsResponse-v4-all",
+        4,
+        api_versions_response(),
+    );
+    let metadata_req =
+        case::<_, kp::MetadataRequest>("MetadataRequest-v12-3topics", 12, metadata_request());
+
+    bench_case(c, &metadata);
+    bench_case(c, &fetch_large);
+    bench_case(c, &fetch_small);
+    bench_case(c, &produce);
+    bench_case(c, &api_versions);
+    bench_case(c, &metadata_req);
+
+    // The mix: every message above decoded and encoded once per iteration.
+    let mut g = c.benchmark_group("mix/decode+encode");
+    g.bench_function("kwire", |b| {
+        b.iter(|| {
+            black_box(kw_decode::<metadata_response::MetadataResponse>(
+                &metadata.bytes,
+                12,
+            ));
+            black_box(kw_decode::<fetch_response::FetchResponse>(
+                &fetch_large.bytes,
+                16,
+            ));
+            black_box(kw_decode::<fetch_response::FetchResponse>(
+                &fetch_small.bytes,
+                16,
+            ));
+            black_box(kw_decode::<produce_request::ProduceRequest>(
+                &produce.bytes,
+                11,
+            ));
+            black_box(kw_decode::<api_versions_response::ApiVersionsResponse>(
+                &api_versions.bytes,
+                4,
+            ));
+            black_box(kw_decode::<metadata_request::MetadataRequest>(
+                &metadata_req.bytes,
+                12,
+            ));
+            black_box(kw_encode(&metadata.kw, 12));
+            black_box(kw_encode(&fetch_large.kw, 16));
+            black_box(kw_encode(&fetch_small.kw, 16));
+            black_box(kw_encode(&produce.kw, 11));
+            black_box(kw_encode(&api_versions.kw, 4));
+            black_box(kw_encode(&metadata_req.kw, 12));
+        })
+    });
+    g.bench_function("kafka-protocol", |b| {
+        b.iter(|| {
+            black_box(kp_decode::<kp::MetadataResponse>(&metadata.bytes, 12));
+            black_box(kp_decode::<kp::FetchResponse>(&fetch_large.bytes, 16));
+            black_box(kp_decode::<kp::FetchResponse>(&fetch_small.bytes, 16));
+            black_box(kp_decode::<kp::ProduceRequest>(&produce.bytes, 11));
+            black_box(kp_decode::<kp::ApiVersionsResponse>(&api_versions.bytes, 4));
+            black_box(kp_decode::<kp::MetadataRequest>(&metadata_req.bytes, 12));
+            black_box(kp_encode(&metadata.kp, 12));
+            black_box(kp_encode(&fetch_large.kp, 16));
+            black_box(kp_encode(&fetch_small.kp, 16));
+            black_box(kp_encode(&produce.kp, 11));
+            black_box(kp_encode(&api_versions.kp, 4));
+            black_box(kp_encode(&metadata_req.kp, 12));
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
