@@ -12,10 +12,12 @@ use super::write::{put_unsigned_varint, unsigned_varint_len};
 pub struct UnknownTaggedFields(pub BTreeMap<u32, Bytes>);
 
 impl UnknownTaggedFields {
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -29,7 +31,12 @@ impl UnknownTaggedFields {
     }
 
     /// Encoded size of these fields as (tag, size, bytes) triples.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
+        // Almost always empty: skip the iterator on the hot path.
+        if self.0.is_empty() {
+            return 0;
+        }
         self.0
             .iter()
             .map(|(tag, v)| {
