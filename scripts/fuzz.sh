@@ -5,8 +5,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 secs=${1:-60}; shift || true
-rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+# Exit 3 means "no fuzzing tools could be had here" (nightly comes from
+# rustup's server, which not every machine reaches); a crash exits 1.
+rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal ||
+  { echo "fuzz: no nightly toolchain and rustup could not install one" >&2; exit 3; }
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked ||
+  { echo "fuzz: cargo-fuzz could not be installed" >&2; exit 3; }
 targets=("$@")
 ((${#targets[@]})) || mapfile -t targets < <(cargo +nightly fuzz list)
 for t in "${targets[@]}"; do

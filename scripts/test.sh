@@ -60,7 +60,13 @@ fi
 fuzz_seconds=${KWIRE_FUZZ_SECONDS:-0}
 if [ "$fuzz_seconds" != 0 ]; then
   step "fuzzing each target for ${fuzz_seconds}s"
-  bash scripts/fuzz.sh "$fuzz_seconds"
+  rc=0; bash scripts/fuzz.sh "$fuzz_seconds" || rc=$?
+  if [ "$rc" = 3 ]; then
+    # The decoders are still covered by the no-panic proptests above.
+    echo "WARNING: fuzzing tools (nightly, cargo-fuzz) are not available on this machine: fuzz pass NOT run" >&2
+  elif [ "$rc" != 0 ]; then
+    exit "$rc"
+  fi
 fi
 
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
