@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use crate::broker::Negotiated;
 use crate::choose::{choose, Choice, Constraints, NoVersion};
+use crate::escape;
+use crate::limits::PRINT_ITEMS;
 use crate::proto::{api_name, our_range, ApiKey, VersionRange};
 use crate::table::{BrokerVersions, TableSource, VersionCaps};
 
@@ -65,7 +67,9 @@ fn opt(r: Option<VersionRange>) -> String {
     r.map_or_else(|| "-".to_string(), |r| r.to_string())
 }
 
-/// The text report.
+/// The text report. Broker-supplied names are escaped; keys this build does
+/// not know and each list of features print at most [`PRINT_ITEMS`] lines,
+/// then a count.
 pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) -> String {
     let v = &n.versions;
     let mut out = String::new();
@@ -91,9 +95,18 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
         "{:<32} {:>8} {:>8} {:>7}  why",
         "api", "broker", "ours", "chosen"
     );
+    let mut unknown_hidden = 0usize;
+    let mut unknown_shown = 0usize;
     for row in rows(v, caps, broker_name) {
         if !all && row.broker.is_none() {
             continue;
+        }
+        if row.choice.is_none() {
+            if unknown_shown == PRINT_ITEMS {
+                unknown_hidden += 1;
+                continue;
+            }
+            unknown_shown += 1;
         }
         let label = format!("{}({})", row.name, row.api.0);
         let (chosen, why) = match &row.choice {
@@ -117,6 +130,20 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
             why
         );
     }
+    if unknown_hidden > 0 {
+        let _ = writeln!(
+            out,
+            "... and {unknown_hidden} more api keys unknown to this build ({} in all; not shown)",
+            unknown_shown + unknown_hidden
+        );
+    }
+    if !v.duplicates.is_empty() {
+        let _ = writeln!(
+            out,
+            "repeated api keys in the reply (first entry kept): {}",
+            v.duplicates
+        );
+    }
     let _ = writeln!(out);
     match v.finalized_epoch {
         Some(e) => {
@@ -124,9 +151,10 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
             if v.finalized_features.is_empty() {
                 let _ = writeln!(out, "  (none: every feature at level 0)");
             }
-            for (name, r) in &v.finalized_features {
-                let _ = writeln!(out, "  {name} = {} (min {})", r.max, r.min);
+            for (name, r) in v.finalized_features.iter().take(PRINT_ITEMS) {
+                let _ = writeln!(out, "  {} = {} (min {})", escape::name(name), r.max, r.min);
             }
+            more(&mut out, v.finalized_features.len());
         }
         None => {
             let _ = writeln!(out, "finalized features: none reported (epoch unknown)");
@@ -134,9 +162,10 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
     }
     if !v.supported_features.is_empty() {
         let _ = writeln!(out, "supported features:");
-        for (name, r) in &v.supported_features {
-            let _ = writeln!(out, "  {name} {r}");
+        for (name, r) in v.supported_features.iter().take(PRINT_ITEMS) {
+            let _ = writeln!(out, "  {} {r}", escape::name(name));
         }
+        more(&mut out, v.supported_features.len());
     }
     let tv = v.transaction_version();
     let _ = writeln!(
@@ -149,4 +178,14 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
         }
     );
     out
+}
+
+fn more(out: &mut String, total: usize) {
+    if total > PRINT_ITEMS {
+        let _ = writeln!(
+            out,
+            "  ... and {} more ({total} in all; not shown)",
+            total - PRINT_ITEMS
+        );
+    }
 }

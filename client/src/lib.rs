@@ -4,7 +4,7 @@
 //!
 //! * every new connection runs ApiVersions through a small explicit state
 //!   machine ([`negotiate`]) that survives the broker quirks listed in
-//!   negotiation.md §7 (KIP-511 replies, pre-2.4 empty replies, malformed
+//!   known broker quirks (KIP-511 replies, pre-2.4 empty replies, malformed
 //!   error bodies, resets, pre-0.10 brokers, lower-shaped bodies);
 //! * every request's version is the highest one inside our range, the
 //!   broker's range on that connection, the request's own range and the
@@ -19,9 +19,11 @@ pub mod broker;
 pub mod choose;
 pub mod conn;
 pub mod error;
+pub mod escape;
 pub mod explain;
 pub mod frame;
 pub mod inspect;
+pub mod limits;
 pub mod negotiate;
 pub mod proto;
 pub mod table;
@@ -32,5 +34,6 @@ pub use choose::{Cap, Choice, Gate, GateKind, NoVersion};
 pub use conn::{ConnConfig, ConnError, Connection};
 pub use error::ClientError;
 pub use negotiate::{FallbackVersions, NegotiationError};
-pub use table::{BrokerVersions, TableSource, VersionCaps};
+pub use limits::ResponseCaps;
+pub use table::{BrokerVersions, KeySample, TableSource, VersionCaps};
 pub use tls::TlsConfig;

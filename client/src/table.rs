@@ -1,15 +1,16 @@
 //! The broker's version table for ONE connection, and the user's caps.
 //!
 //! Versions are valid only for the connection they were obtained on
-//! (protocol.md, KIP-35; negotiation.md §1.1): brokers in a cluster differ
+//! (KIP-35): brokers in a cluster differ
 //! during rolling upgrades, forwardable APIs change with the active
-//! controller (§1.6, §7 item 22). So every connection keeps its own table
+//! controller. So every connection keeps its own table
 //! and a reconnect renegotiates.
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use crate::choose::Cap;
+use crate::limits::SAMPLE_KEYS;
 use crate::negotiate::{FallbackVersions, RawTable};
 use crate::proto::{ApiKey, VersionRange};
 
@@ -36,17 +37,67 @@ pub struct BrokerVersions {
     pub finalized_features: BTreeMap<String, VersionRange>,
     pub finalized_epoch: Option<i64>,
     pub source: TableSource,
-    /// Duplicate keys seen in the reply (the first entry wins).
-    pub duplicates: Vec<i16>,
+    /// Keys that appear more than once in the reply (the first entry wins):
+    /// a count and the first few, so a hostile reply costs a counter.
+    pub duplicates: KeySample,
+}
+
+/// How many api keys of some sort a reply carried, and the first few of
+/// them (at most [`SAMPLE_KEYS`]): what one reply can put in a log line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeySample {
+    pub count: usize,
+    pub first: Vec<i16>,
+}
+
+impl KeySample {
+    pub fn push(&mut self, key: i16) {
+        self.count += 1;
+        if self.first.len() < SAMPLE_KEYS {
+            self.first.push(key);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+impl FromIterator<i16> for KeySample {
+    fn from_iter<I: IntoIterator<Item = i16>>(iter: I) -> Self {
+        let mut s = KeySample::default();
+        for k in iter {
+            s.push(k);
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for KeySample {
+    /// `3 (1, 1, 7)` or `4000 (first 8: 1, 1, ...)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<String> = self.first.iter().map(|k| k.to_string()).collect();
+        if self.count > self.first.len() {
+            write!(
+                f,
+                "{} (first {}: {})",
+                self.count,
+                keys.len(),
+                keys.join(", ")
+            )
+        } else {
+            write!(f, "{} ({})", self.count, keys.join(", "))
+        }
+    }
 }
 
 impl BrokerVersions {
     /// From an ApiVersions reply. The key order does not matter (tansu
-    /// sends HashMap order, peers.md §3.3).
+    /// sends HashMap order).
     pub fn from_raw(raw: &RawTable, sent: i16) -> Self {
         let mut apis = BTreeMap::new();
         let mut unknown = BTreeMap::new();
-        let mut duplicates = Vec::new();
+        let mut duplicates = KeySample::default();
         for a in &raw.apis {
             let range = VersionRange::new(a.min, a.max);
             // Known = named in this build (removed APIs included).
@@ -106,7 +157,7 @@ impl BrokerVersions {
             source: TableSource::Fallback {
                 source: fb.source.clone(),
             },
-            duplicates: Vec::new(),
+            duplicates: KeySample::default(),
         }
     }
 
@@ -129,7 +180,7 @@ impl BrokerVersions {
     }
 
     /// The finalized max level of a feature; absent = 0 (brokers 3.9+ omit
-    /// level-0 features, negotiation.md §2.1).
+    /// level-0 features: `ApiVersionsResponse.createFinalizedFeatureKeys`).
     pub fn finalized_level(&self, name: &str) -> i16 {
         self.finalized_features
             .get(name)
@@ -239,7 +290,13 @@ mod tests {
             t.unknown_apis().collect::<Vec<_>>(),
             vec![(ApiKey(9999), VersionRange::new(0, 3))]
         );
-        assert_eq!(t.duplicates, vec![1]);
+        assert_eq!(
+            t.duplicates,
+            KeySample {
+                count: 1,
+                first: vec![1]
+            }
+        );
         assert_eq!(
             t.source,
             TableSource::ApiVersions {
@@ -250,11 +307,25 @@ mod tests {
     }
 
     #[test]
+    fn many_duplicates_cost_a_counter() {
+        let apis: Vec<(i16, i16, i16)> = std::iter::repeat((1, 0, 3)).take(10_001).collect();
+        let t = BrokerVersions::from_raw(&raw(&apis, -1, None), 4);
+        assert_eq!(t.duplicates.count, 10_000);
+        assert_eq!(t.duplicates.first.len(), SAMPLE_KEYS);
+        assert_eq!(
+            t.duplicates.to_string(),
+            "10000 (first 8: 1, 1, 1, 1, 1, 1, 1, 1)"
+        );
+        let few: KeySample = [3, 4].into_iter().collect();
+        assert_eq!(few.to_string(), "2 (3, 4)");
+    }
+
+    #[test]
     fn finalized_features_need_a_known_epoch() {
         let t = BrokerVersions::from_raw(&raw(&[], 7, Some(2)), 4);
         assert_eq!(t.transaction_version(), 2);
         assert_eq!(t.finalized_epoch, Some(7));
-        // Epoch -1 (Event Hubs, §7 item 23): not valid.
+        // Epoch -1 (Event Hubs): not valid.
         let t = BrokerVersions::from_raw(&raw(&[], -1, Some(2)), 4);
         assert_eq!(t.transaction_version(), 0);
         let t = BrokerVersions::from_raw(&raw(&[], 3, None), 4);
