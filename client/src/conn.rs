@@ -1,13 +1,23 @@
 //! One broker connection: TCP (optionally TLS), framing, correlation ids,
 //! many requests in flight (pipelining) with responses matched by id,
-//! per-request timeouts and clean shutdown.
+//! deadlines on every wait, and a bounded shutdown.
 //!
 //! Codec-agnostic on purpose: the caller builds the request frame for a
 //! given correlation id and gets the response frame (header and body) back.
 //! A writer task owns the write half so a caller that gives up (timeout,
 //! dropped future) never leaves half a frame on the wire.
+//!
+//! What a peer can make this cost is bounded (see [`crate::limits`]): a
+//! reply larger than its API's cap is refused at its size prefix; a reply
+//! buffer grows with the bytes that arrived, never with the declared size;
+//! a reply whose correlation id matches no request ends the connection at
+//! its header. What a peer can make a caller wait is bounded by the
+//! caller's deadline, including the wait for room in the writer queue; a
+//! write that cannot finish within `write_timeout` (a peer that does not
+//! read) closes the connection, and `shutdown` never waits longer than
+//! `shutdown_timeout`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -17,21 +27,37 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::frame::{finish_frame, read_frame, start_frame, FrameError, DEFAULT_MAX_FRAME_SIZE};
+use crate::frame::{discard, finish_frame, read_size_with, read_to_len, start_frame, FrameError};
+use crate::limits::{
+    ResponseCaps, ABANDONED_IDS_REMEMBERED, DEFAULT_MAX_FRAME_SIZE, WRITER_QUEUE_DEPTH,
+};
 use crate::negotiate::Closed;
+use crate::proto::{api_name, ApiKey};
 use crate::tls::TlsConfig;
 
 /// How to open and run a connection.
 #[derive(Clone)]
 pub struct ConnConfig {
+    /// Bounds DNS, the TCP connect and the TLS handshake together.
     pub connect_timeout: Duration,
-    /// Default per-request timeout.
+    /// Default per-request timeout: from the call until the whole reply has
+    /// arrived, waiting for room in the writer queue included.
     pub request_timeout: Duration,
-    /// Largest frame read or written.
+    /// A frame the socket does not take within this (the peer stopped
+    /// reading) closes the connection, so later requests reconnect instead
+    /// of queueing behind it.
+    pub write_timeout: Duration,
+    /// The longest [`Connection::shutdown`] waits for the writer to finish
+    /// (TLS close_notify, TCP FIN) before it drops the socket.
+    pub shutdown_timeout: Duration,
+    /// Largest frame read or written (the generic limit).
     pub max_frame_size: usize,
+    /// Per-API reply caps below `max_frame_size` (ApiVersions by default).
+    pub response_caps: ResponseCaps,
     /// TLS, verified by default (see [`TlsConfig`]); `None` = plaintext.
     pub tls: Option<TlsConfig>,
 }
@@ -41,9 +67,24 @@ impl Default for ConnConfig {
         ConnConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(5),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            response_caps: ResponseCaps::default(),
             tls: None,
         }
+    }
+}
+
+impl ConnConfig {
+    /// Sets every deadline of a connection to `t` (the CLI's
+    /// `--timeout-ms`).
+    pub fn all_timeouts(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self.request_timeout = t;
+        self.write_timeout = t;
+        self.shutdown_timeout = t;
+        self
     }
 }
 
@@ -52,9 +93,28 @@ impl fmt::Debug for ConnConfig {
         f.debug_struct("ConnConfig")
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
             .field("max_frame_size", &self.max_frame_size)
+            .field("response_caps", &self.response_caps)
             .field("tls", &self.tls.is_some())
             .finish()
+    }
+}
+
+/// Which part of opening a connection ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectStage {
+    Tcp,
+    Tls,
+}
+
+impl fmt::Display for ConnectStage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectStage::Tcp => "the TCP connect",
+            ConnectStage::Tls => "the TLS handshake",
+        })
     }
 }
 
@@ -64,24 +124,71 @@ impl fmt::Debug for ConnConfig {
 pub enum ConnError {
     #[error("cannot connect to {addr}: {message}")]
     Connect { addr: String, message: String },
-    #[error("connecting to {addr} timed out after {after:?}")]
-    ConnectTimeout { addr: String, after: Duration },
+    #[error("connecting to {addr}: {stage} did not finish within {after:?}")]
+    ConnectTimeout {
+        addr: String,
+        stage: ConnectStage,
+        after: Duration,
+    },
     #[error("TLS with {addr} failed: {message}")]
     Tls { addr: String, message: String },
-    /// The peer closed or reset the connection. `in_flight`: a request was
-    /// waiting for its reply when it happened (how brokers answer a request
-    /// version they do not take, negotiation.md §1.5).
+    /// The peer closed or reset the connection before any byte of a reply.
+    /// `in_flight`: a request was waiting for its reply when it happened
+    /// (how brokers answer a request version they do not take).
     #[error("connection to {addr} {how}{}", if *in_flight { " while a request was in flight" } else { "" })]
     Closed {
         addr: String,
         how: Closed,
         in_flight: bool,
     },
-    #[error("{what} to {addr} got no reply within {after:?}")]
+    /// No byte of the reply arrived within the deadline.
+    #[error("{what} to {addr}: the broker did not answer within {after:?}")]
     TimedOut {
         addr: String,
         what: String,
         after: Duration,
+    },
+    /// The request could not be handed to the socket within the deadline:
+    /// the writer queue stayed full or the socket did not drain (the broker
+    /// is not reading).
+    #[error("{what} to {addr} could not be written within {after:?}: the broker is not reading")]
+    WriteTimedOut {
+        addr: String,
+        what: String,
+        after: Duration,
+    },
+    /// Part of a reply arrived, then the connection ended or the deadline
+    /// passed (`how`). Counted in bytes of the frame, size prefix included;
+    /// `expected` is `None` when the size prefix itself was cut.
+    #[error(
+        "the reply to {what} from {addr} was cut short: {read} of {} bytes arrived, then {}",
+        expected.map_or_else(|| "a 4-byte size prefix".to_string(), |e| e.to_string()),
+        truncated_how(*how)
+    )]
+    TruncatedReply {
+        addr: String,
+        what: String,
+        how: Closed,
+        read: usize,
+        expected: Option<usize>,
+    },
+    /// A reply whose correlation id matches no request sent on this
+    /// connection (nor one whose caller gave up): a reply to a different
+    /// request. The connection is closed, as Kafka's own client does
+    /// (NetworkClient's CorrelationIdMismatchException).
+    #[error(
+        "connection to {addr} closed: a reply carries correlation id {correlation_id}, which \
+         matches no request sent on this connection (a reply to a different request)"
+    )]
+    UnexpectedReply { addr: String, correlation_id: i32 },
+    /// A reply larger than its API's cap or the frame limit; refused at
+    /// its size prefix and the connection closed.
+    #[error("connection to {addr} closed: the reply to {what} is {size} bytes, over the limit of {max} bytes")]
+    ReplyTooLarge {
+        addr: String,
+        what: String,
+        size: i64,
+        max: usize,
     },
     #[error("connection to {addr}: {message}")]
     Frame { addr: String, message: String },
@@ -89,9 +196,20 @@ pub enum ConnError {
     Shutdown { addr: String },
 }
 
+fn truncated_how(how: Closed) -> &'static str {
+    match how {
+        Closed::Eof => "the connection closed",
+        Closed::Reset => "the connection was reset",
+        Closed::TimedOut => "the deadline passed",
+    }
+}
+
 impl ConnError {
-    /// The peer closed/reset, or a reply never came: the ApiVersions
-    /// state machine's "closed before a reply".
+    /// The peer closed/reset before any byte of a reply, or no byte of one
+    /// came in time: the ApiVersions state machine's "closed before a
+    /// reply". Everything else (a reply cut short, a reply to another
+    /// request, an oversized one) means the broker did answer, so it is
+    /// not this.
     pub fn as_closed(&self) -> Option<Closed> {
         match self {
             ConnError::Closed { how, .. } => Some(*how),
@@ -110,22 +228,67 @@ fn classify_io(e: &io::Error) -> Closed {
     }
 }
 
-/// Per-request facts the connection needs (for logs and errors).
+/// Per-request facts the connection needs (for limits, logs and errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestMeta {
     pub api_key: i16,
     pub version: i16,
 }
 
+impl RequestMeta {
+    fn describe(&self, id: i32) -> String {
+        format!(
+            "{} v{} (correlation id {id})",
+            api_name(ApiKey(self.api_key)),
+            self.version
+        )
+    }
+}
+
 struct Pending {
     meta: RequestMeta,
     tx: oneshot::Sender<Result<Bytes, ConnError>>,
+    /// The largest reply accepted for this request.
+    max_reply: usize,
+    /// The writer has handed the whole request to the socket.
+    written: bool,
 }
 
 #[derive(Default)]
 struct State {
     pending: HashMap<i32, Pending>,
+    /// Requests whose caller gave up, oldest first: a late reply to one is
+    /// read past and dropped.
+    abandoned: VecDeque<i32>,
+    /// The frame being read, from its first byte on.
+    reading: Option<Reading>,
     closed: Option<ConnError>,
+}
+
+/// Progress of the frame being read, in bytes of the frame (size prefix
+/// included).
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// `None` until the correlation id has arrived.
+    id: Option<i32>,
+    read: usize,
+    /// `None` until the size prefix has arrived; then size + 4.
+    expected: Option<usize>,
+}
+
+impl State {
+    /// Whether the frame being read is (or, before its correlation id has
+    /// arrived, is likely) the reply to `id`. Brokers answer the requests
+    /// of one connection in order, so an unidentified frame belongs to the
+    /// oldest request waiting.
+    fn reading_for(&self, id: i32) -> Option<Reading> {
+        let r = self.reading?;
+        let mine = match r.id {
+            Some(rid) => rid == id,
+            None => self.pending.keys().min() == Some(&id),
+        };
+        mine.then_some(r)
+    }
 }
 
 struct Shared {
@@ -140,13 +303,16 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks the connection closed and fails every request in flight.
-    fn close(&self, reason: impl Fn(bool) -> ConnError) {
+    /// Marks the connection closed and fails every request in flight:
+    /// `reason(None)` is kept as the close reason, `reason(Some(id))` goes
+    /// to the request with that correlation id.
+    fn close(&self, reason: impl Fn(Option<i32>) -> ConnError) {
         let pending = {
             let mut st = self.lock();
             if st.closed.is_none() {
-                st.closed = Some(reason(false));
+                st.closed = Some(reason(None));
             }
+            st.reading = None;
             std::mem::take(&mut st.pending)
         };
         for (id, p) in pending {
@@ -154,14 +320,29 @@ impl Shared {
                 broker = %self.addr, correlation_id = id, api_key = p.meta.api_key,
                 version = p.meta.version, "request failed: connection closed"
             );
-            let _ = p.tx.send(Err(reason(true)));
+            let _ = p.tx.send(Err(reason(Some(id))));
         }
+    }
+
+    /// Closes with the same error for everyone.
+    fn close_with(&self, e: ConnError) {
+        self.close(|_| e.clone());
+    }
+
+    /// Closed or reset: `in_flight` for the requests that were waiting.
+    fn close_closed(&self, how: Closed) {
+        let addr = self.addr.clone();
+        self.close(|id| ConnError::Closed {
+            addr: addr.clone(),
+            how,
+            in_flight: id.is_some(),
+        });
     }
 }
 
-enum WriterMsg {
-    Frame(Bytes),
-    Shutdown,
+struct Outgoing {
+    id: i32,
+    frame: Bytes,
 }
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -170,7 +351,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 /// An open connection. Dropping it closes the socket.
 pub struct Connection {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<WriterMsg>,
+    tx: mpsc::Sender<Outgoing>,
+    /// Tells the writer to stop (no queueing behind frames).
+    stop: watch::Sender<bool>,
+    /// Becomes true when the writer task has ended, however it ended.
+    writer_done: watch::Receiver<bool>,
     next_id: AtomicI32,
     cfg: ConnConfig,
     reader: JoinHandle<()>,
@@ -187,14 +372,18 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Opens a TCP connection (then TLS if configured).
+    /// Opens a TCP connection (then TLS if configured), all within
+    /// `connect_timeout`.
     pub async fn connect(addr: &str, cfg: ConnConfig) -> Result<Connection, ConnError> {
-        let tcp = tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr))
+        let deadline = Instant::now() + cfg.connect_timeout;
+        let timed_out = |stage| ConnError::ConnectTimeout {
+            addr: addr.to_string(),
+            stage,
+            after: cfg.connect_timeout,
+        };
+        let tcp = timeout_at(deadline, TcpStream::connect(addr))
             .await
-            .map_err(|_| ConnError::ConnectTimeout {
-                addr: addr.to_string(),
-                after: cfg.connect_timeout,
-            })?
+            .map_err(|_| timed_out(ConnectStage::Tcp))?
             .map_err(|e| ConnError::Connect {
                 addr: addr.to_string(),
                 message: e.to_string(),
@@ -204,12 +393,9 @@ impl Connection {
         let stream: Box<dyn Stream> = match &cfg.tls {
             None => Box::new(tcp),
             Some(tls) => {
-                let s = tokio::time::timeout(cfg.connect_timeout, tls.connect(addr, tcp))
+                let s = timeout_at(deadline, tls.connect(addr, tcp))
                     .await
-                    .map_err(|_| ConnError::ConnectTimeout {
-                        addr: addr.to_string(),
-                        after: cfg.connect_timeout,
-                    })?
+                    .map_err(|_| timed_out(ConnectStage::Tls))?
                     .map_err(|message| ConnError::Tls {
                         addr: addr.to_string(),
                         message,
@@ -227,12 +413,23 @@ impl Connection {
             state: Mutex::new(State::default()),
         });
         let (rd, wr) = tokio::io::split(stream);
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
+        let (stop, stop_rx) = watch::channel(false);
+        let (done_tx, writer_done) = watch::channel(false);
         let reader = tokio::spawn(read_loop(rd, shared.clone(), cfg.max_frame_size));
-        let writer = tokio::spawn(write_loop(wr, rx, shared.clone()));
+        let writer = tokio::spawn(write_loop(
+            wr,
+            rx,
+            shared.clone(),
+            stop_rx,
+            DoneOnDrop(done_tx),
+            cfg.write_timeout,
+        ));
         Connection {
             shared,
             tx,
+            stop,
+            writer_done,
             next_id: AtomicI32::new(1),
             cfg,
             reader,
@@ -279,7 +476,9 @@ impl Connection {
             .await
     }
 
-    /// [`Connection::send`] with an explicit timeout.
+    /// [`Connection::send`] with an explicit timeout, which bounds the
+    /// whole call: waiting for room in the writer queue, writing, and the
+    /// reply.
     pub async fn send_with_timeout<E>(
         &self,
         meta: RequestMeta,
@@ -289,55 +488,95 @@ impl Connection {
     where
         E: From<ConnError>,
     {
+        let deadline = Instant::now() + timeout;
         let id = self.next_correlation_id();
         let mut buf = start_frame(64);
         build(id, &mut buf)?;
         let frame = finish_frame(buf, self.cfg.max_frame_size).map_err(|e| ConnError::Frame {
             addr: self.shared.addr.clone(),
-            message: format!("request {}v{}: {e}", meta.api_key, meta.version),
+            message: format!("request {}: {e}", meta.describe(id)),
         })?;
+        let max_reply = self
+            .cfg
+            .response_caps
+            .max_for(ApiKey(meta.api_key), self.cfg.max_frame_size);
         let (tx, rx) = oneshot::channel();
         {
             let mut st = self.shared.lock();
             if let Some(e) = &st.closed {
                 return Err(e.clone().into());
             }
-            st.pending.insert(id, Pending { meta, tx });
+            st.pending.insert(
+                id,
+                Pending {
+                    meta,
+                    tx,
+                    max_reply,
+                    written: false,
+                },
+            );
         }
         let guard = PendingGuard {
             shared: &self.shared,
             id,
         };
-        if self.tx.send(WriterMsg::Frame(frame)).await.is_err() {
-            return Err(self.closed_error().into());
-        }
-        let res = match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(_)) => Err(self.closed_error()),
+        let res = match timeout_at(deadline, self.tx.reserve()).await {
             Err(_) => {
-                tracing::debug!(
-                    broker = %self.shared.addr, correlation_id = id, api_key = meta.api_key,
-                    version = meta.version, ?timeout, "request timed out"
-                );
-                Err(ConnError::TimedOut {
+                // Never queued, so never sent: no late reply to expect.
+                self.shared.lock().pending.remove(&id);
+                Err(ConnError::WriteTimedOut {
                     addr: self.shared.addr.clone(),
                     what: format!(
-                        "request (api key {} v{}, correlation id {id})",
-                        meta.api_key, meta.version
+                        "{} (waiting for room in the writer queue)",
+                        meta.describe(id)
                     ),
                     after: timeout,
                 })
+            }
+            Ok(Err(_)) => Err(self.closed_error()),
+            Ok(Ok(permit)) => {
+                permit.send(Outgoing { id, frame });
+                match timeout_at(deadline, rx).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(_)) => Err(self.closed_error()),
+                    Err(_) => Err(self.timeout_error(id, meta, timeout)),
+                }
             }
         };
         drop(guard);
         res.map_err(E::from)
     }
 
+    /// Why request `id` ran out of time: never fully written, part of its
+    /// reply arrived, or nothing arrived.
+    fn timeout_error(&self, id: i32, meta: RequestMeta, after: Duration) -> ConnError {
+        let st = self.shared.lock();
+        let addr = self.shared.addr.clone();
+        let what = meta.describe(id);
+        let err = match st.reading_for(id) {
+            Some(r) => ConnError::TruncatedReply {
+                addr,
+                what,
+                how: Closed::TimedOut,
+                read: r.read,
+                expected: r.expected,
+            },
+            _ if st.pending.get(&id).is_some_and(|p| !p.written) => {
+                ConnError::WriteTimedOut { addr, what, after }
+            }
+            _ => ConnError::TimedOut { addr, what, after },
+        };
+        tracing::debug!(broker = %self.shared.addr, correlation_id = id, api_key = meta.api_key,
+            version = meta.version, ?after, error = %err, "request timed out");
+        err
+    }
+
     fn next_correlation_id(&self) -> i32 {
         loop {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             // Wrapping past i32::MAX restarts at MIN; skip ids still in use.
-            if !self.shared.lock().pending.contains_key(&id) {
+            let st = self.shared.lock();
+            if !st.pending.contains_key(&id) && !st.abandoned.contains(&id) {
                 return id;
             }
         }
@@ -350,15 +589,25 @@ impl Connection {
     }
 
     /// Closes the connection: requests in flight fail with
-    /// [`ConnError::Shutdown`], the write half is shut down (TLS
-    /// close_notify, TCP FIN).
+    /// [`ConnError::Shutdown`], queued frames are dropped, and the write
+    /// half is shut down (TLS close_notify, TCP FIN) if the writer gets
+    /// there within `shutdown_timeout`; after that the socket is dropped.
     pub async fn shutdown(&self) {
         let addr = self.shared.addr.clone();
         self.shared
-            .close(|_| ConnError::Shutdown { addr: addr.clone() });
-        let _ = self.tx.send(WriterMsg::Shutdown).await;
+            .close_with(ConnError::Shutdown { addr: addr.clone() });
+        self.stop.send_replace(true);
+        let mut done = self.writer_done.clone();
+        if timeout(self.cfg.shutdown_timeout, done.wait_for(|d| *d))
+            .await
+            .is_err()
+        {
+            tracing::debug!(broker = %addr, after = ?self.cfg.shutdown_timeout,
+                "writer did not finish shutting down in time: socket dropped");
+        }
+        self.writer.abort();
         self.reader.abort();
-        tracing::debug!(broker = %self.shared.addr, "connection shut down");
+        tracing::debug!(broker = %addr, "connection shut down");
     }
 }
 
@@ -370,7 +619,7 @@ impl Drop for Connection {
 }
 
 /// Removes a pending entry when the caller gives up (timeout or a dropped
-/// future); a late reply is then logged and discarded by the reader.
+/// future) and remembers its id, so a late reply is read and dropped.
 struct PendingGuard<'a> {
     shared: &'a Shared,
     id: i32,
@@ -378,110 +627,323 @@ struct PendingGuard<'a> {
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
-        self.shared.lock().pending.remove(&self.id);
+        let mut st = self.shared.lock();
+        if st.pending.remove(&self.id).is_some() && st.closed.is_none() {
+            if st.abandoned.len() >= ABANDONED_IDS_REMEMBERED {
+                st.abandoned.pop_front();
+            }
+            st.abandoned.push_back(self.id);
+        }
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max: usize) {
-    let addr = shared.addr.clone();
+/// Reads replies until the connection ends, then closes it with the reason.
+async fn read_loop<R: AsyncRead + Unpin>(mut rd: R, shared: Arc<Shared>, max_frame: usize) {
     loop {
-        match read_frame(&mut rd, max).await {
-            Ok(Some(frame)) => {
-                if frame.len() < 4 {
-                    let a = addr.clone();
-                    shared.close(move |_| ConnError::Frame {
-                        addr: a.clone(),
-                        message: format!(
-                            "response frame of {} bytes has no correlation id",
-                            frame.len()
-                        ),
-                    });
-                    return;
-                }
-                let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-                let p = shared.lock().pending.remove(&id);
-                match p {
-                    Some(p) => {
-                        let _ = p.tx.send(Ok(frame));
-                    }
-                    None => tracing::debug!(
-                        broker = %addr, correlation_id = id,
-                        "reply for a request nobody waits for (timed out or cancelled): discarded"
-                    ),
-                }
-            }
-            Ok(None) => {
-                shared.close(|in_flight| ConnError::Closed {
-                    addr: addr.clone(),
-                    how: Closed::Eof,
-                    in_flight,
-                });
-                return;
-            }
-            Err(FrameError::Io(e)) => {
-                let how = classify_io(&e);
-                shared.close(|in_flight| ConnError::Closed {
-                    addr: addr.clone(),
-                    how,
-                    in_flight,
-                });
-                return;
-            }
-            Err(FrameError::Truncated { .. }) => {
-                shared.close(|in_flight| ConnError::Closed {
-                    addr: addr.clone(),
-                    how: Closed::Eof,
-                    in_flight,
-                });
-                return;
-            }
-            Err(e) => {
-                let message = e.to_string();
-                shared.close(|_| ConnError::Frame {
-                    addr: addr.clone(),
-                    message: message.clone(),
-                });
-                return;
-            }
+        if let Err(end) = read_one(&mut rd, &shared, max_frame).await {
+            end.close(&shared);
+            return;
         }
+    }
+}
+
+/// Why the reader stopped.
+enum ReadEnd {
+    /// Closed or reset between frames.
+    Closed(Closed),
+    /// Closed or reset inside the frame of `id` (`None`: inside a size
+    /// prefix or before the correlation id).
+    Cut {
+        id: Option<i32>,
+        how: Closed,
+        read: usize,
+        expected: Option<usize>,
+    },
+    /// A protocol violation, the same error for everyone.
+    Fatal(ConnError),
+}
+
+impl ReadEnd {
+    fn close(self, shared: &Shared) {
+        let addr = shared.addr.clone();
+        match self {
+            ReadEnd::Closed(how) => shared.close_closed(how),
+            ReadEnd::Cut {
+                id,
+                how,
+                read,
+                expected,
+            } => {
+                let (metas, oldest) = {
+                    let st = shared.lock();
+                    let metas: HashMap<i32, RequestMeta> =
+                        st.pending.iter().map(|(&i, p)| (i, p.meta)).collect();
+                    (metas, st.pending.keys().min().copied())
+                };
+                // Cut before its correlation id: the oldest request's reply
+                // (brokers answer one connection's requests in order).
+                let cut_id = id.or(oldest);
+                shared.close(|for_id| match for_id {
+                    Some(i) if cut_id == Some(i) => ConnError::TruncatedReply {
+                        addr: addr.clone(),
+                        what: metas
+                            .get(&i)
+                            .map_or_else(|| "a request".into(), |m| m.describe(i)),
+                        how,
+                        read,
+                        expected,
+                    },
+                    Some(_) => ConnError::Closed {
+                        addr: addr.clone(),
+                        how,
+                        in_flight: true,
+                    },
+                    None => ConnError::TruncatedReply {
+                        addr: addr.clone(),
+                        what: "a request".into(),
+                        how,
+                        read,
+                        expected,
+                    },
+                });
+            }
+            ReadEnd::Fatal(e) => shared.close_with(e),
+        }
+    }
+}
+
+/// Reads one frame and delivers it.
+async fn read_one<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    shared: &Shared,
+    max_frame: usize,
+) -> Result<(), ReadEnd> {
+    let addr = || shared.addr.clone();
+    let set = |r: Option<Reading>| shared.lock().reading = r;
+    let size = match read_size_with(rd, max_frame, |n| {
+        set(Some(Reading {
+            id: None,
+            read: n,
+            expected: None,
+        }))
+    })
+    .await
+    {
+        Ok(Some(size)) => size,
+        Ok(None) => return Err(ReadEnd::Closed(Closed::Eof)),
+        // Nothing of a frame had arrived: closed or reset between frames.
+        Err(FrameError::Io(e)) if shared.lock().reading.is_none() => {
+            return Err(ReadEnd::Closed(classify_io(&e)))
+        }
+        Err(FrameError::Io(e)) => {
+            let read = shared.lock().reading.map_or(0, |r| r.read);
+            return Err(ReadEnd::Cut {
+                id: None,
+                how: classify_io(&e),
+                read,
+                expected: None,
+            });
+        }
+        Err(FrameError::Truncated { read, .. }) => {
+            return Err(ReadEnd::Cut {
+                id: None,
+                how: Closed::Eof,
+                read,
+                expected: None,
+            })
+        }
+        Err(FrameError::TooLarge { size, max }) => {
+            return Err(ReadEnd::Fatal(ConnError::ReplyTooLarge {
+                addr: addr(),
+                what: "a request".into(),
+                size,
+                max,
+            }))
+        }
+        Err(e @ FrameError::Negative(_)) => {
+            return Err(ReadEnd::Fatal(ConnError::Frame {
+                addr: addr(),
+                message: e.to_string(),
+            }))
+        }
+    };
+    if size < 4 {
+        return Err(ReadEnd::Fatal(ConnError::Frame {
+            addr: addr(),
+            message: format!("response frame of {size} bytes has no correlation id"),
+        }));
+    }
+    let expected = Some(size + 4);
+    let cut = |e: io::Error, id: Option<i32>, got: usize| {
+        let how = if e.kind() == io::ErrorKind::UnexpectedEof {
+            Closed::Eof
+        } else {
+            classify_io(&e)
+        };
+        ReadEnd::Cut {
+            id,
+            how,
+            read: got + 4,
+            expected,
+        }
+    };
+    let mut buf = BytesMut::with_capacity(4);
+    set(Some(Reading {
+        id: None,
+        read: 4,
+        expected,
+    }));
+    if let Err(e) = read_to_len(rd, &mut buf, 4, |n| {
+        set(Some(Reading {
+            id: None,
+            read: n + 4,
+            expected,
+        }))
+    })
+    .await
+    {
+        return Err(cut(e, None, buf.len()));
+    }
+    let id = i32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    enum Known {
+        Waiting(usize, RequestMeta),
+        Abandoned,
+    }
+    let known = {
+        let mut st = shared.lock();
+        if let Some(p) = st.pending.get(&id) {
+            Some(Known::Waiting(p.max_reply, p.meta))
+        } else if let Some(i) = st.abandoned.iter().position(|&a| a == id) {
+            st.abandoned.remove(i);
+            Some(Known::Abandoned)
+        } else {
+            None
+        }
+    };
+    match known {
+        None => Err(ReadEnd::Fatal(ConnError::UnexpectedReply {
+            addr: addr(),
+            correlation_id: id,
+        })),
+        Some(Known::Abandoned) => {
+            set(None);
+            tracing::debug!(broker = %shared.addr, correlation_id = id, size,
+                "late reply to a request whose caller gave up: read past and dropped");
+            discard(rd, size - 4)
+                .await
+                .map_err(|e| cut(e, Some(id), size))
+        }
+        Some(Known::Waiting(max, meta)) if size > max => {
+            Err(ReadEnd::Fatal(ConnError::ReplyTooLarge {
+                addr: addr(),
+                what: meta.describe(id),
+                size: size as i64,
+                max,
+            }))
+        }
+        Some(Known::Waiting(..)) => {
+            let progress = |n: usize| {
+                set(Some(Reading {
+                    id: Some(id),
+                    read: n + 4,
+                    expected,
+                }))
+            };
+            progress(4);
+            let res = read_to_len(rd, &mut buf, size, progress).await;
+            let got = buf.len();
+            let mut st = shared.lock();
+            st.reading = None;
+            if let Err(e) = res {
+                drop(st);
+                return Err(cut(e, Some(id), got));
+            }
+            match st.pending.remove(&id) {
+                Some(p) => {
+                    drop(st);
+                    let _ = p.tx.send(Ok(buf.freeze()));
+                }
+                None => {
+                    // Its caller gave up while the reply was arriving.
+                    if let Some(i) = st.abandoned.iter().position(|&a| a == id) {
+                        st.abandoned.remove(i);
+                    }
+                    drop(st);
+                    tracing::debug!(broker = %shared.addr, correlation_id = id,
+                        "reply completed after its caller gave up: dropped");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Flags the writer's end, however it ends (return, abort, panic).
+struct DoneOnDrop(watch::Sender<bool>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        self.0.send_replace(true);
     }
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut wr: W,
-    mut rx: mpsc::Receiver<WriterMsg>,
+    mut rx: mpsc::Receiver<Outgoing>,
     shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    _done: DoneOnDrop,
+    write_timeout: Duration,
 ) {
-    while let Some(msg) = rx.recv().await {
-        let frame = match msg {
-            WriterMsg::Frame(f) => f,
-            WriterMsg::Shutdown => break,
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
         };
-        let mut res = wr.write_all(&frame).await;
         // Pipelining: write whatever else is queued before one flush.
-        while res.is_ok() {
-            match rx.try_recv() {
-                Ok(WriterMsg::Frame(f)) => res = wr.write_all(&f).await,
-                Ok(WriterMsg::Shutdown) => {
-                    let _ = wr.flush().await;
-                    let _ = wr.shutdown().await;
-                    return;
-                }
-                Err(_) => break,
+        let batch = async {
+            let mut ids = vec![first.id];
+            wr.write_all(&first.frame).await?;
+            while let Ok(next) = rx.try_recv() {
+                ids.push(next.id);
+                wr.write_all(&next.frame).await?;
             }
-        }
-        if res.is_ok() {
-            res = wr.flush().await;
-        }
-        if let Err(e) = res {
-            let how = classify_io(&e);
-            let addr = shared.addr.clone();
-            shared.close(|in_flight| ConnError::Closed {
-                addr: addr.clone(),
-                how,
-                in_flight,
-            });
-            return;
+            wr.flush().await?;
+            Ok::<_, io::Error>(ids)
+        };
+        let res = tokio::select! {
+            biased;
+            // Shutdown does not wait for a write the peer does not take.
+            _ = stop.wait_for(|s| *s) => return,
+            r = timeout(write_timeout, batch) => r,
+        };
+        match res {
+            Ok(Ok(ids)) => {
+                let mut st = shared.lock();
+                for id in ids {
+                    if let Some(p) = st.pending.get_mut(&id) {
+                        p.written = true;
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                shared.close_closed(classify_io(&e));
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(broker = %shared.addr, after = ?write_timeout,
+                    "a request could not be written in time (the broker is not reading): closing");
+                shared.close_with(ConnError::WriteTimedOut {
+                    addr: shared.addr.clone(),
+                    what: "a request".into(),
+                    after: write_timeout,
+                });
+                return;
+            }
         }
     }
     let _ = wr.shutdown().await;
@@ -490,8 +952,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::read_frame;
     use bytes::BufMut;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
 
     #[derive(Debug, thiserror::Error, PartialEq)]
@@ -633,9 +1096,11 @@ mod tests {
         };
         let c = Connection::connect(&addr, cfg).await.unwrap();
         match c.send::<E>(meta(), body(b"x")).await {
-            Err(E::C(ConnError::Frame { message, .. })) => {
-                assert!(message.contains("exceeds"), "{message}")
-            }
+            Err(E::C(ConnError::ReplyTooLarge {
+                size: 1000,
+                max: 100,
+                ..
+            })) => {}
             other => panic!("{other:?}"),
         }
         // And a request larger than the limit is never sent.
@@ -684,6 +1149,88 @@ mod tests {
             server.await.unwrap(),
             "server did not see EOF after shutdown"
         );
+    }
+
+    #[tokio::test]
+    async fn reply_to_an_unknown_correlation_id_closes_the_connection() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let (id, _) = read_req(&mut s).await.unwrap();
+            reply(&mut s, id + 100, b"not yours").await;
+            let mut sink = [0u8; 16];
+            let _ = s.read(&mut sink).await;
+        });
+        let c = Connection::connect(&addr, ConnConfig::default())
+            .await
+            .unwrap();
+        match c.send::<E>(meta(), body(b"x")).await {
+            Err(E::C(ConnError::UnexpectedReply { correlation_id, .. })) => {
+                assert_eq!(correlation_id, 101)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.is_closed());
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn per_api_cap_applies_to_its_replies_only() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            while let Some((id, p)) = read_req(&mut s).await {
+                reply(&mut s, id, &vec![0; p.len() * 100]).await;
+            }
+        });
+        let cfg = ConnConfig {
+            response_caps: ResponseCaps::none().cap(ApiKey(3), 1000),
+            ..Default::default()
+        };
+        let c = Connection::connect(&addr, cfg).await.unwrap();
+        // 5 bytes asked, 500 answered: fine for api key 1, not for key 3.
+        let fetch = RequestMeta {
+            api_key: 1,
+            version: 4,
+        };
+        assert_eq!(c.send::<E>(fetch, body(b"12345")).await.unwrap().len(), 504);
+        assert!(c.send::<E>(meta(), body(b"12345")).await.is_ok());
+        match c.send::<E>(meta(), body(b"0123456789")).await {
+            Err(E::C(ConnError::ReplyTooLarge { size, max, .. })) => {
+                assert_eq!((size, max), (1004, 1000))
+            }
+            other => panic!("{other:?}"),
+        }
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn reply_cut_short_is_not_a_close_before_the_reply() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let (id, _) = read_req(&mut s).await.unwrap();
+            s.write_all(&100i32.to_be_bytes()).await.unwrap();
+            s.write_all(&id.to_be_bytes()).await.unwrap();
+            s.write_all(b"half").await.unwrap();
+        });
+        let c = Connection::connect(&addr, ConnConfig::default())
+            .await
+            .unwrap();
+        match c.send::<E>(meta(), body(b"x")).await {
+            Err(E::C(e @ ConnError::TruncatedReply { .. })) => {
+                assert_eq!(e.as_closed(), None);
+                let t = e.to_string();
+                assert!(
+                    t.contains("12 of 104 bytes") && t.contains("cut short"),
+                    "{t}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

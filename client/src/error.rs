@@ -6,7 +6,7 @@ use crate::negotiate::NegotiationError;
 use crate::proto::VersionRange;
 
 /// Anything a client call can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
     Conn(#[from] ConnError),
@@ -35,7 +35,7 @@ pub enum ClientError {
         source: kwire::DecodeError,
     },
     /// The broker closed the connection right after a request: how brokers
-    /// answer a version they do not take (negotiation.md §1.5).
+    /// answer a version they do not take).
     #[error(
         "broker {broker} closed the connection right after {api} v{version} \
          (how brokers reject a version they do not take); {}",
@@ -73,5 +73,93 @@ fn closed_detail(retried: bool, retry_safe: bool, now: Option<VersionRange>) -> 
 impl From<NoVersion> for ClientError {
     fn from(e: NoVersion) -> Self {
         ClientError::NoVersion(Box::new(e))
+    }
+}
+
+/// What kind of failure an error is: what a caller reacts to (retry,
+/// reconnect, report) and what the CLI's exit code says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// Bad configuration; nothing was sent.
+    Config,
+    /// The TCP connection or the TLS handshake failed or timed out.
+    Connect,
+    /// No reply within the deadline, and no byte of one arrived.
+    NoReply,
+    /// The broker closed the connection (FIN) before a reply.
+    Closed,
+    /// The broker reset the connection (RST) before a reply.
+    Reset,
+    /// Part of a reply arrived, then the connection ended or the deadline
+    /// passed.
+    TruncatedReply,
+    /// A reply whose correlation id matches no request sent on the
+    /// connection: a reply to a different request.
+    UnexpectedReply,
+    /// A reply larger than the limit for its API, or than the frame limit.
+    ReplyTooLarge,
+    /// A reply that does not decode.
+    MalformedReply,
+    /// The broker answered with an error or would not negotiate.
+    BrokerRefused,
+    /// No version both sides can use; nothing was sent.
+    NoVersion,
+    /// Our request could not be encoded; nothing was sent.
+    InvalidRequest,
+    /// The request could not be written within its deadline: the broker
+    /// is not reading.
+    WriteStalled,
+    /// This client shut the connection down.
+    Shutdown,
+}
+
+impl ConnError {
+    /// The kind of this connection failure.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ConnError::Connect { .. }
+            | ConnError::ConnectTimeout { .. }
+            | ConnError::Tls { .. } => FailureKind::Connect,
+            ConnError::Closed { how, .. } => closed_kind(*how),
+            ConnError::TimedOut { .. } => FailureKind::NoReply,
+            ConnError::WriteTimedOut { .. } => FailureKind::WriteStalled,
+            ConnError::TruncatedReply { .. } => FailureKind::TruncatedReply,
+            ConnError::UnexpectedReply { .. } => FailureKind::UnexpectedReply,
+            ConnError::ReplyTooLarge { .. } => FailureKind::ReplyTooLarge,
+            ConnError::Frame { .. } => FailureKind::MalformedReply,
+            ConnError::Shutdown { .. } => FailureKind::Shutdown,
+        }
+    }
+}
+
+fn closed_kind(how: crate::negotiate::Closed) -> FailureKind {
+    use crate::negotiate::Closed;
+    match how {
+        Closed::Eof => FailureKind::Closed,
+        Closed::Reset => FailureKind::Reset,
+        Closed::TimedOut => FailureKind::NoReply,
+    }
+}
+
+impl ClientError {
+    /// The kind of this failure.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ClientError::Conn(e) => e.kind(),
+            ClientError::Negotiation { source, .. } => match &**source {
+                NegotiationError::ClosedBeforeReply { how, .. } => closed_kind(*how),
+                NegotiationError::Malformed { .. } => FailureKind::MalformedReply,
+                NegotiationError::UnsupportedAtV0 { .. }
+                | NegotiationError::NonDowngrade { .. }
+                | NegotiationError::BrokerError { .. }
+                | NegotiationError::TooManyAttempts(_) => FailureKind::BrokerRefused,
+            },
+            ClientError::NoVersion(_) => FailureKind::NoVersion,
+            ClientError::Encode { .. } => FailureKind::InvalidRequest,
+            ClientError::Decode { .. } => FailureKind::MalformedReply,
+            ClientError::ClosedAfterRequest { .. } => FailureKind::Closed,
+            ClientError::Config(_) => FailureKind::Config,
+        }
     }
 }

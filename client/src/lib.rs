@@ -31,9 +31,9 @@ pub mod tls;
 
 pub use broker::{Broker, Client, ClientConfig, Negotiated, SendOptions, Sent};
 pub use choose::{Cap, Choice, Gate, GateKind, NoVersion};
-pub use conn::{ConnConfig, ConnError, Connection};
-pub use error::ClientError;
-pub use negotiate::{FallbackVersions, NegotiationError};
+pub use conn::{ConnConfig, ConnError, ConnectStage, Connection};
+pub use error::{ClientError, FailureKind};
 pub use limits::ResponseCaps;
+pub use negotiate::{FallbackVersions, NegotiationError};
 pub use table::{BrokerVersions, KeySample, TableSource, VersionCaps};
 pub use tls::TlsConfig;
