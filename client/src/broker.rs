@@ -3,7 +3,8 @@
 //! Per broker, per connection: each [`Broker`] owns at most one live
 //! connection with its own [`BrokerVersions`]; a reconnect renegotiates.
 //! When the broker closes the connection right after a request (how a
-//! broker rejects a version it does not take, negotiation.md §1.5), the
+//! broker rejects a version it does not take: Kafka's `SocketServer` closes
+//! the channel on an `UnsupportedVersionException`), the
 //! broker renegotiates and, if the request is safe to send twice, retries
 //! once with a freshly chosen version; otherwise it reports exactly that.
 
@@ -18,6 +19,7 @@ use kwire::messages::request_header::RequestHeader;
 use kwire::messages::response_header::ResponseHeader;
 use kwire::wire::Reader;
 use kwire::{Message, Request, StrBytes};
+use tokio::sync::watch;
 
 use crate::apiversions::{self, classify, CLIENT_SOFTWARE_NAME, CLIENT_SOFTWARE_VERSION};
 use crate::choose::{choose, topic_id_gate, transaction_gate, Choice, Constraints};
@@ -26,7 +28,7 @@ use crate::error::ClientError;
 use crate::inspect::{inspect, is_retry_safe};
 use crate::negotiate::{Action, Attempt, FallbackVersions, NegotiationConfig, Negotiator, Outcome};
 use crate::proto::{api_name, our_range, ApiKey, VersionRange};
-use crate::table::{BrokerVersions, VersionCaps};
+use crate::table::{BrokerVersions, KeySample, VersionCaps};
 
 /// Client-wide settings.
 #[derive(Debug, Clone)]
@@ -130,14 +132,58 @@ pub struct Negotiated {
     pub generation: u64,
 }
 
+/// What a [`Broker`] has: nothing, a negotiation in progress, or a live
+/// negotiated connection.
+#[derive(Debug)]
+enum Slot {
+    Idle,
+    /// One caller opens and negotiates; others wait for its result here
+    /// (the negotiation's own deadlines bound the wait).
+    Connecting {
+        generation: u64,
+        result: watch::Receiver<NegotiationResult>,
+    },
+    Live(Arc<Negotiated>),
+}
+
+type NegotiationResult = Option<Result<Arc<Negotiated>, ClientError>>;
+
+enum Claim {
+    Live(Arc<Negotiated>),
+    Wait(watch::Receiver<NegotiationResult>),
+    Drive(u64, watch::Sender<NegotiationResult>),
+}
+
 /// One broker, reached by address.
+///
+/// Its state sits behind a plain mutex held only to look at or swap the
+/// slot, never across a network wait: a broker that stops reading, or a
+/// negotiation that hangs until its deadline, cannot block `disconnect` or
+/// other callers beyond their own deadlines.
 #[derive(Debug)]
 pub struct Broker {
     addr: String,
     node_id: Option<i32>,
     cfg: Arc<ClientConfig>,
-    live: tokio::sync::Mutex<Option<Arc<Negotiated>>>,
+    slot: Mutex<Slot>,
     generation: AtomicU64,
+}
+
+/// Puts the slot back to idle if the negotiation that owns it is dropped
+/// before it finishes (a cancelled caller), so waiters retry instead of
+/// waiting forever.
+struct Driving<'a> {
+    broker: &'a Broker,
+    generation: u64,
+}
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        let mut slot = self.broker.lock_slot();
+        if matches!(&*slot, Slot::Connecting { generation, .. } if *generation == self.generation) {
+            *slot = Slot::Idle;
+        }
+    }
 }
 
 impl Broker {
@@ -146,9 +192,15 @@ impl Broker {
             addr: addr.to_string(),
             node_id,
             cfg,
-            live: tokio::sync::Mutex::new(None),
+            slot: Mutex::new(Slot::Idle),
             generation: AtomicU64::new(0),
         }
+    }
+
+    fn lock_slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        // Every critical section is a single swap or clone: a poisoned
+        // lock still holds a consistent slot.
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn addr(&self) -> &str {
@@ -164,21 +216,75 @@ impl Broker {
     }
 
     /// The live negotiated connection, opening and negotiating one if
-    /// there is none or the last one closed.
+    /// there is none or the last one closed. Concurrent callers share one
+    /// negotiation.
     pub async fn connection(&self) -> Result<Arc<Negotiated>, ClientError> {
-        let mut live = self.live.lock().await;
-        if let Some(n) = live.as_ref() {
-            if !n.conn.is_closed() {
-                return Ok(n.clone());
-            }
-            tracing::info!(broker = %self.name(), generation = n.generation,
-                "connection closed: reconnecting and renegotiating ApiVersions");
+        loop {
+            let (generation, tx) = match self.claim() {
+                Claim::Live(n) => return Ok(n),
+                Claim::Wait(mut result) => {
+                    // Err: the negotiating caller was cancelled; try again.
+                    if let Ok(r) = result.wait_for(|r| r.is_some()).await {
+                        if let Some(r) = r.clone() {
+                            return r;
+                        }
+                    }
+                    continue;
+                }
+                Claim::Drive(generation, tx) => (generation, tx),
+            };
+            let driving = Driving {
+                broker: self,
+                generation,
+            };
+            let res = negotiate(&self.addr, &self.name(), &self.cfg, generation)
+                .await
+                .map(Arc::new);
+            let installed = {
+                let mut slot = self.lock_slot();
+                let ours =
+                    matches!(&*slot, Slot::Connecting { generation: g, .. } if *g == generation);
+                if ours {
+                    *slot = match &res {
+                        Ok(n) => Slot::Live(n.clone()),
+                        Err(_) => Slot::Idle,
+                    };
+                }
+                ours
+            };
+            drop(driving);
+            let res = match res {
+                // `disconnect` ran while this negotiated: honour it.
+                Ok(n) if !installed => {
+                    n.conn.shutdown().await;
+                    Err(ClientError::Conn(ConnError::Shutdown {
+                        addr: self.addr.clone(),
+                    }))
+                }
+                other => other,
+            };
+            tx.send_replace(Some(res.clone()));
+            return res;
         }
-        *live = None;
+    }
+
+    /// Looks at the slot: a live connection, a negotiation to wait for, or
+    /// the job of negotiating (the slot then says so).
+    fn claim(&self) -> Claim {
+        let mut slot = self.lock_slot();
+        match &*slot {
+            Slot::Live(n) if !n.conn.is_closed() => return Claim::Live(n.clone()),
+            Slot::Connecting { result, .. } => return Claim::Wait(result.clone()),
+            Slot::Live(n) => {
+                tracing::info!(broker = %self.name(), generation = n.generation,
+                    "connection closed: reconnecting and renegotiating ApiVersions");
+            }
+            Slot::Idle => {}
+        }
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let n = Arc::new(negotiate(&self.addr, &self.name(), &self.cfg, generation).await?);
-        *live = Some(n.clone());
-        Ok(n)
+        let (tx, result) = watch::channel(None);
+        *slot = Slot::Connecting { generation, result };
+        Claim::Drive(generation, tx)
     }
 
     /// This connection's table (negotiating first if needed).
@@ -188,17 +294,26 @@ impl Broker {
 
     /// Drops the live connection if it is still `generation`.
     async fn forget(&self, generation: u64) {
-        let mut live = self.live.lock().await;
-        if live.as_ref().is_some_and(|n| n.generation == generation) {
-            if let Some(n) = live.take() {
-                n.conn.shutdown().await;
+        let old = {
+            let mut slot = self.lock_slot();
+            match &*slot {
+                Slot::Live(n) if n.generation == generation => {
+                    std::mem::replace(&mut *slot, Slot::Idle)
+                }
+                _ => Slot::Idle,
             }
+        };
+        if let Slot::Live(n) = old {
+            n.conn.shutdown().await;
         }
     }
 
-    /// Closes the live connection, if any.
+    /// Closes the live connection, if any, and abandons a negotiation in
+    /// progress (its result is shut down when it arrives). Bounded by the
+    /// connection's `shutdown_timeout`.
     pub async fn disconnect(&self) {
-        if let Some(n) = self.live.lock().await.take() {
+        let old = std::mem::replace(&mut *self.lock_slot(), Slot::Idle);
+        if let Slot::Live(n) = old {
             n.conn.shutdown().await;
         }
     }
@@ -508,9 +623,20 @@ pub async fn negotiate(
                     tracing::info!(broker = %name, version, %how, "ApiVersions got no reply");
                     n.on_closed(how)
                 }
-                None => return Err(ClientError::Conn(e)),
+                None => {
+                    // The broker did answer, unusably (cut short, too large,
+                    // a reply to another request): not a broker without
+                    // ApiVersions, so no retry and never the fallback table.
+                    tracing::warn!(broker = %name, version, error = %e,
+                        "ApiVersions reply unusable: negotiation stops");
+                    conn.shutdown().await;
+                    return Err(ClientError::Conn(e));
+                }
             },
-            Err(e) => return Err(e),
+            Err(e) => {
+                conn.shutdown().await;
+                return Err(e);
+            }
         };
         if let Action::Send { version: next } = &action {
             tracing::info!(broker = %name, rejected = version, next, "ApiVersions downgrade on the same connection");
@@ -545,11 +671,15 @@ fn finish(conn: Connection, outcome: Outcome, name: &str, generation: u64) -> Ne
                 tracing::warn!(broker = %name, sent = sent_version, decoded_at = table.decoded_at,
                     "ApiVersions reply has error 0 but is shaped for a lower version; accepted");
             }
-            for (k, r) in versions.unknown_apis() {
-                tracing::debug!(broker = %name, api_key = k.0, range = %r, "broker advertises an api key this build does not know");
+            // One line each, however many keys the reply carried.
+            let unknown: KeySample = versions.unknown_apis().map(|(k, _)| k.0).collect();
+            if !unknown.is_empty() {
+                tracing::debug!(broker = %name, keys = %unknown,
+                    "broker advertises api keys this build does not know (kept aside)");
             }
             if !versions.duplicates.is_empty() {
-                tracing::warn!(broker = %name, keys = ?versions.duplicates, "duplicate api keys in ApiVersions; first entry kept");
+                tracing::warn!(broker = %name, keys = %versions.duplicates,
+                    "repeated api keys in ApiVersions; the first entry of each is kept");
             }
             tracing::info!(broker = %name, api_versions = sent_version, apis = versions.apis().count(),
                 finalized_epoch = ?versions.finalized_epoch, attempts = attempts.len(), "ApiVersions negotiated");

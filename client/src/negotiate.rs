@@ -2,23 +2,24 @@
 //! machine. Pure and sans-IO: the caller performs the [`Action`]s (send,
 //! reconnect) and feeds back what happened as a [`Reply`] or a [`Closed`].
 //!
-//! The outcomes follow negotiation.md §0 and §1:
+//! The outcomes follow what brokers do (KIP-35, KIP-511) and what Java,
+//! librdkafka and franz-go do about it:
 //!
 //! * error 35 whose body decodes as v0 and carries key 18 (KIP-511, brokers
 //!   2.4+): retry on the same connection at that version, only if strictly
 //!   lower than the rejected one, else [`NegotiationError::NonDowngrade`]
-//!   (franz-go's loop guard, §1.8; Java has none, §7 item 3);
+//!   (franz-go's loop guard; Java's client has none);
 //! * error 35 with an empty list (brokers 0.10–2.3) or a body that is not
-//!   valid v0 (librdkafka's mock cluster, peers.md §1.3): retry at v0;
-//! * error 35 to v0: fatal, there is nothing lower (Java disconnects, §1.7);
+//!   valid v0 (librdkafka's mock cluster): retry at v0;
+//! * error 35 to v0: fatal, there is nothing lower (Java disconnects);
 //! * the connection closed, reset or silent before any reply (brokers before
-//!   0.10, §1.3; Azure Event Hubs on v4+, §1.8): reconnect and retry at the
+//!   0.10; Azure Event Hubs on v4+): reconnect and retry at the
 //!   same version, then at v0 (franz-go's schedule), then the configured
 //!   fallback versions, else [`NegotiationError::ClosedBeforeReply`];
 //! * any other error code is surfaced, never stored as success (franz-go
-//!   commit 582e0f21, §7 item 24);
+//!   commit 582e0f21);
 //! * error 0 with a body shaped for a lower version (tansu answers v5 with a
-//!   v3 body, peers.md §3.3): accepted as decoded, with a warning.
+//!   v3 body): accepted as decoded, with a warning.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -85,7 +86,7 @@ pub enum Closed {
     /// TCP reset (ECONNRESET, or WSAECONNRESET on Windows), or a broken pipe.
     Reset,
     /// No reply within the request timeout (brokers before 0.10 may ignore
-    /// the request, §1.3).
+    /// the request).
     TimedOut,
 }
 
@@ -94,7 +95,7 @@ impl fmt::Display for Closed {
         f.write_str(match self {
             Closed::Eof => "closed",
             Closed::Reset => "reset",
-            Closed::TimedOut => "no reply (timed out)",
+            Closed::TimedOut => "no reply before the deadline",
         })
     }
 }
@@ -200,17 +201,35 @@ pub enum NegotiationError {
         detail: String,
         attempts: Vec<Attempt>,
     },
-    #[error(
-        "the broker {how} every connection before answering ApiVersions ({}). Brokers \
-         before 0.10 do this (they have no ApiVersions), and so do some proxies (Azure Event \
-         Hubs resets on v4+). If the broker is that old, configure fallback versions \
-         (ClientConfig::fallback_versions, or `--fallback API=MAX` on the CLI), like \
-         librdkafka's broker.version.fallback; if it is TLS-only, enable TLS",
-        fmt_attempts(attempts)
-    )]
+    #[error("{}", closed_before_reply(*how, attempts))]
     ClosedBeforeReply { how: Closed, attempts: Vec<Attempt> },
     #[error("ApiVersions negotiation did not finish within {0} attempts")]
     TooManyAttempts(usize),
+}
+
+fn closed_before_reply(how: Closed, attempts: &[Attempt]) -> String {
+    const FALLBACK: &str = "fallback versions (ClientConfig::fallback_versions, or \
+         `--fallback API=MAX` on the CLI, like librdkafka's broker.version.fallback)";
+    match how {
+        Closed::Eof | Closed::Reset => format!(
+            "the broker {} every connection before answering ApiVersions ({}). Brokers before \
+             0.10 do this (they have no ApiVersions), and so do some proxies (Azure Event Hubs \
+             resets on v4+). If the broker is that old, configure {FALLBACK}; if it is TLS-only, \
+             enable TLS",
+            if how == Closed::Eof {
+                "closed"
+            } else {
+                "reset"
+            },
+            fmt_attempts(attempts)
+        ),
+        Closed::TimedOut => format!(
+            "the broker did not answer ApiVersions on any connection before the deadline ({}). \
+             Check the address (a port that accepts and never answers) and whether the listener \
+             expects TLS; a broker before 0.10 that ignores the request needs {FALLBACK}",
+            fmt_attempts(attempts)
+        ),
+    }
 }
 
 fn error_hint(code: i16) -> &'static str {
@@ -354,7 +373,7 @@ impl Negotiator {
                     }
                     (None, None) => {
                         // librdkafka's mock writes a body that is neither v0
-                        // nor v3 (peers.md §1.3); librdkafka itself retries v0.
+                        // nor v3; librdkafka itself retries v0.
                         self.record(
                             version,
                             "UNSUPPORTED_VERSION with a body that is not valid v0",
@@ -405,7 +424,7 @@ impl Negotiator {
         };
         self.record(version, how.to_string());
         self.closes += 1;
-        // franz-go's Event Hubs schedule (§1.8): the max twice, then v0.
+        // franz-go's Event Hubs schedule: the max twice, then v0.
         // A version already at 0 gets one retry.
         let next = match self.closes {
             1 => Some(version),

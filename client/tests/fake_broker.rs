@@ -566,3 +566,53 @@ async fn pipelined_requests_on_one_negotiated_connection() {
     assert_eq!(fake.connections(), 1);
     assert_eq!(fake.versions_of(1).len(), 8);
 }
+
+#[tokio::test]
+async fn concurrent_callers_share_one_negotiation() {
+    let fake = FakeBroker::start(FakeConfig::kafka(vec![(3, 0, 12)])).await;
+    let b = std::sync::Arc::new(broker(&fake.addr(), cfg()));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let b = b.clone();
+        set.spawn(async move { b.connection().await.map(|n| n.generation) });
+    }
+    while let Some(r) = set.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), 1);
+    }
+    assert_eq!(fake.connections(), 1);
+    assert_eq!(fake.api_versions_attempts().len(), 2);
+}
+
+#[tokio::test]
+async fn a_cancelled_negotiation_does_not_strand_its_waiters() {
+    // The first connection never answers ApiVersions; the second does.
+    let c = FakeConfig::kafka(vec![(3, 0, 12)]).with_fault(support::FaultPlan {
+        api: 18,
+        conns: vec![1],
+        fault: support::Fault::Silent,
+    });
+    let fake = FakeBroker::start(c).await;
+    let mut c = cfg();
+    c.api_versions_timeout = Duration::from_secs(30);
+    let b = std::sync::Arc::new(broker(&fake.addr(), c));
+    let first = {
+        let b = b.clone();
+        tokio::spawn(async move { b.connection().await.map(|_| ()) })
+    };
+    while fake.api_versions_attempts().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.connection().await.map(|n| n.generation) })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    first.abort();
+    let generation = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the waiter was stranded by the cancelled negotiation")
+        .unwrap()
+        .unwrap();
+    assert_eq!(generation, 2);
+    assert_eq!(fake.connections(), 2);
+}

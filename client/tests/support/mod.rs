@@ -1,11 +1,11 @@
 //! A scripted fake broker built on kwire's own codecs, for the exact broker
-//! quirks no real peer here shows (negotiation.md §1.4, §1.8, §2.3, §3.1):
+//! quirks no real peer here shows:
 //! KIP-511 replies, 2.3-style empty replies, Event Hubs resets, pre-0.10
 //! brokers, a hostile broker, 4.x clusters at transaction.version 1,
 //! per-connection tables and restarts.
 //!
 //! Like a real broker, it closes the connection when a request's version is
-//! outside what it accepts (negotiation.md §1.5), and answers everything it
+//! outside what it accepts, and answers everything it
 //! accepts with the default response of that API.
 #![allow(dead_code)]
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kwire::messages::api_versions_response::{
-    ApiVersion, ApiVersionsResponse, FinalizedFeatureKey,
+    ApiVersion, ApiVersionsResponse, FinalizedFeatureKey, SupportedFeatureKey,
 };
 use kwire::messages::request_header::RequestHeader;
 use kwire::messages::response_header::ResponseHeader;
@@ -52,6 +52,57 @@ pub enum ApiVersionsMode {
 /// A broker's version table: (api key, min, max).
 pub type Table = Vec<(i16, i16, i16)>;
 
+/// A scripted misbehaviour on the reply to one API.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Send only the first `keep` bytes of the reply frame (size prefix
+    /// included), then end the connection: a FIN, or an RST if `reset`.
+    Truncate { keep: usize, reset: bool },
+    /// Answer with the request's correlation id plus `delta`.
+    WrongCorrelation { delta: i32 },
+    /// Read the request and never answer it (the connection stays open).
+    Silent,
+    /// Send a size prefix declaring `declared` bytes and `send` bytes after
+    /// it (the real reply, padded with zeros), then nothing more (the
+    /// connection stays open).
+    Stall { declared: u32, send: usize },
+    /// Send the reply frame `chunk` bytes at a time, `pause` apart.
+    Slow { chunk: usize, pause: Duration },
+    /// Before the reply, send `frames` frames of `size` bytes each whose
+    /// correlation ids no request used.
+    Flood { frames: usize, size: usize },
+    /// Answer this request, then never read the connection again (it stays
+    /// open).
+    NeverRead,
+    /// Answer with this body after a correct response header.
+    Body(Bytes),
+}
+
+/// Which replies a [`Fault`] applies to.
+#[derive(Debug, Clone)]
+pub struct FaultPlan {
+    /// The API whose replies misbehave.
+    pub api: i16,
+    /// Connections (1-based) it applies to; empty = every connection.
+    pub conns: Vec<usize>,
+    pub fault: Fault,
+}
+
+impl FaultPlan {
+    /// `fault` on every reply to `api`, on every connection.
+    pub fn always(api: i16, fault: Fault) -> Self {
+        FaultPlan {
+            api,
+            conns: vec![],
+            fault,
+        }
+    }
+
+    fn applies(&self, conn: usize, api: i16) -> bool {
+        self.api == api && (self.conns.is_empty() || self.conns.contains(&conn))
+    }
+}
+
 /// What the fake does.
 #[derive(Debug, Clone)]
 pub struct FakeConfig {
@@ -64,6 +115,13 @@ pub struct FakeConfig {
     /// Finalized features (name, level), and their epoch (-1 = unknown).
     pub finalized: Vec<(String, i16)>,
     pub finalized_epoch: i64,
+    /// Supported features (name, min, max), in v3+ replies.
+    pub supported: Vec<(String, i16, i16)>,
+    /// A scripted misbehaviour.
+    pub fault: Option<FaultPlan>,
+    /// SO_RCVBUF for accepted connections (small: a peer that stops reading
+    /// pushes back on the client sooner).
+    pub recv_buffer: Option<usize>,
 }
 
 impl FakeConfig {
@@ -74,7 +132,16 @@ impl FakeConfig {
             accepted: None,
             finalized: vec![],
             finalized_epoch: -1,
+            supported: vec![],
+            fault: None,
+            recv_buffer: None,
         }
+    }
+
+    /// With a scripted misbehaviour.
+    pub fn with_fault(mut self, plan: FaultPlan) -> Self {
+        self.fault = Some(plan);
+        self
     }
 
     /// A 2.4+ broker with ApiVersions 0-3 and `table`.
@@ -101,6 +168,8 @@ struct Inner {
     log: Vec<Received>,
     conns: usize,
     tasks: Vec<JoinHandle<()>>,
+    /// Bytes written to clients, over every connection.
+    sent: usize,
 }
 
 /// The fake broker. Stopped (listener and connections) on drop.
@@ -121,6 +190,7 @@ impl FakeBroker {
             log: vec![],
             conns: 0,
             tasks: vec![],
+            sent: 0,
         }));
         let accept = tokio::spawn(accept_loop(listener, inner.clone()));
         FakeBroker {
@@ -160,6 +230,12 @@ impl FakeBroker {
         self.inner.lock().unwrap().conns
     }
 
+    /// Bytes the fake has written to clients so far: what "arrived" at the
+    /// client, for memory bounds.
+    pub fn bytes_sent(&self) -> usize {
+        self.inner.lock().unwrap().sent
+    }
+
     /// A restart: every connection is dropped, the port is closed, then
     /// the broker comes back on the same port with `cfg`.
     pub async fn restart(&mut self, cfg: FakeConfig) {
@@ -195,6 +271,9 @@ impl Drop for FakeBroker {
 async fn accept_loop(listener: TcpListener, inner: Arc<Mutex<Inner>>) {
     while let Ok((s, _)) = listener.accept().await {
         let mut g = inner.lock().unwrap();
+        if let Some(n) = g.cfg.recv_buffer {
+            let _ = socket2::SockRef::from(&s).set_recv_buffer_size(n);
+        }
         g.conns += 1;
         let n = g.conns;
         let t = tokio::spawn(serve(s, n, inner.clone()));
@@ -216,7 +295,7 @@ fn reset(s: TcpStream) {
 
 async fn serve(mut s: TcpStream, conn: usize, inner: Arc<Mutex<Inner>>) {
     loop {
-        let Ok(Some(frame)) = read_frame(&mut s, 1 << 24).await else {
+        let Ok(Some(frame)) = read_frame(&mut s, 1 << 28).await else {
             return;
         };
         if frame.len() < 4 {
@@ -243,26 +322,101 @@ async fn serve(mut s: TcpStream, conn: usize, inner: Arc<Mutex<Inner>>) {
         } else {
             other(&cfg, conn, key, version)
         };
-        match answer {
-            Answer::Reply(body) => {
-                let rhv = kwire::headers::response_header_version(ApiKey(key), version);
-                let mut h = ResponseHeader::default();
-                h.correlation_id = header.correlation_id;
-                let mut f = start_frame(body.len() + 8);
-                h.encode(&mut f, rhv).expect("response header");
-                f.extend_from_slice(&body);
-                let f = finish_frame(f, 1 << 24).expect("frame");
-                if s.write_all(&f).await.is_err() {
-                    return;
-                }
-            }
+        let fault = cfg
+            .fault
+            .as_ref()
+            .filter(|p| p.applies(conn, key))
+            .map(|p| p.fault.clone());
+        let body = match answer {
+            Answer::Reply(body) => body,
             Answer::Close => return,
             Answer::Reset => {
                 reset(s);
                 return;
             }
+        };
+        let body = match &fault {
+            Some(Fault::Body(b)) => b.clone(),
+            _ => body,
+        };
+        let mut id = header.correlation_id;
+        if let Some(Fault::WrongCorrelation { delta }) = &fault {
+            id = id.wrapping_add(*delta);
+        }
+        let rhv = kwire::headers::response_header_version(ApiKey(key), version);
+        let mut h = ResponseHeader::default();
+        h.correlation_id = id;
+        let mut f = start_frame(body.len() + 8);
+        h.encode(&mut f, rhv).expect("response header");
+        f.extend_from_slice(&body);
+        let f = finish_frame(f, usize::MAX >> 1).expect("frame");
+        let ok = match fault {
+            None | Some(Fault::Body(_)) | Some(Fault::WrongCorrelation { .. }) => {
+                write(&mut s, &inner, &f).await
+            }
+            Some(Fault::Truncate { keep, reset: rst }) => {
+                let _ = write(&mut s, &inner, &f[..keep.min(f.len())]).await;
+                let _ = s.flush().await;
+                if rst {
+                    // Let the partial frame reach the client before the RST.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    reset(s);
+                }
+                return;
+            }
+            Some(Fault::Silent) => true,
+            Some(Fault::Stall { declared, send }) => {
+                let mut head = declared.to_be_bytes().to_vec();
+                head.extend_from_slice(&f[4..(4 + send).min(f.len())]);
+                head.resize(4 + send, 0);
+                let _ = write(&mut s, &inner, &head).await;
+                std::future::pending::<()>().await;
+                return;
+            }
+            Some(Fault::Slow { chunk, pause }) => {
+                let mut ok = true;
+                for c in f.chunks(chunk.max(1)) {
+                    if !write(&mut s, &inner, c).await {
+                        ok = false;
+                        break;
+                    }
+                    tokio::time::sleep(pause).await;
+                }
+                ok
+            }
+            Some(Fault::Flood { frames, size }) => {
+                let mut ok = true;
+                let mut junk = vec![0u8; 4 + size.max(4)];
+                junk[..4].copy_from_slice(&(size.max(4) as u32).to_be_bytes());
+                for i in 0..frames {
+                    // Ids far from any the client has used.
+                    let bogus = header.correlation_id.wrapping_add(1_000_000 + i as i32);
+                    junk[4..8].copy_from_slice(&bogus.to_be_bytes());
+                    if !write(&mut s, &inner, &junk).await {
+                        ok = false;
+                        break;
+                    }
+                }
+                ok && write(&mut s, &inner, &f).await
+            }
+            Some(Fault::NeverRead) => {
+                let _ = write(&mut s, &inner, &f).await;
+                std::future::pending::<()>().await;
+                return;
+            }
+        };
+        if !ok {
+            return;
         }
     }
+}
+
+async fn write(s: &mut TcpStream, inner: &Mutex<Inner>, bytes: &[u8]) -> bool {
+    if s.write_all(bytes).await.is_err() {
+        return false;
+    }
+    inner.lock().unwrap().sent += bytes.len();
+    true
 }
 
 fn table_for(cfg: &FakeConfig, conn: usize) -> &Table {
@@ -288,6 +442,13 @@ fn api_versions_body(
     }
     let _ = conn;
     if version >= 3 {
+        for (name, min, max) in &cfg.supported {
+            let mut f = SupportedFeatureKey::default();
+            f.name = name.clone().into();
+            f.min_version = *min;
+            f.max_version = *max;
+            r.supported_features.push(f);
+        }
         r.finalized_features_epoch = cfg.finalized_epoch;
         for (name, level) in &cfg.finalized {
             let mut f = FinalizedFeatureKey::default();
@@ -341,7 +502,7 @@ fn other(cfg: &FakeConfig, conn: usize, key: i16, version: i16) -> Answer {
         .iter()
         .any(|&(k, min, max)| k == key && min <= version && version <= max);
     if !ok {
-        // How brokers answer a version they do not take (§1.5).
+        // How brokers answer a version they do not take.
         return Answer::Close;
     }
     use kwire::messages::*;
