@@ -16,7 +16,7 @@ pub const CLIENT_SOFTWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Whether `s` matches Kafka's required pattern for ClientSoftwareName and
 /// ClientSoftwareVersion, `[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?`
 /// (`ApiVersionsRequest.isValid`); a broker answers INVALID_REQUEST (42)
-/// otherwise (Sarama #2291, negotiation.md §7 item 6).
+/// otherwise (IBM/sarama#2291).
 pub fn valid_software_field(s: &str) -> bool {
     let b = s.as_bytes();
     let edge = |c: u8| c.is_ascii_alphanumeric();
@@ -98,11 +98,11 @@ fn raw_table(resp: &ApiVersionsResponse, decoded_at: i16) -> RawTable {
 /// Classifies the body of the reply to ApiVersions sent at `requested`.
 ///
 /// * Error 35: the body is read as v0, as KIP-511 says (a 2.4+ broker
-///   writes v0 whatever was asked, §1.4); not valid v0 = `advertised: None`.
+///   writes v0 whatever was asked); not valid v0 = `advertised: None`.
 /// * Otherwise the body is read at `requested`, then at each lower version
 ///   (tansu answers v5 with a v3 body; Java's `ApiVersionsResponse.parse`
-///   also falls back, §1.7). The first clean decode wins.
-/// * A non-zero error is surfaced, never a table (§7 item 24).
+///   also falls back). The first clean decode wins.
+/// * A non-zero error is surfaced, never a table (franz-go commit 582e0f21).
 pub fn classify(requested: i16, body: Bytes) -> Reply {
     if body.len() < 2 {
         return Reply::Malformed {
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn librdkafka_mock_error_body_is_not_v0() {
-        // peers.md §1.3: 17 bytes after the 4-byte correlation id.
+        // librdkafka's mock: 17 bytes after the 4-byte correlation id.
         let body = Bytes::from_static(&[
             0x00, 0x23, 0x01, 0x00, 0x12, 0x00, 0x00, 0x00, 0x02, 0, 0, 0, 0,
         ]);

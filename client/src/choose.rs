@@ -11,7 +11,7 @@
 //! and then *gates* are applied, which can only lower it
 //! (KIP-890 part 2 transactions, KIP-516 topic ids). A data-driven cap that
 //! raises instead of lowers is exactly the librdkafka 2.6.0 Fetch v12 bug
-//! (negotiation.md §3.1, §7 item 9), so a gate is `min`-ed with the
+//! (confluentinc/librdkafka#4887), so a gate is `min`-ed with the
 //! negotiated maximum and can never lift it.
 //!
 //! When nothing is left, the error names the API, every range involved and
@@ -82,7 +82,7 @@ pub struct Gate {
 /// `transactional`: the request belongs to a transaction (a Produce with a
 /// transactional id; TxnOffsetCommit and EndTxn always are).
 /// `transaction_version`: the finalized feature level (absent = 0: brokers
-/// 3.9+ omit level-0 features, negotiation.md §2.1).
+/// 3.9+ omit level-0 features: `ApiVersionsResponse.createFinalizedFeatureKeys`).
 pub fn transaction_gate(
     api: ApiKey,
     transactional: bool,

@@ -5,8 +5,8 @@
 //!
 //! Detection goes by the request's concrete type at run time, so a caller
 //! never wraps a request to influence its version: wrapping changed where
-//! franz-go 1.19.2 routed EndTxn/TxnOffsetCommit (negotiation.md §6.3,
-//! §7 item 12). [`crate::broker::SendOptions`] can override every fact.
+//! franz-go 1.19.2 routed EndTxn/TxnOffsetCommit (twmb/franz-go#1021, fixed
+//! in 1.19.3). [`crate::broker::SendOptions`] can override every fact.
 
 use std::any::Any;
 
