@@ -508,8 +508,19 @@ async fn produce(b: &Broker, topic: &str, id: Uuid, records: Bytes, txn: Option<
     loop {
         let sent = send(b, &req).await;
         let p = &sent.response.responses[0].partition_responses[0];
-        // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER: not written.
-        if [3, 5, 6].contains(&p.error_code) && Instant::now() < deadline {
+        // Not written, try again: the partition is not ready yet; or
+        // (transactional) the coordinator is still writing the previous
+        // transaction's markers when this one's first Produce adds the
+        // partition (KIP-890 part 2), which Kafka's TransactionManager also
+        // backs off from and retries. Seen under load on the 2-core machine.
+        let retry = [
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::LEADER_NOT_AVAILABLE,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        ]
+        .contains(&ErrorCode(p.error_code))
+            || (txn.is_some() && ErrorCode(p.error_code) == ErrorCode::CONCURRENT_TRANSACTIONS);
+        if retry && Instant::now() < deadline {
             sleep_ms(200).await;
             continue;
         }
