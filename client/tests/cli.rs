@@ -10,7 +10,7 @@ use bytes::Bytes;
 use kwire::messages::api_versions_response::{
     ApiVersion, ApiVersionsResponse, SupportedFeatureKey,
 };
-use kwire::Message;
+use kwire::{ApiKey, Message};
 use support::{ApiVersionsMode, FakeBroker, FakeConfig, Fault, FaultPlan};
 
 // The documented exit codes (client/README.md).
@@ -69,8 +69,11 @@ async fn kwire(args: &[&str]) -> Run {
 const TABLE: &[(i16, i16, i16)] = &[(0, 0, 9), (1, 0, 12), (3, 0, 12), (18, 0, 3)];
 
 async fn fake(fault: Fault) -> FakeBroker {
-    FakeBroker::start(FakeConfig::kafka(TABLE.to_vec()).with_fault(FaultPlan::always(18, fault)))
-        .await
+    FakeBroker::start(
+        FakeConfig::kafka(TABLE.to_vec())
+            .with_fault(FaultPlan::always(ApiKey::API_VERSIONS, fault)),
+    )
+    .await
 }
 
 /// Defect 8: bad arguments are errors with exit code 2, before anything is

@@ -587,7 +587,7 @@ async fn concurrent_callers_share_one_negotiation() {
 async fn a_cancelled_negotiation_does_not_strand_its_waiters() {
     // The first connection never answers ApiVersions; the second does.
     let c = FakeConfig::kafka(vec![(3, 0, 12)]).with_fault(support::FaultPlan {
-        api: 18,
+        api: ApiKey::API_VERSIONS,
         conns: vec![1],
         fault: support::Fault::Silent,
     });

@@ -108,7 +108,7 @@ fn fake_with(fault: FaultPlan) -> FakeConfig {
 async fn api_versions_reply_over_its_cap_is_refused_at_the_size_prefix() {
     let _s = serial().await;
     let fake = FakeBroker::start(fake_with(FaultPlan::always(
-        18,
+        ApiKey::API_VERSIONS,
         Fault::Stall {
             declared: 99 << 20,
             send: 4096,
@@ -135,7 +135,7 @@ async fn api_versions_reply_over_its_cap_is_refused_at_the_size_prefix() {
 async fn a_declared_size_is_not_allocated_before_its_bytes_arrive() {
     let _s = serial().await;
     let fake = FakeBroker::start(fake_with(FaultPlan::always(
-        3,
+        ApiKey::METADATA,
         Fault::Stall {
             declared: 90 << 20,
             send: 1024,
@@ -200,7 +200,7 @@ async fn truncated_reply_is_not_no_reply_and_never_falls_back() {
     let _s = serial().await;
     for reset in [false, true] {
         let fake = FakeBroker::start(fake_with(FaultPlan::always(
-            18,
+            ApiKey::API_VERSIONS,
             Fault::Truncate { keep: 10, reset },
         )))
         .await;
@@ -232,7 +232,7 @@ async fn truncated_reply_is_not_no_reply_and_never_falls_back() {
 async fn reply_with_a_wrong_correlation_id_is_a_reply_to_a_different_request() {
     let _s = serial().await;
     let fake = FakeBroker::start(fake_with(FaultPlan::always(
-        18,
+        ApiKey::API_VERSIONS,
         Fault::WrongCorrelation { delta: 7 },
     )))
     .await;
@@ -252,7 +252,7 @@ async fn reply_with_a_wrong_correlation_id_is_a_reply_to_a_different_request() {
 async fn flood_of_unrelated_frames_ends_at_the_first() {
     let _s = serial().await;
     let fake = FakeBroker::start(fake_with(FaultPlan::always(
-        18,
+        ApiKey::API_VERSIONS,
         Fault::Flood {
             frames: 2000,
             size: 64 << 10,
@@ -279,7 +279,7 @@ async fn slow_writers() {
     let mut table = TABLE.to_vec();
     table.extend((40..80).map(|k| (k, 0, 3)));
     let slow_ok = FakeConfig::kafka(table.clone()).with_fault(FaultPlan::always(
-        18,
+        ApiKey::API_VERSIONS,
         Fault::Slow {
             chunk: 32,
             pause: Duration::from_millis(5),
@@ -293,7 +293,7 @@ async fn slow_writers() {
     heap.assert_bound(fake.bytes_sent(), 0, "slow writer");
 
     let too_slow = FakeConfig::kafka(table).with_fault(FaultPlan::always(
-        18,
+        ApiKey::API_VERSIONS,
         Fault::Slow {
             chunk: 1,
             pause: Duration::from_millis(100),
@@ -339,7 +339,11 @@ async fn reset_before_any_reply_is_a_reset() {
 #[tokio::test]
 async fn silence_is_no_reply() {
     let _s = serial().await;
-    let fake = FakeBroker::start(fake_with(FaultPlan::always(18, Fault::Silent))).await;
+    let fake = FakeBroker::start(fake_with(FaultPlan::always(
+        ApiKey::API_VERSIONS,
+        Fault::Silent,
+    )))
+    .await;
     let b = broker(&fake.addr(), cfg(Duration::from_millis(300)));
     let heap = HeapWatch::start();
     let (r, took) = within(Duration::from_secs(30), "ApiVersions", b.connection()).await;
@@ -371,7 +375,7 @@ fn big_produce(bytes: usize) -> ProduceRequest {
 async fn peer_that_never_reads_cannot_wedge_a_broker() {
     let _s = serial().await;
     let mut fc = FakeConfig::kafka(TABLE.to_vec()).with_fault(FaultPlan {
-        api: 18,
+        api: ApiKey::API_VERSIONS,
         conns: vec![1],
         fault: Fault::NeverRead,
     });
@@ -431,8 +435,8 @@ async fn peer_that_never_reads_cannot_wedge_a_broker() {
 #[tokio::test]
 async fn connection_deadlines_cover_the_writer_queue_and_shutdown() {
     let _s = serial().await;
-    let mut fc =
-        FakeConfig::kafka(TABLE.to_vec()).with_fault(FaultPlan::always(18, Fault::NeverRead));
+    let mut fc = FakeConfig::kafka(TABLE.to_vec())
+        .with_fault(FaultPlan::always(ApiKey::API_VERSIONS, Fault::NeverRead));
     fc.recv_buffer = Some(4096);
     let fake = FakeBroker::start(fc).await;
     let conn = Arc::new(
@@ -442,11 +446,11 @@ async fn connection_deadlines_cover_the_writer_queue_and_shutdown() {
     );
     // One ApiVersions v0 is answered; then the fake stops reading.
     let meta = RequestMeta {
-        api_key: 18,
+        api_key: ApiKey::API_VERSIONS.0,
         version: 0,
     };
     let api_versions_v0 = |id: i32, b: &mut BytesMut| -> Result<(), ConnError> {
-        b.put_i16(18);
+        b.put_i16(ApiKey::API_VERSIONS.0);
         b.put_i16(0);
         b.put_i32(id);
         b.put_i16(-1);
@@ -505,7 +509,11 @@ async fn connection_deadlines_cover_the_writer_queue_and_shutdown() {
 #[tokio::test]
 async fn disconnect_does_not_wait_for_a_negotiation_in_progress() {
     let _s = serial().await;
-    let fake = FakeBroker::start(fake_with(FaultPlan::always(18, Fault::Silent))).await;
+    let fake = FakeBroker::start(fake_with(FaultPlan::always(
+        ApiKey::API_VERSIONS,
+        Fault::Silent,
+    )))
+    .await;
     let b = Arc::new(broker(&fake.addr(), cfg(Duration::from_secs(5))));
     let negotiating = {
         let b = b.clone();

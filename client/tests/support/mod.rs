@@ -82,7 +82,7 @@ pub enum Fault {
 #[derive(Debug, Clone)]
 pub struct FaultPlan {
     /// The API whose replies misbehave.
-    pub api: i16,
+    pub api: ApiKey,
     /// Connections (1-based) it applies to; empty = every connection.
     pub conns: Vec<usize>,
     pub fault: Fault,
@@ -90,7 +90,7 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// `fault` on every reply to `api`, on every connection.
-    pub fn always(api: i16, fault: Fault) -> Self {
+    pub fn always(api: ApiKey, fault: Fault) -> Self {
         FaultPlan {
             api,
             conns: vec![],
@@ -99,7 +99,7 @@ impl FaultPlan {
     }
 
     fn applies(&self, conn: usize, api: i16) -> bool {
-        self.api == api && (self.conns.is_empty() || self.conns.contains(&conn))
+        self.api.0 == api && (self.conns.is_empty() || self.conns.contains(&conn))
     }
 }
 
