@@ -56,7 +56,7 @@ fn every_line_and_role_is_guessed_exactly() {
             let explain = g.explain();
             match twin(role, r) {
                 // Feature levels single out every released line; trunk has none recorded.
-                Some((a, b)) if r.is_next() || b.is_next() && !r.features().next().is_some() => {
+                Some((a, b)) if r.is_next() || b.is_next() && r.features().next().is_none() => {
                     assert_eq!(
                         g.verdict,
                         Verdict::OneOf {

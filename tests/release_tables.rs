@@ -49,8 +49,10 @@ fn strip_comments(text: &str) -> String {
     out
 }
 
-/// (key, valid versions as (lo, hi) or None, latestVersionUnstable) of every request schema.
-fn request_table(line: &str) -> Vec<(i16, Option<(i16, i16)>, bool)> {
+/// (key, valid versions as (lo, hi) or None, latestVersionUnstable) of a request schema.
+type Row = (i16, Option<(i16, i16)>, bool);
+
+fn request_table(line: &str) -> Vec<Row> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(shared().join(line)).unwrap() {
         let p = e.unwrap().path();
@@ -91,7 +93,7 @@ fn every_json_line_matches_its_schemas() {
         };
         let want = request_table(&dir);
         assert!(!want.is_empty(), "{dir}: no request schemas");
-        let have: Vec<(i16, Option<(i16, i16)>, bool)> = r
+        let have: Vec<Row> = r
             .apis()
             .map(|a| {
                 let all = a.versions_including_unstable.map(|v| (v.min, v.max));

@@ -503,9 +503,7 @@ fn answer_for(adv: &Advertised, role: Role) -> Option<RoleAnswer> {
         .rev()
         .find(|(_, f)| f.under.is_empty() && f.foreign.is_empty())
         .map(|(r, _)| *r);
-    let Some(above) = above else {
-        return None;
-    };
+    let above = above?;
     let below = fits
         .iter()
         .find(|(r, f)| *r > above && f.over.is_empty() && f.foreign.is_empty())
@@ -590,16 +588,23 @@ pub fn guess(adv: &Advertised) -> Guess {
                         .filter(move |r| role_applies(*r, *role))
                         .map(move |r| (fit(adv, r, *role), r, *role))
                 })
-                .min_by_key(|(f, r, _)| (f.misses(), std::cmp::Reverse(*r)));
+                .min_by_key(|(f, r, _)| {
+                    (
+                        std::cmp::Reverse(f.matched),
+                        f.misses(),
+                        std::cmp::Reverse(*r),
+                    )
+                });
             let mut reasons = vec![
                 "no release line is consistent with the table: it is above some line in some keys and below it in others"
                     .to_string(),
             ];
             if let Some((f, r, role)) = &closest {
                 reasons.push(format!(
-                    "closest: {r} as a {role}, {} of {} keys differ: {}",
-                    f.misses(),
+                    "closest: {r} as a {role}, {} of {} advertised keys match it, {} differences: {}",
+                    f.matched,
                     adv.apis.len(),
+                    f.misses(),
                     deciding(f, adv, *r)
                 ));
             }
