@@ -17,9 +17,9 @@ mod kafka;
 #[path = "../client/tests/support/peers.rs"]
 mod peers;
 
-use kafka::{api_versions_request, lock, Broker, Conn, UNSUPPORTED_VERSION};
+use kafka::{advertised, api_versions_request, lock, Broker, Conn, UNSUPPORTED_VERSION};
 use kwire::messages::ApiVersionsResponse;
-use kwire::release::{guess, Advertised, Guess, Verdict};
+use kwire::release::{guess, Guess, Verdict};
 use kwire::{ApiKey, KafkaRelease, Message};
 
 /// ApiVersions as a client negotiates it (KIP-511): kwire's highest version; on error 35 the
@@ -57,7 +57,7 @@ fn guess_broker(release: &str) {
     let broker = Broker::start(release);
     let mut c = broker.connect();
     let (resp, v) = api_versions(&mut c);
-    let adv = Advertised::from_response(&resp, v);
+    let adv = advertised(&resp, v);
     let g = guess(&adv);
     eprintln!("{release} (ApiVersions v{v}): {}", g.explain());
     let want: KafkaRelease = release.parse().expect("release");
@@ -162,7 +162,7 @@ fn librdkafka_mock_is_not_taken_for_a_release() {
         let (resp, v) = api_versions(&mut c);
         not_a_release(
             &format!("librdkafka {} mock", mock.version),
-            &guess(&Advertised::from_response(&resp, v)),
+            &guess(&advertised(&resp, v)),
         );
     }
 }
@@ -172,5 +172,5 @@ fn tansu_is_not_taken_for_a_release() {
     let t = peers::Tansu::start();
     let mut c = Conn::to(&t.addr);
     let (resp, v) = api_versions(&mut c);
-    not_a_release("tansu", &guess(&Advertised::from_response(&resp, v)));
+    not_a_release("tansu", &guess(&advertised(&resp, v)));
 }

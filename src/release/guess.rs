@@ -23,8 +23,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::keys;
 use super::KafkaRelease;
-use crate::messages::ApiVersionsResponse;
 use crate::{ApiKey, VersionRange};
 
 /// What a broker advertised.
@@ -67,21 +67,6 @@ impl Advertised {
     pub fn no_features(&mut self) -> &mut Self {
         self.features.get_or_insert_with(BTreeMap::new);
         self
-    }
-
-    /// From a decoded ApiVersions response at `version` (features from v3).
-    pub fn from_response(resp: &ApiVersionsResponse, version: i16) -> Advertised {
-        let mut a = Advertised::new();
-        for k in &resp.api_keys {
-            a.api(ApiKey(k.api_key), k.min_version, k.max_version);
-        }
-        if version >= 3 {
-            a.no_features();
-            for f in &resp.supported_features {
-                a.feature(&f.name, f.min_version, f.max_version);
-            }
-        }
-        a
     }
 
     /// What a broker of `release` in `role` advertises by default (no
@@ -219,15 +204,17 @@ impl Guess {
 fn absence_tolerated(key: ApiKey, release: KafkaRelease) -> bool {
     match key {
         // KIP-714: advertised only when a telemetry reporter is configured.
-        ApiKey::GET_TELEMETRY_SUBSCRIPTIONS | ApiKey::PUSH_TELEMETRY => true,
+        keys::GET_TELEMETRY_SUBSCRIPTIONS | keys::PUSH_TELEMETRY => true,
         // KIP-590: forwarding to the controller, configuration-dependent in 2.x/3.x.
-        ApiKey::ENVELOPE => true,
+        keys::ENVELOPE => true,
         // Hidden when the inter-broker message format is below v2 (KIP-98), until 4.0.
-        ApiKey::ADD_PARTITIONS_TO_TXN
-        | ApiKey::ADD_OFFSETS_TO_TXN
-        | ApiKey::END_TXN
-        | ApiKey::WRITE_TXN_MARKERS
-        | ApiKey::TXN_OFFSET_COMMIT => release < KafkaRelease::V4_0,
+        keys::ADD_PARTITIONS_TO_TXN
+        | keys::ADD_OFFSETS_TO_TXN
+        | keys::END_TXN
+        | keys::WRITE_TXN_MARKERS
+        | keys::TXN_OFFSET_COMMIT => {
+            release.line_name_order() >= (0, 11, 0) && release.line_name_order() < (4, 0, 0)
+        }
         _ => false,
     }
 }

@@ -24,6 +24,22 @@
 pub mod guess;
 pub(crate) mod table;
 
+/// The api keys this module names. The runtime is compiled against any
+/// schema set (the generator's golden tests build it with fixture schemas),
+/// so it cannot rely on the generated `ApiKey` constants of Kafka's.
+pub(crate) mod keys {
+    use crate::ApiKey;
+    pub const API_VERSIONS: ApiKey = ApiKey(18);
+    pub const ADD_PARTITIONS_TO_TXN: ApiKey = ApiKey(24);
+    pub const ADD_OFFSETS_TO_TXN: ApiKey = ApiKey(25);
+    pub const END_TXN: ApiKey = ApiKey(26);
+    pub const WRITE_TXN_MARKERS: ApiKey = ApiKey(27);
+    pub const TXN_OFFSET_COMMIT: ApiKey = ApiKey(28);
+    pub const ENVELOPE: ApiKey = ApiKey(58);
+    pub const GET_TELEMETRY_SUBSCRIPTIONS: ApiKey = ApiKey(71);
+    pub const PUSH_TELEMETRY: ApiKey = ApiKey(72);
+}
+
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
@@ -166,7 +182,23 @@ impl KafkaRelease {
 
     /// Brokers of this release answer ApiVersions (KIP-35, 0.10.0 on).
     pub fn has_api_versions(self) -> bool {
-        self.has_api(ApiKey::API_VERSIONS)
+        self.has_api(keys::API_VERSIONS)
+    }
+
+    /// (major, minor, patch-line) of the line's name; `next` sorts last.
+    pub(crate) fn line_name_order(self) -> (u16, u16, u16) {
+        if self.is_next() {
+            return (u16::MAX, 0, 0);
+        }
+        let mut it = self
+            .line_name()
+            .split('.')
+            .map(|p| p.parse::<u16>().unwrap_or(0));
+        (
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+        )
     }
 
     /// The previous line (`None` for 0.8.0).

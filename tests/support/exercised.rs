@@ -41,7 +41,8 @@ pub fn check(binary: &str, test: &str, release: &str, exercised: &[(i16, i16)]) 
         .map(str::to_string)
         .collect();
     let pairs: BTreeSet<(i16, i16)> = exercised.iter().copied().collect();
-    let now = format(test, release, &pairs);
+    let mut now = format(test, release, &pairs);
+    now.sort();
     if std::env::var_os("KWIRE_BLESS_EXERCISED").is_some() {
         let mut kept: Vec<String> = text
             .lines()

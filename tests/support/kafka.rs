@@ -178,6 +178,24 @@ impl Conn {
     }
 }
 
+/// What a decoded ApiVersions answer at `version` advertises (features from v3 on).
+pub fn advertised(
+    resp: &kwire::messages::ApiVersionsResponse,
+    version: i16,
+) -> kwire::release::Advertised {
+    let mut a = kwire::release::Advertised::new();
+    for k in &resp.api_keys {
+        a.api(kwire::ApiKey(k.api_key), k.min_version, k.max_version);
+    }
+    if version >= 3 {
+        a.no_features();
+        for f in &resp.supported_features {
+            a.feature(&f.name, f.min_version, f.max_version);
+        }
+    }
+    a
+}
+
 pub fn api_versions_request() -> ApiVersionsRequest {
     let mut r = ApiVersionsRequest::default();
     r.client_software_name = StrBytes::from_static("kwire");
