@@ -5,3 +5,4 @@
 pub mod api_key;
 pub mod dispatch;
 pub mod messages;
+pub mod releases;

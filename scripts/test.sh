@@ -34,6 +34,8 @@ step "Apache Kafka from Maven Central: brokers and the oracle"
 testsupport/kafka/broker resolve --release 4.4.0 >/dev/null
 testsupport/kafka/broker resolve --release 3.8.1 >/dev/null
 testsupport/kafka/broker resolve --release 2.3.1 >/dev/null
+# tests/release_guess_brokers.rs guesses every release of the matrix.
+for r in 4.0.2 3.9.2 2.8.2; do testsupport/kafka/broker resolve --release "$r" >/dev/null; done
 testsupport/kafka/oracle-run --build >/dev/null
 testsupport/kafka/clients-run --build >/dev/null
 
@@ -42,6 +44,13 @@ cargo fmt --all -- --check
 
 step "generated code matches the pinned schemas"
 cargo run -q -p kwire-codegen -- check
+
+step "release history and support matrix match the release lines' schemas"
+cargo run -q -p kwire-codegen -- history --check --lines ../shared/kafka-schemas
+cargo run -q -p kwire-codegen -- matrix --check
+
+step "upstream watch: the pinned release -> Kafka trunk (informational, never fails)"
+cargo run -q -p kwire-codegen -- diff --informational pin ../shared/kafka-schemas/trunk || true
 
 step "clippy (all targets, warnings are errors)"
 cargo clippy -q --workspace --all-targets -- -D warnings

@@ -6,6 +6,8 @@
 //! * [`ApiKey`] and [`api_table`]: the per-API min/max version table.
 //! * [`dispatch`]: decode and encode any request or response given its api
 //!   key and version (what a proxy or a decode tool needs).
+//! * [`KafkaRelease`] and [`release`]: what every Kafka release (0.8.0 to
+//!   trunk) accepted, its feature levels, and the guess of a broker's release.
 //! * [`wire`]: the wire primitives; [`error`]: typed codec errors.
 
 #![forbid(unsafe_code)]
@@ -15,6 +17,7 @@ mod error_code;
 pub mod headers;
 pub mod message;
 pub mod records;
+pub mod release;
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub mod serde_support;
@@ -37,5 +40,6 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use error_code::ErrorCode;
 pub use generated::{api_key, dispatch, messages};
 pub use message::{Decodable, Encodable, Message, Request, Response};
+pub use release::KafkaRelease;
 pub use uuid::Uuid;
 pub use version::VersionRange;

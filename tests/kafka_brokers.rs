@@ -20,171 +20,15 @@
 //!
 //! Without java/mvn (or Maven Central for a cold cache) the tests fail, naming the command to run.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+#[path = "support/exercised.rs"]
+mod exercised;
+#[path = "support/kafka.rs"]
+mod kafka;
 
-use kwire::messages::api_versions_request::ApiVersionsRequest;
+use kafka::{api_versions_request, lock, Broker, UNSUPPORTED_VERSION};
 use kwire::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
 use kwire::messages::metadata_request::MetadataRequest;
-use kwire::messages::request_header::RequestHeader;
-use kwire::messages::response_header::ResponseHeader;
-use kwire::{ApiKey, Bytes, BytesMut, Message, Request, StrBytes};
-use serde_json::Value;
-
-/// One broker at a time.
-static BROKERS: Mutex<()> = Mutex::new(());
-
-const UNSUPPORTED_VERSION: i16 = 35;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testsupport/kafka/broker")
-}
-
-/// A running broker; dropping it stops it (`broker stop --dir D --clean`).
-struct Broker {
-    release: String,
-    dir: String,
-    port: u16,
-    info: Value,
-}
-
-impl Broker {
-    fn start(release: &str) -> Broker {
-        let t = Instant::now();
-        let out = Command::new(script())
-            .args(["start", "--release", release])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
-        assert!(
-            out.status.success(),
-            "`testsupport/kafka/broker start --release {release}` failed ({}); it needs a JDK, mvn \
-             and Maven Central or a warm cache (`testsupport/kafka/broker resolve --release all`); \
-             see testsupport/kafka/README.md",
-            out.status
-        );
-        let info: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "broker start printed no JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        let broker = Broker {
-            release: release.to_string(),
-            dir: info["dir"].as_str().expect("dir").to_string(),
-            port: info["port"].as_u64().expect("port") as u16,
-            info,
-        };
-        eprintln!(
-            "{release}: broker up on port {} in {:.1?}",
-            broker.port,
-            t.elapsed()
-        );
-        broker
-    }
-
-    fn connect(&self) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", self.port))
-            .unwrap_or_else(|e| panic!("{}: connect: {e}", self.release));
-        s.set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        Conn {
-            s,
-            correlation_id: 0,
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let status = Command::new(script())
-            .args(["stop", "--dir", &self.dir, "--clean"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!(
-                "{}: `broker stop --dir {}` failed: {status:?}",
-                self.release, self.dir
-            );
-        }
-    }
-}
-
-struct Conn {
-    s: TcpStream,
-    correlation_id: i32,
-}
-
-impl Conn {
-    /// Sends `body` as api `R::API_KEY` at `version` with the request header kwire picks; returns the
-    /// response body bytes after the response header kwire expects for `header_for` (normally
-    /// `version`; KIP-511 answers to an unsupported ApiVersions version in the v0 layout).
-    fn call_raw<R: Request>(&mut self, body: &R, version: i16) -> Bytes {
-        self.correlation_id += 1;
-        let mut header = RequestHeader::default();
-        header.request_api_key = R::API_KEY.0;
-        header.request_api_version = version;
-        header.correlation_id = self.correlation_id;
-        header.client_id = Some(StrBytes::from_static("kwire-test"));
-        let mut frame = BytesMut::new();
-        frame.extend_from_slice(&[0; 4]);
-        header
-            .encode(&mut frame, R::request_header_version(version))
-            .expect("request header");
-        body.encode(&mut frame, version).expect("request body");
-        let size = (frame.len() - 4) as i32;
-        frame[..4].copy_from_slice(&size.to_be_bytes());
-        self.s.write_all(&frame).expect("send");
-
-        let mut size = [0u8; 4];
-        self.s
-            .read_exact(&mut size)
-            .unwrap_or_else(|e| panic!("{:?} v{version}: no answer: {e}", R::API_KEY));
-        let size = i32::from_be_bytes(size);
-        assert!(size >= 4, "{:?} v{version}: frame size {size}", R::API_KEY);
-        let mut buf = vec![0u8; size as usize];
-        self.s.read_exact(&mut buf).expect("response frame");
-        let mut r = kwire::wire::Reader::new(Bytes::from(buf));
-        let rh = ResponseHeader::decode(&mut r, R::response_header_version(version))
-            .unwrap_or_else(|e| panic!("{:?} v{version}: response header: {e}", R::API_KEY));
-        assert_eq!(
-            rh.correlation_id,
-            self.correlation_id,
-            "{:?} v{version}: correlation id",
-            R::API_KEY
-        );
-        r.peek_rest().clone()
-    }
-
-    /// Like `call_raw`, decoding the body at `body_version` (which must fill the frame).
-    fn call<R: Request>(&mut self, body: &R, version: i16, body_version: i16) -> R::Response {
-        let bytes = self.call_raw(body, version);
-        <R::Response as Message>::decode_bytes(bytes.clone(), body_version).unwrap_or_else(|e| {
-            panic!(
-                "{:?} v{version}: kwire cannot decode the answer as v{body_version}: {e}\n  {}",
-                R::API_KEY,
-                hex::encode(&bytes)
-            )
-        })
-    }
-}
-
-fn api_versions_request() -> ApiVersionsRequest {
-    let mut r = ApiVersionsRequest::default();
-    r.client_software_name = StrBytes::from_static("kwire");
-    r.client_software_version = StrBytes::from_static("0.1.0");
-    r
-}
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    BROKERS.lock().unwrap_or_else(|e| e.into_inner())
-}
+use kwire::{ApiKey, Message};
 
 /// Checks every advertised range: a known api key, min <= max, inside kwire's versions (kwire is
 /// generated from the newest schemas, so no release may advertise more than it knows).
@@ -295,6 +139,12 @@ fn broker_4_4_0() {
         broker.info["cluster_id"].as_str(),
         "Metadata v{v}: cluster id"
     );
+    exercised::check(
+        "kafka_brokers",
+        "broker_4_4_0",
+        &broker.release,
+        &c.exercised,
+    );
 }
 
 #[test]
@@ -319,6 +169,12 @@ fn broker_3_8_1() {
     let av = c.call(&api_versions_request(), 3, 3);
     assert_eq!(av.error_code, 0, "3.8.1: ApiVersions v3");
     check_advertised("3.8.1", &av.api_keys);
+    exercised::check(
+        "kafka_brokers",
+        "broker_3_8_1",
+        &broker.release,
+        &c.exercised,
+    );
 }
 
 /// 2.3.1 predates KIP-511 (ApiVersions 0-2, no flexible versions at all). Asked for ApiVersions v3,
@@ -346,4 +202,10 @@ fn broker_2_3_1() {
     check_advertised("2.3.1", &av.api_keys);
     let ours = ApiKey::API_VERSIONS.versions().expect("versions");
     assert!(ours.min <= 2, "kwire still speaks ApiVersions v2");
+    exercised::check(
+        "kafka_brokers",
+        "broker_2_3_1",
+        &broker.release,
+        &c.exercised,
+    );
 }

@@ -22,6 +22,8 @@ pub enum GenError {
     },
     #[error("{0}")]
     Pin(String),
+    #[error("schemas/history/{file}: {problem}")]
+    History { file: String, problem: String },
     #[error("generated code for {path} does not parse as Rust: {message}")]
     Emit { path: String, message: String },
 }

@@ -12,6 +12,7 @@ pub mod emit;
 pub mod error;
 #[path = "../../build/fingerprint.rs"]
 pub mod fingerprint;
+pub mod history;
 pub mod model;
 pub mod pin;
 pub mod run;

@@ -37,7 +37,15 @@ enum Command {
     },
     /// Fail when generated/ or the lock differs from the pinned schemas.
     Check,
+    /// Refresh schemas/history/lines.toml from release lines' schemas.
+    History(history_cmd::HistoryArgs),
+    /// What changed between two schema sources (directories, maven:<release>, or `pin`).
+    Diff(history_cmd::DiffArgs),
+    /// Write (or check) the support matrix in docs/: Markdown and SVG.
+    Matrix(history_cmd::MatrixArgs),
 }
+
+mod history_cmd;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -55,6 +63,9 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
+        Command::History(a) => history_cmd::history(&cli.root, a),
+        Command::Diff(a) => history_cmd::diff(&cli.root, a),
+        Command::Matrix(a) => history_cmd::matrix(&cli.root, a),
         Command::Check => {
             let layout = match Layout::new(&cli.root, cli.schemas.as_deref(), None) {
                 Ok(l) => l,

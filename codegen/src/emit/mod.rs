@@ -7,6 +7,7 @@ mod api;
 mod codec;
 pub mod cond;
 pub mod names;
+pub mod releases;
 mod structs;
 mod testing;
 mod types;
@@ -141,7 +142,16 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
                 pub mod api_key;
                 pub mod dispatch;
                 pub mod messages;
+                pub mod releases;
             ),
+            opts,
+        )?,
+    );
+    files.insert(
+        "releases.rs".into(),
+        render(
+            "releases.rs",
+            releases::emit(&crate::history::committed()?),
             opts,
         )?,
     );
