@@ -104,9 +104,11 @@ def check_ready(nodes, in_sync):
     details = {"nodes": {}}
     md = None
     for n in nodes:
+        # before any network check: a node that died must fail the wait at once, whatever else is pending
         if not procs.pid_alive(n["pid"]):
             details["fatal"] = True
             return False, "node %d (pid %d) exited" % (n["id"], n["pid"]), details
+    for n in nodes:
         try:
             av = wire.api_versions(HOST, n["port"], 0, timeout=3)
             if av["error_code"] != 0:
