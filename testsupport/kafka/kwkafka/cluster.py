@@ -209,7 +209,7 @@ def _start(args):
         raise SystemExit("broker: %s already holds a cluster (%s); stop it or use another --dir" % (d, STATE_FILE))
     java = procs.java_cmd(args.java)
     base = node_base(java, args.heap, args.log_level, lib, args.jvm_opt)
-    sasl_lsn, users, stores, tls_s = single.sasl_setup(args, release, d, java)
+    sasl_lsn, users, stores, tls_s = single.sasl_setup(args, release, java)
     replication = args.replication or min(3, args.nodes)
     min_isr = args.min_isr or (2 if replication >= 3 else 1)
 

@@ -50,7 +50,7 @@ def wait_ready(proc, port, deadline, extra_procs=(), brokers=1):
     return False, "timed out (%s)" % last
 
 
-def sasl_setup(args, release, d, java):
+def sasl_setup(args, release, java):
     """(sasl listeners, users, tls stores or None, seconds) from --sasl/--user/--sasl-ssl."""
     if not args.sasl:
         if args.sasl_ssl or args.user or args.reauth_ms is not None:
@@ -67,7 +67,6 @@ def sasl_setup(args, release, d, java):
 
 def cmd_start(args):
     release = args.release
-    vt = releases.vtuple(release)
     mode = releases.mode_for(release)
     if args.transaction_version is not None and not releases.has_feature_flags(release):
         raise SystemExit("broker: --transaction-version needs Kafka 4.x (got %s)" % release)
@@ -83,7 +82,7 @@ def cmd_start(args):
     java = procs.java_cmd(args.java)
     base = [java] + procs.jvm_opts(args.heap, args.log_level, args.jvm_opt) + ["-cp", os.path.join(lib, "*")]
 
-    sasl_lsn, users, stores, tls_s = sasl_setup(args, release, d, java)
+    sasl_lsn, users, stores, tls_s = sasl_setup(args, release, java)
     sasl_ports = dict(zip([n for n, _p, _m in sasl_lsn], procs.free_ports(len(sasl_lsn))))
     port = args.port or procs.free_port()
     cport = (args.controller_port or procs.free_port()) if mode == "kraft" else None
