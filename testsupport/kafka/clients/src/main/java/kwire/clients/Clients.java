@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Future;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -24,56 +26,97 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Kafka's own Java producer and consumer (kafka-clients 4.4.0) for kwire's record interop test
- * (client/tests/kafka_java_records.rs). Every command prints JSON lines on stdout; logging goes to
- * stderr (slf4j-simple).
+ * Kafka's own Java clients (kafka-clients 4.4.0) for kwire's interop tests. Every command prints JSON
+ * lines on stdout (integers and strings only); logging goes to stderr (slf4j-simple).
  *
  * <pre>
  * produce     BOOTSTRAP TOPIC CODEC COUNT          one line: {"topic","codec","offsets":[...]}
  * produce-all BOOTSTRAP PREFIX COUNT               produce to PREFIX-CODEC for every codec, one line each
- * consume     BOOTSTRAP TOPIC COUNT [TIMEOUT_MS]   one line per record (partition 0, from the beginning,
+ * consume     BOOTSTRAP TOPIC COUNT [TIMEOUT_MS]   one line per record (partition 0, or every partition
+ *             [--isolation read_committed|read_uncommitted] [--all-partitions true]
+ *                                                  with --all-partitions; from the beginning; default
  *                                                  read_committed); exit 1 if fewer than COUNT arrive
  * consume-all BOOTSTRAP T1,T2,... COUNT [TIMEOUT_MS]  the same for COUNT records of each topic
+ * group-consume ...                                a group member, classic or KIP-848 (GroupConsumer)
+ * txn-produce ...                                  transactions, committed or aborted (TxnProducer)
  * </pre>
+ *
+ * Every command also takes --prop KEY=VALUE (repeatable) and --config-file FILE for extra client
+ * settings, e.g. the SASL client .properties the launcher writes for each SASL listener.
  *
  * Produced records: key "k&lt;i&gt;", value "v&lt;i&gt;-&lt;codec&gt;", one header ("h", "&lt;i&gt;"); one
  * producer per codec with compression.type=CODEC and linger.ms=50, so the records share batches.
  */
 public final class Clients {
   static final List<String> CODECS = List.of("none", "gzip", "snappy", "lz4", "zstd");
+  static final Set<String> CONSUME_OPTIONS = Set.of("isolation", "all-partitions");
 
   public static void main(String[] args) throws Exception {
     if (args.length < 1) {
       usage();
     }
+    int rc;
+    try {
+      rc = dispatch(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("clients: " + e.getMessage());
+      usage();
+      return;
+    }
+    System.exit(rc);
+  }
+
+  static int dispatch(String[] args) throws Exception {
     switch (args[0]) {
       case "produce" -> {
-        if (args.length != 5) usage();
-        produce(args[1], args[2], args[3], Integer.parseInt(args[4]));
+        Opts o = Opts.parse(args, 1, Set.of());
+        if (o.positional.size() != 4) usage();
+        List<String> a = o.positional;
+        produce(a.get(0), a.get(1), a.get(2), Integer.parseInt(a.get(3)), o);
+        return 0;
       }
       case "produce-all" -> {
-        if (args.length != 4) usage();
+        Opts o = Opts.parse(args, 1, Set.of());
+        if (o.positional.size() != 3) usage();
+        List<String> a = o.positional;
         for (String codec : CODECS) {
-          produce(args[1], args[2] + "-" + codec, codec, Integer.parseInt(args[3]));
+          produce(a.get(0), a.get(1) + "-" + codec, codec, Integer.parseInt(a.get(2)), o);
         }
+        return 0;
       }
       case "consume", "consume-all" -> {
-        if (args.length != 4 && args.length != 5) usage();
-        long timeout = args.length == 5 ? Long.parseLong(args[4]) : 30_000;
-        System.exit(consume(args[1], Arrays.asList(args[2].split(",")), Integer.parseInt(args[3]), timeout));
+        Opts o = Opts.parse(args, 1, CONSUME_OPTIONS);
+        List<String> a = o.positional;
+        if (a.size() != 3 && a.size() != 4) usage();
+        long timeout = a.size() == 4 ? Long.parseLong(a.get(3)) : 30_000;
+        return consume(a.get(0), Arrays.asList(a.get(1).split(",")), Integer.parseInt(a.get(2)), timeout, o);
+      }
+      case "group-consume" -> {
+        return GroupConsumer.run(Opts.parse(args, 1, GroupConsumer.OPTIONS));
+      }
+      case "txn-produce" -> {
+        return TxnProducer.run(Opts.parse(args, 1, TxnProducer.OPTIONS));
       }
       default -> usage();
     }
+    return 2;
   }
 
   static void usage() {
     System.err.println(
-        "usage: produce BOOTSTRAP TOPIC none|gzip|snappy|lz4|zstd COUNT | produce-all BOOTSTRAP PREFIX COUNT"
-            + " | consume BOOTSTRAP TOPIC COUNT [TIMEOUT_MS] | consume-all BOOTSTRAP T1,T2,... COUNT [TIMEOUT_MS]");
+        "usage: produce BOOTSTRAP TOPIC none|gzip|snappy|lz4|zstd COUNT | produce-all BOOTSTRAP PREFIX COUNT\n"
+            + "     | consume BOOTSTRAP TOPIC COUNT [TIMEOUT_MS] [--isolation L] [--all-partitions true]\n"
+            + "     | consume-all BOOTSTRAP T1,T2,... COUNT [TIMEOUT_MS]\n"
+            + "     | group-consume --bootstrap B --group G --topics T1,T2 [--count N] [--timeout-ms MS]"
+            + " [--protocol classic|consumer] [--isolation L] [--commit sync|async|none] [--assignor A]"
+            + " [--instance-id ID] [--offset-reset earliest|latest]\n"
+            + "     | txn-produce --bootstrap B --topic T --transactional-id ID [--count N] [--transactions K]"
+            + " [--abort-every K] [--abort-all true] [--partition P]\n"
+            + "  every command: [--prop KEY=VALUE]... [--config-file FILE]");
     System.exit(2);
   }
 
-  static void produce(String bootstrap, String topic, String codec, int count) throws Exception {
+  static void produce(String bootstrap, String topic, String codec, int count, Opts o) throws Exception {
     if (!CODECS.contains(codec)) usage();
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -83,6 +126,7 @@ public final class Clients {
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "kwire-java-producer");
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    o.apply(p);
     List<Long> offsets = new ArrayList<>();
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
       List<Future<RecordMetadata>> sent = new ArrayList<>();
@@ -105,28 +149,37 @@ public final class Clients {
     System.out.flush();
   }
 
-  static int consume(String bootstrap, List<String> topics, int count, long timeoutMs) {
+  static int consume(String bootstrap, List<String> topics, int count, long timeoutMs, Opts o) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, o.get("isolation", "read_committed"));
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, "kwire-java-consumer");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    o.apply(p);
+    boolean all = Boolean.parseBoolean(o.get("all-partitions", "false"));
     Map<String, Integer> got = new HashMap<>();
-    List<TopicPartition> parts = new ArrayList<>();
-    for (String t : topics) {
-      parts.add(new TopicPartition(t, 0));
-      got.put(t, 0);
-    }
     long deadline = System.currentTimeMillis() + timeoutMs;
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (String t : topics) {
+        got.put(t, 0);
+        if (all) {
+          for (PartitionInfo pi : consumer.partitionsFor(t, Duration.ofMillis(Math.max(1000, timeoutMs)))) {
+            parts.add(new TopicPartition(t, pi.partition()));
+          }
+        } else {
+          parts.add(new TopicPartition(t, 0));
+        }
+      }
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       while (got.values().stream().anyMatch(n -> n < count) && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           got.merge(r.topic(), 1, Integer::sum);
           StringBuilder out = new StringBuilder("{\"topic\":").append(str(r.topic()));
+          out.append(",\"partition\":").append(r.partition());
           out.append(",\"offset\":").append(r.offset());
           out.append(",\"key\":").append(bytes(r.key()));
           out.append(",\"value\":").append(bytes(r.value()));
@@ -153,27 +206,11 @@ public final class Clients {
     return rc;
   }
 
-  /** UTF-8 text as a JSON string; null as null. */
   static String bytes(byte[] b) {
-    return b == null ? "null" : str(new String(b, StandardCharsets.UTF_8));
+    return Json.bytes(b);
   }
 
   static String str(String s) {
-    StringBuilder out = new StringBuilder("\"");
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> out.append("\\\"");
-        case '\\' -> out.append("\\\\");
-        default -> {
-          if (c < 0x20 || c > 0x7e) {
-            out.append(String.format("\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
-        }
-      }
-    }
-    return out.append('"').toString();
+    return Json.str(s);
   }
 }
