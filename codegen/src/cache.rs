@@ -77,10 +77,13 @@ impl Cache {
         let dest = self.path_of(rel);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let file = tempfile::Builder::new()
-            .prefix(".partial-")
-            .tempfile_in(&dir)
-            .map_err(io(&dir))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".partial-");
+        // Readable by all like any downloaded file (tempfile's default is
+        // owner-only), so a cache shared between users works.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let file = builder.tempfile_in(&dir).map_err(io(&dir))?;
         Ok(Pending { file, dest })
     }
 }
