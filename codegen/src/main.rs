@@ -120,8 +120,7 @@ fn fetch(cli: &Cli, release: Option<&str>, extract: &Option<PathBuf>) -> Result<
         Some(r) => kwire_codegen::source::kafka_release(r)?,
         None => layout(cli, None)?.schemas,
     };
-    println!("{}", schemas.origin);
-    println!("{} schema files", schemas.files.len());
+    let mut report = format!("{}\n{} schema files\n", schemas.origin, schemas.files.len());
     if let Some(dir) = extract {
         let io = |p: &Path, e: std::io::Error| GenError::Io {
             path: p.display().to_string(),
@@ -132,8 +131,10 @@ fn fetch(cli: &Cli, release: Option<&str>, extract: &Option<PathBuf>) -> Result<
             let p = dir.join(name);
             std::fs::write(&p, data).map_err(|e| io(&p, e))?;
         }
-        println!("extracted into {}", dir.display());
+        report.push_str(&format!("extracted into {}\n", dir.display()));
     }
+    // A reader that stopped early (`| head`) is not an error worth a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), report.as_bytes());
     Ok(())
 }
 

@@ -141,6 +141,28 @@ fn the_pinned_jar_holds_exactly_the_pinned_schemas() {
     assert!(kwire_codegen::pin::lock_differences(&lock, &from_jar.files).is_empty());
 }
 
+/// The oldest release whose jar carries schemas, 2.2.0, has no `.sha256`
+/// on Maven Central: with nothing locked it is checked against the
+/// published `.sha1`, and holds exactly the 2.2 schema files.
+#[test]
+fn an_unlocked_old_release_comes_from_maven_central_checked_by_its_sha1() {
+    use kwire_codegen::maven::{Found, Maven, ENV_MAVEN_URL, MAVEN_CENTRAL};
+    // A fresh cache, so the download and its check happen in every run.
+    let cache = tempfile::tempdir().unwrap();
+    let base = std::env::var(ENV_MAVEN_URL).unwrap_or_else(|_| MAVEN_CENTRAL.to_string());
+    let maven = Maven::new(&base, kwire_codegen::cache::Cache::at(cache.path()));
+    let source = kwire_codegen::source::SchemaSource::KafkaClients {
+        version: "2.2.0".into(),
+    };
+    let schemas = source.load_from(&maven, None).unwrap();
+    let jar = schemas.origin.jar().unwrap();
+    assert_eq!(jar.artifact.file_name(), "kafka-clients-2.2.0.jar");
+    assert!(matches!(jar.found, Found::Downloaded { .. }), "{jar}");
+    let from_dir =
+        kwire_codegen::pin::schema_files(&support::shared_schemas().join("2.2")).unwrap();
+    assert_eq!(schemas.files, from_dir);
+}
+
 /// A copy of the repository with no ../shared beside it (as a clone
 /// elsewhere has): `check` and `generate`, run from a subdirectory with no
 /// --root and no --schemas, read the pinned jar and reproduce generated/
