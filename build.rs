@@ -59,8 +59,9 @@ fn schema_dir(root: &Path) -> Option<PathBuf> {
         )
         .map(|s| root.join(s).to_string_lossy().into_owned())?,
     };
+    // A jar source (`maven:...`) is no directory.
     let dir = PathBuf::from(spec);
-    (!dir.to_string_lossy().contains("maven:") && dir.is_dir()).then_some(dir)
+    dir.is_dir().then_some(dir)
 }
 
 fn check(root: &Path, dir: Option<&Path>, codegen: &Path) -> Result<(), String> {
@@ -76,18 +77,7 @@ fn check(root: &Path, dir: Option<&Path>, codegen: &Path) -> Result<(), String> 
         std::fs::read_to_string(root.join("schemas/kafka.sha256")).unwrap_or_default();
     let schema_part = schema_part_of_lock(&committed_lock);
     if let Some(dir) = dir {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-            let entry = entry.map_err(|e| e.to_string())?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") {
-                files.push((
-                    name,
-                    std::fs::read(entry.path()).map_err(|e| e.to_string())?,
-                ));
-            }
-        }
-        files.sort();
+        let files = read_schema_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         if lock_text(&files) != schema_part {
             return Err("the schema files differ from schemas/kafka.sha256".into());
         }

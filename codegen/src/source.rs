@@ -230,15 +230,7 @@ pub fn load_dir(dir: &Path) -> Result<Schemas, SourceError> {
         path: dir.to_path_buf(),
         source,
     };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(err)? {
-        let entry = entry.map_err(err)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && entry.file_type().map_err(err)?.is_file() {
-            files.push((name, std::fs::read(entry.path()).map_err(err)?));
-        }
-    }
-    files.sort();
+    let files = crate::fingerprint::read_schema_dir(dir).map_err(err)?;
     non_empty(Schemas {
         files,
         origin: Origin::Dir(dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())),

@@ -87,6 +87,24 @@ pub fn read_tree(dir: &Path, suffix: &str) -> std::io::Result<Vec<(String, Vec<u
     Ok(out)
 }
 
+/// The `*.json` files directly in `dir` (symbolic links followed), sorted
+/// by name, with their contents: a schema directory as both the build
+/// script and the generator read it.
+pub fn read_schema_dir(dir: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if name.ends_with(".json") && path.is_file() {
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// The generator's own fingerprint: its sources, so a generator change
 /// without a regeneration is caught.
 pub fn generator_fingerprint(codegen_dir: &Path) -> std::io::Result<String> {
