@@ -24,6 +24,15 @@ pub enum GenError {
     Pin(String),
     #[error("schemas/history/{file}: {problem}")]
     History { file: String, problem: String },
+    /// Reading the schemas: a directory, or a jar fetched from Maven.
+    #[error(transparent)]
+    Source(Box<crate::source::SourceError>),
     #[error("generated code for {path} does not parse as Rust: {message}")]
     Emit { path: String, message: String },
+}
+
+impl From<crate::source::SourceError> for GenError {
+    fn from(e: crate::source::SourceError) -> GenError {
+        GenError::Source(Box::new(e))
+    }
 }

@@ -11,7 +11,7 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct HistoryArgs {
     /// A directory with one subdirectory of schemas per release line,
     /// named after it (`2.2` ... `4.4`, `trunk`).
@@ -69,7 +69,7 @@ pub fn history(root: &Path, a: HistoryArgs) -> ExitCode {
     run().unwrap_or_else(|e| fail(&e.to_string()))
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct DiffArgs {
     /// The old schemas: a directory, maven:<release>, or `pin`.
     old: String,
@@ -106,7 +106,7 @@ pub fn diff(root: &Path, a: DiffArgs) -> ExitCode {
     run().unwrap_or_else(|e| fail(&e.to_string()))
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct MatrixArgs {
     /// Compare with docs/ instead of writing; fail on drift.
     #[arg(long)]

@@ -1,22 +1,32 @@
-//! kwire-codegen: Kafka's JSON message schemas in, Rust codecs out.
+#![doc = include_str!("../README.md")]
+//!
+//! # Inside
 //!
 //! The pipeline is `schema -> model -> emit`:
 //! * [`schema`]: an exact serde mirror of the JSON (unknown keys are errors);
 //! * [`model`]: a resolved, validated, pure-data model;
 //! * [`emit`]: a pure function from the model to file contents.
 //!
-//! [`pin`] reads and writes the schema pin (`schemas/kafka.toml`), and
-//! [`run`] holds the thin I/O shell used by the CLI.
+//! [`pin`] reads the schema pin (`schemas/kafka.toml`) and its lock;
+//! [`source`] reads the schema files of a directory or of a release's
+//! `kafka-clients` jar, which [`maven`] fetches, verifies and keeps in the
+//! [`cache`]; [`run`] holds the thin I/O shell used by the CLI.
 
+#![forbid(unsafe_code)]
+
+pub mod cache;
 pub mod emit;
 pub mod error;
-#[path = "../../build/fingerprint.rs"]
-pub mod fingerprint;
 pub mod history;
+pub mod maven;
 pub mod model;
 pub mod pin;
 pub mod run;
 pub mod schema;
+pub mod source;
 pub mod versions;
+
+/// The fingerprints shared with kwire's build script.
+pub use kwire_fingerprint as fingerprint;
 
 pub use error::GenError;

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use crate::emit::{self, EmitOptions};
 use crate::error::GenError;
+use crate::fingerprint::lock_file_text;
 use crate::fingerprint::{fingerprint_of, generator_fingerprint, sha256_hex};
 use crate::model::{MessageKind, Model};
 use crate::pin::{self, Pin};
 use crate::schema;
+use crate::source::{SchemaSource, Schemas};
 
 pub const MANIFEST: &str = "MANIFEST";
 
@@ -96,33 +98,65 @@ pub fn manifest(
     Ok(s)
 }
 
-/// Where things are.
+/// Where things are, and the schemas read for this run.
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
-    pub schema_dir: PathBuf,
     pub out_dir: PathBuf,
     pub pin: Pin,
+    /// What was read: `--schemas`, `$KWIRE_SCHEMA_DIR` or the pin's source.
+    pub source: SchemaSource,
+    pub schemas: Schemas,
 }
 
 impl Layout {
+    /// Reads the pin under `root` and the schemas of `schemas` (or of the
+    /// pin). A jar must match the lock's sha256 for it when the lock has one.
     pub fn new(
         root: &Path,
         schemas: Option<&Path>,
         out: Option<&Path>,
     ) -> Result<Layout, GenError> {
         let pin = Pin::read(root)?;
+        let source = pin.source(root, schemas)?;
+        let locked = match (pin::read_lock(root), source.jar_file_name()) {
+            (Some(lock), Some(jar)) => pin::locked_jar_sha256(&lock, &jar),
+            _ => None,
+        };
+        let schemas = source.load(locked.as_deref())?;
         Ok(Layout {
             root: root.to_path_buf(),
-            schema_dir: {
-                let d = pin.schema_dir(root, schemas)?;
-                d.canonicalize().unwrap_or(d)
-            },
             out_dir: out
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| root.join("generated")),
             pin,
+            source,
+            schemas,
         })
+    }
+
+    /// The whole lock file this run stands for: the schema lines, then the
+    /// jar line of the pinned source. Reading the pinned jar records its
+    /// sha256; reading anything else keeps the committed one for the
+    /// pinned jar, so an override never drops it.
+    pub fn lock_file(&self) -> String {
+        let schema_part = pin::lock_text(&self.schemas.files);
+        let pinned_jar = self
+            .pin
+            .pinned_source(&self.root)
+            .ok()
+            .and_then(|s| s.jar_file_name());
+        let jar = pinned_jar.and_then(|name| {
+            let sha = match self.schemas.origin.jar() {
+                Some(j) if j.artifact.file_name() == name => Some(j.sha256.clone()),
+                _ => pin::read_lock(&self.root).and_then(|l| pin::locked_jar_sha256(&l, &name)),
+            }?;
+            Some((name, sha))
+        });
+        lock_file_text(
+            &schema_part,
+            jar.as_ref().map(|(n, h)| (n.as_str(), h.as_str())),
+        )
     }
 }
 
@@ -157,14 +191,13 @@ pub struct Outcome {
 /// What one generation run produces in memory.
 struct Prepared {
     model: Model,
-    lock: String,
     out: BTreeMap<String, String>,
 }
 
 fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
-    let files = pin::schema_files(&layout.schema_dir)?;
-    let model = load_model(&files)?;
-    let lock = pin::lock_text(&files);
+    let files = &layout.schemas.files;
+    let model = load_model(files)?;
+    let lock = pin::lock_text(files);
     let codegen_dir = layout.root.join("codegen");
     let gen_fp = generator_fingerprint(&codegen_dir).map_err(|e| io_err(&codegen_dir, e))?;
     let opts = EmitOptions {
@@ -172,13 +205,14 @@ fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
         include_about,
     };
     let out = expected_output(&model, &opts, &lock, &gen_fp)?;
-    Ok(Prepared { model, lock, out })
+    Ok(Prepared { model, out })
 }
 
 /// Regenerates `generated/` and the lock. Stale files are removed; files
 /// whose content is unchanged are not touched.
 pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenError> {
-    let Prepared { model, lock, out } = prepare(layout, include_about)?;
+    let Prepared { model, out } = prepare(layout, include_about)?;
+    let lock = layout.lock_file();
     let old = existing_output(&layout.out_dir)?;
     let mut outcome = Outcome::default();
     for (name, text) in &out {
@@ -219,12 +253,24 @@ pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenErro
 /// Returns the readable differences; empty means in sync.
 pub fn check(layout: &Layout) -> Result<Vec<String>, GenError> {
     let mut problems = Vec::new();
-    let files = pin::schema_files(&layout.schema_dir)?;
     let lock_path = layout.root.join(pin::LOCK_FILE);
     match std::fs::read_to_string(&lock_path) {
         Ok(lock) => {
-            for d in pin::lock_differences(&lock, &files) {
+            for d in pin::lock_differences(&lock, &layout.schemas.files) {
                 problems.push(format!("schema lock: {d}"));
+            }
+            let want = layout.lock_file();
+            if problems.is_empty() && lock != want {
+                let jar = layout.source.jar_file_name();
+                match jar {
+                    Some(name) if pin::locked_jar_sha256(&lock, &name).is_none() => {
+                        problems.push(format!("schema lock: no sha256 for {name}"))
+                    }
+                    _ => problems.push(format!(
+                        "schema lock: {} is not as `generate` writes it",
+                        pin::LOCK_FILE
+                    )),
+                }
             }
         }
         Err(e) => problems.push(format!("schema lock {}: {e}", lock_path.display())),
@@ -312,8 +358,7 @@ pub fn report(
     let _ = writeln!(
         s,
         "kwire-codegen: Kafka {} schemas from {}",
-        layout.pin.release,
-        layout.schema_dir.display()
+        layout.pin.release, layout.schemas.origin
     );
     let _ = writeln!(
         s,

@@ -116,32 +116,93 @@ fn generate_reports_and_is_idempotent() {
     assert!(report.contains("no API or message changes"), "{report}");
 }
 
-/// The pin may name a Maven coordinate: the kafka-clients 4.4.0 jar carries
-/// exactly the pinned schemas, so `check` against it passes on the
-/// committed tree (this resolves the jar from Maven Central, cached).
+/// The pin's default source, the kafka-clients 4.4.0 jar (from the user's
+/// cache, else Maven Central), carries exactly the 4.4 schema files of
+/// ../shared, byte for byte, and hashes to the lock's sha256.
 #[test]
-fn check_passes_against_the_kafka_clients_jar_from_maven_central() {
+fn the_pinned_jar_holds_exactly_the_pinned_schemas() {
+    let root = support::repo_root();
+    let pin = kwire_codegen::pin::Pin::read(&root).unwrap();
+    let source = pin.pinned_source(&root).unwrap();
+    let jar_name = source.jar_file_name().expect("the pin names a jar");
+    assert_eq!(jar_name, "kafka-clients-4.4.0.jar");
+    let lock = kwire_codegen::pin::read_lock(&root).unwrap();
+    let locked = kwire_codegen::pin::locked_jar_sha256(&lock, &jar_name)
+        .expect("the lock records the jar's sha256");
+    let from_jar = source.load(Some(&locked)).unwrap();
+    assert_eq!(from_jar.origin.jar().unwrap().sha256, locked);
+    let from_dir =
+        kwire_codegen::pin::schema_files(&support::shared_schemas().join("4.4")).unwrap();
+    assert_eq!(from_jar.files.len(), from_dir.len());
+    for ((a, da), (b, db)) in from_jar.files.iter().zip(&from_dir) {
+        assert_eq!(a, b);
+        assert!(da == db, "{a} differs between the jar and ../shared");
+    }
+    assert!(kwire_codegen::pin::lock_differences(&lock, &from_jar.files).is_empty());
+}
+
+/// The oldest release whose jar carries schemas, 2.2.0, has no `.sha256`
+/// on Maven Central: with nothing locked it is checked against the
+/// published `.sha1`, and holds exactly the 2.2 schema files.
+#[test]
+fn an_unlocked_old_release_comes_from_maven_central_checked_by_its_sha1() {
+    use kwire_codegen::maven::{Found, Maven, ENV_MAVEN_URL, MAVEN_CENTRAL};
+    // A fresh cache, so the download and its check happen in every run.
     let cache = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kwire-codegen"))
-        .args([
-            "check",
-            "--schemas",
-            "maven:org.apache.kafka:kafka-clients:4.4.0",
-        ])
-        .env("KWIRE_SCHEMA_CACHE", cache.path())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("kafka-clients-4.4.0"), "{text}");
-    let bad = Command::new(env!("CARGO_BIN_EXE_kwire-codegen"))
-        .args(["check", "--schemas", "maven:com.example:other:1"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected maven:"));
+    let base = std::env::var(ENV_MAVEN_URL).unwrap_or_else(|_| MAVEN_CENTRAL.to_string());
+    let maven = Maven::new(&base, kwire_codegen::cache::Cache::at(cache.path()));
+    let source = kwire_codegen::source::SchemaSource::KafkaClients {
+        version: "2.2.0".into(),
+    };
+    let schemas = source.load_from(&maven, None).unwrap();
+    let jar = schemas.origin.jar().unwrap();
+    assert_eq!(jar.artifact.file_name(), "kafka-clients-2.2.0.jar");
+    assert!(matches!(jar.found, Found::Downloaded { .. }), "{jar}");
+    let from_dir =
+        kwire_codegen::pin::schema_files(&support::shared_schemas().join("2.2")).unwrap();
+    assert_eq!(schemas.files, from_dir);
+}
+
+/// A copy of the repository with no ../shared beside it (as a clone
+/// elsewhere has): `check` and `generate`, run from a subdirectory with no
+/// --root and no --schemas, read the pinned jar and reproduce generated/
+/// byte for byte.
+#[test]
+fn without_shared_beside_it_check_and_generate_use_the_jar_and_agree() {
+    let tmp = scratch_tree();
+    assert!(!tmp.path().join("../shared").exists());
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kwire-codegen"))
+            .args(args)
+            .current_dir(tmp.path().join("generated/messages"))
+            .env_remove("KWIRE_SCHEMA_DIR")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    let text = run(&["check"]);
+    assert!(text.contains("kafka-clients-4.4.0.jar"), "{text}");
+    let out = tmp.path().join("regenerated");
+    run(&["generate", "--out", out.to_str().unwrap()]);
+    let committed =
+        kwire_codegen::fingerprint::read_tree(&tmp.path().join("generated"), "").unwrap();
+    let fresh = kwire_codegen::fingerprint::read_tree(&out, "").unwrap();
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&committed), names(&fresh));
+    for ((name, a), (_, b)) in committed.iter().zip(&fresh) {
+        assert!(
+            a == b,
+            "generated/{name} differs when generated from the jar"
+        );
+    }
+    let lock = std::fs::read_to_string(tmp.path().join("schemas/kafka.sha256")).unwrap();
+    let committed_lock =
+        std::fs::read_to_string(support::repo_root().join("schemas/kafka.sha256")).unwrap();
+    assert_eq!(lock, committed_lock, "generate rewrote the lock");
 }

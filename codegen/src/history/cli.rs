@@ -7,7 +7,8 @@ use super::data::{Line, LineSource, ReleaseHistory};
 use super::{apis_of_model, HISTORY_DIR, LINES_FILE};
 use crate::error::GenError;
 use crate::model::Model;
-use crate::pin::{self, Pin, MAVEN_PREFIX};
+use crate::pin::Pin;
+use crate::source::SchemaSource;
 
 fn io_err(path: &Path, e: std::io::Error) -> GenError {
     GenError::Io {
@@ -17,22 +18,27 @@ fn io_err(path: &Path, e: std::io::Error) -> GenError {
 }
 
 /// A schema source given on the command line: a directory, a Maven
-/// release (`maven:4.4.0`, fetched through the pin's schema-source
-/// function), or `pin` for the pinned release's schemas.
-pub fn schema_source(root: &Path, arg: &str) -> Result<PathBuf, GenError> {
+/// release (`maven:4.4.0`, fetched, verified and cached by
+/// [`crate::source`]), or `pin` for the pinned release's schemas.
+pub fn schema_source(root: &Path, arg: &str) -> Result<SchemaSource, GenError> {
     if arg == "pin" {
-        return Pin::read(root)?.schema_dir(root, None);
+        return Pin::read(root)?.pinned_source(root);
     }
-    if arg.starts_with(MAVEN_PREFIX) {
-        return pin::resolve_source(root, arg);
-    }
-    Ok(PathBuf::from(arg))
+    Ok(SchemaSource::parse(arg, Path::new(""))?)
 }
 
 /// Reads and models one schema source.
 pub fn load_source(root: &Path, arg: &str) -> Result<Model, GenError> {
-    let dir = schema_source(root, arg)?;
-    crate::run::load_model(&pin::schema_files(&dir)?)
+    let source = schema_source(root, arg)?;
+    // The pinned release's jar is checked against the lock; any other
+    // release against Maven's published checksum.
+    let lock = crate::pin::read_lock(root);
+    let jar_sha = match (&lock, source.jar_file_name()) {
+        (Some(l), Some(f)) => crate::pin::locked_jar_sha256(l, &f),
+        _ => None,
+    };
+    let schemas = source.load(jar_sha.as_deref())?;
+    crate::run::load_model(&schemas.files)
 }
 
 /// The history files as they are in the working tree, checked.
