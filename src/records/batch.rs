@@ -236,8 +236,15 @@ impl BatchHeader {
     }
 }
 
-/// A record header. Keys are strings in Kafka's API but are kept as bytes
-/// here: the Java client decodes them leniently, and so must a proxy.
+/// A record header.
+///
+/// Keys are UTF-8 strings in Kafka's API, but they are kept as bytes here
+/// and not checked on decode: Kafka's own reader (`DefaultRecord`, through
+/// `Utils.utf8`) decodes them leniently, replacing what is not UTF-8, so a
+/// broker stores and serves such keys and a Java consumer reads them. A
+/// decoder that rejected them would fail whole batches the Java client
+/// reads, and a proxy must forward them byte for byte. [`Header::key_str`]
+/// checks, [`Header::key_lossy`] reads them as the Java client does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Header {
     pub key: Bytes,
@@ -256,6 +263,12 @@ impl Header {
     /// The key as UTF-8, if it is.
     pub fn key_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.key).ok()
+    }
+
+    /// The key as a Java consumer sees it: invalid UTF-8 replaced by
+    /// U+FFFD.
+    pub fn key_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.key)
     }
 }
 
