@@ -13,7 +13,27 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked ||
   { echo "fuzz: cargo-fuzz could not be installed" >&2; exit 3; }
 targets=("$@")
 ((${#targets[@]})) || mapfile -t targets < <(cargo +nightly fuzz list)
+# Memory limits per target. `records` decodes every field under a records
+# budget of RECORDS_BUDGET_MB (BUDGET in fuzz_targets/records.rs), charged
+# before each allocation, and the target itself checks each decode's peak
+# heap against it with a counting allocator. Here no single allocation may
+# pass the budget plus 1 MiB (zstd's context, the input repeated into a
+# field), and the process may not grow past the sanitizer's footprint
+# (SANITIZER_RSS_MB; about 100 MB after a minute here with ASan's quarantine
+# held to 16 MB) plus a few budgets. Memory the budget did not bound is then
+# a crash ("malloc limit" / "out-of-memory"), not a pass.
+RECORDS_BUDGET_MB=1
+SANITIZER_RSS_MB=256
+limits() {
+  case $1 in
+    records) echo "-malloc_limit_mb=$((RECORDS_BUDGET_MB + 1)) -rss_limit_mb=$((SANITIZER_RSS_MB + 8 * RECORDS_BUDGET_MB))" ;;
+    *) echo "-rss_limit_mb=2048" ;;
+  esac
+}
 for t in "${targets[@]}"; do
-  echo "fuzz: $t for ${secs}s"
-  cargo +nightly fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=4096
+  echo "fuzz: $t for ${secs}s ($(limits "$t"))"
+  asan=${ASAN_OPTIONS:-}
+  [ "$t" = records ] && asan=${ASAN_OPTIONS:-quarantine_size_mb=16}
+  # shellcheck disable=SC2046 # the limits are separate words
+  ASAN_OPTIONS=$asan cargo +nightly fuzz run "$t" -- -max_total_time="$secs" $(limits "$t") -max_len=4096
 done

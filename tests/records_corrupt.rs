@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use kwire::records::compression::{compress, CompressionOptions};
 use kwire::records::legacy::encode_message;
 use kwire::records::{
-    decode_batches, Batches, Compression, DecodeOptions, Header, RecordBatch, RecordBatchBuilder,
-    RecordsError, ATTRIBUTES_OFFSET, CRC_OFFSET,
+    decode_batches, Batches, BudgetUse, Compression, DecodeOptions, Header, RecordBatch,
+    RecordBatchBuilder, RecordsError, ATTRIBUTES_OFFSET, CRC_OFFSET,
 };
 use proptest::prelude::*;
 
@@ -189,10 +189,7 @@ fn bomb(codec: Compression, size: usize) -> Bytes {
 
 #[test]
 fn compression_bombs_stop_at_the_limit() {
-    let opts = DecodeOptions {
-        max_decompressed_size: 1 << 20,
-        ..Default::default()
-    };
+    let opts = DecodeOptions::default().with_max_records_memory(1 << 20);
     for codec in [
         Compression::Gzip,
         Compression::Snappy,
@@ -202,12 +199,16 @@ fn compression_bombs_stop_at_the_limit() {
         let b = bomb(codec, 4 << 20);
         assert!(b.len() < 1 << 20, "{codec}: {} bytes", b.len());
         let err = all_records(b, &opts).unwrap_err();
-        assert_eq!(
-            err,
-            RecordsError::DecompressedTooLarge {
-                codec,
-                limit: 1 << 20
-            }
+        assert!(
+            matches!(
+                err,
+                RecordsError::BudgetExceeded {
+                    what: BudgetUse::Decompressed(c),
+                    limit,
+                    ..
+                } if c == codec && limit == 1 << 20
+            ),
+            "{codec}: {err:?}"
         );
     }
 }
@@ -230,8 +231,9 @@ fn snappy_declaring_a_huge_length_is_refused_before_allocating() {
     assert!(
         matches!(
             err,
-            RecordsError::DecompressedTooLarge {
-                codec: Compression::Snappy,
+            RecordsError::BudgetExceeded {
+                what: BudgetUse::Decompressed(Compression::Snappy),
+                requested: 0xffff_ffff,
                 ..
             }
         ),
@@ -256,18 +258,18 @@ fn legacy_gzip_wrapper_bomb_and_crc() {
     compress(&CompressionOptions::from(Compression::Gzip), &inner, &mut z).unwrap();
     let mut field = BytesMut::new();
     encode_message(&mut field, 0, 1, 1, Some(0), None, Some(&z)).unwrap();
-    let opts = DecodeOptions {
-        max_decompressed_size: 1 << 20,
-        ..Default::default()
-    };
+    let opts = DecodeOptions::default().with_max_records_memory(1 << 20);
     let err = all_records(field.clone().freeze(), &opts).unwrap_err();
-    assert!(matches!(
-        err,
-        RecordsError::DecompressedTooLarge {
-            codec: Compression::Gzip,
-            ..
-        }
-    ));
+    assert!(
+        matches!(
+            err,
+            RecordsError::BudgetExceeded {
+                what: BudgetUse::Decompressed(Compression::Gzip),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     let mut bad = field.to_vec();
     let last = bad.len() - 1;
@@ -304,8 +306,11 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let opts = DecodeOptions { verify_crc: false, max_decompressed_size: 1 << 16 };
-        for b in Batches::with_options(Bytes::from(data), opts).flatten() {
+        let opts = DecodeOptions {
+            verify_crc: false,
+            ..DecodeOptions::default().with_max_records_memory(1 << 16)
+        };
+        for b in Batches::with_options(Bytes::from(data), opts.clone()).flatten() {
             let _ = b.records(&opts);
         }
     }
@@ -320,7 +325,10 @@ proptest! {
             let i = i.index(b.len());
             b[i] = v;
         }
-        let opts = DecodeOptions { verify_crc: false, max_decompressed_size: 1 << 16 };
+        let opts = DecodeOptions {
+            verify_crc: false,
+            ..DecodeOptions::default().with_max_records_memory(1 << 16)
+        };
         let _ = all_records(Bytes::from(b.clone()), &opts);
         fix_crc(&mut b);
         let _ = all_records(Bytes::from(b), &DecodeOptions::default());

@@ -374,3 +374,26 @@ fn mixed_legacy_and_v2_in_one_field() {
     assert_eq!(recs.last().unwrap().offset, expect.len() as i64);
     assert_eq!(recs.last().unwrap().value.as_deref(), Some(&b"v2!"[..]));
 }
+
+#[test]
+fn header_keys_that_are_not_utf8_decode_as_bytes_and_survive_re_encoding() {
+    // Kafka's reader replaces invalid UTF-8 in header keys instead of
+    // failing the batch; kwire keeps the bytes and leaves the choice to the
+    // caller (`key_str` checks, `key_lossy` reads as a Java consumer does).
+    let key: &[u8] = b"trace\xff\xfe-id";
+    let mut b = RecordBatchBuilder::new(0).compression(Compression::None);
+    b.append(1, None, Some(b"v"), &[Header::new(key, Some(&b"x"[..]))])
+        .unwrap();
+    let bytes = b.build().unwrap();
+    let batch = RecordBatch::decode(bytes.clone()).unwrap();
+    let recs = batch.decode_records(&DecodeOptions::default()).unwrap();
+    let h = &recs[0].headers[0];
+    assert_eq!(&h.key[..], key);
+    assert_eq!(h.key_str(), None);
+    assert_eq!(h.key_lossy(), "trace\u{fffd}\u{fffd}-id");
+    let again = RecordBatch::encode(&batch.header, &recs, &CompressionOptions::default()).unwrap();
+    assert_eq!(again, bytes);
+
+    let ok = Header::new(&b"trace-id"[..], None::<Bytes>);
+    assert_eq!(ok.key_str(), Some("trace-id"));
+}

@@ -12,7 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::wire::write::{put_varint, put_varlong, varint_len, varlong_len};
 use crate::wire::Reader;
 
-use super::compression::{self, Compression, CompressionOptions, DEFAULT_MAX_DECOMPRESSED_SIZE};
+use super::budget::{BudgetUse, RecordsBudget, DEFAULT_RECORDS_BUDGET};
+use super::compression::{self, Compression, CompressionOptions};
 use super::error::RecordsError;
 
 /// baseOffset + batchLength: the bytes before what batchLength counts.
@@ -27,6 +28,10 @@ pub const CRC_OFFSET: usize = 17;
 pub const ATTRIBUTES_OFFSET: usize = 21;
 /// The smallest batchLength a v2 batch can have (a header, no records).
 pub const MIN_BATCH_LENGTH: i32 = (BATCH_HEADER_LEN - LOG_OVERHEAD) as i32;
+
+/// The smallest record: length, attributes, timestamp and offset deltas,
+/// null key, null value and a header count of one byte each.
+pub(crate) const MIN_RECORD_LEN: usize = 7;
 
 /// "No producer id" (a non-idempotent producer).
 pub const NO_PRODUCER_ID: i64 = -1;
@@ -231,8 +236,15 @@ impl BatchHeader {
     }
 }
 
-/// A record header. Keys are strings in Kafka's API but are kept as bytes
-/// here: the Java client decodes them leniently, and so must a proxy.
+/// A record header.
+///
+/// Keys are UTF-8 strings in Kafka's API, but they are kept as bytes here
+/// and not checked on decode: Kafka's own reader (`DefaultRecord`, through
+/// `Utils.utf8`) decodes them leniently, replacing what is not UTF-8, so a
+/// broker stores and serves such keys and a Java consumer reads them. A
+/// decoder that rejected them would fail whole batches the Java client
+/// reads, and a proxy must forward them byte for byte. [`Header::key_str`]
+/// checks, [`Header::key_lossy`] reads them as the Java client does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Header {
     pub key: Bytes,
@@ -251,6 +263,12 @@ impl Header {
     /// The key as UTF-8, if it is.
     pub fn key_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.key).ok()
+    }
+
+    /// The key as a Java consumer sees it: invalid UTF-8 replaced by
+    /// U+FFFD.
+    pub fn key_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.key)
     }
 }
 
@@ -276,8 +294,13 @@ pub struct Record {
 }
 
 impl Record {
-    /// Reads one record (varint length first) from `r`.
-    pub(crate) fn read(r: &mut Reader, ctx: &RecordContext) -> Result<Record, RecordsError> {
+    /// Reads one record (varint length first) from `r`, charging its
+    /// header vector to `budget`.
+    pub(crate) fn read(
+        r: &mut Reader,
+        ctx: &RecordContext,
+        budget: &RecordsBudget,
+    ) -> Result<Record, RecordsError> {
         let start = r.offset();
         let len = r.varint()?;
         if len < 0 {
@@ -311,6 +334,9 @@ impl Record {
                 remaining: rr.remaining(),
             });
         }
+        // A header is 2 bytes on the wire and a 64-byte `Header` here: the
+        // budget, not the input length, is what bounds the vector.
+        budget.charge_slots::<Header>(count as usize, BudgetUse::Headers, count_at)?;
         let mut headers = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let key_at = rr.offset();
@@ -466,28 +492,69 @@ impl RecordContext {
     }
 }
 
-/// Knobs for decoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Knobs for decoding records.
+///
+/// Memory: every records field is decoded under a [`RecordsBudget`] that
+/// counts decompressed bytes and decoded structures across all its batches.
+/// By default each field gets its own budget of `max_records_memory` bytes;
+/// set `budget` to share one across fields (all partitions of a Fetch
+/// response, say). The budget is taken when a field's batches are split
+/// ([`Batches`](super::Batches), [`decode_batches`](super::decode_batches),
+/// [`RecordBatch::read`]); each batch keeps it for its records.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Check each batch's CRC (default true). A broker re-validating
     /// anyway, or a tool inspecting damage, may turn it off.
     pub verify_crc: bool,
-    /// Most bytes one compressed batch (or legacy wrapper) may decompress to.
-    pub max_decompressed_size: usize,
+    /// The budget, in bytes, each records field gets when `budget` is not
+    /// set (default [`DEFAULT_RECORDS_BUDGET`], 64 MiB).
+    pub max_records_memory: usize,
+    /// One budget for every field decoded with these options (and their
+    /// clones), instead of one per field.
+    pub budget: Option<RecordsBudget>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             verify_crc: true,
-            max_decompressed_size: DEFAULT_MAX_DECOMPRESSED_SIZE,
+            max_records_memory: DEFAULT_RECORDS_BUDGET,
+            budget: None,
         }
     }
 }
 
+impl DecodeOptions {
+    /// Decode every field with these options under `budget`.
+    pub fn with_budget(mut self, budget: RecordsBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Give each field a budget of its own of `bytes`.
+    pub fn with_max_records_memory(mut self, bytes: usize) -> Self {
+        self.max_records_memory = bytes;
+        self
+    }
+
+    /// The budget a records field decoded with these options is charged
+    /// to: the shared one, or a fresh one of `max_records_memory`.
+    pub fn field_budget(&self) -> RecordsBudget {
+        self.budget
+            .clone()
+            .unwrap_or_else(|| RecordsBudget::new(self.max_records_memory))
+    }
+}
+
+/// What `Bytes` allocates to share a decompressed buffer (its reference
+/// count block), charged with each decompressed section.
+pub(crate) const SHARED_BUFFER_OVERHEAD: usize = 64;
+
 /// One v2 batch: its header, and its records section not yet decoded (a
-/// slice of the input, compressed if the attributes say so).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// slice of the input, compressed if the attributes say so). It keeps the
+/// budget of the records field it was read from, which decoding its records
+/// is charged to.
+#[derive(Debug, Clone)]
 pub struct RecordBatch {
     pub header: BatchHeader,
     /// The records section as stored.
@@ -496,7 +563,21 @@ pub struct RecordBatch {
     pub raw: Bytes,
     /// Byte offset of the batch in the buffer it was decoded from.
     pub input_offset: usize,
+    budget: RecordsBudget,
 }
+
+/// Batches are equal when their bytes and positions are; the budget they
+/// are charged to is not part of their value.
+impl PartialEq for RecordBatch {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+            && self.records_data == other.records_data
+            && self.raw == other.raw
+            && self.input_offset == other.input_offset
+    }
+}
+
+impl Eq for RecordBatch {}
 
 impl RecordBatch {
     /// Decodes exactly one batch filling `buf`.
@@ -513,8 +594,19 @@ impl RecordBatch {
     }
 
     /// Reads one batch at the reader's position: framing, header and CRC.
-    /// The records are decoded lazily by [`RecordBatch::records`].
+    /// The records are decoded lazily by [`RecordBatch::records`], under
+    /// the options' budget (a fresh one unless `opts.budget` is set: a
+    /// batch read alone is a field of its own).
     pub fn read(r: &mut Reader, opts: &DecodeOptions) -> Result<RecordBatch, RecordsError> {
+        Self::read_in(r, opts.verify_crc, opts.field_budget())
+    }
+
+    /// [`RecordBatch::read`] for a batch of a field whose budget is known.
+    pub(crate) fn read_in(
+        r: &mut Reader,
+        verify_crc: bool,
+        budget: RecordsBudget,
+    ) -> Result<RecordBatch, RecordsError> {
         let start = r.offset();
         let whole = r.peek_rest().clone();
         if whole.len() < BATCH_HEADER_LEN {
@@ -547,7 +639,7 @@ impl RecordBatch {
         })?;
         let raw = br.peek_rest().clone();
         let header = BatchHeader::read(&mut br)?;
-        if opts.verify_crc {
+        if verify_crc {
             let found = crc32c::crc32c(&raw[ATTRIBUTES_OFFSET..]);
             if found != header.crc {
                 return Err(RecordsError::CrcMismatch {
@@ -570,7 +662,14 @@ impl RecordBatch {
             records_data,
             raw,
             input_offset: start,
+            budget,
         })
+    }
+
+    /// The budget this batch's records are charged to: `opts`' shared one
+    /// if it has one, else that of the field the batch was read from.
+    pub fn budget<'a>(&'a self, opts: &'a DecodeOptions) -> &'a RecordsBudget {
+        opts.budget.as_ref().unwrap_or(&self.budget)
     }
 
     /// Recomputes the CRC and compares it with the stored one.
@@ -591,7 +690,8 @@ impl RecordBatch {
     }
 
     /// The uncompressed records section: the stored slice itself when the
-    /// batch is not compressed (no copy), else a fresh decompressed buffer.
+    /// batch is not compressed (no copy), else a fresh decompressed buffer
+    /// (charged to the budget).
     pub fn records_section(&self, opts: &DecodeOptions) -> Result<Bytes, RecordsError> {
         self.section(opts).map(|(b, _)| b)
     }
@@ -604,18 +704,31 @@ impl RecordBatch {
                 self.input_offset + BATCH_HEADER_LEN,
             )),
             codec => {
-                let out =
-                    compression::decompress(codec, &self.records_data, opts.max_decompressed_size)?;
+                let budget = self.budget(opts);
+                budget.charge(
+                    SHARED_BUFFER_OVERHEAD,
+                    BudgetUse::Decompressed(codec),
+                    self.input_offset,
+                )?;
+                let out = compression::decompress_charged(
+                    codec,
+                    2,
+                    &self.records_data,
+                    budget,
+                    self.input_offset,
+                )?;
                 Ok((Bytes::from(out), 0))
             }
         }
     }
 
     /// Walks the records without collecting them. Decompresses first if
-    /// the batch is compressed.
+    /// the batch is compressed. The decompressed section and each record's
+    /// headers are charged to [`RecordBatch::budget`].
     pub fn records(&self, opts: &DecodeOptions) -> Result<RecordIter, RecordsError> {
         let (section, base) = self.section(opts)?;
         Ok(RecordIter {
+            budget: self.budget(opts).clone(),
             r: Reader::with_base(section, base),
             ctx: RecordContext::of(&self.header),
             left: self.header.records_count,
@@ -625,12 +738,14 @@ impl RecordBatch {
         })
     }
 
-    /// Decodes every record.
+    /// Decodes every record (the vector is charged to the budget too).
     pub fn decode_records(&self, opts: &DecodeOptions) -> Result<Vec<Record>, RecordsError> {
         let it = self.records(opts)?;
         // Seven bytes is the smallest record, so the declared count can size
         // the Vec only as far as the section could really hold.
-        let cap = (self.header.records_count as usize).min(it.r.remaining() / 7);
+        let cap = (self.header.records_count as usize).min(it.r.remaining() / MIN_RECORD_LEN);
+        it.budget
+            .charge_slots::<Record>(cap, BudgetUse::CollectedRecords, self.input_offset)?;
         let mut out = Vec::with_capacity(cap);
         for rec in it {
             out.push(rec?);
@@ -711,6 +826,7 @@ pub(crate) fn encode_batch(
 /// the last one, is an error (as Kafka's own iterator reports it).
 #[derive(Debug, Clone)]
 pub struct RecordIter {
+    budget: RecordsBudget,
     r: Reader,
     ctx: RecordContext,
     left: i32,
@@ -753,7 +869,7 @@ impl Iterator for RecordIter {
             }));
         }
         self.left -= 1;
-        let rec = Record::read(&mut self.r, &self.ctx);
+        let rec = Record::read(&mut self.r, &self.ctx, &self.budget);
         if rec.is_err() {
             self.done = true;
         }

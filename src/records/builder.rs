@@ -51,6 +51,21 @@ impl RecordBatchBuilder {
         }
     }
 
+    /// A builder whose buffer holds `records_bytes` of encoded records
+    /// before it grows: a producer filling batches up to `batch.size` gives
+    /// that, and the records are written once instead of being copied at
+    /// every doubling of the buffer.
+    pub fn with_capacity(base_offset: i64, records_bytes: usize) -> Self {
+        let mut b = Self::new(base_offset);
+        b.reserve(records_bytes);
+        b
+    }
+
+    /// Makes room for `additional` more bytes of encoded records.
+    pub fn reserve(&mut self, additional: usize) {
+        self.section.reserve(additional);
+    }
+
     pub fn compression(mut self, codec: Compression) -> Self {
         self.compression.codec = codec;
         self

@@ -2,6 +2,7 @@
 
 use crate::error::{DecodeError, DecodeErrorKind};
 
+use super::budget::BudgetUse;
 use super::compression::Compression;
 
 /// Everything that can go wrong while decoding or encoding records.
@@ -59,6 +60,18 @@ pub enum RecordsError {
     /// or a batch larger than the caller is prepared to hold).
     #[error("{codec} data decompresses to more than the limit of {limit} bytes")]
     DecompressedTooLarge { codec: Compression, limit: usize },
+    /// Decoding would take the records budget past its limit: the input
+    /// holds more (decompressed bytes, records, headers, messages) than the
+    /// caller allowed one records field (or the fields sharing a budget)
+    /// to cost. Nothing past the limit was allocated.
+    #[error("records budget exceeded at offset {offset}: {what} need {requested} more bytes, {used} of the {limit} allowed are in use")]
+    BudgetExceeded {
+        offset: usize,
+        what: BudgetUse,
+        requested: usize,
+        used: usize,
+        limit: usize,
+    },
     /// The compressed data is malformed.
     #[error("{codec} decompression failed: {reason}")]
     Decompress { codec: Compression, reason: String },

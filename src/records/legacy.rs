@@ -14,15 +14,20 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::wire::Reader;
 
-use super::batch::{DecodeOptions, Record, TimestampType, LOG_OVERHEAD, NO_TIMESTAMP};
+use super::batch::{
+    DecodeOptions, Record, TimestampType, LOG_OVERHEAD, NO_TIMESTAMP, SHARED_BUFFER_OVERHEAD,
+};
+use super::budget::{BudgetUse, ChargedVec, RecordsBudget};
 use super::compression::{self, Compression, CompressionOptions};
 use super::error::RecordsError;
 
 const COMPRESSION_MASK: i8 = 0x07;
 const TIMESTAMP_TYPE: i8 = 0x08;
 
-/// One legacy message (possibly a compressed wrapper).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One legacy message (possibly a compressed wrapper). Like a
+/// [`RecordBatch`](super::RecordBatch) it keeps the budget of the records
+/// field it was read from.
+#[derive(Debug, Clone)]
 pub struct LegacyMessage {
     pub offset: i64,
     pub crc: u32,
@@ -34,15 +39,44 @@ pub struct LegacyMessage {
     pub value: Option<Bytes>,
     /// Byte offset of the message (its offset field) in the decoded buffer.
     pub input_offset: usize,
+    budget: RecordsBudget,
 }
+
+/// The budget a message is charged to is not part of its value.
+impl PartialEq for LegacyMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.offset == other.offset
+            && self.crc == other.crc
+            && self.magic == other.magic
+            && self.attributes == other.attributes
+            && self.timestamp == other.timestamp
+            && self.key == other.key
+            && self.value == other.value
+            && self.input_offset == other.input_offset
+    }
+}
+
+impl Eq for LegacyMessage {}
 
 impl LegacyMessage {
     /// Smallest messageSize: crc, magic, attributes, two null lengths.
     pub const MIN_SIZE_V0: usize = 14;
     pub const MIN_SIZE_V1: usize = 22;
 
-    /// Reads one entry (offset, size, message) and checks its CRC-32.
+    /// Reads one entry (offset, size, message) and checks its CRC-32. A
+    /// wrapper's records are charged to the options' budget (a fresh one
+    /// unless `opts.budget` is set).
     pub fn read(r: &mut Reader, opts: &DecodeOptions) -> Result<LegacyMessage, RecordsError> {
+        Self::read_in(r, opts.verify_crc, opts.field_budget())
+    }
+
+    /// [`LegacyMessage::read`] for a message of a field whose budget is
+    /// known.
+    pub(crate) fn read_in(
+        r: &mut Reader,
+        verify_crc: bool,
+        budget: RecordsBudget,
+    ) -> Result<LegacyMessage, RecordsError> {
         let start = r.offset();
         let offset = r.i64()?;
         let size_at = r.offset();
@@ -77,7 +111,7 @@ impl LegacyMessage {
                 what: "message size below the magic 1 minimum",
             });
         }
-        if opts.verify_crc {
+        if verify_crc {
             let found = crc32fast::hash(&body[4..]);
             if found != crc {
                 return Err(RecordsError::CrcMismatch {
@@ -106,7 +140,14 @@ impl LegacyMessage {
             key,
             value,
             input_offset: start,
+            budget,
         })
+    }
+
+    /// The budget this message's records are charged to: `opts`' shared
+    /// one if it has one, else that of the field it was read from.
+    pub fn budget<'a>(&'a self, opts: &'a DecodeOptions) -> &'a RecordsBudget {
+        opts.budget.as_ref().unwrap_or(&self.budget)
     }
 
     /// The codec of a wrapper (zstd does not exist before magic 2).
@@ -140,10 +181,13 @@ impl LegacyMessage {
     }
 
     /// The records this message holds: itself, or the messages inside a
-    /// compressed wrapper (decompressed within the options' limit).
+    /// compressed wrapper. The decompressed value and the vector are charged
+    /// to [`LegacyMessage::budget`].
     pub fn records(&self, opts: &DecodeOptions) -> Result<Vec<Record>, RecordsError> {
+        let budget = self.budget(opts);
         let codec = self.compression()?;
         if codec == Compression::None {
+            budget.charge_slots::<Record>(1, BudgetUse::CollectedRecords, self.input_offset)?;
             return Ok(vec![
                 self.to_record(self.offset, self.timestamp.unwrap_or(NO_TIMESTAMP))
             ]);
@@ -152,16 +196,22 @@ impl LegacyMessage {
             offset: self.input_offset,
             reason: "compressed wrapper message with a null value",
         })?;
-        let inner = compression::decompress_for_magic(
-            codec,
-            self.magic,
-            value,
-            opts.max_decompressed_size,
+        budget.charge(
+            SHARED_BUFFER_OVERHEAD,
+            BudgetUse::Decompressed(codec),
+            self.input_offset,
         )?;
+        let inner =
+            compression::decompress_charged(codec, self.magic, value, budget, self.input_offset)?;
         let mut r = Reader::new(Bytes::from(inner));
-        let mut msgs = Vec::with_capacity(r.remaining() / (LOG_OVERHEAD + Self::MIN_SIZE_V0));
+        // The vector grows as messages really arrive, each step charged.
+        let guess = (r.remaining() / (LOG_OVERHEAD + Self::MIN_SIZE_V0)).min(64);
+        let mut out =
+            ChargedVec::with_capacity(budget, BudgetUse::LegacyMessages, guess, self.input_offset)?;
+        let log_append = self.timestamp_type() == TimestampType::LogAppendTime;
+        let mut last_inner_offset = None;
         while !r.is_empty() {
-            let m = LegacyMessage::read(&mut r, opts)?;
+            let m = LegacyMessage::read_in(&mut r, opts.verify_crc, budget.clone())?;
             if m.compression()? != Compression::None {
                 // Kafka never nests compression, and refusing it bounds the
                 // work a crafted input can cause.
@@ -170,31 +220,24 @@ impl LegacyMessage {
                     reason: "compressed message inside a compressed wrapper",
                 });
             }
-            msgs.push(m);
+            let ts = if log_append {
+                self.timestamp.unwrap_or(NO_TIMESTAMP)
+            } else {
+                m.timestamp.unwrap_or(NO_TIMESTAMP)
+            };
+            last_inner_offset = Some(m.offset);
+            out.push(m.to_record(m.offset, ts), self.input_offset)?;
         }
+        let mut records = out.vec;
         // KIP-31: for magic 1 inner offsets are relative and the wrapper
         // holds the absolute offset of the last one.
-        let base = match (self.magic, msgs.last()) {
-            (1.., Some(last)) => self.offset.wrapping_sub(last.offset),
-            _ => 0,
-        };
-        let log_append = self.timestamp_type() == TimestampType::LogAppendTime;
-        Ok(msgs
-            .iter()
-            .map(|m| {
-                let offset = if self.magic >= 1 {
-                    base.wrapping_add(m.offset)
-                } else {
-                    m.offset
-                };
-                let ts = if log_append {
-                    self.timestamp.unwrap_or(NO_TIMESTAMP)
-                } else {
-                    m.timestamp.unwrap_or(NO_TIMESTAMP)
-                };
-                m.to_record(offset, ts)
-            })
-            .collect())
+        if let (1.., Some(last)) = (self.magic, last_inner_offset) {
+            let base = self.offset.wrapping_sub(last);
+            for rec in &mut records {
+                rec.offset = base.wrapping_add(rec.offset);
+            }
+        }
+        Ok(records)
     }
 }
 

@@ -15,8 +15,11 @@
 //! * [`compression`]: gzip, snappy (xerial and raw), lz4 (frame, and the
 //!   KAFKA-3160 form), zstd, each behind its cargo feature, with a
 //!   decompression limit.
+//! * [`RecordsBudget`]: the memory a records field may cost to decode,
+//!   counting decompressed bytes and decoded structures across its batches.
 
 mod batch;
+mod budget;
 mod builder;
 pub mod compression;
 mod control;
@@ -29,10 +32,9 @@ pub use batch::{
     ATTRIBUTES_OFFSET, BATCH_HEADER_LEN, CRC_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MIN_BATCH_LENGTH,
     NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, NO_TIMESTAMP,
 };
+pub use budget::{BudgetUse, RecordsBudget, DEFAULT_RECORDS_BUDGET};
 pub use builder::RecordBatchBuilder;
-pub use compression::{
-    Compression, CompressionOptions, SnappyFraming, DEFAULT_MAX_DECOMPRESSED_SIZE,
-};
+pub use compression::{Compression, CompressionOptions, SnappyFraming};
 pub use control::{ControlRecord, ControlRecordKey, ControlRecordType, EndTxnMarker};
 pub use error::RecordsError;
 pub use legacy::LegacyMessage;

@@ -12,7 +12,10 @@ use crate::wire::Reader;
 
 use super::batch::{
     DecodeOptions, Record, RecordBatch, LOG_OVERHEAD, MAGIC_OFFSET, MIN_BATCH_LENGTH,
+    MIN_RECORD_LEN,
 };
+use super::budget::{BudgetUse, ChargedVec, RecordsBudget};
+use super::compression::Compression;
 use super::error::RecordsError;
 use super::legacy::LegacyMessage;
 
@@ -33,11 +36,28 @@ impl Batch {
         }
     }
 
-    /// Decodes the records (decompressing as needed).
+    /// Decodes the records (decompressing as needed), charged to
+    /// [`Batch::budget`].
     pub fn records(&self, opts: &DecodeOptions) -> Result<Vec<Record>, RecordsError> {
         match self {
             Batch::V2(b) => b.decode_records(opts),
             Batch::Legacy(m) => m.records(opts),
+        }
+    }
+
+    /// The budget this batch's records are charged to: `opts`' shared one
+    /// if it has one, else that of the field the batch was read from.
+    pub fn budget<'a>(&'a self, opts: &'a DecodeOptions) -> &'a RecordsBudget {
+        match self {
+            Batch::V2(b) => b.budget(opts),
+            Batch::Legacy(m) => m.budget(opts),
+        }
+    }
+
+    fn input_offset(&self) -> usize {
+        match self {
+            Batch::V2(b) => b.input_offset,
+            Batch::Legacy(m) => m.input_offset,
         }
     }
 }
@@ -55,11 +75,14 @@ pub struct PartialBatch {
     pub base_offset: Option<i64>,
 }
 
-/// Iterates the batches of a records field.
+/// Iterates the batches of a records field. The field is decoded under one
+/// budget (the options' shared one, or a fresh one of
+/// `max_records_memory`), which every batch it yields keeps for its records.
 #[derive(Debug, Clone)]
 pub struct Batches {
     r: Reader,
-    opts: DecodeOptions,
+    verify_crc: bool,
+    budget: RecordsBudget,
     partial: Option<PartialBatch>,
     done: bool,
 }
@@ -72,10 +95,16 @@ impl Batches {
     pub fn with_options(records: Bytes, opts: DecodeOptions) -> Self {
         Batches {
             r: Reader::new(records),
-            opts,
+            verify_crc: opts.verify_crc,
+            budget: opts.field_budget(),
             partial: None,
             done: false,
         }
+    }
+
+    /// The budget of this field.
+    pub fn budget(&self) -> &RecordsBudget {
+        &self.budget
     }
 
     /// The trailing partial batch, once iteration reached it.
@@ -133,9 +162,11 @@ impl Batches {
                         what: "batch length below the v2 header size",
                     });
                 }
-                RecordBatch::read(&mut self.r, &self.opts).map(|b| Some(Batch::V2(b)))
+                RecordBatch::read_in(&mut self.r, self.verify_crc, self.budget.clone())
+                    .map(|b| Some(Batch::V2(b)))
             }
-            0 | 1 => LegacyMessage::read(&mut self.r, &self.opts).map(|m| Some(Batch::Legacy(m))),
+            0 | 1 => LegacyMessage::read_in(&mut self.r, self.verify_crc, self.budget.clone())
+                .map(|m| Some(Batch::Legacy(m))),
             magic => Err(RecordsError::UnsupportedMagic {
                 offset: offset + MAGIC_OFFSET,
                 magic,
@@ -173,29 +204,76 @@ pub struct DecodedRecords {
 }
 
 impl DecodedRecords {
-    /// Every record of every batch, in order.
+    /// Every record of every batch, in order, in one vector charged to the
+    /// batches' budget as it grows.
     pub fn records(&self, opts: &DecodeOptions) -> Result<Vec<Record>, RecordsError> {
-        let mut out = Vec::new();
+        let Some(first) = self.batches.first() else {
+            return Ok(Vec::new());
+        };
+        let budget = first.budget(opts);
+        // The declared counts size the vector once (an uncompressed
+        // section caps its count at what its bytes could hold; a count a
+        // compressed batch cannot back fails its own count check, and the
+        // budget bounds what it can claim before that).
+        let declared = self
+            .batches
+            .iter()
+            .map(|b| match b {
+                Batch::V2(b) => {
+                    let count = b.header.records_count.max(0) as usize;
+                    match b.compression() {
+                        Ok(Compression::None) => count.min(b.records_data.len() / MIN_RECORD_LEN),
+                        _ => count,
+                    }
+                }
+                Batch::Legacy(_) => 1,
+            })
+            .fold(0usize, usize::saturating_add);
+        let mut out = ChargedVec::with_capacity(
+            budget,
+            BudgetUse::CollectedRecords,
+            declared,
+            first.input_offset(),
+        )?;
         for b in &self.batches {
-            out.extend(b.records(opts)?);
+            match b {
+                Batch::V2(rb) => {
+                    for rec in rb.records(opts)? {
+                        out.push(rec?, rb.input_offset)?;
+                    }
+                }
+                Batch::Legacy(m) => {
+                    let recs = m.records(opts)?;
+                    let held = recs.capacity() * std::mem::size_of::<Record>();
+                    for rec in recs {
+                        out.push(rec, m.input_offset)?;
+                    }
+                    // Its vector is freed: the records moved into `out`.
+                    m.budget(opts).release(held);
+                }
+            }
         }
-        Ok(out)
+        Ok(out.vec)
     }
 }
 
 /// Splits a records field into its batches (framing and CRCs checked,
-/// records not yet decoded), reporting a trailing partial batch.
+/// records not yet decoded), reporting a trailing partial batch. The
+/// vector of batches is charged to the field's budget.
 pub fn decode_batches(
     records: Bytes,
     opts: &DecodeOptions,
 ) -> Result<DecodedRecords, RecordsError> {
-    let mut it = Batches::with_options(records, *opts);
-    let mut batches = Vec::new();
+    let mut it = Batches::with_options(records, opts.clone());
+    let budget = it.budget.clone();
+    let mut batches = ChargedVec::with_capacity(&budget, BudgetUse::Batches, 0, 0)?;
     for b in &mut it {
-        batches.push(b?);
+        let b = b?;
+        let at = b.input_offset();
+        batches.push(b, at)?;
     }
     Ok(DecodedRecords {
-        batches,
+        batches: batches.vec,
         partial: it.partial,
     })
 }
