@@ -39,7 +39,7 @@ use kwire::records::{
     decode_batches, Batch, Compression, DecodeOptions, Header, RecordBatchBuilder, TimestampType,
 };
 use kwire::{Bytes, ErrorCode, Request, StrBytes, Uuid};
-use kwire_client::proto::api_name;
+use kwire_client::protocol::api::api_name;
 use kwire_client::{Broker, ClientConfig, SendOptions, Sent};
 
 /// Records per codec, each direction.

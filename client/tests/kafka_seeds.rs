@@ -46,7 +46,7 @@ use kwire::messages::{
 };
 use kwire::records::{decode_batches, Batch, DecodeOptions, RecordBatchBuilder};
 use kwire::{ApiKey, Bytes, ErrorCode, Request, StrBytes, Uuid};
-use kwire_client::proto::{api_name, our_range};
+use kwire_client::protocol::api::{api_name, our_range};
 use kwire_client::{Broker, Choice, ClientConfig, Negotiated, SendOptions, Sent};
 
 /// One broker at a time.

@@ -1,4 +1,5 @@
-//! What the client takes from the generated protocol crate, in one place.
+//! What the client takes from the generated protocol crate about APIs, in
+//! one place: names, our own version ranges, parsing a name.
 
 pub use kwire::{ApiKey, VersionRange};
 
@@ -34,13 +35,16 @@ mod tests {
 
     #[test]
     fn names_and_parsing() {
-        assert_eq!(api_name(ApiKey(1)), "Fetch");
+        assert_eq!(api_name(ApiKey::FETCH), "Fetch");
         assert_eq!(api_name(ApiKey(9999)), "api key 9999");
-        assert_eq!(parse_api("fetch"), Some(ApiKey(1)));
-        assert_eq!(parse_api("ApiVersions"), Some(ApiKey(18)));
-        assert_eq!(parse_api("txn_offset_commit"), Some(ApiKey(28)));
-        assert_eq!(parse_api("3"), Some(ApiKey(3)));
+        assert_eq!(parse_api("fetch"), Some(ApiKey::FETCH));
+        assert_eq!(parse_api("ApiVersions"), Some(ApiKey::API_VERSIONS));
+        assert_eq!(
+            parse_api("txn_offset_commit"),
+            Some(ApiKey::TXN_OFFSET_COMMIT)
+        );
+        assert_eq!(parse_api("3"), Some(ApiKey::METADATA));
         assert_eq!(parse_api("nope"), None);
-        assert!(our_range(ApiKey(18)).is_some_and(|r| r.min == 0 && r.max >= 3));
+        assert!(our_range(ApiKey::API_VERSIONS).is_some_and(|r| r.min == 0 && r.max >= 3));
     }
 }

@@ -1,9 +1,10 @@
 //! The client's typed errors.
 
-use crate::choose::NoVersion;
-use crate::conn::ConnError;
-use crate::negotiate::NegotiationError;
-use crate::proto::VersionRange;
+use super::auth::AuthError;
+use super::conn::{Closed, ConnError};
+use crate::protocol::api::VersionRange;
+use crate::protocol::choose::NoVersion;
+use crate::protocol::negotiate::{NegotiationError, NoReply};
 
 /// Anything a client call can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,6 +52,14 @@ pub enum ClientError {
         retry_safe: bool,
         /// The broker's range for the API after renegotiating, if it came back.
         now_advertised: Option<VersionRange>,
+    },
+    /// The connection's authenticator failed (SASL).
+    #[error("authentication ({mechanism}) with {broker} failed: {source}")]
+    Auth {
+        broker: String,
+        mechanism: String,
+        #[source]
+        source: Box<AuthError>,
     },
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -112,6 +121,8 @@ pub enum FailureKind {
     WriteStalled,
     /// This client shut the connection down.
     Shutdown,
+    /// Authentication (SASL) failed.
+    Auth,
 }
 
 impl ConnError {
@@ -133,12 +144,19 @@ impl ConnError {
     }
 }
 
-fn closed_kind(how: crate::negotiate::Closed) -> FailureKind {
-    use crate::negotiate::Closed;
+fn closed_kind(how: Closed) -> FailureKind {
     match how {
         Closed::Eof => FailureKind::Closed,
         Closed::Reset => FailureKind::Reset,
         Closed::TimedOut => FailureKind::NoReply,
+    }
+}
+
+fn no_reply_kind(how: NoReply) -> FailureKind {
+    match how {
+        NoReply::Eof => FailureKind::Closed,
+        NoReply::Reset => FailureKind::Reset,
+        NoReply::TimedOut => FailureKind::NoReply,
     }
 }
 
@@ -148,7 +166,7 @@ impl ClientError {
         match self {
             ClientError::Conn(e) => e.kind(),
             ClientError::Negotiation { source, .. } => match &**source {
-                NegotiationError::ClosedBeforeReply { how, .. } => closed_kind(*how),
+                NegotiationError::ClosedBeforeReply { how, .. } => no_reply_kind(*how),
                 NegotiationError::Malformed { .. } => FailureKind::MalformedReply,
                 NegotiationError::UnsupportedAtV0 { .. }
                 | NegotiationError::NonDowngrade { .. }
@@ -159,6 +177,7 @@ impl ClientError {
             ClientError::Encode { .. } => FailureKind::InvalidRequest,
             ClientError::Decode { .. } => FailureKind::MalformedReply,
             ClientError::ClosedAfterRequest { .. } => FailureKind::Closed,
+            ClientError::Auth { .. } => FailureKind::Auth,
             ClientError::Config(_) => FailureKind::Config,
         }
     }
