@@ -11,6 +11,8 @@ pub mod api;
 pub mod apiversions;
 pub mod choose;
 pub mod facts;
+pub mod find_coordinator;
 pub mod negotiate;
+pub mod reply;
 pub mod route;
 pub mod versions;

@@ -212,6 +212,17 @@ pub enum NegotiationError {
     },
     #[error("ApiVersions negotiation did not finish within {0} attempts")]
     TooManyAttempts(usize),
+    /// The address is not the node of the cluster the client expected
+    /// (ApiVersions v5, KIP-1242): the client's metadata is stale and it
+    /// must bootstrap again.
+    #[error(
+        "the broker answered ApiVersions v{version} with REBOOTSTRAP_REQUIRED (KIP-1242): \
+         it is not the node of the cluster this client's metadata names"
+    )]
+    RebootstrapRequired {
+        version: i16,
+        attempts: Vec<Attempt>,
+    },
 }
 
 fn closed_before_reply(how: NoReply, attempts: &[Attempt]) -> String {
@@ -404,6 +415,11 @@ impl Negotiator {
                     table,
                     attempts: self.attempts.clone(),
                 })
+            }
+            Reply::Error { code } if code == ErrorCode::REBOOTSTRAP_REQUIRED => {
+                self.record(version, "REBOOTSTRAP_REQUIRED");
+                let attempts = self.attempts.clone();
+                self.fail(NegotiationError::RebootstrapRequired { version, attempts })
             }
             Reply::Error { code } => {
                 self.record(version, format!("error {}", code.0));
@@ -630,6 +646,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn rebootstrap_required_is_its_own_failure() {
+        let mut n = Negotiator::new(cfg(5));
+        n.start();
+        assert!(matches!(
+            n.on_reply(Reply::Error {
+                code: ErrorCode::REBOOTSTRAP_REQUIRED
+            }),
+            Action::Fail(NegotiationError::RebootstrapRequired { version: 5, .. })
+        ));
     }
 
     #[test]
