@@ -14,6 +14,10 @@
 //! * [`net`]: framing, TLS, a connection generic over its stream, the
 //!   connection handshake (ApiVersions, then an authenticator), one broker
 //!   and its connection;
+//! * [`cluster`]: bootstrap and metadata, routing by what a request is
+//!   (partition leader, group or transaction coordinator, controller, any
+//!   broker), coordinator lookups, retries with backoff, throttling, and the
+//!   cluster-wide feature view;
 //! * shared leaves: [`limits`] (what a peer can make the client read, keep
 //!   or print) and [`escape`] (broker text made safe for a terminal).
 //!
@@ -21,11 +25,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod escape;
 pub mod limits;
 pub mod net;
 pub mod protocol;
 
+pub use cluster::{Cluster, ClusterConfig, ClusterError, Routed};
 pub use limits::ResponseCaps;
 pub use net::{
     Broker, ClientConfig, ClientError, ConnConfig, ConnError, ConnectStage, Connection,

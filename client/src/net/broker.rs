@@ -282,6 +282,14 @@ impl Broker {
         Claim::Drive(generation, tx)
     }
 
+    /// The live negotiated connection, if there is one (no I/O).
+    pub fn live(&self) -> Option<Arc<Negotiated>> {
+        match &*self.lock_slot() {
+            Slot::Live(n) if !n.conn.is_closed() => Some(n.clone()),
+            _ => None,
+        }
+    }
+
     /// This connection's table (negotiating first if needed).
     pub async fn versions(&self) -> Result<BrokerVersions, ClientError> {
         Ok(self.connection().await?.versions.clone())

@@ -123,6 +123,15 @@ pub enum FailureKind {
     Shutdown,
     /// Authentication (SASL) failed.
     Auth,
+    /// The broker says the client's metadata is stale (KIP-1242,
+    /// KIP-1102); the cluster layer bootstraps again.
+    RebootstrapRequired,
+    /// The request cannot be routed as one request: unknown topic, no
+    /// leader, partitions or keys served by different brokers, a key that
+    /// cannot be read.
+    Routing,
+    /// The broker throttles this client (KIP-219) past the deadline.
+    Throttled,
 }
 
 impl ConnError {
@@ -172,6 +181,7 @@ impl ClientError {
                 | NegotiationError::NonDowngrade { .. }
                 | NegotiationError::BrokerError { .. }
                 | NegotiationError::TooManyAttempts(_) => FailureKind::BrokerRefused,
+                NegotiationError::RebootstrapRequired { .. } => FailureKind::RebootstrapRequired,
             },
             ClientError::NoVersion(_) => FailureKind::NoVersion,
             ClientError::Encode { .. } => FailureKind::InvalidRequest,

@@ -29,7 +29,10 @@ pub fn code(kind: FailureKind) -> u8 {
         FailureKind::UnexpectedReply => UNEXPECTED_REPLY,
         FailureKind::ReplyTooLarge => TOO_LARGE,
         FailureKind::MalformedReply => MALFORMED,
-        FailureKind::BrokerRefused | FailureKind::NoVersion | FailureKind::Auth => REFUSED,
+        FailureKind::BrokerRefused
+        | FailureKind::NoVersion
+        | FailureKind::Auth
+        | FailureKind::RebootstrapRequired => REFUSED,
         FailureKind::WriteStalled => NOT_READING,
         _ => OTHER,
     }
