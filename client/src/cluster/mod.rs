@@ -49,7 +49,7 @@ pub use config::ClusterConfig;
 pub use error::ClusterError;
 pub use features::FeatureView;
 pub use metadata::{Metadata, Node};
-pub use send::Routed;
+pub use send::{Routed, Target};
 
 use crate::net::{Broker, ClientConfig, Negotiated};
 use crate::protocol::apiversions::Identity;
@@ -275,6 +275,29 @@ impl Cluster {
             keys: vec![key.to_string()],
         };
         self.target(&route, deadline).await
+    }
+
+    /// The coordinators of `keys` (node ids), looked up together: one
+    /// batched FindCoordinator when the broker takes v4+, else one request
+    /// per key.
+    pub async fn coordinators(
+        &self,
+        kind: CoordinatorKind,
+        keys: &[&str],
+    ) -> Result<std::collections::BTreeMap<String, i32>, ClusterError> {
+        let deadline = Instant::now() + self.cfg.timeout;
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| self.cached_coordinator(kind, k).is_none())
+            .map(|k| k.to_string())
+            .collect();
+        if !missing.is_empty() {
+            self.lookup(kind, missing, deadline).await?;
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|k| Some((k.to_string(), self.cached_coordinator(kind, k)?)))
+            .collect())
     }
 
     /// Forgets the cached coordinator of `key` (after the caller saw

@@ -132,8 +132,7 @@ impl Cluster {
             // election); no broker answering may be a restart.
             ClusterError::UnknownTopic { .. }
             | ClusterError::NoLeader { .. }
-            | ClusterError::NoMetadata { .. }
-            | ClusterError::Throttled { .. } => true,
+            | ClusterError::NoMetadata { .. } => true,
             _ => false,
         }
     }
@@ -310,12 +309,16 @@ impl Cluster {
         route: &Route,
         deadline: Instant,
     ) -> Result<Arc<Broker>, ClusterError> {
-        let stale = {
+        // Metadata is fetched when there is none (a new or rebootstrapped
+        // cluster) and, for routes that depend on it, when it is old.
+        let (none, old) = {
             let st = self.lock();
-            st.fetched_at
-                .map_or(true, |t| t.elapsed() >= self.cfg.metadata_max_age)
+            match st.fetched_at {
+                None => (true, true),
+                Some(t) => (false, t.elapsed() >= self.cfg.metadata_max_age),
+            }
         };
-        if stale && !matches!(route, Route::Any) {
+        if none || (old && !matches!(route, Route::Any)) {
             self.refresh_for(topic_names(route), deadline).await?;
         }
         let mut refreshed = false;

@@ -124,6 +124,9 @@ pub struct FakeConfig {
     pub recv_buffer: Option<usize>,
     /// Bodies for an API instead of its default response.
     pub responders: Vec<(ApiKey, Responder)>,
+    /// The cluster id this broker belongs to: ApiVersions v5+ naming
+    /// another one gets REBOOTSTRAP_REQUIRED (KIP-1242).
+    pub cluster_id: Option<String>,
 }
 
 /// Builds a response body from the request's version and body; `None`
@@ -158,6 +161,7 @@ impl FakeConfig {
             fault: None,
             recv_buffer: None,
             responders: vec![],
+            cluster_id: None,
         }
     }
 
@@ -347,7 +351,17 @@ async fn serve(mut s: TcpStream, conn: usize, inner: Arc<Mutex<Inner>>) {
             g.cfg.clone()
         };
         let answer = if key == 18 {
-            api_versions(&cfg, conn, version)
+            let body = r.peek_rest().clone();
+            match identity_mismatch(&cfg, version, body) {
+                true => Answer::Reply(api_versions_body(
+                    &cfg,
+                    conn,
+                    version,
+                    kwire::ErrorCode::REBOOTSTRAP_REQUIRED.0,
+                    &vec![],
+                )),
+                false => api_versions(&cfg, conn, version),
+            }
         } else {
             let body = r.peek_rest().clone();
             other(&cfg, conn, key, version, body)
@@ -516,6 +530,23 @@ fn api_versions(cfg: &FakeConfig, conn: usize, version: i16) -> Answer {
             Answer::Reply(api_versions_body(cfg, conn, version.min(3), code, &vec![]))
         }
         _ => Answer::Reply(api_versions_body(cfg, conn, version, 0, table)),
+    }
+}
+
+/// ApiVersions v5+ naming a cluster other than this broker's (KIP-1242).
+fn identity_mismatch(cfg: &FakeConfig, version: i16, body: Bytes) -> bool {
+    let Some(mine) = &cfg.cluster_id else {
+        return false;
+    };
+    if version < 5 {
+        return false;
+    }
+    match kwire::messages::ApiVersionsRequest::decode_bytes(body, version) {
+        Ok(req) => req
+            .cluster_id
+            .as_deref()
+            .is_some_and(|c| c != mine.as_str()),
+        Err(_) => false,
     }
 }
 
