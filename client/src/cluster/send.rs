@@ -149,7 +149,13 @@ impl Cluster {
         deadline: Instant,
     ) -> Result<Step<R::Response>, ClusterError> {
         let broker = match target {
-            Target::Node(id) => self.broker(*id)?,
+            Target::Node(id) => {
+                if self.lock().fetched_at.is_none() {
+                    // New or rebootstrapped: learn the nodes first.
+                    self.refresh_for(Vec::new(), deadline).await?;
+                }
+                self.broker(*id)?
+            }
             Target::Route(_) => self.target(route, deadline).await?,
         };
         if let Some(until) = self.throttled_until(broker.addr()) {

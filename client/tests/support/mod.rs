@@ -9,6 +9,7 @@
 //! accepts with the default response of that API.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod peers;
 
 use std::net::SocketAddr;
