@@ -516,3 +516,216 @@ fn kafka_4_4_0_rebootstrap_when_another_cluster_takes_the_address() {
         c.shutdown().await;
     });
 }
+
+/// A three-node KRaft cluster from `testsupport/kafka/broker cluster start`
+/// (see testsupport/kafka/README.md); stopped from Drop.
+struct KafkaNodes {
+    dir: String,
+    bootstrap: Vec<String>,
+    cluster_id: String,
+}
+
+fn cluster_cmd(args: &[&str]) -> String {
+    let out = std::process::Command::new(support::kafka::testsupport("broker"))
+        .arg("cluster")
+        .args(args)
+        .arg("--env")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
+    assert!(
+        out.status.success(),
+        "`testsupport/kafka/broker cluster {}` failed ({}; its output is above)",
+        args.join(" "),
+        out.status
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`cluster_cmd`] off the runtime, so connections keep being read (a
+/// broker that stops is seen closing, as it would be by a running client).
+async fn cluster_cmd_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cluster_cmd(&args)
+    })
+    .await
+    .expect("cluster command")
+}
+
+fn env_field(text: &str, k: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
+        .unwrap_or_else(|| panic!("no KAFKA_{k} in: {text}"))
+        .to_string()
+}
+
+impl KafkaNodes {
+    fn start(release: &str, transaction_version: u8) -> KafkaNodes {
+        support::kafka::require_java_and_maven();
+        let help = std::process::Command::new(support::kafka::testsupport("broker"))
+            .args(["cluster", "start", "--help"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            help,
+            "this test needs `testsupport/kafka/broker cluster start` (three-node KRaft clusters, \
+             node-stop/node-start, features): this tree's launcher has no `cluster` command yet. \
+             It lands with the testsupport/kafka cluster work; `KWIRE_TESTSUPPORT_KAFKA=DIR` points \
+             at a testsupport/kafka that has it."
+        );
+        let tv = transaction_version.to_string();
+        let text = cluster_cmd(&[
+            "start",
+            "--release",
+            release,
+            "--nodes",
+            "3",
+            "--transaction-version",
+            &tv,
+        ]);
+        KafkaNodes {
+            dir: env_field(&text, "DIR"),
+            bootstrap: env_field(&text, "BOOTSTRAP")
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+            cluster_id: env_field(&text, "CLUSTER_ID"),
+        }
+    }
+}
+
+impl Drop for KafkaNodes {
+    fn drop(&mut self) {
+        let status = std::process::Command::new(support::kafka::testsupport("broker"))
+            .args(["cluster", "stop", "--dir", &self.dir, "--clean"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!(
+                "`broker cluster stop --dir {}` failed: {status:?}",
+                self.dir
+            );
+        }
+    }
+}
+
+#[test]
+fn kafka_4_4_0_three_nodes_routing_coordinators_features_failover() {
+    let _g = lock();
+    let nodes = KafkaNodes::start("4.4.0", 1);
+    runtime().block_on(async {
+        let mut addrs = vec![dead_address()];
+        addrs.extend(nodes.bootstrap.iter().cloned());
+        let c = Cluster::connect(&addrs, cfg()).await.unwrap();
+        let md = c.metadata();
+        assert_eq!(md.brokers.len(), 3);
+        assert_eq!(md.cluster_id.as_deref(), Some(nodes.cluster_id.as_str()));
+
+        // Three partitions, replicated three times: each Produce goes to its
+        // partition's leader.
+        let topic = "kw-nodes";
+        let mut t = CreatableTopic::default();
+        t.name = StrBytes::from_static("kw-nodes");
+        t.num_partitions = 3;
+        t.replication_factor = 3;
+        let mut ct = CreateTopicsRequest::default();
+        ct.topics = vec![t];
+        ct.timeout_ms = 30_000;
+        let r = send(&c, &ct).await;
+        assert_eq!(r.response.topics[0].error_code, 0);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let leaders = loop {
+            let md = c.refresh_metadata(&[topic]).await.unwrap();
+            let l: Vec<Option<i32>> = (0..3)
+                .map(|p| {
+                    md.partition(&TopicPartition::new(topic, p))
+                        .and_then(|x| x.leader)
+                })
+                .collect();
+            if l.iter().all(Option::is_some) {
+                break l.into_iter().flatten().collect::<Vec<i32>>();
+            }
+            assert!(Instant::now() < deadline, "no leaders: {l:?}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let id = c.metadata().topics[topic].id;
+        for (p, leader) in leaders.iter().enumerate() {
+            let mut req = produce(topic, id, None);
+            req.topic_data[0].partition_data[0].index = p as i32;
+            let r = send(&c, &req).await;
+            let part = &r.response.responses[0].partition_responses[0];
+            assert_eq!(part.error_code, 0, "{}", ErrorCode(part.error_code));
+            assert_eq!(r.node, Some(*leader), "partition {p}");
+        }
+
+        // Groups spread over the coordinators; each OffsetFetch goes to its
+        // group's.
+        let groups: Vec<String> = (0..6).map(|i| format!("kw-nodes-g{i}")).collect();
+        let keys: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let found = c.coordinators(CoordinatorKind::Group, &keys).await.unwrap();
+        let distinct: std::collections::BTreeSet<i32> = found.values().copied().collect();
+        assert!(distinct.len() >= 2, "{found:?}");
+        for g in &groups {
+            let mut of = OffsetFetchRequest::default();
+            of.group_id = StrBytes::from(g.clone());
+            of.topics = None;
+            let r = send(&c, &of).await;
+            assert_eq!(r.response.error_code, 0);
+            assert_eq!(r.node, Some(found[g]), "{g}");
+        }
+
+        // transaction.version 1, then upgraded to 2 while the client runs:
+        // the view follows the higher epoch once a broker reports it.
+        let before = c.features();
+        assert_eq!(before.transaction_version(), 1);
+        assert_eq!(transaction(&c, 1).await, (11, 4));
+        cluster_cmd(&[
+            "features",
+            "--dir",
+            &nodes.dir,
+            "--upgrade",
+            "transaction.version=2",
+        ]);
+        for n in c.metadata().brokers.keys() {
+            c.broker(*n).unwrap().disconnect().await;
+            c.send_to(
+                Target::Node(*n),
+                &MetadataRequest::default(),
+                &SendOptions::default(),
+            )
+            .await
+            .unwrap();
+        }
+        let after = c.features();
+        assert!(after.epoch() > before.epoch(), "{before:?} -> {after:?}");
+        assert_eq!(after.transaction_version(), 2);
+        let (produce_v, end_v) = transaction(&c, 2).await;
+        assert!(produce_v >= 12 && end_v == 5, "{produce_v} {end_v}");
+
+        // The leader of partition 0 goes away: the next Produce finds the
+        // new one.
+        let tp = TopicPartition::new(topic, 0);
+        let old = c.metadata().partition(&tp).and_then(|p| p.leader).unwrap();
+        cluster_cmd_async(&["node-stop", "--dir", &nodes.dir, "--node", &old.to_string()]).await;
+        let r = send(&c, &produce(topic, id, None)).await;
+        let part = &r.response.responses[0].partition_responses[0];
+        assert_eq!(part.error_code, 0, "{}", ErrorCode(part.error_code));
+        assert_ne!(r.node, Some(old), "{:?}", r.retries);
+        assert_eq!(r.node, c.metadata().partition(&tp).and_then(|p| p.leader));
+        eprintln!("failover from node {old}: {:?}", r.retries);
+        cluster_cmd(&[
+            "node-start",
+            "--dir",
+            &nodes.dir,
+            "--node",
+            &old.to_string(),
+        ]);
+        c.shutdown().await;
+    });
+}

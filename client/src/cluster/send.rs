@@ -184,7 +184,7 @@ impl Cluster {
             match after_error(&e, retry_safe) {
                 AfterError::Retry { unreachable: true } => {
                     self.mark_unreachable(broker.addr());
-                    self.invalidate(route);
+                    self.invalidate(route, deadline).await;
                 }
                 AfterError::Rebootstrap => self.rebootstrap().await,
                 _ => {}
@@ -202,7 +202,7 @@ impl Cluster {
             Ok(s) => s,
             Err(e) => {
                 if matches!(after_error(&e, retry_safe), AfterError::Retry { .. }) {
-                    self.invalidate(route);
+                    self.invalidate(route, deadline).await;
                 }
                 return Err(on(e));
             }
@@ -255,7 +255,7 @@ impl Cluster {
                 }
             }
             AfterReply::Relookup { resend } => {
-                self.invalidate(route);
+                self.invalidate(route, deadline).await;
                 if resend {
                     Ok(Step::Again {
                         note: note("coordinator moved: looking it up again"),
@@ -296,15 +296,35 @@ impl Cluster {
         }
     }
 
-    /// Forgets what routed a failed request: the coordinator of its keys.
-    /// (A leader is forgotten through the response's errors; a broker that
-    /// cannot be reached keeps its partitions until metadata moves them.)
-    fn invalidate(&self, route: &Route) {
-        if let Route::Coordinator { kind, keys } = route {
-            let mut st = self.lock();
-            for k in keys {
-                st.coordinators.remove(&(*kind, k.clone()));
+    /// Forgets what routed a request that failed on its broker: the
+    /// coordinator of its keys, or the leaders of its partitions (then asks
+    /// metadata where they are now; Java's client requests a metadata update
+    /// on a disconnect too).
+    async fn invalidate(&self, route: &Route, deadline: Instant) {
+        match route {
+            Route::Coordinator { kind, keys } => {
+                let mut st = self.lock();
+                for k in keys {
+                    st.coordinators.remove(&(*kind, k.clone()));
+                }
             }
+            Route::Leader(tps) => {
+                {
+                    let mut st = self.lock();
+                    let mut md = (*st.metadata).clone();
+                    for tp in tps {
+                        md.forget_leader(tp);
+                    }
+                    st.metadata = Arc::new(md);
+                }
+                if let Err(e) = self.refresh_for(topic_names(route), deadline).await {
+                    tracing::info!(error = %e, "metadata refresh after a failed leader failed");
+                }
+            }
+            Route::Controller => {
+                let _ = self.refresh_for(Vec::new(), deadline).await;
+            }
+            Route::Any | Route::Unroutable { .. } => {}
         }
     }
 

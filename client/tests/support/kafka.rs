@@ -16,10 +16,12 @@ pub fn lock() -> MutexGuard<'static, ()> {
     BROKERS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A file of testsupport/kafka.
+/// A file of testsupport/kafka (`$KWIRE_TESTSUPPORT_KAFKA` points at
+/// another copy of that directory).
 pub fn testsupport(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testsupport/kafka")
+    std::env::var_os("KWIRE_TESTSUPPORT_KAFKA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testsupport/kafka"))
         .join(name)
 }
 
