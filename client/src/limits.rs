@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::protocol::api::ApiKey;
+use kwire::ApiKey;
 
 /// The generic frame limit, for requests and replies: Kafka's own default
 /// for `socket.request.max.bytes` (100 MiB). Replies that can be large

@@ -35,6 +35,7 @@ pub mod features;
 pub mod metadata;
 mod refresh;
 pub mod retry;
+mod routed;
 pub mod routing;
 mod send;
 pub mod single_flight;
@@ -49,7 +50,7 @@ pub use config::ClusterConfig;
 pub use error::ClusterError;
 pub use features::FeatureView;
 pub use metadata::{Metadata, Node};
-pub use send::{Routed, Target};
+pub use routed::{Routed, Target};
 
 use crate::net::{Broker, ClientConfig, Negotiated};
 use crate::protocol::apiversions::Identity;

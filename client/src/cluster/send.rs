@@ -10,37 +10,13 @@ use kwire::Request;
 use tokio::time::{sleep, sleep_until, timeout_at, Instant};
 
 use super::retry::{after_error, after_reply, AfterError, AfterReply};
+use super::routed::{routed, Routed, Target};
 use super::routing::{resolve, Resolution};
 use super::{Cluster, ClusterError};
 use crate::net::{Broker, ClientError, SendOptions, Sent};
-use crate::protocol::choose::Choice;
 use crate::protocol::facts::is_retry_safe;
 use crate::protocol::reply::reply_facts;
 use crate::protocol::route::{route_of, Route, TopicRef};
-
-/// A response, where it went and how its version was chosen.
-#[derive(Debug, Clone)]
-pub struct Routed<T> {
-    pub response: T,
-    pub version: i16,
-    pub choice: Choice,
-    /// The node that answered (`None`: a bootstrap address).
-    pub node: Option<i32>,
-    /// `host:port (node N)` of the broker that answered.
-    pub broker: String,
-    pub route: Route,
-    /// One line per earlier try: where it went and why it was not the end.
-    pub retries: Vec<String>,
-}
-
-/// Where [`Cluster::send_to`] sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Where the request's own content says.
-    Route(Route),
-    /// This node, whatever the request is.
-    Node(i32),
-}
 
 impl Cluster {
     /// Sends `req` where it belongs and decodes the answer; retries within
@@ -399,18 +375,6 @@ impl Cluster {
                 Resolution::Unroutable(why) => return Err(ClusterError::Unroutable(why)),
             }
         }
-    }
-}
-
-fn routed<T>(sent: Sent<T>, broker: &Broker, route: Route, retries: Vec<String>) -> Routed<T> {
-    Routed {
-        node: broker.node_id(),
-        broker: broker.name(),
-        response: sent.response,
-        version: sent.version,
-        choice: sent.choice,
-        route,
-        retries,
     }
 }
 

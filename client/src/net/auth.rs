@@ -16,6 +16,7 @@ use std::time::Duration;
 use kwire::Request;
 
 use super::conn::Connection;
+pub use super::error::AuthError;
 use super::error::ClientError;
 use super::request::request_on;
 use crate::protocol::choose::{choose_for, Choice, Overrides};
@@ -71,24 +72,6 @@ pub struct Authenticated {
     /// KIP-368): the connection must re-authenticate before it ends.
     /// `None` = no limit.
     pub session_lifetime: Option<Duration>,
-}
-
-/// Why authentication failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum AuthError {
-    /// The broker refused (a SASL error code, a wrong password, a mechanism
-    /// the listener does not enable).
-    #[error("{0}")]
-    Refused(String),
-    /// A request of the exchange failed.
-    #[error(transparent)]
-    Request(#[from] Box<ClientError>),
-}
-
-impl From<ClientError> for AuthError {
-    fn from(e: ClientError) -> Self {
-        AuthError::Request(Box::new(e))
-    }
 }
 
 /// The future an [`Authenticator`] returns.

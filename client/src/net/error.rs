@@ -1,6 +1,5 @@
 //! The client's typed errors.
 
-use super::auth::AuthError;
 use super::conn::{Closed, ConnError};
 use crate::protocol::api::VersionRange;
 use crate::protocol::choose::NoVersion;
@@ -190,5 +189,23 @@ impl ClientError {
             ClientError::Auth { .. } => FailureKind::Auth,
             ClientError::Config(_) => FailureKind::Config,
         }
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// The broker refused (a SASL error code, a wrong password, a mechanism
+    /// the listener does not enable).
+    #[error("{0}")]
+    Refused(String),
+    /// A request of the exchange failed.
+    #[error(transparent)]
+    Request(#[from] Box<ClientError>),
+}
+
+impl From<ClientError> for AuthError {
+    fn from(e: ClientError) -> Self {
+        AuthError::Request(Box::new(e))
     }
 }

@@ -22,21 +22,8 @@ use std::fmt;
 
 use super::api::{api_name, our_range, ApiKey, VersionRange};
 use super::facts::RequestFacts;
+pub use super::versions::Cap;
 use super::versions::{BrokerVersions, VersionCaps};
-
-/// A per-API maximum from a named source (a user cap, a release pin).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cap {
-    /// Where the cap comes from, e.g. `user cap` or `release 3.8`.
-    pub source: String,
-    pub max: i16,
-}
-
-impl fmt::Display for Cap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} <= {}", self.source, self.max)
-    }
-}
 
 /// Which gate lowered (or would have lowered) a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,9 +8,9 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::api::{ApiKey, VersionRange};
-use super::choose::Cap;
 use super::negotiate::{FallbackVersions, RawTable};
 use crate::limits::SAMPLE_KEYS;
 
@@ -194,6 +194,20 @@ impl BrokerVersions {
     /// `transaction.version` (KIP-890 part 2 needs >= 2).
     pub fn transaction_version(&self) -> i16 {
         self.finalized_level(TRANSACTION_VERSION)
+    }
+}
+
+/// A per-API maximum from a named source (a user cap, a release pin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cap {
+    /// Where the cap comes from, e.g. `user cap` or `release 3.8`.
+    pub source: String,
+    pub max: i16,
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <= {}", self.source, self.max)
     }
 }
 
