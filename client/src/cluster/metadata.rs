@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use kwire::messages::MetadataResponse;
 use kwire::{ErrorCode, Uuid};
 
+use crate::protocol::api::host_port;
 use crate::protocol::reply::LeaderHint;
 use crate::protocol::route::{TopicPartition, TopicRef};
 
@@ -30,11 +31,7 @@ pub struct Node {
 impl Node {
     /// `host:port` (IPv6 literals in brackets).
     pub fn addr(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port(&self.host, self.port)
     }
 }
 

@@ -17,6 +17,16 @@ pub fn our_range(api: ApiKey) -> Option<VersionRange> {
     api.versions()
 }
 
+/// `host:port` of a broker as the protocol names it (metadata, a
+/// coordinator); an IPv6 literal goes in brackets.
+pub fn host_port(host: &str, port: i32) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Looks an API up by name (`Fetch`, `fetch`) or number (`1`).
 pub fn parse_api(s: &str) -> Option<ApiKey> {
     if let Ok(n) = s.trim().parse::<i16>() {
@@ -46,5 +56,7 @@ mod tests {
         assert_eq!(parse_api("3"), Some(ApiKey::METADATA));
         assert_eq!(parse_api("nope"), None);
         assert!(our_range(ApiKey::API_VERSIONS).is_some_and(|r| r.min == 0 && r.max >= 3));
+        assert_eq!(host_port("b1", 9092), "b1:9092");
+        assert_eq!(host_port("::1", 9092), "[::1]:9092");
     }
 }

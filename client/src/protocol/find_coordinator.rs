@@ -14,6 +14,7 @@
 use kwire::messages::{FindCoordinatorRequest, FindCoordinatorResponse};
 use kwire::{ErrorCode, StrBytes};
 
+use super::api::host_port;
 use super::route::CoordinatorKind;
 
 /// The first version of the batched form (KIP-699).
@@ -33,11 +34,7 @@ pub struct CoordinatorAnswer {
 impl CoordinatorAnswer {
     /// `host:port` of the coordinator.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port(&self.host, self.port)
     }
 }
 

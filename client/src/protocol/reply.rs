@@ -83,6 +83,21 @@ impl ReplyFacts {
         self.code(Scope::Partition(TopicPartition { topic, partition }), code);
     }
 
+    /// A partition of a Produce or Fetch response, whose error carries the
+    /// current leader (KIP-951; a leader id below 0 means "no hint").
+    fn led_partition(&mut self, topic: TopicRef, partition: i32, code: i16, leader: (i32, i32)) {
+        let tp = TopicPartition { topic, partition };
+        let (leader_id, leader_epoch) = leader;
+        if code != ErrorCode::NONE.0 && leader_id >= 0 && leader_epoch >= 0 {
+            self.leader_hints.push(LeaderHint {
+                partition: tp.clone(),
+                leader_id,
+                leader_epoch,
+            });
+        }
+        self.code(Scope::Partition(tp), code);
+    }
+
     /// Whether any error is one of `codes`.
     pub fn any(&self, codes: &[ErrorCode]) -> bool {
         self.errors.iter().any(|e| codes.contains(&e.code))
@@ -236,54 +251,28 @@ fn named(name: &StrBytes) -> TopicRef {
     TopicRef::Name(name.to_string())
 }
 
-/// Leader ids below 0 mean "no hint" (the field's default).
-fn hint(f: &mut ReplyFacts, partition: TopicPartition, leader_id: i32, leader_epoch: i32) {
-    if leader_id >= 0 && leader_epoch >= 0 {
-        f.leader_hints.push(LeaderHint {
-            partition,
-            leader_id,
-            leader_epoch,
-        });
-    }
-}
-
 /// The errors of the APIs the cluster layer routes, by concrete type.
 fn errors(any: &dyn Any, f: &mut ReplyFacts) {
     if let Some(r) = any.downcast_ref::<ProduceResponse>() {
         for t in &r.responses {
             for p in &t.partition_responses {
-                let tp = TopicPartition {
-                    topic: topic(&t.name, &t.topic_id),
-                    partition: p.index,
-                };
-                if p.error_code != ErrorCode::NONE.0 {
-                    hint(
-                        f,
-                        tp.clone(),
-                        p.current_leader.leader_id,
-                        p.current_leader.leader_epoch,
-                    );
-                }
-                f.code(Scope::Partition(tp), p.error_code);
+                let l = &p.current_leader;
+                let at = topic(&t.name, &t.topic_id);
+                f.led_partition(at, p.index, p.error_code, (l.leader_id, l.leader_epoch));
             }
         }
     } else if let Some(r) = any.downcast_ref::<FetchResponse>() {
         f.top(r.error_code);
         for t in &r.responses {
             for p in &t.partitions {
-                let tp = TopicPartition {
-                    topic: topic(&t.topic, &t.topic_id),
-                    partition: p.partition_index,
-                };
-                if p.error_code != ErrorCode::NONE.0 {
-                    hint(
-                        f,
-                        tp.clone(),
-                        p.current_leader.leader_id,
-                        p.current_leader.leader_epoch,
-                    );
-                }
-                f.code(Scope::Partition(tp), p.error_code);
+                let l = &p.current_leader;
+                let at = topic(&t.topic, &t.topic_id);
+                f.led_partition(
+                    at,
+                    p.partition_index,
+                    p.error_code,
+                    (l.leader_id, l.leader_epoch),
+                );
             }
         }
     } else if let Some(r) = any.downcast_ref::<ListOffsetsResponse>() {

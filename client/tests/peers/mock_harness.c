@@ -123,8 +123,8 @@ static int cmd_broker_errors(rd_kafka_mock_cluster_t *mc, char *arg) {
         return 0;
 }
 
-/* "TOPIC:PARTS:RF" */
-static int cmd_topic(rd_kafka_mock_cluster_t *mc, char *arg) {
+/* Splits "NAME:A:B" (NAME may hold colons) at its last two colons. */
+static int split_name_2(char *arg, int *a, int *b) {
         char *c2 = strrchr(arg, ':');
         if (!c2)
                 return -1;
@@ -133,20 +133,25 @@ static int cmd_topic(rd_kafka_mock_cluster_t *mc, char *arg) {
         if (!c1)
                 return -1;
         *c1 = '\0';
-        return rd_kafka_mock_topic_create(mc, arg, atoi(c1 + 1), atoi(c2 + 1)) ? -1 : 0;
+        *a = atoi(c1 + 1);
+        *b = atoi(c2 + 1);
+        return 0;
+}
+
+/* "TOPIC:PARTS:RF" */
+static int cmd_topic(rd_kafka_mock_cluster_t *mc, char *arg) {
+        int parts, rf;
+        if (split_name_2(arg, &parts, &rf))
+                return -1;
+        return rd_kafka_mock_topic_create(mc, arg, parts, rf) ? -1 : 0;
 }
 
 /* "TOPIC:PART:BRK" */
 static int cmd_leader(rd_kafka_mock_cluster_t *mc, char *arg) {
-        char *c2 = strrchr(arg, ':');
-        if (!c2)
+        int part, broker;
+        if (split_name_2(arg, &part, &broker))
                 return -1;
-        *c2 = '\0';
-        char *c1 = strrchr(arg, ':');
-        if (!c1)
-                return -1;
-        *c1 = '\0';
-        return rd_kafka_mock_partition_set_leader(mc, arg, atoi(c1 + 1), atoi(c2 + 1)) ? -1 : 0;
+        return rd_kafka_mock_partition_set_leader(mc, arg, part, broker) ? -1 : 0;
 }
 
 /* "group|transaction:KEY:BRK" */
