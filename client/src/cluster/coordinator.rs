@@ -102,7 +102,7 @@ impl Cluster {
                                 self.mark_unreachable(b.addr());
                             }
                         }
-                        AfterError::Rebootstrap => self.rebootstrap().await,
+                        AfterError::Rebootstrap => self.rebootstrap(),
                         AfterError::Fail => {
                             return Err(ClusterError::Broker {
                                 broker: b.name(),

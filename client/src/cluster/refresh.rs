@@ -117,7 +117,7 @@ impl Cluster {
                     tracing::warn!(broker = %b.name(), "Metadata says REBOOTSTRAP_REQUIRED (KIP-1102): back to the bootstrap addresses");
                     if !rebooted {
                         rebooted = true;
-                        self.rebootstrap().await;
+                        self.rebootstrap();
                         candidates = self.lock().seeds.clone();
                         i = 0;
                     }
@@ -131,14 +131,14 @@ impl Cluster {
                     // ignores such a response too).
                     tracing::info!(broker = %b.name(), "Metadata lists no broker: ignored");
                 }
-                Ok(resp) => return Ok(self.install(&resp, &asked, &b).await),
+                Ok(resp) => return Ok(self.install(&resp, &asked, &b)),
                 Err(e) => {
                     tracing::info!(broker = %b.name(), error = %e, "Metadata failed; trying the next broker");
                     match after_error(&e, true) {
                         AfterError::Retry { unreachable: true } => self.mark_unreachable(b.addr()),
                         AfterError::Rebootstrap if !rebooted => {
                             rebooted = true;
-                            self.rebootstrap().await;
+                            self.rebootstrap();
                             candidates = self.lock().seeds.clone();
                             i = 0;
                         }
@@ -202,12 +202,7 @@ impl Cluster {
     /// Takes a response in: merges it, makes broker objects for new or
     /// moved nodes, drops those of nodes that left, and closes the
     /// bootstrap connections (nodes get their own, with an identity).
-    async fn install(
-        &self,
-        resp: &MetadataResponse,
-        asked: &[String],
-        from: &Broker,
-    ) -> Arc<Metadata> {
+    fn install(&self, resp: &MetadataResponse, asked: &[String], from: &Broker) -> Arc<Metadata> {
         let fresh = Metadata::from_response(resp);
         let (md, gone, seeds) = {
             let mut st = self.lock();
@@ -252,18 +247,20 @@ impl Cluster {
         };
         tracing::debug!(broker = %from.name(), brokers = md.brokers.len(), topics = md.topics.len(),
             cluster_id = ?md.cluster_id, "metadata taken in");
+        // Closed in the background: each close is bounded by the shutdown
+        // deadline, and nothing here waits for it.
         for b in gone
             .into_iter()
             .chain(seeds.into_iter().filter(|s| s.live().is_some()))
         {
-            b.disconnect().await;
+            tokio::spawn(async move { b.disconnect().await });
         }
         md
     }
 
     /// Back to the bootstrap addresses: every node, coordinator and the
     /// metadata are forgotten (KIP-899, KIP-1102, KIP-1242).
-    pub(super) async fn rebootstrap(&self) {
+    pub(super) fn rebootstrap(&self) {
         let gone: Vec<Arc<Broker>> = {
             let mut st = self.lock();
             st.rebootstraps += 1;
@@ -275,7 +272,7 @@ impl Cluster {
         };
         tracing::warn!(bootstrap = ?self.bootstrap, "rebootstrapping");
         for b in gone {
-            b.disconnect().await;
+            tokio::spawn(async move { b.disconnect().await });
         }
     }
 }

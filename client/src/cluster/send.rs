@@ -162,7 +162,7 @@ impl Cluster {
                     self.mark_unreachable(broker.addr());
                     self.invalidate(route, deadline).await;
                 }
-                AfterError::Rebootstrap => self.rebootstrap().await,
+                AfterError::Rebootstrap => self.rebootstrap(),
                 _ => {}
             }
             return Err(on(e));
@@ -262,7 +262,7 @@ impl Cluster {
                 }
             }
             AfterReply::Rebootstrap => {
-                self.rebootstrap().await;
+                self.rebootstrap();
                 Ok(Step::Again {
                     note: note("REBOOTSTRAP_REQUIRED: bootstrapping again"),
                     sent,
