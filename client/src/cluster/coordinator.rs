@@ -16,6 +16,7 @@ use tokio::time::{sleep, timeout_at, Instant};
 use super::retry::{after_error, AfterError};
 use super::{Cluster, ClusterError, Node};
 use crate::net::{Broker, ClientError, SendOptions};
+use crate::protocol::api::valid_host;
 use crate::protocol::find_coordinator::{answers, batched, single, CoordinatorAnswer};
 use crate::protocol::reply::reply_facts;
 use crate::protocol::route::CoordinatorKind;
@@ -66,6 +67,17 @@ impl Cluster {
                     let mut again = Vec::new();
                     for key in &keys {
                         match found.iter().find(|a| a.key == *key) {
+                            Some(a) if a.error == ErrorCode::NONE && !valid_host(&a.host) => {
+                                return Err(ClusterError::Coordinator {
+                                    kind,
+                                    key: key.clone(),
+                                    code: a.error,
+                                    message: Some(format!(
+                                        "the answer names host {}, which is no host name",
+                                        crate::escape::name(&a.host)
+                                    )),
+                                })
+                            }
                             Some(a) if a.error == ErrorCode::NONE => self.remember(kind, a),
                             Some(a) if NOT_YET.contains(&a.error) => {
                                 tracing::info!(broker = %b.name(), %kind, key = %key, error = %a.error,

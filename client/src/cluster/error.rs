@@ -51,8 +51,13 @@ pub enum ClusterError {
         split: Vec<(i32, Vec<String>)>,
     },
     /// FindCoordinator answered an error that looking again does not fix
-    /// (an authorization failure, an invalid key).
-    #[error("the {kind} coordinator of {key:?}: {code}{}", message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    /// (an authorization failure, an invalid key). The broker's message is
+    /// escaped when shown.
+    #[error(
+        "the {kind} coordinator of {}: {code}{}",
+        crate::escape::name(key),
+        message.as_deref().map(|m| format!(" ({})", crate::escape::name(m))).unwrap_or_default()
+    )]
     Coordinator {
         kind: CoordinatorKind,
         key: String,

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use kwire::messages::MetadataResponse;
 use kwire::{ErrorCode, Uuid};
 
-use crate::protocol::api::host_port;
+use crate::protocol::api::{host_port, valid_host};
 use crate::protocol::reply::LeaderHint;
 use crate::protocol::route::{TopicPartition, TopicRef};
 
@@ -104,6 +104,14 @@ impl Metadata {
         let brokers = resp
             .brokers
             .iter()
+            .filter(|b| {
+                let ok = valid_host(&b.host);
+                if !ok {
+                    tracing::warn!(node = b.node_id, host = %crate::escape::name(&b.host),
+                        "metadata names a broker host that is no host name: node left out");
+                }
+                ok
+            })
             .map(|b| {
                 (
                     b.node_id,
@@ -349,6 +357,14 @@ mod tests {
             (m.cluster_id.as_deref(), m.controller),
             (Some("c1"), Some(2))
         );
+    }
+
+    #[test]
+    fn a_host_that_is_no_host_name_is_left_out() {
+        let mut r = response("t", 7, &[(0, 1, 0)]);
+        r.brokers[1].host = "evil\u{1b}]0;x\u{7}".into();
+        let m = Metadata::from_response(&r);
+        assert_eq!(m.brokers.keys().copied().collect::<Vec<_>>(), vec![1, 3]);
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub fn host_port(host: &str, port: i32) -> String {
     }
 }
 
+/// Whether a broker-supplied host name can be used as one: printable
+/// ASCII, no spaces, at most 255 bytes (DNS names and IP literals). Hosts
+/// come from metadata and FindCoordinator answers and end up in logs and
+/// errors as part of a broker's name, so anything else is refused rather
+/// than dialled or printed.
+pub fn valid_host(host: &str) -> bool {
+    !host.is_empty() && host.len() <= 255 && host.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Looks an API up by name (`Fetch`, `fetch`) or number (`1`).
 pub fn parse_api(s: &str) -> Option<ApiKey> {
     if let Ok(n) = s.trim().parse::<i16>() {
@@ -58,5 +67,7 @@ mod tests {
         assert!(our_range(ApiKey::API_VERSIONS).is_some_and(|r| r.min == 0 && r.max >= 3));
         assert_eq!(host_port("b1", 9092), "b1:9092");
         assert_eq!(host_port("::1", 9092), "[::1]:9092");
+        assert!(valid_host("broker-1.example") && valid_host("::1"));
+        assert!(!valid_host("") && !valid_host("a b") && !valid_host("evil\u{1b}[2J"));
     }
 }
