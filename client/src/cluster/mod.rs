@@ -315,29 +315,35 @@ impl Cluster {
     }
 
     fn pick_any(&self, st: &mut State) -> Arc<Broker> {
+        let now = Instant::now();
+        let blocked = |addr: &str| {
+            st.unreachable.get(addr).is_some_and(|t| *t > now)
+                || st.throttled.get(addr).is_some_and(|t| *t > now)
+        };
+        // Only the chosen node gets a broker object: a reply listing many
+        // brokers costs entries in the metadata, not connections' state.
         let md = st.metadata.clone();
-        let mut known: Vec<Arc<Broker>> = md
+        let best = md
             .brokers
             .values()
             .map(|n| {
-                st.nodes
-                    .entry(n.id)
-                    .or_insert_with(|| self.node_broker(&md, n))
-                    .clone()
+                let addr = n.addr();
+                let live = st.nodes.get(&n.id).is_some_and(|b| b.live().is_some());
+                (blocked(&addr), !live, n.id, n)
             })
-            .collect();
-        let now = Instant::now();
-        let blocked = |b: &Broker| {
-            st.unreachable.get(b.addr()).is_some_and(|t| *t > now)
-                || st.throttled.get(b.addr()).is_some_and(|t| *t > now)
-        };
-        known.sort_by_key(|b| (blocked(b), b.live().is_none(), b.node_id()));
-        if let Some(b) = known.into_iter().next().filter(|b| !blocked(b)) {
-            return b;
+            .min_by_key(|(blocked, idle, id, _)| (*blocked, *idle, *id))
+            .filter(|(blocked, ..)| !blocked)
+            .map(|(.., n)| n.clone());
+        if let Some(n) = best {
+            return st
+                .nodes
+                .entry(n.id)
+                .or_insert_with(|| self.node_broker(&md, &n))
+                .clone();
         }
         st.seeds
             .iter()
-            .find(|b| !blocked(b))
+            .find(|b| !blocked(b.addr()))
             .or_else(|| st.seeds.first())
             .cloned()
             .unwrap_or_else(|| Arc::new(Broker::new(&self.bootstrap[0], None, self.client.clone())))
