@@ -121,10 +121,6 @@ impl Cluster {
                         candidates = self.lock().seeds.clone();
                         i = 0;
                     }
-                    attempts.push((
-                        b.name(),
-                        ClientError::Config("REBOOTSTRAP_REQUIRED in Metadata".into()),
-                    ));
                 }
                 Ok(resp) if resp.brokers.is_empty() => {
                     // A broker still starting answers with no brokers (Java

@@ -4,7 +4,6 @@
 //! deadline says stop.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kwire::Request;
 use tokio::time::{sleep, sleep_until, timeout_at, Instant};
@@ -13,7 +12,7 @@ use super::retry::{after_error, after_reply, AfterError, AfterReply};
 use super::routed::{routed, Routed, Target};
 use super::routing::{resolve, Resolution};
 use super::{Cluster, ClusterError};
-use crate::net::{Broker, ClientError, SendOptions, Sent};
+use crate::net::{Broker, ClientError, ConnError, SendOptions, Sent};
 use crate::protocol::facts::is_retry_safe;
 use crate::protocol::reply::reply_facts;
 use crate::protocol::route::{route_of, Route, TopicRef};
@@ -150,11 +149,14 @@ impl Cluster {
         };
         // Negotiate first: the connection feeds the cluster's feature view,
         // which then gates this request's version.
+        let left = deadline.saturating_duration_since(Instant::now());
         let live = match timeout_at(deadline, broker.connection()).await {
             Ok(r) => r,
-            Err(_) => {
-                return Err(self.deadline_error("connecting", deadline_budget(deadline), 1, None))
-            }
+            Err(_) => Err(ClientError::Conn(ConnError::TimedOut {
+                addr: broker.addr().to_string(),
+                what: "connecting and negotiating (the call's deadline)".into(),
+                after: left,
+            })),
         };
         if let Err(e) = live {
             match after_error(&e, retry_safe) {
@@ -404,8 +406,4 @@ fn topic_names(route: &Route) -> Vec<String> {
         }
         _ => Vec::new(),
     }
-}
-
-fn deadline_budget(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }
