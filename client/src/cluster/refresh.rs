@@ -14,6 +14,7 @@ use tokio::time::{timeout_at, Instant};
 use super::metadata::Metadata;
 use super::retry::{after_error, AfterError};
 use super::{Cluster, ClusterError};
+use crate::escape::escape;
 use crate::net::{Broker, ClientError, ConnError, SendOptions};
 use crate::protocol::reply::reply_facts;
 
@@ -129,7 +130,7 @@ impl Cluster {
                 }
                 Ok(resp) => return Ok(self.install(&resp, &asked, &b)),
                 Err(e) => {
-                    tracing::info!(broker = %b.name(), error = %e, "Metadata failed; trying the next broker");
+                    tracing::info!(broker = %b.name(), error = %escape(&e.to_string()), "Metadata failed; trying the next broker");
                     match after_error(&e, true) {
                         AfterError::Retry { unreachable: true } => self.mark_unreachable(b.addr()),
                         AfterError::Rebootstrap if !rebooted => {

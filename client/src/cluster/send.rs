@@ -12,6 +12,7 @@ use super::retry::{after_error, after_reply, AfterError, AfterReply};
 use super::routed::{routed, Routed, Target};
 use super::routing::{resolve, Resolution};
 use super::{Cluster, ClusterError};
+use crate::escape::escape;
 use crate::net::{Broker, ClientError, ConnError, SendOptions, Sent};
 use crate::protocol::facts::is_retry_safe;
 use crate::protocol::reply::reply_facts;
@@ -69,8 +70,8 @@ impl Cluster {
                     (sent, broker)
                 }
                 Err(e) if Self::retriable(&e, retry_safe) => {
-                    tracing::info!(request = %what, error = %e, "retrying");
-                    retries.push(e.to_string());
+                    tracing::info!(request = %what, error = %escape(&e.to_string()), "retrying");
+                    retries.push(escape(&e.to_string()).into_owned());
                     let left = deadline.saturating_duration_since(Instant::now());
                     let Some(wait) = self.cfg.backoff.next(attempt, left) else {
                         return Err(ClusterError::Deadline {
@@ -220,7 +221,7 @@ impl Cluster {
                 }
                 let topics = topic_names(route);
                 if let Err(e) = self.refresh_for(topics, deadline).await {
-                    tracing::info!(error = %e, "metadata refresh after a stale leader failed");
+                    tracing::info!(error = %escape(&e.to_string()), "metadata refresh after a stale leader failed");
                 }
                 if resend {
                     Ok(Step::Again {
@@ -251,7 +252,7 @@ impl Cluster {
             }),
             AfterReply::ControllerMoved { resend } => {
                 if let Err(e) = self.refresh_for(Vec::new(), deadline).await {
-                    tracing::info!(error = %e, "metadata refresh after NOT_CONTROLLER failed");
+                    tracing::info!(error = %escape(&e.to_string()), "metadata refresh after NOT_CONTROLLER failed");
                 }
                 if resend {
                     Ok(Step::Again {
@@ -296,7 +297,7 @@ impl Cluster {
                     st.metadata = Arc::new(md);
                 }
                 if let Err(e) = self.refresh_for(topic_names(route), deadline).await {
-                    tracing::info!(error = %e, "metadata refresh after a failed leader failed");
+                    tracing::info!(error = %escape(&e.to_string()), "metadata refresh after a failed leader failed");
                 }
             }
             Route::Controller => {
