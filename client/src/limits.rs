@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::proto::ApiKey;
+use kwire::ApiKey;
 
 /// The generic frame limit, for requests and replies: Kafka's own default
 /// for `socket.request.max.bytes` (100 MiB). Replies that can be large
@@ -45,7 +45,7 @@ pub const PRINT_NAME_CHARS: usize = 128;
 /// without a cap gets the frame limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseCaps {
-    caps: BTreeMap<i16, usize>,
+    caps: BTreeMap<ApiKey, usize>,
 }
 
 impl Default for ResponseCaps {
@@ -65,24 +65,24 @@ impl ResponseCaps {
 
     /// Caps replies to `api` at `max` bytes (after the size prefix).
     pub fn cap(mut self, api: ApiKey, max: usize) -> Self {
-        self.caps.insert(api.0, max);
+        self.caps.insert(api, max);
         self
     }
 
     /// Removes the cap of `api`.
     pub fn uncap(mut self, api: ApiKey) -> Self {
-        self.caps.remove(&api.0);
+        self.caps.remove(&api);
         self
     }
 
     /// The largest reply to `api` accepted under a frame limit of `frame`.
     pub fn max_for(&self, api: ApiKey, frame: usize) -> usize {
-        self.caps.get(&api.0).map_or(frame, |&c| c.min(frame))
+        self.caps.get(&api).map_or(frame, |&c| c.min(frame))
     }
 
     /// Every cap, by key.
     pub fn iter(&self) -> impl Iterator<Item = (ApiKey, usize)> + '_ {
-        self.caps.iter().map(|(&k, &v)| (ApiKey(k), v))
+        self.caps.iter().map(|(&k, &v)| (k, v))
     }
 }
 

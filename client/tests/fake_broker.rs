@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use kwire::messages::fetch_request::FetchTopic;
 use kwire::messages::produce_request::TopicProduceData;
-use kwire::messages::{EndTxnRequest, FetchRequest, MetadataRequest, ProduceRequest};
-use kwire::{ApiKey, Uuid, VersionRange};
-use kwire_client::negotiate::{Closed, NegotiationError};
+use kwire::messages::{
+    EndTxnRequest, FetchRequest, MetadataRequest, ProduceRequest, SaslHandshakeRequest,
+};
+use kwire::{ApiKey, ErrorCode, Uuid, VersionRange};
+use kwire_client::net::auth::{AuthContext, AuthError, AuthFuture, Authenticated, Authenticator};
+use kwire_client::protocol::negotiate::{NegotiationError, NoReply};
 use kwire_client::{
-    Broker, Client, ClientConfig, ClientError, NoVersion, SendOptions, TableSource,
+    Broker, ClientConfig, ClientError, FailureKind, NoVersion, SendOptions, TableSource,
 };
 use support::{ApiVersionsMode, FakeBroker, FakeConfig};
 
@@ -151,7 +154,7 @@ async fn pre_0_10_broker_without_fallback_is_a_clear_error() {
     match &e {
         ClientError::Negotiation { source, .. } => match &**source {
             NegotiationError::ClosedBeforeReply { how, attempts } => {
-                assert_eq!(*how, Closed::Eof);
+                assert_eq!(*how, NoReply::Eof);
                 assert_eq!(attempts.len(), 3);
             }
             other => panic!("{other:?}"),
@@ -328,26 +331,22 @@ async fn topics_without_ids_cap_fetch_at_12_and_never_raise() {
 async fn two_brokers_keep_their_own_tables() {
     let a = FakeBroker::start(FakeConfig::kafka(vec![(1, 0, 7)])).await;
     let z = FakeBroker::start(FakeConfig::kafka(vec![(1, 0, 16)])).await;
-    let client = Client::new(cfg());
-    let (ra, rz) = tokio::join!(
-        async {
-            client
-                .broker(&a.addr())
-                .send_with(&fetch(&[("t", 0)]), &SendOptions::default())
-                .await
-        },
-        async {
-            client
-                .broker(&z.addr())
-                .send_with(&fetch(&[("t", 1)]), &SendOptions::default())
-                .await
-        },
+    // One configuration, two brokers: each negotiates its own table.
+    let shared = std::sync::Arc::new(cfg());
+    let ba = Broker::new(&a.addr(), None, shared.clone());
+    let bz = Broker::new(&z.addr(), None, shared);
+    let (fa, fz, opts) = (
+        fetch(&[("t", 0)]),
+        fetch(&[("t", 1)]),
+        SendOptions::default(),
     );
+    let (ra, rz) = tokio::join!(ba.send_with(&fa, &opts), bz.send_with(&fz, &opts));
     assert_eq!(ra.unwrap().version, 7);
     assert_eq!(rz.unwrap().version, 16);
     assert_eq!(a.versions_of(1), vec![7]);
     assert_eq!(z.versions_of(1), vec![16]);
-    client.shutdown().await;
+    ba.disconnect().await;
+    bz.disconnect().await;
 }
 
 #[tokio::test]
@@ -615,4 +614,89 @@ async fn a_cancelled_negotiation_does_not_strand_its_waiters() {
         .unwrap();
     assert_eq!(generation, 2);
     assert_eq!(fake.connections(), 2);
+}
+
+/// A test mechanism: one SaslHandshake through the context, then success
+/// or a refusal.
+struct HandshakeOnly {
+    refuse: bool,
+    seen: std::sync::Mutex<Vec<(i16, usize)>>,
+}
+
+impl Authenticator for HandshakeOnly {
+    fn name(&self) -> &str {
+        "TEST"
+    }
+
+    fn authenticate<'a>(&'a self, cx: AuthContext<'a>) -> AuthFuture<'a> {
+        Box::pin(async move {
+            let mut req = SaslHandshakeRequest::default();
+            req.mechanism = "PLAIN".into();
+            let (resp, choice) = cx.send(&req).await?;
+            assert_eq!(resp.error_code, ErrorCode::NONE.0);
+            self.seen
+                .lock()
+                .unwrap()
+                .push((choice.version, cx.versions.apis().count()));
+            if self.refuse {
+                return Err(AuthError::Refused("wrong password".into()));
+            }
+            Ok(Authenticated {
+                session_lifetime: Some(Duration::from_secs(60)),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_authenticator_runs_after_api_versions_and_before_any_request() {
+    let fake = FakeBroker::start(FakeConfig::kafka(vec![
+        (ApiKey::SASL_HANDSHAKE.0, 0, 1),
+        (ApiKey::METADATA.0, 0, 12),
+    ]))
+    .await;
+    let auth = std::sync::Arc::new(HandshakeOnly {
+        refuse: false,
+        seen: Default::default(),
+    });
+    let mut c = cfg();
+    c.authenticator = Some(auth.clone());
+    let b = broker(&fake.addr(), c);
+    let md = b.send(&MetadataRequest::default()).await.unwrap();
+    assert!(md.topics.is_empty());
+    let n = b.connection().await.unwrap();
+    assert_eq!(
+        n.authenticated.as_ref().and_then(|a| a.session_lifetime),
+        Some(Duration::from_secs(60))
+    );
+    // SaslHandshake at min(ours, broker) on the negotiated table, between
+    // ApiVersions and the first request.
+    assert_eq!(auth.seen.lock().unwrap().clone(), vec![(1, 3)]);
+    let keys: Vec<i16> = fake
+        .received()
+        .iter()
+        .map(|r| r.api_key)
+        .skip_while(|&k| k == ApiKey::API_VERSIONS.0)
+        .collect();
+    assert_eq!(keys, vec![ApiKey::SASL_HANDSHAKE.0, ApiKey::METADATA.0]);
+}
+
+#[tokio::test]
+async fn a_refused_authentication_fails_the_connection_with_its_own_kind() {
+    let fake = FakeBroker::start(FakeConfig::kafka(vec![
+        (ApiKey::SASL_HANDSHAKE.0, 0, 1),
+        (ApiKey::METADATA.0, 0, 12),
+    ]))
+    .await;
+    let mut c = cfg();
+    c.authenticator = Some(std::sync::Arc::new(HandshakeOnly {
+        refuse: true,
+        seen: Default::default(),
+    }));
+    let b = broker(&fake.addr(), c);
+    let e = b.send(&MetadataRequest::default()).await.unwrap_err();
+    assert_eq!(e.kind(), FailureKind::Auth, "{e}");
+    assert!(e.to_string().contains("wrong password"), "{e}");
+    // Nothing was sent after the refused exchange.
+    assert_eq!(fake.versions_of(ApiKey::METADATA.0), Vec::<i16>::new());
 }

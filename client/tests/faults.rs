@@ -20,7 +20,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use kwire::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kwire::messages::{MetadataRequest, ProduceRequest};
 use kwire::ApiKey;
-use kwire_client::conn::RequestMeta;
+use kwire_client::net::RequestMeta;
 use kwire_client::{
     Broker, ClientConfig, ClientError, ConnConfig, ConnError, Connection, FailureKind, SendOptions,
 };
@@ -446,7 +446,7 @@ async fn connection_deadlines_cover_the_writer_queue_and_shutdown() {
     );
     // One ApiVersions v0 is answered; then the fake stops reading.
     let meta = RequestMeta {
-        api_key: ApiKey::API_VERSIONS.0,
+        api_key: ApiKey::API_VERSIONS,
         version: 0,
     };
     let api_versions_v0 = |id: i32, b: &mut BytesMut| -> Result<(), ConnError> {

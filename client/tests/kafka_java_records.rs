@@ -21,8 +21,9 @@
 //! `cargo test --workspace` has them; alone, run
 //! `cargo test -p kwire-client --features kwire/default --test kafka_java_records`.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,17 +40,12 @@ use kwire::records::{
     decode_batches, Batch, Compression, DecodeOptions, Header, RecordBatchBuilder, TimestampType,
 };
 use kwire::{Bytes, ErrorCode, Request, StrBytes, Uuid};
-use kwire_client::proto::api_name;
+use kwire_client::protocol::api::api_name;
 use kwire_client::{Broker, ClientConfig, SendOptions, Sent};
+use support::kafka::{runtime, testsupport, KafkaBroker};
 
 /// Records per codec, each direction.
 const COUNT: usize = 8;
-
-fn testsupport(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testsupport/kafka")
-        .join(file)
-}
 
 fn codec_name(c: Compression) -> &'static str {
     match c {
@@ -58,57 +54,6 @@ fn codec_name(c: Compression) -> &'static str {
         Compression::Snappy => "snappy",
         Compression::Lz4 => "lz4",
         Compression::Zstd => "zstd",
-    }
-}
-
-/// A running broker; dropping it stops it (`broker stop --dir D --clean`).
-struct KafkaBroker {
-    dir: String,
-    bootstrap: String,
-}
-
-impl KafkaBroker {
-    fn start() -> KafkaBroker {
-        let t = Instant::now();
-        let out = Command::new(testsupport("broker"))
-            .args(["start", "--release", "4.4.0", "--env"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
-        assert!(
-            out.status.success(),
-            "`testsupport/kafka/broker start --release 4.4.0` failed ({}; its log tail is above); \
-             it needs a JDK, mvn and Maven Central or a warm cache \
-             (`testsupport/kafka/broker resolve --release 4.4.0`)",
-            out.status
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
-                .unwrap_or_else(|| panic!("broker start printed no KAFKA_{k}: {text}"))
-                .to_string()
-        };
-        let b = KafkaBroker {
-            dir: field("DIR"),
-            bootstrap: field("BOOTSTRAP"),
-        };
-        eprintln!("4.4.0 broker up at {} in {:.1?}", b.bootstrap, t.elapsed());
-        b
-    }
-}
-
-impl Drop for KafkaBroker {
-    fn drop(&mut self) {
-        let status = Command::new(testsupport("broker"))
-            .args(["stop", "--dir", &self.dir, "--clean"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!("`broker stop --dir {}` failed: {status:?}", self.dir);
-        }
     }
 }
 
@@ -406,13 +351,6 @@ type Rec = (
     Option<String>,
     Vec<(String, Option<String>)>,
 );
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 fn client(addr: &str) -> Broker {
     let mut cfg = ClientConfig::default();
@@ -778,7 +716,7 @@ fn java_producer_and_consumer_every_codec() {
     for c in Compression::ALL {
         build(c, None, &kwire_records("probe", 0, 1));
     }
-    let kafka = KafkaBroker::start();
+    let kafka = KafkaBroker::start("4.4.0", None);
     let b = client(&kafka.bootstrap);
     let rt = runtime();
 

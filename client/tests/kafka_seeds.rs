@@ -26,9 +26,9 @@
 //!
 //! Without java/mvn (or Maven Central for a cold cache) the tests fail, naming the command to run.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+mod support;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kwire::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
@@ -46,107 +46,9 @@ use kwire::messages::{
 };
 use kwire::records::{decode_batches, Batch, DecodeOptions, RecordBatchBuilder};
 use kwire::{ApiKey, Bytes, ErrorCode, Request, StrBytes, Uuid};
-use kwire_client::proto::{api_name, our_range};
+use kwire_client::protocol::api::{api_name, our_range};
 use kwire_client::{Broker, Choice, ClientConfig, Negotiated, SendOptions, Sent};
-
-/// One broker at a time.
-static BROKERS: Mutex<()> = Mutex::new(());
-
-const UNSUPPORTED_VERSION: i16 = 35;
-const INVALID_REQUEST: i16 = 42;
-
-fn lock() -> MutexGuard<'static, ()> {
-    BROKERS.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testsupport/kafka/broker")
-}
-
-/// A running broker; dropping it stops it (`broker stop --dir D --clean`).
-struct KafkaBroker {
-    release: String,
-    dir: String,
-    bootstrap: String,
-}
-
-impl KafkaBroker {
-    fn start(release: &str, transaction_version: Option<u8>) -> KafkaBroker {
-        for (tool, arg) in [("java", "-version"), ("mvn", "-v")] {
-            let ok = Command::new(tool)
-                .arg(arg)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "`{tool}` is missing: install a JDK (17+) and Maven 3.8, then run \
-                 `testsupport/kafka/broker resolve --release all` (see testsupport/kafka/README.md)"
-            );
-        }
-        let t = Instant::now();
-        let mut cmd = Command::new(script());
-        cmd.args(["start", "--release", release, "--env"]);
-        if let Some(tv) = transaction_version {
-            cmd.args(["--transaction-version", &tv.to_string()]);
-        }
-        // The launcher prints the broker log's tail on stderr when the broker does not come up.
-        let out = cmd
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
-        assert!(
-            out.status.success(),
-            "`testsupport/kafka/broker start --release {release}` failed ({}; its log tail is above); \
-             it needs a JDK, mvn and Maven Central or a warm cache \
-             (`testsupport/kafka/broker resolve --release all`)",
-            out.status
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        let field = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
-                .unwrap_or_else(|| panic!("broker start printed no KAFKA_{k}: {text}"))
-                .to_string()
-        };
-        let b = KafkaBroker {
-            release: release.to_string(),
-            dir: field("DIR"),
-            bootstrap: field("BOOTSTRAP"),
-        };
-        eprintln!(
-            "{release} (tv {transaction_version:?}): broker up at {} in {:.1?}",
-            b.bootstrap,
-            t.elapsed()
-        );
-        b
-    }
-}
-
-impl Drop for KafkaBroker {
-    fn drop(&mut self) {
-        let status = Command::new(script())
-            .args(["stop", "--dir", &self.dir, "--clean"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!(
-                "{}: `broker stop --dir {}` failed: {status:?}",
-                self.release, self.dir
-            );
-        }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
+use support::kafka::{lock, runtime, KafkaBroker};
 
 fn client(addr: &str) -> Broker {
     let mut cfg = ClientConfig::default();
@@ -202,7 +104,7 @@ fn assert_min_of_ours_and_broker(n: &Negotiated, choice: &Choice) -> i16 {
 
 fn assert_no_version_error(api: ApiKey, code: i16) {
     assert!(
-        code != UNSUPPORTED_VERSION && code != INVALID_REQUEST,
+        code != ErrorCode::UNSUPPORTED_VERSION.0 && code != ErrorCode::INVALID_REQUEST.0,
         "{}: {}",
         api_name(api),
         err(code)

@@ -11,7 +11,7 @@ use kwire::messages::fetch_request::{FetchPartition, FetchTopic};
 use kwire::messages::metadata_request::MetadataRequestTopic;
 use kwire::messages::{FetchRequest, MetadataRequest};
 use kwire::{ApiKey, VersionRange};
-use kwire_client::negotiate::NegotiationError;
+use kwire_client::protocol::negotiate::NegotiationError;
 use kwire_client::{Broker, ClientConfig, ClientError, ConnError, SendOptions, TableSource};
 use support::peers::{Librdkafka, MockCluster, Tansu};
 

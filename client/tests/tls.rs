@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
-use kwire_client::conn::RequestMeta;
-use kwire_client::frame::{finish_frame, read_frame, start_frame};
+use kwire_client::net::frame::{finish_frame, read_frame, start_frame};
+use kwire_client::net::RequestMeta;
 use kwire_client::{ConnConfig, ConnError, Connection, TlsConfig};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::AsyncWriteExt;
@@ -83,7 +83,7 @@ async fn verified_handshake_with_a_custom_ca() {
     let reply = c
         .send::<E>(
             RequestMeta {
-                api_key: 18,
+                api_key: kwire::ApiKey::API_VERSIONS,
                 version: 0,
             },
             |id, b: &mut BytesMut| {

@@ -18,6 +18,10 @@
  *     E BRK:KEY:ERR[,ERR...] rd_kafka_mock_broker_push_request_error_rtts (rtt 0)
  *     s BRK:KEY              rd_kafka_mock_broker_error_stack_cnt
  *     d BRK / u BRK          rd_kafka_mock_broker_set_down / _set_up
+ *     t TOPIC:PARTS:RF       rd_kafka_mock_topic_create
+ *     l TOPIC:PART:BRK       rd_kafka_mock_partition_set_leader (bumps the leader epoch)
+ *     c group|transaction:KEY:BRK  rd_kafka_mock_coordinator_set
+ *     r BRK:MS               rd_kafka_mock_broker_set_rtt
  *     T                      start request tracking (newer .so only)
  *     R                      print tracked requests: "req BROKER APIKEY" lines, then "ok N"
  *     q                      quit
@@ -119,6 +123,48 @@ static int cmd_broker_errors(rd_kafka_mock_cluster_t *mc, char *arg) {
         return 0;
 }
 
+/* Splits "NAME:A:B" (NAME may hold colons) at its last two colons. */
+static int split_name_2(char *arg, int *a, int *b) {
+        char *c2 = strrchr(arg, ':');
+        if (!c2)
+                return -1;
+        *c2 = '\0';
+        char *c1 = strrchr(arg, ':');
+        if (!c1)
+                return -1;
+        *c1 = '\0';
+        *a = atoi(c1 + 1);
+        *b = atoi(c2 + 1);
+        return 0;
+}
+
+/* "TOPIC:PARTS:RF" */
+static int cmd_topic(rd_kafka_mock_cluster_t *mc, char *arg) {
+        int parts, rf;
+        if (split_name_2(arg, &parts, &rf))
+                return -1;
+        return rd_kafka_mock_topic_create(mc, arg, parts, rf) ? -1 : 0;
+}
+
+/* "TOPIC:PART:BRK" */
+static int cmd_leader(rd_kafka_mock_cluster_t *mc, char *arg) {
+        int part, broker;
+        if (split_name_2(arg, &part, &broker))
+                return -1;
+        return rd_kafka_mock_partition_set_leader(mc, arg, part, broker) ? -1 : 0;
+}
+
+/* "group|transaction:KEY:BRK" */
+static int cmd_coordinator(rd_kafka_mock_cluster_t *mc, char *arg) {
+        char *c1 = strchr(arg, ':');
+        char *c2 = strrchr(arg, ':');
+        if (!c1 || c2 == c1)
+                return -1;
+        *c1 = '\0';
+        *c2 = '\0';
+        return rd_kafka_mock_coordinator_set(mc, arg, c1 + 1, atoi(c2 + 1)) ? -1 : 0;
+}
+
 int main(int argc, char **argv) {
         int brokers = 1;
         const char *debug = NULL;
@@ -205,6 +251,14 @@ int main(int argc, char **argv) {
                 case 'E': rc = cmd_broker_errors(mc, arg); break;
                 case 'd': rc = rd_kafka_mock_broker_set_down(mc, atoi(arg)) ? -1 : 0; break;
                 case 'u': rc = rd_kafka_mock_broker_set_up(mc, atoi(arg)) ? -1 : 0; break;
+                case 't': rc = cmd_topic(mc, arg); break;
+                case 'l': rc = cmd_leader(mc, arg); break;
+                case 'c': rc = cmd_coordinator(mc, arg); break;
+                case 'r': {
+                        int b, ms;
+                        rc = sscanf(arg, "%d:%d", &b, &ms) == 2 && !rd_kafka_mock_broker_set_rtt(mc, b, ms) ? 0 : -1;
+                        break;
+                }
                 case 's': {
                         int b, k;
                         size_t cnt = 0;

@@ -9,6 +9,7 @@
 //! accepts with the default response of that API.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod peers;
 
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use kwire::messages::request_header::RequestHeader;
 use kwire::messages::response_header::ResponseHeader;
 use kwire::wire::Reader;
 use kwire::{ApiKey, Message, Request};
-use kwire_client::frame::{finish_frame, read_frame, start_frame};
+use kwire_client::net::frame::{finish_frame, read_frame, start_frame};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -122,6 +123,31 @@ pub struct FakeConfig {
     /// SO_RCVBUF for accepted connections (small: a peer that stops reading
     /// pushes back on the client sooner).
     pub recv_buffer: Option<usize>,
+    /// Bodies for an API instead of its default response.
+    pub responders: Vec<(ApiKey, Responder)>,
+    /// The cluster id this broker belongs to: ApiVersions v5+ naming
+    /// another one gets REBOOTSTRAP_REQUIRED (KIP-1242).
+    pub cluster_id: Option<String>,
+}
+
+/// Builds a response body from the request's version and body; `None`
+/// closes the connection.
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn(i16, Bytes) -> Option<Bytes> + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
+impl Responder {
+    /// Answers with `resp` encoded at the request's version.
+    pub fn with<M: Message + Send + Sync + 'static>(resp: M) -> Self {
+        Responder(Arc::new(move |version, _| {
+            resp.encode_to_bytes(version).ok()
+        }))
+    }
 }
 
 impl FakeConfig {
@@ -135,7 +161,15 @@ impl FakeConfig {
             supported: vec![],
             fault: None,
             recv_buffer: None,
+            responders: vec![],
+            cluster_id: None,
         }
+    }
+
+    /// Answers `api` through `r`.
+    pub fn respond(mut self, api: ApiKey, r: Responder) -> Self {
+        self.responders.push((api, r));
+        self
     }
 
     /// With a scripted misbehaviour.
@@ -318,9 +352,20 @@ async fn serve(mut s: TcpStream, conn: usize, inner: Arc<Mutex<Inner>>) {
             g.cfg.clone()
         };
         let answer = if key == 18 {
-            api_versions(&cfg, conn, version)
+            let body = r.peek_rest().clone();
+            match identity_mismatch(&cfg, version, body) {
+                true => Answer::Reply(api_versions_body(
+                    &cfg,
+                    conn,
+                    version,
+                    kwire::ErrorCode::REBOOTSTRAP_REQUIRED.0,
+                    &vec![],
+                )),
+                false => api_versions(&cfg, conn, version),
+            }
         } else {
-            other(&cfg, conn, key, version)
+            let body = r.peek_rest().clone();
+            other(&cfg, conn, key, version, body)
         };
         let fault = cfg
             .fault
@@ -489,11 +534,28 @@ fn api_versions(cfg: &FakeConfig, conn: usize, version: i16) -> Answer {
     }
 }
 
+/// ApiVersions v5+ naming a cluster other than this broker's (KIP-1242).
+fn identity_mismatch(cfg: &FakeConfig, version: i16, body: Bytes) -> bool {
+    let Some(mine) = &cfg.cluster_id else {
+        return false;
+    };
+    if version < 5 {
+        return false;
+    }
+    match kwire::messages::ApiVersionsRequest::decode_bytes(body, version) {
+        Ok(req) => req
+            .cluster_id
+            .as_deref()
+            .is_some_and(|c| c != mine.as_str()),
+        Err(_) => false,
+    }
+}
+
 fn default_body<R: Request>(version: i16) -> Option<Bytes> {
     R::Response::default().encode_to_bytes(version).ok()
 }
 
-fn other(cfg: &FakeConfig, conn: usize, key: i16, version: i16) -> Answer {
+fn other(cfg: &FakeConfig, conn: usize, key: i16, version: i16, req: Bytes) -> Answer {
     let accepted = cfg
         .accepted
         .as_ref()
@@ -505,13 +567,22 @@ fn other(cfg: &FakeConfig, conn: usize, key: i16, version: i16) -> Answer {
         // How brokers answer a version they do not take.
         return Answer::Close;
     }
+    if let Some((_, r)) = cfg.responders.iter().find(|(k, _)| k.0 == key) {
+        return match (r.0)(version, req) {
+            Some(b) => Answer::Reply(b),
+            None => Answer::Close,
+        };
+    }
     use kwire::messages::*;
     let body = match key {
         0 => default_body::<ProduceRequest>(version),
         1 => default_body::<FetchRequest>(version),
         2 => default_body::<ListOffsetsRequest>(version),
         3 => default_body::<MetadataRequest>(version),
+        9 => default_body::<OffsetFetchRequest>(version),
         10 => default_body::<FindCoordinatorRequest>(version),
+        17 => default_body::<SaslHandshakeRequest>(version),
+        22 => default_body::<InitProducerIdRequest>(version),
         26 => default_body::<EndTxnRequest>(version),
         28 => default_body::<TxnOffsetCommitRequest>(version),
         _ => None,

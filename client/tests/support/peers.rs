@@ -156,6 +156,36 @@ impl MockCluster {
     }
 }
 
+impl MockCluster {
+    /// (broker id, version) of each `<name>RequestV<n>` the mock logged as
+    /// received, in order: which broker of the cluster served which request.
+    pub fn received_by(&self, name: &str) -> Vec<(i32, i16)> {
+        let needle = format!("Received {name}RequestV");
+        self.log()
+            .lines()
+            .filter_map(|l| {
+                let i = l.find(&needle)?;
+                let digits: String = l[i + needle.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                let head = &l[..i];
+                let b = head.rfind("Broker ")? + "Broker ".len();
+                let id: String = head[b..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                Some((id.parse().ok()?, digits.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// The brokers that received `<name>` requests, in order.
+    pub fn brokers_of(&self, name: &str) -> Vec<i32> {
+        self.received_by(name).into_iter().map(|(b, _)| b).collect()
+    }
+}
+
 impl Drop for MockCluster {
     fn drop(&mut self) {
         let _ = self.child.kill();

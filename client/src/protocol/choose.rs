@@ -20,33 +20,10 @@
 
 use std::fmt;
 
-use crate::proto::{api_name, ApiKey, VersionRange};
-
-/// API keys the gates know about (raw numbers so the gates do not depend on
-/// how the generated constants are spelled).
-pub(crate) mod keys {
-    pub const PRODUCE: i16 = 0;
-    pub const FETCH: i16 = 1;
-    pub const OFFSET_COMMIT: i16 = 8;
-    pub const OFFSET_FETCH: i16 = 9;
-    pub const API_VERSIONS: i16 = 18;
-    pub const END_TXN: i16 = 26;
-    pub const TXN_OFFSET_COMMIT: i16 = 28;
-}
-
-/// A per-API maximum from a named source (a user cap, a release pin).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cap {
-    /// Where the cap comes from, e.g. `user cap` or `release 3.8`.
-    pub source: String,
-    pub max: i16,
-}
-
-impl fmt::Display for Cap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} <= {}", self.source, self.max)
-    }
-}
+use super::api::{api_name, our_range, ApiKey, VersionRange};
+use super::facts::RequestFacts;
+pub use super::versions::Cap;
+use super::versions::{BrokerVersions, VersionCaps};
 
 /// Which gate lowered (or would have lowered) a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,10 +68,10 @@ pub fn transaction_gate(
     if transaction_version >= 2 {
         return None;
     }
-    let max = match api.0 {
-        keys::PRODUCE if transactional => 11,
-        keys::TXN_OFFSET_COMMIT => 4,
-        keys::END_TXN => 4,
+    let max = match api {
+        ApiKey::PRODUCE if transactional => 11,
+        ApiKey::TXN_OFFSET_COMMIT => 4,
+        ApiKey::END_TXN => 4,
         _ => return None,
     };
     Some(Gate {
@@ -114,10 +91,10 @@ pub fn topic_id_gate(api: ApiKey, topics_without_id: usize) -> Option<Gate> {
     if topics_without_id == 0 {
         return None;
     }
-    let max = match api.0 {
-        keys::FETCH | keys::PRODUCE => 12,
-        keys::OFFSET_COMMIT | keys::OFFSET_FETCH => 9,
-        keys::TXN_OFFSET_COMMIT => 5,
+    let max = match api {
+        ApiKey::FETCH | ApiKey::PRODUCE => 12,
+        ApiKey::OFFSET_COMMIT | ApiKey::OFFSET_FETCH => 9,
+        ApiKey::TXN_OFFSET_COMMIT => 5,
         _ => return None,
     };
     Some(Gate {
@@ -342,6 +319,122 @@ pub fn choose(c: &Constraints) -> Result<Choice, NoVersion> {
     })
 }
 
+/// What a caller may impose on one request on top of what its content
+/// says ([`crate::protocol::facts`]). Each field defaults to "look at the
+/// request".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// The request needs a field that exists from this version on.
+    pub min_version: Option<i16>,
+    /// A cap for this request only.
+    pub max_version: Option<i16>,
+    /// Overrides the detection of "part of a transaction".
+    pub transactional: Option<bool>,
+    /// Overrides the count of topics without a topic id.
+    pub topics_without_id: Option<usize>,
+    /// The finalized `transaction.version` to gate on instead of this
+    /// connection's: the cluster-wide value of the broker with the highest
+    /// FinalizedFeaturesEpoch, as Java's client keeps it.
+    pub transaction_version: Option<i16>,
+}
+
+/// The version of a request of `api` whose content says `facts`, on a
+/// connection whose table is `versions`, under `caps` and `ov`.
+pub fn choose_for(
+    api: ApiKey,
+    facts: &RequestFacts,
+    ov: &Overrides,
+    versions: &BrokerVersions,
+    caps: &VersionCaps,
+    broker_name: &str,
+) -> Result<Choice, NoVersion> {
+    let ours = facts.ours;
+    let mut request = facts.allowed;
+    if let Some(min) = ov.min_version {
+        request.min = request.min.max(min);
+    }
+    let mut caps = caps.for_api(api);
+    if let Some(max) = ov.max_version {
+        caps.push(Cap {
+            source: "request option".into(),
+            max,
+        });
+    }
+    let transactional = ov.transactional.unwrap_or(facts.transactional);
+    let tv = ov
+        .transaction_version
+        .unwrap_or_else(|| versions.transaction_version());
+    let without_id = ov.topics_without_id.unwrap_or(facts.topics_without_id);
+    let gates = transaction_gate(api, transactional, tv)
+        .into_iter()
+        .chain(topic_id_gate(api, without_id))
+        .collect();
+    choose(&Constraints {
+        api,
+        ours,
+        broker: versions.get(api),
+        request,
+        caps,
+        gates,
+        broker_name: broker_name.to_string(),
+    })
+}
+
+/// One API's row of an overview (`kwire api-versions`): the broker's range,
+/// ours, and the choice before any gate (gates depend on each request's
+/// content).
+#[derive(Debug, Clone)]
+pub struct ApiChoice {
+    pub api: ApiKey,
+    pub name: String,
+    pub broker: Option<VersionRange>,
+    pub ours: Option<VersionRange>,
+    /// `None` when this build does not know the API.
+    pub choice: Option<Result<Choice, NoVersion>>,
+}
+
+/// Every API the broker advertises or we know, in key order, with the
+/// version a request of it would get on this connection (before gates).
+pub fn every_api(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> Vec<ApiChoice> {
+    let mut keys: Vec<ApiKey> = v
+        .apis()
+        .map(|(k, _)| k)
+        .chain(v.unknown_apis().map(|(k, _)| k))
+        .collect();
+    keys.extend(
+        kwire::api_key::API_TABLE
+            .iter()
+            .filter(|i| i.versions.is_some())
+            .map(|i| i.key),
+    );
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|api| {
+            let ours = our_range(api);
+            let broker = v.get(api);
+            let choice = ours.map(|ours| {
+                choose(&Constraints {
+                    api,
+                    ours,
+                    broker,
+                    request: ours,
+                    caps: caps.for_api(api),
+                    gates: vec![],
+                    broker_name: broker_name.to_string(),
+                })
+            });
+            ApiChoice {
+                api,
+                name: api_name(api),
+                broker,
+                ours,
+                choice,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,9 +444,9 @@ mod tests {
         VersionRange::new(min, max)
     }
 
-    fn base(api: i16, ours: VersionRange, broker: Option<VersionRange>) -> Constraints {
+    fn base(api: ApiKey, ours: VersionRange, broker: Option<VersionRange>) -> Constraints {
         Constraints {
-            api: ApiKey(api),
+            api,
             ours,
             broker,
             request: ours,
@@ -365,7 +458,7 @@ mod tests {
 
     #[test]
     fn highest_common_version() {
-        let c = base(keys::FETCH, r(4, 17), Some(r(0, 7)));
+        let c = base(ApiKey::FETCH, r(4, 17), Some(r(0, 7)));
         let ch = choose(&c).unwrap();
         assert_eq!(ch.version, 7);
         assert_eq!(ch.highest_common, 7);
@@ -374,7 +467,7 @@ mod tests {
 
     #[test]
     fn request_range_raises_the_minimum() {
-        let mut c = base(3, r(0, 12), Some(r(0, 2)));
+        let mut c = base(ApiKey::METADATA, r(0, 12), Some(r(0, 2)));
         c.request = r(4, 12); // e.g. allow_auto_topic_creation=false needs v4
         match choose(&c) {
             Err(NoVersion::Empty {
@@ -391,7 +484,7 @@ mod tests {
 
     #[test]
     fn cap_lowers_and_can_empty() {
-        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 17)));
+        let mut c = base(ApiKey::FETCH, r(4, 17), Some(r(4, 17)));
         c.caps.push(Cap {
             source: "user cap".into(),
             max: 10,
@@ -410,31 +503,28 @@ mod tests {
 
     #[test]
     fn not_advertised_is_an_error() {
-        let c = base(19, r(2, 7), None);
+        let c = base(ApiKey::CREATE_TOPICS, r(2, 7), None);
         let e = choose(&c).unwrap_err();
-        assert!(matches!(e, NoVersion::NotAdvertised { key: 19, .. }));
+        assert!(
+            matches!(e, NoVersion::NotAdvertised { key, .. } if key == ApiKey::CREATE_TOPICS.0),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn transactional_produce_under_tv1_goes_at_11() {
-        let mut c = base(keys::PRODUCE, r(3, 13), Some(r(0, 12)));
-        c.gates
-            .extend(transaction_gate(ApiKey(keys::PRODUCE), true, 1));
+        let mut c = base(ApiKey::PRODUCE, r(3, 13), Some(r(0, 12)));
+        c.gates.extend(transaction_gate(ApiKey::PRODUCE, true, 1));
         let ch = choose(&c).unwrap();
         assert_eq!(ch.version, 11);
         assert!(ch.gated());
         // Non-transactional: no gate.
-        assert!(transaction_gate(ApiKey(keys::PRODUCE), false, 1).is_none());
+        assert!(transaction_gate(ApiKey::PRODUCE, false, 1).is_none());
         // TV2: no gate.
-        assert!(transaction_gate(ApiKey(keys::PRODUCE), true, 2).is_none());
+        assert!(transaction_gate(ApiKey::PRODUCE, true, 2).is_none());
+        assert_eq!(transaction_gate(ApiKey::END_TXN, true, 0).unwrap().max, 4);
         assert_eq!(
-            transaction_gate(ApiKey(keys::END_TXN), true, 0)
-                .unwrap()
-                .max,
-            4
-        );
-        assert_eq!(
-            transaction_gate(ApiKey(keys::TXN_OFFSET_COMMIT), true, 1)
+            transaction_gate(ApiKey::TXN_OFFSET_COMMIT, true, 1)
                 .unwrap()
                 .max,
             4
@@ -444,24 +534,24 @@ mod tests {
     #[test]
     fn topic_id_gate_never_raises() {
         // librdkafka 2.6.0 raised Fetch to 12 against a 4-11 broker (#4887).
-        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 11)));
-        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 1));
+        let mut c = base(ApiKey::FETCH, r(4, 17), Some(r(4, 11)));
+        c.gates.extend(topic_id_gate(ApiKey::FETCH, 1));
         let ch = choose(&c).unwrap();
         assert_eq!(ch.version, 11);
         assert!(!ch.gated());
-        let mut c = base(keys::FETCH, r(4, 17), Some(r(4, 17)));
-        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 2));
+        let mut c = base(ApiKey::FETCH, r(4, 17), Some(r(4, 17)));
+        c.gates.extend(topic_id_gate(ApiKey::FETCH, 2));
         assert_eq!(choose(&c).unwrap().version, 12);
-        assert_eq!(topic_id_gate(ApiKey(keys::OFFSET_FETCH), 1).unwrap().max, 9);
-        assert!(topic_id_gate(ApiKey(keys::FETCH), 0).is_none());
-        assert!(topic_id_gate(ApiKey(3), 3).is_none());
+        assert_eq!(topic_id_gate(ApiKey::OFFSET_FETCH, 1).unwrap().max, 9);
+        assert!(topic_id_gate(ApiKey::FETCH, 0).is_none());
+        assert!(topic_id_gate(ApiKey::METADATA, 3).is_none());
     }
 
     #[test]
     fn gate_below_the_minimum_is_a_typed_error() {
         // A broker that only takes topic-id Fetch, topics without ids.
-        let mut c = base(keys::FETCH, r(4, 17), Some(r(13, 17)));
-        c.gates.extend(topic_id_gate(ApiKey(keys::FETCH), 1));
+        let mut c = base(ApiKey::FETCH, r(4, 17), Some(r(13, 17)));
+        c.gates.extend(topic_id_gate(ApiKey::FETCH, 1));
         match choose(&c) {
             Err(NoVersion::Gated {
                 gate_max, usable, ..

@@ -1,11 +1,18 @@
-//! One broker connection: TCP (optionally TLS), framing, correlation ids,
-//! many requests in flight (pipelining) with responses matched by id,
-//! deadlines on every wait, and a bounded shutdown.
+//! One broker connection: TCP (optionally TLS) or any byte stream the
+//! caller opened, framing, correlation ids, many requests in flight
+//! (pipelining) with responses matched by id, deadlines on every wait, and
+//! a bounded shutdown.
 //!
 //! Codec-agnostic on purpose: the caller builds the request frame for a
 //! given correlation id and gets the response frame (header and body) back.
-//! A writer task owns the write half so a caller that gives up (timeout,
-//! dropped future) never leaves half a frame on the wire.
+//! It knows nothing of ApiVersions or any other API: the handshake and the
+//! broker sit above it. A writer owns the write half so a caller that gives
+//! up (timeout, dropped future) never leaves half a frame on the wire.
+//!
+//! Generic over its stream, hyper-style ([`Connection::over`]): a reader
+//! and a writer run as one [`Driver`] future, spawned on the runtime by
+//! default or handed to a caller that wants to own the task
+//! ([`Connection::over_with_driver`]).
 //!
 //! What a peer can make this cost is bounded (see [`crate::limits`]): a
 //! reply larger than its API's cap is refused at its size prefix; a reply
@@ -19,9 +26,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -31,13 +41,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::frame::{discard, finish_frame, read_size_with, read_to_len, start_frame, FrameError};
+use super::frame::{discard, finish_frame, read_size_with, read_to_len, start_frame, FrameError};
+use super::tls::TlsConfig;
 use crate::limits::{
     ResponseCaps, ABANDONED_IDS_REMEMBERED, DEFAULT_MAX_FRAME_SIZE, WRITER_QUEUE_DEPTH,
 };
-use crate::negotiate::Closed;
-use crate::proto::{api_name, ApiKey};
-use crate::tls::TlsConfig;
+use crate::protocol::api::{api_name, ApiKey};
 
 /// How to open and run a connection.
 #[derive(Clone)]
@@ -99,6 +108,27 @@ impl fmt::Debug for ConnConfig {
             .field("response_caps", &self.response_caps)
             .field("tls", &self.tls.is_some())
             .finish()
+    }
+}
+
+/// How a connection ended before a reply arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Orderly close (EOF).
+    Eof,
+    /// TCP reset (ECONNRESET, or WSAECONNRESET on Windows), or a broken pipe.
+    Reset,
+    /// No reply within the request timeout.
+    TimedOut,
+}
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Closed::Eof => "closed",
+            Closed::Reset => "reset",
+            Closed::TimedOut => "no reply before the deadline",
+        })
     }
 }
 
@@ -206,8 +236,8 @@ fn truncated_how(how: Closed) -> &'static str {
 
 impl ConnError {
     /// The peer closed/reset before any byte of a reply, or no byte of one
-    /// came in time: the ApiVersions state machine's "closed before a
-    /// reply". Everything else (a reply cut short, a reply to another
+    /// came in time: what the ApiVersions negotiation treats as "no reply".
+    /// Everything else (a reply cut short, a reply to another
     /// request, an oversized one) means the broker did answer, so it is
     /// not this.
     pub fn as_closed(&self) -> Option<Closed> {
@@ -231,7 +261,7 @@ fn classify_io(e: &io::Error) -> Closed {
 /// Per-request facts the connection needs (for limits, logs and errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestMeta {
-    pub api_key: i16,
+    pub api_key: ApiKey,
     pub version: i16,
 }
 
@@ -239,7 +269,7 @@ impl RequestMeta {
     fn describe(&self, id: i32) -> String {
         format!(
             "{} v{} (correlation id {id})",
-            api_name(ApiKey(self.api_key)),
+            api_name(self.api_key),
             self.version
         )
     }
@@ -317,7 +347,7 @@ impl Shared {
         };
         for (id, p) in pending {
             tracing::debug!(
-                broker = %self.addr, correlation_id = id, api_key = p.meta.api_key,
+                broker = %self.addr, correlation_id = id, api_key = p.meta.api_key.0,
                 version = p.meta.version, "request failed: connection closed"
             );
             let _ = p.tx.send(Err(reason(Some(id))));
@@ -345,21 +375,38 @@ struct Outgoing {
     frame: Bytes,
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
 /// An open connection. Dropping it closes the socket.
 pub struct Connection {
     shared: Arc<Shared>,
     tx: mpsc::Sender<Outgoing>,
     /// Tells the writer to stop (no queueing behind frames).
     stop: watch::Sender<bool>,
-    /// Becomes true when the writer task has ended, however it ended.
+    /// Becomes true when the writer has ended, however it ended.
     writer_done: watch::Receiver<bool>,
     next_id: AtomicI32,
     cfg: ConnConfig,
-    reader: JoinHandle<()>,
-    writer: JoinHandle<()>,
+    /// The driver's task when this connection spawned it; `None` when the
+    /// caller runs the [`Driver`] itself.
+    task: Option<JoinHandle<()>>,
+}
+
+/// The future that moves a connection's bytes: its reader and its writer.
+/// It ends when the peer closes and the connection is dropped or shut
+/// down; [`Connection::shutdown`] bounds how long that takes. From
+/// [`Connection::over_with_driver`], for a caller that owns the task.
+pub struct Driver(Pin<Box<dyn Future<Output = ()> + Send>>);
+
+impl Future for Driver {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Driver")
+    }
 }
 
 impl fmt::Debug for Connection {
@@ -390,8 +437,11 @@ impl Connection {
             })?;
         // Requests are small and latency matters more than coalescing.
         let _ = tcp.set_nodelay(true);
-        let stream: Box<dyn Stream> = match &cfg.tls {
-            None => Box::new(tcp),
+        match &cfg.tls {
+            None => {
+                tracing::debug!(broker = %addr, tls = false, "connected");
+                Ok(Self::over(addr, tcp, cfg))
+            }
             Some(tls) => {
                 let s = timeout_at(deadline, tls.connect(addr, tcp))
                     .await
@@ -400,41 +450,75 @@ impl Connection {
                         addr: addr.to_string(),
                         message,
                     })?;
-                Box::new(s)
+                tracing::debug!(broker = %addr, tls = true, "connected");
+                Ok(Self::over(addr, s, cfg))
             }
-        };
-        tracing::debug!(broker = %addr, tls = cfg.tls.is_some(), "connected");
-        Ok(Self::from_stream(addr, stream, cfg))
+        }
     }
 
-    fn from_stream(addr: &str, stream: Box<dyn Stream>, cfg: ConnConfig) -> Connection {
+    /// A connection over a stream the caller opened (TCP, TLS, a Unix
+    /// socket, an in-memory pipe). `addr` names the peer in logs and
+    /// errors. The driver is spawned on the current runtime.
+    pub fn over<S>(addr: &str, io: S, cfg: ConnConfig) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (mut conn, driver) = Self::over_with_driver(addr, io, cfg);
+        conn.task = Some(tokio::spawn(driver));
+        conn
+    }
+
+    /// [`Connection::over`] without spawning: the caller runs the returned
+    /// [`Driver`] (on its own task, a `LocalSet`, or joined with other
+    /// work). Requests make progress only while it runs.
+    pub fn over_with_driver<S>(addr: &str, io: S, cfg: ConnConfig) -> (Connection, Driver)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let shared = Arc::new(Shared {
             addr: addr.to_string(),
             state: Mutex::new(State::default()),
         });
-        let (rd, wr) = tokio::io::split(stream);
+        let (rd, wr) = tokio::io::split(io);
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_DEPTH);
         let (stop, stop_rx) = watch::channel(false);
         let (done_tx, writer_done) = watch::channel(false);
-        let reader = tokio::spawn(read_loop(rd, shared.clone(), cfg.max_frame_size));
-        let writer = tokio::spawn(write_loop(
+        let reader = {
+            let shared = shared.clone();
+            let mut stop = stop_rx.clone();
+            let max_frame = cfg.max_frame_size;
+            async move {
+                // Stops with the connection (shutdown, or the handle
+                // dropped): requests in flight were failed by then.
+                tokio::select! {
+                    biased;
+                    _ = stop.wait_for(|s| *s) => {}
+                    _ = read_loop(rd, shared, max_frame) => {}
+                }
+            }
+        };
+        let writer = write_loop(
             wr,
             rx,
             shared.clone(),
             stop_rx,
             DoneOnDrop(done_tx),
             cfg.write_timeout,
-        ));
-        Connection {
+            cfg.shutdown_timeout,
+        );
+        let driver = Driver(Box::pin(async move {
+            tokio::join!(reader, writer);
+        }));
+        let conn = Connection {
             shared,
             tx,
             stop,
             writer_done,
             next_id: AtomicI32::new(1),
             cfg,
-            reader,
-            writer,
-        }
+            task: None,
+        };
+        (conn, driver)
     }
 
     pub fn addr(&self) -> &str {
@@ -499,7 +583,7 @@ impl Connection {
         let max_reply = self
             .cfg
             .response_caps
-            .max_for(ApiKey(meta.api_key), self.cfg.max_frame_size);
+            .max_for(meta.api_key, self.cfg.max_frame_size);
         let (tx, rx) = oneshot::channel();
         {
             let mut st = self.shared.lock();
@@ -566,7 +650,7 @@ impl Connection {
             }
             _ => ConnError::TimedOut { addr, what, after },
         };
-        tracing::debug!(broker = %self.shared.addr, correlation_id = id, api_key = meta.api_key,
+        tracing::debug!(broker = %self.shared.addr, correlation_id = id, api_key = meta.api_key.0,
             version = meta.version, ?after, error = %err, "request timed out");
         err
     }
@@ -605,16 +689,20 @@ impl Connection {
             tracing::debug!(broker = %addr, after = ?self.cfg.shutdown_timeout,
                 "writer did not finish shutting down in time: socket dropped");
         }
-        self.writer.abort();
-        self.reader.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
         tracing::debug!(broker = %addr, "connection shut down");
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.reader.abort();
-        self.writer.abort();
+        // A caller-run driver sees the stop and ends on its own.
+        self.stop.send_replace(true);
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -894,6 +982,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut stop: watch::Receiver<bool>,
     _done: DoneOnDrop,
     write_timeout: Duration,
+    shutdown_timeout: Duration,
 ) {
     loop {
         let first = tokio::select! {
@@ -946,13 +1035,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             }
         }
     }
-    let _ = wr.shutdown().await;
+    // TLS close_notify and FIN; a peer that does not read cannot hold the
+    // driver past the shutdown deadline.
+    let _ = timeout(shutdown_timeout, wr.shutdown()).await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::read_frame;
+    use crate::net::frame::read_frame;
     use bytes::BufMut;
     use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
@@ -965,7 +1056,7 @@ mod tests {
 
     fn meta() -> RequestMeta {
         RequestMeta {
-            api_key: 3,
+            api_key: ApiKey::METADATA,
             version: 1,
         }
     }
@@ -1186,13 +1277,13 @@ mod tests {
             }
         });
         let cfg = ConnConfig {
-            response_caps: ResponseCaps::none().cap(ApiKey(3), 1000),
+            response_caps: ResponseCaps::none().cap(ApiKey::METADATA, 1000),
             ..Default::default()
         };
         let c = Connection::connect(&addr, cfg).await.unwrap();
         // 5 bytes asked, 500 answered: fine for api key 1, not for key 3.
         let fetch = RequestMeta {
-            api_key: 1,
+            api_key: ApiKey::FETCH,
             version: 4,
         };
         assert_eq!(c.send::<E>(fetch, body(b"12345")).await.unwrap().len(), 504);
@@ -1231,6 +1322,38 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_caller_owned_driver_over_an_in_memory_stream() {
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let (c, driver) = Connection::over_with_driver("in-memory", client, ConnConfig::default());
+        let peer = async move {
+            let f = read_frame(&mut server, 1 << 20).await.unwrap().unwrap();
+            let id = i32::from_be_bytes(f[..4].try_into().unwrap());
+            let mut out = start_frame(0);
+            out.put_i32(id);
+            out.extend_from_slice(&f[4..]);
+            out.extend_from_slice(b"-pong");
+            server
+                .write_all(&finish_frame(out, 1 << 20).unwrap())
+                .await
+                .unwrap();
+            server
+        };
+        let call = async {
+            let r = c.send::<E>(meta(), body(b"ping")).await;
+            c.shutdown().await;
+            r
+        };
+        // The driver ends by itself once the connection is shut down.
+        let ((), _server, r) = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::join!(driver, peer, call)
+        })
+        .await
+        .expect("driver, peer and call all finish");
+        assert_eq!(&r.unwrap()[4..], b"ping-pong");
+        assert!(c.is_closed());
     }
 
     #[tokio::test]

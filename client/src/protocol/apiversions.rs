@@ -1,12 +1,12 @@
 //! The ApiVersions request and the classification of its reply, on the
-//! generated codecs. Feeds [`crate::negotiate`].
+//! generated codecs. Feeds [`super::negotiate`].
 
 use bytes::Bytes;
 use kwire::messages::api_versions_request::ApiVersionsRequest;
 use kwire::messages::api_versions_response::ApiVersionsResponse;
-use kwire::{Message, StrBytes};
+use kwire::{ApiKey, ErrorCode, Message, StrBytes};
 
-use crate::negotiate::{AdvertisedApi, FinalizedFeature, RawTable, Reply, SupportedFeature};
+use super::negotiate::{AdvertisedApi, FinalizedFeature, RawTable, Reply, SupportedFeature};
 
 /// Our ClientSoftwareName (KIP-511, ApiVersions v3+).
 pub const CLIENT_SOFTWARE_NAME: &str = "kwire-client";
@@ -49,13 +49,37 @@ pub fn sanitize_software_field(s: &str) -> String {
     }
 }
 
-/// The request we send at `version` (the software fields only exist at v3+
-/// and are dropped by the encoder below that).
-pub fn request(version: i16, software_name: &str, software_version: &str) -> ApiVersionsRequest {
+/// The node a connection is expected to reach, known from metadata: sent
+/// with ApiVersions v5+ so a broker that is not that node of that cluster
+/// answers REBOOTSTRAP_REQUIRED instead of serving a client whose metadata
+/// is stale (KIP-1242). Bootstrap connections have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub cluster_id: String,
+    pub node_id: i32,
+}
+
+/// The first ApiVersions version that carries ClusterId and NodeId.
+const IDENTITY_VERSION: i16 = 5;
+/// The first version with ClientSoftwareName/Version (KIP-511).
+const SOFTWARE_VERSION: i16 = 3;
+
+/// The request we send at `version` (fields a version lacks are left at
+/// their defaults, which the encoder drops below that version).
+pub fn request(
+    version: i16,
+    software_name: &str,
+    software_version: &str,
+    identity: Option<&Identity>,
+) -> ApiVersionsRequest {
     let mut r = ApiVersionsRequest::default();
-    if version >= 3 {
+    if version >= SOFTWARE_VERSION {
         r.client_software_name = StrBytes::from(software_name.to_string());
         r.client_software_version = StrBytes::from(software_version.to_string());
+    }
+    if let (Some(id), true) = (identity, version >= IDENTITY_VERSION) {
+        r.cluster_id = Some(StrBytes::from(id.cluster_id.clone()));
+        r.node_id = id.node_id;
     }
     r
 }
@@ -67,7 +91,7 @@ fn raw_table(resp: &ApiVersionsResponse, decoded_at: i16) -> RawTable {
             .api_keys
             .iter()
             .map(|a| AdvertisedApi {
-                api_key: a.api_key,
+                api_key: ApiKey(a.api_key),
                 min: a.min_version,
                 max: a.max_version,
             })
@@ -109,8 +133,8 @@ pub fn classify(requested: i16, body: Bytes) -> Reply {
             detail: format!("{} byte body, no error code", body.len()),
         };
     }
-    let code = i16::from_be_bytes([body[0], body[1]]);
-    if code == 35 {
+    let code = ErrorCode(i16::from_be_bytes([body[0], body[1]]));
+    if code == ErrorCode::UNSUPPORTED_VERSION {
         let advertised = ApiVersionsResponse::decode_bytes(body, 0)
             .ok()
             .map(|r| raw_table(&r, 0).apis);
@@ -120,14 +144,18 @@ pub fn classify(requested: i16, body: Bytes) -> Reply {
     let mut first_err = None;
     for v in (0..=top).rev() {
         match ApiVersionsResponse::decode_bytes(body.clone(), v) {
-            Ok(r) if r.error_code != 0 => return Reply::Error { code: r.error_code },
+            Ok(r) if r.error_code != ErrorCode::NONE.0 => {
+                return Reply::Error {
+                    code: ErrorCode(r.error_code),
+                }
+            }
             Ok(r) => return Reply::Table(raw_table(&r, v)),
             Err(e) => {
                 first_err.get_or_insert(e);
             }
         }
     }
-    if code != 0 {
+    if code != ErrorCode::NONE {
         return Reply::Error { code };
     }
     Reply::Malformed {
@@ -180,13 +208,15 @@ mod tests {
             classify(5, body),
             Reply::UnsupportedVersion {
                 advertised: Some(vec![AdvertisedApi {
-                    api_key: 18,
+                    api_key: ApiKey::API_VERSIONS,
                     min: 0,
                     max: 4
                 }])
             }
         );
-        let empty = resp(35, &[]).encode_to_bytes(0).unwrap();
+        let empty = resp(ErrorCode::UNSUPPORTED_VERSION.0, &[])
+            .encode_to_bytes(0)
+            .unwrap();
         assert_eq!(
             classify(3, empty),
             Reply::UnsupportedVersion {
@@ -209,13 +239,20 @@ mod tests {
 
     #[test]
     fn lower_shaped_success_body_is_accepted() {
-        let r = resp(0, &[(60, 0, 1), (1, 0, 17), (18, 0, 4)]);
+        let r = resp(
+            ErrorCode::NONE.0,
+            &[
+                (ApiKey::DESCRIBE_CLUSTER.0, 0, 1),
+                (ApiKey::FETCH.0, 0, 17),
+                (ApiKey::API_VERSIONS.0, 0, 4),
+            ],
+        );
         let v3 = r.encode_to_bytes(3).unwrap();
         match classify(4.min(ApiVersionsResponse::VERSIONS.max), v3.clone()) {
             Reply::Table(t) => {
                 assert!(t.decoded_at >= 3);
                 assert_eq!(t.apis.len(), 3);
-                assert_eq!(t.apis[0].api_key, 60);
+                assert_eq!(t.apis[0].api_key, ApiKey::DESCRIBE_CLUSTER);
             }
             other => panic!("{other:?}"),
         }
@@ -229,12 +266,21 @@ mod tests {
 
     #[test]
     fn errors_are_surfaced() {
-        let b = resp(42, &[]).encode_to_bytes(3).unwrap();
-        assert_eq!(classify(3, b), Reply::Error { code: 42 });
+        let b = resp(ErrorCode::INVALID_REQUEST.0, &[])
+            .encode_to_bytes(3)
+            .unwrap();
+        assert_eq!(
+            classify(3, b),
+            Reply::Error {
+                code: ErrorCode::INVALID_REQUEST
+            }
+        );
         // Undecodable body with a non-zero code: still the code.
         assert_eq!(
             classify(3, Bytes::from_static(&[0, 58, 1])),
-            Reply::Error { code: 58 }
+            Reply::Error {
+                code: ErrorCode::SASL_AUTHENTICATION_FAILED
+            }
         );
         assert!(matches!(
             classify(3, Bytes::from_static(&[0])),
@@ -248,10 +294,24 @@ mod tests {
 
     #[test]
     fn request_fields_by_version() {
-        let r = request(3, "kwire-client", "0.1.0");
+        let r = request(3, "kwire-client", "0.1.0", None);
         assert_eq!(&*r.client_software_name, "kwire-client");
         assert!(r.encode_to_bytes(3).is_ok());
-        let r0 = request(0, "kwire-client", "0.1.0");
+        let r0 = request(0, "kwire-client", "0.1.0", None);
         assert_eq!(r0.encode_to_bytes(0).unwrap().len(), 0);
+        let id = Identity {
+            cluster_id: "c1".into(),
+            node_id: 3,
+        };
+        // Below v5 the identity is not sent (the fields stay at their
+        // defaults, so the encoder accepts the request).
+        let r4 = request(4, "kwire-client", "0.1.0", Some(&id));
+        assert_eq!((r4.cluster_id.as_deref(), r4.node_id), (None, -1));
+        assert!(r4.encode_to_bytes(4).is_ok());
+        if ApiVersionsRequest::VERSIONS.max >= 5 {
+            let r5 = request(5, "kwire-client", "0.1.0", Some(&id));
+            assert_eq!((r5.cluster_id.as_deref(), r5.node_id), (Some("c1"), 3));
+            assert!(r5.encode_to_bytes(5).is_ok());
+        }
     }
 }

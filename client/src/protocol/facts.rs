@@ -6,7 +6,12 @@
 //! Detection goes by the request's concrete type at run time, so a caller
 //! never wraps a request to influence its version: wrapping changed where
 //! franz-go 1.19.2 routed EndTxn/TxnOffsetCommit (twmb/franz-go#1021, fixed
-//! in 1.19.3). [`crate::broker::SendOptions`] can override every fact.
+//! in 1.19.3). [`crate::net::SendOptions`] can override every fact.
+//!
+//! [`request_facts`] is the one entry point: the hand rules behind it are a
+//! stand-in for facts generated from the schemas (for every request type,
+//! the versions its current content can be encoded at), which replace the
+//! body of this module without touching its callers.
 
 use std::any::Any;
 
@@ -22,12 +27,21 @@ use kwire::messages::produce_request::ProduceRequest;
 use kwire::messages::txn_offset_commit_request::TxnOffsetCommitRequest;
 use kwire::{ApiKey, Request, Uuid, VersionRange};
 
-use crate::proto::our_range;
+use super::api::our_range;
+use super::route::CoordinatorKind;
+
+/// `isolation_level` 0 (KIP-98): every record, committed or not.
+pub const READ_UNCOMMITTED: i8 = 0;
+/// `isolation_level` 1 (KIP-98): records of committed transactions only.
+pub const READ_COMMITTED: i8 = 1;
 
 /// Facts read from one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestFacts {
-    /// The versions this request's content can be sent at.
+    /// Our range for the request's API in this build (the latest unstable
+    /// version left out).
+    pub ours: VersionRange,
+    /// The versions this request's content can be sent at (within `ours`).
     pub allowed: VersionRange,
     pub transactional: bool,
     pub topics_without_id: usize,
@@ -56,10 +70,11 @@ fn zero(u: &Uuid) -> bool {
 }
 
 /// Reads the facts of `req`.
-pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
+pub fn request_facts<R: Request + 'static>(req: &R) -> RequestFacts {
     let range =
         our_range(R::API_KEY).unwrap_or(VersionRange::new(R::VERSIONS.min, R::VERSIONS.max));
     let mut f = RequestFacts {
+        ours: range,
         allowed: range,
         transactional: false,
         topics_without_id: 0,
@@ -129,7 +144,7 @@ pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
             f.min(4, "transactions given in the batched broker form (KIP-890)");
         }
     } else if let Some(r) = any.downcast_ref::<FindCoordinatorRequest>() {
-        if r.key_type != 0 {
+        if r.key_type != CoordinatorKind::Group.key_type() {
             f.min(1, "key type other than group");
         }
         if r.coordinator_keys.len() > 1 {
@@ -145,7 +160,7 @@ pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
             f.min(4, "allow_auto_topic_creation = false");
         }
     } else if let Some(r) = any.downcast_ref::<ListOffsetsRequest>() {
-        if r.isolation_level != 0 {
+        if r.isolation_level != READ_UNCOMMITTED {
             f.min(2, "read_committed isolation");
         }
     }
@@ -157,30 +172,30 @@ pub fn inspect<R: Request + 'static>(req: &R) -> RequestFacts {
 /// writes) is not retried automatically.
 pub fn is_retry_safe(api: ApiKey) -> bool {
     matches!(
-        api.0,
-        1   // Fetch
-        | 2  // ListOffsets
-        | 3  // Metadata
-        | 9  // OffsetFetch
-        | 10 // FindCoordinator
-        | 15 // DescribeGroups
-        | 16 // ListGroups
-        | 18 // ApiVersions
-        | 23 // OffsetForLeaderEpoch
-        | 29 // DescribeAcls
-        | 32 // DescribeConfigs
-        | 35 // DescribeLogDirs
-        | 41 // DescribeDelegationToken
-        | 46 // ListPartitionReassignments
-        | 48 // DescribeClientQuotas
-        | 50 // DescribeUserScramCredentials
-        | 55 // DescribeQuorum
-        | 60 // DescribeCluster
-        | 61 // DescribeProducers
-        | 65 // DescribeTransactions
-        | 66 // ListTransactions
-        | 69 // ConsumerGroupDescribe
-        | 75 // DescribeTopicPartitions
+        api,
+        ApiKey::FETCH
+            | ApiKey::LIST_OFFSETS
+            | ApiKey::METADATA
+            | ApiKey::OFFSET_FETCH
+            | ApiKey::FIND_COORDINATOR
+            | ApiKey::DESCRIBE_GROUPS
+            | ApiKey::LIST_GROUPS
+            | ApiKey::API_VERSIONS
+            | ApiKey::OFFSET_FOR_LEADER_EPOCH
+            | ApiKey::DESCRIBE_ACLS
+            | ApiKey::DESCRIBE_CONFIGS
+            | ApiKey::DESCRIBE_LOG_DIRS
+            | ApiKey::DESCRIBE_DELEGATION_TOKEN
+            | ApiKey::LIST_PARTITION_REASSIGNMENTS
+            | ApiKey::DESCRIBE_CLIENT_QUOTAS
+            | ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS
+            | ApiKey::DESCRIBE_QUORUM
+            | ApiKey::DESCRIBE_CLUSTER
+            | ApiKey::DESCRIBE_PRODUCERS
+            | ApiKey::DESCRIBE_TRANSACTIONS
+            | ApiKey::LIST_TRANSACTIONS
+            | ApiKey::CONSUMER_GROUP_DESCRIBE
+            | ApiKey::DESCRIBE_TOPIC_PARTITIONS
     )
 }
 
@@ -196,7 +211,7 @@ mod tests {
         r.topics.push(t.clone());
         t.topic_id = Uuid::from_u128(7);
         r.topics.push(t);
-        let f = inspect(&r);
+        let f = request_facts(&r);
         assert_eq!(f.topics_without_id, 1);
         assert!(!f.transactional);
     }
@@ -204,32 +219,32 @@ mod tests {
     #[test]
     fn transactional_detection() {
         let mut p = ProduceRequest::default();
-        assert!(!inspect(&p).transactional);
+        assert!(!request_facts(&p).transactional);
         p.transactional_id = Some("tx".into());
-        assert!(inspect(&p).transactional);
-        assert!(inspect(&EndTxnRequest::default()).transactional);
-        assert!(inspect(&TxnOffsetCommitRequest::default()).transactional);
+        assert!(request_facts(&p).transactional);
+        assert!(request_facts(&EndTxnRequest::default()).transactional);
+        assert!(request_facts(&TxnOffsetCommitRequest::default()).transactional);
     }
 
     #[test]
     fn field_driven_ranges() {
         let mut m = MetadataRequest::default();
         m.allow_auto_topic_creation = false;
-        let f = inspect(&m);
+        let f = request_facts(&m);
         assert_eq!(f.allowed.min, 4);
         assert_eq!(f.reasons.len(), 1);
         let mut fc = FindCoordinatorRequest::default();
         fc.coordinator_keys = vec!["a".into(), "b".into()];
-        assert_eq!(inspect(&fc).allowed.min, 4);
+        assert_eq!(request_facts(&fc).allowed.min, 4);
         let mut fc = FindCoordinatorRequest::default();
         fc.key = "g".into();
-        assert_eq!(inspect(&fc).allowed.max, 3);
+        assert_eq!(request_facts(&fc).allowed.max, 3);
         let mut ap = AddPartitionsToTxnRequest::default();
         ap.v3_and_below_transactional_id = "tx".into();
-        assert_eq!(inspect(&ap).allowed.max, 3);
+        assert_eq!(request_facts(&ap).allowed.max, 3);
         ap.transactions = vec![Default::default()];
-        assert_eq!(inspect(&ap).allowed.min, 4);
-        assert!(is_retry_safe(ApiKey(1)));
-        assert!(!is_retry_safe(ApiKey(0)));
+        assert_eq!(request_facts(&ap).allowed.min, 4);
+        assert!(is_retry_safe(ApiKey::FETCH));
+        assert!(!is_retry_safe(ApiKey::PRODUCE));
     }
 }

@@ -1,9 +1,9 @@
 //! The client's typed errors.
 
-use crate::choose::NoVersion;
-use crate::conn::ConnError;
-use crate::negotiate::NegotiationError;
-use crate::proto::VersionRange;
+use super::conn::{Closed, ConnError};
+use crate::protocol::api::VersionRange;
+use crate::protocol::choose::NoVersion;
+use crate::protocol::negotiate::{NegotiationError, NoReply};
 
 /// Anything a client call can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -51,6 +51,14 @@ pub enum ClientError {
         retry_safe: bool,
         /// The broker's range for the API after renegotiating, if it came back.
         now_advertised: Option<VersionRange>,
+    },
+    /// The connection's authenticator failed (SASL).
+    #[error("authentication ({mechanism}) with {broker} failed: {source}")]
+    Auth {
+        broker: String,
+        mechanism: String,
+        #[source]
+        source: Box<AuthError>,
     },
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -112,6 +120,17 @@ pub enum FailureKind {
     WriteStalled,
     /// This client shut the connection down.
     Shutdown,
+    /// Authentication (SASL) failed.
+    Auth,
+    /// The broker says the client's metadata is stale (KIP-1242,
+    /// KIP-1102); the cluster layer bootstraps again.
+    RebootstrapRequired,
+    /// The request cannot be routed as one request: unknown topic, no
+    /// leader, partitions or keys served by different brokers, a key that
+    /// cannot be read.
+    Routing,
+    /// The broker throttles this client (KIP-219) past the deadline.
+    Throttled,
 }
 
 impl ConnError {
@@ -133,12 +152,19 @@ impl ConnError {
     }
 }
 
-fn closed_kind(how: crate::negotiate::Closed) -> FailureKind {
-    use crate::negotiate::Closed;
+fn closed_kind(how: Closed) -> FailureKind {
     match how {
         Closed::Eof => FailureKind::Closed,
         Closed::Reset => FailureKind::Reset,
         Closed::TimedOut => FailureKind::NoReply,
+    }
+}
+
+fn no_reply_kind(how: NoReply) -> FailureKind {
+    match how {
+        NoReply::Eof => FailureKind::Closed,
+        NoReply::Reset => FailureKind::Reset,
+        NoReply::TimedOut => FailureKind::NoReply,
     }
 }
 
@@ -148,18 +174,38 @@ impl ClientError {
         match self {
             ClientError::Conn(e) => e.kind(),
             ClientError::Negotiation { source, .. } => match &**source {
-                NegotiationError::ClosedBeforeReply { how, .. } => closed_kind(*how),
+                NegotiationError::ClosedBeforeReply { how, .. } => no_reply_kind(*how),
                 NegotiationError::Malformed { .. } => FailureKind::MalformedReply,
                 NegotiationError::UnsupportedAtV0 { .. }
                 | NegotiationError::NonDowngrade { .. }
                 | NegotiationError::BrokerError { .. }
                 | NegotiationError::TooManyAttempts(_) => FailureKind::BrokerRefused,
+                NegotiationError::RebootstrapRequired { .. } => FailureKind::RebootstrapRequired,
             },
             ClientError::NoVersion(_) => FailureKind::NoVersion,
             ClientError::Encode { .. } => FailureKind::InvalidRequest,
             ClientError::Decode { .. } => FailureKind::MalformedReply,
             ClientError::ClosedAfterRequest { .. } => FailureKind::Closed,
+            ClientError::Auth { .. } => FailureKind::Auth,
             ClientError::Config(_) => FailureKind::Config,
         }
+    }
+}
+
+/// Why authentication failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// The broker refused (a SASL error code, a wrong password, a mechanism
+    /// the listener does not enable).
+    #[error("{0}")]
+    Refused(String),
+    /// A request of the exchange failed.
+    #[error(transparent)]
+    Request(#[from] Box<ClientError>),
+}
+
+impl From<ClientError> for AuthError {
+    fn from(e: ClientError) -> Self {
+        AuthError::Request(Box::new(e))
     }
 }

@@ -1,67 +1,14 @@
-//! `kwire api-versions`: per API, the broker's range, ours, the chosen
-//! version and why; finalized and supported features.
+//! `kwire api-versions`' report: per API, the broker's range, ours, the
+//! chosen version and why; finalized and supported features.
 
 use std::fmt::Write as _;
 
-use crate::broker::Negotiated;
-use crate::choose::{choose, Choice, Constraints, NoVersion};
-use crate::escape;
-use crate::limits::PRINT_ITEMS;
-use crate::proto::{api_name, our_range, ApiKey, VersionRange};
-use crate::table::{BrokerVersions, TableSource, VersionCaps};
-
-/// One row of the report.
-#[derive(Debug, Clone)]
-pub struct ApiRow {
-    pub api: ApiKey,
-    pub name: String,
-    pub broker: Option<VersionRange>,
-    pub ours: Option<VersionRange>,
-    /// `None` when this build does not know the API.
-    pub choice: Option<Result<Choice, NoVersion>>,
-}
-
-/// Every API the broker advertises or we know, in key order. Gates depend
-/// on each request's content, so rows show the choice before gates.
-pub fn rows(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> Vec<ApiRow> {
-    let mut keys: Vec<ApiKey> = v
-        .apis()
-        .map(|(k, _)| k)
-        .chain(v.unknown_apis().map(|(k, _)| k))
-        .collect();
-    keys.extend(
-        kwire::api_key::API_TABLE
-            .iter()
-            .filter(|i| i.versions.is_some())
-            .map(|i| i.key),
-    );
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .map(|api| {
-            let ours = our_range(api);
-            let broker = v.get(api);
-            let choice = ours.map(|ours| {
-                choose(&Constraints {
-                    api,
-                    ours,
-                    broker,
-                    request: ours,
-                    caps: caps.for_api(api),
-                    gates: vec![],
-                    broker_name: broker_name.to_string(),
-                })
-            });
-            ApiRow {
-                api,
-                name: api_name(api),
-                broker,
-                ours,
-                choice,
-            }
-        })
-        .collect()
-}
+use kwire_client::escape;
+use kwire_client::limits::PRINT_ITEMS;
+use kwire_client::protocol::api::VersionRange;
+use kwire_client::protocol::choose::every_api;
+use kwire_client::protocol::versions::{TableSource, VersionCaps};
+use kwire_client::{Negotiated, NoVersion};
 
 fn opt(r: Option<VersionRange>) -> String {
     r.map_or_else(|| "-".to_string(), |r| r.to_string())
@@ -97,7 +44,7 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
     );
     let mut unknown_hidden = 0usize;
     let mut unknown_shown = 0usize;
-    for row in rows(v, caps, broker_name) {
+    for row in every_api(v, caps, broker_name) {
         if !all && row.broker.is_none() {
             continue;
         }

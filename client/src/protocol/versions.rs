@@ -8,11 +8,14 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::fmt;
 
-use crate::choose::Cap;
+use super::api::{ApiKey, VersionRange};
+use super::negotiate::{FallbackVersions, RawTable};
 use crate::limits::SAMPLE_KEYS;
-use crate::negotiate::{FallbackVersions, RawTable};
-use crate::proto::{ApiKey, VersionRange};
+
+/// The finalized feature KIP-890 part 2 transactions depend on.
+pub const TRANSACTION_VERSION: &str = "transaction.version";
 
 /// Where a table came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +30,9 @@ pub enum TableSource {
 /// One connection's view of the broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerVersions {
-    apis: BTreeMap<i16, VersionRange>,
+    apis: BTreeMap<ApiKey, VersionRange>,
     /// Keys this build does not know: kept aside, not fatal (a newer broker).
-    unknown: BTreeMap<i16, VersionRange>,
+    unknown: BTreeMap<ApiKey, VersionRange>,
     /// This broker's software range per feature (v3+ replies).
     pub supported_features: BTreeMap<String, VersionRange>,
     /// Cluster-wide finalized levels (`min_level..=max_level`), only when
@@ -47,11 +50,11 @@ pub struct BrokerVersions {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeySample {
     pub count: usize,
-    pub first: Vec<i16>,
+    pub first: Vec<ApiKey>,
 }
 
 impl KeySample {
-    pub fn push(&mut self, key: i16) {
+    pub fn push(&mut self, key: ApiKey) {
         self.count += 1;
         if self.first.len() < SAMPLE_KEYS {
             self.first.push(key);
@@ -63,8 +66,8 @@ impl KeySample {
     }
 }
 
-impl FromIterator<i16> for KeySample {
-    fn from_iter<I: IntoIterator<Item = i16>>(iter: I) -> Self {
+impl FromIterator<ApiKey> for KeySample {
+    fn from_iter<I: IntoIterator<Item = ApiKey>>(iter: I) -> Self {
         let mut s = KeySample::default();
         for k in iter {
             s.push(k);
@@ -76,7 +79,7 @@ impl FromIterator<i16> for KeySample {
 impl std::fmt::Display for KeySample {
     /// `3 (1, 1, 7)` or `4000 (first 8: 1, 1, ...)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let keys: Vec<String> = self.first.iter().map(|k| k.to_string()).collect();
+        let keys: Vec<String> = self.first.iter().map(|k| k.0.to_string()).collect();
         if self.count > self.first.len() {
             write!(
                 f,
@@ -101,7 +104,7 @@ impl BrokerVersions {
         for a in &raw.apis {
             let range = VersionRange::new(a.min, a.max);
             // Known = named in this build (removed APIs included).
-            let map = if ApiKey(a.api_key).name().is_some() {
+            let map = if a.api_key.name().is_some() {
                 &mut apis
             } else {
                 &mut unknown
@@ -164,19 +167,19 @@ impl BrokerVersions {
     /// The broker's range for `api` on this connection.
     pub fn get(&self, api: ApiKey) -> Option<VersionRange> {
         self.apis
-            .get(&api.0)
-            .or_else(|| self.unknown.get(&api.0))
+            .get(&api)
+            .or_else(|| self.unknown.get(&api))
             .copied()
     }
 
     /// Known APIs the broker advertises, by key.
     pub fn apis(&self) -> impl Iterator<Item = (ApiKey, VersionRange)> + '_ {
-        self.apis.iter().map(|(&k, &r)| (ApiKey(k), r))
+        self.apis.iter().map(|(&k, &r)| (k, r))
     }
 
     /// Advertised keys this build does not know.
     pub fn unknown_apis(&self) -> impl Iterator<Item = (ApiKey, VersionRange)> + '_ {
-        self.unknown.iter().map(|(&k, &r)| (ApiKey(k), r))
+        self.unknown.iter().map(|(&k, &r)| (k, r))
     }
 
     /// The finalized max level of a feature; absent = 0 (brokers 3.9+ omit
@@ -190,7 +193,21 @@ impl BrokerVersions {
 
     /// `transaction.version` (KIP-890 part 2 needs >= 2).
     pub fn transaction_version(&self) -> i16 {
-        self.finalized_level("transaction.version")
+        self.finalized_level(TRANSACTION_VERSION)
+    }
+}
+
+/// A per-API maximum from a named source (a user cap, a release pin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cap {
+    /// Where the cap comes from, e.g. `user cap` or `release 3.8`.
+    pub source: String,
+    pub max: i16,
+}
+
+impl fmt::Display for Cap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <= {}", self.source, self.max)
     }
 }
 
@@ -198,7 +215,7 @@ impl BrokerVersions {
 /// max table later (a release is just another source).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VersionCaps {
-    sources: Vec<(String, BTreeMap<i16, i16>)>,
+    sources: Vec<(String, BTreeMap<ApiKey, i16>)>,
 }
 
 impl VersionCaps {
@@ -210,17 +227,17 @@ impl VersionCaps {
     pub fn cap(mut self, source: &str, api: ApiKey, max: i16) -> Self {
         match self.sources.iter_mut().find(|(s, _)| s == source) {
             Some((_, m)) => {
-                m.insert(api.0, max);
+                m.insert(api, max);
             }
             None => self
                 .sources
-                .push((source.to_string(), [(api.0, max)].into_iter().collect())),
+                .push((source.to_string(), [(api, max)].into_iter().collect())),
         }
         self
     }
 
     /// Adds a whole table (e.g. a release's per-API maximums).
-    pub fn source(mut self, source: &str, max: BTreeMap<i16, i16>) -> Self {
+    pub fn source(mut self, source: &str, max: BTreeMap<ApiKey, i16>) -> Self {
         self.sources.push((source.to_string(), max));
         self
     }
@@ -230,7 +247,7 @@ impl VersionCaps {
         self.sources
             .iter()
             .filter_map(|(s, m)| {
-                m.get(&api.0).map(|&max| Cap {
+                m.get(&api).map(|&max| Cap {
                     source: s.clone(),
                     max,
                 })
@@ -251,19 +268,23 @@ impl VersionCaps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::negotiate::{AdvertisedApi, FinalizedFeature};
+    use crate::protocol::negotiate::{AdvertisedApi, FinalizedFeature};
 
     fn raw(apis: &[(i16, i16, i16)], epoch: i64, tv: Option<i16>) -> RawTable {
         RawTable {
             decoded_at: 3,
             apis: apis
                 .iter()
-                .map(|&(api_key, min, max)| AdvertisedApi { api_key, min, max })
+                .map(|&(key, min, max)| AdvertisedApi {
+                    api_key: ApiKey(key),
+                    min,
+                    max,
+                })
                 .collect(),
             finalized_features_epoch: epoch,
             finalized_features: tv
                 .map(|l| FinalizedFeature {
-                    name: "transaction.version".into(),
+                    name: TRANSACTION_VERSION.into(),
                     min_level: l,
                     max_level: l,
                 })
@@ -283,8 +304,8 @@ mod tests {
             ),
             4,
         );
-        assert_eq!(t.get(ApiKey(1)), Some(VersionRange::new(0, 17)));
-        assert_eq!(t.get(ApiKey(0)), Some(VersionRange::new(0, 11)));
+        assert_eq!(t.get(ApiKey::FETCH), Some(VersionRange::new(0, 17)));
+        assert_eq!(t.get(ApiKey::PRODUCE), Some(VersionRange::new(0, 11)));
         assert_eq!(t.apis().count(), 3);
         assert_eq!(
             t.unknown_apis().collect::<Vec<_>>(),
@@ -294,7 +315,7 @@ mod tests {
             t.duplicates,
             KeySample {
                 count: 1,
-                first: vec![1]
+                first: vec![ApiKey::FETCH]
             }
         );
         assert_eq!(
@@ -316,7 +337,9 @@ mod tests {
             t.duplicates.to_string(),
             "10000 (first 8: 1, 1, 1, 1, 1, 1, 1, 1)"
         );
-        let few: KeySample = [3, 4].into_iter().collect();
+        let few: KeySample = [ApiKey::METADATA, ApiKey::LEADER_AND_ISR]
+            .into_iter()
+            .collect();
         assert_eq!(few.to_string(), "2 (3, 4)");
     }
 
@@ -335,22 +358,29 @@ mod tests {
     #[test]
     fn caps_by_source() {
         let c = VersionCaps::new()
-            .cap("user cap", ApiKey(1), 7)
-            .cap("user cap", ApiKey(0), 9)
-            .source("release 2.0", [(1, 8), (3, 6)].into_iter().collect());
-        assert_eq!(c.for_api(ApiKey(1)).len(), 2);
-        assert_eq!(c.max_for(ApiKey(1)), Some(7));
-        assert_eq!(c.max_for(ApiKey(3)), Some(6));
-        assert_eq!(c.max_for(ApiKey(2)), None);
+            .cap("user cap", ApiKey::FETCH, 7)
+            .cap("user cap", ApiKey::PRODUCE, 9)
+            .source(
+                "release 2.0",
+                [(ApiKey::FETCH, 8), (ApiKey::METADATA, 6)]
+                    .into_iter()
+                    .collect(),
+            );
+        assert_eq!(c.for_api(ApiKey::FETCH).len(), 2);
+        assert_eq!(c.max_for(ApiKey::FETCH), Some(7));
+        assert_eq!(c.max_for(ApiKey::METADATA), Some(6));
+        assert_eq!(c.max_for(ApiKey::LIST_OFFSETS), None);
     }
 
     #[test]
     fn fallback_table() {
         let t = BrokerVersions::from_fallback(&FallbackVersions {
             source: "user fallback".into(),
-            max: [(3, 0), (1, 2)].into_iter().collect(),
+            max: [(ApiKey::METADATA, 0), (ApiKey::FETCH, 2)]
+                .into_iter()
+                .collect(),
         });
-        assert_eq!(t.get(ApiKey(1)), Some(VersionRange::new(0, 2)));
+        assert_eq!(t.get(ApiKey::FETCH), Some(VersionRange::new(0, 2)));
         assert!(matches!(t.source, TableSource::Fallback { .. }));
     }
 }

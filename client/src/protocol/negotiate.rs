@@ -24,10 +24,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use kwire::{ApiKey, ErrorCode};
+
 /// One (api key, min, max) entry as the broker sent it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdvertisedApi {
-    pub api_key: i16,
+    pub api_key: ApiKey,
     pub min: i16,
     pub max: i16,
 }
@@ -62,7 +64,7 @@ pub struct RawTable {
 }
 
 /// What came back for one ApiVersions request, already classified by the
-/// codec layer (`crate::apiversions::classify`).
+/// codec layer ([`super::apiversions::classify`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// Error 35. `advertised` is the body decoded as v0, or `None` when it
@@ -73,14 +75,16 @@ pub enum Reply {
     /// Error 0 and a body that decoded cleanly.
     Table(RawTable),
     /// Any other error code.
-    Error { code: i16 },
+    Error { code: ErrorCode },
     /// Error 0 (or too short to tell) and no version decodes it.
     Malformed { detail: String },
 }
 
-/// How a connection ended before an ApiVersions reply arrived.
+/// How an ApiVersions attempt got no reply: the connection ended before
+/// any byte of one, or nothing came before the deadline. (The transport
+/// reports this as its own close reason; the handshake translates.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closed {
+pub enum NoReply {
     /// Orderly close (EOF).
     Eof,
     /// TCP reset (ECONNRESET, or WSAECONNRESET on Windows), or a broken pipe.
@@ -90,12 +94,12 @@ pub enum Closed {
     TimedOut,
 }
 
-impl fmt::Display for Closed {
+impl fmt::Display for NoReply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Closed::Eof => "closed",
-            Closed::Reset => "reset",
-            Closed::TimedOut => "no reply before the deadline",
+            NoReply::Eof => "closed",
+            NoReply::Reset => "reset",
+            NoReply::TimedOut => "no reply before the deadline",
         })
     }
 }
@@ -107,7 +111,7 @@ pub struct FallbackVersions {
     /// Where the table comes from, for logs (e.g. `user fallback`).
     pub source: String,
     /// api key -> max version.
-    pub max: BTreeMap<i16, i16>,
+    pub max: BTreeMap<ApiKey, i16>,
 }
 
 /// Configuration of the state machine.
@@ -192,7 +196,7 @@ pub enum NegotiationError {
     #[error("the broker answered ApiVersions v{version} with error {code}{}", error_hint(*code))]
     BrokerError {
         version: i16,
-        code: i16,
+        code: ErrorCode,
         attempts: Vec<Attempt>,
     },
     #[error("the broker's ApiVersions v{version} reply does not decode at any version: {detail}")]
@@ -202,28 +206,42 @@ pub enum NegotiationError {
         attempts: Vec<Attempt>,
     },
     #[error("{}", closed_before_reply(*how, attempts))]
-    ClosedBeforeReply { how: Closed, attempts: Vec<Attempt> },
+    ClosedBeforeReply {
+        how: NoReply,
+        attempts: Vec<Attempt>,
+    },
     #[error("ApiVersions negotiation did not finish within {0} attempts")]
     TooManyAttempts(usize),
+    /// The address is not the node of the cluster the client expected
+    /// (ApiVersions v5, KIP-1242): the client's metadata is stale and it
+    /// must bootstrap again.
+    #[error(
+        "the broker answered ApiVersions v{version} with REBOOTSTRAP_REQUIRED (KIP-1242): \
+         it is not the node of the cluster this client's metadata names"
+    )]
+    RebootstrapRequired {
+        version: i16,
+        attempts: Vec<Attempt>,
+    },
 }
 
-fn closed_before_reply(how: Closed, attempts: &[Attempt]) -> String {
+fn closed_before_reply(how: NoReply, attempts: &[Attempt]) -> String {
     const FALLBACK: &str = "fallback versions (ClientConfig::fallback_versions, or \
          `--fallback API=MAX` on the CLI, like librdkafka's broker.version.fallback)";
     match how {
-        Closed::Eof | Closed::Reset => format!(
+        NoReply::Eof | NoReply::Reset => format!(
             "the broker {} every connection before answering ApiVersions ({}). Brokers before \
              0.10 do this (they have no ApiVersions), and so do some proxies (Azure Event Hubs \
              resets on v4+). If the broker is that old, configure {FALLBACK}; if it is TLS-only, \
              enable TLS",
-            if how == Closed::Eof {
+            if how == NoReply::Eof {
                 "closed"
             } else {
                 "reset"
             },
             fmt_attempts(attempts)
         ),
-        Closed::TimedOut => format!(
+        NoReply::TimedOut => format!(
             "the broker did not answer ApiVersions on any connection before the deadline ({}). \
              Check the address (a port that accepts and never answers) and whether the listener \
              expects TLS; a broker before 0.10 that ignores the request needs {FALLBACK}",
@@ -232,11 +250,13 @@ fn closed_before_reply(how: Closed, attempts: &[Attempt]) -> String {
     }
 }
 
-fn error_hint(code: i16) -> &'static str {
+fn error_hint(code: ErrorCode) -> &'static str {
     match code {
-        42 => " (INVALID_REQUEST: the broker rejected our client software name/version, KIP-511)",
-        129 => " (REBOOTSTRAP_REQUIRED, KIP-1242)",
-        34 => " (ILLEGAL_SASL_STATE)",
+        ErrorCode::INVALID_REQUEST => {
+            " (INVALID_REQUEST: the broker rejected our client software name/version, KIP-511)"
+        }
+        ErrorCode::REBOOTSTRAP_REQUIRED => " (REBOOTSTRAP_REQUIRED, KIP-1242)",
+        ErrorCode::ILLEGAL_SASL_STATE => " (ILLEGAL_SASL_STATE)",
         _ => "",
     }
 }
@@ -337,7 +357,7 @@ impl Negotiator {
                 }
                 let key18 = advertised.as_ref().and_then(|apis| {
                     apis.iter()
-                        .find(|a| a.api_key == crate::choose::keys::API_VERSIONS)
+                        .find(|a| a.api_key == ApiKey::API_VERSIONS)
                         .map(|a| a.max)
                 });
                 match (advertised.as_ref(), key18) {
@@ -396,8 +416,13 @@ impl Negotiator {
                     attempts: self.attempts.clone(),
                 })
             }
+            Reply::Error { code } if code == ErrorCode::REBOOTSTRAP_REQUIRED => {
+                self.record(version, "REBOOTSTRAP_REQUIRED");
+                let attempts = self.attempts.clone();
+                self.fail(NegotiationError::RebootstrapRequired { version, attempts })
+            }
             Reply::Error { code } => {
-                self.record(version, format!("error {code}"));
+                self.record(version, format!("error {}", code.0));
                 let attempts = self.attempts.clone();
                 self.fail(NegotiationError::BrokerError {
                     version,
@@ -418,7 +443,7 @@ impl Negotiator {
     }
 
     /// The connection closed, reset or timed out before a reply.
-    pub fn on_closed(&mut self, how: Closed) -> Action {
+    pub fn on_no_reply(&mut self, how: NoReply) -> Action {
         let Some(version) = self.waiting() else {
             return self.fail(NegotiationError::TooManyAttempts(self.attempts.len()));
         };
@@ -462,7 +487,7 @@ mod tests {
 
     fn key18(max: i16) -> Vec<AdvertisedApi> {
         vec![AdvertisedApi {
-            api_key: 18,
+            api_key: ApiKey::API_VERSIONS,
             min: 0,
             max,
         }]
@@ -472,7 +497,7 @@ mod tests {
         RawTable {
             decoded_at,
             apis: vec![AdvertisedApi {
-                api_key: 1,
+                api_key: ApiKey::FETCH,
                 min: 0,
                 max: 7,
             }],
@@ -612,12 +637,27 @@ mod tests {
     fn other_errors_are_surfaced() {
         let mut n = Negotiator::new(cfg(4));
         n.start();
-        match n.on_reply(Reply::Error { code: 42 }) {
-            Action::Fail(e @ NegotiationError::BrokerError { code: 42, .. }) => {
+        match n.on_reply(Reply::Error {
+            code: ErrorCode::INVALID_REQUEST,
+        }) {
+            Action::Fail(e @ NegotiationError::BrokerError { code, .. }) => {
+                assert_eq!(code, ErrorCode::INVALID_REQUEST);
                 assert!(e.to_string().contains("INVALID_REQUEST"));
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn rebootstrap_required_is_its_own_failure() {
+        let mut n = Negotiator::new(cfg(5));
+        n.start();
+        assert!(matches!(
+            n.on_reply(Reply::Error {
+                code: ErrorCode::REBOOTSTRAP_REQUIRED
+            }),
+            Action::Fail(NegotiationError::RebootstrapRequired { version: 5, .. })
+        ));
     }
 
     #[test]
@@ -654,9 +694,15 @@ mod tests {
         // Event Hubs: resets on v4; accepts v0.
         let mut n = Negotiator::new(cfg(4));
         n.start();
-        assert_eq!(n.on_closed(Closed::Reset), Action::Reconnect { version: 4 });
+        assert_eq!(
+            n.on_no_reply(NoReply::Reset),
+            Action::Reconnect { version: 4 }
+        );
         assert_eq!(n.connection(), 2);
-        assert_eq!(n.on_closed(Closed::Reset), Action::Reconnect { version: 0 });
+        assert_eq!(
+            n.on_no_reply(NoReply::Reset),
+            Action::Reconnect { version: 0 }
+        );
         assert_eq!(n.connection(), 3);
         assert!(matches!(
             n.on_reply(Reply::Table(table(0))),
@@ -671,9 +717,9 @@ mod tests {
     fn closed_everywhere_without_fallback_is_a_clear_error() {
         let mut n = Negotiator::new(cfg(4));
         n.start();
-        n.on_closed(Closed::Eof);
-        n.on_closed(Closed::Eof);
-        match n.on_closed(Closed::Eof) {
+        n.on_no_reply(NoReply::Eof);
+        n.on_no_reply(NoReply::Eof);
+        match n.on_no_reply(NoReply::Eof) {
             Action::Fail(e @ NegotiationError::ClosedBeforeReply { .. }) => {
                 let t = e.to_string();
                 assert!(t.contains("before 0.10"), "{t}");
@@ -689,16 +735,18 @@ mod tests {
     fn closed_everywhere_with_fallback_uses_it() {
         let fb = FallbackVersions {
             source: "user fallback".into(),
-            max: [(0, 2), (1, 3)].into_iter().collect(),
+            max: [(ApiKey::PRODUCE, 2), (ApiKey::FETCH, 3)]
+                .into_iter()
+                .collect(),
         };
         let mut n = Negotiator::new(NegotiationConfig {
             max_version: 4,
             fallback: Some(fb.clone()),
         });
         n.start();
-        n.on_closed(Closed::TimedOut);
-        n.on_closed(Closed::Eof);
-        match n.on_closed(Closed::Eof) {
+        n.on_no_reply(NoReply::TimedOut);
+        n.on_no_reply(NoReply::Eof);
+        match n.on_no_reply(NoReply::Eof) {
             Action::Done(Outcome::Fallback { fallback, attempts }) => {
                 assert_eq!(fallback, fb);
                 assert_eq!(attempts.len(), 3);
@@ -714,27 +762,38 @@ mod tests {
         n.on_reply(Reply::UnsupportedVersion {
             advertised: Some(key18(2)),
         });
-        assert_eq!(n.on_closed(Closed::Reset), Action::Reconnect { version: 2 });
+        assert_eq!(
+            n.on_no_reply(NoReply::Reset),
+            Action::Reconnect { version: 2 }
+        );
     }
 
     #[test]
     fn our_max_zero_starts_at_zero() {
         let mut n = Negotiator::new(cfg(0));
         assert_eq!(n.start(), Action::Send { version: 0 });
-        assert_eq!(n.on_closed(Closed::Eof), Action::Reconnect { version: 0 });
-        assert_eq!(n.on_closed(Closed::Eof), Action::Reconnect { version: 0 });
-        assert!(matches!(n.on_closed(Closed::Eof), Action::Fail(_)));
+        assert_eq!(
+            n.on_no_reply(NoReply::Eof),
+            Action::Reconnect { version: 0 }
+        );
+        assert_eq!(
+            n.on_no_reply(NoReply::Eof),
+            Action::Reconnect { version: 0 }
+        );
+        assert!(matches!(n.on_no_reply(NoReply::Eof), Action::Fail(_)));
     }
 
     #[test]
     fn events_after_finish_do_not_panic() {
         let mut n = Negotiator::new(cfg(4));
         n.start();
-        n.on_reply(Reply::Error { code: 1 });
+        n.on_reply(Reply::Error {
+            code: ErrorCode::OFFSET_OUT_OF_RANGE,
+        });
         assert!(matches!(
             n.on_reply(Reply::Table(table(4))),
             Action::Fail(_)
         ));
-        assert!(matches!(n.on_closed(Closed::Eof), Action::Fail(_)));
+        assert!(matches!(n.on_no_reply(NoReply::Eof), Action::Fail(_)));
     }
 }

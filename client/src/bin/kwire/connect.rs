@@ -1,0 +1,115 @@
+//! The connection options every subcommand that talks to brokers shares,
+//! checked before any connection is opened.
+
+use std::time::Duration;
+
+use clap::Args;
+use kwire_client::protocol::api::{parse_api, ApiKey};
+use kwire_client::{ClientConfig, TlsConfig};
+
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// Broker address(es), HOST:PORT, comma-separated.
+    #[arg(long, short = 'b', required = true)]
+    pub bootstrap: String,
+    /// Use TLS, verified against the webpki roots (or --ca-file).
+    #[arg(long)]
+    pub tls: bool,
+    /// A PEM file with the CA(s) to trust (implies --tls).
+    #[arg(long)]
+    pub ca_file: Option<String>,
+    /// The name to check the certificate against (default: the host);
+    /// needs --tls or --ca-file.
+    #[arg(long)]
+    pub server_name: Option<String>,
+    /// Cap an API's version: API=MAX (name or key), repeatable.
+    #[arg(long = "cap", value_name = "API=MAX")]
+    pub caps: Vec<String>,
+    /// Versions to assume if the broker never answers ApiVersions
+    /// (brokers before 0.10): API=MAX, repeatable.
+    #[arg(long = "fallback", value_name = "API=MAX")]
+    pub fallback: Vec<String>,
+    /// Deadline in milliseconds for each wait: the TCP connect and TLS
+    /// handshake together, each request, and closing.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+}
+
+fn parse_pair(s: &str) -> Result<(ApiKey, i16), String> {
+    let (api, max) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected API=MAX"))?;
+    let key = parse_api(api).ok_or_else(|| format!("{api:?}: unknown API name"))?;
+    let max = max
+        .trim()
+        .parse::<i16>()
+        .map_err(|e| format!("{s:?}: {e}"))?;
+    Ok((key, max))
+}
+
+/// `HOST:PORT[,HOST:PORT...]`: every entry non-empty, with a numeric port.
+pub fn parse_bootstrap(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for entry in s.split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let port = entry
+            .rsplit_once(':')
+            .map(|(host, port)| (host, port.parse::<u16>()));
+        match port {
+            Some((host, Ok(_))) if !host.is_empty() && host != "[]" => out.push(entry.to_string()),
+            _ => return Err(format!("--bootstrap: {entry:?} is not HOST:PORT")),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "--bootstrap {s:?} names no broker (expected HOST:PORT[,HOST:PORT...])"
+        ));
+    }
+    Ok(out)
+}
+
+impl ConnectArgs {
+    /// The bootstrap addresses and the client configuration.
+    pub fn config(&self) -> Result<(Vec<String>, ClientConfig), String> {
+        let brokers = parse_bootstrap(&self.bootstrap)?;
+        if self.timeout_ms == 0 {
+            return Err("--timeout-ms must be at least 1".into());
+        }
+        if self.server_name.is_some() && !self.tls && self.ca_file.is_none() {
+            return Err(
+                "--server-name needs --tls or --ca-file (it names the certificate to expect)"
+                    .into(),
+            );
+        }
+        let timeout = Duration::from_millis(self.timeout_ms);
+        let mut cfg = ClientConfig::default();
+        // One deadline for every wait: connect, TLS, each request, writes and
+        // shutdown.
+        cfg.conn = cfg.conn.all_timeouts(timeout);
+        cfg.api_versions_timeout = timeout;
+        for c in &self.caps {
+            let (k, m) = parse_pair(c).map_err(|e| format!("--cap {e}"))?;
+            cfg = cfg.cap(k, m);
+        }
+        if !self.fallback.is_empty() {
+            let pairs = self
+                .fallback
+                .iter()
+                .map(|s| parse_pair(s).map_err(|e| format!("--fallback {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            cfg = cfg.fallback_versions(pairs);
+        }
+        if self.tls || self.ca_file.is_some() {
+            let mut tls = match &self.ca_file {
+                Some(p) => TlsConfig::custom_ca(p),
+                None => TlsConfig::webpki_roots(),
+            }
+            .map_err(|e| e.to_string())?;
+            tls.server_name = self.server_name.clone();
+            cfg.conn.tls = Some(tls);
+        }
+        Ok((brokers, cfg))
+    }
+}

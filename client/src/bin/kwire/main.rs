@@ -1,0 +1,76 @@
+//! `kwire`: the client-side command line. One file per subcommand; shared
+//! connection options in `connect`, exit codes in `exit`, the presentation
+//! of a negotiation in `explain`.
+//!
+//! Reports go to stdout, errors and logs to stderr; broker text is escaped
+//! on both. The exit code says what failed (`exit`).
+
+mod api_versions;
+mod connect;
+mod exit;
+mod explain;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kwire_client::escape::escape;
+
+#[derive(Parser)]
+#[command(
+    name = "kwire",
+    version,
+    about = "Kafka protocol tools on the kwire codecs"
+)]
+struct Cli {
+    /// Log every negotiation decision to stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Negotiate ApiVersions and explain every API's version choice.
+    ApiVersions(api_versions::ApiVersionsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("kwire_client={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kwire: cannot start the runtime: {e}");
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    let res = rt.block_on(async {
+        match cli.cmd {
+            Cmd::ApiVersions(a) => api_versions::run(a).await,
+        }
+    });
+    match res {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            eprintln!("kwire: {}", escape(&f.message));
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Real Apache Kafka brokers for the tests, through
+//! `testsupport/kafka/broker` (resolved from Maven Central at test time;
+//! see testsupport/kafka/README.md): started on 127.0.0.1 by the test,
+//! stopped from a Drop guard (`broker stop --dir D --clean`) also when an
+//! assertion fails. Without java/mvn a test fails with the command to run.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+/// One broker at a time per test binary (the machine has two cores).
+static BROKERS: Mutex<()> = Mutex::new(());
+
+pub fn lock() -> MutexGuard<'static, ()> {
+    BROKERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A file of testsupport/kafka (`$KWIRE_TESTSUPPORT_KAFKA` points at
+/// another copy of that directory).
+pub fn testsupport(name: &str) -> PathBuf {
+    std::env::var_os("KWIRE_TESTSUPPORT_KAFKA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testsupport/kafka"))
+        .join(name)
+}
+
+/// `java` and `mvn` are there, else the test fails with what to install.
+pub fn require_java_and_maven() {
+    for (tool, arg) in [("java", "-version"), ("mvn", "-v")] {
+        let ok = Command::new(tool)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok,
+            "`{tool}` is missing: install a JDK (17+) and Maven 3.8, then run \
+             `testsupport/kafka/broker resolve --release all` (see testsupport/kafka/README.md)"
+        );
+    }
+}
+
+/// How to start one broker.
+#[derive(Debug, Clone, Default)]
+pub struct Start<'a> {
+    pub release: &'a str,
+    /// `--transaction-version N` (4.x).
+    pub transaction_version: Option<u8>,
+    /// `--port P` (default: a free one).
+    pub port: Option<u16>,
+}
+
+/// A running broker; dropping it stops it.
+pub struct KafkaBroker {
+    pub release: String,
+    pub dir: String,
+    pub bootstrap: String,
+    pub cluster_id: String,
+}
+
+impl KafkaBroker {
+    pub fn start(release: &str, transaction_version: Option<u8>) -> KafkaBroker {
+        Self::start_with(Start {
+            release,
+            transaction_version,
+            port: None,
+        })
+    }
+
+    pub fn start_with(s: Start<'_>) -> KafkaBroker {
+        require_java_and_maven();
+        let t = Instant::now();
+        let mut cmd = Command::new(testsupport("broker"));
+        cmd.args(["start", "--release", s.release, "--env"]);
+        if let Some(tv) = s.transaction_version {
+            cmd.args(["--transaction-version", &tv.to_string()]);
+        }
+        if let Some(p) = s.port {
+            cmd.args(["--port", &p.to_string()]);
+        }
+        // The launcher prints the broker log's tail on stderr when the broker does not come up.
+        let out = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
+        assert!(
+            out.status.success(),
+            "`testsupport/kafka/broker start --release {}` failed ({}; its log tail is above); \
+             it needs a JDK, mvn and Maven Central or a warm cache \
+             (`testsupport/kafka/broker resolve --release all`)",
+            s.release,
+            out.status
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
+                .unwrap_or_else(|| panic!("broker start printed no KAFKA_{k}: {text}"))
+                .to_string()
+        };
+        let b = KafkaBroker {
+            release: s.release.to_string(),
+            dir: field("DIR"),
+            bootstrap: field("BOOTSTRAP"),
+            cluster_id: field("CLUSTER_ID"),
+        };
+        eprintln!(
+            "{} (tv {:?}): broker up at {} in {:.1?}",
+            s.release,
+            s.transaction_version,
+            b.bootstrap,
+            t.elapsed()
+        );
+        b
+    }
+}
+
+impl Drop for KafkaBroker {
+    fn drop(&mut self) {
+        let status = Command::new(testsupport("broker"))
+            .args(["stop", "--dir", &self.dir, "--clean"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!(
+                "{}: `broker stop --dir {}` failed: {status:?}",
+                self.release, self.dir
+            );
+        }
+    }
+}
+
+/// A current-thread runtime for a test that holds the broker lock.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
