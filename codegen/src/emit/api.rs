@@ -1,14 +1,12 @@
 //! The API table (`ApiKey`, per-API version ranges) and dynamic dispatch.
 
-use std::collections::BTreeMap;
-
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::names::{api_name, const_name, ident, module_name, type_ident};
+use super::names::{const_name, ident, module_name, type_ident};
 use super::EmitOptions;
 use crate::error::GenError;
-use crate::model::{MessageKind, MessageModel, Model};
+use crate::model::{MessageModel, Model};
 
 /// One API: its request and response schemas.
 pub struct Api<'a> {
@@ -24,63 +22,18 @@ impl Api<'_> {
     }
 }
 
-/// Pairs requests with responses; Kafka's generator requires both to have
-/// the same valid versions.
+/// The APIs of the model, with their request and response schemas.
 pub fn apis(model: &Model) -> Result<Vec<Api<'_>>, GenError> {
-    let mut req = BTreeMap::new();
-    let mut resp = BTreeMap::new();
-    for m in &model.messages {
-        match (m.kind, m.api_key) {
-            (MessageKind::Request, Some(k)) => {
-                req.insert(k, m);
-            }
-            (MessageKind::Response, Some(k)) => {
-                resp.insert(k, m);
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for (k, rq) in &req {
-        let rs = resp.get(k).ok_or_else(|| GenError::Message {
-            file: rq.file.clone(),
-            message: rq.name.clone(),
-            problem: format!("no response schema has api key {k}"),
-        })?;
-        if rq.valid != rs.valid {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!(
-                    "valid versions {} differ from the request's {}",
-                    rs.valid, rq.valid
-                ),
-            });
-        }
-        if api_name(&rq.name) != api_name(&rs.name) {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!("api key {k} pairs it with {}", rq.name),
-            });
-        }
-        out.push(Api {
-            key: *k,
-            name: api_name(&rq.name).to_string(),
-            request: rq,
-            response: rs,
-        });
-    }
-    for (k, rs) in &resp {
-        if !req.contains_key(k) {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!("no request schema has api key {k}"),
-            });
-        }
-    }
-    Ok(out)
+    Ok(model
+        .apis
+        .iter()
+        .map(|a| Api {
+            key: a.key,
+            name: a.name.clone(),
+            request: model.request(a),
+            response: model.response(a),
+        })
+        .collect())
 }
 
 fn opt_i16(v: Option<i16>) -> TokenStream {

@@ -165,7 +165,7 @@ pub fn emit_read(m: &MessageModel, s: &StructModel) -> TokenStream {
         let name = &f.name;
         let ty = super::types::field_type(f, p);
         let def = default_expr(f, p);
-        let regular = f.regular();
+        let regular = f.regular;
         let has_tag = !f.tagged.intersect(&p).is_empty();
         let value = branch(
             regular,
@@ -397,7 +397,7 @@ pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
         let id = field_ident(&f.name);
         let fname = &f.name;
         let present = f.versions;
-        let regular = f.regular();
+        let regular = f.regular;
         let nd = non_default(f, p, quote!(self.#id));
         let missing = if f.ignorable {
             quote!()
@@ -593,7 +593,7 @@ pub fn emit_write(m: &MessageModel, s: &StructModel) -> TokenStream {
     for f in &s.fields {
         let id = field_ident(&f.name);
         stmts.push(branch(
-            f.regular(),
+            f.regular,
             p,
             |rr| write_value(m, f, rr, p, quote!(self.#id)),
             |_| quote!(),
@@ -686,7 +686,7 @@ pub fn emit_min_size(m: &MessageModel, s: &StructModel) -> TokenStream {
     let mut parts: Vec<TokenStream> = Vec::new();
     for f in &s.fields {
         // Only fields on the wire, untagged and non-null, in every version.
-        if f.regular().contains_range(&p) && !is_option(f, p) {
+        if f.regular.contains_range(&p) && !is_option(f, p) {
             parts.push(min_size(&f.ty, compact_possible));
         }
     }

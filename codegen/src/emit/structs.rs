@@ -44,7 +44,7 @@ fn field_doc(f: &FieldModel, p: crate::versions::Versions, opts: &EmitOptions) -
         facts.push("map key".into());
     }
     if let Some(e) = &f.entity_type {
-        facts.push(format!("entity `{e}`"));
+        facts.push(format!("entity `{}`", e.schema_name()));
     }
     if let Some(fl) = f.flexible_override {
         facts.push(format!("compact encoding in versions {}", describe(fl)));

@@ -9,17 +9,14 @@ use crate::versions::Versions;
 
 /// The versions a struct's generated code must handle. Common structs are
 /// shared by fields of different versions, so they cover the whole message.
-pub fn possible(m: &MessageModel, s: &StructModel) -> Versions {
-    if s.common || s.name == m.name {
-        m.valid
-    } else {
-        s.versions.intersect(&m.valid)
-    }
+pub fn possible(_m: &MessageModel, s: &StructModel) -> Versions {
+    s.possible
 }
 
 /// Whether the struct can be written at a flexible version.
 pub fn struct_is_flexible(m: &MessageModel, s: &StructModel) -> bool {
-    !m.flexible.intersect(&possible(m, s)).is_empty()
+    let _ = m;
+    !s.flexible.is_empty()
 }
 
 pub fn base_type(ty: &FieldType) -> TokenStream {
