@@ -183,7 +183,7 @@ struct Case<KW, KP> {
     kp: KP,
 }
 
-fn case<KW: Message, KP: KpEncodable + KpDecodable>(
+fn case<KW: Message + kwire::Encodable + kwire::Decodable, KP: KpEncodable + KpDecodable>(
     name: &'static str,
     version: i16,
     kw: KW,
@@ -211,7 +211,7 @@ fn case<KW: Message, KP: KpEncodable + KpDecodable>(
     }
 }
 
-fn kw_decode<KW: Message>(bytes: &Bytes, version: i16) -> KW {
+fn kw_decode<KW: Message + kwire::Encodable + kwire::Decodable>(bytes: &Bytes, version: i16) -> KW {
     KW::decode_bytes(bytes.clone(), version).unwrap()
 }
 
@@ -223,7 +223,7 @@ fn kp_decode<KP: KpDecodable>(bytes: &Bytes, version: i16) -> KP {
 }
 
 /// `Message::encode` is encoded_len + reserve + write.
-fn kw_encode<KW: Message>(v: &KW, version: i16) -> BytesMut {
+fn kw_encode<KW: Message + kwire::Encodable + kwire::Decodable>(v: &KW, version: i16) -> BytesMut {
     let mut buf = BytesMut::new();
     v.encode(&mut buf, version).unwrap();
     buf
@@ -236,7 +236,10 @@ fn kp_encode<KP: KpEncodable>(v: &KP, version: i16) -> BytesMut {
     buf
 }
 
-fn bench_case<KW: Message, KP: KpEncodable + KpDecodable>(c: &mut Criterion, k: &Case<KW, KP>) {
+fn bench_case<KW: Message + kwire::Encodable + kwire::Decodable, KP: KpEncodable + KpDecodable>(
+    c: &mut Criterion,
+    k: &Case<KW, KP>,
+) {
     let v = k.version;
     let mut g = c.benchmark_group(format!("{}/decode", k.name));
     g.throughput(Throughput::Bytes(k.bytes.len() as u64));

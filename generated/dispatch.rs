@@ -302,6 +302,7 @@ impl RequestKind {
         }
     }
     /// Decodes the body of api `api_key` at `version`.
+    #[cfg(feature = "broker")]
     pub fn decode(
         api_key: crate::ApiKey,
         version: i16,
@@ -454,6 +455,7 @@ impl RequestKind {
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
+    #[cfg(feature = "client")]
     pub fn encode(
         &self,
         buf: &mut crate::BytesMut,
@@ -563,6 +565,140 @@ impl RequestKind {
             Self::UnregisterController(m) => crate::Message::encode(m, buf, version),
         }
     }
+    /// The body at `version`, records by reference
+    /// (`Message::encode_segments`).
+    #[cfg(feature = "client")]
+    pub fn encode_segments(
+        &self,
+        version: i16,
+    ) -> Result<crate::wire::Segments, crate::EncodeError> {
+        match self {
+            Self::Produce(m) => crate::Message::encode_segments(m, version),
+            Self::Fetch(m) => crate::Message::encode_segments(m, version),
+            Self::ListOffsets(m) => crate::Message::encode_segments(m, version),
+            Self::Metadata(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetFetch(m) => crate::Message::encode_segments(m, version),
+            Self::FindCoordinator(m) => crate::Message::encode_segments(m, version),
+            Self::JoinGroup(m) => crate::Message::encode_segments(m, version),
+            Self::Heartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::LeaveGroup(m) => crate::Message::encode_segments(m, version),
+            Self::SyncGroup(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ListGroups(m) => crate::Message::encode_segments(m, version),
+            Self::SaslHandshake(m) => crate::Message::encode_segments(m, version),
+            Self::ApiVersions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteRecords(m) => crate::Message::encode_segments(m, version),
+            Self::InitProducerId(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetForLeaderEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::AddPartitionsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::AddOffsetsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::EndTxn(m) => crate::Message::encode_segments(m, version),
+            Self::WriteTxnMarkers(m) => crate::Message::encode_segments(m, version),
+            Self::TxnOffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeAcls(m) => crate::Message::encode_segments(m, version),
+            Self::CreateAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterReplicaLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::SaslAuthenticate(m) => crate::Message::encode_segments(m, version),
+            Self::CreatePartitions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::RenewDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::ExpireDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeDelegationToken(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ElectLeaders(m) => crate::Message::encode_segments(m, version),
+            Self::IncrementalAlterConfigs(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::OffsetDelete(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::AlterClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::Vote(m) => crate::Message::encode_segments(m, version),
+            Self::BeginQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::EndQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeQuorum(m) => crate::Message::encode_segments(m, version),
+            Self::AlterPartition(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateFeatures(m) => crate::Message::encode_segments(m, version),
+            Self::Envelope(m) => crate::Message::encode_segments(m, version),
+            Self::FetchSnapshot(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeCluster(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeProducers(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerRegistration(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::UnregisterBroker(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::ListTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::AllocateProducerIds(m) => crate::Message::encode_segments(m, version),
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ConsumerGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ControllerRegistration(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::PushTelemetry(m) => crate::Message::encode_segments(m, version),
+            Self::AssignReplicasToDirs(m) => crate::Message::encode_segments(m, version),
+            Self::ListConfigResources(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTopicPartitions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ShareGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::ShareGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ShareFetch(m) => crate::Message::encode_segments(m, version),
+            Self::ShareAcknowledge(m) => crate::Message::encode_segments(m, version),
+            Self::AddRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::RemoveRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::InitializeShareGroupState(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ReadShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::WriteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::StreamsGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::UnregisterController(m) => crate::Message::encode_segments(m, version),
+        }
+    }
+    #[cfg(feature = "client")]
     pub fn encoded_len(&self, version: i16) -> Result<usize, crate::EncodeError> {
         match self {
             Self::Produce(m) => crate::Message::encoded_len(m, version),
@@ -1934,6 +2070,7 @@ impl ResponseKind {
         }
     }
     /// Decodes the body of api `api_key` at `version`.
+    #[cfg(feature = "client")]
     pub fn decode(
         api_key: crate::ApiKey,
         version: i16,
@@ -2086,6 +2223,7 @@ impl ResponseKind {
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
+    #[cfg(feature = "broker")]
     pub fn encode(
         &self,
         buf: &mut crate::BytesMut,
@@ -2195,6 +2333,140 @@ impl ResponseKind {
             Self::UnregisterController(m) => crate::Message::encode(m, buf, version),
         }
     }
+    /// The body at `version`, records by reference
+    /// (`Message::encode_segments`).
+    #[cfg(feature = "broker")]
+    pub fn encode_segments(
+        &self,
+        version: i16,
+    ) -> Result<crate::wire::Segments, crate::EncodeError> {
+        match self {
+            Self::Produce(m) => crate::Message::encode_segments(m, version),
+            Self::Fetch(m) => crate::Message::encode_segments(m, version),
+            Self::ListOffsets(m) => crate::Message::encode_segments(m, version),
+            Self::Metadata(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetFetch(m) => crate::Message::encode_segments(m, version),
+            Self::FindCoordinator(m) => crate::Message::encode_segments(m, version),
+            Self::JoinGroup(m) => crate::Message::encode_segments(m, version),
+            Self::Heartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::LeaveGroup(m) => crate::Message::encode_segments(m, version),
+            Self::SyncGroup(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ListGroups(m) => crate::Message::encode_segments(m, version),
+            Self::SaslHandshake(m) => crate::Message::encode_segments(m, version),
+            Self::ApiVersions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteRecords(m) => crate::Message::encode_segments(m, version),
+            Self::InitProducerId(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetForLeaderEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::AddPartitionsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::AddOffsetsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::EndTxn(m) => crate::Message::encode_segments(m, version),
+            Self::WriteTxnMarkers(m) => crate::Message::encode_segments(m, version),
+            Self::TxnOffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeAcls(m) => crate::Message::encode_segments(m, version),
+            Self::CreateAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterReplicaLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::SaslAuthenticate(m) => crate::Message::encode_segments(m, version),
+            Self::CreatePartitions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::RenewDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::ExpireDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeDelegationToken(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ElectLeaders(m) => crate::Message::encode_segments(m, version),
+            Self::IncrementalAlterConfigs(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::OffsetDelete(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::AlterClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::Vote(m) => crate::Message::encode_segments(m, version),
+            Self::BeginQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::EndQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeQuorum(m) => crate::Message::encode_segments(m, version),
+            Self::AlterPartition(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateFeatures(m) => crate::Message::encode_segments(m, version),
+            Self::Envelope(m) => crate::Message::encode_segments(m, version),
+            Self::FetchSnapshot(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeCluster(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeProducers(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerRegistration(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::UnregisterBroker(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::ListTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::AllocateProducerIds(m) => crate::Message::encode_segments(m, version),
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ConsumerGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ControllerRegistration(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::PushTelemetry(m) => crate::Message::encode_segments(m, version),
+            Self::AssignReplicasToDirs(m) => crate::Message::encode_segments(m, version),
+            Self::ListConfigResources(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTopicPartitions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ShareGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::ShareGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ShareFetch(m) => crate::Message::encode_segments(m, version),
+            Self::ShareAcknowledge(m) => crate::Message::encode_segments(m, version),
+            Self::AddRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::RemoveRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::InitializeShareGroupState(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ReadShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::WriteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::StreamsGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::UnregisterController(m) => crate::Message::encode_segments(m, version),
+        }
+    }
+    #[cfg(feature = "broker")]
     pub fn encoded_len(&self, version: i16) -> Result<usize, crate::EncodeError> {
         match self {
             Self::Produce(m) => crate::Message::encoded_len(m, version),
@@ -3461,7 +3733,7 @@ pub const MESSAGES: &[(&str, crate::VersionRange)] = &[
     ("WriteTxnMarkersResponse", crate::VersionRange::new(1i16, 2i16)),
 ];
 #[cfg(feature = "testing")]
-fn round_trip_one<M: crate::Message>(
+fn round_trip_one<M: crate::Message + crate::Encodable + crate::Decodable>(
     version: i16,
     g: &mut crate::testing::Gen,
     make: fn(&mut crate::testing::Gen, i16) -> M,
@@ -3472,6 +3744,11 @@ fn round_trip_one<M: crate::Message>(
     let len = crate::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
     if len != bytes.len() {
         return Err(format!("encoded_len {len} but encode wrote {}", bytes.len()));
+    }
+    let segments = crate::Message::encode_segments(&value, version)
+        .map_err(|e| e.to_string())?;
+    if segments.len() != len || segments.to_bytes() != bytes {
+        return Err("the segmented encode differs from the encode".to_string());
     }
     let back = M::decode_bytes(bytes.clone(), version)
         .map_err(|e| {
@@ -4865,6 +5142,7 @@ pub fn round_trip(
     }
 }
 /// Decodes `bytes` as message `name` at `version` (whole buffer).
+#[cfg(all(feature = "client", feature = "broker"))]
 pub fn decode_by_name(
     name: &str,
     version: i16,
@@ -6236,13 +6514,6 @@ pub fn decode_by_name(
                 )
                 .map(|_| ())
         }
-        _ => {
-            Err(
-                crate::DecodeError::new(
-                    crate::DecodeErrorKind::Invalid("no message with that name"),
-                    0,
-                ),
-            )
-        }
+        _ => Err(crate::DecodeError::new(crate::DecodeErrorKind::UnknownMessage, 0)),
     }
 }

@@ -3,13 +3,14 @@
 //!
 //! * [`messages`]: one module per message schema (generated), each type
 //!   implementing [`Message`] (and [`Request`] / [`Response`]).
-//! * [`ApiKey`] and [`api_table`]: the per-API min/max version table.
+//! * [`ApiKey`] and [`api_key::API_TABLE`]: the per-API min/max version table.
 //! * [`dispatch`]: decode and encode any request or response given its api
 //!   key and version (what a proxy or a decode tool needs).
 //! * [`wire`]: the wire primitives; [`error`]: typed codec errors.
 
 #![forbid(unsafe_code)]
 
+pub mod api_key;
 pub mod error;
 mod error_code;
 pub mod headers;
@@ -33,9 +34,9 @@ mod generated;
 pub use api_key::ApiKey;
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString as StrBytes;
-pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
-pub use generated::{api_key, dispatch, messages};
+pub use generated::{dispatch, messages};
 pub use message::{Decodable, Encodable, Message, Request, Response};
 pub use uuid::Uuid;
 pub use version::VersionRange;

@@ -1,5 +1,6 @@
 //! Value generators for tests (the `testing` feature): every generated
-//! struct has `arbitrary(g, version)` built on [`Gen`].
+//! struct implements [`Generate`] on top of [`Gen`], and every message has
+//! `arbitrary(g, version)`.
 //!
 //! A small seeded generator rather than proptest strategies: one function
 //! per struct keeps the generated crate quick to compile, and a proptest
@@ -9,7 +10,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::uuid::Uuid;
-use crate::wire::UnknownTaggedFields;
+use crate::wire::{Cx, UnknownTaggedFields};
 
 /// A seeded generator of protocol values.
 #[derive(Debug, Clone)]
@@ -174,5 +175,44 @@ impl Gen {
             }
         }
         u
+    }
+}
+
+/// A value valid at a version, drawn from a [`Gen`]. Implemented here for
+/// the wire types and by the generator for every struct.
+pub trait Generate: Sized {
+    fn generate(g: &mut Gen, cx: Cx) -> Self;
+}
+
+impl Gen {
+    /// A value of any wire type valid at `cx.version`.
+    pub fn value<T: Generate>(&mut self, cx: Cx) -> T {
+        T::generate(self, cx)
+    }
+}
+
+macro_rules! generate_with {
+    ($($t:ty => $f:ident),*) => {$(
+        impl Generate for $t {
+            fn generate(g: &mut Gen, _cx: Cx) -> Self {
+                g.$f()
+            }
+        }
+    )*};
+}
+
+generate_with!(
+    bool => bool, i8 => i8, i16 => i16, u16 => u16, i32 => i32, u32 => u32, i64 => i64,
+    f64 => f64, Uuid => uuid, ByteString => string, Bytes => bytes
+);
+
+/// Arrays shrink with nesting depth.
+impl<T: Generate> Generate for Vec<T> {
+    fn generate(g: &mut Gen, cx: Cx) -> Self {
+        let n = g.array_len();
+        g.enter();
+        let v = (0..n).map(|_| T::generate(g, cx)).collect();
+        g.leave();
+        v
     }
 }

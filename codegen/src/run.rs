@@ -171,6 +171,7 @@ fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
     let opts = EmitOptions {
         release: layout.pin.release.clone(),
         include_about,
+        ..EmitOptions::new("")
     };
     let out = expected_output(&model, &opts, &lock, &gen_fp)?;
     Ok(Prepared { model, lock, out })
