@@ -27,6 +27,8 @@ pub struct Gen {
     pub records: bool,
     /// Allow NaN and infinities in float64 fields.
     pub special_floats: bool,
+    /// The adversarial shape of [`Gen::smallest`]: array lengths by depth.
+    smallest: Option<Vec<usize>>,
 }
 
 impl Gen {
@@ -39,6 +41,19 @@ impl Gen {
             unknown_tags: true,
             records: true,
             special_floats: false,
+            smallest: None,
+        }
+    }
+
+    /// The shape that makes decoding allocate the most per input byte:
+    /// every value as small as the wire allows (zero, empty, null where the
+    /// version allows it), arrays of `lengths[depth]` elements (1 below the
+    /// listed depths), and one empty unknown tagged field on every flexible
+    /// struct. For the decoder memory tests.
+    pub fn smallest(lengths: Vec<usize>) -> Gen {
+        Gen {
+            smallest: Some(lengths),
+            ..Gen::new(0)
         }
     }
 
@@ -61,6 +76,9 @@ impl Gen {
 
     /// Edge values come up often: they are where codecs break.
     fn int(&mut self, edges: &[i64], lo: i64, hi: i64) -> i64 {
+        if self.smallest.is_some() {
+            return 0;
+        }
         match self.below(4) {
             0 => edges[self.below(edges.len())],
             1 => (self.below(256) as i64).clamp(lo, hi),
@@ -72,7 +90,7 @@ impl Gen {
     }
 
     pub fn bool(&mut self) -> bool {
-        self.next_u64() & 1 == 1
+        self.smallest.is_none() && self.next_u64() & 1 == 1
     }
     pub fn i8(&mut self) -> i8 {
         self.int(
@@ -105,6 +123,9 @@ impl Gen {
         self.int(&[0, -1, 1, i64::MIN, i64::MAX], i64::MIN, i64::MAX)
     }
     pub fn f64(&mut self) -> f64 {
+        if self.smallest.is_some() {
+            return 0.0;
+        }
         if self.special_floats && self.below(8) == 0 {
             return [f64::INFINITY, f64::NEG_INFINITY, -0.0][self.below(3)];
         }
@@ -117,7 +138,7 @@ impl Gen {
         }
     }
     pub fn uuid(&mut self) -> Uuid {
-        if self.below(4) == 0 {
+        if self.smallest.is_some() || self.below(4) == 0 {
             Uuid::ZERO
         } else {
             Uuid::from_u128((u128::from(self.next_u64()) << 64) | u128::from(self.next_u64()))
@@ -125,10 +146,13 @@ impl Gen {
     }
     /// Whether to make a nullable value null.
     pub fn null(&mut self) -> bool {
-        self.below(4) == 0
+        self.smallest.is_some() || self.below(4) == 0
     }
 
     pub fn string(&mut self) -> ByteString {
+        if self.smallest.is_some() {
+            return ByteString::new();
+        }
         const CHARS: &[&str] = &["a", "b", "Z", "0", "-", ".", "_", " ", "é", "ß", "日", "🦀"];
         let n = self.below(self.max_len + 1);
         let mut s = String::new();
@@ -139,6 +163,9 @@ impl Gen {
     }
 
     pub fn bytes(&mut self) -> Bytes {
+        if self.smallest.is_some() {
+            return Bytes::new();
+        }
         let n = self.below(self.max_len + 1);
         Bytes::from((0..n).map(|_| self.next_u64() as u8).collect::<Vec<u8>>())
     }
@@ -153,6 +180,9 @@ impl Gen {
 
     /// An array length that shrinks with nesting depth.
     pub fn array_len(&mut self) -> usize {
+        if let Some(lengths) = &self.smallest {
+            return lengths.get(self.depth as usize).copied().unwrap_or(1);
+        }
         let max = self.max_array >> self.depth.min(8);
         self.below(max + 1)
     }
@@ -167,6 +197,10 @@ impl Gen {
     /// Unknown tagged fields with tags from `first_free` up.
     pub fn unknown_tagged_fields(&mut self, first_free: u32) -> UnknownTaggedFields {
         let mut u = UnknownTaggedFields::default();
+        if self.smallest.is_some() {
+            u.insert(first_free, Bytes::new());
+            return u;
+        }
         if self.unknown_tags && self.below(3) == 0 {
             for _ in 0..1 + self.below(2) {
                 let tag = first_free + self.below(200) as u32;

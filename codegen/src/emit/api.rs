@@ -239,6 +239,7 @@ pub fn emit_index(model: &Model, e: &Emitter<'_>) -> TokenStream {
     let root = &e.root;
     let mut rows = Vec::new();
     let mut rt_arms = Vec::new();
+    let mut enc_arms = Vec::new();
     let mut dec_arms = Vec::new();
     for m in model.messages.iter().filter(|m| m.is_live()) {
         let n = &m.name;
@@ -249,6 +250,7 @@ pub fn emit_index(model: &Model, e: &Emitter<'_>) -> TokenStream {
         rows.push(quote!((#n, #root::VersionRange::new(#lo, #hi)),));
         rt_arms
             .push(quote!(#n => round_trip_one(version, g, super::messages::#md::#ty::arbitrary),));
+        enc_arms.push(quote!(#n => #root::Message::encode_to_bytes(&super::messages::#md::#ty::arbitrary(g, version), version).map_err(|e| e.to_string()),));
         dec_arms.push(quote!(#n => <super::messages::#md::#ty as #root::Message>::decode_bytes(bytes, version).map(|_| ()),));
     }
     quote!(
@@ -290,6 +292,16 @@ pub fn emit_index(model: &Model, e: &Emitter<'_>) -> TokenStream {
         pub fn round_trip(name: &str, version: i16, g: &mut #root::testing::Gen) -> Result<#root::Bytes, String> {
             match name {
                 #(#rt_arms)*
+                _ => Err(format!("no message named {name}")),
+            }
+        }
+
+        /// Encodes an arbitrary value of message `name` at `version` (no
+        /// decode: the memory tests decode it themselves).
+        #[cfg(feature = "testing")]
+        pub fn encode_arbitrary(name: &str, version: i16, g: &mut #root::testing::Gen) -> Result<#root::Bytes, String> {
+            match name {
+                #(#enc_arms)*
                 _ => Err(format!("no message named {name}")),
             }
         }
