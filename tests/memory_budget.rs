@@ -254,3 +254,48 @@ fn an_array_of_empty_compact_strings_is_refused_not_allocated() {
     let ok = DescribeGroupsRequest::decode(&mut r, 5).unwrap();
     assert_eq!(ok.groups.len(), n);
 }
+
+/// What the fuzz targets feed the decoders (random bytes, valid encodings
+/// flipped and cut short), under the counting allocator: errors and all,
+/// no decode goes past the contract.
+#[test]
+fn random_and_mutated_inputs_stay_within_the_budget() {
+    let _guard = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut g = Gen::new(7);
+    let mut cases = 0;
+    for (name, range) in MESSAGES {
+        for version in range.min..=range.max {
+            for seed in 0..4u64 {
+                let mut inputs = Vec::new();
+                let n = g.below(300);
+                inputs.push(Bytes::from(
+                    (0..n).map(|_| g.next_u64() as u8).collect::<Vec<_>>(),
+                ));
+                let mut vg = Gen::smallest(vec![64, 8]);
+                if let Ok(good) = kwire::dispatch::encode_arbitrary(name, version, &mut vg) {
+                    let mut data = good.to_vec();
+                    if !data.is_empty() {
+                        for _ in 0..3 {
+                            let i = g.below(data.len());
+                            data[i] ^= (g.next_u64() as u8) | 1;
+                        }
+                        inputs.push(Bytes::from(data.clone()));
+                        data.truncate(g.below(data.len() + 1));
+                        inputs.push(Bytes::from(data));
+                    }
+                }
+                let _ = seed;
+                for bytes in inputs {
+                    let (_, used) = decode_measured(name, version, &bytes);
+                    assert!(
+                        used <= limit(bytes.len()),
+                        "{name} v{version}: {} input bytes took {used} heap bytes",
+                        bytes.len()
+                    );
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases > 4000, "only {cases} cases");
+}
