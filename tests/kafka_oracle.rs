@@ -937,14 +937,20 @@ fn repeated_and_unordered_tags_are_read_as_kafka_reads_them() {
         format!("DECODE 18 3 response {unknown_twice}"),
     ]);
     // Known tag 1 (FinalizedFeaturesEpoch) twice: the last value wins.
-    let kafka: Value = serde_json::from_str(&answers[0]).unwrap_or_else(|_| panic!("{}", answers[0]));
+    let kafka: Value =
+        serde_json::from_str(&answers[0]).unwrap_or_else(|_| panic!("{}", answers[0]));
     assert_eq!(kafka["finalizedFeaturesEpoch"], 9, "{}", answers[0]);
-    let ours = ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&known_twice).unwrap()), 3).unwrap();
+    let ours =
+        ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&known_twice).unwrap()), 3)
+            .unwrap();
     assert_eq!(ours.finalized_features_epoch, 9);
     // Unknown tag 10 twice, before known tag 1: accepted, tag 1 read.
-    let kafka: Value = serde_json::from_str(&answers[1]).unwrap_or_else(|_| panic!("{}", answers[1]));
+    let kafka: Value =
+        serde_json::from_str(&answers[1]).unwrap_or_else(|_| panic!("{}", answers[1]));
     assert_eq!(kafka["finalizedFeaturesEpoch"], 12, "{}", answers[1]);
-    let ours = ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&unknown_twice).unwrap()), 3).unwrap();
+    let ours =
+        ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&unknown_twice).unwrap()), 3)
+            .unwrap();
     assert_eq!(ours.finalized_features_epoch, 12);
     let kept: Vec<(u32, Vec<u8>)> = ours
         .unknown_tagged_fields
