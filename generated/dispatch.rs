@@ -302,6 +302,7 @@ impl RequestKind {
         }
     }
     /// Decodes the body of api `api_key` at `version`.
+    #[cfg(feature = "broker")]
     pub fn decode(
         api_key: crate::ApiKey,
         version: i16,
@@ -454,6 +455,7 @@ impl RequestKind {
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
+    #[cfg(feature = "client")]
     pub fn encode(
         &self,
         buf: &mut crate::BytesMut,
@@ -563,6 +565,140 @@ impl RequestKind {
             Self::UnregisterController(m) => crate::Message::encode(m, buf, version),
         }
     }
+    /// The body at `version`, records by reference
+    /// (`Message::encode_segments`).
+    #[cfg(feature = "client")]
+    pub fn encode_segments(
+        &self,
+        version: i16,
+    ) -> Result<crate::wire::Segments, crate::EncodeError> {
+        match self {
+            Self::Produce(m) => crate::Message::encode_segments(m, version),
+            Self::Fetch(m) => crate::Message::encode_segments(m, version),
+            Self::ListOffsets(m) => crate::Message::encode_segments(m, version),
+            Self::Metadata(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetFetch(m) => crate::Message::encode_segments(m, version),
+            Self::FindCoordinator(m) => crate::Message::encode_segments(m, version),
+            Self::JoinGroup(m) => crate::Message::encode_segments(m, version),
+            Self::Heartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::LeaveGroup(m) => crate::Message::encode_segments(m, version),
+            Self::SyncGroup(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ListGroups(m) => crate::Message::encode_segments(m, version),
+            Self::SaslHandshake(m) => crate::Message::encode_segments(m, version),
+            Self::ApiVersions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteRecords(m) => crate::Message::encode_segments(m, version),
+            Self::InitProducerId(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetForLeaderEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::AddPartitionsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::AddOffsetsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::EndTxn(m) => crate::Message::encode_segments(m, version),
+            Self::WriteTxnMarkers(m) => crate::Message::encode_segments(m, version),
+            Self::TxnOffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeAcls(m) => crate::Message::encode_segments(m, version),
+            Self::CreateAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterReplicaLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::SaslAuthenticate(m) => crate::Message::encode_segments(m, version),
+            Self::CreatePartitions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::RenewDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::ExpireDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeDelegationToken(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ElectLeaders(m) => crate::Message::encode_segments(m, version),
+            Self::IncrementalAlterConfigs(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::OffsetDelete(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::AlterClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::Vote(m) => crate::Message::encode_segments(m, version),
+            Self::BeginQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::EndQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeQuorum(m) => crate::Message::encode_segments(m, version),
+            Self::AlterPartition(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateFeatures(m) => crate::Message::encode_segments(m, version),
+            Self::Envelope(m) => crate::Message::encode_segments(m, version),
+            Self::FetchSnapshot(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeCluster(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeProducers(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerRegistration(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::UnregisterBroker(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::ListTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::AllocateProducerIds(m) => crate::Message::encode_segments(m, version),
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ConsumerGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ControllerRegistration(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::PushTelemetry(m) => crate::Message::encode_segments(m, version),
+            Self::AssignReplicasToDirs(m) => crate::Message::encode_segments(m, version),
+            Self::ListConfigResources(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTopicPartitions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ShareGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::ShareGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ShareFetch(m) => crate::Message::encode_segments(m, version),
+            Self::ShareAcknowledge(m) => crate::Message::encode_segments(m, version),
+            Self::AddRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::RemoveRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::InitializeShareGroupState(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ReadShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::WriteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::StreamsGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::UnregisterController(m) => crate::Message::encode_segments(m, version),
+        }
+    }
+    #[cfg(feature = "client")]
     pub fn encoded_len(&self, version: i16) -> Result<usize, crate::EncodeError> {
         match self {
             Self::Produce(m) => crate::Message::encoded_len(m, version),
@@ -1934,6 +2070,7 @@ impl ResponseKind {
         }
     }
     /// Decodes the body of api `api_key` at `version`.
+    #[cfg(feature = "client")]
     pub fn decode(
         api_key: crate::ApiKey,
         version: i16,
@@ -2086,6 +2223,7 @@ impl ResponseKind {
         }
     }
     /// Appends the body at `version`; nothing is appended on error.
+    #[cfg(feature = "broker")]
     pub fn encode(
         &self,
         buf: &mut crate::BytesMut,
@@ -2195,6 +2333,140 @@ impl ResponseKind {
             Self::UnregisterController(m) => crate::Message::encode(m, buf, version),
         }
     }
+    /// The body at `version`, records by reference
+    /// (`Message::encode_segments`).
+    #[cfg(feature = "broker")]
+    pub fn encode_segments(
+        &self,
+        version: i16,
+    ) -> Result<crate::wire::Segments, crate::EncodeError> {
+        match self {
+            Self::Produce(m) => crate::Message::encode_segments(m, version),
+            Self::Fetch(m) => crate::Message::encode_segments(m, version),
+            Self::ListOffsets(m) => crate::Message::encode_segments(m, version),
+            Self::Metadata(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetFetch(m) => crate::Message::encode_segments(m, version),
+            Self::FindCoordinator(m) => crate::Message::encode_segments(m, version),
+            Self::JoinGroup(m) => crate::Message::encode_segments(m, version),
+            Self::Heartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::LeaveGroup(m) => crate::Message::encode_segments(m, version),
+            Self::SyncGroup(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ListGroups(m) => crate::Message::encode_segments(m, version),
+            Self::SaslHandshake(m) => crate::Message::encode_segments(m, version),
+            Self::ApiVersions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteTopics(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteRecords(m) => crate::Message::encode_segments(m, version),
+            Self::InitProducerId(m) => crate::Message::encode_segments(m, version),
+            Self::OffsetForLeaderEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::AddPartitionsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::AddOffsetsToTxn(m) => crate::Message::encode_segments(m, version),
+            Self::EndTxn(m) => crate::Message::encode_segments(m, version),
+            Self::WriteTxnMarkers(m) => crate::Message::encode_segments(m, version),
+            Self::TxnOffsetCommit(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeAcls(m) => crate::Message::encode_segments(m, version),
+            Self::CreateAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteAcls(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterConfigs(m) => crate::Message::encode_segments(m, version),
+            Self::AlterReplicaLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeLogDirs(m) => crate::Message::encode_segments(m, version),
+            Self::SaslAuthenticate(m) => crate::Message::encode_segments(m, version),
+            Self::CreatePartitions(m) => crate::Message::encode_segments(m, version),
+            Self::CreateDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::RenewDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::ExpireDelegationToken(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeDelegationToken(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteGroups(m) => crate::Message::encode_segments(m, version),
+            Self::ElectLeaders(m) => crate::Message::encode_segments(m, version),
+            Self::IncrementalAlterConfigs(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::OffsetDelete(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::AlterClientQuotas(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::Vote(m) => crate::Message::encode_segments(m, version),
+            Self::BeginQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::EndQuorumEpoch(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeQuorum(m) => crate::Message::encode_segments(m, version),
+            Self::AlterPartition(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateFeatures(m) => crate::Message::encode_segments(m, version),
+            Self::Envelope(m) => crate::Message::encode_segments(m, version),
+            Self::FetchSnapshot(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeCluster(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeProducers(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerRegistration(m) => crate::Message::encode_segments(m, version),
+            Self::BrokerHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::UnregisterBroker(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::ListTransactions(m) => crate::Message::encode_segments(m, version),
+            Self::AllocateProducerIds(m) => crate::Message::encode_segments(m, version),
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ConsumerGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ControllerRegistration(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::PushTelemetry(m) => crate::Message::encode_segments(m, version),
+            Self::AssignReplicasToDirs(m) => crate::Message::encode_segments(m, version),
+            Self::ListConfigResources(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeTopicPartitions(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ShareGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::ShareGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::ShareFetch(m) => crate::Message::encode_segments(m, version),
+            Self::ShareAcknowledge(m) => crate::Message::encode_segments(m, version),
+            Self::AddRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::RemoveRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::UpdateRaftVoter(m) => crate::Message::encode_segments(m, version),
+            Self::InitializeShareGroupState(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::ReadShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::WriteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::DeleteShareGroupState(m) => crate::Message::encode_segments(m, version),
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupHeartbeat(m) => crate::Message::encode_segments(m, version),
+            Self::StreamsGroupDescribe(m) => crate::Message::encode_segments(m, version),
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::Message::encode_segments(m, version)
+            }
+            Self::UnregisterController(m) => crate::Message::encode_segments(m, version),
+        }
+    }
+    #[cfg(feature = "broker")]
     pub fn encoded_len(&self, version: i16) -> Result<usize, crate::EncodeError> {
         match self {
             Self::Produce(m) => crate::Message::encoded_len(m, version),
@@ -3461,7 +3733,7 @@ pub const MESSAGES: &[(&str, crate::VersionRange)] = &[
     ("WriteTxnMarkersResponse", crate::VersionRange::new(1i16, 2i16)),
 ];
 #[cfg(feature = "testing")]
-fn round_trip_one<M: crate::Message>(
+fn round_trip_one<M: crate::Message + crate::Encodable + crate::Decodable>(
     version: i16,
     g: &mut crate::testing::Gen,
     make: fn(&mut crate::testing::Gen, i16) -> M,
@@ -3472,6 +3744,11 @@ fn round_trip_one<M: crate::Message>(
     let len = crate::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
     if len != bytes.len() {
         return Err(format!("encoded_len {len} but encode wrote {}", bytes.len()));
+    }
+    let segments = crate::Message::encode_segments(&value, version)
+        .map_err(|e| e.to_string())?;
+    if segments.len() != len || segments.to_bytes() != bytes {
+        return Err("the segmented encode differs from the encode".to_string());
     }
     let back = M::decode_bytes(bytes.clone(), version)
         .map_err(|e| {
@@ -4864,7 +5141,1955 @@ pub fn round_trip(
         _ => Err(format!("no message named {name}")),
     }
 }
+/// Encodes an arbitrary value of message `name` at `version` (no
+/// decode: the memory tests decode it themselves).
+#[cfg(feature = "testing")]
+pub fn encode_arbitrary(
+    name: &str,
+    version: i16,
+    g: &mut crate::testing::Gen,
+) -> Result<crate::Bytes, String> {
+    match name {
+        "AbortedTxn" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::aborted_txn::AbortedTxn::arbitrary(g, version),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddOffsetsToTxnRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_offsets_to_txn_request::AddOffsetsToTxnRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddOffsetsToTxnResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_offsets_to_txn_response::AddOffsetsToTxnResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddPartitionsToTxnRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_partitions_to_txn_request::AddPartitionsToTxnRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddPartitionsToTxnResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_partitions_to_txn_response::AddPartitionsToTxnResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddRaftVoterRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_raft_voter_request::AddRaftVoterRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AddRaftVoterResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::add_raft_voter_response::AddRaftVoterResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AllocateProducerIdsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::allocate_producer_ids_request::AllocateProducerIdsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AllocateProducerIdsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::allocate_producer_ids_response::AllocateProducerIdsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterClientQuotasRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_client_quotas_request::AlterClientQuotasRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterClientQuotasResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_client_quotas_response::AlterClientQuotasResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterConfigsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_configs_request::AlterConfigsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterConfigsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_configs_response::AlterConfigsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterPartitionReassignmentsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_partition_reassignments_request::AlterPartitionReassignmentsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterPartitionReassignmentsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_partition_reassignments_response::AlterPartitionReassignmentsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterPartitionRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_partition_request::AlterPartitionRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterPartitionResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_partition_response::AlterPartitionResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterReplicaLogDirsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_replica_log_dirs_request::AlterReplicaLogDirsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterReplicaLogDirsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_replica_log_dirs_response::AlterReplicaLogDirsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterShareGroupOffsetsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_share_group_offsets_request::AlterShareGroupOffsetsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterShareGroupOffsetsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_share_group_offsets_response::AlterShareGroupOffsetsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterUserScramCredentialsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_user_scram_credentials_request::AlterUserScramCredentialsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AlterUserScramCredentialsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::alter_user_scram_credentials_response::AlterUserScramCredentialsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ApiVersionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::api_versions_request::ApiVersionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ApiVersionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::api_versions_response::ApiVersionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AssignReplicasToDirsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::assign_replicas_to_dirs_request::AssignReplicasToDirsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "AssignReplicasToDirsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::assign_replicas_to_dirs_response::AssignReplicasToDirsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BeginQuorumEpochRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::begin_quorum_epoch_request::BeginQuorumEpochRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BeginQuorumEpochResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::begin_quorum_epoch_response::BeginQuorumEpochResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BrokerHeartbeatRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::broker_heartbeat_request::BrokerHeartbeatRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BrokerHeartbeatResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::broker_heartbeat_response::BrokerHeartbeatResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BrokerRegistrationRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::broker_registration_request::BrokerRegistrationRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "BrokerRegistrationResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::broker_registration_response::BrokerRegistrationResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerGroupDescribeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerGroupDescribeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_group_describe_response::ConsumerGroupDescribeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerGroupHeartbeatRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_group_heartbeat_request::ConsumerGroupHeartbeatRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerGroupHeartbeatResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerProtocolAssignment" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_protocol_assignment::ConsumerProtocolAssignment::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ConsumerProtocolSubscription" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::consumer_protocol_subscription::ConsumerProtocolSubscription::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ControlRecordTypeSchema" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::control_record_type_schema::ControlRecordTypeSchema::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ControllerRegistrationRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::controller_registration_request::ControllerRegistrationRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ControllerRegistrationResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::controller_registration_response::ControllerRegistrationResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateAclsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_acls_request::CreateAclsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateAclsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_acls_response::CreateAclsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateDelegationTokenRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_delegation_token_request::CreateDelegationTokenRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateDelegationTokenResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_delegation_token_response::CreateDelegationTokenResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreatePartitionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_partitions_request::CreatePartitionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreatePartitionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_partitions_response::CreatePartitionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateTopicsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_topics_request::CreateTopicsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "CreateTopicsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::create_topics_response::CreateTopicsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DefaultPrincipalData" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::default_principal_data::DefaultPrincipalData::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteAclsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_acls_request::DeleteAclsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteAclsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_acls_response::DeleteAclsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteGroupsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_groups_request::DeleteGroupsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteGroupsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_groups_response::DeleteGroupsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteRecordsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_records_request::DeleteRecordsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteRecordsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_records_response::DeleteRecordsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteShareGroupOffsetsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_share_group_offsets_request::DeleteShareGroupOffsetsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteShareGroupOffsetsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteShareGroupStateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_share_group_state_request::DeleteShareGroupStateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteShareGroupStateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_share_group_state_response::DeleteShareGroupStateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteTopicsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_topics_request::DeleteTopicsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DeleteTopicsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::delete_topics_response::DeleteTopicsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeAclsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_acls_request::DescribeAclsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeAclsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_acls_response::DescribeAclsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeClientQuotasRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_client_quotas_request::DescribeClientQuotasRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeClientQuotasResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_client_quotas_response::DescribeClientQuotasResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeClusterRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_cluster_request::DescribeClusterRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeClusterResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_cluster_response::DescribeClusterResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeConfigsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_configs_request::DescribeConfigsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeConfigsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_configs_response::DescribeConfigsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeDelegationTokenRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_delegation_token_request::DescribeDelegationTokenRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeDelegationTokenResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_delegation_token_response::DescribeDelegationTokenResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeGroupsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_groups_request::DescribeGroupsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeGroupsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_groups_response::DescribeGroupsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeLogDirsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_log_dirs_request::DescribeLogDirsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeLogDirsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_log_dirs_response::DescribeLogDirsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeProducersRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_producers_request::DescribeProducersRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeProducersResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_producers_response::DescribeProducersResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeQuorumRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_quorum_request::DescribeQuorumRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeQuorumResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_quorum_response::DescribeQuorumResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeShareGroupOffsetsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_share_group_offsets_request::DescribeShareGroupOffsetsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeShareGroupOffsetsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_share_group_offsets_response::DescribeShareGroupOffsetsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeTopicPartitionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_topic_partitions_request::DescribeTopicPartitionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeTopicPartitionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_topic_partitions_response::DescribeTopicPartitionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeTransactionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_transactions_request::DescribeTransactionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeTransactionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_transactions_response::DescribeTransactionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeUserScramCredentialsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_user_scram_credentials_request::DescribeUserScramCredentialsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "DescribeUserScramCredentialsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::describe_user_scram_credentials_response::DescribeUserScramCredentialsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ElectLeadersRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::elect_leaders_request::ElectLeadersRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ElectLeadersResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::elect_leaders_response::ElectLeadersResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EndQuorumEpochRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::end_quorum_epoch_request::EndQuorumEpochRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EndQuorumEpochResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::end_quorum_epoch_response::EndQuorumEpochResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EndTxnMarker" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::end_txn_marker::EndTxnMarker::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EndTxnRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::end_txn_request::EndTxnRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EndTxnResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::end_txn_response::EndTxnResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EnvelopeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::envelope_request::EnvelopeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "EnvelopeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::envelope_response::EnvelopeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ExpireDelegationTokenRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::expire_delegation_token_request::ExpireDelegationTokenRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ExpireDelegationTokenResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::expire_delegation_token_response::ExpireDelegationTokenResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FetchRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::fetch_request::FetchRequest::arbitrary(g, version),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FetchResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::fetch_response::FetchResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FetchSnapshotRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::fetch_snapshot_request::FetchSnapshotRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FetchSnapshotResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::fetch_snapshot_response::FetchSnapshotResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FindCoordinatorRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::find_coordinator_request::FindCoordinatorRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "FindCoordinatorResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::find_coordinator_response::FindCoordinatorResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "GetTelemetrySubscriptionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::get_telemetry_subscriptions_request::GetTelemetrySubscriptionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "GetTelemetrySubscriptionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::get_telemetry_subscriptions_response::GetTelemetrySubscriptionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "HeartbeatRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::heartbeat_request::HeartbeatRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "HeartbeatResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::heartbeat_response::HeartbeatResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "IncrementalAlterConfigsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::incremental_alter_configs_request::IncrementalAlterConfigsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "IncrementalAlterConfigsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::incremental_alter_configs_response::IncrementalAlterConfigsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "InitProducerIdRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::init_producer_id_request::InitProducerIdRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "InitProducerIdResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::init_producer_id_response::InitProducerIdResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "InitializeShareGroupStateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::initialize_share_group_state_request::InitializeShareGroupStateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "InitializeShareGroupStateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::initialize_share_group_state_response::InitializeShareGroupStateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "JoinGroupRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::join_group_request::JoinGroupRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "JoinGroupResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::join_group_response::JoinGroupResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "KRaftVersionRecord" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::k_raft_version_record::KRaftVersionRecord::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "LeaderChangeMessage" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::leader_change_message::LeaderChangeMessage::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "LeaveGroupRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::leave_group_request::LeaveGroupRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "LeaveGroupResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::leave_group_response::LeaveGroupResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListConfigResourcesRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_config_resources_request::ListConfigResourcesRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListConfigResourcesResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_config_resources_response::ListConfigResourcesResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListGroupsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_groups_request::ListGroupsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListGroupsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_groups_response::ListGroupsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListOffsetsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_offsets_request::ListOffsetsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListOffsetsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_offsets_response::ListOffsetsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListPartitionReassignmentsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_partition_reassignments_request::ListPartitionReassignmentsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListPartitionReassignmentsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_partition_reassignments_response::ListPartitionReassignmentsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListTransactionsRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_transactions_request::ListTransactionsRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ListTransactionsResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::list_transactions_response::ListTransactionsResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "MetadataRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::metadata_request::MetadataRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "MetadataResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::metadata_response::MetadataResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetCommitRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_commit_request::OffsetCommitRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetCommitResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_commit_response::OffsetCommitResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetDeleteRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_delete_request::OffsetDeleteRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetDeleteResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_delete_response::OffsetDeleteResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetFetchRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_fetch_request::OffsetFetchRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetFetchResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_fetch_response::OffsetFetchResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetForLeaderEpochRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_for_leader_epoch_request::OffsetForLeaderEpochRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "OffsetForLeaderEpochResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::offset_for_leader_epoch_response::OffsetForLeaderEpochResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ProduceRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::produce_request::ProduceRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ProduceResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::produce_response::ProduceResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "PushTelemetryRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::push_telemetry_request::PushTelemetryRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "PushTelemetryResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::push_telemetry_response::PushTelemetryResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ReadShareGroupStateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::read_share_group_state_request::ReadShareGroupStateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ReadShareGroupStateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::read_share_group_state_response::ReadShareGroupStateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ReadShareGroupStateSummaryRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::read_share_group_state_summary_request::ReadShareGroupStateSummaryRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ReadShareGroupStateSummaryResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::read_share_group_state_summary_response::ReadShareGroupStateSummaryResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "RemoveRaftVoterRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::remove_raft_voter_request::RemoveRaftVoterRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "RemoveRaftVoterResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::remove_raft_voter_response::RemoveRaftVoterResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "RenewDelegationTokenRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::renew_delegation_token_request::RenewDelegationTokenRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "RenewDelegationTokenResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::renew_delegation_token_response::RenewDelegationTokenResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "RequestHeader" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::request_header::RequestHeader::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ResponseHeader" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::response_header::ResponseHeader::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SaslAuthenticateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sasl_authenticate_request::SaslAuthenticateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SaslAuthenticateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sasl_authenticate_response::SaslAuthenticateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SaslHandshakeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sasl_handshake_request::SaslHandshakeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SaslHandshakeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sasl_handshake_response::SaslHandshakeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareAcknowledgeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_acknowledge_request::ShareAcknowledgeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareAcknowledgeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_acknowledge_response::ShareAcknowledgeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareFetchRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_fetch_request::ShareFetchRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareFetchResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_fetch_response::ShareFetchResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareGroupDescribeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_group_describe_request::ShareGroupDescribeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareGroupDescribeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_group_describe_response::ShareGroupDescribeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareGroupHeartbeatRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_group_heartbeat_request::ShareGroupHeartbeatRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "ShareGroupHeartbeatResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::share_group_heartbeat_response::ShareGroupHeartbeatResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SnapshotFooterRecord" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::snapshot_footer_record::SnapshotFooterRecord::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SnapshotHeaderRecord" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::snapshot_header_record::SnapshotHeaderRecord::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupDescribeRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_describe_request::StreamsGroupDescribeRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupDescribeResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_describe_response::StreamsGroupDescribeResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupHeartbeatRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_heartbeat_request::StreamsGroupHeartbeatRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupHeartbeatResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_heartbeat_response::StreamsGroupHeartbeatResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupTopologyDescriptionUpdateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_topology_description_update_request::StreamsGroupTopologyDescriptionUpdateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "StreamsGroupTopologyDescriptionUpdateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::streams_group_topology_description_update_response::StreamsGroupTopologyDescriptionUpdateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SyncGroupRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sync_group_request::SyncGroupRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "SyncGroupResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::sync_group_response::SyncGroupResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "TxnOffsetCommitRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::txn_offset_commit_request::TxnOffsetCommitRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "TxnOffsetCommitResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::txn_offset_commit_response::TxnOffsetCommitResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UnregisterBrokerRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::unregister_broker_request::UnregisterBrokerRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UnregisterBrokerResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::unregister_broker_response::UnregisterBrokerResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UnregisterControllerRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::unregister_controller_request::UnregisterControllerRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UnregisterControllerResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::unregister_controller_response::UnregisterControllerResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UpdateFeaturesRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::update_features_request::UpdateFeaturesRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UpdateFeaturesResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::update_features_response::UpdateFeaturesResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UpdateRaftVoterRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::update_raft_voter_request::UpdateRaftVoterRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "UpdateRaftVoterResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::update_raft_voter_response::UpdateRaftVoterResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "VoteRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::vote_request::VoteRequest::arbitrary(g, version),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "VoteResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::vote_response::VoteResponse::arbitrary(g, version),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "VotersRecord" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::voters_record::VotersRecord::arbitrary(g, version),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "WriteShareGroupStateRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::write_share_group_state_request::WriteShareGroupStateRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "WriteShareGroupStateResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::write_share_group_state_response::WriteShareGroupStateResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "WriteTxnMarkersRequest" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::write_txn_markers_request::WriteTxnMarkersRequest::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        "WriteTxnMarkersResponse" => {
+            crate::Message::encode_to_bytes(
+                    &super::messages::write_txn_markers_response::WriteTxnMarkersResponse::arbitrary(
+                        g,
+                        version,
+                    ),
+                    version,
+                )
+                .map_err(|e| e.to_string())
+        }
+        _ => Err(format!("no message named {name}")),
+    }
+}
 /// Decodes `bytes` as message `name` at `version` (whole buffer).
+#[cfg(all(feature = "client", feature = "broker"))]
 pub fn decode_by_name(
     name: &str,
     version: i16,
@@ -6236,13 +8461,6 @@ pub fn decode_by_name(
                 )
                 .map(|_| ())
         }
-        _ => {
-            Err(
-                crate::DecodeError::new(
-                    crate::DecodeErrorKind::Invalid("no message with that name"),
-                    0,
-                ),
-            )
-        }
+        _ => Err(crate::DecodeError::new(crate::DecodeErrorKind::UnknownMessage, 0)),
     }
 }

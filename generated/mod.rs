@@ -2,7 +2,7 @@
 // Do not edit: run `cargo run -p kwire-codegen -- generate` instead.
 
 //! Code generated from the Kafka 4.4 message schemas.
-pub mod api_key;
+pub mod api_table;
 pub mod dispatch;
 pub mod messages;
 pub mod releases;

@@ -13,20 +13,26 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked ||
   { echo "fuzz: cargo-fuzz could not be installed" >&2; exit 3; }
 targets=("$@")
 ((${#targets[@]})) || mapfile -t targets < <(cargo +nightly fuzz list)
-# Memory limits per target. `records` decodes every field under a records
-# budget of RECORDS_BUDGET_MB (BUDGET in fuzz_targets/records.rs), charged
-# before each allocation, and the target itself checks each decode's peak
-# heap against it with a counting allocator. Here no single allocation may
-# pass the budget plus 1 MiB (zstd's context, the input repeated into a
-# field), and the process may not grow past the sanitizer's footprint
-# (SANITIZER_RSS_MB; about 100 MB after a minute here with ASan's quarantine
-# held to 16 MB) plus a few budgets. Memory the budget did not bound is then
-# a crash ("malloc limit" / "out-of-memory"), not a pass.
+# Memory limits per target.
+# * messages, frames: the decode memory budget (16 bytes per input byte +
+#   64 KiB, ARCHITECTURE.md "Limits") allows at most 128 KiB for a 4 KiB
+#   input, so any single allocation of 1 MiB (libFuzzer's smallest limit) is
+#   a budget bug in the message decoders and fails the run.
+# * records: every field decodes under a records budget of RECORDS_BUDGET_MB
+#   (BUDGET in fuzz_targets/records.rs), charged before each allocation, and
+#   the target checks each decode's peak heap against it with a counting
+#   allocator. No single allocation may pass the budget plus 1 MiB (zstd's
+#   context, the input repeated into a field), and the process may not grow
+#   past the sanitizer's footprint (SANITIZER_RSS_MB; about 100 MB after a
+#   minute here with ASan's quarantine held to 16 MB) plus a few budgets.
+# Memory a budget did not bound is then a crash ("malloc limit" /
+# "out-of-memory"), not a pass.
 RECORDS_BUDGET_MB=1
 SANITIZER_RSS_MB=256
 limits() {
   case $1 in
     records) echo "-malloc_limit_mb=$((RECORDS_BUDGET_MB + 1)) -rss_limit_mb=$((SANITIZER_RSS_MB + 8 * RECORDS_BUDGET_MB))" ;;
+    messages|frames) echo "-malloc_limit_mb=1 -rss_limit_mb=1024" ;;
     *) echo "-rss_limit_mb=2048" ;;
   esac
 }

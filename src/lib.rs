@@ -3,7 +3,7 @@
 //!
 //! * [`messages`]: one module per message schema (generated), each type
 //!   implementing [`Message`] (and [`Request`] / [`Response`]).
-//! * [`ApiKey`] and [`api_table`]: the per-API min/max version table.
+//! * [`ApiKey`] and [`api_key::API_TABLE`]: the per-API min/max version table.
 //! * [`dispatch`]: decode and encode any request or response given its api
 //!   key and version (what a proxy or a decode tool needs).
 //! * [`KafkaRelease`] and [`release`]: what every Kafka release (0.8.0 to
@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_key;
 pub mod error;
 mod error_code;
 pub mod headers;
@@ -36,9 +37,9 @@ mod generated;
 pub use api_key::ApiKey;
 pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString as StrBytes;
-pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
-pub use generated::{api_key, dispatch, messages};
+pub use generated::{dispatch, messages};
 pub use message::{Decodable, Encodable, Message, Request, Response};
 pub use release::KafkaRelease;
 pub use uuid::Uuid;

@@ -1,5 +1,6 @@
 //! Value generators for tests (the `testing` feature): every generated
-//! struct has `arbitrary(g, version)` built on [`Gen`].
+//! struct implements [`Generate`] on top of [`Gen`], and every message has
+//! `arbitrary(g, version)`.
 //!
 //! A small seeded generator rather than proptest strategies: one function
 //! per struct keeps the generated crate quick to compile, and a proptest
@@ -9,7 +10,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::uuid::Uuid;
-use crate::wire::UnknownTaggedFields;
+use crate::wire::{Cx, UnknownTaggedFields};
 
 /// A seeded generator of protocol values.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct Gen {
     pub records: bool,
     /// Allow NaN and infinities in float64 fields.
     pub special_floats: bool,
+    /// The adversarial shape of [`Gen::smallest`]: array lengths by depth.
+    smallest: Option<Vec<usize>>,
 }
 
 impl Gen {
@@ -38,6 +41,19 @@ impl Gen {
             unknown_tags: true,
             records: true,
             special_floats: false,
+            smallest: None,
+        }
+    }
+
+    /// The shape that makes decoding allocate the most per input byte:
+    /// every value as small as the wire allows (zero, empty, null where the
+    /// version allows it), arrays of `lengths[depth]` elements (1 below the
+    /// listed depths), and one empty unknown tagged field on every flexible
+    /// struct. For the decoder memory tests.
+    pub fn smallest(lengths: Vec<usize>) -> Gen {
+        Gen {
+            smallest: Some(lengths),
+            ..Gen::new(0)
         }
     }
 
@@ -60,6 +76,9 @@ impl Gen {
 
     /// Edge values come up often: they are where codecs break.
     fn int(&mut self, edges: &[i64], lo: i64, hi: i64) -> i64 {
+        if self.smallest.is_some() {
+            return 0;
+        }
         match self.below(4) {
             0 => edges[self.below(edges.len())],
             1 => (self.below(256) as i64).clamp(lo, hi),
@@ -71,7 +90,7 @@ impl Gen {
     }
 
     pub fn bool(&mut self) -> bool {
-        self.next_u64() & 1 == 1
+        self.smallest.is_none() && self.next_u64() & 1 == 1
     }
     pub fn i8(&mut self) -> i8 {
         self.int(
@@ -104,6 +123,9 @@ impl Gen {
         self.int(&[0, -1, 1, i64::MIN, i64::MAX], i64::MIN, i64::MAX)
     }
     pub fn f64(&mut self) -> f64 {
+        if self.smallest.is_some() {
+            return 0.0;
+        }
         if self.special_floats && self.below(8) == 0 {
             return [f64::INFINITY, f64::NEG_INFINITY, -0.0][self.below(3)];
         }
@@ -116,7 +138,7 @@ impl Gen {
         }
     }
     pub fn uuid(&mut self) -> Uuid {
-        if self.below(4) == 0 {
+        if self.smallest.is_some() || self.below(4) == 0 {
             Uuid::ZERO
         } else {
             Uuid::from_u128((u128::from(self.next_u64()) << 64) | u128::from(self.next_u64()))
@@ -124,10 +146,13 @@ impl Gen {
     }
     /// Whether to make a nullable value null.
     pub fn null(&mut self) -> bool {
-        self.below(4) == 0
+        self.smallest.is_some() || self.below(4) == 0
     }
 
     pub fn string(&mut self) -> ByteString {
+        if self.smallest.is_some() {
+            return ByteString::new();
+        }
         const CHARS: &[&str] = &["a", "b", "Z", "0", "-", ".", "_", " ", "é", "ß", "日", "🦀"];
         let n = self.below(self.max_len + 1);
         let mut s = String::new();
@@ -138,6 +163,9 @@ impl Gen {
     }
 
     pub fn bytes(&mut self) -> Bytes {
+        if self.smallest.is_some() {
+            return Bytes::new();
+        }
         let n = self.below(self.max_len + 1);
         Bytes::from((0..n).map(|_| self.next_u64() as u8).collect::<Vec<u8>>())
     }
@@ -152,6 +180,9 @@ impl Gen {
 
     /// An array length that shrinks with nesting depth.
     pub fn array_len(&mut self) -> usize {
+        if let Some(lengths) = &self.smallest {
+            return lengths.get(self.depth as usize).copied().unwrap_or(1);
+        }
         let max = self.max_array >> self.depth.min(8);
         self.below(max + 1)
     }
@@ -166,6 +197,10 @@ impl Gen {
     /// Unknown tagged fields with tags from `first_free` up.
     pub fn unknown_tagged_fields(&mut self, first_free: u32) -> UnknownTaggedFields {
         let mut u = UnknownTaggedFields::default();
+        if self.smallest.is_some() {
+            u.insert(first_free, Bytes::new());
+            return u;
+        }
         if self.unknown_tags && self.below(3) == 0 {
             for _ in 0..1 + self.below(2) {
                 let tag = first_free + self.below(200) as u32;
@@ -174,5 +209,44 @@ impl Gen {
             }
         }
         u
+    }
+}
+
+/// A value valid at a version, drawn from a [`Gen`]. Implemented here for
+/// the wire types and by the generator for every struct.
+pub trait Generate: Sized {
+    fn generate(g: &mut Gen, cx: Cx) -> Self;
+}
+
+impl Gen {
+    /// A value of any wire type valid at `cx.version`.
+    pub fn value<T: Generate>(&mut self, cx: Cx) -> T {
+        T::generate(self, cx)
+    }
+}
+
+macro_rules! generate_with {
+    ($($t:ty => $f:ident),*) => {$(
+        impl Generate for $t {
+            fn generate(g: &mut Gen, _cx: Cx) -> Self {
+                g.$f()
+            }
+        }
+    )*};
+}
+
+generate_with!(
+    bool => bool, i8 => i8, i16 => i16, u16 => u16, i32 => i32, u32 => u32, i64 => i64,
+    f64 => f64, Uuid => uuid, ByteString => string, Bytes => bytes
+);
+
+/// Arrays shrink with nesting depth.
+impl<T: Generate> Generate for Vec<T> {
+    fn generate(g: &mut Gen, cx: Cx) -> Self {
+        let n = g.array_len();
+        g.enter();
+        let v = (0..n).map(|_| T::generate(g, cx)).collect();
+        g.leave();
+        v
     }
 }

@@ -9,7 +9,7 @@ use kwire::messages::metadata_request::MetadataRequest;
 use kwire::messages::produce_request::ProduceRequest;
 use kwire::testing::Gen;
 use kwire::wire::Reader;
-use kwire::{ApiKey, Bytes, DecodeErrorKind, EncodeError, Message, StrBytes};
+use kwire::{ApiKey, Bytes, DecodeErrorKind, EncodeErrorKind, Message, StrBytes};
 use proptest::prelude::*;
 
 #[test]
@@ -80,9 +80,13 @@ fn version_outside_the_valid_range_is_an_error_both_ways() {
     ));
     let err = FetchRequest::default().encode_to_bytes(99).unwrap_err();
     assert!(
-        matches!(err, EncodeError::UnsupportedVersion { version: 99, .. }),
+        matches!(
+            err.kind(),
+            EncodeErrorKind::UnsupportedVersion { version: 99, .. }
+        ),
         "{err}"
     );
+    assert_eq!(err.path_string(), "FetchRequest v99");
     // Fetch v0-v3 were removed in Kafka 4.0.
     assert!(FetchRequest::default().encode_to_bytes(3).is_err());
 }
@@ -102,16 +106,16 @@ fn non_ignorable_field_at_a_version_without_it_is_an_encode_error() {
     let mut m = MetadataRequest::default();
     m.allow_auto_topic_creation = false;
     let err = m.encode_to_bytes(3).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EncodeError::FieldNotInVersion {
-                field: "AllowAutoTopicCreation",
-                version: 3,
-                ..
-            }
-        ),
+    assert_eq!(
+        err.kind(),
+        &EncodeErrorKind::FieldNotInVersion { version: 3 },
         "{err}"
+    );
+    assert_eq!(err.field(), Some("AllowAutoTopicCreation"));
+    assert_eq!(
+        err.to_string(),
+        "encode error in MetadataRequest v3.AllowAutoTopicCreation: set to a non-default value \
+         but version 3 cannot carry it (the field is not ignorable)"
     );
     // At the default it is fine.
     m.allow_auto_topic_creation = true;
@@ -130,13 +134,12 @@ fn ignorable_fields_are_dropped_at_versions_without_them() {
     // ...while a non-ignorable one is refused (ListOffsets' IsolationLevel, v2+).
     let mut l = kwire::messages::ListOffsetsRequest::default();
     l.isolation_level = 1;
-    assert!(matches!(
-        l.encode_to_bytes(1).unwrap_err(),
-        EncodeError::FieldNotInVersion {
-            field: "IsolationLevel",
-            ..
-        }
-    ));
+    let err = l.encode_to_bytes(1).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &EncodeErrorKind::FieldNotInVersion { version: 1 }
+    );
+    assert_eq!(err.field(), Some("IsolationLevel"));
 }
 
 #[test]
@@ -153,11 +156,20 @@ fn unknown_tagged_fields_are_kept_and_written_back_in_tag_order() {
     // the tag section: count 3, then tags 3, 4, 90 in order
     let tail = &bytes[bytes.len() - 11..];
     assert_eq!(tail, &[3, 3, 1, 1, 4, 1, b'a', 90, 2, b'z', b'z']);
-    // unknown tags cannot go out in a non-flexible version
-    assert!(matches!(
-        resp.encode_to_bytes(2).unwrap_err(),
-        EncodeError::TaggedFieldsNotFlexible { .. } | EncodeError::FieldNotInVersion { .. }
-    ));
+    // Unknown tags cannot go out in a non-flexible version (ZkMigrationReady
+    // is ignorable, so only they are refused).
+    let err = resp.encode_to_bytes(2).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &EncodeErrorKind::TaggedFieldsNotFlexible { version: 2 },
+        "{err}"
+    );
+    // Nor may an unknown field reuse a tag the struct knows (tag 1 is
+    // FinalizedFeaturesEpoch), as Kafka's RawTaggedFieldWriter refuses.
+    resp.unknown_tagged_fields.insert(1, Bytes::new());
+    let err = resp.encode_to_bytes(3).unwrap_err();
+    assert_eq!(err.kind(), &EncodeErrorKind::UnknownTagIsKnown { tag: 1 });
+    assert_eq!(err.path_string(), "ApiVersionsResponse v3._tagged_fields");
 }
 
 #[test]
@@ -165,12 +177,23 @@ fn string_too_long_for_int16_is_an_encode_error() {
     let mut m = ProduceRequest::default();
     m.transactional_id = Some(StrBytes::from("x".repeat(40_000)));
     let err = m.encode_to_bytes(3).unwrap_err();
-    assert!(
-        matches!(err, EncodeError::TooLong { length: 40_000, .. }),
-        "{err}"
-    );
+    assert_eq!(err.kind(), &EncodeErrorKind::TooLong { length: 40_000 });
+    assert_eq!(err.path_string(), "ProduceRequest v3.TransactionalId");
     // compact strings (v9+) can hold it
     m.encode_to_bytes(9).unwrap();
+}
+
+#[test]
+fn nested_encode_errors_name_the_whole_path() {
+    use kwire::messages::metadata_request::MetadataRequestTopic;
+    let mut m = MetadataRequest::default();
+    let mut topic = MetadataRequestTopic::default();
+    topic.name = None; // null topic names are allowed from v10 only
+    m.topics = Some(vec![MetadataRequestTopic::default(), topic]);
+    let err = m.encode_to_bytes(9).unwrap_err();
+    assert_eq!(err.kind(), &EncodeErrorKind::NullNotAllowed { version: 9 });
+    assert_eq!(err.path_string(), "MetadataRequest v9.Topics[1].Name");
+    m.encode_to_bytes(10).unwrap();
 }
 
 #[test]

@@ -369,7 +369,7 @@ fn compare_typed<KW, KP>(
     seed: u64,
 ) -> Result<(), Mismatch>
 where
-    KW: Message,
+    KW: Message + kwire::Encodable + kwire::Decodable,
     KP: KpEncodable + KpDecodable + Debug,
 {
     let value = value.unwrap_or_else(|| make(&mut gen(seed), version));
@@ -404,7 +404,7 @@ where
 /// kafka-protocol's default back as its own default.
 fn compare_defaults<KW, KP>(version: i16) -> Result<(), Mismatch>
 where
-    KW: Message,
+    KW: Message + kwire::Encodable + kwire::Decodable,
     KP: KpEncodable + KpDecodable + Default + Debug,
 {
     let kw = KW::default().encode_to_bytes(version);

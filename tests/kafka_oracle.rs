@@ -185,7 +185,7 @@ impl Oracle {
 
 /// The tests that use the oracle; the last one to finish stops the JVM (if only some of them run,
 /// the JVM ends anyway when this process exits and its stdin pipe closes).
-const ORACLE_TESTS: usize = 5;
+const ORACLE_TESTS: usize = 6;
 
 static ORACLE: OnceLock<Mutex<Result<Oracle, String>>> = OnceLock::new();
 static FINISHED: Mutex<usize> = Mutex::new(0);
@@ -916,5 +916,53 @@ fn the_checks_catch_differences() {
     assert_eq!(
         parse_kafka_json(&text).expect("parse")["x"].as_f64(),
         Some(x)
+    );
+}
+
+/// A tagged section that repeats a tag, or lists tags out of order: Kafka's
+/// Java codec reads it without complaint, the last value of a known tag
+/// wins, and unknown ones are all kept (its `RawTaggedField` list). kwire
+/// must read the same bytes the same way.
+#[test]
+fn repeated_and_unordered_tags_are_read_as_kafka_reads_them() {
+    use kwire::messages::api_versions_response::ApiVersionsResponse;
+    let oracle = OracleUse;
+    // ApiVersionsResponse v3: error 0, no api keys, throttle 0, then the
+    // tagged section.
+    let body = |section: &str| format!("00000100000000{section}");
+    let known_twice = body("020108000000000000000501080000000000000009");
+    let unknown_twice = body("030a01ff0a01020108000000000000000c");
+    let answers = oracle.batch(&[
+        format!("DECODE 18 3 response {known_twice}"),
+        format!("DECODE 18 3 response {unknown_twice}"),
+    ]);
+    // Known tag 1 (FinalizedFeaturesEpoch) twice: the last value wins.
+    let kafka: Value =
+        serde_json::from_str(&answers[0]).unwrap_or_else(|_| panic!("{}", answers[0]));
+    assert_eq!(kafka["finalizedFeaturesEpoch"], 9, "{}", answers[0]);
+    let ours =
+        ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&known_twice).unwrap()), 3)
+            .unwrap();
+    assert_eq!(ours.finalized_features_epoch, 9);
+    // Unknown tag 10 twice, before known tag 1: accepted, tag 1 read.
+    let kafka: Value =
+        serde_json::from_str(&answers[1]).unwrap_or_else(|_| panic!("{}", answers[1]));
+    assert_eq!(kafka["finalizedFeaturesEpoch"], 12, "{}", answers[1]);
+    let ours =
+        ApiVersionsResponse::decode_bytes(Bytes::from(hex::decode(&unknown_twice).unwrap()), 3)
+            .unwrap();
+    assert_eq!(ours.finalized_features_epoch, 12);
+    let kept: Vec<(u32, Vec<u8>)> = ours
+        .unknown_tagged_fields
+        .iter()
+        .map(|f| (f.tag, f.data.to_vec()))
+        .collect();
+    assert_eq!(kept, vec![(10, vec![0xff]), (10, vec![0x02])]);
+    // Written back in tag order, both copies (Kafka's RawTaggedFieldWriter
+    // writes an equal tag again; it refuses only a lower one).
+    let again = ours.encode_to_bytes(3).unwrap();
+    assert_eq!(
+        hex::encode(&again),
+        body("030108000000000000000c0a01ff0a0102")
     );
 }

@@ -19,7 +19,11 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 /// Both directions: decode(bytes) == value and encode(value) == bytes.
-fn both_ways<M: Message>(value: &M, version: i16, bytes: &[u8]) {
+fn both_ways<M: Message + kwire::Encodable + kwire::Decodable>(
+    value: &M,
+    version: i16,
+    bytes: &[u8],
+) {
     let encoded = value.encode_to_bytes(version).expect("encode");
     assert_eq!(
         encoded.as_ref(),

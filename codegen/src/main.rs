@@ -92,9 +92,18 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::History(a) => match root(cli.root.as_deref()) { Ok(r) => history_cmd::history(&r, a.clone()), Err(e) => fail(&e) },
-        Command::Diff(a) => match root(cli.root.as_deref()) { Ok(r) => history_cmd::diff(&r, a.clone()), Err(e) => fail(&e) },
-        Command::Matrix(a) => match root(cli.root.as_deref()) { Ok(r) => history_cmd::matrix(&r, a.clone()), Err(e) => fail(&e) },
+        Command::History(a) => match root(cli.root.as_deref()) {
+            Ok(r) => history_cmd::history(&r, a.clone()),
+            Err(e) => fail(&e),
+        },
+        Command::Diff(a) => match root(cli.root.as_deref()) {
+            Ok(r) => history_cmd::diff(&r, a.clone()),
+            Err(e) => fail(&e),
+        },
+        Command::Matrix(a) => match root(cli.root.as_deref()) {
+            Ok(r) => history_cmd::matrix(&r, a.clone()),
+            Err(e) => fail(&e),
+        },
         Command::Check => {
             let layout = match layout(&cli, None) {
                 Ok(l) => l,

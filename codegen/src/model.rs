@@ -1,10 +1,19 @@
 //! The resolved, validated model: pure data, no syn/quote.
 //!
-//! Built from [`crate::schema`] in one pass per file: common structs are
-//! registered first (so forward references between them work, as 3.5's
-//! AddPartitionsToTxnResponse needs), then the field tree is walked, each
-//! field checked the way Kafka's own `FieldSpec`/`MessageSpec` constructors
-//! check it.
+//! Built from [`crate::schema`] in two steps per file, in the manner of
+//! Kafka's `StructRegistry` and `FieldSpec`:
+//!
+//! 1. **build**: common structs are registered first (so forward references
+//!    between them work, as 3.5's AddPartitionsToTxnResponse needs), then
+//!    the field tree is walked, each field checked the way Kafka's own
+//!    `FieldSpec`/`MessageSpec` constructors check it;
+//! 2. **resolve**: the facts the emitter needs are computed once per struct
+//!    and field (the versions a struct's code must handle, where a field is
+//!    on the wire, tagged, nullable or compact, the fewest bytes a struct
+//!    takes), so no emitter re-derives them.
+//!
+//! [`Model::from_files`] also pairs every request with its response; a
+//! pairing error fails the model (and with it `generate` and `check`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +28,18 @@ pub enum MessageKind {
     Header,
     Data,
     Metadata,
+}
+
+/// Who encodes a message and who decodes it: what the `client` and
+/// `broker` cargo features of the generated crate select.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Requests and the request header: clients encode, brokers decode.
+    ClientToBroker,
+    /// Responses and the response header: brokers encode, clients decode.
+    BrokerToClient,
+    /// Data messages (consumer protocol, ...): both sides do both.
+    Both,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +104,8 @@ impl FieldType {
         )
     }
 
-    pub fn is_struct_or_struct_array(&self) -> Option<&str> {
+    /// The struct a field of this type holds (itself or as array elements).
+    pub fn struct_name(&self) -> Option<&str> {
         match self {
             FieldType::Struct(n) => Some(n),
             FieldType::Array(inner) => match inner.as_ref() {
@@ -92,6 +114,18 @@ impl FieldType {
             },
             _ => None,
         }
+    }
+
+    /// Fixed wire width, for the types that have one.
+    pub fn fixed_width(&self) -> Option<usize> {
+        Some(match self {
+            FieldType::Bool | FieldType::Int8 => 1,
+            FieldType::Int16 | FieldType::Uint16 => 2,
+            FieldType::Int32 | FieldType::Uint32 => 4,
+            FieldType::Int64 | FieldType::Float64 => 8,
+            FieldType::Uuid => 16,
+            _ => return None,
+        })
     }
 
     pub fn schema_name(&self) -> String {
@@ -126,6 +160,53 @@ pub enum DefaultValue {
     Null,
 }
 
+/// Kafka's `EntityType`: what a field identifies, and the only field type
+/// each may be used with (arrays of that type included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityType {
+    TransactionalId,
+    ProducerId,
+    GroupId,
+    TopicName,
+    BrokerId,
+}
+
+impl EntityType {
+    pub fn parse(s: &str) -> Option<EntityType> {
+        Some(match s {
+            "transactionalId" => EntityType::TransactionalId,
+            "producerId" => EntityType::ProducerId,
+            "groupId" => EntityType::GroupId,
+            "topicName" => EntityType::TopicName,
+            "brokerId" => EntityType::BrokerId,
+            _ => return None,
+        })
+    }
+
+    pub fn schema_name(self) -> &'static str {
+        match self {
+            EntityType::TransactionalId => "transactionalId",
+            EntityType::ProducerId => "producerId",
+            EntityType::GroupId => "groupId",
+            EntityType::TopicName => "topicName",
+            EntityType::BrokerId => "brokerId",
+        }
+    }
+
+    /// The field type the entity must have.
+    pub fn base_type(self) -> FieldType {
+        match self {
+            EntityType::TransactionalId | EntityType::GroupId | EntityType::TopicName => {
+                FieldType::String
+            }
+            EntityType::ProducerId => FieldType::Int64,
+            EntityType::BrokerId => FieldType::Int32,
+        }
+    }
+}
+
+/// One field: what the schema says, then the facts resolved for the
+/// struct it sits in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldModel {
     pub name: String,
@@ -139,33 +220,73 @@ pub struct FieldModel {
     pub ignorable: bool,
     pub default: DefaultValue,
     pub map_key: bool,
-    pub entity_type: Option<String>,
+    pub entity_type: Option<EntityType>,
     /// A field-level `flexibleVersions` override (only `RequestHeader.ClientId`
     /// uses it: the client id stays a classic string in header v2).
     pub flexible_override: Option<Versions>,
+    /// Bytes marked `zeroCopy` (Kafka keeps them as views of the input).
     pub zero_copy: bool,
     pub about: Option<String>,
+
+    // Resolved facts, relative to the struct's possible versions.
+    /// Versions (of those the struct handles) in which the field exists.
+    pub present: Versions,
+    /// Versions in which it is a regular (untagged) field on the wire.
+    pub regular: Versions,
+    /// Versions in which it is a tagged field.
+    pub tagged_in: Versions,
+    /// Versions in which it may be null.
+    pub nullable_in: Versions,
+    /// The Rust field is an `Option` (nullable in some version it has).
+    pub optional: bool,
+    /// Versions whose strings, bytes and arrays use compact lengths.
+    pub compact: Versions,
 }
 
 impl FieldModel {
-    /// Versions in which the field is a regular (untagged) field.
-    pub fn regular(&self) -> Versions {
-        self.versions
-            .subtract(&self.tagged)
-            .unwrap_or(self.versions)
+    /// Records and `zeroCopy` bytes: a segmented encode writes them by
+    /// reference, as Kafka's `SendBuilder` does (`writeRecords`,
+    /// `writeByteBuffer`).
+    pub fn by_reference(&self) -> bool {
+        matches!(self.ty, FieldType::Records) || self.zero_copy
     }
 
-    pub fn is_nullable_somewhere(&self) -> bool {
-        !self.nullable.intersect(&self.versions).is_empty()
+    /// The wire width when the field is a non-null fixed-width scalar.
+    pub fn fixed_width(&self) -> Option<usize> {
+        if self.optional {
+            None
+        } else {
+            self.ty.fixed_width()
+        }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StructModel {
     pub name: String,
+    /// The versions the schema gives the struct (its field's versions).
     pub versions: Versions,
     pub fields: Vec<FieldModel>,
     pub common: bool,
+
+    // Resolved facts.
+    /// The versions its generated code must handle: the message's valid
+    /// versions for the root and for common structs (shared by fields of
+    /// different versions), else its own versions within them.
+    pub possible: Versions,
+    /// The flexible versions among them (tagged-field section present).
+    pub flexible: Versions,
+    /// The fewest bytes one value takes on the wire at any possible version.
+    pub min_size: usize,
+    /// Indices of the fields tagged in some possible version, in tag order
+    /// (the order Kafka writes them).
+    pub tag_order: Vec<usize>,
+}
+
+impl StructModel {
+    pub fn tagged_fields(&self) -> impl Iterator<Item = &FieldModel> {
+        self.tag_order.iter().map(|&i| &self.fields[i])
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,8 +300,10 @@ pub struct MessageModel {
     pub deprecated: Versions,
     pub latest_unstable: bool,
     pub listeners: Vec<String>,
-    /// The root struct first, then nested and common structs in schema order.
+    /// The struct registry: the root struct first, then nested and common
+    /// structs in schema order.
     pub structs: Vec<StructModel>,
+    registry: BTreeMap<String, usize>,
 }
 
 impl MessageModel {
@@ -189,7 +312,7 @@ impl MessageModel {
     }
 
     pub fn find_struct(&self, name: &str) -> Option<&StructModel> {
-        self.structs.iter().find(|s| s.name == name)
+        self.registry.get(name).map(|&i| &self.structs[i])
     }
 
     /// The highest version a client should use: the latest unstable version
@@ -205,6 +328,36 @@ impl MessageModel {
             self.valid
         }
     }
+
+    /// The first flexible version, if any.
+    pub fn flexible_min(&self) -> Option<i16> {
+        (!self.flexible.is_empty()).then_some(self.flexible.lo)
+    }
+
+    pub fn is_live(&self) -> bool {
+        !self.valid.is_empty()
+    }
+
+    pub fn direction(&self) -> Direction {
+        match self.kind {
+            MessageKind::Request => Direction::ClientToBroker,
+            MessageKind::Response => Direction::BrokerToClient,
+            MessageKind::Header if self.name.starts_with("Request") => Direction::ClientToBroker,
+            MessageKind::Header if self.name.starts_with("Response") => Direction::BrokerToClient,
+            _ => Direction::Both,
+        }
+    }
+}
+
+/// One API: a request schema and its response schema (indices into
+/// [`Model::messages`]), paired by api key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiModel {
+    pub key: i16,
+    /// `ApiVersions` for `ApiVersionsRequest`/`ApiVersionsResponse`.
+    pub name: String,
+    pub request: usize,
+    pub response: usize,
 }
 
 /// Everything generated from one schema directory.
@@ -212,7 +365,17 @@ impl MessageModel {
 pub struct Model {
     /// Sorted by message name.
     pub messages: Vec<MessageModel>,
+    /// Sorted by api key.
+    pub apis: Vec<ApiModel>,
     pub warnings: Vec<String>,
+}
+
+/// The API name of a request/response: `ApiVersionsRequest` -> `ApiVersions`.
+pub fn api_name(message: &str) -> &str {
+    message
+        .strip_suffix("Request")
+        .or_else(|| message.strip_suffix("Response"))
+        .unwrap_or(message)
 }
 
 impl Model {
@@ -247,12 +410,92 @@ impl Model {
                 }
             }
         }
-        Ok(Model { messages, warnings })
+        let apis = pair_apis(&messages)?;
+        Ok(Model {
+            messages,
+            apis,
+            warnings,
+        })
     }
 
     pub fn find(&self, name: &str) -> Option<&MessageModel> {
         self.messages.iter().find(|m| m.name == name)
     }
+
+    pub fn request(&self, api: &ApiModel) -> &MessageModel {
+        &self.messages[api.request]
+    }
+
+    pub fn response(&self, api: &ApiModel) -> &MessageModel {
+        &self.messages[api.response]
+    }
+
+    /// Kafka removed the API (`"validVersions": "none"`); its key stays reserved.
+    pub fn is_removed(&self, api: &ApiModel) -> bool {
+        !self.request(api).is_live()
+    }
+}
+
+/// Pairs requests with responses; Kafka's generator requires both to have
+/// the same valid versions and the same API name.
+fn pair_apis(messages: &[MessageModel]) -> Result<Vec<ApiModel>, GenError> {
+    let mut req = BTreeMap::new();
+    let mut resp = BTreeMap::new();
+    for (i, m) in messages.iter().enumerate() {
+        match (m.kind, m.api_key) {
+            (MessageKind::Request, Some(k)) => {
+                req.insert(k, i);
+            }
+            (MessageKind::Response, Some(k)) => {
+                resp.insert(k, i);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (&k, &qi) in &req {
+        let rq = &messages[qi];
+        let &si = resp.get(&k).ok_or_else(|| GenError::Message {
+            file: rq.file.clone(),
+            message: rq.name.clone(),
+            problem: format!("no response schema has api key {k}"),
+        })?;
+        let rs = &messages[si];
+        if rq.valid != rs.valid {
+            return Err(GenError::Message {
+                file: rs.file.clone(),
+                message: rs.name.clone(),
+                problem: format!(
+                    "valid versions {} differ from the request's {}",
+                    rs.valid, rq.valid
+                ),
+            });
+        }
+        if api_name(&rq.name) != api_name(&rs.name) {
+            return Err(GenError::Message {
+                file: rs.file.clone(),
+                message: rs.name.clone(),
+                problem: format!("api key {k} pairs it with {}", rq.name),
+            });
+        }
+        out.push(ApiModel {
+            key: k,
+            name: api_name(&rq.name).to_string(),
+            request: qi,
+            response: si,
+        });
+    }
+    for (k, &si) in &resp {
+        if !req.contains_key(k) {
+            let rs = &messages[si];
+            return Err(GenError::Message {
+                file: rs.file.clone(),
+                message: rs.name.clone(),
+                problem: format!("no request schema has api key {k}"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 struct Ctx<'a> {
@@ -282,6 +525,14 @@ impl Ctx<'_> {
         Versions::parse(s)
             .ok_or_else(|| self.msg_err(format!("{what}: invalid version range {s:?}")))
     }
+}
+
+/// What `build_fields` threads through the recursion.
+struct Registry<'a> {
+    common: BTreeMap<String, &'a crate::schema::StructSpec>,
+    structs: Vec<StructModel>,
+    names: BTreeSet<String>,
+    common_done: BTreeSet<String>,
 }
 
 fn build_message(file: &str, spec: &MessageSpec) -> Result<MessageModel, GenError> {
@@ -336,69 +587,45 @@ fn build_message(file: &str, spec: &MessageSpec) -> Result<MessageModel, GenErro
     }
 
     // Register common structs first so fields may refer to them in any order.
-    let mut common: BTreeMap<String, &crate::schema::StructSpec> = BTreeMap::new();
+    let mut reg = Registry {
+        common: BTreeMap::new(),
+        structs: Vec::new(),
+        names: BTreeSet::new(),
+        common_done: BTreeSet::new(),
+    };
     for cs in &spec.common_structs {
-        if common.insert(cs.name.clone(), cs).is_some() {
+        if reg.common.insert(cs.name.clone(), cs).is_some() {
             return Err(cx.msg_err(format!("common struct {} is defined twice", cs.name)));
         }
     }
+    reg.names.insert(spec.name.clone());
 
-    let mut structs: Vec<StructModel> = Vec::new();
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    names.insert(spec.name.clone());
-    let mut common_done: BTreeSet<String> = BTreeSet::new();
-
-    let root_fields = build_fields(
-        &cx,
-        &spec.name,
-        valid,
-        flexible,
-        &spec.fields,
-        &common,
-        &mut structs,
-        &mut names,
-        &mut common_done,
-    )?;
-    structs.insert(
-        0,
-        StructModel {
-            name: spec.name.clone(),
-            versions: valid,
-            fields: root_fields,
-            common: false,
-        },
-    );
+    let root_fields = build_fields(&cx, &spec.name, valid, flexible, &spec.fields, &mut reg)?;
+    reg.structs
+        .insert(0, new_struct(&spec.name, valid, root_fields, false));
     // Common structs nobody referenced are still generated (Kafka does too),
     // with the versions their declaration gives.
     for cs in &spec.common_structs {
-        if !common_done.contains(&cs.name) {
-            if names.contains(&cs.name) {
+        if !reg.common_done.contains(&cs.name) {
+            if reg.names.contains(&cs.name) {
                 return Err(cx.msg_err(format!("struct {} is defined twice", cs.name)));
             }
-            names.insert(cs.name.clone());
-            common_done.insert(cs.name.clone());
+            reg.names.insert(cs.name.clone());
+            reg.common_done.insert(cs.name.clone());
             let versions = cx.versions(&format!("{}.versions", cs.name), &cs.versions)?;
-            let fields = build_fields(
-                &cx,
-                &cs.name,
-                versions,
-                flexible,
-                &cs.fields,
-                &common,
-                &mut structs,
-                &mut names,
-                &mut common_done,
-            )?;
-            structs.push(StructModel {
-                name: cs.name.clone(),
-                versions,
-                fields,
-                common: true,
-            });
+            let fields = build_fields(&cx, &cs.name, versions, flexible, &cs.fields, &mut reg)?;
+            reg.structs
+                .push(new_struct(&cs.name, versions, fields, true));
         }
     }
 
-    Ok(MessageModel {
+    let registry = reg
+        .structs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    let mut m = MessageModel {
         file: file.to_string(),
         name: spec.name.clone(),
         kind,
@@ -408,21 +635,129 @@ fn build_message(file: &str, spec: &MessageSpec) -> Result<MessageModel, GenErro
         deprecated,
         latest_unstable: spec.latest_version_unstable,
         listeners: spec.listeners.clone(),
-        structs,
-    })
+        structs: reg.structs,
+        registry,
+    };
+    resolve(&mut m);
+    Ok(m)
 }
 
-#[allow(clippy::too_many_arguments)]
+fn new_struct(
+    name: &str,
+    versions: Versions,
+    fields: Vec<FieldModel>,
+    common: bool,
+) -> StructModel {
+    StructModel {
+        name: name.to_string(),
+        versions,
+        fields,
+        common,
+        possible: Versions::NONE,
+        flexible: Versions::NONE,
+        min_size: 0,
+        tag_order: Vec::new(),
+    }
+}
+
+/// Computes the per-struct and per-field facts (step 2).
+fn resolve(m: &mut MessageModel) {
+    let valid = m.valid;
+    let flexible = m.flexible;
+    for (i, s) in m.structs.iter_mut().enumerate() {
+        s.possible = if i == 0 || s.common {
+            valid
+        } else {
+            s.versions.intersect(&valid)
+        };
+        s.flexible = flexible.intersect(&s.possible);
+        let p = s.possible;
+        for f in &mut s.fields {
+            f.present = f.versions.intersect(&p);
+            f.tagged_in = f.tagged.intersect(&p);
+            // Validated: taggedVersions is open-ended and inside versions,
+            // so what is left is one range.
+            f.regular = f.present.subtract(&f.tagged_in).unwrap_or(f.present);
+            f.nullable_in = f.nullable.intersect(&f.present);
+            f.optional = !f.nullable_in.is_empty();
+            f.compact = f.flexible_override.unwrap_or(flexible);
+        }
+        let mut order: Vec<usize> = (0..s.fields.len())
+            .filter(|&i| !s.fields[i].tagged_in.is_empty())
+            .collect();
+        order.sort_by_key(|&i| s.fields[i].tag);
+        s.tag_order = order;
+    }
+    // Minimum sizes, nested structs first (schemas have no recursive structs;
+    // a cycle would count as zero bytes, never loop).
+    let mut memo: BTreeMap<usize, usize> = BTreeMap::new();
+    for i in 0..m.structs.len() {
+        let n = min_size(m, i, &mut memo, &mut BTreeSet::new());
+        m.structs[i].min_size = n;
+    }
+}
+
+/// A lower bound on the encoded size of struct `i` at any possible version:
+/// the fields on the wire, untagged and never null, in every version, plus
+/// the tagged-field count where every version is flexible. Compact lengths
+/// (one byte) are assumed wherever a flexible version exists.
+fn min_size(
+    m: &MessageModel,
+    i: usize,
+    memo: &mut BTreeMap<usize, usize>,
+    visiting: &mut BTreeSet<usize>,
+) -> usize {
+    if let Some(&n) = memo.get(&i) {
+        return n;
+    }
+    if !visiting.insert(i) {
+        return 0;
+    }
+    let s = &m.structs[i];
+    let p = s.possible;
+    let compact_possible = !s.flexible.is_empty();
+    let mut total = 0;
+    for f in &s.fields {
+        if !f.regular.contains_range(&p) || f.optional {
+            continue;
+        }
+        total += match &f.ty {
+            FieldType::String => {
+                if compact_possible {
+                    1
+                } else {
+                    2
+                }
+            }
+            FieldType::Bytes | FieldType::Records | FieldType::Array(_) => {
+                if compact_possible {
+                    1
+                } else {
+                    4
+                }
+            }
+            FieldType::Struct(n) => match m.registry.get(n) {
+                Some(&j) => min_size(m, j, memo, visiting),
+                None => 0,
+            },
+            other => other.fixed_width().unwrap_or(0),
+        };
+    }
+    if compact_possible && s.flexible == p {
+        total += 1;
+    }
+    visiting.remove(&i);
+    memo.insert(i, total);
+    total
+}
+
 fn build_fields(
     cx: &Ctx<'_>,
     struct_name: &str,
     struct_versions: Versions,
     flexible: Versions,
     specs: &[FieldSpec],
-    common: &BTreeMap<String, &crate::schema::StructSpec>,
-    structs: &mut Vec<StructModel>,
-    names: &mut BTreeSet<String>,
-    common_done: &mut BTreeSet<String>,
+    reg: &mut Registry<'_>,
 ) -> Result<Vec<FieldModel>, GenError> {
     let mut out = Vec::new();
     let mut field_names = BTreeSet::new();
@@ -489,6 +824,9 @@ fn build_fields(
                 if !(0..=i64::from(i32::MAX)).contains(&t) {
                     return Err(ferr(format!("tag {t} is out of range")));
                 }
+                if fs.map_key {
+                    return Err(ferr("a tagged field cannot be a map key".into()));
+                }
                 if !tagged.is_open() {
                     return Err(ferr(format!("taggedVersions {tagged} must be open-ended")));
                 }
@@ -505,6 +843,14 @@ fn build_fields(
                 if versions.subtract(&tagged).is_none() {
                     return Err(ferr("tagged and untagged versions interleave".into()));
                 }
+                // A tagged field at its default is left out, so "absent"
+                // must mean one thing in every tagged version.
+                let nt = nullable.intersect(&tagged);
+                if !nt.is_empty() && nt != tagged {
+                    return Err(ferr(format!(
+                        "nullableVersions {nullable} cover only part of taggedVersions {tagged}: either every tagged version is nullable or none is"
+                    )));
+                }
                 if !tags.insert(t) {
                     return Err(ferr(format!("tag {t} is used twice in this struct")));
                 }
@@ -520,75 +866,64 @@ fn build_fields(
         if fs.zero_copy && !matches!(ty, FieldType::Bytes) {
             return Err(ferr("zeroCopy applies only to bytes fields".into()));
         }
-        if fs.map_key && ty.is_struct_or_struct_array().is_some() {
+        if fs.map_key && ty.struct_name().is_some() {
             return Err(ferr("a map key must be a scalar field".into()));
         }
+        let entity_type = match fs.entity_type.as_deref() {
+            None | Some("unknown") => None,
+            Some(e) => {
+                let et = EntityType::parse(e)
+                    .ok_or_else(|| ferr(format!("unknown entityType {e:?}")))?;
+                let base = match &ty {
+                    FieldType::Array(inner) => inner.as_ref(),
+                    t => t,
+                };
+                if *base != et.base_type() {
+                    return Err(ferr(format!(
+                        "entityType {e} needs type {}, but the field is {}",
+                        et.base_type().schema_name(),
+                        fs.ty
+                    )));
+                }
+                Some(et)
+            }
+        };
         let default = parse_default(&ty, fs, nullable, versions).map_err(ferr)?;
 
         // Nested structs: inline definition or a reference to a common struct.
-        if let Some(sname) = ty.is_struct_or_struct_array() {
-            match (&fs.fields, common.get(sname)) {
+        if let Some(sname) = ty.struct_name() {
+            match (&fs.fields, reg.common.get(sname).copied()) {
                 (Some(_), Some(_)) => {
                     return Err(ferr(format!(
                         "defines struct {sname} inline but a common struct has that name"
                     )))
                 }
                 (Some(fields), None) => {
-                    if !names.insert(sname.to_string()) {
+                    if !reg.names.insert(sname.to_string()) {
                         return Err(ferr(format!(
                             "struct {sname} is defined twice in this message"
                         )));
                     }
                     let sv = versions.intersect(&struct_versions);
-                    let nested = build_fields(
-                        cx,
-                        sname,
-                        sv,
-                        flexible,
-                        fields,
-                        common,
-                        structs,
-                        names,
-                        common_done,
-                    )?;
-                    structs.push(StructModel {
-                        name: sname.to_string(),
-                        versions: sv,
-                        fields: nested,
-                        common: false,
-                    });
+                    let nested = build_fields(cx, sname, sv, flexible, fields, reg)?;
+                    reg.structs.push(new_struct(sname, sv, nested, false));
                 }
                 (None, Some(cs)) => {
-                    if !common_done.contains(sname) {
-                        if !names.insert(sname.to_string()) {
+                    if !reg.common_done.contains(sname) {
+                        if !reg.names.insert(sname.to_string()) {
                             return Err(ferr(format!(
                                 "struct {sname} is defined twice in this message"
                             )));
                         }
-                        common_done.insert(sname.to_string());
+                        reg.common_done.insert(sname.to_string());
                         let sv = Versions::parse(&cs.versions).ok_or_else(|| {
                             ferr(format!(
                                 "common struct {sname}: invalid versions {:?}",
                                 cs.versions
                             ))
                         })?;
-                        let nested = build_fields(
-                            cx,
-                            sname,
-                            sv,
-                            flexible,
-                            &cs.fields,
-                            common,
-                            structs,
-                            names,
-                            common_done,
-                        )?;
-                        structs.push(StructModel {
-                            name: sname.to_string(),
-                            versions: sv,
-                            fields: nested,
-                            common: true,
-                        });
+                        let nested = build_fields(cx, sname, sv, flexible, &cs.fields, reg)?;
+                        reg.structs.push(new_struct(sname, sv, nested, true));
                     }
                 }
                 (None, None) => {
@@ -611,10 +946,16 @@ fn build_fields(
             ignorable: fs.ignorable,
             default,
             map_key: fs.map_key,
-            entity_type: fs.entity_type.clone(),
+            entity_type,
             flexible_override,
             zero_copy: fs.zero_copy,
             about: fs.about.clone(),
+            present: Versions::NONE,
+            regular: Versions::NONE,
+            tagged_in: Versions::NONE,
+            nullable_in: Versions::NONE,
+            optional: false,
+            compact: Versions::NONE,
         });
     }
     Ok(out)
@@ -703,5 +1044,66 @@ fn parse_default(
                 Err(format!("{} fields take only a null default", fs.ty))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::parse_str;
+
+    fn model(files: &[(&str, &str)]) -> Result<Model, GenError> {
+        let parsed: Vec<ParsedFile> = files
+            .iter()
+            .map(|(n, t)| parse_str(n, t).unwrap())
+            .collect();
+        Model::from_files(&parsed)
+    }
+
+    const REQ: &str = r#"{ "apiKey": 9000, "type": "request", "name": "ThingRequest",
+      "validVersions": "0-3", "flexibleVersions": "2+", "fields": [
+      { "name": "Id", "type": "int32", "versions": "0+" },
+      { "name": "Name", "type": "string", "versions": "1+", "nullableVersions": "3+" },
+      { "name": "Items", "type": "[]Item", "versions": "0+", "fields": [
+        { "name": "A", "type": "int64", "versions": "0+" },
+        { "name": "B", "type": "int16", "versions": "2+", "taggedVersions": "2+", "tag": 7 },
+        { "name": "C", "type": "int16", "versions": "2+", "taggedVersions": "2+", "tag": 1 } ] } ] }"#;
+    const RESP: &str = r#"{ "apiKey": 9000, "type": "response", "name": "ThingResponse",
+      "validVersions": "0-3", "flexibleVersions": "2+", "fields": [] }"#;
+
+    #[test]
+    fn facts_are_resolved_once_in_the_model() {
+        let m = model(&[("ThingRequest.json", REQ), ("ThingResponse.json", RESP)]).unwrap();
+        assert_eq!(m.apis.len(), 1);
+        assert_eq!(m.apis[0].name, "Thing");
+        assert_eq!(m.request(&m.apis[0]).name, "ThingRequest");
+        let rq = m.find("ThingRequest").unwrap();
+        assert_eq!(rq.direction(), Direction::ClientToBroker);
+        let root = rq.root();
+        let name = &root.fields[1];
+        assert_eq!(name.present, Versions::new(1, 3));
+        assert_eq!(name.nullable_in, Versions::new(3, 3));
+        assert!(name.optional);
+        assert_eq!(name.compact, Versions::new(2, i16::MAX));
+        let item = rq.find_struct("Item").unwrap();
+        assert_eq!(item.possible, Versions::new(0, 3));
+        assert_eq!(item.flexible, Versions::new(2, 3));
+        // Tag order, not schema order.
+        let tags: Vec<_> = item.tagged_fields().map(|f| f.tag).collect();
+        assert_eq!(tags, vec![Some(1), Some(7)]);
+        // int64 only: the tag count is not there in v0-1.
+        assert_eq!(item.min_size, 8);
+        // Id (4) + Items (compact length: 1); Name is missing in v0.
+        assert_eq!(root.min_size, 5);
+    }
+
+    #[test]
+    fn a_response_without_its_request_fails_the_model() {
+        let err = model(&[("ThingResponse.json", RESP)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no request schema has api key 9000"),
+            "{err}"
+        );
     }
 }

@@ -69,14 +69,15 @@ pub fn manifest(
     let _ = writeln!(s, "schemas {lock_fp}");
     let _ = writeln!(s, "generator {generator_fp}");
     let _ = writeln!(s, "output {output_fp}");
-    for a in emit::apis(model)? {
+    for a in &model.apis {
+        let rq = model.request(a);
         let _ = writeln!(
             s,
             "api {} {} {}{}",
             a.key,
             a.name,
-            a.request.valid,
-            if a.request.latest_unstable {
+            rq.valid,
+            if rq.latest_unstable {
                 " latest-unstable"
             } else {
                 ""
@@ -203,6 +204,7 @@ fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
     let opts = EmitOptions {
         release: layout.pin.release.clone(),
         include_about,
+        ..EmitOptions::new("")
     };
     let out = expected_output(&model, &opts, &lock, &gen_fp)?;
     Ok(Prepared { model, out })
@@ -330,12 +332,17 @@ pub fn report(
     o: &Outcome,
 ) -> String {
     let mut s = String::new();
-    let apis = emit::apis(model).unwrap_or_default();
-    let removed = apis.iter().filter(|a| a.removed()).count();
+    // The model paired every request with its response already (a pairing
+    // error fails `generate` before this report is written).
+    let apis = &model.apis;
+    let removed = apis.iter().filter(|a| model.is_removed(a)).count();
     let versions: i64 = apis
         .iter()
-        .filter(|a| !a.removed())
-        .map(|a| i64::from(a.request.valid.hi - a.request.valid.lo + 1))
+        .filter(|a| !model.is_removed(a))
+        .map(|a| {
+            let v = model.request(a).valid;
+            i64::from(v.hi - v.lo + 1)
+        })
         .sum();
     let count = |k: MessageKind| {
         model
@@ -352,8 +359,8 @@ pub fn report(
         .sum();
     let unstable: Vec<String> = apis
         .iter()
-        .filter(|a| a.request.latest_unstable)
-        .map(|a| format!("{} v{}", a.name, a.request.valid.hi))
+        .filter(|a| model.request(a).latest_unstable)
+        .map(|a| format!("{} v{}", a.name, model.request(a).valid.hi))
         .collect();
     let _ = writeln!(
         s,

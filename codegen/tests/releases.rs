@@ -36,6 +36,7 @@ fn every_release_line_parses_and_generates() {
             &EmitOptions {
                 release: release.clone(),
                 include_about: true,
+                ..EmitOptions::new("")
             },
         )
         .unwrap_or_else(|e| panic!("{release}: {e}"));
@@ -47,6 +48,7 @@ fn every_release_line_parses_and_generates() {
             &EmitOptions {
                 release: release.clone(),
                 include_about: true,
+                ..EmitOptions::new("")
             },
         )
         .unwrap();
@@ -63,6 +65,7 @@ fn trunk_output_compiles() {
         &EmitOptions {
             release: "trunk".into(),
             include_about: false,
+            ..EmitOptions::new("")
         },
     )
     .unwrap();

@@ -22,71 +22,52 @@ pub struct AbortedTxn {
     #[cfg_attr(feature = "serde", serde(rename = "lastStableOffset"))]
     pub last_stable_offset: i64,
 }
-impl AbortedTxn {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 32usize;
-}
 impl crate::Encodable for AbortedTxn {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 8usize;
-        n += 8usize;
-        n += 8usize;
-        n += 8usize;
-        Ok(n)
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        Ok(32usize)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.producer_id;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.first_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.last_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.last_stable_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((
+            self.producer_id,
+            self.first_offset,
+            self.last_offset,
+            self.last_stable_offset,
+        ));
     }
 }
 impl crate::Decodable for AbortedTxn {
+    const MIN_SIZE: usize = 32usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
-        let f_last_offset: i64 = r.i64().map_err(|e| e.in_field("LastOffset"))?;
-        let f_last_stable_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("LastStableOffset"))?;
-        Ok(AbortedTxn {
-            producer_id: f_producer_id,
-            first_offset: f_first_offset,
-            last_offset: f_last_offset,
-            last_stable_offset: f_last_stable_offset,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            producer_id: r.field(cx, "ProducerId")?,
+            first_offset: r.field(cx, "FirstOffset")?,
+            last_offset: r.field(cx, "LastOffset")?,
+            last_stable_offset: r.field(cx, "LastStableOffset")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for AbortedTxn {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            producer_id: g.value(cx),
+            first_offset: g.value(cx),
+            last_offset: g.value(cx),
+            last_stable_offset: g.value(cx),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl AbortedTxn {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            producer_id: g.i64(),
-            first_offset: g.i64(),
-            last_offset: g.i64(),
-            last_stable_offset: g.i64(),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for AbortedTxn {

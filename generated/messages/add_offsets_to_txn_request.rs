@@ -27,140 +27,77 @@ pub struct AddOffsetsToTxnRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddOffsetsToTxnRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 12usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for AddOffsetsToTxnRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.transactional_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddOffsetsToTxnRequest",
-                            field: "TransactionalId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        n += 8usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddOffsetsToTxnRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 10usize;
+        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddOffsetsToTxnRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.transactional_id;
-            crate::wire::write::put_string(buf, v, version >= 3i16);
-        }
-        {
-            let v = &self.producer_id;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.producer_epoch;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 3i16);
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_id, cx);
+        w.fixed((self.producer_id, self.producer_epoch));
+        w.put(&self.group_id, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for AddOffsetsToTxnRequest {
+    const MIN_SIZE: usize = 12usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = r
-            .string(version >= 3i16)
-            .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 3i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_id: r.field(cx, "TransactionalId")?,
+            producer_id: r.field(cx, "ProducerId")?,
+            producer_epoch: r.field(cx, "ProducerEpoch")?,
+            group_id: r.field(cx, "GroupId")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddOffsetsToTxnRequest {
-            transactional_id: f_transactional_id,
-            producer_id: f_producer_id,
-            producer_epoch: f_producer_epoch,
-            group_id: f_group_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for AddOffsetsToTxnRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            transactional_id: g.value(cx),
+            producer_id: g.value(cx),
+            producer_epoch: g.value(cx),
+            group_id: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl AddOffsetsToTxnRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            transactional_id: g.string(),
-            producer_id: g.i64(),
-            producer_epoch: g.i16(),
-            group_id: g.string(),
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for AddOffsetsToTxnRequest {

@@ -30,351 +30,161 @@ pub struct AddPartitionsToTxnRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for AddPartitionsToTxnRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 4i16 {
+        if cx.version >= 4i16 {
+            n += crate::wire::size(&self.transactions, cx, "Transactions")?;
+        }
+        if cx.version <= 3i16 && !self.transactions.is_empty() {
+            return Err(crate::wire::not_in_version("Transactions", cx));
+        }
+        if cx.version <= 3i16 {
             n
-                += {
-                    let v = &self.transactions;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "AddPartitionsToTxnRequest",
-                                field: "Transactions",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+                += crate::wire::size(
+                    &self.v3_and_below_transactional_id,
+                    cx,
+                    "V3AndBelowTransactionalId",
+                )?;
         }
-        if version <= 3i16 && !self.transactions.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnRequest",
-                field: "Transactions",
-                version,
-            });
+        if cx.version >= 4i16 && !self.v3_and_below_transactional_id.is_empty() {
+            return Err(crate::wire::not_in_version("V3AndBelowTransactionalId", cx));
         }
-        if version <= 3i16 {
-            n
-                += {
-                    let v = &self.v3_and_below_transactional_id;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "AddPartitionsToTxnRequest",
-                                field: "V3AndBelowTransactionalId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 3i16)
-                    }
-                };
-        }
-        if version >= 4i16 && !self.v3_and_below_transactional_id.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnRequest",
-                field: "V3AndBelowTransactionalId",
-                version,
-            });
-        }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n += 8usize;
         }
-        if version >= 4i16 && self.v3_and_below_producer_id != 0i64 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnRequest",
-                field: "V3AndBelowProducerId",
-                version,
-            });
+        if cx.version >= 4i16 && self.v3_and_below_producer_id != 0i64 {
+            return Err(crate::wire::not_in_version("V3AndBelowProducerId", cx));
         }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n += 2usize;
         }
-        if version >= 4i16 && self.v3_and_below_producer_epoch != 0i16 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnRequest",
-                field: "V3AndBelowProducerEpoch",
-                version,
-            });
+        if cx.version >= 4i16 && self.v3_and_below_producer_epoch != 0i16 {
+            return Err(crate::wire::not_in_version("V3AndBelowProducerEpoch", cx));
         }
-        if version <= 3i16 {
-            n
-                += {
-                    let v = &self.v3_and_below_topics;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 3i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "AddPartitionsToTxnRequest",
-                                field: "V3AndBelowTopics",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 3i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version <= 3i16 {
+            n += crate::wire::size(&self.v3_and_below_topics, cx, "V3AndBelowTopics")?;
         }
-        if version >= 4i16 && !self.v3_and_below_topics.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnRequest",
-                field: "V3AndBelowTopics",
-                version,
-            });
+        if cx.version >= 4i16 && !self.v3_and_below_topics.is_empty() {
+            return Err(crate::wire::not_in_version("V3AndBelowTopics", cx));
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddPartitionsToTxnRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 4i16 {
-            {
-                let v = &self.transactions;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 4i16 {
+            w.put(&self.transactions, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.v3_and_below_transactional_id;
-                crate::wire::write::put_string(buf, v, version >= 3i16);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.v3_and_below_transactional_id, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.v3_and_below_producer_id;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
+        if cx.version <= 3i16 {
+            w.fixed((self.v3_and_below_producer_id, self.v3_and_below_producer_epoch));
         }
-        if version <= 3i16 {
-            {
-                let v = &self.v3_and_below_producer_epoch;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.v3_and_below_topics, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.v3_and_below_topics;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 3i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for AddPartitionsToTxnRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactions: ::std::vec::Vec<AddPartitionsToTxnTransaction> = if version
-            >= 4i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<AddPartitionsToTxnTransaction>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, AddPartitionsToTxnTransaction::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnTransaction::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Transactions"))?
-        } else {
-            ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactions: if cx.version >= 4i16 {
+                r.field(cx, "Transactions")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            v3_and_below_transactional_id: if cx.version <= 3i16 {
+                r.field(cx, "V3AndBelowTransactionalId")?
+            } else {
+                crate::StrBytes::new()
+            },
+            v3_and_below_producer_id: if cx.version <= 3i16 {
+                r.field(cx, "V3AndBelowProducerId")?
+            } else {
+                0i64
+            },
+            v3_and_below_producer_epoch: if cx.version <= 3i16 {
+                r.field(cx, "V3AndBelowProducerEpoch")?
+            } else {
+                0i16
+            },
+            v3_and_below_topics: if cx.version <= 3i16 {
+                r.field(cx, "V3AndBelowTopics")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_v3_and_below_transactional_id: crate::StrBytes = if version <= 3i16 {
-            r.string(version >= 3i16)
-                .map_err(|e| e.in_field("V3AndBelowTransactionalId"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_v3_and_below_producer_id: i64 = if version <= 3i16 {
-            r.i64().map_err(|e| e.in_field("V3AndBelowProducerId"))?
-        } else {
-            0i64
-        };
-        let f_v3_and_below_producer_epoch: i16 = if version <= 3i16 {
-            r.i16().map_err(|e| e.in_field("V3AndBelowProducerEpoch"))?
-        } else {
-            0i16
-        };
-        let f_v3_and_below_topics: ::std::vec::Vec<AddPartitionsToTxnTopic> = if version
-            <= 3i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<AddPartitionsToTxnTopic>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r
-                        .array_len(version >= 3i16, AddPartitionsToTxnTopic::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("V3AndBelowTopics"))?
-        } else {
-            ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddPartitionsToTxnRequest {
-            transactions: f_transactions,
-            v3_and_below_transactional_id: f_v3_and_below_transactional_id,
-            v3_and_below_producer_id: f_v3_and_below_producer_id,
-            v3_and_below_producer_epoch: f_v3_and_below_producer_epoch,
-            v3_and_below_topics: f_v3_and_below_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for AddPartitionsToTxnRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            transactions: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            v3_and_below_transactional_id: if cx.version <= 3i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            v3_and_below_producer_id: if cx.version <= 3i16 {
+                g.value(cx)
+            } else {
+                0i64
+            },
+            v3_and_below_producer_epoch: if cx.version <= 3i16 {
+                g.value(cx)
+            } else {
+                0i16
+            },
+            v3_and_below_topics: if cx.version <= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl AddPartitionsToTxnRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            transactions: if version >= 4i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = AddPartitionsToTxnTransaction::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<AddPartitionsToTxnTransaction>::new()
-            },
-            v3_and_below_transactional_id: if version <= 3i16 {
-                g.string()
-            } else {
-                crate::StrBytes::new()
-            },
-            v3_and_below_producer_id: if version <= 3i16 { g.i64() } else { 0i64 },
-            v3_and_below_producer_epoch: if version <= 3i16 { g.i16() } else { 0i16 },
-            v3_and_below_topics: if version <= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = AddPartitionsToTxnTopic::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<AddPartitionsToTxnTopic>::new()
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `AddPartitionsToTxnTopic` of `AddPartitionsToTxnRequest.json` (Kafka 4.4), a common struct, in versions 0-5.
@@ -393,154 +203,60 @@ pub struct AddPartitionsToTxnTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for AddPartitionsToTxnTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddPartitionsToTxnTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 3i16);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 3i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for AddPartitionsToTxnTopic {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 3i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 3i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddPartitionsToTxnTopic {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AddPartitionsToTxnTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AddPartitionsToTxnTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -570,171 +286,56 @@ pub struct AddPartitionsToTxnTransaction {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnTransaction {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 14usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for AddPartitionsToTxnTransaction {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.transactional_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTransaction",
-                            field: "TransactionalId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 8usize;
-        n += 2usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTransaction",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 11usize;
+        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.transactional_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.producer_id;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.producer_epoch;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.verify_only;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_id, cx);
+        w.fixed((self.producer_id, self.producer_epoch, self.verify_only));
+        w.put(&self.topics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for AddPartitionsToTxnTransaction {
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i16 = r.i16().map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_verify_only: bool = r.bool().map_err(|e| e.in_field("VerifyOnly"))?;
-        let f_topics: ::std::vec::Vec<AddPartitionsToTxnTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<AddPartitionsToTxnTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, AddPartitionsToTxnTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        AddPartitionsToTxnTopic::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_id: r.field(cx, "TransactionalId")?,
+            producer_id: r.field(cx, "ProducerId")?,
+            producer_epoch: r.field(cx, "ProducerEpoch")?,
+            verify_only: r.field(cx, "VerifyOnly")?,
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(AddPartitionsToTxnTransaction {
-            transactional_id: f_transactional_id,
-            producer_id: f_producer_id,
-            producer_epoch: f_producer_epoch,
-            verify_only: f_verify_only,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AddPartitionsToTxnTransaction {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AddPartitionsToTxnTransaction {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            transactional_id: g.string(),
-            producer_id: g.i64(),
-            producer_epoch: g.i16(),
-            verify_only: g.bool(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            transactional_id: g.value(cx),
+            producer_id: g.value(cx),
+            producer_epoch: g.value(cx),
+            verify_only: g.value(cx),
+            topics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

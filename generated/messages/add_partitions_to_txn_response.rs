@@ -25,289 +25,127 @@ pub struct AddPartitionsToTxnResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AddPartitionsToTxnResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        if version >= 4i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        if cx.version >= 4i16 {
             n += 2usize;
         }
-        if version >= 4i16 {
+        if cx.version >= 4i16 {
             n
-                += {
-                    let v = &self.results_by_transaction;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "AddPartitionsToTxnResponse",
-                                field: "ResultsByTransaction",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+                += crate::wire::size(
+                    &self.results_by_transaction,
+                    cx,
+                    "ResultsByTransaction",
+                )?;
         }
-        if version <= 3i16 && !self.results_by_transaction.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnResponse",
-                field: "ResultsByTransaction",
-                version,
-            });
+        if cx.version <= 3i16 && !self.results_by_transaction.is_empty() {
+            return Err(crate::wire::not_in_version("ResultsByTransaction", cx));
         }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n
-                += {
-                    let v = &self.results_by_topic_v3_and_below;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 3i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "AddPartitionsToTxnResponse",
-                                field: "ResultsByTopicV3AndBelow",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 3i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+                += crate::wire::size(
+                    &self.results_by_topic_v3_and_below,
+                    cx,
+                    "ResultsByTopicV3AndBelow",
+                )?;
         }
-        if version >= 4i16 && !self.results_by_topic_v3_and_below.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "AddPartitionsToTxnResponse",
-                field: "ResultsByTopicV3AndBelow",
-                version,
-            });
+        if cx.version >= 4i16 && !self.results_by_topic_v3_and_below.is_empty() {
+            return Err(crate::wire::not_in_version("ResultsByTopicV3AndBelow", cx));
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddPartitionsToTxnResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 4i16 {
+            w.put(&self.error_code, cx);
         }
-        if version >= 4i16 {
-            {
-                let v = &self.error_code;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
+        if cx.version >= 4i16 {
+            w.put(&self.results_by_transaction, cx);
         }
-        if version >= 4i16 {
-            {
-                let v = &self.results_by_transaction;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.results_by_topic_v3_and_below, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.results_by_topic_v3_and_below;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 3i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AddPartitionsToTxnResponse {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = if version >= 4i16 {
-            r.i16().map_err(|e| e.in_field("ErrorCode"))?
-        } else {
-            0i16
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: if cx.version >= 4i16 {
+                r.field(cx, "ErrorCode")?
+            } else {
+                0i16
+            },
+            results_by_transaction: if cx.version >= 4i16 {
+                r.field(cx, "ResultsByTransaction")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            results_by_topic_v3_and_below: if cx.version <= 3i16 {
+                r.field(cx, "ResultsByTopicV3AndBelow")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_results_by_transaction: ::std::vec::Vec<AddPartitionsToTxnResult> = if version
-            >= 4i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<AddPartitionsToTxnResult>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, AddPartitionsToTxnResult::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("ResultsByTransaction"))?
-        } else {
-            ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
-        };
-        let f_results_by_topic_v3_and_below: ::std::vec::Vec<
-            AddPartitionsToTxnTopicResult,
-        > = if version <= 3i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r
-                        .array_len(
-                            version >= 3i16,
-                            AddPartitionsToTxnTopicResult::MIN_SIZE,
-                        )?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            AddPartitionsToTxnTopicResult::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("ResultsByTopicV3AndBelow"))?
-        } else {
-            ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddPartitionsToTxnResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            results_by_transaction: f_results_by_transaction,
-            results_by_topic_v3_and_below: f_results_by_topic_v3_and_below,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for AddPartitionsToTxnResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: if cx.version >= 4i16 { g.value(cx) } else { 0i16 },
+            results_by_transaction: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            results_by_topic_v3_and_below: if cx.version <= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl AddPartitionsToTxnResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: if version >= 4i16 { g.i16() } else { 0i16 },
-            results_by_transaction: if version >= 4i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = AddPartitionsToTxnResult::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<AddPartitionsToTxnResult>::new()
-            },
-            results_by_topic_v3_and_below: if version <= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<AddPartitionsToTxnTopicResult>::new()
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `AddPartitionsToTxnPartitionResult` of `AddPartitionsToTxnResponse.json` (Kafka 4.4), a common struct, in versions 0-5.
@@ -326,90 +164,57 @@ pub struct AddPartitionsToTxnPartitionResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnPartitionResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AddPartitionsToTxnPartitionResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddPartitionsToTxnPartitionResult",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.partition_error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.partition_error_code));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AddPartitionsToTxnPartitionResult {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_partition_error_code: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("PartitionErrorCode"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            partition_error_code: r.field(cx, "PartitionErrorCode")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddPartitionsToTxnPartitionResult {
-            partition_index: f_partition_index,
-            partition_error_code: f_partition_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AddPartitionsToTxnPartitionResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AddPartitionsToTxnPartitionResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            partition_error_code: g.i16(),
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
+            partition_index: g.value(cx),
+            partition_error_code: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -430,172 +235,60 @@ pub struct AddPartitionsToTxnTopicResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnTopicResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AddPartitionsToTxnTopicResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTopicResult",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 3i16)
-                }
-            };
-        n
-            += {
-                let v = &self.results_by_partition;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnTopicResult",
-                            field: "ResultsByPartition",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.results_by_partition, cx, "ResultsByPartition")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AddPartitionsToTxnTopicResult",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 3i16);
-        }
-        {
-            let v = &self.results_by_partition;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 3i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.results_by_partition, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AddPartitionsToTxnTopicResult {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 3i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_results_by_partition: ::std::vec::Vec<AddPartitionsToTxnPartitionResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<AddPartitionsToTxnPartitionResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(
-                        version >= 3i16,
-                        AddPartitionsToTxnPartitionResult::MIN_SIZE,
-                    )?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        AddPartitionsToTxnPartitionResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ResultsByPartition"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            results_by_partition: r.field(cx, "ResultsByPartition")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AddPartitionsToTxnTopicResult {
-            name: f_name,
-            results_by_partition: f_results_by_partition,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AddPartitionsToTxnTopicResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AddPartitionsToTxnTopicResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            results_by_partition: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnPartitionResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            results_by_partition: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -616,147 +309,49 @@ pub struct AddPartitionsToTxnResult {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AddPartitionsToTxnResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AddPartitionsToTxnResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.transactional_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnResult",
-                            field: "TransactionalId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.topic_results;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AddPartitionsToTxnResult",
-                            field: "TopicResults",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        n += crate::wire::size(&self.topic_results, cx, "TopicResults")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.transactional_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.topic_results;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_id, cx);
+        w.put(&self.topic_results, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AddPartitionsToTxnResult {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_topic_results: ::std::vec::Vec<AddPartitionsToTxnTopicResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<AddPartitionsToTxnTopicResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, AddPartitionsToTxnTopicResult::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        AddPartitionsToTxnTopicResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TopicResults"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_id: r.field(cx, "TransactionalId")?,
+            topic_results: r.field(cx, "TopicResults")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(AddPartitionsToTxnResult {
-            transactional_id: f_transactional_id,
-            topic_results: f_topic_results,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AddPartitionsToTxnResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AddPartitionsToTxnResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            transactional_id: g.string(),
-            topic_results: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AddPartitionsToTxnTopicResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            transactional_id: g.value(cx),
+            topic_results: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

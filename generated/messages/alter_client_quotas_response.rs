@@ -19,150 +19,71 @@ pub struct AlterClientQuotasResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AlterClientQuotasResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AlterClientQuotasResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.entries;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AlterClientQuotasResponse",
-                            field: "Entries",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 1i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.entries, cx, "Entries")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AlterClientQuotasResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.entries;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 1i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 1i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        w.put(&self.entries, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AlterClientQuotasResponse {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_entries: ::std::vec::Vec<EntryData> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<EntryData>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 1i16, EntryData::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(EntryData::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Entries"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 1i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            entries: r.field(cx, "Entries")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AlterClientQuotasResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            entries: f_entries,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for AlterClientQuotasResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            entries: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl AlterClientQuotasResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            entries: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = EntryData::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 1i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `EntityData` of `AlterClientQuotasResponse.json` (Kafka 4.4), in versions 0-1.
@@ -186,128 +107,64 @@ impl ::core::default::Default for EntityData {
         Self {
             entity_type: crate::StrBytes::new(),
             entity_name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl EntityData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for EntityData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.entity_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EntityData",
-                            field: "EntityType",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 1i16)
-                }
-            };
-        n
-            += match &self.entity_name {
-                None => crate::wire::write::length_len(None, version >= 1i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EntityData",
-                            field: "EntityName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 1i16)
-                }
-            };
-        if version >= 1i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.entity_type, cx, "EntityType")?;
+        n += crate::wire::size(&self.entity_name, cx, "EntityName")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "EntityData",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.entity_type;
-            crate::wire::write::put_string(buf, v, version >= 1i16);
-        }
-        match &self.entity_name {
-            None => crate::wire::write::put_length(buf, None, version >= 1i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 1i16);
-            }
-        }
-        if version >= 1i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.entity_type, cx);
+        w.put(&self.entity_name, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for EntityData {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_entity_type: crate::StrBytes = r
-            .string(version >= 1i16)
-            .map_err(|e| e.in_field("EntityType"))?;
-        let f_entity_name: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 1i16)
-            .map_err(|e| e.in_field("EntityName"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 1i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            entity_type: r.field(cx, "EntityType")?,
+            entity_name: r.field(cx, "EntityName")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(EntityData {
-            entity_type: f_entity_type,
-            entity_name: f_entity_name,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl EntityData {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for EntityData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            entity_type: g.string(),
-            entity_name: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 1i16 {
-                g.unknown_tagged_fields(1u32)
+            entity_type: g.value(cx),
+            entity_name: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -336,180 +193,68 @@ impl ::core::default::Default for EntryData {
         Self {
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            entity: ::std::vec::Vec::<EntityData>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            entity: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl EntryData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for EntryData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, version >= 1i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 1i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EntryData",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 1i16)
-                }
-            };
-        n
-            += {
-                let v = &self.entity;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 1i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EntryData",
-                            field: "Entity",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 1i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 1i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.entity, cx, "Entity")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "EntryData",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, version >= 1i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 1i16);
-            }
-        }
-        {
-            let v = &self.entity;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 1i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 1i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.error_message, cx);
+        w.put(&self.entity, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for EntryData {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 1i16)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_entity: ::std::vec::Vec<EntityData> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<EntityData>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 1i16, EntityData::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(EntityData::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Entity"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 1i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            entity: r.field(cx, "Entity")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(EntryData {
-            error_code: f_error_code,
-            error_message: f_error_message,
-            entity: f_entity,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl EntryData {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for EntryData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            entity: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = EntityData::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 1i16 {
-                g.unknown_tagged_fields(1u32)
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            entity: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

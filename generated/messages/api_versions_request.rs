@@ -34,201 +34,134 @@ impl ::core::default::Default for ApiVersionsRequest {
             client_software_version: crate::StrBytes::new(),
             cluster_id: None,
             node_id: -1i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ApiVersionsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ApiVersionsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n
-                += {
-                    let v = &self.client_software_name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ApiVersionsRequest",
-                                field: "ClientSoftwareName",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.client_software_name,
+                    cx,
+                    "ClientSoftwareName",
+                )?;
         }
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n
-                += {
-                    let v = &self.client_software_version;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ApiVersionsRequest",
-                                field: "ClientSoftwareVersion",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.client_software_version,
+                    cx,
+                    "ClientSoftwareVersion",
+                )?;
         }
-        if version >= 5i16 {
-            n
-                += match &self.cluster_id {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ApiVersionsRequest",
-                                field: "ClusterId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.cluster_id, cx, "ClusterId")?;
         }
-        if version >= 5i16 {
+        if cx.version >= 5i16 {
             n += 4usize;
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ApiVersionsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 3i16 {
-            {
-                let v = &self.client_software_name;
-                crate::wire::write::put_string(buf, v, true);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 3i16 {
+            w.put(&self.client_software_name, cx);
         }
-        if version >= 3i16 {
-            {
-                let v = &self.client_software_version;
-                crate::wire::write::put_string(buf, v, true);
-            }
+        if cx.version >= 3i16 {
+            w.put(&self.client_software_version, cx);
         }
-        if version >= 5i16 {
-            match &self.cluster_id {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+        if cx.version >= 5i16 {
+            w.put(&self.cluster_id, cx);
         }
-        if version >= 5i16 {
-            {
-                let v = &self.node_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        if cx.version >= 5i16 {
+            w.put(&self.node_id, cx);
         }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ApiVersionsRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_client_software_name: crate::StrBytes = if version >= 3i16 {
-            r.string(true).map_err(|e| e.in_field("ClientSoftwareName"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            client_software_name: if cx.version >= 3i16 {
+                r.field(cx, "ClientSoftwareName")?
+            } else {
+                crate::StrBytes::new()
+            },
+            client_software_version: if cx.version >= 3i16 {
+                r.field(cx, "ClientSoftwareVersion")?
+            } else {
+                crate::StrBytes::new()
+            },
+            cluster_id: if cx.version >= 5i16 {
+                r.field(cx, "ClusterId")?
+            } else {
+                None
+            },
+            node_id: if cx.version >= 5i16 { r.field(cx, "NodeId")? } else { -1i32 },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_client_software_version: crate::StrBytes = if version >= 3i16 {
-            r.string(true).map_err(|e| e.in_field("ClientSoftwareVersion"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
-            r.nullable_string(true).map_err(|e| e.in_field("ClusterId"))?
-        } else {
-            None
-        };
-        let f_node_id: i32 = if version >= 5i16 {
-            r.i32().map_err(|e| e.in_field("NodeId"))?
-        } else {
-            -1i32
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ApiVersionsRequest {
-            client_software_name: f_client_software_name,
-            client_software_version: f_client_software_version,
-            cluster_id: f_cluster_id,
-            node_id: f_node_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ApiVersionsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            client_software_name: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            client_software_version: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            cluster_id: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            node_id: if cx.version >= 5i16 { g.value(cx) } else { -1i32 },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ApiVersionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            client_software_name: if version >= 3i16 {
-                g.string()
-            } else {
-                crate::StrBytes::new()
-            },
-            client_software_version: if version >= 3i16 {
-                g.string()
-            } else {
-                crate::StrBytes::new()
-            },
-            cluster_id: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            node_id: if version >= 5i16 { g.i32() } else { -1i32 },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for ApiVersionsRequest {

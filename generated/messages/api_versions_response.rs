@@ -38,480 +38,158 @@ impl ::core::default::Default for ApiVersionsResponse {
     fn default() -> Self {
         Self {
             error_code: 0i16,
-            api_keys: ::std::vec::Vec::<ApiVersion>::new(),
+            api_keys: ::std::vec::Vec::new(),
             throttle_time_ms: 0i32,
-            supported_features: ::std::vec::Vec::<SupportedFeatureKey>::new(),
+            supported_features: ::std::vec::Vec::new(),
             finalized_features_epoch: -1i64,
-            finalized_features: ::std::vec::Vec::<FinalizedFeatureKey>::new(),
+            finalized_features: ::std::vec::Vec::new(),
             zk_migration_ready: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ApiVersionsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ApiVersionsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.api_keys;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 3i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ApiVersionsResponse",
-                            field: "ApiKeys",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 3i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.api_keys, cx, "ApiKeys")?;
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        if version >= 3i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 3i16 && !self.supported_features.is_empty() {
-                let s = {
-                    let v = &self.supported_features;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ApiVersionsResponse",
-                                field: "SupportedFeatures",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                &[0u32, 1u32, 2u32, 3u32],
+            )?;
+            if !self.supported_features.is_empty() {
+                t.add(0u32, &self.supported_features, cx, "SupportedFeatures")?;
             }
-            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
-                let s = 8usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+            if self.finalized_features_epoch != -1i64 {
+                t.add(
+                    1u32,
+                    &self.finalized_features_epoch,
+                    cx,
+                    "FinalizedFeaturesEpoch",
+                )?;
             }
-            if version >= 3i16 && !self.finalized_features.is_empty() {
-                let s = {
-                    let v = &self.finalized_features;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ApiVersionsResponse",
-                                field: "FinalizedFeatures",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
+            if !self.finalized_features.is_empty() {
+                t.add(2u32, &self.finalized_features, cx, "FinalizedFeatures")?;
             }
-            if version >= 3i16 && self.zk_migration_ready {
-                let s = 1usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(3u32, s) + s;
+            if self.zk_migration_ready {
+                t.add(3u32, &self.zk_migration_ready, cx, "ZkMigrationReady")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ApiVersionsResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.api_keys, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.api_keys;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 3i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if !self.supported_features.is_empty() {
+                t.put(w, 0u32, &self.supported_features, cx);
             }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
+            if self.finalized_features_epoch != -1i64 {
+                t.put(w, 1u32, &self.finalized_features_epoch, cx);
             }
-        }
-        if version >= 3i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 3i16 && !self.supported_features.is_empty() {
-                tagged_count += 1;
+            if !self.finalized_features.is_empty() {
+                t.put(w, 2u32, &self.finalized_features, cx);
             }
-            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
-                tagged_count += 1;
+            if self.zk_migration_ready {
+                t.put(w, 3u32, &self.zk_migration_ready, cx);
             }
-            if version >= 3i16 && !self.finalized_features.is_empty() {
-                tagged_count += 1;
-            }
-            if version >= 3i16 && self.zk_migration_ready {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if version >= 3i16 && !self.supported_features.is_empty() {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.supported_features;
-                        {
-                            let a = v;
-                            crate::wire::write::put_length(
-                                buf,
-                                Some(a.len()),
-                                true,
-                                true,
-                            );
-                            for e in a.iter() {
-                                e.write(buf, version);
-                            }
-                        }
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 3i16 && self.finalized_features_epoch != -1i64 {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.finalized_features_epoch;
-                        crate::wire::BufMut::put_i64(buf, *v);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 1u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 3i16 && !self.finalized_features.is_empty() {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.finalized_features;
-                        {
-                            let a = v;
-                            crate::wire::write::put_length(
-                                buf,
-                                Some(a.len()),
-                                true,
-                                true,
-                            );
-                            for e in a.iter() {
-                                e.write(buf, version);
-                            }
-                        }
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 2u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 3u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 3i16 && self.zk_migration_ready {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.zk_migration_ready;
-                        crate::wire::write::put_bool(buf, *v);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 3u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ApiVersionsResponse {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_api_keys: ::std::vec::Vec<ApiVersion> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<ApiVersion>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 3i16, ApiVersion::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(ApiVersion::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ApiKeys"))?;
-        let f_throttle_time_ms: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            api_keys: r.field(cx, "ApiKeys")?,
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            supported_features: ::std::vec::Vec::new(),
+            finalized_features_epoch: -1i64,
+            finalized_features: ::std::vec::Vec::new(),
+            zk_migration_ready: false,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut f_supported_features: ::std::vec::Vec<SupportedFeatureKey> = ::std::vec::Vec::<
-            SupportedFeatureKey,
-        >::new();
-        let mut f_finalized_features_epoch: i64 = -1i64;
-        let mut f_finalized_features: ::std::vec::Vec<FinalizedFeatureKey> = ::std::vec::Vec::<
-            FinalizedFeatureKey,
-        >::new();
-        let mut f_zk_migration_ready: bool = false;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 3i16 => {
-                        let r = &mut sub;
-                        f_supported_features = (|| -> ::core::result::Result<
-                            ::std::vec::Vec<SupportedFeatureKey>,
-                            crate::DecodeError,
-                        > {
-                            Ok({
-                                let n = r.array_len(true, SupportedFeatureKey::MIN_SIZE)?;
-                                let mut v = ::std::vec::Vec::with_capacity(
-                                    n.min(crate::wire::MAX_PREALLOC),
-                                );
-                                for i in 0..n {
-                                    v.push(
-                                        SupportedFeatureKey::read(r, version)
-                                            .map_err(|e| e.at_index(i))?,
-                                    );
-                                }
-                                v
-                            })
-                        })()
-                            .map_err(|e| e.in_field("SupportedFeatures"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("SupportedFeatures"),
-                            );
-                        }
+                    0u32 => {
+                        this.supported_features = t.field(r, cx, "SupportedFeatures")?;
                     }
-                    1u32 if version >= 3i16 => {
-                        let r = &mut sub;
-                        f_finalized_features_epoch = r
-                            .i64()
-                            .map_err(|e| e.in_field("FinalizedFeaturesEpoch"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("FinalizedFeaturesEpoch"),
-                            );
-                        }
+                    1u32 => {
+                        this.finalized_features_epoch = t
+                            .field(r, cx, "FinalizedFeaturesEpoch")?;
                     }
-                    2u32 if version >= 3i16 => {
-                        let r = &mut sub;
-                        f_finalized_features = (|| -> ::core::result::Result<
-                            ::std::vec::Vec<FinalizedFeatureKey>,
-                            crate::DecodeError,
-                        > {
-                            Ok({
-                                let n = r.array_len(true, FinalizedFeatureKey::MIN_SIZE)?;
-                                let mut v = ::std::vec::Vec::with_capacity(
-                                    n.min(crate::wire::MAX_PREALLOC),
-                                );
-                                for i in 0..n {
-                                    v.push(
-                                        FinalizedFeatureKey::read(r, version)
-                                            .map_err(|e| e.at_index(i))?,
-                                    );
-                                }
-                                v
-                            })
-                        })()
-                            .map_err(|e| e.in_field("FinalizedFeatures"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("FinalizedFeatures"),
-                            );
-                        }
+                    2u32 => {
+                        this.finalized_features = t.field(r, cx, "FinalizedFeatures")?;
                     }
-                    3u32 if version >= 3i16 => {
-                        let r = &mut sub;
-                        f_zk_migration_ready = r
-                            .bool()
-                            .map_err(|e| e.in_field("ZkMigrationReady"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("ZkMigrationReady"),
-                            );
-                        }
-                    }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    3u32 => this.zk_migration_ready = t.field(r, cx, "ZkMigrationReady")?,
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(ApiVersionsResponse {
-            error_code: f_error_code,
-            api_keys: f_api_keys,
-            throttle_time_ms: f_throttle_time_ms,
-            supported_features: f_supported_features,
-            finalized_features_epoch: f_finalized_features_epoch,
-            finalized_features: f_finalized_features,
-            zk_migration_ready: f_zk_migration_ready,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ApiVersionsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            api_keys: g.value(cx),
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
+            supported_features: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            finalized_features_epoch: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                -1i64
+            },
+            finalized_features: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            zk_migration_ready: if cx.version >= 3i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(4u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ApiVersionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            error_code: g.i16(),
-            api_keys: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = ApiVersion::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
-            supported_features: if version >= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = SupportedFeatureKey::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<SupportedFeatureKey>::new()
-            },
-            finalized_features_epoch: if version >= 3i16 { g.i64() } else { -1i64 },
-            finalized_features: if version >= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = FinalizedFeatureKey::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<FinalizedFeatureKey>::new()
-            },
-            zk_migration_ready: if version >= 3i16 { g.bool() } else { false },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(4u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `ApiVersion` of `ApiVersionsResponse.json` (Kafka 4.4), in versions 0-5.
@@ -533,96 +211,59 @@ pub struct ApiVersion {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ApiVersion {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ApiVersion {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n += 2usize;
-        n += 2usize;
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ApiVersion",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.api_key;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.min_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.max_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.api_key, self.min_version, self.max_version));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ApiVersion {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_api_key: i16 = r.i16().map_err(|e| e.in_field("ApiKey"))?;
-        let f_min_version: i16 = r.i16().map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = r.i16().map_err(|e| e.in_field("MaxVersion"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            api_key: r.field(cx, "ApiKey")?,
+            min_version: r.field(cx, "MinVersion")?,
+            max_version: r.field(cx, "MaxVersion")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ApiVersion {
-            api_key: f_api_key,
-            min_version: f_min_version,
-            max_version: f_max_version,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ApiVersion {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for ApiVersion {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            api_key: g.i16(),
-            min_version: g.i16(),
-            max_version: g.i16(),
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
+            api_key: g.value(cx),
+            min_version: g.value(cx),
+            max_version: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -646,98 +287,50 @@ pub struct SupportedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl SupportedFeatureKey {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for SupportedFeatureKey {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SupportedFeatureKey",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.min_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.max_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.min_version, self.max_version));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for SupportedFeatureKey {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_min_version: i16 = r.i16().map_err(|e| e.in_field("MinVersion"))?;
-        let f_max_version: i16 = r.i16().map_err(|e| e.in_field("MaxVersion"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            min_version: r.field(cx, "MinVersion")?,
+            max_version: r.field(cx, "MaxVersion")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(SupportedFeatureKey {
-            name: f_name,
-            min_version: f_min_version,
-            max_version: f_max_version,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl SupportedFeatureKey {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for SupportedFeatureKey {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            min_version: g.i16(),
-            max_version: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            min_version: g.value(cx),
+            max_version: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -760,102 +353,50 @@ pub struct FinalizedFeatureKey {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FinalizedFeatureKey {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for FinalizedFeatureKey {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FinalizedFeatureKey",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.max_version_level;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.min_version_level;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.max_version_level, self.min_version_level));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for FinalizedFeatureKey {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_max_version_level: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MaxVersionLevel"))?;
-        let f_min_version_level: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MinVersionLevel"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            max_version_level: r.field(cx, "MaxVersionLevel")?,
+            min_version_level: r.field(cx, "MinVersionLevel")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(FinalizedFeatureKey {
-            name: f_name,
-            max_version_level: f_max_version_level,
-            min_version_level: f_min_version_level,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl FinalizedFeatureKey {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for FinalizedFeatureKey {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            max_version_level: g.i16(),
-            min_version_level: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            max_version_level: g.value(cx),
+            min_version_level: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

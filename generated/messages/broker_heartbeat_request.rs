@@ -44,305 +44,120 @@ impl ::core::default::Default for BrokerHeartbeatRequest {
             current_metadata_offset: 0i64,
             want_fence: false,
             want_shut_down: false,
-            offline_log_dirs: ::std::vec::Vec::<crate::Uuid>::new(),
+            offline_log_dirs: ::std::vec::Vec::new(),
             cordoned_log_dirs: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl BrokerHeartbeatRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 23usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for BrokerHeartbeatRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        n += 8usize;
-        n += 1usize;
-        n += 1usize;
-        if version <= 0i16 && !self.offline_log_dirs.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "BrokerHeartbeatRequest",
-                field: "OfflineLogDirs",
-                version,
-            });
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        if cx.version <= 0i16 && !self.offline_log_dirs.is_empty() {
+            return Err(crate::wire::not_in_version("OfflineLogDirs", cx));
         }
-        if version <= 1i16 && self.cordoned_log_dirs.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "BrokerHeartbeatRequest",
-                field: "CordonedLogDirs",
-                version,
-            });
+        if cx.version <= 1i16 && self.cordoned_log_dirs.is_some() {
+            return Err(crate::wire::not_in_version("CordonedLogDirs", cx));
         }
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
-            let s = {
-                let v = &self.offline_log_dirs;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerHeartbeatRequest",
-                            field: "OfflineLogDirs",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 16usize
-                }
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        let mut t = crate::wire::TaggedSize::new(
+            &self.unknown_tagged_fields,
+            if cx.version >= 2i16 {
+                &[0u32, 1u32]
+            } else {
+                if cx.version >= 1i16 { &[0u32] } else { &[] }
+            },
+        )?;
+        if cx.version >= 1i16 && !self.offline_log_dirs.is_empty() {
+            t.add(0u32, &self.offline_log_dirs, cx, "OfflineLogDirs")?;
         }
-        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
-            let s = match &self.cordoned_log_dirs {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerHeartbeatRequest",
-                            field: "CordonedLogDirs",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 16usize
-                }
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+        if cx.version >= 2i16 && self.cordoned_log_dirs.is_some() {
+            t.add(1u32, &self.cordoned_log_dirs, cx, "CordonedLogDirs")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.broker_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.broker_id,
+            self.broker_epoch,
+            self.current_metadata_offset,
+            self.want_fence,
+            self.want_shut_down,
+        ));
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        if cx.version >= 1i16 && !self.offline_log_dirs.is_empty() {
+            t.put(w, 0u32, &self.offline_log_dirs, cx);
         }
-        {
-            let v = &self.broker_epoch;
-            crate::wire::BufMut::put_i64(buf, *v);
+        if cx.version >= 2i16 && self.cordoned_log_dirs.is_some() {
+            t.put(w, 1u32, &self.cordoned_log_dirs, cx);
         }
-        {
-            let v = &self.current_metadata_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.want_fence;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.want_shut_down;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
-            tagged_count += 1;
-        }
-        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
-            tagged_count += 1;
-        }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let mut unknown = self.unknown_tagged_fields.iter().peekable();
-        if version >= 1i16 && !self.offline_log_dirs.is_empty() {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                {
-                    let v = &self.offline_log_dirs;
-                    {
-                        let a = v;
-                        crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                        for e in a.iter() {
-                            crate::wire::write::put_uuid(buf, e);
-                        }
-                    }
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
-        if version >= 2i16 && self.cordoned_log_dirs.is_some() {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                match &self.cordoned_log_dirs {
-                    None => crate::wire::write::put_length(buf, None, true, true),
-                    Some(v) => {
-                        let a = v;
-                        crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                        for e in a.iter() {
-                            crate::wire::write::put_uuid(buf, e);
-                        }
-                    }
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 1u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for BrokerHeartbeatRequest {
+    const MIN_SIZE: usize = 23usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
-        let f_broker_epoch: i64 = r.i64().map_err(|e| e.in_field("BrokerEpoch"))?;
-        let f_current_metadata_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("CurrentMetadataOffset"))?;
-        let f_want_fence: bool = r.bool().map_err(|e| e.in_field("WantFence"))?;
-        let f_want_shut_down: bool = r.bool().map_err(|e| e.in_field("WantShutDown"))?;
-        let mut f_offline_log_dirs: ::std::vec::Vec<crate::Uuid> = ::std::vec::Vec::<
-            crate::Uuid,
-        >::new();
-        let mut f_cordoned_log_dirs: ::core::option::Option<
-            ::std::vec::Vec<crate::Uuid>,
-        > = None;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            broker_id: r.field(cx, "BrokerId")?,
+            broker_epoch: r.field(cx, "BrokerEpoch")?,
+            current_metadata_offset: r.field(cx, "CurrentMetadataOffset")?,
+            want_fence: r.field(cx, "WantFence")?,
+            want_shut_down: r.field(cx, "WantShutDown")?,
+            offline_log_dirs: ::std::vec::Vec::new(),
+            cordoned_log_dirs: None,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 if version >= 1i16 => {
-                    let r = &mut sub;
-                    f_offline_log_dirs = (|| -> ::core::result::Result<
-                        ::std::vec::Vec<crate::Uuid>,
-                        crate::DecodeError,
-                    > {
-                        Ok({
-                            let n = r.array_len(true, 16usize)?;
-                            let mut v = ::std::vec::Vec::with_capacity(
-                                n.min(crate::wire::MAX_PREALLOC),
-                            );
-                            for _ in 0..n {
-                                v.push(r.uuid()?);
-                            }
-                            v
-                        })
-                    })()
-                        .map_err(|e| e.in_field("OfflineLogDirs"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("OfflineLogDirs"),
-                        );
-                    }
+                0u32 if cx.version >= 1i16 => {
+                    this.offline_log_dirs = t.field(r, cx, "OfflineLogDirs")?;
                 }
-                1u32 if version >= 2i16 => {
-                    let r = &mut sub;
-                    f_cordoned_log_dirs = (|| -> ::core::result::Result<
-                        ::core::option::Option<::std::vec::Vec<crate::Uuid>>,
-                        crate::DecodeError,
-                    > {
-                        Ok(
-                            match r.nullable_array_len(true, 16usize)? {
-                                None => None,
-                                Some(n) => {
-                                    let mut v = ::std::vec::Vec::with_capacity(
-                                        n.min(crate::wire::MAX_PREALLOC),
-                                    );
-                                    for _ in 0..n {
-                                        v.push(r.uuid()?);
-                                    }
-                                    Some(v)
-                                }
-                            },
-                        )
-                    })()
-                        .map_err(|e| e.in_field("CordonedLogDirs"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("CordonedLogDirs"),
-                        );
-                    }
+                1u32 if cx.version >= 2i16 => {
+                    this.cordoned_log_dirs = t.field(r, cx, "CordonedLogDirs")?;
                 }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(BrokerHeartbeatRequest {
-            broker_id: f_broker_id,
-            broker_epoch: f_broker_epoch,
-            current_metadata_offset: f_current_metadata_offset,
-            want_fence: f_want_fence,
-            want_shut_down: f_want_shut_down,
-            offline_log_dirs: f_offline_log_dirs,
-            cordoned_log_dirs: f_cordoned_log_dirs,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for BrokerHeartbeatRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            broker_id: g.value(cx),
+            broker_epoch: g.value(cx),
+            current_metadata_offset: g.value(cx),
+            want_fence: g.value(cx),
+            want_shut_down: g.value(cx),
+            offline_log_dirs: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            cordoned_log_dirs: if cx.version >= 2i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(2u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl BrokerHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            broker_id: g.i32(),
-            broker_epoch: g.i64(),
-            current_metadata_offset: g.i64(),
-            want_fence: g.bool(),
-            want_shut_down: g.bool(),
-            offline_log_dirs: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.uuid());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::Uuid>::new()
-            },
-            cordoned_log_dirs: if version >= 2i16 {
-                if g.null() {
-                    None
-                } else {
-                    Some({
-                        let n = g.array_len();
-                        let mut v = ::std::vec::Vec::with_capacity(n);
-                        for _ in 0..n {
-                            v.push(g.uuid());
-                        }
-                        v
-                    })
-                }
-            } else {
-                None
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(2u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for BrokerHeartbeatRequest {

@@ -48,366 +48,127 @@ impl ::core::default::Default for BrokerRegistrationRequest {
             broker_id: 0i32,
             cluster_id: crate::StrBytes::new(),
             incarnation_id: crate::Uuid::ZERO,
-            listeners: ::std::vec::Vec::<Listener>::new(),
-            features: ::std::vec::Vec::<Feature>::new(),
+            listeners: ::std::vec::Vec::new(),
+            features: ::std::vec::Vec::new(),
             rack: Some(crate::StrBytes::new()),
             is_migrating_zk_broker: false,
-            log_dirs: ::std::vec::Vec::<crate::Uuid>::new(),
+            log_dirs: ::std::vec::Vec::new(),
             previous_broker_epoch: -1i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl BrokerRegistrationRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 24usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for BrokerRegistrationRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.cluster_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerRegistrationRequest",
-                            field: "ClusterId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 16usize;
-        n
-            += {
-                let v = &self.listeners;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerRegistrationRequest",
-                            field: "Listeners",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.features;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerRegistrationRequest",
-                            field: "Features",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.rack {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BrokerRegistrationRequest",
-                            field: "Rack",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 20usize;
+        n += crate::wire::size(&self.cluster_id, cx, "ClusterId")?;
+        n += crate::wire::size(&self.listeners, cx, "Listeners")?;
+        n += crate::wire::size(&self.features, cx, "Features")?;
+        n += crate::wire::size(&self.rack, cx, "Rack")?;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.is_migrating_zk_broker {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "BrokerRegistrationRequest",
-                field: "IsMigratingZkBroker",
-                version,
-            });
+        if cx.version <= 0i16 && self.is_migrating_zk_broker {
+            return Err(crate::wire::not_in_version("IsMigratingZkBroker", cx));
         }
-        if version >= 2i16 {
-            n
-                += {
-                    let v = &self.log_dirs;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "BrokerRegistrationRequest",
-                                field: "LogDirs",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + a.len() * 16usize
-                    }
-                };
+        if cx.version >= 2i16 {
+            n += crate::wire::size(&self.log_dirs, cx, "LogDirs")?;
         }
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n += 8usize;
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.broker_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.broker_id, cx);
+        w.put(&self.cluster_id, cx);
+        w.put(&self.incarnation_id, cx);
+        w.put(&self.listeners, cx);
+        w.put(&self.features, cx);
+        w.put(&self.rack, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.is_migrating_zk_broker, cx);
         }
-        {
-            let v = &self.cluster_id;
-            crate::wire::write::put_string(buf, v, true);
+        if cx.version >= 2i16 {
+            w.put(&self.log_dirs, cx);
         }
-        {
-            let v = &self.incarnation_id;
-            crate::wire::write::put_uuid(buf, v);
+        if cx.version >= 3i16 {
+            w.put(&self.previous_broker_epoch, cx);
         }
-        {
-            let v = &self.listeners;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.features;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        match &self.rack {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.is_migrating_zk_broker;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 2i16 {
-            {
-                let v = &self.log_dirs;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_uuid(buf, e);
-                    }
-                }
-            }
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.previous_broker_epoch;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for BrokerRegistrationRequest {
+    const MIN_SIZE: usize = 24usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
-        let f_cluster_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("ClusterId"))?;
-        let f_incarnation_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("IncarnationId"))?;
-        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Listener>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Listeners"))?;
-        let f_features: ::std::vec::Vec<Feature> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Feature>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Feature::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Feature::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Features"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Rack"))?;
-        let f_is_migrating_zk_broker: bool = if version >= 1i16 {
-            r.bool().map_err(|e| e.in_field("IsMigratingZkBroker"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            broker_id: r.field(cx, "BrokerId")?,
+            cluster_id: r.field(cx, "ClusterId")?,
+            incarnation_id: r.field(cx, "IncarnationId")?,
+            listeners: r.field(cx, "Listeners")?,
+            features: r.field(cx, "Features")?,
+            rack: r.field(cx, "Rack")?,
+            is_migrating_zk_broker: if cx.version >= 1i16 {
+                r.field(cx, "IsMigratingZkBroker")?
+            } else {
+                false
+            },
+            log_dirs: if cx.version >= 2i16 {
+                r.field(cx, "LogDirs")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            previous_broker_epoch: if cx.version >= 3i16 {
+                r.field(cx, "PreviousBrokerEpoch")?
+            } else {
+                -1i64
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_log_dirs: ::std::vec::Vec<crate::Uuid> = if version >= 2i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::Uuid>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 16usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.uuid()?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("LogDirs"))?
-        } else {
-            ::std::vec::Vec::<crate::Uuid>::new()
-        };
-        let f_previous_broker_epoch: i64 = if version >= 3i16 {
-            r.i64().map_err(|e| e.in_field("PreviousBrokerEpoch"))?
-        } else {
-            -1i64
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(BrokerRegistrationRequest {
-            broker_id: f_broker_id,
-            cluster_id: f_cluster_id,
-            incarnation_id: f_incarnation_id,
-            listeners: f_listeners,
-            features: f_features,
-            rack: f_rack,
-            is_migrating_zk_broker: f_is_migrating_zk_broker,
-            log_dirs: f_log_dirs,
-            previous_broker_epoch: f_previous_broker_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for BrokerRegistrationRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            broker_id: g.value(cx),
+            cluster_id: g.value(cx),
+            incarnation_id: g.value(cx),
+            listeners: g.value(cx),
+            features: g.value(cx),
+            rack: if g.null() { None } else { Some(g.value(cx)) },
+            is_migrating_zk_broker: if cx.version >= 1i16 { g.value(cx) } else { false },
+            log_dirs: if cx.version >= 2i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            previous_broker_epoch: if cx.version >= 3i16 { g.value(cx) } else { -1i64 },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl BrokerRegistrationRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            broker_id: g.i32(),
-            cluster_id: g.string(),
-            incarnation_id: g.uuid(),
-            listeners: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Listener::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            features: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Feature::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            rack: if g.null() { None } else { Some(g.string()) },
-            is_migrating_zk_broker: if version >= 1i16 { g.bool() } else { false },
-            log_dirs: if version >= 2i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.uuid());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::Uuid>::new()
-            },
-            previous_broker_epoch: if version >= 3i16 { g.i64() } else { -1i64 },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `Listener` of `BrokerRegistrationRequest.json` (Kafka 4.4), in versions 0-4.
@@ -432,123 +193,54 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Listener {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        {
-            let v = &self.security_protocol;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.host, cx);
+        w.fixed((self.port, self.security_protocol));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for Listener {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let f_security_protocol: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("SecurityProtocol"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            security_protocol: r.field(cx, "SecurityProtocol")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Listener {
-            name: f_name,
-            host: f_host,
-            port: f_port,
-            security_protocol: f_security_protocol,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Listener {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Listener {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            host: g.string(),
-            port: g.u16(),
-            security_protocol: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            security_protocol: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -571,102 +263,50 @@ pub struct Feature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Feature {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for Feature {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Feature",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.min_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.max_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.min_supported_version, self.max_supported_version));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for Feature {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_min_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MaxSupportedVersion"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            min_supported_version: r.field(cx, "MinSupportedVersion")?,
+            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Feature {
-            name: f_name,
-            min_supported_version: f_min_supported_version,
-            max_supported_version: f_max_supported_version,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Feature {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Feature {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            min_supported_version: g.i16(),
-            max_supported_version: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            min_supported_version: g.value(cx),
+            max_supported_version: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -12,130 +12,54 @@ pub struct ConsumerProtocolAssignment {
     /// AssignedPartitions: `[]TopicPartition`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "assignedPartitions"))]
     pub assigned_partitions: ::std::vec::Vec<TopicPartition>,
-    /// UserData: `bytes`, versions 0-3, nullable 0-3, default null.
+    /// UserData: `bytes`, versions 0-3, nullable 0-3, default null, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "userData", with = "crate::serde_support::opt_bytes")
     )]
     pub user_data: ::core::option::Option<crate::Bytes>,
 }
-impl ConsumerProtocolAssignment {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
 impl crate::Encodable for ConsumerProtocolAssignment {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.assigned_partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ConsumerProtocolAssignment",
-                            field: "AssignedPartitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.user_data {
-                None => crate::wire::write::length_len(None, false, true),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ConsumerProtocolAssignment",
-                            field: "UserData",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, false)
-                }
-            };
+        n += crate::wire::size(&self.assigned_partitions, cx, "AssignedPartitions")?;
+        n += crate::wire::size(&self.user_data, cx, "UserData")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.assigned_partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        match &self.user_data {
-            None => crate::wire::write::put_length(buf, None, false, true),
-            Some(v) => {
-                crate::wire::write::put_bytes(buf, v, false);
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.assigned_partitions, cx);
+        w.put_by_ref(&self.user_data, cx);
     }
 }
 impl crate::Decodable for ConsumerProtocolAssignment {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_assigned_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("AssignedPartitions"))?;
-        let f_user_data: ::core::option::Option<crate::Bytes> = r
-            .nullable_bytes(false)
-            .map_err(|e| e.in_field("UserData"))?;
-        Ok(ConsumerProtocolAssignment {
-            assigned_partitions: f_assigned_partitions,
-            user_data: f_user_data,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            assigned_partitions: r.field(cx, "AssignedPartitions")?,
+            user_data: r.field(cx, "UserData")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ConsumerProtocolAssignment {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            assigned_partitions: g.value(cx),
+            user_data: if g.null() { None } else { Some(g.value(cx)) },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ConsumerProtocolAssignment {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            assigned_partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            user_data: if g.null() { None } else { Some(g.bytes()) },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `TopicPartition` of `ConsumerProtocolAssignment.json` (Kafka 4.4), in versions 0-3.
@@ -151,110 +75,36 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
 }
-impl TopicPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + a.len() * 4usize
-                }
-            };
+        n += crate::wire::size(&self.topic, cx, "Topic")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.topic;
-            crate::wire::write::put_string(buf, v, false);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topic, cx);
+        w.put(&self.partitions, cx);
     }
 }
 impl crate::Decodable for TopicPartition {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_topic: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        Ok(TopicPartition {
-            topic: f_topic,
-            partitions: f_partitions,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            topic: r.field(cx, "Topic")?,
+            partitions: r.field(cx, "Partitions")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl TopicPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TopicPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
+            topic: g.value(cx),
+            partitions: g.value(cx),
         }
     }
 }

@@ -12,7 +12,7 @@ pub struct ConsumerProtocolSubscription {
     /// Topics: `[]string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<crate::StrBytes>,
-    /// UserData: `bytes`, versions 0-3, nullable 0-3, default null.
+    /// UserData: `bytes`, versions 0-3, nullable 0-3, default null, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "userData", with = "crate::serde_support::opt_bytes")
@@ -31,268 +31,95 @@ pub struct ConsumerProtocolSubscription {
 impl ::core::default::Default for ConsumerProtocolSubscription {
     fn default() -> Self {
         Self {
-            topics: ::std::vec::Vec::<crate::StrBytes>::new(),
+            topics: ::std::vec::Vec::new(),
             user_data: None,
-            owned_partitions: ::std::vec::Vec::<TopicPartition>::new(),
+            owned_partitions: ::std::vec::Vec::new(),
             generation_id: -1i32,
             rack_id: None,
         }
     }
 }
-impl ConsumerProtocolSubscription {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
 impl crate::Encodable for ConsumerProtocolSubscription {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ConsumerProtocolSubscription",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, false, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "ConsumerProtocolSubscription",
-                                                field: "Topics",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, false)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.user_data {
-                None => crate::wire::write::length_len(None, false, true),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ConsumerProtocolSubscription",
-                            field: "UserData",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, false)
-                }
-            };
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.owned_partitions;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), false, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ConsumerProtocolSubscription",
-                                field: "OwnedPartitions",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), false, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        n += crate::wire::size(&self.user_data, cx, "UserData")?;
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.owned_partitions, cx, "OwnedPartitions")?;
         }
-        if version >= 2i16 {
+        if cx.version >= 2i16 {
             n += 4usize;
         }
-        if version >= 3i16 {
-            n
-                += match &self.rack_id {
-                    None => crate::wire::write::length_len(None, false, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, false, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ConsumerProtocolSubscription",
-                                field: "RackId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, false)
-                    }
-                };
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.rack_id, cx, "RackId")?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, false);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topics, cx);
+        w.put_by_ref(&self.user_data, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.owned_partitions, cx);
         }
-        match &self.user_data {
-            None => crate::wire::write::put_length(buf, None, false, true),
-            Some(v) => {
-                crate::wire::write::put_bytes(buf, v, false);
-            }
+        if cx.version >= 2i16 {
+            w.put(&self.generation_id, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.owned_partitions;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 2i16 {
-            {
-                let v = &self.generation_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 3i16 {
-            match &self.rack_id {
-                None => crate::wire::write::put_length(buf, None, false, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, false);
-                }
-            }
+        if cx.version >= 3i16 {
+            w.put(&self.rack_id, cx);
         }
     }
 }
 impl crate::Decodable for ConsumerProtocolSubscription {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(false)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_user_data: ::core::option::Option<crate::Bytes> = r
-            .nullable_bytes(false)
-            .map_err(|e| e.in_field("UserData"))?;
-        let f_owned_partitions: ::std::vec::Vec<TopicPartition> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<TopicPartition>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(false, TopicPartition::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            TopicPartition::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("OwnedPartitions"))?
-        } else {
-            ::std::vec::Vec::<TopicPartition>::new()
-        };
-        let f_generation_id: i32 = if version >= 2i16 {
-            r.i32().map_err(|e| e.in_field("GenerationId"))?
-        } else {
-            -1i32
-        };
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = if version >= 3i16 {
-            r.nullable_string(false).map_err(|e| e.in_field("RackId"))?
-        } else {
-            None
-        };
-        Ok(ConsumerProtocolSubscription {
-            topics: f_topics,
-            user_data: f_user_data,
-            owned_partitions: f_owned_partitions,
-            generation_id: f_generation_id,
-            rack_id: f_rack_id,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            topics: r.field(cx, "Topics")?,
+            user_data: r.field(cx, "UserData")?,
+            owned_partitions: if cx.version >= 1i16 {
+                r.field(cx, "OwnedPartitions")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            generation_id: if cx.version >= 2i16 {
+                r.field(cx, "GenerationId")?
+            } else {
+                -1i32
+            },
+            rack_id: if cx.version >= 3i16 { r.field(cx, "RackId")? } else { None },
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ConsumerProtocolSubscription {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            topics: g.value(cx),
+            user_data: if g.null() { None } else { Some(g.value(cx)) },
+            owned_partitions: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            generation_id: if cx.version >= 2i16 { g.value(cx) } else { -1i32 },
+            rack_id: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ConsumerProtocolSubscription {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            user_data: if g.null() { None } else { Some(g.bytes()) },
-            owned_partitions: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TopicPartition::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<TopicPartition>::new()
-            },
-            generation_id: if version >= 2i16 { g.i32() } else { -1i32 },
-            rack_id: if version >= 3i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `TopicPartition` of `ConsumerProtocolSubscription.json` (Kafka 4.4), in versions 1-3.
@@ -308,110 +135,36 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
 }
-impl TopicPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + a.len() * 4usize
-                }
-            };
+        n += crate::wire::size(&self.topic, cx, "Topic")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.topic;
-            crate::wire::write::put_string(buf, v, false);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topic, cx);
+        w.put(&self.partitions, cx);
     }
 }
 impl crate::Decodable for TopicPartition {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_topic: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        Ok(TopicPartition {
-            topic: f_topic,
-            partitions: f_partitions,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            topic: r.field(cx, "Topic")?,
+            partitions: r.field(cx, "Partitions")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl TopicPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TopicPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
+            topic: g.value(cx),
+            partitions: g.value(cx),
         }
     }
 }

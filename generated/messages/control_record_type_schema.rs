@@ -13,43 +13,39 @@ pub struct ControlRecordTypeSchema {
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub r#type: i16,
 }
-impl ControlRecordTypeSchema {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
 impl crate::Encodable for ControlRecordTypeSchema {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 2usize;
-        Ok(n)
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        Ok(2usize)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.r#type;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.r#type, cx);
     }
 }
 impl crate::Decodable for ControlRecordTypeSchema {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_type: i16 = r.i16().map_err(|e| e.in_field("Type"))?;
-        Ok(ControlRecordTypeSchema {
-            r#type: f_type,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            r#type: r.field(cx, "Type")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ControlRecordTypeSchema {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self { r#type: g.value(cx) }
     }
 }
 #[cfg(feature = "testing")]
 impl ControlRecordTypeSchema {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self { r#type: g.i16() }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for ControlRecordTypeSchema {

@@ -30,211 +30,67 @@ pub struct ControllerRegistrationRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ControllerRegistrationRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 24usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ControllerRegistrationRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 16usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.listeners;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ControllerRegistrationRequest",
-                            field: "Listeners",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.features;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ControllerRegistrationRequest",
-                            field: "Features",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 21usize;
+        n += crate::wire::size(&self.listeners, cx, "Listeners")?;
+        n += crate::wire::size(&self.features, cx, "Features")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.controller_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.incarnation_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        {
-            let v = &self.zk_migration_ready;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.listeners;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.features;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.controller_id, self.incarnation_id, self.zk_migration_ready));
+        w.put(&self.listeners, cx);
+        w.put(&self.features, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ControllerRegistrationRequest {
+    const MIN_SIZE: usize = 24usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_controller_id: i32 = r.i32().map_err(|e| e.in_field("ControllerId"))?;
-        let f_incarnation_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("IncarnationId"))?;
-        let f_zk_migration_ready: bool = r
-            .bool()
-            .map_err(|e| e.in_field("ZkMigrationReady"))?;
-        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Listener>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Listeners"))?;
-        let f_features: ::std::vec::Vec<Feature> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Feature>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Feature::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Feature::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Features"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            controller_id: r.field(cx, "ControllerId")?,
+            incarnation_id: r.field(cx, "IncarnationId")?,
+            zk_migration_ready: r.field(cx, "ZkMigrationReady")?,
+            listeners: r.field(cx, "Listeners")?,
+            features: r.field(cx, "Features")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(ControllerRegistrationRequest {
-            controller_id: f_controller_id,
-            incarnation_id: f_incarnation_id,
-            zk_migration_ready: f_zk_migration_ready,
-            listeners: f_listeners,
-            features: f_features,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ControllerRegistrationRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            controller_id: g.value(cx),
+            incarnation_id: g.value(cx),
+            zk_migration_ready: g.value(cx),
+            listeners: g.value(cx),
+            features: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ControllerRegistrationRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            controller_id: g.i32(),
-            incarnation_id: g.uuid(),
-            zk_migration_ready: g.bool(),
-            listeners: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Listener::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            features: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Feature::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `Listener` of `ControllerRegistrationRequest.json` (Kafka 4.4), in versions 0.
@@ -259,123 +115,54 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Listener {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        {
-            let v = &self.security_protocol;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.host, cx);
+        w.fixed((self.port, self.security_protocol));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for Listener {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let f_security_protocol: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("SecurityProtocol"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            security_protocol: r.field(cx, "SecurityProtocol")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Listener {
-            name: f_name,
-            host: f_host,
-            port: f_port,
-            security_protocol: f_security_protocol,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Listener {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Listener {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            host: g.string(),
-            port: g.u16(),
-            security_protocol: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            security_protocol: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -398,102 +185,50 @@ pub struct Feature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Feature {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for Feature {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Feature",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.min_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.max_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.min_supported_version, self.max_supported_version));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for Feature {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_min_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MaxSupportedVersion"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            min_supported_version: r.field(cx, "MinSupportedVersion")?,
+            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Feature {
-            name: f_name,
-            min_supported_version: f_min_supported_version,
-            max_supported_version: f_max_supported_version,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Feature {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Feature {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            min_supported_version: g.i16(),
-            max_supported_version: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            min_supported_version: g.value(cx),
+            max_supported_version: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

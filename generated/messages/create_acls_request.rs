@@ -18,142 +18,68 @@ pub struct CreateAclsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreateAclsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreateAclsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.creations;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateAclsRequest",
-                            field: "Creations",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.creations, cx, "Creations")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreateAclsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.creations;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 2i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.creations, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreateAclsRequest {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_creations: ::std::vec::Vec<AclCreation> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<AclCreation>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 2i16, AclCreation::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(AclCreation::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Creations"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            creations: r.field(cx, "Creations")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreateAclsRequest {
-            creations: f_creations,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for CreateAclsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            creations: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl CreateAclsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            creations: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = AclCreation::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `AclCreation` of `CreateAclsRequest.json` (Kafka 4.4), in versions 1-3.
@@ -197,185 +123,79 @@ impl ::core::default::Default for AclCreation {
             host: crate::StrBytes::new(),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl AclCreation {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for AclCreation {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.resource_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AclCreation",
-                            field: "ResourceName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n += 1usize;
-        n
-            += {
-                let v = &self.principal;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AclCreation",
-                            field: "Principal",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "AclCreation",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n += 1usize;
-        n += 1usize;
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        n += crate::wire::size(&self.principal, cx, "Principal")?;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AclCreation",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.resource_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.resource_name;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.resource_pattern_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.principal;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.operation;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.permission_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.resource_type, cx);
+        w.put(&self.resource_name, cx);
+        w.put(&self.resource_pattern_type, cx);
+        w.put(&self.principal, cx);
+        w.put(&self.host, cx);
+        w.fixed((self.operation, self.permission_type));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for AclCreation {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("ResourceName"))?;
-        let f_resource_pattern_type: i8 = r
-            .i8()
-            .map_err(|e| e.in_field("ResourcePatternType"))?;
-        let f_principal: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("Principal"))?;
-        let f_host: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("Host"))?;
-        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            resource_type: r.field(cx, "ResourceType")?,
+            resource_name: r.field(cx, "ResourceName")?,
+            resource_pattern_type: r.field(cx, "ResourcePatternType")?,
+            principal: r.field(cx, "Principal")?,
+            host: r.field(cx, "Host")?,
+            operation: r.field(cx, "Operation")?,
+            permission_type: r.field(cx, "PermissionType")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AclCreation {
-            resource_type: f_resource_type,
-            resource_name: f_resource_name,
-            resource_pattern_type: f_resource_pattern_type,
-            principal: f_principal,
-            host: f_host,
-            operation: f_operation,
-            permission_type: f_permission_type,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AclCreation {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AclCreation {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            resource_type: g.i8(),
-            resource_name: g.string(),
-            resource_pattern_type: g.i8(),
-            principal: g.string(),
-            host: g.string(),
-            operation: g.i8(),
-            permission_type: g.i8(),
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
+            resource_type: g.value(cx),
+            resource_name: g.value(cx),
+            resource_pattern_type: g.value(cx),
+            principal: g.value(cx),
+            host: g.value(cx),
+            operation: g.value(cx),
+            permission_type: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -32,250 +32,129 @@ impl ::core::default::Default for CreateDelegationTokenRequest {
         Self {
             owner_principal_type: Some(crate::StrBytes::new()),
             owner_principal_name: Some(crate::StrBytes::new()),
-            renewers: ::std::vec::Vec::<CreatableRenewers>::new(),
+            renewers: ::std::vec::Vec::new(),
             max_lifetime_ms: 0i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CreateDelegationTokenRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreateDelegationTokenRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        if version >= 3i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        if cx.version >= 3i16 {
             n
-                += match &self.owner_principal_type {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "CreateDelegationTokenRequest",
-                                field: "OwnerPrincipalType",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.owner_principal_type,
+                    cx,
+                    "OwnerPrincipalType",
+                )?;
         }
-        if version <= 2i16 && self.owner_principal_type != Some(crate::StrBytes::new()) {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "CreateDelegationTokenRequest",
-                field: "OwnerPrincipalType",
-                version,
-            });
+        if cx.version <= 2i16
+            && self.owner_principal_type != Some(crate::StrBytes::new())
+        {
+            return Err(crate::wire::not_in_version("OwnerPrincipalType", cx));
         }
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n
-                += match &self.owner_principal_name {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "CreateDelegationTokenRequest",
-                                field: "OwnerPrincipalName",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.owner_principal_name,
+                    cx,
+                    "OwnerPrincipalName",
+                )?;
         }
-        if version <= 2i16 && self.owner_principal_name != Some(crate::StrBytes::new()) {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "CreateDelegationTokenRequest",
-                field: "OwnerPrincipalName",
-                version,
-            });
+        if cx.version <= 2i16
+            && self.owner_principal_name != Some(crate::StrBytes::new())
+        {
+            return Err(crate::wire::not_in_version("OwnerPrincipalName", cx));
         }
-        n
-            += {
-                let v = &self.renewers;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 2i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenRequest",
-                            field: "Renewers",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 2i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 8usize;
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.renewers, cx, "Renewers")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreateDelegationTokenRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 3i16 {
-            match &self.owner_principal_type {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 3i16 {
+            w.put(&self.owner_principal_type, cx);
         }
-        if version >= 3i16 {
-            match &self.owner_principal_name {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+        if cx.version >= 3i16 {
+            w.put(&self.owner_principal_name, cx);
         }
-        {
-            let v = &self.renewers;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 2i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.max_lifetime_ms;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.renewers, cx);
+        w.put(&self.max_lifetime_ms, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreateDelegationTokenRequest {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_owner_principal_type: ::core::option::Option<crate::StrBytes> = if version
-            >= 3i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("OwnerPrincipalType"))?
-        } else {
-            Some(crate::StrBytes::new())
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            owner_principal_type: if cx.version >= 3i16 {
+                r.field(cx, "OwnerPrincipalType")?
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            owner_principal_name: if cx.version >= 3i16 {
+                r.field(cx, "OwnerPrincipalName")?
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            renewers: r.field(cx, "Renewers")?,
+            max_lifetime_ms: r.field(cx, "MaxLifetimeMs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_owner_principal_name: ::core::option::Option<crate::StrBytes> = if version
-            >= 3i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("OwnerPrincipalName"))?
-        } else {
-            Some(crate::StrBytes::new())
-        };
-        let f_renewers: ::std::vec::Vec<CreatableRenewers> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CreatableRenewers>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 2i16, CreatableRenewers::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        CreatableRenewers::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Renewers"))?;
-        let f_max_lifetime_ms: i64 = r.i64().map_err(|e| e.in_field("MaxLifetimeMs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreateDelegationTokenRequest {
-            owner_principal_type: f_owner_principal_type,
-            owner_principal_name: f_owner_principal_name,
-            renewers: f_renewers,
-            max_lifetime_ms: f_max_lifetime_ms,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for CreateDelegationTokenRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            owner_principal_type: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            owner_principal_name: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            renewers: g.value(cx),
+            max_lifetime_ms: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl CreateDelegationTokenRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            owner_principal_type: if version >= 3i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            owner_principal_name: if version >= 3i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            renewers: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatableRenewers::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            max_lifetime_ms: g.i64(),
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `CreatableRenewers` of `CreateDelegationTokenRequest.json` (Kafka 4.4), in versions 1-3.
@@ -294,122 +173,60 @@ pub struct CreatableRenewers {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreatableRenewers {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreatableRenewers {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.principal_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableRenewers",
-                            field: "PrincipalType",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n
-            += {
-                let v = &self.principal_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableRenewers",
-                            field: "PrincipalName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.principal_type, cx, "PrincipalType")?;
+        n += crate::wire::size(&self.principal_name, cx, "PrincipalName")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreatableRenewers",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.principal_type;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.principal_name;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.principal_type, cx);
+        w.put(&self.principal_name, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreatableRenewers {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_principal_type: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("PrincipalName"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            principal_type: r.field(cx, "PrincipalType")?,
+            principal_name: r.field(cx, "PrincipalName")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreatableRenewers {
-            principal_type: f_principal_type,
-            principal_name: f_principal_name,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableRenewers {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for CreatableRenewers {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            principal_type: g.string(),
-            principal_name: g.string(),
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
+            principal_type: g.value(cx),
+            principal_name: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -49,302 +49,145 @@ pub struct CreateDelegationTokenResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreateDelegationTokenResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 34usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CreateDelegationTokenResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.principal_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenResponse",
-                            field: "PrincipalType",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n
-            += {
-                let v = &self.principal_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenResponse",
-                            field: "PrincipalName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        if version >= 3i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 30usize;
+        n += crate::wire::size(&self.principal_type, cx, "PrincipalType")?;
+        n += crate::wire::size(&self.principal_name, cx, "PrincipalName")?;
+        if cx.version >= 3i16 {
             n
-                += {
-                    let v = &self.token_requester_principal_type;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "CreateDelegationTokenResponse",
-                                field: "TokenRequesterPrincipalType",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.token_requester_principal_type,
+                    cx,
+                    "TokenRequesterPrincipalType",
+                )?;
         }
-        if version <= 2i16 && !self.token_requester_principal_type.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "CreateDelegationTokenResponse",
-                field: "TokenRequesterPrincipalType",
-                version,
-            });
+        if cx.version <= 2i16 && !self.token_requester_principal_type.is_empty() {
+            return Err(crate::wire::not_in_version("TokenRequesterPrincipalType", cx));
         }
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n
-                += {
-                    let v = &self.token_requester_principal_name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "CreateDelegationTokenResponse",
-                                field: "TokenRequesterPrincipalName",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.token_requester_principal_name,
+                    cx,
+                    "TokenRequesterPrincipalName",
+                )?;
         }
-        if version <= 2i16 && !self.token_requester_principal_name.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "CreateDelegationTokenResponse",
-                field: "TokenRequesterPrincipalName",
-                version,
-            });
+        if cx.version <= 2i16 && !self.token_requester_principal_name.is_empty() {
+            return Err(crate::wire::not_in_version("TokenRequesterPrincipalName", cx));
         }
-        n += 8usize;
-        n += 8usize;
-        n += 8usize;
-        n
-            += {
-                let v = &self.token_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenResponse",
-                            field: "TokenId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n
-            += {
-                let v = &self.hmac;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateDelegationTokenResponse",
-                            field: "Hmac",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 2i16)
-                }
-            };
-        n += 4usize;
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.token_id, cx, "TokenId")?;
+        n += crate::wire::size(&self.hmac, cx, "Hmac")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreateDelegationTokenResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.principal_type, cx);
+        w.put(&self.principal_name, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.token_requester_principal_type, cx);
         }
-        {
-            let v = &self.principal_type;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
+        if cx.version >= 3i16 {
+            w.put(&self.token_requester_principal_name, cx);
         }
-        {
-            let v = &self.principal_name;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.token_requester_principal_type;
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.token_requester_principal_name;
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.issue_timestamp_ms;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.expiry_timestamp_ms;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.max_timestamp_ms;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.token_id;
-            crate::wire::write::put_string(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.hmac;
-            crate::wire::write::put_bytes(buf, v, version >= 2i16);
-        }
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.fixed((
+            self.issue_timestamp_ms,
+            self.expiry_timestamp_ms,
+            self.max_timestamp_ms,
+        ));
+        w.put(&self.token_id, cx);
+        w.put(&self.hmac, cx);
+        w.put(&self.throttle_time_ms, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CreateDelegationTokenResponse {
+    const MIN_SIZE: usize = 34usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_principal_type: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("PrincipalType"))?;
-        let f_principal_name: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("PrincipalName"))?;
-        let f_token_requester_principal_type: crate::StrBytes = if version >= 3i16 {
-            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalType"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            principal_type: r.field(cx, "PrincipalType")?,
+            principal_name: r.field(cx, "PrincipalName")?,
+            token_requester_principal_type: if cx.version >= 3i16 {
+                r.field(cx, "TokenRequesterPrincipalType")?
+            } else {
+                crate::StrBytes::new()
+            },
+            token_requester_principal_name: if cx.version >= 3i16 {
+                r.field(cx, "TokenRequesterPrincipalName")?
+            } else {
+                crate::StrBytes::new()
+            },
+            issue_timestamp_ms: r.field(cx, "IssueTimestampMs")?,
+            expiry_timestamp_ms: r.field(cx, "ExpiryTimestampMs")?,
+            max_timestamp_ms: r.field(cx, "MaxTimestampMs")?,
+            token_id: r.field(cx, "TokenId")?,
+            hmac: r.field(cx, "Hmac")?,
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_token_requester_principal_name: crate::StrBytes = if version >= 3i16 {
-            r.string(true).map_err(|e| e.in_field("TokenRequesterPrincipalName"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_issue_timestamp_ms: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("IssueTimestampMs"))?;
-        let f_expiry_timestamp_ms: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("ExpiryTimestampMs"))?;
-        let f_max_timestamp_ms: i64 = r.i64().map_err(|e| e.in_field("MaxTimestampMs"))?;
-        let f_token_id: crate::StrBytes = r
-            .string(version >= 2i16)
-            .map_err(|e| e.in_field("TokenId"))?;
-        let f_hmac: crate::Bytes = r
-            .bytes(version >= 2i16)
-            .map_err(|e| e.in_field("Hmac"))?;
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreateDelegationTokenResponse {
-            error_code: f_error_code,
-            principal_type: f_principal_type,
-            principal_name: f_principal_name,
-            token_requester_principal_type: f_token_requester_principal_type,
-            token_requester_principal_name: f_token_requester_principal_name,
-            issue_timestamp_ms: f_issue_timestamp_ms,
-            expiry_timestamp_ms: f_expiry_timestamp_ms,
-            max_timestamp_ms: f_max_timestamp_ms,
-            token_id: f_token_id,
-            hmac: f_hmac,
-            throttle_time_ms: f_throttle_time_ms,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for CreateDelegationTokenResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            principal_type: g.value(cx),
+            principal_name: g.value(cx),
+            token_requester_principal_type: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            token_requester_principal_name: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            issue_timestamp_ms: g.value(cx),
+            expiry_timestamp_ms: g.value(cx),
+            max_timestamp_ms: g.value(cx),
+            token_id: g.value(cx),
+            hmac: g.value(cx),
+            throttle_time_ms: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl CreateDelegationTokenResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            error_code: g.i16(),
-            principal_type: g.string(),
-            principal_name: g.string(),
-            token_requester_principal_type: if version >= 3i16 {
-                g.string()
-            } else {
-                crate::StrBytes::new()
-            },
-            token_requester_principal_name: if version >= 3i16 {
-                g.string()
-            } else {
-                crate::StrBytes::new()
-            },
-            issue_timestamp_ms: g.i64(),
-            expiry_timestamp_ms: g.i64(),
-            max_timestamp_ms: g.i64(),
-            token_id: g.string(),
-            hmac: g.bytes(),
-            throttle_time_ms: g.i32(),
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for CreateDelegationTokenResponse {

@@ -27,165 +27,80 @@ pub struct CreateTopicsRequest {
 impl ::core::default::Default for CreateTopicsRequest {
     fn default() -> Self {
         Self {
-            topics: ::std::vec::Vec::<CreatableTopic>::new(),
+            topics: ::std::vec::Vec::new(),
             timeout_ms: 60000i32,
             validate_only: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CreateTopicsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreateTopicsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateTopicsRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 4usize;
-        n += 1usize;
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 5usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreateTopicsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.validate_only;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topics, cx);
+        w.fixed((self.timeout_ms, self.validate_only));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreateTopicsRequest {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topics: ::std::vec::Vec<CreatableTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CreatableTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, CreatableTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(CreatableTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("timeoutMs"))?;
-        let f_validate_only: bool = r.bool().map_err(|e| e.in_field("validateOnly"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topics: r.field(cx, "Topics")?,
+            timeout_ms: r.field(cx, "timeoutMs")?,
+            validate_only: r.field(cx, "validateOnly")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreateTopicsRequest {
-            topics: f_topics,
-            timeout_ms: f_timeout_ms,
-            validate_only: f_validate_only,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for CreateTopicsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            topics: g.value(cx),
+            timeout_ms: g.value(cx),
+            validate_only: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl CreateTopicsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatableTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            timeout_ms: g.i32(),
-            validate_only: g.bool(),
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `CreatableReplicaAssignment` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
@@ -204,137 +119,59 @@ pub struct CreatableReplicaAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreatableReplicaAssignment {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreatableReplicaAssignment {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.broker_ids;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableReplicaAssignment",
-                            field: "BrokerIds",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.broker_ids, cx, "BrokerIds")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreatableReplicaAssignment",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.broker_ids;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.partition_index, cx);
+        w.put(&self.broker_ids, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreatableReplicaAssignment {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_broker_ids: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("BrokerIds"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            broker_ids: r.field(cx, "BrokerIds")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreatableReplicaAssignment {
-            partition_index: f_partition_index,
-            broker_ids: f_broker_ids,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableReplicaAssignment {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for CreatableReplicaAssignment {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            broker_ids: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
+            partition_index: g.value(cx),
+            broker_ids: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -360,128 +197,64 @@ impl ::core::default::Default for CreatableTopicConfig {
         Self {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CreatableTopicConfig {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreatableTopicConfig {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicConfig",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += match &self.value {
-                None => crate::wire::write::length_len(None, version >= 5i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicConfig",
-                            field: "Value",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.value, cx, "Value")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreatableTopicConfig",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        match &self.value {
-            None => crate::wire::write::put_length(buf, None, version >= 5i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 5i16);
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.value, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreatableTopicConfig {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 5i16)
-            .map_err(|e| e.in_field("Value"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            value: r.field(cx, "Value")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreatableTopicConfig {
-            name: f_name,
-            value: f_value,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableTopicConfig {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for CreatableTopicConfig {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            value: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            value: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -511,258 +284,69 @@ pub struct CreatableTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreatableTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for CreatableTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n += 4usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.assignments;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopic",
-                            field: "Assignments",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.configs;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopic",
-                            field: "Configs",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.assignments, cx, "Assignments")?;
+        n += crate::wire::size(&self.configs, cx, "Configs")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreatableTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.num_partitions;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.replication_factor;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.assignments;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.configs;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.num_partitions, self.replication_factor));
+        w.put(&self.assignments, cx);
+        w.put(&self.configs, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for CreatableTopic {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_num_partitions: i32 = r.i32().map_err(|e| e.in_field("NumPartitions"))?;
-        let f_replication_factor: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_assignments: ::std::vec::Vec<CreatableReplicaAssignment> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CreatableReplicaAssignment>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 5i16, CreatableReplicaAssignment::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        CreatableReplicaAssignment::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Assignments"))?;
-        let f_configs: ::std::vec::Vec<CreatableTopicConfig> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CreatableTopicConfig>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, CreatableTopicConfig::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        CreatableTopicConfig::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Configs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            num_partitions: r.field(cx, "NumPartitions")?,
+            replication_factor: r.field(cx, "ReplicationFactor")?,
+            assignments: r.field(cx, "Assignments")?,
+            configs: r.field(cx, "Configs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreatableTopic {
-            name: f_name,
-            num_partitions: f_num_partitions,
-            replication_factor: f_replication_factor,
-            assignments: f_assignments,
-            configs: f_configs,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for CreatableTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            num_partitions: g.i32(),
-            replication_factor: g.i16(),
-            assignments: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatableReplicaAssignment::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            configs: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatableTopicConfig::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            num_partitions: g.value(cx),
+            replication_factor: g.value(cx),
+            assignments: g.value(cx),
+            configs: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

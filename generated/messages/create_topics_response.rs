@@ -19,153 +19,71 @@ pub struct CreateTopicsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CreateTopicsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CreateTopicsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreateTopicsResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreateTopicsResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        w.put(&self.topics, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CreateTopicsResponse {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: ::std::vec::Vec<CreatableTopicResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CreatableTopicResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, CreatableTopicResult::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        CreatableTopicResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(CreateTopicsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for CreateTopicsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            topics: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl CreateTopicsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CreatableTopicResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `CreatableTopicConfigs` of `CreateTopicsResponse.json` (Kafka 4.4), in versions 5-7.
@@ -201,137 +119,60 @@ impl ::core::default::Default for CreatableTopicConfigs {
             read_only: false,
             config_source: -1i8,
             is_sensitive: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CreatableTopicConfigs {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CreatableTopicConfigs {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicConfigs",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += match &self.value {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicConfigs",
-                            field: "Value",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 1usize;
-        n += 1usize;
-        n += 1usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 3usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.value, cx, "Value")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        match &self.value {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.read_only;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.config_source;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.is_sensitive;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.value, cx);
+        w.fixed((self.read_only, self.config_source, self.is_sensitive));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CreatableTopicConfigs {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = r.bool().map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = r.i8().map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = r.bool().map_err(|e| e.in_field("IsSensitive"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            value: r.field(cx, "Value")?,
+            read_only: r.field(cx, "ReadOnly")?,
+            config_source: r.field(cx, "ConfigSource")?,
+            is_sensitive: r.field(cx, "IsSensitive")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(CreatableTopicConfigs {
-            name: f_name,
-            value: f_value,
-            read_only: f_read_only,
-            config_source: f_config_source,
-            is_sensitive: f_is_sensitive,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableTopicConfigs {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for CreatableTopicConfigs {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            value: if g.null() { None } else { Some(g.string()) },
-            read_only: g.bool(),
-            config_source: g.i8(),
-            is_sensitive: g.bool(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            value: if g.null() { None } else { Some(g.value(cx)) },
+            read_only: g.value(cx),
+            config_source: g.value(cx),
+            is_sensitive: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -379,316 +220,131 @@ impl ::core::default::Default for CreatableTopicResult {
             topic_config_error_code: 0i16,
             num_partitions: -1i32,
             replication_factor: -1i16,
-            configs: Some(::std::vec::Vec::<CreatableTopicConfigs>::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            configs: Some(::std::vec::Vec::new()),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CreatableTopicResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CreatableTopicResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicResult",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        if version >= 7i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        if cx.version >= 7i16 {
             n += 16usize;
         }
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, version >= 5i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CreatableTopicResult",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        if version >= 5i16 {
-            n += 4usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        if cx.version >= 5i16 {
+            n += 6usize;
         }
-        if version >= 5i16 {
-            n += 2usize;
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.configs, cx, "Configs")?;
         }
-        if version >= 5i16 {
-            n
-                += match &self.configs {
-                    None => crate::wire::write::length_len(None, true, true),
-                    Some(v) => {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "CreatableTopicResult",
-                                field: "Configs",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-        }
-        if version >= 5i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 5i16 && self.topic_config_error_code != 0i16 {
-                let s = 2usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                &[0u32],
+            )?;
+            if self.topic_config_error_code != 0i16 {
+                t.add(0u32, &self.topic_config_error_code, cx, "TopicConfigErrorCode")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "CreatableTopicResult",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        if cx.version >= 7i16 {
+            w.put(&self.topic_id, cx);
         }
-        if version >= 7i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        w.put(&self.error_code, cx);
+        w.put(&self.error_message, cx);
+        if cx.version >= 5i16 {
+            w.fixed((self.num_partitions, self.replication_factor));
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        if cx.version >= 5i16 {
+            w.put(&self.configs, cx);
         }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, version >= 5i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 5i16);
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if self.topic_config_error_code != 0i16 {
+                t.put(w, 0u32, &self.topic_config_error_code, cx);
             }
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.num_partitions;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.replication_factor;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
-        }
-        if version >= 5i16 {
-            match &self.configs {
-                None => crate::wire::write::put_length(buf, None, true, true),
-                Some(v) => {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 5i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 5i16 && self.topic_config_error_code != 0i16 {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            if version >= 5i16 && self.topic_config_error_code != 0i16 {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.topic_config_error_code;
-                        crate::wire::BufMut::put_i16(buf, *v);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CreatableTopicResult {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = if version >= 7i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            topic_id: if cx.version >= 7i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            topic_config_error_code: 0i16,
+            num_partitions: if cx.version >= 5i16 {
+                r.field(cx, "NumPartitions")?
+            } else {
+                -1i32
+            },
+            replication_factor: if cx.version >= 5i16 {
+                r.field(cx, "ReplicationFactor")?
+            } else {
+                -1i16
+            },
+            configs: if cx.version >= 5i16 {
+                r.field(cx, "Configs")?
+            } else {
+                Some(::std::vec::Vec::new())
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 5i16)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let mut f_topic_config_error_code: i16 = 0i16;
-        let f_num_partitions: i32 = if version >= 5i16 {
-            r.i32().map_err(|e| e.in_field("NumPartitions"))?
-        } else {
-            -1i32
-        };
-        let f_replication_factor: i16 = if version >= 5i16 {
-            r.i16().map_err(|e| e.in_field("ReplicationFactor"))?
-        } else {
-            -1i16
-        };
-        let f_configs: ::core::option::Option<::std::vec::Vec<CreatableTopicConfigs>> = if version
-            >= 5i16
-        {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<::std::vec::Vec<CreatableTopicConfigs>>,
-                crate::DecodeError,
-            > {
-                Ok(
-                    match r.nullable_array_len(true, CreatableTopicConfigs::MIN_SIZE)? {
-                        None => None,
-                        Some(n) => {
-                            let mut v = ::std::vec::Vec::with_capacity(
-                                n.min(crate::wire::MAX_PREALLOC),
-                            );
-                            for i in 0..n {
-                                v.push(
-                                    CreatableTopicConfigs::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
-                        }
-                    },
-                )
-            })()
-                .map_err(|e| e.in_field("Configs"))?
-        } else {
-            Some(::std::vec::Vec::<CreatableTopicConfigs>::new())
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 5i16 => {
-                        let r = &mut sub;
-                        f_topic_config_error_code = r
-                            .i16()
-                            .map_err(|e| e.in_field("TopicConfigErrorCode"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("TopicConfigErrorCode"),
-                            );
-                        }
+                    0u32 => {
+                        this.topic_config_error_code = t
+                            .field(r, cx, "TopicConfigErrorCode")?;
                     }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(CreatableTopicResult {
-            name: f_name,
-            topic_id: f_topic_id,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            topic_config_error_code: f_topic_config_error_code,
-            num_partitions: f_num_partitions,
-            replication_factor: f_replication_factor,
-            configs: f_configs,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CreatableTopicResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for CreatableTopicResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            topic_id: if version >= 7i16 { g.uuid() } else { crate::Uuid::ZERO },
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            topic_config_error_code: if version >= 5i16 { g.i16() } else { 0i16 },
-            num_partitions: if version >= 5i16 { g.i32() } else { -1i32 },
-            replication_factor: if version >= 5i16 { g.i16() } else { -1i16 },
-            configs: if version >= 5i16 {
-                if g.null() {
-                    None
-                } else {
-                    Some({
-                        let n = g.array_len();
-                        let mut v = ::std::vec::Vec::with_capacity(n);
-                        for _ in 0..n {
-                            v.push({
-                                g.enter();
-                                let v = CreatableTopicConfigs::arbitrary(g, version);
-                                g.leave();
-                                v
-                            });
-                        }
-                        v
-                    })
-                }
+            name: g.value(cx),
+            topic_id: if cx.version >= 7i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            topic_config_error_code: if cx.version >= 5i16 { g.value(cx) } else { 0i16 },
+            num_partitions: if cx.version >= 5i16 { g.value(cx) } else { -1i32 },
+            replication_factor: if cx.version >= 5i16 { g.value(cx) } else { -1i16 },
+            configs: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
-                Some(::std::vec::Vec::<CreatableTopicConfigs>::new())
+                Some(::std::vec::Vec::new())
             },
-            unknown_tagged_fields: if version >= 5i16 {
+            unknown_tagged_fields: if cx.version >= 5i16 {
                 g.unknown_tagged_fields(1u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

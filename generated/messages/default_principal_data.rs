@@ -22,116 +22,61 @@ pub struct DefaultPrincipalData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DefaultPrincipalData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
 impl crate::Encodable for DefaultPrincipalData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.r#type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DefaultPrincipalData",
-                            field: "Type",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DefaultPrincipalData",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 1usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.r#type, cx, "Type")?;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.r#type;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.token_authenticated;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.r#type, cx);
+        w.put(&self.name, cx);
+        w.put(&self.token_authenticated, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
 impl crate::Decodable for DefaultPrincipalData {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_type: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Type"))?;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_token_authenticated: bool = r
-            .bool()
-            .map_err(|e| e.in_field("TokenAuthenticated"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            r#type: r.field(cx, "Type")?,
+            name: r.field(cx, "Name")?,
+            token_authenticated: r.field(cx, "TokenAuthenticated")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DefaultPrincipalData {
-            r#type: f_type,
-            name: f_name,
-            token_authenticated: f_token_authenticated,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DefaultPrincipalData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            r#type: g.value(cx),
+            name: g.value(cx),
+            token_authenticated: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DefaultPrincipalData {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            r#type: g.string(),
-            name: g.string(),
-            token_authenticated: g.bool(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for DefaultPrincipalData {

@@ -24,266 +24,102 @@ pub struct DeleteTopicsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DeleteTopicsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DeleteTopicsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        if version >= 6i16 {
-            n
-                += {
-                    let v = &self.topics;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DeleteTopicsRequest",
-                                field: "Topics",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        if cx.version >= 6i16 {
+            n += crate::wire::size(&self.topics, cx, "Topics")?;
         }
-        if version <= 5i16 && !self.topics.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DeleteTopicsRequest",
-                field: "Topics",
-                version,
-            });
+        if cx.version <= 5i16 && !self.topics.is_empty() {
+            return Err(crate::wire::not_in_version("Topics", cx));
         }
-        if version <= 5i16 {
-            n
-                += {
-                    let v = &self.topic_names;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 4i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DeleteTopicsRequest",
-                                field: "TopicNames",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 4i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(
-                                                l,
-                                                version >= 4i16,
-                                                false,
-                                            ) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "DeleteTopicsRequest",
-                                                    field: "TopicNames",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, version >= 4i16)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version <= 5i16 {
+            n += crate::wire::size(&self.topic_names, cx, "TopicNames")?;
         }
-        n += 4usize;
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DeleteTopicsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 6i16 {
-            {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 6i16 {
+            w.put(&self.topics, cx);
         }
-        if version <= 5i16 {
-            {
-                let v = &self.topic_names;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 4i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, version >= 4i16);
-                    }
-                }
-            }
+        if cx.version <= 5i16 {
+            w.put(&self.topic_names, cx);
         }
-        {
-            let v = &self.timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.timeout_ms, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DeleteTopicsRequest {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topics: ::std::vec::Vec<DeleteTopicState> = if version >= 6i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<DeleteTopicState>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, DeleteTopicState::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            DeleteTopicState::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Topics"))?
-        } else {
-            ::std::vec::Vec::<DeleteTopicState>::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topics: if cx.version >= 6i16 {
+                r.field(cx, "Topics")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            topic_names: if cx.version <= 5i16 {
+                r.field(cx, "TopicNames")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            timeout_ms: r.field(cx, "TimeoutMs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_names: ::std::vec::Vec<crate::StrBytes> = if version <= 5i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(version >= 4i16, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(version >= 4i16)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("TopicNames"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DeleteTopicsRequest {
-            topics: f_topics,
-            topic_names: f_topic_names,
-            timeout_ms: f_timeout_ms,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DeleteTopicsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            topics: if cx.version >= 6i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            topic_names: if cx.version <= 5i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            timeout_ms: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DeleteTopicsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            topics: if version >= 6i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = DeleteTopicState::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<DeleteTopicState>::new()
-            },
-            topic_names: if version <= 5i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
-            },
-            timeout_ms: g.i32(),
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DeleteTopicState` of `DeleteTopicsRequest.json` (Kafka 4.4), in versions 6.
@@ -302,94 +138,48 @@ pub struct DeleteTopicState {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DeleteTopicState {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 17usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DeleteTopicState {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += match &self.name {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DeleteTopicState",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 16usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 16usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        match &self.name {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.topic_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.topic_id, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DeleteTopicState {
+    const MIN_SIZE: usize = 17usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = r.uuid().map_err(|e| e.in_field("TopicId"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            topic_id: r.field(cx, "TopicId")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DeleteTopicState {
-            name: f_name,
-            topic_id: f_topic_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DeleteTopicState {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for DeleteTopicState {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if g.null() { None } else { Some(g.string()) },
-            topic_id: g.uuid(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: if g.null() { None } else { Some(g.value(cx)) },
+            topic_id: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -46,195 +46,91 @@ impl ::core::default::Default for DescribeAclsRequest {
             host_filter: Some(crate::StrBytes::new()),
             operation: 0i8,
             permission_type: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeAclsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeAclsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 1usize;
-        n
-            += match &self.resource_name_filter {
-                None => crate::wire::write::length_len(None, version >= 2i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeAclsRequest",
-                            field: "ResourceNameFilter",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n += 1usize;
-        n
-            += match &self.principal_filter {
-                None => crate::wire::write::length_len(None, version >= 2i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeAclsRequest",
-                            field: "PrincipalFilter",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n
-            += match &self.host_filter {
-                None => crate::wire::write::length_len(None, version >= 2i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeAclsRequest",
-                            field: "HostFilter",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n += 1usize;
-        n += 1usize;
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.resource_name_filter, cx, "ResourceNameFilter")?;
+        n += crate::wire::size(&self.principal_filter, cx, "PrincipalFilter")?;
+        n += crate::wire::size(&self.host_filter, cx, "HostFilter")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeAclsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.resource_type_filter;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        match &self.resource_name_filter {
-            None => crate::wire::write::put_length(buf, None, version >= 2i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 2i16);
-            }
-        }
-        {
-            let v = &self.pattern_type_filter;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        match &self.principal_filter {
-            None => crate::wire::write::put_length(buf, None, version >= 2i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 2i16);
-            }
-        }
-        match &self.host_filter {
-            None => crate::wire::write::put_length(buf, None, version >= 2i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 2i16);
-            }
-        }
-        {
-            let v = &self.operation;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.permission_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.resource_type_filter, cx);
+        w.put(&self.resource_name_filter, cx);
+        w.put(&self.pattern_type_filter, cx);
+        w.put(&self.principal_filter, cx);
+        w.put(&self.host_filter, cx);
+        w.fixed((self.operation, self.permission_type));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeAclsRequest {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type_filter: i8 = r
-            .i8()
-            .map_err(|e| e.in_field("ResourceTypeFilter"))?;
-        let f_resource_name_filter: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 2i16)
-            .map_err(|e| e.in_field("ResourceNameFilter"))?;
-        let f_pattern_type_filter: i8 = r
-            .i8()
-            .map_err(|e| e.in_field("PatternTypeFilter"))?;
-        let f_principal_filter: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 2i16)
-            .map_err(|e| e.in_field("PrincipalFilter"))?;
-        let f_host_filter: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 2i16)
-            .map_err(|e| e.in_field("HostFilter"))?;
-        let f_operation: i8 = r.i8().map_err(|e| e.in_field("Operation"))?;
-        let f_permission_type: i8 = r.i8().map_err(|e| e.in_field("PermissionType"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            resource_type_filter: r.field(cx, "ResourceTypeFilter")?,
+            resource_name_filter: r.field(cx, "ResourceNameFilter")?,
+            pattern_type_filter: r.field(cx, "PatternTypeFilter")?,
+            principal_filter: r.field(cx, "PrincipalFilter")?,
+            host_filter: r.field(cx, "HostFilter")?,
+            operation: r.field(cx, "Operation")?,
+            permission_type: r.field(cx, "PermissionType")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeAclsRequest {
-            resource_type_filter: f_resource_type_filter,
-            resource_name_filter: f_resource_name_filter,
-            pattern_type_filter: f_pattern_type_filter,
-            principal_filter: f_principal_filter,
-            host_filter: f_host_filter,
-            operation: f_operation,
-            permission_type: f_permission_type,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeAclsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            resource_type_filter: g.value(cx),
+            resource_name_filter: if g.null() { None } else { Some(g.value(cx)) },
+            pattern_type_filter: g.value(cx),
+            principal_filter: if g.null() { None } else { Some(g.value(cx)) },
+            host_filter: if g.null() { None } else { Some(g.value(cx)) },
+            operation: g.value(cx),
+            permission_type: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeAclsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            resource_type_filter: g.i8(),
-            resource_name_filter: if g.null() { None } else { Some(g.string()) },
-            pattern_type_filter: g.i8(),
-            principal_filter: if g.null() { None } else { Some(g.string()) },
-            host_filter: if g.null() { None } else { Some(g.string()) },
-            operation: g.i8(),
-            permission_type: g.i8(),
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for DescribeAclsRequest {

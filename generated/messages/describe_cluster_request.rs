@@ -30,117 +30,90 @@ impl ::core::default::Default for DescribeClusterRequest {
             include_cluster_authorized_operations: false,
             endpoint_type: 1i8,
             include_fenced_brokers: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeClusterRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeClusterRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 1usize;
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.endpoint_type != 1i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribeClusterRequest",
-                field: "EndpointType",
-                version,
-            });
+        if cx.version <= 0i16 && self.endpoint_type != 1i8 {
+            return Err(crate::wire::not_in_version("EndpointType", cx));
         }
-        if version >= 2i16 {
+        if cx.version >= 2i16 {
             n += 1usize;
         }
-        if version <= 1i16 && self.include_fenced_brokers {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribeClusterRequest",
-                field: "IncludeFencedBrokers",
-                version,
-            });
+        if cx.version <= 1i16 && self.include_fenced_brokers {
+            return Err(crate::wire::not_in_version("IncludeFencedBrokers", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.include_cluster_authorized_operations;
-            crate::wire::write::put_bool(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.include_cluster_authorized_operations, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.endpoint_type, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.endpoint_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
+        if cx.version >= 2i16 {
+            w.put(&self.include_fenced_brokers, cx);
         }
-        if version >= 2i16 {
-            {
-                let v = &self.include_fenced_brokers;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeClusterRequest {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_include_cluster_authorized_operations: bool = r
-            .bool()
-            .map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?;
-        let f_endpoint_type: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("EndpointType"))?
-        } else {
-            1i8
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            include_cluster_authorized_operations: r
+                .field(cx, "IncludeClusterAuthorizedOperations")?,
+            endpoint_type: if cx.version >= 1i16 {
+                r.field(cx, "EndpointType")?
+            } else {
+                1i8
+            },
+            include_fenced_brokers: if cx.version >= 2i16 {
+                r.field(cx, "IncludeFencedBrokers")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_include_fenced_brokers: bool = if version >= 2i16 {
-            r.bool().map_err(|e| e.in_field("IncludeFencedBrokers"))?
-        } else {
-            false
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeClusterRequest {
-            include_cluster_authorized_operations: f_include_cluster_authorized_operations,
-            endpoint_type: f_endpoint_type,
-            include_fenced_brokers: f_include_fenced_brokers,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeClusterRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            include_cluster_authorized_operations: g.value(cx),
+            endpoint_type: if cx.version >= 1i16 { g.value(cx) } else { 1i8 },
+            include_fenced_brokers: if cx.version >= 2i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeClusterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            include_cluster_authorized_operations: g.bool(),
-            endpoint_type: if version >= 1i16 { g.i8() } else { 1i8 },
-            include_fenced_brokers: if version >= 2i16 { g.bool() } else { false },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for DescribeClusterRequest {

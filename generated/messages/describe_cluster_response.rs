@@ -46,238 +46,96 @@ impl ::core::default::Default for DescribeClusterResponse {
             endpoint_type: 1i8,
             cluster_id: crate::StrBytes::new(),
             controller_id: -1i32,
-            brokers: ::std::vec::Vec::<DescribeClusterBroker>::new(),
+            brokers: ::std::vec::Vec::new(),
             cluster_authorized_operations: -2147483648i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeClusterResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 17usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeClusterResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeClusterResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 14usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.endpoint_type != 1i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribeClusterResponse",
-                field: "EndpointType",
-                version,
-            });
+        if cx.version <= 0i16 && self.endpoint_type != 1i8 {
+            return Err(crate::wire::not_in_version("EndpointType", cx));
         }
-        n
-            += {
-                let v = &self.cluster_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeClusterResponse",
-                            field: "ClusterId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += {
-                let v = &self.brokers;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeClusterResponse",
-                            field: "Brokers",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.cluster_id, cx, "ClusterId")?;
+        n += crate::wire::size(&self.brokers, cx, "Brokers")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.throttle_time_ms, self.error_code));
+        w.put(&self.error_message, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.endpoint_type, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.endpoint_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
-        }
-        {
-            let v = &self.cluster_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.controller_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.brokers;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.cluster_authorized_operations;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        w.put(&self.cluster_id, cx);
+        w.put(&self.controller_id, cx);
+        w.put(&self.brokers, cx);
+        w.put(&self.cluster_authorized_operations, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeClusterResponse {
+    const MIN_SIZE: usize = 17usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_endpoint_type: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("EndpointType"))?
-        } else {
-            1i8
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            endpoint_type: if cx.version >= 1i16 {
+                r.field(cx, "EndpointType")?
+            } else {
+                1i8
+            },
+            cluster_id: r.field(cx, "ClusterId")?,
+            controller_id: r.field(cx, "ControllerId")?,
+            brokers: r.field(cx, "Brokers")?,
+            cluster_authorized_operations: r.field(cx, "ClusterAuthorizedOperations")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_cluster_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("ClusterId"))?;
-        let f_controller_id: i32 = r.i32().map_err(|e| e.in_field("ControllerId"))?;
-        let f_brokers: ::std::vec::Vec<DescribeClusterBroker> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeClusterBroker>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, DescribeClusterBroker::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeClusterBroker::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Brokers"))?;
-        let f_cluster_authorized_operations: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("ClusterAuthorizedOperations"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeClusterResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            endpoint_type: f_endpoint_type,
-            cluster_id: f_cluster_id,
-            controller_id: f_controller_id,
-            brokers: f_brokers,
-            cluster_authorized_operations: f_cluster_authorized_operations,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeClusterResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            endpoint_type: if cx.version >= 1i16 { g.value(cx) } else { 1i8 },
+            cluster_id: g.value(cx),
+            controller_id: g.value(cx),
+            brokers: g.value(cx),
+            cluster_authorized_operations: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeClusterResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            endpoint_type: if version >= 1i16 { g.i8() } else { 1i8 },
-            cluster_id: g.string(),
-            controller_id: g.i32(),
-            brokers: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeClusterBroker::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            cluster_authorized_operations: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DescribeClusterBroker` of `DescribeClusterResponse.json` (Kafka 4.4), in versions 0-2.
@@ -305,145 +163,66 @@ pub struct DescribeClusterBroker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeClusterBroker {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 10usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeClusterBroker {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeClusterBroker",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += match &self.rack {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeClusterBroker",
-                            field: "Rack",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        if version >= 2i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        n += crate::wire::size(&self.rack, cx, "Rack")?;
+        if cx.version >= 2i16 {
             n += 1usize;
         }
-        if version <= 1i16 && self.is_fenced {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribeClusterBroker",
-                field: "IsFenced",
-                version,
-            });
+        if cx.version <= 1i16 && self.is_fenced {
+            return Err(crate::wire::not_in_version("IsFenced", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.broker_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.broker_id, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        w.put(&self.rack, cx);
+        if cx.version >= 2i16 {
+            w.put(&self.is_fenced, cx);
         }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.rack {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        if version >= 2i16 {
-            {
-                let v = &self.is_fenced;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeClusterBroker {
+    const MIN_SIZE: usize = 10usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_broker_id: i32 = r.i32().map_err(|e| e.in_field("BrokerId"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Rack"))?;
-        let f_is_fenced: bool = if version >= 2i16 {
-            r.bool().map_err(|e| e.in_field("IsFenced"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            broker_id: r.field(cx, "BrokerId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            rack: r.field(cx, "Rack")?,
+            is_fenced: if cx.version >= 2i16 { r.field(cx, "IsFenced")? } else { false },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeClusterBroker {
-            broker_id: f_broker_id,
-            host: f_host,
-            port: f_port,
-            rack: f_rack,
-            is_fenced: f_is_fenced,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeClusterBroker {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeClusterBroker {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            broker_id: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            rack: if g.null() { None } else { Some(g.string()) },
-            is_fenced: if version >= 2i16 { g.bool() } else { false },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            broker_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            rack: if g.null() { None } else { Some(g.value(cx)) },
+            is_fenced: if cx.version >= 2i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

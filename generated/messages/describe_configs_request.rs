@@ -24,178 +24,86 @@ pub struct DescribeConfigsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeConfigsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeConfigsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.resources;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsRequest",
-                            field: "Resources",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 1usize;
-        if version >= 3i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.resources, cx, "Resources")?;
+        if cx.version >= 3i16 {
             n += 1usize;
         }
-        if version <= 2i16 && self.include_documentation {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribeConfigsRequest",
-                field: "IncludeDocumentation",
-                version,
-            });
+        if cx.version <= 2i16 && self.include_documentation {
+            return Err(crate::wire::not_in_version("IncludeDocumentation", cx));
         }
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.resources;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.resources, cx);
+        w.put(&self.include_synonyms, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.include_documentation, cx);
         }
-        {
-            let v = &self.include_synonyms;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.include_documentation;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeConfigsRequest {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resources: ::std::vec::Vec<DescribeConfigsResource> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeConfigsResource>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 4i16, DescribeConfigsResource::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeConfigsResource::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Resources"))?;
-        let f_include_synonyms: bool = r
-            .bool()
-            .map_err(|e| e.in_field("IncludeSynonyms"))?;
-        let f_include_documentation: bool = if version >= 3i16 {
-            r.bool().map_err(|e| e.in_field("IncludeDocumentation"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            resources: r.field(cx, "Resources")?,
+            include_synonyms: r.field(cx, "IncludeSynonyms")?,
+            include_documentation: if cx.version >= 3i16 {
+                r.field(cx, "IncludeDocumentation")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeConfigsRequest {
-            resources: f_resources,
-            include_synonyms: f_include_synonyms,
-            include_documentation: f_include_documentation,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeConfigsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            resources: g.value(cx),
+            include_synonyms: g.value(cx),
+            include_documentation: if cx.version >= 3i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeConfigsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            resources: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeConfigsResource::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            include_synonyms: g.bool(),
-            include_documentation: if version >= 3i16 { g.bool() } else { false },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DescribeConfigsResource` of `DescribeConfigsRequest.json` (Kafka 4.4), in versions 1-4.
@@ -222,199 +130,68 @@ impl ::core::default::Default for DescribeConfigsResource {
         Self {
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            configuration_keys: Some(::std::vec::Vec::<crate::StrBytes>::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            configuration_keys: Some(::std::vec::Vec::new()),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeConfigsResource {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeConfigsResource {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.resource_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResource",
-                            field: "ResourceName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += match &self.configuration_keys {
-                None => crate::wire::write::length_len(None, version >= 4i16, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResource",
-                            field: "ConfigurationKeys",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(
-                                            l,
-                                            version >= 4i16,
-                                            false,
-                                        ) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "DescribeConfigsResource",
-                                                field: "ConfigurationKeys",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, version >= 4i16)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        n += crate::wire::size(&self.configuration_keys, cx, "ConfigurationKeys")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsResource",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.resource_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.resource_name;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
-        }
-        match &self.configuration_keys {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, version >= 4i16);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.resource_type, cx);
+        w.put(&self.resource_name, cx);
+        w.put(&self.configuration_keys, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeConfigsResource {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configuration_keys: ::core::option::Option<
-            ::std::vec::Vec<crate::StrBytes>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(version >= 4i16, 1usize)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for _ in 0..n {
-                            v.push(r.string(version >= 4i16)?);
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("ConfigurationKeys"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            resource_type: r.field(cx, "ResourceType")?,
+            resource_name: r.field(cx, "ResourceName")?,
+            configuration_keys: r.field(cx, "ConfigurationKeys")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeConfigsResource {
-            resource_type: f_resource_type,
-            resource_name: f_resource_name,
-            configuration_keys: f_configuration_keys,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeConfigsResource {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeConfigsResource {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            resource_type: g.i8(),
-            resource_name: g.string(),
-            configuration_keys: if g.null() {
-                None
+            resource_type: g.value(cx),
+            resource_name: g.value(cx),
+            configuration_keys: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

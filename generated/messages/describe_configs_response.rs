@@ -19,153 +19,71 @@ pub struct DescribeConfigsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeConfigsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeConfigsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.results;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResponse",
-                            field: "Results",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.results, cx, "Results")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.results;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        w.put(&self.results, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeConfigsResponse {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_results: ::std::vec::Vec<DescribeConfigsResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeConfigsResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 4i16, DescribeConfigsResult::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeConfigsResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Results"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            results: r.field(cx, "Results")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeConfigsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            results: f_results,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeConfigsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            results: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeConfigsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            results: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeConfigsResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DescribeConfigsSynonym` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
@@ -193,136 +111,67 @@ impl ::core::default::Default for DescribeConfigsSynonym {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
             source: 0i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeConfigsSynonym {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeConfigsSynonym {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsSynonym",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += match &self.value {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsSynonym",
-                            field: "Value",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n += 1usize;
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.value, cx, "Value")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsSynonym",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
-        }
-        match &self.value {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 4i16);
-            }
-        }
-        {
-            let v = &self.source;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.value, cx);
+        w.put(&self.source, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeConfigsSynonym {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 4i16)
-            .map_err(|e| e.in_field("Value"))?;
-        let f_source: i8 = r.i8().map_err(|e| e.in_field("Source"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            value: r.field(cx, "Value")?,
+            source: r.field(cx, "Source")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeConfigsSynonym {
-            name: f_name,
-            value: f_value,
-            source: f_source,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeConfigsSynonym {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeConfigsSynonym {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            value: if g.null() { None } else { Some(g.string()) },
-            source: g.i8(),
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            value: if g.null() { None } else { Some(g.value(cx)) },
+            source: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -369,280 +218,106 @@ impl ::core::default::Default for DescribeConfigsResourceResult {
             read_only: false,
             config_source: -1i8,
             is_sensitive: false,
-            synonyms: ::std::vec::Vec::<DescribeConfigsSynonym>::new(),
+            synonyms: ::std::vec::Vec::new(),
             config_type: 0i8,
             documentation: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeConfigsResourceResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeConfigsResourceResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResourceResult",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += match &self.value {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResourceResult",
-                            field: "Value",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n += 1usize;
-        n += 1usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.synonyms;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResourceResult",
-                            field: "Synonyms",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 3i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 3usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.value, cx, "Value")?;
+        n += crate::wire::size(&self.synonyms, cx, "Synonyms")?;
+        if cx.version >= 3i16 {
             n += 1usize;
         }
-        if version >= 3i16 {
-            n
-                += match &self.documentation {
-                    None => crate::wire::write::length_len(None, version >= 4i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DescribeConfigsResourceResult",
-                                field: "Documentation",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 4i16)
-                    }
-                };
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.documentation, cx, "Documentation")?;
         }
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsResourceResult",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.value, cx);
+        w.fixed((self.read_only, self.config_source, self.is_sensitive));
+        w.put(&self.synonyms, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.config_type, cx);
         }
-        match &self.value {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 4i16);
-            }
+        if cx.version >= 3i16 {
+            w.put(&self.documentation, cx);
         }
-        {
-            let v = &self.read_only;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.config_source;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.is_sensitive;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.synonyms;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.config_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
-        }
-        if version >= 3i16 {
-            match &self.documentation {
-                None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 4i16);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeConfigsResourceResult {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_value: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 4i16)
-            .map_err(|e| e.in_field("Value"))?;
-        let f_read_only: bool = r.bool().map_err(|e| e.in_field("ReadOnly"))?;
-        let f_config_source: i8 = r.i8().map_err(|e| e.in_field("ConfigSource"))?;
-        let f_is_sensitive: bool = r.bool().map_err(|e| e.in_field("IsSensitive"))?;
-        let f_synonyms: ::std::vec::Vec<DescribeConfigsSynonym> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeConfigsSynonym>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 4i16, DescribeConfigsSynonym::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeConfigsSynonym::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Synonyms"))?;
-        let f_config_type: i8 = if version >= 3i16 {
-            r.i8().map_err(|e| e.in_field("ConfigType"))?
-        } else {
-            0i8
-        };
-        let f_documentation: ::core::option::Option<crate::StrBytes> = if version >= 3i16
-        {
-            r.nullable_string(version >= 4i16).map_err(|e| e.in_field("Documentation"))?
-        } else {
-            Some(crate::StrBytes::new())
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
-            }
-        }
-        Ok(DescribeConfigsResourceResult {
-            name: f_name,
-            value: f_value,
-            read_only: f_read_only,
-            config_source: f_config_source,
-            is_sensitive: f_is_sensitive,
-            synonyms: f_synonyms,
-            config_type: f_config_type,
-            documentation: f_documentation,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl DescribeConfigsResourceResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            name: g.string(),
-            value: if g.null() { None } else { Some(g.string()) },
-            read_only: g.bool(),
-            config_source: g.i8(),
-            is_sensitive: g.bool(),
-            synonyms: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeConfigsSynonym::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            value: r.field(cx, "Value")?,
+            read_only: r.field(cx, "ReadOnly")?,
+            config_source: r.field(cx, "ConfigSource")?,
+            is_sensitive: r.field(cx, "IsSensitive")?,
+            synonyms: r.field(cx, "Synonyms")?,
+            config_type: if cx.version >= 3i16 {
+                r.field(cx, "ConfigType")?
+            } else {
+                0i8
             },
-            config_type: if version >= 3i16 { g.i8() } else { 0i8 },
-            documentation: if version >= 3i16 {
-                if g.null() { None } else { Some(g.string()) }
+            documentation: if cx.version >= 3i16 {
+                r.field(cx, "Documentation")?
             } else {
                 Some(crate::StrBytes::new())
             },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeConfigsResourceResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            name: g.value(cx),
+            value: if g.null() { None } else { Some(g.value(cx)) },
+            read_only: g.value(cx),
+            config_source: g.value(cx),
+            is_sensitive: g.value(cx),
+            synonyms: g.value(cx),
+            config_type: if cx.version >= 3i16 { g.value(cx) } else { 0i8 },
+            documentation: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
-                ::core::default::Default::default()
+                Some(crate::StrBytes::new())
+            },
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -679,220 +354,75 @@ impl ::core::default::Default for DescribeConfigsResult {
             error_message: Some(crate::StrBytes::new()),
             resource_type: 0i8,
             resource_name: crate::StrBytes::new(),
-            configs: ::std::vec::Vec::<DescribeConfigsResourceResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            configs: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeConfigsResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeConfigsResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResult",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n += 1usize;
-        n
-            += {
-                let v = &self.resource_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResult",
-                            field: "ResourceName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += {
-                let v = &self.configs;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeConfigsResult",
-                            field: "Configs",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 3usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        n += crate::wire::size(&self.configs, cx, "Configs")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeConfigsResult",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 4i16);
-            }
-        }
-        {
-            let v = &self.resource_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.resource_name;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
-        }
-        {
-            let v = &self.configs;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.error_message, cx);
+        w.put(&self.resource_type, cx);
+        w.put(&self.resource_name, cx);
+        w.put(&self.configs, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeConfigsResult {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 4i16)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_resource_type: i8 = r.i8().map_err(|e| e.in_field("ResourceType"))?;
-        let f_resource_name: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("ResourceName"))?;
-        let f_configs: ::std::vec::Vec<DescribeConfigsResourceResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeConfigsResourceResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(
-                        version >= 4i16,
-                        DescribeConfigsResourceResult::MIN_SIZE,
-                    )?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeConfigsResourceResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Configs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            resource_type: r.field(cx, "ResourceType")?,
+            resource_name: r.field(cx, "ResourceName")?,
+            configs: r.field(cx, "Configs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeConfigsResult {
-            error_code: f_error_code,
-            error_message: f_error_message,
-            resource_type: f_resource_type,
-            resource_name: f_resource_name,
-            configs: f_configs,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeConfigsResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeConfigsResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            resource_type: g.i8(),
-            resource_name: g.string(),
-            configs: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeConfigsResourceResult::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            resource_type: g.value(cx),
+            resource_name: g.value(cx),
+            configs: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

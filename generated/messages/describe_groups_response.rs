@@ -19,158 +19,80 @@ pub struct DescribeGroupsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeGroupsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeGroupsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeGroupsResponse",
-                            field: "Groups",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.groups, cx, "Groups")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribeGroupsResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.groups;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.groups, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeGroupsResponse {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            groups: r.field(cx, "Groups")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribedGroup>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, DescribedGroup::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Groups"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(DescribeGroupsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            groups: f_groups,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeGroupsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
+            groups: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeGroupsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
-            groups: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribedGroup::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DescribedGroupMember` of `DescribeGroupsResponse.json` (Kafka 4.4), in versions 0-6.
@@ -207,237 +129,88 @@ pub struct DescribedGroupMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribedGroupMember {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribedGroupMember {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroupMember",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        if version >= 4i16 {
-            n
-                += match &self.group_instance_id {
-                    None => crate::wire::write::length_len(None, version >= 5i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DescribedGroupMember",
-                                field: "GroupInstanceId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 5i16)
-                    }
-                };
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 4i16 {
+            n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
-        n
-            += {
-                let v = &self.client_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroupMember",
-                            field: "ClientId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.client_host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroupMember",
-                            field: "ClientHost",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.member_metadata;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroupMember",
-                            field: "MemberMetadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.member_assignment;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroupMember",
-                            field: "MemberAssignment",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 5i16)
-                }
-            };
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.client_id, cx, "ClientId")?;
+        n += crate::wire::size(&self.client_host, cx, "ClientHost")?;
+        n += crate::wire::size(&self.member_metadata, cx, "MemberMetadata")?;
+        n += crate::wire::size(&self.member_assignment, cx, "MemberAssignment")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribedGroupMember",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        if cx.version >= 4i16 {
+            w.put(&self.group_instance_id, cx);
         }
-        if version >= 4i16 {
-            match &self.group_instance_id {
-                None => crate::wire::write::put_length(buf, None, version >= 5i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 5i16);
-                }
-            }
-        }
-        {
-            let v = &self.client_id;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.client_host;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.member_metadata;
-            crate::wire::write::put_bytes(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.member_assignment;
-            crate::wire::write::put_bytes(buf, v, version >= 5i16);
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.client_id, cx);
+        w.put(&self.client_host, cx);
+        w.put(&self.member_metadata, cx);
+        w.put(&self.member_assignment, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribedGroupMember {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
-            >= 4i16
-        {
-            r.nullable_string(version >= 5i16)
-                .map_err(|e| e.in_field("GroupInstanceId"))?
-        } else {
-            None
-        };
-        let f_client_id: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("ClientHost"))?;
-        let f_member_metadata: crate::Bytes = r
-            .bytes(version >= 5i16)
-            .map_err(|e| e.in_field("MemberMetadata"))?;
-        let f_member_assignment: crate::Bytes = r
-            .bytes(version >= 5i16)
-            .map_err(|e| e.in_field("MemberAssignment"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
-            }
-        }
-        Ok(DescribedGroupMember {
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            client_id: f_client_id,
-            client_host: f_client_host,
-            member_metadata: f_member_metadata,
-            member_assignment: f_member_assignment,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl DescribedGroupMember {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            member_id: g.string(),
-            group_instance_id: if version >= 4i16 {
-                if g.null() { None } else { Some(g.string()) }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: if cx.version >= 4i16 {
+                r.field(cx, "GroupInstanceId")?
             } else {
                 None
             },
-            client_id: g.string(),
-            client_host: g.string(),
-            member_metadata: g.bytes(),
-            member_assignment: g.bytes(),
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
+            client_id: r.field(cx, "ClientId")?,
+            client_host: r.field(cx, "ClientHost")?,
+            member_metadata: r.field(cx, "MemberMetadata")?,
+            member_assignment: r.field(cx, "MemberAssignment")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribedGroupMember {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            member_id: g.value(cx),
+            group_instance_id: if cx.version >= 4i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
-                ::core::default::Default::default()
+                None
+            },
+            client_id: g.value(cx),
+            client_host: g.value(cx),
+            member_metadata: g.value(cx),
+            member_assignment: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -485,329 +258,119 @@ impl ::core::default::Default for DescribedGroup {
             group_state: crate::StrBytes::new(),
             protocol_type: crate::StrBytes::new(),
             protocol_data: crate::StrBytes::new(),
-            members: ::std::vec::Vec::<DescribedGroupMember>::new(),
+            members: ::std::vec::Vec::new(),
             authorized_operations: -2147483648i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribedGroup {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribedGroup {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        if version >= 6i16 {
-            n
-                += match &self.error_message {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DescribedGroup",
-                                field: "ErrorMessage",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        if cx.version >= 6i16 {
+            n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
         }
-        if version <= 5i16 && self.error_message.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribedGroup",
-                field: "ErrorMessage",
-                version,
-            });
+        if cx.version <= 5i16 && self.error_message.is_some() {
+            return Err(crate::wire::not_in_version("ErrorMessage", cx));
         }
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.group_state;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "GroupState",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.protocol_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "ProtocolType",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.protocol_data;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 5i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "ProtocolData",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 5i16)
-                }
-            };
-        n
-            += {
-                let v = &self.members;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 5i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "Members",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 5i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 3i16 {
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.group_state, cx, "GroupState")?;
+        n += crate::wire::size(&self.protocol_type, cx, "ProtocolType")?;
+        n += crate::wire::size(&self.protocol_data, cx, "ProtocolData")?;
+        n += crate::wire::size(&self.members, cx, "Members")?;
+        if cx.version >= 3i16 {
             n += 4usize;
         }
-        if version <= 2i16 && self.authorized_operations != -2147483648i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribedGroup",
-                field: "AuthorizedOperations",
-                version,
-            });
+        if cx.version <= 2i16 && self.authorized_operations != -2147483648i32 {
+            return Err(crate::wire::not_in_version("AuthorizedOperations", cx));
         }
-        if version >= 5i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "DescribedGroup",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        if cx.version >= 6i16 {
+            w.put(&self.error_message, cx);
         }
-        if version >= 6i16 {
-            match &self.error_message {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+        w.put(&self.group_id, cx);
+        w.put(&self.group_state, cx);
+        w.put(&self.protocol_type, cx);
+        w.put(&self.protocol_data, cx);
+        w.put(&self.members, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.authorized_operations, cx);
         }
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.group_state;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.protocol_type;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.protocol_data;
-            crate::wire::write::put_string(buf, v, version >= 5i16);
-        }
-        {
-            let v = &self.members;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 5i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.authorized_operations;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 5i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribedGroup {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 6i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("ErrorMessage"))?
-        } else {
-            None
-        };
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("GroupState"))?;
-        let f_protocol_type: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocol_data: crate::StrBytes = r
-            .string(version >= 5i16)
-            .map_err(|e| e.in_field("ProtocolData"))?;
-        let f_members: ::std::vec::Vec<DescribedGroupMember> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribedGroupMember>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 5i16, DescribedGroupMember::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribedGroupMember::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = if version >= 3i16 {
-            r.i32().map_err(|e| e.in_field("AuthorizedOperations"))?
-        } else {
-            -2147483648i32
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 5i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
-            }
-        }
-        Ok(DescribedGroup {
-            error_code: f_error_code,
-            error_message: f_error_message,
-            group_id: f_group_id,
-            group_state: f_group_state,
-            protocol_type: f_protocol_type,
-            protocol_data: f_protocol_data,
-            members: f_members,
-            authorized_operations: f_authorized_operations,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl DescribedGroup {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            error_code: g.i16(),
-            error_message: if version >= 6i16 {
-                if g.null() { None } else { Some(g.string()) }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: if cx.version >= 6i16 {
+                r.field(cx, "ErrorMessage")?
             } else {
                 None
             },
-            group_id: g.string(),
-            group_state: g.string(),
-            protocol_type: g.string(),
-            protocol_data: g.string(),
-            members: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribedGroupMember::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            authorized_operations: if version >= 3i16 {
-                g.i32()
+            group_id: r.field(cx, "GroupId")?,
+            group_state: r.field(cx, "GroupState")?,
+            protocol_type: r.field(cx, "ProtocolType")?,
+            protocol_data: r.field(cx, "ProtocolData")?,
+            members: r.field(cx, "Members")?,
+            authorized_operations: if cx.version >= 3i16 {
+                r.field(cx, "AuthorizedOperations")?
             } else {
                 -2147483648i32
             },
-            unknown_tagged_fields: if version >= 5i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribedGroup {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            error_message: if cx.version >= 6i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
-                ::core::default::Default::default()
+                None
+            },
+            group_id: g.value(cx),
+            group_state: g.value(cx),
+            protocol_type: g.value(cx),
+            protocol_data: g.value(cx),
+            members: g.value(cx),
+            authorized_operations: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                -2147483648i32
+            },
+            unknown_tagged_fields: if cx.version >= 5i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -19,128 +19,59 @@ pub struct DescribeProducersResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeProducersResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeProducersResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeProducersResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        w.put(&self.topics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeProducersResponse {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: ::std::vec::Vec<TopicResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicResponse::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeProducersResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeProducersResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            topics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeProducersResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `ProducerState` of `DescribeProducersResponse.json` (Kafka 4.4), in versions 0.
@@ -180,116 +111,65 @@ impl ::core::default::Default for ProducerState {
             last_timestamp: -1i64,
             coordinator_epoch: 0i32,
             current_txn_start_offset: -1i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ProducerState {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 37usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ProducerState {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 8usize;
-        n += 4usize;
-        n += 4usize;
-        n += 8usize;
-        n += 4usize;
-        n += 8usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 36usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.producer_id;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.producer_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.last_sequence;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.last_timestamp;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.coordinator_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.current_txn_start_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((
+            self.producer_id,
+            self.producer_epoch,
+            self.last_sequence,
+            self.last_timestamp,
+            self.coordinator_epoch,
+            self.current_txn_start_offset,
+        ));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ProducerState {
+    const MIN_SIZE: usize = 37usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
-        let f_producer_epoch: i32 = r.i32().map_err(|e| e.in_field("ProducerEpoch"))?;
-        let f_last_sequence: i32 = r.i32().map_err(|e| e.in_field("LastSequence"))?;
-        let f_last_timestamp: i64 = r.i64().map_err(|e| e.in_field("LastTimestamp"))?;
-        let f_coordinator_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("CoordinatorEpoch"))?;
-        let f_current_txn_start_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("CurrentTxnStartOffset"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            producer_id: r.field(cx, "ProducerId")?,
+            producer_epoch: r.field(cx, "ProducerEpoch")?,
+            last_sequence: r.field(cx, "LastSequence")?,
+            last_timestamp: r.field(cx, "LastTimestamp")?,
+            coordinator_epoch: r.field(cx, "CoordinatorEpoch")?,
+            current_txn_start_offset: r.field(cx, "CurrentTxnStartOffset")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(ProducerState {
-            producer_id: f_producer_id,
-            producer_epoch: f_producer_epoch,
-            last_sequence: f_last_sequence,
-            last_timestamp: f_last_timestamp,
-            coordinator_epoch: f_coordinator_epoch,
-            current_txn_start_offset: f_current_txn_start_offset,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ProducerState {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for ProducerState {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            producer_id: g.i64(),
-            producer_epoch: g.i32(),
-            last_sequence: g.i32(),
-            last_timestamp: g.i64(),
-            coordinator_epoch: g.i32(),
-            current_txn_start_offset: g.i64(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            producer_id: g.value(cx),
+            producer_epoch: g.value(cx),
+            last_sequence: g.value(cx),
+            last_timestamp: g.value(cx),
+            coordinator_epoch: g.value(cx),
+            current_txn_start_offset: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -315,162 +195,54 @@ pub struct PartitionResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl PartitionResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for PartitionResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.active_producers;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionResponse",
-                            field: "ActiveProducers",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.active_producers, cx, "ActiveProducers")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.active_producers;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.error_code));
+        w.put(&self.error_message, cx);
+        w.put(&self.active_producers, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for PartitionResponse {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_active_producers: ::std::vec::Vec<ProducerState> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<ProducerState>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, ProducerState::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(ProducerState::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ActiveProducers"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            active_producers: r.field(cx, "ActiveProducers")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(PartitionResponse {
-            partition_index: f_partition_index,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            active_producers: f_active_producers,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl PartitionResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for PartitionResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            active_producers: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = ProducerState::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            partition_index: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            active_producers: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -490,144 +262,49 @@ pub struct TopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopicResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicResponse",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicResponse",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopicResponse {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<PartitionResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, PartitionResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        PartitionResponse::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopicResponse {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

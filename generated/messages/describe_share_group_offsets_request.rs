@@ -18,127 +18,56 @@ pub struct DescribeShareGroupOffsetsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeShareGroupOffsetsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeShareGroupOffsetsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeShareGroupOffsetsRequest",
-                            field: "Groups",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.groups, cx, "Groups")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.groups;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.groups, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeShareGroupOffsetsRequest {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_groups: ::std::vec::Vec<DescribeShareGroupOffsetsRequestGroup> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeShareGroupOffsetsRequestGroup>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(true, DescribeShareGroupOffsetsRequestGroup::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeShareGroupOffsetsRequestGroup::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Groups"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            groups: r.field(cx, "Groups")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeShareGroupOffsetsRequest {
-            groups: f_groups,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeShareGroupOffsetsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            groups: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeShareGroupOffsetsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            groups: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeShareGroupOffsetsRequestGroup::arbitrary(
-                            g,
-                            version,
-                        );
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `DescribeShareGroupOffsetsRequestTopic` of `DescribeShareGroupOffsetsRequest.json` (Kafka 4.4), in versions 0-1.
@@ -157,136 +86,49 @@ pub struct DescribeShareGroupOffsetsRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeShareGroupOffsetsRequestTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeShareGroupOffsetsRequestTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.topic_name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeShareGroupOffsetsRequestTopic",
-                            field: "TopicName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeShareGroupOffsetsRequestTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.topic_name, cx, "TopicName")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.topic_name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topic_name, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeShareGroupOffsetsRequestTopic {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_topic_name: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("TopicName"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic_name: r.field(cx, "TopicName")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeShareGroupOffsetsRequestTopic {
-            topic_name: f_topic_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeShareGroupOffsetsRequestTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for DescribeShareGroupOffsetsRequestTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic_name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            topic_name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -312,174 +154,54 @@ impl ::core::default::Default for DescribeShareGroupOffsetsRequestGroup {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Some(
-                ::std::vec::Vec::<DescribeShareGroupOffsetsRequestTopic>::new(),
-            ),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            topics: Some(::std::vec::Vec::new()),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeShareGroupOffsetsRequestGroup {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeShareGroupOffsetsRequestGroup {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeShareGroupOffsetsRequestGroup",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += match &self.topics {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeShareGroupOffsetsRequestGroup",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        match &self.topics {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.topics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeShareGroupOffsetsRequestGroup {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: ::core::option::Option<
-            ::std::vec::Vec<DescribeShareGroupOffsetsRequestTopic>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<
-                ::std::vec::Vec<DescribeShareGroupOffsetsRequestTopic>,
-            >,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r
-                    .nullable_array_len(
-                        true,
-                        DescribeShareGroupOffsetsRequestTopic::MIN_SIZE,
-                    )?
-                {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                DescribeShareGroupOffsetsRequestTopic::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeShareGroupOffsetsRequestGroup {
-            group_id: f_group_id,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeShareGroupOffsetsRequestGroup {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeShareGroupOffsetsRequestGroup {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            group_id: g.string(),
-            topics: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = DescribeShareGroupOffsetsRequestTopic::arbitrary(
-                                g,
-                                version,
-                            );
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            group_id: g.value(cx),
+            topics: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -18,130 +18,56 @@ pub struct DescribeTransactionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl DescribeTransactionsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for DescribeTransactionsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.transactional_ids;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeTransactionsRequest",
-                            field: "TransactionalIds",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "DescribeTransactionsRequest",
-                                                field: "TransactionalIds",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.transactional_ids, cx, "TransactionalIds")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.transactional_ids;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_ids, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for DescribeTransactionsRequest {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_transactional_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TransactionalIds"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_ids: r.field(cx, "TransactionalIds")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeTransactionsRequest {
-            transactional_ids: f_transactional_ids,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeTransactionsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            transactional_ids: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeTransactionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            transactional_ids: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for DescribeTransactionsRequest {

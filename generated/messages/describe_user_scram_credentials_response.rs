@@ -31,174 +31,70 @@ impl ::core::default::Default for DescribeUserScramCredentialsResponse {
             throttle_time_ms: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            results: ::std::vec::Vec::<DescribeUserScramCredentialsResult>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            results: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeUserScramCredentialsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeUserScramCredentialsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeUserScramCredentialsResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.results;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeUserScramCredentialsResponse",
-                            field: "Results",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.results, cx, "Results")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.results;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.throttle_time_ms, self.error_code));
+        w.put(&self.error_message, cx);
+        w.put(&self.results, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeUserScramCredentialsResponse {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_results: ::std::vec::Vec<DescribeUserScramCredentialsResult> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribeUserScramCredentialsResult>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, DescribeUserScramCredentialsResult::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        DescribeUserScramCredentialsResult::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Results"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            results: r.field(cx, "Results")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeUserScramCredentialsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            results: f_results,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for DescribeUserScramCredentialsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            results: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl DescribeUserScramCredentialsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            results: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribeUserScramCredentialsResult::arbitrary(
-                            g,
-                            version,
-                        );
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `CredentialInfo` of `DescribeUserScramCredentialsResponse.json` (Kafka 4.4), in versions 0.
@@ -217,76 +113,46 @@ pub struct CredentialInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl CredentialInfo {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CredentialInfo {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 1usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 5usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.mechanism;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.iterations;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.mechanism, self.iterations));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CredentialInfo {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_mechanism: i8 = r.i8().map_err(|e| e.in_field("Mechanism"))?;
-        let f_iterations: i32 = r.i32().map_err(|e| e.in_field("Iterations"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            mechanism: r.field(cx, "Mechanism")?,
+            iterations: r.field(cx, "Iterations")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(CredentialInfo {
-            mechanism: f_mechanism,
-            iterations: f_iterations,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CredentialInfo {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for CredentialInfo {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            mechanism: g.i8(),
-            iterations: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            mechanism: g.value(cx),
+            iterations: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -318,182 +184,61 @@ impl ::core::default::Default for DescribeUserScramCredentialsResult {
             user: crate::StrBytes::new(),
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            credential_infos: ::std::vec::Vec::<CredentialInfo>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            credential_infos: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribeUserScramCredentialsResult {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribeUserScramCredentialsResult {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.user;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeUserScramCredentialsResult",
-                            field: "User",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeUserScramCredentialsResult",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.credential_infos;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribeUserScramCredentialsResult",
-                            field: "CredentialInfos",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.user, cx, "User")?;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.credential_infos, cx, "CredentialInfos")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.user;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.credential_infos;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.user, cx);
+        w.put(&self.error_code, cx);
+        w.put(&self.error_message, cx);
+        w.put(&self.credential_infos, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribeUserScramCredentialsResult {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_user: crate::StrBytes = r.string(true).map_err(|e| e.in_field("User"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_credential_infos: ::std::vec::Vec<CredentialInfo> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<CredentialInfo>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, CredentialInfo::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(CredentialInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("CredentialInfos"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            user: r.field(cx, "User")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            credential_infos: r.field(cx, "CredentialInfos")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribeUserScramCredentialsResult {
-            user: f_user,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            credential_infos: f_credential_infos,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribeUserScramCredentialsResult {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribeUserScramCredentialsResult {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            user: g.string(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            credential_infos: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = CredentialInfo::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            user: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            credential_infos: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

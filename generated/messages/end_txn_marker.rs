@@ -13,45 +13,41 @@ pub struct EndTxnMarker {
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorEpoch"))]
     pub coordinator_epoch: i32,
 }
-impl EndTxnMarker {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
 impl crate::Encodable for EndTxnMarker {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        Ok(n)
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        Ok(4usize)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.coordinator_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.coordinator_epoch, cx);
     }
 }
 impl crate::Decodable for EndTxnMarker {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_coordinator_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("CoordinatorEpoch"))?;
-        Ok(EndTxnMarker {
-            coordinator_epoch: f_coordinator_epoch,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            coordinator_epoch: r.field(cx, "CoordinatorEpoch")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for EndTxnMarker {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            coordinator_epoch: g.value(cx),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl EndTxnMarker {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self { coordinator_epoch: g.i32() }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for EndTxnMarker {

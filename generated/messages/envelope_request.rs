@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct EnvelopeRequest {
-    /// RequestData: `bytes`, versions 0.
+    /// RequestData: `bytes`, versions 0, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "requestData", with = "crate::serde_support::bytes")
@@ -39,141 +39,68 @@ impl ::core::default::Default for EnvelopeRequest {
             request_data: crate::Bytes::new(),
             request_principal: Some(crate::Bytes::new()),
             client_host_address: crate::Bytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl EnvelopeRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for EnvelopeRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.request_data;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EnvelopeRequest",
-                            field: "RequestData",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, true)
-                }
-            };
-        n
-            += match &self.request_principal {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EnvelopeRequest",
-                            field: "RequestPrincipal",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.client_host_address;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EnvelopeRequest",
-                            field: "ClientHostAddress",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.request_data, cx, "RequestData")?;
+        n += crate::wire::size(&self.request_principal, cx, "RequestPrincipal")?;
+        n += crate::wire::size(&self.client_host_address, cx, "ClientHostAddress")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.request_data;
-            crate::wire::write::put_bytes(buf, v, true);
-        }
-        match &self.request_principal {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                crate::wire::write::put_bytes(buf, v, true);
-            }
-        }
-        {
-            let v = &self.client_host_address;
-            crate::wire::write::put_bytes(buf, v, true);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put_by_ref(&self.request_data, cx);
+        w.put(&self.request_principal, cx);
+        w.put(&self.client_host_address, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for EnvelopeRequest {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_request_data: crate::Bytes = r
-            .bytes(true)
-            .map_err(|e| e.in_field("RequestData"))?;
-        let f_request_principal: ::core::option::Option<crate::Bytes> = r
-            .nullable_bytes(true)
-            .map_err(|e| e.in_field("RequestPrincipal"))?;
-        let f_client_host_address: crate::Bytes = r
-            .bytes(true)
-            .map_err(|e| e.in_field("ClientHostAddress"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            request_data: r.field(cx, "RequestData")?,
+            request_principal: r.field(cx, "RequestPrincipal")?,
+            client_host_address: r.field(cx, "ClientHostAddress")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(EnvelopeRequest {
-            request_data: f_request_data,
-            request_principal: f_request_principal,
-            client_host_address: f_client_host_address,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for EnvelopeRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            request_data: g.value(cx),
+            request_principal: if g.null() { None } else { Some(g.value(cx)) },
+            client_host_address: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl EnvelopeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            request_data: g.bytes(),
-            request_principal: if g.null() { None } else { Some(g.bytes()) },
-            client_host_address: g.bytes(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for EnvelopeRequest {

@@ -63,505 +63,207 @@ impl ::core::default::Default for FetchRequest {
             isolation_level: 0i8,
             session_id: 0i32,
             session_epoch: -1i32,
-            topics: ::std::vec::Vec::<FetchTopic>::new(),
-            forgotten_topics_data: ::std::vec::Vec::<ForgottenTopic>::new(),
+            topics: ::std::vec::Vec::new(),
+            forgotten_topics_data: ::std::vec::Vec::new(),
             rack_id: crate::StrBytes::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl FetchRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 14usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FetchRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        if version <= 14i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 13usize;
+        if cx.version <= 14i16 {
             n += 4usize;
         }
-        if version >= 15i16 && self.replica_id != -1i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchRequest",
-                field: "ReplicaId",
-                version,
-            });
+        if cx.version >= 15i16 && self.replica_id != -1i32 {
+            return Err(crate::wire::not_in_version("ReplicaId", cx));
         }
-        if version <= 14i16
+        if cx.version <= 14i16
             && self.replica_state
                 != <ReplicaState as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchRequest",
-                field: "ReplicaState",
-                version,
-            });
+            return Err(crate::wire::not_in_version("ReplicaState", cx));
         }
-        n += 4usize;
-        n += 4usize;
-        n += 4usize;
-        n += 1usize;
-        if version >= 7i16 {
-            n += 4usize;
+        if cx.version >= 7i16 {
+            n += 8usize;
         }
-        if version >= 7i16 {
-            n += 4usize;
-        }
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 7i16 {
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.version >= 7i16 {
             n
-                += {
-                    let v = &self.forgotten_topics_data;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 12i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchRequest",
-                                field: "ForgottenTopicsData",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 12i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+                += crate::wire::size(
+                    &self.forgotten_topics_data,
+                    cx,
+                    "ForgottenTopicsData",
+                )?;
         }
-        if version <= 6i16 && !self.forgotten_topics_data.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchRequest",
-                field: "ForgottenTopicsData",
-                version,
-            });
+        if cx.version <= 6i16 && !self.forgotten_topics_data.is_empty() {
+            return Err(crate::wire::not_in_version("ForgottenTopicsData", cx));
         }
-        if version >= 11i16 {
-            n
-                += {
-                    let v = &self.rack_id;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchRequest",
-                                field: "RackId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 12i16)
-                    }
-                };
+        if cx.version >= 11i16 {
+            n += crate::wire::size(&self.rack_id, cx, "RackId")?;
         }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 12i16 && self.cluster_id.is_some() {
-                let s = match &self.cluster_id {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchRequest",
-                                field: "ClusterId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                if cx.version >= 15i16 { &[0u32, 1u32] } else { &[0u32] },
+            )?;
+            if self.cluster_id.is_some() {
+                t.add(0u32, &self.cluster_id, cx, "ClusterId")?;
             }
-            if version >= 15i16
+            if cx.version >= 15i16
                 && self.replica_state
                     != <ReplicaState as ::core::default::Default>::default()
             {
-                let s = {
-                    let v = &self.replica_state;
-                    v.size(version)?
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+                t.add(1u32, &self.replica_state, cx, "ReplicaState")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FetchRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 14i16 {
-            {
-                let v = &self.replica_id;
-                crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 14i16 {
+            w.put(&self.replica_id, cx);
+        }
+        w.fixed((
+            self.max_wait_ms,
+            self.min_bytes,
+            self.max_bytes,
+            self.isolation_level,
+        ));
+        if cx.version >= 7i16 {
+            w.fixed((self.session_id, self.session_epoch));
+        }
+        w.put(&self.topics, cx);
+        if cx.version >= 7i16 {
+            w.put(&self.forgotten_topics_data, cx);
+        }
+        if cx.version >= 11i16 {
+            w.put(&self.rack_id, cx);
+        }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if self.cluster_id.is_some() {
+                t.put(w, 0u32, &self.cluster_id, cx);
             }
-        }
-        {
-            let v = &self.max_wait_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.min_bytes;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.max_bytes;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.isolation_level;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        if version >= 7i16 {
-            {
-                let v = &self.session_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 7i16 {
-            {
-                let v = &self.session_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 7i16 {
-            {
-                let v = &self.forgotten_topics_data;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 12i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 11i16 {
-            {
-                let v = &self.rack_id;
-                crate::wire::write::put_string(buf, v, version >= 12i16);
-            }
-        }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 12i16 && self.cluster_id.is_some() {
-                tagged_count += 1;
-            }
-            if version >= 15i16
+            if cx.version >= 15i16
                 && self.replica_state
                     != <ReplicaState as ::core::default::Default>::default()
             {
-                tagged_count += 1;
+                t.put(w, 1u32, &self.replica_state, cx);
             }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if version >= 12i16 && self.cluster_id.is_some() {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    match &self.cluster_id {
-                        None => crate::wire::write::put_length(buf, None, true, false),
-                        Some(v) => {
-                            crate::wire::write::put_string(buf, v, true);
-                        }
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 15i16
-                && self.replica_state
-                    != <ReplicaState as ::core::default::Default>::default()
-            {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.replica_state;
-                        v.write(buf, version);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 1u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FetchRequest {
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
-        let f_replica_id: i32 = if version <= 14i16 {
-            r.i32().map_err(|e| e.in_field("ReplicaId"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            cluster_id: None,
+            replica_id: if cx.version <= 14i16 {
+                r.field(cx, "ReplicaId")?
+            } else {
+                -1i32
+            },
+            replica_state: <ReplicaState as ::core::default::Default>::default(),
+            max_wait_ms: r.field(cx, "MaxWaitMs")?,
+            min_bytes: r.field(cx, "MinBytes")?,
+            max_bytes: r.field(cx, "MaxBytes")?,
+            isolation_level: r.field(cx, "IsolationLevel")?,
+            session_id: if cx.version >= 7i16 {
+                r.field(cx, "SessionId")?
+            } else {
+                0i32
+            },
+            session_epoch: if cx.version >= 7i16 {
+                r.field(cx, "SessionEpoch")?
+            } else {
+                -1i32
+            },
+            topics: r.field(cx, "Topics")?,
+            forgotten_topics_data: if cx.version >= 7i16 {
+                r.field(cx, "ForgottenTopicsData")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            rack_id: if cx.version >= 11i16 {
+                r.field(cx, "RackId")?
+            } else {
+                crate::StrBytes::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut f_replica_state: ReplicaState = <ReplicaState as ::core::default::Default>::default();
-        let f_max_wait_ms: i32 = r.i32().map_err(|e| e.in_field("MaxWaitMs"))?;
-        let f_min_bytes: i32 = r.i32().map_err(|e| e.in_field("MinBytes"))?;
-        let f_max_bytes: i32 = r.i32().map_err(|e| e.in_field("MaxBytes"))?;
-        let f_isolation_level: i8 = r.i8().map_err(|e| e.in_field("IsolationLevel"))?;
-        let f_session_id: i32 = if version >= 7i16 {
-            r.i32().map_err(|e| e.in_field("SessionId"))?
-        } else {
-            0i32
-        };
-        let f_session_epoch: i32 = if version >= 7i16 {
-            r.i32().map_err(|e| e.in_field("SessionEpoch"))?
-        } else {
-            -1i32
-        };
-        let f_topics: ::std::vec::Vec<FetchTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<FetchTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 12i16, FetchTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(FetchTopic::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_forgotten_topics_data: ::std::vec::Vec<ForgottenTopic> = if version >= 7i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<ForgottenTopic>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(version >= 12i16, ForgottenTopic::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            ForgottenTopic::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("ForgottenTopicsData"))?
-        } else {
-            ::std::vec::Vec::<ForgottenTopic>::new()
-        };
-        let f_rack_id: crate::StrBytes = if version >= 11i16 {
-            r.string(version >= 12i16).map_err(|e| e.in_field("RackId"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 12i16 => {
-                        let r = &mut sub;
-                        f_cluster_id = r
-                            .nullable_string(true)
-                            .map_err(|e| e.in_field("ClusterId"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("ClusterId"),
-                            );
-                        }
+                    0u32 => this.cluster_id = t.field(r, cx, "ClusterId")?,
+                    1u32 if cx.version >= 15i16 => {
+                        this.replica_state = t.field(r, cx, "ReplicaState")?;
                     }
-                    1u32 if version >= 15i16 => {
-                        let r = &mut sub;
-                        f_replica_state = ReplicaState::read(r, version)
-                            .map_err(|e| e.in_field("ReplicaState"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("ReplicaState"),
-                            );
-                        }
-                    }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(FetchRequest {
-            cluster_id: f_cluster_id,
-            replica_id: f_replica_id,
-            replica_state: f_replica_state,
-            max_wait_ms: f_max_wait_ms,
-            min_bytes: f_min_bytes,
-            max_bytes: f_max_bytes,
-            isolation_level: f_isolation_level,
-            session_id: f_session_id,
-            session_epoch: f_session_epoch,
-            topics: f_topics,
-            forgotten_topics_data: f_forgotten_topics_data,
-            rack_id: f_rack_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FetchRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            cluster_id: if cx.version >= 12i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            replica_id: if cx.version <= 14i16 { g.value(cx) } else { -1i32 },
+            replica_state: if cx.version >= 15i16 {
+                g.value(cx)
+            } else {
+                <ReplicaState as ::core::default::Default>::default()
+            },
+            max_wait_ms: g.value(cx),
+            min_bytes: g.value(cx),
+            max_bytes: g.value(cx),
+            isolation_level: g.value(cx),
+            session_id: if cx.version >= 7i16 { g.value(cx) } else { 0i32 },
+            session_epoch: if cx.version >= 7i16 { g.value(cx) } else { -1i32 },
+            topics: g.value(cx),
+            forgotten_topics_data: if cx.version >= 7i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            rack_id: if cx.version >= 11i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(2u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FetchRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            cluster_id: if version >= 12i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            replica_id: if version <= 14i16 { g.i32() } else { -1i32 },
-            replica_state: if version >= 15i16 {
-                {
-                    g.enter();
-                    let v = ReplicaState::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
-            } else {
-                <ReplicaState as ::core::default::Default>::default()
-            },
-            max_wait_ms: g.i32(),
-            min_bytes: g.i32(),
-            max_bytes: g.i32(),
-            isolation_level: g.i8(),
-            session_id: if version >= 7i16 { g.i32() } else { 0i32 },
-            session_epoch: if version >= 7i16 { g.i32() } else { -1i32 },
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = FetchTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            forgotten_topics_data: if version >= 7i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = ForgottenTopic::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<ForgottenTopic>::new()
-            },
-            rack_id: if version >= 11i16 { g.string() } else { crate::StrBytes::new() },
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(2u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `ReplicaState` of `FetchRequest.json` (Kafka 4.4), in versions 15-18.
@@ -585,80 +287,50 @@ impl ::core::default::Default for ReplicaState {
         Self {
             replica_id: -1i32,
             replica_epoch: -1i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ReplicaState {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ReplicaState {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.replica_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.replica_epoch;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.replica_id, self.replica_epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ReplicaState {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
-        let f_replica_epoch: i64 = r.i64().map_err(|e| e.in_field("ReplicaEpoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            replica_id: r.field(cx, "ReplicaId")?,
+            replica_epoch: r.field(cx, "ReplicaEpoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(ReplicaState {
-            replica_id: f_replica_id,
-            replica_epoch: f_replica_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ReplicaState {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for ReplicaState {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            replica_id: g.i32(),
-            replica_epoch: g.i64(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            replica_id: g.value(cx),
+            replica_epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -707,251 +379,143 @@ impl ::core::default::Default for FetchPartition {
             partition_max_bytes: 0i32,
             replica_directory_id: crate::Uuid::ZERO,
             high_watermark: 9223372036854775807i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl FetchPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 16usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FetchPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        if version >= 9i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 16usize;
+        if cx.version >= 9i16 {
             n += 4usize;
         }
-        n += 8usize;
-        if version >= 12i16 {
+        if cx.version >= 12i16 {
             n += 4usize;
         }
-        if version <= 11i16 && self.last_fetched_epoch != -1i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchPartition",
-                field: "LastFetchedEpoch",
-                version,
-            });
+        if cx.version <= 11i16 && self.last_fetched_epoch != -1i32 {
+            return Err(crate::wire::not_in_version("LastFetchedEpoch", cx));
         }
-        if version >= 5i16 {
+        if cx.version >= 5i16 {
             n += 8usize;
         }
-        n += 4usize;
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
-                let s = 16usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                if cx.version >= 18i16 {
+                    &[0u32, 1u32]
+                } else {
+                    if cx.version >= 17i16 { &[0u32] } else { &[] }
+                },
+            )?;
+            if cx.version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
+                t.add(0u32, &self.replica_directory_id, cx, "ReplicaDirectoryId")?;
             }
-            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
-                let s = 8usize;
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+            if cx.version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
+                t.add(1u32, &self.high_watermark, cx, "HighWatermark")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FetchPartition",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.partition, cx);
+        if cx.version >= 9i16 {
+            w.put(&self.current_leader_epoch, cx);
         }
-        if version >= 9i16 {
-            {
-                let v = &self.current_leader_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        w.put(&self.fetch_offset, cx);
+        if cx.version >= 12i16 {
+            w.put(&self.last_fetched_epoch, cx);
         }
-        {
-            let v = &self.fetch_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
+        if cx.version >= 5i16 {
+            w.put(&self.log_start_offset, cx);
         }
-        if version >= 12i16 {
-            {
-                let v = &self.last_fetched_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
+        w.put(&self.partition_max_bytes, cx);
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if cx.version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
+                t.put(w, 0u32, &self.replica_directory_id, cx);
             }
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.log_start_offset;
-                crate::wire::BufMut::put_i64(buf, *v);
+            if cx.version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
+                t.put(w, 1u32, &self.high_watermark, cx);
             }
-        }
-        {
-            let v = &self.partition_max_bytes;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
-                tagged_count += 1;
-            }
-            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if version >= 17i16 && self.replica_directory_id != crate::Uuid::ZERO {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.replica_directory_id;
-                        crate::wire::write::put_uuid(buf, v);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 18i16 && self.high_watermark != 9223372036854775807i64 {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.high_watermark;
-                        crate::wire::BufMut::put_i64(buf, *v);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 1u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FetchPartition {
+    const MIN_SIZE: usize = 16usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 = if version >= 9i16 {
-            r.i32().map_err(|e| e.in_field("CurrentLeaderEpoch"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition: r.field(cx, "Partition")?,
+            current_leader_epoch: if cx.version >= 9i16 {
+                r.field(cx, "CurrentLeaderEpoch")?
+            } else {
+                -1i32
+            },
+            fetch_offset: r.field(cx, "FetchOffset")?,
+            last_fetched_epoch: if cx.version >= 12i16 {
+                r.field(cx, "LastFetchedEpoch")?
+            } else {
+                -1i32
+            },
+            log_start_offset: if cx.version >= 5i16 {
+                r.field(cx, "LogStartOffset")?
+            } else {
+                -1i64
+            },
+            partition_max_bytes: r.field(cx, "PartitionMaxBytes")?,
+            replica_directory_id: crate::Uuid::ZERO,
+            high_watermark: 9223372036854775807i64,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_fetch_offset: i64 = r.i64().map_err(|e| e.in_field("FetchOffset"))?;
-        let f_last_fetched_epoch: i32 = if version >= 12i16 {
-            r.i32().map_err(|e| e.in_field("LastFetchedEpoch"))?
-        } else {
-            -1i32
-        };
-        let f_log_start_offset: i64 = if version >= 5i16 {
-            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
-        } else {
-            -1i64
-        };
-        let f_partition_max_bytes: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("PartitionMaxBytes"))?;
-        let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
-        let mut f_high_watermark: i64 = 9223372036854775807i64;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 17i16 => {
-                        let r = &mut sub;
-                        f_replica_directory_id = r
-                            .uuid()
-                            .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("ReplicaDirectoryId"),
-                            );
-                        }
+                    0u32 if cx.version >= 17i16 => {
+                        this.replica_directory_id = t.field(r, cx, "ReplicaDirectoryId")?;
                     }
-                    1u32 if version >= 18i16 => {
-                        let r = &mut sub;
-                        f_high_watermark = r
-                            .i64()
-                            .map_err(|e| e.in_field("HighWatermark"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("HighWatermark"),
-                            );
-                        }
+                    1u32 if cx.version >= 18i16 => {
+                        this.high_watermark = t.field(r, cx, "HighWatermark")?;
                     }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(FetchPartition {
-            partition: f_partition,
-            current_leader_epoch: f_current_leader_epoch,
-            fetch_offset: f_fetch_offset,
-            last_fetched_epoch: f_last_fetched_epoch,
-            log_start_offset: f_log_start_offset,
-            partition_max_bytes: f_partition_max_bytes,
-            replica_directory_id: f_replica_directory_id,
-            high_watermark: f_high_watermark,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl FetchPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for FetchPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition: g.i32(),
-            current_leader_epoch: if version >= 9i16 { g.i32() } else { -1i32 },
-            fetch_offset: g.i64(),
-            last_fetched_epoch: if version >= 12i16 { g.i32() } else { -1i32 },
-            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
-            partition_max_bytes: g.i32(),
-            replica_directory_id: if version >= 17i16 {
-                g.uuid()
+            partition: g.value(cx),
+            current_leader_epoch: if cx.version >= 9i16 { g.value(cx) } else { -1i32 },
+            fetch_offset: g.value(cx),
+            last_fetched_epoch: if cx.version >= 12i16 { g.value(cx) } else { -1i32 },
+            log_start_offset: if cx.version >= 5i16 { g.value(cx) } else { -1i64 },
+            partition_max_bytes: g.value(cx),
+            replica_directory_id: if cx.version >= 17i16 {
+                g.value(cx)
             } else {
                 crate::Uuid::ZERO
             },
-            high_watermark: if version >= 18i16 {
-                g.i64()
+            high_watermark: if cx.version >= 18i16 {
+                g.value(cx)
             } else {
                 9223372036854775807i64
             },
-            unknown_tagged_fields: if version >= 12i16 {
+            unknown_tagged_fields: if cx.version >= 12i16 {
                 g.unknown_tagged_fields(2u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -975,191 +539,84 @@ pub struct FetchTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FetchTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FetchTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 12i16 {
-            n
-                += {
-                    let v = &self.topic;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchTopic",
-                                field: "Topic",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 12i16)
-                    }
-                };
+        if cx.version <= 12i16 {
+            n += crate::wire::size(&self.topic, cx, "Topic")?;
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 12i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FetchTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 12i16 {
-            {
-                let v = &self.topic;
-                crate::wire::write::put_string(buf, v, version >= 12i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 12i16 {
+            w.put(&self.topic, cx);
         }
-        if version >= 13i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 12i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FetchTopic {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = if version <= 12i16 {
-            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic: if cx.version <= 12i16 {
+                r.field(cx, "Topic")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 13i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partitions: ::std::vec::Vec<FetchPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<FetchPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 12i16, FetchPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(FetchPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(FetchTopic {
-            topic: f_topic,
-            topic_id: f_topic_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl FetchTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for FetchTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = FetchPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(1u32)
+            topic: if cx.version <= 12i16 {
+                g.value(cx)
             } else {
-                ::core::default::Default::default()
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -1183,180 +640,84 @@ pub struct ForgottenTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ForgottenTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ForgottenTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 12i16 {
-            n
-                += {
-                    let v = &self.topic;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ForgottenTopic",
-                                field: "Topic",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 12i16)
-                    }
-                };
+        if cx.version <= 12i16 {
+            n += crate::wire::size(&self.topic, cx, "Topic")?;
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ForgottenTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        if version >= 12i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ForgottenTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 12i16 {
-            {
-                let v = &self.topic;
-                crate::wire::write::put_string(buf, v, version >= 12i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 12i16 {
+            w.put(&self.topic, cx);
         }
-        if version >= 13i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        if version >= 12i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ForgottenTopic {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = if version <= 12i16 {
-            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic: if cx.version <= 12i16 {
+                r.field(cx, "Topic")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 13i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 12i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ForgottenTopic {
-            topic: f_topic,
-            topic_id: f_topic_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ForgottenTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for ForgottenTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(1u32)
+            topic: if cx.version <= 12i16 {
+                g.value(cx)
             } else {
-                ::core::default::Default::default()
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -28,311 +28,115 @@ pub struct FetchResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FetchResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for FetchResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        if version >= 7i16 {
-            n += 2usize;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        if cx.version >= 7i16 {
+            n += 6usize;
         }
-        if version >= 7i16 {
-            n += 4usize;
+        if cx.version <= 6i16 && self.session_id != 0i32 {
+            return Err(crate::wire::not_in_version("SessionId", cx));
         }
-        if version <= 6i16 && self.session_id != 0i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchResponse",
-                field: "SessionId",
-                version,
-            });
+        n += crate::wire::size(&self.responses, cx, "Responses")?;
+        if cx.version <= 15i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::wire::not_in_version("NodeEndpoints", cx));
         }
-        n
-            += {
-                let v = &self.responses;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchResponse",
-                            field: "Responses",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version <= 15i16 && !self.node_endpoints.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchResponse",
-                field: "NodeEndpoints",
-                version,
-            });
-        }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 16i16 && !self.node_endpoints.is_empty() {
-                let s = {
-                    let v = &self.node_endpoints;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchResponse",
-                                field: "NodeEndpoints",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                if cx.version >= 16i16 { &[0u32] } else { &[] },
+            )?;
+            if cx.version >= 16i16 && !self.node_endpoints.is_empty() {
+                t.add(0u32, &self.node_endpoints, cx, "NodeEndpoints")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FetchResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 7i16 {
+            w.fixed((self.error_code, self.session_id));
         }
-        if version >= 7i16 {
-            {
-                let v = &self.error_code;
-                crate::wire::BufMut::put_i16(buf, *v);
+        w.put(&self.responses, cx);
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if cx.version >= 16i16 && !self.node_endpoints.is_empty() {
+                t.put(w, 0u32, &self.node_endpoints, cx);
             }
-        }
-        if version >= 7i16 {
-            {
-                let v = &self.session_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        {
-            let v = &self.responses;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 16i16 && !self.node_endpoints.is_empty() {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            if version >= 16i16 && !self.node_endpoints.is_empty() {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.node_endpoints;
-                        {
-                            let a = v;
-                            crate::wire::write::put_length(
-                                buf,
-                                Some(a.len()),
-                                true,
-                                true,
-                            );
-                            for e in a.iter() {
-                                e.write(buf, version);
-                            }
-                        }
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for FetchResponse {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = if version >= 7i16 {
-            r.i16().map_err(|e| e.in_field("ErrorCode"))?
-        } else {
-            0i16
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: if cx.version >= 7i16 {
+                r.field(cx, "ErrorCode")?
+            } else {
+                0i16
+            },
+            session_id: if cx.version >= 7i16 {
+                r.field(cx, "SessionId")?
+            } else {
+                0i32
+            },
+            responses: r.field(cx, "Responses")?,
+            node_endpoints: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_session_id: i32 = if version >= 7i16 {
-            r.i32().map_err(|e| e.in_field("SessionId"))?
-        } else {
-            0i32
-        };
-        let f_responses: ::std::vec::Vec<FetchableTopicResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<FetchableTopicResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 12i16, FetchableTopicResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        FetchableTopicResponse::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Responses"))?;
-        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
-            NodeEndpoint,
-        >::new();
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 16i16 => {
-                        let r = &mut sub;
-                        f_node_endpoints = (|| -> ::core::result::Result<
-                            ::std::vec::Vec<NodeEndpoint>,
-                            crate::DecodeError,
-                        > {
-                            Ok({
-                                let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = ::std::vec::Vec::with_capacity(
-                                    n.min(crate::wire::MAX_PREALLOC),
-                                );
-                                for i in 0..n {
-                                    v.push(
-                                        NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
-                                    );
-                                }
-                                v
-                            })
-                        })()
-                            .map_err(|e| e.in_field("NodeEndpoints"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("NodeEndpoints"),
-                            );
-                        }
+                    0u32 if cx.version >= 16i16 => {
+                        this.node_endpoints = t.field(r, cx, "NodeEndpoints")?;
                     }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(FetchResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            session_id: f_session_id,
-            responses: f_responses,
-            node_endpoints: f_node_endpoints,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FetchResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: if cx.version >= 7i16 { g.value(cx) } else { 0i16 },
+            session_id: if cx.version >= 7i16 { g.value(cx) } else { 0i32 },
+            responses: g.value(cx),
+            node_endpoints: if cx.version >= 16i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FetchResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: if version >= 7i16 { g.i16() } else { 0i16 },
-            session_id: if version >= 7i16 { g.i32() } else { 0i32 },
-            responses: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = FetchableTopicResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            node_endpoints: if version >= 16i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = NodeEndpoint::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<NodeEndpoint>::new()
-            },
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `EpochEndOffset` of `FetchResponse.json` (Kafka 4.4), in versions 12-18.
@@ -356,80 +160,50 @@ impl ::core::default::Default for EpochEndOffset {
         Self {
             epoch: -1i32,
             end_offset: -1i64,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl EpochEndOffset {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for EpochEndOffset {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.end_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.epoch, self.end_offset));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for EpochEndOffset {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
-        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            epoch: r.field(cx, "Epoch")?,
+            end_offset: r.field(cx, "EndOffset")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(EpochEndOffset {
-            epoch: f_epoch,
-            end_offset: f_end_offset,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl EpochEndOffset {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for EpochEndOffset {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            epoch: g.i32(),
-            end_offset: g.i64(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            epoch: g.value(cx),
+            end_offset: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -454,80 +228,50 @@ impl ::core::default::Default for LeaderIdAndEpoch {
         Self {
             leader_id: -1i32,
             leader_epoch: -1i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl LeaderIdAndEpoch {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.leader_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.leader_id, self.leader_epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for LeaderIdAndEpoch {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            leader_id: r.field(cx, "LeaderId")?,
+            leader_epoch: r.field(cx, "LeaderEpoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(LeaderIdAndEpoch {
-            leader_id: f_leader_id,
-            leader_epoch: f_leader_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl LeaderIdAndEpoch {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for LeaderIdAndEpoch {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            leader_id: g.i32(),
-            leader_epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            leader_id: g.value(cx),
+            leader_epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -552,80 +296,50 @@ impl ::core::default::Default for SnapshotId {
         Self {
             end_offset: -1i64,
             epoch: -1i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl SnapshotId {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 8usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.end_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.end_offset, self.epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for SnapshotId {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            end_offset: r.field(cx, "EndOffset")?,
+            epoch: r.field(cx, "Epoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(SnapshotId {
-            end_offset: f_end_offset,
-            epoch: f_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl SnapshotId {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for SnapshotId {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            end_offset: g.i64(),
-            epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            end_offset: g.value(cx),
+            epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -645,88 +359,57 @@ pub struct AbortedTransaction {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl AbortedTransaction {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 16usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for AbortedTransaction {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 8usize;
-        n += 8usize;
-        if version >= 12i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 16usize;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "AbortedTransaction",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.producer_id;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.first_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 12i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.producer_id, self.first_offset));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for AbortedTransaction {
+    const MIN_SIZE: usize = 16usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_producer_id: i64 = r.i64().map_err(|e| e.in_field("ProducerId"))?;
-        let f_first_offset: i64 = r.i64().map_err(|e| e.in_field("FirstOffset"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            producer_id: r.field(cx, "ProducerId")?,
+            first_offset: r.field(cx, "FirstOffset")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(AbortedTransaction {
-            producer_id: f_producer_id,
-            first_offset: f_first_offset,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl AbortedTransaction {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for AbortedTransaction {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            producer_id: g.i64(),
-            first_offset: g.i64(),
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(1u32)
+            producer_id: g.value(cx),
+            first_offset: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -769,7 +452,7 @@ pub struct PartitionData {
     /// PreferredReadReplica: `int32`, versions 11-18, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "preferredReadReplica"))]
     pub preferred_read_replica: i32,
-    /// Records: `records`, versions 4-18, nullable 4-18.
+    /// Records: `records`, versions 4-18, nullable 4-18, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
@@ -790,484 +473,181 @@ impl ::core::default::Default for PartitionData {
             diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
             current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
             snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            aborted_transactions: Some(::std::vec::Vec::<AbortedTransaction>::new()),
+            aborted_transactions: Some(::std::vec::Vec::new()),
             preferred_read_replica: -1i32,
             records: Some(crate::Bytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl PartitionData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 22usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for PartitionData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n += 8usize;
-        n += 8usize;
-        if version >= 5i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        if cx.version >= 5i16 {
             n += 8usize;
         }
-        if version <= 11i16
+        if cx.version <= 11i16
             && self.diverging_epoch
                 != <EpochEndOffset as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "PartitionData",
-                field: "DivergingEpoch",
-                version,
-            });
+            return Err(crate::wire::not_in_version("DivergingEpoch", cx));
         }
-        if version <= 11i16
+        if cx.version <= 11i16
             && self.current_leader
                 != <LeaderIdAndEpoch as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "PartitionData",
-                field: "CurrentLeader",
-                version,
-            });
+            return Err(crate::wire::not_in_version("CurrentLeader", cx));
         }
-        if version <= 11i16
+        if cx.version <= 11i16
             && self.snapshot_id != <SnapshotId as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "PartitionData",
-                field: "SnapshotId",
-                version,
-            });
+            return Err(crate::wire::not_in_version("SnapshotId", cx));
         }
-        n
-            += match &self.aborted_transactions {
-                None => crate::wire::write::length_len(None, version >= 12i16, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionData",
-                            field: "AbortedTransactions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 11i16 {
+        n += crate::wire::size(&self.aborted_transactions, cx, "AbortedTransactions")?;
+        if cx.version >= 11i16 {
             n += 4usize;
         }
-        if version <= 10i16 && self.preferred_read_replica != -1i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "PartitionData",
-                field: "PreferredReadReplica",
-                version,
-            });
+        if cx.version <= 10i16 && self.preferred_read_replica != -1i32 {
+            return Err(crate::wire::not_in_version("PreferredReadReplica", cx));
         }
-        n
-            += match &self.records {
-                None => crate::wire::write::length_len(None, version >= 12i16, true),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 12i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionData",
-                            field: "Records",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 12i16)
-                }
-            };
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 12i16
-                && self.diverging_epoch
-                    != <EpochEndOffset as ::core::default::Default>::default()
+        n += crate::wire::size(&self.records, cx, "Records")?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                &[0u32, 1u32, 2u32],
+            )?;
+            if self.diverging_epoch
+                != <EpochEndOffset as ::core::default::Default>::default()
             {
-                let s = {
-                    let v = &self.diverging_epoch;
-                    v.size(version)?
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+                t.add(0u32, &self.diverging_epoch, cx, "DivergingEpoch")?;
             }
-            if version >= 12i16
-                && self.current_leader
-                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+            if self.current_leader
+                != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
-                let s = {
-                    let v = &self.current_leader;
-                    v.size(version)?
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(1u32, s) + s;
+                t.add(1u32, &self.current_leader, cx, "CurrentLeader")?;
             }
-            if version >= 12i16
-                && self.snapshot_id
-                    != <SnapshotId as ::core::default::Default>::default()
-            {
-                let s = {
-                    let v = &self.snapshot_id;
-                    v.size(version)?
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(2u32, s) + s;
+            if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
+                t.add(2u32, &self.snapshot_id, cx, "SnapshotId")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "PartitionData",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.partition_index,
+            self.error_code,
+            self.high_watermark,
+            self.last_stable_offset,
+        ));
+        if cx.version >= 5i16 {
+            w.put(&self.log_start_offset, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        w.put(&self.aborted_transactions, cx);
+        if cx.version >= 11i16 {
+            w.put(&self.preferred_read_replica, cx);
         }
-        {
-            let v = &self.high_watermark;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.last_stable_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 5i16 {
+        w.put_by_ref(&self.records, cx);
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if self.diverging_epoch
+                != <EpochEndOffset as ::core::default::Default>::default()
             {
-                let v = &self.log_start_offset;
-                crate::wire::BufMut::put_i64(buf, *v);
+                t.put(w, 0u32, &self.diverging_epoch, cx);
             }
-        }
-        match &self.aborted_transactions {
-            None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 11i16 {
+            if self.current_leader
+                != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
-                let v = &self.preferred_read_replica;
-                crate::wire::BufMut::put_i32(buf, *v);
+                t.put(w, 1u32, &self.current_leader, cx);
             }
-        }
-        match &self.records {
-            None => crate::wire::write::put_length(buf, None, version >= 12i16, true),
-            Some(v) => {
-                crate::wire::write::put_bytes(buf, v, version >= 12i16);
+            if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
+                t.put(w, 2u32, &self.snapshot_id, cx);
             }
-        }
-        if version >= 12i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 12i16
-                && self.diverging_epoch
-                    != <EpochEndOffset as ::core::default::Default>::default()
-            {
-                tagged_count += 1;
-            }
-            if version >= 12i16
-                && self.current_leader
-                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
-            {
-                tagged_count += 1;
-            }
-            if version >= 12i16
-                && self.snapshot_id
-                    != <SnapshotId as ::core::default::Default>::default()
-            {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let mut unknown = self.unknown_tagged_fields.iter().peekable();
-            if version >= 12i16
-                && self.diverging_epoch
-                    != <EpochEndOffset as ::core::default::Default>::default()
-            {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.diverging_epoch;
-                        v.write(buf, version);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 1u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 12i16
-                && self.current_leader
-                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
-            {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.current_leader;
-                        v.write(buf, version);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 1u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            while let Some((t, v)) = unknown.next_if(|(t, _)| **t < 2u32) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
-            if version >= 12i16
-                && self.snapshot_id
-                    != <SnapshotId as ::core::default::Default>::default()
-            {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.snapshot_id;
-                        v.write(buf, version);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 2u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for PartitionData {
+    const MIN_SIZE: usize = 22usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_high_watermark: i64 = r.i64().map_err(|e| e.in_field("HighWatermark"))?;
-        let f_last_stable_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("LastStableOffset"))?;
-        let f_log_start_offset: i64 = if version >= 5i16 {
-            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
-        } else {
-            -1i64
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            high_watermark: r.field(cx, "HighWatermark")?,
+            last_stable_offset: r.field(cx, "LastStableOffset")?,
+            log_start_offset: if cx.version >= 5i16 {
+                r.field(cx, "LogStartOffset")?
+            } else {
+                -1i64
+            },
+            diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
+            aborted_transactions: r.field(cx, "AbortedTransactions")?,
+            preferred_read_replica: if cx.version >= 11i16 {
+                r.field(cx, "PreferredReadReplica")?
+            } else {
+                -1i32
+            },
+            records: r.field(cx, "Records")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut f_diverging_epoch: EpochEndOffset = <EpochEndOffset as ::core::default::Default>::default();
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
-        let mut f_snapshot_id: SnapshotId = <SnapshotId as ::core::default::Default>::default();
-        let f_aborted_transactions: ::core::option::Option<
-            ::std::vec::Vec<AbortedTransaction>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<AbortedTransaction>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r
-                    .nullable_array_len(version >= 12i16, AbortedTransaction::MIN_SIZE)?
-                {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                AbortedTransaction::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("AbortedTransactions"))?;
-        let f_preferred_read_replica: i32 = if version >= 11i16 {
-            r.i32().map_err(|e| e.in_field("PreferredReadReplica"))?
-        } else {
-            -1i32
-        };
-        let f_records: ::core::option::Option<crate::Bytes> = r
-            .nullable_bytes(version >= 12i16)
-            .map_err(|e| e.in_field("Records"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 12i16 => {
-                        let r = &mut sub;
-                        f_diverging_epoch = EpochEndOffset::read(r, version)
-                            .map_err(|e| e.in_field("DivergingEpoch"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("DivergingEpoch"),
-                            );
-                        }
-                    }
-                    1u32 if version >= 12i16 => {
-                        let r = &mut sub;
-                        f_current_leader = LeaderIdAndEpoch::read(r, version)
-                            .map_err(|e| e.in_field("CurrentLeader"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("CurrentLeader"),
-                            );
-                        }
-                    }
-                    2u32 if version >= 12i16 => {
-                        let r = &mut sub;
-                        f_snapshot_id = SnapshotId::read(r, version)
-                            .map_err(|e| e.in_field("SnapshotId"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("SnapshotId"),
-                            );
-                        }
-                    }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    0u32 => this.diverging_epoch = t.field(r, cx, "DivergingEpoch")?,
+                    1u32 => this.current_leader = t.field(r, cx, "CurrentLeader")?,
+                    2u32 => this.snapshot_id = t.field(r, cx, "SnapshotId")?,
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(PartitionData {
-            partition_index: f_partition_index,
-            error_code: f_error_code,
-            high_watermark: f_high_watermark,
-            last_stable_offset: f_last_stable_offset,
-            log_start_offset: f_log_start_offset,
-            diverging_epoch: f_diverging_epoch,
-            current_leader: f_current_leader,
-            snapshot_id: f_snapshot_id,
-            aborted_transactions: f_aborted_transactions,
-            preferred_read_replica: f_preferred_read_replica,
-            records: f_records,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl PartitionData {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for PartitionData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            error_code: g.i16(),
-            high_watermark: g.i64(),
-            last_stable_offset: g.i64(),
-            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
-            diverging_epoch: if version >= 12i16 {
-                {
-                    g.enter();
-                    let v = EpochEndOffset::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
+            partition_index: g.value(cx),
+            error_code: g.value(cx),
+            high_watermark: g.value(cx),
+            last_stable_offset: g.value(cx),
+            log_start_offset: if cx.version >= 5i16 { g.value(cx) } else { -1i64 },
+            diverging_epoch: if cx.version >= 12i16 {
+                g.value(cx)
             } else {
                 <EpochEndOffset as ::core::default::Default>::default()
             },
-            current_leader: if version >= 12i16 {
-                {
-                    g.enter();
-                    let v = LeaderIdAndEpoch::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
+            current_leader: if cx.version >= 12i16 {
+                g.value(cx)
             } else {
                 <LeaderIdAndEpoch as ::core::default::Default>::default()
             },
-            snapshot_id: if version >= 12i16 {
-                {
-                    g.enter();
-                    let v = SnapshotId::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
+            snapshot_id: if cx.version >= 12i16 {
+                g.value(cx)
             } else {
                 <SnapshotId as ::core::default::Default>::default()
             },
-            aborted_transactions: if g.null() {
-                None
+            aborted_transactions: if g.null() { None } else { Some(g.value(cx)) },
+            preferred_read_replica: if cx.version >= 11i16 {
+                g.value(cx)
             } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = AbortedTransaction::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
+                -1i32
             },
-            preferred_read_replica: if version >= 11i16 { g.i32() } else { -1i32 },
             records: if g.null() { None } else { Some(g.records()) },
-            unknown_tagged_fields: if version >= 12i16 {
+            unknown_tagged_fields: if cx.version >= 12i16 {
                 g.unknown_tagged_fields(3u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -1291,191 +671,84 @@ pub struct FetchableTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FetchableTopicResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for FetchableTopicResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 12i16 {
-            n
-                += {
-                    let v = &self.topic;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 12i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FetchableTopicResponse",
-                                field: "Topic",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 12i16)
-                    }
-                };
+        if cx.version <= 12i16 {
+            n += crate::wire::size(&self.topic, cx, "Topic")?;
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(
-                        a.len(),
-                        version >= 12i16,
-                        true,
-                    ) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchableTopicResponse",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 12i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 12i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FetchableTopicResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 12i16 {
-            {
-                let v = &self.topic;
-                crate::wire::write::put_string(buf, v, version >= 12i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 12i16 {
+            w.put(&self.topic, cx);
         }
-        if version >= 13i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 12i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 12i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for FetchableTopicResponse {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic: crate::StrBytes = if version <= 12i16 {
-            r.string(version >= 12i16).map_err(|e| e.in_field("Topic"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic: if cx.version <= 12i16 {
+                r.field(cx, "Topic")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 13i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partitions: ::std::vec::Vec<PartitionData> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionData>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 12i16, PartitionData::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(PartitionData::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 12i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(FetchableTopicResponse {
-            topic: f_topic,
-            topic_id: f_topic_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl FetchableTopicResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for FetchableTopicResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionData::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 12i16 {
-                g.unknown_tagged_fields(1u32)
+            topic: if cx.version <= 12i16 {
+                g.value(cx)
             } else {
-                ::core::default::Default::default()
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 12i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -1502,125 +775,55 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl NodeEndpoint {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 10usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "NodeEndpoint",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += match &self.rack {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "NodeEndpoint",
-                            field: "Rack",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        n += crate::wire::size(&self.rack, cx, "Rack")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.node_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.rack {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.node_id, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        w.put(&self.rack, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for NodeEndpoint {
+    const MIN_SIZE: usize = 10usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Rack"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            node_id: r.field(cx, "NodeId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            rack: r.field(cx, "Rack")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(NodeEndpoint {
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            rack: f_rack,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl NodeEndpoint {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for NodeEndpoint {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            node_id: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            rack: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            node_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            rack: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

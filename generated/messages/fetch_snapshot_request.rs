@@ -33,198 +33,77 @@ impl ::core::default::Default for FetchSnapshotRequest {
             cluster_id: None,
             replica_id: -1i32,
             max_bytes: 2147483647i32,
-            topics: ::std::vec::Vec::<TopicSnapshot>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            topics: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl FetchSnapshotRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 10usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FetchSnapshotRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchSnapshotRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let mut t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[0u32])?;
         if self.cluster_id.is_some() {
-            let s = match &self.cluster_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchSnapshotRequest",
-                            field: "ClusterId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+            t.add(0u32, &self.cluster_id, cx, "ClusterId")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.replica_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.max_bytes;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.replica_id, self.max_bytes));
+        w.put(&self.topics, cx);
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         if self.cluster_id.is_some() {
-            tagged_count += 1;
+            t.put(w, 0u32, &self.cluster_id, cx);
         }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        if self.cluster_id.is_some() {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                match &self.cluster_id {
-                    None => crate::wire::write::put_length(buf, None, true, false),
-                    Some(v) => {
-                        crate::wire::write::put_string(buf, v, true);
-                    }
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FetchSnapshotRequest {
+    const MIN_SIZE: usize = 10usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let mut f_cluster_id: ::core::option::Option<crate::StrBytes> = None;
-        let f_replica_id: i32 = r.i32().map_err(|e| e.in_field("ReplicaId"))?;
-        let f_max_bytes: i32 = r.i32().map_err(|e| e.in_field("MaxBytes"))?;
-        let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicSnapshot>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            cluster_id: None,
+            replica_id: r.field(cx, "ReplicaId")?,
+            max_bytes: r.field(cx, "MaxBytes")?,
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 => {
-                    let r = &mut sub;
-                    f_cluster_id = r
-                        .nullable_string(true)
-                        .map_err(|e| e.in_field("ClusterId"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ClusterId"),
-                        );
-                    }
-                }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                0u32 => this.cluster_id = t.field(r, cx, "ClusterId")?,
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(FetchSnapshotRequest {
-            cluster_id: f_cluster_id,
-            replica_id: f_replica_id,
-            max_bytes: f_max_bytes,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FetchSnapshotRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.value(cx)) },
+            replica_id: g.value(cx),
+            max_bytes: g.value(cx),
+            topics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FetchSnapshotRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            cluster_id: if g.null() { None } else { Some(g.string()) },
-            replica_id: g.i32(),
-            max_bytes: g.i32(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicSnapshot::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `SnapshotId` of `FetchSnapshotRequest.json` (Kafka 4.4), in versions 0-1.
@@ -243,76 +122,46 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl SnapshotId {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 8usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.end_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.end_offset, self.epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for SnapshotId {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            end_offset: r.field(cx, "EndOffset")?,
+            epoch: r.field(cx, "Epoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(SnapshotId {
-            end_offset: f_end_offset,
-            epoch: f_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl SnapshotId {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for SnapshotId {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            end_offset: g.i64(),
-            epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            end_offset: g.value(cx),
+            epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -341,141 +190,69 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl PartitionSnapshot {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 17usize + SnapshotId::MIN_SIZE;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for PartitionSnapshot {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.snapshot_id;
-                v.size(version)?
-            };
-        n += 8usize;
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
-            let s = 16usize;
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 16usize;
+        n += crate::wire::size(&self.snapshot_id, cx, "SnapshotId")?;
+        let mut t = crate::wire::TaggedSize::new(
+            &self.unknown_tagged_fields,
+            if cx.version >= 1i16 { &[0u32] } else { &[] },
+        )?;
+        if cx.version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
+            t.add(0u32, &self.replica_directory_id, cx, "ReplicaDirectoryId")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition, self.current_leader_epoch));
+        w.put(&self.snapshot_id, cx);
+        w.put(&self.position, cx);
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        if cx.version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
+            t.put(w, 0u32, &self.replica_directory_id, cx);
         }
-        {
-            let v = &self.current_leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.snapshot_id;
-            v.write(buf, version);
-        }
-        {
-            let v = &self.position;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
-            tagged_count += 1;
-        }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        if version >= 1i16 && self.replica_directory_id != crate::Uuid::ZERO {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                {
-                    let v = &self.replica_directory_id;
-                    crate::wire::write::put_uuid(buf, v);
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for PartitionSnapshot {
+    const MIN_SIZE: usize = 30usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
-        let f_current_leader_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_snapshot_id: SnapshotId = SnapshotId::read(r, version)
-            .map_err(|e| e.in_field("SnapshotId"))?;
-        let f_position: i64 = r.i64().map_err(|e| e.in_field("Position"))?;
-        let mut f_replica_directory_id: crate::Uuid = crate::Uuid::ZERO;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition: r.field(cx, "Partition")?,
+            current_leader_epoch: r.field(cx, "CurrentLeaderEpoch")?,
+            snapshot_id: r.field(cx, "SnapshotId")?,
+            position: r.field(cx, "Position")?,
+            replica_directory_id: crate::Uuid::ZERO,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 if version >= 1i16 => {
-                    let r = &mut sub;
-                    f_replica_directory_id = r
-                        .uuid()
-                        .map_err(|e| e.in_field("ReplicaDirectoryId"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("ReplicaDirectoryId"),
-                        );
-                    }
+                0u32 if cx.version >= 1i16 => {
+                    this.replica_directory_id = t.field(r, cx, "ReplicaDirectoryId")?;
                 }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(PartitionSnapshot {
-            partition: f_partition,
-            current_leader_epoch: f_current_leader_epoch,
-            snapshot_id: f_snapshot_id,
-            position: f_position,
-            replica_directory_id: f_replica_directory_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl PartitionSnapshot {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for PartitionSnapshot {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition: g.i32(),
-            current_leader_epoch: g.i32(),
-            snapshot_id: {
-                g.enter();
-                let v = SnapshotId::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            position: g.i64(),
-            replica_directory_id: if version >= 1i16 {
-                g.uuid()
+            partition: g.value(cx),
+            current_leader_epoch: g.value(cx),
+            snapshot_id: g.value(cx),
+            position: g.value(cx),
+            replica_directory_id: if cx.version >= 1i16 {
+                g.value(cx)
             } else {
                 crate::Uuid::ZERO
             },
@@ -499,144 +276,49 @@ pub struct TopicSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicSnapshot {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for TopicSnapshot {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicSnapshot",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicSnapshot",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for TopicSnapshot {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionSnapshot>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopicSnapshot {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicSnapshot {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicSnapshot {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionSnapshot::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

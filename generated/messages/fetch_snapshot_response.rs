@@ -25,244 +25,84 @@ pub struct FetchSnapshotResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FetchSnapshotResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for FetchSnapshotResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchSnapshotResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version <= 0i16 && !self.node_endpoints.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FetchSnapshotResponse",
-                field: "NodeEndpoints",
-                version,
-            });
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.version <= 0i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::wire::not_in_version("NodeEndpoints", cx));
         }
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-        if version >= 1i16 && !self.node_endpoints.is_empty() {
-            let s = {
-                let v = &self.node_endpoints;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FetchSnapshotResponse",
-                            field: "NodeEndpoints",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        let mut t = crate::wire::TaggedSize::new(
+            &self.unknown_tagged_fields,
+            if cx.version >= 1i16 { &[0u32] } else { &[] },
+        )?;
+        if cx.version >= 1i16 && !self.node_endpoints.is_empty() {
+            t.add(0u32, &self.node_endpoints, cx, "NodeEndpoints")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.throttle_time_ms, self.error_code));
+        w.put(&self.topics, cx);
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        if cx.version >= 1i16 && !self.node_endpoints.is_empty() {
+            t.put(w, 0u32, &self.node_endpoints, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        if version >= 1i16 && !self.node_endpoints.is_empty() {
-            tagged_count += 1;
-        }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        if version >= 1i16 && !self.node_endpoints.is_empty() {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                {
-                    let v = &self.node_endpoints;
-                    {
-                        let a = v;
-                        crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                        for e in a.iter() {
-                            e.write(buf, version);
-                        }
-                    }
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for FetchSnapshotResponse {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_topics: ::std::vec::Vec<TopicSnapshot> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicSnapshot>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicSnapshot::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicSnapshot::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
-            NodeEndpoint,
-        >::new();
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            topics: r.field(cx, "Topics")?,
+            node_endpoints: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 if version >= 1i16 => {
-                    let r = &mut sub;
-                    f_node_endpoints = (|| -> ::core::result::Result<
-                        ::std::vec::Vec<NodeEndpoint>,
-                        crate::DecodeError,
-                    > {
-                        Ok({
-                            let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                            let mut v = ::std::vec::Vec::with_capacity(
-                                n.min(crate::wire::MAX_PREALLOC),
-                            );
-                            for i in 0..n {
-                                v.push(
-                                    NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            v
-                        })
-                    })()
-                        .map_err(|e| e.in_field("NodeEndpoints"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("NodeEndpoints"),
-                        );
-                    }
+                0u32 if cx.version >= 1i16 => {
+                    this.node_endpoints = t.field(r, cx, "NodeEndpoints")?;
                 }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(FetchSnapshotResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            topics: f_topics,
-            node_endpoints: f_node_endpoints,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FetchSnapshotResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            topics: g.value(cx),
+            node_endpoints: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FetchSnapshotResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicSnapshot::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            node_endpoints: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = NodeEndpoint::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<NodeEndpoint>::new()
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `SnapshotId` of `FetchSnapshotResponse.json` (Kafka 4.4), in versions 0-1.
@@ -281,76 +121,46 @@ pub struct SnapshotId {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl SnapshotId {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for SnapshotId {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 8usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.end_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.end_offset, self.epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for SnapshotId {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_end_offset: i64 = r.i64().map_err(|e| e.in_field("EndOffset"))?;
-        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            end_offset: r.field(cx, "EndOffset")?,
+            epoch: r.field(cx, "Epoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(SnapshotId {
-            end_offset: f_end_offset,
-            epoch: f_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl SnapshotId {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for SnapshotId {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            end_offset: g.i64(),
-            epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            end_offset: g.value(cx),
+            epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -370,76 +180,46 @@ pub struct LeaderIdAndEpoch {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl LeaderIdAndEpoch {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.leader_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.leader_id, self.leader_epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for LeaderIdAndEpoch {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            leader_id: r.field(cx, "LeaderId")?,
+            leader_epoch: r.field(cx, "LeaderEpoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(LeaderIdAndEpoch {
-            leader_id: f_leader_id,
-            leader_epoch: f_leader_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl LeaderIdAndEpoch {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for LeaderIdAndEpoch {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            leader_id: g.i32(),
-            leader_epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            leader_id: g.value(cx),
+            leader_epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -467,7 +247,7 @@ pub struct PartitionSnapshot {
     /// Position: `int64`, versions 0-1.
     #[cfg_attr(feature = "serde", serde(rename = "position"))]
     pub position: i64,
-    /// UnalignedRecords: `records`, versions 0-1.
+    /// UnalignedRecords: `records`, versions 0-1, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "unalignedRecords", with = "crate::serde_support::bytes")
@@ -477,183 +257,72 @@ pub struct PartitionSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl PartitionSnapshot {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 24usize + SnapshotId::MIN_SIZE;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for PartitionSnapshot {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.snapshot_id;
-                v.size(version)?
-            };
-        n += 8usize;
-        n += 8usize;
-        n
-            += {
-                let v = &self.unaligned_records;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionSnapshot",
-                            field: "UnalignedRecords",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, true)
-                }
-            };
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        n += crate::wire::size(&self.snapshot_id, cx, "SnapshotId")?;
+        n += crate::wire::size(&self.unaligned_records, cx, "UnalignedRecords")?;
+        let mut t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[0u32])?;
         if self.current_leader
             != <LeaderIdAndEpoch as ::core::default::Default>::default()
         {
-            let s = {
-                let v = &self.current_leader;
-                v.size(version)?
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+            t.add(0u32, &self.current_leader, cx, "CurrentLeader")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.snapshot_id;
-            v.write(buf, version);
-        }
-        {
-            let v = &self.size;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.position;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.unaligned_records;
-            crate::wire::write::put_bytes(buf, v, true);
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.index, self.error_code));
+        w.put(&self.snapshot_id, cx);
+        w.fixed((self.size, self.position));
+        w.put_by_ref(&self.unaligned_records, cx);
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         if self.current_leader
             != <LeaderIdAndEpoch as ::core::default::Default>::default()
         {
-            tagged_count += 1;
+            t.put(w, 0u32, &self.current_leader, cx);
         }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        if self.current_leader
-            != <LeaderIdAndEpoch as ::core::default::Default>::default()
-        {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                {
-                    let v = &self.current_leader;
-                    v.write(buf, version);
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for PartitionSnapshot {
+    const MIN_SIZE: usize = 37usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_snapshot_id: SnapshotId = SnapshotId::read(r, version)
-            .map_err(|e| e.in_field("SnapshotId"))?;
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
-        let f_size: i64 = r.i64().map_err(|e| e.in_field("Size"))?;
-        let f_position: i64 = r.i64().map_err(|e| e.in_field("Position"))?;
-        let f_unaligned_records: crate::Bytes = r
-            .bytes(true)
-            .map_err(|e| e.in_field("UnalignedRecords"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            index: r.field(cx, "Index")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            snapshot_id: r.field(cx, "SnapshotId")?,
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            size: r.field(cx, "Size")?,
+            position: r.field(cx, "Position")?,
+            unaligned_records: r.field(cx, "UnalignedRecords")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 => {
-                    let r = &mut sub;
-                    f_current_leader = LeaderIdAndEpoch::read(r, version)
-                        .map_err(|e| e.in_field("CurrentLeader"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("CurrentLeader"),
-                        );
-                    }
-                }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                0u32 => this.current_leader = t.field(r, cx, "CurrentLeader")?,
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(PartitionSnapshot {
-            index: f_index,
-            error_code: f_error_code,
-            snapshot_id: f_snapshot_id,
-            current_leader: f_current_leader,
-            size: f_size,
-            position: f_position,
-            unaligned_records: f_unaligned_records,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl PartitionSnapshot {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for PartitionSnapshot {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            index: g.i32(),
-            error_code: g.i16(),
-            snapshot_id: {
-                g.enter();
-                let v = SnapshotId::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            current_leader: {
-                g.enter();
-                let v = LeaderIdAndEpoch::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            size: g.i64(),
-            position: g.i64(),
+            index: g.value(cx),
+            error_code: g.value(cx),
+            snapshot_id: g.value(cx),
+            current_leader: g.value(cx),
+            size: g.value(cx),
+            position: g.value(cx),
             unaligned_records: g.records(),
             unknown_tagged_fields: g.unknown_tagged_fields(1u32),
         }
@@ -675,144 +344,49 @@ pub struct TopicSnapshot {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicSnapshot {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopicSnapshot {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicSnapshot",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicSnapshot",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopicSnapshot {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<PartitionSnapshot> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionSnapshot>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, PartitionSnapshot::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        PartitionSnapshot::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopicSnapshot {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicSnapshot {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicSnapshot {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionSnapshot::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -835,98 +409,51 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl NodeEndpoint {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "NodeEndpoint",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.node_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.node_id, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for NodeEndpoint {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            node_id: r.field(cx, "NodeId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(NodeEndpoint {
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl NodeEndpoint {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for NodeEndpoint {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            node_id: g.i32(),
-            host: g.string(),
-            port: g.u16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            node_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -24,224 +24,109 @@ pub struct FindCoordinatorRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl FindCoordinatorRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FindCoordinatorRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 3i16 {
-            n
-                += {
-                    let v = &self.key;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FindCoordinatorRequest",
-                                field: "Key",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 3i16)
-                    }
-                };
+        if cx.version <= 3i16 {
+            n += crate::wire::size(&self.key, cx, "Key")?;
         }
-        if version >= 4i16 && !self.key.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorRequest",
-                field: "Key",
-                version,
-            });
+        if cx.version >= 4i16 && !self.key.is_empty() {
+            return Err(crate::wire::not_in_version("Key", cx));
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.key_type != 0i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorRequest",
-                field: "KeyType",
-                version,
-            });
+        if cx.version <= 0i16 && self.key_type != 0i8 {
+            return Err(crate::wire::not_in_version("KeyType", cx));
         }
-        if version >= 4i16 {
-            n
-                += {
-                    let v = &self.coordinator_keys;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FindCoordinatorRequest",
-                                field: "CoordinatorKeys",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "FindCoordinatorRequest",
-                                                    field: "CoordinatorKeys",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 4i16 {
+            n += crate::wire::size(&self.coordinator_keys, cx, "CoordinatorKeys")?;
         }
-        if version <= 3i16 && !self.coordinator_keys.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorRequest",
-                field: "CoordinatorKeys",
-                version,
-            });
+        if cx.version <= 3i16 && !self.coordinator_keys.is_empty() {
+            return Err(crate::wire::not_in_version("CoordinatorKeys", cx));
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FindCoordinatorRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 3i16 {
-            {
-                let v = &self.key;
-                crate::wire::write::put_string(buf, v, version >= 3i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 3i16 {
+            w.put(&self.key, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.key_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.key_type, cx);
         }
-        if version >= 4i16 {
-            {
-                let v = &self.coordinator_keys;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+        if cx.version >= 4i16 {
+            w.put(&self.coordinator_keys, cx);
         }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FindCoordinatorRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_key: crate::StrBytes = if version <= 3i16 {
-            r.string(version >= 3i16).map_err(|e| e.in_field("Key"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            key: if cx.version <= 3i16 {
+                r.field(cx, "Key")?
+            } else {
+                crate::StrBytes::new()
+            },
+            key_type: if cx.version >= 1i16 { r.field(cx, "KeyType")? } else { 0i8 },
+            coordinator_keys: if cx.version >= 4i16 {
+                r.field(cx, "CoordinatorKeys")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_key_type: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("KeyType"))?
-        } else {
-            0i8
-        };
-        let f_coordinator_keys: ::std::vec::Vec<crate::StrBytes> = if version >= 4i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("CoordinatorKeys"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(FindCoordinatorRequest {
-            key: f_key,
-            key_type: f_key_type,
-            coordinator_keys: f_coordinator_keys,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FindCoordinatorRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            key: if cx.version <= 3i16 { g.value(cx) } else { crate::StrBytes::new() },
+            key_type: if cx.version >= 1i16 { g.value(cx) } else { 0i8 },
+            coordinator_keys: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FindCoordinatorRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            key: if version <= 3i16 { g.string() } else { crate::StrBytes::new() },
-            key_type: if version >= 1i16 { g.i8() } else { 0i8 },
-            coordinator_keys: if version >= 4i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for FindCoordinatorRequest {

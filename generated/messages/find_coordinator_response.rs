@@ -43,325 +43,168 @@ impl ::core::default::Default for FindCoordinatorResponse {
             node_id: 0i32,
             host: crate::StrBytes::new(),
             port: 0i32,
-            coordinators: ::std::vec::Vec::<Coordinator>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            coordinators: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl FindCoordinatorResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for FindCoordinatorResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n += 2usize;
         }
-        if version >= 4i16 && self.error_code != 0i16 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorResponse",
-                field: "ErrorCode",
-                version,
-            });
+        if cx.version >= 4i16 && self.error_code != 0i16 {
+            return Err(crate::wire::not_in_version("ErrorCode", cx));
         }
-        if (1i16..=3i16).contains(&version) {
-            n
-                += match &self.error_message {
-                    None => crate::wire::write::length_len(None, version >= 3i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FindCoordinatorResponse",
-                                field: "ErrorMessage",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 3i16)
-                    }
-                };
+        if (1i16..=3i16).contains(&cx.version) {
+            n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
         }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n += 4usize;
         }
-        if version >= 4i16 && self.node_id != 0i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorResponse",
-                field: "NodeId",
-                version,
-            });
+        if cx.version >= 4i16 && self.node_id != 0i32 {
+            return Err(crate::wire::not_in_version("NodeId", cx));
         }
-        if version <= 3i16 {
-            n
-                += {
-                    let v = &self.host;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 3i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FindCoordinatorResponse",
-                                field: "Host",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 3i16)
-                    }
-                };
+        if cx.version <= 3i16 {
+            n += crate::wire::size(&self.host, cx, "Host")?;
         }
-        if version >= 4i16 && !self.host.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorResponse",
-                field: "Host",
-                version,
-            });
+        if cx.version >= 4i16 && !self.host.is_empty() {
+            return Err(crate::wire::not_in_version("Host", cx));
         }
-        if version <= 3i16 {
+        if cx.version <= 3i16 {
             n += 4usize;
         }
-        if version >= 4i16 && self.port != 0i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorResponse",
-                field: "Port",
-                version,
-            });
+        if cx.version >= 4i16 && self.port != 0i32 {
+            return Err(crate::wire::not_in_version("Port", cx));
         }
-        if version >= 4i16 {
-            n
-                += {
-                    let v = &self.coordinators;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "FindCoordinatorResponse",
-                                field: "Coordinators",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 4i16 {
+            n += crate::wire::size(&self.coordinators, cx, "Coordinators")?;
         }
-        if version <= 3i16 && !self.coordinators.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FindCoordinatorResponse",
-                field: "Coordinators",
-                version,
-            });
+        if cx.version <= 3i16 && !self.coordinators.is_empty() {
+            return Err(crate::wire::not_in_version("Coordinators", cx));
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "FindCoordinatorResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.error_code;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.error_code, cx);
         }
-        if (1i16..=3i16).contains(&version) {
-            match &self.error_message {
-                None => crate::wire::write::put_length(buf, None, version >= 3i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 3i16);
-                }
-            }
+        if (1i16..=3i16).contains(&cx.version) {
+            w.put(&self.error_message, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.node_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.node_id, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.host;
-                crate::wire::write::put_string(buf, v, version >= 3i16);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.host, cx);
         }
-        if version <= 3i16 {
-            {
-                let v = &self.port;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        if cx.version <= 3i16 {
+            w.put(&self.port, cx);
         }
-        if version >= 4i16 {
-            {
-                let v = &self.coordinators;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version >= 4i16 {
+            w.put(&self.coordinators, cx);
         }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for FindCoordinatorResponse {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            error_code: if cx.version <= 3i16 {
+                r.field(cx, "ErrorCode")?
+            } else {
+                0i16
+            },
+            error_message: if (1i16..=3i16).contains(&cx.version) {
+                r.field(cx, "ErrorMessage")?
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            node_id: if cx.version <= 3i16 { r.field(cx, "NodeId")? } else { 0i32 },
+            host: if cx.version <= 3i16 {
+                r.field(cx, "Host")?
+            } else {
+                crate::StrBytes::new()
+            },
+            port: if cx.version <= 3i16 { r.field(cx, "Port")? } else { 0i32 },
+            coordinators: if cx.version >= 4i16 {
+                r.field(cx, "Coordinators")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_error_code: i16 = if version <= 3i16 {
-            r.i16().map_err(|e| e.in_field("ErrorCode"))?
-        } else {
-            0i16
-        };
-        let f_error_message: ::core::option::Option<crate::StrBytes> = if (1i16..=3i16)
-            .contains(&version)
-        {
-            r.nullable_string(version >= 3i16).map_err(|e| e.in_field("ErrorMessage"))?
-        } else {
-            Some(crate::StrBytes::new())
-        };
-        let f_node_id: i32 = if version <= 3i16 {
-            r.i32().map_err(|e| e.in_field("NodeId"))?
-        } else {
-            0i32
-        };
-        let f_host: crate::StrBytes = if version <= 3i16 {
-            r.string(version >= 3i16).map_err(|e| e.in_field("Host"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_port: i32 = if version <= 3i16 {
-            r.i32().map_err(|e| e.in_field("Port"))?
-        } else {
-            0i32
-        };
-        let f_coordinators: ::std::vec::Vec<Coordinator> = if version >= 4i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<Coordinator>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, Coordinator::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            Coordinator::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Coordinators"))?
-        } else {
-            ::std::vec::Vec::<Coordinator>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(FindCoordinatorResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            coordinators: f_coordinators,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for FindCoordinatorResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
+            error_code: if cx.version <= 3i16 { g.value(cx) } else { 0i16 },
+            error_message: if (1i16..=3i16).contains(&cx.version) {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
+            node_id: if cx.version <= 3i16 { g.value(cx) } else { 0i32 },
+            host: if cx.version <= 3i16 { g.value(cx) } else { crate::StrBytes::new() },
+            port: if cx.version <= 3i16 { g.value(cx) } else { 0i32 },
+            coordinators: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl FindCoordinatorResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
-            error_code: if version <= 3i16 { g.i16() } else { 0i16 },
-            error_message: if (1i16..=3i16).contains(&version) {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            node_id: if version <= 3i16 { g.i32() } else { 0i32 },
-            host: if version <= 3i16 { g.string() } else { crate::StrBytes::new() },
-            port: if version <= 3i16 { g.i32() } else { 0i32 },
-            coordinators: if version >= 4i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = Coordinator::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<Coordinator>::new()
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `Coordinator` of `FindCoordinatorResponse.json` (Kafka 4.4), in versions 4-6.
@@ -401,160 +244,65 @@ impl ::core::default::Default for Coordinator {
             port: 0i32,
             error_code: 0i16,
             error_message: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl Coordinator {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 13usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Coordinator {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.key;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Coordinator",
-                            field: "Key",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Coordinator",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Coordinator",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 10usize;
+        n += crate::wire::size(&self.key, cx, "Key")?;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.key;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.node_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.key, cx);
+        w.put(&self.node_id, cx);
+        w.put(&self.host, cx);
+        w.fixed((self.port, self.error_code));
+        w.put(&self.error_message, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Coordinator {
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
-        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            key: r.field(cx, "Key")?,
+            node_id: r.field(cx, "NodeId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Coordinator {
-            key: f_key,
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Coordinator {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Coordinator {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            key: g.string(),
-            node_id: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            key: g.value(cx),
+            node_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

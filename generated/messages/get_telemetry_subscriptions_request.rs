@@ -18,71 +18,55 @@ pub struct GetTelemetrySubscriptionsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl GetTelemetrySubscriptionsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 17usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for GetTelemetrySubscriptionsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 16usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 16usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.client_instance_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.client_instance_id, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for GetTelemetrySubscriptionsRequest {
+    const MIN_SIZE: usize = 17usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_client_instance_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            client_instance_id: r.field(cx, "ClientInstanceId")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(GetTelemetrySubscriptionsRequest {
-            client_instance_id: f_client_instance_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for GetTelemetrySubscriptionsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            client_instance_id: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl GetTelemetrySubscriptionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            client_instance_id: g.uuid(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for GetTelemetrySubscriptionsRequest {

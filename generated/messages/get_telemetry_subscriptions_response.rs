@@ -40,243 +40,90 @@ pub struct GetTelemetrySubscriptionsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl GetTelemetrySubscriptionsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 38usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for GetTelemetrySubscriptionsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n += 16usize;
-        n += 4usize;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 35usize;
         n
-            += {
-                let v = &self.accepted_compression_types;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "GetTelemetrySubscriptionsResponse",
-                            field: "AcceptedCompressionTypes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true) + a.len()
-                }
-            };
-        n += 4usize;
-        n += 4usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.requested_metrics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "GetTelemetrySubscriptionsResponse",
-                            field: "RequestedMetrics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "GetTelemetrySubscriptionsResponse",
-                                                field: "RequestedMetrics",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+            += crate::wire::size(
+                &self.accepted_compression_types,
+                cx,
+                "AcceptedCompressionTypes",
+            )?;
+        n += crate::wire::size(&self.requested_metrics, cx, "RequestedMetrics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.client_instance_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        {
-            let v = &self.subscription_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.accepted_compression_types;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i8(buf, *e);
-                }
-            }
-        }
-        {
-            let v = &self.push_interval_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.telemetry_max_bytes;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.delta_temporality;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.requested_metrics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.throttle_time_ms,
+            self.error_code,
+            self.client_instance_id,
+            self.subscription_id,
+        ));
+        w.put(&self.accepted_compression_types, cx);
+        w.fixed((
+            self.push_interval_ms,
+            self.telemetry_max_bytes,
+            self.delta_temporality,
+        ));
+        w.put(&self.requested_metrics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for GetTelemetrySubscriptionsResponse {
+    const MIN_SIZE: usize = 38usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_client_instance_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = r.i32().map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_accepted_compression_types: ::std::vec::Vec<i8> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i8>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i8()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("AcceptedCompressionTypes"))?;
-        let f_push_interval_ms: i32 = r.i32().map_err(|e| e.in_field("PushIntervalMs"))?;
-        let f_telemetry_max_bytes: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("TelemetryMaxBytes"))?;
-        let f_delta_temporality: bool = r
-            .bool()
-            .map_err(|e| e.in_field("DeltaTemporality"))?;
-        let f_requested_metrics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("RequestedMetrics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            client_instance_id: r.field(cx, "ClientInstanceId")?,
+            subscription_id: r.field(cx, "SubscriptionId")?,
+            accepted_compression_types: r.field(cx, "AcceptedCompressionTypes")?,
+            push_interval_ms: r.field(cx, "PushIntervalMs")?,
+            telemetry_max_bytes: r.field(cx, "TelemetryMaxBytes")?,
+            delta_temporality: r.field(cx, "DeltaTemporality")?,
+            requested_metrics: r.field(cx, "RequestedMetrics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(GetTelemetrySubscriptionsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            client_instance_id: f_client_instance_id,
-            subscription_id: f_subscription_id,
-            accepted_compression_types: f_accepted_compression_types,
-            push_interval_ms: f_push_interval_ms,
-            telemetry_max_bytes: f_telemetry_max_bytes,
-            delta_temporality: f_delta_temporality,
-            requested_metrics: f_requested_metrics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for GetTelemetrySubscriptionsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            client_instance_id: g.value(cx),
+            subscription_id: g.value(cx),
+            accepted_compression_types: g.value(cx),
+            push_interval_ms: g.value(cx),
+            telemetry_max_bytes: g.value(cx),
+            delta_temporality: g.value(cx),
+            requested_metrics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl GetTelemetrySubscriptionsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            client_instance_id: g.uuid(),
-            subscription_id: g.i32(),
-            accepted_compression_types: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i8());
-                }
-                v
-            },
-            push_interval_ms: g.i32(),
-            telemetry_max_bytes: g.i32(),
-            delta_temporality: g.bool(),
-            requested_metrics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for GetTelemetrySubscriptionsResponse {

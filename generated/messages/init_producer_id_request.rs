@@ -42,207 +42,129 @@ impl ::core::default::Default for InitProducerIdRequest {
             producer_epoch: -1i16,
             enable2_pc: false,
             keep_prepared_txn: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl InitProducerIdRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for InitProducerIdRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += match &self.transactional_id {
-                None => crate::wire::write::length_len(None, version >= 2i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 2i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "InitProducerIdRequest",
-                            field: "TransactionalId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 2i16)
-                }
-            };
-        n += 4usize;
-        if version >= 3i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        if cx.version >= 3i16 {
             n += 8usize;
         }
-        if version <= 2i16 && self.producer_id != -1i64 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "InitProducerIdRequest",
-                field: "ProducerId",
-                version,
-            });
+        if cx.version <= 2i16 && self.producer_id != -1i64 {
+            return Err(crate::wire::not_in_version("ProducerId", cx));
         }
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n += 2usize;
         }
-        if version <= 2i16 && self.producer_epoch != -1i16 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "InitProducerIdRequest",
-                field: "ProducerEpoch",
-                version,
-            });
+        if cx.version <= 2i16 && self.producer_epoch != -1i16 {
+            return Err(crate::wire::not_in_version("ProducerEpoch", cx));
         }
-        if version >= 6i16 {
+        if cx.version >= 6i16 {
             n += 1usize;
         }
-        if version <= 5i16 && self.enable2_pc {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "InitProducerIdRequest",
-                field: "Enable2Pc",
-                version,
-            });
+        if cx.version <= 5i16 && self.enable2_pc {
+            return Err(crate::wire::not_in_version("Enable2Pc", cx));
         }
-        if version >= 6i16 {
+        if cx.version >= 6i16 {
             n += 1usize;
         }
-        if version <= 5i16 && self.keep_prepared_txn {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "InitProducerIdRequest",
-                field: "KeepPreparedTxn",
-                version,
-            });
+        if cx.version <= 5i16 && self.keep_prepared_txn {
+            return Err(crate::wire::not_in_version("KeepPreparedTxn", cx));
         }
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "InitProducerIdRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        match &self.transactional_id {
-            None => crate::wire::write::put_length(buf, None, version >= 2i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 2i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_id, cx);
+        w.put(&self.transaction_timeout_ms, cx);
+        if cx.version >= 3i16 {
+            w.fixed((self.producer_id, self.producer_epoch));
         }
-        {
-            let v = &self.transaction_timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+        if cx.version >= 6i16 {
+            w.fixed((self.enable2_pc, self.keep_prepared_txn));
         }
-        if version >= 3i16 {
-            {
-                let v = &self.producer_id;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        if version >= 3i16 {
-            {
-                let v = &self.producer_epoch;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
-        }
-        if version >= 6i16 {
-            {
-                let v = &self.enable2_pc;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 6i16 {
-            {
-                let v = &self.keep_prepared_txn;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for InitProducerIdRequest {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 2i16)
-            .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_transaction_timeout_ms: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("TransactionTimeoutMs"))?;
-        let f_producer_id: i64 = if version >= 3i16 {
-            r.i64().map_err(|e| e.in_field("ProducerId"))?
-        } else {
-            -1i64
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_id: r.field(cx, "TransactionalId")?,
+            transaction_timeout_ms: r.field(cx, "TransactionTimeoutMs")?,
+            producer_id: if cx.version >= 3i16 {
+                r.field(cx, "ProducerId")?
+            } else {
+                -1i64
+            },
+            producer_epoch: if cx.version >= 3i16 {
+                r.field(cx, "ProducerEpoch")?
+            } else {
+                -1i16
+            },
+            enable2_pc: if cx.version >= 6i16 {
+                r.field(cx, "Enable2Pc")?
+            } else {
+                false
+            },
+            keep_prepared_txn: if cx.version >= 6i16 {
+                r.field(cx, "KeepPreparedTxn")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_producer_epoch: i16 = if version >= 3i16 {
-            r.i16().map_err(|e| e.in_field("ProducerEpoch"))?
-        } else {
-            -1i16
-        };
-        let f_enable2_pc: bool = if version >= 6i16 {
-            r.bool().map_err(|e| e.in_field("Enable2Pc"))?
-        } else {
-            false
-        };
-        let f_keep_prepared_txn: bool = if version >= 6i16 {
-            r.bool().map_err(|e| e.in_field("KeepPreparedTxn"))?
-        } else {
-            false
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(InitProducerIdRequest {
-            transactional_id: f_transactional_id,
-            transaction_timeout_ms: f_transaction_timeout_ms,
-            producer_id: f_producer_id,
-            producer_epoch: f_producer_epoch,
-            enable2_pc: f_enable2_pc,
-            keep_prepared_txn: f_keep_prepared_txn,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for InitProducerIdRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            transactional_id: if g.null() { None } else { Some(g.value(cx)) },
+            transaction_timeout_ms: g.value(cx),
+            producer_id: if cx.version >= 3i16 { g.value(cx) } else { -1i64 },
+            producer_epoch: if cx.version >= 3i16 { g.value(cx) } else { -1i16 },
+            enable2_pc: if cx.version >= 6i16 { g.value(cx) } else { false },
+            keep_prepared_txn: if cx.version >= 6i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl InitProducerIdRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            transactional_id: if g.null() { None } else { Some(g.string()) },
-            transaction_timeout_ms: g.i32(),
-            producer_id: if version >= 3i16 { g.i64() } else { -1i64 },
-            producer_epoch: if version >= 3i16 { g.i16() } else { -1i16 },
-            enable2_pc: if version >= 6i16 { g.bool() } else { false },
-            keep_prepared_txn: if version >= 6i16 { g.bool() } else { false },
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for InitProducerIdRequest {

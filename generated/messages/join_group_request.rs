@@ -48,337 +48,132 @@ impl ::core::default::Default for JoinGroupRequest {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             protocol_type: crate::StrBytes::new(),
-            protocols: ::std::vec::Vec::<JoinGroupRequestProtocol>::new(),
+            protocols: ::std::vec::Vec::new(),
             reason: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl JoinGroupRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for JoinGroupRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n += 4usize;
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequest",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        if version >= 5i16 {
-            n
-                += match &self.group_instance_id {
-                    None => crate::wire::write::length_len(None, version >= 6i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "JoinGroupRequest",
-                                field: "GroupInstanceId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 6i16)
-                    }
-                };
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
-        if version <= 4i16 && self.group_instance_id.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "JoinGroupRequest",
-                field: "GroupInstanceId",
-                version,
-            });
+        if cx.version <= 4i16 && self.group_instance_id.is_some() {
+            return Err(crate::wire::not_in_version("GroupInstanceId", cx));
         }
-        n
-            += {
-                let v = &self.protocol_type;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequest",
-                            field: "ProtocolType",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.protocols;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequest",
-                            field: "Protocols",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 8i16 {
-            n
-                += match &self.reason {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "JoinGroupRequest",
-                                field: "Reason",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        n += crate::wire::size(&self.protocol_type, cx, "ProtocolType")?;
+        n += crate::wire::size(&self.protocols, cx, "Protocols")?;
+        if cx.version >= 8i16 {
+            n += crate::wire::size(&self.reason, cx, "Reason")?;
         }
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "JoinGroupRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.session_timeout_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.rebalance_timeout_ms, cx);
         }
-        {
-            let v = &self.session_timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+        w.put(&self.member_id, cx);
+        if cx.version >= 5i16 {
+            w.put(&self.group_instance_id, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.rebalance_timeout_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        w.put(&self.protocol_type, cx);
+        w.put(&self.protocols, cx);
+        if cx.version >= 8i16 {
+            w.put(&self.reason, cx);
         }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        if version >= 5i16 {
-            match &self.group_instance_id {
-                None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 6i16);
-                }
-            }
-        }
-        {
-            let v = &self.protocol_type;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.protocols;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 8i16 {
-            match &self.reason {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for JoinGroupRequest {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_session_timeout_ms: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("SessionTimeoutMs"))?;
-        let f_rebalance_timeout_ms: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("RebalanceTimeoutMs"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            session_timeout_ms: r.field(cx, "SessionTimeoutMs")?,
+            rebalance_timeout_ms: if cx.version >= 1i16 {
+                r.field(cx, "RebalanceTimeoutMs")?
+            } else {
+                -1i32
+            },
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: if cx.version >= 5i16 {
+                r.field(cx, "GroupInstanceId")?
+            } else {
+                None
+            },
+            protocol_type: r.field(cx, "ProtocolType")?,
+            protocols: r.field(cx, "Protocols")?,
+            reason: if cx.version >= 8i16 { r.field(cx, "Reason")? } else { None },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
-            >= 5i16
-        {
-            r.nullable_string(version >= 6i16)
-                .map_err(|e| e.in_field("GroupInstanceId"))?
-        } else {
-            None
-        };
-        let f_protocol_type: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("ProtocolType"))?;
-        let f_protocols: ::std::vec::Vec<JoinGroupRequestProtocol> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<JoinGroupRequestProtocol>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 6i16, JoinGroupRequestProtocol::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        JoinGroupRequestProtocol::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Protocols"))?;
-        let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 8i16 {
-            r.nullable_string(true).map_err(|e| e.in_field("Reason"))?
-        } else {
-            None
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(JoinGroupRequest {
-            group_id: f_group_id,
-            session_timeout_ms: f_session_timeout_ms,
-            rebalance_timeout_ms: f_rebalance_timeout_ms,
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            protocol_type: f_protocol_type,
-            protocols: f_protocols,
-            reason: f_reason,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for JoinGroupRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            session_timeout_ms: g.value(cx),
+            rebalance_timeout_ms: if cx.version >= 1i16 { g.value(cx) } else { -1i32 },
+            member_id: g.value(cx),
+            group_instance_id: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            protocol_type: g.value(cx),
+            protocols: g.value(cx),
+            reason: if cx.version >= 8i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl JoinGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: g.string(),
-            session_timeout_ms: g.i32(),
-            rebalance_timeout_ms: if version >= 1i16 { g.i32() } else { -1i32 },
-            member_id: g.string(),
-            group_instance_id: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            protocol_type: g.string(),
-            protocols: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = JoinGroupRequestProtocol::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            reason: if version >= 8i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `JoinGroupRequestProtocol` of `JoinGroupRequest.json` (Kafka 4.4), in versions 0-9.
@@ -400,122 +195,60 @@ pub struct JoinGroupRequestProtocol {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl JoinGroupRequestProtocol {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for JoinGroupRequestProtocol {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequestProtocol",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.metadata;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupRequestProtocol",
-                            field: "Metadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 6i16)
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.metadata, cx, "Metadata")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "JoinGroupRequestProtocol",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.metadata;
-            crate::wire::write::put_bytes(buf, v, version >= 6i16);
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.metadata, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for JoinGroupRequestProtocol {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_metadata: crate::Bytes = r
-            .bytes(version >= 6i16)
-            .map_err(|e| e.in_field("Metadata"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            metadata: r.field(cx, "Metadata")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(JoinGroupRequestProtocol {
-            name: f_name,
-            metadata: f_metadata,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl JoinGroupRequestProtocol {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for JoinGroupRequestProtocol {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            metadata: g.bytes(),
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            metadata: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -51,343 +51,146 @@ impl ::core::default::Default for JoinGroupResponse {
             leader: crate::StrBytes::new(),
             skip_assignment: false,
             member_id: crate::StrBytes::new(),
-            members: ::std::vec::Vec::<JoinGroupResponseMember>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            members: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl JoinGroupResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for JoinGroupResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        if version >= 2i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        if cx.version >= 2i16 {
             n += 4usize;
         }
-        n += 2usize;
-        n += 4usize;
-        if version >= 7i16 {
-            n
-                += match &self.protocol_type {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "JoinGroupResponse",
-                                field: "ProtocolType",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 7i16 {
+            n += crate::wire::size(&self.protocol_type, cx, "ProtocolType")?;
         }
         n
-            += match &self.protocol_name {
-                None => {
-                    if version <= 6i16 {
-                        return Err(crate::EncodeError::NullNotAllowed {
-                            message: "JoinGroupResponse",
-                            field: "ProtocolName",
-                            version,
-                        });
-                    }
-                    crate::wire::write::length_len(None, version >= 6i16, false)
-                }
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponse",
-                            field: "ProtocolName",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
+            += if cx.version >= 7i16 {
+                crate::wire::size(&self.protocol_name, cx, "ProtocolName")?
+            } else {
+                crate::wire::size_some(&self.protocol_name, cx, "ProtocolName")?
             };
-        n
-            += {
-                let v = &self.leader;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponse",
-                            field: "Leader",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        if version >= 9i16 {
+        n += crate::wire::size(&self.leader, cx, "Leader")?;
+        if cx.version >= 9i16 {
             n += 1usize;
         }
-        if version <= 8i16 && self.skip_assignment {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "JoinGroupResponse",
-                field: "SkipAssignment",
-                version,
-            });
+        if cx.version <= 8i16 && self.skip_assignment {
+            return Err(crate::wire::not_in_version("SkipAssignment", cx));
         }
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponse",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.members;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponse",
-                            field: "Members",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.members, cx, "Members")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "JoinGroupResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 2i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 2i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        w.fixed((self.error_code, self.generation_id));
+        if cx.version >= 7i16 {
+            w.put(&self.protocol_type, cx);
         }
-        {
-            let v = &self.generation_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+        w.put(&self.protocol_name, cx);
+        w.put(&self.leader, cx);
+        if cx.version >= 9i16 {
+            w.put(&self.skip_assignment, cx);
         }
-        if version >= 7i16 {
-            match &self.protocol_type {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        match &self.protocol_name {
-            None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 6i16);
-            }
-        }
-        {
-            let v = &self.leader;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        if version >= 9i16 {
-            {
-                let v = &self.skip_assignment;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.members;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.member_id, cx);
+        w.put(&self.members, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for JoinGroupResponse {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 2i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 2i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            error_code: r.field(cx, "ErrorCode")?,
+            generation_id: r.field(cx, "GenerationId")?,
+            protocol_type: if cx.version >= 7i16 {
+                r.field(cx, "ProtocolType")?
+            } else {
+                None
+            },
+            protocol_name: if cx.version >= 7i16 {
+                r.field(cx, "ProtocolName")?
+            } else {
+                Some(r.field(cx, "ProtocolName")?)
+            },
+            leader: r.field(cx, "Leader")?,
+            skip_assignment: if cx.version >= 9i16 {
+                r.field(cx, "SkipAssignment")?
+            } else {
+                false
+            },
+            member_id: r.field(cx, "MemberId")?,
+            members: r.field(cx, "Members")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_generation_id: i32 = r.i32().map_err(|e| e.in_field("GenerationId"))?;
-        let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 7i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("ProtocolType"))?
-        } else {
-            None
-        };
-        let f_protocol_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok(
-                if version >= 7i16 {
-                    r.nullable_string(version >= 6i16)?
-                } else {
-                    Some(r.string(version >= 6i16)?)
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("ProtocolName"))?;
-        let f_leader: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("Leader"))?;
-        let f_skip_assignment: bool = if version >= 9i16 {
-            r.bool().map_err(|e| e.in_field("SkipAssignment"))?
-        } else {
-            false
-        };
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_members: ::std::vec::Vec<JoinGroupResponseMember> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<JoinGroupResponseMember>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 6i16, JoinGroupResponseMember::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        JoinGroupResponseMember::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Members"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(JoinGroupResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            generation_id: f_generation_id,
-            protocol_type: f_protocol_type,
-            protocol_name: f_protocol_name,
-            leader: f_leader,
-            skip_assignment: f_skip_assignment,
-            member_id: f_member_id,
-            members: f_members,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for JoinGroupResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 2i16 { g.value(cx) } else { 0i32 },
+            error_code: g.value(cx),
+            generation_id: g.value(cx),
+            protocol_type: if cx.version >= 7i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            protocol_name: if cx.version >= 7i16 && g.null() {
+                None
+            } else {
+                Some(g.value(cx))
+            },
+            leader: g.value(cx),
+            skip_assignment: if cx.version >= 9i16 { g.value(cx) } else { false },
+            member_id: g.value(cx),
+            members: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl JoinGroupResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 2i16 { g.i32() } else { 0i32 },
-            error_code: g.i16(),
-            generation_id: g.i32(),
-            protocol_type: if version >= 7i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            protocol_name: if version >= 7i16 && g.null() {
-                None
-            } else {
-                Some(g.string())
-            },
-            leader: g.string(),
-            skip_assignment: if version >= 9i16 { g.bool() } else { false },
-            member_id: g.string(),
-            members: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = JoinGroupResponseMember::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `JoinGroupResponseMember` of `JoinGroupResponse.json` (Kafka 4.4), in versions 0-9.
@@ -412,162 +215,76 @@ pub struct JoinGroupResponseMember {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl JoinGroupResponseMember {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for JoinGroupResponseMember {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponseMember",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        if version >= 5i16 {
-            n
-                += match &self.group_instance_id {
-                    None => crate::wire::write::length_len(None, version >= 6i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "JoinGroupResponseMember",
-                                field: "GroupInstanceId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 6i16)
-                    }
-                };
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
-        n
-            += {
-                let v = &self.metadata;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "JoinGroupResponseMember",
-                            field: "Metadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 6i16)
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.metadata, cx, "Metadata")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "JoinGroupResponseMember",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        if cx.version >= 5i16 {
+            w.put(&self.group_instance_id, cx);
         }
-        if version >= 5i16 {
-            match &self.group_instance_id {
-                None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 6i16);
-                }
-            }
-        }
-        {
-            let v = &self.metadata;
-            crate::wire::write::put_bytes(buf, v, version >= 6i16);
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.metadata, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for JoinGroupResponseMember {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
-            >= 5i16
-        {
-            r.nullable_string(version >= 6i16)
-                .map_err(|e| e.in_field("GroupInstanceId"))?
-        } else {
-            None
-        };
-        let f_metadata: crate::Bytes = r
-            .bytes(version >= 6i16)
-            .map_err(|e| e.in_field("Metadata"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
-            }
-        }
-        Ok(JoinGroupResponseMember {
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            metadata: f_metadata,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl JoinGroupResponseMember {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            member_id: g.string(),
-            group_instance_id: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: if cx.version >= 5i16 {
+                r.field(cx, "GroupInstanceId")?
             } else {
                 None
             },
-            metadata: g.bytes(),
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            metadata: r.field(cx, "Metadata")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for JoinGroupResponseMember {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            member_id: g.value(cx),
+            group_instance_id: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
-                ::core::default::Default::default()
+                None
+            },
+            metadata: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -24,234 +24,106 @@ pub struct LeaveGroupRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl LeaveGroupRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for LeaveGroupRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "LeaveGroupRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        if version <= 2i16 {
-            n
-                += {
-                    let v = &self.member_id;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, false, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "LeaveGroupRequest",
-                                field: "MemberId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, false)
-                    }
-                };
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        if cx.version <= 2i16 {
+            n += crate::wire::size(&self.member_id, cx, "MemberId")?;
         }
-        if version >= 3i16 && !self.member_id.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "LeaveGroupRequest",
-                field: "MemberId",
-                version,
-            });
+        if cx.version >= 3i16 && !self.member_id.is_empty() {
+            return Err(crate::wire::not_in_version("MemberId", cx));
         }
-        if version >= 3i16 {
-            n
-                += {
-                    let v = &self.members;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 4i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "LeaveGroupRequest",
-                                field: "Members",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 4i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.members, cx, "Members")?;
         }
-        if version <= 2i16 && !self.members.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "LeaveGroupRequest",
-                field: "Members",
-                version,
-            });
+        if cx.version <= 2i16 && !self.members.is_empty() {
+            return Err(crate::wire::not_in_version("Members", cx));
         }
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "LeaveGroupRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        if cx.version <= 2i16 {
+            w.put(&self.member_id, cx);
         }
-        if version <= 2i16 {
-            {
-                let v = &self.member_id;
-                crate::wire::write::put_string(buf, v, false);
-            }
+        if cx.version >= 3i16 {
+            w.put(&self.members, cx);
         }
-        if version >= 3i16 {
-            {
-                let v = &self.members;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 4i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for LeaveGroupRequest {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = if version <= 2i16 {
-            r.string(false).map_err(|e| e.in_field("MemberId"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            member_id: if cx.version <= 2i16 {
+                r.field(cx, "MemberId")?
+            } else {
+                crate::StrBytes::new()
+            },
+            members: if cx.version >= 3i16 {
+                r.field(cx, "Members")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_members: ::std::vec::Vec<MemberIdentity> = if version >= 3i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<MemberIdentity>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(version >= 4i16, MemberIdentity::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            MemberIdentity::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Members"))?
-        } else {
-            ::std::vec::Vec::<MemberIdentity>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(LeaveGroupRequest {
-            group_id: f_group_id,
-            member_id: f_member_id,
-            members: f_members,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for LeaveGroupRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            member_id: if cx.version <= 2i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            members: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl LeaveGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: g.string(),
-            member_id: if version <= 2i16 { g.string() } else { crate::StrBytes::new() },
-            members: if version >= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = MemberIdentity::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<MemberIdentity>::new()
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `MemberIdentity` of `LeaveGroupRequest.json` (Kafka 4.4), in versions 3-5.
@@ -273,161 +145,72 @@ pub struct MemberIdentity {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl MemberIdentity {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for MemberIdentity {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MemberIdentity",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MemberIdentity",
-                            field: "GroupInstanceId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        if version >= 5i16 {
-            n
-                += match &self.reason {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "MemberIdentity",
-                                field: "Reason",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.reason, cx, "Reason")?;
         }
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MemberIdentity",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        w.put(&self.group_instance_id, cx);
+        if cx.version >= 5i16 {
+            w.put(&self.reason, cx);
         }
-        match &self.group_instance_id {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 4i16);
-            }
-        }
-        if version >= 5i16 {
-            match &self.reason {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for MemberIdentity {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 4i16)
-            .map_err(|e| e.in_field("GroupInstanceId"))?;
-        let f_reason: ::core::option::Option<crate::StrBytes> = if version >= 5i16 {
-            r.nullable_string(true).map_err(|e| e.in_field("Reason"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: r.field(cx, "GroupInstanceId")?,
+            reason: if cx.version >= 5i16 { r.field(cx, "Reason")? } else { None },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MemberIdentity {
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            reason: f_reason,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl MemberIdentity {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for MemberIdentity {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            member_id: g.string(),
-            group_instance_id: if g.null() { None } else { Some(g.string()) },
-            reason: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
+            member_id: g.value(cx),
+            group_instance_id: if g.null() { None } else { Some(g.value(cx)) },
+            reason: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -22,195 +22,98 @@ pub struct LeaveGroupResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl LeaveGroupResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for LeaveGroupResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        n += 2usize;
-        if version >= 3i16 {
-            n
-                += {
-                    let v = &self.members;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 4i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "LeaveGroupResponse",
-                                field: "Members",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 4i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.members, cx, "Members")?;
         }
-        if version <= 2i16 && !self.members.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "LeaveGroupResponse",
-                field: "Members",
-                version,
-            });
+        if cx.version <= 2i16 && !self.members.is_empty() {
+            return Err(crate::wire::not_in_version("Members", cx));
         }
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "LeaveGroupResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        w.put(&self.error_code, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.members, cx);
         }
-        if version >= 3i16 {
-            {
-                let v = &self.members;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 4i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for LeaveGroupResponse {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            error_code: r.field(cx, "ErrorCode")?,
+            members: if cx.version >= 3i16 {
+                r.field(cx, "Members")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_members: ::std::vec::Vec<MemberResponse> = if version >= 3i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<MemberResponse>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(version >= 4i16, MemberResponse::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            MemberResponse::read(r, version).map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Members"))?
-        } else {
-            ::std::vec::Vec::<MemberResponse>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(LeaveGroupResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            members: f_members,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for LeaveGroupResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
+            error_code: g.value(cx),
+            members: if cx.version >= 3i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl LeaveGroupResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 1i16 { g.i32() } else { 0i32 },
-            error_code: g.i16(),
-            members: if version >= 3i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = MemberResponse::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<MemberResponse>::new()
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `MemberResponse` of `LeaveGroupResponse.json` (Kafka 4.4), in versions 3-5.
@@ -238,136 +141,67 @@ impl ::core::default::Default for MemberResponse {
             member_id: crate::StrBytes::new(),
             group_instance_id: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MemberResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for MemberResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MemberResponse",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += match &self.group_instance_id {
-                None => crate::wire::write::length_len(None, version >= 4i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MemberResponse",
-                            field: "GroupInstanceId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n += 2usize;
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MemberResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
-        }
-        match &self.group_instance_id {
-            None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 4i16);
-            }
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        w.put(&self.group_instance_id, cx);
+        w.put(&self.error_code, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for MemberResponse {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 4i16)
-            .map_err(|e| e.in_field("GroupInstanceId"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: r.field(cx, "GroupInstanceId")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MemberResponse {
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            error_code: f_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl MemberResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for MemberResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            member_id: g.string(),
-            group_instance_id: if g.null() { None } else { Some(g.string()) },
-            error_code: g.i16(),
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            member_id: g.value(cx),
+            group_instance_id: if g.null() { None } else { Some(g.value(cx)) },
+            error_code: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -21,252 +21,102 @@ pub struct ListGroupsRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ListGroupsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ListGroupsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 4i16 {
-            n
-                += {
-                    let v = &self.states_filter;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ListGroupsRequest",
-                                field: "StatesFilter",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "ListGroupsRequest",
-                                                    field: "StatesFilter",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 4i16 {
+            n += crate::wire::size(&self.states_filter, cx, "StatesFilter")?;
         }
-        if version <= 3i16 && !self.states_filter.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ListGroupsRequest",
-                field: "StatesFilter",
-                version,
-            });
+        if cx.version <= 3i16 && !self.states_filter.is_empty() {
+            return Err(crate::wire::not_in_version("StatesFilter", cx));
         }
-        if version >= 5i16 {
-            n
-                += {
-                    let v = &self.types_filter;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ListGroupsRequest",
-                                field: "TypesFilter",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "ListGroupsRequest",
-                                                    field: "TypesFilter",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.types_filter, cx, "TypesFilter")?;
         }
-        if version <= 4i16 && !self.types_filter.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ListGroupsRequest",
-                field: "TypesFilter",
-                version,
-            });
+        if cx.version <= 4i16 && !self.types_filter.is_empty() {
+            return Err(crate::wire::not_in_version("TypesFilter", cx));
         }
-        if version >= 3i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ListGroupsRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 4i16 {
-            {
-                let v = &self.states_filter;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 4i16 {
+            w.put(&self.states_filter, cx);
         }
-        if version >= 5i16 {
-            {
-                let v = &self.types_filter;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+        if cx.version >= 5i16 {
+            w.put(&self.types_filter, cx);
         }
-        if version >= 3i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ListGroupsRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_states_filter: ::std::vec::Vec<crate::StrBytes> = if version >= 4i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("StatesFilter"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            states_filter: if cx.version >= 4i16 {
+                r.field(cx, "StatesFilter")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            types_filter: if cx.version >= 5i16 {
+                r.field(cx, "TypesFilter")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_types_filter: ::std::vec::Vec<crate::StrBytes> = if version >= 5i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("TypesFilter"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 3i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ListGroupsRequest {
-            states_filter: f_states_filter,
-            types_filter: f_types_filter,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ListGroupsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            states_filter: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            types_filter: if cx.version >= 5i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 3i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ListGroupsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            states_filter: if version >= 4i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
-            },
-            types_filter: if version >= 5i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
-            },
-            unknown_tagged_fields: if version >= 3i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for ListGroupsRequest {

@@ -19,162 +19,80 @@ pub struct ListOffsetsResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ListOffsetsResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ListOffsetsResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 2i16 {
+        if cx.version >= 2i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListOffsetsResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ListOffsetsResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 2i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 2i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.topics, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ListOffsetsResponse {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 2i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 2i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topics: ::std::vec::Vec<ListOffsetsTopicResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<ListOffsetsTopicResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 6i16, ListOffsetsTopicResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        ListOffsetsTopicResponse::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ListOffsetsResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ListOffsetsResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 2i16 { g.value(cx) } else { 0i32 },
+            topics: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ListOffsetsResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 2i16 { g.i32() } else { 0i32 },
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = ListOffsetsTopicResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `ListOffsetsPartitionResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 1-11.
@@ -210,131 +128,80 @@ impl ::core::default::Default for ListOffsetsPartitionResponse {
             timestamp: -1i64,
             offset: -1i64,
             leader_epoch: -1i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ListOffsetsPartitionResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 22usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ListOffsetsPartitionResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n += 8usize;
-        n += 8usize;
-        if version >= 4i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        if cx.version >= 4i16 {
             n += 4usize;
         }
-        if version <= 3i16 && self.leader_epoch != -1i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ListOffsetsPartitionResponse",
-                field: "LeaderEpoch",
-                version,
-            });
+        if cx.version <= 3i16 && self.leader_epoch != -1i32 {
+            return Err(crate::wire::not_in_version("LeaderEpoch", cx));
         }
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ListOffsetsPartitionResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.error_code, self.timestamp, self.offset));
+        if cx.version >= 4i16 {
+            w.put(&self.leader_epoch, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.timestamp;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 4i16 {
-            {
-                let v = &self.leader_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ListOffsetsPartitionResponse {
+    const MIN_SIZE: usize = 22usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_timestamp: i64 = r.i64().map_err(|e| e.in_field("Timestamp"))?;
-        let f_offset: i64 = r.i64().map_err(|e| e.in_field("Offset"))?;
-        let f_leader_epoch: i32 = if version >= 4i16 {
-            r.i32().map_err(|e| e.in_field("LeaderEpoch"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            timestamp: r.field(cx, "Timestamp")?,
+            offset: r.field(cx, "Offset")?,
+            leader_epoch: if cx.version >= 4i16 {
+                r.field(cx, "LeaderEpoch")?
+            } else {
+                -1i32
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ListOffsetsPartitionResponse {
-            partition_index: f_partition_index,
-            error_code: f_error_code,
-            timestamp: f_timestamp,
-            offset: f_offset,
-            leader_epoch: f_leader_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ListOffsetsPartitionResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for ListOffsetsPartitionResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            error_code: g.i16(),
-            timestamp: g.i64(),
-            offset: g.i64(),
-            leader_epoch: if version >= 4i16 { g.i32() } else { -1i32 },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            partition_index: g.value(cx),
+            error_code: g.value(cx),
+            timestamp: g.value(cx),
+            offset: g.value(cx),
+            leader_epoch: if cx.version >= 4i16 { g.value(cx) } else { -1i32 },
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -355,169 +222,60 @@ pub struct ListOffsetsTopicResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ListOffsetsTopicResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ListOffsetsTopicResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListOffsetsTopicResponse",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListOffsetsTopicResponse",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ListOffsetsTopicResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ListOffsetsTopicResponse {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<ListOffsetsPartitionResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<ListOffsetsPartitionResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 6i16, ListOffsetsPartitionResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        ListOffsetsPartitionResponse::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ListOffsetsTopicResponse {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl ListOffsetsTopicResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for ListOffsetsTopicResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = ListOffsetsPartitionResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

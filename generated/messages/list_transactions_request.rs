@@ -30,256 +30,107 @@ pub struct ListTransactionsRequest {
 impl ::core::default::Default for ListTransactionsRequest {
     fn default() -> Self {
         Self {
-            state_filters: ::std::vec::Vec::<crate::StrBytes>::new(),
-            producer_id_filters: ::std::vec::Vec::<i64>::new(),
+            state_filters: ::std::vec::Vec::new(),
+            producer_id_filters: ::std::vec::Vec::new(),
             duration_filter: -1i64,
             transactional_id_pattern: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl ListTransactionsRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ListTransactionsRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.state_filters;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListTransactionsRequest",
-                            field: "StateFilters",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "ListTransactionsRequest",
-                                                field: "StateFilters",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.producer_id_filters;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ListTransactionsRequest",
-                            field: "ProducerIdFilters",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 8usize
-                }
-            };
-        if version >= 1i16 {
+        n += crate::wire::size(&self.state_filters, cx, "StateFilters")?;
+        n += crate::wire::size(&self.producer_id_filters, cx, "ProducerIdFilters")?;
+        if cx.version >= 1i16 {
             n += 8usize;
         }
-        if version <= 0i16 && self.duration_filter != -1i64 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ListTransactionsRequest",
-                field: "DurationFilter",
-                version,
-            });
+        if cx.version <= 0i16 && self.duration_filter != -1i64 {
+            return Err(crate::wire::not_in_version("DurationFilter", cx));
         }
-        if version >= 2i16 {
+        if cx.version >= 2i16 {
             n
-                += match &self.transactional_id_pattern {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ListTransactionsRequest",
-                                field: "TransactionalIdPattern",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+                += crate::wire::size(
+                    &self.transactional_id_pattern,
+                    cx,
+                    "TransactionalIdPattern",
+                )?;
         }
-        if version <= 1i16 && self.transactional_id_pattern.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ListTransactionsRequest",
-                field: "TransactionalIdPattern",
-                version,
-            });
+        if cx.version <= 1i16 && self.transactional_id_pattern.is_some() {
+            return Err(crate::wire::not_in_version("TransactionalIdPattern", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.state_filters;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.state_filters, cx);
+        w.put(&self.producer_id_filters, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.duration_filter, cx);
         }
-        {
-            let v = &self.producer_id_filters;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i64(buf, *e);
-                }
-            }
+        if cx.version >= 2i16 {
+            w.put(&self.transactional_id_pattern, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.duration_filter;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        if version >= 2i16 {
-            match &self.transactional_id_pattern {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ListTransactionsRequest {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_state_filters: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("StateFilters"))?;
-        let f_producer_id_filters: ::std::vec::Vec<i64> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i64>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 8usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i64()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ProducerIdFilters"))?;
-        let f_duration_filter: i64 = if version >= 1i16 {
-            r.i64().map_err(|e| e.in_field("DurationFilter"))?
-        } else {
-            -1i64
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            state_filters: r.field(cx, "StateFilters")?,
+            producer_id_filters: r.field(cx, "ProducerIdFilters")?,
+            duration_filter: if cx.version >= 1i16 {
+                r.field(cx, "DurationFilter")?
+            } else {
+                -1i64
+            },
+            transactional_id_pattern: if cx.version >= 2i16 {
+                r.field(cx, "TransactionalIdPattern")?
+            } else {
+                None
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_transactional_id_pattern: ::core::option::Option<crate::StrBytes> = if version
-            >= 2i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("TransactionalIdPattern"))?
-        } else {
-            None
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(ListTransactionsRequest {
-            state_filters: f_state_filters,
-            producer_id_filters: f_producer_id_filters,
-            duration_filter: f_duration_filter,
-            transactional_id_pattern: f_transactional_id_pattern,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ListTransactionsRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            state_filters: g.value(cx),
+            producer_id_filters: g.value(cx),
+            duration_filter: if cx.version >= 1i16 { g.value(cx) } else { -1i64 },
+            transactional_id_pattern: if cx.version >= 2i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ListTransactionsRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            state_filters: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            producer_id_filters: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i64());
-                }
-                v
-            },
-            duration_filter: if version >= 1i16 { g.i64() } else { -1i64 },
-            transactional_id_pattern: if version >= 2i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for ListTransactionsRequest {

@@ -30,273 +30,156 @@ pub struct MetadataRequest {
 impl ::core::default::Default for MetadataRequest {
     fn default() -> Self {
         Self {
-            topics: Some(::std::vec::Vec::<MetadataRequestTopic>::new()),
+            topics: Some(::std::vec::Vec::new()),
             allow_auto_topic_creation: true,
             include_cluster_authorized_operations: false,
             include_topic_authorized_operations: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MetadataRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for MetadataRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
         n
-            += match &self.topics {
-                None => {
-                    if version <= 0i16 {
-                        return Err(crate::EncodeError::NullNotAllowed {
-                            message: "MetadataRequest",
-                            field: "Topics",
-                            version,
-                        });
-                    }
-                    crate::wire::write::length_len(None, version >= 9i16, true)
-                }
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
+            += if cx.version >= 1i16 {
+                crate::wire::size(&self.topics, cx, "Topics")?
+            } else {
+                crate::wire::size_some(&self.topics, cx, "Topics")?
             };
-        if version >= 4i16 {
+        if cx.version >= 4i16 {
             n += 1usize;
         }
-        if version <= 3i16 && !self.allow_auto_topic_creation {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "MetadataRequest",
-                field: "AllowAutoTopicCreation",
-                version,
-            });
+        if cx.version <= 3i16 && !self.allow_auto_topic_creation {
+            return Err(crate::wire::not_in_version("AllowAutoTopicCreation", cx));
         }
-        if (8i16..=10i16).contains(&version) {
+        if (8i16..=10i16).contains(&cx.version) {
             n += 1usize;
         }
-        if !((8i16..=10i16).contains(&version))
+        if !((8i16..=10i16).contains(&cx.version))
             && self.include_cluster_authorized_operations
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "MetadataRequest",
-                field: "IncludeClusterAuthorizedOperations",
-                version,
-            });
+            return Err(
+                crate::wire::not_in_version("IncludeClusterAuthorizedOperations", cx),
+            );
         }
-        if version >= 8i16 {
+        if cx.version >= 8i16 {
             n += 1usize;
         }
-        if version <= 7i16 && self.include_topic_authorized_operations {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "MetadataRequest",
-                field: "IncludeTopicAuthorizedOperations",
-                version,
-            });
+        if cx.version <= 7i16 && self.include_topic_authorized_operations {
+            return Err(
+                crate::wire::not_in_version("IncludeTopicAuthorizedOperations", cx),
+            );
         }
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        match &self.topics {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topics, cx);
+        if cx.version >= 4i16 {
+            w.put(&self.allow_auto_topic_creation, cx);
         }
-        if version >= 4i16 {
-            {
-                let v = &self.allow_auto_topic_creation;
-                crate::wire::write::put_bool(buf, *v);
-            }
+        if (8i16..=10i16).contains(&cx.version) {
+            w.put(&self.include_cluster_authorized_operations, cx);
         }
-        if (8i16..=10i16).contains(&version) {
-            {
-                let v = &self.include_cluster_authorized_operations;
-                crate::wire::write::put_bool(buf, *v);
-            }
+        if cx.version >= 8i16 {
+            w.put(&self.include_topic_authorized_operations, cx);
         }
-        if version >= 8i16 {
-            {
-                let v = &self.include_topic_authorized_operations;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for MetadataRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topics: ::core::option::Option<::std::vec::Vec<MetadataRequestTopic>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<MetadataRequestTopic>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                if version >= 1i16 {
-                    match r
-                        .nullable_array_len(
-                            version >= 9i16,
-                            MetadataRequestTopic::MIN_SIZE,
-                        )?
-                    {
-                        None => None,
-                        Some(n) => {
-                            let mut v = ::std::vec::Vec::with_capacity(
-                                n.min(crate::wire::MAX_PREALLOC),
-                            );
-                            for i in 0..n {
-                                v.push(
-                                    MetadataRequestTopic::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            Some(v)
-                        }
-                    }
-                } else {
-                    Some({
-                        let n = r
-                            .array_len(version >= 9i16, MetadataRequestTopic::MIN_SIZE)?;
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                MetadataRequestTopic::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        v
-                    })
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_allow_auto_topic_creation: bool = if version >= 4i16 {
-            r.bool().map_err(|e| e.in_field("AllowAutoTopicCreation"))?
-        } else {
-            true
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topics: if cx.version >= 1i16 {
+                r.field(cx, "Topics")?
+            } else {
+                Some(r.field(cx, "Topics")?)
+            },
+            allow_auto_topic_creation: if cx.version >= 4i16 {
+                r.field(cx, "AllowAutoTopicCreation")?
+            } else {
+                true
+            },
+            include_cluster_authorized_operations: if (8i16..=10i16)
+                .contains(&cx.version)
+            {
+                r.field(cx, "IncludeClusterAuthorizedOperations")?
+            } else {
+                false
+            },
+            include_topic_authorized_operations: if cx.version >= 8i16 {
+                r.field(cx, "IncludeTopicAuthorizedOperations")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_include_cluster_authorized_operations: bool = if (8i16..=10i16)
-            .contains(&version)
-        {
-            r.bool().map_err(|e| e.in_field("IncludeClusterAuthorizedOperations"))?
-        } else {
-            false
-        };
-        let f_include_topic_authorized_operations: bool = if version >= 8i16 {
-            r.bool().map_err(|e| e.in_field("IncludeTopicAuthorizedOperations"))?
-        } else {
-            false
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MetadataRequest {
-            topics: f_topics,
-            allow_auto_topic_creation: f_allow_auto_topic_creation,
-            include_cluster_authorized_operations: f_include_cluster_authorized_operations,
-            include_topic_authorized_operations: f_include_topic_authorized_operations,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for MetadataRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            topics: if cx.version >= 1i16 && g.null() {
+                None
+            } else {
+                Some(g.value(cx))
+            },
+            allow_auto_topic_creation: if cx.version >= 4i16 {
+                g.value(cx)
+            } else {
+                true
+            },
+            include_cluster_authorized_operations: if (8i16..=10i16)
+                .contains(&cx.version)
+            {
+                g.value(cx)
+            } else {
+                false
+            },
+            include_topic_authorized_operations: if cx.version >= 8i16 {
+                g.value(cx)
+            } else {
+                false
+            },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl MetadataRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            topics: if version >= 1i16 && g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = MetadataRequestTopic::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            allow_auto_topic_creation: if version >= 4i16 { g.bool() } else { true },
-            include_cluster_authorized_operations: if (8i16..=10i16).contains(&version) {
-                g.bool()
-            } else {
-                false
-            },
-            include_topic_authorized_operations: if version >= 8i16 {
-                g.bool()
-            } else {
-                false
-            },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `MetadataRequestTopic` of `MetadataRequest.json` (Kafka 4.4), in versions 0-13.
@@ -320,138 +203,81 @@ impl ::core::default::Default for MetadataRequestTopic {
         Self {
             topic_id: crate::Uuid::ZERO,
             name: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MetadataRequestTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for MetadataRequestTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 10i16 {
+        if cx.version >= 10i16 {
             n += 16usize;
         }
         n
-            += match &self.name {
-                None => {
-                    if version <= 9i16 {
-                        return Err(crate::EncodeError::NullNotAllowed {
-                            message: "MetadataRequestTopic",
-                            field: "Name",
-                            version,
-                        });
-                    }
-                    crate::wire::write::length_len(None, version >= 9i16, false)
-                }
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataRequestTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
+            += if cx.version >= 10i16 {
+                crate::wire::size(&self.name, cx, "Name")?
+            } else {
+                crate::wire::size_some(&self.name, cx, "Name")?
             };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataRequestTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 10i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 10i16 {
+            w.put(&self.topic_id, cx);
         }
-        match &self.name {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.name, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for MetadataRequestTopic {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_topic_id: crate::Uuid = if version >= 10i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic_id: if cx.version >= 10i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            name: if cx.version >= 10i16 {
+                r.field(cx, "Name")?
+            } else {
+                Some(r.field(cx, "Name")?)
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok(
-                if version >= 10i16 {
-                    r.nullable_string(version >= 9i16)?
-                } else {
-                    Some(r.string(version >= 9i16)?)
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Name"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MetadataRequestTopic {
-            topic_id: f_topic_id,
-            name: f_name,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl MetadataRequestTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for MetadataRequestTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
-            name: if version >= 10i16 && g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            topic_id: if cx.version >= 10i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            name: if cx.version >= 10i16 && g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -38,340 +38,155 @@ impl ::core::default::Default for MetadataResponse {
     fn default() -> Self {
         Self {
             throttle_time_ms: 0i32,
-            brokers: ::std::vec::Vec::<MetadataResponseBroker>::new(),
+            brokers: ::std::vec::Vec::new(),
             cluster_id: None,
             controller_id: -1i32,
-            topics: ::std::vec::Vec::<MetadataResponseTopic>::new(),
+            topics: ::std::vec::Vec::new(),
             cluster_authorized_operations: -2147483648i32,
             error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MetadataResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for MetadataResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.brokers;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponse",
-                            field: "Brokers",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 2i16 {
-            n
-                += match &self.cluster_id {
-                    None => crate::wire::write::length_len(None, version >= 9i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "MetadataResponse",
-                                field: "ClusterId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 9i16)
-                    }
-                };
+        n += crate::wire::size(&self.brokers, cx, "Brokers")?;
+        if cx.version >= 2i16 {
+            n += crate::wire::size(&self.cluster_id, cx, "ClusterId")?;
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if (8i16..=10i16).contains(&version) {
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if (8i16..=10i16).contains(&cx.version) {
             n += 4usize;
         }
-        if !((8i16..=10i16).contains(&version))
+        if !((8i16..=10i16).contains(&cx.version))
             && self.cluster_authorized_operations != -2147483648i32
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "MetadataResponse",
-                field: "ClusterAuthorizedOperations",
-                version,
-            });
+            return Err(crate::wire::not_in_version("ClusterAuthorizedOperations", cx));
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 2usize;
         }
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 3i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 3i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        {
-            let v = &self.brokers;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
+        w.put(&self.brokers, cx);
+        if cx.version >= 2i16 {
+            w.put(&self.cluster_id, cx);
         }
-        if version >= 2i16 {
-            match &self.cluster_id {
-                None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 9i16);
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.controller_id, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.controller_id;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+        w.put(&self.topics, cx);
+        if (8i16..=10i16).contains(&cx.version) {
+            w.put(&self.cluster_authorized_operations, cx);
         }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.error_code, cx);
         }
-        if (8i16..=10i16).contains(&version) {
-            {
-                let v = &self.cluster_authorized_operations;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 13i16 {
-            {
-                let v = &self.error_code;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for MetadataResponse {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 3i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 3i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            brokers: r.field(cx, "Brokers")?,
+            cluster_id: if cx.version >= 2i16 {
+                r.field(cx, "ClusterId")?
+            } else {
+                None
+            },
+            controller_id: if cx.version >= 1i16 {
+                r.field(cx, "ControllerId")?
+            } else {
+                -1i32
+            },
+            topics: r.field(cx, "Topics")?,
+            cluster_authorized_operations: if (8i16..=10i16).contains(&cx.version) {
+                r.field(cx, "ClusterAuthorizedOperations")?
+            } else {
+                -2147483648i32
+            },
+            error_code: if cx.version >= 13i16 {
+                r.field(cx, "ErrorCode")?
+            } else {
+                0i16
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_brokers: ::std::vec::Vec<MetadataResponseBroker> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<MetadataResponseBroker>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, MetadataResponseBroker::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        MetadataResponseBroker::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Brokers"))?;
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = if version >= 2i16 {
-            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("ClusterId"))?
-        } else {
-            None
-        };
-        let f_controller_id: i32 = if version >= 1i16 {
-            r.i32().map_err(|e| e.in_field("ControllerId"))?
-        } else {
-            -1i32
-        };
-        let f_topics: ::std::vec::Vec<MetadataResponseTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<MetadataResponseTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, MetadataResponseTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        MetadataResponseTopic::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_cluster_authorized_operations: i32 = if (8i16..=10i16).contains(&version) {
-            r.i32().map_err(|e| e.in_field("ClusterAuthorizedOperations"))?
-        } else {
-            -2147483648i32
-        };
-        let f_error_code: i16 = if version >= 13i16 {
-            r.i16().map_err(|e| e.in_field("ErrorCode"))?
-        } else {
-            0i16
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MetadataResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            brokers: f_brokers,
-            cluster_id: f_cluster_id,
-            controller_id: f_controller_id,
-            topics: f_topics,
-            cluster_authorized_operations: f_cluster_authorized_operations,
-            error_code: f_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for MetadataResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 3i16 { g.value(cx) } else { 0i32 },
+            brokers: g.value(cx),
+            cluster_id: if cx.version >= 2i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            controller_id: if cx.version >= 1i16 { g.value(cx) } else { -1i32 },
+            topics: g.value(cx),
+            cluster_authorized_operations: if (8i16..=10i16).contains(&cx.version) {
+                g.value(cx)
+            } else {
+                -2147483648i32
+            },
+            error_code: if cx.version >= 13i16 { g.value(cx) } else { 0i16 },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl MetadataResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 3i16 { g.i32() } else { 0i32 },
-            brokers: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MetadataResponseBroker::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            cluster_id: if version >= 2i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            controller_id: if version >= 1i16 { g.i32() } else { -1i32 },
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MetadataResponseTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            cluster_authorized_operations: if (8i16..=10i16).contains(&version) {
-                g.i32()
-            } else {
-                -2147483648i32
-            },
-            error_code: if version >= 13i16 { g.i16() } else { 0i16 },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `MetadataResponseBroker` of `MetadataResponse.json` (Kafka 4.4), in versions 0-13.
@@ -396,150 +211,74 @@ pub struct MetadataResponseBroker {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl MetadataResponseBroker {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for MetadataResponseBroker {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponseBroker",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        n += 4usize;
-        if version >= 1i16 {
-            n
-                += match &self.rack {
-                    None => crate::wire::write::length_len(None, version >= 9i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "MetadataResponseBroker",
-                                field: "Rack",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 9i16)
-                    }
-                };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.rack, cx, "Rack")?;
         }
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataResponseBroker",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.node_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.node_id, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.rack, cx);
         }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, version >= 9i16);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 1i16 {
-            match &self.rack {
-                None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 9i16);
-                }
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for MetadataResponseBroker {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = r
-            .string(version >= 9i16)
-            .map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
-            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("Rack"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            node_id: r.field(cx, "NodeId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            rack: if cx.version >= 1i16 { r.field(cx, "Rack")? } else { None },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MetadataResponseBroker {
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            rack: f_rack,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl MetadataResponseBroker {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for MetadataResponseBroker {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            node_id: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            rack: if version >= 1i16 {
-                if g.null() { None } else { Some(g.string()) }
+            node_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            rack: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -582,306 +321,102 @@ impl ::core::default::Default for MetadataResponsePartition {
             partition_index: 0i32,
             leader_id: 0i32,
             leader_epoch: -1i32,
-            replica_nodes: ::std::vec::Vec::<i32>::new(),
-            isr_nodes: ::std::vec::Vec::<i32>::new(),
-            offline_replicas: ::std::vec::Vec::<i32>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            replica_nodes: ::std::vec::Vec::new(),
+            isr_nodes: ::std::vec::Vec::new(),
+            offline_replicas: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MetadataResponsePartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 12usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for MetadataResponsePartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n += 4usize;
-        n += 4usize;
-        if version >= 7i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 10usize;
+        if cx.version >= 7i16 {
             n += 4usize;
         }
-        n
-            += {
-                let v = &self.replica_nodes;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponsePartition",
-                            field: "ReplicaNodes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += {
-                let v = &self.isr_nodes;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponsePartition",
-                            field: "IsrNodes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        if version >= 5i16 {
-            n
-                += {
-                    let v = &self.offline_replicas;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 9i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "MetadataResponsePartition",
-                                field: "OfflineReplicas",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 9i16,
-                            true,
-                        ) + a.len() * 4usize
-                    }
-                };
+        n += crate::wire::size(&self.replica_nodes, cx, "ReplicaNodes")?;
+        n += crate::wire::size(&self.isr_nodes, cx, "IsrNodes")?;
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.offline_replicas, cx, "OfflineReplicas")?;
         }
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataResponsePartition",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.error_code, self.partition_index, self.leader_id));
+        if cx.version >= 7i16 {
+            w.put(&self.leader_epoch, cx);
         }
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
+        w.put(&self.replica_nodes, cx);
+        w.put(&self.isr_nodes, cx);
+        if cx.version >= 5i16 {
+            w.put(&self.offline_replicas, cx);
         }
-        {
-            let v = &self.leader_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 7i16 {
-            {
-                let v = &self.leader_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        {
-            let v = &self.replica_nodes;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        {
-            let v = &self.isr_nodes;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.offline_replicas;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 9i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        crate::wire::BufMut::put_i32(buf, *e);
-                    }
-                }
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for MetadataResponsePartition {
+    const MIN_SIZE: usize = 12usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = if version >= 7i16 {
-            r.i32().map_err(|e| e.in_field("LeaderEpoch"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            partition_index: r.field(cx, "PartitionIndex")?,
+            leader_id: r.field(cx, "LeaderId")?,
+            leader_epoch: if cx.version >= 7i16 {
+                r.field(cx, "LeaderEpoch")?
+            } else {
+                -1i32
+            },
+            replica_nodes: r.field(cx, "ReplicaNodes")?,
+            isr_nodes: r.field(cx, "IsrNodes")?,
+            offline_replicas: if cx.version >= 5i16 {
+                r.field(cx, "OfflineReplicas")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_replica_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ReplicaNodes"))?;
-        let f_isr_nodes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("IsrNodes"))?;
-        let f_offline_replicas: ::std::vec::Vec<i32> = if version >= 5i16 {
-            (|| -> ::core::result::Result<::std::vec::Vec<i32>, crate::DecodeError> {
-                Ok({
-                    let n = r.array_len(version >= 9i16, 4usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.i32()?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("OfflineReplicas"))?
-        } else {
-            ::std::vec::Vec::<i32>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(MetadataResponsePartition {
-            error_code: f_error_code,
-            partition_index: f_partition_index,
-            leader_id: f_leader_id,
-            leader_epoch: f_leader_epoch,
-            replica_nodes: f_replica_nodes,
-            isr_nodes: f_isr_nodes,
-            offline_replicas: f_offline_replicas,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl MetadataResponsePartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for MetadataResponsePartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            error_code: g.i16(),
-            partition_index: g.i32(),
-            leader_id: g.i32(),
-            leader_epoch: if version >= 7i16 { g.i32() } else { -1i32 },
-            replica_nodes: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            isr_nodes: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            offline_replicas: if version >= 5i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.i32());
-                    }
-                    v
-                }
+            error_code: g.value(cx),
+            partition_index: g.value(cx),
+            leader_id: g.value(cx),
+            leader_epoch: if cx.version >= 7i16 { g.value(cx) } else { -1i32 },
+            replica_nodes: g.value(cx),
+            isr_nodes: g.value(cx),
+            offline_replicas: if cx.version >= 5i16 {
+                g.value(cx)
             } else {
-                ::std::vec::Vec::<i32>::new()
+                ::std::vec::Vec::new()
             },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -921,263 +456,121 @@ impl ::core::default::Default for MetadataResponseTopic {
             name: Some(crate::StrBytes::new()),
             topic_id: crate::Uuid::ZERO,
             is_internal: false,
-            partitions: ::std::vec::Vec::<MetadataResponsePartition>::new(),
+            partitions: ::std::vec::Vec::new(),
             topic_authorized_operations: -2147483648i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl MetadataResponseTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for MetadataResponseTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
         n
-            += match &self.name {
-                None => {
-                    if version <= 11i16 {
-                        return Err(crate::EncodeError::NullNotAllowed {
-                            message: "MetadataResponseTopic",
-                            field: "Name",
-                            version,
-                        });
-                    }
-                    crate::wire::write::length_len(None, version >= 9i16, false)
-                }
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponseTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
+            += if cx.version >= 12i16 {
+                crate::wire::size(&self.name, cx, "Name")?
+            } else {
+                crate::wire::size_some(&self.name, cx, "Name")?
             };
-        if version >= 10i16 {
+        if cx.version >= 10i16 {
             n += 16usize;
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "MetadataResponseTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 8i16 {
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.version >= 8i16 {
             n += 4usize;
         }
-        if version <= 7i16 && self.topic_authorized_operations != -2147483648i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "MetadataResponseTopic",
-                field: "TopicAuthorizedOperations",
-                version,
-            });
+        if cx.version <= 7i16 && self.topic_authorized_operations != -2147483648i32 {
+            return Err(crate::wire::not_in_version("TopicAuthorizedOperations", cx));
         }
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "MetadataResponseTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.name, cx);
+        if cx.version >= 10i16 {
+            w.put(&self.topic_id, cx);
         }
-        match &self.name {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.is_internal, cx);
         }
-        if version >= 10i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        w.put(&self.partitions, cx);
+        if cx.version >= 8i16 {
+            w.put(&self.topic_authorized_operations, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.is_internal;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 8i16 {
-            {
-                let v = &self.topic_authorized_operations;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for MetadataResponseTopic {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_name: ::core::option::Option<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::core::option::Option<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok(
-                if version >= 12i16 {
-                    r.nullable_string(version >= 9i16)?
-                } else {
-                    Some(r.string(version >= 9i16)?)
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Name"))?;
-        let f_topic_id: crate::Uuid = if version >= 10i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_is_internal: bool = if version >= 1i16 {
-            r.bool().map_err(|e| e.in_field("IsInternal"))?
-        } else {
-            false
-        };
-        let f_partitions: ::std::vec::Vec<MetadataResponsePartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<MetadataResponsePartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 9i16, MetadataResponsePartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        MetadataResponsePartition::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let f_topic_authorized_operations: i32 = if version >= 8i16 {
-            r.i32().map_err(|e| e.in_field("TopicAuthorizedOperations"))?
-        } else {
-            -2147483648i32
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
-            }
-        }
-        Ok(MetadataResponseTopic {
-            error_code: f_error_code,
-            name: f_name,
-            topic_id: f_topic_id,
-            is_internal: f_is_internal,
-            partitions: f_partitions,
-            topic_authorized_operations: f_topic_authorized_operations,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl MetadataResponseTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            error_code: g.i16(),
-            name: if version >= 12i16 && g.null() { None } else { Some(g.string()) },
-            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
-            is_internal: if version >= 1i16 { g.bool() } else { false },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = MetadataResponsePartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            name: if cx.version >= 12i16 {
+                r.field(cx, "Name")?
+            } else {
+                Some(r.field(cx, "Name")?)
             },
-            topic_authorized_operations: if version >= 8i16 {
-                g.i32()
+            topic_id: if cx.version >= 10i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            is_internal: if cx.version >= 1i16 {
+                r.field(cx, "IsInternal")?
+            } else {
+                false
+            },
+            partitions: r.field(cx, "Partitions")?,
+            topic_authorized_operations: if cx.version >= 8i16 {
+                r.field(cx, "TopicAuthorizedOperations")?
             } else {
                 -2147483648i32
             },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for MetadataResponseTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            name: if cx.version >= 12i16 && g.null() { None } else { Some(g.value(cx)) },
+            topic_id: if cx.version >= 10i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            is_internal: if cx.version >= 1i16 { g.value(cx) } else { false },
+            partitions: g.value(cx),
+            topic_authorized_operations: if cx.version >= 8i16 {
+                g.value(cx)
             } else {
-                ::core::default::Default::default()
+                -2147483648i32
+            },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

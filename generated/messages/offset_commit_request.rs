@@ -41,274 +41,115 @@ impl ::core::default::Default for OffsetCommitRequest {
             member_id: crate::StrBytes::new(),
             group_instance_id: None,
             retention_time_ms: -1i64,
-            topics: ::std::vec::Vec::<OffsetCommitRequestTopic>::new(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            topics: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetCommitRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetCommitRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 8i16)
-                }
-            };
-        n += 4usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequest",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 8i16)
-                }
-            };
-        if version >= 7i16 {
-            n
-                += match &self.group_instance_id {
-                    None => crate::wire::write::length_len(None, version >= 8i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetCommitRequest",
-                                field: "GroupInstanceId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 8i16)
-                    }
-                };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 7i16 {
+            n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
-        if version <= 6i16 && self.group_instance_id.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetCommitRequest",
-                field: "GroupInstanceId",
-                version,
-            });
+        if cx.version <= 6i16 && self.group_instance_id.is_some() {
+            return Err(crate::wire::not_in_version("GroupInstanceId", cx));
         }
-        if version <= 4i16 {
+        if cx.version <= 4i16 {
             n += 8usize;
         }
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 8i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetCommitRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 8i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.generation_id_or_member_epoch, cx);
+        w.put(&self.member_id, cx);
+        if cx.version >= 7i16 {
+            w.put(&self.group_instance_id, cx);
         }
-        {
-            let v = &self.generation_id_or_member_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
+        if cx.version <= 4i16 {
+            w.put(&self.retention_time_ms, cx);
         }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 8i16);
-        }
-        if version >= 7i16 {
-            match &self.group_instance_id {
-                None => crate::wire::write::put_length(buf, None, version >= 8i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 8i16);
-                }
-            }
-        }
-        if version <= 4i16 {
-            {
-                let v = &self.retention_time_ms;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 8i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 8i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.topics, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetCommitRequest {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 8i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id_or_member_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("GenerationIdOrMemberEpoch"))?;
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 8i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
-            >= 7i16
-        {
-            r.nullable_string(version >= 8i16)
-                .map_err(|e| e.in_field("GroupInstanceId"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            generation_id_or_member_epoch: r.field(cx, "GenerationIdOrMemberEpoch")?,
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: if cx.version >= 7i16 {
+                r.field(cx, "GroupInstanceId")?
+            } else {
+                None
+            },
+            retention_time_ms: if cx.version <= 4i16 {
+                r.field(cx, "RetentionTimeMs")?
+            } else {
+                -1i64
+            },
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_retention_time_ms: i64 = if version <= 4i16 {
-            r.i64().map_err(|e| e.in_field("RetentionTimeMs"))?
-        } else {
-            -1i64
-        };
-        let f_topics: ::std::vec::Vec<OffsetCommitRequestTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetCommitRequestTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 8i16, OffsetCommitRequestTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetCommitRequestTopic::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 8i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetCommitRequest {
-            group_id: f_group_id,
-            generation_id_or_member_epoch: f_generation_id_or_member_epoch,
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            retention_time_ms: f_retention_time_ms,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for OffsetCommitRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            generation_id_or_member_epoch: g.value(cx),
+            member_id: g.value(cx),
+            group_instance_id: if cx.version >= 7i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            retention_time_ms: if cx.version <= 4i16 { g.value(cx) } else { -1i64 },
+            topics: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 8i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl OffsetCommitRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: g.string(),
-            generation_id_or_member_epoch: g.i32(),
-            member_id: g.string(),
-            group_instance_id: if version >= 7i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            retention_time_ms: if version <= 4i16 { g.i64() } else { -1i64 },
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetCommitRequestTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 8i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `OffsetCommitRequestPartition` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 2-10.
@@ -340,137 +181,77 @@ impl ::core::default::Default for OffsetCommitRequestPartition {
             committed_offset: 0i64,
             committed_leader_epoch: -1i32,
             committed_metadata: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetCommitRequestPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 12usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetCommitRequestPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        if version >= 6i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        if cx.version >= 6i16 {
             n += 4usize;
         }
-        n
-            += match &self.committed_metadata {
-                None => crate::wire::write::length_len(None, version >= 8i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequestPartition",
-                            field: "CommittedMetadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 8i16)
-                }
-            };
-        if version >= 8i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.committed_metadata, cx, "CommittedMetadata")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetCommitRequestPartition",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.committed_offset));
+        if cx.version >= 6i16 {
+            w.put(&self.committed_leader_epoch, cx);
         }
-        {
-            let v = &self.committed_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 6i16 {
-            {
-                let v = &self.committed_leader_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        match &self.committed_metadata {
-            None => crate::wire::write::put_length(buf, None, version >= 8i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 8i16);
-            }
-        }
-        if version >= 8i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.committed_metadata, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetCommitRequestPartition {
+    const MIN_SIZE: usize = 12usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("CommittedOffset"))?;
-        let f_committed_leader_epoch: i32 = if version >= 6i16 {
-            r.i32().map_err(|e| e.in_field("CommittedLeaderEpoch"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            committed_offset: r.field(cx, "CommittedOffset")?,
+            committed_leader_epoch: if cx.version >= 6i16 {
+                r.field(cx, "CommittedLeaderEpoch")?
+            } else {
+                -1i32
+            },
+            committed_metadata: r.field(cx, "CommittedMetadata")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_committed_metadata: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 8i16)
-            .map_err(|e| e.in_field("CommittedMetadata"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 8i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetCommitRequestPartition {
-            partition_index: f_partition_index,
-            committed_offset: f_committed_offset,
-            committed_leader_epoch: f_committed_leader_epoch,
-            committed_metadata: f_committed_metadata,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetCommitRequestPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetCommitRequestPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            committed_offset: g.i64(),
-            committed_leader_epoch: if version >= 6i16 { g.i32() } else { -1i32 },
-            committed_metadata: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 8i16 {
-                g.unknown_tagged_fields(1u32)
+            partition_index: g.value(cx),
+            committed_offset: g.value(cx),
+            committed_leader_epoch: if cx.version >= 6i16 { g.value(cx) } else { -1i32 },
+            committed_metadata: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 8i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -494,191 +275,80 @@ pub struct OffsetCommitRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetCommitRequestTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetCommitRequestTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 9i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 8i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetCommitRequestTopic",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 8i16)
-                    }
-                };
+        if cx.version <= 9i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version >= 10i16 {
+        if cx.version >= 10i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 8i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetCommitRequestTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 8i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 8i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetCommitRequestTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 9i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, version >= 8i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 9i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 10i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 10i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 8i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 8i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetCommitRequestTopic {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version <= 9i16 {
-            r.string(version >= 8i16).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version <= 9i16 {
+                r.field(cx, "Name")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 10i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 10i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partitions: ::std::vec::Vec<OffsetCommitRequestPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetCommitRequestPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 8i16, OffsetCommitRequestPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetCommitRequestPartition::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 8i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetCommitRequestTopic {
-            name: f_name,
-            topic_id: f_topic_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetCommitRequestTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetCommitRequestTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetCommitRequestPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 8i16 {
-                g.unknown_tagged_fields(1u32)
+            name: if cx.version <= 9i16 { g.value(cx) } else { crate::StrBytes::new() },
+            topic_id: if cx.version >= 10i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 8i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

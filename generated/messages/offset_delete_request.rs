@@ -18,124 +18,49 @@ pub struct OffsetDeleteRequest {
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetDeleteRequestTopic>,
 }
-impl OffsetDeleteRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetDeleteRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteRequest",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, false);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.topics, cx);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetDeleteRequest {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(false)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: ::std::vec::Vec<OffsetDeleteRequestTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetDeleteRequestTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, OffsetDeleteRequestTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetDeleteRequestTopic::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        Ok(OffsetDeleteRequest {
-            group_id: f_group_id,
-            topics: f_topics,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            group_id: r.field(cx, "GroupId")?,
+            topics: r.field(cx, "Topics")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for OffsetDeleteRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            topics: g.value(cx),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl OffsetDeleteRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: g.string(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetDeleteRequestTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `OffsetDeleteRequestPartition` of `OffsetDeleteRequest.json` (Kafka 4.4), in versions 0.
@@ -148,43 +73,33 @@ pub struct OffsetDeleteRequestPartition {
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
 }
-impl OffsetDeleteRequestPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetDeleteRequestPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        Ok(n)
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        Ok(4usize)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.partition_index, cx);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetDeleteRequestPartition {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        Ok(OffsetDeleteRequestPartition {
-            partition_index: f_partition_index,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetDeleteRequestPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self { partition_index: g.i32() }
+impl crate::testing::Generate for OffsetDeleteRequestPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            partition_index: g.value(cx),
+        }
     }
 }
 /// Struct `OffsetDeleteRequestTopic` of `OffsetDeleteRequest.json` (Kafka 4.4), in versions 0.
@@ -200,121 +115,38 @@ pub struct OffsetDeleteRequestTopic {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetDeleteRequestPartition>,
 }
-impl OffsetDeleteRequestTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetDeleteRequestTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteRequestTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteRequestTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, false);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetDeleteRequestTopic {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<OffsetDeleteRequestPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetDeleteRequestPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, OffsetDeleteRequestPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetDeleteRequestPartition::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        Ok(OffsetDeleteRequestTopic {
-            name: f_name,
-            partitions: f_partitions,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetDeleteRequestTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetDeleteRequestTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetDeleteRequestPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
+            name: g.value(cx),
+            partitions: g.value(cx),
         }
     }
 }

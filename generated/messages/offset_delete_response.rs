@@ -19,115 +19,50 @@ pub struct OffsetDeleteResponse {
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetDeleteResponseTopic>,
 }
-impl OffsetDeleteResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 10usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetDeleteResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteResponse",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.error_code, self.throttle_time_ms));
+        w.put(&self.topics, cx);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetDeleteResponse {
+    const MIN_SIZE: usize = 10usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_topics: ::std::vec::Vec<OffsetDeleteResponseTopic> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetDeleteResponseTopic>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, OffsetDeleteResponseTopic::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetDeleteResponseTopic::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        Ok(OffsetDeleteResponse {
-            error_code: f_error_code,
-            throttle_time_ms: f_throttle_time_ms,
-            topics: f_topics,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            topics: r.field(cx, "Topics")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for OffsetDeleteResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            throttle_time_ms: g.value(cx),
+            topics: g.value(cx),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl OffsetDeleteResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            error_code: g.i16(),
-            throttle_time_ms: g.i32(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetDeleteResponseTopic::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `OffsetDeleteResponsePartition` of `OffsetDeleteResponse.json` (Kafka 4.4), in versions 0.
@@ -143,52 +78,34 @@ pub struct OffsetDeleteResponsePartition {
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
 }
-impl OffsetDeleteResponsePartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetDeleteResponsePartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        Ok(n)
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        Ok(6usize)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.error_code));
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetDeleteResponsePartition {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        Ok(OffsetDeleteResponsePartition {
-            partition_index: f_partition_index,
-            error_code: f_error_code,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            error_code: r.field(cx, "ErrorCode")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetDeleteResponsePartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for OffsetDeleteResponsePartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            error_code: g.i16(),
+            partition_index: g.value(cx),
+            error_code: g.value(cx),
         }
     }
 }
@@ -205,121 +122,38 @@ pub struct OffsetDeleteResponseTopic {
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetDeleteResponsePartition>,
 }
-impl OffsetDeleteResponseTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetDeleteResponseTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteResponseTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetDeleteResponseTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, false);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetDeleteResponseTopic {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(false).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<OffsetDeleteResponsePartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetDeleteResponsePartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, OffsetDeleteResponsePartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetDeleteResponsePartition::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        Ok(OffsetDeleteResponseTopic {
-            name: f_name,
-            partitions: f_partitions,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
         })
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetDeleteResponseTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetDeleteResponseTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetDeleteResponsePartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
+            name: g.value(cx),
+            partitions: g.value(cx),
         }
     }
 }

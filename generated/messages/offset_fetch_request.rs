@@ -31,371 +31,152 @@ impl ::core::default::Default for OffsetFetchRequest {
     fn default() -> Self {
         Self {
             group_id: crate::StrBytes::new(),
-            topics: Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new()),
-            groups: ::std::vec::Vec::<OffsetFetchRequestGroup>::new(),
+            topics: Some(::std::vec::Vec::new()),
+            groups: ::std::vec::Vec::new(),
             require_stable: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetFetchRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetFetchRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 7i16 {
+        if cx.version <= 7i16 {
+            n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        }
+        if cx.version >= 8i16 && !self.group_id.is_empty() {
+            return Err(crate::wire::not_in_version("GroupId", cx));
+        }
+        if cx.version <= 7i16 {
             n
-                += {
-                    let v = &self.group_id;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchRequest",
-                                field: "GroupId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 6i16)
-                    }
+                += if cx.version >= 2i16 {
+                    crate::wire::size(&self.topics, cx, "Topics")?
+                } else {
+                    crate::wire::size_some(&self.topics, cx, "Topics")?
                 };
         }
-        if version >= 8i16 && !self.group_id.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchRequest",
-                field: "GroupId",
-                version,
-            });
+        if cx.version >= 8i16 && self.topics != Some(::std::vec::Vec::new()) {
+            return Err(crate::wire::not_in_version("Topics", cx));
         }
-        if version <= 7i16 {
-            n
-                += match &self.topics {
-                    None => {
-                        if version <= 1i16 {
-                            return Err(crate::EncodeError::NullNotAllowed {
-                                message: "OffsetFetchRequest",
-                                field: "Topics",
-                                version,
-                            });
-                        }
-                        crate::wire::write::length_len(None, version >= 6i16, true)
-                    }
-                    Some(v) => {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 6i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchRequest",
-                                field: "Topics",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 6i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 8i16 {
+            n += crate::wire::size(&self.groups, cx, "Groups")?;
         }
-        if version >= 8i16
-            && self.topics != Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
-        {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchRequest",
-                field: "Topics",
-                version,
-            });
+        if cx.version <= 7i16 && !self.groups.is_empty() {
+            return Err(crate::wire::not_in_version("Groups", cx));
         }
-        if version >= 8i16 {
-            n
-                += {
-                    let v = &self.groups;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchRequest",
-                                field: "Groups",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-        }
-        if version <= 7i16 && !self.groups.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchRequest",
-                field: "Groups",
-                version,
-            });
-        }
-        if version >= 7i16 {
+        if cx.version >= 7i16 {
             n += 1usize;
         }
-        if version <= 6i16 && self.require_stable {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchRequest",
-                field: "RequireStable",
-                version,
-            });
+        if cx.version <= 6i16 && self.require_stable {
+            return Err(crate::wire::not_in_version("RequireStable", cx));
         }
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetFetchRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 7i16 {
-            {
-                let v = &self.group_id;
-                crate::wire::write::put_string(buf, v, version >= 6i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 7i16 {
+            w.put(&self.group_id, cx);
         }
-        if version <= 7i16 {
-            match &self.topics {
-                None => crate::wire::write::put_length(buf, None, version >= 6i16, true),
-                Some(v) => {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 6i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version <= 7i16 {
+            w.put(&self.topics, cx);
         }
-        if version >= 8i16 {
-            {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version >= 8i16 {
+            w.put(&self.groups, cx);
         }
-        if version >= 7i16 {
-            {
-                let v = &self.require_stable;
-                crate::wire::write::put_bool(buf, *v);
-            }
+        if cx.version >= 7i16 {
+            w.put(&self.require_stable, cx);
         }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetFetchRequest {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = if version <= 7i16 {
-            r.string(version >= 6i16).map_err(|e| e.in_field("GroupId"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_topics: ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>> = if version
-            <= 7i16
-        {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>>,
-                crate::DecodeError,
-            > {
-                Ok(
-                    if version >= 2i16 {
-                        match r
-                            .nullable_array_len(
-                                version >= 6i16,
-                                OffsetFetchRequestTopic::MIN_SIZE,
-                            )?
-                        {
-                            None => None,
-                            Some(n) => {
-                                let mut v = ::std::vec::Vec::with_capacity(
-                                    n.min(crate::wire::MAX_PREALLOC),
-                                );
-                                for i in 0..n {
-                                    v.push(
-                                        OffsetFetchRequestTopic::read(r, version)
-                                            .map_err(|e| e.at_index(i))?,
-                                    );
-                                }
-                                Some(v)
-                            }
-                        }
-                    } else {
-                        Some({
-                            let n = r
-                                .array_len(
-                                    version >= 6i16,
-                                    OffsetFetchRequestTopic::MIN_SIZE,
-                                )?;
-                            let mut v = ::std::vec::Vec::with_capacity(
-                                n.min(crate::wire::MAX_PREALLOC),
-                            );
-                            for i in 0..n {
-                                v.push(
-                                    OffsetFetchRequestTopic::read(r, version)
-                                        .map_err(|e| e.at_index(i))?,
-                                );
-                            }
-                            v
-                        })
-                    },
-                )
-            })()
-                .map_err(|e| e.in_field("Topics"))?
-        } else {
-            Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
-        };
-        let f_groups: ::std::vec::Vec<OffsetFetchRequestGroup> = if version >= 8i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<OffsetFetchRequestGroup>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, OffsetFetchRequestGroup::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            OffsetFetchRequestGroup::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Groups"))?
-        } else {
-            ::std::vec::Vec::<OffsetFetchRequestGroup>::new()
-        };
-        let f_require_stable: bool = if version >= 7i16 {
-            r.bool().map_err(|e| e.in_field("RequireStable"))?
-        } else {
-            false
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: if cx.version <= 7i16 {
+                r.field(cx, "GroupId")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topics: if cx.version <= 7i16 {
+                if cx.version >= 2i16 {
+                    r.field(cx, "Topics")?
+                } else {
+                    Some(r.field(cx, "Topics")?)
                 }
+            } else {
+                Some(::std::vec::Vec::new())
+            },
+            groups: if cx.version >= 8i16 {
+                r.field(cx, "Groups")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            require_stable: if cx.version >= 7i16 {
+                r.field(cx, "RequireStable")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetFetchRequest {
-            group_id: f_group_id,
-            topics: f_topics,
-            groups: f_groups,
-            require_stable: f_require_stable,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for OffsetFetchRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: if cx.version <= 7i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            topics: if cx.version <= 7i16 {
+                if cx.version >= 2i16 && g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(::std::vec::Vec::new())
+            },
+            groups: if cx.version >= 8i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            require_stable: if cx.version >= 7i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl OffsetFetchRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: if version <= 7i16 { g.string() } else { crate::StrBytes::new() },
-            topics: if version <= 7i16 {
-                if version >= 2i16 && g.null() {
-                    None
-                } else {
-                    Some({
-                        let n = g.array_len();
-                        let mut v = ::std::vec::Vec::with_capacity(n);
-                        for _ in 0..n {
-                            v.push({
-                                g.enter();
-                                let v = OffsetFetchRequestTopic::arbitrary(g, version);
-                                g.leave();
-                                v
-                            });
-                        }
-                        v
-                    })
-                }
-            } else {
-                Some(::std::vec::Vec::<OffsetFetchRequestTopic>::new())
-            },
-            groups: if version >= 8i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = OffsetFetchRequestGroup::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<OffsetFetchRequestGroup>::new()
-            },
-            require_stable: if version >= 7i16 { g.bool() } else { false },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `OffsetFetchRequestTopic` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 1-7.
@@ -414,154 +195,60 @@ pub struct OffsetFetchRequestTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchRequestTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetFetchRequestTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.partition_indexes;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestTopic",
-                            field: "PartitionIndexes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + a.len() * 4usize
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partition_indexes, cx, "PartitionIndexes")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetFetchRequestTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.partition_indexes;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partition_indexes, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetFetchRequestTopic {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 6i16, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("PartitionIndexes"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partition_indexes: r.field(cx, "PartitionIndexes")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetFetchRequestTopic {
-            name: f_name,
-            partition_indexes: f_partition_indexes,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchRequestTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchRequestTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partition_indexes: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            partition_indexes: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -585,155 +272,69 @@ pub struct OffsetFetchRequestTopics {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchRequestTopics {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetFetchRequestTopics {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 9i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchRequestTopics",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version <= 9i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version >= 10i16 {
+        if cx.version >= 10i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partition_indexes;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestTopics",
-                            field: "PartitionIndexes",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partition_indexes, cx, "PartitionIndexes")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 9i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, true);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 9i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 10i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 10i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partition_indexes;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        w.put(&self.partition_indexes, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetFetchRequestTopics {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version <= 9i16 {
-            r.string(true).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version <= 9i16 {
+                r.field(cx, "Name")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 10i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partition_indexes: r.field(cx, "PartitionIndexes")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 10i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partition_indexes: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("PartitionIndexes"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(OffsetFetchRequestTopics {
-            name: f_name,
-            topic_id: f_topic_id,
-            partition_indexes: f_partition_indexes,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchRequestTopics {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchRequestTopics {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partition_indexes: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: if cx.version <= 9i16 { g.value(cx) } else { crate::StrBytes::new() },
+            topic_id: if cx.version >= 10i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partition_indexes: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -765,215 +366,78 @@ impl ::core::default::Default for OffsetFetchRequestGroup {
             group_id: crate::StrBytes::new(),
             member_id: None,
             member_epoch: -1i32,
-            topics: Some(::std::vec::Vec::<OffsetFetchRequestTopics>::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            topics: Some(::std::vec::Vec::new()),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetFetchRequestGroup {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for OffsetFetchRequestGroup {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestGroup",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        if version >= 9i16 {
-            n
-                += match &self.member_id {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchRequestGroup",
-                                field: "MemberId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        if cx.version >= 9i16 {
+            n += crate::wire::size(&self.member_id, cx, "MemberId")?;
         }
-        if version >= 9i16 {
+        if cx.version >= 9i16 {
             n += 4usize;
         }
-        n
-            += match &self.topics {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchRequestGroup",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, true);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        if cx.version >= 9i16 {
+            w.put(&self.member_id, cx);
         }
-        if version >= 9i16 {
-            match &self.member_id {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+        if cx.version >= 9i16 {
+            w.put(&self.member_epoch, cx);
         }
-        if version >= 9i16 {
-            {
-                let v = &self.member_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        match &self.topics {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        w.put(&self.topics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for OffsetFetchRequestGroup {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: ::core::option::Option<crate::StrBytes> = if version >= 9i16 {
-            r.nullable_string(true).map_err(|e| e.in_field("MemberId"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            member_id: if cx.version >= 9i16 { r.field(cx, "MemberId")? } else { None },
+            member_epoch: if cx.version >= 9i16 {
+                r.field(cx, "MemberEpoch")?
+            } else {
+                -1i32
+            },
+            topics: r.field(cx, "Topics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_member_epoch: i32 = if version >= 9i16 {
-            r.i32().map_err(|e| e.in_field("MemberEpoch"))?
-        } else {
-            -1i32
-        };
-        let f_topics: ::core::option::Option<
-            ::std::vec::Vec<OffsetFetchRequestTopics>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopics>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, OffsetFetchRequestTopics::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                OffsetFetchRequestTopics::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(OffsetFetchRequestGroup {
-            group_id: f_group_id,
-            member_id: f_member_id,
-            member_epoch: f_member_epoch,
-            topics: f_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchRequestGroup {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchRequestGroup {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            group_id: g.string(),
-            member_id: if version >= 9i16 {
-                if g.null() { None } else { Some(g.string()) }
+            group_id: g.value(cx),
+            member_id: if cx.version >= 9i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            member_epoch: if version >= 9i16 { g.i32() } else { -1i32 },
-            topics: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = OffsetFetchRequestTopics::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            member_epoch: if cx.version >= 9i16 { g.value(cx) } else { -1i32 },
+            topics: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -25,290 +25,130 @@ pub struct OffsetFetchResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 0usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 3i16 {
+        if cx.version >= 3i16 {
             n += 4usize;
         }
-        if version <= 7i16 {
-            n
-                += {
-                    let v = &self.topics;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 6i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchResponse",
-                                field: "Topics",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 6i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version <= 7i16 {
+            n += crate::wire::size(&self.topics, cx, "Topics")?;
         }
-        if version >= 8i16 && !self.topics.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchResponse",
-                field: "Topics",
-                version,
-            });
+        if cx.version >= 8i16 && !self.topics.is_empty() {
+            return Err(crate::wire::not_in_version("Topics", cx));
         }
-        if (2i16..=7i16).contains(&version) {
+        if (2i16..=7i16).contains(&cx.version) {
             n += 2usize;
         }
-        if version >= 8i16 {
-            n
-                += {
-                    let v = &self.groups;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchResponse",
-                                field: "Groups",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 8i16 {
+            n += crate::wire::size(&self.groups, cx, "Groups")?;
         }
-        if version <= 7i16 && !self.groups.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "OffsetFetchResponse",
-                field: "Groups",
-                version,
-            });
+        if cx.version <= 7i16 && !self.groups.is_empty() {
+            return Err(crate::wire::not_in_version("Groups", cx));
         }
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetFetchResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 3i16 {
-            {
-                let v = &self.throttle_time_ms;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 3i16 {
+            w.put(&self.throttle_time_ms, cx);
         }
-        if version <= 7i16 {
-            {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 6i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version <= 7i16 {
+            w.put(&self.topics, cx);
         }
-        if (2i16..=7i16).contains(&version) {
-            {
-                let v = &self.error_code;
-                crate::wire::BufMut::put_i16(buf, *v);
-            }
+        if (2i16..=7i16).contains(&cx.version) {
+            w.put(&self.error_code, cx);
         }
-        if version >= 8i16 {
-            {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version >= 8i16 {
+            w.put(&self.groups, cx);
         }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponse {
+    const MIN_SIZE: usize = 0usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = if version >= 3i16 {
-            r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: if cx.version >= 3i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
+            topics: if cx.version <= 7i16 {
+                r.field(cx, "Topics")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            error_code: if (2i16..=7i16).contains(&cx.version) {
+                r.field(cx, "ErrorCode")?
+            } else {
+                0i16
+            },
+            groups: if cx.version >= 8i16 {
+                r.field(cx, "Groups")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topics: ::std::vec::Vec<OffsetFetchResponseTopic> = if version <= 7i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<OffsetFetchResponseTopic>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r
-                        .array_len(version >= 6i16, OffsetFetchResponseTopic::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            OffsetFetchResponseTopic::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Topics"))?
-        } else {
-            ::std::vec::Vec::<OffsetFetchResponseTopic>::new()
-        };
-        let f_error_code: i16 = if (2i16..=7i16).contains(&version) {
-            r.i16().map_err(|e| e.in_field("ErrorCode"))?
-        } else {
-            0i16
-        };
-        let f_groups: ::std::vec::Vec<OffsetFetchResponseGroup> = if version >= 8i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<OffsetFetchResponseGroup>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, OffsetFetchResponseGroup::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            OffsetFetchResponseGroup::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Groups"))?
-        } else {
-            ::std::vec::Vec::<OffsetFetchResponseGroup>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetFetchResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            topics: f_topics,
-            error_code: f_error_code,
-            groups: f_groups,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for OffsetFetchResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: if cx.version >= 3i16 { g.value(cx) } else { 0i32 },
+            topics: if cx.version <= 7i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            error_code: if (2i16..=7i16).contains(&cx.version) {
+                g.value(cx)
+            } else {
+                0i16
+            },
+            groups: if cx.version >= 8i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl OffsetFetchResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: if version >= 3i16 { g.i32() } else { 0i32 },
-            topics: if version <= 7i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = OffsetFetchResponseTopic::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<OffsetFetchResponseTopic>::new()
-            },
-            error_code: if (2i16..=7i16).contains(&version) { g.i16() } else { 0i16 },
-            groups: if version >= 8i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = OffsetFetchResponseGroup::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<OffsetFetchResponseGroup>::new()
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `OffsetFetchResponsePartition` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 1-7.
@@ -344,145 +184,80 @@ impl ::core::default::Default for OffsetFetchResponsePartition {
             committed_leader_epoch: -1i32,
             metadata: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetFetchResponsePartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 14usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponsePartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        if version >= 5i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 14usize;
+        if cx.version >= 5i16 {
             n += 4usize;
         }
-        n
-            += match &self.metadata {
-                None => crate::wire::write::length_len(None, version >= 6i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponsePartition",
-                            field: "Metadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n += 2usize;
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.metadata, cx, "Metadata")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetFetchResponsePartition",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.partition_index, self.committed_offset));
+        if cx.version >= 5i16 {
+            w.put(&self.committed_leader_epoch, cx);
         }
-        {
-            let v = &self.committed_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.committed_leader_epoch;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        match &self.metadata {
-            None => crate::wire::write::put_length(buf, None, version >= 6i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 6i16);
-            }
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.metadata, cx);
+        w.put(&self.error_code, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponsePartition {
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("CommittedOffset"))?;
-        let f_committed_leader_epoch: i32 = if version >= 5i16 {
-            r.i32().map_err(|e| e.in_field("CommittedLeaderEpoch"))?
-        } else {
-            -1i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            committed_offset: r.field(cx, "CommittedOffset")?,
+            committed_leader_epoch: if cx.version >= 5i16 {
+                r.field(cx, "CommittedLeaderEpoch")?
+            } else {
+                -1i32
+            },
+            metadata: r.field(cx, "Metadata")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_metadata: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 6i16)
-            .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetFetchResponsePartition {
-            partition_index: f_partition_index,
-            committed_offset: f_committed_offset,
-            committed_leader_epoch: f_committed_leader_epoch,
-            metadata: f_metadata,
-            error_code: f_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchResponsePartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchResponsePartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            committed_offset: g.i64(),
-            committed_leader_epoch: if version >= 5i16 { g.i32() } else { -1i32 },
-            metadata: if g.null() { None } else { Some(g.string()) },
-            error_code: g.i16(),
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            partition_index: g.value(cx),
+            committed_offset: g.value(cx),
+            committed_leader_epoch: if cx.version >= 5i16 { g.value(cx) } else { -1i32 },
+            metadata: if g.null() { None } else { Some(g.value(cx)) },
+            error_code: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -503,169 +278,60 @@ pub struct OffsetFetchResponseTopic {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchResponseTopic {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponseTopic {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 6i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponseTopic",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 6i16)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 6i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponseTopic",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 6i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 6i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "OffsetFetchResponseTopic",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, version >= 6i16);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 6i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 6i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.partitions, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponseTopic {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r
-            .string(version >= 6i16)
-            .map_err(|e| e.in_field("Name"))?;
-        let f_partitions: ::std::vec::Vec<OffsetFetchResponsePartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetFetchResponsePartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 6i16, OffsetFetchResponsePartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetFetchResponsePartition::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 6i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(OffsetFetchResponseTopic {
-            name: f_name,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchResponseTopic {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchResponseTopic {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchResponsePartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 6i16 {
-                g.unknown_tagged_fields(1u32)
+            name: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 6i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -703,126 +369,63 @@ impl ::core::default::Default for OffsetFetchResponsePartitions {
             committed_leader_epoch: -1i32,
             metadata: Some(crate::StrBytes::new()),
             error_code: 0i16,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl OffsetFetchResponsePartitions {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 19usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponsePartitions {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 8usize;
-        n += 4usize;
-        n
-            += match &self.metadata {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponsePartitions",
-                            field: "Metadata",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 18usize;
+        n += crate::wire::size(&self.metadata, cx, "Metadata")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.partition_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.committed_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        {
-            let v = &self.committed_leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.metadata {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.partition_index,
+            self.committed_offset,
+            self.committed_leader_epoch,
+        ));
+        w.put(&self.metadata, cx);
+        w.put(&self.error_code, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponsePartitions {
+    const MIN_SIZE: usize = 19usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_partition_index: i32 = r.i32().map_err(|e| e.in_field("PartitionIndex"))?;
-        let f_committed_offset: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("CommittedOffset"))?;
-        let f_committed_leader_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("CommittedLeaderEpoch"))?;
-        let f_metadata: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Metadata"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            partition_index: r.field(cx, "PartitionIndex")?,
+            committed_offset: r.field(cx, "CommittedOffset")?,
+            committed_leader_epoch: r.field(cx, "CommittedLeaderEpoch")?,
+            metadata: r.field(cx, "Metadata")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(OffsetFetchResponsePartitions {
-            partition_index: f_partition_index,
-            committed_offset: f_committed_offset,
-            committed_leader_epoch: f_committed_leader_epoch,
-            metadata: f_metadata,
-            error_code: f_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchResponsePartitions {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for OffsetFetchResponsePartitions {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            partition_index: g.i32(),
-            committed_offset: g.i64(),
-            committed_leader_epoch: g.i32(),
-            metadata: if g.null() { None } else { Some(g.string()) },
-            error_code: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            partition_index: g.value(cx),
+            committed_offset: g.value(cx),
+            committed_leader_epoch: g.value(cx),
+            metadata: if g.null() { None } else { Some(g.value(cx)) },
+            error_code: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -845,169 +448,69 @@ pub struct OffsetFetchResponseTopics {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchResponseTopics {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponseTopics {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 9i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "OffsetFetchResponseTopics",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version <= 9i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version >= 10i16 {
+        if cx.version >= 10i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponseTopics",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 9i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, true);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 9i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 10i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 10i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponseTopics {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version <= 9i16 {
-            r.string(true).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version <= 9i16 {
+                r.field(cx, "Name")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 10i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 10i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partitions: ::std::vec::Vec<OffsetFetchResponsePartitions> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetFetchResponsePartitions>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, OffsetFetchResponsePartitions::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetFetchResponsePartitions::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(OffsetFetchResponseTopics {
-            name: f_name,
-            topic_id: f_topic_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchResponseTopics {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchResponseTopics {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if version <= 9i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 10i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchResponsePartitions::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: if cx.version <= 9i16 { g.value(cx) } else { crate::StrBytes::new() },
+            topic_id: if cx.version >= 10i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1030,155 +533,52 @@ pub struct OffsetFetchResponseGroup {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl OffsetFetchResponseGroup {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for OffsetFetchResponseGroup {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponseGroup",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "OffsetFetchResponseGroup",
-                            field: "Topics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.topics, cx, "Topics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.topics, cx);
+        w.put(&self.error_code, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for OffsetFetchResponseGroup {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_topics: ::std::vec::Vec<OffsetFetchResponseTopics> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<OffsetFetchResponseTopics>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, OffsetFetchResponseTopics::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        OffsetFetchResponseTopics::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Topics"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            topics: r.field(cx, "Topics")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(OffsetFetchResponseGroup {
-            group_id: f_group_id,
-            topics: f_topics,
-            error_code: f_error_code,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl OffsetFetchResponseGroup {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for OffsetFetchResponseGroup {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            group_id: g.string(),
-            topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = OffsetFetchResponseTopics::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            error_code: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            group_id: g.value(cx),
+            topics: g.value(cx),
+            error_code: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

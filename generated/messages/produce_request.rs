@@ -27,187 +27,77 @@ pub struct ProduceRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ProduceRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ProduceRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += match &self.transactional_id {
-                None => crate::wire::write::length_len(None, version >= 9i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ProduceRequest",
-                            field: "TransactionalId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        n += 2usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.topic_data;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ProduceRequest",
-                            field: "TopicData",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        n += crate::wire::size(&self.topic_data, cx, "TopicData")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ProduceRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        match &self.transactional_id {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
-        }
-        {
-            let v = &self.acks;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.topic_data;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.transactional_id, cx);
+        w.fixed((self.acks, self.timeout_ms));
+        w.put(&self.topic_data, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ProduceRequest {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_transactional_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 9i16)
-            .map_err(|e| e.in_field("TransactionalId"))?;
-        let f_acks: i16 = r.i16().map_err(|e| e.in_field("Acks"))?;
-        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("TimeoutMs"))?;
-        let f_topic_data: ::std::vec::Vec<TopicProduceData> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicProduceData>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, TopicProduceData::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        TopicProduceData::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TopicData"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            transactional_id: r.field(cx, "TransactionalId")?,
+            acks: r.field(cx, "Acks")?,
+            timeout_ms: r.field(cx, "TimeoutMs")?,
+            topic_data: r.field(cx, "TopicData")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(ProduceRequest {
-            transactional_id: f_transactional_id,
-            acks: f_acks,
-            timeout_ms: f_timeout_ms,
-            topic_data: f_topic_data,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ProduceRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            transactional_id: if g.null() { None } else { Some(g.value(cx)) },
+            acks: g.value(cx),
+            timeout_ms: g.value(cx),
+            topic_data: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ProduceRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            transactional_id: if g.null() { None } else { Some(g.string()) },
-            acks: g.i16(),
-            timeout_ms: g.i32(),
-            topic_data: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicProduceData::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `PartitionProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 3-13.
@@ -219,7 +109,7 @@ pub struct PartitionProduceData {
     /// Index: `int32`, versions 3-13.
     #[cfg_attr(feature = "serde", serde(rename = "index"))]
     pub index: i32,
-    /// Records: `records`, versions 3-13, nullable 3-13.
+    /// Records: `records`, versions 3-13, nullable 3-13, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
@@ -234,111 +124,63 @@ impl ::core::default::Default for PartitionProduceData {
         Self {
             index: 0i32,
             records: Some(crate::Bytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl PartitionProduceData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for PartitionProduceData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += match &self.records {
-                None => crate::wire::write::length_len(None, version >= 9i16, true),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PartitionProduceData",
-                            field: "Records",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 9i16)
-                }
-            };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.records, cx, "Records")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "PartitionProduceData",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.records {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, true),
-            Some(v) => {
-                crate::wire::write::put_bytes(buf, v, version >= 9i16);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.index, cx);
+        w.put_by_ref(&self.records, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for PartitionProduceData {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
-        let f_records: ::core::option::Option<crate::Bytes> = r
-            .nullable_bytes(version >= 9i16)
-            .map_err(|e| e.in_field("Records"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            index: r.field(cx, "Index")?,
+            records: r.field(cx, "Records")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(PartitionProduceData {
-            index: f_index,
-            records: f_records,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl PartitionProduceData {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for PartitionProduceData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            index: g.i32(),
+            index: g.value(cx),
             records: if g.null() { None } else { Some(g.records()) },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -362,190 +204,80 @@ pub struct TopicProduceData {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicProduceData {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for TopicProduceData {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 12i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopicProduceData",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 9i16)
-                    }
-                };
+        if cx.version <= 12i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partition_data;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicProduceData",
-                            field: "PartitionData",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partition_data, cx, "PartitionData")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "TopicProduceData",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 12i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 12i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 13i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partition_data;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partition_data, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for TopicProduceData {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version <= 12i16 {
-            r.string(version >= 9i16).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version <= 12i16 {
+                r.field(cx, "Name")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partition_data: r.field(cx, "PartitionData")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 13i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partition_data: ::std::vec::Vec<PartitionProduceData> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionProduceData>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, PartitionProduceData::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        PartitionProduceData::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("PartitionData"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(TopicProduceData {
-            name: f_name,
-            topic_id: f_topic_id,
-            partition_data: f_partition_data,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicProduceData {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicProduceData {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partition_data: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionProduceData::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            name: if cx.version <= 12i16 { g.value(cx) } else { crate::StrBytes::new() },
+            topic_id: if cx.version >= 13i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partition_data: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -22,268 +22,94 @@ pub struct ProduceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ProduceResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for ProduceResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.responses;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ProduceResponse",
-                            field: "Responses",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 4usize;
-        if version <= 9i16 && !self.node_endpoints.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "ProduceResponse",
-                field: "NodeEndpoints",
-                version,
-            });
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.responses, cx, "Responses")?;
+        if cx.version <= 9i16 && !self.node_endpoints.is_empty() {
+            return Err(crate::wire::not_in_version("NodeEndpoints", cx));
         }
-        if version >= 9i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 10i16 && !self.node_endpoints.is_empty() {
-                let s = {
-                    let v = &self.node_endpoints;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "ProduceResponse",
-                                field: "NodeEndpoints",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                if cx.version >= 10i16 { &[0u32] } else { &[] },
+            )?;
+            if cx.version >= 10i16 && !self.node_endpoints.is_empty() {
+                t.add(0u32, &self.node_endpoints, cx, "NodeEndpoints")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "ProduceResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.responses;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.responses, cx);
+        w.put(&self.throttle_time_ms, cx);
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if cx.version >= 10i16 && !self.node_endpoints.is_empty() {
+                t.put(w, 0u32, &self.node_endpoints, cx);
             }
-        }
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 9i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 10i16 && !self.node_endpoints.is_empty() {
-                tagged_count += 1;
-            }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            if version >= 10i16 && !self.node_endpoints.is_empty() {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.node_endpoints;
-                        {
-                            let a = v;
-                            crate::wire::write::put_length(
-                                buf,
-                                Some(a.len()),
-                                true,
-                                true,
-                            );
-                            for e in a.iter() {
-                                e.write(buf, version);
-                            }
-                        }
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for ProduceResponse {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_responses: ::std::vec::Vec<TopicProduceResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicProduceResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(version >= 9i16, TopicProduceResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        TopicProduceResponse::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Responses"))?;
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let mut f_node_endpoints: ::std::vec::Vec<NodeEndpoint> = ::std::vec::Vec::<
-            NodeEndpoint,
-        >::new();
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            responses: r.field(cx, "Responses")?,
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            node_endpoints: ::std::vec::Vec::new(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
                 match tag {
-                    0u32 if version >= 10i16 => {
-                        let r = &mut sub;
-                        f_node_endpoints = (|| -> ::core::result::Result<
-                            ::std::vec::Vec<NodeEndpoint>,
-                            crate::DecodeError,
-                        > {
-                            Ok({
-                                let n = r.array_len(true, NodeEndpoint::MIN_SIZE)?;
-                                let mut v = ::std::vec::Vec::with_capacity(
-                                    n.min(crate::wire::MAX_PREALLOC),
-                                );
-                                for i in 0..n {
-                                    v.push(
-                                        NodeEndpoint::read(r, version).map_err(|e| e.at_index(i))?,
-                                    );
-                                }
-                                v
-                            })
-                        })()
-                            .map_err(|e| e.in_field("NodeEndpoints"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("NodeEndpoints"),
-                            );
-                        }
+                    0u32 if cx.version >= 10i16 => {
+                        this.node_endpoints = t.field(r, cx, "NodeEndpoints")?;
                     }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
             }
         }
-        Ok(ProduceResponse {
-            responses: f_responses,
-            throttle_time_ms: f_throttle_time_ms,
-            node_endpoints: f_node_endpoints,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ProduceResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            responses: g.value(cx),
+            throttle_time_ms: g.value(cx),
+            node_endpoints: if cx.version >= 10i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(1u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ProduceResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            responses: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicProduceResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            throttle_time_ms: g.i32(),
-            node_endpoints: if version >= 10i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = NodeEndpoint::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
-            } else {
-                ::std::vec::Vec::<NodeEndpoint>::new()
-            },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `BatchIndexAndErrorMessage` of `ProduceResponse.json` (Kafka 4.4), in versions 8-13.
@@ -302,107 +128,64 @@ pub struct BatchIndexAndErrorMessage {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl BatchIndexAndErrorMessage {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for BatchIndexAndErrorMessage {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
         n
-            += match &self.batch_index_error_message {
-                None => crate::wire::write::length_len(None, version >= 9i16, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "BatchIndexAndErrorMessage",
-                            field: "BatchIndexErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 9i16)
-                }
-            };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+            += crate::wire::size(
+                &self.batch_index_error_message,
+                cx,
+                "BatchIndexErrorMessage",
+            )?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "BatchIndexAndErrorMessage",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.batch_index;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.batch_index_error_message {
-            None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.batch_index, cx);
+        w.put(&self.batch_index_error_message, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for BatchIndexAndErrorMessage {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_batch_index: i32 = r.i32().map_err(|e| e.in_field("BatchIndex"))?;
-        let f_batch_index_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(version >= 9i16)
-            .map_err(|e| e.in_field("BatchIndexErrorMessage"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            batch_index: r.field(cx, "BatchIndex")?,
+            batch_index_error_message: r.field(cx, "BatchIndexErrorMessage")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(BatchIndexAndErrorMessage {
-            batch_index: f_batch_index,
-            batch_index_error_message: f_batch_index_error_message,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl BatchIndexAndErrorMessage {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for BatchIndexAndErrorMessage {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            batch_index: g.i32(),
-            batch_index_error_message: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            batch_index: g.value(cx),
+            batch_index_error_message: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -428,80 +211,50 @@ impl ::core::default::Default for LeaderIdAndEpoch {
         Self {
             leader_id: -1i32,
             leader_epoch: -1i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl LeaderIdAndEpoch {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for LeaderIdAndEpoch {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.leader_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.leader_id, self.leader_epoch));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for LeaderIdAndEpoch {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            leader_id: r.field(cx, "LeaderId")?,
+            leader_epoch: r.field(cx, "LeaderEpoch")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(LeaderIdAndEpoch {
-            leader_id: f_leader_id,
-            leader_epoch: f_leader_epoch,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl LeaderIdAndEpoch {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for LeaderIdAndEpoch {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            leader_id: g.i32(),
-            leader_epoch: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            leader_id: g.value(cx),
+            leader_epoch: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -547,337 +300,149 @@ impl ::core::default::Default for PartitionProduceResponse {
             base_offset: 0i64,
             log_append_time_ms: -1i64,
             log_start_offset: -1i64,
-            record_errors: ::std::vec::Vec::<BatchIndexAndErrorMessage>::new(),
+            record_errors: ::std::vec::Vec::new(),
             error_message: None,
             current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl PartitionProduceResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 22usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for PartitionProduceResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n += 8usize;
-        n += 8usize;
-        if version >= 5i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        if cx.version >= 5i16 {
             n += 8usize;
         }
-        if version >= 8i16 {
-            n
-                += {
-                    let v = &self.record_errors;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(
-                            a.len(),
-                            version >= 9i16,
-                            true,
-                        ) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "PartitionProduceResponse",
-                                field: "RecordErrors",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(
-                            Some(a.len()),
-                            version >= 9i16,
-                            true,
-                        )
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 8i16 {
+            n += crate::wire::size(&self.record_errors, cx, "RecordErrors")?;
         }
-        if version >= 8i16 {
-            n
-                += match &self.error_message {
-                    None => crate::wire::write::length_len(None, version >= 9i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "PartitionProduceResponse",
-                                field: "ErrorMessage",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 9i16)
-                    }
-                };
+        if cx.version >= 8i16 {
+            n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
         }
-        if version <= 9i16
+        if cx.version <= 9i16
             && self.current_leader
                 != <LeaderIdAndEpoch as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "PartitionProduceResponse",
-                field: "CurrentLeader",
-                version,
-            });
+            return Err(crate::wire::not_in_version("CurrentLeader", cx));
         }
-        if version >= 9i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-            if version >= 10i16
+        if cx.flexible {
+            let mut t = crate::wire::TaggedSize::new(
+                &self.unknown_tagged_fields,
+                if cx.version >= 10i16 { &[0u32] } else { &[] },
+            )?;
+            if cx.version >= 10i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
-                let s = {
-                    let v = &self.current_leader;
-                    v.size(version)?
-                };
-                tagged_count += 1;
-                tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+                t.add(0u32, &self.current_leader, cx, "CurrentLeader")?;
             }
-            n
-                += crate::wire::write::unsigned_varint_len(tagged_count as u32)
-                    + tagged_size;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "PartitionProduceResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.index;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.index,
+            self.error_code,
+            self.base_offset,
+            self.log_append_time_ms,
+        ));
+        if cx.version >= 5i16 {
+            w.put(&self.log_start_offset, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        if cx.version >= 8i16 {
+            w.put(&self.record_errors, cx);
         }
-        {
-            let v = &self.base_offset;
-            crate::wire::BufMut::put_i64(buf, *v);
+        if cx.version >= 8i16 {
+            w.put(&self.error_message, cx);
         }
-        {
-            let v = &self.log_append_time_ms;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        if version >= 5i16 {
-            {
-                let v = &self.log_start_offset;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        if version >= 8i16 {
-            {
-                let v = &self.record_errors;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(
-                        buf,
-                        Some(a.len()),
-                        version >= 9i16,
-                        true,
-                    );
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
-        }
-        if version >= 8i16 {
-            match &self.error_message {
-                None => crate::wire::write::put_length(buf, None, version >= 9i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 9i16);
-                }
-            }
-        }
-        if version >= 9i16 {
-            let mut tagged_count = self.unknown_tagged_fields.len();
-            if version >= 10i16
+        if cx.flexible {
+            let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            if cx.version >= 10i16
                 && self.current_leader
                     != <LeaderIdAndEpoch as ::core::default::Default>::default()
             {
-                tagged_count += 1;
+                t.put(w, 0u32, &self.current_leader, cx);
             }
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            if version >= 10i16
-                && self.current_leader
-                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
-            {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    {
-                        let v = &self.current_leader;
-                        v.write(buf, version);
-                    }
-                }
-                crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for PartitionProduceResponse {
+    const MIN_SIZE: usize = 22usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_index: i32 = r.i32().map_err(|e| e.in_field("Index"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_base_offset: i64 = r.i64().map_err(|e| e.in_field("BaseOffset"))?;
-        let f_log_append_time_ms: i64 = r
-            .i64()
-            .map_err(|e| e.in_field("LogAppendTimeMs"))?;
-        let f_log_start_offset: i64 = if version >= 5i16 {
-            r.i64().map_err(|e| e.in_field("LogStartOffset"))?
-        } else {
-            -1i64
-        };
-        let f_record_errors: ::std::vec::Vec<BatchIndexAndErrorMessage> = if version
-            >= 8i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<BatchIndexAndErrorMessage>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r
-                        .array_len(
-                            version >= 9i16,
-                            BatchIndexAndErrorMessage::MIN_SIZE,
-                        )?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            BatchIndexAndErrorMessage::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("RecordErrors"))?
-        } else {
-            ::std::vec::Vec::<BatchIndexAndErrorMessage>::new()
-        };
-        let f_error_message: ::core::option::Option<crate::StrBytes> = if version >= 8i16
-        {
-            r.nullable_string(version >= 9i16).map_err(|e| e.in_field("ErrorMessage"))?
-        } else {
-            None
-        };
-        let mut f_current_leader: LeaderIdAndEpoch = <LeaderIdAndEpoch as ::core::default::Default>::default();
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                match tag {
-                    0u32 if version >= 10i16 => {
-                        let r = &mut sub;
-                        f_current_leader = LeaderIdAndEpoch::read(r, version)
-                            .map_err(|e| e.in_field("CurrentLeader"))?;
-                        if !r.is_empty() {
-                            return Err(
-                                r
-                                    .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                        tag,
-                                        declared: size,
-                                        used: size - r.remaining(),
-                                    })
-                                    .in_field("CurrentLeader"),
-                            );
-                        }
-                    }
-                    _ => {
-                        let n = sub.remaining();
-                        unknown_tagged_fields.insert(tag, sub.take(n)?);
-                    }
-                }
-            }
-        }
-        Ok(PartitionProduceResponse {
-            index: f_index,
-            error_code: f_error_code,
-            base_offset: f_base_offset,
-            log_append_time_ms: f_log_append_time_ms,
-            log_start_offset: f_log_start_offset,
-            record_errors: f_record_errors,
-            error_message: f_error_message,
-            current_leader: f_current_leader,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl PartitionProduceResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            index: g.i32(),
-            error_code: g.i16(),
-            base_offset: g.i64(),
-            log_append_time_ms: g.i64(),
-            log_start_offset: if version >= 5i16 { g.i64() } else { -1i64 },
-            record_errors: if version >= 8i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = BatchIndexAndErrorMessage::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            index: r.field(cx, "Index")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            base_offset: r.field(cx, "BaseOffset")?,
+            log_append_time_ms: r.field(cx, "LogAppendTimeMs")?,
+            log_start_offset: if cx.version >= 5i16 {
+                r.field(cx, "LogStartOffset")?
             } else {
-                ::std::vec::Vec::<BatchIndexAndErrorMessage>::new()
+                -1i64
             },
-            error_message: if version >= 8i16 {
-                if g.null() { None } else { Some(g.string()) }
+            record_errors: if cx.version >= 8i16 {
+                r.field(cx, "RecordErrors")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            error_message: if cx.version >= 8i16 {
+                r.field(cx, "ErrorMessage")?
             } else {
                 None
             },
-            current_leader: if version >= 10i16 {
-                {
-                    g.enter();
-                    let v = LeaderIdAndEpoch::arbitrary(g, version);
-                    g.leave();
-                    v
+            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while let Some(tag) = t.next(r)? {
+                match tag {
+                    0u32 if cx.version >= 10i16 => {
+                        this.current_leader = t.field(r, cx, "CurrentLeader")?;
+                    }
+                    _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
                 }
+            }
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for PartitionProduceResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            index: g.value(cx),
+            error_code: g.value(cx),
+            base_offset: g.value(cx),
+            log_append_time_ms: g.value(cx),
+            log_start_offset: if cx.version >= 5i16 { g.value(cx) } else { -1i64 },
+            record_errors: if cx.version >= 8i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            error_message: if cx.version >= 8i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            current_leader: if cx.version >= 10i16 {
+                g.value(cx)
             } else {
                 <LeaderIdAndEpoch as ::core::default::Default>::default()
             },
-            unknown_tagged_fields: if version >= 9i16 {
+            unknown_tagged_fields: if cx.version >= 9i16 {
                 g.unknown_tagged_fields(1u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -901,191 +466,80 @@ pub struct TopicProduceResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicProduceResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopicProduceResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version <= 12i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 9i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopicProduceResponse",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 9i16)
-                    }
-                };
+        if cx.version <= 12i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version >= 13i16 {
+        if cx.version >= 13i16 {
             n += 16usize;
         }
-        n
-            += {
-                let v = &self.partition_responses;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 9i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicProduceResponse",
-                            field: "PartitionResponses",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 9i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 9i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.partition_responses, cx, "PartitionResponses")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "TopicProduceResponse",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version <= 12i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, version >= 9i16);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version <= 12i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 13i16 {
-            {
-                let v = &self.topic_id;
-                crate::wire::write::put_uuid(buf, v);
-            }
+        if cx.version >= 13i16 {
+            w.put(&self.topic_id, cx);
         }
-        {
-            let v = &self.partition_responses;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 9i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 9i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.partition_responses, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopicProduceResponse {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version <= 12i16 {
-            r.string(version >= 9i16).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version <= 12i16 {
+                r.field(cx, "Name")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 13i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
+            partition_responses: r.field(cx, "PartitionResponses")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topic_id: crate::Uuid = if version >= 13i16 {
-            r.uuid().map_err(|e| e.in_field("TopicId"))?
-        } else {
-            crate::Uuid::ZERO
-        };
-        let f_partition_responses: ::std::vec::Vec<PartitionProduceResponse> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<PartitionProduceResponse>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 9i16, PartitionProduceResponse::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        PartitionProduceResponse::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("PartitionResponses"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 9i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(TopicProduceResponse {
-            name: f_name,
-            topic_id: f_topic_id,
-            partition_responses: f_partition_responses,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicProduceResponse {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicProduceResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: if version <= 12i16 { g.string() } else { crate::StrBytes::new() },
-            topic_id: if version >= 13i16 { g.uuid() } else { crate::Uuid::ZERO },
-            partition_responses: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = PartitionProduceResponse::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 9i16 {
-                g.unknown_tagged_fields(1u32)
+            name: if cx.version <= 12i16 { g.value(cx) } else { crate::StrBytes::new() },
+            topic_id: if cx.version >= 13i16 { g.value(cx) } else { crate::Uuid::ZERO },
+            partition_responses: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 9i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }
@@ -1112,125 +566,55 @@ pub struct NodeEndpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl NodeEndpoint {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 10usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for NodeEndpoint {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "NodeEndpoint",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += match &self.rack {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "NodeEndpoint",
-                            field: "Rack",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        n += crate::wire::size(&self.rack, cx, "Rack")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.node_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.rack {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.node_id, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        w.put(&self.rack, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for NodeEndpoint {
+    const MIN_SIZE: usize = 10usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_node_id: i32 = r.i32().map_err(|e| e.in_field("NodeId"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let f_rack: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("Rack"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            node_id: r.field(cx, "NodeId")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            rack: r.field(cx, "Rack")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(NodeEndpoint {
-            node_id: f_node_id,
-            host: f_host,
-            port: f_port,
-            rack: f_rack,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl NodeEndpoint {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for NodeEndpoint {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            node_id: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            rack: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            node_id: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            rack: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct PushTelemetryRequest {
     /// CompressionType: `int8`, versions 0.
     #[cfg_attr(feature = "serde", serde(rename = "compressionType"))]
     pub compression_type: i8,
-    /// Metrics: `bytes`, versions 0.
+    /// Metrics: `bytes`, versions 0, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "metrics", with = "crate::serde_support::bytes")
@@ -33,117 +33,70 @@ pub struct PushTelemetryRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl PushTelemetryRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 24usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for PushTelemetryRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 16usize;
-        n += 4usize;
-        n += 1usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.metrics;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "PushTelemetryRequest",
-                            field: "Metrics",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        n += crate::wire::size(&self.metrics, cx, "Metrics")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.client_instance_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        {
-            let v = &self.subscription_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.terminating;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        {
-            let v = &self.compression_type;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.metrics;
-            crate::wire::write::put_bytes(buf, v, true);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((
+            self.client_instance_id,
+            self.subscription_id,
+            self.terminating,
+            self.compression_type,
+        ));
+        w.put_by_ref(&self.metrics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for PushTelemetryRequest {
+    const MIN_SIZE: usize = 24usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_client_instance_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("ClientInstanceId"))?;
-        let f_subscription_id: i32 = r.i32().map_err(|e| e.in_field("SubscriptionId"))?;
-        let f_terminating: bool = r.bool().map_err(|e| e.in_field("Terminating"))?;
-        let f_compression_type: i8 = r.i8().map_err(|e| e.in_field("CompressionType"))?;
-        let f_metrics: crate::Bytes = r.bytes(true).map_err(|e| e.in_field("Metrics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            client_instance_id: r.field(cx, "ClientInstanceId")?,
+            subscription_id: r.field(cx, "SubscriptionId")?,
+            terminating: r.field(cx, "Terminating")?,
+            compression_type: r.field(cx, "CompressionType")?,
+            metrics: r.field(cx, "Metrics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(PushTelemetryRequest {
-            client_instance_id: f_client_instance_id,
-            subscription_id: f_subscription_id,
-            terminating: f_terminating,
-            compression_type: f_compression_type,
-            metrics: f_metrics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for PushTelemetryRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            client_instance_id: g.value(cx),
+            subscription_id: g.value(cx),
+            terminating: g.value(cx),
+            compression_type: g.value(cx),
+            metrics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl PushTelemetryRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            client_instance_id: g.uuid(),
-            subscription_id: g.i32(),
-            terminating: g.bool(),
-            compression_type: g.i8(),
-            metrics: g.bytes(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for PushTelemetryRequest {

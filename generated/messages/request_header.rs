@@ -32,131 +32,79 @@ impl ::core::default::Default for RequestHeader {
             request_api_version: 0i16,
             correlation_id: 0i32,
             client_id: Some(crate::StrBytes::new()),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl RequestHeader {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 8usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for RequestHeader {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n += 2usize;
-        n += 4usize;
-        n
-            += match &self.client_id {
-                None => crate::wire::write::length_len(None, false, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "RequestHeader",
-                            field: "ClientId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
-        if version >= 2i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 8usize;
+        n += crate::wire::size(&self.client_id, cx.with_flexible(false), "ClientId")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "RequestHeader",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.request_api_key;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.request_api_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.correlation_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.client_id {
-            None => crate::wire::write::put_length(buf, None, false, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, false);
-            }
-        }
-        if version >= 2i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.request_api_key, self.request_api_version, self.correlation_id));
+        w.put(&self.client_id, cx.with_flexible(false));
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for RequestHeader {
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_request_api_key: i16 = r.i16().map_err(|e| e.in_field("RequestApiKey"))?;
-        let f_request_api_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("RequestApiVersion"))?;
-        let f_correlation_id: i32 = r.i32().map_err(|e| e.in_field("CorrelationId"))?;
-        let f_client_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(false)
-            .map_err(|e| e.in_field("ClientId"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 2i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            request_api_key: r.field(cx, "RequestApiKey")?,
+            request_api_version: r.field(cx, "RequestApiVersion")?,
+            correlation_id: r.field(cx, "CorrelationId")?,
+            client_id: r.field(cx.with_flexible(false), "ClientId")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(RequestHeader {
-            request_api_key: f_request_api_key,
-            request_api_version: f_request_api_version,
-            correlation_id: f_correlation_id,
-            client_id: f_client_id,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for RequestHeader {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            request_api_key: g.value(cx),
+            request_api_version: g.value(cx),
+            correlation_id: g.value(cx),
+            client_id: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: if cx.version >= 2i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl RequestHeader {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            request_api_key: g.i16(),
-            request_api_version: g.i16(),
-            correlation_id: g.i32(),
-            client_id: if g.null() { None } else { Some(g.string()) },
-            unknown_tagged_fields: if version >= 2i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for RequestHeader {

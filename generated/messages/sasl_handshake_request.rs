@@ -15,59 +15,43 @@ pub struct SaslHandshakeRequest {
     #[cfg_attr(feature = "serde", serde(rename = "mechanism"))]
     pub mechanism: crate::StrBytes,
 }
-impl SaslHandshakeRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for SaslHandshakeRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.mechanism;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, false, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SaslHandshakeRequest",
-                            field: "Mechanism",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, false)
-                }
-            };
+        n += crate::wire::size(&self.mechanism, cx, "Mechanism")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.mechanism;
-            crate::wire::write::put_string(buf, v, false);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.mechanism, cx);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for SaslHandshakeRequest {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_mechanism: crate::StrBytes = r
-            .string(false)
-            .map_err(|e| e.in_field("Mechanism"))?;
-        Ok(SaslHandshakeRequest {
-            mechanism: f_mechanism,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            mechanism: r.field(cx, "Mechanism")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for SaslHandshakeRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self { mechanism: g.value(cx) }
     }
 }
 #[cfg(feature = "testing")]
 impl SaslHandshakeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self { mechanism: g.string() }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for SaslHandshakeRequest {

@@ -16,114 +16,48 @@ pub struct SaslHandshakeResponse {
     #[cfg_attr(feature = "serde", serde(rename = "mechanisms"))]
     pub mechanisms: ::std::vec::Vec<crate::StrBytes>,
 }
-impl SaslHandshakeResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for SaslHandshakeResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.mechanisms;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), false, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SaslHandshakeResponse",
-                            field: "Mechanisms",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), false, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, false, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "SaslHandshakeResponse",
-                                                field: "Mechanisms",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, false)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.mechanisms, cx, "Mechanisms")?;
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.mechanisms;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), false, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, false);
-                }
-            }
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.mechanisms, cx);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for SaslHandshakeResponse {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_mechanisms: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(false, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(false)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Mechanisms"))?;
-        Ok(SaslHandshakeResponse {
-            error_code: f_error_code,
-            mechanisms: f_mechanisms,
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        Ok(Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            mechanisms: r.field(cx, "Mechanisms")?,
         })
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for SaslHandshakeResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            error_code: g.value(cx),
+            mechanisms: g.value(cx),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl SaslHandshakeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            error_code: g.i16(),
-            mechanisms: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for SaslHandshakeResponse {

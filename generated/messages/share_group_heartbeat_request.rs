@@ -30,225 +30,76 @@ pub struct ShareGroupHeartbeatRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl ShareGroupHeartbeatRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for ShareGroupHeartbeatRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.rack_id, cx, "RackId")?;
         n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ShareGroupHeartbeatRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ShareGroupHeartbeatRequest",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += match &self.rack_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ShareGroupHeartbeatRequest",
-                            field: "RackId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += match &self.subscribed_topic_names {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "ShareGroupHeartbeatRequest",
-                            field: "SubscribedTopicNames",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "ShareGroupHeartbeatRequest",
-                                                field: "SubscribedTopicNames",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+            += crate::wire::size(
+                &self.subscribed_topic_names,
+                cx,
+                "SubscribedTopicNames",
+            )?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.member_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.rack_id {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        match &self.subscribed_topic_names {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.member_id, cx);
+        w.put(&self.member_epoch, cx);
+        w.put(&self.rack_id, cx);
+        w.put(&self.subscribed_topic_names, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for ShareGroupHeartbeatRequest {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_group_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_member_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("RackId"))?;
-        let f_subscribed_topic_names: ::core::option::Option<
-            ::std::vec::Vec<crate::StrBytes>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, 1usize)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for _ in 0..n {
-                            v.push(r.string(true)?);
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("SubscribedTopicNames"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            member_id: r.field(cx, "MemberId")?,
+            member_epoch: r.field(cx, "MemberEpoch")?,
+            rack_id: r.field(cx, "RackId")?,
+            subscribed_topic_names: r.field(cx, "SubscribedTopicNames")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(ShareGroupHeartbeatRequest {
-            group_id: f_group_id,
-            member_id: f_member_id,
-            member_epoch: f_member_epoch,
-            rack_id: f_rack_id,
-            subscribed_topic_names: f_subscribed_topic_names,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for ShareGroupHeartbeatRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            member_id: g.value(cx),
+            member_epoch: g.value(cx),
+            rack_id: if g.null() { None } else { Some(g.value(cx)) },
+            subscribed_topic_names: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl ShareGroupHeartbeatRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
-        Self {
-            group_id: g.string(),
-            member_id: g.string(),
-            member_epoch: g.i32(),
-            rack_id: if g.null() { None } else { Some(g.string()) },
-            subscribed_topic_names: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for ShareGroupHeartbeatRequest {

@@ -24,160 +24,78 @@ pub struct StreamsGroupDescribeRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl StreamsGroupDescribeRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for StreamsGroupDescribeRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_ids;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupDescribeRequest",
-                            field: "GroupIds",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "StreamsGroupDescribeRequest",
-                                                field: "GroupIds",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n += 1usize;
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.group_ids, cx, "GroupIds")?;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.include_topology_description {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "StreamsGroupDescribeRequest",
-                field: "IncludeTopologyDescription",
-                version,
-            });
+        if cx.version <= 0i16 && self.include_topology_description {
+            return Err(crate::wire::not_in_version("IncludeTopologyDescription", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_ids;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_ids, cx);
+        w.put(&self.include_authorized_operations, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.include_topology_description, cx);
         }
-        {
-            let v = &self.include_authorized_operations;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.include_topology_description;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for StreamsGroupDescribeRequest {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_ids: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("GroupIds"))?;
-        let f_include_authorized_operations: bool = r
-            .bool()
-            .map_err(|e| e.in_field("IncludeAuthorizedOperations"))?;
-        let f_include_topology_description: bool = if version >= 1i16 {
-            r.bool().map_err(|e| e.in_field("IncludeTopologyDescription"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_ids: r.field(cx, "GroupIds")?,
+            include_authorized_operations: r.field(cx, "IncludeAuthorizedOperations")?,
+            include_topology_description: if cx.version >= 1i16 {
+                r.field(cx, "IncludeTopologyDescription")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(StreamsGroupDescribeRequest {
-            group_ids: f_group_ids,
-            include_authorized_operations: f_include_authorized_operations,
-            include_topology_description: f_include_topology_description,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for StreamsGroupDescribeRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_ids: g.value(cx),
+            include_authorized_operations: g.value(cx),
+            include_topology_description: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                false
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl StreamsGroupDescribeRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_ids: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            include_authorized_operations: g.bool(),
-            include_topology_description: if version >= 1i16 { g.bool() } else { false },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 impl crate::Message for StreamsGroupDescribeRequest {

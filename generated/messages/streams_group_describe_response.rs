@@ -19,128 +19,59 @@ pub struct StreamsGroupDescribeResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl StreamsGroupDescribeResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for StreamsGroupDescribeResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.groups;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupDescribeResponse",
-                            field: "Groups",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.groups, cx, "Groups")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.groups;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.throttle_time_ms, cx);
+        w.put(&self.groups, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for StreamsGroupDescribeResponse {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_groups: ::std::vec::Vec<DescribedGroup> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<DescribedGroup>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, DescribedGroup::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(DescribedGroup::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Groups"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            groups: r.field(cx, "Groups")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(StreamsGroupDescribeResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            groups: f_groups,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for StreamsGroupDescribeResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            groups: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl StreamsGroupDescribeResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            groups: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = DescribedGroup::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `KeyValue` of `StreamsGroupDescribeResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
@@ -159,105 +90,49 @@ pub struct KeyValue {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl KeyValue {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for KeyValue {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.key;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "KeyValue",
-                            field: "Key",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.value;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "KeyValue",
-                            field: "Value",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.key, cx, "Key")?;
+        n += crate::wire::size(&self.value, cx, "Value")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.key;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.value;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.key, cx);
+        w.put(&self.value, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for KeyValue {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_key: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Key"))?;
-        let f_value: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Value"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            key: r.field(cx, "Key")?,
+            value: r.field(cx, "Value")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(KeyValue {
-            key: f_key,
-            value: f_value,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl KeyValue {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for KeyValue {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            key: g.string(),
-            value: g.string(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            key: g.value(cx),
+            value: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -283,160 +158,54 @@ pub struct TopicInfo {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicInfo {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 9usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopicInfo {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicInfo",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 2usize;
-        n
-            += {
-                let v = &self.topic_configs;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicInfo",
-                            field: "TopicConfigs",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.topic_configs, cx, "TopicConfigs")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.replication_factor;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.topic_configs;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.fixed((self.partitions, self.replication_factor));
+        w.put(&self.topic_configs, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopicInfo {
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_partitions: i32 = r.i32().map_err(|e| e.in_field("Partitions"))?;
-        let f_replication_factor: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("ReplicationFactor"))?;
-        let f_topic_configs: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<KeyValue>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, KeyValue::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TopicConfigs"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            partitions: r.field(cx, "Partitions")?,
+            replication_factor: r.field(cx, "ReplicationFactor")?,
+            topic_configs: r.field(cx, "TopicConfigs")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopicInfo {
-            name: f_name,
-            partitions: f_partitions,
-            replication_factor: f_replication_factor,
-            topic_configs: f_topic_configs,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicInfo {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopicInfo {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            partitions: g.i32(),
-            replication_factor: g.i16(),
-            topic_configs: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = KeyValue::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            partitions: g.value(cx),
+            replication_factor: g.value(cx),
+            topic_configs: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -465,347 +234,76 @@ pub struct Subtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Subtopology {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Subtopology {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
+        n += crate::wire::size(&self.subtopology_id, cx, "SubtopologyId")?;
+        n += crate::wire::size(&self.source_topics, cx, "SourceTopics")?;
         n
-            += {
-                let v = &self.subtopology_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Subtopology",
-                            field: "SubtopologyId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
+            += crate::wire::size(
+                &self.repartition_sink_topics,
+                cx,
+                "RepartitionSinkTopics",
+            )?;
         n
-            += {
-                let v = &self.source_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Subtopology",
-                            field: "SourceTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "Subtopology",
-                                                field: "SourceTopics",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
+            += crate::wire::size(
+                &self.state_changelog_topics,
+                cx,
+                "StateChangelogTopics",
+            )?;
         n
-            += {
-                let v = &self.repartition_sink_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Subtopology",
-                            field: "RepartitionSinkTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t
-                                    += {
-                                        let l = e.len();
-                                        if !crate::wire::write::length_fits(l, true, false) {
-                                            return Err(crate::EncodeError::TooLong {
-                                                message: "Subtopology",
-                                                field: "RepartitionSinkTopics",
-                                                version,
-                                                length: l,
-                                            });
-                                        }
-                                        crate::wire::write::string_len(l, true)
-                                    };
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.state_changelog_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Subtopology",
-                            field: "StateChangelogTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.repartition_source_topics;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Subtopology",
-                            field: "RepartitionSourceTopics",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+            += crate::wire::size(
+                &self.repartition_source_topics,
+                cx,
+                "RepartitionSourceTopics",
+            )?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.subtopology_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.source_topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
-        }
-        {
-            let v = &self.repartition_sink_topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::write::put_string(buf, e, true);
-                }
-            }
-        }
-        {
-            let v = &self.state_changelog_topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.repartition_source_topics;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.subtopology_id, cx);
+        w.put(&self.source_topics, cx);
+        w.put(&self.repartition_sink_topics, cx);
+        w.put(&self.state_changelog_topics, cx);
+        w.put(&self.repartition_source_topics, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Subtopology {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("SourceTopics"))?;
-        let f_repartition_sink_topics: ::std::vec::Vec<crate::StrBytes> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<crate::StrBytes>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 1usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.string(true)?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("RepartitionSinkTopics"))?;
-        let f_state_changelog_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicInfo>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("StateChangelogTopics"))?;
-        let f_repartition_source_topics: ::std::vec::Vec<TopicInfo> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicInfo>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicInfo::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicInfo::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("RepartitionSourceTopics"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopology_id: r.field(cx, "SubtopologyId")?,
+            source_topics: r.field(cx, "SourceTopics")?,
+            repartition_sink_topics: r.field(cx, "RepartitionSinkTopics")?,
+            state_changelog_topics: r.field(cx, "StateChangelogTopics")?,
+            repartition_source_topics: r.field(cx, "RepartitionSourceTopics")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Subtopology {
-            subtopology_id: f_subtopology_id,
-            source_topics: f_source_topics,
-            repartition_sink_topics: f_repartition_sink_topics,
-            state_changelog_topics: f_state_changelog_topics,
-            repartition_source_topics: f_repartition_source_topics,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Subtopology {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for Subtopology {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            subtopology_id: g.string(),
-            source_topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            repartition_sink_topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.string());
-                }
-                v
-            },
-            state_changelog_topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicInfo::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            repartition_source_topics: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicInfo::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            subtopology_id: g.value(cx),
+            source_topics: g.value(cx),
+            repartition_sink_topics: g.value(cx),
+            state_changelog_topics: g.value(cx),
+            repartition_source_topics: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -825,137 +323,48 @@ pub struct Topology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Topology {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Topology {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += match &self.subtopologies {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Topology",
-                            field: "Subtopologies",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.subtopologies, cx, "Subtopologies")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.subtopologies {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.epoch, cx);
+        w.put(&self.subtopologies, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Topology {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_epoch: i32 = r.i32().map_err(|e| e.in_field("Epoch"))?;
-        let f_subtopologies: ::core::option::Option<::std::vec::Vec<Subtopology>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<Subtopology>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, Subtopology::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                Subtopology::read(r, version).map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Subtopologies"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            epoch: r.field(cx, "Epoch")?,
+            subtopologies: r.field(cx, "Subtopologies")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Topology {
-            epoch: f_epoch,
-            subtopologies: f_subtopologies,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Topology {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for Topology {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            epoch: g.i32(),
-            subtopologies: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = Subtopology::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            epoch: g.value(cx),
+            subtopologies: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -975,90 +384,48 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Endpoint {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Endpoint",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Endpoint {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Endpoint {
-            host: f_host,
-            port: f_port,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Endpoint {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Endpoint {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            host: g.string(),
-            port: g.u16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            host: g.value(cx),
+            port: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1081,100 +448,50 @@ pub struct TaskOffset {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TaskOffset {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 14usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TaskOffset {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.subtopology_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TaskOffset",
-                            field: "SubtopologyId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 8usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        n += crate::wire::size(&self.subtopology_id, cx, "SubtopologyId")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.subtopology_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partition;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.offset;
-            crate::wire::BufMut::put_i64(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.subtopology_id, cx);
+        w.fixed((self.partition, self.offset));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TaskOffset {
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_subtopology_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partition: i32 = r.i32().map_err(|e| e.in_field("Partition"))?;
-        let f_offset: i64 = r.i64().map_err(|e| e.in_field("Offset"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopology_id: r.field(cx, "SubtopologyId")?,
+            partition: r.field(cx, "Partition")?,
+            offset: r.field(cx, "Offset")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TaskOffset {
-            subtopology_id: f_subtopology_id,
-            partition: f_partition,
-            offset: f_offset,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TaskOffset {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TaskOffset {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            subtopology_id: g.string(),
-            partition: g.i32(),
-            offset: g.i64(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            subtopology_id: g.value(cx),
+            partition: g.value(cx),
+            offset: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1194,136 +511,49 @@ pub struct TaskIds {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TaskIds {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TaskIds {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.subtopology_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TaskIds",
-                            field: "SubtopologyId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TaskIds",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.subtopology_id, cx, "SubtopologyId")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.subtopology_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.subtopology_id, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TaskIds {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_subtopology_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopology_id: r.field(cx, "SubtopologyId")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TaskIds {
-            subtopology_id: f_subtopology_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TaskIds {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TaskIds {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            subtopology_id: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            subtopology_id: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1346,245 +576,53 @@ pub struct Assignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Assignment {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Assignment {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.active_tasks;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Assignment",
-                            field: "ActiveTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.standby_tasks;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Assignment",
-                            field: "StandbyTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.warmup_tasks;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Assignment",
-                            field: "WarmupTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.active_tasks, cx, "ActiveTasks")?;
+        n += crate::wire::size(&self.standby_tasks, cx, "StandbyTasks")?;
+        n += crate::wire::size(&self.warmup_tasks, cx, "WarmupTasks")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.active_tasks;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.standby_tasks;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.warmup_tasks;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.active_tasks, cx);
+        w.put(&self.standby_tasks, cx);
+        w.put(&self.warmup_tasks, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Assignment {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_active_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TaskIds>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TaskIds>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: ::std::vec::Vec<TaskIds> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TaskIds>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TaskIds::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TaskIds::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("WarmupTasks"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            active_tasks: r.field(cx, "ActiveTasks")?,
+            standby_tasks: r.field(cx, "StandbyTasks")?,
+            warmup_tasks: r.field(cx, "WarmupTasks")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Assignment {
-            active_tasks: f_active_tasks,
-            standby_tasks: f_standby_tasks,
-            warmup_tasks: f_warmup_tasks,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Assignment {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for Assignment {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            active_tasks: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            standby_tasks: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            warmup_tasks: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskIds::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            active_tasks: g.value(cx),
+            standby_tasks: g.value(cx),
+            warmup_tasks: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1643,487 +681,98 @@ pub struct Member {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Member {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 17usize + Assignment::MIN_SIZE + Assignment::MIN_SIZE;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Member {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += match &self.instance_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "InstanceId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += match &self.rack_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "RackId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.client_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "ClientId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.client_host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "ClientHost",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += {
-                let v = &self.process_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "ProcessId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += match &self.user_endpoint {
-                None => 1usize,
-                Some(v) => 1 + v.size(version)?,
-            };
-        n
-            += {
-                let v = &self.client_tags;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "ClientTags",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.task_offsets;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "TaskOffsets",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.task_end_offsets;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Member",
-                            field: "TaskEndOffsets",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.assignment;
-                v.size(version)?
-            };
-        n
-            += {
-                let v = &self.target_assignment;
-                v.size(version)?
-            };
-        n += 1usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 9usize;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.instance_id, cx, "InstanceId")?;
+        n += crate::wire::size(&self.rack_id, cx, "RackId")?;
+        n += crate::wire::size(&self.client_id, cx, "ClientId")?;
+        n += crate::wire::size(&self.client_host, cx, "ClientHost")?;
+        n += crate::wire::size(&self.process_id, cx, "ProcessId")?;
+        n += crate::wire::nullable_struct_size(&self.user_endpoint, cx, "UserEndpoint")?;
+        n += crate::wire::size(&self.client_tags, cx, "ClientTags")?;
+        n += crate::wire::size(&self.task_offsets, cx, "TaskOffsets")?;
+        n += crate::wire::size(&self.task_end_offsets, cx, "TaskEndOffsets")?;
+        n += crate::wire::size(&self.assignment, cx, "Assignment")?;
+        n += crate::wire::size(&self.target_assignment, cx, "TargetAssignment")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.member_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.instance_id {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        match &self.rack_id {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.client_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.client_host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.topology_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.process_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        match &self.user_endpoint {
-            None => crate::wire::BufMut::put_i8(buf, -1),
-            Some(v) => {
-                crate::wire::BufMut::put_i8(buf, 1);
-                v.write(buf, version);
-            }
-        }
-        {
-            let v = &self.client_tags;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.task_offsets;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.task_end_offsets;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.assignment;
-            v.write(buf, version);
-        }
-        {
-            let v = &self.target_assignment;
-            v.write(buf, version);
-        }
-        {
-            let v = &self.is_classic;
-            crate::wire::write::put_bool(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        w.put(&self.member_epoch, cx);
+        w.put(&self.instance_id, cx);
+        w.put(&self.rack_id, cx);
+        w.put(&self.client_id, cx);
+        w.put(&self.client_host, cx);
+        w.put(&self.topology_epoch, cx);
+        w.put(&self.process_id, cx);
+        w.put_nullable_struct(&self.user_endpoint, cx);
+        w.put(&self.client_tags, cx);
+        w.put(&self.task_offsets, cx);
+        w.put(&self.task_end_offsets, cx);
+        w.put(&self.assignment, cx);
+        w.put(&self.target_assignment, cx);
+        w.put(&self.is_classic, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Member {
+    const MIN_SIZE: usize = 25usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_instance_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("InstanceId"))?;
-        let f_rack_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("RackId"))?;
-        let f_client_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("ClientId"))?;
-        let f_client_host: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("ClientHost"))?;
-        let f_topology_epoch: i32 = r.i32().map_err(|e| e.in_field("TopologyEpoch"))?;
-        let f_process_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("ProcessId"))?;
-        let f_user_endpoint: ::core::option::Option<Endpoint> = (|| -> ::core::result::Result<
-            ::core::option::Option<Endpoint>,
-            crate::DecodeError,
-        > { Ok(if r.i8()? < 0 { None } else { Some(Endpoint::read(r, version)?) }) })()
-            .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_client_tags: ::std::vec::Vec<KeyValue> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<KeyValue>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, KeyValue::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(KeyValue::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ClientTags"))?;
-        let f_task_offsets: ::std::vec::Vec<TaskOffset> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TaskOffset>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TaskOffsets"))?;
-        let f_task_end_offsets: ::std::vec::Vec<TaskOffset> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TaskOffset>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TaskOffset::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TaskOffset::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("TaskEndOffsets"))?;
-        let f_assignment: Assignment = Assignment::read(r, version)
-            .map_err(|e| e.in_field("Assignment"))?;
-        let f_target_assignment: Assignment = Assignment::read(r, version)
-            .map_err(|e| e.in_field("TargetAssignment"))?;
-        let f_is_classic: bool = r.bool().map_err(|e| e.in_field("IsClassic"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            member_epoch: r.field(cx, "MemberEpoch")?,
+            instance_id: r.field(cx, "InstanceId")?,
+            rack_id: r.field(cx, "RackId")?,
+            client_id: r.field(cx, "ClientId")?,
+            client_host: r.field(cx, "ClientHost")?,
+            topology_epoch: r.field(cx, "TopologyEpoch")?,
+            process_id: r.field(cx, "ProcessId")?,
+            user_endpoint: r.nullable_struct_field(cx, "UserEndpoint")?,
+            client_tags: r.field(cx, "ClientTags")?,
+            task_offsets: r.field(cx, "TaskOffsets")?,
+            task_end_offsets: r.field(cx, "TaskEndOffsets")?,
+            assignment: r.field(cx, "Assignment")?,
+            target_assignment: r.field(cx, "TargetAssignment")?,
+            is_classic: r.field(cx, "IsClassic")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Member {
-            member_id: f_member_id,
-            member_epoch: f_member_epoch,
-            instance_id: f_instance_id,
-            rack_id: f_rack_id,
-            client_id: f_client_id,
-            client_host: f_client_host,
-            topology_epoch: f_topology_epoch,
-            process_id: f_process_id,
-            user_endpoint: f_user_endpoint,
-            client_tags: f_client_tags,
-            task_offsets: f_task_offsets,
-            task_end_offsets: f_task_end_offsets,
-            assignment: f_assignment,
-            target_assignment: f_target_assignment,
-            is_classic: f_is_classic,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Member {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for Member {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            member_id: g.string(),
-            member_epoch: g.i32(),
-            instance_id: if g.null() { None } else { Some(g.string()) },
-            rack_id: if g.null() { None } else { Some(g.string()) },
-            client_id: g.string(),
-            client_host: g.string(),
-            topology_epoch: g.i32(),
-            process_id: g.string(),
-            user_endpoint: if g.null() {
-                None
-            } else {
-                Some({
-                    g.enter();
-                    let v = Endpoint::arbitrary(g, version);
-                    g.leave();
-                    v
-                })
-            },
-            client_tags: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = KeyValue::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            task_offsets: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskOffset::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            task_end_offsets: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TaskOffset::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            assignment: {
-                g.enter();
-                let v = Assignment::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            target_assignment: {
-                g.enter();
-                let v = Assignment::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            is_classic: g.bool(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            member_id: g.value(cx),
+            member_epoch: g.value(cx),
+            instance_id: if g.null() { None } else { Some(g.value(cx)) },
+            rack_id: if g.null() { None } else { Some(g.value(cx)) },
+            client_id: g.value(cx),
+            client_host: g.value(cx),
+            topology_epoch: g.value(cx),
+            process_id: g.value(cx),
+            user_endpoint: if g.null() { None } else { Some(g.value(cx)) },
+            client_tags: g.value(cx),
+            task_offsets: g.value(cx),
+            task_end_offsets: g.value(cx),
+            assignment: g.value(cx),
+            target_assignment: g.value(cx),
+            is_classic: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -2155,428 +804,143 @@ pub struct TopologyDescriptionNode {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopologyDescriptionNode {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopologyDescriptionNode {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.name;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionNode",
-                                field: "Name",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.name, cx, "Name")?;
         }
-        if version <= 0i16 && !self.name.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "Name",
-                version,
-            });
+        if cx.version <= 0i16 && !self.name.is_empty() {
+            return Err(crate::wire::not_in_version("Name", cx));
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.node_type != 0i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "NodeType",
-                version,
-            });
+        if cx.version <= 0i16 && self.node_type != 0i8 {
+            return Err(crate::wire::not_in_version("NodeType", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.source_topics;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionNode",
-                                field: "SourceTopics",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "TopologyDescriptionNode",
-                                                    field: "SourceTopics",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.source_topics, cx, "SourceTopics")?;
         }
-        if version <= 0i16 && !self.source_topics.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "SourceTopics",
-                version,
-            });
+        if cx.version <= 0i16 && !self.source_topics.is_empty() {
+            return Err(crate::wire::not_in_version("SourceTopics", cx));
         }
-        if version >= 1i16 {
-            n
-                += match &self.sink_topic {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionNode",
-                                field: "SinkTopic",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.sink_topic, cx, "SinkTopic")?;
         }
-        if version <= 0i16 && self.sink_topic.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "SinkTopic",
-                version,
-            });
+        if cx.version <= 0i16 && self.sink_topic.is_some() {
+            return Err(crate::wire::not_in_version("SinkTopic", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.stores;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionNode",
-                                field: "Stores",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "TopologyDescriptionNode",
-                                                    field: "Stores",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.stores, cx, "Stores")?;
         }
-        if version <= 0i16 && !self.stores.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "Stores",
-                version,
-            });
+        if cx.version <= 0i16 && !self.stores.is_empty() {
+            return Err(crate::wire::not_in_version("Stores", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.successors;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionNode",
-                                field: "Successors",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t
-                                        += {
-                                            let l = e.len();
-                                            if !crate::wire::write::length_fits(l, true, false) {
-                                                return Err(crate::EncodeError::TooLong {
-                                                    message: "TopologyDescriptionNode",
-                                                    field: "Successors",
-                                                    version,
-                                                    length: l,
-                                                });
-                                            }
-                                            crate::wire::write::string_len(l, true)
-                                        };
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.successors, cx, "Successors")?;
         }
-        if version <= 0i16 && !self.successors.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionNode",
-                field: "Successors",
-                version,
-            });
+        if cx.version <= 0i16 && !self.successors.is_empty() {
+            return Err(crate::wire::not_in_version("Successors", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.name;
-                crate::wire::write::put_string(buf, v, true);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.name, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.node_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.node_type, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.source_topics;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.source_topics, cx);
         }
-        if version >= 1i16 {
-            match &self.sink_topic {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.sink_topic, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.stores;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.stores, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.successors;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        crate::wire::write::put_string(buf, e, true);
-                    }
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.successors, cx);
         }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopologyDescriptionNode {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_name: crate::StrBytes = if version >= 1i16 {
-            r.string(true).map_err(|e| e.in_field("Name"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_node_type: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("NodeType"))?
-        } else {
-            0i8
-        };
-        let f_source_topics: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("SourceTopics"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let f_sink_topic: ::core::option::Option<crate::StrBytes> = if version >= 1i16 {
-            r.nullable_string(true).map_err(|e| e.in_field("SinkTopic"))?
-        } else {
-            None
-        };
-        let f_stores: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Stores"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let f_successors: ::std::vec::Vec<crate::StrBytes> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<crate::StrBytes>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, 1usize)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for _ in 0..n {
-                        v.push(r.string(true)?);
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Successors"))?
-        } else {
-            ::std::vec::Vec::<crate::StrBytes>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
-        }
-        Ok(TopologyDescriptionNode {
-            name: f_name,
-            node_type: f_node_type,
-            source_topics: f_source_topics,
-            sink_topic: f_sink_topic,
-            stores: f_stores,
-            successors: f_successors,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl TopologyDescriptionNode {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            name: if version >= 1i16 { g.string() } else { crate::StrBytes::new() },
-            node_type: if version >= 1i16 { g.i8() } else { 0i8 },
-            source_topics: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: if cx.version >= 1i16 {
+                r.field(cx, "Name")?
             } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
+                crate::StrBytes::new()
             },
-            sink_topic: if version >= 1i16 {
-                if g.null() { None } else { Some(g.string()) }
+            node_type: if cx.version >= 1i16 { r.field(cx, "NodeType")? } else { 0i8 },
+            source_topics: if cx.version >= 1i16 {
+                r.field(cx, "SourceTopics")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            sink_topic: if cx.version >= 1i16 {
+                r.field(cx, "SinkTopic")?
             } else {
                 None
             },
-            stores: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
+            stores: if cx.version >= 1i16 {
+                r.field(cx, "Stores")?
             } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
+                ::std::vec::Vec::new()
             },
-            successors: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(g.string());
-                    }
-                    v
-                }
+            successors: if cx.version >= 1i16 {
+                r.field(cx, "Successors")?
             } else {
-                ::std::vec::Vec::<crate::StrBytes>::new()
+                ::std::vec::Vec::new()
             },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for TopologyDescriptionNode {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            name: if cx.version >= 1i16 { g.value(cx) } else { crate::StrBytes::new() },
+            node_type: if cx.version >= 1i16 { g.value(cx) } else { 0i8 },
+            source_topics: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            sink_topic: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            stores: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            successors: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -2596,183 +960,75 @@ pub struct TopologyDescriptionSubtopology {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopologyDescriptionSubtopology {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopologyDescriptionSubtopology {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.subtopology_id;
-                    {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionSubtopology",
-                                field: "SubtopologyId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.subtopology_id, cx, "SubtopologyId")?;
         }
-        if version <= 0i16 && !self.subtopology_id.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionSubtopology",
-                field: "SubtopologyId",
-                version,
-            });
+        if cx.version <= 0i16 && !self.subtopology_id.is_empty() {
+            return Err(crate::wire::not_in_version("SubtopologyId", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.nodes;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescriptionSubtopology",
-                                field: "Nodes",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.nodes, cx, "Nodes")?;
         }
-        if version <= 0i16 && !self.nodes.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionSubtopology",
-                field: "Nodes",
-                version,
-            });
+        if cx.version <= 0i16 && !self.nodes.is_empty() {
+            return Err(crate::wire::not_in_version("Nodes", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.subtopology_id;
-                crate::wire::write::put_string(buf, v, true);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.subtopology_id, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.nodes;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.nodes, cx);
         }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopologyDescriptionSubtopology {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopology_id: crate::StrBytes = if version >= 1i16 {
-            r.string(true).map_err(|e| e.in_field("SubtopologyId"))?
-        } else {
-            crate::StrBytes::new()
-        };
-        let f_nodes: ::std::vec::Vec<TopologyDescriptionNode> = if version >= 1i16 {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<TopologyDescriptionNode>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, TopologyDescriptionNode::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            TopologyDescriptionNode::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Nodes"))?
-        } else {
-            ::std::vec::Vec::<TopologyDescriptionNode>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
-        }
-        Ok(TopologyDescriptionSubtopology {
-            subtopology_id: f_subtopology_id,
-            nodes: f_nodes,
-            unknown_tagged_fields,
-        })
-    }
-}
-#[cfg(feature = "testing")]
-impl TopologyDescriptionSubtopology {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            subtopology_id: if version >= 1i16 {
-                g.string()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopology_id: if cx.version >= 1i16 {
+                r.field(cx, "SubtopologyId")?
             } else {
                 crate::StrBytes::new()
             },
-            nodes: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TopologyDescriptionNode::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
+            nodes: if cx.version >= 1i16 {
+                r.field(cx, "Nodes")?
             } else {
-                ::std::vec::Vec::<TopologyDescriptionNode>::new()
+                ::std::vec::Vec::new()
             },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        }
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for TopologyDescriptionSubtopology {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            subtopology_id: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            nodes: if cx.version >= 1i16 { g.value(cx) } else { ::std::vec::Vec::new() },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -2792,135 +1048,85 @@ pub struct TopologyDescriptionGlobalStore {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopologyDescriptionGlobalStore {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopologyDescriptionGlobalStore {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.source;
-                    v.size(version)?
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.source, cx, "Source")?;
         }
-        if version <= 0i16
+        if cx.version <= 0i16
             && self.source
                 != <TopologyDescriptionNode as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionGlobalStore",
-                field: "Source",
-                version,
-            });
+            return Err(crate::wire::not_in_version("Source", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.processor;
-                    v.size(version)?
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.processor, cx, "Processor")?;
         }
-        if version <= 0i16
+        if cx.version <= 0i16
             && self.processor
                 != <TopologyDescriptionNode as ::core::default::Default>::default()
         {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescriptionGlobalStore",
-                field: "Processor",
-                version,
-            });
+            return Err(crate::wire::not_in_version("Processor", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.source;
-                v.write(buf, version);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.source, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.processor;
-                v.write(buf, version);
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.processor, cx);
         }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopologyDescriptionGlobalStore {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_source: TopologyDescriptionNode = if version >= 1i16 {
-            TopologyDescriptionNode::read(r, version).map_err(|e| e.in_field("Source"))?
-        } else {
-            <TopologyDescriptionNode as ::core::default::Default>::default()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            source: if cx.version >= 1i16 {
+                r.field(cx, "Source")?
+            } else {
+                <TopologyDescriptionNode as ::core::default::Default>::default()
+            },
+            processor: if cx.version >= 1i16 {
+                r.field(cx, "Processor")?
+            } else {
+                <TopologyDescriptionNode as ::core::default::Default>::default()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_processor: TopologyDescriptionNode = if version >= 1i16 {
-            TopologyDescriptionNode::read(r, version)
-                .map_err(|e| e.in_field("Processor"))?
-        } else {
-            <TopologyDescriptionNode as ::core::default::Default>::default()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopologyDescriptionGlobalStore {
-            source: f_source,
-            processor: f_processor,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopologyDescriptionGlobalStore {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopologyDescriptionGlobalStore {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            source: if version >= 1i16 {
-                {
-                    g.enter();
-                    let v = TopologyDescriptionNode::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
+            source: if cx.version >= 1i16 {
+                g.value(cx)
             } else {
                 <TopologyDescriptionNode as ::core::default::Default>::default()
             },
-            processor: if version >= 1i16 {
-                {
-                    g.enter();
-                    let v = TopologyDescriptionNode::arbitrary(g, version);
-                    g.leave();
-                    v
-                }
+            processor: if cx.version >= 1i16 {
+                g.value(cx)
             } else {
                 <TopologyDescriptionNode as ::core::default::Default>::default()
             },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -2940,236 +1146,79 @@ pub struct TopologyDescription {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopologyDescription {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 1usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopologyDescription {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.subtopologies;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescription",
-                                field: "Subtopologies",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.subtopologies, cx, "Subtopologies")?;
         }
-        if version <= 0i16 && !self.subtopologies.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescription",
-                field: "Subtopologies",
-                version,
-            });
+        if cx.version <= 0i16 && !self.subtopologies.is_empty() {
+            return Err(crate::wire::not_in_version("Subtopologies", cx));
         }
-        if version >= 1i16 {
-            n
-                += {
-                    let v = &self.global_stores;
-                    {
-                        let a = v;
-                        if !crate::wire::write::length_fits(a.len(), true, true) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "TopologyDescription",
-                                field: "GlobalStores",
-                                version,
-                                length: a.len(),
-                            });
-                        }
-                        crate::wire::write::length_len(Some(a.len()), true, true)
-                            + {
-                                let mut t = 0usize;
-                                for e in a.iter() {
-                                    t += e.size(version)?;
-                                }
-                                t
-                            }
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.global_stores, cx, "GlobalStores")?;
         }
-        if version <= 0i16 && !self.global_stores.is_empty() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "TopologyDescription",
-                field: "GlobalStores",
-                version,
-            });
+        if cx.version <= 0i16 && !self.global_stores.is_empty() {
+            return Err(crate::wire::not_in_version("GlobalStores", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        if version >= 1i16 {
-            {
-                let v = &self.subtopologies;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        if cx.version >= 1i16 {
+            w.put(&self.subtopologies, cx);
         }
-        if version >= 1i16 {
-            {
-                let v = &self.global_stores;
-                {
-                    let a = v;
-                    crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                    for e in a.iter() {
-                        e.write(buf, version);
-                    }
-                }
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.global_stores, cx);
         }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopologyDescription {
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_subtopologies: ::std::vec::Vec<TopologyDescriptionSubtopology> = if version
-            >= 1i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<TopologyDescriptionSubtopology>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, TopologyDescriptionSubtopology::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            TopologyDescriptionSubtopology::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("Subtopologies"))?
-        } else {
-            ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopologies: if cx.version >= 1i16 {
+                r.field(cx, "Subtopologies")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            global_stores: if cx.version >= 1i16 {
+                r.field(cx, "GlobalStores")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_global_stores: ::std::vec::Vec<TopologyDescriptionGlobalStore> = if version
-            >= 1i16
-        {
-            (|| -> ::core::result::Result<
-                ::std::vec::Vec<TopologyDescriptionGlobalStore>,
-                crate::DecodeError,
-            > {
-                Ok({
-                    let n = r.array_len(true, TopologyDescriptionGlobalStore::MIN_SIZE)?;
-                    let mut v = ::std::vec::Vec::with_capacity(
-                        n.min(crate::wire::MAX_PREALLOC),
-                    );
-                    for i in 0..n {
-                        v.push(
-                            TopologyDescriptionGlobalStore::read(r, version)
-                                .map_err(|e| e.at_index(i))?,
-                        );
-                    }
-                    v
-                })
-            })()
-                .map_err(|e| e.in_field("GlobalStores"))?
-        } else {
-            ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopologyDescription {
-            subtopologies: f_subtopologies,
-            global_stores: f_global_stores,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopologyDescription {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for TopologyDescription {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            subtopologies: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TopologyDescriptionSubtopology::arbitrary(
-                                g,
-                                version,
-                            );
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
+            subtopologies: if cx.version >= 1i16 {
+                g.value(cx)
             } else {
-                ::std::vec::Vec::<TopologyDescriptionSubtopology>::new()
+                ::std::vec::Vec::new()
             },
-            global_stores: if version >= 1i16 {
-                {
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TopologyDescriptionGlobalStore::arbitrary(
-                                g,
-                                version,
-                            );
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                }
+            global_stores: if cx.version >= 1i16 {
+                g.value(cx)
             } else {
-                ::std::vec::Vec::<TopologyDescriptionGlobalStore>::new()
+                ::std::vec::Vec::new()
             },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -3229,387 +1278,140 @@ impl ::core::default::Default for DescribedGroup {
             group_epoch: 0i32,
             assignment_epoch: 0i32,
             topology: None,
-            members: ::std::vec::Vec::<Member>::new(),
+            members: ::std::vec::Vec::new(),
             authorized_operations: -2147483648i32,
             topology_description: None,
             topology_description_status: 0i8,
             assignor_name: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl DescribedGroup {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 18usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for DescribedGroup {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.group_state;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "GroupState",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 4usize;
-        n
-            += match &self.topology {
-                None => 1usize,
-                Some(v) => 1 + v.size(version)?,
-            };
-        n
-            += {
-                let v = &self.members;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "DescribedGroup",
-                            field: "Members",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n += 4usize;
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 14usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.group_state, cx, "GroupState")?;
+        n += crate::wire::nullable_struct_size(&self.topology, cx, "Topology")?;
+        n += crate::wire::size(&self.members, cx, "Members")?;
+        if cx.version >= 1i16 {
             n
-                += match &self.topology_description {
-                    None => 1usize,
-                    Some(v) => 1 + v.size(version)?,
-                };
+                += crate::wire::nullable_struct_size(
+                    &self.topology_description,
+                    cx,
+                    "TopologyDescription",
+                )?;
         }
-        if version <= 0i16 && self.topology_description.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribedGroup",
-                field: "TopologyDescription",
-                version,
-            });
+        if cx.version <= 0i16 && self.topology_description.is_some() {
+            return Err(crate::wire::not_in_version("TopologyDescription", cx));
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.topology_description_status != 0i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "DescribedGroup",
-                field: "TopologyDescriptionStatus",
-                version,
-            });
+        if cx.version <= 0i16 && self.topology_description_status != 0i8 {
+            return Err(crate::wire::not_in_version("TopologyDescriptionStatus", cx));
         }
-        if version >= 1i16 {
-            n
-                += match &self.assignor_name {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "DescribedGroup",
-                                field: "AssignorName",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.assignor_name, cx, "AssignorName")?;
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.error_code, cx);
+        w.put(&self.error_message, cx);
+        w.put(&self.group_id, cx);
+        w.put(&self.group_state, cx);
+        w.fixed((self.group_epoch, self.assignment_epoch));
+        w.put_nullable_struct(&self.topology, cx);
+        w.put(&self.members, cx);
+        w.put(&self.authorized_operations, cx);
+        if cx.version >= 1i16 {
+            w.put_nullable_struct(&self.topology_description, cx);
         }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
+        if cx.version >= 1i16 {
+            w.put(&self.topology_description_status, cx);
         }
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, true);
+        if cx.version >= 1i16 {
+            w.put(&self.assignor_name, cx);
         }
-        {
-            let v = &self.group_state;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.group_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.assignment_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.topology {
-            None => crate::wire::BufMut::put_i8(buf, -1),
-            Some(v) => {
-                crate::wire::BufMut::put_i8(buf, 1);
-                v.write(buf, version);
-            }
-        }
-        {
-            let v = &self.members;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.authorized_operations;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 1i16 {
-            match &self.topology_description {
-                None => crate::wire::BufMut::put_i8(buf, -1),
-                Some(v) => {
-                    crate::wire::BufMut::put_i8(buf, 1);
-                    v.write(buf, version);
-                }
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.topology_description_status;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
-        }
-        if version >= 1i16 {
-            match &self.assignor_name {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for DescribedGroup {
+    const MIN_SIZE: usize = 18usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_group_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_group_state: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("GroupState"))?;
-        let f_group_epoch: i32 = r.i32().map_err(|e| e.in_field("GroupEpoch"))?;
-        let f_assignment_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("AssignmentEpoch"))?;
-        let f_topology: ::core::option::Option<Topology> = (|| -> ::core::result::Result<
-            ::core::option::Option<Topology>,
-            crate::DecodeError,
-        > { Ok(if r.i8()? < 0 { None } else { Some(Topology::read(r, version)?) }) })()
-            .map_err(|e| e.in_field("Topology"))?;
-        let f_members: ::std::vec::Vec<Member> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Member>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Member::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Member::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Members"))?;
-        let f_authorized_operations: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("AuthorizedOperations"))?;
-        let f_topology_description: ::core::option::Option<TopologyDescription> = if version
-            >= 1i16
-        {
-            (|| -> ::core::result::Result<
-                ::core::option::Option<TopologyDescription>,
-                crate::DecodeError,
-            > {
-                Ok(
-                    if r.i8()? < 0 {
-                        None
-                    } else {
-                        Some(TopologyDescription::read(r, version)?)
-                    },
-                )
-            })()
-                .map_err(|e| e.in_field("TopologyDescription"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            group_id: r.field(cx, "GroupId")?,
+            group_state: r.field(cx, "GroupState")?,
+            group_epoch: r.field(cx, "GroupEpoch")?,
+            assignment_epoch: r.field(cx, "AssignmentEpoch")?,
+            topology: r.nullable_struct_field(cx, "Topology")?,
+            members: r.field(cx, "Members")?,
+            authorized_operations: r.field(cx, "AuthorizedOperations")?,
+            topology_description: if cx.version >= 1i16 {
+                r.nullable_struct_field(cx, "TopologyDescription")?
+            } else {
+                None
+            },
+            topology_description_status: if cx.version >= 1i16 {
+                r.field(cx, "TopologyDescriptionStatus")?
+            } else {
+                0i8
+            },
+            assignor_name: if cx.version >= 1i16 {
+                r.field(cx, "AssignorName")?
+            } else {
+                None
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_topology_description_status: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("TopologyDescriptionStatus"))?
-        } else {
-            0i8
-        };
-        let f_assignor_name: ::core::option::Option<crate::StrBytes> = if version >= 1i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("AssignorName"))?
-        } else {
-            None
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(DescribedGroup {
-            error_code: f_error_code,
-            error_message: f_error_message,
-            group_id: f_group_id,
-            group_state: f_group_state,
-            group_epoch: f_group_epoch,
-            assignment_epoch: f_assignment_epoch,
-            topology: f_topology,
-            members: f_members,
-            authorized_operations: f_authorized_operations,
-            topology_description: f_topology_description,
-            topology_description_status: f_topology_description_status,
-            assignor_name: f_assignor_name,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl DescribedGroup {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for DescribedGroup {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            group_id: g.string(),
-            group_state: g.string(),
-            group_epoch: g.i32(),
-            assignment_epoch: g.i32(),
-            topology: if g.null() {
-                None
-            } else {
-                Some({
-                    g.enter();
-                    let v = Topology::arbitrary(g, version);
-                    g.leave();
-                    v
-                })
-            },
-            members: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Member::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            authorized_operations: g.i32(),
-            topology_description: if version >= 1i16 {
-                if g.null() {
-                    None
-                } else {
-                    Some({
-                        g.enter();
-                        let v = TopologyDescription::arbitrary(g, version);
-                        g.leave();
-                        v
-                    })
-                }
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            group_id: g.value(cx),
+            group_state: g.value(cx),
+            group_epoch: g.value(cx),
+            assignment_epoch: g.value(cx),
+            topology: if g.null() { None } else { Some(g.value(cx)) },
+            members: g.value(cx),
+            authorized_operations: g.value(cx),
+            topology_description: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            topology_description_status: if version >= 1i16 { g.i8() } else { 0i8 },
-            assignor_name: if version >= 1i16 {
-                if g.null() { None } else { Some(g.string()) }
+            topology_description_status: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                0i8
+            },
+            assignor_name: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

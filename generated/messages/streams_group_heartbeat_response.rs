@@ -75,606 +75,166 @@ impl ::core::default::Default for StreamsGroupHeartbeatResponse {
             acceptable_recovery_lag_legacy: 0i32,
             task_offset_interval_ms: 0i32,
             acceptable_recovery_lag: -1i64,
-            status: Some(::std::vec::Vec::<Status>::new()),
+            status: Some(::std::vec::Vec::new()),
             active_tasks: None,
             standby_tasks: None,
             warmup_tasks: None,
             topology_description_required: false,
             endpoint_information_epoch: 0i32,
             partitions_by_user_endpoint: None,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl StreamsGroupHeartbeatResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 24usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for StreamsGroupHeartbeatResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        n
-            += match &self.error_message {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "ErrorMessage",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 4usize;
-        if version <= 0i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 22usize;
+        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version <= 0i16 {
             n += 4usize;
         }
-        if version >= 1i16 && self.acceptable_recovery_lag_legacy != 0i32 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "StreamsGroupHeartbeatResponse",
-                field: "AcceptableRecoveryLagLegacy",
-                version,
-            });
+        if cx.version >= 1i16 && self.acceptable_recovery_lag_legacy != 0i32 {
+            return Err(crate::wire::not_in_version("AcceptableRecoveryLagLegacy", cx));
         }
-        n += 4usize;
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 8usize;
         }
-        n
-            += match &self.status {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "Status",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.active_tasks {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "ActiveTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.standby_tasks {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "StandbyTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += match &self.warmup_tasks {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "WarmupTasks",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 1i16 {
+        n += crate::wire::size(&self.status, cx, "Status")?;
+        n += crate::wire::size(&self.active_tasks, cx, "ActiveTasks")?;
+        n += crate::wire::size(&self.standby_tasks, cx, "StandbyTasks")?;
+        n += crate::wire::size(&self.warmup_tasks, cx, "WarmupTasks")?;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.topology_description_required {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "StreamsGroupHeartbeatResponse",
-                field: "TopologyDescriptionRequired",
-                version,
-            });
+        if cx.version <= 0i16 && self.topology_description_required {
+            return Err(crate::wire::not_in_version("TopologyDescriptionRequired", cx));
         }
-        n += 4usize;
         n
-            += match &self.partitions_by_user_endpoint {
-                None => crate::wire::write::length_len(None, true, true),
-                Some(v) => {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "StreamsGroupHeartbeatResponse",
-                            field: "PartitionsByUserEndpoint",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+            += crate::wire::size(
+                &self.partitions_by_user_endpoint,
+                cx,
+                "PartitionsByUserEndpoint",
+            )?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.throttle_time_ms, self.error_code));
+        w.put(&self.error_message, cx);
+        w.put(&self.member_id, cx);
+        w.fixed((self.member_epoch, self.heartbeat_interval_ms));
+        if cx.version <= 0i16 {
+            w.put(&self.acceptable_recovery_lag_legacy, cx);
         }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
+        w.put(&self.task_offset_interval_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.acceptable_recovery_lag, cx);
         }
-        match &self.error_message {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
+        w.put(&self.status, cx);
+        w.put(&self.active_tasks, cx);
+        w.put(&self.standby_tasks, cx);
+        w.put(&self.warmup_tasks, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.topology_description_required, cx);
         }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.member_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.heartbeat_interval_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version <= 0i16 {
-            {
-                let v = &self.acceptable_recovery_lag_legacy;
-                crate::wire::BufMut::put_i32(buf, *v);
-            }
-        }
-        {
-            let v = &self.task_offset_interval_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.acceptable_recovery_lag;
-                crate::wire::BufMut::put_i64(buf, *v);
-            }
-        }
-        match &self.status {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        match &self.active_tasks {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        match &self.standby_tasks {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        match &self.warmup_tasks {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.topology_description_required;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        {
-            let v = &self.endpoint_information_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        match &self.partitions_by_user_endpoint {
-            None => crate::wire::write::put_length(buf, None, true, true),
-            Some(v) => {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        w.put(&self.endpoint_information_epoch, cx);
+        w.put(&self.partitions_by_user_endpoint, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for StreamsGroupHeartbeatResponse {
+    const MIN_SIZE: usize = 24usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let f_error_message: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ErrorMessage"))?;
-        let f_member_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_member_epoch: i32 = r.i32().map_err(|e| e.in_field("MemberEpoch"))?;
-        let f_heartbeat_interval_ms: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("HeartbeatIntervalMs"))?;
-        let f_acceptable_recovery_lag_legacy: i32 = if version <= 0i16 {
-            r.i32().map_err(|e| e.in_field("AcceptableRecoveryLagLegacy"))?
-        } else {
-            0i32
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            error_message: r.field(cx, "ErrorMessage")?,
+            member_id: r.field(cx, "MemberId")?,
+            member_epoch: r.field(cx, "MemberEpoch")?,
+            heartbeat_interval_ms: r.field(cx, "HeartbeatIntervalMs")?,
+            acceptable_recovery_lag_legacy: if cx.version <= 0i16 {
+                r.field(cx, "AcceptableRecoveryLagLegacy")?
+            } else {
+                0i32
+            },
+            task_offset_interval_ms: r.field(cx, "TaskOffsetIntervalMs")?,
+            acceptable_recovery_lag: if cx.version >= 1i16 {
+                r.field(cx, "AcceptableRecoveryLag")?
+            } else {
+                -1i64
+            },
+            status: r.field(cx, "Status")?,
+            active_tasks: r.field(cx, "ActiveTasks")?,
+            standby_tasks: r.field(cx, "StandbyTasks")?,
+            warmup_tasks: r.field(cx, "WarmupTasks")?,
+            topology_description_required: if cx.version >= 1i16 {
+                r.field(cx, "TopologyDescriptionRequired")?
+            } else {
+                false
+            },
+            endpoint_information_epoch: r.field(cx, "EndpointInformationEpoch")?,
+            partitions_by_user_endpoint: r.field(cx, "PartitionsByUserEndpoint")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_task_offset_interval_ms: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("TaskOffsetIntervalMs"))?;
-        let f_acceptable_recovery_lag: i64 = if version >= 1i16 {
-            r.i64().map_err(|e| e.in_field("AcceptableRecoveryLag"))?
-        } else {
-            -1i64
-        };
-        let f_status: ::core::option::Option<::std::vec::Vec<Status>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<Status>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, Status::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(Status::read(r, version).map_err(|e| e.at_index(i))?);
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("Status"))?;
-        let f_active_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<TaskIds>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("ActiveTasks"))?;
-        let f_standby_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<TaskIds>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("StandbyTasks"))?;
-        let f_warmup_tasks: ::core::option::Option<::std::vec::Vec<TaskIds>> = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<TaskIds>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, TaskIds::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                TaskIds::read(r, version).map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("WarmupTasks"))?;
-        let f_topology_description_required: bool = if version >= 1i16 {
-            r.bool().map_err(|e| e.in_field("TopologyDescriptionRequired"))?
-        } else {
-            false
-        };
-        let f_endpoint_information_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("EndpointInformationEpoch"))?;
-        let f_partitions_by_user_endpoint: ::core::option::Option<
-            ::std::vec::Vec<EndpointToPartitions>,
-        > = (|| -> ::core::result::Result<
-            ::core::option::Option<::std::vec::Vec<EndpointToPartitions>>,
-            crate::DecodeError,
-        > {
-            Ok(
-                match r.nullable_array_len(true, EndpointToPartitions::MIN_SIZE)? {
-                    None => None,
-                    Some(n) => {
-                        let mut v = ::std::vec::Vec::with_capacity(
-                            n.min(crate::wire::MAX_PREALLOC),
-                        );
-                        for i in 0..n {
-                            v.push(
-                                EndpointToPartitions::read(r, version)
-                                    .map_err(|e| e.at_index(i))?,
-                            );
-                        }
-                        Some(v)
-                    }
-                },
-            )
-        })()
-            .map_err(|e| e.in_field("PartitionsByUserEndpoint"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(StreamsGroupHeartbeatResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            error_message: f_error_message,
-            member_id: f_member_id,
-            member_epoch: f_member_epoch,
-            heartbeat_interval_ms: f_heartbeat_interval_ms,
-            acceptable_recovery_lag_legacy: f_acceptable_recovery_lag_legacy,
-            task_offset_interval_ms: f_task_offset_interval_ms,
-            acceptable_recovery_lag: f_acceptable_recovery_lag,
-            status: f_status,
-            active_tasks: f_active_tasks,
-            standby_tasks: f_standby_tasks,
-            warmup_tasks: f_warmup_tasks,
-            topology_description_required: f_topology_description_required,
-            endpoint_information_epoch: f_endpoint_information_epoch,
-            partitions_by_user_endpoint: f_partitions_by_user_endpoint,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for StreamsGroupHeartbeatResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            member_id: g.value(cx),
+            member_epoch: g.value(cx),
+            heartbeat_interval_ms: g.value(cx),
+            acceptable_recovery_lag_legacy: if cx.version <= 0i16 {
+                g.value(cx)
+            } else {
+                0i32
+            },
+            task_offset_interval_ms: g.value(cx),
+            acceptable_recovery_lag: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                -1i64
+            },
+            status: if g.null() { None } else { Some(g.value(cx)) },
+            active_tasks: if g.null() { None } else { Some(g.value(cx)) },
+            standby_tasks: if g.null() { None } else { Some(g.value(cx)) },
+            warmup_tasks: if g.null() { None } else { Some(g.value(cx)) },
+            topology_description_required: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                false
+            },
+            endpoint_information_epoch: g.value(cx),
+            partitions_by_user_endpoint: if g.null() { None } else { Some(g.value(cx)) },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl StreamsGroupHeartbeatResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            error_message: if g.null() { None } else { Some(g.string()) },
-            member_id: g.string(),
-            member_epoch: g.i32(),
-            heartbeat_interval_ms: g.i32(),
-            acceptable_recovery_lag_legacy: if version <= 0i16 { g.i32() } else { 0i32 },
-            task_offset_interval_ms: g.i32(),
-            acceptable_recovery_lag: if version >= 1i16 { g.i64() } else { -1i64 },
-            status: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = Status::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            active_tasks: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TaskIds::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            standby_tasks: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TaskIds::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            warmup_tasks: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = TaskIds::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            topology_description_required: if version >= 1i16 {
-                g.bool()
-            } else {
-                false
-            },
-            endpoint_information_epoch: g.i32(),
-            partitions_by_user_endpoint: if g.null() {
-                None
-            } else {
-                Some({
-                    let n = g.array_len();
-                    let mut v = ::std::vec::Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push({
-                            g.enter();
-                            let v = EndpointToPartitions::arbitrary(g, version);
-                            g.leave();
-                            v
-                        });
-                    }
-                    v
-                })
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `Status` of `StreamsGroupHeartbeatResponse.json` (Kafka 4.4), a common struct, in versions 0-1.
@@ -693,92 +253,48 @@ pub struct Status {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Status {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Status {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 1usize;
-        n
-            += {
-                let v = &self.status_detail;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Status",
-                            field: "StatusDetail",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 1usize;
+        n += crate::wire::size(&self.status_detail, cx, "StatusDetail")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.status_code;
-            crate::wire::BufMut::put_i8(buf, *v);
-        }
-        {
-            let v = &self.status_detail;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.status_code, cx);
+        w.put(&self.status_detail, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Status {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_status_code: i8 = r.i8().map_err(|e| e.in_field("StatusCode"))?;
-        let f_status_detail: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("StatusDetail"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            status_code: r.field(cx, "StatusCode")?,
+            status_detail: r.field(cx, "StatusDetail")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Status {
-            status_code: f_status_code,
-            status_detail: f_status_detail,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Status {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Status {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            status_code: g.i8(),
-            status_detail: g.string(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            status_code: g.value(cx),
+            status_detail: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -798,136 +314,49 @@ pub struct TaskIds {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TaskIds {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TaskIds {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.subtopology_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TaskIds",
-                            field: "SubtopologyId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TaskIds",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.subtopology_id, cx, "SubtopologyId")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.subtopology_id;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.subtopology_id, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TaskIds {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_subtopology_id: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("SubtopologyId"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            subtopology_id: r.field(cx, "SubtopologyId")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TaskIds {
-            subtopology_id: f_subtopology_id,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TaskIds {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TaskIds {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            subtopology_id: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            subtopology_id: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -947,90 +376,48 @@ pub struct Endpoint {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Endpoint {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for Endpoint {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Endpoint",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for Endpoint {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Endpoint {
-            host: f_host,
-            port: f_port,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Endpoint {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Endpoint {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            host: g.string(),
-            port: g.u16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            host: g.value(cx),
+            port: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1050,134 +437,49 @@ pub struct TopicPartition {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl TopicPartition {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for TopicPartition {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.topic;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Topic",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "TopicPartition",
-                            field: "Partitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + a.len() * 4usize
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.topic, cx, "Topic")?;
+        n += crate::wire::size(&self.partitions, cx, "Partitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.topic;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    crate::wire::BufMut::put_i32(buf, *e);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.topic, cx);
+        w.put(&self.partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for TopicPartition {
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_topic: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Topic"))?;
-        let f_partitions: ::std::vec::Vec<i32> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<i32>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, 4usize)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for _ in 0..n {
-                    v.push(r.i32()?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Partitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            topic: r.field(cx, "Topic")?,
+            partitions: r.field(cx, "Partitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(TopicPartition {
-            topic: f_topic,
-            partitions: f_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl TopicPartition {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for TopicPartition {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic: g.string(),
-            partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push(g.i32());
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            topic: g.value(cx),
+            partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -1200,200 +502,53 @@ pub struct EndpointToPartitions {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl EndpointToPartitions {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 3usize + Endpoint::MIN_SIZE;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for EndpointToPartitions {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.user_endpoint;
-                v.size(version)?
-            };
-        n
-            += {
-                let v = &self.active_partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EndpointToPartitions",
-                            field: "ActivePartitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.standby_partitions;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "EndpointToPartitions",
-                            field: "StandbyPartitions",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.user_endpoint, cx, "UserEndpoint")?;
+        n += crate::wire::size(&self.active_partitions, cx, "ActivePartitions")?;
+        n += crate::wire::size(&self.standby_partitions, cx, "StandbyPartitions")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.user_endpoint;
-            v.write(buf, version);
-        }
-        {
-            let v = &self.active_partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.standby_partitions;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.user_endpoint, cx);
+        w.put(&self.active_partitions, cx);
+        w.put(&self.standby_partitions, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for EndpointToPartitions {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_user_endpoint: Endpoint = Endpoint::read(r, version)
-            .map_err(|e| e.in_field("UserEndpoint"))?;
-        let f_active_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("ActivePartitions"))?;
-        let f_standby_partitions: ::std::vec::Vec<TopicPartition> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<TopicPartition>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, TopicPartition::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(TopicPartition::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("StandbyPartitions"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            user_endpoint: r.field(cx, "UserEndpoint")?,
+            active_partitions: r.field(cx, "ActivePartitions")?,
+            standby_partitions: r.field(cx, "StandbyPartitions")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(EndpointToPartitions {
-            user_endpoint: f_user_endpoint,
-            active_partitions: f_active_partitions,
-            standby_partitions: f_standby_partitions,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl EndpointToPartitions {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for EndpointToPartitions {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            user_endpoint: {
-                g.enter();
-                let v = Endpoint::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            active_partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            standby_partitions: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = TopicPartition::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            user_endpoint: g.value(cx),
+            active_partitions: g.value(cx),
+            standby_partitions: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

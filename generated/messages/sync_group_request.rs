@@ -36,327 +36,130 @@ pub struct SyncGroupRequest {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl SyncGroupRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for SyncGroupRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.group_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequest",
-                            field: "GroupId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n += 4usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequest",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        if version >= 3i16 {
-            n
-                += match &self.group_instance_id {
-                    None => crate::wire::write::length_len(None, version >= 4i16, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "SyncGroupRequest",
-                                field: "GroupInstanceId",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, version >= 4i16)
-                    }
-                };
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.group_id, cx, "GroupId")?;
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
-        if version <= 2i16 && self.group_instance_id.is_some() {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "SyncGroupRequest",
-                field: "GroupInstanceId",
-                version,
-            });
+        if cx.version <= 2i16 && self.group_instance_id.is_some() {
+            return Err(crate::wire::not_in_version("GroupInstanceId", cx));
         }
-        if version >= 5i16 {
-            n
-                += match &self.protocol_type {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "SyncGroupRequest",
-                                field: "ProtocolType",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.protocol_type, cx, "ProtocolType")?;
         }
-        if version >= 5i16 {
-            n
-                += match &self.protocol_name {
-                    None => crate::wire::write::length_len(None, true, false),
-                    Some(v) => {
-                        let l = v.len();
-                        if !crate::wire::write::length_fits(l, true, false) {
-                            return Err(crate::EncodeError::TooLong {
-                                message: "SyncGroupRequest",
-                                field: "ProtocolName",
-                                version,
-                                length: l,
-                            });
-                        }
-                        crate::wire::write::string_len(l, true)
-                    }
-                };
+        if cx.version >= 5i16 {
+            n += crate::wire::size(&self.protocol_name, cx, "ProtocolName")?;
         }
-        n
-            += {
-                let v = &self.assignments;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequest",
-                            field: "Assignments",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), version >= 4i16, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.assignments, cx, "Assignments")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "SyncGroupRequest",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.group_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.group_id, cx);
+        w.put(&self.generation_id, cx);
+        w.put(&self.member_id, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.group_instance_id, cx);
         }
-        {
-            let v = &self.generation_id;
-            crate::wire::BufMut::put_i32(buf, *v);
+        if cx.version >= 5i16 {
+            w.put(&self.protocol_type, cx);
         }
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
+        if cx.version >= 5i16 {
+            w.put(&self.protocol_name, cx);
         }
-        if version >= 3i16 {
-            match &self.group_instance_id {
-                None => crate::wire::write::put_length(buf, None, version >= 4i16, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, version >= 4i16);
-                }
-            }
-        }
-        if version >= 5i16 {
-            match &self.protocol_type {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        if version >= 5i16 {
-            match &self.protocol_name {
-                None => crate::wire::write::put_length(buf, None, true, false),
-                Some(v) => {
-                    crate::wire::write::put_string(buf, v, true);
-                }
-            }
-        }
-        {
-            let v = &self.assignments;
-            {
-                let a = v;
-                crate::wire::write::put_length(
-                    buf,
-                    Some(a.len()),
-                    version >= 4i16,
-                    true,
-                );
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+        w.put(&self.assignments, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for SyncGroupRequest {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_group_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("GroupId"))?;
-        let f_generation_id: i32 = r.i32().map_err(|e| e.in_field("GenerationId"))?;
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_group_instance_id: ::core::option::Option<crate::StrBytes> = if version
-            >= 3i16
-        {
-            r.nullable_string(version >= 4i16)
-                .map_err(|e| e.in_field("GroupInstanceId"))?
-        } else {
-            None
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            group_id: r.field(cx, "GroupId")?,
+            generation_id: r.field(cx, "GenerationId")?,
+            member_id: r.field(cx, "MemberId")?,
+            group_instance_id: if cx.version >= 3i16 {
+                r.field(cx, "GroupInstanceId")?
+            } else {
+                None
+            },
+            protocol_type: if cx.version >= 5i16 {
+                r.field(cx, "ProtocolType")?
+            } else {
+                None
+            },
+            protocol_name: if cx.version >= 5i16 {
+                r.field(cx, "ProtocolName")?
+            } else {
+                None
+            },
+            assignments: r.field(cx, "Assignments")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_protocol_type: ::core::option::Option<crate::StrBytes> = if version >= 5i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("ProtocolType"))?
-        } else {
-            None
-        };
-        let f_protocol_name: ::core::option::Option<crate::StrBytes> = if version >= 5i16
-        {
-            r.nullable_string(true).map_err(|e| e.in_field("ProtocolName"))?
-        } else {
-            None
-        };
-        let f_assignments: ::std::vec::Vec<SyncGroupRequestAssignment> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<SyncGroupRequestAssignment>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r
-                    .array_len(version >= 4i16, SyncGroupRequestAssignment::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        SyncGroupRequestAssignment::read(r, version)
-                            .map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Assignments"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(SyncGroupRequest {
-            group_id: f_group_id,
-            generation_id: f_generation_id,
-            member_id: f_member_id,
-            group_instance_id: f_group_instance_id,
-            protocol_type: f_protocol_type,
-            protocol_name: f_protocol_name,
-            assignments: f_assignments,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for SyncGroupRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            group_id: g.value(cx),
+            generation_id: g.value(cx),
+            member_id: g.value(cx),
+            group_instance_id: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            protocol_type: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            protocol_name: if cx.version >= 5i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
+            assignments: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl SyncGroupRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            group_id: g.string(),
-            generation_id: g.i32(),
-            member_id: g.string(),
-            group_instance_id: if version >= 3i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            protocol_type: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            protocol_name: if version >= 5i16 {
-                if g.null() { None } else { Some(g.string()) }
-            } else {
-                None
-            },
-            assignments: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = SyncGroupRequestAssignment::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
-            } else {
-                ::core::default::Default::default()
-            },
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `SyncGroupRequestAssignment` of `SyncGroupRequest.json` (Kafka 4.4), in versions 0-5.
@@ -378,122 +181,60 @@ pub struct SyncGroupRequestAssignment {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl SyncGroupRequestAssignment {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 2usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for SyncGroupRequestAssignment {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
-        n
-            += {
-                let v = &self.member_id;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequestAssignment",
-                            field: "MemberId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, version >= 4i16)
-                }
-            };
-        n
-            += {
-                let v = &self.assignment;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, version >= 4i16, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "SyncGroupRequestAssignment",
-                            field: "Assignment",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::bytes_len(l, version >= 4i16)
-                }
-            };
-        if version >= 4i16 {
-            n
-                += crate::wire::write::unsigned_varint_len(
-                    self.unknown_tagged_fields.len() as u32,
-                ) + self.unknown_tagged_fields.encoded_len();
+        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        n += crate::wire::size(&self.assignment, cx, "Assignment")?;
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
         } else {
-            if !self.unknown_tagged_fields.is_empty() {
-                return Err(crate::EncodeError::TaggedFieldsNotFlexible {
-                    message: "SyncGroupRequestAssignment",
-                    version,
-                });
-            }
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
         }
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.member_id;
-            crate::wire::write::put_string(buf, v, version >= 4i16);
-        }
-        {
-            let v = &self.assignment;
-            crate::wire::write::put_bytes(buf, v, version >= 4i16);
-        }
-        if version >= 4i16 {
-            let tagged_count = self.unknown_tagged_fields.len();
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            let unknown = self.unknown_tagged_fields.iter();
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.member_id, cx);
+        w.put(&self.assignment, cx);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for SyncGroupRequestAssignment {
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_member_id: crate::StrBytes = r
-            .string(version >= 4i16)
-            .map_err(|e| e.in_field("MemberId"))?;
-        let f_assignment: crate::Bytes = r
-            .bytes(version >= 4i16)
-            .map_err(|e| e.in_field("Assignment"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        if version >= 4i16 {
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                    as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            member_id: r.field(cx, "MemberId")?,
+            assignment: r.field(cx, "Assignment")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(SyncGroupRequestAssignment {
-            member_id: f_member_id,
-            assignment: f_assignment,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl SyncGroupRequestAssignment {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for SyncGroupRequestAssignment {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            member_id: g.string(),
-            assignment: g.bytes(),
-            unknown_tagged_fields: if version >= 4i16 {
-                g.unknown_tagged_fields(1u32)
+            member_id: g.value(cx),
+            assignment: g.value(cx),
+            unknown_tagged_fields: if cx.version >= 4i16 {
+                g.unknown_tagged_fields(0u32)
             } else {
-                ::core::default::Default::default()
+                crate::wire::UnknownTaggedFields::new()
             },
         }
     }

@@ -28,159 +28,80 @@ impl ::core::default::Default for UpdateFeaturesRequest {
     fn default() -> Self {
         Self {
             timeout_ms: 60000i32,
-            feature_updates: ::std::vec::Vec::<FeatureUpdateKey>::new(),
+            feature_updates: ::std::vec::Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl UpdateFeaturesRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 6usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for UpdateFeaturesRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.feature_updates;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "UpdateFeaturesRequest",
-                            field: "FeatureUpdates",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        if version >= 1i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        n += crate::wire::size(&self.feature_updates, cx, "FeatureUpdates")?;
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.validate_only {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "UpdateFeaturesRequest",
-                field: "ValidateOnly",
-                version,
-            });
+        if cx.version <= 0i16 && self.validate_only {
+            return Err(crate::wire::not_in_version("ValidateOnly", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.timeout_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.timeout_ms, cx);
+        w.put(&self.feature_updates, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.validate_only, cx);
         }
-        {
-            let v = &self.feature_updates;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.validate_only;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for UpdateFeaturesRequest {
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_timeout_ms: i32 = r.i32().map_err(|e| e.in_field("timeoutMs"))?;
-        let f_feature_updates: ::std::vec::Vec<FeatureUpdateKey> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<FeatureUpdateKey>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, FeatureUpdateKey::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(
-                        FeatureUpdateKey::read(r, version).map_err(|e| e.at_index(i))?,
-                    );
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("FeatureUpdates"))?;
-        let f_validate_only: bool = if version >= 1i16 {
-            r.bool().map_err(|e| e.in_field("ValidateOnly"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            timeout_ms: r.field(cx, "timeoutMs")?,
+            feature_updates: r.field(cx, "FeatureUpdates")?,
+            validate_only: if cx.version >= 1i16 {
+                r.field(cx, "ValidateOnly")?
+            } else {
+                false
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(UpdateFeaturesRequest {
-            timeout_ms: f_timeout_ms,
-            feature_updates: f_feature_updates,
-            validate_only: f_validate_only,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for UpdateFeaturesRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            timeout_ms: g.value(cx),
+            feature_updates: g.value(cx),
+            validate_only: if cx.version >= 1i16 { g.value(cx) } else { false },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl UpdateFeaturesRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            timeout_ms: g.i32(),
-            feature_updates: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = FeatureUpdateKey::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            validate_only: if version >= 1i16 { g.bool() } else { false },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `FeatureUpdateKey` of `UpdateFeaturesRequest.json` (Kafka 4.4), in versions 0-2.
@@ -212,141 +133,82 @@ impl ::core::default::Default for FeatureUpdateKey {
             max_version_level: 0i16,
             allow_downgrade: false,
             upgrade_type: 1i8,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl FeatureUpdateKey {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 4usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for FeatureUpdateKey {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.feature;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "FeatureUpdateKey",
-                            field: "Feature",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        if version <= 0i16 {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.feature, cx, "Feature")?;
+        if cx.version <= 0i16 {
             n += 1usize;
         }
-        if version >= 1i16 && self.allow_downgrade {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FeatureUpdateKey",
-                field: "AllowDowngrade",
-                version,
-            });
+        if cx.version >= 1i16 && self.allow_downgrade {
+            return Err(crate::wire::not_in_version("AllowDowngrade", cx));
         }
-        if version >= 1i16 {
+        if cx.version >= 1i16 {
             n += 1usize;
         }
-        if version <= 0i16 && self.upgrade_type != 1i8 {
-            return Err(crate::EncodeError::FieldNotInVersion {
-                message: "FeatureUpdateKey",
-                field: "UpgradeType",
-                version,
-            });
+        if cx.version <= 0i16 && self.upgrade_type != 1i8 {
+            return Err(crate::wire::not_in_version("UpgradeType", cx));
         }
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.feature;
-            crate::wire::write::put_string(buf, v, true);
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.feature, cx);
+        w.put(&self.max_version_level, cx);
+        if cx.version <= 0i16 {
+            w.put(&self.allow_downgrade, cx);
         }
-        {
-            let v = &self.max_version_level;
-            crate::wire::BufMut::put_i16(buf, *v);
+        if cx.version >= 1i16 {
+            w.put(&self.upgrade_type, cx);
         }
-        if version <= 0i16 {
-            {
-                let v = &self.allow_downgrade;
-                crate::wire::write::put_bool(buf, *v);
-            }
-        }
-        if version >= 1i16 {
-            {
-                let v = &self.upgrade_type;
-                crate::wire::BufMut::put_i8(buf, *v);
-            }
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for FeatureUpdateKey {
+    const MIN_SIZE: usize = 4usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_feature: crate::StrBytes = r
-            .string(true)
-            .map_err(|e| e.in_field("Feature"))?;
-        let f_max_version_level: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MaxVersionLevel"))?;
-        let f_allow_downgrade: bool = if version <= 0i16 {
-            r.bool().map_err(|e| e.in_field("AllowDowngrade"))?
-        } else {
-            false
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            feature: r.field(cx, "Feature")?,
+            max_version_level: r.field(cx, "MaxVersionLevel")?,
+            allow_downgrade: if cx.version <= 0i16 {
+                r.field(cx, "AllowDowngrade")?
+            } else {
+                false
+            },
+            upgrade_type: if cx.version >= 1i16 {
+                r.field(cx, "UpgradeType")?
+            } else {
+                1i8
+            },
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let f_upgrade_type: i8 = if version >= 1i16 {
-            r.i8().map_err(|e| e.in_field("UpgradeType"))?
-        } else {
-            1i8
-        };
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(FeatureUpdateKey {
-            feature: f_feature,
-            max_version_level: f_max_version_level,
-            allow_downgrade: f_allow_downgrade,
-            upgrade_type: f_upgrade_type,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl FeatureUpdateKey {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
+impl crate::testing::Generate for FeatureUpdateKey {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            feature: g.string(),
-            max_version_level: g.i16(),
-            allow_downgrade: if version <= 0i16 { g.bool() } else { false },
-            upgrade_type: if version >= 1i16 { g.i8() } else { 1i8 },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            feature: g.value(cx),
+            max_version_level: g.value(cx),
+            allow_downgrade: if cx.version <= 0i16 { g.value(cx) } else { false },
+            upgrade_type: if cx.version >= 1i16 { g.value(cx) } else { 1i8 },
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

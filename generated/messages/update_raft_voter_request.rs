@@ -40,202 +40,77 @@ impl ::core::default::Default for UpdateRaftVoterRequest {
             current_leader_epoch: 0i32,
             voter_id: 0i32,
             voter_directory_id: crate::Uuid::ZERO,
-            listeners: ::std::vec::Vec::<Listener>::new(),
+            listeners: ::std::vec::Vec::new(),
             k_raft_version_feature: <KRaftVersionFeature as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl UpdateRaftVoterRequest {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 26usize + KRaftVersionFeature::MIN_SIZE;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for UpdateRaftVoterRequest {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += match &self.cluster_id {
-                None => crate::wire::write::length_len(None, true, false),
-                Some(v) => {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "UpdateRaftVoterRequest",
-                            field: "ClusterId",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n += 4usize;
-        n += 16usize;
-        n
-            += {
-                let v = &self.listeners;
-                {
-                    let a = v;
-                    if !crate::wire::write::length_fits(a.len(), true, true) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "UpdateRaftVoterRequest",
-                            field: "Listeners",
-                            version,
-                            length: a.len(),
-                        });
-                    }
-                    crate::wire::write::length_len(Some(a.len()), true, true)
-                        + {
-                            let mut t = 0usize;
-                            for e in a.iter() {
-                                t += e.size(version)?;
-                            }
-                            t
-                        }
-                }
-            };
-        n
-            += {
-                let v = &self.k_raft_version_feature;
-                v.size(version)?
-            };
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 24usize;
+        n += crate::wire::size(&self.cluster_id, cx, "ClusterId")?;
+        n += crate::wire::size(&self.listeners, cx, "Listeners")?;
+        n += crate::wire::size(&self.k_raft_version_feature, cx, "KRaftVersionFeature")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        match &self.cluster_id {
-            None => crate::wire::write::put_length(buf, None, true, false),
-            Some(v) => {
-                crate::wire::write::put_string(buf, v, true);
-            }
-        }
-        {
-            let v = &self.current_leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.voter_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.voter_directory_id;
-            crate::wire::write::put_uuid(buf, v);
-        }
-        {
-            let v = &self.listeners;
-            {
-                let a = v;
-                crate::wire::write::put_length(buf, Some(a.len()), true, true);
-                for e in a.iter() {
-                    e.write(buf, version);
-                }
-            }
-        }
-        {
-            let v = &self.k_raft_version_feature;
-            v.write(buf, version);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.cluster_id, cx);
+        w.fixed((self.current_leader_epoch, self.voter_id, self.voter_directory_id));
+        w.put(&self.listeners, cx);
+        w.put(&self.k_raft_version_feature, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for UpdateRaftVoterRequest {
+    const MIN_SIZE: usize = 31usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_cluster_id: ::core::option::Option<crate::StrBytes> = r
-            .nullable_string(true)
-            .map_err(|e| e.in_field("ClusterId"))?;
-        let f_current_leader_epoch: i32 = r
-            .i32()
-            .map_err(|e| e.in_field("CurrentLeaderEpoch"))?;
-        let f_voter_id: i32 = r.i32().map_err(|e| e.in_field("VoterId"))?;
-        let f_voter_directory_id: crate::Uuid = r
-            .uuid()
-            .map_err(|e| e.in_field("VoterDirectoryId"))?;
-        let f_listeners: ::std::vec::Vec<Listener> = (|| -> ::core::result::Result<
-            ::std::vec::Vec<Listener>,
-            crate::DecodeError,
-        > {
-            Ok({
-                let n = r.array_len(true, Listener::MIN_SIZE)?;
-                let mut v = ::std::vec::Vec::with_capacity(
-                    n.min(crate::wire::MAX_PREALLOC),
-                );
-                for i in 0..n {
-                    v.push(Listener::read(r, version).map_err(|e| e.at_index(i))?);
-                }
-                v
-            })
-        })()
-            .map_err(|e| e.in_field("Listeners"))?;
-        let f_k_raft_version_feature: KRaftVersionFeature = KRaftVersionFeature::read(
-                r,
-                version,
-            )
-            .map_err(|e| e.in_field("KRaftVersionFeature"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            cluster_id: r.field(cx, "ClusterId")?,
+            current_leader_epoch: r.field(cx, "CurrentLeaderEpoch")?,
+            voter_id: r.field(cx, "VoterId")?,
+            voter_directory_id: r.field(cx, "VoterDirectoryId")?,
+            listeners: r.field(cx, "Listeners")?,
+            k_raft_version_feature: r.field(cx, "KRaftVersionFeature")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(UpdateRaftVoterRequest {
-            cluster_id: f_cluster_id,
-            current_leader_epoch: f_current_leader_epoch,
-            voter_id: f_voter_id,
-            voter_directory_id: f_voter_directory_id,
-            listeners: f_listeners,
-            k_raft_version_feature: f_k_raft_version_feature,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for UpdateRaftVoterRequest {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            cluster_id: if g.null() { None } else { Some(g.value(cx)) },
+            current_leader_epoch: g.value(cx),
+            voter_id: g.value(cx),
+            voter_directory_id: g.value(cx),
+            listeners: g.value(cx),
+            k_raft_version_feature: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl UpdateRaftVoterRequest {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            cluster_id: if g.null() { None } else { Some(g.string()) },
-            current_leader_epoch: g.i32(),
-            voter_id: g.i32(),
-            voter_directory_id: g.uuid(),
-            listeners: {
-                let n = g.array_len();
-                let mut v = ::std::vec::Vec::with_capacity(n);
-                for _ in 0..n {
-                    v.push({
-                        g.enter();
-                        let v = Listener::arbitrary(g, version);
-                        g.leave();
-                        v
-                    });
-                }
-                v
-            },
-            k_raft_version_feature: {
-                g.enter();
-                let v = KRaftVersionFeature::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `Listener` of `UpdateRaftVoterRequest.json` (Kafka 4.4), in versions 0.
@@ -257,113 +132,52 @@ pub struct Listener {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl Listener {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for Listener {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n
-            += {
-                let v = &self.name;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Name",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "Listener",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 2usize;
+        n += crate::wire::size(&self.name, cx, "Name")?;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.name;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_u16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.put(&self.name, cx);
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for Listener {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_name: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Name"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: u16 = r.u16().map_err(|e| e.in_field("Port"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            name: r.field(cx, "Name")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(Listener {
-            name: f_name,
-            host: f_host,
-            port: f_port,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl Listener {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for Listener {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            name: g.string(),
-            host: g.string(),
-            port: g.u16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            name: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
@@ -383,80 +197,46 @@ pub struct KRaftVersionFeature {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl KRaftVersionFeature {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 5usize;
-}
+#[cfg(feature = "client")]
 impl crate::Encodable for KRaftVersionFeature {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let _ = &version;
-        let mut n = 0usize;
-        n += 2usize;
-        n += 2usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 4usize;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.min_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        {
-            let v = &self.max_supported_version;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+        w.fixed((self.min_supported_version, self.max_supported_version));
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "broker")]
 impl crate::Decodable for KRaftVersionFeature {
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_min_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MinSupportedVersion"))?;
-        let f_max_supported_version: i16 = r
-            .i16()
-            .map_err(|e| e.in_field("MaxSupportedVersion"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            min_supported_version: r.field(cx, "MinSupportedVersion")?,
+            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(KRaftVersionFeature {
-            min_supported_version: f_min_supported_version,
-            max_supported_version: f_max_supported_version,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl KRaftVersionFeature {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for KRaftVersionFeature {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            min_supported_version: g.i16(),
-            max_supported_version: g.i16(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            min_supported_version: g.value(cx),
+            max_supported_version: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -22,124 +22,70 @@ pub struct UpdateRaftVoterResponse {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
 }
-impl UpdateRaftVoterResponse {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 7usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for UpdateRaftVoterResponse {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 2usize;
-        let mut tagged_count = self.unknown_tagged_fields.len();
-        let mut tagged_size = self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 6usize;
+        let mut t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[0u32])?;
         if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
         {
-            let s = {
-                let v = &self.current_leader;
-                v.size(version)?
-            };
-            tagged_count += 1;
-            tagged_size += crate::wire::tagged::tag_header_len(0u32, s) + s;
+            t.add(0u32, &self.current_leader, cx, "CurrentLeader")?;
         }
-        n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        {
-            let v = &self.throttle_time_ms;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.error_code;
-            crate::wire::BufMut::put_i16(buf, *v);
-        }
-        let mut tagged_count = self.unknown_tagged_fields.len();
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.throttle_time_ms, self.error_code));
+        let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
         {
-            tagged_count += 1;
+            t.put(w, 0u32, &self.current_leader, cx);
         }
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        if self.current_leader != <CurrentLeader as ::core::default::Default>::default()
-        {
-            let mut tmp = crate::BytesMut::new();
-            {
-                let buf = &mut tmp;
-                {
-                    let v = &self.current_leader;
-                    v.write(buf, version);
-                }
-            }
-            crate::wire::tagged::put_tag_header(buf, 0u32, tmp.len());
-            buf.extend_from_slice(&tmp);
-        }
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for UpdateRaftVoterResponse {
+    const MIN_SIZE: usize = 7usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let f_throttle_time_ms: i32 = r.i32().map_err(|e| e.in_field("ThrottleTimeMs"))?;
-        let f_error_code: i16 = r.i16().map_err(|e| e.in_field("ErrorCode"))?;
-        let mut f_current_leader: CurrentLeader = <CurrentLeader as ::core::default::Default>::default();
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            error_code: r.field(cx, "ErrorCode")?,
+            current_leader: <CurrentLeader as ::core::default::Default>::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while let Some(tag) = t.next(r)? {
             match tag {
-                0u32 => {
-                    let r = &mut sub;
-                    f_current_leader = CurrentLeader::read(r, version)
-                        .map_err(|e| e.in_field("CurrentLeader"))?;
-                    if !r.is_empty() {
-                        return Err(
-                            r
-                                .error(crate::DecodeErrorKind::TaggedFieldSize {
-                                    tag,
-                                    declared: size,
-                                    used: size - r.remaining(),
-                                })
-                                .in_field("CurrentLeader"),
-                        );
-                    }
-                }
-                _ => {
-                    let n = sub.remaining();
-                    unknown_tagged_fields.insert(tag, sub.take(n)?);
-                }
+                0u32 => this.current_leader = t.field(r, cx, "CurrentLeader")?,
+                _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(UpdateRaftVoterResponse {
-            throttle_time_ms: f_throttle_time_ms,
-            error_code: f_error_code,
-            current_leader: f_current_leader,
-            unknown_tagged_fields,
-        })
+        Ok(this)
+    }
+}
+#[cfg(feature = "testing")]
+impl crate::testing::Generate for UpdateRaftVoterResponse {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
+        Self {
+            throttle_time_ms: g.value(cx),
+            error_code: g.value(cx),
+            current_leader: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+        }
     }
 }
 #[cfg(feature = "testing")]
 impl UpdateRaftVoterResponse {
     /// A value valid at `version`, drawn from `g`.
     pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        Self {
-            throttle_time_ms: g.i32(),
-            error_code: g.i16(),
-            current_leader: {
-                g.enter();
-                let v = CurrentLeader::arbitrary(g, version);
-                g.leave();
-                v
-            },
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
-        }
+        <Self as crate::testing::Generate>::generate(
+            g,
+            <Self as crate::Message>::cx(version),
+        )
     }
 }
 /// Struct `CurrentLeader` of `UpdateRaftVoterResponse.json` (Kafka 4.4), in versions 0.
@@ -171,110 +117,57 @@ impl ::core::default::Default for CurrentLeader {
             leader_epoch: -1i32,
             host: crate::StrBytes::new(),
             port: 0i32,
-            unknown_tagged_fields: ::core::default::Default::default(),
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
 }
-impl CurrentLeader {
-    /// The fewest bytes one value takes on the wire at any version.
-    pub const MIN_SIZE: usize = 14usize;
-}
+#[cfg(feature = "broker")]
 impl crate::Encodable for CurrentLeader {
-    fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-        let mut n = 0usize;
-        n += 4usize;
-        n += 4usize;
-        n
-            += {
-                let v = &self.host;
-                {
-                    let l = v.len();
-                    if !crate::wire::write::length_fits(l, true, false) {
-                        return Err(crate::EncodeError::TooLong {
-                            message: "CurrentLeader",
-                            field: "Host",
-                            version,
-                            length: l,
-                        });
-                    }
-                    crate::wire::write::string_len(l, true)
-                }
-            };
-        n += 4usize;
-        n
-            += crate::wire::write::unsigned_varint_len(
-                self.unknown_tagged_fields.len() as u32,
-            ) + self.unknown_tagged_fields.encoded_len();
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
+        let mut n = 12usize;
+        n += crate::wire::size(&self.host, cx, "Host")?;
+        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+        n += t.total();
         Ok(n)
     }
-    fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-        let _ = &version;
-        {
-            let v = &self.leader_id;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.leader_epoch;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        {
-            let v = &self.host;
-            crate::wire::write::put_string(buf, v, true);
-        }
-        {
-            let v = &self.port;
-            crate::wire::BufMut::put_i32(buf, *v);
-        }
-        let tagged_count = self.unknown_tagged_fields.len();
-        crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-        let unknown = self.unknown_tagged_fields.iter();
-        for (t, v) in unknown {
-            crate::wire::tagged::put_raw_tagged(buf, *t, v);
-        }
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
+        w.fixed((self.leader_id, self.leader_epoch));
+        w.put(&self.host, cx);
+        w.put(&self.port, cx);
+        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+        t.finish(w);
     }
 }
+#[cfg(feature = "client")]
 impl crate::Decodable for CurrentLeader {
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
-        version: i16,
-    ) -> ::core::result::Result<Self, crate::DecodeError> {
-        let _ = &version;
-        let f_leader_id: i32 = r.i32().map_err(|e| e.in_field("LeaderId"))?;
-        let f_leader_epoch: i32 = r.i32().map_err(|e| e.in_field("LeaderEpoch"))?;
-        let f_host: crate::StrBytes = r.string(true).map_err(|e| e.in_field("Host"))?;
-        let f_port: i32 = r.i32().map_err(|e| e.in_field("Port"))?;
-        let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-        let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-        for _ in 0..count {
-            let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?
-                as usize;
-            let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-            {
-                let n = sub.remaining();
-                unknown_tagged_fields.insert(tag, sub.take(n)?);
-            }
+        cx: crate::wire::Cx,
+    ) -> crate::wire::ReadResult<Self> {
+        let mut this = Self {
+            leader_id: r.field(cx, "LeaderId")?,
+            leader_epoch: r.field(cx, "LeaderEpoch")?,
+            host: r.field(cx, "Host")?,
+            port: r.field(cx, "Port")?,
+            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+        };
+        let mut t = crate::wire::TaggedReader::begin(r)?;
+        while t.next(r)?.is_some() {
+            t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(CurrentLeader {
-            leader_id: f_leader_id,
-            leader_epoch: f_leader_epoch,
-            host: f_host,
-            port: f_port,
-            unknown_tagged_fields,
-        })
+        Ok(this)
     }
 }
 #[cfg(feature = "testing")]
-impl CurrentLeader {
-    /// A value valid at `version`, drawn from `g`.
-    pub fn arbitrary(g: &mut crate::testing::Gen, version: i16) -> Self {
-        let _ = &version;
+impl crate::testing::Generate for CurrentLeader {
+    fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            leader_id: g.i32(),
-            leader_epoch: g.i32(),
-            host: g.string(),
-            port: g.i32(),
-            unknown_tagged_fields: g.unknown_tagged_fields(1u32),
+            leader_id: g.value(cx),
+            leader_epoch: g.value(cx),
+            host: g.value(cx),
+            port: g.value(cx),
+            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }

@@ -1,61 +1,131 @@
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::uuid::Uuid;
 
-/// A bounded reader over a `Bytes` buffer that knows its absolute offset.
+use super::{BUDGET_BASE, BUDGET_PER_INPUT_BYTE};
+
+/// A bounded reader over a `Bytes` buffer that knows its absolute offset
+/// and carries a memory budget.
 ///
 /// Strings, bytes and records are returned as slices of the input
-/// (`Bytes::split_to`), so decoding copies no payload.
+/// (`Bytes::slice`), so decoding copies no payload. A tagged field is read
+/// inside a window of the same buffer (no sub-buffer is split off).
+///
+/// **Memory budget.** What a decode allocates (array storage, unknown
+/// tagged fields) is charged before it is allocated; a decode that would
+/// go over fails with [`DecodeErrorKind::MemoryBudgetExceeded`]. The
+/// default, [`Reader::new`], is 16 bytes per input byte plus 64 KiB, less
+/// 1 KiB kept for the few allocations that are not charged (the error
+/// value, `Bytes` sharing its buffer once): decoding never holds more than
+/// that much heap, whatever the input says.
 #[derive(Debug, Clone)]
 pub struct Reader {
     buf: Bytes,
-    /// Absolute offset of the end of `buf` in the original input.
+    /// Next byte to read.
+    pos: usize,
+    /// End of the current window (`buf.len()` outside tagged fields).
     end: usize,
+    /// Absolute offset of `buf[0]` in the original input.
+    base: usize,
+    /// Heap bytes the decode may still allocate.
+    budget: usize,
 }
 
+/// Uncharged allocations a decode may make: the boxed error and its path,
+/// and the one-time shared header `Bytes` adds when first sliced.
+const UNCHARGED_RESERVE: usize = 1024;
+
 impl Reader {
+    /// A reader with the default memory budget.
     pub fn new(buf: Bytes) -> Self {
-        let end = buf.len();
-        Self { buf, end }
+        Self::with_base(buf, 0)
     }
 
     /// A reader over `buf` that reports offsets as if `buf` started at `base`.
     pub fn with_base(buf: Bytes, base: usize) -> Self {
-        let end = base + buf.len();
-        Self { buf, end }
+        let budget = Self::default_budget(buf.len());
+        Self::with_base_and_budget(buf, base, budget)
+    }
+
+    /// A reader that may allocate at most `budget` heap bytes while
+    /// decoding (for example a larger one for a trusted peer).
+    pub fn with_budget(buf: Bytes, budget: usize) -> Self {
+        Self::with_base_and_budget(buf, 0, budget)
+    }
+
+    fn with_base_and_budget(buf: Bytes, base: usize, budget: usize) -> Self {
+        let end = buf.len();
+        Self {
+            buf,
+            pos: 0,
+            end,
+            base,
+            budget,
+        }
+    }
+
+    /// The default budget for `len` input bytes: 16 × `len` + 64 KiB, less
+    /// what uncharged allocations may take.
+    pub fn default_budget(len: usize) -> usize {
+        len.saturating_mul(BUDGET_PER_INPUT_BYTE)
+            .saturating_add(BUDGET_BASE - UNCHARGED_RESERVE)
+    }
+
+    /// Heap bytes this decode may still allocate.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Charges `bytes` of heap against the budget before they are allocated.
+    #[inline]
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        if bytes > self.budget {
+            return Err(self.error(DecodeErrorKind::MemoryBudgetExceeded {
+                needed: bytes,
+                remaining: self.budget,
+            }));
+        }
+        self.budget -= bytes;
+        Ok(())
+    }
+
+    /// An empty vector with room for exactly `n` elements, charged first.
+    #[inline]
+    pub fn vec_with_capacity<T>(&mut self, n: usize) -> Result<Vec<T>, DecodeError> {
+        self.charge(n.saturating_mul(std::mem::size_of::<T>()))?;
+        Ok(Vec::with_capacity(n))
     }
 
     /// Absolute offset of the next byte.
     #[inline]
     pub fn offset(&self) -> usize {
-        self.end - self.buf.len()
+        self.base + self.pos
+    }
+
+    /// Bytes left in the current window.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.end - self.pos
     }
 
     #[inline]
-    pub fn remaining(&self) -> usize {
-        self.buf.len()
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.pos == self.end
     }
 
-    /// The unread bytes, without consuming them.
-    pub fn peek_rest(&self) -> &Bytes {
-        &self.buf
+    /// The unread bytes of the current window, without consuming them.
+    pub fn peek_rest(&self) -> Bytes {
+        self.buf.slice(self.pos..self.end)
     }
 
     #[cold]
     fn eof(&self, needed: usize) -> DecodeError {
-        DecodeError::new(
-            DecodeErrorKind::UnexpectedEof {
-                needed,
-                remaining: self.buf.len(),
-            },
-            self.offset(),
-        )
+        self.error(DecodeErrorKind::UnexpectedEof {
+            needed,
+            remaining: self.remaining(),
+        })
     }
 
     #[cold]
@@ -63,113 +133,166 @@ impl Reader {
         DecodeError::new(kind, self.offset())
     }
 
-    #[inline]
-    fn need(&self, n: usize) -> Result<(), DecodeError> {
-        if self.buf.len() < n {
-            Err(self.eof(n))
-        } else {
-            Ok(())
-        }
-    }
-
     /// Fails unless every byte has been consumed.
     pub fn expect_end(&self) -> Result<(), DecodeError> {
-        if self.buf.is_empty() {
+        if self.is_empty() {
             Ok(())
         } else {
             Err(self.error(DecodeErrorKind::TrailingBytes {
-                remaining: self.buf.len(),
+                remaining: self.remaining(),
             }))
         }
     }
 
+    /// The next `n` bytes, consumed, as a borrowed slice.
+    #[inline]
+    fn slice(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(self.eof(n));
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(&self.buf[start..start + n])
+    }
+
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.slice(N)?);
+        Ok(a)
+    }
+
+    /// The next `n × width` bytes of a fixed-width array whose count was
+    /// already checked against the input.
+    #[inline]
+    pub(crate) fn raw(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        self.slice(n)
+    }
+
     /// Takes the next `len` bytes as a slice of the input.
+    #[inline]
     pub fn take(&mut self, len: usize) -> Result<Bytes, DecodeError> {
-        if len > self.buf.len() {
+        if len > self.remaining() {
             return Err(self.error(DecodeErrorKind::LengthExceedsInput {
                 length: len as u64,
-                remaining: self.buf.len(),
+                remaining: self.remaining(),
             }));
         }
-        Ok(self.buf.split_to(len))
+        let start = self.pos;
+        self.pos += len;
+        Ok(self.buf.slice(start..start + len))
     }
 
     /// A reader over the next `len` bytes, consuming them from this one.
+    /// The new reader starts with its own default budget.
     pub fn sub(&mut self, len: usize) -> Result<Reader, DecodeError> {
         let base = self.offset();
         let buf = self.take(len)?;
         Ok(Reader::with_base(buf, base))
     }
 
+    /// Narrows the reader to the next `len` bytes (a tagged field's value);
+    /// returns the outer end for [`Reader::close_window`].
+    #[inline]
+    pub(crate) fn open_window(&mut self, len: usize) -> Result<usize, DecodeError> {
+        if len > self.remaining() {
+            return Err(self.error(DecodeErrorKind::LengthExceedsInput {
+                length: len as u64,
+                remaining: self.remaining(),
+            }));
+        }
+        let outer = self.end;
+        self.end = self.pos + len;
+        Ok(outer)
+    }
+
+    /// Skips what is left of the window and restores the outer end.
+    #[inline]
+    pub(crate) fn close_window(&mut self, outer: usize) {
+        self.pos = self.end;
+        self.end = outer;
+    }
+
     /// Skips `len` bytes.
     pub fn skip(&mut self, len: usize) -> Result<(), DecodeError> {
-        self.take(len).map(|_| ())
+        if len > self.remaining() {
+            return Err(self.error(DecodeErrorKind::LengthExceedsInput {
+                length: len as u64,
+                remaining: self.remaining(),
+            }));
+        }
+        self.pos += len;
+        Ok(())
     }
 
     #[inline]
     pub fn i8(&mut self) -> Result<i8, DecodeError> {
-        self.need(1)?;
-        Ok(self.buf.get_i8())
+        Ok(i8::from_be_bytes(self.array()?))
+    }
+
+    #[inline]
+    pub fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(u8::from_be_bytes(self.array()?))
     }
 
     /// Kafka reads a boolean as "any non-zero byte is true".
     #[inline]
     pub fn bool(&mut self) -> Result<bool, DecodeError> {
-        self.need(1)?;
-        Ok(self.buf.get_u8() != 0)
+        Ok(self.u8()? != 0)
     }
 
     #[inline]
     pub fn i16(&mut self) -> Result<i16, DecodeError> {
-        self.need(2)?;
-        Ok(self.buf.get_i16())
+        Ok(i16::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn u16(&mut self) -> Result<u16, DecodeError> {
-        self.need(2)?;
-        Ok(self.buf.get_u16())
+        Ok(u16::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn i32(&mut self) -> Result<i32, DecodeError> {
-        self.need(4)?;
-        Ok(self.buf.get_i32())
+        Ok(i32::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
-        self.need(4)?;
-        Ok(self.buf.get_u32())
+        Ok(u32::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
-        self.need(8)?;
-        Ok(self.buf.get_i64())
+        Ok(i64::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn f64(&mut self) -> Result<f64, DecodeError> {
-        self.need(8)?;
-        Ok(self.buf.get_f64())
+        Ok(f64::from_be_bytes(self.array()?))
     }
 
     #[inline]
     pub fn uuid(&mut self) -> Result<Uuid, DecodeError> {
-        self.need(16)?;
-        let mut b = [0u8; 16];
-        self.buf.copy_to_slice(&mut b);
-        Ok(Uuid(b))
+        Ok(Uuid(self.array()?))
     }
 
     /// An unsigned varint of at most 32 bits (5 bytes).
     #[inline]
     pub fn unsigned_varint(&mut self) -> Result<u32, DecodeError> {
+        // One-byte values (lengths below 127, tag counts) are the common case.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 && self.pos < self.end {
+                self.pos += 1;
+                return Ok(u32::from(b));
+            }
+        }
+        self.unsigned_varint_slow()
+    }
+
+    fn unsigned_varint_slow(&mut self) -> Result<u32, DecodeError> {
         let mut value: u32 = 0;
         for i in 0..5 {
-            self.need(1)?;
-            let b = self.buf.get_u8();
+            let b = self.u8()?;
             if i == 4 && b > 0x0f {
                 return Err(self.error(DecodeErrorKind::InvalidVarint));
             }
@@ -191,8 +314,7 @@ impl Reader {
     pub fn unsigned_varlong(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..10 {
-            self.need(1)?;
-            let b = self.buf.get_u8();
+            let b = self.u8()?;
             if i == 9 && b > 0x01 {
                 return Err(self.error(DecodeErrorKind::InvalidVarint));
             }
@@ -222,15 +344,15 @@ impl Reader {
         } else {
             i64::from(self.i16()?)
         };
-        if n == -1 {
+        if n >= 0 {
+            Ok(Some(n as usize))
+        } else if n == -1 {
             Ok(None)
-        } else if n < -1 {
+        } else {
             Err(DecodeError::new(
                 DecodeErrorKind::InvalidLength { length: n },
                 start,
             ))
-        } else {
-            Ok(Some(n as usize))
         }
     }
 
@@ -239,7 +361,7 @@ impl Reader {
         self.error(DecodeErrorKind::NullNotAllowed)
     }
 
-    fn utf8(&self, raw: Bytes, start: usize) -> Result<ByteString, DecodeError> {
+    fn utf8(raw: Bytes, start: usize) -> Result<ByteString, DecodeError> {
         ByteString::try_from(raw).map_err(|_| DecodeError::new(DecodeErrorKind::InvalidUtf8, start))
     }
 
@@ -251,15 +373,17 @@ impl Reader {
             Some(n) => {
                 let start = self.offset();
                 let raw = self.take(n)?;
-                self.utf8(raw, start).map(Some)
+                Self::utf8(raw, start).map(Some)
             }
         }
     }
 
     #[inline]
     pub fn string(&mut self, compact: bool) -> Result<ByteString, DecodeError> {
-        self.nullable_string(compact)?
-            .ok_or_else(|| self.null_error())
+        match self.nullable_string(compact)? {
+            Some(s) => Ok(s),
+            None => Err(self.null_error()),
+        }
     }
 
     /// Nullable bytes: `int32` length (or compact `uvarint(n+1)`).
@@ -273,8 +397,10 @@ impl Reader {
 
     #[inline]
     pub fn bytes(&mut self, compact: bool) -> Result<Bytes, DecodeError> {
-        self.nullable_bytes(compact)?
-            .ok_or_else(|| self.null_error())
+        match self.nullable_bytes(compact)? {
+            Some(b) => Ok(b),
+            None => Err(self.null_error()),
+        }
     }
 
     /// A nullable array length. `min_element_size` is the fewest bytes one
@@ -292,11 +418,11 @@ impl Reader {
             // An element that could be zero bytes wide still counts as one,
             // so the count is always bounded by the input size.
             let per = min_element_size.max(1) as u64;
-            if (n as u64).saturating_mul(per) > self.buf.len() as u64 {
+            if (n as u64).saturating_mul(per) > self.remaining() as u64 {
                 return Err(DecodeError::new(
                     DecodeErrorKind::LengthExceedsInput {
                         length: n as u64,
-                        remaining: self.buf.len(),
+                        remaining: self.remaining(),
                     },
                     start,
                 ));
@@ -311,8 +437,37 @@ impl Reader {
         compact: bool,
         min_element_size: usize,
     ) -> Result<usize, DecodeError> {
-        self.nullable_array_len(compact, min_element_size)?
-            .ok_or_else(|| self.null_error())
+        match self.nullable_array_len(compact, min_element_size)? {
+            Some(n) => Ok(n),
+            None => Err(self.null_error()),
+        }
+    }
+
+    /// Reads any wire value; the Rust type picks the encoding.
+    #[inline]
+    pub fn read<T: crate::Decodable>(&mut self, cx: super::Cx) -> Result<T, DecodeError> {
+        T::read(self, cx)
+    }
+
+    /// Reads field `field` (the generated code's one call per field; an
+    /// error names the field).
+    #[inline]
+    pub fn field<T: crate::Decodable>(
+        &mut self,
+        cx: super::Cx,
+        field: &'static str,
+    ) -> Result<T, DecodeError> {
+        T::read(self, cx).map_err(|e| e.in_field(field))
+    }
+
+    /// Reads nullable struct field `field` (KIP-893).
+    #[inline]
+    pub fn nullable_struct_field<T: crate::Decodable>(
+        &mut self,
+        cx: super::Cx,
+        field: &'static str,
+    ) -> Result<Option<T>, DecodeError> {
+        super::read_nullable_struct(self, cx).map_err(|e| e.in_field(field))
     }
 }
 
@@ -372,5 +527,45 @@ mod tests {
         let e = s.i16().unwrap_err();
         assert_eq!(e.offset(), 3);
         assert_eq!(r.offset(), 4);
+    }
+
+    #[test]
+    fn a_window_ends_reads_at_its_end_and_restores_the_outer_end() {
+        let mut r = Reader::new(Bytes::from_static(&[1, 2, 3, 4, 5]));
+        r.i8().unwrap();
+        let outer = r.open_window(2).unwrap();
+        assert_eq!(r.remaining(), 2);
+        let e = r.i32().unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &DecodeErrorKind::UnexpectedEof {
+                needed: 4,
+                remaining: 2
+            }
+        );
+        r.close_window(outer);
+        assert_eq!(r.offset(), 3);
+        assert_eq!(r.remaining(), 2);
+        // A one-byte varint does not look past the window either.
+        let outer = r.open_window(0).unwrap();
+        assert!(r.unsigned_varint().is_err());
+        r.close_window(outer);
+    }
+
+    #[test]
+    fn the_budget_is_charged_before_allocating() {
+        let mut r = Reader::with_budget(Bytes::new(), 100);
+        let v: Vec<u64> = r.vec_with_capacity(10).unwrap();
+        assert_eq!(v.capacity(), 10);
+        assert_eq!(r.budget(), 20);
+        let e = r.vec_with_capacity::<u64>(3).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &DecodeErrorKind::MemoryBudgetExceeded {
+                needed: 24,
+                remaining: 20
+            }
+        );
+        assert_eq!(Reader::default_budget(10), 160 + 63 * 1024);
     }
 }

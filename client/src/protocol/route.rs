@@ -372,13 +372,13 @@ pub fn route_of<R: Request + 'static>(req: &R) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
     use kwire::messages::fetch_request::{FetchPartition, FetchTopic};
     use kwire::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kwire::messages::{
         CreateTopicsRequest, EndTxnResponse, FindCoordinatorRequest, MetadataRequest,
     };
     use kwire::wire::Reader;
+    use kwire::wire::{Cx, Writer};
     use kwire::{DecodeError, EncodeError, Message, VersionRange};
 
     #[test]
@@ -493,17 +493,18 @@ mod tests {
     struct Pinned(EndTxnRequest);
 
     impl kwire::Encodable for Pinned {
-        fn size(&self, version: i16) -> Result<usize, EncodeError> {
-            self.0.size(version)
+        fn size(&self, cx: Cx) -> Result<usize, EncodeError> {
+            self.0.size(cx)
         }
-        fn write(&self, buf: &mut BytesMut, version: i16) {
-            self.0.write(buf, version)
+        fn write(&self, w: &mut Writer<'_>, cx: Cx) {
+            self.0.write(w, cx)
         }
     }
 
     impl kwire::Decodable for Pinned {
-        fn read(r: &mut Reader, version: i16) -> Result<Self, DecodeError> {
-            EndTxnRequest::read(r, version).map(Pinned)
+        const MIN_SIZE: usize = EndTxnRequest::MIN_SIZE;
+        fn read(r: &mut Reader, cx: Cx) -> Result<Self, DecodeError> {
+            EndTxnRequest::read(r, cx).map(Pinned)
         }
     }
 

@@ -143,7 +143,7 @@ impl std::fmt::Debug for Responder {
 
 impl Responder {
     /// Answers with `resp` encoded at the request's version.
-    pub fn with<M: Message + Send + Sync + 'static>(resp: M) -> Self {
+    pub fn with<M: Message + kwire::Encodable + Send + Sync + 'static>(resp: M) -> Self {
         Responder(Arc::new(move |version, _| {
             resp.encode_to_bytes(version).ok()
         }))

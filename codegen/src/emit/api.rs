@@ -1,87 +1,12 @@
-//! The API table (`ApiKey`, per-API version ranges) and dynamic dispatch.
-
-use std::collections::BTreeMap;
+//! The API table (data only: the runtime's `kwire::api_key` reads it) and
+//! dynamic dispatch.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::names::{api_name, const_name, ident, module_name, type_ident};
-use super::EmitOptions;
-use crate::error::GenError;
-use crate::model::{MessageKind, MessageModel, Model};
-
-/// One API: its request and response schemas.
-pub struct Api<'a> {
-    pub key: i16,
-    pub name: String,
-    pub request: &'a MessageModel,
-    pub response: &'a MessageModel,
-}
-
-impl Api<'_> {
-    pub fn removed(&self) -> bool {
-        self.request.valid.is_empty()
-    }
-}
-
-/// Pairs requests with responses; Kafka's generator requires both to have
-/// the same valid versions.
-pub fn apis(model: &Model) -> Result<Vec<Api<'_>>, GenError> {
-    let mut req = BTreeMap::new();
-    let mut resp = BTreeMap::new();
-    for m in &model.messages {
-        match (m.kind, m.api_key) {
-            (MessageKind::Request, Some(k)) => {
-                req.insert(k, m);
-            }
-            (MessageKind::Response, Some(k)) => {
-                resp.insert(k, m);
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    for (k, rq) in &req {
-        let rs = resp.get(k).ok_or_else(|| GenError::Message {
-            file: rq.file.clone(),
-            message: rq.name.clone(),
-            problem: format!("no response schema has api key {k}"),
-        })?;
-        if rq.valid != rs.valid {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!(
-                    "valid versions {} differ from the request's {}",
-                    rs.valid, rq.valid
-                ),
-            });
-        }
-        if api_name(&rq.name) != api_name(&rs.name) {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!("api key {k} pairs it with {}", rq.name),
-            });
-        }
-        out.push(Api {
-            key: *k,
-            name: api_name(&rq.name).to_string(),
-            request: rq,
-            response: rs,
-        });
-    }
-    for (k, rs) in &resp {
-        if !req.contains_key(k) {
-            return Err(GenError::Message {
-                file: rs.file.clone(),
-                message: rs.name.clone(),
-                problem: format!("no request schema has api key {k}"),
-            });
-        }
-    }
-    Ok(out)
-}
+use super::names::{const_name, ident, module_name, type_ident};
+use super::Emitter;
+use crate::model::{ApiModel, Model};
 
 fn opt_i16(v: Option<i16>) -> TokenStream {
     match v {
@@ -90,50 +15,53 @@ fn opt_i16(v: Option<i16>) -> TokenStream {
     }
 }
 
-pub fn emit_api_key(apis: &[Api<'_>], opts: &EmitOptions) -> TokenStream {
+/// `ApiKey` constants, `API_TABLE` and `KAFKA_RELEASE`: constants and a
+/// table, no methods (those are handwritten in the runtime).
+pub fn emit_api_table(model: &Model, e: &Emitter<'_>) -> TokenStream {
+    let root = &e.root;
     let mut consts = Vec::new();
     let mut infos = Vec::new();
-    let mut name_arms = Vec::new();
-    for a in apis {
+    for a in &model.apis {
+        let rq = model.request(a);
+        let rs = model.response(a);
         let c = const_name(&a.name);
         let k = a.key;
         let n = &a.name;
-        let doc = if a.removed() {
+        let removed = model.is_removed(a);
+        let doc = if removed {
             format!(" {n} (api key {k}): removed from Kafka; reserved.")
         } else {
-            let stable = a.request.stable_valid();
             format!(
                 " {n} (api key {k}): versions {}{}.",
-                a.request.valid,
-                if a.request.latest_unstable {
-                    format!(" (stable {stable})")
+                rq.valid,
+                if rq.latest_unstable {
+                    format!(" (stable {})", rq.stable_valid())
                 } else {
                     String::new()
                 }
             )
         };
         consts.push(quote!(#[doc = #doc] pub const #c: ApiKey = ApiKey(#k);));
-        name_arms.push(quote!(#k => Some(#n),));
-        let versions = if a.removed() {
+        let versions = if removed {
             quote!(None)
         } else {
-            let lo = a.request.valid.lo;
-            let hi = a.request.valid.hi;
-            quote!(Some(crate::VersionRange::new(#lo, #hi)))
+            let lo = rq.valid.lo;
+            let hi = rq.valid.hi;
+            quote!(Some(#root::VersionRange::new(#lo, #hi)))
         };
-        let unstable = a.request.latest_unstable;
-        let rqf = opt_i16((!a.request.flexible.is_empty()).then_some(a.request.flexible.lo));
-        let rsf = opt_i16((!a.response.flexible.is_empty()).then_some(a.response.flexible.lo));
-        let deprecated = if a.request.deprecated.is_empty() {
+        let unstable = rq.latest_unstable;
+        let rqf = opt_i16(rq.flexible_min());
+        let rsf = opt_i16(rs.flexible_min());
+        let deprecated = if rq.deprecated.is_empty() {
             quote!(None)
         } else {
-            let lo = a.request.deprecated.lo;
-            let hi = a.request.deprecated.hi.min(a.request.valid.hi);
-            quote!(Some(crate::VersionRange::new(#lo, #hi)))
+            let lo = rq.deprecated.lo;
+            let hi = rq.deprecated.hi.min(rq.valid.hi);
+            quote!(Some(#root::VersionRange::new(#lo, #hi)))
         };
-        let listeners = &a.request.listeners;
-        let rqfile = &a.request.file;
-        let rsfile = &a.response.file;
+        let listeners = &rq.listeners;
+        let rqfile = &rq.file;
+        let rsfile = &rs.file;
         infos.push(quote!(
             ApiInfo {
                 key: ApiKey::#c,
@@ -149,121 +77,15 @@ pub fn emit_api_key(apis: &[Api<'_>], opts: &EmitOptions) -> TokenStream {
             },
         ));
     }
-    let release = &opts.release;
+    let release = &e.opts.release;
     let table_doc = format!(
         " Every API key in the Kafka {release} schemas, sorted by key, removed ones included."
     );
     quote!(
-        use std::fmt;
-
-        /// A Kafka API key. Open: a key this build does not know (a newer
-        /// broker's) is kept as is, never a decode error.
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-        #[cfg_attr(feature = "serde", serde(transparent))]
-        pub struct ApiKey(pub i16);
+        use #root::api_key::{ApiInfo, ApiKey};
 
         impl ApiKey {
             #(#consts)*
-
-            /// The API's name, for keys this build knows.
-            pub fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    #(#name_arms)*
-                    _ => None,
-                }
-            }
-
-            /// The table entry, for keys this build knows.
-            pub fn info(self) -> Option<&'static ApiInfo> {
-                API_TABLE.binary_search_by_key(&self, |i| i.key).ok().map(|i| &API_TABLE[i])
-            }
-
-            /// The versions a client should use: every valid version except
-            /// an unstable latest one. `None` for unknown or removed APIs.
-            pub fn versions(self) -> Option<crate::VersionRange> {
-                self.info().and_then(|i| i.versions_for(false))
-            }
-
-            /// Every valid version, the unstable latest one included.
-            pub fn versions_including_unstable(self) -> Option<crate::VersionRange> {
-                self.info().and_then(|i| i.versions_for(true))
-            }
-
-            /// The first flexible request version (KIP-482).
-            pub fn request_flexible_min(self) -> Option<i16> {
-                self.info().and_then(|i| i.request_flexible_min)
-            }
-
-            /// The first flexible response version (KIP-482).
-            pub fn response_flexible_min(self) -> Option<i16> {
-                self.info().and_then(|i| i.response_flexible_min)
-            }
-
-            /// Known to this build, with no valid versions left.
-            pub fn is_removed(self) -> bool {
-                self.info().is_some_and(|i| i.versions.is_none())
-            }
-        }
-
-        impl From<i16> for ApiKey {
-            fn from(v: i16) -> Self {
-                ApiKey(v)
-            }
-        }
-
-        impl fmt::Debug for ApiKey {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.name() {
-                    Some(n) => write!(f, "{n}({})", self.0),
-                    None => write!(f, "ApiKey({})", self.0),
-                }
-            }
-        }
-
-        impl fmt::Display for ApiKey {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.name() {
-                    Some(n) => write!(f, "{n} ({})", self.0),
-                    None => write!(f, "unknown api key {}", self.0),
-                }
-            }
-        }
-
-        /// One row of the per-API version table.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[non_exhaustive]
-        pub struct ApiInfo {
-            pub key: ApiKey,
-            pub name: &'static str,
-            /// Every valid version; `None` when Kafka removed the API.
-            pub versions: Option<crate::VersionRange>,
-            /// The last version is still under development.
-            pub latest_version_unstable: bool,
-            pub request_flexible_min: Option<i16>,
-            pub response_flexible_min: Option<i16>,
-            pub deprecated: Option<crate::VersionRange>,
-            /// Which listeners serve it (`broker`, `controller`, ...).
-            pub listeners: &'static [&'static str],
-            pub request_schema: &'static str,
-            pub response_schema: &'static str,
-        }
-
-        impl ApiInfo {
-            /// The version range for a client: the unstable latest version
-            /// is left out unless `include_unstable`.
-            pub fn versions_for(&self, include_unstable: bool) -> Option<crate::VersionRange> {
-                let v = self.versions?;
-                if self.latest_version_unstable && !include_unstable {
-                    if v.max == v.min {
-                        None
-                    } else {
-                        Some(crate::VersionRange::new(v.min, v.max - 1))
-                    }
-                } else {
-                    Some(v)
-                }
-            }
         }
 
         #[doc = #table_doc]
@@ -274,42 +96,51 @@ pub fn emit_api_key(apis: &[Api<'_>], opts: &EmitOptions) -> TokenStream {
     )
 }
 
-fn variant(a: &Api<'_>) -> proc_macro2::Ident {
-    ident(&a.name)
+fn live(model: &Model) -> Vec<&ApiModel> {
+    model.apis.iter().filter(|a| !model.is_removed(a)).collect()
 }
 
-fn live<'a, 'b>(apis: &'b [Api<'a>]) -> Vec<&'b Api<'a>> {
-    apis.iter().filter(|a| !a.removed()).collect()
-}
-
-pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
-    let live = live(apis);
+pub fn emit_dispatch(model: &Model, e: &Emitter<'_>) -> TokenStream {
+    let root = &e.root;
+    let live = live(model);
     let mut out = TokenStream::new();
     for (kind, enum_name, is_req) in [
         ("request", "RequestKind", true),
         ("response", "ResponseKind", false),
     ] {
         let en = ident(enum_name);
+        // Clients encode requests and decode responses; brokers the opposite.
+        let (enc_feature, dec_feature) = if is_req {
+            ("client", "broker")
+        } else {
+            ("broker", "client")
+        };
         let mut variants = Vec::new();
         let mut key_arms = Vec::new();
         let mut decode_arms = Vec::new();
         let mut encode_arms = Vec::new();
+        let mut segments_arms = Vec::new();
         let mut len_arms = Vec::new();
         let mut json_to = Vec::new();
         let mut json_from = Vec::new();
         let mut arb_arms = Vec::new();
         for a in &live {
-            let v = variant(a);
-            let m = if is_req { a.request } else { a.response };
+            let v = ident(&a.name);
+            let m = if is_req {
+                model.request(a)
+            } else {
+                model.response(a)
+            };
             let ty = type_ident(&m.name);
             let md = ident(&module_name(&m.name));
             let c = const_name(&a.name);
             let k = a.key;
             variants.push(quote!(#v(super::messages::#md::#ty),));
-            key_arms.push(quote!(Self::#v(_) => crate::ApiKey::#c,));
-            decode_arms.push(quote!(#k => Ok(Self::#v(crate::Message::decode(r, version)?)),));
-            encode_arms.push(quote!(Self::#v(m) => crate::Message::encode(m, buf, version),));
-            len_arms.push(quote!(Self::#v(m) => crate::Message::encoded_len(m, version),));
+            key_arms.push(quote!(Self::#v(_) => #root::ApiKey::#c,));
+            decode_arms.push(quote!(#k => Ok(Self::#v(#root::Message::decode(r, version)?)),));
+            encode_arms.push(quote!(Self::#v(m) => #root::Message::encode(m, buf, version),));
+            segments_arms.push(quote!(Self::#v(m) => #root::Message::encode_segments(m, version),));
+            len_arms.push(quote!(Self::#v(m) => #root::Message::encoded_len(m, version),));
             json_to.push(quote!(Self::#v(m) => serde_json::to_value(m),));
             json_from.push(quote!(#k => Ok(Self::#v(serde_json::from_value(value)?)),));
             arb_arms
@@ -326,32 +157,44 @@ pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
             }
 
             impl #en {
-                pub fn api_key(&self) -> crate::ApiKey {
+                pub fn api_key(&self) -> #root::ApiKey {
                     match self {
                         #(#key_arms)*
                     }
                 }
 
                 /// Decodes the body of api `api_key` at `version`.
+                #[cfg(feature = #dec_feature)]
                 pub fn decode(
-                    api_key: crate::ApiKey,
+                    api_key: #root::ApiKey,
                     version: i16,
-                    r: &mut crate::wire::Reader,
-                ) -> Result<Self, crate::DecodeError> {
+                    r: &mut #root::wire::Reader,
+                ) -> Result<Self, #root::DecodeError> {
                     match api_key.0 {
                         #(#decode_arms)*
-                        k => Err(r.error(crate::DecodeErrorKind::UnknownApi { api_key: k })),
+                        k => Err(r.error(#root::DecodeErrorKind::UnknownApi { api_key: k })),
                     }
                 }
 
                 /// Appends the body at `version`; nothing is appended on error.
-                pub fn encode(&self, buf: &mut crate::BytesMut, version: i16) -> Result<(), crate::EncodeError> {
+                #[cfg(feature = #enc_feature)]
+                pub fn encode(&self, buf: &mut #root::BytesMut, version: i16) -> Result<(), #root::EncodeError> {
                     match self {
                         #(#encode_arms)*
                     }
                 }
 
-                pub fn encoded_len(&self, version: i16) -> Result<usize, crate::EncodeError> {
+                /// The body at `version`, records by reference
+                /// (`Message::encode_segments`).
+                #[cfg(feature = #enc_feature)]
+                pub fn encode_segments(&self, version: i16) -> Result<#root::wire::Segments, #root::EncodeError> {
+                    match self {
+                        #(#segments_arms)*
+                    }
+                }
+
+                #[cfg(feature = #enc_feature)]
+                pub fn encoded_len(&self, version: i16) -> Result<usize, #root::EncodeError> {
                     match self {
                         #(#len_arms)*
                     }
@@ -367,7 +210,7 @@ pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
 
                 /// A body from JSON in Kafka's own field names.
                 #[cfg(feature = "serde")]
-                pub fn from_json(api_key: crate::ApiKey, value: serde_json::Value) -> Result<Self, serde_json::Error> {
+                pub fn from_json(api_key: #root::ApiKey, value: serde_json::Value) -> Result<Self, serde_json::Error> {
                     match api_key.0 {
                         #(#json_from)*
                         k => Err(<serde_json::Error as serde::de::Error>::custom(format!("unknown or removed api key {k}"))),
@@ -376,7 +219,7 @@ pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
 
                 /// A value valid at `version`; `None` for unknown keys.
                 #[cfg(feature = "testing")]
-                pub fn arbitrary(api_key: crate::ApiKey, version: i16, g: &mut crate::testing::Gen) -> Option<Self> {
+                pub fn arbitrary(api_key: #root::ApiKey, version: i16, g: &mut #root::testing::Gen) -> Option<Self> {
                     Some(match api_key.0 {
                         #(#arb_arms)*
                         _ => return None,
@@ -388,47 +231,55 @@ pub fn emit_dispatch(apis: &[Api<'_>]) -> TokenStream {
     out
 }
 
-/// `MESSAGES` (every message with versions) and, behind `testing`, a
-/// round-trip and a decode entry point by message name, so tests and fuzz
-/// targets can walk every message and version without naming each type.
-pub fn emit_index(model: &Model) -> TokenStream {
+/// `MESSAGES` (every message with versions) and a decode entry point by
+/// message name (every decoder of the build: both side features), plus,
+/// behind `testing`, a round trip by name, so tests and fuzz targets can
+/// walk every message and version without naming each type.
+pub fn emit_index(model: &Model, e: &Emitter<'_>) -> TokenStream {
+    let root = &e.root;
     let mut rows = Vec::new();
     let mut rt_arms = Vec::new();
+    let mut enc_arms = Vec::new();
     let mut dec_arms = Vec::new();
-    for m in model.messages.iter().filter(|m| !m.valid.is_empty()) {
+    for m in model.messages.iter().filter(|m| m.is_live()) {
         let n = &m.name;
         let lo = m.valid.lo;
         let hi = m.valid.hi;
         let md = ident(&module_name(&m.name));
         let ty = type_ident(&m.name);
-        rows.push(quote!((#n, crate::VersionRange::new(#lo, #hi)),));
+        rows.push(quote!((#n, #root::VersionRange::new(#lo, #hi)),));
         rt_arms
             .push(quote!(#n => round_trip_one(version, g, super::messages::#md::#ty::arbitrary),));
-        dec_arms.push(quote!(#n => <super::messages::#md::#ty as crate::Message>::decode_bytes(bytes, version).map(|_| ()),));
+        enc_arms.push(quote!(#n => #root::Message::encode_to_bytes(&super::messages::#md::#ty::arbitrary(g, version), version).map_err(|e| e.to_string()),));
+        dec_arms.push(quote!(#n => <super::messages::#md::#ty as #root::Message>::decode_bytes(bytes, version).map(|_| ()),));
     }
     quote!(
         /// Every message with valid versions, by schema name.
-        pub const MESSAGES: &[(&str, crate::VersionRange)] = &[#(#rows)*];
+        pub const MESSAGES: &[(&str, #root::VersionRange)] = &[#(#rows)*];
 
         #[cfg(feature = "testing")]
-        fn round_trip_one<M: crate::Message>(
+        fn round_trip_one<M: #root::Message + #root::Encodable + #root::Decodable>(
             version: i16,
-            g: &mut crate::testing::Gen,
-            make: fn(&mut crate::testing::Gen, i16) -> M,
-        ) -> Result<crate::Bytes, String> {
+            g: &mut #root::testing::Gen,
+            make: fn(&mut #root::testing::Gen, i16) -> M,
+        ) -> Result<#root::Bytes, String> {
             let value = make(g, version);
-            let bytes = crate::Message::encode_to_bytes(&value, version)
+            let bytes = #root::Message::encode_to_bytes(&value, version)
                 .map_err(|e| format!("encode failed: {e}\nvalue: {value:?}"))?;
-            let len = crate::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
+            let len = #root::Message::encoded_len(&value, version).map_err(|e| e.to_string())?;
             if len != bytes.len() {
                 return Err(format!("encoded_len {len} but encode wrote {}", bytes.len()));
+            }
+            let segments = #root::Message::encode_segments(&value, version).map_err(|e| e.to_string())?;
+            if segments.len() != len || segments.to_bytes() != bytes {
+                return Err("the segmented encode differs from the encode".to_string());
             }
             let back = M::decode_bytes(bytes.clone(), version)
                 .map_err(|e| format!("decode failed: {e}\nvalue: {value:?}\nbytes: {bytes:02x?}"))?;
             if back != value {
                 return Err(format!("decoded value differs\nwrote: {value:?}\nread:  {back:?}"));
             }
-            let again = crate::Message::encode_to_bytes(&back, version).map_err(|e| e.to_string())?;
+            let again = #root::Message::encode_to_bytes(&back, version).map_err(|e| e.to_string())?;
             if again != bytes {
                 return Err("re-encoding the decoded value gave other bytes".to_string());
             }
@@ -438,18 +289,29 @@ pub fn emit_index(model: &Model) -> TokenStream {
         /// Encodes an arbitrary value of message `name` at `version`, decodes
         /// it, and checks value and bytes survive; returns the bytes.
         #[cfg(feature = "testing")]
-        pub fn round_trip(name: &str, version: i16, g: &mut crate::testing::Gen) -> Result<crate::Bytes, String> {
+        pub fn round_trip(name: &str, version: i16, g: &mut #root::testing::Gen) -> Result<#root::Bytes, String> {
             match name {
                 #(#rt_arms)*
                 _ => Err(format!("no message named {name}")),
             }
         }
 
+        /// Encodes an arbitrary value of message `name` at `version` (no
+        /// decode: the memory tests decode it themselves).
+        #[cfg(feature = "testing")]
+        pub fn encode_arbitrary(name: &str, version: i16, g: &mut #root::testing::Gen) -> Result<#root::Bytes, String> {
+            match name {
+                #(#enc_arms)*
+                _ => Err(format!("no message named {name}")),
+            }
+        }
+
         /// Decodes `bytes` as message `name` at `version` (whole buffer).
-        pub fn decode_by_name(name: &str, version: i16, bytes: crate::Bytes) -> Result<(), crate::DecodeError> {
+        #[cfg(all(feature = "client", feature = "broker"))]
+        pub fn decode_by_name(name: &str, version: i16, bytes: #root::Bytes) -> Result<(), #root::DecodeError> {
             match name {
                 #(#dec_arms)*
-                _ => Err(crate::DecodeError::new(crate::DecodeErrorKind::Invalid("no message with that name"), 0)),
+                _ => Err(#root::DecodeError::new(#root::DecodeErrorKind::UnknownMessage, 0)),
             }
         }
     )

@@ -1,717 +1,517 @@
-//! `read`, `size` and `write` for one generated struct.
+//! `read`, `size` and `write` of one generated struct.
 //!
-//! Every version test goes through [`super::cond`], so each clause sees
-//! only the versions still possible where it sits.
+//! The generated code is thin: one runtime call per field, whose Rust type
+//! picks the wire encoding (`r.field(cx, "Name")?`, `w.put(&self.name, cx)`,
+//! `wire::size(&self.name, cx, "Name")?`), runs of fixed-width fields
+//! written as one array, tagged sections through the runtime's
+//! `TaggedReader`/`TaggedSize`/`TaggedWriter`. Every version test goes
+//! through [`super::cond`], so each clause sees only the versions still
+//! possible where it sits. What the functions use (`r`, `w`, `cx`, `mut n`)
+//! is tracked while they are built, from the model, never read back from
+//! the emitted tokens.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::cond::{branch, Cond};
-use super::names::{field_ident, type_ident};
-use super::types::{
-    default_expr, fixed_size, is_option, min_size, non_default, possible, struct_is_flexible,
-};
-use crate::model::{FieldModel, FieldType, MessageModel, StructModel};
+use super::cond::{branch, select, Cond};
+use super::names::field_ident;
+use super::types::{default_expr, non_default};
+use crate::model::{FieldModel, FieldType, StructModel};
 use crate::versions::Versions;
 
-/// Whether values of this field use compact (KIP-482) lengths, as an
-/// expression over `version` within `r`.
-fn compact(m: &MessageModel, f: &FieldModel, r: Versions) -> TokenStream {
-    let flex = f.flexible_override.unwrap_or(m.flexible);
-    Cond::new(flex, r).expr()
+/// The longest run of fixed-width fields written as one array (the
+/// runtime's `FixedRun` takes up to 8 values, 128 bytes).
+const MAX_RUN_FIELDS: usize = 8;
+const MAX_RUN_BYTES: usize = 128;
+
+/// Which of its parameters a generated function uses.
+#[derive(Default)]
+struct Uses {
+    cx: bool,
+    io: bool,
+}
+
+fn param(name: &str, used: bool) -> proc_macro2::Ident {
+    let n = if used {
+        name.to_string()
+    } else {
+        format!("_{name}")
+    };
+    proc_macro2::Ident::new(&n, proc_macro2::Span::call_site())
+}
+
+/// The codec context of a field at versions `r`: the struct's, or the
+/// field's own `flexibleVersions` override (`RequestHeader.ClientId`).
+fn field_cx(f: &FieldModel, r: Versions) -> TokenStream {
+    match f.flexible_override {
+        None => quote!(cx),
+        Some(v) => {
+            let c = Cond::new(v, r).expr();
+            quote!(cx.with_flexible(#c))
+        }
+    }
+}
+
+fn nullable_struct(f: &FieldModel) -> bool {
+    f.optional && matches!(f.ty, FieldType::Struct(_))
+}
+
+/// Versions of the struct whose tagged section holds `f`: the struct's
+/// flexible versions (the section is only there).
+fn tagged_cond(s: &StructModel, f: &FieldModel) -> Cond {
+    Cond::new(f.tagged_in, s.flexible)
+}
+
+/// The tags known at each version of the tagged section, as an expression
+/// of type `&[u32]` (tags only ever start being known: taggedVersions are
+/// open-ended).
+fn known_tags(s: &StructModel) -> TokenStream {
+    let mut starts: Vec<i16> = s.tagged_fields().map(|f| f.tagged_in.lo).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let tags_from = |v: i16| {
+        let tags: Vec<u32> = s
+            .tagged_fields()
+            .filter(|f| f.tagged_in.contains(v))
+            .filter_map(|f| f.tag)
+            .collect();
+        quote!(&[#(#tags),*])
+    };
+    let lowest = s.flexible.lo;
+    let mut expr = tags_from(lowest);
+    for &v in starts.iter().filter(|&&v| v > lowest) {
+        let tags = tags_from(v);
+        expr = quote!(if cx.version >= #v { #tags } else { #expr });
+    }
+    expr
 }
 
 // ---------------------------------------------------------------- read
 
-fn read_scalar(ty: &FieldType) -> TokenStream {
-    match ty {
-        FieldType::Bool => quote!(r.bool()?),
-        FieldType::Int8 => quote!(r.i8()?),
-        FieldType::Int16 => quote!(r.i16()?),
-        FieldType::Uint16 => quote!(r.u16()?),
-        FieldType::Int32 => quote!(r.i32()?),
-        FieldType::Uint32 => quote!(r.u32()?),
-        FieldType::Int64 => quote!(r.i64()?),
-        FieldType::Float64 => quote!(r.f64()?),
-        FieldType::Uuid => quote!(r.uuid()?),
-        _ => quote!(compile_error!("not a scalar")),
+fn read_regular(f: &FieldModel, r: Versions) -> TokenStream {
+    let c = field_cx(f, r);
+    let name = &f.name;
+    if !f.optional {
+        return quote!(r.field(#c, #name)?);
+    }
+    let plain = if nullable_struct(f) {
+        quote!(r.nullable_struct_field(#c, #name)?)
+    } else {
+        quote!(r.field(#c, #name)?)
+    };
+    let some = quote!(Some(r.field(#c, #name)?));
+    match Cond::new(f.nullable_in, r) {
+        Cond::Always => plain,
+        Cond::Never => some,
+        Cond::When(e) => quote!(if #e { #plain } else { #some }),
     }
 }
 
-/// A non-null value (the element of an array, or a field that is not null
-/// at these versions).
-fn read_nonnull(ty: &FieldType, c: &TokenStream, elem_index: bool) -> TokenStream {
-    match ty {
-        FieldType::String => quote!(r.string(#c)?),
-        FieldType::Bytes | FieldType::Records => quote!(r.bytes(#c)?),
-        FieldType::Struct(n) => {
-            let i = type_ident(n);
-            if elem_index {
-                quote!(#i::read(r, version).map_err(|e| e.at_index(i))?)
-            } else {
-                quote!(#i::read(r, version)?)
-            }
-        }
-        FieldType::Array(inner) => {
-            let min = min_size(inner, true);
-            let elem = read_nonnull(inner, c, true);
-            let var = if matches!(inner.as_ref(), FieldType::Struct(_)) {
-                quote!(i)
-            } else {
-                quote!(_)
-            };
-            quote!({
-                let n = r.array_len(#c, #min)?;
-                let mut v = ::std::vec::Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                for #var in 0..n {
-                    v.push(#elem);
-                }
-                v
-            })
-        }
-        other => read_scalar(other),
+fn read_tagged(f: &FieldModel) -> TokenStream {
+    let name = &f.name;
+    let plain = if nullable_struct(f) {
+        quote!(t.nullable_struct_field(r, cx, #name)?)
+    } else {
+        quote!(t.field(r, cx, #name)?)
+    };
+    // Validated in the model: nullable in every tagged version or none.
+    if f.optional && !f.nullable_in.contains_range(&f.tagged_in) {
+        quote!(Some(t.field(r, cx, #name)?))
+    } else {
+        plain
     }
 }
 
-fn read_nullable(ty: &FieldType, c: &TokenStream) -> TokenStream {
-    match ty {
-        FieldType::String => quote!(r.nullable_string(#c)?),
-        FieldType::Bytes | FieldType::Records => quote!(r.nullable_bytes(#c)?),
-        FieldType::Struct(n) => {
-            let i = type_ident(n);
-            // KIP-893: a nullable struct is preceded by an int8, -1 for null.
-            quote!(if r.i8()? < 0 { None } else { Some(#i::read(r, version)?) })
-        }
-        FieldType::Array(inner) => {
-            let min = min_size(inner, true);
-            let elem = read_nonnull(inner, c, true);
-            let var = if matches!(inner.as_ref(), FieldType::Struct(_)) {
-                quote!(i)
-            } else {
-                quote!(_)
-            };
-            quote!(match r.nullable_array_len(#c, #min)? {
-                None => None,
-                Some(n) => {
-                    let mut v = ::std::vec::Vec::with_capacity(n.min(crate::wire::MAX_PREALLOC));
-                    for #var in 0..n {
-                        v.push(#elem);
-                    }
-                    Some(v)
-                }
-            })
-        }
-        _ => quote!(compile_error!("not nullable")),
-    }
-}
-
-/// Reads the field's value at versions `r` (where it is on the wire).
-fn read_value(m: &MessageModel, f: &FieldModel, r: Versions, p: Versions) -> TokenStream {
-    let c = compact(m, f, r);
-    if !is_option(f, p) {
-        return read_nonnull(&f.ty, &c, false);
-    }
-    match Cond::new(f.nullable, r) {
-        Cond::Always => read_nullable(&f.ty, &c),
-        Cond::Never => {
-            let v = read_nonnull(&f.ty, &c, false);
-            quote!(Some(#v))
-        }
-        Cond::When(e) => {
-            let n = read_nullable(&f.ty, &c);
-            let v = read_nonnull(&f.ty, &c, false);
-            quote!(if #e { #n } else { Some(#v) })
-        }
-    }
-}
-
-fn count_question_marks(ts: &TokenStream) -> usize {
-    ts.clone()
-        .into_iter()
-        .map(|t| match t {
-            proc_macro2::TokenTree::Punct(p) if p.as_char() == '?' => 1,
-            proc_macro2::TokenTree::Group(g) => count_question_marks(&g.stream()),
-            _ => 0,
-        })
-        .sum()
-}
-
-fn wrap_field_read(name: &str, ty: &TokenStream, expr: TokenStream) -> TokenStream {
-    // A single fallible call (`r.i32()?`) maps its error directly; anything
-    // larger runs in a closure so every `?` inside gets the field name.
-    let tokens: Vec<proc_macro2::TokenTree> = expr.clone().into_iter().collect();
-    let ends_in_q =
-        matches!(tokens.last(), Some(proc_macro2::TokenTree::Punct(p)) if p.as_char() == '?');
-    if ends_in_q && count_question_marks(&expr) == 1 {
-        let call: TokenStream = tokens[..tokens.len() - 1].iter().cloned().collect();
-        return quote!(#call.map_err(|e| e.in_field(#name))?);
-    }
-    quote!(
-        (|| -> ::core::result::Result<#ty, crate::DecodeError> { Ok(#expr) })().map_err(|e| e.in_field(#name))?
-    )
-}
-
-pub fn emit_read(m: &MessageModel, s: &StructModel) -> TokenStream {
-    let p = possible(m, s);
-    let sname = type_ident(&s.name);
-    let mut lets = Vec::new();
+pub fn emit_read(s: &StructModel, root: &TokenStream) -> TokenStream {
+    let p = s.possible;
+    let mut uses = Uses::default();
     let mut inits = Vec::new();
-    let mut tagged_arms = Vec::new();
     for f in &s.fields {
         let id = field_ident(&f.name);
-        // Locals are prefixed so a field called `Version` (or `Size`, ...)
-        // cannot shadow the decoder's own variables.
-        let local = quote::format_ident!("f_{}", id.to_string().trim_start_matches("r#"));
-        let name = &f.name;
-        let ty = super::types::field_type(f, p);
-        let def = default_expr(f, p);
-        let regular = f.regular();
-        let has_tag = !f.tagged.intersect(&p).is_empty();
-        let value = branch(
-            regular,
-            p,
-            |rr| wrap_field_read(name, &ty, read_value(m, f, rr, p)),
-            |_| def.clone(),
-        );
-        if has_tag {
-            lets.push(quote!(let mut #local: #ty = #value;));
+        if !f.regular.is_empty() {
+            uses.io = true;
+            uses.cx = true;
+        }
+        let def = default_expr(f, root);
+        let value = select(f.regular, p, |rr| read_regular(f, rr), |_| def);
+        inits.push(quote!(#id: #value,));
+    }
+    let section = if s.flexible.is_empty() {
+        None
+    } else {
+        uses.io = true;
+        inits.push(quote!(unknown_tagged_fields: #root::wire::UnknownTaggedFields::new(),));
+        let mut arms = Vec::new();
+        for f in s.tagged_fields() {
+            let id = field_ident(&f.name);
             let tag = f.tag.unwrap_or(0);
-            let tr = f.tagged.intersect(&p);
-            let read = wrap_field_read(name, &ty, read_value(m, f, tr, p));
-            let guard = match Cond::new(f.tagged, p) {
+            let value = read_tagged(f);
+            uses.cx = true;
+            let guard = match tagged_cond(s, f) {
                 Cond::When(e) => quote!(if #e),
                 Cond::Always | Cond::Never => quote!(),
             };
-            tagged_arms.push(quote!(
-                #tag #guard => {
-                    let r = &mut sub;
-                    #local = #read;
-                    if !r.is_empty() {
-                        return Err(r.error(crate::DecodeErrorKind::TaggedFieldSize {
-                            tag,
-                            declared: size,
-                            used: size - r.remaining(),
-                        }).in_field(#name));
-                    }
-                }
-            ));
-        } else {
-            lets.push(quote!(let #local: #ty = #value;));
+            arms.push(quote!(#tag #guard => this.#id = #value,));
         }
-        inits.push(quote!(#id: #local));
-    }
-    let tagged = if struct_is_flexible(m, s) {
-        inits.push(quote!(unknown_tagged_fields));
-        let keep_unknown = quote!({
-            let n = sub.remaining();
-            unknown_tagged_fields.insert(tag, sub.take(n)?);
-        });
-        let dispatch = if tagged_arms.is_empty() {
-            keep_unknown
+        let keep = quote!(t.unknown(r, &mut this.unknown_tagged_fields)?);
+        let walk = if arms.is_empty() {
+            quote!(while t.next(r)?.is_some() { #keep; })
         } else {
-            quote!(match tag {
-                #(#tagged_arms)*
-                _ => #keep_unknown
+            quote!(while let Some(tag) = t.next(r)? {
+                match tag {
+                    #(#arms)*
+                    _ => #keep,
+                }
             })
         };
-        let section = quote!(
-            let count = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-            for _ in 0..count {
-                let tag = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))?;
-                let size = r.unsigned_varint().map_err(|e| e.in_field("_tagged_fields"))? as usize;
-                let mut sub = r.sub(size).map_err(|e| e.in_field("_tagged_fields"))?;
-                #dispatch
-            }
+        let body = quote!(
+            let mut t = #root::wire::TaggedReader::begin(r)?;
+            #walk
         );
-        let section = match Cond::new(m.flexible, p) {
-            Cond::Always => section,
-            Cond::When(e) => quote!(if #e { #section }),
-            Cond::Never => quote!(),
-        };
-        quote!(
-            let mut unknown_tagged_fields = crate::wire::UnknownTaggedFields::default();
-            #section
-        )
-    } else {
-        quote!()
+        let c = Cond::new(s.flexible, p);
+        if matches!(c, Cond::When(_)) {
+            uses.cx = true;
+        }
+        match c {
+            Cond::Always => Some(body),
+            Cond::Never => None,
+            Cond::When(_) => Some(quote!(if cx.flexible { #body })),
+        }
     };
-    let body = quote!(
-        #(#lets)*
-        #tagged
-        Ok(#sname { #(#inits),* })
-    );
-    let touch_version = super::touch_unused(&body, "version");
-    let touch_r = super::touch_unused(&body, "r");
+    let body = match section {
+        None => quote!(Ok(Self { #(#inits)* })),
+        Some(section) => quote!(
+            let mut this = Self { #(#inits)* };
+            #section
+            Ok(this)
+        ),
+    };
+    let r = param("r", uses.io);
+    let cx = param("cx", uses.cx);
+    let min = s.min_size;
     quote!(
-        impl crate::Decodable for #sname {
-            fn read(r: &mut crate::wire::Reader, version: i16) -> ::core::result::Result<Self, crate::DecodeError> {
-                #touch_version
-                #touch_r
-                #body
-            }
+        const MIN_SIZE: usize = #min;
+
+        fn read(#r: &mut #root::wire::Reader, #cx: #root::wire::Cx) -> #root::wire::ReadResult<Self> {
+            #body
         }
     )
 }
 
 // ---------------------------------------------------------------- size
 
-fn too_long(m: &MessageModel, s: &StructModel, f: &FieldModel, len: TokenStream) -> TokenStream {
-    let _ = m;
-    let sn = &s.name;
-    let fname = &f.name;
-    quote!(return Err(crate::EncodeError::TooLong {
-        message: #sn,
-        field: #fname,
-        version,
-        length: #len,
-    }))
-}
-
-/// Size of a non-null value `v` (a reference).
-fn size_nonnull(
-    m: &MessageModel,
-    s: &StructModel,
-    f: &FieldModel,
-    ty: &FieldType,
-    c: &TokenStream,
-    v: TokenStream,
-) -> TokenStream {
-    if let Some(n) = fixed_size(ty) {
-        return quote!(#n);
+fn size_regular(f: &FieldModel, r: Versions, root: &TokenStream) -> TokenStream {
+    let c = field_cx(f, r);
+    let name = &f.name;
+    let id = field_ident(&f.name);
+    if !f.optional {
+        return quote!(#root::wire::size(&self.#id, #c, #name)?);
     }
-    match ty {
-        FieldType::String => {
-            let err = too_long(m, s, f, quote!(l));
-            quote!({
-                let l = #v.len();
-                if !crate::wire::write::length_fits(l, #c, false) { #err }
-                crate::wire::write::string_len(l, #c)
-            })
-        }
-        FieldType::Bytes | FieldType::Records => {
-            let err = too_long(m, s, f, quote!(l));
-            quote!({
-                let l = #v.len();
-                if !crate::wire::write::length_fits(l, #c, true) { #err }
-                crate::wire::write::bytes_len(l, #c)
-            })
-        }
-        FieldType::Struct(_) => quote!(#v.size(version)?),
-        FieldType::Array(inner) => {
-            let err = too_long(m, s, f, quote!(a.len()));
-            let elems = if let Some(n) = fixed_size(inner) {
-                if n == 1 {
-                    quote!(a.len())
-                } else {
-                    quote!(a.len() * #n)
-                }
-            } else {
-                let e = size_nonnull(m, s, f, inner, c, quote!(e));
-                quote!({
-                    let mut t = 0usize;
-                    for e in a.iter() {
-                        t += #e;
-                    }
-                    t
-                })
-            };
-            quote!({
-                let a = #v;
-                if !crate::wire::write::length_fits(a.len(), #c, true) { #err }
-                crate::wire::write::length_len(Some(a.len()), #c, true) + #elems
-            })
-        }
-        _ => unreachable_size(),
-    }
-}
-
-fn unreachable_size() -> TokenStream {
-    quote!(0usize)
-}
-
-fn null_size(ty: &FieldType, c: &TokenStream) -> TokenStream {
-    match ty {
-        FieldType::String => quote!(crate::wire::write::length_len(None, #c, false)),
-        FieldType::Struct(_) => quote!(1usize),
-        _ => quote!(crate::wire::write::length_len(None, #c, true)),
-    }
-}
-
-/// Size of the field at versions `r`, validating nullability.
-fn size_value(
-    m: &MessageModel,
-    s: &StructModel,
-    f: &FieldModel,
-    r: Versions,
-    p: Versions,
-    access: TokenStream,
-) -> TokenStream {
-    let c = compact(m, f, r);
-    if !is_option(f, p) {
-        if fixed_size(&f.ty).is_some() {
-            return size_nonnull(m, s, f, &f.ty, &c, quote!(v));
-        }
-        let inner = size_nonnull(m, s, f, &f.ty, &c, quote!(v));
-        return quote!({
-            let v = &#access;
-            #inner
-        });
-    }
-    let marker = if matches!(f.ty, FieldType::Struct(_)) {
-        quote!(1 +)
+    let plain = if nullable_struct(f) {
+        quote!(#root::wire::nullable_struct_size(&self.#id, #c, #name)?)
     } else {
-        quote!()
+        quote!(#root::wire::size(&self.#id, #c, #name)?)
     };
-    let some = size_nonnull(m, s, f, &f.ty, &c, quote!(v));
-    let null = null_size(&f.ty, &c);
-    let sn = &s.name;
-    let fname = &f.name;
-    let null_err = quote!(return Err(crate::EncodeError::NullNotAllowed {
-        message: #sn,
-        field: #fname,
-        version,
-    }));
-    let none_arm = match Cond::new(f.nullable, r) {
-        Cond::Always => null,
-        Cond::Never => quote!({ #null_err }),
-        Cond::When(_) => {
-            let not_nullable = Cond::outside(f.nullable, r).expr();
-            quote!({
-                if #not_nullable { #null_err }
-                #null
-            })
-        }
-    };
-    quote!(match &#access {
-        None => #none_arm,
-        Some(v) => #marker #some,
-    })
+    let some = quote!(#root::wire::size_some(&self.#id, #c, #name)?);
+    match Cond::new(f.nullable_in, r) {
+        Cond::Always => plain,
+        Cond::Never => some,
+        Cond::When(e) => quote!(if #e { #plain } else { #some }),
+    }
 }
 
-pub fn emit_size(m: &MessageModel, s: &StructModel) -> TokenStream {
-    let p = possible(m, s);
-    let sn = &s.name;
-    let mut stmts = Vec::new();
-    let mut tagged_stmts = Vec::new();
-    for f in &s.fields {
-        let id = field_ident(&f.name);
-        let fname = &f.name;
-        let present = f.versions;
-        let regular = f.regular();
-        let nd = non_default(f, p, quote!(self.#id));
-        let missing = if f.ignorable {
-            quote!()
-        } else {
-            quote!(if #nd {
-                return Err(crate::EncodeError::FieldNotInVersion {
-                    message: #sn,
-                    field: #fname,
-                    version,
-                });
-            })
-        };
-        stmts.push(branch(
-            present,
-            p,
-            |pr| {
-                branch(
-                    regular,
-                    pr,
-                    |rr| {
-                        let sz = size_value(m, s, f, rr, p, quote!(self.#id));
-                        quote!(n += #sz;)
-                    },
-                    |_| quote!(),
-                )
-            },
-            |_| quote!(),
-        ));
-        if !missing.is_empty() {
-            match Cond::outside(present, p) {
-                Cond::Never => {}
-                Cond::Always => stmts.push(missing),
-                Cond::When(c) => stmts.push(quote!(if #c && #nd {
-                    return Err(crate::EncodeError::FieldNotInVersion {
-                        message: #sn,
-                        field: #fname,
-                        version,
-                    });
-                })),
+/// Consecutive fixed-width fields present in the same versions, summed.
+struct FixedGroup {
+    regular: Versions,
+    bytes: usize,
+}
+
+pub fn emit_size(s: &StructModel, root: &TokenStream) -> TokenStream {
+    let p = s.possible;
+    let mut uses = Uses::default();
+    // `uses.io` stands for "adds to n" in the size pass.
+    let mut constant = 0usize;
+    let mut stmts: Vec<TokenStream> = Vec::new();
+    let mut group: Option<FixedGroup> = None;
+    let flush = |group: &mut Option<FixedGroup>, stmts: &mut Vec<TokenStream>, uses: &mut Uses| {
+        if let Some(g) = group.take() {
+            let n = g.bytes;
+            if let Some(t) = branch(g.regular, p, |_| Some(quote!(n += #n;)), |_| None) {
+                uses.cx = true;
+                uses.io = true;
+                stmts.push(t);
             }
         }
-        if !f.tagged.intersect(&p).is_empty() {
-            let tag = f.tag.unwrap_or(0);
-            let tr = f.tagged.intersect(&p);
-            let sz = size_value(m, s, f, tr, p, quote!(self.#id));
-            let nd = non_default(f, p, quote!(self.#id));
-            let cond = match Cond::new(f.tagged, p) {
-                Cond::Always => nd,
-                Cond::When(e) => quote!(#e && #nd),
-                Cond::Never => quote!(false),
-            };
-            tagged_stmts.push(quote!(
-                if #cond {
-                    let s = #sz;
-                    tagged_count += 1;
-                    tagged_size += crate::wire::tagged::tag_header_len(#tag, s) + s;
+    };
+    for f in &s.fields {
+        let id = field_ident(&f.name);
+        let name = &f.name;
+        if !f.regular.is_empty() {
+            match f.fixed_width() {
+                Some(width) if f.regular == p => constant += width,
+                Some(width) => match &mut group {
+                    Some(g) if g.regular == f.regular => g.bytes += width,
+                    _ => {
+                        flush(&mut group, &mut stmts, &mut uses);
+                        group = Some(FixedGroup {
+                            regular: f.regular,
+                            bytes: width,
+                        });
+                    }
+                },
+                None => {
+                    flush(&mut group, &mut stmts, &mut uses);
+                    uses.cx = true;
+                    uses.io = true;
+                    let stmt = branch(
+                        f.regular,
+                        p,
+                        |rr| {
+                            let v = size_regular(f, rr, root);
+                            Some(quote!(n += #v;))
+                        },
+                        |_| None,
+                    );
+                    stmts.extend(stmt);
                 }
-            ));
+            }
+        }
+        // A non-default value the version cannot carry is an error unless
+        // the field is ignorable (Kafka's generated `write` does the same).
+        if !f.ignorable {
+            let nd = non_default(f, quote!(self.#id), root);
+            let missing = quote!(return Err(#root::wire::not_in_version(#name, cx)););
+            match Cond::outside(f.present, p) {
+                Cond::Never => {}
+                Cond::Always => {
+                    flush(&mut group, &mut stmts, &mut uses);
+                    uses.cx = true;
+                    stmts.push(quote!(if #nd { #missing }));
+                }
+                Cond::When(c) => {
+                    flush(&mut group, &mut stmts, &mut uses);
+                    uses.cx = true;
+                    stmts.push(quote!(if #c && #nd { #missing }));
+                }
+            }
         }
     }
-    let tail = if struct_is_flexible(m, s) {
-        let fc = Cond::new(m.flexible, p);
-        let body = if tagged_stmts.is_empty() {
-            quote!(
-                n += crate::wire::write::unsigned_varint_len(self.unknown_tagged_fields.len() as u32)
-                    + self.unknown_tagged_fields.encoded_len();
-            )
-        } else {
-            quote!(
-                let mut tagged_count = self.unknown_tagged_fields.len();
-                let mut tagged_size = self.unknown_tagged_fields.encoded_len();
-                #(#tagged_stmts)*
-                n += crate::wire::write::unsigned_varint_len(tagged_count as u32) + tagged_size;
-            )
-        };
-        let check = quote!(if !self.unknown_tagged_fields.is_empty() {
-            return Err(crate::EncodeError::TaggedFieldsNotFlexible { message: #sn, version });
-        });
-        match fc {
-            Cond::Always => body,
-            Cond::When(e) => quote!(if #e { #body } else { #check }),
-            Cond::Never => check,
+    flush(&mut group, &mut stmts, &mut uses);
+
+    if !s.flexible.is_empty() {
+        let known = known_tags(s);
+        let mut adds = Vec::new();
+        for f in s.tagged_fields() {
+            let id = field_ident(&f.name);
+            let name = &f.name;
+            let tag = f.tag.unwrap_or(0);
+            let nd = non_default(f, quote!(self.#id), root);
+            let add = if nullable_struct(f) {
+                quote!(t.add_nullable_struct(#tag, &self.#id, cx, #name)?;)
+            } else if f.optional && !f.nullable_in.contains_range(&f.tagged_in) {
+                quote!(t.add_some(#tag, &self.#id, cx, #name)?;)
+            } else {
+                quote!(t.add(#tag, &self.#id, cx, #name)?;)
+            };
+            uses.cx = true;
+            let stmt = match tagged_cond(s, f) {
+                Cond::Always => Some(quote!(if #nd { #add })),
+                Cond::Never => None,
+                Cond::When(e) => Some(quote!(if #e && #nd { #add })),
+            };
+            adds.extend(stmt);
         }
+        if s.tag_order
+            .iter()
+            .any(|&i| s.fields[i].tagged_in.lo > s.flexible.lo)
+        {
+            uses.cx = true;
+        }
+        let t_mut = if adds.is_empty() {
+            quote!()
+        } else {
+            quote!(mut)
+        };
+        let body = quote!(
+            let #t_mut t = #root::wire::TaggedSize::new(&self.unknown_tagged_fields, #known)?;
+            #(#adds)*
+            n += t.total();
+        );
+        uses.io = true;
+        let stmt = match Cond::new(s.flexible, p) {
+            Cond::Always => body,
+            _ => {
+                uses.cx = true;
+                quote!(
+                    if cx.flexible {
+                        #body
+                    } else {
+                        #root::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+                    }
+                )
+            }
+        };
+        stmts.push(stmt);
+    }
+
+    let cx = param("cx", uses.cx);
+    let body = if stmts.is_empty() {
+        quote!(Ok(#constant))
+    } else if !uses.io {
+        quote!(
+            #(#stmts)*
+            Ok(#constant)
+        )
     } else {
-        quote!()
-    };
-    let body = quote!(
-        #(#stmts)*
-        #tail
-    );
-    let (n_decl, touch) = if super::uses_ident(&body, "n") {
-        (quote!(let mut n = 0usize;), quote!())
-    } else {
-        (quote!(let n = 0usize;), quote!())
-    };
-    let touch_version = super::touch_unused(&body, "version");
-    quote!(
-        fn size(&self, version: i16) -> ::core::result::Result<usize, crate::EncodeError> {
-            #touch_version
-            #touch
-            #n_decl
-            #body
+        quote!(
+            let mut n = #constant;
+            #(#stmts)*
             Ok(n)
+        )
+    };
+    quote!(
+        fn size(&self, #cx: #root::wire::Cx) -> #root::wire::SizeResult {
+            #body
         }
     )
 }
 
 // ---------------------------------------------------------------- write
 
-fn write_scalar(ty: &FieldType, v: TokenStream) -> TokenStream {
-    match ty {
-        FieldType::Bool => quote!(crate::wire::write::put_bool(buf, *#v);),
-        FieldType::Int8 => quote!(crate::wire::BufMut::put_i8(buf, *#v);),
-        FieldType::Int16 => quote!(crate::wire::BufMut::put_i16(buf, *#v);),
-        FieldType::Uint16 => quote!(crate::wire::BufMut::put_u16(buf, *#v);),
-        FieldType::Int32 => quote!(crate::wire::BufMut::put_i32(buf, *#v);),
-        FieldType::Uint32 => quote!(crate::wire::BufMut::put_u32(buf, *#v);),
-        FieldType::Int64 => quote!(crate::wire::BufMut::put_i64(buf, *#v);),
-        FieldType::Float64 => quote!(crate::wire::BufMut::put_f64(buf, *#v);),
-        FieldType::Uuid => quote!(crate::wire::write::put_uuid(buf, #v);),
-        _ => quote!(compile_error!("not a scalar");),
+fn write_regular(f: &FieldModel, r: Versions) -> TokenStream {
+    let c = field_cx(f, r);
+    let id = field_ident(&f.name);
+    if f.by_reference() {
+        return quote!(w.put_by_ref(&self.#id, #c););
+    }
+    if !nullable_struct(f) {
+        // A nullable string, bytes or array writes its value like the
+        // non-null type when it holds one.
+        return quote!(w.put(&self.#id, #c););
+    }
+    match Cond::new(f.nullable_in, r) {
+        Cond::Always => quote!(w.put_nullable_struct(&self.#id, #c);),
+        Cond::Never => quote!(w.put_some(&self.#id, #c);),
+        Cond::When(e) => quote!(if #e {
+            w.put_nullable_struct(&self.#id, #c);
+        } else {
+            w.put_some(&self.#id, #c);
+        }),
     }
 }
 
-/// Writes a non-null value `v` (a reference).
-fn write_nonnull(ty: &FieldType, c: &TokenStream, v: TokenStream) -> TokenStream {
-    match ty {
-        FieldType::String => quote!(crate::wire::write::put_string(buf, #v, #c);),
-        FieldType::Bytes | FieldType::Records => {
-            quote!(crate::wire::write::put_bytes(buf, #v, #c);)
+pub fn emit_write(s: &StructModel, root: &TokenStream) -> TokenStream {
+    let p = s.possible;
+    let mut uses = Uses::default();
+    let mut stmts: Vec<TokenStream> = Vec::new();
+    // A run: fixed-width fields present in the same versions, in order.
+    let mut run: Vec<&FieldModel> = Vec::new();
+    let flush = |run: &mut Vec<&FieldModel>, stmts: &mut Vec<TokenStream>, uses: &mut Uses| {
+        if run.is_empty() {
+            return;
         }
-        FieldType::Struct(_) => quote!(#v.write(buf, version);),
-        FieldType::Array(inner) => {
-            let e = write_nonnull(inner, c, quote!(e));
-            quote!({
-                let a = #v;
-                crate::wire::write::put_length(buf, Some(a.len()), #c, true);
-                for e in a.iter() {
-                    #e
-                }
-            })
-        }
-        other => write_scalar(other, v),
-    }
-}
-
-fn write_value(
-    m: &MessageModel,
-    f: &FieldModel,
-    r: Versions,
-    p: Versions,
-    access: TokenStream,
-) -> TokenStream {
-    let c = compact(m, f, r);
-    if !is_option(f, p) {
-        let inner = write_nonnull(&f.ty, &c, quote!(v));
-        return quote!({
-            let v = &#access;
-            #inner
-        });
-    }
-    let some = write_nonnull(&f.ty, &c, quote!(v));
-    match &f.ty {
-        FieldType::Struct(_) => quote!(match &#access {
-            None => crate::wire::BufMut::put_i8(buf, -1),
-            Some(v) => {
-                crate::wire::BufMut::put_i8(buf, 1);
-                #some
-            }
-        }),
-        FieldType::String => quote!(match &#access {
-            None => crate::wire::write::put_length(buf, None, #c, false),
-            Some(v) => { #some }
-        }),
-        _ => quote!(match &#access {
-            None => crate::wire::write::put_length(buf, None, #c, true),
-            Some(v) => { #some }
-        }),
-    }
-}
-
-pub fn emit_write(m: &MessageModel, s: &StructModel) -> TokenStream {
-    let p = possible(m, s);
-    let mut stmts = Vec::new();
-    let mut count_stmts = Vec::new();
-    let mut tagged_writes = Vec::new();
-    let mut tagged_fields: Vec<&FieldModel> = s
-        .fields
-        .iter()
-        .filter(|f| !f.tagged.intersect(&p).is_empty())
-        .collect();
-    tagged_fields.sort_by_key(|f| f.tag);
-    for f in &s.fields {
-        let id = field_ident(&f.name);
-        stmts.push(branch(
-            f.regular(),
+        let regular = run[0].regular;
+        let ids: Vec<_> = run.iter().map(|f| field_ident(&f.name)).collect();
+        let single = run.len() == 1;
+        let stmt = branch(
+            regular,
             p,
-            |rr| write_value(m, f, rr, p, quote!(self.#id)),
-            |_| quote!(),
-        ));
+            |_| {
+                Some(if single {
+                    let id = &ids[0];
+                    quote!(w.put(&self.#id, cx);)
+                } else {
+                    quote!(w.fixed((#(self.#ids,)*));)
+                })
+            },
+            |_| None,
+        );
+        if single || !matches!(Cond::new(regular, p), Cond::Always) {
+            uses.cx = true;
+        }
+        uses.io = true;
+        stmts.extend(stmt);
+        run.clear();
+    };
+    for f in &s.fields {
+        if f.regular.is_empty() {
+            continue;
+        }
+        match f.fixed_width() {
+            Some(width) => {
+                let fits = run.first().is_some_and(|g| g.regular == f.regular)
+                    && run.len() < MAX_RUN_FIELDS
+                    && run.iter().filter_map(|g| g.fixed_width()).sum::<usize>() + width
+                        <= MAX_RUN_BYTES;
+                if !fits {
+                    flush(&mut run, &mut stmts, &mut uses);
+                }
+                run.push(f);
+            }
+            None => {
+                flush(&mut run, &mut stmts, &mut uses);
+                uses.cx = true;
+                uses.io = true;
+                stmts.extend(branch(
+                    f.regular,
+                    p,
+                    |rr| Some(write_regular(f, rr)),
+                    |_| None,
+                ));
+            }
+        }
     }
-    for f in tagged_fields {
-        let id = field_ident(&f.name);
-        let tag = f.tag.unwrap_or(0);
-        let tr = f.tagged.intersect(&p);
-        let w = write_value(m, f, tr, p, quote!(self.#id));
-        let nd = non_default(f, p, quote!(self.#id));
-        let cond = match Cond::new(f.tagged, p) {
-            Cond::Always => nd,
-            Cond::When(e) => quote!(#e && #nd),
-            Cond::Never => quote!(false),
-        };
-        count_stmts.push(quote!(if #cond { tagged_count += 1; }));
-        // Unknown fields keep their place in tag order (Kafka's RawTaggedFieldWriter).
-        let before = if tag == 0 {
+    flush(&mut run, &mut stmts, &mut uses);
+
+    if !s.flexible.is_empty() {
+        uses.io = true;
+        let mut puts = Vec::new();
+        for f in s.tagged_fields() {
+            let id = field_ident(&f.name);
+            let tag = f.tag.unwrap_or(0);
+            let nd = non_default(f, quote!(self.#id), root);
+            let put = if nullable_struct(f) {
+                quote!(t.put_nullable_struct(w, #tag, &self.#id, cx);)
+            } else if f.optional
+                && matches!(f.ty, FieldType::Struct(_))
+                && !f.nullable_in.contains_range(&f.tagged_in)
+            {
+                quote!(t.put_some(w, #tag, &self.#id, cx);)
+            } else {
+                quote!(t.put(w, #tag, &self.#id, cx);)
+            };
+            uses.cx = true;
+            let stmt = match tagged_cond(s, f) {
+                Cond::Always => Some(quote!(if #nd { #put })),
+                Cond::Never => None,
+                Cond::When(e) => Some(quote!(if #e && #nd { #put })),
+            };
+            puts.extend(stmt);
+        }
+        let t_mut = if puts.is_empty() {
             quote!()
         } else {
-            quote!(while let Some((t, v)) = unknown.next_if(|(t, _)| **t < #tag) {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            })
-        };
-        tagged_writes.push(quote!(
-            #before
-            if #cond {
-                let mut tmp = crate::BytesMut::new();
-                {
-                    let buf = &mut tmp;
-                    #w
-                }
-                crate::wire::tagged::put_tag_header(buf, #tag, tmp.len());
-                buf.extend_from_slice(&tmp);
-            }
-        ));
-    }
-    let tail = if struct_is_flexible(m, s) {
-        let fc = Cond::new(m.flexible, p);
-        let count_mut = if count_stmts.is_empty() {
-            quote!(let tagged_count = self.unknown_tagged_fields.len();)
-        } else {
-            quote!(let mut tagged_count = self.unknown_tagged_fields.len();)
-        };
-        let needs_peek = s
-            .fields
-            .iter()
-            .any(|f| !f.tagged.intersect(&p).is_empty() && f.tag != Some(0));
-        let unknown_mut = if !needs_peek {
-            quote!(let unknown = self.unknown_tagged_fields.iter();)
-        } else {
-            quote!(let mut unknown = self.unknown_tagged_fields.iter().peekable();)
+            quote!(mut)
         };
         let body = quote!(
-            #count_mut
-            #(#count_stmts)*
-            crate::wire::write::put_unsigned_varint(buf, tagged_count as u32);
-            #unknown_mut
-            #(#tagged_writes)*
-            for (t, v) in unknown {
-                crate::wire::tagged::put_raw_tagged(buf, *t, v);
-            }
+            let #t_mut t = #root::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            #(#puts)*
+            t.finish(w);
         );
-        match fc {
-            Cond::Always => body,
-            Cond::When(e) => quote!(if #e { #body }),
-            Cond::Never => quote!(),
+        match Cond::new(s.flexible, p) {
+            Cond::Always => stmts.push(body),
+            Cond::Never => {}
+            Cond::When(_) => {
+                uses.cx = true;
+                stmts.push(quote!(if cx.flexible { #body }));
+            }
         }
-    } else {
-        quote!()
-    };
-    let body = quote!(#(#stmts)* #tail);
-    let touch_version = super::touch_unused(&body, "version");
-    let touch_buf = super::touch_unused(&body, "buf");
+    }
+    let w = param("w", uses.io);
+    let cx = param("cx", uses.cx);
     quote!(
-        fn write(&self, buf: &mut crate::BytesMut, version: i16) {
-            #touch_version
-            #touch_buf
-            #body
+        fn write(&self, #w: &mut #root::wire::Writer<'_>, #cx: #root::wire::Cx) {
+            #(#stmts)*
         }
     )
-}
-
-/// `MIN_SIZE`: a lower bound on the encoded size at any version, used to
-/// refuse array counts the input cannot hold before allocating.
-pub fn emit_min_size(m: &MessageModel, s: &StructModel) -> TokenStream {
-    let p = possible(m, s);
-    let compact_possible = struct_is_flexible(m, s);
-    let mut parts: Vec<TokenStream> = Vec::new();
-    for f in &s.fields {
-        // Only fields on the wire, untagged and non-null, in every version.
-        if f.regular().contains_range(&p) && !is_option(f, p) {
-            parts.push(min_size(&f.ty, compact_possible));
-        }
-    }
-    if compact_possible && Cond::new(m.flexible, p).expr().to_string() == "true" {
-        parts.push(quote!(1usize));
-    }
-    // Fold the literal parts so the constant reads as one number.
-    let mut total = 0usize;
-    let mut symbolic = Vec::new();
-    for part in parts {
-        match part
-            .to_string()
-            .trim_end_matches("usize")
-            .trim()
-            .parse::<usize>()
-        {
-            Ok(n) => total += n,
-            Err(_) => symbolic.push(part),
-        }
-    }
-    if symbolic.is_empty() {
-        quote!(#total)
-    } else if total == 0 {
-        quote!(#(#symbolic)+*)
-    } else {
-        quote!(#total #(+ #symbolic)*)
-    }
 }

@@ -14,7 +14,7 @@ use crate::versions::{Versions, OPEN};
 pub enum Cond {
     Always,
     Never,
-    /// A boolean expression over `version`.
+    /// A boolean expression over `cx.version`.
     When(TokenStream),
 }
 
@@ -32,10 +32,10 @@ impl Cond {
         let lo = a.lo;
         let hi = a.hi;
         Cond::When(match (lo_test, hi_test) {
-            (true, false) => quote!(version >= #lo),
-            (false, true) => quote!(version <= #hi),
-            (true, true) if lo == hi => quote!(version == #lo),
-            (true, true) => quote!((#lo..=#hi).contains(&version)),
+            (true, false) => quote!(cx.version >= #lo),
+            (false, true) => quote!(cx.version <= #hi),
+            (true, true) if lo == hi => quote!(cx.version == #lo),
+            (true, true) => quote!((#lo..=#hi).contains(&cx.version)),
             (false, false) => unreachable_cond(),
         })
     }
@@ -68,8 +68,34 @@ fn unreachable_cond() -> TokenStream {
 }
 
 /// Emits `if cond { then } else { otherwise }`, collapsing known outcomes.
-/// `then` receives the narrowed range, `otherwise` the remainder.
+/// `then` receives the narrowed range, `otherwise` the remainder; either
+/// may have nothing to emit (`None`).
 pub fn branch(
+    applies: Versions,
+    possible: Versions,
+    then: impl FnOnce(Versions) -> Option<TokenStream>,
+    otherwise: impl FnOnce(Versions) -> Option<TokenStream>,
+) -> Option<TokenStream> {
+    let inside = applies.intersect(&possible);
+    let outside = possible.subtract(&applies).unwrap_or(possible);
+    match Cond::new(applies, possible) {
+        Cond::Always => then(inside),
+        Cond::Never => otherwise(possible),
+        Cond::When(c) => match (then(inside), otherwise(outside)) {
+            (None, None) => None,
+            (Some(t), None) => Some(quote!(if #c { #t })),
+            (None, Some(o)) => {
+                let n = Cond::outside(applies, possible).expr();
+                Some(quote!(if #n { #o }))
+            }
+            (Some(t), Some(o)) => Some(quote!(if #c { #t } else { #o })),
+        },
+    }
+}
+
+/// A value that depends on the version: `if cond { then } else { otherwise }`
+/// with both arms always present.
+pub fn select(
     applies: Versions,
     possible: Versions,
     then: impl FnOnce(Versions) -> TokenStream,
@@ -83,15 +109,7 @@ pub fn branch(
         Cond::When(c) => {
             let t = then(inside);
             let o = otherwise(outside);
-            match (t.is_empty(), o.is_empty()) {
-                (true, true) => quote!(),
-                (false, true) => quote!(if #c { #t }),
-                (true, false) => {
-                    let n = Cond::outside(applies, possible).expr();
-                    quote!(if #n { #o })
-                }
-                (false, false) => quote!(if #c { #t } else { #o }),
-            }
+            quote!(if #c { #t } else { #o })
         }
     }
 }
@@ -120,12 +138,15 @@ mod tests {
         let p = Versions::new(0, 9);
         assert_eq!(s(Cond::new(Versions::new(0, OPEN), p)), "true");
         assert_eq!(s(Cond::new(Versions::new(10, OPEN), p)), "false");
-        assert_eq!(s(Cond::new(Versions::new(3, OPEN), p)), "version >= 3i16");
-        assert_eq!(s(Cond::new(Versions::new(0, 4), p)), "version <= 4i16");
-        assert_eq!(s(Cond::new(Versions::new(4, 4), p)), "version == 4i16");
+        assert_eq!(
+            s(Cond::new(Versions::new(3, OPEN), p)),
+            "cx . version >= 3i16"
+        );
+        assert_eq!(s(Cond::new(Versions::new(0, 4), p)), "cx . version <= 4i16");
+        assert_eq!(s(Cond::new(Versions::new(4, 4), p)), "cx . version == 4i16");
         assert_eq!(
             s(Cond::new(Versions::new(2, 5), p)),
-            "(2i16 ..= 5i16) . contains (& version)"
+            "(2i16 ..= 5i16) . contains (& cx . version)"
         );
     }
 
@@ -140,16 +161,16 @@ mod tests {
                 assert_eq!(inner, Versions::new(3, 9));
                 let a = Cond::new(Versions::new(3, OPEN), inner).expr();
                 let b = Cond::new(Versions::new(5, OPEN), inner).expr();
-                quote!(#a; #b)
+                Some(quote!(#a; #b))
             },
             |rest| {
                 assert_eq!(rest, Versions::new(0, 2));
-                quote!(none)
+                Some(quote!(none))
             },
         );
         assert_eq!(
-            out.to_string(),
-            "if version >= 3i16 { true ; version >= 5i16 } else { none }"
+            out.unwrap().to_string(),
+            "if cx . version >= 3i16 { true ; cx . version >= 5i16 } else { none }"
         );
     }
 }

@@ -20,47 +20,33 @@ use quote::quote;
 use crate::error::GenError;
 use crate::model::Model;
 
-pub use api::{apis, Api};
-
 #[derive(Debug, Clone)]
 pub struct EmitOptions {
     /// The release the schemas are from, named in docs (`4.4`).
     pub release: String,
     /// Copy upstream `about` text into docs. Off for committed output.
     pub include_about: bool,
+    /// The path every runtime item is reached through: `crate` inside
+    /// kwire, `::kwire` for code generated into another crate.
+    pub runtime_root: String,
 }
 
-/// Whether the tokens use the variable `name`: an identifier that is not a
-/// field access (`.name`) or a struct-literal key (`name: value`).
-pub(crate) fn uses_ident(ts: &TokenStream, name: &str) -> bool {
-    use proc_macro2::{Spacing, TokenTree};
-    let tokens: Vec<TokenTree> = ts.clone().into_iter().collect();
-    for (i, t) in tokens.iter().enumerate() {
-        match t {
-            TokenTree::Ident(id) if id == name => {
-                let after_dot =
-                    i > 0 && matches!(&tokens[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
-                let is_key = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == Spacing::Alone);
-                if !after_dot && !is_key {
-                    return true;
-                }
-            }
-            TokenTree::Group(g) if uses_ident(&g.stream(), name) => return true,
-            _ => {}
+impl EmitOptions {
+    /// kwire's own output for `release`: no `about` text, runtime at `crate`.
+    pub fn new(release: impl Into<String>) -> Self {
+        EmitOptions {
+            release: release.into(),
+            include_about: false,
+            runtime_root: "crate".into(),
         }
     }
-    false
 }
 
-/// `let _ = &name;` when the body does not use the parameter `name`, so
-/// generated functions never trip `unused_variables`.
-pub(crate) fn touch_unused(body: &TokenStream, name: &str) -> TokenStream {
-    if uses_ident(body, name) {
-        quote!()
-    } else {
-        let id = proc_macro2::Ident::new(name, proc_macro2::Span::call_site());
-        quote!(let _ = &#id;)
-    }
+/// What every emitting function needs: the options and the runtime root
+/// as tokens.
+pub(crate) struct Emitter<'a> {
+    pub opts: &'a EmitOptions,
+    pub root: TokenStream,
 }
 
 fn header(opts: &EmitOptions) -> String {
@@ -79,21 +65,24 @@ fn render(path: &str, tokens: TokenStream, opts: &EmitOptions) -> Result<String,
     Ok(format!("{}{}", header(opts), prettyplease::unparse(&file)))
 }
 
-/// Generates every file. Keys are relative paths with `/` separators.
+/// Generates every file: a pure function of the model and the options.
+/// Keys are relative paths with `/` separators.
 pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, String>, GenError> {
-    let apis = apis(model)?;
+    let root: syn::Path = syn::parse_str(&opts.runtime_root).map_err(|e| GenError::Emit {
+        path: "(options)".into(),
+        message: format!("runtime root {:?} is not a path: {e}", opts.runtime_root),
+    })?;
+    let e = Emitter {
+        opts,
+        root: quote!(#root),
+    };
     let mut files = BTreeMap::new();
 
-    let live: Vec<_> = model
-        .messages
-        .iter()
-        .filter(|m| !m.valid.is_empty())
-        .collect();
     let mut mods = Vec::new();
-    for m in &live {
+    for m in model.messages.iter().filter(|m| m.is_live()) {
         let md = names::module_name(&m.name);
         let path = format!("messages/{md}.rs");
-        let tokens = structs::emit_message_file(m, opts);
+        let tokens = structs::emit_message_file(m, &e);
         files.insert(path.clone(), render(&path, tokens, opts)?);
         let mi = names::ident(&md);
         let ty = names::type_ident(&m.name);
@@ -114,16 +103,16 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
         )?,
     );
     files.insert(
-        "api_key.rs".into(),
-        render("api_key.rs", api::emit_api_key(&apis, opts), opts)?,
+        "api_table.rs".into(),
+        render("api_table.rs", api::emit_api_table(model, &e), opts)?,
     );
     files.insert(
         "dispatch.rs".into(),
         render(
             "dispatch.rs",
             {
-                let mut t = api::emit_dispatch(&apis);
-                t.extend(api::emit_index(model));
+                let mut t = api::emit_dispatch(model, &e);
+                t.extend(api::emit_index(model, &e));
                 t
             },
             opts,
@@ -139,7 +128,7 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
             "mod.rs",
             quote!(
                 #![doc = #root_doc]
-                pub mod api_key;
+                pub mod api_table;
                 pub mod dispatch;
                 pub mod messages;
                 pub mod releases;

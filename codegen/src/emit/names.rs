@@ -48,14 +48,6 @@ pub fn module_name(message: &str) -> String {
     message.to_snake_case()
 }
 
-/// The API name of a request/response: `ApiVersionsRequest` -> `ApiVersions`.
-pub fn api_name(message: &str) -> &str {
-    message
-        .strip_suffix("Request")
-        .or_else(|| message.strip_suffix("Response"))
-        .unwrap_or(message)
-}
-
 /// `ApiVersions` -> `API_VERSIONS`.
 pub fn const_name(api: &str) -> Ident {
     ident(&api.to_shouty_snake_case())

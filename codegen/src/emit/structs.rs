@@ -1,31 +1,31 @@
 //! The struct definitions of one message file: fields with their docs,
-//! `Default`, serde attributes, the codec impls and the `Message` impls.
+//! `Default`, serde attributes, the codec impls (behind the side features)
+//! and the `Message` impls.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::codec::{emit_min_size, emit_read, emit_size, emit_write};
+use super::codec::{emit_read, emit_size, emit_write};
 use super::cond::describe;
-use super::names::{api_name, const_name, field_ident, json_name, type_ident};
+use super::names::{const_name, field_ident, ident, json_name, module_name, type_ident};
 use super::testing::emit_arbitrary;
-use super::types::{
-    default_expr, default_is_derivable, field_type, is_option, possible, struct_is_flexible,
+use super::types::{default_expr, default_is_derivable, field_type};
+use super::Emitter;
+use crate::model::{
+    api_name, DefaultValue, Direction, FieldModel, FieldType, MessageKind, MessageModel,
+    StructModel,
 };
-use super::EmitOptions;
-use crate::model::{DefaultValue, FieldModel, FieldType, MessageKind, MessageModel, StructModel};
 
-fn field_doc(f: &FieldModel, p: crate::versions::Versions, opts: &EmitOptions) -> Vec<String> {
+fn field_doc(f: &FieldModel, e: &Emitter<'_>) -> Vec<String> {
     let mut facts = vec![format!("`{}`", f.ty.schema_name())];
-    facts.push(format!("versions {}", describe(f.versions.intersect(&p))));
-    let nullable = f.nullable.intersect(&f.versions).intersect(&p);
-    if !nullable.is_empty() {
-        facts.push(format!("nullable {}", describe(nullable)));
+    facts.push(format!("versions {}", describe(f.present)));
+    if !f.nullable_in.is_empty() {
+        facts.push(format!("nullable {}", describe(f.nullable_in)));
     }
-    let tagged = f.tagged.intersect(&p);
-    if !tagged.is_empty() {
+    if !f.tagged_in.is_empty() {
         facts.push(format!(
             "tagged {} (tag {})",
-            describe(tagged),
+            describe(f.tagged_in),
             f.tag.unwrap_or(0)
         ));
     }
@@ -43,14 +43,17 @@ fn field_doc(f: &FieldModel, p: crate::versions::Versions, opts: &EmitOptions) -
     if f.map_key {
         facts.push("map key".into());
     }
-    if let Some(e) = &f.entity_type {
-        facts.push(format!("entity `{e}`"));
+    if let Some(et) = &f.entity_type {
+        facts.push(format!("entity `{}`", et.schema_name()));
     }
     if let Some(fl) = f.flexible_override {
         facts.push(format!("compact encoding in versions {}", describe(fl)));
     }
+    if f.by_reference() {
+        facts.push("kept by reference in a segmented encode".into());
+    }
     let mut doc = vec![format!(" {}: {}.", f.name, facts.join(", "))];
-    if opts.include_about {
+    if e.opts.include_about {
         if let Some(a) = &f.about {
             doc.push(String::new());
             doc.push(format!(" {a}"));
@@ -59,11 +62,16 @@ fn field_doc(f: &FieldModel, p: crate::versions::Versions, opts: &EmitOptions) -
     doc
 }
 
-fn serde_attrs(f: &FieldModel, p: crate::versions::Versions) -> TokenStream {
+fn serde_attrs(f: &FieldModel, e: &Emitter<'_>) -> TokenStream {
     let jn = json_name(&f.name);
-    let with = match (&f.ty, is_option(f, p)) {
-        (FieldType::Bytes | FieldType::Records, false) => Some("crate::serde_support::bytes"),
-        (FieldType::Bytes | FieldType::Records, true) => Some("crate::serde_support::opt_bytes"),
+    let root = &e.opts.runtime_root;
+    let with = match (&f.ty, f.optional) {
+        (FieldType::Bytes | FieldType::Records, false) => {
+            Some(format!("{root}::serde_support::bytes"))
+        }
+        (FieldType::Bytes | FieldType::Records, true) => {
+            Some(format!("{root}::serde_support::opt_bytes"))
+        }
         _ => None,
     };
     match with {
@@ -72,18 +80,33 @@ fn serde_attrs(f: &FieldModel, p: crate::versions::Versions) -> TokenStream {
     }
 }
 
-fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenStream {
-    let p = possible(m, s);
+/// The `cfg` that compiles an encoder (`encode`) or a decoder of a message
+/// going in `d`: clients encode requests and decode responses, brokers the
+/// opposite; data messages are always both.
+pub fn side_cfg(d: Direction, encode: bool) -> TokenStream {
+    match (d, encode) {
+        (Direction::Both, _) => quote!(),
+        (Direction::ClientToBroker, true) | (Direction::BrokerToClient, false) => {
+            quote!(#[cfg(feature = "client")])
+        }
+        (Direction::ClientToBroker, false) | (Direction::BrokerToClient, true) => {
+            quote!(#[cfg(feature = "broker")])
+        }
+    }
+}
+
+fn emit_struct(m: &MessageModel, s: &StructModel, e: &Emitter<'_>) -> TokenStream {
+    let root = &e.root;
     let name = type_ident(&s.name);
     let mut fields = Vec::new();
     let mut defaults = Vec::new();
-    let derive_default = s.fields.iter().all(|f| default_is_derivable(f, p));
+    let derive_default = s.fields.iter().all(default_is_derivable);
     for f in &s.fields {
         let id = field_ident(&f.name);
-        let ty = field_type(f, p);
-        let docs = field_doc(f, p, opts);
-        let serde = serde_attrs(f, p);
-        let def = default_expr(f, p);
+        let ty = field_type(f, root);
+        let docs = field_doc(f, e);
+        let serde = serde_attrs(f, e);
+        let def = default_expr(f, root);
         fields.push(quote!(
             #(#[doc = #docs])*
             #serde
@@ -91,15 +114,16 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
         ));
         defaults.push(quote!(#id: #def,));
     }
-    if struct_is_flexible(m, s) {
+    if !s.flexible.is_empty() {
         fields.push(quote!(
             /// Tagged fields this build does not know, kept and written back.
             #[cfg_attr(feature = "serde", serde(skip))]
-            pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
+            pub unknown_tagged_fields: #root::wire::UnknownTaggedFields,
         ));
-        defaults.push(quote!(unknown_tagged_fields: ::core::default::Default::default(),));
+        defaults.push(quote!(unknown_tagged_fields: #root::wire::UnknownTaggedFields::new(),));
     }
     let is_root = s.name == m.name;
+    let release = &e.opts.release;
     let mut doc = Vec::new();
     if is_root {
         let what = match (m.kind, m.api_key) {
@@ -113,8 +137,8 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
             _ => "A data message".to_string(),
         };
         doc.push(format!(
-            " {what}, generated from `{}` of Kafka {}.",
-            m.file, opts.release
+            " {what}, generated from `{}` of Kafka {release}.",
+            m.file
         ));
         doc.push(String::new());
         doc.push(format!(
@@ -141,20 +165,13 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
         }
     } else {
         doc.push(format!(
-            " Struct `{}` of `{}` (Kafka {}){}, in versions {}.",
+            " Struct `{}` of `{}` (Kafka {release}){}, in versions {}.",
             s.name,
             m.file,
-            opts.release,
             if s.common { ", a common struct" } else { "" },
-            describe(p)
+            describe(s.possible)
         ));
     }
-    let read = emit_read(m, s);
-    let size = emit_size(m, s);
-    let write = emit_write(m, s);
-    let min = emit_min_size(m, s);
-    let arbitrary = emit_arbitrary(m, s);
-    let min_doc = " The fewest bytes one value takes on the wire at any version.";
     let (derive, default_impl) = if derive_default {
         (
             quote!(#[derive(Debug, Clone, PartialEq, Default)]),
@@ -172,6 +189,12 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
             ),
         )
     };
+    let enc_cfg = side_cfg(m.direction(), true);
+    let dec_cfg = side_cfg(m.direction(), false);
+    let size = emit_size(s, root);
+    let write = emit_write(s, root);
+    let read = emit_read(s, root);
+    let arbitrary = emit_arbitrary(m, s, root);
     quote!(
         #(#[doc = #doc])*
         #derive
@@ -184,38 +207,36 @@ fn emit_struct(m: &MessageModel, s: &StructModel, opts: &EmitOptions) -> TokenSt
 
         #default_impl
 
-        impl #name {
-            #[doc = #min_doc]
-            pub const MIN_SIZE: usize = #min;
-        }
-
-        impl crate::Encodable for #name {
+        #enc_cfg
+        impl #root::Encodable for #name {
             #size
             #write
         }
 
-        #read
+        #dec_cfg
+        impl #root::Decodable for #name {
+            #read
+        }
 
         #arbitrary
     )
 }
 
-fn emit_message_impls(m: &MessageModel) -> TokenStream {
+fn emit_message_impls(m: &MessageModel, e: &Emitter<'_>) -> TokenStream {
+    let root = &e.root;
     let name = type_ident(&m.name);
     let sname = &m.name;
     let lo = m.valid.lo;
     let hi = m.valid.hi;
-    let flex = if m.flexible.is_empty() {
-        quote!(None)
-    } else {
-        let f = m.flexible.lo;
-        quote!(Some(#f))
+    let flex = match m.flexible_min() {
+        None => quote!(None),
+        Some(f) => quote!(Some(#f)),
     };
     let unstable = m.latest_unstable;
     let mut out = quote!(
-        impl crate::Message for #name {
+        impl #root::Message for #name {
             const NAME: &'static str = #sname;
-            const VERSIONS: crate::VersionRange = crate::VersionRange::new(#lo, #hi);
+            const VERSIONS: #root::VersionRange = #root::VersionRange::new(#lo, #hi);
             const FLEXIBLE_MIN: ::core::option::Option<i16> = #flex;
             const LATEST_VERSION_UNSTABLE: bool = #unstable;
         }
@@ -225,18 +246,17 @@ fn emit_message_impls(m: &MessageModel) -> TokenStream {
     match m.kind {
         MessageKind::Request => {
             let resp = type_ident(&format!("{api}Response"));
-            let resp_mod =
-                super::names::ident(&super::names::module_name(&format!("{api}Response")));
+            let resp_mod = ident(&module_name(&format!("{api}Response")));
             out.extend(quote!(
-                impl crate::Request for #name {
-                    const API_KEY: crate::ApiKey = crate::ApiKey::#key;
+                impl #root::Request for #name {
+                    const API_KEY: #root::ApiKey = #root::ApiKey::#key;
                     type Response = super::#resp_mod::#resp;
                 }
             ));
         }
         MessageKind::Response => out.extend(quote!(
-            impl crate::Response for #name {
-                const API_KEY: crate::ApiKey = crate::ApiKey::#key;
+            impl #root::Response for #name {
+                const API_KEY: #root::ApiKey = #root::ApiKey::#key;
             }
         )),
         _ => {}
@@ -245,11 +265,11 @@ fn emit_message_impls(m: &MessageModel) -> TokenStream {
 }
 
 /// The whole file for one message.
-pub fn emit_message_file(m: &MessageModel, opts: &EmitOptions) -> TokenStream {
+pub fn emit_message_file(m: &MessageModel, e: &Emitter<'_>) -> TokenStream {
     let mut items = Vec::new();
     for s in &m.structs {
-        items.push(emit_struct(m, s, opts));
+        items.push(emit_struct(m, s, e));
     }
-    items.push(emit_message_impls(m));
+    items.push(emit_message_impls(m, e));
     quote!(#(#items)*)
 }

@@ -1,28 +1,14 @@
-//! Rust types, defaults and minimum wire sizes of schema fields.
+//! Rust types and defaults of schema fields.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::names::type_ident;
-use crate::model::{DefaultValue, FieldModel, FieldType, MessageModel, StructModel};
-use crate::versions::Versions;
+use crate::model::{DefaultValue, FieldModel, FieldType};
 
-/// The versions a struct's generated code must handle. Common structs are
-/// shared by fields of different versions, so they cover the whole message.
-pub fn possible(m: &MessageModel, s: &StructModel) -> Versions {
-    if s.common || s.name == m.name {
-        m.valid
-    } else {
-        s.versions.intersect(&m.valid)
-    }
-}
-
-/// Whether the struct can be written at a flexible version.
-pub fn struct_is_flexible(m: &MessageModel, s: &StructModel) -> bool {
-    !m.flexible.intersect(&possible(m, s)).is_empty()
-}
-
-pub fn base_type(ty: &FieldType) -> TokenStream {
+/// The Rust type of a value of `ty` (not nullable). `root` is the path of
+/// the runtime crate.
+pub fn base_type(ty: &FieldType, root: &TokenStream) -> TokenStream {
     match ty {
         FieldType::Bool => quote!(bool),
         FieldType::Int8 => quote!(i8),
@@ -32,31 +18,24 @@ pub fn base_type(ty: &FieldType) -> TokenStream {
         FieldType::Uint32 => quote!(u32),
         FieldType::Int64 => quote!(i64),
         FieldType::Float64 => quote!(f64),
-        FieldType::String => quote!(crate::StrBytes),
-        FieldType::Bytes | FieldType::Records => quote!(crate::Bytes),
-        FieldType::Uuid => quote!(crate::Uuid),
+        FieldType::String => quote!(#root::StrBytes),
+        FieldType::Bytes | FieldType::Records => quote!(#root::Bytes),
+        FieldType::Uuid => quote!(#root::Uuid),
         FieldType::Struct(n) => {
             let i = type_ident(n);
             quote!(#i)
         }
         FieldType::Array(inner) => {
-            let t = base_type(inner);
+            let t = base_type(inner, root);
             quote!(::std::vec::Vec<#t>)
         }
     }
 }
 
-/// Whether the Rust field is an `Option` (nullable in some version it has).
-pub fn is_option(f: &FieldModel, possible: Versions) -> bool {
-    !f.nullable
-        .intersect(&f.versions)
-        .intersect(&possible)
-        .is_empty()
-}
-
-pub fn field_type(f: &FieldModel, possible: Versions) -> TokenStream {
-    let t = base_type(&f.ty);
-    if is_option(f, possible) {
+/// The field's Rust type: `Option` when nullable in some version it has.
+pub fn field_type(f: &FieldModel, root: &TokenStream) -> TokenStream {
+    let t = base_type(&f.ty, root);
+    if f.optional {
         quote!(::core::option::Option<#t>)
     } else {
         t
@@ -94,30 +73,29 @@ fn literal(ty: &FieldType, n: i64) -> TokenStream {
 }
 
 /// The default value as an expression of the field's Rust type.
-pub fn default_expr(f: &FieldModel, possible: Versions) -> TokenStream {
-    let opt = is_option(f, possible);
+pub fn default_expr(f: &FieldModel, root: &TokenStream) -> TokenStream {
     let inner = match &f.default {
         DefaultValue::Null => return quote!(None),
-        DefaultValue::TypeZero => zero(&f.ty),
+        DefaultValue::TypeZero => zero(&f.ty, root),
         DefaultValue::Bool(b) => quote!(#b),
         DefaultValue::Int(n) => literal(&f.ty, *n),
         DefaultValue::Float(x) => quote!(#x),
         DefaultValue::Str(s) => {
             if s.is_empty() {
-                quote!(crate::StrBytes::new())
+                quote!(#root::StrBytes::new())
             } else {
-                quote!(crate::StrBytes::from_static(#s))
+                quote!(#root::StrBytes::from_static(#s))
             }
         }
     };
-    if opt {
+    if f.optional {
         quote!(Some(#inner))
     } else {
         inner
     }
 }
 
-fn zero(ty: &FieldType) -> TokenStream {
+fn zero(ty: &FieldType, root: &TokenStream) -> TokenStream {
     match ty {
         FieldType::Bool => quote!(false),
         FieldType::Int8 => quote!(0i8),
@@ -127,68 +105,21 @@ fn zero(ty: &FieldType) -> TokenStream {
         FieldType::Uint32 => quote!(0u32),
         FieldType::Int64 => quote!(0i64),
         FieldType::Float64 => quote!(0.0f64),
-        FieldType::String => quote!(crate::StrBytes::new()),
-        FieldType::Bytes | FieldType::Records => quote!(crate::Bytes::new()),
-        FieldType::Uuid => quote!(crate::Uuid::ZERO),
+        FieldType::String => quote!(#root::StrBytes::new()),
+        FieldType::Bytes | FieldType::Records => quote!(#root::Bytes::new()),
+        FieldType::Uuid => quote!(#root::Uuid::ZERO),
         FieldType::Struct(n) => {
             let i = type_ident(n);
             quote!(<#i as ::core::default::Default>::default())
         }
-        FieldType::Array(inner) => {
-            let t = base_type(inner);
-            quote!(::std::vec::Vec::<#t>::new())
-        }
+        FieldType::Array(_) => quote!(::std::vec::Vec::new()),
     }
-}
-
-/// The fewest bytes a value of this type takes; `compact_possible` picks
-/// the shorter compact length prefixes where flexible versions exist.
-pub fn min_size(ty: &FieldType, compact_possible: bool) -> TokenStream {
-    let n: usize = match ty {
-        FieldType::Bool | FieldType::Int8 => 1,
-        FieldType::Int16 | FieldType::Uint16 => 2,
-        FieldType::Int32 | FieldType::Uint32 => 4,
-        FieldType::Int64 | FieldType::Float64 => 8,
-        FieldType::Uuid => 16,
-        FieldType::String => {
-            if compact_possible {
-                1
-            } else {
-                2
-            }
-        }
-        FieldType::Bytes | FieldType::Records | FieldType::Array(_) => {
-            if compact_possible {
-                1
-            } else {
-                4
-            }
-        }
-        FieldType::Struct(n) => {
-            let i = type_ident(n);
-            return quote!(#i::MIN_SIZE);
-        }
-    };
-    quote!(#n)
-}
-
-/// Fixed wire size of a type, when it has one.
-pub fn fixed_size(ty: &FieldType) -> Option<usize> {
-    Some(match ty {
-        FieldType::Bool | FieldType::Int8 => 1,
-        FieldType::Int16 | FieldType::Uint16 => 2,
-        FieldType::Int32 | FieldType::Uint32 => 4,
-        FieldType::Int64 | FieldType::Float64 => 8,
-        FieldType::Uuid => 16,
-        _ => return None,
-    })
 }
 
 /// `true` when the field holds something other than its default, written
 /// the way clippy likes (`x`, `!x`, `x.is_some()`, `!x.is_empty()`).
-pub fn non_default(f: &FieldModel, possible: Versions, access: TokenStream) -> TokenStream {
-    let opt = is_option(f, possible);
-    match (&f.ty, &f.default, opt) {
+pub fn non_default(f: &FieldModel, access: TokenStream, root: &TokenStream) -> TokenStream {
+    match (&f.ty, &f.default, f.optional) {
         (_, DefaultValue::Null, _) => quote!(#access.is_some()),
         (FieldType::Bool, DefaultValue::TypeZero | DefaultValue::Bool(false), false) => {
             quote!(#access)
@@ -206,16 +137,15 @@ pub fn non_default(f: &FieldModel, possible: Versions, access: TokenStream) -> T
             quote!(!#access.is_empty())
         }
         _ => {
-            let def = default_expr(f, possible);
+            let def = default_expr(f, root);
             quote!(#access != #def)
         }
     }
 }
 
 /// Whether `#[derive(Default)]` gives exactly the schema defaults.
-pub fn default_is_derivable(f: &FieldModel, possible: Versions) -> bool {
-    let opt = is_option(f, possible);
-    match (&f.default, opt) {
+pub fn default_is_derivable(f: &FieldModel) -> bool {
+    match (&f.default, f.optional) {
         (DefaultValue::Null, true) => true,
         (DefaultValue::TypeZero, false) => true,
         (DefaultValue::Bool(false), false) => true,

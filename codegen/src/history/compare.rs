@@ -83,7 +83,7 @@ fn struct_layout(msg: &MessageModel, s: &StructModel, version: i16) -> Vec<WireF
 }
 
 fn field_layout(msg: &MessageModel, f: &FieldModel, version: i16) -> WireField {
-    let fields = match f.ty.is_struct_or_struct_array() {
+    let fields = match f.ty.struct_name() {
         Some(name) => msg
             .find_struct(name)
             .map(|s| struct_layout(msg, s, version))

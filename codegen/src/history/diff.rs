@@ -141,7 +141,7 @@ fn versions_list(v: Versions) -> BTreeSet<i16> {
 }
 
 fn api_name(m: &MessageModel) -> String {
-    crate::emit::names::api_name(&m.name).to_string()
+    crate::model::api_name(&m.name).to_string()
 }
 
 fn versions_text(m: &MessageModel) -> String {
@@ -389,7 +389,7 @@ fn opt_versions(v: Versions) -> String {
 }
 
 fn struct_fields<'a>(m: &'a MessageModel, f: &FieldModel) -> &'a [FieldModel] {
-    f.ty.is_struct_or_struct_array()
+    f.ty.struct_name()
         .and_then(|s| m.find_struct(s))
         .map(|s| s.fields.as_slice())
         .unwrap_or(&[])

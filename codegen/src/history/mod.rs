@@ -83,15 +83,17 @@ pub fn const_name(line: &str) -> String {
 /// request's valid versions, unstable flag and listeners.
 pub fn apis_of_model(model: &crate::model::Model) -> Result<Vec<ApiRow>, crate::GenError> {
     let mut out: BTreeMap<i16, ApiRow> = BTreeMap::new();
-    for a in crate::emit::apis(model)? {
+    // The model pairs every request with its response when it is built.
+    for a in &model.apis {
+        let request = &model.messages[a.request];
         out.insert(
             a.key,
             ApiRow {
                 key: a.key,
                 name: a.name.clone(),
-                versions: a.request.valid,
-                latest_unstable: a.request.latest_unstable,
-                listeners: a.request.listeners.clone(),
+                versions: request.valid,
+                latest_unstable: request.latest_unstable,
+                listeners: request.listeners.clone(),
             },
         );
     }
