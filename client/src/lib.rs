@@ -22,6 +22,7 @@ pub mod error;
 pub mod escape;
 pub mod explain;
 pub mod frame;
+pub mod group;
 pub mod inspect;
 pub mod limits;
 pub mod negotiate;
