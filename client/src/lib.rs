@@ -29,6 +29,7 @@ pub mod negotiate;
 pub mod proto;
 pub mod table;
 pub mod tls;
+pub mod txn;
 
 pub use broker::{Broker, Client, ClientConfig, Negotiated, SendOptions, Sent};
 pub use choose::{Cap, Choice, Gate, GateKind, NoVersion};
