@@ -18,6 +18,7 @@ pub mod apiversions;
 pub mod broker;
 pub mod choose;
 pub mod conn;
+pub mod consume;
 pub mod error;
 pub mod escape;
 pub mod explain;
