@@ -11,9 +11,15 @@
 //! caller does the I/O and the version choice within that range.
 
 pub mod assignor;
+pub mod classic;
 mod partition;
+mod request;
 
 pub use partition::{java_cmp, TopicPartition};
+pub use request::{
+    GroupError, GroupEvent, GroupRequest, GroupRequestBody, GroupResponse, LeaveGroupSpec, Poll,
+    RequestId,
+};
 
 /// What a consumer knows about its group membership, as
 /// `ConsumerGroupMetadata` in Kafka's clients: the transactional producer
