@@ -12,8 +12,10 @@
 
 pub mod assignor;
 pub mod classic;
+pub mod consumer;
 mod partition;
 mod request;
+pub mod select;
 
 pub use partition::{java_cmp, TopicPartition};
 pub use request::{

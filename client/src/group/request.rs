@@ -133,6 +133,12 @@ pub enum GroupEvent {
     MetadataNeeded(Vec<String>),
     /// A member's JoinGroup metadata could not be read; it was given nothing.
     UnreadableMember { member_id: String, error: String },
+    /// KIP-848: the assignment names topics by id; the caller looks these
+    /// up (Metadata) and answers with `provide_topic_names`.
+    TopicNamesNeeded(Vec<kwire::Uuid>),
+    /// An error the member continues after (the application should know,
+    /// e.g. a subscribed topic it may not read).
+    Warning(GroupError),
     /// The coordinator does not run this protocol for the group
     /// (ConsumerGroupHeartbeat answered UNSUPPORTED_VERSION): the caller
     /// falls back to the classic protocol.
