@@ -23,6 +23,19 @@ fn txn_route() -> Route {
     }
 }
 
+/// A ready producer (level `level`) in a transaction that added `out-0` (confirmed in classic).
+fn in_transaction(level: kwire_client::txn::FinalizedLevel) -> Driver {
+    let mut d = Driver::new(cfg(), level, modern_coordinator());
+    d.init();
+    d.tm.begin().unwrap();
+    d.tm.add_partition(tp("out", 0)).unwrap();
+    if d.tm.mode() == Some(TxnMode::Classic) {
+        let r = d.expect();
+        d.answer(&r, ErrorCode::NONE);
+    }
+    d
+}
+
 #[test]
 fn classic_transaction_end_to_end() {
     let mut d = Driver::new(cfg(), TV1, modern_coordinator());
@@ -193,12 +206,7 @@ fn an_empty_transaction_sends_no_end_txn() {
 
 #[test]
 fn not_coordinator_re_looks_up_the_transaction_coordinator() {
-    let mut d = Driver::new(cfg(), TV1, modern_coordinator());
-    d.init();
-    d.tm.begin().unwrap();
-    d.tm.add_partition(tp("out", 0)).unwrap();
-    let r = d.expect();
-    d.answer(&r, ErrorCode::NONE);
+    let mut d = in_transaction(TV1);
     d.tm.commit().unwrap();
     let r = d.expect();
     assert!(!r.refresh_coordinator);
@@ -266,12 +274,7 @@ fn transaction_abortable_then_abort_recovers() {
 
 #[test]
 fn unknown_producer_id_bumps_the_epoch_after_the_abort() {
-    let mut d = Driver::new(cfg(), TV1, modern_coordinator());
-    d.init();
-    d.tm.begin().unwrap();
-    d.tm.add_partition(tp("out", 0)).unwrap();
-    let r = d.expect();
-    d.answer(&r, ErrorCode::NONE);
+    let mut d = in_transaction(TV1);
     d.tm.on_produce_error(ErrorCode::UNKNOWN_PRODUCER_ID);
     assert_eq!(d.tm.state(), TxnState::AbortableError);
     d.tm.abort().unwrap();
@@ -310,12 +313,7 @@ fn unknown_producer_id_is_fatal_without_epoch_bumps() {
 
 #[test]
 fn transaction_abortable_in_reply_to_an_abort_is_fatal() {
-    let mut d = Driver::new(cfg(), TV1, modern_coordinator());
-    d.init();
-    d.tm.begin().unwrap();
-    d.tm.add_partition(tp("out", 0)).unwrap();
-    let r = d.expect();
-    d.answer(&r, ErrorCode::NONE);
+    let mut d = in_transaction(TV1);
     d.tm.abort().unwrap();
     let r = d.expect();
     d.answer(&r, ErrorCode::TRANSACTION_ABORTABLE);

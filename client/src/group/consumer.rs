@@ -240,6 +240,17 @@ impl ConsumerMember {
         self.events.pop_front()
     }
 
+    /// Leaving, left or failed: the membership is over or ending.
+    fn ending(&self) -> bool {
+        matches!(
+            self.state,
+            ConsumerState::PrepareLeaving
+                | ConsumerState::Leaving
+                | ConsumerState::Left
+                | ConsumerState::Failed
+        )
+    }
+
     fn invalid(&self, op: &'static str) -> GroupError {
         GroupError::InvalidState {
             op,
@@ -253,13 +264,7 @@ impl ConsumerMember {
         &mut self,
         topics: impl IntoIterator<Item = String>,
     ) -> Result<(), GroupError> {
-        if matches!(
-            self.state,
-            ConsumerState::PrepareLeaving
-                | ConsumerState::Leaving
-                | ConsumerState::Left
-                | ConsumerState::Failed
-        ) {
+        if self.ending() {
             return Err(self.invalid("subscribe"));
         }
         self.topics = topics.into_iter().collect();
@@ -312,13 +317,7 @@ impl ConsumerMember {
 
     /// Leaves the group: revoke, then the leave heartbeat.
     pub fn leave(&mut self) -> Result<(), GroupError> {
-        if matches!(
-            self.state,
-            ConsumerState::PrepareLeaving
-                | ConsumerState::Leaving
-                | ConsumerState::Left
-                | ConsumerState::Failed
-        ) {
+        if self.ending() {
             return Err(self.invalid("leave"));
         }
         if self.state == ConsumerState::Unsubscribed

@@ -235,3 +235,23 @@ pub(crate) fn finish(map: BTreeMap<String, Vec<TopicPartition>>) -> BTreeMap<Str
         })
         .collect()
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub(crate) fn member(id: &str, topics: &[&str]) -> Member {
+        Member {
+            member_id: id.into(),
+            group_instance_id: None,
+            subscription: Subscription {
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    pub(crate) fn parts(a: &BTreeMap<String, Assignment>, m: &str) -> Vec<String> {
+        a[m].partitions.iter().map(|tp| tp.to_string()).collect()
+    }
+}

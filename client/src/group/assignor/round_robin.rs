@@ -71,22 +71,7 @@ impl Assignor for RoundRobinAssignor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::group::assignor::Subscription;
-
-    fn member(id: &str, topics: &[&str]) -> Member {
-        Member {
-            member_id: id.into(),
-            group_instance_id: None,
-            subscription: Subscription {
-                topics: topics.iter().map(|t| t.to_string()).collect(),
-                ..Default::default()
-            },
-        }
-    }
-
-    fn parts(a: &BTreeMap<String, Assignment>, m: &str) -> Vec<String> {
-        a[m].partitions.iter().map(|tp| tp.to_string()).collect()
-    }
+    use crate::group::assignor::test_support::{member, parts};
 
     #[test]
     fn kafka_doc_examples() {
