@@ -465,85 +465,102 @@ fn general_assign(
     claims: &Claims,
     racks: &Racks,
 ) -> BTreeMap<String, Vec<TopicPartition>> {
-    let subs: BTreeMap<&str, BTreeSet<&str>> = members
+    // Members by index in member-id order (`members` is sorted); per topic,
+    // the indexes that may take it, computed once.
+    let ids: Vec<&str> = members.iter().map(|m| m.member_id.as_str()).collect();
+    let mut eligible: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, m) in members.iter().enumerate() {
+        for t in &m.subscription.topics {
+            let v = eligible.entry(t.as_str()).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
+            }
+        }
+    }
+    let no_one: Vec<usize> = Vec::new();
+    let who = |topic: &str| eligible.get(topic).unwrap_or(&no_one);
+    let owned: Vec<BTreeSet<&TopicPartition>> = ids
         .iter()
         .map(|m| {
-            (
-                m.member_id.as_str(),
-                m.subscription.topics.iter().map(String::as_str).collect(),
-            )
+            claims
+                .owned
+                .get(m)
+                .map(|v| v.iter().collect())
+                .unwrap_or_default()
         })
         .collect();
-    // Members in member-id order (`members` is sorted).
-    let order: Vec<&str> = members.iter().map(|m| m.member_id.as_str()).collect();
-    let eligible = |tp: &TopicPartition| -> Vec<&str> {
-        order
-            .iter()
-            .copied()
-            .filter(|m| subs[m].contains(tp.topic.as_str()))
-            .collect()
-    };
 
-    let mut asg: BTreeMap<&str, Vec<TopicPartition>> =
-        order.iter().map(|m| (*m, Vec::new())).collect();
+    let mut asg: Vec<Vec<TopicPartition>> = vec![Vec::new(); ids.len()];
     let mut taken = BTreeSet::new();
-    for m in &order {
-        if let Some(owned) = claims.owned.get(m) {
-            for tp in owned {
-                if subs[m].contains(tp.topic.as_str()) && taken.insert(tp.clone()) {
-                    asg.entry(m).or_default().push(tp.clone());
-                }
+    for (i, own) in owned.iter().enumerate() {
+        for tp in own {
+            if who(&tp.topic).contains(&i) && taken.insert((*tp).clone()) {
+                asg[i].push((*tp).clone());
             }
         }
     }
 
-    let mut todo: Vec<(usize, TopicPartition)> = all
+    let mut todo: Vec<(usize, &TopicPartition)> = all
         .iter()
         .filter(|tp| !taken.contains(*tp))
-        .map(|tp| (eligible(tp).len(), tp.clone()))
+        .map(|tp| (who(&tp.topic).len(), tp))
         .filter(|(n, _)| *n > 0)
         .collect();
-    todo.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    todo.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
     for (_, tp) in todo {
-        let best = eligible(&tp).into_iter().min_by(|a, b| {
-            asg[a]
-                .len()
-                .cmp(&asg[b].len())
-                .then(racks.mismatch(a, &tp).cmp(&racks.mismatch(b, &tp)))
-        });
+        let best = who(&tp.topic)
+            .iter()
+            .copied()
+            .min_by_key(|m| (asg[*m].len(), racks.mismatch(ids[*m], tp)));
         if let Some(m) = best {
-            asg.entry(m).or_default().push(tp);
+            asg[m].push(tp.clone());
         }
     }
 
-    // Even out: a move from A to an eligible B with |B| + 1 < |A| always
-    // lowers the sum of squared counts, so this ends.
+    // Even out: a move from A to an eligible B with |B| + 1 < |A| lowers
+    // the sum of squared counts, so this ends. Each pass takes the members
+    // from the most loaded down and moves from each while it can, newly
+    // placed partitions before owned ones, to the least loaded eligible
+    // member (the first in member-id order among equals).
     loop {
-        let mut by_load: Vec<&str> = order.clone();
-        by_load.sort_by(|a, b| asg[b].len().cmp(&asg[a].len()).then(java_cmp(a, b)));
+        let mut by_load: Vec<usize> = (0..ids.len()).collect();
+        by_load.sort_by(|a, b| asg[*b].len().cmp(&asg[*a].len()).then(a.cmp(b)));
         let mut moved = false;
-        'members: for a in by_load {
-            let mut candidates = asg[a].clone();
-            let owns = |tp: &TopicPartition| claims.owned.get(a).is_some_and(|o| o.contains(tp));
-            candidates.sort_by(|x, y| owns(x).cmp(&owns(y)).then(x.cmp(y)));
+        for a in by_load {
+            let mut candidates = std::mem::take(&mut asg[a]);
+            candidates.sort_by(|x, y| {
+                owned[a]
+                    .contains(x)
+                    .cmp(&owned[a].contains(y))
+                    .then(x.cmp(y))
+            });
+            let mut keep = Vec::with_capacity(candidates.len());
+            let mut load_a = candidates.len();
             for tp in candidates {
-                let target = eligible(&tp)
-                    .into_iter()
-                    .filter(|b| asg[b].len() + 1 < asg[a].len())
-                    .min_by(|x, y| asg[x].len().cmp(&asg[y].len()));
-                if let Some(b) = target {
-                    asg.entry(a).or_default().retain(|x| *x != tp);
-                    asg.entry(b).or_default().push(tp);
-                    moved = true;
-                    break 'members;
+                let target = who(&tp.topic)
+                    .iter()
+                    .copied()
+                    .filter(|b| *b != a)
+                    .min_by_key(|b| asg[*b].len());
+                match target {
+                    Some(b) if asg[b].len() + 1 < load_a => {
+                        asg[b].push(tp);
+                        load_a -= 1;
+                        moved = true;
+                    }
+                    _ => keep.push(tp),
                 }
             }
+            asg[a] = keep;
         }
         if !moved {
             break;
         }
     }
-    asg.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    ids.iter()
+        .zip(asg)
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 impl Assignor for CooperativeStickyAssignor {
