@@ -52,7 +52,7 @@ impl Kafka {
         let fail = |why: String| -> ! {
             panic!(
                 "{why}\nKafka's assignors need java (17+) and mvn (3.8+) with Maven Central reachable \
-                 (about 5 MB of jars on first use); build them with \
+                 (about 22 MB of jars on first use, shared with the oracle); build them with \
                  `testsupport/kafka/assignors/run --build` from the repository root"
             )
         };
@@ -81,7 +81,18 @@ impl Kafka {
             stdout,
             next_id: 0,
         };
-        let pong = k.call(json!({"op": "ping"}));
+        // A JVM that does not start (no java) ends the process before the first answer.
+        let mut line = String::new();
+        writeln!(k.stdin, "{}", json!({"op": "ping", "id": 0})).ok();
+        k.stdin.flush().ok();
+        if k.stdout.read_line(&mut line).unwrap_or(0) == 0 {
+            fail(format!(
+                "{} started but exited before answering (is java on PATH?)",
+                script.display()
+            ));
+        }
+        let pong: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| fail(format!("{e}: {line}")));
         assert_eq!(pong["ok"], "4.4.0", "harness answered {pong}");
         k
     }
