@@ -26,10 +26,13 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod consume;
 pub mod escape;
+pub mod group;
 pub mod limits;
 pub mod net;
 pub mod protocol;
+pub mod txn;
 
 pub use cluster::{Cluster, ClusterConfig, ClusterError, Routed};
 pub use limits::ResponseCaps;
