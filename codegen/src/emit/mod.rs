@@ -118,6 +118,9 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
             opts,
         )?,
     );
+    // The release tables belong to the kwire crate itself: vendored output
+    // (any other runtime root) reads them from the runtime it depends on.
+    let own_crate = opts.runtime_root == "crate";
     let root_doc = format!(
         " Code generated from the Kafka {} message schemas.",
         opts.release
@@ -126,23 +129,28 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
         "mod.rs".into(),
         render(
             "mod.rs",
-            quote!(
-                #![doc = #root_doc]
-                pub mod api_table;
-                pub mod dispatch;
-                pub mod messages;
-                pub mod releases;
-            ),
+            {
+                let releases = own_crate.then(|| quote!(pub mod releases;));
+                quote!(
+                    #![doc = #root_doc]
+                    pub mod api_table;
+                    pub mod dispatch;
+                    pub mod messages;
+                    #releases
+                )
+            },
             opts,
         )?,
     );
-    files.insert(
-        "releases.rs".into(),
-        render(
-            "releases.rs",
-            releases::emit(&crate::history::committed()?),
-            opts,
-        )?,
-    );
+    if own_crate {
+        files.insert(
+            "releases.rs".into(),
+            render(
+                "releases.rs",
+                releases::emit(&crate::history::committed()?),
+                opts,
+            )?,
+        );
+    }
     Ok(files)
 }
