@@ -38,6 +38,9 @@ testsupport/kafka/broker resolve --release 2.3.1 >/dev/null
 for r in 4.0.2 3.9.2 2.8.2; do testsupport/kafka/broker resolve --release "$r" >/dev/null; done
 testsupport/kafka/oracle-run --build >/dev/null
 testsupport/kafka/clients-run --build >/dev/null
+testsupport/kafka/assignors/run --build >/dev/null
+# Kafka's tools (ConsumerPerformance, the group and transaction clients' class path).
+testsupport/kafka/broker resolve --release 4.4.0 --tools >/dev/null
 
 step "formatting"
 cargo fmt --all -- --check
