@@ -2,6 +2,10 @@
 # Runs every fuzz target for N seconds (default 60) with cargo-fuzz
 # (libFuzzer, nightly), installing cargo-fuzz and nightly if missing.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
+# The corpora (fuzz/corpus/<target>) are kept in the repository, minimized
+# after each run (`cargo fuzz cmin`): the memory-budget tests replay them
+# (tests/memory_budget.rs, tests/records_memory.rs), so commit them after a
+# run that found something new.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 secs=${1:-60}; shift || true
@@ -42,4 +46,8 @@ for t in "${targets[@]}"; do
   [ "$t" = records ] && asan=${ASAN_OPTIONS:-quarantine_size_mb=16}
   # shellcheck disable=SC2046 # the limits are separate words
   ASAN_OPTIONS=$asan cargo +nightly fuzz run "$t" -- -max_total_time="$secs" $(limits "$t") -max_len=4096
+  # Keep the committed corpus small: only inputs that add coverage.
+  # shellcheck disable=SC2046
+  ASAN_OPTIONS=$asan cargo +nightly fuzz cmin "$t" -- $(limits "$t") -max_len=4096 >/dev/null 2>&1 ||
+    echo "fuzz: minimizing the $t corpus failed (the corpus is left as the run made it)" >&2
 done

@@ -299,3 +299,90 @@ fn random_and_mutated_inputs_stay_within_the_budget() {
     }
     assert!(cases > 4000, "only {cases} cases");
 }
+
+/// The fuzz corpora the repository keeps (`fuzz/corpus/{messages,frames}`,
+/// minimized with `cargo fuzz cmin`), replayed through the fuzz targets'
+/// own input mapping: whatever the fuzzer found interesting stays within
+/// the contract too, not only the shapes above. Failed decodes are fine
+/// here (the inputs are arbitrary bytes); only the heap is checked.
+#[test]
+fn fuzz_corpora_decode_within_the_budget() {
+    let _guard = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    for target in ["messages", "frames"] {
+        let inputs = corpus(target);
+        let mut worst = 0usize;
+        for (file, data) in &inputs {
+            let (len, used) = if target == "messages" {
+                // fuzz/fuzz_targets/messages.rs: message, version, body.
+                if data.len() < 2 {
+                    continue;
+                }
+                let (name, range) = MESSAGES[data[0] as usize % MESSAGES.len()];
+                let span = (range.max - range.min + 1) as usize;
+                let version = range.min + (data[1] as usize % span) as i16;
+                let body = Bytes::copy_from_slice(&data[2..]);
+                let (_, used) = allocated(|| decode_by_name(name, version, body.clone()));
+                (body.len(), used)
+            } else {
+                // fuzz/fuzz_targets/frames.rs: api key, version, then the frame.
+                if data.len() < 4 {
+                    continue;
+                }
+                let key = ApiKey(i16::from_be_bytes([data[0], data[1]]));
+                let version = i16::from_be_bytes([data[2], data[3]]);
+                let hv = kwire::headers::request_header_version(key, version).clamp(1, 2);
+                let frame = Bytes::copy_from_slice(data);
+                let (_, used) = allocated(|| {
+                    let mut r = Reader::new(frame.clone());
+                    RequestHeader::decode(&mut r, hv)?;
+                    RequestKind::decode(key, version, &mut r).map(|_| ())
+                });
+                (frame.len(), used)
+            };
+            assert!(
+                used <= limit(len),
+                "fuzz/corpus/{target}/{file}: decoding {len} bytes allocated {used} bytes, over the contract's {}",
+                limit(len)
+            );
+            worst = worst.max(used.saturating_sub(BASE) / len.max(1));
+        }
+        eprintln!(
+            "{target}: {} corpus inputs within 16 x input + 64 KiB (worst {worst} bytes per input byte above the base)",
+            inputs.len()
+        );
+    }
+}
+
+/// The inputs of one fuzz target's committed corpus; an empty or missing
+/// corpus fails (it is part of the repository, `scripts/fuzz.sh` refreshes it).
+fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the fuzz corpus is part of the repository)",
+                dir.display()
+            )
+        })
+        .map(|entry| {
+            let path = entry.expect("corpus entry").path();
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (name, data)
+        })
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 50,
+        "{}: only {} inputs; refresh it with scripts/fuzz.sh",
+        dir.display(),
+        out.len()
+    );
+    out
+}

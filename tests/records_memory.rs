@@ -520,3 +520,48 @@ mod mutated {
         }
     }
 }
+
+/// The records fuzz corpus the repository keeps (`fuzz/corpus/records`,
+/// minimized with `cargo fuzz cmin`), replayed with the fuzz target's own
+/// mapping (the first byte repeats the rest into a field of up to 64
+/// batches) under one budget, CRC checks off as in the target: what the
+/// fuzzer found interesting stays within the budget too.
+#[test]
+fn the_fuzz_corpus_stays_within_the_budget() {
+    let _one = serial();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/records");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the fuzz corpus is part of the repository)",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("corpus entry").path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 50,
+        "{}: only {} inputs; refresh it with scripts/fuzz.sh",
+        dir.display(),
+        files.len()
+    );
+    let budget = 1 << 20;
+    let mut within = Within::default();
+    for path in &files {
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let Some((&copies, body)) = data.split_first() else {
+            continue;
+        };
+        let field = Bytes::from(body.repeat(1 + usize::from(copies % 64)));
+        let opts = DecodeOptions {
+            verify_crc: false,
+            ..opts(budget)
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let (_, peak) = peak_of(|| walk(field.clone(), &opts));
+        within.check(&format!("{name} lazily"), peak, budget);
+        let (_, peak) = peak_of(|| collect(field.clone(), &opts));
+        within.check(&format!("{name} collected"), peak, budget);
+    }
+}

@@ -41,7 +41,10 @@ fn every_release_line_parses_and_generates() {
         )
         .unwrap_or_else(|e| panic!("{release}: {e}"));
         assert!(out.len() > 50, "{release}: only {} files", out.len());
-        assert!(out.contains_key("api_table.rs"), "{release}: no api_table.rs");
+        assert!(
+            out.contains_key("api_table.rs"),
+            "{release}: no api_table.rs"
+        );
         // Deterministic: a second run gives byte-identical output.
         let again = generate(
             &model,

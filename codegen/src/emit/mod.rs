@@ -130,7 +130,11 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
         render(
             "mod.rs",
             {
-                let releases = own_crate.then(|| quote!(pub mod releases;));
+                let releases = own_crate.then(|| {
+                    quote!(
+                        pub mod releases;
+                    )
+                });
                 quote!(
                     #![doc = #root_doc]
                     pub mod api_table;
