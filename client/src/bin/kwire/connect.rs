@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use kwire::KafkaRelease;
 use kwire_client::protocol::api::{parse_api, ApiKey};
 use kwire_client::{ClientConfig, TlsConfig};
 
@@ -29,6 +30,15 @@ pub struct ConnectArgs {
     /// (brokers before 0.10): API=MAX, repeatable.
     #[arg(long = "fallback", value_name = "API=MAX")]
     pub fallback: Vec<String>,
+    /// Pin a Kafka release (e.g. 3.8, 2.3.1): every API is capped at what
+    /// that release accepts and APIs it lacks are not used. A cap on
+    /// negotiation, never instead of it.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: Option<String>,
+    /// The versions to assume if the broker never answers ApiVersions,
+    /// from a release's table (e.g. 0.9.0); --fallback entries win over it.
+    #[arg(long, value_name = "RELEASE")]
+    pub fallback_release: Option<String>,
     /// Deadline in milliseconds for each wait: the TCP connect and TLS
     /// handshake together, each request, and closing.
     #[arg(long, default_value_t = 10_000)]
@@ -93,13 +103,24 @@ impl ConnectArgs {
             let (k, m) = parse_pair(c).map_err(|e| format!("--cap {e}"))?;
             cfg = cfg.cap(k, m);
         }
+        if let Some(r) = &self.release {
+            let r = KafkaRelease::parse(r).map_err(|e| format!("--release {e}"))?;
+            cfg = cfg.release_pin(r);
+        }
+        if let Some(r) = &self.fallback_release {
+            let r = KafkaRelease::parse(r).map_err(|e| format!("--fallback-release {e}"))?;
+            cfg = cfg.fallback_release(r);
+        }
         if !self.fallback.is_empty() {
             let pairs = self
                 .fallback
                 .iter()
                 .map(|s| parse_pair(s).map_err(|e| format!("--fallback {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            cfg = cfg.fallback_versions(pairs);
+            // Explicit entries refine a release's table rather than replace it.
+            let mut max = cfg.fallback.take().map(|f| f.max).unwrap_or_default();
+            max.extend(pairs);
+            cfg = cfg.fallback_versions(max);
         }
         if self.tls || self.ca_file.is_some() {
             let mut tls = match &self.ca_file {

@@ -9,6 +9,7 @@ mod api_versions;
 mod connect;
 mod exit;
 mod explain;
+mod out;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -1,0 +1,187 @@
+//! The `kwire` tools against a REAL Apache Kafka 4.4.0 broker (started by
+//! the test through testsupport/kafka/broker, stopped from a Drop guard):
+//! the api-versions report's release guess, `--json`, `--release` as a cap
+//! on negotiation; and `--fallback-release` against a scripted pre-0.10
+//! broker that never answers ApiVersions. The binary runs as a child
+//! process: what is asserted is what a user sees. Without java/mvn the
+//! broker tests fail with the command to run (never skip).
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::kafka::{lock, KafkaBroker};
+use support::{ApiVersionsMode, FakeBroker, FakeConfig};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cut = |s: &str| s.chars().take(3000).collect::<String>();
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            cut(&self.stdout),
+            cut(&self.stderr)
+        )
+    }
+}
+
+fn kwire(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kwire"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run kwire");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(r: &Run) -> Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {r:?}"))
+}
+
+/// The row of API `name` in a `--json` report's first broker.
+fn api<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["brokers"][0]["apis"]
+        .as_array()
+        .expect("apis")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} row in {doc:#}"))
+}
+
+fn api_versions_report(b: &str) {
+    // Text: the guess line with its explanation.
+    let r = kwire(&["api-versions", "-b", b]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("Kafka release: 4.4 (as a KRaft broker)"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("  not 4.3: "), "{r:?}");
+
+    // JSON: the same facts, machine-readable.
+    let r = kwire(&["api-versions", "-b", b, "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc = json(&r);
+    let g = &doc["brokers"][0]["release_guess"];
+    assert_eq!(g["verdict"]["kind"], "exact", "{g:#}");
+    assert_eq!(g["verdict"]["releases"][0], "4.4", "{g:#}");
+    assert_eq!(g["role"], "KRaft broker", "{g:#}");
+    assert_eq!(doc["brokers"][0]["source"]["sent"], 5, "{doc:#}");
+    assert_eq!(doc["brokers"][0]["transaction_version"], 2);
+    assert_eq!(api(&doc, "Produce")["chosen"], 13);
+    assert_eq!(api(&doc, "Produce")["broker"]["max"], 13);
+    assert_eq!(doc["failed"].as_array().map(Vec::len), Some(0));
+
+    // --release 3.8: a cap from 3.8's table, negotiation still runs.
+    let r = kwire(&["api-versions", "-b", b, "--json", "--release", "3.8"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc = json(&r);
+    assert_eq!(doc["release_pin"], "3.8");
+    let produce = api(&doc, "Produce");
+    assert_eq!(produce["chosen"], 11, "{produce:#}");
+    assert_eq!(produce["caps"][0]["source"], "release 3.8", "{produce:#}");
+    assert_eq!(api(&doc, "Fetch")["chosen"], 16);
+    // ApiVersions itself is capped: 3.8 has v0-3, so v3 went out.
+    assert_eq!(doc["brokers"][0]["source"]["sent"], 3, "{doc:#}");
+    // An API 3.8 does not have is never chosen.
+    let upd = api(&doc, "StreamsGroupTopologyDescriptionUpdate");
+    assert!(upd["chosen"].is_null(), "{upd:#}");
+    assert!(
+        upd["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("release 3.8 <= -1"),
+        "{upd:#}"
+    );
+
+    // --release 2.3 in the text report: the cap is named in the why column.
+    let r = kwire(&["api-versions", "-b", b, "--release", "2.3"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Produce(0)"))
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert!(
+        line.contains(" v7 ") && line.contains("release 2.3 <= 7: 13 -> 7"),
+        "{line}"
+    );
+    assert!(r.stdout.contains("ApiVersions v2\n"), "{r:?}");
+
+    // A release this build does not know: usage error, nothing sent.
+    let r = kwire(&["api-versions", "-b", b, "--release", "9.9"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--release"), "{r:?}");
+}
+
+#[test]
+fn kafka_4_4_0_cli_tools() {
+    let _l = lock();
+    let kafka = KafkaBroker::start("4.4.0", None);
+    api_versions_report(&kafka.bootstrap);
+}
+
+/// A broker before 0.10 never answers ApiVersions: `--fallback-release`
+/// supplies that release's table, `--fallback` entries refine it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fallback_release_when_apiversions_never_answers() {
+    let closed = FakeBroker::start(FakeConfig::new(
+        ApiVersionsMode::CloseAlways,
+        vec![(0, 0, 2), (1, 0, 2), (3, 0, 1)],
+    ))
+    .await;
+    let addr = closed.addr();
+    let args = |extra: &[&str]| {
+        let mut v: Vec<String> = ["api-versions", "-b", &addr, "--timeout-ms", "500", "--json"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |a: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            kwire(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+    };
+    let r = run(args(&["--fallback-release", "0.9.0"])).await.unwrap();
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc = json(&r);
+    let b = &doc["brokers"][0];
+    assert_eq!(b["source"]["kind"], "fallback", "{doc:#}");
+    assert_eq!(b["source"]["source"], "release 0.9.0 (fallback)", "{doc:#}");
+    // 0.9.0: Produce v1, Fetch v1, Metadata v0; no guess without an answer.
+    assert_eq!(api(&doc, "Fetch")["broker"]["max"], 1, "{doc:#}");
+    assert_eq!(api(&doc, "Metadata")["broker"]["max"], 0, "{doc:#}");
+    assert!(b["release_guess"].is_null(), "{doc:#}");
+
+    let r = run(args(&[
+        "--fallback-release",
+        "0.9.0",
+        "--fallback",
+        "Metadata=1",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{r:?}");
+    let doc = json(&r);
+    assert_eq!(api(&doc, "Metadata")["broker"]["max"], 1, "{doc:#}");
+    assert_eq!(api(&doc, "Fetch")["broker"]["max"], 1, "{doc:#}");
+
+    // Without a fallback the same broker is an error (closed, exit 5).
+    let r = run(args(&[])).await.unwrap();
+    assert_eq!(r.code, 5, "{r:?}");
+    assert_eq!(json(&r)["failed"][0]["exit_code"], 5, "{r:?}");
+}
