@@ -1,7 +1,7 @@
 //! The `kwire` tools against a REAL Apache Kafka 4.4.0 broker (started by
 //! the test through testsupport/kafka/broker, stopped from a Drop guard):
 //! the api-versions report's release guess, `--json`, `--release` as a cap
-//! on negotiation; and `--fallback-release` against a scripted pre-0.10
+//! on negotiation; `kwire topics`; and `--fallback-release` against a scripted pre-0.10
 //! broker that never answers ApiVersions. The binary runs as a child
 //! process: what is asserted is what a user sees. Without java/mvn the
 //! broker tests fail with the command to run (never skip).
@@ -126,11 +126,69 @@ fn api_versions_report(b: &str) {
     assert!(r.stderr.contains("--release"), "{r:?}");
 }
 
+/// `kwire topics`: per-topic lines and exit code 12 when any topic failed.
+fn topics(b: &str) {
+    let r = kwire(&[
+        "topics", "-b", b, "create", "cli-a", "cli-b", "-p", "2", "-r", "1",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("cli-a: created (partitions 2, replication factor 1, id "),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("cli-b: created"), "{r:?}");
+
+    // One exists already, one has a bad config: both fail, each with its reason.
+    let r = kwire(&[
+        "topics",
+        "-b",
+        b,
+        "create",
+        "cli-a",
+        "cli-c",
+        "-c",
+        "cleanup.policy=bogus",
+        "--json",
+    ]);
+    assert_eq!(r.code, 12, "{r:?}");
+    let doc = json(&r);
+    assert_eq!(doc["failed"], 2, "{doc:#}");
+    assert_eq!(doc["topics"][0]["topic"], "cli-a");
+    assert_eq!(doc["topics"][0]["error"], "TOPIC_ALREADY_EXISTS");
+    assert_eq!(doc["topics"][1]["error"], "INVALID_CONFIG");
+    assert!(r.stderr.contains("2 of 2 topic(s) failed"), "{r:?}");
+
+    let r = kwire(&["topics", "-b", b, "list"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("cli-a: 2 partition(s)"), "{r:?}");
+    assert!(!r.stdout.contains("__consumer_offsets"), "{r:?}");
+
+    let r = kwire(&["topics", "-b", b, "describe", "cli-a", "cli-none", "--json"]);
+    assert_eq!(r.code, 12, "{r:?}");
+    let doc = json(&r);
+    assert_eq!(
+        doc["topics"][0]["partitions"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(doc["topics"][0]["partitions"][0]["leader"], 1);
+    assert_eq!(doc["topics"][1]["error"], "UNKNOWN_TOPIC_OR_PARTITION");
+
+    let r = kwire(&["topics", "-b", b, "delete", "cli-a", "cli-b"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "cli-a: deleted\ncli-b: deleted\n", "{r:?}");
+
+    // A bad --config is a usage error before anything is sent.
+    let r = kwire(&["topics", "-b", b, "create", "x", "-c", "novalue"]);
+    assert_eq!(r.code, 2, "{r:?}");
+}
+
 #[test]
 fn kafka_4_4_0_cli_tools() {
     let _l = lock();
     let kafka = KafkaBroker::start("4.4.0", None);
     api_versions_report(&kafka.bootstrap);
+    topics(&kafka.bootstrap);
 }
 
 /// A broker before 0.10 never answers ApiVersions: `--fallback-release`

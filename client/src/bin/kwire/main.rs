@@ -10,6 +10,7 @@ mod connect;
 mod exit;
 mod explain;
 mod out;
+mod topics;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ struct Cli {
 enum Cmd {
     /// Negotiate ApiVersions and explain every API's version choice.
     ApiVersions(api_versions::ApiVersionsArgs),
+    /// Create, delete, list and describe topics.
+    Topics(topics::TopicsArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
     let res = rt.block_on(async {
         match cli.cmd {
             Cmd::ApiVersions(a) => api_versions::run(a).await,
+            Cmd::Topics(a) => topics::run(a).await,
         }
     });
     match res {
