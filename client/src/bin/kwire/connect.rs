@@ -134,11 +134,17 @@ impl ConnectArgs {
             max.extend(pairs);
             cfg = cfg.fallback_versions(max);
         }
-        match (&self.sasl_mechanism, &self.sasl_user, &self.sasl_password_env) {
+        match (
+            &self.sasl_mechanism,
+            &self.sasl_user,
+            &self.sasl_password_env,
+        ) {
             (None, None, None) => {}
             (Some(m), Some(u), Some(var)) => {
                 let mech = SaslMechanism::parse(m).ok_or_else(|| {
-                    format!("--sasl-mechanism {m:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+                    format!(
+                        "--sasl-mechanism {m:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+                    )
                 })?;
                 let password = std::env::var(var).map_err(|_| {
                     format!("--sasl-password-env {var}: the variable is not set (or not UTF-8)")
@@ -147,7 +153,8 @@ impl ConnectArgs {
             }
             _ => {
                 return Err(
-                    "SASL needs all of --sasl-mechanism, --sasl-user and --sasl-password-env".into(),
+                    "SASL needs all of --sasl-mechanism, --sasl-user and --sasl-password-env"
+                        .into(),
                 )
             }
         }

@@ -7,6 +7,8 @@
 
 mod api_versions;
 mod connect;
+mod decode;
+mod encode;
 mod exit;
 mod explain;
 mod out;
@@ -38,6 +40,10 @@ enum Cmd {
     ApiVersions(api_versions::ApiVersionsArgs),
     /// Create, delete, list and describe topics.
     Topics(topics::TopicsArgs),
+    /// A request or response (body or frame; hex or raw) to JSON.
+    Decode(decode::DecodeArgs),
+    /// JSON from `kwire decode` back to bytes.
+    Encode(encode::EncodeArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +75,8 @@ fn main() -> ExitCode {
         match cli.cmd {
             Cmd::ApiVersions(a) => api_versions::run(a).await,
             Cmd::Topics(a) => topics::run(a).await,
+            Cmd::Decode(a) => decode::run(a).await,
+            Cmd::Encode(a) => encode::run(a).await,
         }
     });
     match res {
