@@ -12,6 +12,7 @@ mod encode;
 mod exit;
 mod explain;
 mod out;
+mod probe;
 mod topics;
 
 use std::io::IsTerminal;
@@ -44,6 +45,9 @@ enum Cmd {
     Decode(decode::DecodeArgs),
     /// JSON from `kwire decode` back to bytes.
     Encode(encode::EncodeArgs),
+    /// Send a harmless request at every advertised version: which does the
+    /// broker really take?
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Cmd::Topics(a) => topics::run(a).await,
             Cmd::Decode(a) => decode::run(a).await,
             Cmd::Encode(a) => encode::run(a).await,
+            Cmd::Probe(a) => probe::run(a).await,
         }
     });
     match res {
