@@ -369,3 +369,118 @@ fn kafka_2_3_1_admin_zookeeper_era() {
         assert!(a.describe_features(None).await.is_err());
     });
 }
+
+/// A three-node KRaft cluster (`broker cluster start --nodes 3`); dropping
+/// it stops every node.
+struct ThreeNodes {
+    dir: String,
+    bootstrap: Vec<String>,
+}
+
+impl ThreeNodes {
+    fn start(transaction_version: u8) -> ThreeNodes {
+        support::kafka::require_java_and_maven();
+        let out = std::process::Command::new(support::kafka::testsupport("broker"))
+            .args(["cluster", "start", "--release", "4.4.0", "--nodes", "3"])
+            .args([
+                "--transaction-version",
+                &transaction_version.to_string(),
+                "--env",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
+        assert!(
+            out.status.success(),
+            "`testsupport/kafka/broker cluster start --release 4.4.0 --nodes 3` failed ({}; \
+             its output is above)",
+            out.status
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
+                .unwrap_or_else(|| panic!("no KAFKA_{k} in: {text}"))
+                .to_string()
+        };
+        ThreeNodes {
+            dir: field("DIR"),
+            bootstrap: field("BOOTSTRAP").split(',').map(str::to_string).collect(),
+        }
+    }
+}
+
+impl Drop for ThreeNodes {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(support::kafka::testsupport("broker"))
+            .args(["cluster", "stop", "--dir", &self.dir, "--clean"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// UpdateFeatures on a live three-node cluster: transaction.version 1 -> 2
+/// at the controller, then every one of the three brokers reports level 2;
+/// per-topic replication errors against three brokers.
+#[test]
+fn kafka_4_4_0_three_nodes_update_features() {
+    let _l = lock();
+    let nodes = ThreeNodes::start(1);
+    runtime().block_on(async {
+        let mut cfg = ClusterConfig::default();
+        cfg.client.conn.request_timeout = Duration::from_secs(30);
+        cfg.timeout = Duration::from_secs(60);
+        let c = Cluster::connect(&nodes.bootstrap, cfg)
+            .await
+            .expect("connect");
+        let a = Admin::new(Arc::new(c));
+        let d = a.describe_cluster().await.expect("DescribeCluster");
+        assert_eq!(d.brokers.len(), 3, "{d:?}");
+
+        let created = a
+            .create_topics(
+                &[NewTopic::new("adm3-a", 3, 3), NewTopic::new("adm3-b", 1, 4)],
+                false,
+                T,
+            )
+            .await
+            .expect("CreateTopics");
+        assert!(created[0].result.is_ok(), "{created:?}");
+        assert_eq!(
+            code_of(&created[1].result),
+            ErrorCode::INVALID_REPLICATION_FACTOR
+        );
+
+        const TV: &str = "transaction.version";
+        let before = a
+            .wait_for_finalized(TV, 1, Duration::from_secs(30))
+            .await
+            .expect("every broker at level 1");
+        assert_eq!(before.brokers.len(), 3);
+        let r = a
+            .update_features(
+                &[FeatureUpdate {
+                    feature: TV.into(),
+                    level: 2,
+                    upgrade: UpgradeType::Upgrade,
+                }],
+                false,
+                T,
+            )
+            .await
+            .expect("UpdateFeatures");
+        assert!(r[0].result.is_ok(), "{r:?}");
+        let w = a
+            .wait_for_finalized(TV, 2, Duration::from_secs(60))
+            .await
+            .expect("every broker at level 2");
+        assert_eq!(w.brokers.len(), 3, "{w:?}");
+        let mut nodes_seen: Vec<i32> = w.brokers.iter().filter_map(|b| b.node).collect();
+        nodes_seen.sort();
+        nodes_seen.dedup();
+        assert_eq!(nodes_seen.len(), 3, "{w:?}");
+        assert!(w.brokers.iter().all(|b| b.level(TV) == 2), "{w:?}");
+    });
+}
