@@ -25,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cluster;
 pub mod consume;
 pub mod escape;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use kwire::Request;
 use tokio::sync::watch;
 
+use super::auth::AuthContext;
 use super::config::ClientConfig;
 use super::conn::ConnError;
 use super::error::ClientError;
@@ -359,6 +360,52 @@ impl Broker {
         }
     }
 
+    /// Re-authenticates `live` if its session is due (KIP-368): new
+    /// requests wait, requests in flight finish first, then the configured
+    /// authenticator runs again on the same connection and the next
+    /// deadline comes from the new session lifetime. Without this the
+    /// broker closes the connection at the first request after the session
+    /// ends.
+    async fn keep_session(&self, live: &Negotiated) -> Result<(), ClientError> {
+        let Some(auth) = self.cfg.authenticator.clone() else {
+            return Ok(());
+        };
+        if !live.session.due() {
+            return Ok(());
+        }
+        let _alone = live.session.gate.write().await;
+        if !live.session.due() {
+            // Another request re-authenticated while this one waited.
+            return Ok(());
+        }
+        let name = self.name();
+        let cx = AuthContext {
+            conn: &live.conn,
+            versions: &live.versions,
+            broker: &name,
+            client_id: self.cfg.client_id.as_deref(),
+            caps: &self.cfg.caps,
+            timeout: self.cfg.conn.request_timeout,
+        };
+        match auth.authenticate(cx).await {
+            Ok(done) => {
+                live.session.schedule(done.session_lifetime);
+                let n = live.session.reauths.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::info!(broker = %name, mechanism = %auth.name(), reauthentications = n,
+                    session_lifetime = ?done.session_lifetime, "re-authenticated (KIP-368)");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(broker = %name, mechanism = %auth.name(), error = %e, "re-authentication failed");
+                Err(ClientError::Auth {
+                    broker: name,
+                    mechanism: auth.name().to_string(),
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+
     /// Sends `req` at the chosen version and decodes the reply.
     pub async fn send<R: Request + 'static>(&self, req: &R) -> Result<R::Response, ClientError> {
         Ok(self.send_with(req, &SendOptions::default()).await?.response)
@@ -376,6 +423,13 @@ impl Broker {
         let mut resent_unsent = false;
         loop {
             let live = self.connection().await?;
+            if let Err(e) = self.keep_session(&live).await {
+                self.forget(live.generation).await;
+                return Err(e);
+            }
+            // Held while the request is on the connection: a due
+            // re-authentication waits for it, and it for the re-authentication.
+            let _session = live.session.gate.read().await;
             let choice = self.choose_for(req, opts, &live.versions)?;
             let version = choice.version;
             let timeout = opts.timeout.unwrap_or(self.cfg.conn.request_timeout);

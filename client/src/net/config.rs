@@ -1,8 +1,11 @@
 //! What every broker connection of a client shares: identity, deadlines,
 //! caps, fallback versions, and the authentication step.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use kwire::KafkaRelease;
 
 use super::auth::Authenticator;
 use super::conn::ConnConfig;
@@ -24,7 +27,7 @@ pub struct ClientConfig {
     /// How long to wait for an ApiVersions reply before treating the
     /// connection as "no reply" (librdkafka: api.version.request.timeout.ms).
     pub api_versions_timeout: Duration,
-    /// Per-API maximums (user caps; later release pins).
+    /// Per-API maximums (user caps, a release pin: [`ClientConfig::release_pin`]).
     pub caps: VersionCaps,
     /// Used when a broker never answers ApiVersions (brokers before 0.10),
     /// like librdkafka's broker.version.fallback.
@@ -66,11 +69,51 @@ impl ClientConfig {
         self
     }
 
+    /// Pins a Kafka release: every API is capped at the highest version
+    /// that release accepts by default (its unstable latest left out), and
+    /// an API the release does not have is capped below v0, so it is never
+    /// sent. A cap, not a table: negotiation still runs and the broker's
+    /// own range still bounds every choice (KIP-35), so a pin newer than
+    /// the broker changes nothing and an older one keeps the client to what
+    /// clients of that release sent.
+    pub fn release_pin(mut self, release: KafkaRelease) -> Self {
+        self.caps = std::mem::take(&mut self.caps)
+            .source(&format!("release {release}"), release_caps(release));
+        self
+    }
+
+    /// Uses `release`'s table (the highest version of each API it has) when
+    /// a broker never answers ApiVersions, as librdkafka's
+    /// `broker.version.fallback` names a release. Only brokers before 0.10
+    /// (KIP-35) stay silent, so a release with ApiVersions is accepted but
+    /// mostly useful to say "assume this much" behind a proxy that eats
+    /// the request.
+    pub fn fallback_release(mut self, release: KafkaRelease) -> Self {
+        self.fallback = Some(FallbackVersions {
+            source: format!("release {release} (fallback)"),
+            max: release
+                .apis()
+                .filter_map(|a| a.versions.map(|v| (a.key, v.max)))
+                .collect(),
+        });
+        self
+    }
+
     /// Adds a user cap for one API.
     pub fn cap(mut self, api: ApiKey, max: i16) -> Self {
         self.caps = std::mem::take(&mut self.caps).cap("user cap", api, max);
         self
     }
+}
+
+/// Per API this build knows: the release's highest default version, or -1
+/// (below every version) when the release does not have the API.
+fn release_caps(release: KafkaRelease) -> BTreeMap<ApiKey, i16> {
+    kwire::api_key::API_TABLE
+        .iter()
+        .filter(|i| i.versions.is_some())
+        .map(|i| (i.key, release.max_version(i.key).unwrap_or(-1)))
+        .collect()
 }
 
 impl std::fmt::Debug for ClientConfig {

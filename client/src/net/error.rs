@@ -199,6 +199,19 @@ pub enum AuthError {
     /// the listener does not enable).
     #[error("{0}")]
     Refused(String),
+    /// The broker answered a step of the exchange with an error code
+    /// (SASL_AUTHENTICATION_FAILED for a wrong password,
+    /// UNSUPPORTED_SASL_MECHANISM); `message` is the broker's, escaped.
+    #[error("{step}: {code}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Broker {
+        step: &'static str,
+        code: kwire::ErrorCode,
+        message: Option<String>,
+    },
+    /// The SCRAM exchange failed on the client's side (a malformed or
+    /// forged server message, a wrong server signature).
+    #[error(transparent)]
+    Scram(#[from] super::sasl::ScramError),
     /// A request of the exchange failed.
     #[error(transparent)]
     Request(#[from] Box<ClientError>),

@@ -34,6 +34,46 @@ pub struct Negotiated {
     /// When the connection became ready (KIP-368 re-authentication counts
     /// the session lifetime from here).
     pub ready_at: Instant,
+    /// The KIP-368 session: when to re-authenticate, and the gate that keeps
+    /// new requests off the connection while it does.
+    pub(crate) session: Session,
+}
+
+/// A connection's SASL session (KIP-368).
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    /// Requests hold it shared while they are on the connection;
+    /// re-authentication holds it alone, so nothing is interleaved with the
+    /// SASL exchange and requests in flight finish first.
+    pub(crate) gate: tokio::sync::RwLock<()>,
+    /// When the next re-authentication is due (`None`: never).
+    pub(crate) reauth_at: std::sync::Mutex<Option<Instant>>,
+    pub(crate) reauths: std::sync::atomic::AtomicU64,
+}
+
+impl Session {
+    /// Due between 85% and 95% of the lifetime, as Kafka's clients do
+    /// (KIP-368), so a fleet does not re-authenticate in step.
+    pub(crate) fn schedule(&self, lifetime: Option<std::time::Duration>) {
+        let at = lifetime.map(|l| Instant::now() + l.mul_f64(0.85 + 0.10 * fastrand::f64()));
+        *self.reauth_at.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    pub(crate) fn due(&self) -> bool {
+        self.reauth_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| Instant::now() >= t)
+    }
+}
+
+impl Negotiated {
+    /// How many times this connection re-authenticated (KIP-368).
+    pub fn reauthentications(&self) -> u64 {
+        self.session
+            .reauths
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Our highest ApiVersions version, min-ed with any cap on it.
@@ -158,6 +198,7 @@ pub async fn negotiate(
             Ok(done) => {
                 tracing::info!(broker = %name, mechanism = %auth.name(),
                     session_lifetime = ?done.session_lifetime, "authenticated");
+                ready.session.schedule(done.session_lifetime);
                 ready.authenticated = Some(done);
                 ready.ready_at = Instant::now();
             }
@@ -229,5 +270,6 @@ fn finish(conn: Connection, outcome: Outcome, name: &str, generation: u64) -> Ne
         generation,
         authenticated: None,
         ready_at: Instant::now(),
+        session: Session::default(),
     }
 }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod request;
+pub mod sasl;
 pub mod tls;
 
 pub use auth::{AuthContext, AuthError, Authenticated, Authenticator};

@@ -1,9 +1,12 @@
 //! The connection options every subcommand that talks to brokers shares,
 //! checked before any connection is opened.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use kwire::KafkaRelease;
+use kwire_client::net::sasl::{Sasl, SaslMechanism};
 use kwire_client::protocol::api::{parse_api, ApiKey};
 use kwire_client::{ClientConfig, TlsConfig};
 
@@ -29,6 +32,25 @@ pub struct ConnectArgs {
     /// (brokers before 0.10): API=MAX, repeatable.
     #[arg(long = "fallback", value_name = "API=MAX")]
     pub fallback: Vec<String>,
+    /// Pin a Kafka release (e.g. 3.8, 2.3.1): every API is capped at what
+    /// that release accepts and APIs it lacks are not used. A cap on
+    /// negotiation, never instead of it.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: Option<String>,
+    /// The versions to assume if the broker never answers ApiVersions,
+    /// from a release's table (e.g. 0.9.0); --fallback entries win over it.
+    #[arg(long, value_name = "RELEASE")]
+    pub fallback_release: Option<String>,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with
+    /// --sasl-user and a password from --sasl-password-env).
+    #[arg(long, value_name = "MECHANISM")]
+    pub sasl_mechanism: Option<String>,
+    #[arg(long, value_name = "USER")]
+    pub sasl_user: Option<String>,
+    /// The environment variable holding the SASL password (a password on
+    /// the command line would show in the process list).
+    #[arg(long, value_name = "VAR")]
+    pub sasl_password_env: Option<String>,
     /// Deadline in milliseconds for each wait: the TCP connect and TLS
     /// handshake together, each request, and closing.
     #[arg(long, default_value_t = 10_000)]
@@ -93,13 +115,48 @@ impl ConnectArgs {
             let (k, m) = parse_pair(c).map_err(|e| format!("--cap {e}"))?;
             cfg = cfg.cap(k, m);
         }
+        if let Some(r) = &self.release {
+            let r = KafkaRelease::parse(r).map_err(|e| format!("--release {e}"))?;
+            cfg = cfg.release_pin(r);
+        }
+        if let Some(r) = &self.fallback_release {
+            let r = KafkaRelease::parse(r).map_err(|e| format!("--fallback-release {e}"))?;
+            cfg = cfg.fallback_release(r);
+        }
         if !self.fallback.is_empty() {
             let pairs = self
                 .fallback
                 .iter()
                 .map(|s| parse_pair(s).map_err(|e| format!("--fallback {e}")))
                 .collect::<Result<Vec<_>, _>>()?;
-            cfg = cfg.fallback_versions(pairs);
+            // Explicit entries refine a release's table rather than replace it.
+            let mut max = cfg.fallback.take().map(|f| f.max).unwrap_or_default();
+            max.extend(pairs);
+            cfg = cfg.fallback_versions(max);
+        }
+        match (
+            &self.sasl_mechanism,
+            &self.sasl_user,
+            &self.sasl_password_env,
+        ) {
+            (None, None, None) => {}
+            (Some(m), Some(u), Some(var)) => {
+                let mech = SaslMechanism::parse(m).ok_or_else(|| {
+                    format!(
+                        "--sasl-mechanism {m:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+                    )
+                })?;
+                let password = std::env::var(var).map_err(|_| {
+                    format!("--sasl-password-env {var}: the variable is not set (or not UTF-8)")
+                })?;
+                cfg.authenticator = Some(Arc::new(Sasl::new(mech, u, &password)));
+            }
+            _ => {
+                return Err(
+                    "SASL needs all of --sasl-mechanism, --sasl-user and --sasl-password-env"
+                        .into(),
+                )
+            }
         }
         if self.tls || self.ca_file.is_some() {
             let mut tls = match &self.ca_file {

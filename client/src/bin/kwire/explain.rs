@@ -1,13 +1,17 @@
 //! `kwire api-versions`' report: per API, the broker's range, ours, the
-//! chosen version and why; finalized and supported features.
+//! chosen version and why; finalized and supported features; the broker's
+//! likely Kafka release. Text for people, JSON (`--json`) for tools.
 
 use std::fmt::Write as _;
+
+use kwire::release::{self, Advertised, Guess, Verdict};
+use serde_json::{json, Value};
 
 use kwire_client::escape;
 use kwire_client::limits::PRINT_ITEMS;
 use kwire_client::protocol::api::VersionRange;
 use kwire_client::protocol::choose::every_api;
-use kwire_client::protocol::versions::{TableSource, VersionCaps};
+use kwire_client::protocol::versions::{BrokerVersions, TableSource, VersionCaps};
 use kwire_client::{Negotiated, NoVersion};
 
 fn opt(r: Option<VersionRange>) -> String {
@@ -114,6 +118,9 @@ pub fn render(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) 
         }
         more(&mut out, v.supported_features.len());
     }
+    if let Some(g) = release_guess(v) {
+        let _ = writeln!(out, "{}", g.explain());
+    }
     let tv = v.transaction_version();
     let _ = writeln!(
         out,
@@ -135,4 +142,117 @@ fn more(out: &mut String, total: usize) {
             total - PRINT_ITEMS
         );
     }
+}
+
+/// The broker's likely release (`kwire::release::guess`), from what it
+/// advertised; `None` for a fallback table (the broker said nothing).
+pub fn release_guess(v: &BrokerVersions) -> Option<Guess> {
+    let decoded_at = match v.source {
+        TableSource::ApiVersions { decoded_at, .. } => decoded_at,
+        TableSource::Fallback { .. } => return None,
+    };
+    let mut adv = Advertised::new();
+    for (k, r) in v.apis().chain(v.unknown_apis()) {
+        adv.api(k, r.min, r.max);
+    }
+    // Supported features exist from ApiVersions v3 on (KIP-584); below that
+    // they are unknown, not absent.
+    if decoded_at >= 3 {
+        adv.no_features();
+        for (name, r) in &v.supported_features {
+            adv.feature(name, r.min, r.max);
+        }
+    }
+    Some(release::guess(&adv))
+}
+
+fn range_json(r: Option<VersionRange>) -> Value {
+    r.map_or(Value::Null, |r| json!({"min": r.min, "max": r.max}))
+}
+
+fn verdict_json(v: &Verdict) -> Value {
+    let (kind, releases): (&str, Vec<String>) = match v {
+        Verdict::Exact(r) => ("exact", vec![r.to_string()]),
+        Verdict::OneOf { oldest, newest } => {
+            ("one_of", vec![oldest.to_string(), newest.to_string()])
+        }
+        Verdict::Between { above, below } => {
+            ("between", vec![above.to_string(), below.to_string()])
+        }
+        Verdict::AtLeast(r) => ("at_least", vec![r.to_string()]),
+        Verdict::NotApacheKafka { closest } => (
+            "not_apache_kafka",
+            closest.iter().map(|r| r.to_string()).collect(),
+        ),
+    };
+    json!({"kind": kind, "releases": releases, "text": v.to_string()})
+}
+
+/// The same report as one JSON object. Strings from the broker are kept
+/// as they came (JSON escapes them); a reader prints them itself.
+pub fn render_json(n: &Negotiated, broker_name: &str, caps: &VersionCaps, all: bool) -> Value {
+    let v = &n.versions;
+    let source = match &v.source {
+        TableSource::ApiVersions { sent, decoded_at } => {
+            json!({"kind": "api_versions", "sent": sent, "decoded_at": decoded_at})
+        }
+        TableSource::Fallback { source } => json!({"kind": "fallback", "source": source}),
+    };
+    let apis: Vec<Value> = every_api(v, caps, broker_name)
+        .into_iter()
+        .filter(|row| all || row.broker.is_some())
+        .map(|row| {
+            let (chosen, why, error) = match &row.choice {
+                None => (
+                    Value::Null,
+                    Value::Null,
+                    Some("unknown to this build".to_string()),
+                ),
+                Some(Ok(c)) => (json!(c.version), json!(c.why()), None),
+                Some(Err(e)) => (Value::Null, Value::Null, Some(e.to_string())),
+            };
+            let caps: Vec<Value> = caps
+                .for_api(row.api)
+                .into_iter()
+                .map(|c| json!({"source": c.source, "max": c.max}))
+                .collect();
+            json!({
+                "key": row.api.0,
+                "name": row.name,
+                "broker": range_json(row.broker),
+                "ours": range_json(row.ours),
+                "caps": caps,
+                "chosen": chosen,
+                "why": why,
+                "error": error,
+            })
+        })
+        .collect();
+    let features = |m: &std::collections::BTreeMap<String, VersionRange>| -> Value {
+        m.iter()
+            .map(|(k, r)| (k.clone(), json!({"min": r.min, "max": r.max})))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let guess = release_guess(v).map_or(Value::Null, |g| {
+        json!({
+            "verdict": verdict_json(&g.verdict),
+            "role": g.role.map(|r| r.to_string()),
+            "compared": g.compared,
+            "reasons": g.reasons,
+            "explanation": g.explain(),
+        })
+    });
+    json!({
+        "broker": broker_name,
+        "source": source,
+        "attempts": n.attempts.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        "apis": apis,
+        "duplicate_keys": v.duplicates.count,
+        "finalized_features_epoch": v.finalized_epoch,
+        "finalized_features": features(&v.finalized_features),
+        "supported_features": features(&v.supported_features),
+        "transaction_version": v.transaction_version(),
+        "release_guess": guess,
+    })
 }

@@ -7,8 +7,13 @@
 
 mod api_versions;
 mod connect;
+mod decode;
+mod encode;
 mod exit;
 mod explain;
+mod out;
+mod probe;
+mod topics;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +39,15 @@ struct Cli {
 enum Cmd {
     /// Negotiate ApiVersions and explain every API's version choice.
     ApiVersions(api_versions::ApiVersionsArgs),
+    /// Create, delete, list and describe topics.
+    Topics(topics::TopicsArgs),
+    /// A request or response (body or frame; hex or raw) to JSON.
+    Decode(decode::DecodeArgs),
+    /// JSON from `kwire decode` back to bytes.
+    Encode(encode::EncodeArgs),
+    /// Send a harmless request at every advertised version: which does the
+    /// broker really take?
+    Probe(probe::ProbeArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +78,10 @@ fn main() -> ExitCode {
     let res = rt.block_on(async {
         match cli.cmd {
             Cmd::ApiVersions(a) => api_versions::run(a).await,
+            Cmd::Topics(a) => topics::run(a).await,
+            Cmd::Decode(a) => decode::run(a).await,
+            Cmd::Encode(a) => encode::run(a).await,
+            Cmd::Probe(a) => probe::run(a).await,
         }
     });
     match res {
