@@ -4,5 +4,6 @@
 //! Code generated from the Kafka 4.4 message schemas.
 pub mod api_table;
 pub mod dispatch;
+pub mod facts;
 pub mod messages;
 pub mod releases;

@@ -15,6 +15,7 @@
 pub mod api_key;
 pub mod error;
 mod error_code;
+pub mod facts;
 pub mod headers;
 pub mod message;
 pub mod records;
@@ -39,6 +40,7 @@ pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString as StrBytes;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
+pub use facts::{EncodableVersions, VersionSet};
 pub use generated::{dispatch, messages};
 pub use message::{Decodable, Encodable, Message, Request, Response};
 pub use release::KafkaRelease;

@@ -169,7 +169,9 @@ pub trait Message: Default + Clone + Debug + PartialEq {
 }
 
 /// A request: tied to its API key, its response type and header versions.
-pub trait Request: Message + ClientEncodable + BrokerDecodable {
+pub trait Request:
+    Message + ClientEncodable + BrokerDecodable + crate::facts::EncodeFacts + crate::facts::RequestView
+{
     const API_KEY: ApiKey;
     type Response: Response + ClientDecodable + BrokerEncodable;
 

@@ -110,3 +110,29 @@ impl crate::Request for AddOffsetsToTxnRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ADD_OFFSETS_TO_TXN;
     type Response = super::add_offsets_to_txn_response::AddOffsetsToTxnResponse;
 }
+impl crate::facts::EncodeFacts for AddOffsetsToTxnRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for AddOffsetsToTxnRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::AddOffsetsToTxn(self))
+    }
+}

@@ -349,3 +349,97 @@ impl crate::Request for AddPartitionsToTxnRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ADD_PARTITIONS_TO_TXN;
     type Response = super::add_partitions_to_txn_response::AddPartitionsToTxnResponse;
 }
+impl crate::facts::EncodeFacts for AddPartitionsToTxnRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.transactions.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 5i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(4i16, 5i16));
+            fails = fails.union(self.transactions.fails_in(at, flexible));
+        }
+        if !self.v3_and_below_transactional_id.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 3i16));
+            fails = fails
+                .union(self.v3_and_below_transactional_id.fails_in(at, flexible));
+        }
+        if self.v3_and_below_producer_id != 0i64 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 3i16)));
+        }
+        if self.v3_and_below_producer_epoch != 0i16 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 3i16)));
+        }
+        if !self.v3_and_below_topics.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 3i16));
+            fails = fails.union(self.v3_and_below_topics.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for AddPartitionsToTxnTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for AddPartitionsToTxnTransaction {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for AddPartitionsToTxnRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::AddPartitionsToTxn(self))
+    }
+}

@@ -202,3 +202,53 @@ impl crate::Request for AddRaftVoterRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ADD_RAFT_VOTER;
     type Response = super::add_raft_voter_response::AddRaftVoterResponse;
 }
+impl crate::facts::EncodeFacts for AddRaftVoterRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        fails = fails.union(self.listeners.fails_in(at, flexible));
+        if !self.ack_when_committed {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 1i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for Listener {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.host.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for AddRaftVoterRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::AddRaftVoter(self))
+    }
+}

@@ -93,3 +93,27 @@ impl crate::Request for AllocateProducerIdsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALLOCATE_PRODUCER_IDS;
     type Response = super::allocate_producer_ids_response::AllocateProducerIdsResponse;
 }
+impl crate::facts::EncodeFacts for AllocateProducerIdsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for AllocateProducerIdsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::AllocateProducerIds(self))
+    }
+}

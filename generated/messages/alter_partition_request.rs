@@ -344,3 +344,100 @@ impl crate::Request for AlterPartitionRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_PARTITION;
     type Response = super::alter_partition_response::AlterPartitionResponse;
 }
+impl crate::facts::EncodeFacts for AlterPartitionRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for BrokerState {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for PartitionData {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.new_isr.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(2i16, 2i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(2i16, 2i16));
+            fails = fails.union(self.new_isr.fails_in(at, flexible));
+        }
+        if !self.new_isr_with_epochs.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 3i16));
+            fails = fails.union(self.new_isr_with_epochs.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for TopicData {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for AlterPartitionRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::AlterPartition(self))
+    }
+}

@@ -174,3 +174,39 @@ impl crate::Request for ApiVersionsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::API_VERSIONS;
     type Response = super::api_versions_response::ApiVersionsResponse;
 }
+impl crate::facts::EncodeFacts for ApiVersionsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 5i16));
+            fails = fails.union(self.client_software_name.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 5i16));
+            fails = fails.union(self.client_software_version.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 5i16));
+            fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ApiVersionsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ApiVersions(self))
+    }
+}

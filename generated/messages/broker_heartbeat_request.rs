@@ -170,3 +170,48 @@ impl crate::Request for BrokerHeartbeatRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::BROKER_HEARTBEAT;
     type Response = super::broker_heartbeat_response::BrokerHeartbeatResponse;
 }
+impl crate::facts::EncodeFacts for BrokerHeartbeatRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.offline_log_dirs.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 2i16)));
+        }
+        if !self.offline_log_dirs.is_empty() {
+            let at = at
+                .intersect(flexible)
+                .intersect(crate::facts::VersionSet::range(1i16, 2i16));
+            fails = fails.union(self.offline_log_dirs.fails_in(at, flexible));
+        }
+        if self.cordoned_log_dirs.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(2i16, 2i16)));
+        }
+        if self.cordoned_log_dirs.is_some() {
+            let at = at
+                .intersect(flexible)
+                .intersect(crate::facts::VersionSet::range(2i16, 2i16));
+            fails = fails.union(self.cordoned_log_dirs.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[
+                        (0u32, crate::facts::VersionSet::range(1i16, 2i16)),
+                        (1u32, crate::facts::VersionSet::range(2i16, 2i16)),
+                    ],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for BrokerHeartbeatRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::BrokerHeartbeat(self))
+    }
+}

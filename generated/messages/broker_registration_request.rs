@@ -320,3 +320,79 @@ impl crate::Request for BrokerRegistrationRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::BROKER_REGISTRATION;
     type Response = super::broker_registration_response::BrokerRegistrationResponse;
 }
+impl crate::facts::EncodeFacts for BrokerRegistrationRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        fails = fails.union(self.listeners.fails_in(at, flexible));
+        fails = fails.union(self.features.fails_in(at, flexible));
+        fails = fails.union(self.rack.fails_in(at, flexible));
+        if self.is_migrating_zk_broker {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 4i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(2i16, 4i16));
+            fails = fails.union(self.log_dirs.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for Listener {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.host.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for Feature {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for BrokerRegistrationRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::BrokerRegistration(self))
+    }
+}

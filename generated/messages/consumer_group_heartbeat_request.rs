@@ -244,3 +244,61 @@ impl crate::Request for ConsumerGroupHeartbeatRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::CONSUMER_GROUP_HEARTBEAT;
     type Response = super::consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse;
 }
+impl crate::facts::EncodeFacts for ConsumerGroupHeartbeatRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        fails = fails.union(self.instance_id.fails_in(at, flexible));
+        fails = fails.union(self.rack_id.fails_in(at, flexible));
+        fails = fails.union(self.subscribed_topic_names.fails_in(at, flexible));
+        if self.subscribed_topic_regex.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 1i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 1i16));
+            fails = fails.union(self.subscribed_topic_regex.fails_in(at, flexible));
+        }
+        fails = fails.union(self.server_assignor.fails_in(at, flexible));
+        fails = fails.union(self.topic_partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for TopicPartitions {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ConsumerGroupHeartbeatRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ConsumerGroupHeartbeat(self))
+    }
+}

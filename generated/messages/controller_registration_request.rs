@@ -242,3 +242,70 @@ impl crate::Request for ControllerRegistrationRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::CONTROLLER_REGISTRATION;
     type Response = super::controller_registration_response::ControllerRegistrationResponse;
 }
+impl crate::facts::EncodeFacts for ControllerRegistrationRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.listeners.fails_in(at, flexible));
+        fails = fails.union(self.features.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for Listener {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.host.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for Feature {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ControllerRegistrationRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ControllerRegistration(self))
+    }
+}

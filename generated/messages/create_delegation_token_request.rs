@@ -241,3 +241,63 @@ impl crate::Request for CreateDelegationTokenRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::CREATE_DELEGATION_TOKEN;
     type Response = super::create_delegation_token_response::CreateDelegationTokenResponse;
 }
+impl crate::facts::EncodeFacts for CreateDelegationTokenRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.owner_principal_type != Some(crate::StrBytes::new()) {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 3i16));
+            fails = fails.union(self.owner_principal_type.fails_in(at, flexible));
+        }
+        if self.owner_principal_name != Some(crate::StrBytes::new()) {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 3i16));
+            fails = fails.union(self.owner_principal_name.fails_in(at, flexible));
+        }
+        fails = fails.union(self.renewers.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for CreatableRenewers {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.principal_type.fails_in(at, flexible));
+        fails = fails.union(self.principal_name.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for CreateDelegationTokenRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::CreateDelegationToken(self))
+    }
+}

@@ -210,3 +210,50 @@ impl crate::Request for DeleteAclsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_ACLS;
     type Response = super::delete_acls_response::DeleteAclsResponse;
 }
+impl crate::facts::EncodeFacts for DeleteAclsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.filters.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for DeleteAclsFilter {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.resource_name_filter.fails_in(at, flexible));
+        fails = fails.union(self.principal_filter.fails_in(at, flexible));
+        fails = fails.union(self.host_filter.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DeleteAclsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DeleteAcls(self))
+    }
+}

@@ -92,3 +92,28 @@ impl crate::Request for DeleteGroupsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_GROUPS;
     type Response = super::delete_groups_response::DeleteGroupsResponse;
 }
+impl crate::facts::EncodeFacts for DeleteGroupsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.groups_names.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DeleteGroupsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DeleteGroups(self))
+    }
+}

@@ -142,3 +142,49 @@ impl crate::Request for DeleteShareGroupOffsetsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_SHARE_GROUP_OFFSETS;
     type Response = super::delete_share_group_offsets_response::DeleteShareGroupOffsetsResponse;
 }
+impl crate::facts::EncodeFacts for DeleteShareGroupOffsetsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for DeleteShareGroupOffsetsRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.topic_name.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DeleteShareGroupOffsetsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DeleteShareGroupOffsets(self))
+    }
+}

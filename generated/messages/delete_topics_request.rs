@@ -193,3 +193,58 @@ impl crate::Request for DeleteTopicsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_TOPICS;
     type Response = super::delete_topics_response::DeleteTopicsResponse;
 }
+impl crate::facts::EncodeFacts for DeleteTopicsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.topics.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(6i16, 6i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(6i16, 6i16));
+            fails = fails.union(self.topics.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 5i16));
+            fails = fails.union(self.topic_names.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for DeleteTopicState {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DeleteTopicsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DeleteTopics(self))
+    }
+}

@@ -143,3 +143,30 @@ impl crate::Request for DescribeAclsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_ACLS;
     type Response = super::describe_acls_response::DescribeAclsResponse;
 }
+impl crate::facts::EncodeFacts for DescribeAclsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.resource_name_filter.fails_in(at, flexible));
+        fails = fails.union(self.principal_filter.fails_in(at, flexible));
+        fails = fails.union(self.host_filter.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DescribeAclsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DescribeAcls(self))
+    }
+}

@@ -126,3 +126,33 @@ impl crate::Request for DescribeClusterRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_CLUSTER;
     type Response = super::describe_cluster_response::DescribeClusterResponse;
 }
+impl crate::facts::EncodeFacts for DescribeClusterRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.endpoint_type != 1i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 2i16)));
+        }
+        if self.include_fenced_brokers {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(2i16, 2i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DescribeClusterRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DescribeCluster(self))
+    }
+}

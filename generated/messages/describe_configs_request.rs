@@ -206,3 +206,52 @@ impl crate::Request for DescribeConfigsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_CONFIGS;
     type Response = super::describe_configs_response::DescribeConfigsResponse;
 }
+impl crate::facts::EncodeFacts for DescribeConfigsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.resources.fails_in(at, flexible));
+        if self.include_documentation {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 4i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for DescribeConfigsResource {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.resource_name.fails_in(at, flexible));
+        fails = fails.union(self.configuration_keys.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DescribeConfigsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DescribeConfigs(self))
+    }
+}

@@ -114,3 +114,31 @@ impl crate::Request for DescribeGroupsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_GROUPS;
     type Response = super::describe_groups_response::DescribeGroupsResponse;
 }
+impl crate::facts::EncodeFacts for DescribeGroupsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.groups.fails_in(at, flexible));
+        if self.include_authorized_operations {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DescribeGroupsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DescribeGroups(self))
+    }
+}

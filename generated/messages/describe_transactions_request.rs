@@ -80,3 +80,28 @@ impl crate::Request for DescribeTransactionsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_TRANSACTIONS;
     type Response = super::describe_transactions_response::DescribeTransactionsResponse;
 }
+impl crate::facts::EncodeFacts for DescribeTransactionsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_ids.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for DescribeTransactionsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::DescribeTransactions(self))
+    }
+}

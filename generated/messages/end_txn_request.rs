@@ -108,3 +108,28 @@ impl crate::Request for EndTxnRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::END_TXN;
     type Response = super::end_txn_response::EndTxnResponse;
 }
+impl crate::facts::EncodeFacts for EndTxnRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for EndTxnRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::EndTxn(self))
+    }
+}

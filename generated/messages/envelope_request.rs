@@ -113,3 +113,30 @@ impl crate::Request for EnvelopeRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::ENVELOPE;
     type Response = super::envelope_response::EnvelopeResponse;
 }
+impl crate::facts::EncodeFacts for EnvelopeRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.request_data.fails_in(at, flexible));
+        fails = fails.union(self.request_principal.fails_in(at, flexible));
+        fails = fails.union(self.client_host_address.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for EnvelopeRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::Envelope(self))
+    }
+}

@@ -101,3 +101,28 @@ impl crate::Request for ExpireDelegationTokenRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::EXPIRE_DELEGATION_TOKEN;
     type Response = super::expire_delegation_token_response::ExpireDelegationTokenResponse;
 }
+impl crate::facts::EncodeFacts for ExpireDelegationTokenRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.hmac.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ExpireDelegationTokenRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ExpireDelegationToken(self))
+    }
+}

@@ -732,3 +732,152 @@ impl crate::Request for FetchRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::FETCH;
     type Response = super::fetch_response::FetchResponse;
 }
+impl crate::facts::EncodeFacts for FetchRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.cluster_id.is_some() {
+            let at = at
+                .intersect(flexible)
+                .intersect(crate::facts::VersionSet::range(12i16, 18i16));
+            fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        }
+        if self.replica_id != -1i32 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 14i16)));
+        }
+        if self.replica_state != <ReplicaState as ::core::default::Default>::default() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(15i16, 18i16)));
+        }
+        if self.replica_state != <ReplicaState as ::core::default::Default>::default() {
+            let at = at
+                .intersect(flexible)
+                .intersect(crate::facts::VersionSet::range(15i16, 18i16));
+            fails = fails.union(self.replica_state.fails_in(at, flexible));
+        }
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        if !self.forgotten_topics_data.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(7i16, 18i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(7i16, 18i16));
+            fails = fails.union(self.forgotten_topics_data.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(11i16, 18i16));
+            fails = fails.union(self.rack_id.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[
+                        (0u32, crate::facts::VersionSet::range(12i16, 18i16)),
+                        (1u32, crate::facts::VersionSet::range(15i16, 18i16)),
+                    ],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for ReplicaState {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for FetchPartition {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.last_fetched_epoch != -1i32 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(12i16, 18i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[
+                        (0u32, crate::facts::VersionSet::range(17i16, 18i16)),
+                        (1u32, crate::facts::VersionSet::range(18i16, 18i16)),
+                    ],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for FetchTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(4i16, 12i16));
+            fails = fails.union(self.topic.fails_in(at, flexible));
+        }
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for ForgottenTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(7i16, 12i16));
+            fails = fails.union(self.topic.fails_in(at, flexible));
+        }
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for FetchRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::Fetch(self))
+    }
+}

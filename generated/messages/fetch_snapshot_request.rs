@@ -332,3 +332,94 @@ impl crate::Request for FetchSnapshotRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::FETCH_SNAPSHOT;
     type Response = super::fetch_snapshot_response::FetchSnapshotResponse;
 }
+impl crate::facts::EncodeFacts for FetchSnapshotRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.cluster_id.is_some() {
+            let at = at
+                .intersect(flexible)
+                .intersect(crate::facts::VersionSet::range(0i16, 1i16));
+            fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        }
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[(0u32, crate::facts::VersionSet::range(0i16, 1i16))],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for SnapshotId {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for PartitionSnapshot {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.snapshot_id.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[(0u32, crate::facts::VersionSet::range(1i16, 1i16))],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for TopicSnapshot {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for FetchSnapshotRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::FetchSnapshot(self))
+    }
+}

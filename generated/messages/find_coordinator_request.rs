@@ -139,3 +139,44 @@ impl crate::Request for FindCoordinatorRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::FIND_COORDINATOR;
     type Response = super::find_coordinator_response::FindCoordinatorResponse;
 }
+impl crate::facts::EncodeFacts for FindCoordinatorRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.key.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 3i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 3i16));
+            fails = fails.union(self.key.fails_in(at, flexible));
+        }
+        if self.key_type != 0i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 6i16)));
+        }
+        if !self.coordinator_keys.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 6i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(4i16, 6i16));
+            fails = fails.union(self.coordinator_keys.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for FindCoordinatorRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::FindCoordinator(self))
+    }
+}

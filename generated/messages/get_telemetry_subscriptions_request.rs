@@ -79,3 +79,27 @@ impl crate::Request for GetTelemetrySubscriptionsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::GET_TELEMETRY_SUBSCRIPTIONS;
     type Response = super::get_telemetry_subscriptions_response::GetTelemetrySubscriptionsResponse;
 }
+impl crate::facts::EncodeFacts for GetTelemetrySubscriptionsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for GetTelemetrySubscriptionsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::GetTelemetrySubscriptions(self))
+    }
+}

@@ -127,3 +127,36 @@ impl crate::Request for HeartbeatRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::HEARTBEAT;
     type Response = super::heartbeat_response::HeartbeatResponse;
 }
+impl crate::facts::EncodeFacts for HeartbeatRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        if self.group_instance_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 4i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 4i16));
+            fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for HeartbeatRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::Heartbeat(self))
+    }
+}

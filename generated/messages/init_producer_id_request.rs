@@ -177,3 +177,40 @@ impl crate::Request for InitProducerIdRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::INIT_PRODUCER_ID;
     type Response = super::init_producer_id_response::InitProducerIdResponse;
 }
+impl crate::facts::EncodeFacts for InitProducerIdRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        if self.producer_id != -1i64 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        if self.producer_epoch != -1i16 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        if self.enable2_pc {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(6i16, 6i16)));
+        }
+        if self.keep_prepared_txn {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(6i16, 6i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for InitProducerIdRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::InitProducerId(self))
+    }
+}

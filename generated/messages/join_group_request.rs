@@ -263,3 +263,63 @@ impl crate::Request for JoinGroupRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::JOIN_GROUP;
     type Response = super::join_group_response::JoinGroupResponse;
 }
+impl crate::facts::EncodeFacts for JoinGroupRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        if self.group_instance_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(5i16, 9i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 9i16));
+            fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        }
+        fails = fails.union(self.protocol_type.fails_in(at, flexible));
+        fails = fails.union(self.protocols.fails_in(at, flexible));
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(8i16, 9i16));
+            fails = fails.union(self.reason.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for JoinGroupRequestProtocol {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.metadata.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for JoinGroupRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::JoinGroup(self))
+    }
+}

@@ -225,3 +225,67 @@ impl crate::Request for LeaveGroupRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LEAVE_GROUP;
     type Response = super::leave_group_response::LeaveGroupResponse;
 }
+impl crate::facts::EncodeFacts for LeaveGroupRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        if !self.member_id.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 2i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 2i16));
+            fails = fails.union(self.member_id.fails_in(at, flexible));
+        }
+        if !self.members.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 5i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 5i16));
+            fails = fails.union(self.members.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for MemberIdentity {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 5i16));
+            fails = fails.union(self.reason.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for LeaveGroupRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::LeaveGroup(self))
+    }
+}

@@ -95,3 +95,34 @@ impl crate::Request for ListConfigResourcesRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_CONFIG_RESOURCES;
     type Response = super::list_config_resources_response::ListConfigResourcesResponse;
 }
+impl crate::facts::EncodeFacts for ListConfigResourcesRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.resource_types.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 1i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 1i16));
+            fails = fails.union(self.resource_types.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ListConfigResourcesRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ListConfigResources(self))
+    }
+}

@@ -129,3 +129,41 @@ impl crate::Request for ListGroupsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_GROUPS;
     type Response = super::list_groups_response::ListGroupsResponse;
 }
+impl crate::facts::EncodeFacts for ListGroupsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.states_filter.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 5i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(4i16, 5i16));
+            fails = fails.union(self.states_filter.fails_in(at, flexible));
+        }
+        if !self.types_filter.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(5i16, 5i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 5i16));
+            fails = fails.union(self.types_filter.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ListGroupsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ListGroups(self))
+    }
+}

@@ -159,3 +159,49 @@ impl crate::Request for ListPartitionReassignmentsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_PARTITION_REASSIGNMENTS;
     type Response = super::list_partition_reassignments_response::ListPartitionReassignmentsResponse;
 }
+impl crate::facts::EncodeFacts for ListPartitionReassignmentsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for ListPartitionReassignmentsTopics {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partition_indexes.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ListPartitionReassignmentsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ListPartitionReassignments(self))
+    }
+}

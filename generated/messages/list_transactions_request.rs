@@ -143,3 +143,39 @@ impl crate::Request for ListTransactionsRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_TRANSACTIONS;
     type Response = super::list_transactions_response::ListTransactionsResponse;
 }
+impl crate::facts::EncodeFacts for ListTransactionsRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.state_filters.fails_in(at, flexible));
+        fails = fails.union(self.producer_id_filters.fails_in(at, flexible));
+        if self.duration_filter != -1i64 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 2i16)));
+        }
+        if self.transactional_id_pattern.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(2i16, 2i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(2i16, 2i16));
+            fails = fails.union(self.transactional_id_pattern.fails_in(at, flexible));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ListTransactionsRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ListTransactions(self))
+    }
+}

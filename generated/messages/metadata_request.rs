@@ -292,3 +292,69 @@ impl crate::Request for MetadataRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::METADATA;
     type Response = super::metadata_response::MetadataResponse;
 }
+impl crate::facts::EncodeFacts for MetadataRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                match &self.topics {
+                    Some(v) => v.fails_in(at, flexible),
+                    None => at.minus(crate::facts::VersionSet::range(1i16, 13i16)),
+                },
+            );
+        if !self.allow_auto_topic_creation {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 13i16)));
+        }
+        if self.include_cluster_authorized_operations {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(8i16, 10i16)));
+        }
+        if self.include_topic_authorized_operations {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(8i16, 13i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for MetadataRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                match &self.name {
+                    Some(v) => v.fails_in(at, flexible),
+                    None => at.minus(crate::facts::VersionSet::range(10i16, 13i16)),
+                },
+            );
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for MetadataRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::Metadata(self))
+    }
+}

@@ -363,3 +363,81 @@ impl crate::Request for OffsetCommitRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_COMMIT;
     type Response = super::offset_commit_response::OffsetCommitResponse;
 }
+impl crate::facts::EncodeFacts for OffsetCommitRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        if self.group_instance_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(7i16, 10i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(7i16, 10i16));
+            fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        }
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetCommitRequestPartition {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.committed_metadata.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetCommitRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(2i16, 9i16));
+            fails = fails.union(self.name.fails_in(at, flexible));
+        }
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for OffsetCommitRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::OffsetCommit(self))
+    }
+}

@@ -160,3 +160,41 @@ impl crate::Request for OffsetDeleteRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_DELETE;
     type Response = super::offset_delete_response::OffsetDeleteResponse;
 }
+impl crate::facts::EncodeFacts for OffsetDeleteRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetDeleteRequestPartition {
+    fn fails_in(
+        &self,
+        _at: crate::facts::VersionSet,
+        _flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        crate::facts::VersionSet::EMPTY
+    }
+}
+impl crate::facts::EncodeFacts for OffsetDeleteRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails
+    }
+}
+impl crate::facts::RequestView for OffsetDeleteRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::OffsetDelete(self))
+    }
+}

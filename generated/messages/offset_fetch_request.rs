@@ -451,3 +451,127 @@ impl crate::Request for OffsetFetchRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_FETCH;
     type Response = super::offset_fetch_response::OffsetFetchResponse;
 }
+impl crate::facts::EncodeFacts for OffsetFetchRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        if !self.group_id.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 7i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 7i16));
+            fails = fails.union(self.group_id.fails_in(at, flexible));
+        }
+        if self.topics != Some(::std::vec::Vec::new()) {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 7i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 7i16));
+            fails = fails
+                .union(
+                    match &self.topics {
+                        Some(v) => v.fails_in(at, flexible),
+                        None => at.minus(crate::facts::VersionSet::range(2i16, 7i16)),
+                    },
+                );
+        }
+        if !self.groups.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(8i16, 10i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(8i16, 10i16));
+            fails = fails.union(self.groups.fails_in(at, flexible));
+        }
+        if self.require_stable {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(7i16, 10i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetFetchRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partition_indexes.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetFetchRequestTopics {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(8i16, 9i16));
+            fails = fails.union(self.name.fails_in(at, flexible));
+        }
+        fails = fails.union(self.partition_indexes.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for OffsetFetchRequestGroup {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(9i16, 10i16));
+            fails = fails.union(self.member_id.fails_in(at, flexible));
+        }
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for OffsetFetchRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::OffsetFetch(self))
+    }
+}

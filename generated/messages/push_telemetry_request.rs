@@ -109,3 +109,28 @@ impl crate::Request for PushTelemetryRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::PUSH_TELEMETRY;
     type Response = super::push_telemetry_response::PushTelemetryResponse;
 }
+impl crate::facts::EncodeFacts for PushTelemetryRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.metrics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for PushTelemetryRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::PushTelemetry(self))
+    }
+}

@@ -101,3 +101,28 @@ impl crate::Request for RemoveRaftVoterRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::REMOVE_RAFT_VOTER;
     type Response = super::remove_raft_voter_response::RemoveRaftVoterResponse;
 }
+impl crate::facts::EncodeFacts for RemoveRaftVoterRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.cluster_id.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for RemoveRaftVoterRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::RemoveRaftVoter(self))
+    }
+}

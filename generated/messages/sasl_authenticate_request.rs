@@ -95,3 +95,28 @@ impl crate::Request for SaslAuthenticateRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::SASL_AUTHENTICATE;
     type Response = super::sasl_authenticate_response::SaslAuthenticateResponse;
 }
+impl crate::facts::EncodeFacts for SaslAuthenticateRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.auth_bytes.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for SaslAuthenticateRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::SaslAuthenticate(self))
+    }
+}

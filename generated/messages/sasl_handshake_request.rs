@@ -64,3 +64,19 @@ impl crate::Request for SaslHandshakeRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::SASL_HANDSHAKE;
     type Response = super::sasl_handshake_response::SaslHandshakeResponse;
 }
+impl crate::facts::EncodeFacts for SaslHandshakeRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.mechanism.fails_in(at, flexible));
+        fails
+    }
+}
+impl crate::facts::RequestView for SaslHandshakeRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::SaslHandshake(self))
+    }
+}

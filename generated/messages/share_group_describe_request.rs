@@ -86,3 +86,28 @@ impl crate::Request for ShareGroupDescribeRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::SHARE_GROUP_DESCRIBE;
     type Response = super::share_group_describe_response::ShareGroupDescribeResponse;
 }
+impl crate::facts::EncodeFacts for ShareGroupDescribeRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_ids.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ShareGroupDescribeRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ShareGroupDescribe(self))
+    }
+}

@@ -112,3 +112,31 @@ impl crate::Request for ShareGroupHeartbeatRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::SHARE_GROUP_HEARTBEAT;
     type Response = super::share_group_heartbeat_response::ShareGroupHeartbeatResponse;
 }
+impl crate::facts::EncodeFacts for ShareGroupHeartbeatRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        fails = fails.union(self.rack_id.fails_in(at, flexible));
+        fails = fails.union(self.subscribed_topic_names.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for ShareGroupHeartbeatRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::ShareGroupHeartbeat(self))
+    }
+}

@@ -108,3 +108,31 @@ impl crate::Request for StreamsGroupDescribeRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::STREAMS_GROUP_DESCRIBE;
     type Response = super::streams_group_describe_response::StreamsGroupDescribeResponse;
 }
+impl crate::facts::EncodeFacts for StreamsGroupDescribeRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_ids.fails_in(at, flexible));
+        if self.include_topology_description {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 1i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for StreamsGroupDescribeRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::StreamsGroupDescribe(self))
+    }
+}

@@ -249,3 +249,66 @@ impl crate::Request for SyncGroupRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::SYNC_GROUP;
     type Response = super::sync_group_response::SyncGroupResponse;
 }
+impl crate::facts::EncodeFacts for SyncGroupRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        if self.group_instance_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 5i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 5i16));
+            fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 5i16));
+            fails = fails.union(self.protocol_type.fails_in(at, flexible));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(5i16, 5i16));
+            fails = fails.union(self.protocol_name.fails_in(at, flexible));
+        }
+        fails = fails.union(self.assignments.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for SyncGroupRequestAssignment {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.member_id.fails_in(at, flexible));
+        fails = fails.union(self.assignment.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for SyncGroupRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::SyncGroup(self))
+    }
+}

@@ -399,3 +399,91 @@ impl crate::Request for TxnOffsetCommitRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::TXN_OFFSET_COMMIT;
     type Response = super::txn_offset_commit_response::TxnOffsetCommitResponse;
 }
+impl crate::facts::EncodeFacts for TxnOffsetCommitRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        fails = fails.union(self.group_id.fails_in(at, flexible));
+        if self.generation_id_or_member_epoch != -1i32 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        if !self.member_id.is_empty() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 6i16));
+            fails = fails.union(self.member_id.fails_in(at, flexible));
+        }
+        if self.group_instance_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 6i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 6i16));
+            fails = fails.union(self.group_instance_id.fails_in(at, flexible));
+        }
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for TxnOffsetCommitRequestPartition {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.committed_metadata.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for TxnOffsetCommitRequestTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 5i16));
+            fails = fails.union(self.name.fails_in(at, flexible));
+        }
+        fails = fails.union(self.partitions.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for TxnOffsetCommitRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::TxnOffsetCommit(self))
+    }
+}

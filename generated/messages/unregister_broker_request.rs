@@ -79,3 +79,27 @@ impl crate::Request for UnregisterBrokerRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::UNREGISTER_BROKER;
     type Response = super::unregister_broker_response::UnregisterBrokerResponse;
 }
+impl crate::facts::EncodeFacts for UnregisterBrokerRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for UnregisterBrokerRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::UnregisterBroker(self))
+    }
+}

@@ -222,3 +222,57 @@ impl crate::Request for UpdateFeaturesRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::UPDATE_FEATURES;
     type Response = super::update_features_response::UpdateFeaturesResponse;
 }
+impl crate::facts::EncodeFacts for UpdateFeaturesRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.feature_updates.fails_in(at, flexible));
+        if self.validate_only {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 2i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for FeatureUpdateKey {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.feature.fails_in(at, flexible));
+        if self.allow_downgrade {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 0i16)));
+        }
+        if self.upgrade_type != 1i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 2i16)));
+        }
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for UpdateFeaturesRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::UpdateFeatures(self))
+    }
+}

@@ -234,3 +234,69 @@ impl crate::Request for WriteTxnMarkersRequest {
     const API_KEY: crate::ApiKey = crate::ApiKey::WRITE_TXN_MARKERS;
     type Response = super::write_txn_markers_response::WriteTxnMarkersResponse;
 }
+impl crate::facts::EncodeFacts for WriteTxnMarkersRequest {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.markers.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for WritableTxnMarkerTopic {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.name.fails_in(at, flexible));
+        fails = fails.union(self.partition_indexes.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::EncodeFacts for WritableTxnMarker {
+    fn fails_in(
+        &self,
+        at: crate::facts::VersionSet,
+        flexible: crate::facts::VersionSet,
+    ) -> crate::facts::VersionSet {
+        let mut fails = crate::facts::VersionSet::EMPTY;
+        fails = fails.union(self.topics.fails_in(at, flexible));
+        fails = fails
+            .union(
+                crate::facts::unknown_tagged_fails(
+                    &self.unknown_tagged_fields,
+                    at,
+                    flexible,
+                    &[],
+                ),
+            );
+        fails
+    }
+}
+impl crate::facts::RequestView for WriteTxnMarkersRequest {
+    fn view(&self) -> ::core::option::Option<crate::facts::RequestRef<'_>> {
+        Some(crate::facts::RequestRef::WriteTxnMarkers(self))
+    }
+}

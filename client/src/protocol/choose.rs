@@ -4,8 +4,10 @@
 //!
 //! * our generated range for the API (what we can encode),
 //! * the broker's advertised range on this connection,
-//! * the request's own allowed range (a request that carries a field only
-//!   newer versions have raises its minimum),
+//! * the versions the request's own content allows (generated from the
+//!   schemas: a request that carries a field only newer versions have
+//!   raises its minimum; not always an interval, so the version is the
+//!   highest member at or below the caps and gates),
 //! * every cap (per-API maximums: user caps, later a Kafka release pin),
 //!
 //! and then *gates* are applied, which can only lower it
@@ -19,6 +21,8 @@
 //! the user").
 
 use std::fmt;
+
+use kwire::VersionSet;
 
 use super::api::{api_name, our_range, ApiKey, VersionRange};
 use super::facts::RequestFacts;
@@ -116,8 +120,8 @@ pub struct Constraints {
     /// The broker's advertised range on this connection; `None` when the
     /// broker does not advertise the API at all.
     pub broker: Option<VersionRange>,
-    /// The request's own allowed range (fields it carries).
-    pub request: VersionRange,
+    /// The versions the request's content allows (fields it carries).
+    pub request: VersionSet,
     /// Per-API maximums.
     pub caps: Vec<Cap>,
     /// Gates that apply; they can only lower the version.
@@ -133,7 +137,7 @@ pub enum Step {
     Intersection {
         ours: VersionRange,
         broker: VersionRange,
-        request: VersionRange,
+        request: VersionSet,
         result: VersionRange,
     },
     /// A cap lowered the maximum.
@@ -142,6 +146,9 @@ pub enum Step {
     Gated { gate: Gate, from: i16, to: i16 },
     /// A gate applied but did not change anything.
     GateNoop { gate: Gate },
+    /// The request's content cannot be encoded at `from`: the highest
+    /// version below it that it can is `to`.
+    NotEncodable { from: i16, to: i16 },
 }
 
 impl fmt::Display for Step {
@@ -154,7 +161,7 @@ impl fmt::Display for Step {
                 result,
             } => {
                 write!(f, "ours {ours} ∩ broker {broker}")?;
-                if request != ours {
+                if *request != VersionSet::of(*ours) {
                     write!(f, " ∩ request {request}")?;
                 }
                 write!(f, " = {result}")
@@ -165,6 +172,12 @@ impl fmt::Display for Step {
             }
             Step::GateNoop { gate } => {
                 write!(f, "{} (max {}) did not lower it", gate.kind, gate.max)
+            }
+            Step::NotEncodable { from, to } => {
+                write!(
+                    f,
+                    "the request cannot be encoded at v{from}: {from} -> {to}"
+                )
             }
         }
     }
@@ -216,7 +229,7 @@ pub enum NoVersion {
         key: i16,
         ours: VersionRange,
         broker_range: VersionRange,
-        request: VersionRange,
+        request: VersionSet,
         caps: Vec<Cap>,
         broker: String,
     },
@@ -262,11 +275,13 @@ pub fn choose(c: &Constraints) -> Result<Choice, NoVersion> {
         caps: c.caps.clone(),
         broker: c.broker_name.clone(),
     };
-    let common = c
-        .ours
-        .intersect(&broker)
-        .and_then(|r| r.intersect(&c.request))
-        .ok_or_else(empty)?;
+    let common_set = c.ours.intersect(&broker).map_or(VersionSet::EMPTY, |r| {
+        c.request.intersect(VersionSet::of(r))
+    });
+    let (Some(lo), Some(hi)) = (common_set.min(), common_set.max()) else {
+        return Err(empty());
+    };
+    let common = VersionRange::new(lo, hi);
     let mut steps = vec![Step::Intersection {
         ours: c.ours,
         broker,
@@ -311,6 +326,18 @@ pub fn choose(c: &Constraints) -> Result<Choice, NoVersion> {
             steps.push(Step::GateNoop { gate: gate.clone() });
         }
     }
+    // The request's versions need not be an interval: take the highest
+    // member at or below what caps and gates left (common.min is one).
+    let encodable = common_set
+        .highest_in(VersionRange::new(common.min, version))
+        .unwrap_or(common.min);
+    if encodable < version {
+        steps.push(Step::NotEncodable {
+            from: version,
+            to: encodable,
+        });
+        version = encodable;
+    }
     Ok(Choice {
         api: c.api,
         version,
@@ -351,7 +378,7 @@ pub fn choose_for(
     let ours = facts.ours;
     let mut request = facts.allowed;
     if let Some(min) = ov.min_version {
-        request.min = request.min.max(min);
+        request = request.intersect(VersionSet::range(min, VersionSet::MAX_VERSION));
     }
     let mut caps = caps.for_api(api);
     if let Some(max) = ov.max_version {
@@ -418,7 +445,7 @@ pub fn every_api(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> V
                     api,
                     ours,
                     broker,
-                    request: ours,
+                    request: VersionSet::of(ours),
                     caps: caps.for_api(api),
                     gates: vec![],
                     broker_name: broker_name.to_string(),
@@ -449,11 +476,28 @@ mod tests {
             api,
             ours,
             broker,
-            request: ours,
+            request: VersionSet::of(ours),
             caps: vec![],
             gates: vec![],
             broker_name: "127.0.0.1:9092 (node 1)".into(),
         }
+    }
+
+    #[test]
+    fn a_request_whose_versions_have_a_hole_takes_the_highest_below_the_caps() {
+        let mut c = base(ApiKey::METADATA, r(0, 9), Some(r(0, 9)));
+        c.request = [2, 5, 6].into_iter().collect();
+        c.caps = vec![Cap {
+            source: "test".into(),
+            max: 4,
+        }];
+        let ch = choose(&c).unwrap();
+        assert_eq!(ch.version, 2);
+        assert!(ch.why().contains("cannot be encoded at v4"), "{}", ch.why());
+        c.caps.clear();
+        assert_eq!(choose(&c).unwrap().version, 6);
+        c.broker = Some(r(3, 4));
+        assert!(matches!(choose(&c), Err(NoVersion::Empty { .. })));
     }
 
     #[test]
@@ -468,7 +512,7 @@ mod tests {
     #[test]
     fn request_range_raises_the_minimum() {
         let mut c = base(ApiKey::METADATA, r(0, 12), Some(r(0, 2)));
-        c.request = r(4, 12); // e.g. allow_auto_topic_creation=false needs v4
+        c.request = r(4, 12).into(); // e.g. allow_auto_topic_creation=false needs v4
         match choose(&c) {
             Err(NoVersion::Empty {
                 broker_range,
@@ -476,7 +520,7 @@ mod tests {
                 ..
             }) => {
                 assert_eq!(broker_range, r(0, 2));
-                assert_eq!(request, r(4, 12));
+                assert_eq!(request, r(4, 12).into());
             }
             other => panic!("{other:?}"),
         }
@@ -593,7 +637,7 @@ mod tests {
                 api: ApiKey(api),
                 ours,
                 broker,
-                request,
+                request: request.into(),
                 caps: caps.iter().map(|&max| Cap { source: "cap".into(), max }).collect(),
                 gates: gates.clone(),
                 broker_name: "b".into(),

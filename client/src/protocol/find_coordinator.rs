@@ -101,7 +101,7 @@ mod tests {
     use super::*;
     use crate::protocol::facts::request_facts;
     use kwire::messages::find_coordinator_response::Coordinator;
-    use kwire::Message;
+    use kwire::{Message, VersionRange};
 
     fn keys(k: &[&str]) -> Vec<String> {
         k.iter().map(|s| s.to_string()).collect()
@@ -110,14 +110,17 @@ mod tests {
     #[test]
     fn the_two_request_shapes_need_their_versions() {
         let b = batched(CoordinatorKind::Transaction, &keys(&["a", "b"]));
-        assert_eq!(request_facts(&b).allowed.min, BATCHED_FROM);
+        assert_eq!(request_facts(&b).allowed.min(), Some(BATCHED_FROM));
         let b1 = batched(CoordinatorKind::Group, &keys(&["a"]));
-        assert_eq!(request_facts(&b1).allowed.min, BATCHED_FROM);
+        assert_eq!(request_facts(&b1).allowed.min(), Some(BATCHED_FROM));
         let s = single(CoordinatorKind::Group, "g");
-        assert_eq!(request_facts(&s).allowed.max, BATCHED_FROM - 1);
+        assert_eq!(request_facts(&s).allowed.max(), Some(BATCHED_FROM - 1));
         let t = single(CoordinatorKind::Transaction, "tx");
         let f = request_facts(&t);
-        assert_eq!((f.allowed.min, f.allowed.max), (1, BATCHED_FROM - 1));
+        assert_eq!(
+            f.allowed.as_range(),
+            Some(VersionRange::new(1, BATCHED_FROM - 1))
+        );
         // Each shape encodes in its own versions.
         assert!(s.encode_to_bytes(0).is_ok());
         assert!(b.encode_to_bytes(BATCHED_FROM).is_ok());

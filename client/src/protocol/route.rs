@@ -6,20 +6,15 @@
 //! #1021). A request whose kind needs a key that cannot be read from it is
 //! [`Route::Unroutable`], never "any broker".
 //!
-//! The content is read by the request's concrete type, like
-//! [`super::facts`]; generated request facts replace these hand rules.
+//! The content is read through the request's generated typed view
+//! ([`kwire::facts::RequestRef`]), like [`super::facts`]: which fields name
+//! the route is semantics the schemas do not state, so these rules are
+//! kept by hand. A request type without a view (one generated into another
+//! crate, or a wrapper) routes only by kind.
 
-use std::any::Any;
 use std::fmt;
 
-use kwire::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, ConsumerGroupDescribeRequest,
-    ConsumerGroupHeartbeatRequest, DeleteGroupsRequest, DeleteRecordsRequest,
-    DescribeGroupsRequest, DescribeTransactionsRequest, EndTxnRequest, FetchRequest,
-    HeartbeatRequest, InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest,
-    ListOffsetsRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest,
-    OffsetForLeaderEpochRequest, ProduceRequest, SyncGroupRequest, TxnOffsetCommitRequest,
-};
+use kwire::facts::RequestRef;
 use kwire::{ApiKey, Request, Uuid};
 
 use super::api::api_name;
@@ -207,119 +202,105 @@ fn s(x: &kwire::StrBytes) -> String {
     x.to_string()
 }
 
-/// The partitions a leader-routed request names, by concrete type.
-fn leader_partitions(any: &dyn Any) -> Option<Vec<TopicPartition>> {
+/// The partitions a leader-routed request names, from its typed view.
+fn leader_partitions(view: Option<RequestRef<'_>>) -> Option<Vec<TopicPartition>> {
     let mut out = Vec::new();
-    if let Some(r) = any.downcast_ref::<ProduceRequest>() {
-        for t in &r.topic_data {
-            for p in &t.partition_data {
-                out.push(TopicPartition {
-                    topic: name_or_id(&t.name, &t.topic_id),
-                    partition: p.index,
-                });
+    match view? {
+        RequestRef::Produce(r) => {
+            for t in &r.topic_data {
+                for p in &t.partition_data {
+                    out.push(TopicPartition {
+                        topic: name_or_id(&t.name, &t.topic_id),
+                        partition: p.index,
+                    });
+                }
             }
         }
-    } else if let Some(r) = any.downcast_ref::<FetchRequest>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                out.push(TopicPartition {
-                    topic: name_or_id(&t.topic, &t.topic_id),
-                    partition: p.partition,
-                });
+        RequestRef::Fetch(r) => {
+            for t in &r.topics {
+                for p in &t.partitions {
+                    out.push(TopicPartition {
+                        topic: name_or_id(&t.topic, &t.topic_id),
+                        partition: p.partition,
+                    });
+                }
             }
         }
-    } else if let Some(r) = any.downcast_ref::<ListOffsetsRequest>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                out.push(TopicPartition::new(&t.name, p.partition_index));
+        RequestRef::ListOffsets(r) => {
+            for t in &r.topics {
+                for p in &t.partitions {
+                    out.push(TopicPartition::new(&t.name, p.partition_index));
+                }
             }
         }
-    } else if let Some(r) = any.downcast_ref::<OffsetForLeaderEpochRequest>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                out.push(TopicPartition::new(&t.topic, p.partition));
+        RequestRef::OffsetForLeaderEpoch(r) => {
+            for t in &r.topics {
+                for p in &t.partitions {
+                    out.push(TopicPartition::new(&t.topic, p.partition));
+                }
             }
         }
-    } else if let Some(r) = any.downcast_ref::<DeleteRecordsRequest>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                out.push(TopicPartition::new(&t.name, p.partition_index));
+        RequestRef::DeleteRecords(r) => {
+            for t in &r.topics {
+                for p in &t.partitions {
+                    out.push(TopicPartition::new(&t.name, p.partition_index));
+                }
             }
         }
-    } else {
-        return None;
+        _ => return None,
     }
     Some(out)
 }
 
-/// The group(s) a group-coordinator request names, by concrete type.
-fn group_keys(any: &dyn Any) -> Option<Vec<String>> {
+/// The group(s) a group-coordinator request names, from its typed view.
+fn group_keys(view: Option<RequestRef<'_>>) -> Option<Vec<String>> {
     let one = |g: &kwire::StrBytes| Some(vec![s(g)]);
-    if let Some(r) = any.downcast_ref::<OffsetCommitRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<OffsetFetchRequest>() {
+    match view? {
+        RequestRef::OffsetCommit(r) => one(&r.group_id),
         // v0-7 name one group at the top; v8+ batch them (KIP-709).
-        if r.groups.is_empty() {
-            one(&r.group_id)
-        } else {
-            Some(r.groups.iter().map(|g| s(&g.group_id)).collect())
-        }
-    } else if let Some(r) = any.downcast_ref::<JoinGroupRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<HeartbeatRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<LeaveGroupRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<SyncGroupRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<TxnOffsetCommitRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<OffsetDeleteRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<ConsumerGroupHeartbeatRequest>() {
-        one(&r.group_id)
-    } else if let Some(r) = any.downcast_ref::<DescribeGroupsRequest>() {
-        Some(r.groups.iter().map(s).collect())
-    } else if let Some(r) = any.downcast_ref::<DeleteGroupsRequest>() {
-        Some(r.groups_names.iter().map(s).collect())
-    } else {
-        any.downcast_ref::<ConsumerGroupDescribeRequest>()
-            .map(|r| r.group_ids.iter().map(s).collect())
+        RequestRef::OffsetFetch(r) if r.groups.is_empty() => one(&r.group_id),
+        RequestRef::OffsetFetch(r) => Some(r.groups.iter().map(|g| s(&g.group_id)).collect()),
+        RequestRef::JoinGroup(r) => one(&r.group_id),
+        RequestRef::Heartbeat(r) => one(&r.group_id),
+        RequestRef::LeaveGroup(r) => one(&r.group_id),
+        RequestRef::SyncGroup(r) => one(&r.group_id),
+        RequestRef::TxnOffsetCommit(r) => one(&r.group_id),
+        RequestRef::OffsetDelete(r) => one(&r.group_id),
+        RequestRef::ConsumerGroupHeartbeat(r) => one(&r.group_id),
+        RequestRef::DescribeGroups(r) => Some(r.groups.iter().map(s).collect()),
+        RequestRef::DeleteGroups(r) => Some(r.groups_names.iter().map(s).collect()),
+        RequestRef::ConsumerGroupDescribe(r) => Some(r.group_ids.iter().map(s).collect()),
+        _ => None,
     }
 }
 
 /// The transactional id(s) a transaction-coordinator request names.
 /// `Some(vec![])`: the request names none (an idempotent InitProducerId).
-fn transaction_keys(any: &dyn Any) -> Option<Vec<String>> {
-    if let Some(r) = any.downcast_ref::<InitProducerIdRequest>() {
+fn transaction_keys(view: Option<RequestRef<'_>>) -> Option<Vec<String>> {
+    match view? {
         // Null or empty: an idempotent producer's, no transaction.
-        Some(
+        RequestRef::InitProducerId(r) => Some(
             r.transactional_id
                 .iter()
                 .filter(|t| !t.is_empty())
                 .map(s)
                 .collect(),
-        )
-    } else if let Some(r) = any.downcast_ref::<EndTxnRequest>() {
-        Some(vec![s(&r.transactional_id)])
-    } else if let Some(r) = any.downcast_ref::<AddOffsetsToTxnRequest>() {
-        Some(vec![s(&r.transactional_id)])
-    } else if let Some(r) = any.downcast_ref::<AddPartitionsToTxnRequest>() {
+        ),
+        RequestRef::EndTxn(r) => Some(vec![s(&r.transactional_id)]),
+        RequestRef::AddOffsetsToTxn(r) => Some(vec![s(&r.transactional_id)]),
         // The client form (v3 and below) names one transaction; the batched
         // form is what brokers send each other (KIP-890).
-        if r.transactions.is_empty() {
+        RequestRef::AddPartitionsToTxn(r) if r.transactions.is_empty() => {
             Some(vec![s(&r.v3_and_below_transactional_id)])
-        } else {
-            Some(
-                r.transactions
-                    .iter()
-                    .map(|t| s(&t.transactional_id))
-                    .collect(),
-            )
         }
-    } else {
-        any.downcast_ref::<DescribeTransactionsRequest>()
-            .map(|r| r.transactional_ids.iter().map(s).collect())
+        RequestRef::AddPartitionsToTxn(r) => Some(
+            r.transactions
+                .iter()
+                .map(|t| s(&t.transactional_id))
+                .collect(),
+        ),
+        RequestRef::DescribeTransactions(r) => Some(r.transactional_ids.iter().map(s).collect()),
+        _ => None,
     }
 }
 
@@ -334,7 +315,7 @@ fn unroutable(api: ApiKey, what: &str, type_name: &str) -> Route {
 /// its content.
 pub fn route_of<R: Request + 'static>(req: &R) -> Route {
     let api = R::API_KEY;
-    let any = req as &dyn Any;
+    let view = req.view();
     let keyed = |kind: CoordinatorKind, keys: Option<Vec<String>>, what: &str| match keys {
         Some(keys) if !keys.is_empty() && keys.iter().all(|k| !k.is_empty()) => {
             Route::Coordinator { kind, keys }
@@ -348,7 +329,7 @@ pub fn route_of<R: Request + 'static>(req: &R) -> Route {
     match route_kind(api) {
         RouteKind::Any => Route::Any,
         RouteKind::Controller => Route::Controller,
-        RouteKind::Leader => match leader_partitions(any) {
+        RouteKind::Leader => match leader_partitions(view) {
             Some(tps) if !tps.is_empty() => Route::Leader(tps),
             Some(_) => Route::Unroutable {
                 api,
@@ -356,13 +337,13 @@ pub fn route_of<R: Request + 'static>(req: &R) -> Route {
             },
             None => unroutable(api, "partitions", std::any::type_name::<R>()),
         },
-        RouteKind::GroupCoordinator => keyed(CoordinatorKind::Group, group_keys(any), "group id"),
+        RouteKind::GroupCoordinator => keyed(CoordinatorKind::Group, group_keys(view), "group id"),
         RouteKind::TransactionCoordinator => keyed(
             CoordinatorKind::Transaction,
-            transaction_keys(any),
+            transaction_keys(view),
             "transactional id",
         ),
-        RouteKind::TransactionCoordinatorIfTransactional => match transaction_keys(any) {
+        RouteKind::TransactionCoordinatorIfTransactional => match transaction_keys(view) {
             Some(keys) if keys.is_empty() => Route::Any,
             keys => keyed(CoordinatorKind::Transaction, keys, "transactional id"),
         },
@@ -375,11 +356,13 @@ mod tests {
     use kwire::messages::fetch_request::{FetchPartition, FetchTopic};
     use kwire::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kwire::messages::{
-        CreateTopicsRequest, EndTxnResponse, FindCoordinatorRequest, MetadataRequest,
+        CreateTopicsRequest, EndTxnRequest, EndTxnResponse, FetchRequest, FindCoordinatorRequest,
+        InitProducerIdRequest, MetadataRequest, OffsetFetchRequest, ProduceRequest,
+        TxnOffsetCommitRequest,
     };
     use kwire::wire::Reader;
     use kwire::wire::{Cx, Writer};
-    use kwire::{DecodeError, EncodeError, Message, VersionRange};
+    use kwire::{DecodeError, EncodeError, Message, VersionRange, VersionSet};
 
     #[test]
     fn kinds_from_the_key() {
@@ -514,6 +497,15 @@ mod tests {
         const FLEXIBLE_MIN: Option<i16> = EndTxnRequest::FLEXIBLE_MIN;
         const LATEST_VERSION_UNSTABLE: bool = false;
     }
+
+    impl kwire::facts::EncodeFacts for Pinned {
+        fn fails_in(&self, at: VersionSet, flexible: VersionSet) -> VersionSet {
+            self.0.fails_in(at, flexible)
+        }
+    }
+
+    /// A wrapper has no typed view of its own.
+    impl kwire::facts::RequestView for Pinned {}
 
     impl Request for Pinned {
         const API_KEY: ApiKey = ApiKey::END_TXN;

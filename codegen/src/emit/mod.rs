@@ -6,6 +6,7 @@
 mod api;
 mod codec;
 pub mod cond;
+mod facts;
 pub mod names;
 pub mod releases;
 mod structs;
@@ -82,7 +83,8 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
     for m in model.messages.iter().filter(|m| m.is_live()) {
         let md = names::module_name(&m.name);
         let path = format!("messages/{md}.rs");
-        let tokens = structs::emit_message_file(m, &e);
+        let mut tokens = structs::emit_message_file(m, &e);
+        tokens.extend(facts::emit_message_facts(m, model, &e)?);
         files.insert(path.clone(), render(&path, tokens, opts)?);
         let mi = names::ident(&md);
         let ty = names::type_ident(&m.name);
@@ -101,6 +103,10 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
             quote!(#![doc = #mods_doc] #(#mods)*),
             opts,
         )?,
+    );
+    files.insert(
+        "facts.rs".into(),
+        render("facts.rs", facts::emit_facts_file(model, &e), opts)?,
     );
     files.insert(
         "api_table.rs".into(),
@@ -139,6 +145,7 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
                     #![doc = #root_doc]
                     pub mod api_table;
                     pub mod dispatch;
+                    pub mod facts;
                     pub mod messages;
                     #releases
                 )
