@@ -39,6 +39,7 @@ pub use bytes::{Bytes, BytesMut};
 pub use bytestring::ByteString as StrBytes;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, EncodeErrorKind};
 pub use error_code::ErrorCode;
+#[cfg(feature = "messages")]
 pub use generated::{dispatch, messages};
 pub use message::{Decodable, Encodable, Message, Request, Response};
 pub use release::KafkaRelease;
