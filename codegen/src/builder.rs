@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{self, EmitOptions, FixedFeatures};
+use crate::emit::{self, EmitOptions, FixedFeatures, Gate};
 use crate::error::GenError;
 use crate::fingerprint::{fingerprint_of, lock_file_text, lock_text, sha256_hex};
 use crate::pin;
@@ -190,14 +190,31 @@ impl Builder {
         )
     }
 
+    /// The selected side's codecs always exist; the other side's exist
+    /// exactly when kwire has that side's feature (its `Request` trait asks
+    /// for them then, whichever crate in the build turned the feature on).
     fn features(&self) -> FixedFeatures {
-        let side = self.selection.side;
+        let side = |on: bool, runtime: &str| {
+            if on {
+                Gate::On
+            } else {
+                Gate::Runtime(runtime.to_string())
+            }
+        };
+        let s = self.selection.side;
+        let onoff = |b: bool| if b { Gate::On } else { Gate::Off };
         FixedFeatures(BTreeMap::from([
-            ("client".to_string(), side.client()),
-            ("broker".to_string(), side.broker()),
-            ("messages".to_string(), true),
-            ("serde".to_string(), self.serde),
-            ("testing".to_string(), false),
+            (
+                "client".to_string(),
+                side(s.client(), "::kwire::__if_client"),
+            ),
+            (
+                "broker".to_string(),
+                side(s.broker(), "::kwire::__if_broker"),
+            ),
+            ("messages".to_string(), Gate::On),
+            ("serde".to_string(), onoff(self.serde)),
+            ("testing".to_string(), Gate::Off),
         ]))
     }
 

@@ -21,7 +21,7 @@ use quote::quote;
 use crate::error::GenError;
 use crate::model::Model;
 
-pub use fixed_cfg::FixedFeatures;
+pub use fixed_cfg::{FixedFeatures, Gate};
 
 #[derive(Debug, Clone)]
 pub struct EmitOptions {
@@ -94,10 +94,13 @@ fn render(path: &str, tokens: TokenStream, opts: &EmitOptions) -> Result<String,
         message,
     };
     let mut file: syn::File = syn::parse2(tokens).map_err(|e| emit_err(e.to_string()))?;
-    if let Some(f) = &opts.features {
-        fixed_cfg::resolve(&mut file, f, path)?;
-    }
-    let text = prettyplease::unparse(&file);
+    let text = match &opts.features {
+        Some(f) => {
+            fixed_cfg::resolve(&mut file, f, path)?;
+            fixed_cfg::unparse(&file, f)?
+        }
+        None => prettyplease::unparse(&file),
+    };
     if opts.features.is_some() && text.contains("feature = \"") {
         return Err(emit_err(
             "a feature gate is left in output whose features are fixed".into(),

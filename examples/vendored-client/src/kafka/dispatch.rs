@@ -54,6 +54,31 @@ impl RequestKind {
         }
     }
 }
+::kwire::__if_broker! {
+    impl RequestKind {
+        /// Decodes the body of api `api_key` at `version`.
+        pub fn decode(
+            api_key: ::kwire::ApiKey,
+            version: i16,
+            r: &mut ::kwire::wire::Reader,
+        ) -> Result<Self, ::kwire::DecodeError> {
+            match api_key.0 {
+                0i16 => Ok(Self::Produce(::kwire::Message::decode(r, version)?)),
+                1i16 => Ok(Self::Fetch(::kwire::Message::decode(r, version)?)),
+                3i16 => Ok(Self::Metadata(::kwire::Message::decode(r, version)?)),
+                18i16 => Ok(Self::ApiVersions(::kwire::Message::decode(r, version)?)),
+                k => {
+                    Err(
+                        r
+                            .error(::kwire::DecodeErrorKind::UnknownApi {
+                                api_key: k,
+                            }),
+                    )
+                }
+            }
+        }
+    }
+}
 /// Any response this build knows, for code that learns the api key at run time.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -94,6 +119,44 @@ impl ResponseKind {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ResponseKind {
+        /// Appends the body at `version`; nothing is appended on error.
+        pub fn encode(
+            &self,
+            buf: &mut ::kwire::BytesMut,
+            version: i16,
+        ) -> Result<(), ::kwire::EncodeError> {
+            match self {
+                Self::Produce(m) => ::kwire::Message::encode(m, buf, version),
+                Self::Fetch(m) => ::kwire::Message::encode(m, buf, version),
+                Self::Metadata(m) => ::kwire::Message::encode(m, buf, version),
+                Self::ApiVersions(m) => ::kwire::Message::encode(m, buf, version),
+            }
+        }
+        /// The body at `version`, records by reference
+        /// (`Message::encode_segments`).
+        pub fn encode_segments(
+            &self,
+            version: i16,
+        ) -> Result<::kwire::wire::Segments, ::kwire::EncodeError> {
+            match self {
+                Self::Produce(m) => ::kwire::Message::encode_segments(m, version),
+                Self::Fetch(m) => ::kwire::Message::encode_segments(m, version),
+                Self::Metadata(m) => ::kwire::Message::encode_segments(m, version),
+                Self::ApiVersions(m) => ::kwire::Message::encode_segments(m, version),
+            }
+        }
+        pub fn encoded_len(&self, version: i16) -> Result<usize, ::kwire::EncodeError> {
+            match self {
+                Self::Produce(m) => ::kwire::Message::encoded_len(m, version),
+                Self::Fetch(m) => ::kwire::Message::encoded_len(m, version),
+                Self::Metadata(m) => ::kwire::Message::encoded_len(m, version),
+                Self::ApiVersions(m) => ::kwire::Message::encoded_len(m, version),
+            }
+        }
+    }
+}
 /// Every message with valid versions, by schema name.
 pub const MESSAGES: &[(&str, ::kwire::VersionRange)] = &[
     ("ApiVersionsRequest", ::kwire::VersionRange::new(0i16, 5i16)),
@@ -105,3 +168,71 @@ pub const MESSAGES: &[(&str, ::kwire::VersionRange)] = &[
     ("ProduceRequest", ::kwire::VersionRange::new(3i16, 13i16)),
     ("ProduceResponse", ::kwire::VersionRange::new(3i16, 13i16)),
 ];
+::kwire::__if_broker! {
+    /// Decodes `bytes` as message `name` at `version` (whole buffer).
+    pub fn decode_by_name(
+        name: &str,
+        version: i16,
+        bytes: ::kwire::Bytes,
+    ) -> Result<(), ::kwire::DecodeError> {
+        match name {
+            "ApiVersionsRequest" => {
+                <super::messages::api_versions_request::ApiVersionsRequest as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "ApiVersionsResponse" => {
+                <super::messages::api_versions_response::ApiVersionsResponse as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "FetchRequest" => {
+                <super::messages::fetch_request::FetchRequest as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "FetchResponse" => {
+                <super::messages::fetch_response::FetchResponse as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "MetadataRequest" => {
+                <super::messages::metadata_request::MetadataRequest as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "MetadataResponse" => {
+                <super::messages::metadata_response::MetadataResponse as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "ProduceRequest" => {
+                <super::messages::produce_request::ProduceRequest as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            "ProduceResponse" => {
+                <super::messages::produce_response::ProduceResponse as ::kwire::Message>::decode_bytes(
+                        bytes,
+                        version,
+                    )
+                    .map(|_| ())
+            }
+            _ => Err(::kwire::DecodeError::new(::kwire::DecodeErrorKind::UnknownMessage, 0)),
+        }
+    }
+}

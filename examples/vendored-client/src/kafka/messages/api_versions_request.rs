@@ -83,6 +83,42 @@ impl ::kwire::Encodable for ApiVersionsRequest {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for ApiVersionsRequest {
+        const MIN_SIZE: usize = 0usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                client_software_name: if cx.version >= 3i16 {
+                    r.field(cx, "ClientSoftwareName")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                client_software_version: if cx.version >= 3i16 {
+                    r.field(cx, "ClientSoftwareVersion")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                cluster_id: if cx.version >= 5i16 {
+                    r.field(cx, "ClusterId")?
+                } else {
+                    None
+                },
+                node_id: if cx.version >= 5i16 { r.field(cx, "NodeId")? } else { -1i32 },
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 impl ::kwire::Message for ApiVersionsRequest {
     const NAME: &'static str = "ApiVersionsRequest";
     const VERSIONS: ::kwire::VersionRange = ::kwire::VersionRange::new(0i16, 5i16);

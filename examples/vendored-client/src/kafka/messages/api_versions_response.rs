@@ -38,6 +38,70 @@ impl ::core::default::Default for ApiVersionsResponse {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for ApiVersionsResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 2usize;
+            n += ::kwire::wire::size(&self.api_keys, cx, "ApiKeys")?;
+            if cx.version >= 1i16 {
+                n += 4usize;
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedSize::new(
+                    &self.unknown_tagged_fields,
+                    &[0u32, 1u32, 2u32, 3u32],
+                )?;
+                if !self.supported_features.is_empty() {
+                    t.add(0u32, &self.supported_features, cx, "SupportedFeatures")?;
+                }
+                if self.finalized_features_epoch != -1i64 {
+                    t.add(
+                        1u32,
+                        &self.finalized_features_epoch,
+                        cx,
+                        "FinalizedFeaturesEpoch",
+                    )?;
+                }
+                if !self.finalized_features.is_empty() {
+                    t.add(2u32, &self.finalized_features, cx, "FinalizedFeatures")?;
+                }
+                if self.zk_migration_ready {
+                    t.add(3u32, &self.zk_migration_ready, cx, "ZkMigrationReady")?;
+                }
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.error_code, cx);
+            w.put(&self.api_keys, cx);
+            if cx.version >= 1i16 {
+                w.put(&self.throttle_time_ms, cx);
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedWriter::begin(
+                    w,
+                    &self.unknown_tagged_fields,
+                );
+                if !self.supported_features.is_empty() {
+                    t.put(w, 0u32, &self.supported_features, cx);
+                }
+                if self.finalized_features_epoch != -1i64 {
+                    t.put(w, 1u32, &self.finalized_features_epoch, cx);
+                }
+                if !self.finalized_features.is_empty() {
+                    t.put(w, 2u32, &self.finalized_features, cx);
+                }
+                if self.zk_migration_ready {
+                    t.put(w, 3u32, &self.zk_migration_ready, cx);
+                }
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for ApiVersionsResponse {
     const MIN_SIZE: usize = 3usize;
     fn read(
@@ -93,6 +157,27 @@ pub struct ApiVersion {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for ApiVersion {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 6usize;
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.fixed((self.api_key, self.min_version, self.max_version));
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for ApiVersion {
     const MIN_SIZE: usize = 6usize;
     fn read(
@@ -127,6 +212,23 @@ pub struct SupportedFeatureKey {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for SupportedFeatureKey {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 4usize;
+            n += ::kwire::wire::size(&self.name, cx, "Name")?;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.name, cx);
+            w.fixed((self.min_version, self.max_version));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
+}
 impl ::kwire::Decodable for SupportedFeatureKey {
     const MIN_SIZE: usize = 6usize;
     fn read(
@@ -158,6 +260,23 @@ pub struct FinalizedFeatureKey {
     pub min_version_level: i16,
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for FinalizedFeatureKey {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 4usize;
+            n += ::kwire::wire::size(&self.name, cx, "Name")?;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.name, cx);
+            w.fixed((self.max_version_level, self.min_version_level));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
 }
 impl ::kwire::Decodable for FinalizedFeatureKey {
     const MIN_SIZE: usize = 6usize;

@@ -146,6 +146,64 @@ impl ::kwire::Encodable for FetchRequest {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for FetchRequest {
+        const MIN_SIZE: usize = 14usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                cluster_id: None,
+                replica_id: if cx.version <= 14i16 {
+                    r.field(cx, "ReplicaId")?
+                } else {
+                    -1i32
+                },
+                replica_state: <ReplicaState as ::core::default::Default>::default(),
+                max_wait_ms: r.field(cx, "MaxWaitMs")?,
+                min_bytes: r.field(cx, "MinBytes")?,
+                max_bytes: r.field(cx, "MaxBytes")?,
+                isolation_level: r.field(cx, "IsolationLevel")?,
+                session_id: if cx.version >= 7i16 {
+                    r.field(cx, "SessionId")?
+                } else {
+                    0i32
+                },
+                session_epoch: if cx.version >= 7i16 {
+                    r.field(cx, "SessionEpoch")?
+                } else {
+                    -1i32
+                },
+                topics: r.field(cx, "Topics")?,
+                forgotten_topics_data: if cx.version >= 7i16 {
+                    r.field(cx, "ForgottenTopicsData")?
+                } else {
+                    ::std::vec::Vec::new()
+                },
+                rack_id: if cx.version >= 11i16 {
+                    r.field(cx, "RackId")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while let Some(tag) = t.next(r)? {
+                    match tag {
+                        0u32 => this.cluster_id = t.field(r, cx, "ClusterId")?,
+                        1u32 if cx.version >= 15i16 => {
+                            this.replica_state = t.field(r, cx, "ReplicaState")?;
+                        }
+                        _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
+                    }
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 /// Struct `ReplicaState` of `FetchRequest.json` (Kafka 4.4.0), in versions 15-18.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -177,6 +235,26 @@ impl ::kwire::Encodable for ReplicaState {
         w.fixed((self.replica_id, self.replica_epoch));
         let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         t.finish(w);
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for ReplicaState {
+        const MIN_SIZE: usize = 13usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                replica_id: r.field(cx, "ReplicaId")?,
+                replica_epoch: r.field(cx, "ReplicaEpoch")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
+            Ok(this)
+        }
     }
 }
 /// Struct `FetchPartition` of `FetchRequest.json` (Kafka 4.4.0), in versions 4-18.
@@ -281,6 +359,54 @@ impl ::kwire::Encodable for FetchPartition {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for FetchPartition {
+        const MIN_SIZE: usize = 16usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                partition: r.field(cx, "Partition")?,
+                current_leader_epoch: if cx.version >= 9i16 {
+                    r.field(cx, "CurrentLeaderEpoch")?
+                } else {
+                    -1i32
+                },
+                fetch_offset: r.field(cx, "FetchOffset")?,
+                last_fetched_epoch: if cx.version >= 12i16 {
+                    r.field(cx, "LastFetchedEpoch")?
+                } else {
+                    -1i32
+                },
+                log_start_offset: if cx.version >= 5i16 {
+                    r.field(cx, "LogStartOffset")?
+                } else {
+                    -1i64
+                },
+                partition_max_bytes: r.field(cx, "PartitionMaxBytes")?,
+                replica_directory_id: ::kwire::Uuid::ZERO,
+                high_watermark: 9223372036854775807i64,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while let Some(tag) = t.next(r)? {
+                    match tag {
+                        0u32 if cx.version >= 17i16 => {
+                            this.replica_directory_id = t.field(r, cx, "ReplicaDirectoryId")?;
+                        }
+                        1u32 if cx.version >= 18i16 => {
+                            this.high_watermark = t.field(r, cx, "HighWatermark")?;
+                        }
+                        _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
+                    }
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 /// Struct `FetchTopic` of `FetchRequest.json` (Kafka 4.4.0), in versions 4-18.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -326,6 +452,37 @@ impl ::kwire::Encodable for FetchTopic {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for FetchTopic {
+        const MIN_SIZE: usize = 1usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                topic: if cx.version <= 12i16 {
+                    r.field(cx, "Topic")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                topic_id: if cx.version >= 13i16 {
+                    r.field(cx, "TopicId")?
+                } else {
+                    ::kwire::Uuid::ZERO
+                },
+                partitions: r.field(cx, "Partitions")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 /// Struct `ForgottenTopic` of `FetchRequest.json` (Kafka 4.4.0), in versions 7-18.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -368,6 +525,37 @@ impl ::kwire::Encodable for ForgottenTopic {
         if cx.flexible {
             let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for ForgottenTopic {
+        const MIN_SIZE: usize = 1usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                topic: if cx.version <= 12i16 {
+                    r.field(cx, "Topic")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                topic_id: if cx.version >= 13i16 {
+                    r.field(cx, "TopicId")?
+                } else {
+                    ::kwire::Uuid::ZERO
+                },
+                partitions: r.field(cx, "Partitions")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
         }
     }
 }

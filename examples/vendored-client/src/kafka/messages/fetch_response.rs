@@ -20,6 +20,53 @@ pub struct FetchResponse {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for FetchResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 4usize;
+            if cx.version >= 7i16 {
+                n += 6usize;
+            }
+            if cx.version <= 6i16 && self.session_id != 0i32 {
+                return Err(::kwire::wire::not_in_version("SessionId", cx));
+            }
+            n += ::kwire::wire::size(&self.responses, cx, "Responses")?;
+            if cx.version <= 15i16 && !self.node_endpoints.is_empty() {
+                return Err(::kwire::wire::not_in_version("NodeEndpoints", cx));
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedSize::new(
+                    &self.unknown_tagged_fields,
+                    if cx.version >= 16i16 { &[0u32] } else { &[] },
+                )?;
+                if cx.version >= 16i16 && !self.node_endpoints.is_empty() {
+                    t.add(0u32, &self.node_endpoints, cx, "NodeEndpoints")?;
+                }
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.throttle_time_ms, cx);
+            if cx.version >= 7i16 {
+                w.fixed((self.error_code, self.session_id));
+            }
+            w.put(&self.responses, cx);
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedWriter::begin(
+                    w,
+                    &self.unknown_tagged_fields,
+                );
+                if cx.version >= 16i16 && !self.node_endpoints.is_empty() {
+                    t.put(w, 0u32, &self.node_endpoints, cx);
+                }
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for FetchResponse {
     const MIN_SIZE: usize = 5usize;
     fn read(
@@ -76,6 +123,21 @@ impl ::core::default::Default for EpochEndOffset {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for EpochEndOffset {
+        fn size(&self, _cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 12usize;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, _cx: ::kwire::wire::Cx) {
+            w.fixed((self.epoch, self.end_offset));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
+}
 impl ::kwire::Decodable for EpochEndOffset {
     const MIN_SIZE: usize = 13usize;
     fn read(
@@ -111,6 +173,21 @@ impl ::core::default::Default for LeaderIdAndEpoch {
             leader_id: -1i32,
             leader_epoch: -1i32,
             unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for LeaderIdAndEpoch {
+        fn size(&self, _cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 8usize;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, _cx: ::kwire::wire::Cx) {
+            w.fixed((self.leader_id, self.leader_epoch));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
@@ -152,6 +229,21 @@ impl ::core::default::Default for SnapshotId {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for SnapshotId {
+        fn size(&self, _cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 12usize;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, _cx: ::kwire::wire::Cx) {
+            w.fixed((self.end_offset, self.epoch));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
+}
 impl ::kwire::Decodable for SnapshotId {
     const MIN_SIZE: usize = 13usize;
     fn read(
@@ -180,6 +272,27 @@ pub struct AbortedTransaction {
     pub first_offset: i64,
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for AbortedTransaction {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 16usize;
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.fixed((self.producer_id, self.first_offset));
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
 }
 impl ::kwire::Decodable for AbortedTransaction {
     const MIN_SIZE: usize = 16usize;
@@ -250,6 +363,100 @@ impl ::core::default::Default for PartitionData {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for PartitionData {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 22usize;
+            if cx.version >= 5i16 {
+                n += 8usize;
+            }
+            if cx.version <= 11i16
+                && self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
+            {
+                return Err(::kwire::wire::not_in_version("DivergingEpoch", cx));
+            }
+            if cx.version <= 11i16
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+            {
+                return Err(::kwire::wire::not_in_version("CurrentLeader", cx));
+            }
+            if cx.version <= 11i16
+                && self.snapshot_id != <SnapshotId as ::core::default::Default>::default()
+            {
+                return Err(::kwire::wire::not_in_version("SnapshotId", cx));
+            }
+            n += ::kwire::wire::size(&self.aborted_transactions, cx, "AbortedTransactions")?;
+            if cx.version >= 11i16 {
+                n += 4usize;
+            }
+            if cx.version <= 10i16 && self.preferred_read_replica != -1i32 {
+                return Err(::kwire::wire::not_in_version("PreferredReadReplica", cx));
+            }
+            n += ::kwire::wire::size(&self.records, cx, "Records")?;
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedSize::new(
+                    &self.unknown_tagged_fields,
+                    &[0u32, 1u32, 2u32],
+                )?;
+                if self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
+                {
+                    t.add(0u32, &self.diverging_epoch, cx, "DivergingEpoch")?;
+                }
+                if self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
+                    t.add(1u32, &self.current_leader, cx, "CurrentLeader")?;
+                }
+                if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
+                    t.add(2u32, &self.snapshot_id, cx, "SnapshotId")?;
+                }
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.fixed((
+                self.partition_index,
+                self.error_code,
+                self.high_watermark,
+                self.last_stable_offset,
+            ));
+            if cx.version >= 5i16 {
+                w.put(&self.log_start_offset, cx);
+            }
+            w.put(&self.aborted_transactions, cx);
+            if cx.version >= 11i16 {
+                w.put(&self.preferred_read_replica, cx);
+            }
+            w.put_by_ref(&self.records, cx);
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedWriter::begin(
+                    w,
+                    &self.unknown_tagged_fields,
+                );
+                if self.diverging_epoch
+                    != <EpochEndOffset as ::core::default::Default>::default()
+                {
+                    t.put(w, 0u32, &self.diverging_epoch, cx);
+                }
+                if self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
+                    t.put(w, 1u32, &self.current_leader, cx);
+                }
+                if self.snapshot_id != <SnapshotId as ::core::default::Default>::default() {
+                    t.put(w, 2u32, &self.snapshot_id, cx);
+                }
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for PartitionData {
     const MIN_SIZE: usize = 22usize;
     fn read(
@@ -305,6 +512,40 @@ pub struct FetchableTopicResponse {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for FetchableTopicResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 0usize;
+            if cx.version <= 12i16 {
+                n += ::kwire::wire::size(&self.topic, cx, "Topic")?;
+            }
+            if cx.version >= 13i16 {
+                n += 16usize;
+            }
+            n += ::kwire::wire::size(&self.partitions, cx, "Partitions")?;
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            if cx.version <= 12i16 {
+                w.put(&self.topic, cx);
+            }
+            if cx.version >= 13i16 {
+                w.put(&self.topic_id, cx);
+            }
+            w.put(&self.partitions, cx);
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for FetchableTopicResponse {
     const MIN_SIZE: usize = 1usize;
     fn read(
@@ -348,6 +589,26 @@ pub struct NodeEndpoint {
     pub rack: ::core::option::Option<::kwire::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for NodeEndpoint {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 8usize;
+            n += ::kwire::wire::size(&self.host, cx, "Host")?;
+            n += ::kwire::wire::size(&self.rack, cx, "Rack")?;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.node_id, cx);
+            w.put(&self.host, cx);
+            w.put(&self.port, cx);
+            w.put(&self.rack, cx);
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
 }
 impl ::kwire::Decodable for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;

@@ -89,6 +89,48 @@ impl ::kwire::Encodable for MetadataRequest {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for MetadataRequest {
+        const MIN_SIZE: usize = 0usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                topics: if cx.version >= 1i16 {
+                    r.field(cx, "Topics")?
+                } else {
+                    Some(r.field(cx, "Topics")?)
+                },
+                allow_auto_topic_creation: if cx.version >= 4i16 {
+                    r.field(cx, "AllowAutoTopicCreation")?
+                } else {
+                    true
+                },
+                include_cluster_authorized_operations: if (8i16..=10i16)
+                    .contains(&cx.version)
+                {
+                    r.field(cx, "IncludeClusterAuthorizedOperations")?
+                } else {
+                    false
+                },
+                include_topic_authorized_operations: if cx.version >= 8i16 {
+                    r.field(cx, "IncludeTopicAuthorizedOperations")?
+                } else {
+                    false
+                },
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 /// Struct `MetadataRequestTopic` of `MetadataRequest.json` (Kafka 4.4.0), in versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -137,6 +179,36 @@ impl ::kwire::Encodable for MetadataRequestTopic {
         if cx.flexible {
             let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for MetadataRequestTopic {
+        const MIN_SIZE: usize = 0usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                topic_id: if cx.version >= 10i16 {
+                    r.field(cx, "TopicId")?
+                } else {
+                    ::kwire::Uuid::ZERO
+                },
+                name: if cx.version >= 10i16 {
+                    r.field(cx, "Name")?
+                } else {
+                    Some(r.field(cx, "Name")?)
+                },
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
         }
     }
 }

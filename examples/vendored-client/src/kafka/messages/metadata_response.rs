@@ -38,6 +38,65 @@ impl ::core::default::Default for MetadataResponse {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for MetadataResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 0usize;
+            if cx.version >= 3i16 {
+                n += 4usize;
+            }
+            n += ::kwire::wire::size(&self.brokers, cx, "Brokers")?;
+            if cx.version >= 2i16 {
+                n += ::kwire::wire::size(&self.cluster_id, cx, "ClusterId")?;
+            }
+            if cx.version >= 1i16 {
+                n += 4usize;
+            }
+            n += ::kwire::wire::size(&self.topics, cx, "Topics")?;
+            if (8i16..=10i16).contains(&cx.version) {
+                n += 4usize;
+            }
+            if !((8i16..=10i16).contains(&cx.version))
+                && self.cluster_authorized_operations != -2147483648i32
+            {
+                return Err(::kwire::wire::not_in_version("ClusterAuthorizedOperations", cx));
+            }
+            if cx.version >= 13i16 {
+                n += 2usize;
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            if cx.version >= 3i16 {
+                w.put(&self.throttle_time_ms, cx);
+            }
+            w.put(&self.brokers, cx);
+            if cx.version >= 2i16 {
+                w.put(&self.cluster_id, cx);
+            }
+            if cx.version >= 1i16 {
+                w.put(&self.controller_id, cx);
+            }
+            w.put(&self.topics, cx);
+            if (8i16..=10i16).contains(&cx.version) {
+                w.put(&self.cluster_authorized_operations, cx);
+            }
+            if cx.version >= 13i16 {
+                w.put(&self.error_code, cx);
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for MetadataResponse {
     const MIN_SIZE: usize = 2usize;
     fn read(
@@ -98,6 +157,36 @@ pub struct MetadataResponseBroker {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for MetadataResponseBroker {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 8usize;
+            n += ::kwire::wire::size(&self.host, cx, "Host")?;
+            if cx.version >= 1i16 {
+                n += ::kwire::wire::size(&self.rack, cx, "Rack")?;
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.node_id, cx);
+            w.put(&self.host, cx);
+            w.put(&self.port, cx);
+            if cx.version >= 1i16 {
+                w.put(&self.rack, cx);
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for MetadataResponseBroker {
     const MIN_SIZE: usize = 9usize;
     fn read(
@@ -152,6 +241,43 @@ impl ::core::default::Default for MetadataResponsePartition {
             isr_nodes: ::std::vec::Vec::new(),
             offline_replicas: ::std::vec::Vec::new(),
             unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for MetadataResponsePartition {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 10usize;
+            if cx.version >= 7i16 {
+                n += 4usize;
+            }
+            n += ::kwire::wire::size(&self.replica_nodes, cx, "ReplicaNodes")?;
+            n += ::kwire::wire::size(&self.isr_nodes, cx, "IsrNodes")?;
+            if cx.version >= 5i16 {
+                n += ::kwire::wire::size(&self.offline_replicas, cx, "OfflineReplicas")?;
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.fixed((self.error_code, self.partition_index, self.leader_id));
+            if cx.version >= 7i16 {
+                w.put(&self.leader_epoch, cx);
+            }
+            w.put(&self.replica_nodes, cx);
+            w.put(&self.isr_nodes, cx);
+            if cx.version >= 5i16 {
+                w.put(&self.offline_replicas, cx);
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
         }
     }
 }
@@ -217,6 +343,57 @@ impl ::core::default::Default for MetadataResponseTopic {
             partitions: ::std::vec::Vec::new(),
             topic_authorized_operations: -2147483648i32,
             unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for MetadataResponseTopic {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 2usize;
+            n
+                += if cx.version >= 12i16 {
+                    ::kwire::wire::size(&self.name, cx, "Name")?
+                } else {
+                    ::kwire::wire::size_some(&self.name, cx, "Name")?
+                };
+            if cx.version >= 10i16 {
+                n += 16usize;
+            }
+            if cx.version >= 1i16 {
+                n += 1usize;
+            }
+            n += ::kwire::wire::size(&self.partitions, cx, "Partitions")?;
+            if cx.version >= 8i16 {
+                n += 4usize;
+            }
+            if cx.version <= 7i16 && self.topic_authorized_operations != -2147483648i32 {
+                return Err(::kwire::wire::not_in_version("TopicAuthorizedOperations", cx));
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.error_code, cx);
+            w.put(&self.name, cx);
+            if cx.version >= 10i16 {
+                w.put(&self.topic_id, cx);
+            }
+            if cx.version >= 1i16 {
+                w.put(&self.is_internal, cx);
+            }
+            w.put(&self.partitions, cx);
+            if cx.version >= 8i16 {
+                w.put(&self.topic_authorized_operations, cx);
+            }
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
         }
     }
 }

@@ -43,6 +43,30 @@ impl ::kwire::Encodable for ProduceRequest {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for ProduceRequest {
+        const MIN_SIZE: usize = 7usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                transactional_id: r.field(cx, "TransactionalId")?,
+                acks: r.field(cx, "Acks")?,
+                timeout_ms: r.field(cx, "TimeoutMs")?,
+                topic_data: r.field(cx, "TopicData")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
+        }
+    }
+}
 /// Struct `PartitionProduceData` of `ProduceRequest.json` (Kafka 4.4.0), in versions 3-13.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -81,6 +105,28 @@ impl ::kwire::Encodable for PartitionProduceData {
         if cx.flexible {
             let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for PartitionProduceData {
+        const MIN_SIZE: usize = 4usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                index: r.field(cx, "Index")?,
+                records: r.field(cx, "Records")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
         }
     }
 }
@@ -126,6 +172,37 @@ impl ::kwire::Encodable for TopicProduceData {
         if cx.flexible {
             let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Decodable for TopicProduceData {
+        const MIN_SIZE: usize = 1usize;
+        fn read(
+            r: &mut ::kwire::wire::Reader,
+            cx: ::kwire::wire::Cx,
+        ) -> ::kwire::wire::ReadResult<Self> {
+            let mut this = Self {
+                name: if cx.version <= 12i16 {
+                    r.field(cx, "Name")?
+                } else {
+                    ::kwire::StrBytes::new()
+                },
+                topic_id: if cx.version >= 13i16 {
+                    r.field(cx, "TopicId")?
+                } else {
+                    ::kwire::Uuid::ZERO
+                },
+                partition_data: r.field(cx, "PartitionData")?,
+                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+            };
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedReader::begin(r)?;
+                while t.next(r)?.is_some() {
+                    t.unknown(r, &mut this.unknown_tagged_fields)?;
+                }
+            }
+            Ok(this)
         }
     }
 }

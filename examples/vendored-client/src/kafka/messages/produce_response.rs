@@ -16,6 +16,44 @@ pub struct ProduceResponse {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for ProduceResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 4usize;
+            n += ::kwire::wire::size(&self.responses, cx, "Responses")?;
+            if cx.version <= 9i16 && !self.node_endpoints.is_empty() {
+                return Err(::kwire::wire::not_in_version("NodeEndpoints", cx));
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedSize::new(
+                    &self.unknown_tagged_fields,
+                    if cx.version >= 10i16 { &[0u32] } else { &[] },
+                )?;
+                if cx.version >= 10i16 && !self.node_endpoints.is_empty() {
+                    t.add(0u32, &self.node_endpoints, cx, "NodeEndpoints")?;
+                }
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.responses, cx);
+            w.put(&self.throttle_time_ms, cx);
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedWriter::begin(
+                    w,
+                    &self.unknown_tagged_fields,
+                );
+                if cx.version >= 10i16 && !self.node_endpoints.is_empty() {
+                    t.put(w, 0u32, &self.node_endpoints, cx);
+                }
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for ProduceResponse {
     const MIN_SIZE: usize = 5usize;
     fn read(
@@ -52,6 +90,34 @@ pub struct BatchIndexAndErrorMessage {
     pub batch_index_error_message: ::core::option::Option<::kwire::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for BatchIndexAndErrorMessage {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 4usize;
+            n
+                += ::kwire::wire::size(
+                    &self.batch_index_error_message,
+                    cx,
+                    "BatchIndexErrorMessage",
+                )?;
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.batch_index, cx);
+            w.put(&self.batch_index_error_message, cx);
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
 }
 impl ::kwire::Decodable for BatchIndexAndErrorMessage {
     const MIN_SIZE: usize = 4usize;
@@ -90,6 +156,21 @@ impl ::core::default::Default for LeaderIdAndEpoch {
             leader_id: -1i32,
             leader_epoch: -1i32,
             unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        }
+    }
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for LeaderIdAndEpoch {
+        fn size(&self, _cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 8usize;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, _cx: ::kwire::wire::Cx) {
+            w.fixed((self.leader_id, self.leader_epoch));
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
         }
     }
 }
@@ -149,6 +230,74 @@ impl ::core::default::Default for PartitionProduceResponse {
         }
     }
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for PartitionProduceResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 22usize;
+            if cx.version >= 5i16 {
+                n += 8usize;
+            }
+            if cx.version >= 8i16 {
+                n += ::kwire::wire::size(&self.record_errors, cx, "RecordErrors")?;
+            }
+            if cx.version >= 8i16 {
+                n += ::kwire::wire::size(&self.error_message, cx, "ErrorMessage")?;
+            }
+            if cx.version <= 9i16
+                && self.current_leader
+                    != <LeaderIdAndEpoch as ::core::default::Default>::default()
+            {
+                return Err(::kwire::wire::not_in_version("CurrentLeader", cx));
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedSize::new(
+                    &self.unknown_tagged_fields,
+                    if cx.version >= 10i16 { &[0u32] } else { &[] },
+                )?;
+                if cx.version >= 10i16
+                    && self.current_leader
+                        != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
+                    t.add(0u32, &self.current_leader, cx, "CurrentLeader")?;
+                }
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.fixed((
+                self.index,
+                self.error_code,
+                self.base_offset,
+                self.log_append_time_ms,
+            ));
+            if cx.version >= 5i16 {
+                w.put(&self.log_start_offset, cx);
+            }
+            if cx.version >= 8i16 {
+                w.put(&self.record_errors, cx);
+            }
+            if cx.version >= 8i16 {
+                w.put(&self.error_message, cx);
+            }
+            if cx.flexible {
+                let mut t = ::kwire::wire::TaggedWriter::begin(
+                    w,
+                    &self.unknown_tagged_fields,
+                );
+                if cx.version >= 10i16
+                    && self.current_leader
+                        != <LeaderIdAndEpoch as ::core::default::Default>::default()
+                {
+                    t.put(w, 0u32, &self.current_leader, cx);
+                }
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for PartitionProduceResponse {
     const MIN_SIZE: usize = 22usize;
     fn read(
@@ -205,6 +354,40 @@ pub struct TopicProduceResponse {
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
 }
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for TopicProduceResponse {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 0usize;
+            if cx.version <= 12i16 {
+                n += ::kwire::wire::size(&self.name, cx, "Name")?;
+            }
+            if cx.version >= 13i16 {
+                n += 16usize;
+            }
+            n += ::kwire::wire::size(&self.partition_responses, cx, "PartitionResponses")?;
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+                n += t.total();
+            } else {
+                ::kwire::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+            }
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            if cx.version <= 12i16 {
+                w.put(&self.name, cx);
+            }
+            if cx.version >= 13i16 {
+                w.put(&self.topic_id, cx);
+            }
+            w.put(&self.partition_responses, cx);
+            if cx.flexible {
+                let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+                t.finish(w);
+            }
+        }
+    }
+}
 impl ::kwire::Decodable for TopicProduceResponse {
     const MIN_SIZE: usize = 1usize;
     fn read(
@@ -248,6 +431,26 @@ pub struct NodeEndpoint {
     pub rack: ::core::option::Option<::kwire::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
     pub unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields,
+}
+::kwire::__if_broker! {
+    impl ::kwire::Encodable for NodeEndpoint {
+        fn size(&self, cx: ::kwire::wire::Cx) -> ::kwire::wire::SizeResult {
+            let mut n = 8usize;
+            n += ::kwire::wire::size(&self.host, cx, "Host")?;
+            n += ::kwire::wire::size(&self.rack, cx, "Rack")?;
+            let t = ::kwire::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+            Ok(n)
+        }
+        fn write(&self, w: &mut ::kwire::wire::Writer<'_>, cx: ::kwire::wire::Cx) {
+            w.put(&self.node_id, cx);
+            w.put(&self.host, cx);
+            w.put(&self.port, cx);
+            w.put(&self.rack, cx);
+            let t = ::kwire::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
+    }
 }
 impl ::kwire::Decodable for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
