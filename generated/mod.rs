@@ -3,7 +3,10 @@
 
 //! Code generated from the Kafka 4.4 message schemas.
 pub mod api_table;
+#[cfg(feature = "messages")]
 pub mod dispatch;
+#[cfg(feature = "messages")]
 pub mod facts;
+#[cfg(feature = "messages")]
 pub mod messages;
 pub mod releases;

@@ -58,6 +58,12 @@ cargo run -q -p kwire-codegen -- diff --informational pin ../shared/kafka-schema
 step "clippy (all targets, warnings are errors)"
 cargo clippy -q --workspace --all-targets -- -D warnings
 
+step "docs (warnings are errors; doc examples run with the tests)"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
+
+step "vendored output of the example crate against its pin and lock (as a user's CI runs it)"
+cargo run -q -p kwire-codegen -- check --vendored examples/vendored-client/src/kafka
+
 step "tests"
 cargo test --workspace 2>&1 | tee target/test-output.txt
 grep -q "test result: FAILED" target/test-output.txt && exit 1

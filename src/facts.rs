@@ -292,7 +292,17 @@ impl<T: crate::Message + EncodeFacts> EncodableVersions for T {}
 /// Which request a value is, as a typed reference: what code that is
 /// generic over [`crate::Request`] matches on to read a request's content
 /// (its route, whether it is transactional) without `Any` downcasts.
+#[cfg(feature = "messages")]
 pub use crate::generated::facts::RequestRef;
+
+/// Without kwire's own messages (a runtime for vendored codecs) no request
+/// is kwire's: the view is an empty enum, so `RequestView::view` is `None`.
+#[cfg(not(feature = "messages"))]
+#[derive(Debug, Clone, Copy)]
+pub enum RequestRef<'a> {
+    #[doc(hidden)]
+    Never(std::convert::Infallible, std::marker::PhantomData<&'a ()>),
+}
 
 /// The typed view of a request. kwire's own generated requests answer with
 /// their [`RequestRef`] variant; request types generated into another crate

@@ -229,3 +229,40 @@ side_trait!(
     /// requests); no bound otherwise.
     BrokerDecodable: "broker" => Decodable
 );
+
+// Vendored code (kwire-codegen's `Builder`) wraps the other side's codecs
+// in these: `Request`'s side bounds above follow kwire's features, which
+// are unified across a user's whole build and visible only from inside
+// kwire, so those codecs must compile exactly when kwire has that side.
+
+/// Keeps its items when kwire has the `client` feature (for vendored code).
+#[cfg(feature = "client")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __if_client {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Drops its items: this kwire has no `client` feature (for vendored code).
+#[cfg(not(feature = "client"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __if_client {
+    ($($item:tt)*) => {};
+}
+
+/// Keeps its items when kwire has the `broker` feature (for vendored code).
+#[cfg(feature = "broker")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __if_broker {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Drops its items: this kwire has no `broker` feature (for vendored code).
+#[cfg(not(feature = "broker"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __if_broker {
+    ($($item:tt)*) => {};
+}

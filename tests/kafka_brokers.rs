@@ -1,4 +1,4 @@
-//! kwire's codecs against real Apache Kafka brokers (issue 5).
+//! kwire's codecs against real Apache Kafka brokers (2.3 … 4.4).
 //!
 //! Each test starts one broker with `testsupport/kafka/broker start --release R` (single node on
 //! 127.0.0.1, see testsupport/kafka/README.md; its JSON answer gives the port), stops it with `broker

@@ -1,4 +1,4 @@
-//! Kafka's own codec as the oracle (issue 5 part 2).
+//! Kafka's own codec as the oracle: kwire's bytes against the Java generated classes'.
 //!
 //! One JVM runs `testsupport/kafka/oracle-run` (kafka-clients 4.4.0's generated message classes and
 //! JSON converters, see testsupport/kafka/README.md) for the whole test binary. For every request and

@@ -1,4 +1,4 @@
-//! The decode memory contract (issue 8, messages and frames): heap bytes
+//! The decode memory contract (messages and frames): heap bytes
 //! allocated while decoding are at most 16 × the encoded bytes + 64 KiB,
 //! for every decode entry point, whatever the input says.
 //!
@@ -191,7 +191,7 @@ fn whole_request_frames_decode_within_the_budget() {
     }
 }
 
-/// The defect of issue 8: an ApiVersions reply whose entries each carry one
+/// The defect the contract was written for: an ApiVersions reply whose entries each carry one
 /// empty unknown tagged field took ~440 bytes per 9-byte entry.
 #[test]
 fn api_versions_entries_with_an_unknown_tag_each_stay_small() {

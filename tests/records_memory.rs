@@ -1,4 +1,4 @@
-//! The records budget, proven with a counting global allocator (issue 8).
+//! The records budget, proven with a counting global allocator.
 //!
 //! This file is its own test binary so the allocator below is the global
 //! one here. `peak_alloc` counts the bytes live on the heap (a realloc

@@ -1,4 +1,4 @@
-//! The seed scenarios of issue 5 against REAL Apache Kafka brokers, through kwire-client.
+//! The seed scenarios (negotiation, produce/fetch, groups, transactions) against REAL Apache Kafka brokers, through kwire-client.
 //!
 //! Each test starts its own single-node broker with `testsupport/kafka/broker start --release R`
 //! (see testsupport/kafka/README.md), one at a time behind a mutex (the machine has two cores), and

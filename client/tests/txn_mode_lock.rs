@@ -1,4 +1,4 @@
-//! Property tests of the transaction mode lock (issue 13): for any sequence of application calls,
+//! Property tests of the transaction mode lock (TV1 or TV2, KIP-890): for any sequence of application calls,
 //! coordinator answers (errors included), lost connections and changes of the cluster's finalized
 //! `transaction.version`,
 //!

@@ -22,6 +22,13 @@ pub enum GenError {
     },
     #[error("{0}")]
     Pin(String),
+    /// A vendoring selection that names nothing in the schemas.
+    #[error("selection: {0}")]
+    Select(String),
+    /// Vendored output that does not match its manifest, its lock or the
+    /// schemas: one readable line per difference.
+    #[error("vendored output in {dir} has drifted:\n  {}", .problems.join("\n  "))]
+    Drift { dir: String, problems: Vec<String> },
     #[error("schemas/history/{file}: {problem}")]
     History { file: String, problem: String },
     /// Reading the schemas: a directory, or a jar fetched from Maven.

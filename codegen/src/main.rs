@@ -37,9 +37,18 @@ enum Command {
         /// Copy upstream `about` text into the docs (not for committed output).
         #[arg(long)]
         about: bool,
+        /// Rewrite a user's vendored output (written by kwire_codegen::Builder)
+        /// with the settings its MANIFEST records, instead of generated/.
+        #[arg(long, conflicts_with_all = ["out", "about"])]
+        vendored: Option<PathBuf>,
     },
     /// Fail when generated/ or the lock differs from the pinned schemas.
-    Check,
+    Check {
+        /// Check a user's vendored output (written by kwire_codegen::Builder)
+        /// against its MANIFEST and lock instead: what a user's CI runs.
+        #[arg(long)]
+        vendored: Option<PathBuf>,
+    },
     /// Refresh schemas/history/lines.toml from release lines' schemas.
     History(history_cmd::HistoryArgs),
     /// What changed between two schema sources (directories, maven:<release>, or `pin`).
@@ -79,7 +88,40 @@ mod history_cmd;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
-        Command::Generate { out, about } => {
+        Command::Generate {
+            vendored: Some(dir),
+            ..
+        } => match run::generate_vendored(dir, cli.schemas.as_deref()) {
+            Ok(o) => {
+                println!("kwire-codegen: {}: {}", dir.display(), o.summary());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Check {
+            vendored: Some(dir),
+        } => match run::check_vendored(dir, cli.schemas.as_deref()) {
+            Ok(()) => {
+                println!(
+                    "kwire-codegen check: {} matches its manifest, its lock and the schemas",
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                let code = fail(&e);
+                if matches!(e, GenError::Drift { .. }) {
+                    eprintln!(
+                        "regenerate with `kwire-codegen generate --vendored {}` (or \
+                         KWIRE_VENDOR=generate cargo build) and commit the result",
+                        dir.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                code
+            }
+        },
+        Command::Generate { out, about, .. } => {
             let layout = match layout(&cli, out.as_deref()) {
                 Ok(l) => l,
                 Err(e) => return fail(&e),
@@ -104,7 +146,7 @@ fn main() -> ExitCode {
             Ok(r) => history_cmd::matrix(&r, a.clone()),
             Err(e) => fail(&e),
         },
-        Command::Check => {
+        Command::Check { vendored: None } => {
             let layout = match layout(&cli, None) {
                 Ok(l) => l,
                 Err(e) => return fail(&e),

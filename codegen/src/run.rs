@@ -434,3 +434,16 @@ pub fn report(
     );
     s
 }
+
+/// `kwire-codegen check --vendored DIR`: the full check of output a user's
+/// [`crate::Builder`] wrote, with the settings its manifest records, against
+/// the schemas its lock names (a directory source needs `schemas`).
+pub fn check_vendored(dir: &Path, schemas: Option<&Path>) -> Result<(), GenError> {
+    crate::Builder::from_manifest(dir, schemas)?.check()
+}
+
+/// `kwire-codegen generate --vendored DIR`: rewrites output a user's
+/// [`crate::Builder`] wrote, with the settings its manifest records.
+pub fn generate_vendored(dir: &Path, schemas: Option<&Path>) -> Result<Outcome, GenError> {
+    crate::Builder::from_manifest(dir, schemas)?.generate()
+}

@@ -5,7 +5,7 @@
 //!
 //! The first input byte repeats the rest up to 64 times into one records
 //! field, so one fuzzed batch becomes a field of many batches that must
-//! share the field's budget (issue 8). A counting global allocator checks
+//! share the field's budget. A counting global allocator checks
 //! every decode's peak heap growth against the budget (plus `SLACK`), and
 //! `scripts/fuzz.sh` runs this target with libFuzzer's `-malloc_limit_mb`
 //! and `-rss_limit_mb` derived from `BUDGET`: memory the budget did not

@@ -1,4 +1,5 @@
-//! The memory budget of record decoding (issue 8).
+//! The memory budget of record decoding: heap use proportional to the
+//! bytes that arrived, whatever the batches claim.
 //!
 //! A limit on decompressed bytes alone does not bound memory: a record of
 //! a million two-byte headers decodes to a million 64-byte [`Header`]s, a

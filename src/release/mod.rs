@@ -1,7 +1,7 @@
 //! Kafka releases: what every release from 0.8.0 to today (and trunk, as
 //! `next`) accepted, per API key, and which feature levels (KIP-584) it can
 //! finalize; and the guess of a broker's release from its ApiVersions
-//! answer ([`guess`]).
+//! answer ([`guess()`]).
 //!
 //! A [`KafkaRelease`] is a release line (`3.8`: its newest patch release)
 //! or one patch release of it (`4.0.0`). Patch releases of a line share

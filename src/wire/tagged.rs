@@ -158,7 +158,7 @@ impl TaggedReader {
     }
 
     /// The next field's tag, its value now the reader's whole window; the
-    /// caller reads it with [`TaggedReader::read`] or keeps it with
+    /// caller reads it with [`TaggedReader::field`] or keeps it with
     /// [`TaggedReader::unknown`].
     #[inline]
     pub fn next(&mut self, r: &mut Reader) -> Result<Option<u32>, DecodeError> {

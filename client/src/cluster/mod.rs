@@ -9,7 +9,7 @@
 //! controller, or any broker), every version chosen by the protocol layer on
 //! that broker's connection.
 //!
-//! Around each request: the coordinator cache ([`coordinator`]), retries
+//! Around each request: the coordinator cache (`coordinator`), retries
 //! with jittered, bounded backoff inside one deadline per call
 //! ([`backoff`], [`retry`]), throttling (KIP-219: nothing goes to a broker
 //! before the `throttle_time_ms` it asked for has passed), and the
@@ -58,6 +58,20 @@ use crate::protocol::route::{CoordinatorKind, Route, TopicPartition};
 use single_flight::SingleFlight;
 
 /// A Kafka cluster, reached through its bootstrap addresses.
+///
+/// ```no_run
+/// use kwire::messages::MetadataRequest;
+/// use kwire_client::{Cluster, ClusterConfig};
+///
+/// # async fn run() -> Result<(), kwire_client::ClusterError> {
+/// let cluster = Cluster::connect(&["127.0.0.1:9092"], ClusterConfig::default()).await?;
+/// // Routed by what the request is, at the highest version both sides take.
+/// let answer = cluster.send(&MetadataRequest::default()).await?;
+/// println!("{} brokers, from {} at v{}", answer.response.brokers.len(), answer.broker, answer.version);
+/// cluster.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Cluster {
     cfg: ClusterConfig,
     client: Arc<ClientConfig>,

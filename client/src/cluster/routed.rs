@@ -19,7 +19,7 @@ pub struct Routed<T> {
     pub retries: Vec<String>,
 }
 
-/// Where [`Cluster::send_to`] sends.
+/// Where [`Cluster::send_to`](super::Cluster::send_to) sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// Where the request's own content says.

@@ -1,6 +1,6 @@
 //! Opening a ready connection to one broker: connect (TCP, TLS), then the
 //! ApiVersions negotiation ([`crate::protocol::negotiate`] decides, this
-//! performs), then the configured [`Authenticator`] (SASL), then ready.
+//! performs), then the configured [`Authenticator`](crate::net::auth::Authenticator) (SASL), then ready.
 
 use std::time::Instant;
 

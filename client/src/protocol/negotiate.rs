@@ -1,6 +1,6 @@
 //! The ApiVersions negotiation of one connection, as a small explicit state
 //! machine. Pure and sans-IO: the caller performs the [`Action`]s (send,
-//! reconnect) and feeds back what happened as a [`Reply`] or a [`Closed`].
+//! reconnect) and feeds back what happened as a [`Reply`] or a [`NoReply`].
 //!
 //! The outcomes follow what brokers do (KIP-35, KIP-511) and what Java,
 //! librdkafka and franz-go do about it:
