@@ -7,8 +7,10 @@
 
 mod api_versions;
 mod connect;
+mod consume;
 mod exit;
 mod explain;
+mod produce;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +36,10 @@ struct Cli {
 enum Cmd {
     /// Negotiate ApiVersions and explain every API's version choice.
     ApiVersions(api_versions::ApiVersionsArgs),
+    /// Send records (stdin lines or files) to a topic.
+    Produce(produce::ProduceArgs),
+    /// Print a topic's records (no group).
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +70,8 @@ fn main() -> ExitCode {
     let res = rt.block_on(async {
         match cli.cmd {
             Cmd::ApiVersions(a) => api_versions::run(a).await,
+            Cmd::Produce(a) => produce::run(a).await,
+            Cmd::Consume(a) => consume::run(a).await,
         }
     });
     match res {
