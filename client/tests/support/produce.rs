@@ -85,3 +85,73 @@ pub async fn read_all(
     }
     out
 }
+
+/// A KRaft cluster of `testsupport/kafka/broker cluster start`; dropping it
+/// stops it.
+pub struct KafkaNodes {
+    pub dir: String,
+    pub bootstrap: String,
+}
+
+pub fn cluster_cmd(args: &[&str]) -> String {
+    let out = std::process::Command::new(super::kafka::testsupport("broker"))
+        .arg("cluster")
+        .args(args)
+        .arg("--env")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
+    assert!(
+        out.status.success(),
+        "`testsupport/kafka/broker cluster {}` failed ({}; its output is above)",
+        args.join(" "),
+        out.status
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`cluster_cmd`] off the runtime, so the client keeps running meanwhile.
+pub async fn cluster_cmd_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cluster_cmd(&args)
+    })
+    .await
+    .expect("cluster command")
+}
+
+impl KafkaNodes {
+    pub fn start(release: &str, nodes: u8) -> KafkaNodes {
+        super::kafka::require_java_and_maven();
+        let n = nodes.to_string();
+        let text = cluster_cmd(&["start", "--release", release, "--nodes", &n]);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
+                .unwrap_or_else(|| panic!("no KAFKA_{k} in: {text}"))
+                .to_string()
+        };
+        KafkaNodes {
+            dir: field("DIR"),
+            bootstrap: field("BOOTSTRAP"),
+        }
+    }
+}
+
+impl Drop for KafkaNodes {
+    fn drop(&mut self) {
+        let status = std::process::Command::new(super::kafka::testsupport("broker"))
+            .args(["cluster", "stop", "--dir", &self.dir, "--clean"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!(
+                "`broker cluster stop --dir {}` failed: {status:?}",
+                self.dir
+            );
+        }
+    }
+}
