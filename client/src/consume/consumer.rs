@@ -284,9 +284,9 @@ impl Consumer {
             }
         }
         if by_node.is_empty() {
-            if !refresh.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            // Nothing to fetch yet (leaders or start offsets unknown): a
+            // short pause, so a caller polling in a loop does not spin.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             return Ok(Vec::new());
         }
         let mut tasks = Vec::new();
