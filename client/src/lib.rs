@@ -32,6 +32,7 @@ pub mod escape;
 pub mod group;
 pub mod limits;
 pub mod net;
+pub mod produce;
 pub mod protocol;
 pub mod txn;
 

@@ -33,6 +33,7 @@ mod coordinator;
 pub mod error;
 pub mod features;
 pub mod metadata;
+mod no_reply;
 mod refresh;
 pub mod retry;
 mod routed;

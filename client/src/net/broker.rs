@@ -406,6 +406,35 @@ impl Broker {
         }
     }
 
+    /// Sends `req`, which the broker will not answer (Produce with acks=0),
+    /// at the chosen version; returns the version once the request is
+    /// queued on the connection.
+    pub async fn send_no_reply<R: Request + 'static>(
+        &self,
+        req: &R,
+        opts: &SendOptions,
+    ) -> Result<i16, ClientError> {
+        let live = self.connection().await?;
+        if let Err(e) = self.keep_session(&live).await {
+            self.forget(live.generation).await;
+            return Err(e);
+        }
+        // As in `send_with`: a due re-authentication (KIP-368) waits for
+        // this request to be written, and this request for it.
+        let _session = live.session.gate.read().await;
+        let choice = self.choose_for(req, opts, &live.versions)?;
+        let timeout = opts.timeout.unwrap_or(self.cfg.conn.request_timeout);
+        crate::net::request::request_no_reply_on(
+            &live.conn,
+            self.cfg.client_id.as_deref(),
+            req,
+            choice.version,
+            timeout,
+        )
+        .await?;
+        Ok(choice.version)
+    }
+
     /// Sends `req` at the chosen version and decodes the reply.
     pub async fn send<R: Request + 'static>(&self, req: &R) -> Result<R::Response, ClientError> {
         Ok(self.send_with(req, &SendOptions::default()).await?.response)

@@ -631,6 +631,47 @@ impl Connection {
         res.map_err(E::from)
     }
 
+    /// Queues a request the broker does not answer (Produce with acks=0):
+    /// no correlation entry is kept, so nothing waits for a reply. Returns
+    /// once the frame is queued for the writer; `timeout` bounds the wait
+    /// for room in the queue.
+    pub async fn send_no_reply<E>(
+        &self,
+        meta: RequestMeta,
+        timeout: Duration,
+        build: impl FnOnce(i32, &mut BytesMut) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<ConnError>,
+    {
+        let id = self.next_correlation_id();
+        let mut buf = start_frame(64);
+        build(id, &mut buf)?;
+        let frame = finish_frame(buf, self.cfg.max_frame_size).map_err(|e| ConnError::Frame {
+            addr: self.shared.addr.clone(),
+            message: format!("request {}: {e}", meta.describe(id)),
+        })?;
+        if let Some(e) = &self.shared.lock().closed {
+            return Err(e.clone().into());
+        }
+        match tokio::time::timeout(timeout, self.tx.reserve()).await {
+            Err(_) => Err(ConnError::WriteTimedOut {
+                addr: self.shared.addr.clone(),
+                what: format!(
+                    "{} (waiting for room in the writer queue)",
+                    meta.describe(id)
+                ),
+                after: timeout,
+            }
+            .into()),
+            Ok(Err(_)) => Err(self.closed_error().into()),
+            Ok(Ok(permit)) => {
+                permit.send(Outgoing { id, frame });
+                Ok(())
+            }
+        }
+    }
+
     /// Why request `id` ran out of time: never fully written, part of its
     /// reply arrived, or nothing arrived.
     fn timeout_error(&self, id: i32, meta: RequestMeta, after: Duration) -> ConnError {

@@ -90,3 +90,22 @@ pub async fn request_on<R: Request>(
     }
     Ok(resp)
 }
+
+/// Sends one typed request the broker does not answer (Produce with
+/// acks=0) on a connection at `version`; returns once it is queued.
+pub async fn request_no_reply_on<R: Request>(
+    conn: &Connection,
+    client_id: Option<&str>,
+    req: &R,
+    version: i16,
+    timeout: Duration,
+) -> Result<(), ClientError> {
+    let meta = RequestMeta {
+        api_key: R::API_KEY,
+        version,
+    };
+    conn.send_no_reply(meta, timeout, |id, buf| {
+        encode_request(buf, id, client_id, req, version)
+    })
+    .await
+}

@@ -11,6 +11,7 @@
 
 pub mod kafka;
 pub mod peers;
+pub mod produce;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

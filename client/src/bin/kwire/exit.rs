@@ -17,8 +17,8 @@ pub const TOO_LARGE: u8 = 8;
 pub const MALFORMED: u8 = 9;
 pub const REFUSED: u8 = 10;
 pub const NOT_READING: u8 = 11;
-/// The call was answered but some of its items (topics, resources) failed;
-/// each is reported with its error.
+/// The call was answered but some of its items failed (topics; records
+/// `produce` could not deliver); each is reported with its error.
 pub const ITEMS_FAILED: u8 = 12;
 /// `probe`: the broker rejected at least one version it advertises.
 pub const PROBE_REJECTED: u8 = 13;

@@ -7,12 +7,14 @@
 
 mod api_versions;
 mod connect;
+mod consume;
 mod decode;
 mod encode;
 mod exit;
 mod explain;
 mod out;
 mod probe;
+mod produce;
 mod topics;
 
 use std::io::IsTerminal;
@@ -48,6 +50,10 @@ enum Cmd {
     /// Send a harmless request at every advertised version: which does the
     /// broker really take?
     Probe(probe::ProbeArgs),
+    /// Send records (stdin lines or files) to a topic.
+    Produce(produce::ProduceArgs),
+    /// Print a topic's records (no group).
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
             Cmd::Decode(a) => decode::run(a).await,
             Cmd::Encode(a) => encode::run(a).await,
             Cmd::Probe(a) => probe::run(a).await,
+            Cmd::Produce(a) => produce::run(a).await,
+            Cmd::Consume(a) => consume::run(a).await,
         }
     });
     match res {
