@@ -14,7 +14,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use kafka_protocol::messages as kp;
 use kafka_protocol::protocol::{Decodable as KpDecodable, Encodable as KpEncodable};
 use kwire::messages::produce_request;
@@ -571,5 +571,110 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Runs one row `iters` times and nothing else, for an instruction count
+/// under callgrind (`scripts/bench-instructions.sh`): wall-clock time swings
+/// on a shared machine, instruction counts do not. The count of one
+/// iteration is the difference between two runs with different `iters`,
+/// which cancels the setup (building the case, the checks in `case`).
+fn count(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let [name, op, side, iters] = parts[..] else {
+        panic!(
+            "KWIRE_COUNT=<case>,<decode|encode>,<kwire|kafka-protocol>,<iterations>, got {spec}"
+        );
+    };
+    let iters: usize = iters.parse().expect("iterations");
+    // `Case` names are static; this process builds one case and exits.
+    let name: &'static str = name.to_owned().leak();
+    match name {
+        "MetadataResponse-v12-100x10" => count_case(
+            &case::<_, kp::MetadataResponse>(name, 12, metadata_response()),
+            op,
+            side,
+            iters,
+        ),
+        "FetchResponse-v16-100x64KiB" => count_case(
+            &case::<_, kp::FetchResponse>(name, 16, fetch_response(100, 64 * 1024)),
+            op,
+            side,
+            iters,
+        ),
+        "FetchResponse-v16-1000x1KiB" => count_case(
+            &case::<_, kp::FetchResponse>(name, 16, fetch_response(1000, 1024)),
+            op,
+            side,
+            iters,
+        ),
+        "ProduceRequest-v11-100x16KiB" => count_case(
+            &case::<_, kp::ProduceRequest>(name, 11, produce_request(100, 16 * 1024)),
+            op,
+            side,
+            iters,
+        ),
+        "ApiVersionsResponse-v4-all" => count_case(
+            &case::<_, kp::ApiVersionsResponse>(name, 4, api_versions_response()),
+            op,
+            side,
+            iters,
+        ),
+        "MetadataRequest-v12-3topics" => count_case(
+            &case::<_, kp::MetadataRequest>(name, 12, metadata_request()),
+            op,
+            side,
+            iters,
+        ),
+        "JoinGroupResponse-v9-100members" => count_case(
+            &case::<_, kp::JoinGroupResponse>(name, 9, join_group_response()),
+            op,
+            side,
+            iters,
+        ),
+        "SyncGroupRequest-v5-100members" => count_case(
+            &case::<_, kp::SyncGroupRequest>(name, 5, sync_group_request()),
+            op,
+            side,
+            iters,
+        ),
+        "DescribeConfigsResponse-v4-1000configs" => count_case(
+            &case::<_, kp::DescribeConfigsResponse>(name, 4, describe_configs_response()),
+            op,
+            side,
+            iters,
+        ),
+        _ => panic!("unknown case {name}"),
+    }
+}
+
+fn count_case<KW: Message + kwire::Encodable + kwire::Decodable, KP: KpEncodable + KpDecodable>(
+    k: &Case<KW, KP>,
+    op: &str,
+    side: &str,
+    iters: usize,
+) {
+    let v = k.version;
+    for _ in 0..iters {
+        match (op, side) {
+            ("decode", "kwire") => drop(black_box(kw_decode::<KW>(black_box(&k.bytes), v))),
+            ("decode", "kafka-protocol") => {
+                drop(black_box(kp_decode::<KP>(black_box(&k.bytes), v)))
+            }
+            ("encode", "kwire") => drop(black_box(kw_encode(black_box(&k.kw), v))),
+            ("encode", "kwire-segments") => {
+                drop(black_box(kw_encode_segments(black_box(&k.kw), v)))
+            }
+            ("encode", "kafka-protocol") => drop(black_box(kp_encode(black_box(&k.kp), v))),
+            _ => panic!("unknown op/side {op}/{side}"),
+        }
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("KWIRE_COUNT") {
+        count(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -289,19 +289,25 @@ impl Reader {
         self.unsigned_varint_slow()
     }
 
+    #[inline(never)]
     fn unsigned_varint_slow(&mut self) -> Result<u32, DecodeError> {
+        let window = &self.buf[self.pos..self.end];
         let mut value: u32 = 0;
-        for i in 0..5 {
-            let b = self.u8()?;
+        for (i, &b) in window.iter().take(5).enumerate() {
             if i == 4 && b > 0x0f {
+                self.pos += i + 1;
                 return Err(self.error(DecodeErrorKind::InvalidVarint));
             }
             value |= u32::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
-        Err(self.error(DecodeErrorKind::InvalidVarint))
+        // Fewer than five bytes left, each with the continuation bit (a
+        // fifth one would have ended the loop above).
+        self.pos = self.end;
+        Err(self.eof(1))
     }
 
     /// A zig-zag signed varint of at most 32 bits.
@@ -334,25 +340,36 @@ impl Reader {
 
     /// Reads a length prefix: `int16`/`int32` classic or `uvarint(n+1)`
     /// compact. `None` is the null marker (-1, or 0 when compact).
-    #[inline]
+    ///
+    /// The compact form (every flexible version, KIP-482) is inlined at each
+    /// call: it cannot be invalid, only null.
+    #[inline(always)]
     fn length(&mut self, compact: bool, wide: bool) -> Result<Option<usize>, DecodeError> {
+        if compact {
+            let v = self.unsigned_varint()?;
+            Ok(v.checked_sub(1).map(|n| n as usize))
+        } else {
+            self.classic_length(wide)
+        }
+    }
+
+    /// `int16`/`int32` length: -1 is null, any other negative is invalid.
+    fn classic_length(&mut self, wide: bool) -> Result<Option<usize>, DecodeError> {
         let start = self.offset();
-        let n: i64 = if compact {
-            i64::from(self.unsigned_varint()?) - 1
-        } else if wide {
-            i64::from(self.i32()?)
+        let n: i32 = if wide {
+            self.i32()?
         } else {
-            i64::from(self.i16()?)
+            i32::from(self.i16()?)
         };
-        if n >= 0 {
-            Ok(Some(n as usize))
-        } else if n == -1 {
-            Ok(None)
-        } else {
-            Err(DecodeError::new(
-                DecodeErrorKind::InvalidLength { length: n },
+        match usize::try_from(n) {
+            Ok(n) => Ok(Some(n)),
+            Err(_) if n == -1 => Ok(None),
+            Err(_) => Err(DecodeError::new(
+                DecodeErrorKind::InvalidLength {
+                    length: i64::from(n),
+                },
                 start,
-            ))
+            )),
         }
     }
 

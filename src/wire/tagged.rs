@@ -160,11 +160,19 @@ impl TaggedReader {
     /// The next field's tag, its value now the reader's whole window; the
     /// caller reads it with [`TaggedReader::field`] or keeps it with
     /// [`TaggedReader::unknown`].
-    #[inline]
+    ///
+    /// Most sections are empty: that check is inlined into every struct's
+    /// decoder, the field header is read out of line.
+    #[inline(always)]
     pub fn next(&mut self, r: &mut Reader) -> Result<Option<u32>, DecodeError> {
         if self.left == 0 {
             return Ok(None);
         }
+        self.next_field(r)
+    }
+
+    #[inline(never)]
+    fn next_field(&mut self, r: &mut Reader) -> Result<Option<u32>, DecodeError> {
         self.left -= 1;
         self.tag = r.unsigned_varint().map_err(section)?;
         self.size = r.unsigned_varint().map_err(section)? as usize;
