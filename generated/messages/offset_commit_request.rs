@@ -228,7 +228,7 @@ impl crate::Encodable for OffsetCommitRequestPartition {
         if cx.version == 1i16 {
             n += 8usize;
         }
-        if !(cx.version == 1i16) && self.commit_timestamp != -1i64 {
+        if cx.version != 1i16 && self.commit_timestamp != -1i64 {
             return Err(crate::wire::not_in_version("CommitTimestamp", cx));
         }
         n += crate::wire::size(&self.committed_metadata, cx, "CommittedMetadata")?;
