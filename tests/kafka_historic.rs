@@ -128,7 +128,10 @@ fn produce(c: &mut Conn, version: i16, codec: Compression, first: usize) -> i64 
 
 /// Every record of one Fetch at `version` from `offset`: (offset, timestamp, key, value), and the
 /// magic of every message set entry (a trailing partial entry is left for the next Fetch).
-fn fetch(c: &mut Conn, version: i16, offset: i64) -> (Vec<(i64, i64, String, String)>, Vec<i8>) {
+/// (offset, timestamp, key, value).
+type Fetched = (i64, i64, String, String);
+
+fn fetch(c: &mut Conn, version: i16, offset: i64) -> (Vec<Fetched>, Vec<i8>) {
     let mut p = FetchPartition::default();
     p.partition = 0;
     p.fetch_offset = offset;

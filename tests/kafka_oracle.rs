@@ -1011,7 +1011,8 @@ fn legacy_message_sets_match_kafkas_memory_records_builder() {
             panic!("Kafka oracle ({HISTORIC_CLIENTS}) unavailable: {e}; {HOW_TO_FIX}")
         }),
     ));
-    let inputs: Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)> = vec![
+    type Input = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+    let inputs: Vec<Input> = vec![
         (
             1_700_000_000_000,
             Some(b"k0".to_vec()),

@@ -17,7 +17,10 @@ const CODECS: [Compression; 4] = [
     Compression::Lz4,
 ];
 
-fn inputs() -> Vec<(i64, Option<Vec<u8>>, Option<Vec<u8>>)> {
+/// (timestamp, key, value).
+type Input = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn inputs() -> Vec<Input> {
     vec![
         (
             1_700_000_000_000,
