@@ -3,11 +3,11 @@
 
 use crate::api_key::{ApiInfo, ApiKey};
 impl ApiKey {
-    /// Produce (api key 0): versions 3-13.
+    /// Produce (api key 0): versions 0-13.
     pub const PRODUCE: ApiKey = ApiKey(0i16);
-    /// Fetch (api key 1): versions 4-18.
+    /// Fetch (api key 1): versions 0-18.
     pub const FETCH: ApiKey = ApiKey(1i16);
-    /// ListOffsets (api key 2): versions 1-11.
+    /// ListOffsets (api key 2): versions 0-11.
     pub const LIST_OFFSETS: ApiKey = ApiKey(2i16);
     /// Metadata (api key 3): versions 0-13.
     pub const METADATA: ApiKey = ApiKey(3i16);
@@ -19,9 +19,9 @@ impl ApiKey {
     pub const UPDATE_METADATA: ApiKey = ApiKey(6i16);
     /// ControlledShutdown (api key 7): removed from Kafka; reserved.
     pub const CONTROLLED_SHUTDOWN: ApiKey = ApiKey(7i16);
-    /// OffsetCommit (api key 8): versions 2-10.
+    /// OffsetCommit (api key 8): versions 0-10.
     pub const OFFSET_COMMIT: ApiKey = ApiKey(8i16);
-    /// OffsetFetch (api key 9): versions 1-10.
+    /// OffsetFetch (api key 9): versions 0-10.
     pub const OFFSET_FETCH: ApiKey = ApiKey(9i16);
     /// FindCoordinator (api key 10): versions 0-6.
     pub const FIND_COORDINATOR: ApiKey = ApiKey(10i16);
@@ -41,15 +41,15 @@ impl ApiKey {
     pub const SASL_HANDSHAKE: ApiKey = ApiKey(17i16);
     /// ApiVersions (api key 18): versions 0-5.
     pub const API_VERSIONS: ApiKey = ApiKey(18i16);
-    /// CreateTopics (api key 19): versions 2-7.
+    /// CreateTopics (api key 19): versions 0-7.
     pub const CREATE_TOPICS: ApiKey = ApiKey(19i16);
-    /// DeleteTopics (api key 20): versions 1-6.
+    /// DeleteTopics (api key 20): versions 0-6.
     pub const DELETE_TOPICS: ApiKey = ApiKey(20i16);
     /// DeleteRecords (api key 21): versions 0-2.
     pub const DELETE_RECORDS: ApiKey = ApiKey(21i16);
     /// InitProducerId (api key 22): versions 0-6 (stable 0-5).
     pub const INIT_PRODUCER_ID: ApiKey = ApiKey(22i16);
-    /// OffsetForLeaderEpoch (api key 23): versions 2-4.
+    /// OffsetForLeaderEpoch (api key 23): versions 0-4.
     pub const OFFSET_FOR_LEADER_EPOCH: ApiKey = ApiKey(23i16);
     /// AddPartitionsToTxn (api key 24): versions 0-5.
     pub const ADD_PARTITIONS_TO_TXN: ApiKey = ApiKey(24i16);
@@ -57,35 +57,35 @@ impl ApiKey {
     pub const ADD_OFFSETS_TO_TXN: ApiKey = ApiKey(25i16);
     /// EndTxn (api key 26): versions 0-5.
     pub const END_TXN: ApiKey = ApiKey(26i16);
-    /// WriteTxnMarkers (api key 27): versions 1-2.
+    /// WriteTxnMarkers (api key 27): versions 0-2.
     pub const WRITE_TXN_MARKERS: ApiKey = ApiKey(27i16);
     /// TxnOffsetCommit (api key 28): versions 0-6.
     pub const TXN_OFFSET_COMMIT: ApiKey = ApiKey(28i16);
-    /// DescribeAcls (api key 29): versions 1-3.
+    /// DescribeAcls (api key 29): versions 0-3.
     pub const DESCRIBE_ACLS: ApiKey = ApiKey(29i16);
-    /// CreateAcls (api key 30): versions 1-3.
+    /// CreateAcls (api key 30): versions 0-3.
     pub const CREATE_ACLS: ApiKey = ApiKey(30i16);
-    /// DeleteAcls (api key 31): versions 1-3.
+    /// DeleteAcls (api key 31): versions 0-3.
     pub const DELETE_ACLS: ApiKey = ApiKey(31i16);
-    /// DescribeConfigs (api key 32): versions 1-4.
+    /// DescribeConfigs (api key 32): versions 0-4.
     pub const DESCRIBE_CONFIGS: ApiKey = ApiKey(32i16);
     /// AlterConfigs (api key 33): versions 0-2.
     pub const ALTER_CONFIGS: ApiKey = ApiKey(33i16);
-    /// AlterReplicaLogDirs (api key 34): versions 1-2.
+    /// AlterReplicaLogDirs (api key 34): versions 0-2.
     pub const ALTER_REPLICA_LOG_DIRS: ApiKey = ApiKey(34i16);
-    /// DescribeLogDirs (api key 35): versions 1-5.
+    /// DescribeLogDirs (api key 35): versions 0-5.
     pub const DESCRIBE_LOG_DIRS: ApiKey = ApiKey(35i16);
     /// SaslAuthenticate (api key 36): versions 0-2.
     pub const SASL_AUTHENTICATE: ApiKey = ApiKey(36i16);
     /// CreatePartitions (api key 37): versions 0-3.
     pub const CREATE_PARTITIONS: ApiKey = ApiKey(37i16);
-    /// CreateDelegationToken (api key 38): versions 1-3.
+    /// CreateDelegationToken (api key 38): versions 0-3.
     pub const CREATE_DELEGATION_TOKEN: ApiKey = ApiKey(38i16);
-    /// RenewDelegationToken (api key 39): versions 1-2.
+    /// RenewDelegationToken (api key 39): versions 0-2.
     pub const RENEW_DELEGATION_TOKEN: ApiKey = ApiKey(39i16);
-    /// ExpireDelegationToken (api key 40): versions 1-2.
+    /// ExpireDelegationToken (api key 40): versions 0-2.
     pub const EXPIRE_DELEGATION_TOKEN: ApiKey = ApiKey(40i16);
-    /// DescribeDelegationToken (api key 41): versions 1-3.
+    /// DescribeDelegationToken (api key 41): versions 0-3.
     pub const DESCRIBE_DELEGATION_TOKEN: ApiKey = ApiKey(41i16);
     /// DeleteGroups (api key 42): versions 0-3.
     pub const DELETE_GROUPS: ApiKey = ApiKey(42i16);
@@ -115,7 +115,7 @@ impl ApiKey {
     pub const END_QUORUM_EPOCH: ApiKey = ApiKey(54i16);
     /// DescribeQuorum (api key 55): versions 0-2.
     pub const DESCRIBE_QUORUM: ApiKey = ApiKey(55i16);
-    /// AlterPartition (api key 56): versions 2-3.
+    /// AlterPartition (api key 56): versions 0-3.
     pub const ALTER_PARTITION: ApiKey = ApiKey(56i16);
     /// UpdateFeatures (api key 57): versions 0-2.
     pub const UPDATE_FEATURES: ApiKey = ApiKey(57i16);
@@ -199,11 +199,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::PRODUCE,
         name: "Produce",
-        versions: Some(crate::VersionRange::new(3i16, 13i16)),
+        versions: Some(crate::VersionRange::new(0i16, 13i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(9i16),
         response_flexible_min: Some(9i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 2i16)),
         listeners: &["broker"],
         request_schema: "ProduceRequest.json",
         response_schema: "ProduceResponse.json",
@@ -211,11 +211,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::FETCH,
         name: "Fetch",
-        versions: Some(crate::VersionRange::new(4i16, 18i16)),
+        versions: Some(crate::VersionRange::new(0i16, 18i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(12i16),
         response_flexible_min: Some(12i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 3i16)),
         listeners: &["broker", "controller"],
         request_schema: "FetchRequest.json",
         response_schema: "FetchResponse.json",
@@ -223,11 +223,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::LIST_OFFSETS,
         name: "ListOffsets",
-        versions: Some(crate::VersionRange::new(1i16, 11i16)),
+        versions: Some(crate::VersionRange::new(0i16, 11i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(6i16),
         response_flexible_min: Some(6i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker"],
         request_schema: "ListOffsetsRequest.json",
         response_schema: "ListOffsetsResponse.json",
@@ -295,11 +295,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::OFFSET_COMMIT,
         name: "OffsetCommit",
-        versions: Some(crate::VersionRange::new(2i16, 10i16)),
+        versions: Some(crate::VersionRange::new(0i16, 10i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(8i16),
         response_flexible_min: Some(8i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 1i16)),
         listeners: &["broker"],
         request_schema: "OffsetCommitRequest.json",
         response_schema: "OffsetCommitResponse.json",
@@ -307,11 +307,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::OFFSET_FETCH,
         name: "OffsetFetch",
-        versions: Some(crate::VersionRange::new(1i16, 10i16)),
+        versions: Some(crate::VersionRange::new(0i16, 10i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(6i16),
         response_flexible_min: Some(6i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker"],
         request_schema: "OffsetFetchRequest.json",
         response_schema: "OffsetFetchResponse.json",
@@ -427,11 +427,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::CREATE_TOPICS,
         name: "CreateTopics",
-        versions: Some(crate::VersionRange::new(2i16, 7i16)),
+        versions: Some(crate::VersionRange::new(0i16, 7i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(5i16),
         response_flexible_min: Some(5i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 1i16)),
         listeners: &["broker", "controller"],
         request_schema: "CreateTopicsRequest.json",
         response_schema: "CreateTopicsResponse.json",
@@ -439,11 +439,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DELETE_TOPICS,
         name: "DeleteTopics",
-        versions: Some(crate::VersionRange::new(1i16, 6i16)),
+        versions: Some(crate::VersionRange::new(0i16, 6i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(4i16),
         response_flexible_min: Some(4i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "DeleteTopicsRequest.json",
         response_schema: "DeleteTopicsResponse.json",
@@ -475,11 +475,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::OFFSET_FOR_LEADER_EPOCH,
         name: "OffsetForLeaderEpoch",
-        versions: Some(crate::VersionRange::new(2i16, 4i16)),
+        versions: Some(crate::VersionRange::new(0i16, 4i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(4i16),
         response_flexible_min: Some(4i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 1i16)),
         listeners: &["broker"],
         request_schema: "OffsetForLeaderEpochRequest.json",
         response_schema: "OffsetForLeaderEpochResponse.json",
@@ -523,11 +523,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::WRITE_TXN_MARKERS,
         name: "WriteTxnMarkers",
-        versions: Some(crate::VersionRange::new(1i16, 2i16)),
+        versions: Some(crate::VersionRange::new(0i16, 2i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(1i16),
         response_flexible_min: Some(1i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker"],
         request_schema: "WriteTxnMarkersRequest.json",
         response_schema: "WriteTxnMarkersResponse.json",
@@ -547,11 +547,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DESCRIBE_ACLS,
         name: "DescribeAcls",
-        versions: Some(crate::VersionRange::new(1i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "DescribeAclsRequest.json",
         response_schema: "DescribeAclsResponse.json",
@@ -559,11 +559,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::CREATE_ACLS,
         name: "CreateAcls",
-        versions: Some(crate::VersionRange::new(1i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "CreateAclsRequest.json",
         response_schema: "CreateAclsResponse.json",
@@ -571,11 +571,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DELETE_ACLS,
         name: "DeleteAcls",
-        versions: Some(crate::VersionRange::new(1i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "DeleteAclsRequest.json",
         response_schema: "DeleteAclsResponse.json",
@@ -583,11 +583,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DESCRIBE_CONFIGS,
         name: "DescribeConfigs",
-        versions: Some(crate::VersionRange::new(1i16, 4i16)),
+        versions: Some(crate::VersionRange::new(0i16, 4i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(4i16),
         response_flexible_min: Some(4i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "DescribeConfigsRequest.json",
         response_schema: "DescribeConfigsResponse.json",
@@ -607,11 +607,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::ALTER_REPLICA_LOG_DIRS,
         name: "AlterReplicaLogDirs",
-        versions: Some(crate::VersionRange::new(1i16, 2i16)),
+        versions: Some(crate::VersionRange::new(0i16, 2i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker"],
         request_schema: "AlterReplicaLogDirsRequest.json",
         response_schema: "AlterReplicaLogDirsResponse.json",
@@ -619,11 +619,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DESCRIBE_LOG_DIRS,
         name: "DescribeLogDirs",
-        versions: Some(crate::VersionRange::new(1i16, 5i16)),
+        versions: Some(crate::VersionRange::new(0i16, 5i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker"],
         request_schema: "DescribeLogDirsRequest.json",
         response_schema: "DescribeLogDirsResponse.json",
@@ -655,11 +655,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::CREATE_DELEGATION_TOKEN,
         name: "CreateDelegationToken",
-        versions: Some(crate::VersionRange::new(1i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "CreateDelegationTokenRequest.json",
         response_schema: "CreateDelegationTokenResponse.json",
@@ -667,11 +667,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::RENEW_DELEGATION_TOKEN,
         name: "RenewDelegationToken",
-        versions: Some(crate::VersionRange::new(1i16, 2i16)),
+        versions: Some(crate::VersionRange::new(0i16, 2i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "RenewDelegationTokenRequest.json",
         response_schema: "RenewDelegationTokenResponse.json",
@@ -679,11 +679,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::EXPIRE_DELEGATION_TOKEN,
         name: "ExpireDelegationToken",
-        versions: Some(crate::VersionRange::new(1i16, 2i16)),
+        versions: Some(crate::VersionRange::new(0i16, 2i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "ExpireDelegationTokenRequest.json",
         response_schema: "ExpireDelegationTokenResponse.json",
@@ -691,11 +691,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::DESCRIBE_DELEGATION_TOKEN,
         name: "DescribeDelegationToken",
-        versions: Some(crate::VersionRange::new(1i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(2i16),
         response_flexible_min: Some(2i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 0i16)),
         listeners: &["broker", "controller"],
         request_schema: "DescribeDelegationTokenRequest.json",
         response_schema: "DescribeDelegationTokenResponse.json",
@@ -871,11 +871,11 @@ pub const API_TABLE: &[ApiInfo] = &[
     ApiInfo {
         key: ApiKey::ALTER_PARTITION,
         name: "AlterPartition",
-        versions: Some(crate::VersionRange::new(2i16, 3i16)),
+        versions: Some(crate::VersionRange::new(0i16, 3i16)),
         latest_version_unstable: false,
         request_flexible_min: Some(0i16),
         response_flexible_min: Some(0i16),
-        deprecated: None,
+        deprecated: Some(crate::VersionRange::new(0i16, 1i16)),
         listeners: &["controller"],
         request_schema: "AlterPartitionRequest.json",
         response_schema: "AlterPartitionResponse.json",

@@ -42,6 +42,12 @@
 //! * Field names, int64 as JSON integers, bytes as padded standard base64, uuids as Kafka's
 //!   base64url text, `null`s: identical, no mapping.
 //!
+//! **Historic versions** (the versions Kafka 4.0 removed, KIP-896, which kwire generates from 3.9.2's
+//! layouts) are checked the same three ways by a second oracle built on kafka-clients 3.9.2
+//! (`KWIRE_ORACLE_KAFKA_CLIENTS=3.9.2`, [`historic_versions_match_kafka_3_9_2`]); that oracle also
+//! checks kwire's legacy message sets against Kafka's `MemoryRecordsBuilder`
+//! ([`legacy_message_sets_match_kafkas_memory_records_builder`]).
+//!
 //! Data messages and headers go through the oracle's `<SchemaName> <version> data` form (its
 //! `DATAVERSIONS` command gives Kafka's version range for each).
 //!
@@ -86,11 +92,25 @@ const HOW_TO_FIX: &str = "the Kafka oracle needs a JDK (17+), Maven (`mvn`) and 
      warm ~/.m2); build it with `testsupport/kafka/oracle-run --build` from the repository root and \
      see testsupport/kafka/README.md";
 
+/// The kafka-clients release of the main oracle (the pin's).
+const PIN_CLIENTS: &str = "4.4.0";
+/// The kafka-clients release of the historic oracle: the newest that still speaks the versions 4.0
+/// removed (KIP-896), and the release kwire's historic layouts come from (`historic` in
+/// schemas/kafka.toml).
+const HISTORIC_CLIENTS: &str = "3.9.2";
+
 impl Oracle {
     fn start() -> Result<Oracle, String> {
+        Self::start_release(PIN_CLIENTS)
+    }
+
+    /// An oracle on kafka-clients `release` (`KWIRE_ORACLE_KAFKA_CLIENTS` of `oracle-run`).
+    fn start_release(release: &str) -> Result<Oracle, String> {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testsupport/kafka/oracle-run");
+        let env_release = if release == PIN_CLIENTS { "" } else { release };
         // Build first (idempotent and file-locked; Maven's output goes to our stderr).
         let built = Command::new(&script)
+            .env("KWIRE_ORACLE_KAFKA_CLIENTS", env_release)
             .arg("--build")
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
@@ -104,6 +124,7 @@ impl Oracle {
             ));
         }
         let mut child = Command::new(&script)
+            .env("KWIRE_ORACLE_KAFKA_CLIENTS", env_release)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -119,9 +140,9 @@ impl Oracle {
         let ping = oracle
             .try_batch(&["PING".to_string()])
             .map_err(|e| format!("the oracle did not answer PING: {e}"))?;
-        if !ping[0].starts_with("OK 4.4.0") {
+        if !ping[0].starts_with(&format!("OK {release}")) {
             return Err(format!(
-                "the oracle answered PING with {:?}, want `OK 4.4.0 ...`",
+                "the oracle answered PING with {:?}, want `OK {release} ...`",
                 ping[0]
             ));
         }
@@ -193,7 +214,12 @@ static FINISHED: Mutex<usize> = Mutex::new(0);
 /// A test's use of the shared oracle; dropping it (also on panic) counts the test as finished.
 struct OracleUse;
 
-impl OracleUse {
+/// What the checks need of an oracle: answers to a batch of lines.
+trait Ask {
+    fn batch(&self, lines: &[String]) -> Vec<String>;
+}
+
+impl Ask for OracleUse {
     fn batch(&self, lines: &[String]) -> Vec<String> {
         let mut guard = lock(ORACLE.get_or_init(|| Mutex::new(Oracle::start())));
         match &mut *guard {
@@ -565,7 +591,7 @@ fn hex_to_bytes(h: &str) -> Result<Bytes, String> {
 }
 
 /// Runs the three checks of every case against the oracle; returns the failures.
-fn run_cases(oracle: &OracleUse, cases: &[Case]) -> Vec<Failure> {
+fn run_cases(oracle: &dyn Ask, cases: &[Case]) -> Vec<Failure> {
     let mut lines = Vec::with_capacity(cases.len() * 2);
     for c in cases {
         lines.push(format!("ENCODE_FULL {} {}", c.target, c.json));
@@ -696,7 +722,7 @@ fn judge(side: &str, failures: Vec<Failure>) {
 }
 
 /// Kafka's `VERSIONS` answer: api key -> (lowest, highest incl. unstable, latestVersionUnstable).
-fn kafka_versions(oracle: &OracleUse) -> BTreeMap<i16, (i16, i16, bool)> {
+fn kafka_versions(oracle: &dyn Ask) -> BTreeMap<i16, (i16, i16, bool)> {
     let answer = oracle.batch(&["VERSIONS".to_string()]).remove(0);
     let v: Value =
         serde_json::from_str(&answer).unwrap_or_else(|e| panic!("VERSIONS answer {answer:?}: {e}"));
@@ -809,9 +835,12 @@ fn data_messages_and_headers_match_kafka() {
             range[0].as_i64().expect("lowest") as i16,
             range[1].as_i64().expect("highest") as i16,
         );
+        // RequestHeader v0 (ControlledShutdown v0's header) is a version 4.0 removed: kwire has it
+        // from 3.9.2, checked by `historic_versions_match_kafka_3_9_2`.
+        let want_min = if name == "RequestHeader" { 0 } else { lo };
         assert_eq!(
             (ours.min, ours.max),
-            (lo, hi),
+            (want_min, hi),
             "{name}: kwire's versions differ from kafka-clients 4.4.0's"
         );
         for v in lo..=hi {
@@ -834,21 +863,28 @@ fn data_messages_and_headers_match_kafka() {
     judge("data", failures);
 }
 
-/// kwire's API table (generated from the 4.4 schemas) against kafka-clients 4.4.0's `ApiKeys`.
+/// kwire's API table (generated from the 4.4 schemas, and 3.9.2's below 4.4's minimum) against
+/// kafka-clients 4.4.0's `ApiKeys` and 3.9's minima.
 #[test]
 fn api_versions_table_matches_kafka() {
     let oracle = OracleUse;
     let kafka = kafka_versions(&oracle);
     let mut problems = Vec::new();
+    let historic: kwire::KafkaRelease = "3.9".parse().expect("3.9");
     for info in API_TABLE {
         let ours = info
             .versions
             .map(|v| (v.min, v.max, info.latest_version_unstable));
         // Kafka keeps removed APIs (LeaderAndIsr...) in ApiKeys with an empty range (0..-1).
-        let theirs = kafka
-            .get(&info.key.0)
-            .filter(|(lo, hi, _)| lo <= hi)
-            .copied();
+        // Below 4.4's minimum, kwire has the versions 3.9 still defined (KIP-896 removals).
+        let theirs =
+            kafka
+                .get(&info.key.0)
+                .filter(|(lo, hi, _)| lo <= hi)
+                .map(|&(lo, hi, unstable)| {
+                    let old = historic.min_version(info.key).unwrap_or(lo);
+                    (lo.min(old), hi, unstable)
+                });
         if ours != theirs {
             problems.push(format!("{:?}: kwire {ours:?}, kafka {theirs:?}", info.key));
         }
@@ -862,6 +898,240 @@ fn api_versions_table_matches_kafka() {
         problems.is_empty(),
         "version tables differ:\n{}",
         problems.join("\n")
+    );
+}
+
+/// An oracle of its own, for one test.
+struct Local(Mutex<Oracle>);
+
+impl Ask for Local {
+    fn batch(&self, lines: &[String]) -> Vec<String> {
+        lock(&self.0).try_batch(lines).unwrap_or_else(|e| {
+            panic!("Kafka oracle ({HISTORIC_CLIENTS}) failed: {e}; {HOW_TO_FIX}")
+        })
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        lock(&self.0).stop();
+    }
+}
+
+/// The historic versions (KIP-896 removed them in 4.0; kwire takes their layouts from 3.9.2's
+/// schemas) against kafka-clients 3.9.2, which still speaks them: every request and response
+/// version below 4.4's minimum, and RequestHeader v0, each checked the three ways.
+#[test]
+fn historic_versions_match_kafka_3_9_2() {
+    let oracle = Local(Mutex::new(
+        Oracle::start_release(HISTORIC_CLIENTS).unwrap_or_else(|e| {
+            panic!("Kafka oracle ({HISTORIC_CLIENTS}) unavailable: {e}; {HOW_TO_FIX}")
+        }),
+    ));
+    let kafka = kafka_versions(&oracle);
+    let pin: kwire::KafkaRelease = "4.4".parse().expect("4.4");
+    let mut pairs = Vec::new();
+    let mut problems = Vec::new();
+    for info in API_TABLE {
+        let (Some(ours), Some(pin_min)) = (info.versions, pin.min_version(info.key)) else {
+            continue;
+        };
+        if ours.min >= pin_min {
+            continue;
+        }
+        match kafka.get(&info.key.0) {
+            Some(&(lo, _, _)) if lo == ours.min => {}
+            theirs => problems.push(format!(
+                "{:?}: kwire's lowest version {}, kafka-clients {HISTORIC_CLIENTS}'s {theirs:?}",
+                info.key, ours.min
+            )),
+        }
+        for v in ours.min..pin_min {
+            pairs.push((info.key, v));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for want in [
+        (ApiKey::PRODUCE, 0),
+        (ApiKey::PRODUCE, 2),
+        (ApiKey::FETCH, 0),
+        (ApiKey::FETCH, 3),
+        (ApiKey::OFFSET_COMMIT, 1),
+        (ApiKey::LIST_OFFSETS, 0),
+    ] {
+        assert!(
+            pairs.contains(&want),
+            "{want:?} is not a historic version: {pairs:?}"
+        );
+    }
+    let mut cases = Vec::new();
+    let mut failures = Vec::new();
+    for &(api, v) in &pairs {
+        for seed in 1..=SEEDS {
+            for build in [request_case, response_case] {
+                match build(api, v, seed) {
+                    Ok(c) => cases.push(c),
+                    Err(f) => failures.push(f),
+                }
+            }
+        }
+    }
+    let header = DATA_MESSAGES
+        .iter()
+        .find(|d| d.0 == "RequestHeader")
+        .expect("RequestHeader");
+    assert_eq!(header.1.min, 0, "RequestHeader v0");
+    for seed in 1..=SEEDS {
+        match (header.2)(0, seed) {
+            Ok(c) => cases.push(c),
+            Err(f) => failures.push(f),
+        }
+    }
+    eprintln!(
+        "historic: compared {} (api, version) pairs and RequestHeader v0 with kafka-clients \
+         {HISTORIC_CLIENTS}, {} cases",
+        pairs.len(),
+        cases.len()
+    );
+    failures.extend(run_cases(&oracle, &cases));
+    judge("historic", failures);
+}
+
+/// kwire's legacy message sets (magic 0 and 1, for Produce v0-2) against Kafka 3.9.2's
+/// `MemoryRecordsBuilder` (the oracle's LEGACY command): uncompressed sets byte for byte; compressed
+/// ones wrapper field for field (offset, magic, attributes, timestamp, null key) and their inner
+/// message sets, decompressed, byte for byte (the compressors themselves may differ).
+#[test]
+fn legacy_message_sets_match_kafkas_memory_records_builder() {
+    use kwire::records::{
+        decode_batches, Batch, Compression, DecodeOptions, LegacyMessageSetBuilder,
+    };
+    let oracle = Local(Mutex::new(
+        Oracle::start_release(HISTORIC_CLIENTS).unwrap_or_else(|e| {
+            panic!("Kafka oracle ({HISTORIC_CLIENTS}) unavailable: {e}; {HOW_TO_FIX}")
+        }),
+    ));
+    type Input = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+    let inputs: Vec<Input> = vec![
+        (
+            1_700_000_000_000,
+            Some(b"k0".to_vec()),
+            Some(b"v0".to_vec()),
+        ),
+        (1_700_000_000_900, None, Some(vec![b'x'; 200])),
+        (1_699_999_999_000, Some(Vec::new()), None),
+        (1_700_000_000_100, Some(b"k3".to_vec()), Some(Vec::new())),
+    ];
+    let hex_or_dash = |b: &Option<Vec<u8>>| b.as_ref().map_or("-".to_string(), hex::encode);
+    let opts = DecodeOptions::default();
+    let mut lines = Vec::new();
+    let mut ours = Vec::new();
+    let mut labels = Vec::new();
+    for magic in [0i8, 1] {
+        for (codec, name) in [
+            (Compression::None, "none"),
+            (Compression::Gzip, "gzip"),
+            (Compression::Snappy, "snappy"),
+            (Compression::Lz4, "lz4"),
+        ] {
+            for log_append in [None, Some(1_234_567i64)] {
+                if magic == 0 && log_append.is_some() {
+                    continue;
+                }
+                let base = 7;
+                let mut b = LegacyMessageSetBuilder::new(magic, base)
+                    .expect("magic")
+                    .compression(codec);
+                if let Some(t) = log_append {
+                    b = b.log_append_time(t);
+                }
+                let mut line = format!("LEGACY {magic} {name} {base} {}", log_append.unwrap_or(-1));
+                for (ts, k, v) in &inputs {
+                    b.append(*ts, k.as_deref(), v.as_deref()).expect("append");
+                    line.push_str(&format!(" {ts}:{}:{}", hex_or_dash(k), hex_or_dash(v)));
+                }
+                lines.push(line);
+                ours.push((codec, b.build().expect("build")));
+                labels.push(format!("magic {magic} {name} log-append {log_append:?}"));
+            }
+        }
+    }
+    let answers = oracle.batch(&lines);
+    let mut problems = Vec::new();
+    for ((label, (codec, kw)), answer) in labels.iter().zip(&ours).zip(&answers) {
+        let kafka = match hex_to_bytes(answer) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("{label}: Kafka: {answer} ({e})"));
+                continue;
+            }
+        };
+        if *codec == Compression::None {
+            if kafka != *kw {
+                problems.push(format!(
+                    "{label}: bytes differ at {}\n  kwire {}\n  kafka {}",
+                    first_difference(&hex::encode(kw), answer) / 2,
+                    hex::encode(kw),
+                    answer
+                ));
+            }
+            continue;
+        }
+        let one = |bytes: &Bytes| -> kwire::records::LegacyMessage {
+            let d = decode_batches(bytes.clone(), &opts).expect("decode");
+            assert_eq!(d.batches.len(), 1, "{label}: one wrapper");
+            match &d.batches[0] {
+                Batch::Legacy(m) => m.clone(),
+                other => panic!("{label}: {other:?}"),
+            }
+        };
+        let (a, b) = (one(kw), one(&kafka));
+        let header = |m: &kwire::records::LegacyMessage| {
+            (m.offset, m.magic, m.attributes, m.timestamp, m.key.clone())
+        };
+        if header(&a) != header(&b) {
+            problems.push(format!(
+                "{label}: wrapper kwire {:?}, kafka {:?}",
+                header(&a),
+                header(&b)
+            ));
+        }
+        let records = |m: &kwire::records::LegacyMessage| {
+            m.records(&opts).map_err(|e| format!("{label}: {e}"))
+        };
+        if records(&a) != records(&b) {
+            problems.push(format!(
+                "{label}: records differ:\n  kwire {:?}\n  kafka {:?}",
+                records(&a),
+                records(&b)
+            ));
+        }
+        if a.magic == 0 && *codec == Compression::Lz4 {
+            // The KAFKA-3160 frame checksum of magic 0: only the record decoder reads it.
+            continue;
+        }
+        let inner = |m: &kwire::records::LegacyMessage| {
+            kwire::records::compression::decompress(
+                *codec,
+                m.value.as_deref().expect("value"),
+                1 << 20,
+            )
+            .map_err(|e| format!("{label}: {e}"))
+        };
+        match (inner(&a), inner(&b)) {
+            (Ok(x), Ok(y)) if x == y => {}
+            (x, y) => problems.push(format!(
+                "{label}: inner sets differ:\n  kwire {:?}\n  kafka {:?}",
+                x.map(hex::encode),
+                y.map(hex::encode)
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(
+        answers.len(),
+        12,
+        "4 codecs x (magic 0, magic 1, magic 1 log-append time)"
     );
 }
 

@@ -31,6 +31,27 @@ pub enum GenError {
     Drift { dir: String, problems: Vec<String> },
     #[error("schemas/history/{file}: {problem}")]
     History { file: String, problem: String },
+    /// Two release lines define one version of a message with different
+    /// wire layouts (Kafka never changes a released version's layout).
+    #[error(
+        "{message} v{version}: the layouts of {older} and {newer} disagree on the wire, so \
+         versions below the pin's minimum cannot be taken from {older}: {}",
+        diffs.join("; ")
+    )]
+    LayoutsDisagree {
+        message: String,
+        version: i16,
+        older: String,
+        newer: String,
+        diffs: Vec<String>,
+    },
+    /// An older line's versions could not be merged under the pin's.
+    #[error("{message}: merging the versions of {line} below the pin's: {problem}")]
+    Union {
+        line: String,
+        message: String,
+        problem: String,
+    },
     /// Reading the schemas: a directory, or a jar fetched from Maven.
     #[error(transparent)]
     Source(Box<crate::source::SourceError>),

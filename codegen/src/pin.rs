@@ -26,6 +26,11 @@ pub struct Pin {
     pub release: String,
     /// As written in the pin (a directory is relative to the root).
     pub source: String,
+    /// `historic`: the sources of versions below the pin's minimum, newest
+    /// release first (KIP-896 removed Produce v0-2, Fetch v0-3, ... in 4.0;
+    /// their layouts come from the newest release that still defined them).
+    /// Empty when the pin names none.
+    pub historic: Vec<String>,
 }
 
 impl Pin {
@@ -40,9 +45,18 @@ impl Pin {
                 GenError::Pin(format!("{}: missing `{k} = \"...\"`", path.display()))
             })
         };
+        let historic = pin_value(&text, "historic")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Pin {
             release: get("release")?,
             source: get("source")?,
+            historic,
         })
     }
 
@@ -64,6 +78,16 @@ impl Pin {
     /// The pin's own source (relative directories from `root`).
     pub fn pinned_source(&self, root: &Path) -> Result<SchemaSource, GenError> {
         Ok(SchemaSource::parse(&self.source, root)?)
+    }
+
+    /// The historic sources, newest first (relative directories from `root`).
+    /// `--schemas` and `$KWIRE_SCHEMA_DIR` replace the pin's source only:
+    /// historic versions always come from these.
+    pub fn historic_sources(&self, root: &Path) -> Result<Vec<SchemaSource>, GenError> {
+        self.historic
+            .iter()
+            .map(|s| Ok(SchemaSource::parse(s, root)?))
+            .collect()
     }
 
     /// The source to read: `--schemas`, else `$KWIRE_SCHEMA_DIR`, else the

@@ -15,6 +15,8 @@ use crate::schema;
 use crate::source::{SchemaSource, Schemas};
 
 pub const MANIFEST: &str = "MANIFEST";
+/// Heads the lock's lines for the historic sources' jars.
+pub const HISTORIC_LOCK_HEADER: &str = "# sha256 of the kafka-clients jars that versions below the pin's minimum are read from (`historic` in kafka.toml; KIP-896)";
 
 /// Parses every schema file and builds the model.
 pub fn load_model(files: &[(String, Vec<u8>)]) -> Result<Model, GenError> {
@@ -27,6 +29,41 @@ pub fn load_model(files: &[(String, Vec<u8>)]) -> Result<Model, GenError> {
         parsed.push(schema::parse_str(name, text)?);
     }
     Model::from_files(&parsed)
+}
+
+/// Schema files as read: (file name, contents).
+pub type SchemaFiles = Vec<(String, Vec<u8>)>;
+
+/// The model `generate` emits: the pin's schemas, plus the versions below
+/// the pin's minimum that the historic sources still define
+/// ([`crate::history::union`]). Without historic sources, the pin's model.
+pub fn load_union(
+    pin_release: &str,
+    files: &[(String, Vec<u8>)],
+    historic: &[(String, SchemaFiles)],
+) -> Result<crate::history::union::Union, GenError> {
+    let parse_all = |files: &[(String, Vec<u8>)]| -> Result<Vec<schema::ParsedFile>, GenError> {
+        files
+            .iter()
+            .map(|(name, data)| {
+                let text = std::str::from_utf8(data).map_err(|e| GenError::Json {
+                    file: name.clone(),
+                    message: format!("not UTF-8: {e}"),
+                })?;
+                schema::parse_str(name, text)
+            })
+            .collect()
+    };
+    let pin = parse_all(files)?;
+    let older: Vec<(String, Vec<schema::ParsedFile>)> = historic
+        .iter()
+        .map(|(name, f)| Ok((name.clone(), parse_all(f)?)))
+        .collect::<Result<_, GenError>>()?;
+    let lines: Vec<crate::history::union::OlderLine<'_>> = older
+        .iter()
+        .map(|(name, files)| crate::history::union::OlderLine { name, files })
+        .collect();
+    crate::history::union::union(pin_release, &pin, &lines)
 }
 
 /// Everything `generate` would write under `generated/`, manifest included.
@@ -108,6 +145,25 @@ pub struct Layout {
     /// What was read: `--schemas`, `$KWIRE_SCHEMA_DIR` or the pin's source.
     pub source: SchemaSource,
     pub schemas: Schemas,
+    /// The pin's historic sources, read (newest first).
+    pub historic: Vec<Historic>,
+}
+
+/// One historic source and its schemas.
+#[derive(Debug, Clone)]
+pub struct Historic {
+    pub source: SchemaSource,
+    pub schemas: Schemas,
+}
+
+impl Historic {
+    /// How reports and errors name it: the release of a jar, else the directory.
+    pub fn name(&self) -> String {
+        match &self.source {
+            SchemaSource::KafkaClients { version } => version.clone(),
+            SchemaSource::Dir(d) => d.display().to_string(),
+        }
+    }
 }
 
 impl Layout {
@@ -125,6 +181,17 @@ impl Layout {
             _ => None,
         };
         let schemas = source.load(locked.as_deref())?;
+        let mut historic = Vec::new();
+        for source in pin.historic_sources(root)? {
+            // Verified like the pin: against the lock's sha256 once it has
+            // one, else the repository's published checksum.
+            let locked = match (pin::read_lock(root), source.jar_file_name()) {
+                (Some(lock), Some(jar)) => pin::locked_jar_sha256(&lock, &jar),
+                _ => None,
+            };
+            let schemas = source.load(locked.as_deref())?;
+            historic.push(Historic { source, schemas });
+        }
         Ok(Layout {
             root: root.to_path_buf(),
             out_dir: out
@@ -133,7 +200,16 @@ impl Layout {
             pin,
             source,
             schemas,
+            historic,
         })
+    }
+
+    /// The historic sources' schema files, named for the union.
+    pub fn historic_files(&self) -> Vec<(String, SchemaFiles)> {
+        self.historic
+            .iter()
+            .map(|h| (h.name(), h.schemas.files.clone()))
+            .collect()
     }
 
     /// The whole lock file this run stands for: the schema lines, then the
@@ -154,10 +230,26 @@ impl Layout {
             }?;
             Some((name, sha))
         });
-        lock_file_text(
+        let mut text = lock_file_text(
             &schema_part,
             jar.as_ref().map(|(n, h)| (n.as_str(), h.as_str())),
-        )
+        );
+        let historic: Vec<(String, String)> = self
+            .historic
+            .iter()
+            .filter_map(|h| {
+                let j = h.schemas.origin.jar()?;
+                Some((j.artifact.file_name(), j.sha256.clone()))
+            })
+            .collect();
+        if !historic.is_empty() {
+            text.push_str(HISTORIC_LOCK_HEADER);
+            text.push('\n');
+            for (name, sha) in historic {
+                let _ = writeln!(text, "{sha}  {name}");
+            }
+        }
+        text
     }
 }
 
@@ -192,12 +284,14 @@ pub struct Outcome {
 /// What one generation run produces in memory.
 struct Prepared {
     model: Model,
+    added: Vec<crate::history::union::Added>,
     out: BTreeMap<String, String>,
 }
 
 fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
     let files = &layout.schemas.files;
-    let model = load_model(files)?;
+    let union = load_union(&layout.pin.release, files, &layout.historic_files())?;
+    let model = union.model;
     let lock = pin::lock_text(files);
     let codegen_dir = layout.root.join("codegen");
     let gen_fp = generator_fingerprint(&codegen_dir).map_err(|e| io_err(&codegen_dir, e))?;
@@ -206,14 +300,31 @@ fn prepare(layout: &Layout, include_about: bool) -> Result<Prepared, GenError> {
         include_about,
         ..EmitOptions::new("")
     };
-    let out = expected_output(&model, &opts, &lock, &gen_fp)?;
-    Ok(Prepared { model, out })
+    let mut out = expected_output(&model, &opts, &lock, &gen_fp)?;
+    // The manifest names the historic sources after the release, so the
+    // next run's report and a reader see where the oldest versions came from.
+    if let Some(m) = out.get_mut(MANIFEST) {
+        let historic: Vec<String> = layout.historic.iter().map(Historic::name).collect();
+        if !historic.is_empty() {
+            let release_line = format!("release {}\n", opts.release);
+            *m = m.replacen(
+                &release_line,
+                &format!("{release_line}historic {}\n", historic.join(" ")),
+                1,
+            );
+        }
+    }
+    Ok(Prepared {
+        model,
+        added: union.added,
+        out,
+    })
 }
 
 /// Regenerates `generated/` and the lock. Stale files are removed; files
 /// whose content is unchanged are not touched.
 pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenError> {
-    let Prepared { model, out } = prepare(layout, include_about)?;
+    let Prepared { model, added, out } = prepare(layout, include_about)?;
     let lock = layout.lock_file();
     let old = existing_output(&layout.out_dir)?;
     let mut outcome = Outcome::default();
@@ -243,6 +354,7 @@ pub fn generate(layout: &Layout, include_about: bool) -> Result<Outcome, GenErro
     }
     outcome.report = report(
         &model,
+        &added,
         layout,
         old.get(MANIFEST).map(String::as_str),
         out.get(MANIFEST).map(String::as_str).unwrap_or(""),
@@ -306,6 +418,10 @@ pub fn check(layout: &Layout) -> Result<Vec<String>, GenError> {
     Ok(problems)
 }
 
+fn api_name_of(message: &str) -> &str {
+    crate::model::api_name(message)
+}
+
 fn manifest_lines(m: &str, prefix: &str) -> BTreeMap<String, String> {
     m.lines()
         .filter_map(|l| l.strip_prefix(prefix))
@@ -326,6 +442,7 @@ fn manifest_lines(m: &str, prefix: &str) -> BTreeMap<String, String> {
 /// The short report `generate` prints.
 pub fn report(
     model: &Model,
+    added: &[crate::history::union::Added],
     layout: &Layout,
     old_manifest: Option<&str>,
     new_manifest: &str,
@@ -389,6 +506,18 @@ pub fn report(
             s,
             "  latest versions marked unstable (left out of the client table): {}",
             unstable.join(", ")
+        );
+    }
+    let historic: Vec<String> = added
+        .iter()
+        .filter(|a| a.message.ends_with("Request"))
+        .map(|a| format!("{} v{} ({})", api_name_of(&a.message), a.versions, a.line))
+        .collect();
+    if !historic.is_empty() {
+        let _ = writeln!(
+            s,
+            "  historic versions below the pin's minimum (KIP-896), from older releases: {}",
+            historic.join(", ")
         );
     }
     for w in &model.warnings {

@@ -3,7 +3,7 @@
 
 /// The AlterPartition request (api key 56), generated from `AlterPartitionRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 2-3; flexible versions 0+.
+/// Valid versions 0-3; flexible versions 0+; deprecated versions 0-1.
 ///
 /// Listeners: controller.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,13 +11,13 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterPartitionRequest {
-    /// BrokerId: `int32`, versions 2-3, entity `brokerId`.
+    /// BrokerId: `int32`, versions 0-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "brokerId"))]
     pub broker_id: i32,
-    /// BrokerEpoch: `int64`, versions 2-3, default -1.
+    /// BrokerEpoch: `int64`, versions 0-3, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "brokerEpoch"))]
     pub broker_epoch: i64,
-    /// Topics: `[]TopicData`, versions 2-3.
+    /// Topics: `[]TopicData`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<TopicData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -159,28 +159,28 @@ impl crate::testing::Generate for BrokerState {
         }
     }
 }
-/// Struct `PartitionData` of `AlterPartitionRequest.json` (Kafka 4.4), in versions 2-3.
+/// Struct `PartitionData` of `AlterPartitionRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct PartitionData {
-    /// PartitionIndex: `int32`, versions 2-3.
+    /// PartitionIndex: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// LeaderEpoch: `int32`, versions 2-3.
+    /// LeaderEpoch: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "leaderEpoch"))]
     pub leader_epoch: i32,
-    /// NewIsr: `[]int32`, versions 2, entity `brokerId`.
+    /// NewIsr: `[]int32`, versions 0-2, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "newIsr"))]
     pub new_isr: ::std::vec::Vec<i32>,
     /// NewIsrWithEpochs: `[]BrokerState`, versions 3.
     #[cfg_attr(feature = "serde", serde(rename = "newIsrWithEpochs"))]
     pub new_isr_with_epochs: ::std::vec::Vec<BrokerState>,
-    /// LeaderRecoveryState: `int8`, versions 2-3, default 0.
+    /// LeaderRecoveryState: `int8`, versions 1-3, default 0.
     #[cfg_attr(feature = "serde", serde(rename = "leaderRecoveryState"))]
     pub leader_recovery_state: i8,
-    /// PartitionEpoch: `int32`, versions 2-3.
+    /// PartitionEpoch: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitionEpoch"))]
     pub partition_epoch: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -190,7 +190,7 @@ pub struct PartitionData {
 #[cfg(feature = "client")]
 impl crate::Encodable for PartitionData {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 13usize;
+        let mut n = 12usize;
         if cx.version <= 2i16 {
             n += crate::wire::size(&self.new_isr, cx, "NewIsr")?;
         }
@@ -202,6 +202,12 @@ impl crate::Encodable for PartitionData {
         }
         if cx.version <= 2i16 && !self.new_isr_with_epochs.is_empty() {
             return Err(crate::wire::not_in_version("NewIsrWithEpochs", cx));
+        }
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.leader_recovery_state != 0i8 {
+            return Err(crate::wire::not_in_version("LeaderRecoveryState", cx));
         }
         let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
         n += t.total();
@@ -215,14 +221,17 @@ impl crate::Encodable for PartitionData {
         if cx.version >= 3i16 {
             w.put(&self.new_isr_with_epochs, cx);
         }
-        w.fixed((self.leader_recovery_state, self.partition_epoch));
+        if cx.version >= 1i16 {
+            w.put(&self.leader_recovery_state, cx);
+        }
+        w.put(&self.partition_epoch, cx);
         let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         t.finish(w);
     }
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for PartitionData {
-    const MIN_SIZE: usize = 14usize;
+    const MIN_SIZE: usize = 13usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -240,7 +249,11 @@ impl crate::Decodable for PartitionData {
             } else {
                 ::std::vec::Vec::new()
             },
-            leader_recovery_state: r.field(cx, "LeaderRecoveryState")?,
+            leader_recovery_state: if cx.version >= 1i16 {
+                r.field(cx, "LeaderRecoveryState")?
+            } else {
+                0i8
+            },
             partition_epoch: r.field(cx, "PartitionEpoch")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -267,22 +280,25 @@ impl crate::testing::Generate for PartitionData {
             } else {
                 ::std::vec::Vec::new()
             },
-            leader_recovery_state: g.value(cx),
+            leader_recovery_state: if cx.version >= 1i16 { g.value(cx) } else { 0i8 },
             partition_epoch: g.value(cx),
             unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
-/// Struct `TopicData` of `AlterPartitionRequest.json` (Kafka 4.4), in versions 2-3.
+/// Struct `TopicData` of `AlterPartitionRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct TopicData {
+    /// TopicName: `string`, versions 0-1, ignorable, entity `topicName`.
+    #[cfg_attr(feature = "serde", serde(rename = "topicName"))]
+    pub topic_name: crate::StrBytes,
     /// TopicId: `uuid`, versions 2-3, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]PartitionData`, versions 2-3.
+    /// Partitions: `[]PartitionData`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -292,14 +308,25 @@ pub struct TopicData {
 #[cfg(feature = "client")]
 impl crate::Encodable for TopicData {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 16usize;
+        let mut n = 0usize;
+        if cx.version <= 1i16 {
+            n += crate::wire::size(&self.topic_name, cx, "TopicName")?;
+        }
+        if cx.version >= 2i16 {
+            n += 16usize;
+        }
         n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
         n += t.total();
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.topic_id, cx);
+        if cx.version <= 1i16 {
+            w.put(&self.topic_name, cx);
+        }
+        if cx.version >= 2i16 {
+            w.put(&self.topic_id, cx);
+        }
         w.put(&self.partitions, cx);
         let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         t.finish(w);
@@ -307,13 +334,22 @@ impl crate::Encodable for TopicData {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for TopicData {
-    const MIN_SIZE: usize = 18usize;
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
+            topic_name: if cx.version <= 1i16 {
+                r.field(cx, "TopicName")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 2i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
             partitions: r.field(cx, "Partitions")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -328,7 +364,12 @@ impl crate::Decodable for TopicData {
 impl crate::testing::Generate for TopicData {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic_id: g.value(cx),
+            topic_name: if cx.version <= 1i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 2i16 { g.value(cx) } else { crate::Uuid::ZERO },
             partitions: g.value(cx),
             unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
@@ -336,7 +377,7 @@ impl crate::testing::Generate for TopicData {
 }
 impl crate::Message for AlterPartitionRequest {
     const NAME: &'static str = "AlterPartitionRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -391,10 +432,10 @@ impl crate::facts::EncodeFacts for PartitionData {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         if !self.new_isr.is_empty() {
-            fails = fails.union(at.minus(crate::facts::VersionSet::range(2i16, 2i16)));
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 2i16)));
         }
         {
-            let at = at.intersect(crate::facts::VersionSet::range(2i16, 2i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 2i16));
             fails = fails.union(self.new_isr.fails_in(at, flexible));
         }
         if !self.new_isr_with_epochs.is_empty() {
@@ -403,6 +444,9 @@ impl crate::facts::EncodeFacts for PartitionData {
         {
             let at = at.intersect(crate::facts::VersionSet::range(3i16, 3i16));
             fails = fails.union(self.new_isr_with_epochs.fails_in(at, flexible));
+        }
+        if self.leader_recovery_state != 0i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 3i16)));
         }
         fails = fails
             .union(
@@ -423,6 +467,10 @@ impl crate::facts::EncodeFacts for TopicData {
         flexible: crate::facts::VersionSet,
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 1i16));
+            fails = fails.union(self.topic_name.fails_in(at, flexible));
+        }
         fails = fails.union(self.partitions.fails_in(at, flexible));
         fails = fails
             .union(

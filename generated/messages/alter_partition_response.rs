@@ -3,19 +3,19 @@
 
 /// The AlterPartition response (api key 56), generated from `AlterPartitionResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 2-3; flexible versions 0+.
+/// Valid versions 0-3; flexible versions 0+; deprecated versions 0-1.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterPartitionResponse {
-    /// ThrottleTimeMs: `int32`, versions 2-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// ErrorCode: `int16`, versions 2-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// Topics: `[]TopicData`, versions 2-3.
+    /// Topics: `[]TopicData`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<TopicData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -79,31 +79,31 @@ impl AlterPartitionResponse {
         )
     }
 }
-/// Struct `PartitionData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 2-3.
+/// Struct `PartitionData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct PartitionData {
-    /// PartitionIndex: `int32`, versions 2-3.
+    /// PartitionIndex: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 2-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// LeaderId: `int32`, versions 2-3, entity `brokerId`.
+    /// LeaderId: `int32`, versions 0-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "leaderId"))]
     pub leader_id: i32,
-    /// LeaderEpoch: `int32`, versions 2-3.
+    /// LeaderEpoch: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "leaderEpoch"))]
     pub leader_epoch: i32,
-    /// Isr: `[]int32`, versions 2-3, entity `brokerId`.
+    /// Isr: `[]int32`, versions 0-3, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "isr"))]
     pub isr: ::std::vec::Vec<i32>,
-    /// LeaderRecoveryState: `int8`, versions 2-3, default 0, ignorable.
+    /// LeaderRecoveryState: `int8`, versions 1-3, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "leaderRecoveryState"))]
     pub leader_recovery_state: i8,
-    /// PartitionEpoch: `int32`, versions 2-3.
+    /// PartitionEpoch: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitionEpoch"))]
     pub partition_epoch: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -113,8 +113,11 @@ pub struct PartitionData {
 #[cfg(feature = "broker")]
 impl crate::Encodable for PartitionData {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 19usize;
+        let mut n = 18usize;
         n += crate::wire::size(&self.isr, cx, "Isr")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
         let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
         n += t.total();
         Ok(n)
@@ -127,14 +130,17 @@ impl crate::Encodable for PartitionData {
             self.leader_epoch,
         ));
         w.put(&self.isr, cx);
-        w.fixed((self.leader_recovery_state, self.partition_epoch));
+        if cx.version >= 1i16 {
+            w.put(&self.leader_recovery_state, cx);
+        }
+        w.put(&self.partition_epoch, cx);
         let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         t.finish(w);
     }
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for PartitionData {
-    const MIN_SIZE: usize = 21usize;
+    const MIN_SIZE: usize = 20usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -145,7 +151,11 @@ impl crate::Decodable for PartitionData {
             leader_id: r.field(cx, "LeaderId")?,
             leader_epoch: r.field(cx, "LeaderEpoch")?,
             isr: r.field(cx, "Isr")?,
-            leader_recovery_state: r.field(cx, "LeaderRecoveryState")?,
+            leader_recovery_state: if cx.version >= 1i16 {
+                r.field(cx, "LeaderRecoveryState")?
+            } else {
+                0i8
+            },
             partition_epoch: r.field(cx, "PartitionEpoch")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -165,22 +175,25 @@ impl crate::testing::Generate for PartitionData {
             leader_id: g.value(cx),
             leader_epoch: g.value(cx),
             isr: g.value(cx),
-            leader_recovery_state: g.value(cx),
+            leader_recovery_state: if cx.version >= 1i16 { g.value(cx) } else { 0i8 },
             partition_epoch: g.value(cx),
             unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
     }
 }
-/// Struct `TopicData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 2-3.
+/// Struct `TopicData` of `AlterPartitionResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct TopicData {
+    /// TopicName: `string`, versions 0-1, ignorable, entity `topicName`.
+    #[cfg_attr(feature = "serde", serde(rename = "topicName"))]
+    pub topic_name: crate::StrBytes,
     /// TopicId: `uuid`, versions 2-3, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]PartitionData`, versions 2-3.
+    /// Partitions: `[]PartitionData`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -190,14 +203,25 @@ pub struct TopicData {
 #[cfg(feature = "broker")]
 impl crate::Encodable for TopicData {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 16usize;
+        let mut n = 0usize;
+        if cx.version <= 1i16 {
+            n += crate::wire::size(&self.topic_name, cx, "TopicName")?;
+        }
+        if cx.version >= 2i16 {
+            n += 16usize;
+        }
         n += crate::wire::size(&self.partitions, cx, "Partitions")?;
         let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
         n += t.total();
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.topic_id, cx);
+        if cx.version <= 1i16 {
+            w.put(&self.topic_name, cx);
+        }
+        if cx.version >= 2i16 {
+            w.put(&self.topic_id, cx);
+        }
         w.put(&self.partitions, cx);
         let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
         t.finish(w);
@@ -205,13 +229,22 @@ impl crate::Encodable for TopicData {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for TopicData {
-    const MIN_SIZE: usize = 18usize;
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
+            topic_name: if cx.version <= 1i16 {
+                r.field(cx, "TopicName")?
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 2i16 {
+                r.field(cx, "TopicId")?
+            } else {
+                crate::Uuid::ZERO
+            },
             partitions: r.field(cx, "Partitions")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -226,7 +259,12 @@ impl crate::Decodable for TopicData {
 impl crate::testing::Generate for TopicData {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            topic_id: g.value(cx),
+            topic_name: if cx.version <= 1i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
+            topic_id: if cx.version >= 2i16 { g.value(cx) } else { crate::Uuid::ZERO },
             partitions: g.value(cx),
             unknown_tagged_fields: g.unknown_tagged_fields(0u32),
         }
@@ -234,7 +272,7 @@ impl crate::testing::Generate for TopicData {
 }
 impl crate::Message for AlterPartitionResponse {
     const NAME: &'static str = "AlterPartitionResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(0i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The AlterReplicaLogDirs request (api key 34), generated from `AlterReplicaLogDirsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 2+.
+/// Valid versions 0-2; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDirsRequest {
-    /// Dirs: `[]AlterReplicaLogDir`, versions 1-2.
+    /// Dirs: `[]AlterReplicaLogDir`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "dirs"))]
     pub dirs: ::std::vec::Vec<AlterReplicaLogDir>,
     /// Tagged fields this build does not know, kept and written back.
@@ -82,16 +82,16 @@ impl AlterReplicaLogDirsRequest {
         )
     }
 }
-/// Struct `AlterReplicaLogDirTopic` of `AlterReplicaLogDirsRequest.json` (Kafka 4.4), in versions 1-2.
+/// Struct `AlterReplicaLogDirTopic` of `AlterReplicaLogDirsRequest.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDirTopic {
-    /// Name: `string`, versions 1-2, map key, entity `topicName`.
+    /// Name: `string`, versions 0-2, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]int32`, versions 1-2.
+    /// Partitions: `[]int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
@@ -156,16 +156,16 @@ impl crate::testing::Generate for AlterReplicaLogDirTopic {
         }
     }
 }
-/// Struct `AlterReplicaLogDir` of `AlterReplicaLogDirsRequest.json` (Kafka 4.4), in versions 1-2.
+/// Struct `AlterReplicaLogDir` of `AlterReplicaLogDirsRequest.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDir {
-    /// Path: `string`, versions 1-2, map key.
+    /// Path: `string`, versions 0-2, map key.
     #[cfg_attr(feature = "serde", serde(rename = "path"))]
     pub path: crate::StrBytes,
-    /// Topics: `[]AlterReplicaLogDirTopic`, versions 1-2.
+    /// Topics: `[]AlterReplicaLogDirTopic`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<AlterReplicaLogDirTopic>,
     /// Tagged fields this build does not know, kept and written back.
@@ -232,7 +232,7 @@ impl crate::testing::Generate for AlterReplicaLogDir {
 }
 impl crate::Message for AlterReplicaLogDirsRequest {
     const NAME: &'static str = "AlterReplicaLogDirsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

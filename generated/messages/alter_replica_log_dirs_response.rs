@@ -3,16 +3,16 @@
 
 /// The AlterReplicaLogDirs response (api key 34), generated from `AlterReplicaLogDirsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 2+.
+/// Valid versions 0-2; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDirsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-2.
+    /// ThrottleTimeMs: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Results: `[]AlterReplicaLogDirTopicResult`, versions 1-2.
+    /// Results: `[]AlterReplicaLogDirTopicResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
     pub results: ::std::vec::Vec<AlterReplicaLogDirTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -86,16 +86,16 @@ impl AlterReplicaLogDirsResponse {
         )
     }
 }
-/// Struct `AlterReplicaLogDirPartitionResult` of `AlterReplicaLogDirsResponse.json` (Kafka 4.4), in versions 1-2.
+/// Struct `AlterReplicaLogDirPartitionResult` of `AlterReplicaLogDirsResponse.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDirPartitionResult {
-    /// PartitionIndex: `int32`, versions 1-2.
+    /// PartitionIndex: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 1-2.
+    /// ErrorCode: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// Tagged fields this build does not know, kept and written back.
@@ -157,16 +157,16 @@ impl crate::testing::Generate for AlterReplicaLogDirPartitionResult {
         }
     }
 }
-/// Struct `AlterReplicaLogDirTopicResult` of `AlterReplicaLogDirsResponse.json` (Kafka 4.4), in versions 1-2.
+/// Struct `AlterReplicaLogDirTopicResult` of `AlterReplicaLogDirsResponse.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AlterReplicaLogDirTopicResult {
-    /// TopicName: `string`, versions 1-2, entity `topicName`.
+    /// TopicName: `string`, versions 0-2, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topicName"))]
     pub topic_name: crate::StrBytes,
-    /// Partitions: `[]AlterReplicaLogDirPartitionResult`, versions 1-2.
+    /// Partitions: `[]AlterReplicaLogDirPartitionResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<AlterReplicaLogDirPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -233,7 +233,7 @@ impl crate::testing::Generate for AlterReplicaLogDirTopicResult {
 }
 impl crate::Message for AlterReplicaLogDirsResponse {
     const NAME: &'static str = "AlterReplicaLogDirsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

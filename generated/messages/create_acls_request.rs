@@ -3,7 +3,7 @@
 
 /// The CreateAcls request (api key 30), generated from `CreateAclsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreateAclsRequest {
-    /// Creations: `[]AclCreation`, versions 1-3.
+    /// Creations: `[]AclCreation`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "creations"))]
     pub creations: ::std::vec::Vec<AclCreation>,
     /// Tagged fields this build does not know, kept and written back.
@@ -82,31 +82,31 @@ impl CreateAclsRequest {
         )
     }
 }
-/// Struct `AclCreation` of `CreateAclsRequest.json` (Kafka 4.4), in versions 1-3.
+/// Struct `AclCreation` of `CreateAclsRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AclCreation {
-    /// ResourceType: `int8`, versions 1-3.
+    /// ResourceType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
-    /// ResourceName: `string`, versions 1-3.
+    /// ResourceName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceName"))]
     pub resource_name: crate::StrBytes,
     /// ResourcePatternType: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "resourcePatternType"))]
     pub resource_pattern_type: i8,
-    /// Principal: `string`, versions 1-3.
+    /// Principal: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principal"))]
     pub principal: crate::StrBytes,
-    /// Host: `string`, versions 1-3.
+    /// Host: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "host"))]
     pub host: crate::StrBytes,
-    /// Operation: `int8`, versions 1-3.
+    /// Operation: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
-    /// PermissionType: `int8`, versions 1-3.
+    /// PermissionType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "permissionType"))]
     pub permission_type: i8,
     /// Tagged fields this build does not know, kept and written back.
@@ -130,8 +130,14 @@ impl ::core::default::Default for AclCreation {
 #[cfg(feature = "client")]
 impl crate::Encodable for AclCreation {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 3usize;
         n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.resource_pattern_type != 3i8 {
+            return Err(crate::wire::not_in_version("ResourcePatternType", cx));
+        }
         n += crate::wire::size(&self.principal, cx, "Principal")?;
         n += crate::wire::size(&self.host, cx, "Host")?;
         if cx.flexible {
@@ -145,7 +151,9 @@ impl crate::Encodable for AclCreation {
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.resource_type, cx);
         w.put(&self.resource_name, cx);
-        w.put(&self.resource_pattern_type, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.resource_pattern_type, cx);
+        }
         w.put(&self.principal, cx);
         w.put(&self.host, cx);
         w.fixed((self.operation, self.permission_type));
@@ -157,7 +165,7 @@ impl crate::Encodable for AclCreation {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for AclCreation {
-    const MIN_SIZE: usize = 7usize;
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -165,7 +173,11 @@ impl crate::Decodable for AclCreation {
         let mut this = Self {
             resource_type: r.field(cx, "ResourceType")?,
             resource_name: r.field(cx, "ResourceName")?,
-            resource_pattern_type: r.field(cx, "ResourcePatternType")?,
+            resource_pattern_type: if cx.version >= 1i16 {
+                r.field(cx, "ResourcePatternType")?
+            } else {
+                3i8
+            },
             principal: r.field(cx, "Principal")?,
             host: r.field(cx, "Host")?,
             operation: r.field(cx, "Operation")?,
@@ -187,7 +199,7 @@ impl crate::testing::Generate for AclCreation {
         Self {
             resource_type: g.value(cx),
             resource_name: g.value(cx),
-            resource_pattern_type: g.value(cx),
+            resource_pattern_type: if cx.version >= 1i16 { g.value(cx) } else { 3i8 },
             principal: g.value(cx),
             host: g.value(cx),
             operation: g.value(cx),
@@ -202,7 +214,7 @@ impl crate::testing::Generate for AclCreation {
 }
 impl crate::Message for CreateAclsRequest {
     const NAME: &'static str = "CreateAclsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -238,6 +250,9 @@ impl crate::facts::EncodeFacts for AclCreation {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         fails = fails.union(self.resource_name.fails_in(at, flexible));
+        if self.resource_pattern_type != 3i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 3i16)));
+        }
         fails = fails.union(self.principal.fails_in(at, flexible));
         fails = fails.union(self.host.fails_in(at, flexible));
         fails = fails

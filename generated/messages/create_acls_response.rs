@@ -3,16 +3,16 @@
 
 /// The CreateAcls response (api key 30), generated from `CreateAclsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreateAclsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Results: `[]AclCreationResult`, versions 1-3.
+    /// Results: `[]AclCreationResult`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
     pub results: ::std::vec::Vec<AclCreationResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -86,16 +86,16 @@ impl CreateAclsResponse {
         )
     }
 }
-/// Struct `AclCreationResult` of `CreateAclsResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `AclCreationResult` of `CreateAclsResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AclCreationResult {
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
+    /// ErrorMessage: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
@@ -170,7 +170,7 @@ impl crate::testing::Generate for AclCreationResult {
 }
 impl crate::Message for CreateAclsResponse {
     const NAME: &'static str = "CreateAclsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The CreateDelegationToken request (api key 38), generated from `CreateDelegationTokenRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,10 +17,10 @@ pub struct CreateDelegationTokenRequest {
     /// OwnerPrincipalName: `string`, versions 3, nullable 3.
     #[cfg_attr(feature = "serde", serde(rename = "ownerPrincipalName"))]
     pub owner_principal_name: ::core::option::Option<crate::StrBytes>,
-    /// Renewers: `[]CreatableRenewers`, versions 1-3.
+    /// Renewers: `[]CreatableRenewers`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "renewers"))]
     pub renewers: ::std::vec::Vec<CreatableRenewers>,
-    /// MaxLifetimeMs: `int64`, versions 1-3.
+    /// MaxLifetimeMs: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "maxLifetimeMs"))]
     pub max_lifetime_ms: i64,
     /// Tagged fields this build does not know, kept and written back.
@@ -157,16 +157,16 @@ impl CreateDelegationTokenRequest {
         )
     }
 }
-/// Struct `CreatableRenewers` of `CreateDelegationTokenRequest.json` (Kafka 4.4), in versions 1-3.
+/// Struct `CreatableRenewers` of `CreateDelegationTokenRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreatableRenewers {
-    /// PrincipalType: `string`, versions 1-3.
+    /// PrincipalType: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalType"))]
     pub principal_type: crate::StrBytes,
-    /// PrincipalName: `string`, versions 1-3.
+    /// PrincipalName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalName"))]
     pub principal_name: crate::StrBytes,
     /// Tagged fields this build does not know, kept and written back.
@@ -233,7 +233,7 @@ impl crate::testing::Generate for CreatableRenewers {
 }
 impl crate::Message for CreateDelegationTokenRequest {
     const NAME: &'static str = "CreateDelegationTokenRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

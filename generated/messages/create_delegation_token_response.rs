@@ -3,19 +3,19 @@
 
 /// The CreateDelegationToken response (api key 38), generated from `CreateDelegationTokenResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreateDelegationTokenResponse {
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// PrincipalType: `string`, versions 1-3.
+    /// PrincipalType: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalType"))]
     pub principal_type: crate::StrBytes,
-    /// PrincipalName: `string`, versions 1-3.
+    /// PrincipalName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalName"))]
     pub principal_name: crate::StrBytes,
     /// TokenRequesterPrincipalType: `string`, versions 3.
@@ -24,25 +24,25 @@ pub struct CreateDelegationTokenResponse {
     /// TokenRequesterPrincipalName: `string`, versions 3.
     #[cfg_attr(feature = "serde", serde(rename = "tokenRequesterPrincipalName"))]
     pub token_requester_principal_name: crate::StrBytes,
-    /// IssueTimestampMs: `int64`, versions 1-3.
+    /// IssueTimestampMs: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "issueTimestampMs"))]
     pub issue_timestamp_ms: i64,
-    /// ExpiryTimestampMs: `int64`, versions 1-3.
+    /// ExpiryTimestampMs: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "expiryTimestampMs"))]
     pub expiry_timestamp_ms: i64,
-    /// MaxTimestampMs: `int64`, versions 1-3.
+    /// MaxTimestampMs: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "maxTimestampMs"))]
     pub max_timestamp_ms: i64,
-    /// TokenId: `string`, versions 1-3.
+    /// TokenId: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "tokenId"))]
     pub token_id: crate::StrBytes,
-    /// Hmac: `bytes`, versions 1-3.
+    /// Hmac: `bytes`, versions 0-3.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "hmac", with = "crate::serde_support::bytes")
     )]
     pub hmac: crate::Bytes,
-    /// ThrottleTimeMs: `int32`, versions 1-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -192,7 +192,7 @@ impl CreateDelegationTokenResponse {
 }
 impl crate::Message for CreateDelegationTokenResponse {
     const NAME: &'static str = "CreateDelegationTokenResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The CreateTopics request (api key 19), generated from `CreateTopicsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 2-7; flexible versions 5+.
+/// Valid versions 0-7; flexible versions 5+; deprecated versions 0-1.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,13 +11,13 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreateTopicsRequest {
-    /// Topics: `[]CreatableTopic`, versions 2-7.
+    /// Topics: `[]CreatableTopic`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<CreatableTopic>,
-    /// timeoutMs: `int32`, versions 2-7, default 60000.
+    /// timeoutMs: `int32`, versions 0-7, default 60000.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
-    /// validateOnly: `bool`, versions 2-7, default false.
+    /// validateOnly: `bool`, versions 1-7, default false.
     #[cfg_attr(feature = "serde", serde(rename = "validateOnly"))]
     pub validate_only: bool,
     /// Tagged fields this build does not know, kept and written back.
@@ -37,8 +37,14 @@ impl ::core::default::Default for CreateTopicsRequest {
 #[cfg(feature = "client")]
 impl crate::Encodable for CreateTopicsRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 5usize;
+        let mut n = 4usize;
         n += crate::wire::size(&self.topics, cx, "Topics")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.validate_only {
+            return Err(crate::wire::not_in_version("validateOnly", cx));
+        }
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
             n += t.total();
@@ -49,7 +55,10 @@ impl crate::Encodable for CreateTopicsRequest {
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.topics, cx);
-        w.fixed((self.timeout_ms, self.validate_only));
+        w.put(&self.timeout_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.validate_only, cx);
+        }
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
@@ -58,7 +67,7 @@ impl crate::Encodable for CreateTopicsRequest {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for CreateTopicsRequest {
-    const MIN_SIZE: usize = 6usize;
+    const MIN_SIZE: usize = 5usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -66,7 +75,11 @@ impl crate::Decodable for CreateTopicsRequest {
         let mut this = Self {
             topics: r.field(cx, "Topics")?,
             timeout_ms: r.field(cx, "timeoutMs")?,
-            validate_only: r.field(cx, "validateOnly")?,
+            validate_only: if cx.version >= 1i16 {
+                r.field(cx, "validateOnly")?
+            } else {
+                false
+            },
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
         if cx.flexible {
@@ -84,7 +97,7 @@ impl crate::testing::Generate for CreateTopicsRequest {
         Self {
             topics: g.value(cx),
             timeout_ms: g.value(cx),
-            validate_only: g.value(cx),
+            validate_only: if cx.version >= 1i16 { g.value(cx) } else { false },
             unknown_tagged_fields: if cx.version >= 5i16 {
                 g.unknown_tagged_fields(0u32)
             } else {
@@ -103,16 +116,16 @@ impl CreateTopicsRequest {
         )
     }
 }
-/// Struct `CreatableReplicaAssignment` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
+/// Struct `CreatableReplicaAssignment` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreatableReplicaAssignment {
-    /// PartitionIndex: `int32`, versions 2-7, map key.
+    /// PartitionIndex: `int32`, versions 0-7, map key.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// BrokerIds: `[]int32`, versions 2-7, entity `brokerId`.
+    /// BrokerIds: `[]int32`, versions 0-7, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "brokerIds"))]
     pub broker_ids: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
@@ -176,16 +189,16 @@ impl crate::testing::Generate for CreatableReplicaAssignment {
         }
     }
 }
-/// Struct `CreatableTopicConfig` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
+/// Struct `CreatableTopicConfig` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreatableTopicConfig {
-    /// Name: `string`, versions 2-7, map key.
+    /// Name: `string`, versions 0-7, map key.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Value: `string`, versions 2-7, nullable 2-7.
+    /// Value: `string`, versions 0-7, nullable 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
     pub value: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
@@ -259,25 +272,25 @@ impl crate::testing::Generate for CreatableTopicConfig {
         }
     }
 }
-/// Struct `CreatableTopic` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 2-7.
+/// Struct `CreatableTopic` of `CreateTopicsRequest.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreatableTopic {
-    /// Name: `string`, versions 2-7, map key, entity `topicName`.
+    /// Name: `string`, versions 0-7, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// NumPartitions: `int32`, versions 2-7.
+    /// NumPartitions: `int32`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "numPartitions"))]
     pub num_partitions: i32,
-    /// ReplicationFactor: `int16`, versions 2-7.
+    /// ReplicationFactor: `int16`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "replicationFactor"))]
     pub replication_factor: i16,
-    /// Assignments: `[]CreatableReplicaAssignment`, versions 2-7.
+    /// Assignments: `[]CreatableReplicaAssignment`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "assignments"))]
     pub assignments: ::std::vec::Vec<CreatableReplicaAssignment>,
-    /// Configs: `[]CreatableTopicConfig`, versions 2-7.
+    /// Configs: `[]CreatableTopicConfig`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
     pub configs: ::std::vec::Vec<CreatableTopicConfig>,
     /// Tagged fields this build does not know, kept and written back.
@@ -353,7 +366,7 @@ impl crate::testing::Generate for CreatableTopic {
 }
 impl crate::Message for CreateTopicsRequest {
     const NAME: &'static str = "CreateTopicsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 7i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 7i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -369,6 +382,9 @@ impl crate::facts::EncodeFacts for CreateTopicsRequest {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         fails = fails.union(self.topics.fails_in(at, flexible));
+        if self.validate_only {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 7i16)));
+        }
         fails = fails
             .union(
                 crate::facts::unknown_tagged_fails(

@@ -3,7 +3,7 @@
 
 /// The CreateTopics response (api key 19), generated from `CreateTopicsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 2-7; flexible versions 5+.
+/// Valid versions 0-7; flexible versions 5+; deprecated versions 0-1.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct CreateTopicsResponse {
     /// ThrottleTimeMs: `int32`, versions 2-7, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Topics: `[]CreatableTopicResult`, versions 2-7.
+    /// Topics: `[]CreatableTopicResult`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<CreatableTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -22,7 +22,10 @@ pub struct CreateTopicsResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for CreateTopicsResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
+        if cx.version >= 2i16 {
+            n += 4usize;
+        }
         n += crate::wire::size(&self.topics, cx, "Topics")?;
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -33,7 +36,9 @@ impl crate::Encodable for CreateTopicsResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 2i16 {
+            w.put(&self.throttle_time_ms, cx);
+        }
         w.put(&self.topics, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
@@ -43,13 +48,17 @@ impl crate::Encodable for CreateTopicsResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for CreateTopicsResponse {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            throttle_time_ms: if cx.version >= 2i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
             topics: r.field(cx, "Topics")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -66,7 +75,7 @@ impl crate::Decodable for CreateTopicsResponse {
 impl crate::testing::Generate for CreateTopicsResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            throttle_time_ms: g.value(cx),
+            throttle_time_ms: if cx.version >= 2i16 { g.value(cx) } else { 0i32 },
             topics: g.value(cx),
             unknown_tagged_fields: if cx.version >= 5i16 {
                 g.unknown_tagged_fields(0u32)
@@ -176,22 +185,22 @@ impl crate::testing::Generate for CreatableTopicConfigs {
         }
     }
 }
-/// Struct `CreatableTopicResult` of `CreateTopicsResponse.json` (Kafka 4.4), in versions 2-7.
+/// Struct `CreatableTopicResult` of `CreateTopicsResponse.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct CreatableTopicResult {
-    /// Name: `string`, versions 2-7, map key, entity `topicName`.
+    /// Name: `string`, versions 0-7, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
     /// TopicId: `uuid`, versions 7, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// ErrorCode: `int16`, versions 2-7.
+    /// ErrorCode: `int16`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 2-7, nullable 2-7, ignorable.
+    /// ErrorMessage: `string`, versions 1-7, nullable 1-7, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
     /// TopicConfigErrorCode: `int16`, versions 5-7, tagged 5-7 (tag 0), ignorable.
@@ -233,7 +242,9 @@ impl crate::Encodable for CreatableTopicResult {
         if cx.version >= 7i16 {
             n += 16usize;
         }
-        n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
+        }
         if cx.version >= 5i16 {
             n += 6usize;
         }
@@ -260,7 +271,9 @@ impl crate::Encodable for CreatableTopicResult {
             w.put(&self.topic_id, cx);
         }
         w.put(&self.error_code, cx);
-        w.put(&self.error_message, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.error_message, cx);
+        }
         if cx.version >= 5i16 {
             w.fixed((self.num_partitions, self.replication_factor));
         }
@@ -291,7 +304,11 @@ impl crate::Decodable for CreatableTopicResult {
                 crate::Uuid::ZERO
             },
             error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
+            error_message: if cx.version >= 1i16 {
+                r.field(cx, "ErrorMessage")?
+            } else {
+                Some(crate::StrBytes::new())
+            },
             topic_config_error_code: 0i16,
             num_partitions: if cx.version >= 5i16 {
                 r.field(cx, "NumPartitions")?
@@ -332,7 +349,11 @@ impl crate::testing::Generate for CreatableTopicResult {
             name: g.value(cx),
             topic_id: if cx.version >= 7i16 { g.value(cx) } else { crate::Uuid::ZERO },
             error_code: g.value(cx),
-            error_message: if g.null() { None } else { Some(g.value(cx)) },
+            error_message: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
             topic_config_error_code: if cx.version >= 5i16 { g.value(cx) } else { 0i16 },
             num_partitions: if cx.version >= 5i16 { g.value(cx) } else { -1i32 },
             replication_factor: if cx.version >= 5i16 { g.value(cx) } else { -1i16 },
@@ -351,7 +372,7 @@ impl crate::testing::Generate for CreatableTopicResult {
 }
 impl crate::Message for CreateTopicsResponse {
     const NAME: &'static str = "CreateTopicsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 7i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 7i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(5i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

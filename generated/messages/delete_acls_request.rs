@@ -3,7 +3,7 @@
 
 /// The DeleteAcls request (api key 31), generated from `DeleteAclsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeleteAclsRequest {
-    /// Filters: `[]DeleteAclsFilter`, versions 1-3.
+    /// Filters: `[]DeleteAclsFilter`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "filters"))]
     pub filters: ::std::vec::Vec<DeleteAclsFilter>,
     /// Tagged fields this build does not know, kept and written back.
@@ -82,31 +82,31 @@ impl DeleteAclsRequest {
         )
     }
 }
-/// Struct `DeleteAclsFilter` of `DeleteAclsRequest.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DeleteAclsFilter` of `DeleteAclsRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeleteAclsFilter {
-    /// ResourceTypeFilter: `int8`, versions 1-3.
+    /// ResourceTypeFilter: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceTypeFilter"))]
     pub resource_type_filter: i8,
-    /// ResourceNameFilter: `string`, versions 1-3, nullable 1-3.
+    /// ResourceNameFilter: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceNameFilter"))]
     pub resource_name_filter: ::core::option::Option<crate::StrBytes>,
     /// PatternTypeFilter: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "patternTypeFilter"))]
     pub pattern_type_filter: i8,
-    /// PrincipalFilter: `string`, versions 1-3, nullable 1-3.
+    /// PrincipalFilter: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalFilter"))]
     pub principal_filter: ::core::option::Option<crate::StrBytes>,
-    /// HostFilter: `string`, versions 1-3, nullable 1-3.
+    /// HostFilter: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "hostFilter"))]
     pub host_filter: ::core::option::Option<crate::StrBytes>,
-    /// Operation: `int8`, versions 1-3.
+    /// Operation: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
-    /// PermissionType: `int8`, versions 1-3.
+    /// PermissionType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "permissionType"))]
     pub permission_type: i8,
     /// Tagged fields this build does not know, kept and written back.
@@ -130,8 +130,14 @@ impl ::core::default::Default for DeleteAclsFilter {
 #[cfg(feature = "client")]
 impl crate::Encodable for DeleteAclsFilter {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 3usize;
         n += crate::wire::size(&self.resource_name_filter, cx, "ResourceNameFilter")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.pattern_type_filter != 3i8 {
+            return Err(crate::wire::not_in_version("PatternTypeFilter", cx));
+        }
         n += crate::wire::size(&self.principal_filter, cx, "PrincipalFilter")?;
         n += crate::wire::size(&self.host_filter, cx, "HostFilter")?;
         if cx.flexible {
@@ -145,7 +151,9 @@ impl crate::Encodable for DeleteAclsFilter {
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.resource_type_filter, cx);
         w.put(&self.resource_name_filter, cx);
-        w.put(&self.pattern_type_filter, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.pattern_type_filter, cx);
+        }
         w.put(&self.principal_filter, cx);
         w.put(&self.host_filter, cx);
         w.fixed((self.operation, self.permission_type));
@@ -157,7 +165,7 @@ impl crate::Encodable for DeleteAclsFilter {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for DeleteAclsFilter {
-    const MIN_SIZE: usize = 4usize;
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -165,7 +173,11 @@ impl crate::Decodable for DeleteAclsFilter {
         let mut this = Self {
             resource_type_filter: r.field(cx, "ResourceTypeFilter")?,
             resource_name_filter: r.field(cx, "ResourceNameFilter")?,
-            pattern_type_filter: r.field(cx, "PatternTypeFilter")?,
+            pattern_type_filter: if cx.version >= 1i16 {
+                r.field(cx, "PatternTypeFilter")?
+            } else {
+                3i8
+            },
             principal_filter: r.field(cx, "PrincipalFilter")?,
             host_filter: r.field(cx, "HostFilter")?,
             operation: r.field(cx, "Operation")?,
@@ -187,7 +199,7 @@ impl crate::testing::Generate for DeleteAclsFilter {
         Self {
             resource_type_filter: g.value(cx),
             resource_name_filter: if g.null() { None } else { Some(g.value(cx)) },
-            pattern_type_filter: g.value(cx),
+            pattern_type_filter: if cx.version >= 1i16 { g.value(cx) } else { 3i8 },
             principal_filter: if g.null() { None } else { Some(g.value(cx)) },
             host_filter: if g.null() { None } else { Some(g.value(cx)) },
             operation: g.value(cx),
@@ -202,7 +214,7 @@ impl crate::testing::Generate for DeleteAclsFilter {
 }
 impl crate::Message for DeleteAclsRequest {
     const NAME: &'static str = "DeleteAclsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -238,6 +250,9 @@ impl crate::facts::EncodeFacts for DeleteAclsFilter {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         fails = fails.union(self.resource_name_filter.fails_in(at, flexible));
+        if self.pattern_type_filter != 3i8 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 3i16)));
+        }
         fails = fails.union(self.principal_filter.fails_in(at, flexible));
         fails = fails.union(self.host_filter.fails_in(at, flexible));
         fails = fails

@@ -3,16 +3,16 @@
 
 /// The DeleteAcls response (api key 31), generated from `DeleteAclsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeleteAclsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// FilterResults: `[]DeleteAclsFilterResult`, versions 1-3.
+    /// FilterResults: `[]DeleteAclsFilterResult`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "filterResults"))]
     pub filter_results: ::std::vec::Vec<DeleteAclsFilterResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -86,37 +86,37 @@ impl DeleteAclsResponse {
         )
     }
 }
-/// Struct `DeleteAclsMatchingAcl` of `DeleteAclsResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DeleteAclsMatchingAcl` of `DeleteAclsResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeleteAclsMatchingAcl {
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
+    /// ErrorMessage: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
-    /// ResourceType: `int8`, versions 1-3.
+    /// ResourceType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
-    /// ResourceName: `string`, versions 1-3.
+    /// ResourceName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceName"))]
     pub resource_name: crate::StrBytes,
     /// PatternType: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "patternType"))]
     pub pattern_type: i8,
-    /// Principal: `string`, versions 1-3.
+    /// Principal: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principal"))]
     pub principal: crate::StrBytes,
-    /// Host: `string`, versions 1-3.
+    /// Host: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "host"))]
     pub host: crate::StrBytes,
-    /// Operation: `int8`, versions 1-3.
+    /// Operation: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
-    /// PermissionType: `int8`, versions 1-3.
+    /// PermissionType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "permissionType"))]
     pub permission_type: i8,
     /// Tagged fields this build does not know, kept and written back.
@@ -142,9 +142,15 @@ impl ::core::default::Default for DeleteAclsMatchingAcl {
 #[cfg(feature = "broker")]
 impl crate::Encodable for DeleteAclsMatchingAcl {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 6usize;
+        let mut n = 5usize;
         n += crate::wire::size(&self.error_message, cx, "ErrorMessage")?;
         n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.pattern_type != 3i8 {
+            return Err(crate::wire::not_in_version("PatternType", cx));
+        }
         n += crate::wire::size(&self.principal, cx, "Principal")?;
         n += crate::wire::size(&self.host, cx, "Host")?;
         if cx.flexible {
@@ -160,7 +166,9 @@ impl crate::Encodable for DeleteAclsMatchingAcl {
         w.put(&self.error_message, cx);
         w.put(&self.resource_type, cx);
         w.put(&self.resource_name, cx);
-        w.put(&self.pattern_type, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.pattern_type, cx);
+        }
         w.put(&self.principal, cx);
         w.put(&self.host, cx);
         w.fixed((self.operation, self.permission_type));
@@ -172,7 +180,7 @@ impl crate::Encodable for DeleteAclsMatchingAcl {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for DeleteAclsMatchingAcl {
-    const MIN_SIZE: usize = 9usize;
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -182,7 +190,11 @@ impl crate::Decodable for DeleteAclsMatchingAcl {
             error_message: r.field(cx, "ErrorMessage")?,
             resource_type: r.field(cx, "ResourceType")?,
             resource_name: r.field(cx, "ResourceName")?,
-            pattern_type: r.field(cx, "PatternType")?,
+            pattern_type: if cx.version >= 1i16 {
+                r.field(cx, "PatternType")?
+            } else {
+                3i8
+            },
             principal: r.field(cx, "Principal")?,
             host: r.field(cx, "Host")?,
             operation: r.field(cx, "Operation")?,
@@ -206,7 +218,7 @@ impl crate::testing::Generate for DeleteAclsMatchingAcl {
             error_message: if g.null() { None } else { Some(g.value(cx)) },
             resource_type: g.value(cx),
             resource_name: g.value(cx),
-            pattern_type: g.value(cx),
+            pattern_type: if cx.version >= 1i16 { g.value(cx) } else { 3i8 },
             principal: g.value(cx),
             host: g.value(cx),
             operation: g.value(cx),
@@ -219,19 +231,19 @@ impl crate::testing::Generate for DeleteAclsMatchingAcl {
         }
     }
 }
-/// Struct `DeleteAclsFilterResult` of `DeleteAclsResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DeleteAclsFilterResult` of `DeleteAclsResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeleteAclsFilterResult {
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
+    /// ErrorMessage: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
-    /// MatchingAcls: `[]DeleteAclsMatchingAcl`, versions 1-3.
+    /// MatchingAcls: `[]DeleteAclsMatchingAcl`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "matchingAcls"))]
     pub matching_acls: ::std::vec::Vec<DeleteAclsMatchingAcl>,
     /// Tagged fields this build does not know, kept and written back.
@@ -311,7 +323,7 @@ impl crate::testing::Generate for DeleteAclsFilterResult {
 }
 impl crate::Message for DeleteAclsResponse {
     const NAME: &'static str = "DeleteAclsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

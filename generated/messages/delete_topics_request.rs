@@ -3,7 +3,7 @@
 
 /// The DeleteTopics request (api key 20), generated from `DeleteTopicsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-6; flexible versions 4+.
+/// Valid versions 0-6; flexible versions 4+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -14,10 +14,10 @@ pub struct DeleteTopicsRequest {
     /// Topics: `[]DeleteTopicState`, versions 6.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<DeleteTopicState>,
-    /// TopicNames: `[]string`, versions 1-5, ignorable, entity `topicName`.
+    /// TopicNames: `[]string`, versions 0-5, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topicNames"))]
     pub topic_names: ::std::vec::Vec<crate::StrBytes>,
-    /// TimeoutMs: `int32`, versions 1-6.
+    /// TimeoutMs: `int32`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -185,7 +185,7 @@ impl crate::testing::Generate for DeleteTopicState {
 }
 impl crate::Message for DeleteTopicsRequest {
     const NAME: &'static str = "DeleteTopicsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 6i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -208,7 +208,7 @@ impl crate::facts::EncodeFacts for DeleteTopicsRequest {
             fails = fails.union(self.topics.fails_in(at, flexible));
         }
         {
-            let at = at.intersect(crate::facts::VersionSet::range(1i16, 5i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 5i16));
             fails = fails.union(self.topic_names.fails_in(at, flexible));
         }
         fails = fails

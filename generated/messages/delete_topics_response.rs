@@ -3,7 +3,7 @@
 
 /// The DeleteTopics response (api key 20), generated from `DeleteTopicsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-6; flexible versions 4+.
+/// Valid versions 0-6; flexible versions 4+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct DeleteTopicsResponse {
     /// ThrottleTimeMs: `int32`, versions 1-6, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Responses: `[]DeletableTopicResult`, versions 1-6.
+    /// Responses: `[]DeletableTopicResult`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
     pub responses: ::std::vec::Vec<DeletableTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -22,7 +22,10 @@ pub struct DeleteTopicsResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for DeleteTopicsResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
+        if cx.version >= 1i16 {
+            n += 4usize;
+        }
         n += crate::wire::size(&self.responses, cx, "Responses")?;
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -33,7 +36,9 @@ impl crate::Encodable for DeleteTopicsResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
+        }
         w.put(&self.responses, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
@@ -43,13 +48,17 @@ impl crate::Encodable for DeleteTopicsResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for DeleteTopicsResponse {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
             responses: r.field(cx, "Responses")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -66,7 +75,7 @@ impl crate::Decodable for DeleteTopicsResponse {
 impl crate::testing::Generate for DeleteTopicsResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            throttle_time_ms: g.value(cx),
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
             responses: g.value(cx),
             unknown_tagged_fields: if cx.version >= 4i16 {
                 g.unknown_tagged_fields(0u32)
@@ -86,19 +95,19 @@ impl DeleteTopicsResponse {
         )
     }
 }
-/// Struct `DeletableTopicResult` of `DeleteTopicsResponse.json` (Kafka 4.4), in versions 1-6.
+/// Struct `DeletableTopicResult` of `DeleteTopicsResponse.json` (Kafka 4.4), in versions 0-6.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DeletableTopicResult {
-    /// Name: `string`, versions 1-6, nullable 6, map key, entity `topicName`.
+    /// Name: `string`, versions 0-6, nullable 6, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: ::core::option::Option<crate::StrBytes>,
     /// TopicId: `uuid`, versions 6, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// ErrorCode: `int16`, versions 1-6.
+    /// ErrorCode: `int16`, versions 0-6.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// ErrorMessage: `string`, versions 5-6, nullable 5-6, default null, ignorable.
@@ -215,7 +224,7 @@ impl crate::testing::Generate for DeletableTopicResult {
 }
 impl crate::Message for DeleteTopicsResponse {
     const NAME: &'static str = "DeleteTopicsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 6i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 6i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,22 +3,22 @@
 
 /// The DescribeAcls response (api key 29), generated from `DescribeAclsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeAclsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 1-3, nullable 1-3.
+    /// ErrorMessage: `string`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
-    /// Resources: `[]DescribeAclsResource`, versions 1-3.
+    /// Resources: `[]DescribeAclsResource`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resources"))]
     pub resources: ::std::vec::Vec<DescribeAclsResource>,
     /// Tagged fields this build does not know, kept and written back.
@@ -109,22 +109,22 @@ impl DescribeAclsResponse {
         )
     }
 }
-/// Struct `AclDescription` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `AclDescription` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct AclDescription {
-    /// Principal: `string`, versions 1-3.
+    /// Principal: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principal"))]
     pub principal: crate::StrBytes,
-    /// Host: `string`, versions 1-3.
+    /// Host: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "host"))]
     pub host: crate::StrBytes,
-    /// Operation: `int8`, versions 1-3.
+    /// Operation: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "operation"))]
     pub operation: i8,
-    /// PermissionType: `int8`, versions 1-3.
+    /// PermissionType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "permissionType"))]
     pub permission_type: i8,
     /// Tagged fields this build does not know, kept and written back.
@@ -194,22 +194,22 @@ impl crate::testing::Generate for AclDescription {
         }
     }
 }
-/// Struct `DescribeAclsResource` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DescribeAclsResource` of `DescribeAclsResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeAclsResource {
-    /// ResourceType: `int8`, versions 1-3.
+    /// ResourceType: `int8`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
-    /// ResourceName: `string`, versions 1-3.
+    /// ResourceName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "resourceName"))]
     pub resource_name: crate::StrBytes,
     /// PatternType: `int8`, versions 1-3, default 3.
     #[cfg_attr(feature = "serde", serde(rename = "patternType"))]
     pub pattern_type: i8,
-    /// Acls: `[]AclDescription`, versions 1-3.
+    /// Acls: `[]AclDescription`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "acls"))]
     pub acls: ::std::vec::Vec<AclDescription>,
     /// Tagged fields this build does not know, kept and written back.
@@ -230,8 +230,14 @@ impl ::core::default::Default for DescribeAclsResource {
 #[cfg(feature = "broker")]
 impl crate::Encodable for DescribeAclsResource {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 2usize;
+        let mut n = 1usize;
         n += crate::wire::size(&self.resource_name, cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.pattern_type != 3i8 {
+            return Err(crate::wire::not_in_version("PatternType", cx));
+        }
         n += crate::wire::size(&self.acls, cx, "Acls")?;
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -244,7 +250,9 @@ impl crate::Encodable for DescribeAclsResource {
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.resource_type, cx);
         w.put(&self.resource_name, cx);
-        w.put(&self.pattern_type, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.pattern_type, cx);
+        }
         w.put(&self.acls, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
@@ -254,7 +262,7 @@ impl crate::Encodable for DescribeAclsResource {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for DescribeAclsResource {
-    const MIN_SIZE: usize = 4usize;
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -262,7 +270,11 @@ impl crate::Decodable for DescribeAclsResource {
         let mut this = Self {
             resource_type: r.field(cx, "ResourceType")?,
             resource_name: r.field(cx, "ResourceName")?,
-            pattern_type: r.field(cx, "PatternType")?,
+            pattern_type: if cx.version >= 1i16 {
+                r.field(cx, "PatternType")?
+            } else {
+                3i8
+            },
             acls: r.field(cx, "Acls")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -281,7 +293,7 @@ impl crate::testing::Generate for DescribeAclsResource {
         Self {
             resource_type: g.value(cx),
             resource_name: g.value(cx),
-            pattern_type: g.value(cx),
+            pattern_type: if cx.version >= 1i16 { g.value(cx) } else { 3i8 },
             acls: g.value(cx),
             unknown_tagged_fields: if cx.version >= 2i16 {
                 g.unknown_tagged_fields(0u32)
@@ -293,7 +305,7 @@ impl crate::testing::Generate for DescribeAclsResource {
 }
 impl crate::Message for DescribeAclsResponse {
     const NAME: &'static str = "DescribeAclsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The DescribeConfigs request (api key 32), generated from `DescribeConfigsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-4; flexible versions 4+.
+/// Valid versions 0-4; flexible versions 4+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeConfigsRequest {
-    /// Resources: `[]DescribeConfigsResource`, versions 1-4.
+    /// Resources: `[]DescribeConfigsResource`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "resources"))]
     pub resources: ::std::vec::Vec<DescribeConfigsResource>,
     /// IncludeSynonyms: `bool`, versions 1-4, default false.
@@ -27,8 +27,14 @@ pub struct DescribeConfigsRequest {
 #[cfg(feature = "client")]
 impl crate::Encodable for DescribeConfigsRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 1usize;
+        let mut n = 0usize;
         n += crate::wire::size(&self.resources, cx, "Resources")?;
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version <= 0i16 && self.include_synonyms {
+            return Err(crate::wire::not_in_version("IncludeSynonyms", cx));
+        }
         if cx.version >= 3i16 {
             n += 1usize;
         }
@@ -45,7 +51,9 @@ impl crate::Encodable for DescribeConfigsRequest {
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.resources, cx);
-        w.put(&self.include_synonyms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.include_synonyms, cx);
+        }
         if cx.version >= 3i16 {
             w.put(&self.include_documentation, cx);
         }
@@ -57,14 +65,18 @@ impl crate::Encodable for DescribeConfigsRequest {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for DescribeConfigsRequest {
-    const MIN_SIZE: usize = 2usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
             resources: r.field(cx, "Resources")?,
-            include_synonyms: r.field(cx, "IncludeSynonyms")?,
+            include_synonyms: if cx.version >= 1i16 {
+                r.field(cx, "IncludeSynonyms")?
+            } else {
+                false
+            },
             include_documentation: if cx.version >= 3i16 {
                 r.field(cx, "IncludeDocumentation")?
             } else {
@@ -86,7 +98,7 @@ impl crate::testing::Generate for DescribeConfigsRequest {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             resources: g.value(cx),
-            include_synonyms: g.value(cx),
+            include_synonyms: if cx.version >= 1i16 { g.value(cx) } else { false },
             include_documentation: if cx.version >= 3i16 { g.value(cx) } else { false },
             unknown_tagged_fields: if cx.version >= 4i16 {
                 g.unknown_tagged_fields(0u32)
@@ -106,19 +118,19 @@ impl DescribeConfigsRequest {
         )
     }
 }
-/// Struct `DescribeConfigsResource` of `DescribeConfigsRequest.json` (Kafka 4.4), in versions 1-4.
+/// Struct `DescribeConfigsResource` of `DescribeConfigsRequest.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeConfigsResource {
-    /// ResourceType: `int8`, versions 1-4.
+    /// ResourceType: `int8`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
-    /// ResourceName: `string`, versions 1-4.
+    /// ResourceName: `string`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "resourceName"))]
     pub resource_name: crate::StrBytes,
-    /// ConfigurationKeys: `[]string`, versions 1-4, nullable 1-4.
+    /// ConfigurationKeys: `[]string`, versions 0-4, nullable 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "configurationKeys"))]
     pub configuration_keys: ::core::option::Option<::std::vec::Vec<crate::StrBytes>>,
     /// Tagged fields this build does not know, kept and written back.
@@ -198,7 +210,7 @@ impl crate::testing::Generate for DescribeConfigsResource {
 }
 impl crate::Message for DescribeConfigsRequest {
     const NAME: &'static str = "DescribeConfigsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 4i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -214,6 +226,9 @@ impl crate::facts::EncodeFacts for DescribeConfigsRequest {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         fails = fails.union(self.resources.fails_in(at, flexible));
+        if self.include_synonyms {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 4i16)));
+        }
         if self.include_documentation {
             fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 4i16)));
         }

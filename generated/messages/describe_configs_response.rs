@@ -3,16 +3,16 @@
 
 /// The DescribeConfigs response (api key 32), generated from `DescribeConfigsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-4; flexible versions 4+.
+/// Valid versions 0-4; flexible versions 4+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeConfigsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-4.
+    /// ThrottleTimeMs: `int32`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Results: `[]DescribeConfigsResult`, versions 1-4.
+    /// Results: `[]DescribeConfigsResult`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
     pub results: ::std::vec::Vec<DescribeConfigsResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -176,25 +176,28 @@ impl crate::testing::Generate for DescribeConfigsSynonym {
         }
     }
 }
-/// Struct `DescribeConfigsResourceResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
+/// Struct `DescribeConfigsResourceResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeConfigsResourceResult {
-    /// Name: `string`, versions 1-4.
+    /// Name: `string`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Value: `string`, versions 1-4, nullable 1-4.
+    /// Value: `string`, versions 0-4, nullable 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "value"))]
     pub value: ::core::option::Option<crate::StrBytes>,
-    /// ReadOnly: `bool`, versions 1-4.
+    /// ReadOnly: `bool`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "readOnly"))]
     pub read_only: bool,
+    /// IsDefault: `bool`, versions 0.
+    #[cfg_attr(feature = "serde", serde(rename = "isDefault"))]
+    pub is_default: bool,
     /// ConfigSource: `int8`, versions 1-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "configSource"))]
     pub config_source: i8,
-    /// IsSensitive: `bool`, versions 1-4.
+    /// IsSensitive: `bool`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "isSensitive"))]
     pub is_sensitive: bool,
     /// Synonyms: `[]DescribeConfigsSynonym`, versions 1-4, ignorable.
@@ -216,6 +219,7 @@ impl ::core::default::Default for DescribeConfigsResourceResult {
             name: crate::StrBytes::new(),
             value: Some(crate::StrBytes::new()),
             read_only: false,
+            is_default: false,
             config_source: -1i8,
             is_sensitive: false,
             synonyms: ::std::vec::Vec::new(),
@@ -228,10 +232,21 @@ impl ::core::default::Default for DescribeConfigsResourceResult {
 #[cfg(feature = "broker")]
 impl crate::Encodable for DescribeConfigsResourceResult {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 3usize;
+        let mut n = 2usize;
         n += crate::wire::size(&self.name, cx, "Name")?;
         n += crate::wire::size(&self.value, cx, "Value")?;
-        n += crate::wire::size(&self.synonyms, cx, "Synonyms")?;
+        if cx.version <= 0i16 {
+            n += 1usize;
+        }
+        if cx.version >= 1i16 && self.is_default {
+            return Err(crate::wire::not_in_version("IsDefault", cx));
+        }
+        if cx.version >= 1i16 {
+            n += 1usize;
+        }
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.synonyms, cx, "Synonyms")?;
+        }
         if cx.version >= 3i16 {
             n += 1usize;
         }
@@ -249,8 +264,17 @@ impl crate::Encodable for DescribeConfigsResourceResult {
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.name, cx);
         w.put(&self.value, cx);
-        w.fixed((self.read_only, self.config_source, self.is_sensitive));
-        w.put(&self.synonyms, cx);
+        w.put(&self.read_only, cx);
+        if cx.version <= 0i16 {
+            w.put(&self.is_default, cx);
+        }
+        if cx.version >= 1i16 {
+            w.put(&self.config_source, cx);
+        }
+        w.put(&self.is_sensitive, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.synonyms, cx);
+        }
         if cx.version >= 3i16 {
             w.put(&self.config_type, cx);
         }
@@ -265,7 +289,7 @@ impl crate::Encodable for DescribeConfigsResourceResult {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for DescribeConfigsResourceResult {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 3usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -274,9 +298,22 @@ impl crate::Decodable for DescribeConfigsResourceResult {
             name: r.field(cx, "Name")?,
             value: r.field(cx, "Value")?,
             read_only: r.field(cx, "ReadOnly")?,
-            config_source: r.field(cx, "ConfigSource")?,
+            is_default: if cx.version <= 0i16 {
+                r.field(cx, "IsDefault")?
+            } else {
+                false
+            },
+            config_source: if cx.version >= 1i16 {
+                r.field(cx, "ConfigSource")?
+            } else {
+                -1i8
+            },
             is_sensitive: r.field(cx, "IsSensitive")?,
-            synonyms: r.field(cx, "Synonyms")?,
+            synonyms: if cx.version >= 1i16 {
+                r.field(cx, "Synonyms")?
+            } else {
+                ::std::vec::Vec::new()
+            },
             config_type: if cx.version >= 3i16 {
                 r.field(cx, "ConfigType")?
             } else {
@@ -305,9 +342,14 @@ impl crate::testing::Generate for DescribeConfigsResourceResult {
             name: g.value(cx),
             value: if g.null() { None } else { Some(g.value(cx)) },
             read_only: g.value(cx),
-            config_source: g.value(cx),
+            is_default: if cx.version <= 0i16 { g.value(cx) } else { false },
+            config_source: if cx.version >= 1i16 { g.value(cx) } else { -1i8 },
             is_sensitive: g.value(cx),
-            synonyms: g.value(cx),
+            synonyms: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
             config_type: if cx.version >= 3i16 { g.value(cx) } else { 0i8 },
             documentation: if cx.version >= 3i16 {
                 if g.null() { None } else { Some(g.value(cx)) }
@@ -322,25 +364,25 @@ impl crate::testing::Generate for DescribeConfigsResourceResult {
         }
     }
 }
-/// Struct `DescribeConfigsResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 1-4.
+/// Struct `DescribeConfigsResult` of `DescribeConfigsResponse.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeConfigsResult {
-    /// ErrorCode: `int16`, versions 1-4.
+    /// ErrorCode: `int16`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ErrorMessage: `string`, versions 1-4, nullable 1-4.
+    /// ErrorMessage: `string`, versions 0-4, nullable 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "errorMessage"))]
     pub error_message: ::core::option::Option<crate::StrBytes>,
-    /// ResourceType: `int8`, versions 1-4.
+    /// ResourceType: `int8`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "resourceType"))]
     pub resource_type: i8,
-    /// ResourceName: `string`, versions 1-4.
+    /// ResourceName: `string`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "resourceName"))]
     pub resource_name: crate::StrBytes,
-    /// Configs: `[]DescribeConfigsResourceResult`, versions 1-4.
+    /// Configs: `[]DescribeConfigsResourceResult`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "configs"))]
     pub configs: ::std::vec::Vec<DescribeConfigsResourceResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -429,7 +471,7 @@ impl crate::testing::Generate for DescribeConfigsResult {
 }
 impl crate::Message for DescribeConfigsResponse {
     const NAME: &'static str = "DescribeConfigsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 4i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

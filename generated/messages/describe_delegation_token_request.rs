@@ -3,7 +3,7 @@
 
 /// The DescribeDelegationToken request (api key 41), generated from `DescribeDelegationTokenRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeDelegationTokenRequest {
-    /// Owners: `[]DescribeDelegationTokenOwner`, versions 1-3, nullable 1-3.
+    /// Owners: `[]DescribeDelegationTokenOwner`, versions 0-3, nullable 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "owners"))]
     pub owners: ::core::option::Option<::std::vec::Vec<DescribeDelegationTokenOwner>>,
     /// Tagged fields this build does not know, kept and written back.
@@ -90,16 +90,16 @@ impl DescribeDelegationTokenRequest {
         )
     }
 }
-/// Struct `DescribeDelegationTokenOwner` of `DescribeDelegationTokenRequest.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DescribeDelegationTokenOwner` of `DescribeDelegationTokenRequest.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeDelegationTokenOwner {
-    /// PrincipalType: `string`, versions 1-3.
+    /// PrincipalType: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalType"))]
     pub principal_type: crate::StrBytes,
-    /// PrincipalName: `string`, versions 1-3.
+    /// PrincipalName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalName"))]
     pub principal_name: crate::StrBytes,
     /// Tagged fields this build does not know, kept and written back.
@@ -166,7 +166,7 @@ impl crate::testing::Generate for DescribeDelegationTokenOwner {
 }
 impl crate::Message for DescribeDelegationTokenRequest {
     const NAME: &'static str = "DescribeDelegationTokenRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

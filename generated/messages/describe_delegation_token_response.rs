@@ -3,19 +3,19 @@
 
 /// The DescribeDelegationToken response (api key 41), generated from `DescribeDelegationTokenResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-3; flexible versions 2+.
+/// Valid versions 0-3; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeDelegationTokenResponse {
-    /// ErrorCode: `int16`, versions 1-3.
+    /// ErrorCode: `int16`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// Tokens: `[]DescribedDelegationToken`, versions 1-3.
+    /// Tokens: `[]DescribedDelegationToken`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "tokens"))]
     pub tokens: ::std::vec::Vec<DescribedDelegationToken>,
-    /// ThrottleTimeMs: `int32`, versions 1-3.
+    /// ThrottleTimeMs: `int32`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -92,16 +92,16 @@ impl DescribeDelegationTokenResponse {
         )
     }
 }
-/// Struct `DescribedDelegationTokenRenewer` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DescribedDelegationTokenRenewer` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribedDelegationTokenRenewer {
-    /// PrincipalType: `string`, versions 1-3.
+    /// PrincipalType: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalType"))]
     pub principal_type: crate::StrBytes,
-    /// PrincipalName: `string`, versions 1-3.
+    /// PrincipalName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalName"))]
     pub principal_name: crate::StrBytes,
     /// Tagged fields this build does not know, kept and written back.
@@ -166,16 +166,16 @@ impl crate::testing::Generate for DescribedDelegationTokenRenewer {
         }
     }
 }
-/// Struct `DescribedDelegationToken` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 1-3.
+/// Struct `DescribedDelegationToken` of `DescribeDelegationTokenResponse.json` (Kafka 4.4), in versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribedDelegationToken {
-    /// PrincipalType: `string`, versions 1-3.
+    /// PrincipalType: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalType"))]
     pub principal_type: crate::StrBytes,
-    /// PrincipalName: `string`, versions 1-3.
+    /// PrincipalName: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "principalName"))]
     pub principal_name: crate::StrBytes,
     /// TokenRequesterPrincipalType: `string`, versions 3.
@@ -184,25 +184,25 @@ pub struct DescribedDelegationToken {
     /// TokenRequesterPrincipalName: `string`, versions 3.
     #[cfg_attr(feature = "serde", serde(rename = "tokenRequesterPrincipalName"))]
     pub token_requester_principal_name: crate::StrBytes,
-    /// IssueTimestamp: `int64`, versions 1-3.
+    /// IssueTimestamp: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "issueTimestamp"))]
     pub issue_timestamp: i64,
-    /// ExpiryTimestamp: `int64`, versions 1-3.
+    /// ExpiryTimestamp: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "expiryTimestamp"))]
     pub expiry_timestamp: i64,
-    /// MaxTimestamp: `int64`, versions 1-3.
+    /// MaxTimestamp: `int64`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "maxTimestamp"))]
     pub max_timestamp: i64,
-    /// TokenId: `string`, versions 1-3.
+    /// TokenId: `string`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "tokenId"))]
     pub token_id: crate::StrBytes,
-    /// Hmac: `bytes`, versions 1-3.
+    /// Hmac: `bytes`, versions 0-3.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "hmac", with = "crate::serde_support::bytes")
     )]
     pub hmac: crate::Bytes,
-    /// Renewers: `[]DescribedDelegationTokenRenewer`, versions 1-3.
+    /// Renewers: `[]DescribedDelegationTokenRenewer`, versions 0-3.
     #[cfg_attr(feature = "serde", serde(rename = "renewers"))]
     pub renewers: ::std::vec::Vec<DescribedDelegationTokenRenewer>,
     /// Tagged fields this build does not know, kept and written back.
@@ -336,7 +336,7 @@ impl crate::testing::Generate for DescribedDelegationToken {
 }
 impl crate::Message for DescribeDelegationTokenResponse {
     const NAME: &'static str = "DescribeDelegationTokenResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 3i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 3i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

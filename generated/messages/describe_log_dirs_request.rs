@@ -3,7 +3,7 @@
 
 /// The DescribeLogDirs request (api key 35), generated from `DescribeLogDirsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-5; flexible versions 2+.
+/// Valid versions 0-5; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeLogDirsRequest {
-    /// Topics: `[]DescribableLogDirTopic`, versions 1-5, nullable 1-5.
+    /// Topics: `[]DescribableLogDirTopic`, versions 0-5, nullable 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::core::option::Option<::std::vec::Vec<DescribableLogDirTopic>>,
     /// Tagged fields this build does not know, kept and written back.
@@ -90,16 +90,16 @@ impl DescribeLogDirsRequest {
         )
     }
 }
-/// Struct `DescribableLogDirTopic` of `DescribeLogDirsRequest.json` (Kafka 4.4), in versions 1-5.
+/// Struct `DescribableLogDirTopic` of `DescribeLogDirsRequest.json` (Kafka 4.4), in versions 0-5.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribableLogDirTopic {
-    /// Topic: `string`, versions 1-5, map key, entity `topicName`.
+    /// Topic: `string`, versions 0-5, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topic"))]
     pub topic: crate::StrBytes,
-    /// Partitions: `[]int32`, versions 1-5.
+    /// Partitions: `[]int32`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
@@ -166,7 +166,7 @@ impl crate::testing::Generate for DescribableLogDirTopic {
 }
 impl crate::Message for DescribeLogDirsRequest {
     const NAME: &'static str = "DescribeLogDirsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 5i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,19 +3,19 @@
 
 /// The DescribeLogDirs response (api key 35), generated from `DescribeLogDirsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-5; flexible versions 2+.
+/// Valid versions 0-5; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeLogDirsResponse {
-    /// ThrottleTimeMs: `int32`, versions 1-5.
+    /// ThrottleTimeMs: `int32`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// ErrorCode: `int16`, versions 3-5, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// Results: `[]DescribeLogDirsResult`, versions 1-5.
+    /// Results: `[]DescribeLogDirsResult`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "results"))]
     pub results: ::std::vec::Vec<DescribeLogDirsResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -101,22 +101,22 @@ impl DescribeLogDirsResponse {
         )
     }
 }
-/// Struct `DescribeLogDirsPartition` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
+/// Struct `DescribeLogDirsPartition` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 0-5.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeLogDirsPartition {
-    /// PartitionIndex: `int32`, versions 1-5.
+    /// PartitionIndex: `int32`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// PartitionSize: `int64`, versions 1-5.
+    /// PartitionSize: `int64`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitionSize"))]
     pub partition_size: i64,
-    /// OffsetLag: `int64`, versions 1-5.
+    /// OffsetLag: `int64`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "offsetLag"))]
     pub offset_lag: i64,
-    /// IsFutureKey: `bool`, versions 1-5.
+    /// IsFutureKey: `bool`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "isFutureKey"))]
     pub is_future_key: bool,
     /// Tagged fields this build does not know, kept and written back.
@@ -187,16 +187,16 @@ impl crate::testing::Generate for DescribeLogDirsPartition {
         }
     }
 }
-/// Struct `DescribeLogDirsTopic` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
+/// Struct `DescribeLogDirsTopic` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 0-5.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeLogDirsTopic {
-    /// Name: `string`, versions 1-5, entity `topicName`.
+    /// Name: `string`, versions 0-5, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]DescribeLogDirsPartition`, versions 1-5.
+    /// Partitions: `[]DescribeLogDirsPartition`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<DescribeLogDirsPartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -261,19 +261,19 @@ impl crate::testing::Generate for DescribeLogDirsTopic {
         }
     }
 }
-/// Struct `DescribeLogDirsResult` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 1-5.
+/// Struct `DescribeLogDirsResult` of `DescribeLogDirsResponse.json` (Kafka 4.4), in versions 0-5.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct DescribeLogDirsResult {
-    /// ErrorCode: `int16`, versions 1-5.
+    /// ErrorCode: `int16`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// LogDir: `string`, versions 1-5.
+    /// LogDir: `string`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "logDir"))]
     pub log_dir: crate::StrBytes,
-    /// Topics: `[]DescribeLogDirsTopic`, versions 1-5.
+    /// Topics: `[]DescribeLogDirsTopic`, versions 0-5.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<DescribeLogDirsTopic>,
     /// TotalBytes: `int64`, versions 4-5, default -1, ignorable.
@@ -395,7 +395,7 @@ impl crate::testing::Generate for DescribeLogDirsResult {
 }
 impl crate::Message for DescribeLogDirsResponse {
     const NAME: &'static str = "DescribeLogDirsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 5i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 5i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The ExpireDelegationToken request (api key 40), generated from `ExpireDelegationTokenRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 2+.
+/// Valid versions 0-2; flexible versions 2+; deprecated versions 0.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,13 +11,13 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ExpireDelegationTokenRequest {
-    /// Hmac: `bytes`, versions 1-2.
+    /// Hmac: `bytes`, versions 0-2.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "hmac", with = "crate::serde_support::bytes")
     )]
     pub hmac: crate::Bytes,
-    /// ExpiryTimePeriodMs: `int64`, versions 1-2.
+    /// ExpiryTimePeriodMs: `int64`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "expiryTimePeriodMs"))]
     pub expiry_time_period_ms: i64,
     /// Tagged fields this build does not know, kept and written back.
@@ -93,7 +93,7 @@ impl ExpireDelegationTokenRequest {
 }
 impl crate::Message for ExpireDelegationTokenRequest {
     const NAME: &'static str = "ExpireDelegationTokenRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,19 +3,19 @@
 
 /// The ExpireDelegationToken response (api key 40), generated from `ExpireDelegationTokenResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 2+.
+/// Valid versions 0-2; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ExpireDelegationTokenResponse {
-    /// ErrorCode: `int16`, versions 1-2.
+    /// ErrorCode: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// ExpiryTimestampMs: `int64`, versions 1-2.
+    /// ExpiryTimestampMs: `int64`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "expiryTimestampMs"))]
     pub expiry_timestamp_ms: i64,
-    /// ThrottleTimeMs: `int32`, versions 1-2.
+    /// ThrottleTimeMs: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -91,7 +91,7 @@ impl ExpireDelegationTokenResponse {
 }
 impl crate::Message for ExpireDelegationTokenResponse {
     const NAME: &'static str = "ExpireDelegationTokenResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The Fetch request (api key 1), generated from `FetchRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 4-18; flexible versions 12+.
+/// Valid versions 0-18; flexible versions 12+; deprecated versions 0-3.
 ///
 /// Listeners: broker, controller.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,19 +14,19 @@ pub struct FetchRequest {
     /// ClusterId: `string`, versions 12-18, nullable 12-18, tagged 12-18 (tag 0), default null, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "clusterId"))]
     pub cluster_id: ::core::option::Option<crate::StrBytes>,
-    /// ReplicaId: `int32`, versions 4-14, default -1, entity `brokerId`.
+    /// ReplicaId: `int32`, versions 0-14, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaId"))]
     pub replica_id: i32,
     /// ReplicaState: `ReplicaState`, versions 15-18, tagged 15-18 (tag 1).
     #[cfg_attr(feature = "serde", serde(rename = "replicaState"))]
     pub replica_state: ReplicaState,
-    /// MaxWaitMs: `int32`, versions 4-18.
+    /// MaxWaitMs: `int32`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "maxWaitMs"))]
     pub max_wait_ms: i32,
-    /// MinBytes: `int32`, versions 4-18.
+    /// MinBytes: `int32`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "minBytes"))]
     pub min_bytes: i32,
-    /// MaxBytes: `int32`, versions 4-18, default 2147483647, ignorable.
+    /// MaxBytes: `int32`, versions 3-18, default 2147483647, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "maxBytes"))]
     pub max_bytes: i32,
     /// IsolationLevel: `int8`, versions 4-18, default 0, ignorable.
@@ -38,7 +38,7 @@ pub struct FetchRequest {
     /// SessionEpoch: `int32`, versions 7-18, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "sessionEpoch"))]
     pub session_epoch: i32,
-    /// Topics: `[]FetchTopic`, versions 4-18.
+    /// Topics: `[]FetchTopic`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<FetchTopic>,
     /// ForgottenTopicsData: `[]ForgottenTopic`, versions 7-18.
@@ -73,7 +73,7 @@ impl ::core::default::Default for FetchRequest {
 #[cfg(feature = "client")]
 impl crate::Encodable for FetchRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 13usize;
+        let mut n = 8usize;
         if cx.version <= 14i16 {
             n += 4usize;
         }
@@ -85,6 +85,12 @@ impl crate::Encodable for FetchRequest {
                 != <ReplicaState as ::core::default::Default>::default()
         {
             return Err(crate::wire::not_in_version("ReplicaState", cx));
+        }
+        if cx.version >= 3i16 {
+            n += 4usize;
+        }
+        if cx.version >= 4i16 {
+            n += 1usize;
         }
         if cx.version >= 7i16 {
             n += 8usize;
@@ -128,12 +134,13 @@ impl crate::Encodable for FetchRequest {
         if cx.version <= 14i16 {
             w.put(&self.replica_id, cx);
         }
-        w.fixed((
-            self.max_wait_ms,
-            self.min_bytes,
-            self.max_bytes,
-            self.isolation_level,
-        ));
+        w.fixed((self.max_wait_ms, self.min_bytes));
+        if cx.version >= 3i16 {
+            w.put(&self.max_bytes, cx);
+        }
+        if cx.version >= 4i16 {
+            w.put(&self.isolation_level, cx);
+        }
         if cx.version >= 7i16 {
             w.fixed((self.session_id, self.session_epoch));
         }
@@ -161,7 +168,7 @@ impl crate::Encodable for FetchRequest {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for FetchRequest {
-    const MIN_SIZE: usize = 14usize;
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -176,8 +183,16 @@ impl crate::Decodable for FetchRequest {
             replica_state: <ReplicaState as ::core::default::Default>::default(),
             max_wait_ms: r.field(cx, "MaxWaitMs")?,
             min_bytes: r.field(cx, "MinBytes")?,
-            max_bytes: r.field(cx, "MaxBytes")?,
-            isolation_level: r.field(cx, "IsolationLevel")?,
+            max_bytes: if cx.version >= 3i16 {
+                r.field(cx, "MaxBytes")?
+            } else {
+                2147483647i32
+            },
+            isolation_level: if cx.version >= 4i16 {
+                r.field(cx, "IsolationLevel")?
+            } else {
+                0i8
+            },
             session_id: if cx.version >= 7i16 {
                 r.field(cx, "SessionId")?
             } else {
@@ -233,8 +248,8 @@ impl crate::testing::Generate for FetchRequest {
             },
             max_wait_ms: g.value(cx),
             min_bytes: g.value(cx),
-            max_bytes: g.value(cx),
-            isolation_level: g.value(cx),
+            max_bytes: if cx.version >= 3i16 { g.value(cx) } else { 2147483647i32 },
+            isolation_level: if cx.version >= 4i16 { g.value(cx) } else { 0i8 },
             session_id: if cx.version >= 7i16 { g.value(cx) } else { 0i32 },
             session_epoch: if cx.version >= 7i16 { g.value(cx) } else { -1i32 },
             topics: g.value(cx),
@@ -334,19 +349,19 @@ impl crate::testing::Generate for ReplicaState {
         }
     }
 }
-/// Struct `FetchPartition` of `FetchRequest.json` (Kafka 4.4), in versions 4-18.
+/// Struct `FetchPartition` of `FetchRequest.json` (Kafka 4.4), in versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct FetchPartition {
-    /// Partition: `int32`, versions 4-18.
+    /// Partition: `int32`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "partition"))]
     pub partition: i32,
     /// CurrentLeaderEpoch: `int32`, versions 9-18, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeaderEpoch"))]
     pub current_leader_epoch: i32,
-    /// FetchOffset: `int64`, versions 4-18.
+    /// FetchOffset: `int64`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "fetchOffset"))]
     pub fetch_offset: i64,
     /// LastFetchedEpoch: `int32`, versions 12-18, default -1.
@@ -355,7 +370,7 @@ pub struct FetchPartition {
     /// LogStartOffset: `int64`, versions 5-18, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "logStartOffset"))]
     pub log_start_offset: i64,
-    /// PartitionMaxBytes: `int32`, versions 4-18.
+    /// PartitionMaxBytes: `int32`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitionMaxBytes"))]
     pub partition_max_bytes: i32,
     /// ReplicaDirectoryId: `uuid`, versions 17-18, tagged 17-18 (tag 0), ignorable.
@@ -520,19 +535,19 @@ impl crate::testing::Generate for FetchPartition {
         }
     }
 }
-/// Struct `FetchTopic` of `FetchRequest.json` (Kafka 4.4), in versions 4-18.
+/// Struct `FetchTopic` of `FetchRequest.json` (Kafka 4.4), in versions 0-18.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct FetchTopic {
-    /// Topic: `string`, versions 4-12, ignorable, entity `topicName`.
+    /// Topic: `string`, versions 0-12, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topic"))]
     pub topic: crate::StrBytes,
     /// TopicId: `uuid`, versions 13-18, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]FetchPartition`, versions 4-18.
+    /// Partitions: `[]FetchPartition`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<FetchPartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -724,7 +739,7 @@ impl crate::testing::Generate for ForgottenTopic {
 }
 impl crate::Message for FetchRequest {
     const NAME: &'static str = "FetchRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(4i16, 18i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 18i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(12i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -746,7 +761,7 @@ impl crate::facts::EncodeFacts for FetchRequest {
             fails = fails.union(self.cluster_id.fails_in(at, flexible));
         }
         if self.replica_id != -1i32 {
-            fails = fails.union(at.minus(crate::facts::VersionSet::range(4i16, 14i16)));
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 14i16)));
         }
         if self.replica_state != <ReplicaState as ::core::default::Default>::default() {
             fails = fails.union(at.minus(crate::facts::VersionSet::range(15i16, 18i16)));
@@ -836,7 +851,7 @@ impl crate::facts::EncodeFacts for FetchTopic {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         {
-            let at = at.intersect(crate::facts::VersionSet::range(4i16, 12i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 12i16));
             fails = fails.union(self.topic.fails_in(at, flexible));
         }
         fails = fails.union(self.partitions.fails_in(at, flexible));

@@ -3,13 +3,13 @@
 
 /// The Fetch response (api key 1), generated from `FetchResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 4-18; flexible versions 12+.
+/// Valid versions 0-18; flexible versions 12+; deprecated versions 0-3.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct FetchResponse {
-    /// ThrottleTimeMs: `int32`, versions 4-18, ignorable.
+    /// ThrottleTimeMs: `int32`, versions 1-18, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// ErrorCode: `int16`, versions 7-18, ignorable.
@@ -18,7 +18,7 @@ pub struct FetchResponse {
     /// SessionId: `int32`, versions 7-18, default 0.
     #[cfg_attr(feature = "serde", serde(rename = "sessionId"))]
     pub session_id: i32,
-    /// Responses: `[]FetchableTopicResponse`, versions 4-18.
+    /// Responses: `[]FetchableTopicResponse`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
     pub responses: ::std::vec::Vec<FetchableTopicResponse>,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 16-18, tagged 16-18 (tag 0).
@@ -31,7 +31,10 @@ pub struct FetchResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for FetchResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
+        if cx.version >= 1i16 {
+            n += 4usize;
+        }
         if cx.version >= 7i16 {
             n += 6usize;
         }
@@ -57,7 +60,9 @@ impl crate::Encodable for FetchResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
+        }
         if cx.version >= 7i16 {
             w.fixed((self.error_code, self.session_id));
         }
@@ -73,13 +78,17 @@ impl crate::Encodable for FetchResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for FetchResponse {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
             error_code: if cx.version >= 7i16 {
                 r.field(cx, "ErrorCode")?
             } else {
@@ -112,7 +121,7 @@ impl crate::Decodable for FetchResponse {
 impl crate::testing::Generate for FetchResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            throttle_time_ms: g.value(cx),
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
             error_code: if cx.version >= 7i16 { g.value(cx) } else { 0i16 },
             session_id: if cx.version >= 7i16 { g.value(cx) } else { 0i32 },
             responses: g.value(cx),
@@ -414,19 +423,19 @@ impl crate::testing::Generate for AbortedTransaction {
         }
     }
 }
-/// Struct `PartitionData` of `FetchResponse.json` (Kafka 4.4), in versions 4-18.
+/// Struct `PartitionData` of `FetchResponse.json` (Kafka 4.4), in versions 0-18.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct PartitionData {
-    /// PartitionIndex: `int32`, versions 4-18.
+    /// PartitionIndex: `int32`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 4-18.
+    /// ErrorCode: `int16`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// HighWatermark: `int64`, versions 4-18.
+    /// HighWatermark: `int64`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "highWatermark"))]
     pub high_watermark: i64,
     /// LastStableOffset: `int64`, versions 4-18, default -1, ignorable.
@@ -452,7 +461,7 @@ pub struct PartitionData {
     /// PreferredReadReplica: `int32`, versions 11-18, default -1, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "preferredReadReplica"))]
     pub preferred_read_replica: i32,
-    /// Records: `records`, versions 4-18, nullable 4-18, kept by reference in a segmented encode.
+    /// Records: `records`, versions 0-18, nullable 0-18, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
@@ -483,7 +492,10 @@ impl ::core::default::Default for PartitionData {
 #[cfg(feature = "broker")]
 impl crate::Encodable for PartitionData {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 22usize;
+        let mut n = 14usize;
+        if cx.version >= 4i16 {
+            n += 8usize;
+        }
         if cx.version >= 5i16 {
             n += 8usize;
         }
@@ -504,7 +516,14 @@ impl crate::Encodable for PartitionData {
         {
             return Err(crate::wire::not_in_version("SnapshotId", cx));
         }
-        n += crate::wire::size(&self.aborted_transactions, cx, "AbortedTransactions")?;
+        if cx.version >= 4i16 {
+            n
+                += crate::wire::size(
+                    &self.aborted_transactions,
+                    cx,
+                    "AbortedTransactions",
+                )?;
+        }
         if cx.version >= 11i16 {
             n += 4usize;
         }
@@ -537,16 +556,16 @@ impl crate::Encodable for PartitionData {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.fixed((
-            self.partition_index,
-            self.error_code,
-            self.high_watermark,
-            self.last_stable_offset,
-        ));
+        w.fixed((self.partition_index, self.error_code, self.high_watermark));
+        if cx.version >= 4i16 {
+            w.put(&self.last_stable_offset, cx);
+        }
         if cx.version >= 5i16 {
             w.put(&self.log_start_offset, cx);
         }
-        w.put(&self.aborted_transactions, cx);
+        if cx.version >= 4i16 {
+            w.put(&self.aborted_transactions, cx);
+        }
         if cx.version >= 11i16 {
             w.put(&self.preferred_read_replica, cx);
         }
@@ -572,7 +591,7 @@ impl crate::Encodable for PartitionData {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for PartitionData {
-    const MIN_SIZE: usize = 22usize;
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -581,7 +600,11 @@ impl crate::Decodable for PartitionData {
             partition_index: r.field(cx, "PartitionIndex")?,
             error_code: r.field(cx, "ErrorCode")?,
             high_watermark: r.field(cx, "HighWatermark")?,
-            last_stable_offset: r.field(cx, "LastStableOffset")?,
+            last_stable_offset: if cx.version >= 4i16 {
+                r.field(cx, "LastStableOffset")?
+            } else {
+                -1i64
+            },
             log_start_offset: if cx.version >= 5i16 {
                 r.field(cx, "LogStartOffset")?
             } else {
@@ -590,7 +613,11 @@ impl crate::Decodable for PartitionData {
             diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
             current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
             snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            aborted_transactions: r.field(cx, "AbortedTransactions")?,
+            aborted_transactions: if cx.version >= 4i16 {
+                r.field(cx, "AbortedTransactions")?
+            } else {
+                Some(::std::vec::Vec::new())
+            },
             preferred_read_replica: if cx.version >= 11i16 {
                 r.field(cx, "PreferredReadReplica")?
             } else {
@@ -620,7 +647,7 @@ impl crate::testing::Generate for PartitionData {
             partition_index: g.value(cx),
             error_code: g.value(cx),
             high_watermark: g.value(cx),
-            last_stable_offset: g.value(cx),
+            last_stable_offset: if cx.version >= 4i16 { g.value(cx) } else { -1i64 },
             log_start_offset: if cx.version >= 5i16 { g.value(cx) } else { -1i64 },
             diverging_epoch: if cx.version >= 12i16 {
                 g.value(cx)
@@ -637,7 +664,11 @@ impl crate::testing::Generate for PartitionData {
             } else {
                 <SnapshotId as ::core::default::Default>::default()
             },
-            aborted_transactions: if g.null() { None } else { Some(g.value(cx)) },
+            aborted_transactions: if cx.version >= 4i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(::std::vec::Vec::new())
+            },
             preferred_read_replica: if cx.version >= 11i16 {
                 g.value(cx)
             } else {
@@ -652,19 +683,19 @@ impl crate::testing::Generate for PartitionData {
         }
     }
 }
-/// Struct `FetchableTopicResponse` of `FetchResponse.json` (Kafka 4.4), in versions 4-18.
+/// Struct `FetchableTopicResponse` of `FetchResponse.json` (Kafka 4.4), in versions 0-18.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct FetchableTopicResponse {
-    /// Topic: `string`, versions 4-12, ignorable, entity `topicName`.
+    /// Topic: `string`, versions 0-12, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topic"))]
     pub topic: crate::StrBytes,
     /// TopicId: `uuid`, versions 13-18, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]PartitionData`, versions 4-18.
+    /// Partitions: `[]PartitionData`, versions 0-18.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<PartitionData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -829,7 +860,7 @@ impl crate::testing::Generate for NodeEndpoint {
 }
 impl crate::Message for FetchResponse {
     const NAME: &'static str = "FetchResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(4i16, 18i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 18i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(12i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

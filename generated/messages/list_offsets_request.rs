@@ -3,7 +3,7 @@
 
 /// The ListOffsets request (api key 2), generated from `ListOffsetsRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-11; flexible versions 6+.
+/// Valid versions 0-11; flexible versions 6+; deprecated versions 0.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,13 +11,13 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ListOffsetsRequest {
-    /// ReplicaId: `int32`, versions 1-11, entity `brokerId`.
+    /// ReplicaId: `int32`, versions 0-11, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaId"))]
     pub replica_id: i32,
     /// IsolationLevel: `int8`, versions 2-11.
     #[cfg_attr(feature = "serde", serde(rename = "isolationLevel"))]
     pub isolation_level: i8,
-    /// Topics: `[]ListOffsetsTopic`, versions 1-11.
+    /// Topics: `[]ListOffsetsTopic`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<ListOffsetsTopic>,
     /// TimeoutMs: `int32`, versions 10-11, ignorable.
@@ -121,21 +121,24 @@ impl ListOffsetsRequest {
         )
     }
 }
-/// Struct `ListOffsetsPartition` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 1-11.
+/// Struct `ListOffsetsPartition` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 0-11.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ListOffsetsPartition {
-    /// PartitionIndex: `int32`, versions 1-11.
+    /// PartitionIndex: `int32`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
     /// CurrentLeaderEpoch: `int32`, versions 4-11, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeaderEpoch"))]
     pub current_leader_epoch: i32,
-    /// Timestamp: `int64`, versions 1-11.
+    /// Timestamp: `int64`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "timestamp"))]
     pub timestamp: i64,
+    /// MaxNumOffsets: `int32`, versions 0, default 1.
+    #[cfg_attr(feature = "serde", serde(rename = "maxNumOffsets"))]
+    pub max_num_offsets: i32,
     /// Tagged fields this build does not know, kept and written back.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub unknown_tagged_fields: crate::wire::UnknownTaggedFields,
@@ -146,6 +149,7 @@ impl ::core::default::Default for ListOffsetsPartition {
             partition_index: 0i32,
             current_leader_epoch: -1i32,
             timestamp: 0i64,
+            max_num_offsets: 1i32,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
     }
@@ -156,6 +160,12 @@ impl crate::Encodable for ListOffsetsPartition {
         let mut n = 12usize;
         if cx.version >= 4i16 {
             n += 4usize;
+        }
+        if cx.version <= 0i16 {
+            n += 4usize;
+        }
+        if cx.version >= 1i16 && self.max_num_offsets != 1i32 {
+            return Err(crate::wire::not_in_version("MaxNumOffsets", cx));
         }
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -171,6 +181,9 @@ impl crate::Encodable for ListOffsetsPartition {
             w.put(&self.current_leader_epoch, cx);
         }
         w.put(&self.timestamp, cx);
+        if cx.version <= 0i16 {
+            w.put(&self.max_num_offsets, cx);
+        }
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
@@ -192,6 +205,11 @@ impl crate::Decodable for ListOffsetsPartition {
                 -1i32
             },
             timestamp: r.field(cx, "Timestamp")?,
+            max_num_offsets: if cx.version <= 0i16 {
+                r.field(cx, "MaxNumOffsets")?
+            } else {
+                1i32
+            },
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
         if cx.flexible {
@@ -210,6 +228,7 @@ impl crate::testing::Generate for ListOffsetsPartition {
             partition_index: g.value(cx),
             current_leader_epoch: if cx.version >= 4i16 { g.value(cx) } else { -1i32 },
             timestamp: g.value(cx),
+            max_num_offsets: if cx.version <= 0i16 { g.value(cx) } else { 1i32 },
             unknown_tagged_fields: if cx.version >= 6i16 {
                 g.unknown_tagged_fields(0u32)
             } else {
@@ -218,16 +237,16 @@ impl crate::testing::Generate for ListOffsetsPartition {
         }
     }
 }
-/// Struct `ListOffsetsTopic` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 1-11.
+/// Struct `ListOffsetsTopic` of `ListOffsetsRequest.json` (Kafka 4.4), in versions 0-11.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ListOffsetsTopic {
-    /// Name: `string`, versions 1-11, entity `topicName`.
+    /// Name: `string`, versions 0-11, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]ListOffsetsPartition`, versions 1-11.
+    /// Partitions: `[]ListOffsetsPartition`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<ListOffsetsPartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -294,7 +313,7 @@ impl crate::testing::Generate for ListOffsetsTopic {
 }
 impl crate::Message for ListOffsetsRequest {
     const NAME: &'static str = "ListOffsetsRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 11i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 11i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -332,6 +351,9 @@ impl crate::facts::EncodeFacts for ListOffsetsPartition {
         flexible: crate::facts::VersionSet,
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.max_num_offsets != 1i32 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 0i16)));
+        }
         fails = fails
             .union(
                 crate::facts::unknown_tagged_fails(

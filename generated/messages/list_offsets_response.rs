@@ -3,7 +3,7 @@
 
 /// The ListOffsets response (api key 2), generated from `ListOffsetsResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-11; flexible versions 6+.
+/// Valid versions 0-11; flexible versions 6+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct ListOffsetsResponse {
     /// ThrottleTimeMs: `int32`, versions 2-11, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Topics: `[]ListOffsetsTopicResponse`, versions 1-11.
+    /// Topics: `[]ListOffsetsTopicResponse`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<ListOffsetsTopicResponse>,
     /// Tagged fields this build does not know, kept and written back.
@@ -95,18 +95,21 @@ impl ListOffsetsResponse {
         )
     }
 }
-/// Struct `ListOffsetsPartitionResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 1-11.
+/// Struct `ListOffsetsPartitionResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 0-11.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ListOffsetsPartitionResponse {
-    /// PartitionIndex: `int32`, versions 1-11.
+    /// PartitionIndex: `int32`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 1-11.
+    /// ErrorCode: `int16`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
+    /// OldStyleOffsets: `[]int64`, versions 0.
+    #[cfg_attr(feature = "serde", serde(rename = "oldStyleOffsets"))]
+    pub old_style_offsets: ::std::vec::Vec<i64>,
     /// Timestamp: `int64`, versions 1-11, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "timestamp"))]
     pub timestamp: i64,
@@ -125,6 +128,7 @@ impl ::core::default::Default for ListOffsetsPartitionResponse {
         Self {
             partition_index: 0i32,
             error_code: 0i16,
+            old_style_offsets: ::std::vec::Vec::new(),
             timestamp: -1i64,
             offset: -1i64,
             leader_epoch: -1i32,
@@ -135,7 +139,25 @@ impl ::core::default::Default for ListOffsetsPartitionResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for ListOffsetsPartitionResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 22usize;
+        let mut n = 6usize;
+        if cx.version <= 0i16 {
+            n += crate::wire::size(&self.old_style_offsets, cx, "OldStyleOffsets")?;
+        }
+        if cx.version >= 1i16 && !self.old_style_offsets.is_empty() {
+            return Err(crate::wire::not_in_version("OldStyleOffsets", cx));
+        }
+        if cx.version >= 1i16 {
+            n += 8usize;
+        }
+        if cx.version <= 0i16 && self.timestamp != -1i64 {
+            return Err(crate::wire::not_in_version("Timestamp", cx));
+        }
+        if cx.version >= 1i16 {
+            n += 8usize;
+        }
+        if cx.version <= 0i16 && self.offset != -1i64 {
+            return Err(crate::wire::not_in_version("Offset", cx));
+        }
         if cx.version >= 4i16 {
             n += 4usize;
         }
@@ -151,7 +173,13 @@ impl crate::Encodable for ListOffsetsPartitionResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.fixed((self.partition_index, self.error_code, self.timestamp, self.offset));
+        w.fixed((self.partition_index, self.error_code));
+        if cx.version <= 0i16 {
+            w.put(&self.old_style_offsets, cx);
+        }
+        if cx.version >= 1i16 {
+            w.fixed((self.timestamp, self.offset));
+        }
         if cx.version >= 4i16 {
             w.put(&self.leader_epoch, cx);
         }
@@ -163,7 +191,7 @@ impl crate::Encodable for ListOffsetsPartitionResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for ListOffsetsPartitionResponse {
-    const MIN_SIZE: usize = 22usize;
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -171,8 +199,17 @@ impl crate::Decodable for ListOffsetsPartitionResponse {
         let mut this = Self {
             partition_index: r.field(cx, "PartitionIndex")?,
             error_code: r.field(cx, "ErrorCode")?,
-            timestamp: r.field(cx, "Timestamp")?,
-            offset: r.field(cx, "Offset")?,
+            old_style_offsets: if cx.version <= 0i16 {
+                r.field(cx, "OldStyleOffsets")?
+            } else {
+                ::std::vec::Vec::new()
+            },
+            timestamp: if cx.version >= 1i16 {
+                r.field(cx, "Timestamp")?
+            } else {
+                -1i64
+            },
+            offset: if cx.version >= 1i16 { r.field(cx, "Offset")? } else { -1i64 },
             leader_epoch: if cx.version >= 4i16 {
                 r.field(cx, "LeaderEpoch")?
             } else {
@@ -195,8 +232,13 @@ impl crate::testing::Generate for ListOffsetsPartitionResponse {
         Self {
             partition_index: g.value(cx),
             error_code: g.value(cx),
-            timestamp: g.value(cx),
-            offset: g.value(cx),
+            old_style_offsets: if cx.version <= 0i16 {
+                g.value(cx)
+            } else {
+                ::std::vec::Vec::new()
+            },
+            timestamp: if cx.version >= 1i16 { g.value(cx) } else { -1i64 },
+            offset: if cx.version >= 1i16 { g.value(cx) } else { -1i64 },
             leader_epoch: if cx.version >= 4i16 { g.value(cx) } else { -1i32 },
             unknown_tagged_fields: if cx.version >= 6i16 {
                 g.unknown_tagged_fields(0u32)
@@ -206,16 +248,16 @@ impl crate::testing::Generate for ListOffsetsPartitionResponse {
         }
     }
 }
-/// Struct `ListOffsetsTopicResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 1-11.
+/// Struct `ListOffsetsTopicResponse` of `ListOffsetsResponse.json` (Kafka 4.4), in versions 0-11.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ListOffsetsTopicResponse {
-    /// Name: `string`, versions 1-11, entity `topicName`.
+    /// Name: `string`, versions 0-11, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]ListOffsetsPartitionResponse`, versions 1-11.
+    /// Partitions: `[]ListOffsetsPartitionResponse`, versions 0-11.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<ListOffsetsPartitionResponse>,
     /// Tagged fields this build does not know, kept and written back.
@@ -282,7 +324,7 @@ impl crate::testing::Generate for ListOffsetsTopicResponse {
 }
 impl crate::Message for ListOffsetsResponse {
     const NAME: &'static str = "ListOffsetsResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 11i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 11i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The OffsetCommit request (api key 8), generated from `OffsetCommitRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 2-10; flexible versions 8+.
+/// Valid versions 0-10; flexible versions 8+; deprecated versions 0-1.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,13 +11,13 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetCommitRequest {
-    /// GroupId: `string`, versions 2-10, entity `groupId`.
+    /// GroupId: `string`, versions 0-10, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
     pub group_id: crate::StrBytes,
-    /// GenerationIdOrMemberEpoch: `int32`, versions 2-10, default -1, ignorable.
+    /// GenerationIdOrMemberEpoch: `int32`, versions 1-10, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "generationIdOrMemberEpoch"))]
     pub generation_id_or_member_epoch: i32,
-    /// MemberId: `string`, versions 2-10, ignorable.
+    /// MemberId: `string`, versions 1-10, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "memberId"))]
     pub member_id: crate::StrBytes,
     /// GroupInstanceId: `string`, versions 7-10, nullable 7-10, default null.
@@ -26,7 +26,7 @@ pub struct OffsetCommitRequest {
     /// RetentionTimeMs: `int64`, versions 2-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "retentionTimeMs"))]
     pub retention_time_ms: i64,
-    /// Topics: `[]OffsetCommitRequestTopic`, versions 2-10.
+    /// Topics: `[]OffsetCommitRequestTopic`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetCommitRequestTopic>,
     /// Tagged fields this build does not know, kept and written back.
@@ -49,16 +49,21 @@ impl ::core::default::Default for OffsetCommitRequest {
 #[cfg(feature = "client")]
 impl crate::Encodable for OffsetCommitRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
         n += crate::wire::size(&self.group_id, cx, "GroupId")?;
-        n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        if cx.version >= 1i16 {
+            n += 4usize;
+        }
+        if cx.version >= 1i16 {
+            n += crate::wire::size(&self.member_id, cx, "MemberId")?;
+        }
         if cx.version >= 7i16 {
             n += crate::wire::size(&self.group_instance_id, cx, "GroupInstanceId")?;
         }
         if cx.version <= 6i16 && self.group_instance_id.is_some() {
             return Err(crate::wire::not_in_version("GroupInstanceId", cx));
         }
-        if cx.version <= 4i16 {
+        if (2i16..=4i16).contains(&cx.version) {
             n += 8usize;
         }
         n += crate::wire::size(&self.topics, cx, "Topics")?;
@@ -72,12 +77,16 @@ impl crate::Encodable for OffsetCommitRequest {
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.group_id, cx);
-        w.put(&self.generation_id_or_member_epoch, cx);
-        w.put(&self.member_id, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.generation_id_or_member_epoch, cx);
+        }
+        if cx.version >= 1i16 {
+            w.put(&self.member_id, cx);
+        }
         if cx.version >= 7i16 {
             w.put(&self.group_instance_id, cx);
         }
-        if cx.version <= 4i16 {
+        if (2i16..=4i16).contains(&cx.version) {
             w.put(&self.retention_time_ms, cx);
         }
         w.put(&self.topics, cx);
@@ -89,21 +98,29 @@ impl crate::Encodable for OffsetCommitRequest {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for OffsetCommitRequest {
-    const MIN_SIZE: usize = 7usize;
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
             group_id: r.field(cx, "GroupId")?,
-            generation_id_or_member_epoch: r.field(cx, "GenerationIdOrMemberEpoch")?,
-            member_id: r.field(cx, "MemberId")?,
+            generation_id_or_member_epoch: if cx.version >= 1i16 {
+                r.field(cx, "GenerationIdOrMemberEpoch")?
+            } else {
+                -1i32
+            },
+            member_id: if cx.version >= 1i16 {
+                r.field(cx, "MemberId")?
+            } else {
+                crate::StrBytes::new()
+            },
             group_instance_id: if cx.version >= 7i16 {
                 r.field(cx, "GroupInstanceId")?
             } else {
                 None
             },
-            retention_time_ms: if cx.version <= 4i16 {
+            retention_time_ms: if (2i16..=4i16).contains(&cx.version) {
                 r.field(cx, "RetentionTimeMs")?
             } else {
                 -1i64
@@ -125,14 +142,26 @@ impl crate::testing::Generate for OffsetCommitRequest {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             group_id: g.value(cx),
-            generation_id_or_member_epoch: g.value(cx),
-            member_id: g.value(cx),
+            generation_id_or_member_epoch: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                -1i32
+            },
+            member_id: if cx.version >= 1i16 {
+                g.value(cx)
+            } else {
+                crate::StrBytes::new()
+            },
             group_instance_id: if cx.version >= 7i16 {
                 if g.null() { None } else { Some(g.value(cx)) }
             } else {
                 None
             },
-            retention_time_ms: if cx.version <= 4i16 { g.value(cx) } else { -1i64 },
+            retention_time_ms: if (2i16..=4i16).contains(&cx.version) {
+                g.value(cx)
+            } else {
+                -1i64
+            },
             topics: g.value(cx),
             unknown_tagged_fields: if cx.version >= 8i16 {
                 g.unknown_tagged_fields(0u32)
@@ -152,22 +181,25 @@ impl OffsetCommitRequest {
         )
     }
 }
-/// Struct `OffsetCommitRequestPartition` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 2-10.
+/// Struct `OffsetCommitRequestPartition` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 0-10.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetCommitRequestPartition {
-    /// PartitionIndex: `int32`, versions 2-10.
+    /// PartitionIndex: `int32`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// CommittedOffset: `int64`, versions 2-10.
+    /// CommittedOffset: `int64`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "committedOffset"))]
     pub committed_offset: i64,
     /// CommittedLeaderEpoch: `int32`, versions 6-10, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "committedLeaderEpoch"))]
     pub committed_leader_epoch: i32,
-    /// CommittedMetadata: `string`, versions 2-10, nullable 2-10.
+    /// CommitTimestamp: `int64`, versions 1, default -1.
+    #[cfg_attr(feature = "serde", serde(rename = "commitTimestamp"))]
+    pub commit_timestamp: i64,
+    /// CommittedMetadata: `string`, versions 0-10, nullable 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "committedMetadata"))]
     pub committed_metadata: ::core::option::Option<crate::StrBytes>,
     /// Tagged fields this build does not know, kept and written back.
@@ -180,6 +212,7 @@ impl ::core::default::Default for OffsetCommitRequestPartition {
             partition_index: 0i32,
             committed_offset: 0i64,
             committed_leader_epoch: -1i32,
+            commit_timestamp: -1i64,
             committed_metadata: Some(crate::StrBytes::new()),
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         }
@@ -191,6 +224,12 @@ impl crate::Encodable for OffsetCommitRequestPartition {
         let mut n = 12usize;
         if cx.version >= 6i16 {
             n += 4usize;
+        }
+        if cx.version == 1i16 {
+            n += 8usize;
+        }
+        if cx.version != 1i16 && self.commit_timestamp != -1i64 {
+            return Err(crate::wire::not_in_version("CommitTimestamp", cx));
         }
         n += crate::wire::size(&self.committed_metadata, cx, "CommittedMetadata")?;
         if cx.flexible {
@@ -205,6 +244,9 @@ impl crate::Encodable for OffsetCommitRequestPartition {
         w.fixed((self.partition_index, self.committed_offset));
         if cx.version >= 6i16 {
             w.put(&self.committed_leader_epoch, cx);
+        }
+        if cx.version == 1i16 {
+            w.put(&self.commit_timestamp, cx);
         }
         w.put(&self.committed_metadata, cx);
         if cx.flexible {
@@ -228,6 +270,11 @@ impl crate::Decodable for OffsetCommitRequestPartition {
             } else {
                 -1i32
             },
+            commit_timestamp: if cx.version == 1i16 {
+                r.field(cx, "CommitTimestamp")?
+            } else {
+                -1i64
+            },
             committed_metadata: r.field(cx, "CommittedMetadata")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -247,6 +294,7 @@ impl crate::testing::Generate for OffsetCommitRequestPartition {
             partition_index: g.value(cx),
             committed_offset: g.value(cx),
             committed_leader_epoch: if cx.version >= 6i16 { g.value(cx) } else { -1i32 },
+            commit_timestamp: if cx.version == 1i16 { g.value(cx) } else { -1i64 },
             committed_metadata: if g.null() { None } else { Some(g.value(cx)) },
             unknown_tagged_fields: if cx.version >= 8i16 {
                 g.unknown_tagged_fields(0u32)
@@ -256,19 +304,19 @@ impl crate::testing::Generate for OffsetCommitRequestPartition {
         }
     }
 }
-/// Struct `OffsetCommitRequestTopic` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 2-10.
+/// Struct `OffsetCommitRequestTopic` of `OffsetCommitRequest.json` (Kafka 4.4), in versions 0-10.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetCommitRequestTopic {
-    /// Name: `string`, versions 2-9, ignorable, entity `topicName`.
+    /// Name: `string`, versions 0-9, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
     /// TopicId: `uuid`, versions 10, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]OffsetCommitRequestPartition`, versions 2-10.
+    /// Partitions: `[]OffsetCommitRequestPartition`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetCommitRequestPartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -355,7 +403,7 @@ impl crate::testing::Generate for OffsetCommitRequestTopic {
 }
 impl crate::Message for OffsetCommitRequest {
     const NAME: &'static str = "OffsetCommitRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 10i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 10i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(8i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -371,7 +419,10 @@ impl crate::facts::EncodeFacts for OffsetCommitRequest {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         fails = fails.union(self.group_id.fails_in(at, flexible));
-        fails = fails.union(self.member_id.fails_in(at, flexible));
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(1i16, 10i16));
+            fails = fails.union(self.member_id.fails_in(at, flexible));
+        }
         if self.group_instance_id.is_some() {
             fails = fails.union(at.minus(crate::facts::VersionSet::range(7i16, 10i16)));
         }
@@ -399,6 +450,9 @@ impl crate::facts::EncodeFacts for OffsetCommitRequestPartition {
         flexible: crate::facts::VersionSet,
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
+        if self.commit_timestamp != -1i64 {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 1i16)));
+        }
         fails = fails.union(self.committed_metadata.fails_in(at, flexible));
         fails = fails
             .union(
@@ -420,7 +474,7 @@ impl crate::facts::EncodeFacts for OffsetCommitRequestTopic {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         {
-            let at = at.intersect(crate::facts::VersionSet::range(2i16, 9i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 9i16));
             fails = fails.union(self.name.fails_in(at, flexible));
         }
         fails = fails.union(self.partitions.fails_in(at, flexible));

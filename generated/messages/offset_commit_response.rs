@@ -3,7 +3,7 @@
 
 /// The OffsetCommit response (api key 8), generated from `OffsetCommitResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 2-10; flexible versions 8+.
+/// Valid versions 0-10; flexible versions 8+; deprecated versions 0-1.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct OffsetCommitResponse {
     /// ThrottleTimeMs: `int32`, versions 3-10, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Topics: `[]OffsetCommitResponseTopic`, versions 2-10.
+    /// Topics: `[]OffsetCommitResponseTopic`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetCommitResponseTopic>,
     /// Tagged fields this build does not know, kept and written back.
@@ -95,16 +95,16 @@ impl OffsetCommitResponse {
         )
     }
 }
-/// Struct `OffsetCommitResponsePartition` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 2-10.
+/// Struct `OffsetCommitResponsePartition` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 0-10.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetCommitResponsePartition {
-    /// PartitionIndex: `int32`, versions 2-10.
+    /// PartitionIndex: `int32`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 2-10.
+    /// ErrorCode: `int16`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// Tagged fields this build does not know, kept and written back.
@@ -166,19 +166,19 @@ impl crate::testing::Generate for OffsetCommitResponsePartition {
         }
     }
 }
-/// Struct `OffsetCommitResponseTopic` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 2-10.
+/// Struct `OffsetCommitResponseTopic` of `OffsetCommitResponse.json` (Kafka 4.4), in versions 0-10.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetCommitResponseTopic {
-    /// Name: `string`, versions 2-9, ignorable, entity `topicName`.
+    /// Name: `string`, versions 0-9, ignorable, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
     /// TopicId: `uuid`, versions 10, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// Partitions: `[]OffsetCommitResponsePartition`, versions 2-10.
+    /// Partitions: `[]OffsetCommitResponsePartition`, versions 0-10.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetCommitResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -265,7 +265,7 @@ impl crate::testing::Generate for OffsetCommitResponseTopic {
 }
 impl crate::Message for OffsetCommitResponse {
     const NAME: &'static str = "OffsetCommitResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 10i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 10i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(8i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The OffsetFetch request (api key 9), generated from `OffsetFetchRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-10; flexible versions 6+.
+/// Valid versions 0-10; flexible versions 6+; deprecated versions 0.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,10 +11,10 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetFetchRequest {
-    /// GroupId: `string`, versions 1-7, entity `groupId`.
+    /// GroupId: `string`, versions 0-7, entity `groupId`.
     #[cfg_attr(feature = "serde", serde(rename = "groupId"))]
     pub group_id: crate::StrBytes,
-    /// Topics: `[]OffsetFetchRequestTopic`, versions 1-7, nullable 2-7.
+    /// Topics: `[]OffsetFetchRequestTopic`, versions 0-7, nullable 2-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::core::option::Option<::std::vec::Vec<OffsetFetchRequestTopic>>,
     /// Groups: `[]OffsetFetchRequestGroup`, versions 8-10.
@@ -179,16 +179,16 @@ impl OffsetFetchRequest {
         )
     }
 }
-/// Struct `OffsetFetchRequestTopic` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 1-7.
+/// Struct `OffsetFetchRequestTopic` of `OffsetFetchRequest.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetFetchRequestTopic {
-    /// Name: `string`, versions 1-7, entity `topicName`.
+    /// Name: `string`, versions 0-7, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// PartitionIndexes: `[]int32`, versions 1-7.
+    /// PartitionIndexes: `[]int32`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
     pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
@@ -443,7 +443,7 @@ impl crate::testing::Generate for OffsetFetchRequestGroup {
 }
 impl crate::Message for OffsetFetchRequest {
     const NAME: &'static str = "OffsetFetchRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 10i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 10i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -459,17 +459,17 @@ impl crate::facts::EncodeFacts for OffsetFetchRequest {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         if !self.group_id.is_empty() {
-            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 7i16)));
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 7i16)));
         }
         {
-            let at = at.intersect(crate::facts::VersionSet::range(1i16, 7i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 7i16));
             fails = fails.union(self.group_id.fails_in(at, flexible));
         }
         if self.topics != Some(::std::vec::Vec::new()) {
-            fails = fails.union(at.minus(crate::facts::VersionSet::range(1i16, 7i16)));
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(0i16, 7i16)));
         }
         {
-            let at = at.intersect(crate::facts::VersionSet::range(1i16, 7i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 7i16));
             fails = fails
                 .union(
                     match &self.topics {

@@ -3,7 +3,7 @@
 
 /// The OffsetFetch response (api key 9), generated from `OffsetFetchResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-10; flexible versions 6+.
+/// Valid versions 0-10; flexible versions 6+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct OffsetFetchResponse {
     /// ThrottleTimeMs: `int32`, versions 3-10, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Topics: `[]OffsetFetchResponseTopic`, versions 1-7.
+    /// Topics: `[]OffsetFetchResponseTopic`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetFetchResponseTopic>,
     /// ErrorCode: `int16`, versions 2-7, default 0, ignorable.
@@ -151,25 +151,25 @@ impl OffsetFetchResponse {
         )
     }
 }
-/// Struct `OffsetFetchResponsePartition` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 1-7.
+/// Struct `OffsetFetchResponsePartition` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetFetchResponsePartition {
-    /// PartitionIndex: `int32`, versions 1-7.
+    /// PartitionIndex: `int32`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// CommittedOffset: `int64`, versions 1-7.
+    /// CommittedOffset: `int64`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "committedOffset"))]
     pub committed_offset: i64,
     /// CommittedLeaderEpoch: `int32`, versions 5-7, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "committedLeaderEpoch"))]
     pub committed_leader_epoch: i32,
-    /// Metadata: `string`, versions 1-7, nullable 1-7.
+    /// Metadata: `string`, versions 0-7, nullable 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "metadata"))]
     pub metadata: ::core::option::Option<crate::StrBytes>,
-    /// ErrorCode: `int16`, versions 1-7.
+    /// ErrorCode: `int16`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// Tagged fields this build does not know, kept and written back.
@@ -262,16 +262,16 @@ impl crate::testing::Generate for OffsetFetchResponsePartition {
         }
     }
 }
-/// Struct `OffsetFetchResponseTopic` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 1-7.
+/// Struct `OffsetFetchResponseTopic` of `OffsetFetchResponse.json` (Kafka 4.4), in versions 0-7.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetFetchResponseTopic {
-    /// Name: `string`, versions 1-7, entity `topicName`.
+    /// Name: `string`, versions 0-7, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]OffsetFetchResponsePartition`, versions 1-7.
+    /// Partitions: `[]OffsetFetchResponsePartition`, versions 0-7.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetFetchResponsePartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -584,7 +584,7 @@ impl crate::testing::Generate for OffsetFetchResponseGroup {
 }
 impl crate::Message for OffsetFetchResponse {
     const NAME: &'static str = "OffsetFetchResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 10i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 10i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(6i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The OffsetForLeaderEpoch request (api key 23), generated from `OffsetForLeaderEpochRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 2-4; flexible versions 4+.
+/// Valid versions 0-4; flexible versions 4+; deprecated versions 0-1.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +14,7 @@ pub struct OffsetForLeaderEpochRequest {
     /// ReplicaId: `int32`, versions 3-4, default -2, ignorable, entity `brokerId`.
     #[cfg_attr(feature = "serde", serde(rename = "replicaId"))]
     pub replica_id: i32,
-    /// Topics: `[]OffsetForLeaderTopic`, versions 2-4.
+    /// Topics: `[]OffsetForLeaderTopic`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetForLeaderTopic>,
     /// Tagged fields this build does not know, kept and written back.
@@ -106,19 +106,19 @@ impl OffsetForLeaderEpochRequest {
         )
     }
 }
-/// Struct `OffsetForLeaderPartition` of `OffsetForLeaderEpochRequest.json` (Kafka 4.4), in versions 2-4.
+/// Struct `OffsetForLeaderPartition` of `OffsetForLeaderEpochRequest.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetForLeaderPartition {
-    /// Partition: `int32`, versions 2-4.
+    /// Partition: `int32`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "partition"))]
     pub partition: i32,
     /// CurrentLeaderEpoch: `int32`, versions 2-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "currentLeaderEpoch"))]
     pub current_leader_epoch: i32,
-    /// LeaderEpoch: `int32`, versions 2-4.
+    /// LeaderEpoch: `int32`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "leaderEpoch"))]
     pub leader_epoch: i32,
     /// Tagged fields this build does not know, kept and written back.
@@ -138,7 +138,10 @@ impl ::core::default::Default for OffsetForLeaderPartition {
 #[cfg(feature = "client")]
 impl crate::Encodable for OffsetForLeaderPartition {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 12usize;
+        let mut n = 8usize;
+        if cx.version >= 2i16 {
+            n += 4usize;
+        }
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
             n += t.total();
@@ -148,7 +151,11 @@ impl crate::Encodable for OffsetForLeaderPartition {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.fixed((self.partition, self.current_leader_epoch, self.leader_epoch));
+        w.put(&self.partition, cx);
+        if cx.version >= 2i16 {
+            w.put(&self.current_leader_epoch, cx);
+        }
+        w.put(&self.leader_epoch, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
@@ -157,14 +164,18 @@ impl crate::Encodable for OffsetForLeaderPartition {
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for OffsetForLeaderPartition {
-    const MIN_SIZE: usize = 12usize;
+    const MIN_SIZE: usize = 8usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
             partition: r.field(cx, "Partition")?,
-            current_leader_epoch: r.field(cx, "CurrentLeaderEpoch")?,
+            current_leader_epoch: if cx.version >= 2i16 {
+                r.field(cx, "CurrentLeaderEpoch")?
+            } else {
+                -1i32
+            },
             leader_epoch: r.field(cx, "LeaderEpoch")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -182,7 +193,7 @@ impl crate::testing::Generate for OffsetForLeaderPartition {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             partition: g.value(cx),
-            current_leader_epoch: g.value(cx),
+            current_leader_epoch: if cx.version >= 2i16 { g.value(cx) } else { -1i32 },
             leader_epoch: g.value(cx),
             unknown_tagged_fields: if cx.version >= 4i16 {
                 g.unknown_tagged_fields(0u32)
@@ -192,16 +203,16 @@ impl crate::testing::Generate for OffsetForLeaderPartition {
         }
     }
 }
-/// Struct `OffsetForLeaderTopic` of `OffsetForLeaderEpochRequest.json` (Kafka 4.4), in versions 2-4.
+/// Struct `OffsetForLeaderTopic` of `OffsetForLeaderEpochRequest.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetForLeaderTopic {
-    /// Topic: `string`, versions 2-4, map key, entity `topicName`.
+    /// Topic: `string`, versions 0-4, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topic"))]
     pub topic: crate::StrBytes,
-    /// Partitions: `[]OffsetForLeaderPartition`, versions 2-4.
+    /// Partitions: `[]OffsetForLeaderPartition`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<OffsetForLeaderPartition>,
     /// Tagged fields this build does not know, kept and written back.
@@ -268,7 +279,7 @@ impl crate::testing::Generate for OffsetForLeaderTopic {
 }
 impl crate::Message for OffsetForLeaderEpochRequest {
     const NAME: &'static str = "OffsetForLeaderEpochRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 4i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

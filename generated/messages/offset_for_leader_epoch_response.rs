@@ -3,7 +3,7 @@
 
 /// The OffsetForLeaderEpoch response (api key 23), generated from `OffsetForLeaderEpochResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 2-4; flexible versions 4+.
+/// Valid versions 0-4; flexible versions 4+; deprecated versions 0-1.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
@@ -12,7 +12,7 @@ pub struct OffsetForLeaderEpochResponse {
     /// ThrottleTimeMs: `int32`, versions 2-4, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
-    /// Topics: `[]OffsetForLeaderTopicResult`, versions 2-4.
+    /// Topics: `[]OffsetForLeaderTopicResult`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<OffsetForLeaderTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -22,7 +22,10 @@ pub struct OffsetForLeaderEpochResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for OffsetForLeaderEpochResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
+        if cx.version >= 2i16 {
+            n += 4usize;
+        }
         n += crate::wire::size(&self.topics, cx, "Topics")?;
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -33,7 +36,9 @@ impl crate::Encodable for OffsetForLeaderEpochResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 2i16 {
+            w.put(&self.throttle_time_ms, cx);
+        }
         w.put(&self.topics, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
@@ -43,13 +48,17 @@ impl crate::Encodable for OffsetForLeaderEpochResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for OffsetForLeaderEpochResponse {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            throttle_time_ms: if cx.version >= 2i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
             topics: r.field(cx, "Topics")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -66,7 +75,7 @@ impl crate::Decodable for OffsetForLeaderEpochResponse {
 impl crate::testing::Generate for OffsetForLeaderEpochResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            throttle_time_ms: g.value(cx),
+            throttle_time_ms: if cx.version >= 2i16 { g.value(cx) } else { 0i32 },
             topics: g.value(cx),
             unknown_tagged_fields: if cx.version >= 4i16 {
                 g.unknown_tagged_fields(0u32)
@@ -86,22 +95,22 @@ impl OffsetForLeaderEpochResponse {
         )
     }
 }
-/// Struct `EpochEndOffset` of `OffsetForLeaderEpochResponse.json` (Kafka 4.4), in versions 2-4.
+/// Struct `EpochEndOffset` of `OffsetForLeaderEpochResponse.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct EpochEndOffset {
-    /// ErrorCode: `int16`, versions 2-4.
+    /// ErrorCode: `int16`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// Partition: `int32`, versions 2-4.
+    /// Partition: `int32`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "partition"))]
     pub partition: i32,
-    /// LeaderEpoch: `int32`, versions 2-4, default -1, ignorable.
+    /// LeaderEpoch: `int32`, versions 1-4, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "leaderEpoch"))]
     pub leader_epoch: i32,
-    /// EndOffset: `int64`, versions 2-4, default -1.
+    /// EndOffset: `int64`, versions 0-4, default -1.
     #[cfg_attr(feature = "serde", serde(rename = "endOffset"))]
     pub end_offset: i64,
     /// Tagged fields this build does not know, kept and written back.
@@ -122,7 +131,10 @@ impl ::core::default::Default for EpochEndOffset {
 #[cfg(feature = "broker")]
 impl crate::Encodable for EpochEndOffset {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 18usize;
+        let mut n = 14usize;
+        if cx.version >= 1i16 {
+            n += 4usize;
+        }
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
             n += t.total();
@@ -132,7 +144,11 @@ impl crate::Encodable for EpochEndOffset {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.fixed((self.error_code, self.partition, self.leader_epoch, self.end_offset));
+        w.fixed((self.error_code, self.partition));
+        if cx.version >= 1i16 {
+            w.put(&self.leader_epoch, cx);
+        }
+        w.put(&self.end_offset, cx);
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
@@ -141,7 +157,7 @@ impl crate::Encodable for EpochEndOffset {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for EpochEndOffset {
-    const MIN_SIZE: usize = 18usize;
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -149,7 +165,11 @@ impl crate::Decodable for EpochEndOffset {
         let mut this = Self {
             error_code: r.field(cx, "ErrorCode")?,
             partition: r.field(cx, "Partition")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
+            leader_epoch: if cx.version >= 1i16 {
+                r.field(cx, "LeaderEpoch")?
+            } else {
+                -1i32
+            },
             end_offset: r.field(cx, "EndOffset")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -168,7 +188,7 @@ impl crate::testing::Generate for EpochEndOffset {
         Self {
             error_code: g.value(cx),
             partition: g.value(cx),
-            leader_epoch: g.value(cx),
+            leader_epoch: if cx.version >= 1i16 { g.value(cx) } else { -1i32 },
             end_offset: g.value(cx),
             unknown_tagged_fields: if cx.version >= 4i16 {
                 g.unknown_tagged_fields(0u32)
@@ -178,16 +198,16 @@ impl crate::testing::Generate for EpochEndOffset {
         }
     }
 }
-/// Struct `OffsetForLeaderTopicResult` of `OffsetForLeaderEpochResponse.json` (Kafka 4.4), in versions 2-4.
+/// Struct `OffsetForLeaderTopicResult` of `OffsetForLeaderEpochResponse.json` (Kafka 4.4), in versions 0-4.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct OffsetForLeaderTopicResult {
-    /// Topic: `string`, versions 2-4, map key, entity `topicName`.
+    /// Topic: `string`, versions 0-4, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "topic"))]
     pub topic: crate::StrBytes,
-    /// Partitions: `[]EpochEndOffset`, versions 2-4.
+    /// Partitions: `[]EpochEndOffset`, versions 0-4.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<EpochEndOffset>,
     /// Tagged fields this build does not know, kept and written back.
@@ -254,7 +274,7 @@ impl crate::testing::Generate for OffsetForLeaderTopicResult {
 }
 impl crate::Message for OffsetForLeaderEpochResponse {
     const NAME: &'static str = "OffsetForLeaderEpochResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(2i16, 4i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 4i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(4i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The Produce request (api key 0), generated from `ProduceRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 3-13; flexible versions 9+.
+/// Valid versions 0-13; flexible versions 9+; deprecated versions 0-2.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -14,13 +14,13 @@ pub struct ProduceRequest {
     /// TransactionalId: `string`, versions 3-13, nullable 3-13, default null, entity `transactionalId`.
     #[cfg_attr(feature = "serde", serde(rename = "transactionalId"))]
     pub transactional_id: ::core::option::Option<crate::StrBytes>,
-    /// Acks: `int16`, versions 3-13.
+    /// Acks: `int16`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "acks"))]
     pub acks: i16,
-    /// TimeoutMs: `int32`, versions 3-13.
+    /// TimeoutMs: `int32`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "timeoutMs"))]
     pub timeout_ms: i32,
-    /// TopicData: `[]TopicProduceData`, versions 3-13.
+    /// TopicData: `[]TopicProduceData`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "topicData"))]
     pub topic_data: ::std::vec::Vec<TopicProduceData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -31,7 +31,12 @@ pub struct ProduceRequest {
 impl crate::Encodable for ProduceRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 6usize;
-        n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        if cx.version >= 3i16 {
+            n += crate::wire::size(&self.transactional_id, cx, "TransactionalId")?;
+        }
+        if cx.version <= 2i16 && self.transactional_id.is_some() {
+            return Err(crate::wire::not_in_version("TransactionalId", cx));
+        }
         n += crate::wire::size(&self.topic_data, cx, "TopicData")?;
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
@@ -42,7 +47,9 @@ impl crate::Encodable for ProduceRequest {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.put(&self.transactional_id, cx);
+        if cx.version >= 3i16 {
+            w.put(&self.transactional_id, cx);
+        }
         w.fixed((self.acks, self.timeout_ms));
         w.put(&self.topic_data, cx);
         if cx.flexible {
@@ -59,7 +66,11 @@ impl crate::Decodable for ProduceRequest {
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
+            transactional_id: if cx.version >= 3i16 {
+                r.field(cx, "TransactionalId")?
+            } else {
+                None
+            },
             acks: r.field(cx, "Acks")?,
             timeout_ms: r.field(cx, "TimeoutMs")?,
             topic_data: r.field(cx, "TopicData")?,
@@ -78,7 +89,11 @@ impl crate::Decodable for ProduceRequest {
 impl crate::testing::Generate for ProduceRequest {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
-            transactional_id: if g.null() { None } else { Some(g.value(cx)) },
+            transactional_id: if cx.version >= 3i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                None
+            },
             acks: g.value(cx),
             timeout_ms: g.value(cx),
             topic_data: g.value(cx),
@@ -100,16 +115,16 @@ impl ProduceRequest {
         )
     }
 }
-/// Struct `PartitionProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 3-13.
+/// Struct `PartitionProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct PartitionProduceData {
-    /// Index: `int32`, versions 3-13.
+    /// Index: `int32`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "index"))]
     pub index: i32,
-    /// Records: `records`, versions 3-13, nullable 3-13, kept by reference in a segmented encode.
+    /// Records: `records`, versions 0-13, nullable 0-13, kept by reference in a segmented encode.
     #[cfg_attr(
         feature = "serde",
         serde(rename = "records", with = "crate::serde_support::opt_bytes")
@@ -185,19 +200,19 @@ impl crate::testing::Generate for PartitionProduceData {
         }
     }
 }
-/// Struct `TopicProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 3-13.
+/// Struct `TopicProduceData` of `ProduceRequest.json` (Kafka 4.4), in versions 0-13.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct TopicProduceData {
-    /// Name: `string`, versions 3-12, ignorable, map key, entity `topicName`.
+    /// Name: `string`, versions 0-12, ignorable, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
     /// TopicId: `uuid`, versions 13, ignorable, map key.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// PartitionData: `[]PartitionProduceData`, versions 3-13.
+    /// PartitionData: `[]PartitionProduceData`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "partitionData"))]
     pub partition_data: ::std::vec::Vec<PartitionProduceData>,
     /// Tagged fields this build does not know, kept and written back.
@@ -284,7 +299,7 @@ impl crate::testing::Generate for TopicProduceData {
 }
 impl crate::Message for ProduceRequest {
     const NAME: &'static str = "ProduceRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(3i16, 13i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 13i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }
@@ -299,7 +314,13 @@ impl crate::facts::EncodeFacts for ProduceRequest {
         flexible: crate::facts::VersionSet,
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
-        fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        if self.transactional_id.is_some() {
+            fails = fails.union(at.minus(crate::facts::VersionSet::range(3i16, 13i16)));
+        }
+        {
+            let at = at.intersect(crate::facts::VersionSet::range(3i16, 13i16));
+            fails = fails.union(self.transactional_id.fails_in(at, flexible));
+        }
         fails = fails.union(self.topic_data.fails_in(at, flexible));
         fails = fails
             .union(
@@ -341,7 +362,7 @@ impl crate::facts::EncodeFacts for TopicProduceData {
     ) -> crate::facts::VersionSet {
         let mut fails = crate::facts::VersionSet::EMPTY;
         {
-            let at = at.intersect(crate::facts::VersionSet::range(3i16, 12i16));
+            let at = at.intersect(crate::facts::VersionSet::range(0i16, 12i16));
             fails = fails.union(self.name.fails_in(at, flexible));
         }
         fails = fails.union(self.partition_data.fails_in(at, flexible));

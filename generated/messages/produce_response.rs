@@ -3,16 +3,16 @@
 
 /// The Produce response (api key 0), generated from `ProduceResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 3-13; flexible versions 9+.
+/// Valid versions 0-13; flexible versions 9+; deprecated versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct ProduceResponse {
-    /// Responses: `[]TopicProduceResponse`, versions 3-13.
+    /// Responses: `[]TopicProduceResponse`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "responses"))]
     pub responses: ::std::vec::Vec<TopicProduceResponse>,
-    /// ThrottleTimeMs: `int32`, versions 3-13, default 0, ignorable.
+    /// ThrottleTimeMs: `int32`, versions 1-13, default 0, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "throttleTimeMs"))]
     pub throttle_time_ms: i32,
     /// NodeEndpoints: `[]NodeEndpoint`, versions 10-13, tagged 10-13 (tag 0).
@@ -25,8 +25,11 @@ pub struct ProduceResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for ProduceResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 4usize;
+        let mut n = 0usize;
         n += crate::wire::size(&self.responses, cx, "Responses")?;
+        if cx.version >= 1i16 {
+            n += 4usize;
+        }
         if cx.version <= 9i16 && !self.node_endpoints.is_empty() {
             return Err(crate::wire::not_in_version("NodeEndpoints", cx));
         }
@@ -46,7 +49,9 @@ impl crate::Encodable for ProduceResponse {
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.responses, cx);
-        w.put(&self.throttle_time_ms, cx);
+        if cx.version >= 1i16 {
+            w.put(&self.throttle_time_ms, cx);
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             if cx.version >= 10i16 && !self.node_endpoints.is_empty() {
@@ -58,14 +63,18 @@ impl crate::Encodable for ProduceResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for ProduceResponse {
-    const MIN_SIZE: usize = 5usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
     ) -> crate::wire::ReadResult<Self> {
         let mut this = Self {
             responses: r.field(cx, "Responses")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
+            throttle_time_ms: if cx.version >= 1i16 {
+                r.field(cx, "ThrottleTimeMs")?
+            } else {
+                0i32
+            },
             node_endpoints: ::std::vec::Vec::new(),
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
@@ -88,7 +97,7 @@ impl crate::testing::Generate for ProduceResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             responses: g.value(cx),
-            throttle_time_ms: g.value(cx),
+            throttle_time_ms: if cx.version >= 1i16 { g.value(cx) } else { 0i32 },
             node_endpoints: if cx.version >= 10i16 {
                 g.value(cx)
             } else {
@@ -258,22 +267,22 @@ impl crate::testing::Generate for LeaderIdAndEpoch {
         }
     }
 }
-/// Struct `PartitionProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 3-13.
+/// Struct `PartitionProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 0-13.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct PartitionProduceResponse {
-    /// Index: `int32`, versions 3-13.
+    /// Index: `int32`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "index"))]
     pub index: i32,
-    /// ErrorCode: `int16`, versions 3-13.
+    /// ErrorCode: `int16`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
-    /// BaseOffset: `int64`, versions 3-13.
+    /// BaseOffset: `int64`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "baseOffset"))]
     pub base_offset: i64,
-    /// LogAppendTimeMs: `int64`, versions 3-13, default -1, ignorable.
+    /// LogAppendTimeMs: `int64`, versions 2-13, default -1, ignorable.
     #[cfg_attr(feature = "serde", serde(rename = "logAppendTimeMs"))]
     pub log_append_time_ms: i64,
     /// LogStartOffset: `int64`, versions 5-13, default -1, ignorable.
@@ -310,7 +319,10 @@ impl ::core::default::Default for PartitionProduceResponse {
 #[cfg(feature = "broker")]
 impl crate::Encodable for PartitionProduceResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
-        let mut n = 22usize;
+        let mut n = 14usize;
+        if cx.version >= 2i16 {
+            n += 8usize;
+        }
         if cx.version >= 5i16 {
             n += 8usize;
         }
@@ -344,12 +356,10 @@ impl crate::Encodable for PartitionProduceResponse {
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
-        w.fixed((
-            self.index,
-            self.error_code,
-            self.base_offset,
-            self.log_append_time_ms,
-        ));
+        w.fixed((self.index, self.error_code, self.base_offset));
+        if cx.version >= 2i16 {
+            w.put(&self.log_append_time_ms, cx);
+        }
         if cx.version >= 5i16 {
             w.put(&self.log_start_offset, cx);
         }
@@ -373,7 +383,7 @@ impl crate::Encodable for PartitionProduceResponse {
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for PartitionProduceResponse {
-    const MIN_SIZE: usize = 22usize;
+    const MIN_SIZE: usize = 14usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -382,7 +392,11 @@ impl crate::Decodable for PartitionProduceResponse {
             index: r.field(cx, "Index")?,
             error_code: r.field(cx, "ErrorCode")?,
             base_offset: r.field(cx, "BaseOffset")?,
-            log_append_time_ms: r.field(cx, "LogAppendTimeMs")?,
+            log_append_time_ms: if cx.version >= 2i16 {
+                r.field(cx, "LogAppendTimeMs")?
+            } else {
+                -1i64
+            },
             log_start_offset: if cx.version >= 5i16 {
                 r.field(cx, "LogStartOffset")?
             } else {
@@ -422,7 +436,7 @@ impl crate::testing::Generate for PartitionProduceResponse {
             index: g.value(cx),
             error_code: g.value(cx),
             base_offset: g.value(cx),
-            log_append_time_ms: g.value(cx),
+            log_append_time_ms: if cx.version >= 2i16 { g.value(cx) } else { -1i64 },
             log_start_offset: if cx.version >= 5i16 { g.value(cx) } else { -1i64 },
             record_errors: if cx.version >= 8i16 {
                 g.value(cx)
@@ -447,19 +461,19 @@ impl crate::testing::Generate for PartitionProduceResponse {
         }
     }
 }
-/// Struct `TopicProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 3-13.
+/// Struct `TopicProduceResponse` of `ProduceResponse.json` (Kafka 4.4), in versions 0-13.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct TopicProduceResponse {
-    /// Name: `string`, versions 3-12, ignorable, map key, entity `topicName`.
+    /// Name: `string`, versions 0-12, ignorable, map key, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
     /// TopicId: `uuid`, versions 13, ignorable, map key.
     #[cfg_attr(feature = "serde", serde(rename = "topicId"))]
     pub topic_id: crate::Uuid,
-    /// PartitionResponses: `[]PartitionProduceResponse`, versions 3-13.
+    /// PartitionResponses: `[]PartitionProduceResponse`, versions 0-13.
     #[cfg_attr(feature = "serde", serde(rename = "partitionResponses"))]
     pub partition_responses: ::std::vec::Vec<PartitionProduceResponse>,
     /// Tagged fields this build does not know, kept and written back.
@@ -620,7 +634,7 @@ impl crate::testing::Generate for NodeEndpoint {
 }
 impl crate::Message for ProduceResponse {
     const NAME: &'static str = "ProduceResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(3i16, 13i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 13i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(9i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,19 +3,19 @@
 
 /// A protocol header, generated from `RequestHeader.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 2+.
+/// Valid versions 0-2; flexible versions 2+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct RequestHeader {
-    /// RequestApiKey: `int16`, versions 1-2.
+    /// RequestApiKey: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "requestApiKey"))]
     pub request_api_key: i16,
-    /// RequestApiVersion: `int16`, versions 1-2.
+    /// RequestApiVersion: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "requestApiVersion"))]
     pub request_api_version: i16,
-    /// CorrelationId: `int32`, versions 1-2.
+    /// CorrelationId: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "correlationId"))]
     pub correlation_id: i32,
     /// ClientId: `string`, versions 1-2, nullable 1-2, compact encoding in versions none.
@@ -40,7 +40,17 @@ impl ::core::default::Default for RequestHeader {
 impl crate::Encodable for RequestHeader {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 8usize;
-        n += crate::wire::size(&self.client_id, cx.with_flexible(false), "ClientId")?;
+        if cx.version >= 1i16 {
+            n
+                += crate::wire::size(
+                    &self.client_id,
+                    cx.with_flexible(false),
+                    "ClientId",
+                )?;
+        }
+        if cx.version <= 0i16 && self.client_id != Some(crate::StrBytes::new()) {
+            return Err(crate::wire::not_in_version("ClientId", cx));
+        }
         if cx.flexible {
             let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
             n += t.total();
@@ -51,7 +61,9 @@ impl crate::Encodable for RequestHeader {
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.fixed((self.request_api_key, self.request_api_version, self.correlation_id));
-        w.put(&self.client_id, cx.with_flexible(false));
+        if cx.version >= 1i16 {
+            w.put(&self.client_id, cx.with_flexible(false));
+        }
         if cx.flexible {
             let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
             t.finish(w);
@@ -69,7 +81,11 @@ impl crate::Decodable for RequestHeader {
             request_api_key: r.field(cx, "RequestApiKey")?,
             request_api_version: r.field(cx, "RequestApiVersion")?,
             correlation_id: r.field(cx, "CorrelationId")?,
-            client_id: r.field(cx.with_flexible(false), "ClientId")?,
+            client_id: if cx.version >= 1i16 {
+                r.field(cx.with_flexible(false), "ClientId")?
+            } else {
+                Some(crate::StrBytes::new())
+            },
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
         if cx.flexible {
@@ -88,7 +104,11 @@ impl crate::testing::Generate for RequestHeader {
             request_api_key: g.value(cx),
             request_api_version: g.value(cx),
             correlation_id: g.value(cx),
-            client_id: if g.null() { None } else { Some(g.value(cx)) },
+            client_id: if cx.version >= 1i16 {
+                if g.null() { None } else { Some(g.value(cx)) }
+            } else {
+                Some(crate::StrBytes::new())
+            },
             unknown_tagged_fields: if cx.version >= 2i16 {
                 g.unknown_tagged_fields(0u32)
             } else {
@@ -109,7 +129,7 @@ impl RequestHeader {
 }
 impl crate::Message for RequestHeader {
     const NAME: &'static str = "RequestHeader";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(2i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,7 +3,7 @@
 
 /// The WriteTxnMarkers request (api key 27), generated from `WriteTxnMarkersRequest.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 1+.
+/// Valid versions 0-2; flexible versions 1+; deprecated versions 0.
 ///
 /// Listeners: broker.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,7 +11,7 @@
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WriteTxnMarkersRequest {
-    /// Markers: `[]WritableTxnMarker`, versions 1-2.
+    /// Markers: `[]WritableTxnMarker`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "markers"))]
     pub markers: ::std::vec::Vec<WritableTxnMarker>,
     /// Tagged fields this build does not know, kept and written back.
@@ -23,19 +23,25 @@ impl crate::Encodable for WriteTxnMarkersRequest {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
         n += crate::wire::size(&self.markers, cx, "Markers")?;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.markers, cx);
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for WriteTxnMarkersRequest {
-    const MIN_SIZE: usize = 2usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -44,9 +50,11 @@ impl crate::Decodable for WriteTxnMarkersRequest {
             markers: r.field(cx, "Markers")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -56,7 +64,11 @@ impl crate::testing::Generate for WriteTxnMarkersRequest {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             markers: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
@@ -70,16 +82,16 @@ impl WriteTxnMarkersRequest {
         )
     }
 }
-/// Struct `WritableTxnMarkerTopic` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 1-2.
+/// Struct `WritableTxnMarkerTopic` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WritableTxnMarkerTopic {
-    /// Name: `string`, versions 1-2, entity `topicName`.
+    /// Name: `string`, versions 0-2, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// PartitionIndexes: `[]int32`, versions 1-2.
+    /// PartitionIndexes: `[]int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndexes"))]
     pub partition_indexes: ::std::vec::Vec<i32>,
     /// Tagged fields this build does not know, kept and written back.
@@ -92,20 +104,26 @@ impl crate::Encodable for WritableTxnMarkerTopic {
         let mut n = 0usize;
         n += crate::wire::size(&self.name, cx, "Name")?;
         n += crate::wire::size(&self.partition_indexes, cx, "PartitionIndexes")?;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.name, cx);
         w.put(&self.partition_indexes, cx);
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for WritableTxnMarkerTopic {
-    const MIN_SIZE: usize = 3usize;
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -115,9 +133,11 @@ impl crate::Decodable for WritableTxnMarkerTopic {
             partition_indexes: r.field(cx, "PartitionIndexes")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -128,29 +148,33 @@ impl crate::testing::Generate for WritableTxnMarkerTopic {
         Self {
             name: g.value(cx),
             partition_indexes: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
-/// Struct `WritableTxnMarker` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 1-2.
+/// Struct `WritableTxnMarker` of `WriteTxnMarkersRequest.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WritableTxnMarker {
-    /// ProducerId: `int64`, versions 1-2, entity `producerId`.
+    /// ProducerId: `int64`, versions 0-2, entity `producerId`.
     #[cfg_attr(feature = "serde", serde(rename = "producerId"))]
     pub producer_id: i64,
-    /// ProducerEpoch: `int16`, versions 1-2.
+    /// ProducerEpoch: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "producerEpoch"))]
     pub producer_epoch: i16,
-    /// TransactionResult: `bool`, versions 1-2.
+    /// TransactionResult: `bool`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "transactionResult"))]
     pub transaction_result: bool,
-    /// Topics: `[]WritableTxnMarkerTopic`, versions 1-2.
+    /// Topics: `[]WritableTxnMarkerTopic`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<WritableTxnMarkerTopic>,
-    /// CoordinatorEpoch: `int32`, versions 1-2.
+    /// CoordinatorEpoch: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "coordinatorEpoch"))]
     pub coordinator_epoch: i32,
     /// TransactionVersion: `int8`, versions 2, default 0, ignorable.
@@ -168,8 +192,12 @@ impl crate::Encodable for WritableTxnMarker {
         if cx.version >= 2i16 {
             n += 1usize;
         }
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
@@ -179,13 +207,15 @@ impl crate::Encodable for WritableTxnMarker {
         if cx.version >= 2i16 {
             w.put(&self.transaction_version, cx);
         }
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "broker")]
 impl crate::Decodable for WritableTxnMarker {
-    const MIN_SIZE: usize = 17usize;
+    const MIN_SIZE: usize = 16usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -203,9 +233,11 @@ impl crate::Decodable for WritableTxnMarker {
             },
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -220,13 +252,17 @@ impl crate::testing::Generate for WritableTxnMarker {
             topics: g.value(cx),
             coordinator_epoch: g.value(cx),
             transaction_version: if cx.version >= 2i16 { g.value(cx) } else { 0i8 },
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
 impl crate::Message for WriteTxnMarkersRequest {
     const NAME: &'static str = "WriteTxnMarkersRequest";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

@@ -3,13 +3,13 @@
 
 /// The WriteTxnMarkers response (api key 27), generated from `WriteTxnMarkersResponse.json` of Kafka 4.4.
 ///
-/// Valid versions 1-2; flexible versions 1+.
+/// Valid versions 0-2; flexible versions 1+; deprecated versions 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WriteTxnMarkersResponse {
-    /// Markers: `[]WritableTxnMarkerResult`, versions 1-2.
+    /// Markers: `[]WritableTxnMarkerResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "markers"))]
     pub markers: ::std::vec::Vec<WritableTxnMarkerResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -21,19 +21,25 @@ impl crate::Encodable for WriteTxnMarkersResponse {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 0usize;
         n += crate::wire::size(&self.markers, cx, "Markers")?;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.markers, cx);
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for WriteTxnMarkersResponse {
-    const MIN_SIZE: usize = 2usize;
+    const MIN_SIZE: usize = 1usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -42,9 +48,11 @@ impl crate::Decodable for WriteTxnMarkersResponse {
             markers: r.field(cx, "Markers")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -54,7 +62,11 @@ impl crate::testing::Generate for WriteTxnMarkersResponse {
     fn generate(g: &mut crate::testing::Gen, cx: crate::wire::Cx) -> Self {
         Self {
             markers: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
@@ -68,16 +80,16 @@ impl WriteTxnMarkersResponse {
         )
     }
 }
-/// Struct `WritableTxnMarkerPartitionResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 1-2.
+/// Struct `WritableTxnMarkerPartitionResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WritableTxnMarkerPartitionResult {
-    /// PartitionIndex: `int32`, versions 1-2.
+    /// PartitionIndex: `int32`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitionIndex"))]
     pub partition_index: i32,
-    /// ErrorCode: `int16`, versions 1-2.
+    /// ErrorCode: `int16`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "errorCode"))]
     pub error_code: i16,
     /// Tagged fields this build does not know, kept and written back.
@@ -86,21 +98,27 @@ pub struct WritableTxnMarkerPartitionResult {
 }
 #[cfg(feature = "broker")]
 impl crate::Encodable for WritableTxnMarkerPartitionResult {
-    fn size(&self, _cx: crate::wire::Cx) -> crate::wire::SizeResult {
+    fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 6usize;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
-    fn write(&self, w: &mut crate::wire::Writer<'_>, _cx: crate::wire::Cx) {
+    fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.fixed((self.partition_index, self.error_code));
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for WritableTxnMarkerPartitionResult {
-    const MIN_SIZE: usize = 7usize;
+    const MIN_SIZE: usize = 6usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -110,9 +128,11 @@ impl crate::Decodable for WritableTxnMarkerPartitionResult {
             error_code: r.field(cx, "ErrorCode")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -123,20 +143,24 @@ impl crate::testing::Generate for WritableTxnMarkerPartitionResult {
         Self {
             partition_index: g.value(cx),
             error_code: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
-/// Struct `WritableTxnMarkerTopicResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 1-2.
+/// Struct `WritableTxnMarkerTopicResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WritableTxnMarkerTopicResult {
-    /// Name: `string`, versions 1-2, entity `topicName`.
+    /// Name: `string`, versions 0-2, entity `topicName`.
     #[cfg_attr(feature = "serde", serde(rename = "name"))]
     pub name: crate::StrBytes,
-    /// Partitions: `[]WritableTxnMarkerPartitionResult`, versions 1-2.
+    /// Partitions: `[]WritableTxnMarkerPartitionResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "partitions"))]
     pub partitions: ::std::vec::Vec<WritableTxnMarkerPartitionResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -149,20 +173,26 @@ impl crate::Encodable for WritableTxnMarkerTopicResult {
         let mut n = 0usize;
         n += crate::wire::size(&self.name, cx, "Name")?;
         n += crate::wire::size(&self.partitions, cx, "Partitions")?;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.name, cx);
         w.put(&self.partitions, cx);
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for WritableTxnMarkerTopicResult {
-    const MIN_SIZE: usize = 3usize;
+    const MIN_SIZE: usize = 2usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -172,9 +202,11 @@ impl crate::Decodable for WritableTxnMarkerTopicResult {
             partitions: r.field(cx, "Partitions")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -185,20 +217,24 @@ impl crate::testing::Generate for WritableTxnMarkerTopicResult {
         Self {
             name: g.value(cx),
             partitions: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
-/// Struct `WritableTxnMarkerResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 1-2.
+/// Struct `WritableTxnMarkerResult` of `WriteTxnMarkersResponse.json` (Kafka 4.4), in versions 0-2.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct WritableTxnMarkerResult {
-    /// ProducerId: `int64`, versions 1-2, entity `producerId`.
+    /// ProducerId: `int64`, versions 0-2, entity `producerId`.
     #[cfg_attr(feature = "serde", serde(rename = "producerId"))]
     pub producer_id: i64,
-    /// Topics: `[]WritableTxnMarkerTopicResult`, versions 1-2.
+    /// Topics: `[]WritableTxnMarkerTopicResult`, versions 0-2.
     #[cfg_attr(feature = "serde", serde(rename = "topics"))]
     pub topics: ::std::vec::Vec<WritableTxnMarkerTopicResult>,
     /// Tagged fields this build does not know, kept and written back.
@@ -210,20 +246,26 @@ impl crate::Encodable for WritableTxnMarkerResult {
     fn size(&self, cx: crate::wire::Cx) -> crate::wire::SizeResult {
         let mut n = 8usize;
         n += crate::wire::size(&self.topics, cx, "Topics")?;
-        let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
-        n += t.total();
+        if cx.flexible {
+            let t = crate::wire::TaggedSize::new(&self.unknown_tagged_fields, &[])?;
+            n += t.total();
+        } else {
+            crate::wire::no_tagged_fields(&self.unknown_tagged_fields, cx)?;
+        }
         Ok(n)
     }
     fn write(&self, w: &mut crate::wire::Writer<'_>, cx: crate::wire::Cx) {
         w.put(&self.producer_id, cx);
         w.put(&self.topics, cx);
-        let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
-        t.finish(w);
+        if cx.flexible {
+            let t = crate::wire::TaggedWriter::begin(w, &self.unknown_tagged_fields);
+            t.finish(w);
+        }
     }
 }
 #[cfg(feature = "client")]
 impl crate::Decodable for WritableTxnMarkerResult {
-    const MIN_SIZE: usize = 10usize;
+    const MIN_SIZE: usize = 9usize;
     fn read(
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
@@ -233,9 +275,11 @@ impl crate::Decodable for WritableTxnMarkerResult {
             topics: r.field(cx, "Topics")?,
             unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
         };
-        let mut t = crate::wire::TaggedReader::begin(r)?;
-        while t.next(r)?.is_some() {
-            t.unknown(r, &mut this.unknown_tagged_fields)?;
+        if cx.flexible {
+            let mut t = crate::wire::TaggedReader::begin(r)?;
+            while t.next(r)?.is_some() {
+                t.unknown(r, &mut this.unknown_tagged_fields)?;
+            }
         }
         Ok(this)
     }
@@ -246,13 +290,17 @@ impl crate::testing::Generate for WritableTxnMarkerResult {
         Self {
             producer_id: g.value(cx),
             topics: g.value(cx),
-            unknown_tagged_fields: g.unknown_tagged_fields(0u32),
+            unknown_tagged_fields: if cx.version >= 1i16 {
+                g.unknown_tagged_fields(0u32)
+            } else {
+                crate::wire::UnknownTaggedFields::new()
+            },
         }
     }
 }
 impl crate::Message for WriteTxnMarkersResponse {
     const NAME: &'static str = "WriteTxnMarkersResponse";
-    const VERSIONS: crate::VersionRange = crate::VersionRange::new(1i16, 2i16);
+    const VERSIONS: crate::VersionRange = crate::VersionRange::new(0i16, 2i16);
     const FLEXIBLE_MIN: ::core::option::Option<i16> = Some(1i16);
     const LATEST_VERSION_UNSTABLE: bool = false;
 }

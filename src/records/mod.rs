@@ -10,7 +10,8 @@
 //!   records lazily. Uncompressed keys, values and headers are `Bytes`
 //!   slices of the input: decoding copies no payload.
 //! * [`LegacyMessage`]: magic 0/1 messages, including compressed wrappers.
-//! * [`RecordBatchBuilder`]: what a producer needs to write a batch.
+//! * [`RecordBatchBuilder`]: what a producer needs to write a batch;
+//!   [`LegacyMessageSetBuilder`]: a magic 0/1 message set, for Produce v0-2.
 //! * [`ControlRecord`]: transaction markers and the KRaft control types.
 //! * [`compression`]: gzip, snappy (xerial and raw), lz4 (frame, and the
 //!   KAFKA-3160 form), zstd, each behind its cargo feature, with a
@@ -25,6 +26,7 @@ pub mod compression;
 mod control;
 mod error;
 pub mod legacy;
+mod legacy_builder;
 mod set;
 
 pub use batch::{
@@ -38,4 +40,7 @@ pub use compression::{Compression, CompressionOptions, SnappyFraming};
 pub use control::{ControlRecord, ControlRecordKey, ControlRecordType, EndTxnMarker};
 pub use error::RecordsError;
 pub use legacy::LegacyMessage;
+pub use legacy_builder::{
+    fetch_magic, produce_magic, LegacyMessageSetBuilder, MAGIC_V0, MAGIC_V1, MAGIC_V2,
+};
 pub use set::{decode_batches, Batch, Batches, DecodedRecords, PartialBatch};

@@ -45,6 +45,14 @@ impl Cond {
         match possible.subtract(&applies) {
             Some(rest) => Cond::new(rest, possible),
             None => match Cond::new(applies, possible) {
+                // One version inside the range (a historic field such as OffsetCommit v1's
+                // CommitTimestamp): `!=` rather than a negated `==` (clippy::nonminimal_bool).
+                Cond::When(_)
+                    if applies.intersect(&possible).lo == applies.intersect(&possible).hi =>
+                {
+                    let v = applies.intersect(&possible).lo;
+                    Cond::When(quote!(cx.version != #v))
+                }
                 Cond::When(c) => Cond::When(quote!(!(#c))),
                 Cond::Always => Cond::Never,
                 Cond::Never => Cond::Always,

@@ -19,6 +19,7 @@ pub mod data;
 pub mod diff;
 pub mod matrix;
 pub mod svg;
+pub mod union;
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -5,12 +5,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.ApiMessageType;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Message;
 import org.apache.kafka.common.protocol.ObjectSerializationCache;
+import org.apache.kafka.common.record.TimestampType;
 
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -38,6 +40,8 @@ import java.util.Map;
  *   VERSIONS                                             -> one JSON array, one object per ApiKeys entry
  *   DATAVERSIONS &lt;SchemaName&gt;...                         -> JSON object: name -> [lowest, highest]
  *   PING                                                 -> OK &lt;kafka-clients version&gt;
+ *   LEGACY &lt;magic&gt; &lt;codec&gt; &lt;baseOffset&gt; &lt;logAppendTime|-1&gt; [&lt;ts&gt;:&lt;keyhex|-&gt;:&lt;valuehex|-&gt;]...
+ *                                                        -> hex of the message set MemoryRecordsBuilder writes
  * </pre>
  * Any failure answers {@code ERR <message>} on one line; the process keeps going. EOF or QUIT ends it.
  * The JSON is what Kafka's generated *DataJsonConverter classes read and write (serializeRecords=true).
@@ -132,6 +136,8 @@ public final class Oracle {
                     ? encode(message, version, parts[4], full)
                     : decode(message, version, parts[4], full);
             }
+            case "LEGACY":
+                return legacy(line.split(" "));
             case "DATAVERSIONS": {
                 // DATAVERSIONS <SchemaName>... -> JSON object: name -> [lowest, highest]
                 ObjectNode o = JsonNodeFactory.instance.objectNode();
@@ -401,6 +407,49 @@ public final class Oracle {
     }
 
     private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    /** A record class of kafka-clients: 4.2+ moved them to {@code record.internal}. */
+    static Class<?> recordClass(String name) throws ClassNotFoundException {
+        try {
+            return Class.forName("org.apache.kafka.common.record.internal." + name);
+        } catch (ClassNotFoundException e) {
+            return Class.forName("org.apache.kafka.common.record." + name);
+        }
+    }
+
+    /**
+     * A legacy (magic 0 or 1) message set as Kafka's MemoryRecordsBuilder writes it. Reflection, so
+     * one source builds against every kafka-clients release the oracle is built for.
+     */
+    static String legacy(String[] p) throws Exception {
+        if (p.length < 5) {
+            return "ERR usage: LEGACY <magic> <codec> <baseOffset> <logAppendTime|-1> [<ts>:<keyhex|->:<valuehex|->]...";
+        }
+        byte magic = Byte.parseByte(p[1]);
+        Class<?> typeClass = recordClass("CompressionType");
+        Object type = typeClass.getMethod("forName", String.class).invoke(null, p[2]);
+        Compression.Builder<?> cb = (Compression.Builder<?>) Compression.class.getMethod("of", typeClass).invoke(null, type);
+        Compression compression = cb.build();
+        long base = Long.parseLong(p[3]);
+        long logAppendTime = Long.parseLong(p[4]);
+        TimestampType tt = magic == 0 ? TimestampType.NO_TIMESTAMP_TYPE
+            : logAppendTime >= 0 ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
+        Method builder = recordClass("MemoryRecords").getMethod("builder", ByteBuffer.class, byte.class,
+            Compression.class, TimestampType.class, long.class, long.class);
+        Object b = builder.invoke(null, ByteBuffer.allocate(1 << 16), magic, compression, tt, base, logAppendTime);
+        Method append = b.getClass().getMethod("append", long.class, byte[].class, byte[].class);
+        for (int i = 5; i < p.length; i++) {
+            String[] r = p[i].split(":", -1);
+            byte[] key = r[1].equals("-") ? null : unhex(r[1]);
+            byte[] value = r[2].equals("-") ? null : unhex(r[2]);
+            append.invoke(b, Long.parseLong(r[0]), key, value);
+        }
+        Object records = b.getClass().getMethod("build").invoke(b);
+        ByteBuffer buf = (ByteBuffer) records.getClass().getMethod("buffer").invoke(records);
+        byte[] out = new byte[buf.remaining()];
+        buf.get(out);
+        return hex(out);
+    }
 
     static String hex(byte[] bytes) {
         char[] out = new char[bytes.length * 2];
