@@ -574,9 +574,9 @@ impl KafkaNodes {
         assert!(
             help,
             "this test needs `testsupport/kafka/broker cluster start` (three-node KRaft clusters, \
-             node-stop/node-start, features): this tree's launcher has no `cluster` command yet. \
-             It lands with the testsupport/kafka cluster work; `KWIRE_TESTSUPPORT_KAFKA=DIR` points \
-             at a testsupport/kafka that has it."
+             node-stop/node-start, features), and `broker cluster start --help` failed: run it \
+             by hand to see why (python3, the launcher's own checks); `KWIRE_TESTSUPPORT_KAFKA=DIR` \
+             points at another testsupport/kafka."
         );
         let tv = transaction_version.to_string();
         let text = cluster_cmd(&[

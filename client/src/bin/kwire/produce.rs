@@ -14,9 +14,6 @@ use kwire_client::{Cluster, ClusterConfig};
 use crate::connect::ConnectArgs;
 use crate::exit::{self, Failure};
 
-/// Exit code: some records were not delivered.
-
-
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Codec {
     None,
