@@ -40,7 +40,8 @@
 //! use kwire::{ApiKey, VersionRange};
 //!
 //! assert_eq!(ApiKey::API_VERSIONS, ApiKey(18));
-//! assert_eq!(ApiKey::PRODUCE.versions(), Some(VersionRange::new(3, 13)));
+//! // Produce v0-2 are the historic versions Kafka 4.0 removed (KIP-896).
+//! assert_eq!(ApiKey::PRODUCE.versions(), Some(VersionRange::new(0, 13)));
 //! assert_eq!(ApiKey::API_VERSIONS.info().map(|i| i.name), Some("ApiVersions"));
 //! // A newer broker's key is kept, not an error.
 //! assert!(ApiKey(999).info().is_none());
