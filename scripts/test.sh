@@ -61,8 +61,8 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 step "docs (warnings are errors; doc examples run with the tests)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
 
-step "the published kwire crate builds from its package alone (generated/ inside, no ../shared, no schema fetch)"
-cargo package -q -p kwire-fingerprint -p kwire --allow-dirty
+step "the published crates build from their packages alone (kwire with generated/ inside; no ../shared, no schema fetch)"
+cargo package -q -p kwire-fingerprint -p kwire -p kwire-codegen -p kwire-client --allow-dirty
 
 step "vendored output of the example crate against its pin and lock (as a user's CI runs it)"
 cargo run -q -p kwire-codegen -- check --vendored examples/vendored-client/src/kafka

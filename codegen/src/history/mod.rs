@@ -36,10 +36,13 @@ pub const PATCHES_FILE: &str = "patches.toml";
 /// the runtime calls it `next`.
 pub const TRUNK: &str = "trunk";
 
-const COMMITTED_LINES: &str = include_str!("../../../schemas/history/lines.toml");
-const COMMITTED_PRE_JSON: &str = include_str!("../../../schemas/history/pre-json.toml");
-const COMMITTED_FEATURES: &str = include_str!("../../../schemas/history/features.toml");
-const COMMITTED_PATCHES: &str = include_str!("../../../schemas/history/patches.toml");
+// `codegen/history-data` is a symlink to the repository's `schemas/history`,
+// so the release history ships inside kwire-codegen's own package (a
+// published crate cannot reach files outside its directory).
+const COMMITTED_LINES: &str = include_str!("../../history-data/lines.toml");
+const COMMITTED_PRE_JSON: &str = include_str!("../../history-data/pre-json.toml");
+const COMMITTED_FEATURES: &str = include_str!("../../history-data/features.toml");
+const COMMITTED_PATCHES: &str = include_str!("../../history-data/patches.toml");
 
 /// The history committed with this generator (the files are compiled in,
 /// so a user's `generate` needs no other input than the pinned schemas).
