@@ -3,6 +3,7 @@
 #
 #   scripts/test.sh            # everything CI runs
 #   KWIRE_FULL_MATRIX=1 ...    # also every Kafka release of the broker matrix
+#   KWIRE_LONG=1 ...           # also the long real-broker variants (#[ignore = "long: ..."])
 #   KWIRE_FUZZ_SECONDS=N ...   # fuzz each target N s (default 0 here, 60 in CI when cargo-fuzz installs)
 #
 # It installs what it needs (Debian packages, the peers, Kafka jars from
@@ -68,7 +69,13 @@ step "vendored output of the example crate against its pin and lock (as a user's
 cargo run -q -p kwire-codegen -- check --vendored examples/vendored-client/src/kafka
 
 step "tests"
-cargo test --workspace 2>&1 | tee target/test-output.txt
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
+# Long variants are #[ignore = "long: ..."]: listed as ignored above, run
+# here with KWIRE_LONG=1 (CI keeps to its 40-minute budget).
+if [ -n "${KWIRE_LONG:-}" ]; then
+  step "long variants (KWIRE_LONG)"
+  cargo test --workspace --tests --no-fail-fast -- --ignored 2>&1 | tee -a target/test-output.txt
+fi
 grep -q "test result: FAILED" target/test-output.txt && exit 1
 
 step "Kafka test support self-test (real brokers, the oracle)"
