@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p kwire-client --bench throughput            # starts a 4.4.0 broker
 //! KWIRE_BENCH_BOOTSTRAP=host:port cargo bench -p kwire-client --bench throughput
+//! KWIRE_BENCH_TOOLS=kwire KWIRE_BENCH_SIZES=100 cargo bench ...   # a subset (e.g. to profile)
 //! ```
 //!
 //! Every tool writes N records of S bytes (100 B and 10 KiB) with acks=all
@@ -178,9 +179,16 @@ fn main() {
         rt.block_on(Cluster::connect(&[b.as_str()], ClusterConfig::default()))
             .unwrap(),
     );
+    // Subsets for profiling one side: comma lists, all by default.
+    let pick = |var: &str, item: &str| {
+        std::env::var(var).map_or(true, |v| v.split(',').any(|x| x.trim() == item))
+    };
     println!("| records | tool | produce rec/s | produce MB/s | consume rec/s | consume MB/s |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (size, n) in [(100usize, 300_000usize), (10 * 1024, 10_000)] {
+        if !pick("KWIRE_BENCH_SIZES", &size.to_string()) {
+            continue;
+        }
         let mb = |secs: f64| (n * size) as f64 / secs / 1e6;
         let row = |tool: &str, p: f64, k: f64| {
             println!(
@@ -191,60 +199,67 @@ fn main() {
         };
         let _ = mb;
         // kwire
-        let topic = format!("bench-kwire-{size}");
-        rt.block_on(create(&c, &topic));
-        let pt = rt.block_on(kwire_produce(c.clone(), &topic, n, size));
-        let ct = rt.block_on(kwire_consume(c.clone(), &topic, n));
-        row(
-            "kwire",
-            n as f64 / pt.as_secs_f64(),
-            n as f64 / ct.as_secs_f64(),
-        );
+        if pick("KWIRE_BENCH_TOOLS", "kwire") {
+            let topic = format!("bench-kwire-{size}");
+            rt.block_on(create(&c, &topic));
+            let pt = rt.block_on(kwire_produce(c.clone(), &topic, n, size));
+            let ct = rt.block_on(kwire_consume(c.clone(), &topic, n));
+            row(
+                "kwire",
+                n as f64 / pt.as_secs_f64(),
+                n as f64 / ct.as_secs_f64(),
+            );
+        }
         // librdkafka (kcat)
-        let topic = format!("bench-kcat-{size}");
-        rt.block_on(create(&c, &topic));
-        let file = std::env::temp_dir().join(format!("kwire-bench-{size}.txt"));
-        let line = format!("{}\n", "x".repeat(size));
-        std::fs::write(&file, line.repeat(n)).unwrap();
-        let pt = kcat(
-            &[
-                "-P",
-                "-b",
-                &b,
-                "-t",
-                &topic,
-                "-p",
-                "0",
-                "-X",
-                "acks=all",
-                "-X",
-                "linger.ms=5",
-            ],
-            Some(&file),
-        );
-        let ct = kcat(
-            &[
-                "-C",
-                "-b",
-                &b,
-                "-t",
-                &topic,
-                "-p",
-                "0",
-                "-o",
-                "beginning",
-                "-e",
-                "-q",
-            ],
-            None,
-        );
-        let _ = std::fs::remove_file(&file);
-        row(
-            "librdkafka 2.16 (kcat)",
-            n as f64 / pt.as_secs_f64(),
-            n as f64 / ct.as_secs_f64(),
-        );
+        if pick("KWIRE_BENCH_TOOLS", "kcat") {
+            let topic = format!("bench-kcat-{size}");
+            rt.block_on(create(&c, &topic));
+            let file = std::env::temp_dir().join(format!("kwire-bench-{size}.txt"));
+            let line = format!("{}\n", "x".repeat(size));
+            std::fs::write(&file, line.repeat(n)).unwrap();
+            let pt = kcat(
+                &[
+                    "-P",
+                    "-b",
+                    &b,
+                    "-t",
+                    &topic,
+                    "-p",
+                    "0",
+                    "-X",
+                    "acks=all",
+                    "-X",
+                    "linger.ms=5",
+                ],
+                Some(&file),
+            );
+            let ct = kcat(
+                &[
+                    "-C",
+                    "-b",
+                    &b,
+                    "-t",
+                    &topic,
+                    "-p",
+                    "0",
+                    "-o",
+                    "beginning",
+                    "-e",
+                    "-q",
+                ],
+                None,
+            );
+            let _ = std::fs::remove_file(&file);
+            row(
+                "librdkafka 2.16 (kcat)",
+                n as f64 / pt.as_secs_f64(),
+                n as f64 / ct.as_secs_f64(),
+            );
+        }
         // Java
+        if !pick("KWIRE_BENCH_TOOLS", "java") {
+            continue;
+        }
         let topic = format!("bench-java-{size}");
         rt.block_on(create(&c, &topic));
         let ns = n.to_string();

@@ -55,6 +55,17 @@ fn check(
 ) {
     let offs: BTreeSet<(i32, i64)> = d.iter().map(|d| (d.partition, d.offset)).collect();
     assert_eq!(offs.len(), d.len(), "two records at one offset");
+    // A record read twice at one offset is the consumer's fault; twice at
+    // two offsets, the log's (a retry written again).
+    let mut seen = BTreeSet::new();
+    for r in got {
+        assert!(
+            seen.insert((r.partition, r.offset)),
+            "the consumer returned partition {} offset {} twice",
+            r.partition,
+            r.offset
+        );
+    }
     assert_eq!(got.len(), d.len(), "read back");
     for p in 0..partitions {
         let mut vals: Vec<usize> = got

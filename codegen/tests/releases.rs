@@ -45,7 +45,12 @@ fn every_release_line_parses_and_generates() {
             out.contains_key("api_table.rs"),
             "{release}: no api_table.rs"
         );
-        // Deterministic: a second run gives byte-identical output.
+        // Deterministic: a second run gives byte-identical output. Checked
+        // on the pinned line and trunk only: every line runs the same
+        // emitter, and each pass costs seconds in a debug build.
+        if release != "4.4" && release != "trunk" {
+            continue;
+        }
         let again = generate(
             &model,
             &EmitOptions {
