@@ -9,7 +9,9 @@
 //! rerouted). A consumer reads partition 0 all along: it re-routes its
 //! Fetch to the new leader (a metadata refresh and a leader change in its
 //! routing stats, no poll waiting out the request timeout) and reads every
-//! record once, in order.
+//! record once, in order. Then the new leader is killed (SIGKILL) under a
+//! consumer whose metadata still names it: the refused connection holds
+//! that node back and the consumer follows the next leader.
 
 mod support;
 
@@ -168,6 +170,44 @@ fn kafka_4_4_0_three_nodes_leader_stopped_and_restarted() {
                 assert!(prev < i, "partition {}: {i} after {prev}", r.partition);
             }
         }
+
+        // Connection loss: partition 0's current leader is killed (no
+        // controlled shutdown) while the client's metadata still names it.
+        // A consumer that never reached it gets its connection refused, holds
+        // the node back, refreshes metadata and follows the new leader.
+        let md = c.refresh_metadata(&[TOPIC]).await.expect("metadata");
+        let second = md.leader(&TopicPartition::new(TOPIC, 0)).expect("leader").id;
+        eprintln!("killing node {second}, the leader of {TOPIC}-0");
+        cluster_cmd_async(&["node-stop", "--dir", &nodes.dir, "--node", &second.to_string(), "--kill"]).await;
+        let mut consumer = Consumer::new(
+            c.clone(),
+            ConsumerConfig {
+                request_timeout,
+                ..Default::default()
+            },
+        );
+        consumer.assign(TOPIC, 0, Offset::At(0));
+        let mut offsets = Vec::new();
+        let mut longest = Duration::ZERO;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while offsets.len() < N / 3 && tokio::time::Instant::now() < deadline {
+            let t = tokio::time::Instant::now();
+            let got = consumer.poll().await.expect("poll");
+            longest = longest.max(t.elapsed());
+            offsets.extend(got.iter().map(|r| r.offset));
+        }
+        let routing = consumer.routing_stats();
+        let from = consumer.fetched_from(TOPIC, 0);
+        eprintln!("consumer after the kill: {routing:?}, fetching from {from:?}, longest poll {longest:?}");
+        assert_eq!(offsets, (0..(N / 3) as i64).collect::<Vec<_>>());
+        assert!(
+            routing.unanswered_fetches >= 1
+                && routing.metadata_refreshes >= 1
+                && routing.leader_changes >= 1,
+            "refused connection, refresh, new leader: {routing:?}"
+        );
+        assert!(from.is_some_and(|n| n != second), "{from:?}");
+        assert!(longest < request_timeout, "a poll waited {longest:?}");
         c.shutdown().await;
     });
 }

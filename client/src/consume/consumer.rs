@@ -338,15 +338,16 @@ impl Consumer {
             };
             // A stale-leader error or a dead node holds a partition back
             // (bounded backoff) until metadata, or a KIP-951 hint the
-            // cluster applied, names another leader.
-            let held = self
+            // cluster applied, names another leader. The refresh was asked
+            // for when the hold began; the next one comes when it ends and
+            // the same leader fails again, so refreshes follow the backoff.
+            let parked = self
                 .parked
                 .get(key)
-                .filter(|h| h.node == node)
-                .or_else(|| self.down.get(&node))
-                .is_some_and(|h| h.until > now);
+                .is_some_and(|h| h.node == node && h.until > now);
+            let down = self.down.get(&node).is_some_and(|h| h.until > now);
+            let held = parked || down;
             if held {
-                refresh.insert(key.0.clone());
                 continue;
             }
             by_node.entry(node).or_default().push((key.clone(), pos));
