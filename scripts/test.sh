@@ -65,8 +65,23 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 step "docs (warnings are errors; doc examples run with the tests)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q --workspace --no-deps
 
-step "the published crates build from their packages alone (kwire with generated/ inside; no ../shared, no schema fetch)"
-cargo package -q -p kwire-fingerprint -p kwire -p kwire-codegen -p kwire-client --allow-dirty
+step "publish dry run: the four crates package, build from their packages alone (kwire with generated/ inside; no ../shared, no schema fetch) and pass the registry's checks (reads the crates.io index, uploads nothing)"
+# Cargo unpacks the packages it verifies into $CARGO_HOME/registry/src/<hash of
+# target/package/tmp-registry>/ and never unpacks the same name and version
+# again, so a later run would build the previous contents. Removed: the copies
+# this checkout's builds used (named in target/debug/deps/*.d) before the run,
+# and those this run unpacked (newer than the marker) after it.
+src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+stale_unpacked() {
+  grep -ho "$src/[^/ ]*/kwire[a-z-]*-[0-9][0-9.]*" target/debug/deps/*.d 2>/dev/null | grep -v '/index\.crates\.io-' | sort -u
+}
+stale_unpacked | xargs -r rm -rf
+marker=$(mktemp)
+rc=0
+cargo publish -q --workspace --dry-run --allow-dirty || rc=$?
+find "$src" -mindepth 2 -maxdepth 2 -type d -name 'kwire*' -newer "$marker" ! -path '*/index.crates.io-*' -exec rm -rf {} +
+rm -f "$marker"
+[ "$rc" = 0 ] || exit "$rc"
 
 step "vendored output of the example crate against its pin and lock (as a user's CI runs it)"
 cargo run -q -p kwire-codegen -- check --vendored examples/vendored-client/src/kafka

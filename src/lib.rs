@@ -1,5 +1,9 @@
-//! kwire: Apache Kafka protocol codecs generated from Kafka's own JSON
-//! message schemas, plus the handwritten runtime they stand on.
+#![doc = include_str!("../README.md")]
+//!
+//! # The `kwire` crate
+//!
+//! Apache Kafka protocol codecs generated from Kafka's own JSON message
+//! schemas, plus the handwritten runtime they stand on.
 //!
 //! * [`messages`]: one module per message schema (generated), each type
 //!   implementing [`Message`] (and [`Request`] / [`Response`]).
@@ -17,7 +21,7 @@
 //! `default-features = false`, the runtime alone) is `kwire-codegen`'s
 //! `Builder`.
 //!
-//! # Encode and decode a message
+//! ## Encode and decode a message
 //!
 //! ```
 //! use kwire::messages::ApiVersionsRequest;
@@ -34,7 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Api keys and the version table
+//! ## Api keys and the version table
 //!
 //! ```
 //! use kwire::{ApiKey, VersionRange};
@@ -47,7 +51,7 @@
 //! assert!(ApiKey(999).info().is_none());
 //! ```
 //!
-//! # Dispatch by api key
+//! ## Dispatch by api key
 //!
 //! ```
 //! use kwire::dispatch::RequestKind;
@@ -62,7 +66,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Record batches
+//! ## Record batches
 //!
 //! ```
 //! use kwire::records::{decode_batches, DecodeOptions, RecordBatchBuilder};
@@ -77,7 +81,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Kafka releases and the guess of a broker's
+//! ## Kafka releases and the guess of a broker's
 //!
 //! ```
 //! use kwire::release::{guess, Advertised, Role, Verdict};
@@ -92,7 +96,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! # Features
+//! ## Features
 //!
 //! `messages` (the generated types and [`dispatch`]), `client` (request
 //! encoders, response decoders) and `broker` (the opposite), `gzip`,

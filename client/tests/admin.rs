@@ -4,7 +4,8 @@
 //! error names and messages; UpdateFeatures raising transaction.version
 //! 1 -> 2 on a live 4.4.0 and waiting until the broker reports it; the
 //! ZooKeeper-era shapes on 2.3.1 (DeleteTopics by name, no DescribeCluster,
-//! no features). Without java/mvn the tests fail with the command to run.
+//! no features); 3.8.1 through the same per-item checks. Without java/mvn
+//! the tests fail with the command to run. tansu: `admin_peers.rs`.
 
 mod support;
 
@@ -351,6 +352,28 @@ fn kafka_4_4_0_admin_and_transaction_version_1_to_2() {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("node 1 reports 2"), "{e}");
+    });
+}
+
+/// 3.8 (KRaft, the last line with the pre-KIP-896 versions): the same
+/// per-item results as 4.4.0 at 3.8's own versions, and DescribeCluster.
+#[test]
+fn kafka_3_8_1_admin() {
+    let _l = lock();
+    let kafka = KafkaBroker::start("3.8.1", None);
+    runtime().block_on(async {
+        let a = admin(&kafka).await;
+        let cluster = a.describe_cluster().await.expect("DescribeCluster");
+        assert_eq!(
+            cluster.cluster_id.as_deref(),
+            Some(kafka.cluster_id.as_str())
+        );
+        assert_eq!(cluster.brokers.len(), 1, "{cluster:?}");
+        assert!(
+            cluster.source.starts_with("DescribeCluster v"),
+            "{cluster:?}"
+        );
+        topics_and_configs(&a, "3.8.1").await;
     });
 }
 

@@ -32,7 +32,9 @@ use kwire_client::protocol::api::{api_name, our_range};
 use kwire_client::protocol::find_coordinator::{answers, batched, single};
 use kwire_client::protocol::route::{CoordinatorKind, TopicPartition};
 use kwire_client::{Cluster, ClusterConfig, NoVersion, Routed, SendOptions};
-use support::kafka::{lock, runtime, KafkaBroker, Start};
+use support::kafka::{
+    cluster_cmd, cluster_cmd_async, lock, runtime, KafkaBroker, KafkaNodes, Start,
+};
 
 fn cfg() -> ClusterConfig {
     let mut c = ClusterConfig::default();
@@ -517,111 +519,13 @@ fn kafka_4_4_0_rebootstrap_when_another_cluster_takes_the_address() {
     });
 }
 
-/// A three-node KRaft cluster from `testsupport/kafka/broker cluster start`
-/// (see testsupport/kafka/README.md); stopped from Drop.
-struct KafkaNodes {
-    dir: String,
-    bootstrap: Vec<String>,
-    cluster_id: String,
-}
-
-fn cluster_cmd(args: &[&str]) -> String {
-    let out = std::process::Command::new(support::kafka::testsupport("broker"))
-        .arg("cluster")
-        .args(args)
-        .arg("--env")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
-    assert!(
-        out.status.success(),
-        "`testsupport/kafka/broker cluster {}` failed ({}; its output is above)",
-        args.join(" "),
-        out.status
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// [`cluster_cmd`] off the runtime, so connections keep being read (a
-/// broker that stops is seen closing, as it would be by a running client).
-async fn cluster_cmd_async(args: &[&str]) -> String {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        cluster_cmd(&args)
-    })
-    .await
-    .expect("cluster command")
-}
-
-fn env_field(text: &str, k: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
-        .unwrap_or_else(|| panic!("no KAFKA_{k} in: {text}"))
-        .to_string()
-}
-
-impl KafkaNodes {
-    fn start(release: &str, transaction_version: u8) -> KafkaNodes {
-        support::kafka::require_java_and_maven();
-        let help = std::process::Command::new(support::kafka::testsupport("broker"))
-            .args(["cluster", "start", "--help"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            help,
-            "this test needs `testsupport/kafka/broker cluster start` (three-node KRaft clusters, \
-             node-stop/node-start, features), and `broker cluster start --help` failed: run it \
-             by hand to see why (python3, the launcher's own checks); `KWIRE_TESTSUPPORT_KAFKA=DIR` \
-             points at another testsupport/kafka."
-        );
-        let tv = transaction_version.to_string();
-        let text = cluster_cmd(&[
-            "start",
-            "--release",
-            release,
-            "--nodes",
-            "3",
-            "--transaction-version",
-            &tv,
-        ]);
-        KafkaNodes {
-            dir: env_field(&text, "DIR"),
-            bootstrap: env_field(&text, "BOOTSTRAP")
-                .split(',')
-                .map(str::to_string)
-                .collect(),
-            cluster_id: env_field(&text, "CLUSTER_ID"),
-        }
-    }
-}
-
-impl Drop for KafkaNodes {
-    fn drop(&mut self) {
-        let status = std::process::Command::new(support::kafka::testsupport("broker"))
-            .args(["cluster", "stop", "--dir", &self.dir, "--clean"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!(
-                "`broker cluster stop --dir {}` failed: {status:?}",
-                self.dir
-            );
-        }
-    }
-}
-
 #[test]
 fn kafka_4_4_0_three_nodes_routing_coordinators_features_failover() {
     let _g = lock();
-    let nodes = KafkaNodes::start("4.4.0", 1);
+    let nodes = KafkaNodes::start("4.4.0", 3, Some(1));
     runtime().block_on(async {
         let mut addrs = vec![dead_address()];
-        addrs.extend(nodes.bootstrap.iter().cloned());
+        addrs.extend(nodes.addrs());
         let c = Cluster::connect(&addrs, cfg()).await.unwrap();
         let md = c.metadata();
         assert_eq!(md.brokers.len(), 3);

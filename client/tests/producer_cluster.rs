@@ -6,7 +6,12 @@
 //! acknowledged record is read back exactly once, in send order per
 //! partition, at the offset its delivery reported; the producer's stats show
 //! partition 0 acknowledged by a second node (metadata refreshed, batches
-//! rerouted).
+//! rerouted). A consumer reads partition 0 all along: it re-routes its
+//! Fetch to the new leader (a metadata refresh and a leader change in its
+//! routing stats, no poll waiting out the request timeout) and reads every
+//! record once, in order. Then the new leader is killed (SIGKILL) under a
+//! consumer whose metadata still names it: the refused connection holds
+//! that node back and the consumer follows the next leader.
 
 mod support;
 
@@ -14,11 +19,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kwire_client::consume::ConsumerConfig;
+use kwire_client::consume::{Consumer, ConsumerConfig, Offset};
 use kwire_client::produce::{Producer, ProducerConfig, ProducerRecord};
 use kwire_client::protocol::route::TopicPartition;
-use support::kafka::{lock, runtime};
-use support::produce::{cluster_cmd_async, connect, create_topic, read_all, KafkaNodes};
+use support::kafka::{cluster_cmd_async, lock, runtime, KafkaNodes};
+use support::produce::{connect, create_topic, read_all};
 
 const TOPIC: &str = "kw-failover";
 const N: usize = 30_000;
@@ -26,7 +31,7 @@ const N: usize = 30_000;
 #[test]
 fn kafka_4_4_0_three_nodes_leader_stopped_and_restarted() {
     let _g = lock();
-    let nodes = KafkaNodes::start("4.4.0", 3);
+    let nodes = KafkaNodes::start("4.4.0", 3, None);
     runtime().block_on(async {
         let c = connect(&nodes.bootstrap).await;
         assert_eq!(c.metadata().brokers.len(), 3);
@@ -58,6 +63,29 @@ fn kafka_4_4_0_three_nodes_leader_stopped_and_restarted() {
                     out.push(f.await);
                 }
                 out
+            })
+        };
+        let consumer_cfg = ConsumerConfig {
+            request_timeout: Duration::from_secs(30),
+            ..Default::default()
+        };
+        let request_timeout = consumer_cfg.request_timeout;
+        let reader = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let mut consumer = Consumer::new(c, consumer_cfg);
+                consumer.assign(TOPIC, 0, Offset::Earliest);
+                let mut offsets = Vec::new();
+                let mut longest = Duration::ZERO;
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+                while offsets.len() < N / 3 && tokio::time::Instant::now() < deadline {
+                    let t = tokio::time::Instant::now();
+                    let got = consumer.poll().await.expect("poll");
+                    longest = longest.max(t.elapsed());
+                    offsets.extend(got.iter().map(|r| r.offset));
+                }
+                let from = consumer.fetched_from(TOPIC, 0);
+                (offsets, consumer.routing_stats(), from, longest)
             })
         };
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -98,6 +126,24 @@ fn kafka_4_4_0_three_nodes_leader_stopped_and_restarted() {
         );
         assert_eq!(stats.producer_ids, 1, "no producer reset: {stats:?}");
 
+        let (offsets, routing, from, longest) = reader.await.expect("consumer task");
+        eprintln!("consumer: {routing:?}, now fetching from {from:?}, longest poll {longest:?}");
+        assert_eq!(
+            offsets,
+            (0..(N / 3) as i64).collect::<Vec<_>>(),
+            "partition 0 read once, in order, across the failover"
+        );
+        assert!(
+            routing.leader_changes >= 1 && routing.metadata_refreshes >= 1,
+            "the consumer should refresh metadata and follow the new leader: {routing:?}"
+        );
+        // The stall this guards against: a Fetch to the stopped node
+        // retried until the request timeout while another node led.
+        assert!(
+            longest < request_timeout,
+            "a poll waited {longest:?}, the whole request timeout ({request_timeout:?})"
+        );
+
         let got = read_all(
             c.clone(),
             TOPIC,
@@ -124,6 +170,44 @@ fn kafka_4_4_0_three_nodes_leader_stopped_and_restarted() {
                 assert!(prev < i, "partition {}: {i} after {prev}", r.partition);
             }
         }
+
+        // Connection loss: partition 0's current leader is killed (no
+        // controlled shutdown) while the client's metadata still names it.
+        // A consumer that never reached it gets its connection refused, holds
+        // the node back, refreshes metadata and follows the new leader.
+        let md = c.refresh_metadata(&[TOPIC]).await.expect("metadata");
+        let second = md.leader(&TopicPartition::new(TOPIC, 0)).expect("leader").id;
+        eprintln!("killing node {second}, the leader of {TOPIC}-0");
+        cluster_cmd_async(&["node-stop", "--dir", &nodes.dir, "--node", &second.to_string(), "--kill"]).await;
+        let mut consumer = Consumer::new(
+            c.clone(),
+            ConsumerConfig {
+                request_timeout,
+                ..Default::default()
+            },
+        );
+        consumer.assign(TOPIC, 0, Offset::At(0));
+        let mut offsets = Vec::new();
+        let mut longest = Duration::ZERO;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        while offsets.len() < N / 3 && tokio::time::Instant::now() < deadline {
+            let t = tokio::time::Instant::now();
+            let got = consumer.poll().await.expect("poll");
+            longest = longest.max(t.elapsed());
+            offsets.extend(got.iter().map(|r| r.offset));
+        }
+        let routing = consumer.routing_stats();
+        let from = consumer.fetched_from(TOPIC, 0);
+        eprintln!("consumer after the kill: {routing:?}, fetching from {from:?}, longest poll {longest:?}");
+        assert_eq!(offsets, (0..(N / 3) as i64).collect::<Vec<_>>());
+        assert!(
+            routing.unanswered_fetches >= 1
+                && routing.metadata_refreshes >= 1
+                && routing.leader_changes >= 1,
+            "refused connection, refresh, new leader: {routing:?}"
+        );
+        assert!(from.is_some_and(|n| n != second), "{from:?}");
+        assert!(longest < request_timeout, "a poll waited {longest:?}");
         c.shutdown().await;
     });
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use kwire::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
@@ -16,11 +17,12 @@ use super::error::ConsumeError;
 use super::read_committed::{ReadCommitted, Verdict};
 use super::session::{FetchPlan, Key, Sessions};
 use crate::cluster::metadata::Metadata;
-use crate::cluster::retry::STALE_METADATA;
+use crate::cluster::retry::{after_error, AfterError, STALE_METADATA};
 use crate::cluster::{Cluster, ClusterError, Target};
 use crate::escape::escape;
-use crate::net::SendOptions;
+use crate::net::{ClientError, SendOptions};
 use crate::protocol::route::TopicPartition;
+use tokio::time::Instant;
 
 /// ListOffsets' special timestamps (KIP-79).
 const EARLIEST_TIMESTAMP: i64 = -2;
@@ -53,6 +55,31 @@ pub struct PartitionState {
     pub log_start_offset: i64,
 }
 
+/// How the consumer's fetches found their leaders: what a failover looks
+/// like from the outside.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoutingStats {
+    /// Metadata refreshes the consumer asked for (stale leaders, fetches
+    /// without an answer, partitions without a known leader).
+    pub metadata_refreshes: u64,
+    /// A partition fetched from one node, then from another.
+    pub leader_changes: u64,
+    /// Partition errors that said the leader moved or the epoch is stale
+    /// (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...).
+    pub stale_leader_errors: u64,
+    /// Fetches that got no answer (connection refused, closed, reset).
+    pub unanswered_fetches: u64,
+}
+
+/// A partition held back after a stale-leader error until metadata names
+/// another leader or its backoff ends.
+#[derive(Debug, Clone, Copy)]
+struct Parked {
+    node: i32,
+    until: Instant,
+    attempts: u32,
+}
+
 /// A consumer of assigned partitions (no group). Positions live here; a
 /// group membership can drive [`Consumer::assign`] / [`Consumer::unassign`]
 /// and commit [`Consumer::position`].
@@ -64,6 +91,14 @@ pub struct Consumer {
     /// Fetches sent, and of those, incremental ones (KIP-227).
     fetches: u64,
     incremental: u64,
+    /// The node each partition was last fetched from.
+    routes: BTreeMap<Key, i32>,
+    /// Partitions held back after a stale-leader error.
+    parked: BTreeMap<Key, Parked>,
+    /// Nodes whose last Fetch got no answer: skipped until then, unless
+    /// metadata moves their partitions elsewhere first.
+    down: BTreeMap<i32, Parked>,
+    stats: RoutingStats,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -83,7 +118,30 @@ impl Consumer {
             sessions: Sessions::default(),
             fetches: 0,
             incremental: 0,
+            routes: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            down: BTreeMap::new(),
+            stats: RoutingStats::default(),
         }
+    }
+
+    /// How fetches were routed so far (refreshes, leader changes, errors).
+    pub fn routing_stats(&self) -> RoutingStats {
+        self.stats.clone()
+    }
+
+    /// The node `topic`-`partition` was last fetched from.
+    pub fn fetched_from(&self, topic: &str, partition: i32) -> Option<i32> {
+        self.routes.get(&(topic.to_string(), partition)).copied()
+    }
+
+    /// The bounded, jittered wait before trying a leader again (the
+    /// cluster's retry backoff: KIP-580's 100 ms doubling to 1 s).
+    fn backoff(&self, attempts: u32) -> Duration {
+        self.cluster
+            .config()
+            .backoff
+            .delay(attempts, fastrand::f64())
     }
 
     pub fn cluster(&self) -> &Arc<Cluster> {
@@ -266,26 +324,53 @@ impl Consumer {
     pub async fn poll(&mut self) -> Result<Vec<ConsumedRecord>, ConsumeError> {
         self.resolve_positions().await?;
         let md = self.cluster.metadata();
+        let now = Instant::now();
         let mut by_node: BTreeMap<i32, Vec<(Key, i64)>> = BTreeMap::new();
         let mut refresh: BTreeSet<String> = BTreeSet::new();
         for (key, p) in &self.parts {
             let Some(pos) = p.position else { continue };
-            match md.leader(&TopicPartition::new(&key.0, key.1)) {
-                Ok(n) => by_node.entry(n.id).or_default().push((key.clone(), pos)),
+            let node = match md.leader(&TopicPartition::new(&key.0, key.1)) {
+                Ok(n) => n.id,
                 Err(_) => {
                     refresh.insert(key.0.clone());
+                    continue;
+                }
+            };
+            // A stale-leader error or a dead node holds a partition back
+            // (bounded backoff) until metadata, or a KIP-951 hint the
+            // cluster applied, names another leader. The refresh was asked
+            // for when the hold began; the next one comes when it ends and
+            // the same leader fails again, so refreshes follow the backoff.
+            let parked = self
+                .parked
+                .get(key)
+                .is_some_and(|h| h.node == node && h.until > now);
+            let down = self.down.get(&node).is_some_and(|h| h.until > now);
+            let held = parked || down;
+            if held {
+                continue;
+            }
+            by_node.entry(node).or_default().push((key.clone(), pos));
+        }
+        for (node, wanted) in &by_node {
+            for (key, _) in wanted {
+                if let Some(old) = self.routes.insert(key.clone(), *node) {
+                    if old != *node {
+                        self.stats.leader_changes += 1;
+                        self.parked.remove(key);
+                        tracing::info!(topic = %escape(&key.0), partition = key.1, from = old, to = *node,
+                            "consumer: partition leader moved; fetching from the new leader");
+                    }
                 }
             }
         }
         if !refresh.is_empty() {
-            let topics: Vec<&str> = refresh.iter().map(String::as_str).collect();
-            if let Err(e) = self.cluster.refresh_metadata(&topics).await {
-                tracing::info!(error = %escape(&e.to_string()), "consumer: metadata refresh failed");
-            }
+            self.refresh(&refresh).await;
         }
         if by_node.is_empty() {
-            // Nothing to fetch yet (leaders or start offsets unknown): a
-            // short pause, so a caller polling in a loop does not spin.
+            // Nothing to fetch yet (leaders or start offsets unknown, or
+            // every leader held back): a short pause, so a caller polling
+            // in a loop does not spin.
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             return Ok(Vec::new());
         }
@@ -302,12 +387,12 @@ impl Consumer {
                 timeout: Some(self.cfg.request_timeout + self.cfg.max_wait),
                 ..Default::default()
             };
-            let task =
-                tokio::spawn(async move { cluster.send_to(Target::Node(node), &req, &opts).await });
+            let task = tokio::spawn(async move { fetch_from(&cluster, node, &req, &opts).await });
             tasks.push((node, plan, task));
         }
         let mut out = Vec::new();
         let mut failures: Vec<ClusterError> = Vec::new();
+        let mut stale: BTreeSet<String> = BTreeSet::new();
         let mut ok = 0;
         for (node, plan, task) in tasks {
             let res = match task.await {
@@ -321,6 +406,7 @@ impl Consumer {
             match res {
                 Ok(routed) => {
                     ok += 1;
+                    self.down.remove(&node);
                     let resp = routed.response;
                     let code = ErrorCode(resp.error_code);
                     self.sessions.answered(node, &plan, resp.session_id, code);
@@ -328,18 +414,33 @@ impl Consumer {
                         tracing::info!(node, error = %code, "consumer: Fetch refused as a whole; the session starts over");
                         continue;
                     }
-                    self.take_response(&md, resp, &mut out)?;
+                    stale.extend(self.take_response(&md, node, resp, &mut out)?);
                 }
                 Err(e) => {
-                    tracing::info!(node, error = %escape(&e.to_string()), "consumer: Fetch failed; metadata refreshed");
                     self.sessions.reset(node);
-                    let topics: Vec<String> =
-                        plan.include.iter().map(|(k, _)| k.0.clone()).collect();
-                    let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-                    let _ = self.cluster.refresh_metadata(&topics).await;
-                    failures.push(e);
+                    self.stats.unanswered_fetches += 1;
+                    let attempts = self.down.get(&node).map_or(0, |d| d.attempts);
+                    let wait = self.backoff(attempts);
+                    tracing::info!(node, error = %escape(&e.to_string()), ?wait,
+                        "consumer: Fetch got no answer; refreshing metadata, node held back");
+                    self.down.insert(
+                        node,
+                        Parked {
+                            node,
+                            until: Instant::now() + wait,
+                            attempts: attempts.saturating_add(1),
+                        },
+                    );
+                    stale.extend(plan.include.iter().map(|(k, _)| k.0.clone()));
+                    if !transient(&e) {
+                        failures.push(e);
+                    }
                 }
             }
+        }
+        if !stale.is_empty() {
+            // Awaited, not spawned: the next poll routes by what it says.
+            self.refresh(&stale).await;
         }
         if ok == 0 {
             if let Some(e) = failures.into_iter().next() {
@@ -347,6 +448,14 @@ impl Consumer {
             }
         }
         Ok(out)
+    }
+
+    async fn refresh(&mut self, topics: &BTreeSet<String>) {
+        self.stats.metadata_refreshes += 1;
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        if let Err(e) = self.cluster.refresh_metadata(&topics).await {
+            tracing::info!(error = %escape(&e.to_string()), "consumer: metadata refresh failed");
+        }
     }
 
     fn fetch_request(&self, md: &Metadata, plan: &FetchPlan) -> FetchRequest {
@@ -404,12 +513,14 @@ impl Consumer {
 
     /// Applies one Fetch response: positions, watermarks, records (one
     /// budget for the whole response).
+    /// Returns the topics whose leaders are stale.
     fn take_response(
         &mut self,
         md: &Metadata,
+        node: i32,
         resp: FetchResponse,
         out: &mut Vec<ConsumedRecord>,
-    ) -> Result<(), ConsumeError> {
+    ) -> Result<BTreeSet<String>, ConsumeError> {
         let opts = DecodeOptions {
             verify_crc: self.cfg.check_crcs,
             ..DecodeOptions::default()
@@ -453,6 +564,27 @@ impl Consumer {
                     continue;
                 }
                 if STALE_METADATA.contains(&code) || code == ErrorCode::OFFSET_NOT_AVAILABLE {
+                    // NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH (KIP-320:
+                    // our epoch is older than the leader's), ...: held back
+                    // from this node until metadata or the response's
+                    // CurrentLeader (KIP-951, applied by the cluster) says
+                    // where it went, at most one backoff.
+                    self.stats.stale_leader_errors += 1;
+                    let attempts = self.parked.get(&key).map_or(0, |h| h.attempts);
+                    let until = Instant::now()
+                        + self
+                            .cluster
+                            .config()
+                            .backoff
+                            .delay(attempts, fastrand::f64());
+                    self.parked.insert(
+                        key.clone(),
+                        Parked {
+                            node,
+                            until,
+                            attempts: attempts.saturating_add(1),
+                        },
+                    );
                     stale.insert(topic.clone());
                     continue;
                 }
@@ -466,6 +598,7 @@ impl Consumer {
                         code,
                     });
                 }
+                self.parked.remove(&key);
                 state.high_watermark = p.high_watermark;
                 state.last_stable_offset = p.last_stable_offset;
                 state.log_start_offset = p.log_start_offset;
@@ -567,14 +700,45 @@ impl Consumer {
         }
         if !stale.is_empty() {
             tracing::info!(topics = ?stale, "consumer: stale leaders; metadata will be refreshed");
-            // The next poll routes by fresh metadata; sessions with the old
-            // leaders are dropped by the broker's own errors.
-            let cluster = self.cluster.clone();
-            tokio::spawn(async move {
-                let topics: Vec<&str> = stale.iter().map(String::as_str).collect();
-                let _ = cluster.refresh_metadata(&topics).await;
-            });
         }
-        Ok(())
+        Ok(stale)
     }
+}
+
+/// One Fetch to `node`, tried once: the connection first (a node that is
+/// gone fails at once, instead of being retried until the Fetch's deadline
+/// while its partitions already have another leader), then the request,
+/// not resent after a close (the next poll routes it again).
+async fn fetch_from(
+    cluster: &Cluster,
+    node: i32,
+    req: &FetchRequest,
+    opts: &SendOptions,
+) -> Result<crate::cluster::Routed<FetchResponse>, ClusterError> {
+    let broker = cluster.broker(node)?;
+    if let Err(source) = broker.connection().await {
+        return Err(ClusterError::Broker {
+            broker: broker.name(),
+            source,
+        });
+    }
+    let opts = SendOptions {
+        retry_safe: Some(false),
+        ..opts.clone()
+    };
+    cluster.send_to(Target::Node(node), req, &opts).await
+}
+
+/// A failure that rerouting cures: nothing answered (the node is down or
+/// its connection broke). Anything else is the caller's to see.
+fn transient(e: &ClusterError) -> bool {
+    match e {
+        ClusterError::Broker { source, .. } => is_unanswered(source),
+        ClusterError::Deadline { .. } | ClusterError::NoLeader { .. } => true,
+        _ => false,
+    }
+}
+
+fn is_unanswered(e: &ClientError) -> bool {
+    !matches!(after_error(e, true), AfterError::Fail)
 }

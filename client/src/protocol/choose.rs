@@ -27,6 +27,7 @@ use kwire::VersionSet;
 use super::api::{api_name, our_range, ApiKey, VersionRange};
 use super::facts::RequestFacts;
 pub use super::versions::Cap;
+pub use super::versions::Floor;
 use super::versions::{BrokerVersions, VersionCaps};
 
 /// Which gate lowered (or would have lowered) a version.
@@ -120,6 +121,8 @@ pub struct Constraints {
     /// The broker's advertised range on this connection; `None` when the
     /// broker does not advertise the API at all.
     pub broker: Option<VersionRange>,
+    /// Versions the broker advertises but refuses are below this.
+    pub floor: Option<Floor>,
     /// The versions the request's content allows (fields it carries).
     pub request: VersionSet,
     /// Per-API maximums.
@@ -139,6 +142,11 @@ pub enum Step {
         broker: VersionRange,
         request: VersionSet,
         result: VersionRange,
+    },
+    /// The broker's advertised minimum was raised to what it accepts.
+    Floor {
+        floor: Floor,
+        advertised: VersionRange,
     },
     /// A cap lowered the maximum.
     Capped { cap: Cap, from: i16, to: i16 },
@@ -165,6 +173,9 @@ impl fmt::Display for Step {
                     write!(f, " ∩ request {request}")?;
                 }
                 write!(f, " = {result}")
+            }
+            Step::Floor { floor, advertised } => {
+                write!(f, "broker advertises {advertised}, {floor}")
             }
             Step::Capped { cap, from, to } => write!(f, "{cap}: {from} -> {to}"),
             Step::Gated { gate, from, to } => {
@@ -221,14 +232,17 @@ pub enum NoVersion {
     },
     #[error(
         "{api} (key {key}): no common version with broker {broker}: ours {ours}, \
-         broker {broker_range}, request {request}{caps}; nothing was sent",
-        caps = fmt_caps(caps)
+         broker {broker_range}{floor}, request {request}{caps}; nothing was sent",
+        caps = fmt_caps(caps),
+        floor = floor.map(|f| format!(" {f}")).unwrap_or_default()
     )]
     Empty {
         api: String,
         key: i16,
         ours: VersionRange,
         broker_range: VersionRange,
+        /// The broker refuses what it advertises below this.
+        floor: Option<Floor>,
         request: VersionSet,
         caps: Vec<Cap>,
         broker: String,
@@ -271,23 +285,43 @@ pub fn choose(c: &Constraints) -> Result<Choice, NoVersion> {
         key: c.api.0,
         ours: c.ours,
         broker_range: broker,
+        floor: c.floor,
         request: c.request,
         caps: c.caps.clone(),
         broker: c.broker_name.clone(),
     };
-    let common_set = c.ours.intersect(&broker).map_or(VersionSet::EMPTY, |r| {
-        c.request.intersect(VersionSet::of(r))
-    });
+    let usable = match c.floor {
+        Some(f) if f.min > broker.min => {
+            (f.min <= broker.max).then(|| VersionRange::new(f.min, broker.max))
+        }
+        _ => Some(broker),
+    };
+    let Some(usable_broker) = usable else {
+        return Err(empty());
+    };
+    let common_set = c
+        .ours
+        .intersect(&usable_broker)
+        .map_or(VersionSet::EMPTY, |r| {
+            c.request.intersect(VersionSet::of(r))
+        });
     let (Some(lo), Some(hi)) = (common_set.min(), common_set.max()) else {
         return Err(empty());
     };
     let common = VersionRange::new(lo, hi);
-    let mut steps = vec![Step::Intersection {
+    let mut steps = Vec::new();
+    if let Some(floor) = c.floor.filter(|_| usable_broker != broker) {
+        steps.push(Step::Floor {
+            floor,
+            advertised: broker,
+        });
+    }
+    steps.push(Step::Intersection {
         ours: c.ours,
-        broker,
+        broker: usable_broker,
         request: c.request,
         result: common,
-    }];
+    });
     let mut version = common.max;
     for cap in &c.caps {
         if cap.max < version {
@@ -400,6 +434,7 @@ pub fn choose_for(
         api,
         ours,
         broker: versions.get(api),
+        floor: versions.floor(api),
         request,
         caps,
         gates,
@@ -445,6 +480,7 @@ pub fn every_api(v: &BrokerVersions, caps: &VersionCaps, broker_name: &str) -> V
                     api,
                     ours,
                     broker,
+                    floor: v.floor(api),
                     request: VersionSet::of(ours),
                     caps: caps.for_api(api),
                     gates: vec![],
@@ -476,6 +512,7 @@ mod tests {
             api,
             ours,
             broker,
+            floor: None,
             request: VersionSet::of(ours),
             caps: vec![],
             gates: vec![],
@@ -607,6 +644,63 @@ mod tests {
         }
     }
 
+    /// A connection's table from (key, min, max) triples.
+    fn table(apis: &[(ApiKey, i16, i16)]) -> BrokerVersions {
+        use crate::protocol::negotiate::{AdvertisedApi, RawTable};
+        let raw = RawTable {
+            decoded_at: 3,
+            apis: apis
+                .iter()
+                .map(|&(api_key, min, max)| AdvertisedApi { api_key, min, max })
+                .collect(),
+            ..Default::default()
+        };
+        BrokerVersions::from_raw(&raw, 3)
+    }
+
+    fn produce_at_most(v: &BrokerVersions, max: Option<i16>) -> Result<Choice, NoVersion> {
+        let req = kwire::messages::ProduceRequest::default();
+        let facts = crate::protocol::facts::request_facts(&req);
+        let ov = Overrides {
+            max_version: max,
+            ..Default::default()
+        };
+        choose_for(ApiKey::PRODUCE, &facts, &ov, v, &VersionCaps::new(), "b")
+    }
+
+    #[test]
+    fn a_4x_broker_gets_no_produce_below_v3_whatever_it_advertises() {
+        // What a real 4.4.0 broker advertises: Produce 0-13, Fetch 4-18.
+        let kafka_44 = table(&[(ApiKey::PRODUCE, 0, 13), (ApiKey::FETCH, 4, 18)]);
+        assert_eq!(kafka_44.floor(ApiKey::PRODUCE).map(|f| f.min), Some(3));
+        assert_eq!(kafka_44.floor(ApiKey::FETCH), None);
+        let e = produce_at_most(&kafka_44, Some(2)).unwrap_err();
+        assert!(matches!(e, NoVersion::Empty { floor: Some(_), .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("usable from v3") && text.contains("KAFKA-18659"),
+            "{text}"
+        );
+        let ok = produce_at_most(&kafka_44, Some(3)).unwrap();
+        assert_eq!(ok.version, 3);
+        assert!(matches!(ok.steps[0], Step::Floor { .. }), "{}", ok.why());
+        assert_eq!(produce_at_most(&kafka_44, None).unwrap().version, 13);
+    }
+
+    #[test]
+    fn brokers_that_still_take_old_fetch_keep_their_produce_floor() {
+        // 3.x: Fetch from v0, Produce v0-2 really accepted.
+        let kafka_38 = table(&[(ApiKey::PRODUCE, 0, 11), (ApiKey::FETCH, 0, 16)]);
+        assert_eq!(kafka_38.floor(ApiKey::PRODUCE), None);
+        assert_eq!(produce_at_most(&kafka_38, Some(2)).unwrap().version, 2);
+        // A broker without Fetch at all (nothing says it is 4.x).
+        let odd = table(&[(ApiKey::PRODUCE, 0, 9)]);
+        assert_eq!(produce_at_most(&odd, Some(1)).unwrap().version, 1);
+        // Already advertising v3+: nothing to raise.
+        let newer = table(&[(ApiKey::PRODUCE, 3, 13), (ApiKey::FETCH, 4, 18)]);
+        assert_eq!(newer.floor(ApiKey::PRODUCE), None);
+    }
+
     fn range() -> impl Strategy<Value = VersionRange> {
         (-1i16..20, 0i16..20).prop_map(|(a, len)| VersionRange::new(a, a.saturating_add(len - 3)))
     }
@@ -637,6 +731,7 @@ mod tests {
                 api: ApiKey(api),
                 ours,
                 broker,
+                floor: None,
                 request: request.into(),
                 caps: caps.iter().map(|&max| Cap { source: "cap".into(), max }).collect(),
                 gates: gates.clone(),

@@ -94,7 +94,46 @@ impl std::fmt::Display for KeySample {
     }
 }
 
+/// A minimum above the advertised one: versions a broker lists but
+/// refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Floor {
+    pub min: i16,
+    pub why: &'static str,
+}
+
+impl fmt::Display for Floor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "usable from v{} ({})", self.min, self.why)
+    }
+}
+
+/// Kafka 4.0 removed Produce v0-2 (KIP-896) yet still advertises them, so
+/// that librdkafka keeps producing compressed records (KAFKA-18659), and
+/// closes the connection on each. 4.0 also removed Fetch v0-3 and does not
+/// advertise those: a Fetch minimum of 4 or more marks such a broker.
+const PRODUCE_FLOOR_4X: Floor = Floor {
+    min: 3,
+    why: "Produce v0-2 are advertised but refused by Kafka 4.x brokers: KIP-896, KAFKA-18659",
+};
+const FETCH_MIN_4X: i16 = 4;
+
 impl BrokerVersions {
+    /// The versions of `api` below which this broker refuses what it
+    /// advertises, if any.
+    pub fn floor(&self, api: ApiKey) -> Option<Floor> {
+        match api {
+            ApiKey::PRODUCE
+                if self
+                    .get(ApiKey::FETCH)
+                    .is_some_and(|f| f.min >= FETCH_MIN_4X) =>
+            {
+                Some(PRODUCE_FLOOR_4X).filter(|fl| self.get(api).is_some_and(|r| r.min < fl.min))
+            }
+            _ => None,
+        }
+    }
+
     /// From an ApiVersions reply. The key order does not matter (tansu
     /// sends HashMap order).
     pub fn from_raw(raw: &RawTable, sent: i16) -> Self {

@@ -1,8 +1,9 @@
 //! Real Apache Kafka brokers for the tests, through
 //! `testsupport/kafka/broker` (resolved from Maven Central at test time;
-//! see testsupport/kafka/README.md): started on 127.0.0.1 by the test,
-//! stopped from a Drop guard (`broker stop --dir D --clean`) also when an
-//! assertion fails. Without java/mvn a test fails with the command to run.
+//! see testsupport/kafka/README.md): single brokers and KRaft clusters
+//! started on 127.0.0.1 by the test, stopped from a Drop guard (`broker
+//! stop --dir D --clean`, `broker cluster stop ...`) also when an assertion
+//! fails. Without java/mvn a test fails with the command to run.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -140,4 +141,111 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// A KRaft cluster of `testsupport/kafka/broker cluster start` (several
+/// nodes, `node-stop`/`node-start`, features); dropping it stops it.
+pub struct KafkaNodes {
+    pub dir: String,
+    /// `HOST:PORT,HOST:PORT,...`
+    pub bootstrap: String,
+    pub cluster_id: String,
+}
+
+/// `testsupport/kafka/broker cluster ARGS --env`; its stdout.
+pub fn cluster_cmd(args: &[&str]) -> String {
+    let out = Command::new(testsupport("broker"))
+        .arg("cluster")
+        .args(args)
+        .arg("--env")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run testsupport/kafka/broker: {e}"));
+    assert!(
+        out.status.success(),
+        "`testsupport/kafka/broker cluster {}` failed ({}; its output is above)",
+        args.join(" "),
+        out.status
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// [`cluster_cmd`] off the runtime, so connections keep being read (a
+/// broker that stops is seen closing, as it would be by a running client).
+pub async fn cluster_cmd_async(args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cluster_cmd(&args)
+    })
+    .await
+    .expect("cluster command")
+}
+
+impl KafkaNodes {
+    /// `nodes` nodes of `release`; `transaction_version` finalizes that
+    /// level (4.x), else the release's default.
+    pub fn start(release: &str, nodes: u8, transaction_version: Option<u8>) -> KafkaNodes {
+        require_java_and_maven();
+        let help = Command::new(testsupport("broker"))
+            .args(["cluster", "start", "--help"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            help,
+            "this test needs `testsupport/kafka/broker cluster start` (KRaft clusters, \
+             node-stop/node-start, features), and `broker cluster start --help` failed: run it \
+             by hand to see why (python3, the launcher's own checks); `KWIRE_TESTSUPPORT_KAFKA=DIR` \
+             points at another testsupport/kafka."
+        );
+        let t = Instant::now();
+        let n = nodes.to_string();
+        let mut args = vec!["start", "--release", release, "--nodes", &n];
+        let tv = transaction_version.map(|v| v.to_string());
+        if let Some(tv) = &tv {
+            args.extend(["--transaction-version", tv.as_str()]);
+        }
+        let text = cluster_cmd(&args);
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("KAFKA_{k}=")))
+                .unwrap_or_else(|| panic!("no KAFKA_{k} in: {text}"))
+                .to_string()
+        };
+        let c = KafkaNodes {
+            dir: field("DIR"),
+            bootstrap: field("BOOTSTRAP"),
+            cluster_id: field("CLUSTER_ID"),
+        };
+        eprintln!(
+            "{release}: {nodes} nodes up at {} in {:.1?}",
+            c.bootstrap,
+            t.elapsed()
+        );
+        c
+    }
+
+    /// The bootstrap addresses, one per node.
+    pub fn addrs(&self) -> Vec<String> {
+        self.bootstrap.split(',').map(str::to_string).collect()
+    }
+}
+
+impl Drop for KafkaNodes {
+    fn drop(&mut self) {
+        let status = Command::new(testsupport("broker"))
+            .args(["cluster", "stop", "--dir", &self.dir, "--clean"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!(
+                "`broker cluster stop --dir {}` failed: {status:?}",
+                self.dir
+            );
+        }
+    }
 }
