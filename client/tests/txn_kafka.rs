@@ -10,7 +10,13 @@
 //!   Every request of a transaction has a version of that transaction's
 //!   mode; a read_committed kwire consumer reads exactly the committed
 //!   records, and so does Kafka's Java consumer (kafka-clients 4.4.0); the
-//!   group's offsets are those the last committed transaction carried.
+//!   group's offsets are those the last committed transaction carried. A
+//!   user cap on Produce (<= v11) keeps a transaction classic on the level-2
+//!   cluster; a second producer with the same transactional id fences the
+//!   first. Exactly-once read-process-write: a pipeline incarnation stops
+//!   in the middle of a transaction (records written, nothing committed)
+//!   and the next resumes from the group's committed offsets; each input
+//!   record is in the output exactly once (read_committed).
 //! * 3.8.1 (classic only): commit and abort, read back read_committed; the
 //!   same through `kwire produce --transactional-id` (and `--abort`).
 
@@ -161,14 +167,20 @@ fn assert_one_mode(log: &[SentRequest], t: u64, mode: TxnMode, with_offsets: boo
     assert_eq!(offsets.len(), usize::from(with_offsets), "{all}");
 }
 
-/// The committed offset of `IN`-0 for the group (OffsetFetch v7,
-/// require_stable: waits out the transaction's markers).
+/// The committed offset of `IN`-0 for the group.
 async fn committed_offset(c: &Cluster) -> i64 {
+    fetch_offset(c, GROUP, IN, 0).await
+}
+
+/// The committed offset of `topic`-`partition` for `group` (-1: none),
+/// by OffsetFetch v7 with require_stable (waits out pending transactional
+/// offsets).
+async fn fetch_offset(c: &Cluster, group: &str, topic: &str, partition: i32) -> i64 {
     let mut t = OffsetFetchRequestTopic::default();
-    t.name = StrBytes::from_static(IN);
-    t.partition_indexes = vec![0];
+    t.name = StrBytes::from(topic.to_string());
+    t.partition_indexes = vec![partition];
     let mut req = OffsetFetchRequest::default();
-    req.group_id = StrBytes::from_static(GROUP);
+    req.group_id = StrBytes::from(group.to_string());
     req.topics = Some(vec![t]);
     req.require_stable = true;
     let opts = SendOptions {
@@ -191,6 +203,92 @@ async fn committed_offset(c: &Cluster) -> i64 {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+const EOS_IN: &str = "eos-in";
+const EOS_OUT: &str = "eos-out";
+const EOS_GROUP: &str = "eos-group";
+const EOS_PER_PARTITION: i64 = 12;
+
+/// One incarnation of a read-process-write pipeline (KIP-98, KIP-447
+/// standalone group metadata): resumes `EOS_IN` at the group's committed
+/// offsets (read_committed), writes `out-<value>` to `EOS_OUT` and commits
+/// the consumed offsets in the same transaction, up to 4 records per
+/// transaction. With `crash_after`, it stops in the middle of that
+/// transaction (records written, nothing committed or aborted) as a
+/// process that dies would. Returns the records it committed.
+async fn eos_incarnation(c: &Arc<Cluster>, crash_after: Option<usize>) -> usize {
+    use kwire_client::consume::{Consumer, Offset};
+    let p = TransactionalProducer::new(c.clone(), config("kw-eos")).expect("producer");
+    // Fences the previous incarnation; the coordinator aborts its open
+    // transaction first.
+    p.init_transactions().await.expect("init");
+    let cfg = ConsumerConfig {
+        isolation: Isolation::ReadCommitted,
+        ..Default::default()
+    };
+    let mut consumer = Consumer::new(c.clone(), cfg);
+    let mut next = BTreeMap::new();
+    for part in 0..2 {
+        let at = fetch_offset(c, EOS_GROUP, EOS_IN, part).await;
+        consumer.assign(
+            EOS_IN,
+            part,
+            if at >= 0 {
+                Offset::At(at)
+            } else {
+                Offset::Earliest
+            },
+        );
+        next.insert(part, at.max(0));
+    }
+    let mut done = 0usize;
+    let mut transactions = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while next.values().any(|n| *n < EOS_PER_PARTITION) {
+        assert!(Instant::now() < deadline, "pipeline stalled at {next:?}");
+        let batch = consumer.poll().await.expect("poll");
+        for chunk in batch.chunks(4) {
+            p.begin_transaction().await.expect("begin");
+            let mut offsets = BTreeMap::new();
+            for r in chunk {
+                let v =
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+                p.send(ProducerRecord::new(
+                    EOS_OUT,
+                    format!("out-{v}").into_bytes(),
+                ))
+                .await
+                .expect("send");
+                offsets.insert(
+                    TopicPartition::new(EOS_IN, r.partition),
+                    OffsetAndMetadata {
+                        offset: r.offset + 1,
+                        leader_epoch: None,
+                        metadata: None,
+                    },
+                );
+            }
+            transactions += 1;
+            if crash_after.is_some_and(|n| transactions > n) {
+                // Dies mid-transaction: its records are in the log, its
+                // offsets not committed.
+                p.flush().await.expect("flush");
+                p.close().await;
+                return done;
+            }
+            p.send_offsets_to_transaction(offsets.clone(), GroupMetadata::unjoined(EOS_GROUP))
+                .await
+                .expect("send offsets");
+            p.commit_transaction().await.expect("commit");
+            for (tp, o) in offsets {
+                next.insert(tp.partition, o.offset);
+            }
+            done += chunk.len();
+        }
+    }
+    p.close().await;
+    done
 }
 
 /// Reads `OUT` read_committed and compares with `want` (as a multiset).
@@ -375,10 +473,91 @@ fn kafka_4_4_0_classic_then_level_raised_mid_transaction_then_kip_890() {
                 "{log:?}"
             );
         }
+
+        // A user cap that forbids Produce v12 keeps a transaction classic
+        // on this level-2 cluster, every request of it.
+        let mut capped = config("kw-txn-44-capped");
+        capped.txn.caps.produce = Some(11);
+        let p3 = TransactionalProducer::new(c.clone(), capped).expect("producer");
+        p3.init_transactions().await.expect("init capped");
+        let v = values("cap", 2);
+        assert_eq!(transaction(&p3, &v, None, true).await, TxnMode::Classic);
+        committed.extend(v);
+        assert_one_mode(&p3.requests(), 1, TxnMode::Classic, false);
+        p3.close().await;
+
+        // Fencing: a second producer with the same transactional id; the
+        // first can neither commit nor abort afterwards, and stops.
+        let p2 = TransactionalProducer::new(c.clone(), config("kw-txn-44")).expect("producer");
+        p2.init_transactions().await.expect("init the second");
+        assert!(
+            p2.producer_id().epoch > last.epoch,
+            "{:?}",
+            p2.producer_id()
+        );
+        p.begin_transaction().await.expect("begin (local)");
+        let _zombie = p
+            .send(ProducerRecord::new(OUT, b"zombie".to_vec()))
+            .await
+            .expect("queued");
+        let commit = p.commit_transaction().await;
+        assert!(commit.is_err(), "a fenced producer committed");
+        let abort = p.abort_transaction().await;
+        let state = p.state();
+        assert_eq!(
+            state,
+            kwire_client::txn::TxnState::FatalError,
+            "commit: {commit:?}; abort: {abort:?}; {:?}",
+            p.requests()
+        );
+        let e = abort.err().or(commit.err()).expect("an error");
+        assert!(
+            e.to_string().contains("fenced") || e.to_string().contains("PRODUCER_FENCED"),
+            "{e}"
+        );
         p.close().await;
+        p2.close().await;
 
         assert_read_committed(c.clone(), &committed).await;
         assert_eq!(committed_offset(&c).await, 7);
+
+        // Exactly once, read-process-write: an incarnation dies in the
+        // middle of its third transaction; the next resumes from the
+        // committed offsets; every input record is in the output once.
+        create_topic(&c, EOS_IN, 2, 1).await;
+        create_topic(&c, EOS_OUT, 1, 1).await;
+        let input =
+            kwire_client::produce::Producer::new(c.clone(), Default::default()).expect("producer");
+        let mut want = Vec::new();
+        for part in 0..2 {
+            for i in 0..EOS_PER_PARTITION {
+                let v = format!("p{part}-{i}");
+                input
+                    .send(ProducerRecord::new(EOS_IN, v.clone().into_bytes()).partition(part))
+                    .await
+                    .expect("send input");
+                want.push(format!("out-{v}"));
+            }
+        }
+        input.close().await;
+        let first = eos_incarnation(&c, Some(2)).await;
+        assert_eq!(first, 8, "two transactions of 4 before the crash");
+        let second = eos_incarnation(&c, None).await;
+        assert_eq!(first + second, want.len());
+        let cfg = ConsumerConfig {
+            isolation: Isolation::ReadCommitted,
+            ..Default::default()
+        };
+        // A duplicate would come after the originals (the second
+        // incarnation writes later): among the first records read.
+        let got = read_all(c.clone(), EOS_OUT, cfg, want.len(), Duration::from_secs(30)).await;
+        let mut got: Vec<String> = got
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "every input record exactly once in the output");
         // Kafka's own read_committed consumer sees the same.
         let mut java = java_read_committed(&kafka.bootstrap, committed.len());
         java.sort();
