@@ -497,6 +497,17 @@ impl TransactionalProducer {
     }
 }
 
+impl Drop for TransactionalProducer {
+    fn drop(&mut self) {
+        // The driver exits; the producer's own Drop stops its sender. A
+        // transaction left open is aborted by the coordinator at its
+        // timeout, or when the next producer with this id initializes.
+        self.link.inner().closed = true;
+        self.link.wake.notify_one();
+        self.link.changed.notify_waiters();
+    }
+}
+
 fn finalized_level(r: &ApiVersionsResponse) -> FinalizedLevel {
     FinalizedLevel {
         // Absent means level 0 (brokers 3.9+ leave level-0 features out).
