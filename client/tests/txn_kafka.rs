@@ -18,7 +18,9 @@
 //!   and the next resumes from the group's committed offsets; each input
 //!   record is in the output exactly once (read_committed).
 //! * 3.8.1 (classic only): commit and abort, read back read_committed; the
-//!   same through `kwire produce --transactional-id` (and `--abort`).
+//!   same through `kwire produce --transactional-id` (and `--abort`); a
+//!   `kwire produce --transactional-id` process killed mid-transaction (its
+//!   records in the log) is aborted when the next one with its id starts.
 
 mod support;
 
@@ -345,18 +347,27 @@ fn java_read_committed(bootstrap: &str, count: usize) -> Vec<String> {
 
 /// `kwire produce --transactional-id` with `input` on stdin.
 fn cli_produce(bootstrap: &str, input: &str, abort: bool) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kwire"));
+    cli_produce_to(bootstrap, OUT, "kw-cli", input, abort)
+}
+
+fn cli_cmd(bootstrap: &str, topic: &str, id: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kwire"));
     cmd.args([
         "produce",
         "-b",
         bootstrap,
         "-t",
-        OUT,
+        topic,
         "--transactional-id",
-        "kw-cli",
+        id,
     ]);
+    cmd
+}
+
+fn cli_produce_to(bootstrap: &str, topic: &str, id: &str, input: &str, abort: bool) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = cli_cmd(bootstrap, topic, id);
     if abort {
         cmd.arg("--abort");
     }
@@ -600,6 +611,54 @@ fn kafka_3_8_1_classic_commit_and_abort() {
         cli_produce(&kafka.bootstrap, "cli-a1\n", true);
         committed.extend(["cli-c1".to_string(), "cli-c2".to_string()]);
         assert_read_committed(c.clone(), &committed).await;
+
+        // A process killed (SIGKILL) in the middle of its transaction, its
+        // records already in the log: the next producer with the same id
+        // has the coordinator abort it; read_committed never sees them.
+        const KILL: &str = "txn-kill";
+        create_topic(&c, KILL, 1, 1).await;
+        let mut child = cli_cmd(&kafka.bootstrap, KILL, "kw-kill")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("run kwire");
+        {
+            use std::io::Write;
+            let stdin = child.stdin.as_mut().expect("stdin");
+            stdin.write_all(b"killed-1\nkilled-2\n").expect("write");
+            stdin.flush().expect("flush");
+        }
+        let uncommitted = read_all(
+            c.clone(),
+            KILL,
+            ConsumerConfig::default(),
+            2,
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(
+            uncommitted.len(),
+            2,
+            "the killed transaction's records are in the log"
+        );
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        cli_produce_to(&kafka.bootstrap, KILL, "kw-kill", "after-1\n", false);
+        let cfg = ConsumerConfig {
+            isolation: Isolation::ReadCommitted,
+            ..Default::default()
+        };
+        let seen = read_all(c.clone(), KILL, cfg, 1, Duration::from_secs(30)).await;
+        let seen: Vec<String> = seen
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect();
+        assert_eq!(
+            seen,
+            vec!["after-1".to_string()],
+            "read_committed after the kill"
+        );
         // The aborted transaction's offsets did not stick.
         assert_eq!(committed_offset(&c).await, 2);
     });
