@@ -558,7 +558,7 @@ mod tests {
         assert!(ErrorCode::NOT_LEADER_OR_FOLLOWER.is_retriable());
         assert!(!ErrorCode::UNSUPPORTED_VERSION.is_retriable());
         // ConcurrentTransactionsException extends RetriableException in
-        // Kafka's clients (Errors.java, 4.4).
+        // Kafka's clients since KAFKA-14417 (3.4).
         assert!(ErrorCode::CONCURRENT_TRANSACTIONS.is_retriable());
         assert_eq!(ErrorCode::CONTROLLER_ID_NOT_REGISTERED, ErrorCode(136));
         assert!(ErrorCode(-1).is_known());
