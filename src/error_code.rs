@@ -3,7 +3,7 @@
 //!
 //! The codes, names and retriable flags are facts from Kafka's
 //! `org.apache.kafka.common.protocol.Errors` (an error is retriable when
-//! its exception extends `RetriableException`), up to code 133 (Kafka 4.1).
+//! its exception extends `RetriableException`), up to code 136 (Kafka 4.4).
 //! The one-line meanings are our own wording. A code this build does not
 //! know stays as it is: it has no name, and like the Java client (which
 //! maps it to `UnknownServerException`) it is treated as not retriable.
@@ -91,7 +91,7 @@ pub const ERRORS: &[ErrorInfo] = &[
     info(48, "INVALID_TXN_STATE", false, "The transactional operation is not allowed in the transaction's current state."),
     info(49, "INVALID_PRODUCER_ID_MAPPING", false, "The producer id is not the one currently assigned to the transactional id."),
     info(50, "INVALID_TRANSACTION_TIMEOUT", false, "The transaction timeout exceeds the broker's maximum (transaction.max.timeout.ms)."),
-    info(51, "CONCURRENT_TRANSACTIONS", false, "Another operation on the same transaction is still in progress."),
+    info(51, "CONCURRENT_TRANSACTIONS", true, "Another operation on the same transaction is still in progress."),
     info(52, "TRANSACTION_COORDINATOR_FENCED", false, "The transaction coordinator that sent the marker is no longer the current one for the producer."),
     info(53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", false, "The principal is not authorized for the transactional id."),
     info(54, "SECURITY_DISABLED", false, "Security features are turned off on the broker."),
@@ -174,6 +174,9 @@ pub const ERRORS: &[ErrorInfo] = &[
     info(131, "STREAMS_INVALID_TOPOLOGY_EPOCH", false, "The Streams topology epoch is not valid."),
     info(132, "STREAMS_TOPOLOGY_FENCED", false, "The Streams topology epoch is out of date."),
     info(133, "SHARE_SESSION_LIMIT_REACHED", true, "The broker has reached its limit of share sessions."),
+    info(134, "GROUP_DELETION_FAILED", false, "DeleteGroups could not delete a group; its per-group message says why."),
+    info(135, "STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED", false, "The broker could not apply the Streams topology description update."),
+    info(136, "CONTROLLER_ID_NOT_REGISTERED", false, "The controller id given is not registered."),
 ];
 
 #[allow(missing_docs)]
@@ -448,6 +451,12 @@ impl ErrorCode {
     pub const STREAMS_TOPOLOGY_FENCED: ErrorCode = ErrorCode(132);
     /// 133: The broker has reached its limit of share sessions.
     pub const SHARE_SESSION_LIMIT_REACHED: ErrorCode = ErrorCode(133);
+    /// 134: DeleteGroups could not delete a group; its per-group message says why.
+    pub const GROUP_DELETION_FAILED: ErrorCode = ErrorCode(134);
+    /// 135: The broker could not apply the Streams topology description update.
+    pub const STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: ErrorCode = ErrorCode(135);
+    /// 136: The controller id given is not registered.
+    pub const CONTROLLER_ID_NOT_REGISTERED: ErrorCode = ErrorCode(136);
 }
 
 impl ErrorCode {
@@ -548,6 +557,10 @@ mod tests {
         assert_eq!(ErrorCode::NONE.name(), Some("NONE"));
         assert!(ErrorCode::NOT_LEADER_OR_FOLLOWER.is_retriable());
         assert!(!ErrorCode::UNSUPPORTED_VERSION.is_retriable());
+        // ConcurrentTransactionsException extends RetriableException in
+        // Kafka's clients since KAFKA-14417 (3.4).
+        assert!(ErrorCode::CONCURRENT_TRANSACTIONS.is_retriable());
+        assert_eq!(ErrorCode::CONTROLLER_ID_NOT_REGISTERED, ErrorCode(136));
         assert!(ErrorCode(-1).is_known());
         assert_eq!(ErrorCode(-2).name(), None);
         let unknown = ErrorCode(999);

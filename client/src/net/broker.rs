@@ -23,7 +23,7 @@ use super::conn::ConnError;
 use super::error::ClientError;
 use super::handshake::{negotiate, Negotiated};
 use super::request::request_on;
-use crate::protocol::api::api_name;
+use crate::protocol::api::{api_name, VersionRange};
 use crate::protocol::apiversions::Identity;
 use crate::protocol::choose::{choose_for, Choice, Overrides};
 use crate::protocol::facts::{is_retry_safe, request_facts};
@@ -44,6 +44,10 @@ pub struct SendOptions {
     /// Overrides the connection's finalized `transaction.version` (a caller
     /// that tracks the cluster-wide, highest-epoch value, as Java does).
     pub transaction_version: Option<i16>,
+    /// The version range of a transaction's locked plan: the version lies
+    /// in it and the transaction.version gate gives way
+    /// ([`Overrides::transaction_plan`]).
+    pub transaction_plan: Option<VersionRange>,
     /// Overrides whether a retry after a close is safe.
     pub retry_safe: Option<bool>,
     /// Overrides the request timeout.
@@ -59,6 +63,7 @@ impl SendOptions {
             transactional: self.transactional,
             topics_without_id: self.topics_without_id,
             transaction_version: self.transaction_version,
+            transaction_plan: self.transaction_plan,
         }
     }
 }

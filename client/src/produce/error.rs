@@ -36,6 +36,8 @@ pub enum ProduceError {
     Closed,
     #[error("the producer id could not be obtained: {0}")]
     ProducerId(String),
+    #[error("transaction: {0}")]
+    Transaction(#[source] crate::txn::TxnError),
 }
 
 impl From<ClusterError> for ProduceError {

@@ -14,15 +14,19 @@
 //!   groups them by leader, sends one Produce per leader.
 //!
 //! Every request goes through [`crate::Cluster`], so its version is the
-//! negotiated one of the broker it reaches. A transactional mode (the `txn`
-//! state machine) plugs in where the producer id comes from
-//! ([`producer::Producer`]'s `init_producer_id` step) and where Produce is
-//! marked transactional; nothing here assumes the id is idempotent-only.
+//! negotiated one of the broker it reaches.
+//!
+//! * [`transactional`] — the [`TransactionalProducer`]: the `txn` state
+//!   machine driven over the cluster, and the link through which the
+//!   sender takes its producer id and epoch, the transaction's Produce
+//!   versions and the right to send each partition (classic:
+//!   AddPartitionsToTxn first), and reports Produce errors back.
 
 pub mod config;
 pub mod error;
 pub mod partitioner;
 pub mod producer;
+pub mod transactional;
 
 mod accumulator;
 mod sender;
@@ -30,3 +34,6 @@ mod sender;
 pub use config::{Acks, ProducerConfig};
 pub use error::ProduceError;
 pub use producer::{Delivery, DeliveryFuture, Producer, ProducerRecord};
+pub use transactional::{
+    SentRequest, TransactionalConfig, TransactionalError, TransactionalProducer,
+};

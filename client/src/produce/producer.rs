@@ -16,6 +16,7 @@ use super::config::ProducerConfig;
 use super::error::ProduceError;
 use super::partitioner::partition_for_key;
 use super::sender;
+use super::transactional::TxnLink;
 use crate::cluster::Cluster;
 use crate::escape::escape;
 
@@ -122,6 +123,9 @@ pub(crate) struct Shared {
     /// Wakes `flush`/`close` callers when records are answered.
     pub idle: Notify,
     memory: Arc<Semaphore>,
+    /// Set for a transactional producer: where the producer id and epoch,
+    /// the Produce versions and the right to send a partition come from.
+    pub txn: Option<Arc<TxnLink>>,
 }
 
 impl Shared {
@@ -155,6 +159,23 @@ impl Producer {
     /// A producer sending through `cluster`; spawns its sender task on the
     /// current tokio runtime.
     pub fn new(cluster: Arc<Cluster>, cfg: ProducerConfig) -> Result<Producer, ProduceError> {
+        Self::build(cluster, cfg, None)
+    }
+
+    /// The producer of a [`super::TransactionalProducer`].
+    pub(crate) fn with_transactions(
+        cluster: Arc<Cluster>,
+        cfg: ProducerConfig,
+        link: Arc<TxnLink>,
+    ) -> Result<Producer, ProduceError> {
+        Self::build(cluster, cfg, Some(link))
+    }
+
+    fn build(
+        cluster: Arc<Cluster>,
+        cfg: ProducerConfig,
+        txn: Option<Arc<TxnLink>>,
+    ) -> Result<Producer, ProduceError> {
         cfg.validate().map_err(ProduceError::Config)?;
         let units = (cfg.buffer_memory / PERMIT_UNIT).clamp(1, Semaphore::MAX_PERMITS);
         let shared = Arc::new(Shared {
@@ -164,6 +185,7 @@ impl Producer {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             idle: Notify::new(),
+            txn,
         });
         let task = tokio::spawn(sender::run(shared.clone()));
         Ok(Producer {
@@ -174,6 +196,15 @@ impl Producer {
 
     pub fn config(&self) -> &ProducerConfig {
         &self.shared.cfg
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Fails every record not yet sent (an aborted transaction).
+    pub(crate) fn fail_queued(&self, e: &ProduceError) {
+        self.shared.fail_queued(e);
     }
 
     pub fn cluster(&self) -> &Arc<Cluster> {
@@ -238,6 +269,10 @@ impl Producer {
                         .or_insert_with(|| (next % partitions as u32) as i32)
                 }
             };
+            if let Some(t) = &self.shared.txn {
+                // Kafka's maybeAddPartition: only inside a transaction.
+                t.add_partition(&rec.topic, partition)?;
+            }
             let key = (rec.topic.clone(), partition);
             let part = st.parts.entry(key).or_default();
             // A record that does not fit closes the open batch first.
@@ -350,6 +385,30 @@ impl Drop for Producer {
 }
 
 impl Shared {
+    /// Fails the batches not in flight; the sequences they held are given
+    /// back when nothing of the partition is in flight.
+    pub(crate) fn fail_queued(&self, e: &ProduceError) {
+        let mut st = self.lock();
+        let mut n = 0;
+        for p in st.parts.values_mut() {
+            let dropped: Vec<Batch> = p.open.take().into_iter().chain(p.ready.drain(..)).collect();
+            for b in dropped {
+                n += b.waiters.len();
+                b.fail(e);
+            }
+            if p.in_flight == 0 {
+                p.next_sequence = p.acked_sequence;
+                p.hold = false;
+            }
+        }
+        st.unresolved -= n;
+        drop(st);
+        if n > 0 {
+            self.idle.notify_waiters();
+        }
+        self.wake.notify_one();
+    }
+
     fn memory_units(&self) -> usize {
         (self.cfg.buffer_memory / PERMIT_UNIT).clamp(1, Semaphore::MAX_PERMITS)
     }

@@ -18,6 +18,7 @@ use super::producer::Shared;
 use crate::cluster::metadata::Metadata;
 use crate::escape::escape;
 use crate::net::SendOptions;
+use crate::protocol::api::VersionRange;
 use crate::protocol::route::TopicPartition;
 
 /// How long to wait before asking metadata again for a partition without
@@ -31,6 +32,9 @@ const KEEP_ERRORS: usize = 8;
 struct Request {
     node: i32,
     batches: Vec<(Key, Batch)>,
+    /// A transactional producer's Produce range, from the transaction's
+    /// locked plan (`None`: not transactional).
+    txn_versions: Option<VersionRange>,
 }
 
 /// What one pass over the state decided.
@@ -93,8 +97,17 @@ fn plan(shared: &Shared) -> Plan {
     let mut expired: Vec<(Key, Batch)> = Vec::new();
     let mut failed: Vec<(Batch, ProduceError)> = Vec::new();
     let mut reset_producer = false;
+    if let Some(t) = &shared.txn {
+        // The transaction manager owns the id and epoch (InitProducerId,
+        // a KIP-360 bump, the epoch EndTxn v5 returned): a new one restarts
+        // the sequences. It changes only while nothing is in flight.
+        let id = t.producer();
+        if id.is_some() && id != st.producer {
+            st.new_producer(id);
+        }
+    }
     let producer = st.producer;
-    if cfg.idempotent && producer.is_none() {
+    if cfg.idempotent && producer.is_none() && shared.txn.is_none() {
         if !st.producer_pending && st.producer_retry_at.is_none_or_past(now) {
             st.producer_pending = true;
             need_producer_id = true;
@@ -149,6 +162,13 @@ fn plan(shared: &Shared) -> Plan {
         if cfg.idempotent && producer.is_none() {
             continue;
         }
+        if let Some(t) = &shared.txn {
+            // Classic: not before AddPartitionsToTxn confirmed the
+            // partition; never outside a transaction.
+            if !t.may_send(&key.0, key.1) {
+                continue;
+            }
+        }
         let tp = TopicPartition::new(&key.0, key.1);
         let node = match md.leader(&tp) {
             Ok(n) => n.id,
@@ -178,7 +198,14 @@ fn plan(shared: &Shared) -> Plan {
             let (builder, sequence) = match producer {
                 Some((id, epoch)) if cfg.idempotent => {
                     let seq = part.next_sequence;
-                    (builder.producer(id, epoch, seq), seq)
+                    // The batch's transactional bit is what makes the broker
+                    // keep it out of read_committed reads until the marker
+                    // (KIP-98) and, from Produce v12, add its partition to
+                    // the transaction (KIP-890 part 2).
+                    let b = builder
+                        .producer(id, epoch, seq)
+                        .transactional(shared.txn.is_some());
+                    (b, seq)
                 }
                 _ => (builder, -1),
             };
@@ -207,6 +234,10 @@ fn plan(shared: &Shared) -> Plan {
         st.stats.metadata_refreshes += 1;
         soon(now + RETRY_BACKOFF);
     }
+    if let (Some(t), false) = (&shared.txn, expired.is_empty()) {
+        // Records of the transaction were lost: it can only be aborted.
+        t.produce_failed(ErrorCode::REQUEST_TIMED_OUT);
+    }
     for (key, b) in expired {
         let n = b.waiters.len();
         let e = ProduceError::Timeout {
@@ -224,14 +255,26 @@ fn plan(shared: &Shared) -> Plan {
         b.fail(&e);
         shared.idle.notify_waiters();
     }
-    if reset_producer && cfg.idempotent {
+    if reset_producer && cfg.idempotent && shared.txn.is_none() {
         st.new_producer(None);
     }
     let done = st.closed && st.unresolved == 0;
+    let txn_versions = match &shared.txn {
+        Some(t) if !by_node.is_empty() => {
+            // Counted now, before the requests exist: EndTxn waits for them.
+            t.batches_sent(by_node.values().map(Vec::len).sum());
+            t.produce_versions()
+        }
+        _ => None,
+    };
     Plan {
         requests: by_node
             .into_iter()
-            .map(|(node, batches)| Request { node, batches })
+            .map(|(node, batches)| Request {
+                node,
+                batches,
+                txn_versions,
+            })
             .collect(),
         need_producer_id,
         refresh,
@@ -262,6 +305,10 @@ fn request(shared: &Shared, md: &Metadata, batches: &[(Key, Batch)]) -> ProduceR
         topics.entry(&key.0).or_default().push(p);
     }
     let mut req = ProduceRequest::default();
+    req.transactional_id = shared
+        .txn
+        .as_ref()
+        .map(|t| StrBytes::from(t.transactional_id().to_string()));
     req.acks = shared.cfg.acks.wire();
     req.timeout_ms = i32::try_from(shared.cfg.request_timeout.as_millis()).unwrap_or(i32::MAX);
     req.topic_data = topics
@@ -287,6 +334,7 @@ async fn send(shared: Arc<Shared>, r: Request) {
         // Produce can be sent again after a lost answer.
         retry_safe: Some(shared.cfg.idempotent),
         timeout: Some(shared.cfg.request_timeout + Duration::from_secs(5)),
+        transaction_plan: r.txn_versions,
         ..Default::default()
     };
     shared.lock().stats.requests += 1;
@@ -296,6 +344,17 @@ async fn send(shared: Arc<Shared>, r: Request) {
         return;
     }
     let res = shared.cluster.send_with(&req, &opts).await;
+    if let (Some(t), Ok(routed)) = (&shared.txn, &res) {
+        let error = routed
+            .response
+            .responses
+            .iter()
+            .flat_map(|t| t.partition_responses.iter())
+            .map(|p| ErrorCode(p.error_code))
+            .find(|c| c.is_err())
+            .unwrap_or(ErrorCode::NONE);
+        t.record(kwire::ApiKey::PRODUCE, routed.version, routed.node, error);
+    }
     let res = res.map(|routed| {
         if !routed.retries.is_empty() {
             tracing::info!(node = ?routed.node, retries = ?routed.retries, "producer: Produce went again inside the cluster layer");
@@ -334,6 +393,7 @@ fn finish(
     let st = &mut *guard;
     let mut resolved = 0usize;
     let mut refresh = false;
+    let answered = batches.len();
     for (key, b) in batches {
         let sequence = b
             .sealed
@@ -365,8 +425,30 @@ fn finish(
                 refresh: true,
             },
         };
+        let out = match (&shared.txn, out) {
+            // A transactional batch is never stamped again under a new id:
+            // the manager decides (abort, KIP-360 bump, or fatal).
+            (Some(t), Outcome::NewProducerId { why }) => {
+                let code = code_of(&res, &md, &key);
+                t.produce_failed(code);
+                Outcome::Fail(ProduceError::Broker {
+                    topic: escape(&key.0).into_owned(),
+                    partition: key.1,
+                    code,
+                    message: Some(why),
+                })
+            }
+            (Some(t), Outcome::Fail(e)) => {
+                t.produce_failed(code_of(&res, &md, &key));
+                Outcome::Fail(e)
+            }
+            (_, out) => out,
+        };
         let node = res.as_ref().ok().map(|(n, _)| *n);
         resolved += apply(shared, st, key, b, out, node, &mut refresh);
+    }
+    if let Some(t) = &shared.txn {
+        t.batches_answered(answered);
     }
     if refresh {
         st.refresh_after = None;
@@ -377,6 +459,21 @@ fn finish(
         shared.idle.notify_waiters();
     }
     shared.wake.notify_one();
+}
+
+/// The error code a response gave `key` (UNKNOWN_SERVER_ERROR when it gave
+/// none).
+fn code_of(
+    res: &Result<(i32, Option<ProduceResponse>), crate::cluster::ClusterError>,
+    md: &Metadata,
+    key: &Key,
+) -> ErrorCode {
+    match res {
+        Ok((_, Some(resp))) => {
+            find(resp, md, key).map_or(ErrorCode::UNKNOWN_SERVER_ERROR, |p| ErrorCode(p.error_code))
+        }
+        _ => ErrorCode::UNKNOWN_SERVER_ERROR,
+    }
 }
 
 /// Applies one batch's outcome; returns how many records it resolved.
@@ -400,6 +497,9 @@ fn apply(
         b.attempts += 1;
         b.last_error = Some(why.clone());
         if !cfg.retries || b.created + cfg.delivery_timeout <= Instant::now() {
+            if let Some(t) = &shared.txn {
+                t.produce_failed(ErrorCode::REQUEST_TIMED_OUT);
+            }
             let n = b.waiters.len();
             let e = ProduceError::Timeout {
                 topic: escape(&key.0).into_owned(),
@@ -455,9 +555,10 @@ fn apply(
         }
         Outcome::Fail(e) => {
             tracing::info!(error = %e, "producer: batch failed");
-            if b.sealed
-                .as_ref()
-                .is_some_and(|s| s.producer.is_some() && s.producer == st.producer)
+            if shared.txn.is_none()
+                && b.sealed
+                    .as_ref()
+                    .is_some_and(|s| s.producer.is_some() && s.producer == st.producer)
             {
                 // Its sequence range is a gap the broker would wait on
                 // forever: later batches go under a new producer id.

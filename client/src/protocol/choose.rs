@@ -397,6 +397,13 @@ pub struct Overrides {
     /// connection's: the cluster-wide value of the broker with the highest
     /// FinalizedFeaturesEpoch, as Java's client keeps it.
     pub transaction_version: Option<i16>,
+    /// The range a transaction's locked plan gives this request
+    /// ([`crate::txn::VersionPlan`]). The version lies inside it, and the
+    /// per-request transaction.version gate gives way: the mode was decided
+    /// once for the whole transaction, and a level that changes between its
+    /// requests must not mix classic and KIP-890 part 2 versions in it (the
+    /// mixes of twmb/franz-go#1017 and franz-go v1.21.4).
+    pub transaction_plan: Option<VersionRange>,
 }
 
 /// The version of a request of `api` whose content says `facts`, on a
@@ -421,12 +428,20 @@ pub fn choose_for(
             max,
         });
     }
+    if let Some(plan) = ov.transaction_plan {
+        request = request.intersect(VersionSet::range(plan.min, VersionSet::MAX_VERSION));
+        caps.push(Cap {
+            source: "the transaction's locked plan".into(),
+            max: plan.max,
+        });
+    }
     let transactional = ov.transactional.unwrap_or(facts.transactional);
     let tv = ov
         .transaction_version
         .unwrap_or_else(|| versions.transaction_version());
     let without_id = ov.topics_without_id.unwrap_or(facts.topics_without_id);
     let gates = transaction_gate(api, transactional, tv)
+        .filter(|_| ov.transaction_plan.is_none())
         .into_iter()
         .chain(topic_id_gate(api, without_id))
         .collect();
@@ -590,6 +605,67 @@ mod tests {
             matches!(e, NoVersion::NotAdvertised { key, .. } if key == ApiKey::CREATE_TOPICS.0),
             "{e:?}"
         );
+    }
+
+    /// A broker advertising EndTxn 0-5 whose connection still says
+    /// transaction.version 1 (it has not caught up with an upgrade yet).
+    fn end_txn_broker() -> BrokerVersions {
+        use crate::protocol::negotiate::{AdvertisedApi, RawTable};
+        BrokerVersions::from_raw(
+            &RawTable {
+                decoded_at: 3,
+                apis: vec![AdvertisedApi {
+                    api_key: ApiKey::END_TXN,
+                    min: 0,
+                    max: 5,
+                }],
+                finalized_features_epoch: 4,
+                ..Default::default()
+            },
+            3,
+        )
+    }
+
+    #[test]
+    fn a_locked_plan_overrules_the_per_request_gate_and_bounds_the_version() {
+        use crate::protocol::versions::VersionCaps;
+        let mut req = kwire::messages::EndTxnRequest::default();
+        req.transactional_id = kwire::StrBytes::from_static("t");
+        let facts = crate::protocol::facts::request_facts(&req);
+        let broker = end_txn_broker();
+        let caps = VersionCaps::new();
+        // No plan: the connection's level gates EndTxn to v4.
+        let ch = choose_for(
+            ApiKey::END_TXN,
+            &facts,
+            &Overrides::default(),
+            &broker,
+            &caps,
+            "b",
+        )
+        .unwrap();
+        assert_eq!(ch.version, 4);
+        // A transaction locked in V2 sends v5 although this connection's
+        // level lags; one locked classic stays at v4 whatever the level.
+        let v2 = Overrides {
+            transaction_plan: Some(r(5, 5)),
+            ..Default::default()
+        };
+        let ch = choose_for(ApiKey::END_TXN, &facts, &v2, &broker, &caps, "b").unwrap();
+        assert_eq!(ch.version, 5, "{}", ch.why());
+        let classic = Overrides {
+            transaction_plan: Some(r(0, 4)),
+            transaction_version: Some(2),
+            ..Default::default()
+        };
+        let ch = choose_for(ApiKey::END_TXN, &facts, &classic, &broker, &caps, "b").unwrap();
+        assert_eq!(ch.version, 4);
+        // A plan the broker cannot meet is an error, never a version outside it.
+        let too_new = Overrides {
+            transaction_plan: Some(r(6, 7)),
+            ..Default::default()
+        };
+        assert!(choose_for(ApiKey::END_TXN, &facts, &too_new, &broker, &caps, "b").is_err());
     }
 
     #[test]

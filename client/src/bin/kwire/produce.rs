@@ -1,5 +1,6 @@
 //! `kwire produce`: records from stdin lines or files to a topic, through
-//! the library's `Producer`.
+//! the library's `Producer`, or in one transaction through its
+//! `TransactionalProducer` (`--transactional-id`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -8,7 +9,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use kwire::records::Compression;
 use kwire_client::escape::escape;
-use kwire_client::produce::{Acks, ProduceError, Producer, ProducerConfig, ProducerRecord};
+use kwire_client::produce::{
+    Acks, DeliveryFuture, ProduceError, Producer, ProducerConfig, ProducerRecord,
+    TransactionalConfig, TransactionalError, TransactionalProducer,
+};
 use kwire_client::{Cluster, ClusterConfig};
 
 use crate::connect::ConnectArgs;
@@ -75,6 +79,49 @@ pub struct ProduceArgs {
     /// Progress on stderr every 2 s (default: when stderr is a terminal).
     #[arg(long)]
     pub progress: bool,
+    /// Send every record in one transaction under this transactional id
+    /// (KIP-98), committed at the end of the input.
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
+    /// Abort the transaction instead of committing it (the records are
+    /// written, then hidden from read_committed consumers).
+    #[arg(long, requires = "transactional_id")]
+    pub abort: bool,
+    /// The transaction timeout the coordinator enforces.
+    #[arg(long, default_value_t = 60_000, requires = "transactional_id")]
+    pub transaction_timeout_ms: i32,
+}
+
+/// The producer `run` sends through.
+enum Sink {
+    Plain(Producer),
+    Txn(Box<TransactionalProducer>),
+}
+
+impl Sink {
+    async fn send(&self, rec: ProducerRecord) -> Result<DeliveryFuture, ProduceError> {
+        match self {
+            Sink::Plain(p) => p.send(rec).await,
+            Sink::Txn(p) => p.send(rec).await,
+        }
+    }
+
+    fn unresolved(&self) -> usize {
+        match self {
+            Sink::Plain(p) => p.unresolved(),
+            Sink::Txn(p) => p.producer().unresolved(),
+        }
+    }
+}
+
+fn txn_failure(what: &str, e: TransactionalError) -> Failure {
+    Failure {
+        code: match &e {
+            TransactionalError::Produce(ProduceError::Cluster(c)) => exit::code(c.kind()),
+            _ => exit::OTHER,
+        },
+        message: format!("{what}: {e}"),
+    }
 }
 
 pub async fn run(a: ProduceArgs) -> Result<(), Failure> {
@@ -111,14 +158,41 @@ pub async fn run(a: ProduceArgs) -> Result<(), Failure> {
         ..Default::default()
     };
     pcfg.validate().map_err(Failure::usage)?;
+    if a.transactional_id.is_some() && !pcfg.idempotent {
+        return Err(Failure::usage(
+            "--transactional-id needs idempotence and --acks all (KIP-98)",
+        ));
+    }
     let cluster = Cluster::connect(&brokers, ClusterConfig::with_client(client))
         .await
         .map_err(|e| Failure {
             code: exit::code(e.kind()),
             message: e.to_string(),
         })?;
-    let producer =
-        Producer::new(Arc::new(cluster), pcfg).map_err(|e| Failure::usage(e.to_string()))?;
+    let cluster = Arc::new(cluster);
+    let producer = match &a.transactional_id {
+        None => {
+            Sink::Plain(Producer::new(cluster, pcfg).map_err(|e| Failure::usage(e.to_string()))?)
+        }
+        Some(id) => {
+            let mut tc = TransactionalConfig::new(id.clone());
+            tc.producer = pcfg;
+            tc.txn.transaction_timeout_ms = a.transaction_timeout_ms;
+            let p = TransactionalProducer::new(cluster, tc)
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            p.init_transactions()
+                .await
+                .map_err(|e| txn_failure("init_transactions", e))?;
+            let mode = p
+                .begin_transaction()
+                .await
+                .map_err(|e| txn_failure("begin_transaction", e))?;
+            if a.progress {
+                eprintln!("kwire: transaction begins ({mode})");
+            }
+            Sink::Txn(Box::new(p))
+        }
+    };
     let make = |key: Option<Vec<u8>>, value: Vec<u8>| {
         let mut r = ProducerRecord::new(a.topic.clone(), value);
         r.partition = a.partition;
@@ -229,7 +303,26 @@ pub async fn run(a: ProduceArgs) -> Result<(), Failure> {
         }
     }
     drop(tx);
-    producer.close().await;
+    match &producer {
+        Sink::Plain(p) => p.close().await,
+        Sink::Txn(p) => {
+            let end = if a.abort {
+                match p.flush().await {
+                    Ok(()) => p.abort_transaction().await.map_err(|e| ("abort", e)),
+                    Err(e) => Err(("flush", e)),
+                }
+            } else {
+                p.commit_transaction().await.map_err(|e| ("commit", e))
+            };
+            if let Err((what, e)) = end {
+                // The records' own errors say more than the commit's.
+                let _ = p.abort_transaction().await;
+                p.close().await;
+                return Err(txn_failure(what, e));
+            }
+            p.close().await;
+        }
+    }
     let (ok, failed, lines) = collector.await.map_err(|e| Failure {
         code: exit::OTHER,
         message: e.to_string(),

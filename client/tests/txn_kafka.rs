@@ -1,0 +1,666 @@
+//! The transactional producer against real Kafka brokers started by the test
+//! (`testsupport/kafka/broker`; fails, never skips, without java/mvn).
+//!
+//! * 4.4.0 started at `transaction.version` 1: classic transactions commit
+//!   and abort (AddPartitionsToTxn, AddOffsetsToTxn + TxnOffsetCommit to the
+//!   group coordinator); the level is raised to 2 (UpdateFeatures) in the
+//!   middle of a transaction, which still completes classic; the next ones
+//!   run KIP-890 part 2 (an epoch bump first, then Produce v12+,
+//!   TxnOffsetCommit v5, EndTxn v5, no AddPartitionsToTxn/AddOffsetsToTxn).
+//!   Every request of a transaction has a version of that transaction's
+//!   mode; a read_committed kwire consumer reads exactly the committed
+//!   records, and so does Kafka's Java consumer (kafka-clients 4.4.0); the
+//!   group's offsets are those the last committed transaction carried. A
+//!   user cap on Produce (<= v11) keeps a transaction classic on the level-2
+//!   cluster; a second producer with the same transactional id fences the
+//!   first. Exactly-once read-process-write: a pipeline incarnation stops
+//!   in the middle of a transaction (records written, nothing committed)
+//!   and the next resumes from the group's committed offsets; each input
+//!   record is in the output exactly once (read_committed).
+//! * 3.8.1 (classic only): commit and abort, read back read_committed; the
+//!   same through `kwire produce --transactional-id` (and `--abort`); a
+//!   `kwire produce --transactional-id` process killed mid-transaction (its
+//!   records in the log) is aborted when the next one with its id starts.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kwire::messages::offset_fetch_request::OffsetFetchRequestTopic;
+use kwire::messages::OffsetFetchRequest;
+use kwire::{ApiKey, ErrorCode, StrBytes};
+use kwire_client::admin::{Admin, FeatureUpdate, UpgradeType};
+use kwire_client::consume::{ConsumerConfig, Isolation};
+use kwire_client::group::{GroupMetadata, TopicPartition};
+use kwire_client::net::SendOptions;
+use kwire_client::produce::{
+    ProducerRecord, SentRequest, TransactionalConfig, TransactionalProducer,
+};
+use kwire_client::txn::{OffsetAndMetadata, TxnMode};
+use kwire_client::Cluster;
+use support::kafka::{lock, runtime, KafkaBroker};
+use support::produce::{connect, create_topic, read_all};
+
+const OUT: &str = "txn-out";
+const IN: &str = "txn-in";
+const GROUP: &str = "txn-group";
+
+fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+fn config(id: &str) -> TransactionalConfig {
+    let mut c = TransactionalConfig::new(id);
+    c.max_block = Duration::from_secs(60);
+    // Every begin asks the coordinator for the finalized level: the test
+    // raises it on the live broker.
+    c.features_max_age = Duration::ZERO;
+    c
+}
+
+type Deliveries = Vec<kwire_client::produce::DeliveryFuture>;
+
+/// Begins a transaction and sends `values` (keyed, so both partitions get
+/// some). Returns its mode.
+async fn open(p: &TransactionalProducer, values: &[String], out: &mut Deliveries) -> TxnMode {
+    let mode = p.begin_transaction().await.expect("begin");
+    send(p, values, out).await;
+    mode
+}
+
+async fn send(p: &TransactionalProducer, values: &[String], out: &mut Deliveries) {
+    for v in values {
+        let rec = ProducerRecord::new(OUT, v.clone().into_bytes()).key(v.clone().into_bytes());
+        out.push(p.send(rec).await.expect("send"));
+    }
+}
+
+/// Adds the input offset if given, then commits or aborts.
+async fn finish(p: &TransactionalProducer, out: Deliveries, offset: Option<i64>, commit: bool) {
+    if let Some(o) = offset {
+        let offsets = BTreeMap::from([(
+            TopicPartition::new(IN, 0),
+            OffsetAndMetadata {
+                offset: o,
+                leader_epoch: None,
+                metadata: Some(format!("upto-{o}")),
+            },
+        )]);
+        p.send_offsets_to_transaction(offsets, GroupMetadata::unjoined(GROUP))
+            .await
+            .expect("send_offsets_to_transaction");
+    }
+    if commit {
+        if let Err(e) = p.commit_transaction().await {
+            panic!("commit: {e}; requests so far: {:?}", p.requests());
+        }
+        for f in out {
+            let d = f.await.expect("a committed record is acknowledged");
+            assert!(d.offset >= 0, "{d:?}");
+        }
+    } else {
+        // Written first, so that the abort has records to hide.
+        p.flush().await.expect("flush");
+        if let Err(e) = p.abort_transaction().await {
+            panic!("abort: {e}; requests so far: {:?}", p.requests());
+        }
+    }
+}
+
+/// One whole transaction; returns its mode.
+async fn transaction(
+    p: &TransactionalProducer,
+    values: &[String],
+    offset: Option<i64>,
+    commit: bool,
+) -> TxnMode {
+    let mut out = Vec::new();
+    let mode = open(p, values, &mut out).await;
+    finish(p, out, offset, commit).await;
+    mode
+}
+
+fn values(tag: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}-{i}")).collect()
+}
+
+/// Checks every request of transaction `t` against `mode`.
+fn assert_one_mode(log: &[SentRequest], t: u64, mode: TxnMode, with_offsets: bool) {
+    let reqs: Vec<&SentRequest> = log.iter().filter(|r| r.transaction == t).collect();
+    let of = |api: ApiKey| -> Vec<i16> {
+        reqs.iter()
+            .filter(|r| r.api == api)
+            .map(|r| r.version)
+            .collect()
+    };
+    let produce = of(ApiKey::PRODUCE);
+    let end = of(ApiKey::END_TXN);
+    let offsets = of(ApiKey::TXN_OFFSET_COMMIT);
+    let add_partitions = of(ApiKey::ADD_PARTITIONS_TO_TXN);
+    let add_offsets = of(ApiKey::ADD_OFFSETS_TO_TXN);
+    let all = format!("transaction {t} ({mode}): {reqs:?}");
+    assert!(!produce.is_empty() && end.len() == 1, "{all}");
+    assert!(
+        reqs.iter()
+            .all(|r| r.mode == Some(mode) || r.api == ApiKey::INIT_PRODUCER_ID),
+        "{all}"
+    );
+    match mode {
+        TxnMode::Classic => {
+            assert!(produce.iter().all(|v| (3..=11).contains(v)), "{all}");
+            assert!(end[0] <= 4, "{all}");
+            assert!(!add_partitions.is_empty(), "{all}");
+            assert!(add_partitions.iter().all(|v| *v <= 3), "{all}");
+            assert!(offsets.iter().all(|v| *v <= 4), "{all}");
+            assert_eq!(add_offsets.len(), usize::from(with_offsets), "{all}");
+        }
+        TxnMode::Tv2 => {
+            assert!(produce.iter().all(|v| *v >= 12), "{all}");
+            assert!(end[0] >= 5, "{all}");
+            assert!(add_partitions.is_empty() && add_offsets.is_empty(), "{all}");
+            assert!(offsets.iter().all(|v| *v == 5), "{all}");
+        }
+    }
+    assert_eq!(offsets.len(), usize::from(with_offsets), "{all}");
+}
+
+/// The committed offset of `IN`-0 for the group.
+async fn committed_offset(c: &Cluster) -> i64 {
+    fetch_offset(c, GROUP, IN, 0).await
+}
+
+/// The committed offset of `topic`-`partition` for `group` (-1: none),
+/// by OffsetFetch v7 with require_stable (waits out pending transactional
+/// offsets).
+async fn fetch_offset(c: &Cluster, group: &str, topic: &str, partition: i32) -> i64 {
+    let mut t = OffsetFetchRequestTopic::default();
+    t.name = StrBytes::from(topic.to_string());
+    t.partition_indexes = vec![partition];
+    let mut req = OffsetFetchRequest::default();
+    req.group_id = StrBytes::from(group.to_string());
+    req.topics = Some(vec![t]);
+    req.require_stable = true;
+    let opts = SendOptions {
+        max_version: Some(7),
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = c.send_with(&req, &opts).await.expect("OffsetFetch");
+        let p = &r.response.topics[0].partitions[0];
+        if ErrorCode(r.response.error_code) != ErrorCode::UNSTABLE_OFFSET_COMMIT
+            && ErrorCode(p.error_code) != ErrorCode::UNSTABLE_OFFSET_COMMIT
+        {
+            assert_eq!(ErrorCode(p.error_code), ErrorCode::NONE, "{:?}", r.response);
+            return p.committed_offset;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "offsets still unstable after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const EOS_IN: &str = "eos-in";
+const EOS_OUT: &str = "eos-out";
+const EOS_GROUP: &str = "eos-group";
+const EOS_PER_PARTITION: i64 = 12;
+
+/// One incarnation of a read-process-write pipeline (KIP-98, KIP-447
+/// standalone group metadata): resumes `EOS_IN` at the group's committed
+/// offsets (read_committed), writes `out-<value>` to `EOS_OUT` and commits
+/// the consumed offsets in the same transaction, up to 4 records per
+/// transaction. With `crash_after`, it stops in the middle of that
+/// transaction (records written, nothing committed or aborted) as a
+/// process that dies would. Returns the records it committed.
+async fn eos_incarnation(c: &Arc<Cluster>, crash_after: Option<usize>) -> usize {
+    use kwire_client::consume::{Consumer, Offset};
+    let p = TransactionalProducer::new(c.clone(), config("kw-eos")).expect("producer");
+    // Fences the previous incarnation; the coordinator aborts its open
+    // transaction first.
+    p.init_transactions().await.expect("init");
+    let cfg = ConsumerConfig {
+        isolation: Isolation::ReadCommitted,
+        ..Default::default()
+    };
+    let mut consumer = Consumer::new(c.clone(), cfg);
+    let mut next = BTreeMap::new();
+    for part in 0..2 {
+        let at = fetch_offset(c, EOS_GROUP, EOS_IN, part).await;
+        consumer.assign(
+            EOS_IN,
+            part,
+            if at >= 0 {
+                Offset::At(at)
+            } else {
+                Offset::Earliest
+            },
+        );
+        next.insert(part, at.max(0));
+    }
+    let mut done = 0usize;
+    let mut transactions = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while next.values().any(|n| *n < EOS_PER_PARTITION) {
+        assert!(Instant::now() < deadline, "pipeline stalled at {next:?}");
+        let batch = consumer.poll().await.expect("poll");
+        for chunk in batch.chunks(4) {
+            p.begin_transaction().await.expect("begin");
+            let mut offsets = BTreeMap::new();
+            for r in chunk {
+                let v =
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+                p.send(ProducerRecord::new(
+                    EOS_OUT,
+                    format!("out-{v}").into_bytes(),
+                ))
+                .await
+                .expect("send");
+                offsets.insert(
+                    TopicPartition::new(EOS_IN, r.partition),
+                    OffsetAndMetadata {
+                        offset: r.offset + 1,
+                        leader_epoch: None,
+                        metadata: None,
+                    },
+                );
+            }
+            transactions += 1;
+            if crash_after.is_some_and(|n| transactions > n) {
+                // Dies mid-transaction: its records are in the log, its
+                // offsets not committed.
+                p.flush().await.expect("flush");
+                p.close().await;
+                return done;
+            }
+            p.send_offsets_to_transaction(offsets.clone(), GroupMetadata::unjoined(EOS_GROUP))
+                .await
+                .expect("send offsets");
+            p.commit_transaction().await.expect("commit");
+            for (tp, o) in offsets {
+                next.insert(tp.partition, o.offset);
+            }
+            done += chunk.len();
+        }
+    }
+    p.close().await;
+    done
+}
+
+/// Reads `OUT` read_committed and compares with `want` (as a multiset).
+async fn assert_read_committed(c: Arc<Cluster>, want: &[String]) {
+    let cfg = ConsumerConfig {
+        isolation: Isolation::ReadCommitted,
+        ..Default::default()
+    };
+    let got = read_all(c, OUT, cfg, want.len(), Duration::from_secs(30)).await;
+    let mut got: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    let mut want = want.to_vec();
+    got.sort();
+    want.sort();
+    assert_eq!(
+        got, want,
+        "read_committed must see exactly the committed records"
+    );
+}
+
+/// The values Kafka's Java consumer (kafka-clients 4.4.0, read_committed,
+/// every partition from the beginning) reads from `OUT` until `count`
+/// arrived (`testsupport/kafka/clients-run consume`, built on first use).
+fn java_read_committed(bootstrap: &str, count: usize) -> Vec<String> {
+    let out = std::process::Command::new(support::kafka::testsupport("clients-run"))
+        .args(["consume", bootstrap, OUT, &count.to_string(), "30000"])
+        .args(["--isolation", "read_committed", "--all-partitions", "true"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run testsupport/kafka/clients-run (needs java and mvn)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "clients-run consume failed ({}): {text}",
+        out.status
+    );
+    // Values are plain ASCII here: the JSON string after "value":.
+    text.lines()
+        .map(|l| {
+            let i = l
+                .find("\"value\":\"")
+                .unwrap_or_else(|| panic!("no value: {l}"))
+                + 9;
+            let j = l[i..]
+                .find('"')
+                .unwrap_or_else(|| panic!("unterminated value: {l}"));
+            l[i..i + j].to_string()
+        })
+        .collect()
+}
+
+/// `kwire produce --transactional-id` with `input` on stdin.
+fn cli_produce(bootstrap: &str, input: &str, abort: bool) {
+    cli_produce_to(bootstrap, OUT, "kw-cli", input, abort)
+}
+
+fn cli_cmd(bootstrap: &str, topic: &str, id: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kwire"));
+    cmd.args([
+        "produce",
+        "-b",
+        bootstrap,
+        "-t",
+        topic,
+        "--transactional-id",
+        id,
+    ]);
+    cmd
+}
+
+fn cli_produce_to(bootstrap: &str, topic: &str, id: &str, input: &str, abort: bool) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = cli_cmd(bootstrap, topic, id);
+    if abort {
+        cmd.arg("--abort");
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kwire");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("kwire produce");
+    assert!(
+        out.status.success(),
+        "kwire produce --transactional-id (abort {abort}): {}; {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn kafka_4_4_0_classic_then_level_raised_mid_transaction_then_kip_890() {
+    let _l = lock();
+    logs();
+    let t0 = Instant::now();
+    let kafka = KafkaBroker::start("4.4.0", Some(1));
+    runtime().block_on(async {
+        let c = connect(&kafka.bootstrap).await;
+        create_topic(&c, OUT, 2, 1).await;
+        create_topic(&c, IN, 1, 1).await;
+        let p = TransactionalProducer::new(c.clone(), config("kw-txn-44")).expect("producer");
+        p.init_transactions().await.expect("init");
+        let first = p.producer_id();
+        assert!(first.producer_id >= 0 && first.epoch >= 0, "{first:?}");
+
+        let mut committed = Vec::new();
+        let v = values("c1", 4);
+        assert_eq!(transaction(&p, &v, Some(3), true).await, TxnMode::Classic);
+        committed.extend(v);
+        assert_eq!(
+            transaction(&p, &values("a2", 3), None, false).await,
+            TxnMode::Classic
+        );
+        // The level rises after the first record of transaction 3: it
+        // completes classic all the same.
+        let admin = Admin::new(c.clone());
+        let v = values("c3", 3);
+        let mut out = Vec::new();
+        assert_eq!(open(&p, &v[..1], &mut out).await, TxnMode::Classic);
+        let up = FeatureUpdate {
+            feature: "transaction.version".into(),
+            level: 2,
+            upgrade: UpgradeType::Upgrade,
+        };
+        let r = admin
+            .update_features(&[up], false, Duration::from_secs(30))
+            .await
+            .expect("UpdateFeatures");
+        assert!(r[0].result.is_ok(), "{r:?}");
+        admin
+            .wait_for_finalized("transaction.version", 2, Duration::from_secs(30))
+            .await
+            .expect("level 2 everywhere");
+        send(&p, &v[1..], &mut out).await;
+        finish(&p, out, Some(5), true).await;
+        committed.extend(v);
+        let classic_epoch = p.producer_id();
+        assert_eq!(
+            classic_epoch, first,
+            "classic keeps its epoch across transactions"
+        );
+        // The next transactions run KIP-890 part 2.
+        let v = values("c4", 3);
+        assert_eq!(transaction(&p, &v, Some(7), true).await, TxnMode::Tv2);
+        committed.extend(v);
+        assert_eq!(
+            transaction(&p, &values("a5", 2), None, false).await,
+            TxnMode::Tv2
+        );
+        let v = values("c6", 2);
+        assert_eq!(transaction(&p, &v, None, true).await, TxnMode::Tv2);
+        committed.extend(v);
+        let last = p.producer_id();
+        assert_eq!(last.producer_id, first.producer_id);
+        assert!(
+            last.epoch >= first.epoch + 4,
+            "an upgrade bump plus one per V2 transaction: {first:?} -> {last:?}"
+        );
+
+        let log = p.requests();
+        for (t, mode, offsets) in [
+            (1, TxnMode::Classic, true),
+            (3, TxnMode::Classic, true),
+            (4, TxnMode::Tv2, true),
+            (6, TxnMode::Tv2, false),
+        ] {
+            assert_one_mode(&log, t, mode, offsets);
+        }
+        // The upgrade bump (KIP-360 InitProducerId with the current epoch)
+        // belongs to the first V2 transaction; the aborts sent EndTxn.
+        assert!(
+            log.iter()
+                .any(|r| r.transaction == 4 && r.api == ApiKey::INIT_PRODUCER_ID && r.version >= 3),
+            "{log:?}"
+        );
+        for t in [2, 5] {
+            assert!(
+                log.iter()
+                    .any(|r| r.transaction == t && r.api == ApiKey::END_TXN),
+                "{log:?}"
+            );
+        }
+
+        // A user cap that forbids Produce v12 keeps a transaction classic
+        // on this level-2 cluster, every request of it.
+        let mut capped = config("kw-txn-44-capped");
+        capped.txn.caps.produce = Some(11);
+        let p3 = TransactionalProducer::new(c.clone(), capped).expect("producer");
+        p3.init_transactions().await.expect("init capped");
+        let v = values("cap", 2);
+        assert_eq!(transaction(&p3, &v, None, true).await, TxnMode::Classic);
+        committed.extend(v);
+        assert_one_mode(&p3.requests(), 1, TxnMode::Classic, false);
+        p3.close().await;
+
+        // Fencing: a second producer with the same transactional id; the
+        // first can neither commit nor abort afterwards, and stops.
+        let p2 = TransactionalProducer::new(c.clone(), config("kw-txn-44")).expect("producer");
+        p2.init_transactions().await.expect("init the second");
+        assert!(
+            p2.producer_id().epoch > last.epoch,
+            "{:?}",
+            p2.producer_id()
+        );
+        p.begin_transaction().await.expect("begin (local)");
+        let _zombie = p
+            .send(ProducerRecord::new(OUT, b"zombie".to_vec()))
+            .await
+            .expect("queued");
+        let commit = p.commit_transaction().await;
+        assert!(commit.is_err(), "a fenced producer committed");
+        let abort = p.abort_transaction().await;
+        let state = p.state();
+        assert_eq!(
+            state,
+            kwire_client::txn::TxnState::FatalError,
+            "commit: {commit:?}; abort: {abort:?}; {:?}",
+            p.requests()
+        );
+        let e = abort.err().or(commit.err()).expect("an error");
+        assert!(
+            e.to_string().contains("fenced") || e.to_string().contains("PRODUCER_FENCED"),
+            "{e}"
+        );
+        p.close().await;
+        p2.close().await;
+
+        assert_read_committed(c.clone(), &committed).await;
+        assert_eq!(committed_offset(&c).await, 7);
+
+        // Exactly once, read-process-write: an incarnation dies in the
+        // middle of its third transaction; the next resumes from the
+        // committed offsets; every input record is in the output once.
+        create_topic(&c, EOS_IN, 2, 1).await;
+        create_topic(&c, EOS_OUT, 1, 1).await;
+        let input =
+            kwire_client::produce::Producer::new(c.clone(), Default::default()).expect("producer");
+        let mut want = Vec::new();
+        for part in 0..2 {
+            for i in 0..EOS_PER_PARTITION {
+                let v = format!("p{part}-{i}");
+                input
+                    .send(ProducerRecord::new(EOS_IN, v.clone().into_bytes()).partition(part))
+                    .await
+                    .expect("send input");
+                want.push(format!("out-{v}"));
+            }
+        }
+        input.close().await;
+        let first = eos_incarnation(&c, Some(2)).await;
+        assert_eq!(first, 8, "two transactions of 4 before the crash");
+        let second = eos_incarnation(&c, None).await;
+        assert_eq!(first + second, want.len());
+        let cfg = ConsumerConfig {
+            isolation: Isolation::ReadCommitted,
+            ..Default::default()
+        };
+        // A duplicate would come after the originals (the second
+        // incarnation writes later): among the first records read.
+        let got = read_all(c.clone(), EOS_OUT, cfg, want.len(), Duration::from_secs(30)).await;
+        let mut got: Vec<String> = got
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "every input record exactly once in the output");
+        // Kafka's own read_committed consumer sees the same.
+        let mut java = java_read_committed(&kafka.bootstrap, committed.len());
+        java.sort();
+        committed.sort();
+        assert_eq!(java, committed, "Kafka's Java consumer (read_committed)");
+    });
+    eprintln!("4.4.0 tv1 -> tv2 transactions: {:.1?}", t0.elapsed());
+}
+
+#[test]
+fn kafka_3_8_1_classic_commit_and_abort() {
+    let _l = lock();
+    logs();
+    let t0 = Instant::now();
+    let kafka = KafkaBroker::start("3.8.1", None);
+    runtime().block_on(async {
+        let c = connect(&kafka.bootstrap).await;
+        create_topic(&c, OUT, 2, 1).await;
+        create_topic(&c, IN, 1, 1).await;
+        let p = TransactionalProducer::new(c.clone(), config("kw-txn-38")).expect("producer");
+        p.init_transactions().await.expect("init");
+        let mut committed = Vec::new();
+        let v = values("c1", 5);
+        assert_eq!(transaction(&p, &v, Some(2), true).await, TxnMode::Classic);
+        committed.extend(v);
+        assert_eq!(
+            transaction(&p, &values("a2", 3), Some(9), false).await,
+            TxnMode::Classic
+        );
+        let v = values("c3", 2);
+        assert_eq!(transaction(&p, &v, None, true).await, TxnMode::Classic);
+        committed.extend(v);
+        let log = p.requests();
+        assert_one_mode(&log, 1, TxnMode::Classic, true);
+        assert_one_mode(&log, 3, TxnMode::Classic, false);
+        p.close().await;
+        // The CLI: one transaction per invocation, committed, or aborted
+        // with --abort.
+        cli_produce(&kafka.bootstrap, "cli-c1\ncli-c2\n", false);
+        cli_produce(&kafka.bootstrap, "cli-a1\n", true);
+        committed.extend(["cli-c1".to_string(), "cli-c2".to_string()]);
+        assert_read_committed(c.clone(), &committed).await;
+
+        // A process killed (SIGKILL) in the middle of its transaction, its
+        // records already in the log: the next producer with the same id
+        // has the coordinator abort it; read_committed never sees them.
+        const KILL: &str = "txn-kill";
+        create_topic(&c, KILL, 1, 1).await;
+        let mut child = cli_cmd(&kafka.bootstrap, KILL, "kw-kill")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("run kwire");
+        {
+            use std::io::Write;
+            let stdin = child.stdin.as_mut().expect("stdin");
+            stdin.write_all(b"killed-1\nkilled-2\n").expect("write");
+            stdin.flush().expect("flush");
+        }
+        let uncommitted = read_all(
+            c.clone(),
+            KILL,
+            ConsumerConfig::default(),
+            2,
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(
+            uncommitted.len(),
+            2,
+            "the killed transaction's records are in the log"
+        );
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        cli_produce_to(&kafka.bootstrap, KILL, "kw-kill", "after-1\n", false);
+        let cfg = ConsumerConfig {
+            isolation: Isolation::ReadCommitted,
+            ..Default::default()
+        };
+        let seen = read_all(c.clone(), KILL, cfg, 1, Duration::from_secs(30)).await;
+        let seen: Vec<String> = seen
+            .iter()
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect();
+        assert_eq!(
+            seen,
+            vec!["after-1".to_string()],
+            "read_committed after the kill"
+        );
+        // The aborted transaction's offsets did not stick.
+        assert_eq!(committed_offset(&c).await, 2);
+    });
+    eprintln!("3.8.1 classic transactions: {:.1?}", t0.elapsed());
+}
