@@ -5,13 +5,21 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use kwire::ErrorCode;
 use kwire_client::consume::offsets::{self, FetchOffsets, OffsetAndMetadata, OffsetsError};
+use kwire_client::consume::{GroupConfig, GroupConsumer, OffsetReset};
+use kwire_client::group::select::{GroupProtocol, Preference};
 use kwire_client::group::{GroupMetadata, TopicPartition};
-use support::kafka::{lock, runtime, KafkaBroker};
+use kwire_client::produce::{Producer, ProducerConfig, ProducerRecord};
+use kwire_client::Cluster;
+use serde_json::Value as Json;
+use support::kafka::{lock, runtime, testsupport, KafkaBroker};
 use support::produce::{connect, create_topic};
 
 const T: Duration = Duration::from_secs(30);
@@ -76,13 +84,402 @@ async fn offsets_round_trip(kafka: &KafkaBroker, expect_version: i16) {
     c.shutdown().await;
 }
 
+/// java and mvn present, the Java clients built (`clients-run --build`).
+fn build_java_clients() {
+    support::kafka::require_java_and_maven();
+    let status = Command::new(testsupport("clients-run"))
+        .arg("--build")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run testsupport/kafka/clients-run");
+    assert!(
+        status.success(),
+        "`testsupport/kafka/clients-run --build` failed ({status}); Maven's output is above"
+    );
+}
+
+/// Kafka's own `KafkaConsumer` as a group member (`clients-run group-consume`),
+/// its JSON-line events collected by a reader thread.
+struct JavaMember {
+    child: Child,
+    lines: Arc<Mutex<Vec<Json>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JavaMember {
+    fn start(bootstrap: &str, group: &str, topic: &str, protocol: GroupProtocol) -> JavaMember {
+        let mut cmd = Command::new(testsupport("clients-run"));
+        cmd.args([
+            "group-consume",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--topics",
+            topic,
+            "--count",
+            "0",
+            "--timeout-ms",
+            "180000",
+            "--offset-reset",
+            "earliest",
+            "--client-id",
+            "java-member",
+        ]);
+        match protocol {
+            GroupProtocol::Classic => {
+                cmd.args(["--protocol", "classic", "--assignor", "cooperative-sticky"]);
+            }
+            GroupProtocol::Consumer => {
+                cmd.args(["--protocol", "consumer"]);
+            }
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run testsupport/kafka/clients-run group-consume");
+        let out = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Json>(&line) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        JavaMember {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn events(&self) -> Vec<Json> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// What it owns now, from its assigned / revoked / lost events.
+    fn owned(&self) -> BTreeSet<i32> {
+        let mut owned = BTreeSet::new();
+        let parts = |v: &Json| -> Vec<i32> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p["partition"].as_i64())
+                        .map(|p| p as i32)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for e in self.events() {
+            match e["event"].as_str() {
+                Some("assigned") => {
+                    if e.get("assignment").is_some() {
+                        owned = parts(&e["assignment"]).into_iter().collect();
+                    } else {
+                        owned.extend(parts(&e["partitions"]));
+                    }
+                }
+                Some("revoked") | Some("lost") => {
+                    for p in parts(&e["partitions"]) {
+                        owned.remove(&p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        owned
+    }
+
+    fn consumed(&self) -> BTreeSet<(i32, i64)> {
+        self.events()
+            .iter()
+            .filter(|e| e["event"] == "record")
+            .filter_map(|e| Some((e["partition"].as_i64()? as i32, e["offset"].as_i64()?)))
+            .collect()
+    }
+
+    fn errors(&self) -> Vec<Json> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == "error")
+            .collect()
+    }
+
+    /// SIGTERM: it leaves the group and prints `done`.
+    fn stop(mut self) -> Vec<Json> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.events()
+    }
+}
+
+impl Drop for JavaMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a kwire member's task reports.
+#[derive(Debug, Default)]
+struct KwireView {
+    consumed: BTreeSet<(i32, i64)>,
+    owned: BTreeSet<i32>,
+    protocol: Option<GroupProtocol>,
+    stop: bool,
+    error: Option<String>,
+}
+
+/// A kwire group member polling in a task until told to stop, then closing
+/// (LeaveGroup, or the leave heartbeat under KIP-848).
+fn kwire_member(
+    cluster: Arc<Cluster>,
+    group: &str,
+    topic: &str,
+    protocol: Preference,
+) -> (Arc<Mutex<KwireView>>, tokio::task::JoinHandle<()>) {
+    let view = Arc::new(Mutex::new(KwireView::default()));
+    let v = view.clone();
+    let mut cfg = GroupConfig::new(group);
+    cfg.protocol = protocol;
+    cfg.assignors = vec!["cooperative-sticky".into()];
+    cfg.auto_commit = Some(Duration::from_millis(200));
+    cfg.session_timeout = Duration::from_secs(10);
+    cfg.heartbeat_interval = Duration::from_secs(1);
+    cfg.rebalance_timeout = Duration::from_secs(30);
+    cfg.consumer.offset_reset = OffsetReset::Earliest;
+    cfg.consumer.max_wait = Duration::from_millis(200);
+    let topic = topic.to_string();
+    let task = tokio::spawn(async move {
+        let run = async {
+            let mut gc = GroupConsumer::new(cluster, cfg).await?;
+            v.lock().unwrap().protocol = Some(gc.protocol().protocol);
+            gc.subscribe(&[topic.as_str()])?;
+            while !v.lock().unwrap().stop {
+                let recs = gc.poll().await?;
+                let mut st = v.lock().unwrap();
+                st.consumed
+                    .extend(recs.iter().map(|r| (r.partition, r.offset)));
+                st.owned = gc.assignment().iter().map(|tp| tp.partition).collect();
+            }
+            gc.close(Duration::from_secs(10)).await?;
+            v.lock().unwrap().owned.clear();
+            Ok::<(), kwire_client::consume::GroupConsumerError>(())
+        };
+        if let Err(e) = run.await {
+            v.lock().unwrap().error = Some(e.to_string());
+        }
+    });
+    (view, task)
+}
+
+async fn produce(c: &Arc<Cluster>, topic: &str, partitions: i32, per_partition: i32) {
+    let p = Producer::new(c.clone(), ProducerConfig::default()).expect("producer");
+    let mut futs = Vec::new();
+    for i in 0..per_partition {
+        for part in 0..partitions {
+            let r = ProducerRecord::new(topic, format!("v{i}")).partition(part);
+            futs.push(p.send(r).await.expect("send"));
+        }
+    }
+    p.flush().await;
+    for f in futs {
+        f.await.expect("delivered");
+    }
+    p.close().await;
+}
+
+/// Polls `cond` every 200 ms until it holds or `within` passes; the
+/// message says what was last seen.
+async fn until(within: Duration, what: &str, mut cond: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + within;
+    loop {
+        match cond() {
+            Ok(()) => return,
+            Err(seen) if Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Committed offsets of every partition, -1 when none.
+async fn committed(c: &Cluster, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let parts: Vec<TopicPartition> = (0..partitions).map(|p| tp(topic, p)).collect();
+    let got = offsets::fetch(c, group, &parts, &FetchOffsets::default(), T)
+        .await
+        .expect("OffsetFetch");
+    parts
+        .iter()
+        .map(|tp| got[tp].as_ref().map_or(-1, |o| o.offset))
+        .collect()
+}
+
+async fn wait_committed(c: &Cluster, group: &str, topic: &str, partitions: i32, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = committed(c, group, topic, partitions).await;
+        if now.iter().all(|o| *o == want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{group}: committed offsets {now:?}, want {want} everywhere"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Two kwire members and one Java member share a topic's partitions in one
+/// group; one kwire member leaves, the group rebalances, and at the end
+/// every partition is owned by exactly one member, every record was
+/// consumed and its offset committed.
+async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
+    const P: i32 = 6;
+    const HALF: i32 = 50;
+    let name = match protocol {
+        GroupProtocol::Classic => "classic",
+        GroupProtocol::Consumer => "consumer",
+    };
+    let topic = format!("mix-{name}");
+    let group = format!("mix-{name}-g");
+    let pref = match protocol {
+        GroupProtocol::Classic => Preference::Classic,
+        GroupProtocol::Consumer => Preference::Consumer,
+    };
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, &topic, P, 1).await;
+    produce(&c, &topic, P, HALF).await;
+
+    let java = JavaMember::start(&kafka.bootstrap, &group, &topic, protocol);
+    let (a, task_a) = kwire_member(connect(&kafka.bootstrap).await, &group, &topic, pref);
+    let (b, task_b) = kwire_member(connect(&kafka.bootstrap).await, &group, &topic, pref);
+    let all: BTreeSet<i32> = (0..P).collect();
+    // Exactly one owner per partition, from the members' own views.
+    let shared = |views: &[BTreeSet<i32>]| -> Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for v in views {
+            for p in v {
+                if !seen.insert(*p) {
+                    return Err(format!("partition {p} owned twice: {views:?}"));
+                }
+            }
+        }
+        if seen == all {
+            Ok(())
+        } else {
+            Err(format!("{views:?}"))
+        }
+    };
+    until(
+        Duration::from_secs(90),
+        "three members share the partitions",
+        || {
+            for v in [&a, &b] {
+                if let Some(e) = &v.lock().unwrap().error {
+                    panic!("kwire member failed: {e}");
+                }
+            }
+            let views = [
+                a.lock().unwrap().owned.clone(),
+                b.lock().unwrap().owned.clone(),
+                java.owned(),
+            ];
+            if views.iter().any(|v| v.is_empty()) {
+                return Err(format!("{views:?}; java errors {:?}", java.errors()));
+            }
+            shared(&views)
+        },
+    )
+    .await;
+    assert_eq!(a.lock().unwrap().protocol, Some(protocol));
+    wait_committed(&c, &group, &topic, P, i64::from(HALF)).await;
+
+    // One kwire member leaves; the others take its partitions over.
+    b.lock().unwrap().stop = true;
+    tokio::time::timeout(Duration::from_secs(30), task_b)
+        .await
+        .expect("member b closes within 30 s")
+        .expect("member b task");
+    assert_eq!(b.lock().unwrap().error, None);
+    produce(&c, &topic, P, HALF).await;
+    wait_committed(&c, &group, &topic, P, i64::from(2 * HALF)).await;
+    until(
+        Duration::from_secs(60),
+        "two members share the partitions",
+        || {
+            if let Some(e) = &a.lock().unwrap().error {
+                panic!("kwire member failed: {e}");
+            }
+            shared(&[a.lock().unwrap().owned.clone(), java.owned()])
+        },
+    )
+    .await;
+
+    // Nothing lost: every offset reached some member.
+    let mut consumed = a.lock().unwrap().consumed.clone();
+    consumed.extend(b.lock().unwrap().consumed.iter().copied());
+    consumed.extend(java.consumed());
+    for p in 0..P {
+        for o in 0..i64::from(2 * HALF) {
+            assert!(
+                consumed.contains(&(p, o)),
+                "{topic}-{p} offset {o} consumed by nobody"
+            );
+        }
+    }
+    // Member a owns partitions since b left and the second half was
+    // committed everywhere, so it consumed; b may have got nothing (the
+    // first members to join can read the first half before it joins).
+    assert!(
+        !a.lock().unwrap().consumed.is_empty(),
+        "kwire member a consumed nothing"
+    );
+    assert!(
+        !java.consumed().is_empty(),
+        "the Java member consumed nothing"
+    );
+    a.lock().unwrap().stop = true;
+    tokio::time::timeout(Duration::from_secs(30), task_a)
+        .await
+        .expect("member a closes within 30 s")
+        .expect("member a task");
+    assert_eq!(a.lock().unwrap().error, None);
+    let events = java.stop();
+    let assigned = events.iter().filter(|e| e["event"] == "assigned").count();
+    assert!(
+        assigned >= 2,
+        "the Java member saw no rebalance: {events:?}"
+    );
+    c.shutdown().await;
+}
+
 #[test]
 fn kafka_4_4_0_groups() {
     let _g = lock();
+    build_java_clients();
     let kafka = KafkaBroker::start("4.4.0", None);
     let rt = runtime();
-    let t = std::time::Instant::now();
+    let t = Instant::now();
     // 4.4: OffsetCommit v10 names topics by id (KIP-848).
     rt.block_on(offsets_round_trip(&kafka, 10));
     eprintln!("4.4.0 offsets round trip: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(mixed_group(&kafka, GroupProtocol::Classic));
+    eprintln!("4.4.0 mixed classic group: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer));
+    eprintln!("4.4.0 mixed KIP-848 group: {:.1?}", t.elapsed());
 }
