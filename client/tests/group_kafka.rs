@@ -248,12 +248,13 @@ fn kwire_member(
     group: &str,
     topic: &str,
     protocol: Preference,
+    assignors: &[&str],
 ) -> (Arc<Mutex<KwireView>>, tokio::task::JoinHandle<()>) {
     let view = Arc::new(Mutex::new(KwireView::default()));
     let v = view.clone();
     let mut cfg = GroupConfig::new(group);
     cfg.protocol = protocol;
-    cfg.assignors = vec!["cooperative-sticky".into()];
+    cfg.assignors = assignors.iter().map(|a| a.to_string()).collect();
     cfg.auto_commit = Some(Duration::from_millis(200));
     cfg.session_timeout = Duration::from_secs(10);
     cfg.heartbeat_interval = Duration::from_secs(1);
@@ -342,19 +343,24 @@ async fn wait_committed(c: &Cluster, group: &str, topic: &str, partitions: i32, 
     }
 }
 
-/// Two kwire members and one Java member share a topic's partitions in one
-/// group; one kwire member leaves, the group rebalances, and at the end
-/// every partition is owned by exactly one member, every record was
-/// consumed and its offset committed.
-async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
+/// Two kwire members (and one Java member when `with_java`) share a topic's
+/// partitions in one group; one kwire member leaves, the group rebalances,
+/// and at the end every partition is owned by exactly one member, every
+/// record was consumed and its offset committed.
+async fn mixed_group(
+    kafka: &KafkaBroker,
+    protocol: GroupProtocol,
+    with_java: bool,
+    assignors: &[&str],
+) {
     const P: i32 = 6;
     const HALF: i32 = 50;
     let name = match protocol {
         GroupProtocol::Classic => "classic",
         GroupProtocol::Consumer => "consumer",
     };
-    let topic = format!("mix-{name}");
-    let group = format!("mix-{name}-g");
+    let topic = format!("mix-{name}-{}", assignors.join("-"));
+    let group = format!("{topic}-g");
     let pref = match protocol {
         GroupProtocol::Classic => Preference::Classic,
         GroupProtocol::Consumer => Preference::Consumer,
@@ -363,9 +369,22 @@ async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
     create_topic(&c, &topic, P, 1).await;
     produce(&c, &topic, P, HALF).await;
 
-    let java = JavaMember::start(&kafka.bootstrap, &group, &topic, protocol);
-    let (a, task_a) = kwire_member(connect(&kafka.bootstrap).await, &group, &topic, pref);
-    let (b, task_b) = kwire_member(connect(&kafka.bootstrap).await, &group, &topic, pref);
+    let java = with_java.then(|| JavaMember::start(&kafka.bootstrap, &group, &topic, protocol));
+    let java_owned = || java.as_ref().map(JavaMember::owned);
+    let (a, task_a) = kwire_member(
+        connect(&kafka.bootstrap).await,
+        &group,
+        &topic,
+        pref,
+        assignors,
+    );
+    let (b, task_b) = kwire_member(
+        connect(&kafka.bootstrap).await,
+        &group,
+        &topic,
+        pref,
+        assignors,
+    );
     let all: BTreeSet<i32> = (0..P).collect();
     // Exactly one owner per partition, from the members' own views.
     let shared = |views: &[BTreeSet<i32>]| -> Result<(), String> {
@@ -392,13 +411,14 @@ async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
                     panic!("kwire member failed: {e}");
                 }
             }
-            let views = [
+            let mut views = vec![
                 a.lock().unwrap().owned.clone(),
                 b.lock().unwrap().owned.clone(),
-                java.owned(),
             ];
+            views.extend(java_owned());
             if views.iter().any(|v| v.is_empty()) {
-                return Err(format!("{views:?}; java errors {:?}", java.errors()));
+                let errors = java.as_ref().map(JavaMember::errors);
+                return Err(format!("{views:?}; java errors {errors:?}"));
             }
             shared(&views)
         },
@@ -423,7 +443,9 @@ async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
             if let Some(e) = &a.lock().unwrap().error {
                 panic!("kwire member failed: {e}");
             }
-            shared(&[a.lock().unwrap().owned.clone(), java.owned()])
+            let mut views = vec![a.lock().unwrap().owned.clone()];
+            views.extend(java_owned());
+            shared(&views)
         },
     )
     .await;
@@ -431,7 +453,9 @@ async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
     // Nothing lost: every offset reached some member.
     let mut consumed = a.lock().unwrap().consumed.clone();
     consumed.extend(b.lock().unwrap().consumed.iter().copied());
-    consumed.extend(java.consumed());
+    if let Some(j) = &java {
+        consumed.extend(j.consumed());
+    }
     for p in 0..P {
         for o in 0..i64::from(2 * HALF) {
             assert!(
@@ -447,22 +471,23 @@ async fn mixed_group(kafka: &KafkaBroker, protocol: GroupProtocol) {
         !a.lock().unwrap().consumed.is_empty(),
         "kwire member a consumed nothing"
     );
-    assert!(
-        !java.consumed().is_empty(),
-        "the Java member consumed nothing"
-    );
+    if let Some(j) = &java {
+        assert!(!j.consumed().is_empty(), "the Java member consumed nothing");
+    }
     a.lock().unwrap().stop = true;
     tokio::time::timeout(Duration::from_secs(30), task_a)
         .await
         .expect("member a closes within 30 s")
         .expect("member a task");
     assert_eq!(a.lock().unwrap().error, None);
-    let events = java.stop();
-    let assigned = events.iter().filter(|e| e["event"] == "assigned").count();
-    assert!(
-        assigned >= 2,
-        "the Java member saw no rebalance: {events:?}"
-    );
+    if let Some(j) = java {
+        let events = j.stop();
+        let assigned = events.iter().filter(|e| e["event"] == "assigned").count();
+        assert!(
+            assigned >= 2,
+            "the Java member saw no rebalance: {events:?}"
+        );
+    }
     c.shutdown().await;
 }
 
@@ -477,9 +502,94 @@ fn kafka_4_4_0_groups() {
     rt.block_on(offsets_round_trip(&kafka, 10));
     eprintln!("4.4.0 offsets round trip: {:.1?}", t.elapsed());
     let t = Instant::now();
-    rt.block_on(mixed_group(&kafka, GroupProtocol::Classic));
+    rt.block_on(mixed_group(
+        &kafka,
+        GroupProtocol::Classic,
+        true,
+        &["cooperative-sticky"],
+    ));
     eprintln!("4.4.0 mixed classic group: {:.1?}", t.elapsed());
     let t = Instant::now();
-    rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer));
+    rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer, true, &[]));
     eprintln!("4.4.0 mixed KIP-848 group: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(cli_resumes(&kafka));
+    eprintln!("4.4.0 kwire consume --group: {:.1?}", t.elapsed());
+}
+
+/// 3.8.1 (no KIP-848 for clients): kwire members alone in a classic group
+/// with the default assignors (range first, so the eager protocol), and the
+/// offsets round trip at OffsetCommit v9 (topic names).
+#[test]
+fn kafka_3_8_1_classic_group() {
+    let _g = lock();
+    let kafka = KafkaBroker::start("3.8.1", None);
+    let rt = runtime();
+    let t = Instant::now();
+    rt.block_on(offsets_round_trip(&kafka, 9));
+    rt.block_on(mixed_group(
+        &kafka,
+        GroupProtocol::Classic,
+        false,
+        &["range", "cooperative-sticky"],
+    ));
+    eprintln!("3.8.1 classic group: {:.1?}", t.elapsed());
+}
+
+fn kwire_cli(args: &[&str]) -> Vec<Json> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kwire"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run kwire");
+    assert!(out.status.success(), "kwire {args:?}: {}", out.status);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+/// `kwire consume --group`: a first run stops after 7 records, a second one
+/// resumes from what the first committed and reads the rest to the end;
+/// together every record exactly once.
+async fn cli_resumes(kafka: &KafkaBroker) {
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, "cli-g", 2, 1).await;
+    produce(&c, "cli-g", 2, 10).await;
+    let base = [
+        "consume",
+        "-b",
+        kafka.bootstrap.as_str(),
+        "-t",
+        "cli-g",
+        "--group",
+        "cli-grp",
+        "--format",
+        "json",
+    ];
+    let first = {
+        let mut a = base.to_vec();
+        a.extend(["--group-protocol", "classic", "-c", "7"]);
+        kwire_cli(&a)
+    };
+    assert_eq!(first.len(), 7, "{first:?}");
+    let done = committed(&c, "cli-grp", "cli-g", 2).await;
+    assert_eq!(done.iter().map(|o| (*o).max(0)).sum::<i64>(), 7, "{done:?}");
+    let second = {
+        let mut a = base.to_vec();
+        a.extend(["--group-protocol", "classic", "-e"]);
+        kwire_cli(&a)
+    };
+    let mut seen = BTreeSet::new();
+    for r in first.iter().chain(&second) {
+        let key = (
+            r["partition"].as_i64().unwrap(),
+            r["offset"].as_i64().unwrap(),
+        );
+        assert!(seen.insert(key), "{key:?} printed twice");
+    }
+    assert_eq!(seen.len(), 20, "first {first:?} second {second:?}");
+    assert_eq!(committed(&c, "cli-grp", "cli-g", 2).await, vec![10, 10]);
+    c.shutdown().await;
 }

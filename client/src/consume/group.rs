@@ -397,6 +397,19 @@ impl GroupConsumer {
             .collect()
     }
 
+    /// Moves an assigned partition's position (the next poll fetches from
+    /// `offset`, the next commit commits it); `false` when the partition is
+    /// not assigned. E.g. an application that stops mid-batch seeks back to
+    /// the first record it did not process before [`GroupConsumer::close`].
+    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> bool {
+        if self.consumer.state(&tp.topic, tp.partition).is_none() {
+            return false;
+        }
+        self.consumer
+            .assign(&tp.topic, tp.partition, Offset::At(offset));
+        true
+    }
+
     /// The inner consumer (positions, watermarks).
     pub fn consumer(&self) -> &Consumer {
         &self.consumer
