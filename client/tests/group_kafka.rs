@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kwire::ErrorCode;
 use kwire_client::consume::offsets::{self, FetchOffsets, OffsetAndMetadata, OffsetsError};
-use kwire_client::consume::{GroupConfig, GroupConsumer, OffsetReset};
+use kwire_client::consume::{GroupConfig, GroupConsumer, OffsetReset, RebalanceListener};
 use kwire_client::group::select::{GroupProtocol, Preference};
 use kwire_client::group::{GroupMetadata, TopicPartition};
 use kwire_client::produce::{Producer, ProducerConfig, ProducerRecord};
@@ -236,9 +236,33 @@ impl Drop for JavaMember {
 struct KwireView {
     consumed: BTreeSet<(i32, i64)>,
     owned: BTreeSet<i32>,
+    /// Partitions as the rebalance callbacks gave them, in order.
+    callbacks: Vec<(&'static str, Vec<i32>)>,
     protocol: Option<GroupProtocol>,
     stop: bool,
     error: Option<String>,
+}
+
+/// The rebalance callbacks, recorded.
+struct Recorder(Arc<Mutex<KwireView>>);
+
+impl Recorder {
+    fn note(&self, what: &'static str, parts: &[TopicPartition]) {
+        let parts = parts.iter().map(|tp| tp.partition).collect();
+        self.0.lock().unwrap().callbacks.push((what, parts));
+    }
+}
+
+impl RebalanceListener for Recorder {
+    fn on_assigned(&mut self, parts: &[TopicPartition]) {
+        self.note("assigned", parts);
+    }
+    fn on_revoked(&mut self, parts: &[TopicPartition]) {
+        self.note("revoked", parts);
+    }
+    fn on_lost(&mut self, parts: &[TopicPartition]) {
+        self.note("lost", parts);
+    }
 }
 
 /// A kwire group member polling in a task until told to stop, then closing
@@ -266,6 +290,7 @@ fn kwire_member(
         let run = async {
             let mut gc = GroupConsumer::new(cluster, cfg).await?;
             v.lock().unwrap().protocol = Some(gc.protocol().protocol);
+            gc.set_listener(Box::new(Recorder(v.clone())));
             gc.subscribe(&[topic.as_str()])?;
             while !v.lock().unwrap().stop {
                 let recs = gc.poll().await?;
@@ -449,6 +474,33 @@ async fn mixed_group(
         },
     )
     .await;
+
+    // The callbacks tell the same story as the assignment: replaying a's
+    // gives what it owns; b's close revoked everything it had.
+    let replay = |cbs: &[(&str, Vec<i32>)]| {
+        let mut owned = BTreeSet::new();
+        for (what, parts) in cbs {
+            for p in parts {
+                if *what == "assigned" {
+                    owned.insert(*p);
+                } else {
+                    owned.remove(p);
+                }
+            }
+        }
+        owned
+    };
+    {
+        let a = a.lock().unwrap();
+        assert_eq!(replay(&a.callbacks), a.owned, "{:?}", a.callbacks);
+        let b = b.lock().unwrap();
+        assert!(
+            b.callbacks.iter().any(|(w, _)| *w == "assigned"),
+            "{:?}",
+            b.callbacks
+        );
+        assert!(replay(&b.callbacks).is_empty(), "{:?}", b.callbacks);
+    }
 
     // Nothing lost: every offset reached some member.
     let mut consumed = a.lock().unwrap().consumed.clone();
