@@ -645,3 +645,25 @@ async fn cli_resumes(kafka: &KafkaBroker) {
     assert_eq!(committed(&c, "cli-grp", "cli-g", 2).await, vec![10, 10]);
     c.shutdown().await;
 }
+
+/// `kwire consume --group` refuses what a group cannot mean, before any
+/// connection (the address is never dialled).
+#[test]
+fn cli_group_usage_errors() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["--group", "g", "-p", "0"], "--partition"),
+        (&["--group", "g", "-o", "5"], "committed"),
+        (&["--group-protocol", "classic"], "--group"),
+    ];
+    for (extra, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_kwire"))
+            .args(["consume", "-b", "127.0.0.1:1", "-t", "t"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kwire");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+}
