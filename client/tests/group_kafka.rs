@@ -565,6 +565,9 @@ fn kafka_4_4_0_groups() {
     rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer, true, &[]));
     eprintln!("4.4.0 mixed KIP-848 group: {:.1?}", t.elapsed());
     let t = Instant::now();
+    rt.block_on(static_member_returns(&kafka));
+    eprintln!("4.4.0 static member: {:.1?}", t.elapsed());
+    let t = Instant::now();
     rt.block_on(cli_resumes(&kafka));
     eprintln!("4.4.0 kwire consume --group: {:.1?}", t.elapsed());
 }
@@ -586,6 +589,48 @@ fn kafka_3_8_1_classic_group() {
         &["range", "cooperative-sticky"],
     ));
     eprintln!("3.8.1 classic group: {:.1?}", t.elapsed());
+}
+
+/// A static member (KIP-345) that closes does not leave: the same
+/// `group.instance.id` back within the session timeout takes its place in
+/// the same generation (no rebalance) with the same partitions.
+async fn static_member_returns(kafka: &KafkaBroker) {
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, "static-t", 2, 1).await;
+    let join = || async {
+        let mut cfg = GroupConfig::new("static-g");
+        cfg.protocol = Preference::Classic;
+        cfg.group_instance_id = Some("static-1".into());
+        cfg.session_timeout = Duration::from_secs(30);
+        cfg.heartbeat_interval = Duration::from_secs(1);
+        cfg.consumer.max_wait = Duration::from_millis(200);
+        let mut gc = GroupConsumer::new(connect(&kafka.bootstrap).await, cfg)
+            .await
+            .expect("group consumer");
+        gc.subscribe(&["static-t"]).expect("subscribe");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while gc.assignment().len() < 2 {
+            assert!(Instant::now() < deadline, "static member: {gc:?}");
+            gc.poll().await.expect("poll");
+        }
+        gc
+    };
+    let first = join().await;
+    let before = first.group_metadata();
+    assert!(before.generation_id > 0, "{before:?}");
+    first.close(Duration::from_secs(10)).await.expect("close");
+    let t = Instant::now();
+    let second = join().await;
+    let after = second.group_metadata();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the static member waited {:?} to come back (session timeout 30 s)",
+        t.elapsed()
+    );
+    assert_eq!(after.generation_id, before.generation_id, "{after:?}");
+    assert_eq!(after.group_instance_id.as_deref(), Some("static-1"));
+    second.close(Duration::from_secs(10)).await.expect("close");
+    c.shutdown().await;
 }
 
 fn kwire_cli(args: &[&str]) -> Vec<Json> {
