@@ -654,14 +654,7 @@ impl GroupConsumer {
             }
             GroupEvent::MetadataNeeded(topics) => {
                 let topics_ref: Vec<&str> = topics.iter().map(String::as_str).collect();
-                let md = self
-                    .cluster
-                    .refresh_metadata(&topics_ref)
-                    .await
-                    .map_err(|e| GroupConsumerError::Cluster {
-                        group: group.clone(),
-                        source: Arc::new(e),
-                    })?;
+                let md = refresh(&self.cluster, &group, &topics_ref).await?;
                 let mut ct = ClusterTopics::default();
                 for t in &topics {
                     let Some(info) = md.topics.get(t).filter(|i| i.error.is_ok()) else {
@@ -691,14 +684,7 @@ impl GroupConsumer {
             }
             GroupEvent::TopicNamesNeeded(ids) => {
                 let topics_ref: Vec<&str> = self.topics.iter().map(String::as_str).collect();
-                let md = self
-                    .cluster
-                    .refresh_metadata(&topics_ref)
-                    .await
-                    .map_err(|e| GroupConsumerError::Cluster {
-                        group: group.clone(),
-                        source: Arc::new(e),
-                    })?;
+                let md = refresh(&self.cluster, &group, &topics_ref).await?;
                 let names: Vec<(Uuid, String)> = ids
                     .iter()
                     .filter_map(|id| Some((*id, md.topic_name(id)?.to_string())))
@@ -795,6 +781,22 @@ impl GroupConsumer {
         }
         Ok(())
     }
+}
+
+/// Metadata for `topics` (the group's leader assigns from it; KIP-848
+/// assignments name topics by id).
+async fn refresh(
+    cluster: &Cluster,
+    group: &str,
+    topics: &[&str],
+) -> Result<Arc<crate::cluster::Metadata>, GroupConsumerError> {
+    cluster
+        .refresh_metadata(topics)
+        .await
+        .map_err(|e| GroupConsumerError::Cluster {
+            group: group.to_string(),
+            source: Arc::new(e),
+        })
 }
 
 /// Sends one member request to the group's coordinator, at a version in

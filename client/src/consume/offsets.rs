@@ -31,6 +31,7 @@ use kwire::{ApiKey, ErrorCode, StrBytes, Uuid};
 use tokio::time::{sleep, Instant};
 
 use crate::cluster::metadata::Metadata;
+use crate::cluster::retry::COORDINATOR_MOVED;
 use crate::cluster::{Cluster, ClusterError};
 use crate::escape::escape;
 use crate::group::{GroupMetadata, TopicPartition};
@@ -261,28 +262,50 @@ pub async fn commit(
                 requests: attempt + 1,
             });
         }
-        let only_retriable = failed.len() == again.len();
-        let left = deadline.saturating_duration_since(Instant::now());
-        let wait = cluster.config().backoff.next(attempt, left);
-        match wait {
-            Some(w) if only_retriable => {
-                tracing::info!(group = %escape(group), partitions = again.len(), "offsets: commit retried");
-                if failed.iter().any(|(_, c)| {
-                    *c == ErrorCode::NOT_COORDINATOR || *c == ErrorCode::COORDINATOR_NOT_AVAILABLE
-                }) {
-                    cluster.forget_coordinator(CoordinatorKind::Group, group);
-                }
-                sleep(w).await;
-                todo = again;
-                attempt += 1;
+        let retriable = again.len();
+        back_off_or_fail(
+            cluster,
+            group,
+            attempt,
+            deadline,
+            failed,
+            retriable,
+            "OffsetCommit",
+        )
+        .await?;
+        todo = again;
+        attempt += 1;
+    }
+}
+
+/// After a round whose `failed` partitions include `retriable` that may be
+/// asked again: when all of them may and time is left, waits the backoff
+/// (forgetting a coordinator that moved); otherwise the failures are the
+/// answer.
+async fn back_off_or_fail(
+    cluster: &Cluster,
+    group: &str,
+    attempt: u32,
+    deadline: Instant,
+    failed: Vec<(TopicPartition, ErrorCode)>,
+    retriable: usize,
+    what: &str,
+) -> Result<(), OffsetsError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    match cluster.config().backoff.next(attempt, left) {
+        Some(wait) if retriable == failed.len() => {
+            tracing::info!(group = %escape(group), partitions = retriable, error = %failed[0].1,
+                "offsets: {what} asked again");
+            if failed.iter().any(|(_, c)| COORDINATOR_MOVED.contains(c)) {
+                cluster.forget_coordinator(CoordinatorKind::Group, group);
             }
-            _ => {
-                return Err(OffsetsError::Partitions {
-                    group: escape(group).into_owned(),
-                    failed,
-                })
-            }
+            sleep(wait).await;
+            Ok(())
         }
+        _ => Err(OffsetsError::Partitions {
+            group: escape(group).into_owned(),
+            failed,
+        }),
     }
 }
 
@@ -409,27 +432,19 @@ pub async fn fetch(
         if failed.is_empty() {
             return Ok(out);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        match cluster.config().backoff.next(attempt, left) {
-            Some(w) if retry.len() == failed.len() => {
-                tracing::info!(group = %escape(group), partitions = retry.len(), error = %failed[0].1,
-                    "offsets: OffsetFetch asked again");
-                if failed.iter().any(|(_, c)| {
-                    *c == ErrorCode::NOT_COORDINATOR || *c == ErrorCode::COORDINATOR_NOT_AVAILABLE
-                }) {
-                    cluster.forget_coordinator(CoordinatorKind::Group, group);
-                }
-                sleep(w).await;
-                todo = retry;
-                attempt += 1;
-            }
-            _ => {
-                return Err(OffsetsError::Partitions {
-                    group: escape(group).into_owned(),
-                    failed,
-                })
-            }
-        }
+        let retriable = retry.len();
+        back_off_or_fail(
+            cluster,
+            group,
+            attempt,
+            deadline,
+            failed,
+            retriable,
+            "OffsetFetch",
+        )
+        .await?;
+        todo = retry;
+        attempt += 1;
     }
 }
 
