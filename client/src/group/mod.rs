@@ -20,7 +20,7 @@ pub mod select;
 pub use partition::{java_cmp, TopicPartition};
 pub use request::{
     GroupError, GroupEvent, GroupRequest, GroupRequestBody, GroupResponse, LeaveGroupSpec, Poll,
-    RequestId,
+    RequestId, LEAVE_GROUP_FIRST_MEMBER_LIST,
 };
 
 /// What a consumer knows about its group membership, as

@@ -1,5 +1,7 @@
 //! `kwire consume`: records of a topic to stdout, through the library's
-//! `Consumer` (no group).
+//! `Consumer` (partitions chosen here) or, with `--group`, its
+//! `GroupConsumer` (partitions assigned by the group, resuming from the
+//! group's committed offsets and committing what was printed).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -7,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use kwire_client::consume::{
-    ConsumedRecord, Consumer, ConsumerConfig, Isolation, Offset, OffsetReset,
+    ConsumedRecord, Consumer, ConsumerConfig, GroupConfig, GroupConsumer, GroupConsumerError,
+    Isolation, Offset, OffsetReset,
 };
 use kwire_client::escape::escape;
+use kwire_client::group::select::Preference;
+use kwire_client::group::TopicPartition;
 use kwire_client::{Cluster, ClusterConfig};
 
 use crate::connect::ConnectArgs;
@@ -31,6 +36,17 @@ pub enum IsolationArg {
     ReadCommitted,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum GroupProtocolArg {
+    /// KIP-848's consumer protocol where the cluster's group.version allows
+    /// it, else classic.
+    Auto,
+    /// JoinGroup/SyncGroup/Heartbeat.
+    Classic,
+    /// KIP-848 (ConsumerGroupHeartbeat, server-side assignment), or fail.
+    Consumer,
+}
+
 #[derive(Args)]
 pub struct ConsumeArgs {
     #[command(flatten)]
@@ -40,9 +56,31 @@ pub struct ConsumeArgs {
     /// Partitions to read (repeatable; default: all).
     #[arg(long = "partition", short = 'p')]
     pub partitions: Vec<i32>,
-    /// Where to start: earliest, latest, an offset, or @TIMESTAMP_MS.
+    /// Where to start: earliest, latest, an offset, or @TIMESTAMP_MS. With
+    /// --group: where a partition without a committed offset starts
+    /// (earliest or latest).
     #[arg(long, short = 'o', default_value = "earliest")]
     pub from: String,
+    /// Consume as a member of this consumer group: the group assigns the
+    /// partitions, each starts at the group's committed offset, and the
+    /// offsets of the records printed are committed (every 5 s, before a
+    /// partition moves to another member, and on exit), then the member
+    /// leaves the group.
+    #[arg(long, short = 'g', conflicts_with = "partitions")]
+    pub group: Option<String>,
+    /// The group protocol.
+    #[arg(long, value_enum, default_value = "auto", requires = "group")]
+    pub group_protocol: GroupProtocolArg,
+    /// A static member's group.instance.id (KIP-345): it does not leave the
+    /// group on exit, so a restart within the session timeout gets the same
+    /// partitions back without a rebalance.
+    #[arg(long, requires = "group")]
+    pub group_instance_id: Option<String>,
+    /// Classic protocol: the assignors offered, preferred first (range,
+    /// roundrobin, cooperative-sticky; repeatable; default: range, then
+    /// cooperative-sticky).
+    #[arg(long = "assignor", requires = "group")]
+    pub assignors: Vec<String>,
     /// Stop after this many records.
     #[arg(long, short = 'c')]
     pub count: Option<u64>,
@@ -89,57 +127,144 @@ fn parse_from(s: &str) -> Result<Offset, String> {
     }
 }
 
+/// Where records come from.
+enum Source {
+    Plain(Consumer),
+    Group(Box<GroupConsumer>),
+}
+
+fn consume_failure(e: kwire_client::consume::ConsumeError) -> Failure {
+    Failure {
+        code: match &e {
+            kwire_client::consume::ConsumeError::Cluster(c) => exit::code(c.kind()),
+            _ => exit::OTHER,
+        },
+        message: e.to_string(),
+    }
+}
+
+fn group_failure(e: GroupConsumerError) -> Failure {
+    match e {
+        GroupConsumerError::Consume(c) => consume_failure(c),
+        GroupConsumerError::Cluster { ref source, .. } => Failure {
+            code: exit::code(source.kind()),
+            message: e.to_string(),
+        },
+        e => Failure {
+            code: exit::OTHER,
+            message: e.to_string(),
+        },
+    }
+}
+
+impl Source {
+    async fn poll(&mut self) -> Result<Vec<ConsumedRecord>, Failure> {
+        match self {
+            Source::Plain(c) => c.poll().await.map_err(consume_failure),
+            Source::Group(g) => g.poll().await.map_err(group_failure),
+        }
+    }
+
+    fn at_end(&self) -> bool {
+        match self {
+            Source::Plain(c) => c.at_end(),
+            // Nothing assigned yet is not the end.
+            Source::Group(g) => !g.assignment().is_empty() && g.consumer().at_end(),
+        }
+    }
+}
+
 pub async fn run(a: ConsumeArgs) -> Result<(), Failure> {
     let (brokers, client) = a.connect.config().map_err(Failure::usage)?;
     let start = parse_from(&a.from).map_err(Failure::usage)?;
+    let reset = match (&a.group, start) {
+        (None, _) | (Some(_), Offset::Earliest) => OffsetReset::Earliest,
+        (Some(_), Offset::Latest) => OffsetReset::Latest,
+        (Some(_), _) => {
+            return Err(Failure::usage(format!(
+                "--from {:?} with --group: a group starts where it committed; --from says only \
+                 where a partition without a committed offset starts (earliest or latest)",
+                a.from
+            )))
+        }
+    };
     let cluster = Cluster::connect(&brokers, ClusterConfig::with_client(client))
         .await
         .map_err(|e| Failure {
             code: exit::code(e.kind()),
             message: e.to_string(),
         })?;
+    let cluster = Arc::new(cluster);
     let cfg = ConsumerConfig {
         isolation: match a.isolation {
             IsolationArg::ReadUncommitted => Isolation::ReadUncommitted,
             IsolationArg::ReadCommitted => Isolation::ReadCommitted,
         },
-        offset_reset: OffsetReset::Earliest,
+        offset_reset: reset,
         ..Default::default()
     };
-    let mut consumer = Consumer::new(Arc::new(cluster), cfg);
-    let fail = |e: kwire_client::consume::ConsumeError| Failure {
-        code: match &e {
-            kwire_client::consume::ConsumeError::Cluster(c) => exit::code(c.kind()),
-            _ => exit::OTHER,
-        },
-        message: e.to_string(),
+    let mut source = match &a.group {
+        None => {
+            let mut consumer = Consumer::new(cluster, cfg);
+            let partitions = if a.partitions.is_empty() {
+                consumer
+                    .partitions(&a.topic)
+                    .await
+                    .map_err(consume_failure)?
+            } else {
+                a.partitions.clone()
+            };
+            for p in partitions {
+                consumer.assign(&a.topic, p, start);
+            }
+            Source::Plain(consumer)
+        }
+        Some(group) => {
+            let mut g = GroupConfig::new(group.clone());
+            g.protocol = match a.group_protocol {
+                GroupProtocolArg::Auto => Preference::Auto,
+                GroupProtocolArg::Classic => Preference::Classic,
+                GroupProtocolArg::Consumer => Preference::Consumer,
+            };
+            g.group_instance_id = a.group_instance_id.clone();
+            if !a.assignors.is_empty() {
+                g.assignors = a.assignors.clone();
+            }
+            g.consumer = cfg;
+            let mut gc = GroupConsumer::new(cluster, g)
+                .await
+                .map_err(group_failure)?;
+            gc.subscribe(&[a.topic.as_str()]).map_err(group_failure)?;
+            tracing::info!(group = %escape(group), protocol = %gc.protocol().protocol,
+                why = %gc.protocol().why, "kwire consume: group protocol");
+            Source::Group(Box::new(gc))
+        }
     };
-    let partitions = if a.partitions.is_empty() {
-        consumer.partitions(&a.topic).await.map_err(fail)?
-    } else {
-        a.partitions.clone()
-    };
-    for p in partitions {
-        consumer.assign(&a.topic, p, start);
-    }
     let progress =
         a.progress || (std::io::stderr().is_terminal() && !std::io::stdout().is_terminal());
     let mut n = 0u64;
     let mut last_record = Instant::now();
     let mut last_report = Instant::now();
     let stdout = std::io::stdout();
+    // Partitions with records fetched but not printed (--count reached
+    // mid-batch): the first offset not printed, to go back to before the
+    // group commits.
+    let mut unprinted: std::collections::BTreeMap<(String, i32), i64> = Default::default();
     loop {
         if a.count.is_some_and(|c| n >= c) {
             break;
         }
-        let got = consumer.poll().await.map_err(fail)?;
+        let got = source.poll().await?;
         if !got.is_empty() {
             last_record = Instant::now();
         }
         let mut out = stdout.lock();
         for r in got {
             if a.count.is_some_and(|c| n >= c) {
-                break;
+                unprinted
+                    .entry((r.topic.clone(), r.partition))
+                    .or_insert(r.offset);
+                continue;
             }
             write_record(&mut out, &r, a.format, a.print_key).map_err(|e| Failure {
                 code: exit::OTHER,
@@ -153,7 +278,7 @@ pub async fn run(a: ConsumeArgs) -> Result<(), Failure> {
             last_report = Instant::now();
             eprintln!("kwire: {n} records");
         }
-        if a.exit_at_end && consumer.at_end() {
+        if a.exit_at_end && source.at_end() {
             break;
         }
         if a.idle_ms
@@ -161,6 +286,16 @@ pub async fn run(a: ConsumeArgs) -> Result<(), Failure> {
         {
             break;
         }
+    }
+    if let Source::Group(mut gc) = source {
+        for ((topic, partition), offset) in unprinted {
+            gc.seek(&TopicPartition::new(topic, partition), offset);
+        }
+        // Commits what was printed, then leaves the group.
+        gc.commit().await.map_err(group_failure)?;
+        gc.close(Duration::from_secs(30))
+            .await
+            .map_err(group_failure)?;
     }
     if progress {
         eprintln!("kwire: {n} records from {}", escape(&a.topic));

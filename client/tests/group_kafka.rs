@@ -1,0 +1,714 @@
+//! Consumer groups and committed offsets against REAL Apache Kafka brokers
+//! (started by the test through testsupport/kafka/broker on 127.0.0.1,
+//! stopped from a Drop guard). One broker per release, several scenarios
+//! on it. Without java/mvn the tests fail with the command to run.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kwire::ErrorCode;
+use kwire_client::consume::offsets::{self, FetchOffsets, OffsetAndMetadata, OffsetsError};
+use kwire_client::consume::{GroupConfig, GroupConsumer, OffsetReset, RebalanceListener};
+use kwire_client::group::select::{GroupProtocol, Preference};
+use kwire_client::group::{GroupMetadata, TopicPartition};
+use kwire_client::produce::{Producer, ProducerConfig, ProducerRecord};
+use kwire_client::Cluster;
+use serde_json::Value as Json;
+use support::kafka::{lock, runtime, testsupport, KafkaBroker};
+use support::produce::{connect, create_topic};
+
+const T: Duration = Duration::from_secs(30);
+
+fn tp(t: &str, p: i32) -> TopicPartition {
+    TopicPartition::new(t, p)
+}
+
+/// OffsetCommit then OffsetFetch (require_stable) for a group nobody joined:
+/// what was committed comes back, a partition never committed comes back
+/// empty, and a commit for a partition that does not exist names it.
+async fn offsets_round_trip(kafka: &KafkaBroker, expect_version: i16) {
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, "off-a", 3, 1).await;
+    let group = GroupMetadata::unjoined("off-g");
+    let mut want = BTreeMap::new();
+    want.insert(
+        tp("off-a", 0),
+        OffsetAndMetadata {
+            offset: 17,
+            leader_epoch: 0,
+            metadata: Some("m0".into()),
+        },
+    );
+    want.insert(tp("off-a", 2), OffsetAndMetadata::new(5));
+    let done = offsets::commit(&c, &group, &want, T)
+        .await
+        .expect("OffsetCommit");
+    assert_eq!(done.version, Some(expect_version), "{done:?}");
+    assert_eq!(done.requests, 1);
+    let parts = [tp("off-a", 0), tp("off-a", 1), tp("off-a", 2)];
+    let how = FetchOffsets {
+        require_stable: true,
+        member: None,
+    };
+    let got = offsets::fetch(&c, "off-g", &parts, &how, T)
+        .await
+        .expect("OffsetFetch");
+    assert_eq!(got[&tp("off-a", 0)].as_ref(), want.get(&tp("off-a", 0)));
+    assert_eq!(got[&tp("off-a", 1)], None);
+    assert_eq!(got[&tp("off-a", 2)].as_ref().map(|o| o.offset), Some(5));
+
+    // A partition that does not exist: its own error, the others committed.
+    let mut bad = BTreeMap::new();
+    bad.insert(tp("off-a", 1), OffsetAndMetadata::new(3));
+    bad.insert(tp("off-a", 9), OffsetAndMetadata::new(3));
+    let err = offsets::commit(&c, &group, &bad, Duration::from_secs(5))
+        .await
+        .expect_err("partition 9 does not exist");
+    match &err {
+        OffsetsError::Partitions { failed, .. } => {
+            assert_eq!(failed.len(), 1, "{err}");
+            assert_eq!(failed[0].0, tp("off-a", 9));
+            assert_eq!(failed[0].1, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "{err}");
+        }
+        other => panic!("{other}"),
+    }
+    let got = offsets::fetch(&c, "off-g", &[tp("off-a", 1)], &how, T)
+        .await
+        .expect("OffsetFetch");
+    assert_eq!(got[&tp("off-a", 1)].as_ref().map(|o| o.offset), Some(3));
+    c.shutdown().await;
+}
+
+/// java and mvn present, the Java clients built (`clients-run --build`).
+fn build_java_clients() {
+    support::kafka::require_java_and_maven();
+    let status = Command::new(testsupport("clients-run"))
+        .arg("--build")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run testsupport/kafka/clients-run");
+    assert!(
+        status.success(),
+        "`testsupport/kafka/clients-run --build` failed ({status}); Maven's output is above"
+    );
+}
+
+/// Kafka's own `KafkaConsumer` as a group member (`clients-run group-consume`),
+/// its JSON-line events collected by a reader thread.
+struct JavaMember {
+    child: Child,
+    lines: Arc<Mutex<Vec<Json>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl JavaMember {
+    fn start(bootstrap: &str, group: &str, topic: &str, protocol: GroupProtocol) -> JavaMember {
+        let mut cmd = Command::new(testsupport("clients-run"));
+        cmd.args([
+            "group-consume",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--topics",
+            topic,
+            "--count",
+            "0",
+            "--timeout-ms",
+            "180000",
+            "--offset-reset",
+            "earliest",
+            "--client-id",
+            "java-member",
+        ]);
+        match protocol {
+            GroupProtocol::Classic => {
+                cmd.args(["--protocol", "classic", "--assignor", "cooperative-sticky"]);
+            }
+            GroupProtocol::Consumer => {
+                cmd.args(["--protocol", "consumer"]);
+            }
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run testsupport/kafka/clients-run group-consume");
+        let out = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<Json>(&line) {
+                    sink.lock().unwrap().push(v);
+                }
+            }
+        });
+        JavaMember {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn events(&self) -> Vec<Json> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// What it owns now, from its assigned / revoked / lost events.
+    fn owned(&self) -> BTreeSet<i32> {
+        let mut owned = BTreeSet::new();
+        let parts = |v: &Json| -> Vec<i32> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p["partition"].as_i64())
+                        .map(|p| p as i32)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for e in self.events() {
+            match e["event"].as_str() {
+                Some("assigned") => {
+                    if e.get("assignment").is_some() {
+                        owned = parts(&e["assignment"]).into_iter().collect();
+                    } else {
+                        owned.extend(parts(&e["partitions"]));
+                    }
+                }
+                Some("revoked") | Some("lost") => {
+                    for p in parts(&e["partitions"]) {
+                        owned.remove(&p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        owned
+    }
+
+    fn consumed(&self) -> BTreeSet<(i32, i64)> {
+        self.events()
+            .iter()
+            .filter(|e| e["event"] == "record")
+            .filter_map(|e| Some((e["partition"].as_i64()? as i32, e["offset"].as_i64()?)))
+            .collect()
+    }
+
+    fn errors(&self) -> Vec<Json> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == "error")
+            .collect()
+    }
+
+    /// SIGTERM: it leaves the group and prints `done`.
+    fn stop(mut self) -> Vec<Json> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.events()
+    }
+}
+
+impl Drop for JavaMember {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a kwire member's task reports.
+#[derive(Debug, Default)]
+struct KwireView {
+    consumed: BTreeSet<(i32, i64)>,
+    owned: BTreeSet<i32>,
+    /// Partitions as the rebalance callbacks gave them, in order.
+    callbacks: Vec<(&'static str, Vec<i32>)>,
+    protocol: Option<GroupProtocol>,
+    stop: bool,
+    error: Option<String>,
+}
+
+/// The rebalance callbacks, recorded.
+struct Recorder(Arc<Mutex<KwireView>>);
+
+impl Recorder {
+    fn note(&self, what: &'static str, parts: &[TopicPartition]) {
+        let parts = parts.iter().map(|tp| tp.partition).collect();
+        self.0.lock().unwrap().callbacks.push((what, parts));
+    }
+}
+
+impl RebalanceListener for Recorder {
+    fn on_assigned(&mut self, parts: &[TopicPartition]) {
+        self.note("assigned", parts);
+    }
+    fn on_revoked(&mut self, parts: &[TopicPartition]) {
+        self.note("revoked", parts);
+    }
+    fn on_lost(&mut self, parts: &[TopicPartition]) {
+        self.note("lost", parts);
+    }
+}
+
+/// A kwire group member polling in a task until told to stop, then closing
+/// (LeaveGroup, or the leave heartbeat under KIP-848).
+fn kwire_member(
+    cluster: Arc<Cluster>,
+    group: &str,
+    topic: &str,
+    protocol: Preference,
+    assignors: &[&str],
+) -> (Arc<Mutex<KwireView>>, tokio::task::JoinHandle<()>) {
+    let view = Arc::new(Mutex::new(KwireView::default()));
+    let v = view.clone();
+    let mut cfg = GroupConfig::new(group);
+    cfg.protocol = protocol;
+    cfg.assignors = assignors.iter().map(|a| a.to_string()).collect();
+    cfg.auto_commit = Some(Duration::from_millis(200));
+    cfg.session_timeout = Duration::from_secs(10);
+    cfg.heartbeat_interval = Duration::from_secs(1);
+    cfg.rebalance_timeout = Duration::from_secs(30);
+    cfg.consumer.offset_reset = OffsetReset::Earliest;
+    cfg.consumer.max_wait = Duration::from_millis(200);
+    let topic = topic.to_string();
+    let task = tokio::spawn(async move {
+        let run = async {
+            let mut gc = GroupConsumer::new(cluster, cfg).await?;
+            v.lock().unwrap().protocol = Some(gc.protocol().protocol);
+            gc.set_listener(Box::new(Recorder(v.clone())));
+            gc.subscribe(&[topic.as_str()])?;
+            while !v.lock().unwrap().stop {
+                let recs = gc.poll().await?;
+                let mut st = v.lock().unwrap();
+                st.consumed
+                    .extend(recs.iter().map(|r| (r.partition, r.offset)));
+                st.owned = gc.assignment().iter().map(|tp| tp.partition).collect();
+            }
+            gc.close(Duration::from_secs(10)).await?;
+            v.lock().unwrap().owned.clear();
+            Ok::<(), kwire_client::consume::GroupConsumerError>(())
+        };
+        if let Err(e) = run.await {
+            v.lock().unwrap().error = Some(e.to_string());
+        }
+    });
+    (view, task)
+}
+
+async fn produce(c: &Arc<Cluster>, topic: &str, partitions: i32, per_partition: i32) {
+    let p = Producer::new(c.clone(), ProducerConfig::default()).expect("producer");
+    let mut futs = Vec::new();
+    for i in 0..per_partition {
+        for part in 0..partitions {
+            let r = ProducerRecord::new(topic, format!("v{i}")).partition(part);
+            futs.push(p.send(r).await.expect("send"));
+        }
+    }
+    p.flush().await;
+    for f in futs {
+        f.await.expect("delivered");
+    }
+    p.close().await;
+}
+
+/// Polls `cond` every 200 ms until it holds or `within` passes; the
+/// message says what was last seen.
+async fn until(within: Duration, what: &str, mut cond: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + within;
+    loop {
+        match cond() {
+            Ok(()) => return,
+            Err(seen) if Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Committed offsets of every partition, -1 when none.
+async fn committed(c: &Cluster, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let parts: Vec<TopicPartition> = (0..partitions).map(|p| tp(topic, p)).collect();
+    let got = offsets::fetch(c, group, &parts, &FetchOffsets::default(), T)
+        .await
+        .expect("OffsetFetch");
+    parts
+        .iter()
+        .map(|tp| got[tp].as_ref().map_or(-1, |o| o.offset))
+        .collect()
+}
+
+async fn wait_committed(c: &Cluster, group: &str, topic: &str, partitions: i32, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = committed(c, group, topic, partitions).await;
+        if now.iter().all(|o| *o == want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{group}: committed offsets {now:?}, want {want} everywhere"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Two kwire members (and one Java member when `with_java`) share a topic's
+/// partitions in one group; one kwire member leaves, the group rebalances,
+/// and at the end every partition is owned by exactly one member, every
+/// record was consumed and its offset committed.
+async fn mixed_group(
+    kafka: &KafkaBroker,
+    protocol: GroupProtocol,
+    with_java: bool,
+    assignors: &[&str],
+) {
+    const P: i32 = 6;
+    const HALF: i32 = 50;
+    let name = match protocol {
+        GroupProtocol::Classic => "classic",
+        GroupProtocol::Consumer => "consumer",
+    };
+    let topic = format!("mix-{name}-{}", assignors.join("-"));
+    let group = format!("{topic}-g");
+    let pref = match protocol {
+        GroupProtocol::Classic => Preference::Classic,
+        GroupProtocol::Consumer => Preference::Consumer,
+    };
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, &topic, P, 1).await;
+    produce(&c, &topic, P, HALF).await;
+
+    let java = with_java.then(|| JavaMember::start(&kafka.bootstrap, &group, &topic, protocol));
+    let java_owned = || java.as_ref().map(JavaMember::owned);
+    let (a, task_a) = kwire_member(
+        connect(&kafka.bootstrap).await,
+        &group,
+        &topic,
+        pref,
+        assignors,
+    );
+    let (b, task_b) = kwire_member(
+        connect(&kafka.bootstrap).await,
+        &group,
+        &topic,
+        pref,
+        assignors,
+    );
+    let all: BTreeSet<i32> = (0..P).collect();
+    // Exactly one owner per partition, from the members' own views.
+    let shared = |views: &[BTreeSet<i32>]| -> Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for v in views {
+            for p in v {
+                if !seen.insert(*p) {
+                    return Err(format!("partition {p} owned twice: {views:?}"));
+                }
+            }
+        }
+        if seen == all {
+            Ok(())
+        } else {
+            Err(format!("{views:?}"))
+        }
+    };
+    until(
+        Duration::from_secs(90),
+        "three members share the partitions",
+        || {
+            for v in [&a, &b] {
+                if let Some(e) = &v.lock().unwrap().error {
+                    panic!("kwire member failed: {e}");
+                }
+            }
+            let mut views = vec![
+                a.lock().unwrap().owned.clone(),
+                b.lock().unwrap().owned.clone(),
+            ];
+            views.extend(java_owned());
+            if views.iter().any(|v| v.is_empty()) {
+                let errors = java.as_ref().map(JavaMember::errors);
+                return Err(format!("{views:?}; java errors {errors:?}"));
+            }
+            shared(&views)
+        },
+    )
+    .await;
+    assert_eq!(a.lock().unwrap().protocol, Some(protocol));
+    wait_committed(&c, &group, &topic, P, i64::from(HALF)).await;
+
+    // One kwire member leaves; the others take its partitions over.
+    b.lock().unwrap().stop = true;
+    tokio::time::timeout(Duration::from_secs(30), task_b)
+        .await
+        .expect("member b closes within 30 s")
+        .expect("member b task");
+    assert_eq!(b.lock().unwrap().error, None);
+    produce(&c, &topic, P, HALF).await;
+    wait_committed(&c, &group, &topic, P, i64::from(2 * HALF)).await;
+    until(
+        Duration::from_secs(60),
+        "two members share the partitions",
+        || {
+            if let Some(e) = &a.lock().unwrap().error {
+                panic!("kwire member failed: {e}");
+            }
+            let mut views = vec![a.lock().unwrap().owned.clone()];
+            views.extend(java_owned());
+            shared(&views)
+        },
+    )
+    .await;
+
+    // The callbacks tell the same story as the assignment: replaying a's
+    // gives what it owns; b's close revoked everything it had.
+    let replay = |cbs: &[(&str, Vec<i32>)]| {
+        let mut owned = BTreeSet::new();
+        for (what, parts) in cbs {
+            for p in parts {
+                if *what == "assigned" {
+                    owned.insert(*p);
+                } else {
+                    owned.remove(p);
+                }
+            }
+        }
+        owned
+    };
+    {
+        let a = a.lock().unwrap();
+        assert_eq!(replay(&a.callbacks), a.owned, "{:?}", a.callbacks);
+        let b = b.lock().unwrap();
+        assert!(
+            b.callbacks.iter().any(|(w, _)| *w == "assigned"),
+            "{:?}",
+            b.callbacks
+        );
+        assert!(replay(&b.callbacks).is_empty(), "{:?}", b.callbacks);
+    }
+
+    // Nothing lost: every offset reached some member.
+    let mut consumed = a.lock().unwrap().consumed.clone();
+    consumed.extend(b.lock().unwrap().consumed.iter().copied());
+    if let Some(j) = &java {
+        consumed.extend(j.consumed());
+    }
+    for p in 0..P {
+        for o in 0..i64::from(2 * HALF) {
+            assert!(
+                consumed.contains(&(p, o)),
+                "{topic}-{p} offset {o} consumed by nobody"
+            );
+        }
+    }
+    // Member a owns partitions since b left and the second half was
+    // committed everywhere, so it consumed; b may have got nothing (the
+    // first members to join can read the first half before it joins).
+    assert!(
+        !a.lock().unwrap().consumed.is_empty(),
+        "kwire member a consumed nothing"
+    );
+    if let Some(j) = &java {
+        assert!(!j.consumed().is_empty(), "the Java member consumed nothing");
+    }
+    a.lock().unwrap().stop = true;
+    tokio::time::timeout(Duration::from_secs(30), task_a)
+        .await
+        .expect("member a closes within 30 s")
+        .expect("member a task");
+    assert_eq!(a.lock().unwrap().error, None);
+    if let Some(j) = java {
+        let events = j.stop();
+        let assigned = events.iter().filter(|e| e["event"] == "assigned").count();
+        assert!(
+            assigned >= 2,
+            "the Java member saw no rebalance: {events:?}"
+        );
+    }
+    c.shutdown().await;
+}
+
+#[test]
+fn kafka_4_4_0_groups() {
+    let _g = lock();
+    build_java_clients();
+    let kafka = KafkaBroker::start("4.4.0", None);
+    let rt = runtime();
+    let t = Instant::now();
+    // 4.4: OffsetCommit v10 names topics by id (KIP-848).
+    rt.block_on(offsets_round_trip(&kafka, 10));
+    eprintln!("4.4.0 offsets round trip: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(mixed_group(
+        &kafka,
+        GroupProtocol::Classic,
+        true,
+        &["cooperative-sticky"],
+    ));
+    eprintln!("4.4.0 mixed classic group: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer, true, &[]));
+    eprintln!("4.4.0 mixed KIP-848 group: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(static_member_returns(&kafka));
+    eprintln!("4.4.0 static member: {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(cli_resumes(&kafka));
+    eprintln!("4.4.0 kwire consume --group: {:.1?}", t.elapsed());
+}
+
+/// 3.8.1 (no KIP-848 for clients): kwire members alone in a classic group
+/// with the default assignors (range first, so the eager protocol), and the
+/// offsets round trip at OffsetCommit v9 (topic names).
+#[test]
+fn kafka_3_8_1_classic_group() {
+    let _g = lock();
+    let kafka = KafkaBroker::start("3.8.1", None);
+    let rt = runtime();
+    let t = Instant::now();
+    rt.block_on(offsets_round_trip(&kafka, 9));
+    rt.block_on(mixed_group(
+        &kafka,
+        GroupProtocol::Classic,
+        false,
+        &["range", "cooperative-sticky"],
+    ));
+    eprintln!("3.8.1 classic group: {:.1?}", t.elapsed());
+}
+
+/// A static member (KIP-345) that closes does not leave: the same
+/// `group.instance.id` back within the session timeout takes its place in
+/// the same generation (no rebalance) with the same partitions.
+async fn static_member_returns(kafka: &KafkaBroker) {
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, "static-t", 2, 1).await;
+    let join = || async {
+        let mut cfg = GroupConfig::new("static-g");
+        cfg.protocol = Preference::Classic;
+        cfg.group_instance_id = Some("static-1".into());
+        cfg.session_timeout = Duration::from_secs(30);
+        cfg.heartbeat_interval = Duration::from_secs(1);
+        cfg.consumer.max_wait = Duration::from_millis(200);
+        let mut gc = GroupConsumer::new(connect(&kafka.bootstrap).await, cfg)
+            .await
+            .expect("group consumer");
+        gc.subscribe(&["static-t"]).expect("subscribe");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while gc.assignment().len() < 2 {
+            assert!(Instant::now() < deadline, "static member: {gc:?}");
+            gc.poll().await.expect("poll");
+        }
+        gc
+    };
+    let first = join().await;
+    let before = first.group_metadata();
+    assert!(before.generation_id > 0, "{before:?}");
+    first.close(Duration::from_secs(10)).await.expect("close");
+    let t = Instant::now();
+    let second = join().await;
+    let after = second.group_metadata();
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the static member waited {:?} to come back (session timeout 30 s)",
+        t.elapsed()
+    );
+    assert_eq!(after.generation_id, before.generation_id, "{after:?}");
+    assert_eq!(after.group_instance_id.as_deref(), Some("static-1"));
+    second.close(Duration::from_secs(10)).await.expect("close");
+    c.shutdown().await;
+}
+
+fn kwire_cli(args: &[&str]) -> Vec<Json> {
+    let out = Command::new(env!("CARGO_BIN_EXE_kwire"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run kwire");
+    assert!(out.status.success(), "kwire {args:?}: {}", out.status);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+/// `kwire consume --group`: a first run stops after 7 records, a second one
+/// resumes from what the first committed and reads the rest to the end;
+/// together every record exactly once.
+async fn cli_resumes(kafka: &KafkaBroker) {
+    let c = connect(&kafka.bootstrap).await;
+    create_topic(&c, "cli-g", 2, 1).await;
+    produce(&c, "cli-g", 2, 10).await;
+    let base = [
+        "consume",
+        "-b",
+        kafka.bootstrap.as_str(),
+        "-t",
+        "cli-g",
+        "--group",
+        "cli-grp",
+        "--format",
+        "json",
+    ];
+    let first = {
+        let mut a = base.to_vec();
+        a.extend(["--group-protocol", "classic", "-c", "7"]);
+        kwire_cli(&a)
+    };
+    assert_eq!(first.len(), 7, "{first:?}");
+    let done = committed(&c, "cli-grp", "cli-g", 2).await;
+    assert_eq!(done.iter().map(|o| (*o).max(0)).sum::<i64>(), 7, "{done:?}");
+    let second = {
+        let mut a = base.to_vec();
+        a.extend(["--group-protocol", "classic", "-e"]);
+        kwire_cli(&a)
+    };
+    let mut seen = BTreeSet::new();
+    for r in first.iter().chain(&second) {
+        let key = (
+            r["partition"].as_i64().unwrap(),
+            r["offset"].as_i64().unwrap(),
+        );
+        assert!(seen.insert(key), "{key:?} printed twice");
+    }
+    assert_eq!(seen.len(), 20, "first {first:?} second {second:?}");
+    assert_eq!(committed(&c, "cli-grp", "cli-g", 2).await, vec![10, 10]);
+    c.shutdown().await;
+}
+
+/// `kwire consume --group` refuses what a group cannot mean, before any
+/// connection (the address is never dialled).
+#[test]
+fn cli_group_usage_errors() {
+    let cases: [(&[&str], &str); 3] = [
+        (&["--group", "g", "-p", "0"], "--partition"),
+        (&["--group", "g", "-o", "5"], "committed"),
+        (&["--group-protocol", "classic"], "--group"),
+    ];
+    for (extra, says) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_kwire"))
+            .args(["consume", "-b", "127.0.0.1:1", "-t", "t"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kwire");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+}
