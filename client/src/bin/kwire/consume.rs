@@ -129,7 +129,7 @@ fn parse_from(s: &str) -> Result<Offset, String> {
 
 /// Where records come from.
 enum Source {
-    Plain(Consumer),
+    Plain(Box<Consumer>),
     Group(Box<GroupConsumer>),
 }
 
@@ -217,7 +217,7 @@ pub async fn run(a: ConsumeArgs) -> Result<(), Failure> {
             for p in partitions {
                 consumer.assign(&a.topic, p, start);
             }
-            Source::Plain(consumer)
+            Source::Plain(Box::new(consumer))
         }
         Some(group) => {
             let mut g = GroupConfig::new(group.clone());
