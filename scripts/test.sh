@@ -73,7 +73,9 @@ step "publish dry run: the four crates package, build from their packages alone 
 # and those this run unpacked (newer than the marker) after it.
 src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 stale_unpacked() {
-  grep -ho "$src/[^/ ]*/kwire[a-z-]*-[0-9][0-9.]*" target/debug/deps/*.d 2>/dev/null | grep -v '/index\.crates\.io-' | sort -u
+  # (no match is fine: a fresh clone has no such copies)
+  { grep -ho "$src/[^/ ]*/kwire[a-z-]*-[0-9][0-9.]*" target/debug/deps/*.d 2>/dev/null || true; } |
+    { grep -v '/index\.crates\.io-' || true; } | sort -u
 }
 stale_unpacked | xargs -r rm -rf
 marker=$(mktemp)
