@@ -71,6 +71,8 @@ pub fn compile_generated(label: &str, files: &BTreeMap<String, String>) {
     );
     std::fs::write(krate.join("Cargo.toml"), cargo).unwrap();
     std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    // src/lib.rs takes its crate docs from the README.
+    std::fs::copy(root.join("README.md"), krate.join("README.md")).unwrap();
     let out = Command::new(env!("CARGO"))
         .args([
             "check",
