@@ -84,21 +84,6 @@ async fn offsets_round_trip(kafka: &KafkaBroker, expect_version: i16) {
     c.shutdown().await;
 }
 
-/// java and mvn present, the Java clients built (`clients-run --build`).
-fn build_java_clients() {
-    support::kafka::require_java_and_maven();
-    let status = Command::new(testsupport("clients-run"))
-        .arg("--build")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .expect("run testsupport/kafka/clients-run");
-    assert!(
-        status.success(),
-        "`testsupport/kafka/clients-run --build` failed ({status}); Maven's output is above"
-    );
-}
-
 /// Kafka's own `KafkaConsumer` as a group member (`clients-run group-consume`),
 /// its JSON-line events collected by a reader thread.
 struct JavaMember {
@@ -546,7 +531,7 @@ async fn mixed_group(
 #[test]
 fn kafka_4_4_0_groups() {
     let _g = lock();
-    build_java_clients();
+    support::kafka::build_java_clients();
     let kafka = KafkaBroker::start("4.4.0", None);
     let rt = runtime();
     let t = Instant::now();

@@ -57,35 +57,6 @@ fn codec_name(c: Compression) -> &'static str {
     }
 }
 
-/// java and mvn present, the Java clients built (`clients-run --build`, file-locked).
-fn build_java_clients() {
-    for (tool, arg) in [("java", "-version"), ("mvn", "-v")] {
-        let ok = Command::new(tool)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            ok,
-            "`{tool}` is missing: install a JDK (17+) and Maven 3.8, then run \
-             `testsupport/kafka/clients-run --build` (see testsupport/kafka/README.md)"
-        );
-    }
-    let t = Instant::now();
-    let status = Command::new(testsupport("clients-run"))
-        .arg("--build")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .expect("run testsupport/kafka/clients-run");
-    assert!(
-        status.success(),
-        "`testsupport/kafka/clients-run --build` failed ({status}); Maven's output is above"
-    );
-    eprintln!("Java clients built in {:.1?}", t.elapsed());
-}
-
 /// Runs `clients-run ARGS`; returns its stdout lines, parsed.
 fn java(args: &[&str]) -> Vec<Json> {
     let t = Instant::now();
@@ -711,7 +682,7 @@ async fn transactional(b: &Broker, topic: &str, id: Uuid) -> Vec<Rec> {
 #[test]
 fn java_producer_and_consumer_every_codec() {
     let t0 = Instant::now();
-    build_java_clients();
+    support::kafka::build_java_clients();
     // Fail early (before the broker) when kwire's codecs are compiled out.
     for c in Compression::ALL {
         build(c, None, &kwire_records("probe", 0, 1));

@@ -43,6 +43,24 @@ pub fn require_java_and_maven() {
     }
 }
 
+/// java and mvn present, Kafka's Java clients built (`clients-run --build`,
+/// file-locked by the script), else the test fails with what to run.
+pub fn build_java_clients() {
+    require_java_and_maven();
+    let t = Instant::now();
+    let status = Command::new(testsupport("clients-run"))
+        .arg("--build")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run testsupport/kafka/clients-run");
+    assert!(
+        status.success(),
+        "`testsupport/kafka/clients-run --build` failed ({status}); Maven's output is above"
+    );
+    eprintln!("Java clients built in {:.1?}", t.elapsed());
+}
+
 /// How to start one broker.
 #[derive(Debug, Clone, Default)]
 pub struct Start<'a> {
