@@ -122,6 +122,17 @@ pub(crate) struct Part {
     pub acked_sequence: i32,
     /// A batch failed: send nothing until all in flight have answered.
     pub hold: bool,
+    /// Batches stamped under the current producer id and not yet resolved
+    /// (in flight, or waiting to be sent again). A new batch is stamped
+    /// only while this is below the in-flight bound: the broker remembers
+    /// the last five batches per producer and partition (KAFKA-5494), so a
+    /// batch written but unanswered is recognised as a duplicate when sent
+    /// again only if fewer than five later ones were written after it. A
+    /// count of requests in flight is not enough: an answer can come late
+    /// (a request retried inside the cluster layer, a connection to a
+    /// stopped broker) while later batches of the partition, sent to the
+    /// new leader, are acknowledged and the window slides past it.
+    pub unresolved: usize,
     /// The broker has acknowledged a batch under the current producer id.
     /// Until then one batch at a time: a broker with no state for the
     /// producer takes any first sequence (KIP-360), so a later batch
@@ -151,6 +162,7 @@ impl Part {
     pub fn reset_sequences(&mut self) {
         self.next_sequence = 0;
         self.acked_sequence = 0;
+        self.unresolved = 0;
         self.established = false;
         for b in &mut self.ready {
             b.sealed = None;
@@ -166,6 +178,13 @@ pub(crate) fn retry_backoff(attempts: u32) -> std::time::Duration {
 }
 
 /// Kafka wraps sequences at i32::MAX back to 0 (`DefaultRecordBatch.incrementSequence`).
+/// Whether sequence `a` comes after `b` (sequences wrap at `i32::MAX`
+/// like Kafka's; "after" means less than half the space ahead).
+pub(crate) fn sequence_after(a: i32, b: i32) -> bool {
+    let ahead = (i64::from(a) - i64::from(b)).rem_euclid(1i64 << 31);
+    ahead != 0 && ahead < (1i64 << 30)
+}
+
 pub(crate) fn add_sequence(seq: i32, n: i32) -> i32 {
     if seq > i32::MAX - n {
         n - (i32::MAX - seq) - 1
@@ -225,6 +244,18 @@ pub(crate) fn outcome(
             base_offset: -1,
             log_append_time: -1,
         },
+        // The broker already acknowledged a later sequence of this
+        // producer, and it takes sequences only in order: this batch is in
+        // the log (an earlier attempt landed, its answer was lost) but too
+        // far back for the broker to name its offset.
+        ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+            if sequence.is_some_and(|s| sequence_after(acked, s)) =>
+        {
+            Outcome::Acked {
+                base_offset: -1,
+                log_append_time: -1,
+            }
+        }
         // An earlier batch of the partition is not written yet: this one
         // waits behind it.
         ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER if sequence.is_some_and(|s| s != acked) => {
@@ -297,6 +328,29 @@ mod tests {
         assert_eq!(add_sequence(i32::MAX - 1, 1), i32::MAX);
         assert_eq!(add_sequence(i32::MAX, 1), 0);
         assert_eq!(add_sequence(i32::MAX - 2, 5), 2);
+    }
+
+    #[test]
+    fn sequence_order_wraps() {
+        assert!(sequence_after(5, 4));
+        assert!(!sequence_after(4, 5) && !sequence_after(4, 4));
+        assert!(sequence_after(2, i32::MAX - 2));
+        assert!(!sequence_after(i32::MAX - 2, 2));
+    }
+
+    #[test]
+    fn out_of_order_behind_an_acknowledged_sequence_is_in_the_log() {
+        let k = ("t".to_string(), 0);
+        let c = ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER;
+        // Batch 703 sent again after 707..722 were acknowledged (seen on a
+        // rolling upgrade): retrying it forever would stall the partition.
+        assert!(matches!(
+            outcome(&k, c, None, -1, -1, Some(703), 723),
+            Outcome::Acked {
+                base_offset: -1,
+                ..
+            }
+        ));
     }
 
     #[test]

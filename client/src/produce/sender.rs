@@ -11,7 +11,9 @@ use kwire::messages::{InitProducerIdRequest, ProduceRequest, ProduceResponse};
 use kwire::{ErrorCode, StrBytes};
 use tokio::time::{sleep_until, Instant};
 
-use super::accumulator::{add_sequence, outcome, Batch, Key, Outcome, Sealed, State};
+use super::accumulator::{
+    add_sequence, outcome, sequence_after, Batch, Key, Outcome, Sealed, State,
+};
 use super::config::Acks;
 use super::error::ProduceError;
 use super::producer::Shared;
@@ -153,6 +155,16 @@ fn plan(shared: &Shared) -> Plan {
         if part.hold || part.ready.is_empty() || part.in_flight >= limit {
             continue;
         }
+        let needs_stamp = part.ready.front().is_some_and(|b| {
+            b.sealed
+                .as_ref()
+                .map_or(true, |s| s.producer != producer || s.producer.is_none())
+        });
+        if cfg.idempotent && needs_stamp && part.unresolved >= limit {
+            // The dedup window is full of unresolved batches (see
+            // `Part::unresolved`): a later one would push the oldest out.
+            continue;
+        }
         if let Some(at) = part.ready.front().and_then(|b| b.not_before) {
             if at > now {
                 soon(at);
@@ -213,6 +225,7 @@ fn plan(shared: &Shared) -> Plan {
                 Ok(bytes) => {
                     if cfg.idempotent {
                         part.next_sequence = add_sequence(sequence, count);
+                        part.unresolved += 1;
                     }
                     b.sealed = Some(Sealed {
                         producer: producer.filter(|_| cfg.idempotent),
@@ -227,6 +240,10 @@ fn plan(shared: &Shared) -> Plan {
             }
         }
         part.in_flight += 1;
+        tracing::debug!(topic = %escape(&key.0), partition = key.1, node,
+            sequence = b.sealed.as_ref().map(|s| s.sequence), records = b.count(),
+            attempt = b.attempts, acked_sequence = part.acked_sequence,
+            "producer: batch to send");
         by_node.entry(node).or_default().push((key.clone(), b));
     }
     if !refresh.is_empty() {
@@ -493,6 +510,10 @@ fn apply(
         return n;
     };
     part.in_flight = part.in_flight.saturating_sub(1);
+    let current = b
+        .sealed
+        .as_ref()
+        .is_some_and(|s| s.producer.is_some() && s.producer == st.producer);
     let retry = |st: &mut State, mut b: Batch, why: String| -> usize {
         b.attempts += 1;
         b.last_error = Some(why.clone());
@@ -508,6 +529,11 @@ fn apply(
                 last: why,
             };
             b.fail(&e);
+            if current && shared.txn.is_none() {
+                // Written or not, its sequences are a gap the broker would
+                // wait on: later batches go under a new producer id.
+                st.new_producer(None);
+            }
             return n;
         }
         st.stats.retried_batches += 1;
@@ -527,8 +553,13 @@ fn apply(
         } => {
             if let Some(s) = b.sealed.as_ref().filter(|s| s.producer.is_some()) {
                 if s.producer == st.producer {
-                    part.acked_sequence = add_sequence(s.sequence, b.count());
+                    // A late answer for an earlier batch must not move it back.
+                    let end = add_sequence(s.sequence, b.count());
+                    if sequence_after(end, part.acked_sequence) {
+                        part.acked_sequence = end;
+                    }
                     part.established = true;
+                    part.unresolved = part.unresolved.saturating_sub(1);
                 }
             }
             if let Some(node) = node {
@@ -555,6 +586,9 @@ fn apply(
         }
         Outcome::Fail(e) => {
             tracing::info!(error = %e, "producer: batch failed");
+            if current {
+                part.unresolved = part.unresolved.saturating_sub(1);
+            }
             if shared.txn.is_none()
                 && b.sealed
                     .as_ref()
