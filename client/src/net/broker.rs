@@ -22,11 +22,13 @@ use super::config::ClientConfig;
 use super::conn::ConnError;
 use super::error::ClientError;
 use super::handshake::{negotiate, Negotiated};
+use super::observe::{Answer, Negotiation, Unanswered};
 use super::request::request_on;
 use crate::protocol::api::{api_name, VersionRange};
 use crate::protocol::apiversions::Identity;
 use crate::protocol::choose::{choose_for, Choice, Overrides};
 use crate::protocol::facts::{is_retry_safe, request_facts};
+use crate::protocol::reply::reply_facts;
 use crate::protocol::versions::BrokerVersions;
 
 /// Per-request options; everything defaults to "look at the request".
@@ -238,8 +240,19 @@ impl Broker {
             )
             .await
             .map(Arc::new);
-            if let (Ok(n), Some(hook)) = (&res, &self.on_negotiated) {
-                hook(n);
+            if let Ok(n) = &res {
+                if let Some(hook) = &self.on_negotiated {
+                    hook(n);
+                }
+                if let Some(o) = &self.cfg.observer {
+                    o.negotiated(&Negotiation {
+                        broker: &self.name(),
+                        node_id: self.node_id,
+                        generation: n.generation,
+                        versions: &n.versions,
+                        api_versions_sent: n.api_versions_sent,
+                    });
+                }
             }
             let installed = {
                 let mut slot = self.lock_slot();
@@ -467,6 +480,7 @@ impl Broker {
             let choice = self.choose_for(req, opts, &live.versions)?;
             let version = choice.version;
             let timeout = opts.timeout.unwrap_or(self.cfg.conn.request_timeout);
+            let started = std::time::Instant::now();
             match request_on(
                 &live.conn,
                 self.cfg.client_id.as_deref(),
@@ -478,12 +492,24 @@ impl Broker {
             .await
             {
                 Ok(response) => {
+                    if let Some(o) = &self.cfg.observer {
+                        let facts = reply_facts(&response, version);
+                        o.answered(&Answer {
+                            broker: &self.name(),
+                            node_id: self.node_id,
+                            generation: live.generation,
+                            api,
+                            version,
+                            errors: &facts.errors,
+                            elapsed: started.elapsed(),
+                        });
+                    }
                     return Ok(Sent {
                         response,
                         version,
                         choice,
                         generation: live.generation,
-                    })
+                    });
                 }
                 Err(ClientError::Conn(ConnError::Closed {
                     in_flight: true,
@@ -492,6 +518,15 @@ impl Broker {
                 })) => {
                     tracing::warn!(broker = %self.name(), api = %api_name(api), version, %how,
                         "broker closed the connection right after the request: renegotiating");
+                    if let Some(o) = &self.cfg.observer {
+                        o.closed_after_request(&Unanswered {
+                            broker: &self.name(),
+                            node_id: self.node_id,
+                            generation: live.generation,
+                            api,
+                            version,
+                        });
+                    }
                     self.forget(live.generation).await;
                     let now = match self.connection().await {
                         Ok(n) => n.versions.get(api),

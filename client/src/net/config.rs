@@ -9,6 +9,7 @@ use kwire::KafkaRelease;
 
 use super::auth::Authenticator;
 use super::conn::ConnConfig;
+use super::observe::Observer;
 use crate::protocol::api::ApiKey;
 use crate::protocol::apiversions::{self, CLIENT_SOFTWARE_NAME, CLIENT_SOFTWARE_VERSION};
 use crate::protocol::negotiate::FallbackVersions;
@@ -35,6 +36,10 @@ pub struct ClientConfig {
     /// Runs on every new connection after ApiVersions, before it carries
     /// any request (SASL: KIP-43, KIP-152); `None` = no authentication.
     pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Sees every negotiation and every answered request of every broker
+    /// using this configuration ([`super::observe`]; [`super::WireLog`]
+    /// keeps a bounded record); `None` = nobody watches (no cost).
+    pub observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for ClientConfig {
@@ -48,6 +53,7 @@ impl Default for ClientConfig {
             caps: VersionCaps::default(),
             fallback: None,
             authenticator: None,
+            observer: None,
         }
     }
 }
@@ -130,6 +136,7 @@ impl std::fmt::Debug for ClientConfig {
                 "authenticator",
                 &self.authenticator.as_ref().map(|a| a.name()),
             )
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }

@@ -9,6 +9,8 @@
 //! * [`handshake`]: connect, negotiate ApiVersions, authenticate ([`auth`]);
 //! * [`broker`]: one broker and its negotiated connection, opened lazily and
 //!   renegotiated on reconnect;
+//! * [`observe`]: what a caller sees of every negotiation and answer
+//!   ([`WireLog`] keeps a bounded record);
 //! * [`error`]: the typed errors of all of the above and their kinds.
 //!
 //! It uses the protocol layer to decide and knows nothing of clusters:
@@ -21,6 +23,7 @@ pub mod conn;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+pub mod observe;
 pub mod request;
 pub mod sasl;
 pub mod tls;
@@ -31,4 +34,5 @@ pub use config::ClientConfig;
 pub use conn::{Closed, ConnConfig, ConnError, ConnectStage, Connection, Driver, RequestMeta};
 pub use error::{ClientError, FailureKind};
 pub use handshake::Negotiated;
+pub use observe::{Observer, WireLog, WireSnapshot};
 pub use tls::TlsConfig;
