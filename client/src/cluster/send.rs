@@ -108,7 +108,8 @@ impl Cluster {
             // election); no broker answering may be a restart.
             ClusterError::UnknownTopic { .. }
             | ClusterError::NoLeader { .. }
-            | ClusterError::NoMetadata { .. } => true,
+            | ClusterError::NoMetadata { .. }
+            | ClusterError::UnknownNode(_) => true,
             _ => false,
         }
     }
@@ -130,7 +131,16 @@ impl Cluster {
                     // New or rebootstrapped: learn the nodes first.
                     self.refresh_for(Vec::new(), deadline).await?;
                 }
-                self.broker(*id)?
+                match self.broker(*id) {
+                    Ok(b) => b,
+                    // A node leaves metadata while it is down (fenced) and
+                    // comes back once restarted: ask again before giving up.
+                    Err(ClusterError::UnknownNode(_)) => {
+                        self.refresh_for(Vec::new(), deadline).await?;
+                        self.broker(*id)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Target::Route(_) => self.target(route, deadline).await?,
         };
