@@ -554,8 +554,20 @@ async fn transactional_commit(kafka: &KafkaBroker, tv: i16) -> (i16, i16) {
     }
 
     // read_committed sees the records once the commit marker is written.
-    let (got, f) = fetch_until(&b, &n, &fetch_request(&topic, topic_id, base, 1), false).await;
-    assert_eq!(got, records(), "read_committed Fetch v{}", f.version);
+    // The last stable offset is asked again until it passes the records
+    // (a CI run under load saw records with the partition's LSO still 0 in
+    // the same answer); 30 s at most.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let f = loop {
+        let (got, f) = fetch_until(&b, &n, &fetch_request(&topic, topic_id, base, 1), false).await;
+        assert_eq!(got, records(), "read_committed Fetch v{}", f.version);
+        let lso = f.response.responses[0].partitions[0].last_stable_offset;
+        if lso > base || Instant::now() >= deadline {
+            break f;
+        }
+        eprintln!("read_committed Fetch v{}: the records, with the last stable offset still {lso}: asking again", f.version);
+        sleep_ms(200).await;
+    };
     let part = &f.response.responses[0].partitions[0];
     assert!(
         part.last_stable_offset > base,

@@ -91,7 +91,7 @@ fn check(
 }
 
 /// Every partition of `topic` read from the start to its high watermark
-/// (at least `want` records; 30 s at most).
+/// (at least `want` records; 90 s at most, then the test fails).
 async fn read_to_end(
     c: Arc<kwire_client::Cluster>,
     topic: &str,
@@ -101,11 +101,20 @@ async fn read_to_end(
     for p in k.partitions(topic).await.expect("partitions") {
         k.assign(topic, p, Offset::Earliest);
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let within = Duration::from_secs(90);
+    let deadline = tokio::time::Instant::now() + within;
     let mut out = Vec::new();
     while (out.len() < want || !k.at_end()) && tokio::time::Instant::now() < deadline {
         out.extend(k.poll().await.expect("poll"));
     }
+    // A partial read would fail the checks below with a misleading
+    // "not at the offset its delivery reported".
+    assert!(
+        out.len() >= want && k.at_end(),
+        "{topic}: {} records read in {within:?}, {want} delivered, at the end: {}",
+        out.len(),
+        k.at_end()
+    );
     out
 }
 
