@@ -562,6 +562,10 @@ fn apply(
                     part.unresolved = part.unresolved.saturating_sub(1);
                 }
             }
+            if base_offset < 0 && cfg.acks != Acks::None {
+                tracing::info!(topic = %escape(&key.0), partition = key.1, records = n,
+                    "producer: batch acknowledged as already in the log, offset unknown");
+            }
             if let Some(node) = node {
                 let seen = st.stats.leaders.entry(key.clone()).or_default();
                 if seen.last() != Some(&node) {
