@@ -18,6 +18,7 @@ use super::config::Acks;
 use super::error::ProduceError;
 use super::producer::Shared;
 use crate::cluster::metadata::Metadata;
+use crate::cluster::Target;
 use crate::escape::escape;
 use crate::net::SendOptions;
 use crate::protocol::api::VersionRange;
@@ -347,9 +348,14 @@ async fn send(shared: Arc<Shared>, r: Request) {
     let md = shared.cluster.metadata();
     let req = request(&shared, &md, &r.batches);
     let opts = SendOptions {
-        // The broker drops what it already has (KIP-98): an idempotent
-        // Produce can be sent again after a lost answer.
-        retry_safe: Some(shared.cfg.idempotent),
+        // Retries are the producer's, batch by batch with its sequences
+        // (`finish`): the cluster layer sends the request again only when
+        // nothing in it took effect. Were it free to resend after a lost
+        // answer or a partial stale-leader error, partitions already
+        // written would go again inside one call, their first answers (the
+        // offsets) would be lost, and the producer's view of what is
+        // unresolved would lag the broker's (seen on a rolling upgrade).
+        retry_safe: Some(false),
         timeout: Some(shared.cfg.request_timeout + Duration::from_secs(5)),
         transaction_plan: r.txn_versions,
         ..Default::default()
