@@ -249,6 +249,7 @@ impl Broker {
                         broker: &self.name(),
                         node_id: self.node_id,
                         generation: n.generation,
+                        connection: n.connection_id,
                         versions: &n.versions,
                         api_versions_sent: n.api_versions_sent,
                     });
@@ -498,6 +499,7 @@ impl Broker {
                             broker: &self.name(),
                             node_id: self.node_id,
                             generation: live.generation,
+                            connection: live.connection_id,
                             api,
                             version,
                             errors: &facts.errors,
@@ -523,6 +525,7 @@ impl Broker {
                             broker: &self.name(),
                             node_id: self.node_id,
                             generation: live.generation,
+                            connection: live.connection_id,
                             api,
                             version,
                         });

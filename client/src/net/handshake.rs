@@ -29,6 +29,10 @@ pub struct Negotiated {
     pub attempts: Vec<Attempt>,
     /// 1 for the broker's first connection, +1 per reconnect.
     pub generation: u64,
+    /// Unique among every connection this process negotiated (a broker
+    /// object made anew for a node, after it left metadata and came back,
+    /// starts its generations at 1 again).
+    pub connection_id: u64,
     /// What the authenticator reported (`None`: no authenticator).
     pub authenticated: Option<Authenticated>,
     /// When the connection became ready (KIP-368 re-authentication counts
@@ -230,6 +234,8 @@ fn reply_kind(r: &Reply) -> String {
     }
 }
 
+static NEXT_CONNECTION_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 fn finish(conn: Connection, outcome: Outcome, name: &str, generation: u64) -> Negotiated {
     let (versions, api_versions_sent, attempts) = match outcome {
         Outcome::Negotiated {
@@ -268,6 +274,7 @@ fn finish(conn: Connection, outcome: Outcome, name: &str, generation: u64) -> Ne
         api_versions_sent,
         attempts,
         generation,
+        connection_id: NEXT_CONNECTION_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         authenticated: None,
         ready_at: Instant::now(),
         session: Session::default(),

@@ -30,6 +30,8 @@ pub struct Negotiation<'a> {
     pub node_id: Option<i32>,
     /// 1 for the broker's first connection, +1 per reconnect.
     pub generation: u64,
+    /// Unique in the process ([`super::Negotiated::connection_id`]).
+    pub connection: u64,
     pub versions: &'a BrokerVersions,
     /// The ApiVersions version that was answered (`None`: fallback table).
     pub api_versions_sent: Option<i16>,
@@ -40,8 +42,9 @@ pub struct Negotiation<'a> {
 pub struct Answer<'a> {
     pub broker: &'a str,
     pub node_id: Option<i32>,
-    /// The connection that carried it.
     pub generation: u64,
+    /// The connection that carried it ([`super::Negotiated::connection_id`]).
+    pub connection: u64,
     pub api: ApiKey,
     pub version: i16,
     /// Every error code other than NONE the answer carries, with where it
@@ -57,6 +60,7 @@ pub struct Unanswered<'a> {
     pub broker: &'a str,
     pub node_id: Option<i32>,
     pub generation: u64,
+    pub connection: u64,
     pub api: ApiKey,
     pub version: i16,
 }
@@ -77,6 +81,7 @@ pub struct NegotiationRecord {
     pub broker: String,
     pub node_id: Option<i32>,
     pub generation: u64,
+    pub connection: u64,
     pub api_versions_sent: Option<i16>,
     pub apis: BTreeMap<ApiKey, VersionRange>,
     pub finalized_features: BTreeMap<String, VersionRange>,
@@ -97,17 +102,18 @@ pub struct UnansweredRecord {
     pub broker: String,
     pub node_id: Option<i32>,
     pub generation: u64,
+    pub connection: u64,
     pub api: ApiKey,
     pub version: i16,
 }
 
 /// Where a request went and at which version: the key of
-/// [`WireSnapshot::sent`]. The generation ties it to the negotiation of the
-/// connection that carried it.
+/// [`WireSnapshot::sent`]. The connection id ties it to the negotiation of
+/// the connection that carried it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SentKey {
     pub node_id: Option<i32>,
-    pub generation: u64,
+    pub connection: u64,
     pub api: ApiKey,
     pub version: i16,
 }
@@ -156,12 +162,12 @@ impl WireSnapshot {
         }
     }
 
-    /// The negotiation of `node`'s connection `generation`, if kept.
-    pub fn negotiation(&self, node: Option<i32>, generation: u64) -> Option<&NegotiationRecord> {
+    /// The negotiation of connection `connection`, if kept.
+    pub fn negotiation(&self, connection: u64) -> Option<&NegotiationRecord> {
         self.negotiations
             .iter()
             .rev()
-            .find(|r| r.node_id == node && r.generation == generation)
+            .find(|r| r.connection == connection)
     }
 
     /// How often `code` was seen in answers to any API.
@@ -180,9 +186,7 @@ impl WireSnapshot {
         self.sent
             .keys()
             .filter_map(|k| {
-                let range = self
-                    .negotiation(k.node_id, k.generation)
-                    .and_then(|n| n.range(k.api));
+                let range = self.negotiation(k.connection).and_then(|n| n.range(k.api));
                 match range {
                     Some(r) if r.contains(k.version) => None,
                     other => Some((*k, other)),
@@ -283,6 +287,7 @@ impl Observer for WireLog {
             broker: e.broker.to_string(),
             node_id: e.node_id,
             generation: e.generation,
+            connection: e.connection,
             api_versions_sent: e.api_versions_sent,
             apis: e.versions.apis().collect(),
             finalized_features: e.versions.finalized_features.clone(),
@@ -296,7 +301,7 @@ impl Observer for WireLog {
     fn answered(&self, e: &Answer<'_>) {
         let key = SentKey {
             node_id: e.node_id,
-            generation: e.generation,
+            connection: e.connection,
             api: e.api,
             version: e.version,
         };
@@ -313,6 +318,7 @@ impl Observer for WireLog {
             broker: e.broker.to_string(),
             node_id: e.node_id,
             generation: e.generation,
+            connection: e.connection,
             api: e.api,
             version: e.version,
         };
@@ -349,6 +355,7 @@ mod tests {
             broker: "b (node 1)",
             node_id: Some(1),
             generation: 1,
+            connection: 7,
             versions: &v,
             api_versions_sent: Some(3),
         });
@@ -361,6 +368,7 @@ mod tests {
                 broker: "b (node 1)",
                 node_id: Some(1),
                 generation: 1,
+                connection: 7,
                 api: ApiKey::PRODUCE,
                 version,
                 errors: errs,
@@ -370,7 +378,7 @@ mod tests {
         let first = log.snapshot();
         let key = |version| SentKey {
             node_id: Some(1),
-            generation: 1,
+            connection: 7,
             api: ApiKey::PRODUCE,
             version,
         };
@@ -384,6 +392,7 @@ mod tests {
             broker: "b (node 1)",
             node_id: Some(1),
             generation: 1,
+            connection: 7,
             api: ApiKey::PRODUCE,
             version: 11,
             errors: &[],
@@ -403,6 +412,7 @@ mod tests {
                 broker: "b",
                 node_id: None,
                 generation,
+                connection: generation,
                 versions: &v,
                 api_versions_sent: None,
             });
