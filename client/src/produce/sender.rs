@@ -18,7 +18,6 @@ use super::config::Acks;
 use super::error::ProduceError;
 use super::producer::Shared;
 use crate::cluster::metadata::Metadata;
-use crate::cluster::Target;
 use crate::escape::escape;
 use crate::net::SendOptions;
 use crate::protocol::api::VersionRange;

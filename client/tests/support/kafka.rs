@@ -205,6 +205,17 @@ impl KafkaNodes {
     /// `nodes` nodes of `release`; `transaction_version` finalizes that
     /// level (4.x), else the release's default.
     pub fn start(release: &str, nodes: u8, transaction_version: Option<u8>) -> KafkaNodes {
+        let tv = transaction_version.map(|v| v.to_string());
+        let mut extra = Vec::new();
+        if let Some(tv) = &tv {
+            extra.extend(["--transaction-version", tv.as_str()]);
+        }
+        Self::start_args(release, nodes, &extra)
+    }
+
+    /// `nodes` nodes of `release` with more `cluster start` arguments
+    /// (`--config K=V`, `--transaction-version N`, ...).
+    pub fn start_args(release: &str, nodes: u8, extra: &[&str]) -> KafkaNodes {
         require_java_and_maven();
         let help = Command::new(testsupport("broker"))
             .args(["cluster", "start", "--help"])
@@ -222,10 +233,7 @@ impl KafkaNodes {
         let t = Instant::now();
         let n = nodes.to_string();
         let mut args = vec!["start", "--release", release, "--nodes", &n];
-        let tv = transaction_version.map(|v| v.to_string());
-        if let Some(tv) = &tv {
-            args.extend(["--transaction-version", tv.as_str()]);
-        }
+        args.extend_from_slice(extra);
         let text = cluster_cmd(&args);
         let field = |k: &str| {
             text.lines()
