@@ -242,7 +242,7 @@ impl crate::facts::ErrorFacts for AlterShareGroupOffsetsResponsePartition {
 }
 impl crate::facts::ErrorFacts for AlterShareGroupOffsetsResponseTopic {
     fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
-        let w = &mut w.in_topic(Some(&self.topic_name), Some(&self.topic_id));
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
         w.walk(&self.partitions);
     }
 }

@@ -386,11 +386,7 @@ impl crate::facts::ErrorFacts for CreateTopicsResponse {
 }
 impl crate::facts::ErrorFacts for CreatableTopicResult {
     fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
-        let w = &mut w
-            .in_topic(
-                Some(&self.name),
-                w.at(crate::facts::VersionSet::range(7i16, 7i16), &self.topic_id),
-            );
+        let w = &mut w.in_topic(Some(&self.name), None);
         w.topic(self.error_code);
     }
 }

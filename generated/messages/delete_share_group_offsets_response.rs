@@ -176,7 +176,7 @@ impl crate::facts::ErrorFacts for DeleteShareGroupOffsetsResponse {
 }
 impl crate::facts::ErrorFacts for DeleteShareGroupOffsetsResponseTopic {
     fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
-        let w = &mut w.in_topic(Some(&self.topic_name), Some(&self.topic_id));
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
         w.topic(self.error_code);
     }
 }

@@ -339,7 +339,7 @@ impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponsePartition {
 }
 impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponseTopic {
     fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
-        let w = &mut w.in_topic(Some(&self.topic_name), Some(&self.topic_id));
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
         w.walk(&self.partitions);
     }
 }

@@ -602,7 +602,7 @@ impl crate::facts::ErrorFacts for MetadataResponseTopic {
         let w = &mut w
             .in_topic(
                 Some(&self.name),
-                w.at(crate::facts::VersionSet::range(10i16, 13i16), &self.topic_id),
+                w.at(crate::facts::VersionSet::range(12i16, 13i16), &self.topic_id),
             );
         w.topic(self.error_code);
         w.walk(&self.partitions);

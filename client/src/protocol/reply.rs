@@ -2,14 +2,17 @@
 //! to leave the broker alone (KIP-219), which error codes it carries and
 //! where they apply, and which leaders it reports (KIP-951).
 //!
-//! Read by the response's concrete type at run time, like
-//! [`super::facts`]; facts generated from the schemas replace these hand
-//! rules behind the same function ([`reply_facts`]).
+//! Read through facts generated from each response's schema
+//! ([`kwire::facts::ResponseFacts`]): its `ThrottleTimeMs` and a walk over
+//! every `ErrorCode` with where it sits (decided from the schema's
+//! `entityType`s, topic ids, partition indexes and nesting) and the
+//! `CurrentLeader` beside Produce and Fetch partition errors. No `Any`
+//! downcasts and no per-API lists: an API gets its facts from its schema.
+//! What stays by hand is [`client_throttles`], which the schemas state only
+//! in prose.
 
-use std::any::Any;
-
-use kwire::messages::*;
-use kwire::{ApiKey, ErrorCode, Response, StrBytes, Uuid};
+use kwire::facts::{ErrorFact, ErrorSite, TopicIdent};
+use kwire::{ApiKey, ErrorCode, Response};
 
 use super::route::{TopicPartition, TopicRef};
 
@@ -24,6 +27,10 @@ pub enum Scope {
     Topic(TopicRef),
     /// One group or transactional id (batched coordinator APIs).
     Key(String),
+    /// An entry of another kind, by its schema struct's name: a config
+    /// resource, an ACL, a quota entity, a group member, a coordinator
+    /// key (batched FindCoordinator), a log directory, ...
+    Entry(&'static str),
 }
 
 /// One error code of a response.
@@ -147,275 +154,51 @@ pub fn client_throttles(api: ApiKey, version: i16) -> bool {
     version >= from
 }
 
-/// `throttle_time_ms` of any response that has one.
-fn throttle_time_ms(any: &dyn Any) -> Option<i32> {
-    macro_rules! throttled {
-        ($($t:ty),* $(,)?) => {
-            $(if let Some(r) = any.downcast_ref::<$t>() {
-                return Some(r.throttle_time_ms);
-            })*
-        };
-    }
-    throttled!(
-        AddOffsetsToTxnResponse,
-        AddPartitionsToTxnResponse,
-        AddRaftVoterResponse,
-        AllocateProducerIdsResponse,
-        AlterClientQuotasResponse,
-        AlterConfigsResponse,
-        AlterPartitionReassignmentsResponse,
-        AlterPartitionResponse,
-        AlterReplicaLogDirsResponse,
-        AlterShareGroupOffsetsResponse,
-        AlterUserScramCredentialsResponse,
-        ApiVersionsResponse,
-        AssignReplicasToDirsResponse,
-        BrokerHeartbeatResponse,
-        BrokerRegistrationResponse,
-        ConsumerGroupDescribeResponse,
-        ConsumerGroupHeartbeatResponse,
-        ControllerRegistrationResponse,
-        CreateAclsResponse,
-        CreateDelegationTokenResponse,
-        CreatePartitionsResponse,
-        CreateTopicsResponse,
-        DeleteAclsResponse,
-        DeleteGroupsResponse,
-        DeleteRecordsResponse,
-        DeleteShareGroupOffsetsResponse,
-        DeleteTopicsResponse,
-        DescribeAclsResponse,
-        DescribeClientQuotasResponse,
-        DescribeClusterResponse,
-        DescribeConfigsResponse,
-        DescribeDelegationTokenResponse,
-        DescribeGroupsResponse,
-        DescribeLogDirsResponse,
-        DescribeProducersResponse,
-        DescribeShareGroupOffsetsResponse,
-        DescribeTopicPartitionsResponse,
-        DescribeTransactionsResponse,
-        DescribeUserScramCredentialsResponse,
-        ElectLeadersResponse,
-        EndTxnResponse,
-        ExpireDelegationTokenResponse,
-        FetchResponse,
-        FetchSnapshotResponse,
-        FindCoordinatorResponse,
-        GetTelemetrySubscriptionsResponse,
-        HeartbeatResponse,
-        IncrementalAlterConfigsResponse,
-        InitProducerIdResponse,
-        JoinGroupResponse,
-        LeaveGroupResponse,
-        ListConfigResourcesResponse,
-        ListGroupsResponse,
-        ListOffsetsResponse,
-        ListPartitionReassignmentsResponse,
-        ListTransactionsResponse,
-        MetadataResponse,
-        OffsetCommitResponse,
-        OffsetDeleteResponse,
-        OffsetFetchResponse,
-        OffsetForLeaderEpochResponse,
-        ProduceResponse,
-        PushTelemetryResponse,
-        RemoveRaftVoterResponse,
-        RenewDelegationTokenResponse,
-        ShareAcknowledgeResponse,
-        ShareFetchResponse,
-        ShareGroupDescribeResponse,
-        ShareGroupHeartbeatResponse,
-        StreamsGroupDescribeResponse,
-        StreamsGroupHeartbeatResponse,
-        StreamsGroupTopologyDescriptionUpdateResponse,
-        SyncGroupResponse,
-        TxnOffsetCommitResponse,
-        UnregisterBrokerResponse,
-        UnregisterControllerResponse,
-        UpdateFeaturesResponse,
-        UpdateRaftVoterResponse,
-    );
-    None
-}
-
-fn topic(name: &StrBytes, id: &Uuid) -> TopicRef {
-    if name.is_empty() && !id.is_zero() {
-        TopicRef::Id(*id)
-    } else {
-        TopicRef::Name(name.to_string())
+fn topic(t: TopicIdent<'_>) -> TopicRef {
+    match (t.name, t.id) {
+        (Some(name), _) if !name.is_empty() => TopicRef::Name(name.to_string()),
+        (_, Some(id)) if !id.is_zero() => TopicRef::Id(id),
+        (name, _) => TopicRef::Name(name.unwrap_or_default().to_string()),
     }
 }
 
-fn named(name: &StrBytes) -> TopicRef {
-    TopicRef::Name(name.to_string())
-}
-
-/// The errors of the APIs the cluster layer routes, by concrete type.
-fn errors(any: &dyn Any, f: &mut ReplyFacts) {
-    if let Some(r) = any.downcast_ref::<ProduceResponse>() {
-        for t in &r.responses {
-            for p in &t.partition_responses {
-                let l = &p.current_leader;
-                let at = topic(&t.name, &t.topic_id);
-                f.led_partition(at, p.index, p.error_code, (l.leader_id, l.leader_epoch));
-            }
+impl ReplyFacts {
+    /// One error code as the generated walk reports it.
+    fn add(&mut self, e: ErrorFact<'_>) {
+        let code = e.code.0;
+        match e.site {
+            ErrorSite::Request { alone: true } => self.code(Scope::Request, code),
+            ErrorSite::Request { alone: false } => self.top(code),
+            ErrorSite::Partition { topic: t, partition } => match e.leader {
+                Some(leader) => self.led_partition(topic(t), partition, code, leader),
+                None => self.partition(topic(t), partition, code),
+            },
+            ErrorSite::Topic(t) => self.code(Scope::Topic(topic(t)), code),
+            ErrorSite::Key { key, .. } => self.code(Scope::Key(key.to_string()), code),
+            ErrorSite::Entry(kind) => self.code(Scope::Entry(kind), code),
         }
-    } else if let Some(r) = any.downcast_ref::<FetchResponse>() {
-        f.top(r.error_code);
-        for t in &r.responses {
-            for p in &t.partitions {
-                let l = &p.current_leader;
-                let at = topic(&t.topic, &t.topic_id);
-                f.led_partition(
-                    at,
-                    p.partition_index,
-                    p.error_code,
-                    (l.leader_id, l.leader_epoch),
-                );
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<ListOffsetsResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetForLeaderEpochResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.topic), p.partition, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteRecordsResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetCommitResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetFetchResponse>() {
-        f.top(r.error_code);
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-            for t in &g.topics {
-                for p in &t.partitions {
-                    f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-                }
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<TxnOffsetCommitResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetDeleteResponse>() {
-        f.top(r.error_code);
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<DescribeGroupsResponse>() {
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteGroupsResponse>() {
-        for g in &r.results {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<ConsumerGroupDescribeResponse>() {
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DescribeTransactionsResponse>() {
-        for t in &r.transaction_states {
-            f.code(Scope::Key(t.transactional_id.to_string()), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<AddPartitionsToTxnResponse>() {
-        f.top(r.error_code);
-        for t in &r.results_by_topic_v3_and_below {
-            for p in &t.results_by_partition {
-                f.partition(named(&t.name), p.partition_index, p.partition_error_code);
-            }
-        }
-        for x in &r.results_by_transaction {
-            for t in &x.topic_results {
-                for p in &t.results_by_partition {
-                    f.partition(named(&t.name), p.partition_index, p.partition_error_code);
-                }
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<CreateTopicsResponse>() {
-        for t in &r.topics {
-            f.code(Scope::Topic(named(&t.name)), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteTopicsResponse>() {
-        for t in &r.responses {
-            let name = t.name.clone().unwrap_or_default();
-            f.code(Scope::Topic(topic(&name, &t.topic_id)), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<CreatePartitionsResponse>() {
-        for t in &r.results {
-            f.code(Scope::Topic(named(&t.name)), t.error_code);
-        }
-    } else {
-        single_error(any, f);
     }
-}
-
-/// APIs whose only error code is the top-level one.
-fn single_error(any: &dyn Any, f: &mut ReplyFacts) {
-    macro_rules! top_level {
-        ($($t:ty),* $(,)?) => {
-            $(if let Some(r) = any.downcast_ref::<$t>() {
-                f.code(Scope::Request, r.error_code);
-                return;
-            })*
-        };
-    }
-    top_level!(
-        JoinGroupResponse,
-        HeartbeatResponse,
-        LeaveGroupResponse,
-        SyncGroupResponse,
-        ConsumerGroupHeartbeatResponse,
-        InitProducerIdResponse,
-        AddOffsetsToTxnResponse,
-        EndTxnResponse,
-        MetadataResponse,
-        FindCoordinatorResponse,
-        DescribeClusterResponse,
-    );
 }
 
 /// What `resp`, received at `version`, says.
-pub fn reply_facts<R: Response + 'static>(resp: &R, version: i16) -> ReplyFacts {
-    let any = resp as &dyn Any;
+pub fn reply_facts<R: Response>(resp: &R, version: i16) -> ReplyFacts {
     let mut f = ReplyFacts::default();
-    if let Some(ms) = throttle_time_ms(any) {
+    if let Some(ms) = resp.throttle_time_ms(version) {
         if ms > 0 && client_throttles(R::API_KEY, version) {
             f.throttle_ms = Some(ms as u32);
         }
     }
-    errors(any, &mut f);
+    resp.errors(version, &mut |e| f.add(e));
     f
 }
 
 #[cfg(test)]
+mod hand;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use kwire::messages::*;
     use kwire::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 
     #[test]
@@ -479,5 +262,199 @@ mod tests {
         let ok = reply_facts(&InitProducerIdResponse::default(), 4);
         assert!(ok.errors.is_empty());
         assert_eq!(ok.ok, 1);
+    }
+
+    /// The generated facts against the hand rules they replace, on
+    /// arbitrary values of every response the hand rules read, at every
+    /// version: the throttle time and the leader hints are the same, and
+    /// every error the hand rules found is found with the same scope. What
+    /// the generated facts find beyond that is counted and printed.
+    #[test]
+    fn generated_facts_agree_with_the_hand_rules() {
+        use kwire::testing::{Gen, Generate};
+        use std::collections::BTreeMap;
+
+        #[derive(Default, Debug)]
+        struct Diff {
+            values: usize,
+            more_errors: usize,
+            ok_differs: usize,
+            more_hints: usize,
+            examples: Vec<String>,
+        }
+
+        fn key(e: &ScopedError) -> String {
+            format!("{:?} {}", e.scope, e.code.0)
+        }
+
+        fn compare<R: Response + Generate + 'static>(out: &mut BTreeMap<&'static str, Diff>) {
+            for v in R::VERSIONS.min..=R::VERSIONS.max {
+                for seed in 0..60u64 {
+                    let mut g = Gen::new(seed << 24 ^ (R::API_KEY.0 as u64) << 8 ^ v as u64);
+                    let r = R::generate(&mut g, R::cx(v));
+                    let old = hand::hand_reply_facts(&r, v);
+                    let new = reply_facts(&r, v);
+                    let what = format!("{} v{v} seed {seed}", R::NAME);
+                    assert_eq!(old.throttle_ms, new.throttle_ms, "{what}: throttle");
+                    let d = out.entry(R::NAME).or_default();
+                    if old.leader_hints != new.leader_hints {
+                        assert!(
+                            old.leader_hints.is_empty(),
+                            "{what}: leader hints {:?} -> {:?}",
+                            old.leader_hints,
+                            new.leader_hints
+                        );
+                        d.more_hints += 1;
+                    }
+                    let mut extra: Vec<String> = new.errors.iter().map(key).collect();
+                    for e in &old.errors {
+                        let k = key(e);
+                        let Some(i) = extra.iter().position(|x| *x == k) else {
+                            panic!("{what}: the generated facts lost {k}\n old {old:?}\n new {new:?}");
+                        };
+                        extra.remove(i);
+                    }
+                    d.values += 1;
+                    if !extra.is_empty() {
+                        d.more_errors += 1;
+                        if d.examples.len() < 3 {
+                            d.examples.push(format!("v{v}: {}", extra.join(", ")));
+                        }
+                    }
+                    if old.ok != new.ok {
+                        d.ok_differs += 1;
+                        if d.examples.len() < 3 {
+                            d.examples.push(format!("v{v}: ok {} -> {}", old.ok, new.ok));
+                        }
+                    }
+                }
+            }
+        }
+
+        macro_rules! compare_all {
+            ($($t:ident),* $(,)?) => {{
+                let mut out = BTreeMap::new();
+                $(compare::<$t>(&mut out);)*
+                out
+            }};
+        }
+        let out = compare_all!(
+            AddOffsetsToTxnResponse,
+            AddPartitionsToTxnResponse,
+            AddRaftVoterResponse,
+            AllocateProducerIdsResponse,
+            AlterClientQuotasResponse,
+            AlterConfigsResponse,
+            AlterPartitionReassignmentsResponse,
+            AlterPartitionResponse,
+            AlterReplicaLogDirsResponse,
+            AlterShareGroupOffsetsResponse,
+            AlterUserScramCredentialsResponse,
+            ApiVersionsResponse,
+            AssignReplicasToDirsResponse,
+            BrokerHeartbeatResponse,
+            BrokerRegistrationResponse,
+            ConsumerGroupDescribeResponse,
+            ConsumerGroupHeartbeatResponse,
+            ControllerRegistrationResponse,
+            CreateAclsResponse,
+            CreateDelegationTokenResponse,
+            CreatePartitionsResponse,
+            CreateTopicsResponse,
+            DeleteAclsResponse,
+            DeleteGroupsResponse,
+            DeleteRecordsResponse,
+            DeleteShareGroupOffsetsResponse,
+            DeleteTopicsResponse,
+            DescribeAclsResponse,
+            DescribeClientQuotasResponse,
+            DescribeClusterResponse,
+            DescribeConfigsResponse,
+            DescribeDelegationTokenResponse,
+            DescribeGroupsResponse,
+            DescribeLogDirsResponse,
+            DescribeProducersResponse,
+            DescribeShareGroupOffsetsResponse,
+            DescribeTopicPartitionsResponse,
+            DescribeTransactionsResponse,
+            DescribeUserScramCredentialsResponse,
+            ElectLeadersResponse,
+            EndTxnResponse,
+            ExpireDelegationTokenResponse,
+            FetchResponse,
+            FetchSnapshotResponse,
+            FindCoordinatorResponse,
+            GetTelemetrySubscriptionsResponse,
+            HeartbeatResponse,
+            IncrementalAlterConfigsResponse,
+            InitProducerIdResponse,
+            JoinGroupResponse,
+            LeaveGroupResponse,
+            ListConfigResourcesResponse,
+            ListGroupsResponse,
+            ListOffsetsResponse,
+            ListPartitionReassignmentsResponse,
+            ListTransactionsResponse,
+            MetadataResponse,
+            OffsetCommitResponse,
+            OffsetDeleteResponse,
+            OffsetFetchResponse,
+            OffsetForLeaderEpochResponse,
+            ProduceResponse,
+            PushTelemetryResponse,
+            RemoveRaftVoterResponse,
+            RenewDelegationTokenResponse,
+            ShareAcknowledgeResponse,
+            ShareFetchResponse,
+            ShareGroupDescribeResponse,
+            ShareGroupHeartbeatResponse,
+            StreamsGroupDescribeResponse,
+            StreamsGroupHeartbeatResponse,
+            StreamsGroupTopologyDescriptionUpdateResponse,
+            SyncGroupResponse,
+            TxnOffsetCommitResponse,
+            UnregisterBrokerResponse,
+            UnregisterControllerResponse,
+            UpdateFeaturesResponse,
+            UpdateRaftVoterResponse
+        );
+        // Where the hand rules read every error code the schema has, the
+        // generated facts are the same in every value: errors, scopes,
+        // successes and hints.
+        let same = [
+            "ProduceResponse",
+            "FetchResponse",
+            "ListOffsetsResponse",
+            "OffsetForLeaderEpochResponse",
+            "DeleteRecordsResponse",
+            "OffsetCommitResponse",
+            "OffsetFetchResponse",
+            "TxnOffsetCommitResponse",
+            "OffsetDeleteResponse",
+            "DescribeGroupsResponse",
+            "DeleteGroupsResponse",
+            "ConsumerGroupDescribeResponse",
+            "DescribeTransactionsResponse",
+            "AddPartitionsToTxnResponse",
+            "CreateTopicsResponse",
+            "DeleteTopicsResponse",
+            "CreatePartitionsResponse",
+            "JoinGroupResponse",
+            "HeartbeatResponse",
+            "SyncGroupResponse",
+            "ConsumerGroupHeartbeatResponse",
+            "InitProducerIdResponse",
+            "AddOffsetsToTxnResponse",
+            "EndTxnResponse",
+            "DescribeClusterResponse",
+        ];
+        for (name, d) in &out {
+            let differs = d.more_errors + d.ok_differs + d.more_hints > 0;
+            assert_eq!(differs, !same.contains(name), "{name}: {d:?}");
+            if differs {
+                eprintln!("{name}: {d:?}");
+            }
+        }
+        assert_eq!(out.len(), 78);
     }
 }
