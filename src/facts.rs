@@ -347,7 +347,9 @@ pub trait ResponseFacts {
 pub struct TopicIdent<'a> {
     /// `None` where the schema has no name at this version, or it is null.
     pub name: Option<&'a str>,
-    /// `None` where the schema has no id at this version.
+    /// `None` where the id does not name the topic at this version: the
+    /// schema has none, or the name is always there beside it (CreateTopics
+    /// v7+ reports the new topic's id, but its name is what identifies it).
     pub id: Option<crate::uuid::Uuid>,
 }
 
@@ -365,7 +367,10 @@ pub enum ErrorSite<'a> {
     /// exists at this version, so this one is the outcome of the request.
     Request { alone: bool },
     /// One partition (its index) of a topic.
-    Partition { topic: TopicIdent<'a>, partition: i32 },
+    Partition {
+        topic: TopicIdent<'a>,
+        partition: i32,
+    },
     /// One topic (admin APIs).
     Topic(TopicIdent<'a>),
     /// One group or transactional id (batched coordinator APIs).
@@ -444,11 +449,7 @@ pub struct ErrorWalk<'s, 'v> {
 impl<'s, 'v> ErrorWalk<'s, 'v> {
     /// A walk at `version` of a response whose error codes below the
     /// request level exist at `entries`.
-    pub fn new(
-        version: i16,
-        entries: VersionSet,
-        sink: &'s mut dyn FnMut(ErrorFact<'_>),
-    ) -> Self {
+    pub fn new(version: i16, entries: VersionSet, sink: &'s mut dyn FnMut(ErrorFact<'_>)) -> Self {
         ErrorWalk {
             version,
             alone: !entries.contains(version),

@@ -316,6 +316,11 @@ pub enum ErrorSite {
 pub struct TopicFields {
     pub name: Option<usize>,
     pub id: Option<usize>,
+    /// The versions at which the id names the topic: where it is present
+    /// and the name is absent or nullable (DeleteTopics v6+ takes topics
+    /// by id with a null name). Where the name is always there the id only
+    /// informs (CreateTopics v7+ returns the new topic's id beside its name).
+    pub id_names: Versions,
 }
 
 /// The error-code facts of one response struct.
@@ -794,7 +799,16 @@ fn topic_fields(s: &StructModel) -> Option<TopicFields> {
         .fields
         .iter()
         .position(|f| f.name == "TopicId" && f.ty == FieldType::Uuid && !f.present.is_empty());
-    (name.is_some() || id.is_some()).then_some(TopicFields { name, id })
+    let id_present = id.map_or(Versions::NONE, |i| s.fields[i].present);
+    let id_names = match name {
+        None => id_present,
+        Some(n) => {
+            let n = &s.fields[n];
+            let never_null = n.present.subtract(&n.nullable_in).unwrap_or(n.present);
+            id_present.subtract(&never_null).unwrap_or(id_present)
+        }
+    };
+    (name.is_some() || id.is_some()).then_some(TopicFields { name, id, id_names })
 }
 
 /// Kafka names a partition's index `PartitionIndex`, `Partition`,
@@ -888,8 +902,7 @@ fn resolve_errors(m: &mut MessageModel) {
             });
             let site = if i == 0 {
                 ErrorSite::Request
-            } else if let (Some(index), true) =
-                (partition_index_field(s), under_topic.contains(&i))
+            } else if let (Some(index), true) = (partition_index_field(s), under_topic.contains(&i))
             {
                 ErrorSite::Partition {
                     index,

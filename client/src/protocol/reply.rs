@@ -169,7 +169,10 @@ impl ReplyFacts {
         match e.site {
             ErrorSite::Request { alone: true } => self.code(Scope::Request, code),
             ErrorSite::Request { alone: false } => self.top(code),
-            ErrorSite::Partition { topic: t, partition } => match e.leader {
+            ErrorSite::Partition {
+                topic: t,
+                partition,
+            } => match e.leader {
                 Some(leader) => self.led_partition(topic(t), partition, code, leader),
                 None => self.partition(topic(t), partition, code),
             },
@@ -198,8 +201,8 @@ mod hand;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kwire::messages::*;
     use kwire::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+    use kwire::messages::*;
 
     #[test]
     fn throttle_only_where_the_client_waits() {
@@ -310,7 +313,9 @@ mod tests {
                     for e in &old.errors {
                         let k = key(e);
                         let Some(i) = extra.iter().position(|x| *x == k) else {
-                            panic!("{what}: the generated facts lost {k}\n old {old:?}\n new {new:?}");
+                            panic!(
+                                "{what}: the generated facts lost {k}\n old {old:?}\n new {new:?}"
+                            );
                         };
                         extra.remove(i);
                     }
@@ -324,7 +329,8 @@ mod tests {
                     if old.ok != new.ok {
                         d.ok_differs += 1;
                         if d.examples.len() < 3 {
-                            d.examples.push(format!("v{v}: ok {} -> {}", old.ok, new.ok));
+                            d.examples
+                                .push(format!("v{v}: ok {} -> {}", old.ok, new.ok));
                         }
                     }
                 }

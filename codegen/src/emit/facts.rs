@@ -297,9 +297,11 @@ pub fn emit_facts_file(model: &Model, e: &Emitter<'_>) -> TokenStream {
         ref_arms
             .push(quote!(Self::#v(m) => #root::facts::EncodableVersions::encodable_versions(*m),));
         view_arms.push(quote!(Self::#v(m) => RequestRef::#v(m),));
-        throttle_arms
-            .push(quote!(Self::#v(m) => #root::facts::ResponseFacts::throttle_time_ms(m, version),));
-        error_arms.push(quote!(Self::#v(m) => #root::facts::ResponseFacts::errors(m, version, sink),));
+        throttle_arms.push(
+            quote!(Self::#v(m) => #root::facts::ResponseFacts::throttle_time_ms(m, version),),
+        );
+        error_arms
+            .push(quote!(Self::#v(m) => #root::facts::ResponseFacts::errors(m, version, sink),));
     }
     let kind = quote!(
         impl super::dispatch::RequestKind {

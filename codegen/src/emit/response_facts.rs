@@ -21,7 +21,13 @@ use crate::versions::Versions;
 
 /// `stmt`, behind a test of the walk's version unless `f` is present in
 /// every version the struct handles.
-fn gated(f: &FieldModel, s: &StructModel, cap: i16, root: &TokenStream, stmt: TokenStream) -> TokenStream {
+fn gated(
+    f: &FieldModel,
+    s: &StructModel,
+    cap: i16,
+    root: &TokenStream,
+    stmt: TokenStream,
+) -> TokenStream {
     if f.present.contains_range(&s.possible) {
         stmt
     } else {
@@ -31,7 +37,13 @@ fn gated(f: &FieldModel, s: &StructModel, cap: i16, root: &TokenStream, stmt: To
 }
 
 /// `Some(value)`, or `w.at(versions, value)` when `f` is not always there.
-fn present(f: &FieldModel, s: &StructModel, cap: i16, root: &TokenStream, value: TokenStream) -> TokenStream {
+fn present(
+    f: &FieldModel,
+    s: &StructModel,
+    cap: i16,
+    root: &TokenStream,
+    value: TokenStream,
+) -> TokenStream {
     if f.present.contains_range(&s.possible) {
         quote!(Some(#value))
     } else {
@@ -59,12 +71,17 @@ fn emit_struct_errors(
             None => quote!(None::<&str>),
         };
         let id = match t.id {
-            Some(i) => {
+            Some(i) if !t.id_names.is_empty() => {
                 let f = &s.fields[i];
                 let id = field_ident(&f.name);
-                present(f, s, cap, root, quote!(&self.#id))
+                if t.id_names.contains_range(&s.possible) {
+                    quote!(Some(&self.#id))
+                } else {
+                    let v = set(t.id_names, cap, root);
+                    quote!(w.at(#v, &self.#id))
+                }
             }
-            None => quote!(None),
+            _ => quote!(None),
         };
         stmts.push(quote!(let w = &mut w.in_topic(#name, #id);));
     }

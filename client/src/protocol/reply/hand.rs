@@ -275,4 +275,3 @@ pub fn hand_reply_facts<R: Response + 'static>(resp: &R, version: i16) -> ReplyF
     errors(any, &mut f);
     f
 }
-

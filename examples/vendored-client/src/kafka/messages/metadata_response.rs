@@ -464,7 +464,7 @@ impl ::kwire::facts::ErrorFacts for MetadataResponseTopic {
         let w = &mut w
             .in_topic(
                 Some(&self.name),
-                w.at(::kwire::facts::VersionSet::range(10i16, 13i16), &self.topic_id),
+                w.at(::kwire::facts::VersionSet::range(12i16, 13i16), &self.topic_id),
             );
         w.topic(self.error_code);
         w.walk(&self.partitions);
