@@ -26,7 +26,7 @@ fn site<'a>(m: &'a MessageModel, s: &str) -> (&'a StructModel, Option<ErrorSite>
     (s, e.code.map(|(_, site)| site))
 }
 
-fn field<'a>(s: &'a StructModel, i: usize) -> &'a str {
+fn field(s: &StructModel, i: usize) -> &str {
     &s.fields[i].name
 }
 
