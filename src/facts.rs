@@ -327,8 +327,11 @@ pub trait RequestView {
 ///   transactional id, or another kind of entry; a partition's code comes
 ///   with its `CurrentLeader` where the schema has one (KIP-951).
 ///
-/// Implemented by the generator for every response struct root (those
-/// without a throttle time or error code keep the defaults).
+/// A supertrait of [`crate::Response`]: generated code implements it for
+/// every response (one without a throttle time or an error code keeps the
+/// defaults), kwire's own and vendored alike, and
+/// `dispatch::ResponseKind` by key. `tests/facts.rs` checks the walk
+/// against arbitrary values of every response at every version.
 pub trait ResponseFacts {
     /// `ThrottleTimeMs` at `version`; `None` where the schema has none.
     fn throttle_time_ms(&self, _version: i16) -> Option<i32> {
