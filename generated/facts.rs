@@ -835,6 +835,520 @@ impl super::dispatch::RequestKind {
         }
     }
 }
+impl crate::facts::ResponseFacts for super::dispatch::ResponseKind {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        match self {
+            Self::Produce(m) => crate::facts::ResponseFacts::throttle_time_ms(m, version),
+            Self::Fetch(m) => crate::facts::ResponseFacts::throttle_time_ms(m, version),
+            Self::ListOffsets(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::Metadata(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::OffsetCommit(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::OffsetFetch(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::FindCoordinator(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::JoinGroup(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::Heartbeat(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::LeaveGroup(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::SyncGroup(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeGroups(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ListGroups(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::SaslHandshake(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ApiVersions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::CreateTopics(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteTopics(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteRecords(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::InitProducerId(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::OffsetForLeaderEpoch(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AddPartitionsToTxn(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AddOffsetsToTxn(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::EndTxn(m) => crate::facts::ResponseFacts::throttle_time_ms(m, version),
+            Self::WriteTxnMarkers(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::TxnOffsetCommit(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeAcls(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::CreateAcls(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteAcls(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeConfigs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterConfigs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterReplicaLogDirs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeLogDirs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::SaslAuthenticate(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::CreatePartitions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::CreateDelegationToken(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::RenewDelegationToken(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ExpireDelegationToken(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeDelegationToken(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteGroups(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ElectLeaders(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::IncrementalAlterConfigs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::OffsetDelete(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeClientQuotas(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterClientQuotas(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeUserScramCredentials(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::Vote(m) => crate::facts::ResponseFacts::throttle_time_ms(m, version),
+            Self::BeginQuorumEpoch(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::EndQuorumEpoch(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeQuorum(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterPartition(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::UpdateFeatures(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::Envelope(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::FetchSnapshot(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeCluster(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeProducers(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::BrokerRegistration(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::BrokerHeartbeat(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::UnregisterBroker(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeTransactions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ListTransactions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AllocateProducerIds(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ConsumerGroupDescribe(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ControllerRegistration(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::PushTelemetry(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AssignReplicasToDirs(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ListConfigResources(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeTopicPartitions(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ShareGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ShareGroupDescribe(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ShareFetch(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ShareAcknowledge(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AddRaftVoter(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::RemoveRaftVoter(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::UpdateRaftVoter(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::InitializeShareGroupState(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ReadShareGroupState(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::WriteShareGroupState(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteShareGroupState(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::StreamsGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::StreamsGroupDescribe(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+            Self::UnregisterController(m) => {
+                crate::facts::ResponseFacts::throttle_time_ms(m, version)
+            }
+        }
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        match self {
+            Self::Produce(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::Fetch(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::ListOffsets(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::Metadata(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::OffsetCommit(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::OffsetFetch(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::FindCoordinator(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::JoinGroup(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::Heartbeat(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::LeaveGroup(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::SyncGroup(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::DescribeGroups(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ListGroups(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::SaslHandshake(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ApiVersions(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::CreateTopics(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DeleteTopics(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DeleteRecords(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::InitProducerId(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::OffsetForLeaderEpoch(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AddPartitionsToTxn(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AddOffsetsToTxn(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::EndTxn(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::WriteTxnMarkers(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::TxnOffsetCommit(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeAcls(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::CreateAcls(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::DeleteAcls(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::DescribeConfigs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterConfigs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterReplicaLogDirs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeLogDirs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::SaslAuthenticate(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::CreatePartitions(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::CreateDelegationToken(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::RenewDelegationToken(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ExpireDelegationToken(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeDelegationToken(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DeleteGroups(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ElectLeaders(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::IncrementalAlterConfigs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterPartitionReassignments(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ListPartitionReassignments(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::OffsetDelete(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeClientQuotas(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterClientQuotas(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeUserScramCredentials(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterUserScramCredentials(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::Vote(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::BeginQuorumEpoch(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::EndQuorumEpoch(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeQuorum(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterPartition(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::UpdateFeatures(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::Envelope(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::FetchSnapshot(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeCluster(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeProducers(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::BrokerRegistration(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::BrokerHeartbeat(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::UnregisterBroker(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeTransactions(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ListTransactions(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AllocateProducerIds(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ConsumerGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ConsumerGroupDescribe(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ControllerRegistration(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::GetTelemetrySubscriptions(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::PushTelemetry(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AssignReplicasToDirs(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ListConfigResources(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeTopicPartitions(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ShareGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ShareGroupDescribe(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ShareFetch(m) => crate::facts::ResponseFacts::errors(m, version, sink),
+            Self::ShareAcknowledge(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AddRaftVoter(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::RemoveRaftVoter(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::UpdateRaftVoter(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::InitializeShareGroupState(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ReadShareGroupState(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::WriteShareGroupState(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DeleteShareGroupState(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::ReadShareGroupStateSummary(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::StreamsGroupHeartbeat(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::StreamsGroupDescribe(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DescribeShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::AlterShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::DeleteShareGroupOffsets(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::StreamsGroupTopologyDescriptionUpdate(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+            Self::UnregisterController(m) => {
+                crate::facts::ResponseFacts::errors(m, version, sink)
+            }
+        }
+    }
+}
 impl super::dispatch::RequestKind {
     /// The typed view of this request.
     pub fn view(&self) -> RequestRef<'_> {

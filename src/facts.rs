@@ -313,6 +313,237 @@ pub trait RequestView {
     }
 }
 
+// ---------------------------------------------------------------------
+// Response facts: what every response says, whatever its API.
+
+/// What a response says the client must act on, generated for every
+/// response from its schema (never kept by hand per API):
+///
+/// * the throttle time, where the schema has `ThrottleTimeMs` (KIP-219:
+///   whether the client or the broker waits it out depends on the version,
+///   which the schemas state only in prose, so callers keep that table);
+/// * every error code (`ErrorCode`, NONE included) with where it applies:
+///   the whole request, a partition of a topic, a topic, a group or
+///   transactional id, or another kind of entry; a partition's code comes
+///   with its `CurrentLeader` where the schema has one (KIP-951).
+///
+/// A supertrait of [`crate::Response`]: generated code implements it for
+/// every response (one without a throttle time or an error code keeps the
+/// defaults), kwire's own and vendored alike, and
+/// `dispatch::ResponseKind` by key. `tests/facts.rs` checks the walk
+/// against arbitrary values of every response at every version.
+pub trait ResponseFacts {
+    /// `ThrottleTimeMs` at `version`; `None` where the schema has none.
+    fn throttle_time_ms(&self, _version: i16) -> Option<i32> {
+        None
+    }
+
+    /// Calls `sink` once for each error code the response holds at
+    /// `version` (NONE included), in field order, each struct's own code
+    /// before the codes below it.
+    fn errors(&self, _version: i16, _sink: &mut dyn FnMut(ErrorFact<'_>)) {}
+}
+
+/// The topic of a partition or topic error, as the response names it at
+/// that version: by name, by id (KIP-516), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TopicIdent<'a> {
+    /// `None` where the schema has no name at this version, or it is null.
+    pub name: Option<&'a str>,
+    /// `None` where the id does not name the topic at this version: the
+    /// schema has none, or the name is always there beside it (CreateTopics
+    /// v7+ reports the new topic's id, but its name is what identifies it).
+    pub id: Option<crate::uuid::Uuid>,
+}
+
+/// What a keyed entry is keyed by (its field's `entityType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    GroupId,
+    TransactionalId,
+}
+
+/// Where an error code applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSite<'a> {
+    /// The top-level code. `alone`: no error code below the request level
+    /// exists at this version, so this one is the outcome of the request.
+    Request { alone: bool },
+    /// One partition (its index) of a topic.
+    Partition {
+        topic: TopicIdent<'a>,
+        partition: i32,
+    },
+    /// One topic (admin APIs).
+    Topic(TopicIdent<'a>),
+    /// One group or transactional id (batched coordinator APIs).
+    Key { kind: KeyKind, key: &'a str },
+    /// An entry of another kind (a config resource, an ACL, a quota
+    /// entity, a member, a coordinator key, ...), by its struct's schema
+    /// name.
+    Entry(&'static str),
+}
+
+/// One error code of a response, where it applies, and (Produce and Fetch
+/// partitions, KIP-951) the current leader id and epoch reported beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorFact<'a> {
+    pub site: ErrorSite<'a>,
+    pub code: crate::ErrorCode,
+    /// `(leader_id, leader_epoch)` as the response carries them (-1 when
+    /// the broker gives no hint); `None` where the schema has no leader.
+    pub leader: Option<(i32, i32)>,
+}
+
+/// A string field that can name a topic or key: nullable or not.
+pub trait NameField {
+    fn name(&self) -> Option<&str>;
+}
+
+impl NameField for str {
+    fn name(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl NameField for bytestring::ByteString {
+    fn name(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl NameField for Option<bytestring::ByteString> {
+    fn name(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+/// The error codes at and below a struct: generated for every response
+/// struct that has one, or has one below it.
+pub trait ErrorFacts {
+    fn walk_errors<'v>(&'v self, w: &mut ErrorWalk<'_, 'v>);
+}
+
+impl<T: ErrorFacts> ErrorFacts for Vec<T> {
+    fn walk_errors<'v>(&'v self, w: &mut ErrorWalk<'_, 'v>) {
+        for v in self {
+            v.walk_errors(w);
+        }
+    }
+}
+
+impl<T: ErrorFacts> ErrorFacts for Option<T> {
+    fn walk_errors<'v>(&'v self, w: &mut ErrorWalk<'_, 'v>) {
+        if let Some(v) = self {
+            v.walk_errors(w);
+        }
+    }
+}
+
+/// The walk the generated [`ErrorFacts`] drive: the version, the topic
+/// the enclosing struct names, and the sink.
+pub struct ErrorWalk<'s, 'v> {
+    version: i16,
+    alone: bool,
+    topic: TopicIdent<'v>,
+    sink: &'s mut dyn FnMut(ErrorFact<'_>),
+}
+
+impl<'s, 'v> ErrorWalk<'s, 'v> {
+    /// A walk at `version` of a response whose error codes below the
+    /// request level exist at `entries`.
+    pub fn new(version: i16, entries: VersionSet, sink: &'s mut dyn FnMut(ErrorFact<'_>)) -> Self {
+        ErrorWalk {
+            version,
+            alone: !entries.contains(version),
+            topic: TopicIdent::default(),
+            sink,
+        }
+    }
+
+    pub fn version(&self) -> i16 {
+        self.version
+    }
+
+    /// Whether a field present at `versions` is there at this version.
+    #[inline]
+    pub fn has(&self, versions: VersionSet) -> bool {
+        versions.contains(self.version)
+    }
+
+    /// `value` when its field is present at this version.
+    #[inline]
+    pub fn at<T>(&self, versions: VersionSet, value: T) -> Option<T> {
+        self.has(versions).then_some(value)
+    }
+
+    /// The walk below a struct that names a topic.
+    pub fn in_topic<N: NameField + ?Sized>(
+        &mut self,
+        name: Option<&'v N>,
+        id: Option<&crate::uuid::Uuid>,
+    ) -> ErrorWalk<'_, 'v> {
+        ErrorWalk {
+            version: self.version,
+            alone: self.alone,
+            topic: TopicIdent {
+                name: name.and_then(NameField::name),
+                id: id.copied(),
+            },
+            sink: &mut *self.sink,
+        }
+    }
+
+    /// Walks into a nested struct (or an array or option of them).
+    #[inline]
+    pub fn walk<T: ErrorFacts + ?Sized>(&mut self, value: &'v T) {
+        value.walk_errors(self);
+    }
+
+    fn report(&mut self, site: ErrorSite<'_>, code: i16, leader: Option<(i32, i32)>) {
+        (self.sink)(ErrorFact {
+            site,
+            code: crate::ErrorCode(code),
+            leader,
+        });
+    }
+
+    /// The response's top-level code.
+    pub fn request(&mut self, code: i16) {
+        let alone = self.alone;
+        self.report(ErrorSite::Request { alone }, code, None);
+    }
+
+    /// A partition's code, in the topic of the enclosing struct.
+    pub fn partition(&mut self, partition: i32, code: i16) {
+        let topic = self.topic;
+        self.report(ErrorSite::Partition { topic, partition }, code, None);
+    }
+
+    /// A partition's code with the leader reported beside it (KIP-951).
+    pub fn led_partition(&mut self, partition: i32, code: i16, leader: Option<(i32, i32)>) {
+        let topic = self.topic;
+        self.report(ErrorSite::Partition { topic, partition }, code, leader);
+    }
+
+    /// A topic's code: the topic the walk is in ([`Self::in_topic`]).
+    pub fn topic(&mut self, code: i16) {
+        let topic = self.topic;
+        self.report(ErrorSite::Topic(topic), code, None);
+    }
+
+    /// The code of a group or transactional id.
+    pub fn key<N: NameField + ?Sized>(&mut self, kind: KeyKind, key: &N, code: i16) {
+        let key = key.name().unwrap_or("");
+        self.report(ErrorSite::Key { kind, key }, code, None);
+    }
+
+    /// The code of an entry of another kind, by its struct's name.
+    pub fn entry(&mut self, name: &'static str, code: i16) {
+        self.report(ErrorSite::Entry(name), code, None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ pub trait Request:
 }
 
 /// A response, tied back to its API key.
-pub trait Response: Message {
+pub trait Response: Message + crate::facts::ResponseFacts {
     const API_KEY: ApiKey;
 }
 

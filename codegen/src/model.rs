@@ -281,6 +281,69 @@ pub struct StructModel {
     /// Indices of the fields tagged in some possible version, in tag order
     /// (the order Kafka writes them).
     pub tag_order: Vec<usize>,
+    /// Response structs only: what the error-code walk reads here. `None`
+    /// when neither the struct nor anything below it has an error code.
+    pub errors: Option<StructErrors>,
+}
+
+/// Where a struct's error code applies, decided from the schema: the root
+/// of a response is the request level; a struct with a partition index
+/// whose parent names a topic is a partition; one that names a topic
+/// (`entityType` topicName, or a uuid `TopicId`) a topic; one keyed by a
+/// group or transactional id (`entityType`) a key; anything else an entry
+/// of its own kind (a config resource, an ACL, a member, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorSite {
+    Request,
+    /// `index`: the partition index field; `leader`: a `CurrentLeader`
+    /// struct field (leader id and epoch, KIP-951) beside the code.
+    Partition {
+        index: usize,
+        leader: Option<usize>,
+    },
+    Topic,
+    /// `field`: the id; `entity`: group id or transactional id.
+    Key {
+        field: usize,
+        entity: EntityType,
+    },
+    Entry,
+}
+
+/// The fields by which a struct names a topic: a `topicName` string, a
+/// `TopicId` uuid (KIP-516), or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicFields {
+    pub name: Option<usize>,
+    pub id: Option<usize>,
+    /// The versions at which the id names the topic: where it is present
+    /// and the name is absent or nullable (DeleteTopics v6+ takes topics
+    /// by id with a null name). Where the name is always there the id only
+    /// informs (CreateTopics v7+ returns the new topic's id beside its name).
+    pub id_names: Versions,
+}
+
+/// The error-code facts of one response struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructErrors {
+    /// The struct's own error code (field index) and where it applies.
+    pub code: Option<(usize, ErrorSite)>,
+    /// The topic the struct names, for its own code (a topic site) and for
+    /// the partitions below it.
+    pub topic: Option<TopicFields>,
+    /// Struct-typed fields (structs or arrays of them) below which error
+    /// codes sit, in field order.
+    pub nested: Vec<usize>,
+}
+
+/// Facts of a response as a whole.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplyModel {
+    /// The root's `ThrottleTimeMs` field (KIP-219), by index.
+    pub throttle: Option<usize>,
+    /// The versions (as maximal runs) at which some error code below the
+    /// request level exists: where the top-level code is not the only one.
+    pub entry_errors: Vec<Versions>,
 }
 
 impl StructModel {
@@ -300,6 +363,8 @@ pub struct MessageModel {
     pub deprecated: Versions,
     pub latest_unstable: bool,
     pub listeners: Vec<String>,
+    /// Responses only: the facts every response is read for.
+    pub reply: Option<ReplyModel>,
     /// The struct registry: the root struct first, then nested and common
     /// structs in schema order.
     pub structs: Vec<StructModel>,
@@ -635,6 +700,7 @@ fn build_message(file: &str, spec: &MessageSpec) -> Result<MessageModel, GenErro
         deprecated,
         latest_unstable: spec.latest_version_unstable,
         listeners: spec.listeners.clone(),
+        reply: None,
         structs: reg.structs,
         registry,
     };
@@ -657,6 +723,7 @@ fn new_struct(
         flexible: Versions::NONE,
         min_size: 0,
         tag_order: Vec::new(),
+        errors: None,
     }
 }
 
@@ -695,6 +762,236 @@ fn resolve(m: &mut MessageModel) {
         let n = min_size(m, i, &mut memo, &mut BTreeSet::new());
         m.structs[i].min_size = n;
     }
+    if m.kind == MessageKind::Response {
+        resolve_errors(m);
+    }
+}
+
+/// The field that is a struct's error code: an int16 named `ErrorCode`,
+/// else its only int16 whose name ends in `ErrorCode`
+/// (AddPartitionsToTxn's `PartitionErrorCode`). A second code beside
+/// `ErrorCode` (CreateTopics' `TopicConfigErrorCode`, ShareFetch's
+/// `AcknowledgeErrorCode`) qualifies part of the entry, not its outcome.
+fn error_code_field(s: &StructModel) -> Option<usize> {
+    let int16 = |f: &FieldModel| f.ty == FieldType::Int16 && !f.present.is_empty();
+    if let Some(i) = s
+        .fields
+        .iter()
+        .position(|f| int16(f) && f.name == "ErrorCode")
+    {
+        return Some(i);
+    }
+    let mut ends = (0..s.fields.len())
+        .filter(|&i| int16(&s.fields[i]) && s.fields[i].name.ends_with("ErrorCode"));
+    match (ends.next(), ends.next()) {
+        (Some(i), None) => Some(i),
+        _ => None,
+    }
+}
+
+fn topic_fields(s: &StructModel) -> Option<TopicFields> {
+    let name = s.fields.iter().position(|f| {
+        f.entity_type == Some(EntityType::TopicName)
+            && f.ty == FieldType::String
+            && !f.present.is_empty()
+    });
+    let id = s
+        .fields
+        .iter()
+        .position(|f| f.name == "TopicId" && f.ty == FieldType::Uuid && !f.present.is_empty());
+    let id_present = id.map_or(Versions::NONE, |i| s.fields[i].present);
+    let id_names = match name {
+        None => id_present,
+        Some(n) => {
+            let n = &s.fields[n];
+            let never_null = n.present.subtract(&n.nullable_in).unwrap_or(n.present);
+            id_present.subtract(&never_null).unwrap_or(id_present)
+        }
+    };
+    (name.is_some() || id.is_some()).then_some(TopicFields { name, id, id_names })
+}
+
+/// Kafka names a partition's index `PartitionIndex`, `Partition`,
+/// `PartitionId` or (Produce, FetchSnapshot) `Index`.
+fn partition_index_field(s: &StructModel) -> Option<usize> {
+    s.fields.iter().position(|f| {
+        f.ty == FieldType::Int32
+            && f.present.contains_range(&s.possible)
+            && matches!(
+                f.name.as_str(),
+                "PartitionIndex" | "Partition" | "PartitionId" | "Index"
+            )
+    })
+}
+
+/// A `CurrentLeader` struct of `LeaderId` and `LeaderEpoch` (KIP-951).
+fn leader_field(m: &MessageModel, s: &StructModel) -> Option<usize> {
+    let i = s.fields.iter().position(|f| f.name == "CurrentLeader")?;
+    let FieldType::Struct(name) = &s.fields[i].ty else {
+        return None;
+    };
+    let l = m.find_struct(name)?;
+    let has = |n: &str| {
+        l.fields.iter().any(|f| {
+            f.name == n && f.ty == FieldType::Int32 && f.present.contains_range(&l.possible)
+        })
+    };
+    (has("LeaderId") && has("LeaderEpoch")).then_some(i)
+}
+
+/// Whether struct `i` or anything below it has an error code.
+fn carries_errors(
+    m: &MessageModel,
+    i: usize,
+    memo: &mut BTreeMap<usize, bool>,
+    visiting: &mut BTreeSet<usize>,
+) -> bool {
+    if let Some(&b) = memo.get(&i) {
+        return b;
+    }
+    if !visiting.insert(i) {
+        return false;
+    }
+    let s = &m.structs[i];
+    let mut any = error_code_field(s).is_some();
+    for f in &s.fields {
+        if f.present.is_empty() {
+            continue;
+        }
+        if let Some(&j) = f.ty.struct_name().and_then(|n| m.registry.get(n)) {
+            any |= carries_errors(m, j, memo, visiting);
+        }
+    }
+    visiting.remove(&i);
+    memo.insert(i, any);
+    any
+}
+
+/// The error-code walk of a response (step 2, responses only).
+fn resolve_errors(m: &mut MessageModel) {
+    let mut memo = BTreeMap::new();
+    let carries: Vec<bool> = (0..m.structs.len())
+        .map(|i| carries_errors(m, i, &mut memo, &mut BTreeSet::new()))
+        .collect();
+    // Which structs are nested in a struct that names a topic.
+    let mut under_topic = BTreeSet::new();
+    for s in &m.structs {
+        if topic_fields(s).is_none() {
+            continue;
+        }
+        for f in &s.fields {
+            if let Some(&j) = f.ty.struct_name().and_then(|n| m.registry.get(n)) {
+                under_topic.insert(j);
+            }
+        }
+    }
+    let mut all = Vec::with_capacity(m.structs.len());
+    for (i, s) in m.structs.iter().enumerate() {
+        if !carries[i] {
+            all.push(None);
+            continue;
+        }
+        let topic = topic_fields(s);
+        let code = error_code_field(s).map(|c| {
+            let key = s.fields.iter().position(|f| {
+                matches!(
+                    f.entity_type,
+                    Some(EntityType::GroupId | EntityType::TransactionalId)
+                ) && f.ty == FieldType::String
+                    && f.present.contains_range(&s.possible)
+            });
+            let site = if i == 0 {
+                ErrorSite::Request
+            } else if let (Some(index), true) = (partition_index_field(s), under_topic.contains(&i))
+            {
+                ErrorSite::Partition {
+                    index,
+                    leader: leader_field(m, s),
+                }
+            } else if topic.is_some() {
+                ErrorSite::Topic
+            } else if let Some(field) = key {
+                ErrorSite::Key {
+                    field,
+                    entity: s.fields[field].entity_type.expect("checked above"),
+                }
+            } else {
+                ErrorSite::Entry
+            };
+            (c, site)
+        });
+        let nested = (0..s.fields.len())
+            .filter(|&k| {
+                let f = &s.fields[k];
+                !f.present.is_empty()
+                    && f.ty
+                        .struct_name()
+                        .and_then(|n| m.registry.get(n))
+                        .is_some_and(|&j| carries[j])
+            })
+            .collect();
+        all.push(Some(StructErrors {
+            code,
+            topic,
+            nested,
+        }));
+    }
+    for (s, e) in m.structs.iter_mut().zip(all) {
+        s.errors = e;
+    }
+    // Where codes below the root exist: every path from the root, each
+    // field's versions narrowing the ones above it.
+    let mut below = 0u64;
+    let root = m.root();
+    for &k in root.errors.iter().flat_map(|e| e.nested.iter()) {
+        entry_versions(m, &root.fields[k], root.fields[k].present, &mut below, 0);
+    }
+    let throttle = root.fields.iter().position(|f| {
+        f.name == "ThrottleTimeMs" && f.ty == FieldType::Int32 && !f.present.is_empty()
+    });
+    m.reply = Some(ReplyModel {
+        throttle,
+        entry_errors: runs(below),
+    });
+}
+
+/// Adds to `mask` the versions (within `path`) at which an error code sits
+/// at or below the struct field `f` holds.
+fn entry_versions(m: &MessageModel, f: &FieldModel, path: Versions, mask: &mut u64, depth: usize) {
+    let Some(s) = f.ty.struct_name().and_then(|n| m.find_struct(n)) else {
+        return;
+    };
+    // Schemas have no recursive structs; a cycle stops here, never loops.
+    if depth > 32 || path.is_empty() {
+        return;
+    }
+    let path = path.intersect(&s.possible);
+    let Some(e) = &s.errors else { return };
+    if let Some((c, _)) = e.code {
+        let v = s.fields[c].present.intersect(&path);
+        for x in v.lo.max(0)..=v.hi.min(63) {
+            *mask |= 1 << x;
+        }
+    }
+    for &k in &e.nested {
+        let g = &s.fields[k];
+        entry_versions(m, g, g.present.intersect(&path), mask, depth + 1);
+    }
+}
+
+/// The maximal runs of a version mask, lowest first.
+fn runs(mask: u64) -> Vec<Versions> {
+    let mut out: Vec<Versions> = Vec::new();
+    for v in 0..64i16 {
+        if mask & (1 << v) == 0 {
+            continue;
+        }
+        match out.last_mut() {
+            Some(r) if r.hi == v - 1 => r.hi = v,
+            _ => out.push(Versions::new(v, v)),
+        }
+    }
+    out
 }
 
 /// A lower bound on the encoded size of struct `i` at any possible version:

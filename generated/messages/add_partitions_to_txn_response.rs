@@ -364,3 +364,45 @@ impl crate::Message for AddPartitionsToTxnResponse {
 impl crate::Response for AddPartitionsToTxnResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ADD_PARTITIONS_TO_TXN;
 }
+impl crate::facts::ErrorFacts for AddPartitionsToTxnResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(4i16, 5i16)) {
+            w.request(self.error_code);
+        }
+        if w.has(crate::facts::VersionSet::range(4i16, 5i16)) {
+            w.walk(&self.results_by_transaction);
+        }
+        if w.has(crate::facts::VersionSet::range(0i16, 3i16)) {
+            w.walk(&self.results_by_topic_v3_and_below);
+        }
+    }
+}
+impl crate::facts::ErrorFacts for AddPartitionsToTxnPartitionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.partition_error_code);
+    }
+}
+impl crate::facts::ErrorFacts for AddPartitionsToTxnTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.results_by_partition);
+    }
+}
+impl crate::facts::ErrorFacts for AddPartitionsToTxnResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topic_results);
+    }
+}
+impl crate::facts::ResponseFacts for AddPartitionsToTxnResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 5i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

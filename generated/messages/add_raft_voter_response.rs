@@ -98,3 +98,17 @@ impl crate::Message for AddRaftVoterResponse {
 impl crate::Response for AddRaftVoterResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ADD_RAFT_VOTER;
 }
+impl crate::facts::ErrorFacts for AddRaftVoterResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for AddRaftVoterResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

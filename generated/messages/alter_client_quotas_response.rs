@@ -268,3 +268,26 @@ impl crate::Message for AlterClientQuotasResponse {
 impl crate::Response for AlterClientQuotasResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_CLIENT_QUOTAS;
 }
+impl crate::facts::ErrorFacts for AlterClientQuotasResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.entries);
+    }
+}
+impl crate::facts::ErrorFacts for EntryData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("EntryData", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for AlterClientQuotasResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

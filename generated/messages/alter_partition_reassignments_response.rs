@@ -265,3 +265,33 @@ impl crate::Message for AlterPartitionReassignmentsResponse {
 impl crate::Response for AlterPartitionReassignmentsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_PARTITION_REASSIGNMENTS;
 }
+impl crate::facts::ErrorFacts for AlterPartitionReassignmentsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for ReassignablePartitionResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for ReassignableTopicResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for AlterPartitionReassignmentsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

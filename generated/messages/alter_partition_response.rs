@@ -279,3 +279,37 @@ impl crate::Message for AlterPartitionResponse {
 impl crate::Response for AlterPartitionResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_PARTITION;
 }
+impl crate::facts::ErrorFacts for AlterPartitionResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for TopicData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(0i16, 1i16), &self.topic_name),
+                w.at(crate::facts::VersionSet::range(2i16, 3i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for AlterPartitionResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 3i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -240,3 +240,32 @@ impl crate::Message for AlterReplicaLogDirsResponse {
 impl crate::Response for AlterReplicaLogDirsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_REPLICA_LOG_DIRS;
 }
+impl crate::facts::ErrorFacts for AlterReplicaLogDirsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for AlterReplicaLogDirPartitionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for AlterReplicaLogDirTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for AlterReplicaLogDirsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 2i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -229,3 +229,33 @@ impl crate::Message for AlterShareGroupOffsetsResponse {
 impl crate::Response for AlterShareGroupOffsetsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_SHARE_GROUP_OFFSETS;
 }
+impl crate::facts::ErrorFacts for AlterShareGroupOffsetsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for AlterShareGroupOffsetsResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for AlterShareGroupOffsetsResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for AlterShareGroupOffsetsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

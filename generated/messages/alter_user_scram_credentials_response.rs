@@ -161,3 +161,26 @@ impl crate::Message for AlterUserScramCredentialsResponse {
 impl crate::Response for AlterUserScramCredentialsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ALTER_USER_SCRAM_CREDENTIALS;
 }
+impl crate::facts::ErrorFacts for AlterUserScramCredentialsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for AlterUserScramCredentialsResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("AlterUserScramCredentialsResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for AlterUserScramCredentialsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -269,3 +269,38 @@ impl crate::Message for AssignReplicasToDirsResponse {
 impl crate::Response for AssignReplicasToDirsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ASSIGN_REPLICAS_TO_DIRS;
 }
+impl crate::facts::ErrorFacts for AssignReplicasToDirsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.directories);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for TopicData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(None::<&str>, Some(&self.topic_id));
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ErrorFacts for DirectoryData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ResponseFacts for AssignReplicasToDirsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

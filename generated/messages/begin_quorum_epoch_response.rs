@@ -346,3 +346,30 @@ impl crate::Message for BeginQuorumEpochResponse {
 impl crate::Response for BeginQuorumEpochResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::BEGIN_QUORUM_EPOCH;
 }
+impl crate::facts::ErrorFacts for BeginQuorumEpochResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for TopicData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for BeginQuorumEpochResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -96,3 +96,17 @@ impl crate::Message for BrokerRegistrationResponse {
 impl crate::Response for BrokerRegistrationResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::BROKER_REGISTRATION;
 }
+impl crate::facts::ErrorFacts for BrokerRegistrationResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for BrokerRegistrationResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -488,3 +488,26 @@ impl crate::Message for ConsumerGroupDescribeResponse {
 impl crate::Response for ConsumerGroupDescribeResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::CONSUMER_GROUP_DESCRIBE;
 }
+impl crate::facts::ErrorFacts for ConsumerGroupDescribeResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.groups);
+    }
+}
+impl crate::facts::ErrorFacts for DescribedGroup {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(crate::facts::KeyKind::GroupId, &self.group_id, self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for ConsumerGroupDescribeResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -177,3 +177,26 @@ impl crate::Message for CreateAclsResponse {
 impl crate::Response for CreateAclsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::CREATE_ACLS;
 }
+impl crate::facts::ErrorFacts for CreateAclsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for AclCreationResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("AclCreationResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for CreateAclsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 3i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

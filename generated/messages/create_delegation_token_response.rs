@@ -199,3 +199,17 @@ impl crate::Message for CreateDelegationTokenResponse {
 impl crate::Response for CreateDelegationTokenResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::CREATE_DELEGATION_TOKEN;
 }
+impl crate::facts::ErrorFacts for CreateDelegationTokenResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for CreateDelegationTokenResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -175,3 +175,27 @@ impl crate::Message for CreatePartitionsResponse {
 impl crate::Response for CreatePartitionsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::CREATE_PARTITIONS;
 }
+impl crate::facts::ErrorFacts for CreatePartitionsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for CreatePartitionsTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.topic(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for CreatePartitionsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 3i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -379,3 +379,29 @@ impl crate::Message for CreateTopicsResponse {
 impl crate::Response for CreateTopicsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::CREATE_TOPICS;
 }
+impl crate::facts::ErrorFacts for CreateTopicsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for CreatableTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.topic(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for CreateTopicsResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(2i16, 7i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 7i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

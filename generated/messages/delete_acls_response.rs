@@ -330,3 +330,32 @@ impl crate::Message for DeleteAclsResponse {
 impl crate::Response for DeleteAclsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_ACLS;
 }
+impl crate::facts::ErrorFacts for DeleteAclsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.filter_results);
+    }
+}
+impl crate::facts::ErrorFacts for DeleteAclsMatchingAcl {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("DeleteAclsMatchingAcl", self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for DeleteAclsFilterResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("DeleteAclsFilterResult", self.error_code);
+        w.walk(&self.matching_acls);
+    }
+}
+impl crate::facts::ResponseFacts for DeleteAclsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 3i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -187,3 +187,26 @@ impl crate::Message for DeleteGroupsResponse {
 impl crate::Response for DeleteGroupsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_GROUPS;
 }
+impl crate::facts::ErrorFacts for DeleteGroupsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for DeletableGroupResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(crate::facts::KeyKind::GroupId, &self.group_id, self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DeleteGroupsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 3i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -168,3 +168,28 @@ impl crate::Message for DeleteShareGroupOffsetsResponse {
 impl crate::Response for DeleteShareGroupOffsetsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_SHARE_GROUP_OFFSETS;
 }
+impl crate::facts::ErrorFacts for DeleteShareGroupOffsetsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for DeleteShareGroupOffsetsResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.topic(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DeleteShareGroupOffsetsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

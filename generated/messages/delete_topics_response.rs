@@ -231,3 +231,33 @@ impl crate::Message for DeleteTopicsResponse {
 impl crate::Response for DeleteTopicsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DELETE_TOPICS;
 }
+impl crate::facts::ErrorFacts for DeleteTopicsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for DeletableTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                Some(&self.name),
+                w.at(crate::facts::VersionSet::range(6i16, 6i16), &self.topic_id),
+            );
+        w.topic(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DeleteTopicsResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 6i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 6i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -478,3 +478,26 @@ impl crate::Message for DescribeConfigsResponse {
 impl crate::Response for DescribeConfigsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_CONFIGS;
 }
+impl crate::facts::ErrorFacts for DescribeConfigsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeConfigsResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("DescribeConfigsResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeConfigsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 4i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -384,3 +384,28 @@ impl crate::Message for DescribeGroupsResponse {
 impl crate::Response for DescribeGroupsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_GROUPS;
 }
+impl crate::facts::ErrorFacts for DescribeGroupsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.groups);
+    }
+}
+impl crate::facts::ErrorFacts for DescribedGroup {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(crate::facts::KeyKind::GroupId, &self.group_id, self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeGroupsResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 6i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 6i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -402,3 +402,29 @@ impl crate::Message for DescribeLogDirsResponse {
 impl crate::Response for DescribeLogDirsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_LOG_DIRS;
 }
+impl crate::facts::ErrorFacts for DescribeLogDirsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(3i16, 5i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeLogDirsResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("DescribeLogDirsResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeLogDirsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 5i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

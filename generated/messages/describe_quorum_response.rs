@@ -567,3 +567,30 @@ impl crate::Message for DescribeQuorumResponse {
 impl crate::Response for DescribeQuorumResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_QUORUM;
 }
+impl crate::facts::ErrorFacts for DescribeQuorumResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for TopicData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeQuorumResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 2i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -327,3 +327,38 @@ impl crate::Message for DescribeShareGroupOffsetsResponse {
 impl crate::Response for DescribeShareGroupOffsetsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_SHARE_GROUP_OFFSETS;
 }
+impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.groups);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic_name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeShareGroupOffsetsResponseGroup {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(crate::facts::KeyKind::GroupId, &self.group_id, self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeShareGroupOffsetsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -379,3 +379,33 @@ impl crate::Message for DescribeTopicPartitionsResponse {
 impl crate::Response for DescribeTopicPartitionsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_TOPIC_PARTITIONS;
 }
+impl crate::facts::ErrorFacts for DescribeTopicPartitionsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeTopicPartitionsResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeTopicPartitionsResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), Some(&self.topic_id));
+        w.topic(self.error_code);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeTopicPartitionsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

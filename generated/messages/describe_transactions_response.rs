@@ -246,3 +246,30 @@ impl crate::Message for DescribeTransactionsResponse {
 impl crate::Response for DescribeTransactionsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_TRANSACTIONS;
 }
+impl crate::facts::ErrorFacts for DescribeTransactionsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.transaction_states);
+    }
+}
+impl crate::facts::ErrorFacts for TransactionState {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(
+            crate::facts::KeyKind::TransactionalId,
+            &self.transactional_id,
+            self.error_code,
+        );
+    }
+}
+impl crate::facts::ResponseFacts for DescribeTransactionsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -251,3 +251,27 @@ impl crate::Message for DescribeUserScramCredentialsResponse {
 impl crate::Response for DescribeUserScramCredentialsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::DESCRIBE_USER_SCRAM_CREDENTIALS;
 }
+impl crate::facts::ErrorFacts for DescribeUserScramCredentialsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for DescribeUserScramCredentialsResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("DescribeUserScramCredentialsResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for DescribeUserScramCredentialsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -280,3 +280,35 @@ impl crate::Message for ElectLeadersResponse {
 impl crate::Response for ElectLeadersResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ELECT_LEADERS;
 }
+impl crate::facts::ErrorFacts for ElectLeadersResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(1i16, 2i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.replica_election_results);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_id, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for ReplicaElectionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic), None);
+        w.walk(&self.partition_result);
+    }
+}
+impl crate::facts::ResponseFacts for ElectLeadersResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 2i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

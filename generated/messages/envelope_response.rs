@@ -86,3 +86,14 @@ impl crate::Message for EnvelopeResponse {
 impl crate::Response for EnvelopeResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::ENVELOPE;
 }
+impl crate::facts::ErrorFacts for EnvelopeResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for EnvelopeResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

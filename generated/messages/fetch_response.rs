@@ -867,3 +867,49 @@ impl crate::Message for FetchResponse {
 impl crate::Response for FetchResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::FETCH;
 }
+impl crate::facts::ErrorFacts for FetchResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(7i16, 18i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.partition_index,
+            self.error_code,
+            w
+                .at(
+                    crate::facts::VersionSet::range(12i16, 18i16),
+                    (self.current_leader.leader_id, self.current_leader.leader_epoch),
+                ),
+        );
+    }
+}
+impl crate::facts::ErrorFacts for FetchableTopicResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(0i16, 12i16), &self.topic),
+                w.at(crate::facts::VersionSet::range(13i16, 18i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for FetchResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 18i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 18i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -466,3 +466,37 @@ impl crate::Message for FetchSnapshotResponse {
 impl crate::Response for FetchSnapshotResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::FETCH_SNAPSHOT;
 }
+impl crate::facts::ErrorFacts for FetchSnapshotResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionSnapshot {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.index,
+            self.error_code,
+            Some((self.current_leader.leader_id, self.current_leader.leader_epoch)),
+        );
+    }
+}
+impl crate::facts::ErrorFacts for TopicSnapshot {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for FetchSnapshotResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

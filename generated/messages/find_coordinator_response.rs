@@ -315,3 +315,33 @@ impl crate::Message for FindCoordinatorResponse {
 impl crate::Response for FindCoordinatorResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::FIND_COORDINATOR;
 }
+impl crate::facts::ErrorFacts for FindCoordinatorResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(0i16, 3i16)) {
+            w.request(self.error_code);
+        }
+        if w.has(crate::facts::VersionSet::range(4i16, 6i16)) {
+            w.walk(&self.coordinators);
+        }
+    }
+}
+impl crate::facts::ErrorFacts for Coordinator {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("Coordinator", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for FindCoordinatorResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 6i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(4i16, 6i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -103,3 +103,19 @@ impl crate::Message for HeartbeatResponse {
 impl crate::Response for HeartbeatResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::HEARTBEAT;
 }
+impl crate::facts::ErrorFacts for HeartbeatResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for HeartbeatResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 4i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -192,3 +192,26 @@ impl crate::Message for IncrementalAlterConfigsResponse {
 impl crate::Response for IncrementalAlterConfigsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::INCREMENTAL_ALTER_CONFIGS;
 }
+impl crate::facts::ErrorFacts for IncrementalAlterConfigsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for AlterConfigsResourceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("AlterConfigsResourceResponse", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for IncrementalAlterConfigsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

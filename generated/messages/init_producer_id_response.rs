@@ -162,3 +162,17 @@ impl crate::Message for InitProducerIdResponse {
 impl crate::Response for InitProducerIdResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::INIT_PRODUCER_ID;
 }
+impl crate::facts::ErrorFacts for InitProducerIdResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for InitProducerIdResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -215,3 +215,31 @@ impl crate::Message for LeaveGroupResponse {
 impl crate::Response for LeaveGroupResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::LEAVE_GROUP;
 }
+impl crate::facts::ErrorFacts for LeaveGroupResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        if w.has(crate::facts::VersionSet::range(3i16, 5i16)) {
+            w.walk(&self.members);
+        }
+    }
+}
+impl crate::facts::ErrorFacts for MemberResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("MemberResponse", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for LeaveGroupResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 5i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(3i16, 5i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -222,3 +222,19 @@ impl crate::Message for ListGroupsResponse {
 impl crate::Response for ListGroupsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_GROUPS;
 }
+impl crate::facts::ErrorFacts for ListGroupsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for ListGroupsResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 5i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -163,3 +163,17 @@ impl crate::Message for ListTransactionsResponse {
 impl crate::Response for ListTransactionsResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::LIST_TRANSACTIONS;
 }
+impl crate::facts::ErrorFacts for ListTransactionsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for ListTransactionsResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -584,3 +584,42 @@ impl crate::Message for MetadataResponse {
 impl crate::Response for MetadataResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::METADATA;
 }
+impl crate::facts::ErrorFacts for MetadataResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(13i16, 13i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for MetadataResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for MetadataResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                Some(&self.name),
+                w.at(crate::facts::VersionSet::range(12i16, 13i16), &self.topic_id),
+            );
+        w.topic(self.error_code);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for MetadataResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(3i16, 13i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 13i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -272,3 +272,38 @@ impl crate::Message for OffsetCommitResponse {
 impl crate::Response for OffsetCommitResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_COMMIT;
 }
+impl crate::facts::ErrorFacts for OffsetCommitResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetCommitResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetCommitResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(0i16, 9i16), &self.name),
+                w.at(crate::facts::VersionSet::range(10i16, 10i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for OffsetCommitResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(3i16, 10i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 10i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -166,3 +166,33 @@ impl crate::Message for OffsetDeleteResponse {
 impl crate::Response for OffsetDeleteResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_DELETE;
 }
+impl crate::facts::ErrorFacts for OffsetDeleteResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetDeleteResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetDeleteResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for OffsetDeleteResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 0i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

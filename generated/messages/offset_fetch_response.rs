@@ -591,3 +591,63 @@ impl crate::Message for OffsetFetchResponse {
 impl crate::Response for OffsetFetchResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_FETCH;
 }
+impl crate::facts::ErrorFacts for OffsetFetchResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        if w.has(crate::facts::VersionSet::range(2i16, 7i16)) {
+            w.request(self.error_code);
+        }
+        if w.has(crate::facts::VersionSet::range(0i16, 7i16)) {
+            w.walk(&self.topics);
+        }
+        if w.has(crate::facts::VersionSet::range(8i16, 10i16)) {
+            w.walk(&self.groups);
+        }
+    }
+}
+impl crate::facts::ErrorFacts for OffsetFetchResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetFetchResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetFetchResponsePartitions {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetFetchResponseTopics {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(8i16, 9i16), &self.name),
+                w.at(crate::facts::VersionSet::range(10i16, 10i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetFetchResponseGroup {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.key(crate::facts::KeyKind::GroupId, &self.group_id, self.error_code);
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ResponseFacts for OffsetFetchResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(3i16, 10i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 10i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -281,3 +281,34 @@ impl crate::Message for OffsetForLeaderEpochResponse {
 impl crate::Response for OffsetForLeaderEpochResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::OFFSET_FOR_LEADER_EPOCH;
 }
+impl crate::facts::ErrorFacts for OffsetForLeaderEpochResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for EpochEndOffset {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for OffsetForLeaderTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.topic), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for OffsetForLeaderEpochResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(2i16, 4i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 4i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

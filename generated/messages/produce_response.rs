@@ -641,3 +641,46 @@ impl crate::Message for ProduceResponse {
 impl crate::Response for ProduceResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::PRODUCE;
 }
+impl crate::facts::ErrorFacts for ProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.index,
+            self.error_code,
+            w
+                .at(
+                    crate::facts::VersionSet::range(10i16, 13i16),
+                    (self.current_leader.leader_id, self.current_leader.leader_epoch),
+                ),
+        );
+    }
+}
+impl crate::facts::ErrorFacts for TopicProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(0i16, 12i16), &self.name),
+                w.at(crate::facts::VersionSet::range(13i16, 13i16), &self.topic_id),
+            );
+        w.walk(&self.partition_responses);
+    }
+}
+impl crate::facts::ResponseFacts for ProduceResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        crate::facts::VersionSet::range(1i16, 13i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 13i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

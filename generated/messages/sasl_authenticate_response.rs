@@ -131,3 +131,14 @@ impl crate::Message for SaslAuthenticateResponse {
 impl crate::Response for SaslAuthenticateResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::SASL_AUTHENTICATE;
 }
+impl crate::facts::ErrorFacts for SaslAuthenticateResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for SaslAuthenticateResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -69,3 +69,14 @@ impl crate::Message for SaslHandshakeResponse {
 impl crate::Response for SaslHandshakeResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::SASL_HANDSHAKE;
 }
+impl crate::facts::ErrorFacts for SaslHandshakeResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for SaslHandshakeResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

@@ -388,3 +388,37 @@ impl crate::Message for ShareAcknowledgeResponse {
 impl crate::Response for ShareAcknowledgeResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::SHARE_ACKNOWLEDGE;
 }
+impl crate::facts::ErrorFacts for ShareAcknowledgeResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        w.walk(&self.responses);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.partition_index,
+            self.error_code,
+            Some((self.current_leader.leader_id, self.current_leader.leader_epoch)),
+        );
+    }
+}
+impl crate::facts::ErrorFacts for ShareAcknowledgeTopicResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(None::<&str>, Some(&self.topic_id));
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for ShareAcknowledgeResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(1i16, 2i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

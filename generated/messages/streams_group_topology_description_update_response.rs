@@ -88,3 +88,17 @@ impl crate::Message for StreamsGroupTopologyDescriptionUpdateResponse {
 impl crate::Response for StreamsGroupTopologyDescriptionUpdateResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::STREAMS_GROUP_TOPOLOGY_DESCRIPTION_UPDATE;
 }
+impl crate::facts::ErrorFacts for StreamsGroupTopologyDescriptionUpdateResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for StreamsGroupTopologyDescriptionUpdateResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(version, crate::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

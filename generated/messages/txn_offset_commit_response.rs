@@ -263,3 +263,36 @@ impl crate::Message for TxnOffsetCommitResponse {
 impl crate::Response for TxnOffsetCommitResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::TXN_OFFSET_COMMIT;
 }
+impl crate::facts::ErrorFacts for TxnOffsetCommitResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ErrorFacts for TxnOffsetCommitResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for TxnOffsetCommitResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(crate::facts::VersionSet::range(0i16, 5i16), &self.name),
+                w.at(crate::facts::VersionSet::range(6i16, 6i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for TxnOffsetCommitResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 6i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

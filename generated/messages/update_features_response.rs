@@ -196,3 +196,29 @@ impl crate::Message for UpdateFeaturesResponse {
 impl crate::Response for UpdateFeaturesResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::UPDATE_FEATURES;
 }
+impl crate::facts::ErrorFacts for UpdateFeaturesResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+        if w.has(crate::facts::VersionSet::range(0i16, 1i16)) {
+            w.walk(&self.results);
+        }
+    }
+}
+impl crate::facts::ErrorFacts for UpdatableFeatureResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.entry("UpdatableFeatureResult", self.error_code);
+    }
+}
+impl crate::facts::ResponseFacts for UpdateFeaturesResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

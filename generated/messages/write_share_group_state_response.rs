@@ -204,3 +204,29 @@ impl crate::Message for WriteShareGroupStateResponse {
 impl crate::Response for WriteShareGroupStateResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::WRITE_SHARE_GROUP_STATE;
 }
+impl crate::facts::ErrorFacts for WriteShareGroupStateResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.results);
+    }
+}
+impl crate::facts::ErrorFacts for PartitionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for WriteStateResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(None::<&str>, Some(&self.topic_id));
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ResponseFacts for WriteShareGroupStateResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 1i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

@@ -307,3 +307,34 @@ impl crate::Message for WriteTxnMarkersResponse {
 impl crate::Response for WriteTxnMarkersResponse {
     const API_KEY: crate::ApiKey = crate::ApiKey::WRITE_TXN_MARKERS;
 }
+impl crate::facts::ErrorFacts for WriteTxnMarkersResponse {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.markers);
+    }
+}
+impl crate::facts::ErrorFacts for WritableTxnMarkerPartitionResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl crate::facts::ErrorFacts for WritableTxnMarkerTopicResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w.in_topic(Some(&self.name), None);
+        w.walk(&self.partitions);
+    }
+}
+impl crate::facts::ErrorFacts for WritableTxnMarkerResult {
+    fn walk_errors<'v>(&'v self, w: &mut crate::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.topics);
+    }
+}
+impl crate::facts::ResponseFacts for WriteTxnMarkersResponse {
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(crate::facts::ErrorFact<'_>)) {
+        crate::facts::ErrorWalk::new(
+                version,
+                crate::facts::VersionSet::range(0i16, 2i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

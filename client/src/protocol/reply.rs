@@ -2,14 +2,18 @@
 //! to leave the broker alone (KIP-219), which error codes it carries and
 //! where they apply, and which leaders it reports (KIP-951).
 //!
-//! Read by the response's concrete type at run time, like
-//! [`super::facts`]; facts generated from the schemas replace these hand
-//! rules behind the same function ([`reply_facts`]).
+//! Read through facts generated from each response's schema
+//! ([`kwire::facts::ResponseFacts`]): its `ThrottleTimeMs` and a walk over
+//! every `ErrorCode` with where it sits (decided from the schema's
+//! `entityType`s, topic ids, partition indexes and nesting) and the
+//! `CurrentLeader` beside partition errors (Produce and Fetch, KIP-951;
+//! ShareFetch and ShareAcknowledge, KIP-932; KRaft's FetchSnapshot). No `Any`
+//! downcasts and no per-API lists: an API gets its facts from its schema.
+//! What stays by hand is [`client_throttles`], which the schemas state only
+//! in prose.
 
-use std::any::Any;
-
-use kwire::messages::*;
-use kwire::{ApiKey, ErrorCode, Response, StrBytes, Uuid};
+use kwire::facts::{ErrorFact, ErrorSite, TopicIdent};
+use kwire::{ApiKey, ErrorCode, Response};
 
 use super::route::{TopicPartition, TopicRef};
 
@@ -24,6 +28,10 @@ pub enum Scope {
     Topic(TopicRef),
     /// One group or transactional id (batched coordinator APIs).
     Key(String),
+    /// An entry of another kind, by its schema struct's name: a config
+    /// resource, an ACL, a quota entity, a group member, a coordinator
+    /// key (batched FindCoordinator), a log directory, ...
+    Entry(&'static str),
 }
 
 /// One error code of a response.
@@ -34,7 +42,8 @@ pub struct ScopedError {
 }
 
 /// A partition's current leader, as a Produce or Fetch error reports it
-/// (KIP-951), so the client can move without a metadata round trip.
+/// (KIP-951; ShareFetch and ShareAcknowledge too, KIP-932), so the client
+/// can move without a metadata round trip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaderHint {
     pub partition: TopicPartition,
@@ -50,8 +59,9 @@ pub struct ReplyFacts {
     pub throttle_ms: Option<u32>,
     /// Every error code other than NONE, with where it applies.
     pub errors: Vec<ScopedError>,
-    /// Entries that succeeded: partitions, topics or keys, or the request
-    /// itself for APIs whose only code is the top-level one.
+    /// Entries that succeeded: partitions, topics, keys or other entries,
+    /// or the request itself at versions where its top-level code is the
+    /// response's only one.
     pub ok: usize,
     pub leader_hints: Vec<LeaderHint>,
 }
@@ -83,8 +93,8 @@ impl ReplyFacts {
         self.code(Scope::Partition(TopicPartition { topic, partition }), code);
     }
 
-    /// A partition of a Produce or Fetch response, whose error carries the
-    /// current leader (KIP-951; a leader id below 0 means "no hint").
+    /// A partition whose error carries the current leader (KIP-951; a
+    /// leader id below 0 means "no hint").
     fn led_partition(&mut self, topic: TopicRef, partition: i32, code: i16, leader: (i32, i32)) {
         let tp = TopicPartition { topic, partition };
         let (leader_id, leader_epoch) = leader;
@@ -107,8 +117,11 @@ impl ReplyFacts {
 /// Whether the client must wait out `throttle_time_ms` itself at this
 /// version. Before KIP-219 (Kafka 2.0) a broker delayed its response
 /// instead; each API says from which version it answers first and lets the
-/// client wait (the versions are those of Java's `shouldClientThrottle`,
-/// stated in each response schema). APIs added after 2.0 always do.
+/// client wait (the versions are those of Java's `shouldClientThrottle`).
+/// APIs added after 2.0 always do. Kept by hand: each response schema
+/// states it only in a comment ("Starting in version N, on quota
+/// violation, brokers send out responses before throttling"), not in a
+/// field the generator could read.
 pub fn client_throttles(api: ApiKey, version: i16) -> bool {
     let from = match api {
         ApiKey::PRODUCE | ApiKey::METADATA => 6,
@@ -147,269 +160,44 @@ pub fn client_throttles(api: ApiKey, version: i16) -> bool {
     version >= from
 }
 
-/// `throttle_time_ms` of any response that has one.
-fn throttle_time_ms(any: &dyn Any) -> Option<i32> {
-    macro_rules! throttled {
-        ($($t:ty),* $(,)?) => {
-            $(if let Some(r) = any.downcast_ref::<$t>() {
-                return Some(r.throttle_time_ms);
-            })*
-        };
-    }
-    throttled!(
-        AddOffsetsToTxnResponse,
-        AddPartitionsToTxnResponse,
-        AddRaftVoterResponse,
-        AllocateProducerIdsResponse,
-        AlterClientQuotasResponse,
-        AlterConfigsResponse,
-        AlterPartitionReassignmentsResponse,
-        AlterPartitionResponse,
-        AlterReplicaLogDirsResponse,
-        AlterShareGroupOffsetsResponse,
-        AlterUserScramCredentialsResponse,
-        ApiVersionsResponse,
-        AssignReplicasToDirsResponse,
-        BrokerHeartbeatResponse,
-        BrokerRegistrationResponse,
-        ConsumerGroupDescribeResponse,
-        ConsumerGroupHeartbeatResponse,
-        ControllerRegistrationResponse,
-        CreateAclsResponse,
-        CreateDelegationTokenResponse,
-        CreatePartitionsResponse,
-        CreateTopicsResponse,
-        DeleteAclsResponse,
-        DeleteGroupsResponse,
-        DeleteRecordsResponse,
-        DeleteShareGroupOffsetsResponse,
-        DeleteTopicsResponse,
-        DescribeAclsResponse,
-        DescribeClientQuotasResponse,
-        DescribeClusterResponse,
-        DescribeConfigsResponse,
-        DescribeDelegationTokenResponse,
-        DescribeGroupsResponse,
-        DescribeLogDirsResponse,
-        DescribeProducersResponse,
-        DescribeShareGroupOffsetsResponse,
-        DescribeTopicPartitionsResponse,
-        DescribeTransactionsResponse,
-        DescribeUserScramCredentialsResponse,
-        ElectLeadersResponse,
-        EndTxnResponse,
-        ExpireDelegationTokenResponse,
-        FetchResponse,
-        FetchSnapshotResponse,
-        FindCoordinatorResponse,
-        GetTelemetrySubscriptionsResponse,
-        HeartbeatResponse,
-        IncrementalAlterConfigsResponse,
-        InitProducerIdResponse,
-        JoinGroupResponse,
-        LeaveGroupResponse,
-        ListConfigResourcesResponse,
-        ListGroupsResponse,
-        ListOffsetsResponse,
-        ListPartitionReassignmentsResponse,
-        ListTransactionsResponse,
-        MetadataResponse,
-        OffsetCommitResponse,
-        OffsetDeleteResponse,
-        OffsetFetchResponse,
-        OffsetForLeaderEpochResponse,
-        ProduceResponse,
-        PushTelemetryResponse,
-        RemoveRaftVoterResponse,
-        RenewDelegationTokenResponse,
-        ShareAcknowledgeResponse,
-        ShareFetchResponse,
-        ShareGroupDescribeResponse,
-        ShareGroupHeartbeatResponse,
-        StreamsGroupDescribeResponse,
-        StreamsGroupHeartbeatResponse,
-        StreamsGroupTopologyDescriptionUpdateResponse,
-        SyncGroupResponse,
-        TxnOffsetCommitResponse,
-        UnregisterBrokerResponse,
-        UnregisterControllerResponse,
-        UpdateFeaturesResponse,
-        UpdateRaftVoterResponse,
-    );
-    None
-}
-
-fn topic(name: &StrBytes, id: &Uuid) -> TopicRef {
-    if name.is_empty() && !id.is_zero() {
-        TopicRef::Id(*id)
-    } else {
-        TopicRef::Name(name.to_string())
+fn topic(t: TopicIdent<'_>) -> TopicRef {
+    match (t.name, t.id) {
+        (Some(name), _) if !name.is_empty() => TopicRef::Name(name.to_string()),
+        (_, Some(id)) if !id.is_zero() => TopicRef::Id(id),
+        (name, _) => TopicRef::Name(name.unwrap_or_default().to_string()),
     }
 }
 
-fn named(name: &StrBytes) -> TopicRef {
-    TopicRef::Name(name.to_string())
-}
-
-/// The errors of the APIs the cluster layer routes, by concrete type.
-fn errors(any: &dyn Any, f: &mut ReplyFacts) {
-    if let Some(r) = any.downcast_ref::<ProduceResponse>() {
-        for t in &r.responses {
-            for p in &t.partition_responses {
-                let l = &p.current_leader;
-                let at = topic(&t.name, &t.topic_id);
-                f.led_partition(at, p.index, p.error_code, (l.leader_id, l.leader_epoch));
-            }
+impl ReplyFacts {
+    /// One error code as the generated walk reports it.
+    fn add(&mut self, e: ErrorFact<'_>) {
+        let code = e.code.0;
+        match e.site {
+            ErrorSite::Request { alone: true } => self.code(Scope::Request, code),
+            ErrorSite::Request { alone: false } => self.top(code),
+            ErrorSite::Partition {
+                topic: t,
+                partition,
+            } => match e.leader {
+                Some(leader) => self.led_partition(topic(t), partition, code, leader),
+                None => self.partition(topic(t), partition, code),
+            },
+            ErrorSite::Topic(t) => self.code(Scope::Topic(topic(t)), code),
+            ErrorSite::Key { key, .. } => self.code(Scope::Key(key.to_string()), code),
+            ErrorSite::Entry(kind) => self.code(Scope::Entry(kind), code),
         }
-    } else if let Some(r) = any.downcast_ref::<FetchResponse>() {
-        f.top(r.error_code);
-        for t in &r.responses {
-            for p in &t.partitions {
-                let l = &p.current_leader;
-                let at = topic(&t.topic, &t.topic_id);
-                f.led_partition(
-                    at,
-                    p.partition_index,
-                    p.error_code,
-                    (l.leader_id, l.leader_epoch),
-                );
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<ListOffsetsResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetForLeaderEpochResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.topic), p.partition, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteRecordsResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetCommitResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetFetchResponse>() {
-        f.top(r.error_code);
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-            for t in &g.topics {
-                for p in &t.partitions {
-                    f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-                }
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<TxnOffsetCommitResponse>() {
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(topic(&t.name, &t.topic_id), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<OffsetDeleteResponse>() {
-        f.top(r.error_code);
-        for t in &r.topics {
-            for p in &t.partitions {
-                f.partition(named(&t.name), p.partition_index, p.error_code);
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<DescribeGroupsResponse>() {
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteGroupsResponse>() {
-        for g in &r.results {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<ConsumerGroupDescribeResponse>() {
-        for g in &r.groups {
-            f.code(Scope::Key(g.group_id.to_string()), g.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DescribeTransactionsResponse>() {
-        for t in &r.transaction_states {
-            f.code(Scope::Key(t.transactional_id.to_string()), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<AddPartitionsToTxnResponse>() {
-        f.top(r.error_code);
-        for t in &r.results_by_topic_v3_and_below {
-            for p in &t.results_by_partition {
-                f.partition(named(&t.name), p.partition_index, p.partition_error_code);
-            }
-        }
-        for x in &r.results_by_transaction {
-            for t in &x.topic_results {
-                for p in &t.results_by_partition {
-                    f.partition(named(&t.name), p.partition_index, p.partition_error_code);
-                }
-            }
-        }
-    } else if let Some(r) = any.downcast_ref::<CreateTopicsResponse>() {
-        for t in &r.topics {
-            f.code(Scope::Topic(named(&t.name)), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<DeleteTopicsResponse>() {
-        for t in &r.responses {
-            let name = t.name.clone().unwrap_or_default();
-            f.code(Scope::Topic(topic(&name, &t.topic_id)), t.error_code);
-        }
-    } else if let Some(r) = any.downcast_ref::<CreatePartitionsResponse>() {
-        for t in &r.results {
-            f.code(Scope::Topic(named(&t.name)), t.error_code);
-        }
-    } else {
-        single_error(any, f);
     }
-}
-
-/// APIs whose only error code is the top-level one.
-fn single_error(any: &dyn Any, f: &mut ReplyFacts) {
-    macro_rules! top_level {
-        ($($t:ty),* $(,)?) => {
-            $(if let Some(r) = any.downcast_ref::<$t>() {
-                f.code(Scope::Request, r.error_code);
-                return;
-            })*
-        };
-    }
-    top_level!(
-        JoinGroupResponse,
-        HeartbeatResponse,
-        LeaveGroupResponse,
-        SyncGroupResponse,
-        ConsumerGroupHeartbeatResponse,
-        InitProducerIdResponse,
-        AddOffsetsToTxnResponse,
-        EndTxnResponse,
-        MetadataResponse,
-        FindCoordinatorResponse,
-        DescribeClusterResponse,
-    );
 }
 
 /// What `resp`, received at `version`, says.
-pub fn reply_facts<R: Response + 'static>(resp: &R, version: i16) -> ReplyFacts {
-    let any = resp as &dyn Any;
+pub fn reply_facts<R: Response>(resp: &R, version: i16) -> ReplyFacts {
     let mut f = ReplyFacts::default();
-    if let Some(ms) = throttle_time_ms(any) {
+    if let Some(ms) = resp.throttle_time_ms(version) {
         if ms > 0 && client_throttles(R::API_KEY, version) {
             f.throttle_ms = Some(ms as u32);
         }
     }
-    errors(any, &mut f);
+    resp.errors(version, &mut |e| f.add(e));
     f
 }
 
@@ -417,6 +205,7 @@ pub fn reply_facts<R: Response + 'static>(resp: &R, version: i16) -> ReplyFacts 
 mod tests {
     use super::*;
     use kwire::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+    use kwire::messages::*;
 
     #[test]
     fn throttle_only_where_the_client_waits() {
@@ -479,5 +268,91 @@ mod tests {
         let ok = reply_facts(&InitProducerIdResponse::default(), 4);
         assert!(ok.errors.is_empty());
         assert_eq!(ok.ok, 1);
+    }
+
+    #[test]
+    fn metadata_topic_and_partition_errors() {
+        use kwire::messages::metadata_response::{
+            MetadataResponsePartition, MetadataResponseTopic,
+        };
+        let mut m = MetadataResponse::default();
+        let mut t = MetadataResponseTopic::default();
+        t.name = Some("t".into());
+        t.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0;
+        let mut p = MetadataResponsePartition::default();
+        p.partition_index = 2;
+        p.error_code = ErrorCode::LEADER_NOT_AVAILABLE.0;
+        t.partitions.push(p);
+        m.topics.push(t);
+        let f = reply_facts(&m, 12);
+        assert_eq!(
+            f.errors,
+            vec![
+                ScopedError {
+                    scope: Scope::Topic(TopicRef::Name("t".into())),
+                    code: ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                },
+                ScopedError {
+                    scope: Scope::Partition(TopicPartition::new("t", 2)),
+                    code: ErrorCode::LEADER_NOT_AVAILABLE
+                },
+            ]
+        );
+        // The top-level code (v13+) is not an entry beside the topics.
+        assert_eq!(reply_facts(&MetadataResponse::default(), 13).ok, 0);
+    }
+
+    #[test]
+    fn topic_ids_name_topics_only_where_the_name_may_be_missing() {
+        use kwire::messages::create_topics_response::CreatableTopicResult;
+        use kwire::messages::delete_topics_response::DeletableTopicResult;
+        use kwire::Uuid;
+        let id = Uuid::from_u128(7);
+        let mut d = DeleteTopicsResponse::default();
+        let mut t = DeletableTopicResult::default();
+        t.name = None;
+        t.topic_id = id;
+        t.error_code = ErrorCode::UNKNOWN_TOPIC_ID.0;
+        d.responses.push(t);
+        assert_eq!(
+            reply_facts(&d, 6).errors[0].scope,
+            Scope::Topic(TopicRef::Id(id))
+        );
+        // CreateTopics v7+ reports the id beside the name, which names it.
+        let mut c = CreateTopicsResponse::default();
+        let mut t = CreatableTopicResult::default();
+        t.topic_id = id;
+        t.error_code = ErrorCode::TOPIC_ALREADY_EXISTS.0;
+        c.topics.push(t);
+        let f = reply_facts(&c, 7);
+        assert_eq!(
+            f.errors[0].scope,
+            Scope::Topic(TopicRef::Name(String::new()))
+        );
+    }
+
+    #[test]
+    fn keys_and_other_entries() {
+        use kwire::messages::describe_groups_response::DescribedGroup;
+        use kwire::messages::leave_group_response::MemberResponse;
+        let mut d = DescribeGroupsResponse::default();
+        let mut g = DescribedGroup::default();
+        g.group_id = "g".into();
+        g.error_code = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS.0;
+        d.groups.push(g);
+        d.groups.push(DescribedGroup::default());
+        let f = reply_facts(&d, 5);
+        assert_eq!(f.errors[0].scope, Scope::Key("g".into()));
+        assert_eq!(f.ok, 1);
+        // LeaveGroup v3+ answers per member: the members are the entries.
+        let mut l = LeaveGroupResponse::default();
+        let mut m = MemberResponse::default();
+        m.error_code = ErrorCode::UNKNOWN_MEMBER_ID.0;
+        l.members.push(m);
+        let f = reply_facts(&l, 3);
+        assert_eq!(f.errors[0].scope, Scope::Entry("MemberResponse"));
+        assert_eq!(f.ok, 0);
+        // Before v3 the top-level code is the whole answer.
+        assert_eq!(reply_facts(&LeaveGroupResponse::default(), 2).ok, 1);
     }
 }

@@ -11,8 +11,9 @@
 //! * unknown tagged fields fail where the struct has no tagged fields and
 //!   where a known field uses their tag.
 //!
-//! Also the typed view of a request (`RequestRef`, kwire's own output only)
-//! and `RequestKind::encodable_versions`, in `generated/facts.rs`.
+//! Also the typed view of a request (`RequestRef`, kwire's own output only),
+//! `RequestKind::encodable_versions` and `ResponseKind`'s response facts
+//! (`response_facts.rs` emits each response's), in `generated/facts.rs`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -27,7 +28,7 @@ use crate::model::{
 use crate::versions::Versions;
 
 /// The highest version a runtime `VersionSet` holds.
-const MAX_VERSION: i16 = 63;
+pub(super) const MAX_VERSION: i16 = 63;
 
 /// Which parameters the generated `fails_in` reads.
 #[derive(Default)]
@@ -37,7 +38,7 @@ struct Uses {
 }
 
 /// `v` as a `VersionSet` expression, capped at the message's last version.
-fn set(v: Versions, cap: i16, root: &TokenStream) -> TokenStream {
+pub(super) fn set(v: Versions, cap: i16, root: &TokenStream) -> TokenStream {
     let v = v.intersect(&Versions::new(0, cap));
     if v.is_empty() {
         quote!(#root::facts::VersionSet::EMPTY)
@@ -281,6 +282,8 @@ pub fn emit_facts_file(model: &Model, e: &Emitter<'_>) -> TokenStream {
     let mut kind_arms = Vec::new();
     let mut view_arms = Vec::new();
     let mut ref_arms = Vec::new();
+    let mut throttle_arms = Vec::new();
+    let mut error_arms = Vec::new();
     for a in &live {
         let m = model.request(a);
         let v = ident(&a.name);
@@ -294,6 +297,11 @@ pub fn emit_facts_file(model: &Model, e: &Emitter<'_>) -> TokenStream {
         ref_arms
             .push(quote!(Self::#v(m) => #root::facts::EncodableVersions::encodable_versions(*m),));
         view_arms.push(quote!(Self::#v(m) => RequestRef::#v(m),));
+        throttle_arms.push(
+            quote!(Self::#v(m) => #root::facts::ResponseFacts::throttle_time_ms(m, version),),
+        );
+        error_arms
+            .push(quote!(Self::#v(m) => #root::facts::ResponseFacts::errors(m, version, sink),));
     }
     let kind = quote!(
         impl super::dispatch::RequestKind {
@@ -333,6 +341,20 @@ pub fn emit_facts_file(model: &Model, e: &Emitter<'_>) -> TokenStream {
         }
 
         #kind
+
+        impl #root::facts::ResponseFacts for super::dispatch::ResponseKind {
+            fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+                match self {
+                    #(#throttle_arms)*
+                }
+            }
+
+            fn errors(&self, version: i16, sink: &mut dyn FnMut(#root::facts::ErrorFact<'_>)) {
+                match self {
+                    #(#error_arms)*
+                }
+            }
+        }
 
         impl super::dispatch::RequestKind {
             /// The typed view of this request.

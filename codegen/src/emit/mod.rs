@@ -10,6 +10,7 @@ mod facts;
 pub mod fixed_cfg;
 pub mod names;
 pub mod releases;
+mod response_facts;
 mod structs;
 mod testing;
 mod types;
@@ -130,6 +131,7 @@ pub fn generate(model: &Model, opts: &EmitOptions) -> Result<BTreeMap<String, St
         let path = format!("messages/{md}.rs");
         let mut tokens = structs::emit_message_file(m, &e);
         tokens.extend(facts::emit_message_facts(m, model, &e)?);
+        tokens.extend(response_facts::emit_response_facts(m, &e)?);
         files.insert(path.clone(), render(&path, tokens, opts)?);
         let mi = names::ident(&md);
         let ty = names::type_ident(&m.name);

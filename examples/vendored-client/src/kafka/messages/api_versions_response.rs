@@ -306,3 +306,19 @@ impl ::kwire::Message for ApiVersionsResponse {
 impl ::kwire::Response for ApiVersionsResponse {
     const API_KEY: ::kwire::ApiKey = ::kwire::ApiKey::API_VERSIONS;
 }
+impl ::kwire::facts::ErrorFacts for ApiVersionsResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        w.request(self.error_code);
+    }
+}
+impl ::kwire::facts::ResponseFacts for ApiVersionsResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        ::kwire::facts::VersionSet::range(1i16, 5i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(::kwire::facts::ErrorFact<'_>)) {
+        ::kwire::facts::ErrorWalk::new(version, ::kwire::facts::VersionSet::EMPTY, sink)
+            .walk(self);
+    }
+}

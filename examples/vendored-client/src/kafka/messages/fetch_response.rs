@@ -639,3 +639,47 @@ impl ::kwire::Message for FetchResponse {
 impl ::kwire::Response for FetchResponse {
     const API_KEY: ::kwire::ApiKey = ::kwire::ApiKey::FETCH;
 }
+impl ::kwire::facts::ErrorFacts for FetchResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        if w.has(::kwire::facts::VersionSet::range(7i16, 18i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.responses);
+    }
+}
+impl ::kwire::facts::ErrorFacts for PartitionData {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.partition_index,
+            self.error_code,
+            w
+                .at(
+                    ::kwire::facts::VersionSet::range(12i16, 18i16),
+                    (self.current_leader.leader_id, self.current_leader.leader_epoch),
+                ),
+        );
+    }
+}
+impl ::kwire::facts::ErrorFacts for FetchableTopicResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(::kwire::facts::VersionSet::range(4i16, 12i16), &self.topic),
+                w.at(::kwire::facts::VersionSet::range(13i16, 18i16), &self.topic_id),
+            );
+        w.walk(&self.partitions);
+    }
+}
+impl ::kwire::facts::ResponseFacts for FetchResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(::kwire::facts::ErrorFact<'_>)) {
+        ::kwire::facts::ErrorWalk::new(
+                version,
+                ::kwire::facts::VersionSet::range(4i16, 18i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

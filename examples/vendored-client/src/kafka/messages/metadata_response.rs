@@ -446,3 +446,42 @@ impl ::kwire::Message for MetadataResponse {
 impl ::kwire::Response for MetadataResponse {
     const API_KEY: ::kwire::ApiKey = ::kwire::ApiKey::METADATA;
 }
+impl ::kwire::facts::ErrorFacts for MetadataResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        if w.has(::kwire::facts::VersionSet::range(13i16, 13i16)) {
+            w.request(self.error_code);
+        }
+        w.walk(&self.topics);
+    }
+}
+impl ::kwire::facts::ErrorFacts for MetadataResponsePartition {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        w.partition(self.partition_index, self.error_code);
+    }
+}
+impl ::kwire::facts::ErrorFacts for MetadataResponseTopic {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                Some(&self.name),
+                w.at(::kwire::facts::VersionSet::range(12i16, 13i16), &self.topic_id),
+            );
+        w.topic(self.error_code);
+        w.walk(&self.partitions);
+    }
+}
+impl ::kwire::facts::ResponseFacts for MetadataResponse {
+    fn throttle_time_ms(&self, version: i16) -> ::core::option::Option<i32> {
+        ::kwire::facts::VersionSet::range(3i16, 13i16)
+            .contains(version)
+            .then_some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(::kwire::facts::ErrorFact<'_>)) {
+        ::kwire::facts::ErrorWalk::new(
+                version,
+                ::kwire::facts::VersionSet::range(0i16, 13i16),
+                sink,
+            )
+            .walk(self);
+    }
+}

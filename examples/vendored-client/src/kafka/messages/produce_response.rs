@@ -481,3 +481,44 @@ impl ::kwire::Message for ProduceResponse {
 impl ::kwire::Response for ProduceResponse {
     const API_KEY: ::kwire::ApiKey = ::kwire::ApiKey::PRODUCE;
 }
+impl ::kwire::facts::ErrorFacts for ProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        w.walk(&self.responses);
+    }
+}
+impl ::kwire::facts::ErrorFacts for PartitionProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        w.led_partition(
+            self.index,
+            self.error_code,
+            w
+                .at(
+                    ::kwire::facts::VersionSet::range(10i16, 13i16),
+                    (self.current_leader.leader_id, self.current_leader.leader_epoch),
+                ),
+        );
+    }
+}
+impl ::kwire::facts::ErrorFacts for TopicProduceResponse {
+    fn walk_errors<'v>(&'v self, w: &mut ::kwire::facts::ErrorWalk<'_, 'v>) {
+        let w = &mut w
+            .in_topic(
+                w.at(::kwire::facts::VersionSet::range(3i16, 12i16), &self.name),
+                w.at(::kwire::facts::VersionSet::range(13i16, 13i16), &self.topic_id),
+            );
+        w.walk(&self.partition_responses);
+    }
+}
+impl ::kwire::facts::ResponseFacts for ProduceResponse {
+    fn throttle_time_ms(&self, _version: i16) -> ::core::option::Option<i32> {
+        Some(self.throttle_time_ms)
+    }
+    fn errors(&self, version: i16, sink: &mut dyn FnMut(::kwire::facts::ErrorFact<'_>)) {
+        ::kwire::facts::ErrorWalk::new(
+                version,
+                ::kwire::facts::VersionSet::range(3i16, 13i16),
+                sink,
+            )
+            .walk(self);
+    }
+}
