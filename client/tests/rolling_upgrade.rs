@@ -244,11 +244,14 @@ fn run(name: &str, plan: &[Step], load: Load) {
                     // (a fresh connection: the negotiation record shows its
                     // new table) and then leads again within seconds.
                     let f = admin.describe_features(Some(node)).await.expect("describe features");
+                    let mv = f
+                        .supported
+                        .get("metadata.version")
+                        .map_or("-".to_string(), |r| format!("{}-{}", r.min, r.max));
                     timeline.line(format!(
-                        "node {node} supports metadata.version {:?}, finalized {:?} at epoch {:?}",
-                        f.supported.get("metadata.version"),
-                        f.finalized.get("metadata.version"),
-                        f.epoch
+                        "node {node} supports metadata.version {mv}, finalized {} (epoch {})",
+                        f.level("metadata.version"),
+                        f.epoch.map_or("unknown".to_string(), |e| e.to_string())
                     ));
                     wait_until_leading(&c, node, Duration::from_secs(60)).await;
                 }
@@ -797,19 +800,21 @@ impl Timeline {
                 n.range(api)
                     .map_or("-".to_string(), |r| format!("{}-{}", r.min, r.max))
             };
+            // Brokers leave level-0 features out (3.9+).
+            let level = |f: &str| n.finalized_features.get(f).map_or(0, |v| v.max);
             let _ = writeln!(
                 self.text,
-                "            negotiated {} #{} at +{:.1}s: ApiVersions {} Produce {} Fetch {} EndTxn {}, metadata.version {:?}, transaction.version {:?} (epoch {:?})",
+                "            negotiated {} (connection {}) at +{:.1}s: ApiVersions {} Produce {} Fetch {} EndTxn {}; finalized metadata.version {}, transaction.version {} (epoch {})",
                 n.broker,
-                n.generation,
+                n.connection,
                 n.at.as_secs_f64(),
                 r(ApiKey::API_VERSIONS),
                 r(ApiKey::PRODUCE),
                 r(ApiKey::FETCH),
                 r(ApiKey::END_TXN),
-                n.finalized_features.get("metadata.version").map(|v| v.max),
-                n.finalized_features.get("transaction.version").map(|v| v.max),
-                n.finalized_epoch,
+                level("metadata.version"),
+                level("transaction.version"),
+                n.finalized_epoch.map_or("unknown".to_string(), |e| e.to_string()),
             );
         }
         let mut per_node: BTreeMap<Option<i32>, BTreeMap<(ApiKey, i16), u64>> = BTreeMap::new();
@@ -846,7 +851,12 @@ impl Timeline {
         let errors: Vec<String> = wire
             .errors
             .iter()
-            .map(|((api, code), n)| format!("{} {code} x{n}", api_name(*api)))
+            .map(|((api, code), n)| {
+                let name = code
+                    .name()
+                    .map_or_else(|| code.0.to_string(), str::to_string);
+                format!("{} {name} x{n}", api_name(*api))
+            })
             .collect();
         self.line(format!(
             "error codes answered over the whole run (retried by kwire): {}",
