@@ -786,7 +786,7 @@ impl Timeline {
     ) {
         let nodes: Vec<String> = releases.iter().map(|(n, r)| format!("{n}={r}")).collect();
         self.line(format!(
-            "phase over ({:.1}s; nodes {}): produced {}, acked {}, transactions committed {} aborted {}, consumed {}; next: {next}",
+            "phase over ({:.1}s; nodes {}): idempotent records sent {}, acked {}; transactions committed {}, aborted {}; records read by the group (both topics) {}; next: {next}",
             started.elapsed().as_secs_f64(),
             nodes.join(" "),
             p.produced.load(Ordering::Relaxed),
