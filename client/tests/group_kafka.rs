@@ -24,6 +24,14 @@ use support::produce::{connect, create_topic};
 
 const T: Duration = Duration::from_secs(30);
 
+/// `RUST_LOG=kwire_client=debug` shows the members' decisions.
+fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 fn tp(t: &str, p: i32) -> TopicPartition {
     TopicPartition::new(t, p)
 }
@@ -553,6 +561,18 @@ fn kafka_4_4_0_groups() {
     rt.block_on(static_member_returns(&kafka));
     eprintln!("4.4.0 static member: {:.1?}", t.elapsed());
     let t = Instant::now();
+    rt.block_on(slow_processing(&kafka, Preference::Classic, true));
+    eprintln!(
+        "4.4.0 classic member processing past its session timeout: {:.1?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
+    rt.block_on(slow_processing(&kafka, Preference::Consumer, false));
+    eprintln!(
+        "4.4.0 KIP-848 member stuck past its rebalance timeout: {:.1?}",
+        t.elapsed()
+    );
+    let t = Instant::now();
     rt.block_on(cli_resumes(&kafka));
     eprintln!("4.4.0 kwire consume --group: {:.1?}", t.elapsed());
 }
@@ -574,6 +594,141 @@ fn kafka_3_8_1_classic_group() {
         &["range", "cooperative-sticky"],
     ));
     eprintln!("3.8.1 classic group: {:.1?}", t.elapsed());
+}
+
+/// KIP-62, against the coordinator: a member that processes a batch for
+/// longer than its session timeout keeps its membership (its heartbeats run
+/// in the member's task, not in poll): the other member never gets its
+/// partition and the generation does not change. A member that does not
+/// poll within the rebalance timeout (`max.poll.interval.ms`) is taken out
+/// of the group: the other member gets every partition, and the stuck one's
+/// next poll reports its partition lost (not revoked) and rejoins.
+/// `survives` only for the classic protocol: KIP-848's session timeout is
+/// the broker's (45 s by default).
+async fn slow_processing(kafka: &KafkaBroker, protocol: Preference, survives: bool) {
+    logs();
+    let c = connect(&kafka.bootstrap).await;
+    let topic = format!("slow-{protocol:?}").to_lowercase();
+    let group = format!("{topic}-g");
+    create_topic(&c, &topic, 2, 1).await;
+    let member = |view: &Arc<Mutex<KwireView>>| {
+        let mut cfg = GroupConfig::new(&group);
+        cfg.protocol = protocol;
+        cfg.assignors = vec!["range".into()];
+        cfg.auto_commit = None;
+        cfg.session_timeout = Duration::from_secs(6);
+        cfg.heartbeat_interval = Duration::from_secs(1);
+        cfg.rebalance_timeout = Duration::from_secs(12);
+        cfg.consumer.offset_reset = OffsetReset::Earliest;
+        cfg.consumer.max_wait = Duration::from_millis(200);
+        let c = c.clone();
+        let view = view.clone();
+        async move {
+            let mut gc = GroupConsumer::new(c, cfg).await.expect("group consumer");
+            gc.set_listener(Box::new(Recorder(view)));
+            gc
+        }
+    };
+    let (va, vb) = (
+        Arc::new(Mutex::new(KwireView::default())),
+        Arc::new(Mutex::new(KwireView::default())),
+    );
+    let mut a = member(&va).await;
+    let mut b = member(&vb).await;
+    a.subscribe(&[topic.as_str()]).expect("subscribe");
+    b.subscribe(&[topic.as_str()]).expect("subscribe");
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while a.assignment().len() != 1 || b.assignment().len() != 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{group}: the two members did not share the partitions: {:?} / {:?}",
+            a.assignment(),
+            b.assignment()
+        );
+        a.poll().await.expect("poll a");
+        b.poll().await.expect("poll b");
+    }
+    let a_part = a.assignment();
+    if survives {
+        let generation = a.group_metadata().generation_id;
+        // A processes for 9 s (session timeout 6 s) while B goes on polling.
+        let busy = Instant::now() + Duration::from_secs(9);
+        while Instant::now() < busy {
+            b.poll().await.expect("poll b");
+            assert_eq!(
+                b.assignment().len(),
+                1,
+                "{group}: A lost its membership while processing (heartbeats stopped): B has {:?}",
+                b.assignment()
+            );
+        }
+        a.poll().await.expect("poll a");
+        assert_eq!(a.assignment(), a_part, "{group}: A's partition moved");
+        assert_eq!(
+            a.group_metadata().generation_id,
+            generation,
+            "{group}: a rebalance happened while A processed"
+        );
+        assert_eq!(
+            va.lock()
+                .unwrap()
+                .callbacks
+                .iter()
+                .filter(|(w, _)| *w != "assigned")
+                .count(),
+            0,
+            "{group}: {:?}",
+            va.lock().unwrap().callbacks
+        );
+    }
+    // A is stuck past the rebalance timeout (12 s): B ends up with both.
+    let before_stuck = va.lock().unwrap().callbacks.len();
+    let stuck = Instant::now();
+    let deadline = stuck + Duration::from_secs(40);
+    while b.assignment().len() != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{group}: A did not leave though it stopped polling {:?} ago: B has {:?}",
+            stuck.elapsed(),
+            b.assignment()
+        );
+        b.poll().await.expect("poll b");
+    }
+    assert!(
+        stuck.elapsed() >= Duration::from_secs(10),
+        "{group}: A was out after {:?}, before its rebalance timeout",
+        stuck.elapsed()
+    );
+    // A is back: its partition is reported lost, it rejoins and the two
+    // share again.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        a.poll().await.expect("poll a after being stuck");
+        b.poll().await.expect("poll b");
+        if a.assignment().len() == 1 && b.assignment().len() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{group}: A did not rejoin: {:?} / {:?}; A's callbacks {:?}",
+            a.assignment(),
+            b.assignment(),
+            va.lock().unwrap().callbacks
+        );
+    }
+    let lost: Vec<i32> = a_part.iter().map(|tp| tp.partition).collect();
+    let calls = va.lock().unwrap().callbacks[before_stuck..].to_vec();
+    assert!(
+        calls.contains(&("lost", lost.clone())),
+        "{group}: A's partition {lost:?} was not reported lost: {calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|(w, _)| *w == "revoked"),
+        "{group}: a stuck member's partitions are lost, not revoked: {calls:?}"
+    );
+    a.close(Duration::from_secs(10)).await.expect("close a");
+    b.close(Duration::from_secs(10)).await.expect("close b");
+    c.shutdown().await;
 }
 
 /// A static member (KIP-345) that closes does not leave: the same

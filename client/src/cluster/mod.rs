@@ -293,6 +293,30 @@ impl Cluster {
         self.target(&route, deadline).await
     }
 
+    /// A broker of its own (a connection outside the shared pool) to the
+    /// coordinator of `key`. A broker answers one connection's requests in
+    /// order, and a classic JoinGroup waits at the coordinator for the
+    /// whole rebalance: on the shared connection it would hold up every
+    /// fetch, commit and other member's heartbeat to that node, long
+    /// enough for those members' sessions to time out. Kafka's consumer
+    /// keeps a coordinator connection of its own for the same reason.
+    /// The caller keeps it for as long as the coordinator stays the same
+    /// node ([`Broker::node_id`]).
+    pub async fn dedicated_coordinator(
+        &self,
+        kind: CoordinatorKind,
+        key: &str,
+    ) -> Result<Arc<Broker>, ClusterError> {
+        let shared = self.coordinator(kind, key).await?;
+        Ok(Arc::new(Self::make_broker(
+            &self.client,
+            &self.features,
+            shared.addr(),
+            shared.node_id(),
+            shared.identity().cloned(),
+        )))
+    }
+
     /// The coordinators of `keys` (node ids), looked up together: one
     /// batched FindCoordinator when the broker takes v4+, else one request
     /// per key.

@@ -5,10 +5,7 @@
 //! protocol's [`ClassicMember`] or KIP-848's [`ConsumerMember`], chosen by
 //! [`crate::group::select`] from the cluster's finalized `group.version` and
 //! the coordinator's advertised ConsumerGroupHeartbeat, classic as the
-//! fallback — and does their I/O: each request goes to the group's
-//! coordinator in a task of its own with the deadline the member gave it,
-//! so heartbeats and a JoinGroup held by the coordinator run while records
-//! are fetched.
+//! fallback — and hands what they decide to the application.
 //!
 //! The application calls [`GroupConsumer::poll`] in a loop, as with Java's
 //! `KafkaConsumer`: each call first handles what the group said (the
@@ -22,22 +19,24 @@
 //! offset (OffsetFetch, `require_stable` under read_committed, KIP-447) or
 //! by the reset policy.
 //!
-//! Heartbeats are due on the member's timer and sent from `poll`; an
-//! application that stops polling for longer than the session timeout
-//! (classic) or the rebalance timeout (KIP-848) leaves the group, as a Java
-//! consumer that exceeds `max.poll.interval.ms` does.
+//! The member's requests run in a task of their own
+//! (`membership.rs`, KIP-62): heartbeats keep going while the
+//! application processes what a poll returned. An application that does
+//! not poll again within the rebalance timeout (Java's
+//! `max.poll.interval.ms`) is taken out of the group by that task; its
+//! partitions are reported lost at the next poll, which rejoins.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use kwire::{ApiKey, Uuid};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::config::{ConsumerConfig, Offset, OffsetReset};
 use super::consumer::{ConsumedRecord, Consumer};
 use super::error::ConsumeError;
+use super::membership::{MemberTask, Membership};
 use super::offsets::{self, FetchOffsets, OffsetAndMetadata, OffsetsError};
 use crate::cluster::{Cluster, ClusterError};
 use crate::escape::escape;
@@ -45,11 +44,7 @@ use crate::group::assignor::{self, Assignor, ClusterTopics, PartitionInfo};
 use crate::group::classic::{ClassicConfig, ClassicMember};
 use crate::group::consumer::{ConsumerConfig as MemberConfig, ConsumerMember};
 use crate::group::select::{self, GroupProtocol, Preference, ProtocolChoice};
-use crate::group::{
-    GroupError, GroupEvent, GroupMetadata, GroupRequest, GroupRequestBody, GroupResponse, Poll,
-    RequestId, TopicPartition, LEAVE_GROUP_FIRST_MEMBER_LIST,
-};
-use crate::net::SendOptions;
+use crate::group::{GroupError, GroupEvent, GroupMetadata, TopicPartition};
 use crate::protocol::route::CoordinatorKind;
 
 /// `group.version` as the cluster finalizes it (KIP-848, KIP-584).
@@ -73,7 +68,10 @@ pub struct GroupConfig {
     pub session_timeout: Duration,
     pub heartbeat_interval: Duration,
     /// Classic: how long the coordinator waits for members to rejoin;
-    /// KIP-848: for a revocation (Java's `max.poll.interval.ms`).
+    /// KIP-848: for a revocation. Also the longest the application may go
+    /// between polls (Java's `max.poll.interval.ms`, which is both): past
+    /// it the member leaves the group, and the next poll reports the
+    /// partitions lost and rejoins (KIP-62).
     pub rebalance_timeout: Duration,
     /// Commit positions this often from `poll` (Java's
     /// `auto.commit.interval.ms`); `None`: only [`GroupConsumer::commit`]
@@ -143,93 +141,16 @@ pub trait RebalanceListener: Send {
     fn on_lost(&mut self, _partitions: &[TopicPartition]) {}
 }
 
-/// One of the two protocols' members.
-#[derive(Debug)]
-enum Membership {
-    Classic(ClassicMember),
-    Consumer(ConsumerMember),
-}
-
-impl Membership {
-    fn poll(&mut self, now: std::time::Instant) -> Poll {
-        match self {
-            Membership::Classic(m) => m.poll(now),
-            Membership::Consumer(m) => m.poll(now),
-        }
-    }
-    fn on_response(
-        &mut self,
-        id: RequestId,
-        r: GroupResponse,
-        now: std::time::Instant,
-    ) -> Result<(), GroupError> {
-        match self {
-            Membership::Classic(m) => m.on_response(id, r, now),
-            Membership::Consumer(m) => m.on_response(id, r, now),
-        }
-    }
-    fn on_send_failed(&mut self, id: RequestId, now: std::time::Instant) -> Result<(), GroupError> {
-        match self {
-            Membership::Classic(m) => m.on_send_failed(id, now),
-            Membership::Consumer(m) => m.on_send_failed(id, now),
-        }
-    }
-    fn next_event(&mut self) -> Option<GroupEvent> {
-        match self {
-            Membership::Classic(m) => m.next_event(),
-            Membership::Consumer(m) => m.next_event(),
-        }
-    }
-    fn revocation_done(&mut self) {
-        match self {
-            Membership::Classic(m) => m.revocation_done(),
-            Membership::Consumer(m) => m.revocation_done(),
-        }
-    }
-    fn group_metadata(&self) -> GroupMetadata {
-        match self {
-            Membership::Classic(m) => m.group_metadata(),
-            Membership::Consumer(m) => m.group_metadata(),
-        }
-    }
-    fn held(&self) -> BTreeSet<TopicPartition> {
-        match self {
-            Membership::Classic(m) => m.held(),
-            Membership::Consumer(m) => m.held(),
-        }
-    }
-    fn subscribe(&mut self, topics: Vec<String>) -> Result<(), GroupError> {
-        match self {
-            Membership::Classic(m) => m.subscribe(topics),
-            Membership::Consumer(m) => m.subscribe(topics),
-        }
-    }
-    fn leave(&mut self) -> Result<(), GroupError> {
-        match self {
-            // A static member keeps its place through a restart (KIP-345).
-            Membership::Classic(m) => m.leave("the consumer is closing", false),
-            Membership::Consumer(m) => m.leave(),
-        }
-    }
-}
-
-type Answer = Result<GroupResponse, ClusterError>;
-type InFlight = (RequestId, JoinHandle<Answer>);
-
 /// A consumer in a consumer group. See the module docs.
 pub struct GroupConsumer {
     cluster: Arc<Cluster>,
     cfg: GroupConfig,
     consumer: Consumer,
-    member: Membership,
+    /// The member and its I/O task (heartbeats run while the application
+    /// processes, KIP-62).
+    member: MemberTask,
     choice: ProtocolChoice,
     topics: Vec<String>,
-    in_flight: Option<InFlight>,
-    /// The answer of the request that was in flight, not yet given to the
-    /// member.
-    ready: Option<(RequestId, Result<Answer, tokio::task::JoinError>)>,
-    /// When the member wants to send next (a heartbeat, a backoff).
-    wake: Option<Instant>,
     listener: Option<Box<dyn RebalanceListener>>,
     /// Assigned partitions whose start could not be resolved yet.
     unstarted: BTreeSet<TopicPartition>,
@@ -246,17 +167,6 @@ impl std::fmt::Debug for GroupConsumer {
             .field("protocol", &self.choice)
             .field("member", &self.member)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for GroupConsumer {
-    fn drop(&mut self) {
-        // A JoinGroup may be held by the coordinator for the whole
-        // rebalance timeout: a consumer dropped without `close` does not
-        // leave that task behind.
-        if let Some((_, h)) = self.in_flight.take() {
-            h.abort();
-        }
     }
 }
 
@@ -312,16 +222,18 @@ impl GroupConsumer {
         })?;
         tracing::info!(group = %escape(&group), protocol = %choice.protocol, why = %choice.why,
             "group consumer: protocol chosen");
-        let member = Self::member(&cfg, choice.protocol)?;
+        let member = MemberTask::start(
+            cluster.clone(),
+            Self::member(&cfg, choice.protocol)?,
+            cfg.group_id.clone(),
+            cfg.rebalance_timeout,
+        );
         Ok(GroupConsumer {
             consumer: Consumer::new(cluster.clone(), cfg.consumer.clone()),
             cluster,
             member,
             choice,
             topics: Vec::new(),
-            in_flight: None,
-            ready: None,
-            wake: None,
             listener: None,
             unstarted: BTreeSet::new(),
             committed: BTreeMap::new(),
@@ -388,15 +300,16 @@ impl GroupConsumer {
     /// Joins (or changes the subscription to) `topics`.
     pub fn subscribe(&mut self, topics: &[&str]) -> Result<(), GroupConsumerError> {
         self.topics = topics.iter().map(|t| t.to_string()).collect();
+        let topics = self.topics.clone();
         self.member
-            .subscribe(self.topics.clone())
+            .with(|s| s.member.subscribe(topics))
             .map_err(|e| self.gerr(e))
     }
 
     /// Generation (or KIP-848 member epoch) and member id, for a
     /// transactional producer's TxnOffsetCommit (KIP-447).
     pub fn group_metadata(&self) -> GroupMetadata {
-        self.member.group_metadata()
+        self.member.peek(|s| s.member.group_metadata())
     }
 
     /// The partitions being consumed now.
@@ -436,6 +349,8 @@ impl GroupConsumer {
                 group: escape(&self.cfg.group_id).into_owned(),
             });
         }
+        self.member
+            .peek(|s| s.last_poll = std::time::Instant::now());
         let until = Instant::now() + self.cfg.consumer.max_wait;
         loop {
             self.drive().await?;
@@ -446,7 +361,7 @@ impl GroupConsumer {
             if Instant::now() >= until {
                 return Ok(Vec::new());
             }
-            self.wait(until).await;
+            self.member.news(until).await;
         }
     }
 
@@ -472,7 +387,7 @@ impl GroupConsumer {
         if todo.is_empty() {
             return Ok(());
         }
-        let meta = self.member.group_metadata();
+        let meta = self.group_metadata();
         offsets::commit(&self.cluster, &meta, &todo, self.cfg.offsets_timeout).await?;
         for (tp, o) in todo {
             self.committed.insert(tp, o.offset);
@@ -511,7 +426,11 @@ impl GroupConsumer {
             }
         }
         if !self.left {
-            if let Err(e) = self.member.leave() {
+            let left = self.member.with(|s| {
+                s.closing = true;
+                s.member.leave()
+            });
+            if let Err(e) = left {
                 tracing::debug!(error = %e, "group consumer: leave");
             }
         }
@@ -520,95 +439,26 @@ impl GroupConsumer {
             if self.left {
                 break;
             }
-            self.wait(until).await;
-        }
-        if let Some((_, h)) = self.in_flight.take() {
-            h.abort();
+            self.member.news(until).await;
         }
         Ok(())
     }
 
-    /// Waits for the request in flight to finish, the member's timer or
-    /// `until`, whichever comes first.
-    async fn wait(&mut self, until: Instant) {
-        let at = self.wake.map_or(until, |w| w.min(until));
-        let got = match &mut self.in_flight {
-            Some((id, h)) => {
-                let id = *id;
-                tokio::select! {
-                    r = h => Some((id, r)),
-                    _ = tokio::time::sleep_until(at) => None,
-                }
-            }
-            None => {
-                tokio::time::sleep_until(at).await;
-                None
-            }
-        };
-        if got.is_some() {
-            self.in_flight = None;
-            self.ready = got;
-        }
-    }
-
-    /// Takes a finished answer to the member, handles its events, starts
-    /// the next request.
+    /// Hands the member's events to the application (callbacks, starts,
+    /// commits before revocation) and returns a failure it recorded. The
+    /// member's requests are the task's ([`MemberTask`]).
     async fn drive(&mut self) -> Result<(), GroupConsumerError> {
-        for _ in 0..4 {
-            let mut progressed = false;
-            if self.ready.is_none()
-                && self
-                    .in_flight
-                    .as_ref()
-                    .is_some_and(|(_, h)| h.is_finished())
-            {
-                if let Some((id, h)) = self.in_flight.take() {
-                    self.ready = Some((id, h.await));
-                }
+        loop {
+            let (failed, ev) = self
+                .member
+                .peek(|s| (s.failed.take(), s.member.next_event()));
+            if let Some(e) = failed {
+                return Err(self.gerr(e));
             }
-            if let Some((id, answer)) = self.ready.take() {
-                progressed = true;
-                {
-                    let now = std::time::Instant::now();
-                    let r = match answer {
-                        Ok(Ok(resp)) => self.member.on_response(id, resp, now),
-                        Ok(Err(e)) => {
-                            tracing::info!(group = %escape(&self.cfg.group_id), error = %escape(&e.to_string()),
-                                "group consumer: request to the coordinator failed");
-                            self.member.on_send_failed(id, now)
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "group consumer: request task failed");
-                            self.member.on_send_failed(id, now)
-                        }
-                    };
-                    r.map_err(|e| self.gerr(e))?;
-                }
-            }
-            while let Some(ev) = self.member.next_event() {
-                progressed = true;
-                self.on_event(ev).await?;
-            }
-            self.start_unstarted().await?;
-            if self.in_flight.is_none() {
-                match self.member.poll(std::time::Instant::now()) {
-                    Poll::Send(req) => {
-                        progressed = true;
-                        self.wake = None;
-                        let id = req.id;
-                        let cluster = self.cluster.clone();
-                        let task = tokio::spawn(send(cluster, *req));
-                        self.in_flight = Some((id, task));
-                    }
-                    Poll::WaitUntil(t) => self.wake = Some(Instant::from_std(t)),
-                    Poll::Idle => self.wake = None,
-                }
-            }
-            if !progressed {
-                break;
-            }
+            let Some(ev) = ev else { break };
+            self.on_event(ev).await?;
         }
-        Ok(())
+        self.start_unstarted().await
     }
 
     async fn on_event(&mut self, ev: GroupEvent) -> Result<(), GroupConsumerError> {
@@ -626,7 +476,7 @@ impl GroupConsumer {
                     l.on_revoked(&parts);
                 }
                 self.drop_parts(&parts);
-                self.member.revocation_done();
+                self.member.with(|s| s.member.revocation_done());
             }
             GroupEvent::Lost(parts) => {
                 tracing::info!(group = %group, partitions = ?parts, "group consumer: lost");
@@ -674,13 +524,15 @@ impl GroupConsumer {
                         .collect();
                     ct.topics.insert(t.clone(), parts);
                 }
-                if let Membership::Classic(m) = &mut self.member {
-                    m.provide_metadata(&ct)
-                        .map_err(|e| GroupConsumerError::Group {
-                            group: group.clone(),
-                            source: e,
-                        })?;
-                }
+                self.member
+                    .with(|s| match &mut s.member {
+                        Membership::Classic(m) => m.provide_metadata(&ct),
+                        Membership::Consumer(_) => Ok(()),
+                    })
+                    .map_err(|e| GroupConsumerError::Group {
+                        group: group.clone(),
+                        source: e,
+                    })?;
             }
             GroupEvent::TopicNamesNeeded(ids) => {
                 let topics_ref: Vec<&str> = self.topics.iter().map(String::as_str).collect();
@@ -689,9 +541,11 @@ impl GroupConsumer {
                     .iter()
                     .filter_map(|id| Some((*id, md.topic_name(id)?.to_string())))
                     .collect();
-                if let Membership::Consumer(m) = &mut self.member {
-                    m.provide_topic_names(names);
-                }
+                self.member.with(|s| {
+                    if let Membership::Consumer(m) = &mut s.member {
+                        m.provide_topic_names(names);
+                    }
+                });
             }
             GroupEvent::UnreadableMember { member_id, error } => {
                 tracing::warn!(group = %group, member = %escape(&member_id), error = %escape(&error),
@@ -706,11 +560,25 @@ impl GroupConsumer {
                 tracing::info!(group = %group, why = %choice.why, "group consumer: falling back to the classic protocol");
                 let mut m = Self::member(&self.cfg, choice.protocol)?;
                 m.subscribe(self.topics.clone()).map_err(|e| self.gerr(e))?;
-                self.member = m;
+                self.member.with(|s| s.member = m);
                 self.choice = choice;
             }
             GroupEvent::Left => {
-                self.left = true;
+                // Left for a stuck application (the task saw no poll within
+                // the rebalance timeout): this poll is the application back,
+                // so it rejoins as Kafka's consumer does. Its partitions
+                // were reported lost just before.
+                let expired = self
+                    .member
+                    .peek(|s| !s.closing && std::mem::take(&mut s.expired));
+                if expired {
+                    tracing::warn!(group = %group, "group consumer: rejoining after leaving for a late poll");
+                    let mut m = Self::member(&self.cfg, self.choice.protocol)?;
+                    m.subscribe(self.topics.clone()).map_err(|e| self.gerr(e))?;
+                    self.member.with(|s| s.member = m);
+                } else {
+                    self.left = true;
+                }
             }
             GroupEvent::Failed(e) => return Err(self.gerr(e)),
         }
@@ -731,13 +599,13 @@ impl GroupConsumer {
     async fn start_unstarted(&mut self) -> Result<(), GroupConsumerError> {
         // Only what the member still holds (a later revocation may have
         // taken some away already).
-        let held = self.member.held();
+        let held = self.member.peek(|s| s.member.held());
         self.unstarted.retain(|tp| held.contains(tp));
         if self.unstarted.is_empty() {
             return Ok(());
         }
         let parts: Vec<TopicPartition> = self.unstarted.iter().cloned().collect();
-        let meta = self.member.group_metadata();
+        let meta = self.group_metadata();
         let how = FetchOffsets {
             // KIP-447: a read_committed consumer must not start below a
             // pending transactional offset commit.
@@ -797,59 +665,6 @@ async fn refresh(
             group: group.to_string(),
             source: Arc::new(e),
         })
-}
-
-/// Sends one member request to the group's coordinator, at a version in
-/// the member's range, within the member's deadline.
-async fn send(cluster: Arc<Cluster>, req: GroupRequest) -> Result<GroupResponse, ClusterError> {
-    if req.refresh_coordinator {
-        cluster.forget_coordinator(CoordinatorKind::Group, &req.group_id);
-    }
-    let broker = cluster
-        .coordinator(CoordinatorKind::Group, &req.group_id)
-        .await?;
-    let on = |source| ClusterError::Broker {
-        broker: broker.name(),
-        source,
-    };
-    let mut opts = SendOptions {
-        min_version: Some(req.versions.min),
-        max_version: Some(req.versions.max),
-        timeout: Some(req.timeout),
-        ..Default::default()
-    };
-    Ok(match req.body {
-        GroupRequestBody::JoinGroup(r) => {
-            GroupResponse::JoinGroup(broker.send_with(&r, &opts).await.map_err(on)?.response)
-        }
-        GroupRequestBody::SyncGroup(r) => {
-            GroupResponse::SyncGroup(broker.send_with(&r, &opts).await.map_err(on)?.response)
-        }
-        GroupRequestBody::Heartbeat(r) => {
-            GroupResponse::Heartbeat(broker.send_with(&r, &opts).await.map_err(on)?.response)
-        }
-        GroupRequestBody::ConsumerGroupHeartbeat(r) => GroupResponse::ConsumerGroupHeartbeat(
-            broker.send_with(&r, &opts).await.map_err(on)?.response,
-        ),
-        GroupRequestBody::LeaveGroup(spec) => {
-            // The two shapes share no fields: build the one the
-            // coordinator's range and the member's allow.
-            let live = broker.connection().await.map_err(on)?;
-            let list = live
-                .versions
-                .get(ApiKey::LEAVE_GROUP)
-                .is_some_and(|a| a.max >= LEAVE_GROUP_FIRST_MEMBER_LIST)
-                && req.versions.max >= LEAVE_GROUP_FIRST_MEMBER_LIST;
-            let msg = if list {
-                opts.min_version = Some(req.versions.min.max(LEAVE_GROUP_FIRST_MEMBER_LIST));
-                spec.message(LEAVE_GROUP_FIRST_MEMBER_LIST)
-            } else {
-                opts.max_version = Some(req.versions.max.min(LEAVE_GROUP_FIRST_MEMBER_LIST - 1));
-                spec.message(0)
-            };
-            GroupResponse::LeaveGroup(broker.send_with(&msg, &opts).await.map_err(on)?.response)
-        }
-    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //!   policy, leader changes followed through metadata.
 //! * [`group`] — [`GroupConsumer`]: a consumer group member (classic or
 //!   KIP-848) driving a [`Consumer`]: rebalance callbacks, starts at
-//!   committed offsets, auto-commit, commits before revocation.
+//!   committed offsets, auto-commit, commits before revocation;
+//!   `membership` runs the member's requests in a task of its own so
+//!   heartbeats go on while the application processes (KIP-62).
 //! * [`offsets`] — committed offsets: OffsetCommit and OffsetFetch at the
 //!   group coordinator, per-partition results, KIP-447 `require_stable`.
 //! * [`config`] — isolation level, waits and sizes, the reset policy.
@@ -19,6 +21,7 @@ pub mod config;
 pub mod consumer;
 pub mod error;
 pub mod group;
+mod membership;
 pub mod offsets;
 pub mod read_committed;
 mod session;

@@ -365,6 +365,20 @@ impl ClassicMember {
     /// partitions wait for it through a restart until the session times
     /// out).
     pub fn leave(&mut self, reason: impl Into<String>, force: bool) -> Result<(), GroupError> {
+        self.leave_as(reason.into(), force, false)
+    }
+
+    /// Leaves at once, what it owns lost rather than revoked: the
+    /// application stopped calling poll for longer than the rebalance
+    /// timeout (KIP-62's `max.poll.interval.ms`), so no callback can run
+    /// before the partitions move. Kafka's consumer does the same from its
+    /// heartbeat thread and reports the partitions lost at the next poll
+    /// (KIP-429). A static member sends no LeaveGroup (KIP-345).
+    pub fn leave_lost(&mut self, reason: impl Into<String>) -> Result<(), GroupError> {
+        self.leave_as(reason.into(), false, true)
+    }
+
+    fn leave_as(&mut self, reason: String, force: bool, lost: bool) -> Result<(), GroupError> {
         if matches!(
             self.state,
             ClassicState::Left | ClassicState::Failed | ClassicState::Leaving
@@ -380,7 +394,7 @@ impl ClassicMember {
         owned.extend(std::mem::take(&mut self.revoking_parts));
         owned.sort();
         if !owned.is_empty() {
-            if joined {
+            if joined && !lost {
                 self.revoke(owned, AfterRevoke::Leave);
             } else {
                 self.events.push_back(GroupEvent::Lost(owned));
@@ -388,7 +402,7 @@ impl ClassicMember {
         }
         let send = !self.member_id.is_empty() && (self.cfg.group_instance_id.is_none() || force);
         if send {
-            self.leave_reason = Some(reason.into());
+            self.leave_reason = Some(reason);
         } else {
             self.finish_leave();
         }

@@ -160,6 +160,8 @@ pub struct ConsumerMember {
     refresh_coordinator: bool,
     events: VecDeque<GroupEvent>,
     asked_names: BTreeSet<Uuid>,
+    /// An `Assigned` event was emitted (see `reconcile`).
+    announced: bool,
 }
 
 impl ConsumerMember {
@@ -187,6 +189,7 @@ impl ConsumerMember {
             refresh_coordinator: true,
             events: VecDeque::new(),
             asked_names: BTreeSet::new(),
+            announced: false,
         })
     }
 
@@ -343,6 +346,33 @@ impl ConsumerMember {
         Ok(())
     }
 
+    /// Leaves at once with the leave heartbeat, what it owns lost rather
+    /// than revoked: the application stopped calling poll for longer than
+    /// the rebalance timeout (KIP-62's `max.poll.interval.ms`), so no
+    /// callback can run before the partitions move (Kafka's consumer reports
+    /// them lost at the next poll, KIP-429). A static member's leave epoch
+    /// is -2 as in [`ConsumerMember::leave`]: its place waits for it.
+    pub fn leave_lost(&mut self) -> Result<(), GroupError> {
+        if self.ending() {
+            return Err(self.invalid("leave"));
+        }
+        let mut parts: BTreeSet<(Uuid, i32)> = std::mem::take(&mut self.owned);
+        parts.extend(std::mem::take(&mut self.revoking_parts));
+        self.revoking = None;
+        self.target = None;
+        if !parts.is_empty() {
+            let names = parts.iter().map(|x| self.name_of(x)).collect();
+            self.events.push_back(GroupEvent::Lost(names));
+        }
+        if self.state == ConsumerState::Unsubscribed || self.epoch == JOIN_EPOCH {
+            self.finish_leave();
+        } else {
+            self.state = ConsumerState::Leaving;
+            self.heartbeat_soon();
+        }
+        Ok(())
+    }
+
     fn finish_leave(&mut self) {
         self.state = ConsumerState::Left;
         self.next_heartbeat = None;
@@ -403,7 +433,14 @@ impl ConsumerMember {
             .map(|x| self.name_of(x))
             .collect();
         self.owned.extend(resolvable);
-        self.events.push_back(GroupEvent::Assigned(added));
+        // The first assignment is announced even when empty (the
+        // application learns it is in the group); later rounds only when
+        // they add something: a target waiting for topic names is
+        // reconciled again at every heartbeat.
+        if !added.is_empty() || !self.announced {
+            self.announced = true;
+            self.events.push_back(GroupEvent::Assigned(added));
+        }
         let new_unknown: Vec<Uuid> = unknown.difference(&self.asked_names).cloned().collect();
         if !new_unknown.is_empty() {
             self.asked_names.extend(new_unknown.iter().cloned());
