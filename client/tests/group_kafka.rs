@@ -454,6 +454,20 @@ async fn mixed_group(
     assert_eq!(b.lock().unwrap().error, None);
     produce(&c, &topic, P, HALF).await;
     wait_committed(&c, &group, &topic, P, i64::from(2 * HALF)).await;
+    // KIP-320: every commit carried the epoch of the last batch consumed
+    // (one broker, a new topic: epoch 0), not -1.
+    let parts: Vec<TopicPartition> = (0..P).map(|p| tp(&topic, p)).collect();
+    let got = offsets::fetch(&c, &group, &parts, &FetchOffsets::default(), T)
+        .await
+        .expect("OffsetFetch");
+    let epochs: Vec<i32> = parts
+        .iter()
+        .map(|tp| got[tp].as_ref().map_or(-2, |o| o.leader_epoch))
+        .collect();
+    assert!(
+        epochs.iter().all(|e| *e == 0),
+        "{group}: committed leader epochs {epochs:?}"
+    );
     until(
         Duration::from_secs(60),
         "two members share the partitions",

@@ -48,6 +48,10 @@ pub struct ConsumedRecord {
 pub struct PartitionState {
     /// The next offset to fetch; `None` until the start is resolved.
     pub position: Option<i64>,
+    /// The leader epoch of the batch the position was last moved past, -1
+    /// when unknown (a start, a seek, a v0/v1 message set). Committed with
+    /// the position (KIP-320) so the next owner can detect log truncation.
+    pub position_epoch: i32,
     /// Where to start when there is no position.
     pub start: Offset,
     pub high_watermark: i64,
@@ -184,6 +188,7 @@ impl Consumer {
             (topic.to_string(), partition),
             PartitionState {
                 position,
+                position_epoch: -1,
                 start,
                 high_watermark: -1,
                 last_stable_offset: -1,
@@ -315,6 +320,7 @@ impl Consumer {
     fn set_position(&mut self, key: &Key, offset: i64) {
         if let Some(p) = self.parts.get_mut(key) {
             p.position = Some(offset);
+            p.position_epoch = -1;
         }
     }
 
@@ -618,6 +624,7 @@ impl Consumer {
                     }
                 };
                 let mut pos = position;
+                let mut pos_epoch = state.position_epoch;
                 let mut whole = 0usize;
                 let mut batches = Batches::with_options(bytes, opts.clone());
                 for b in batches.by_ref() {
@@ -653,7 +660,10 @@ impl Consumer {
                                     });
                                 }
                             }
-                            pos = pos.max(next);
+                            if next > pos {
+                                pos = next;
+                                pos_epoch = rb.header.partition_leader_epoch;
+                            }
                         }
                         Batch::Legacy(m) => {
                             let mut last = m.offset;
@@ -674,7 +684,10 @@ impl Consumer {
                                     leader_epoch: -1,
                                 });
                             }
-                            pos = pos.max(last + 1);
+                            if last + 1 > pos {
+                                pos = last + 1;
+                                pos_epoch = -1;
+                            }
                         }
                     }
                 }
@@ -696,6 +709,7 @@ impl Consumer {
                     }
                 }
                 state.position = Some(pos);
+                state.position_epoch = pos_epoch;
             }
         }
         if !stale.is_empty() {

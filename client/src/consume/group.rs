@@ -376,13 +376,23 @@ impl GroupConsumer {
     async fn commit_parts(&mut self, parts: &[TopicPartition]) -> Result<(), GroupConsumerError> {
         let mut todo = BTreeMap::new();
         for tp in parts {
-            let Some(pos) = self.consumer.position(&tp.topic, tp.partition) else {
+            let Some(state) = self.consumer.state(&tp.topic, tp.partition) else {
                 continue;
             };
+            let Some(pos) = state.position else { continue };
             if self.committed.get(tp) == Some(&pos) {
                 continue;
             }
-            todo.insert(tp.clone(), OffsetAndMetadata::new(pos));
+            // KIP-320: the epoch of the last batch consumed goes with the
+            // offset, so the next owner can detect a truncated log.
+            todo.insert(
+                tp.clone(),
+                OffsetAndMetadata {
+                    offset: pos,
+                    leader_epoch: state.position_epoch,
+                    metadata: None,
+                },
+            );
         }
         if todo.is_empty() {
             return Ok(());
