@@ -21,6 +21,22 @@
 //!   same through `kwire produce --transactional-id` (and `--abort`); a
 //!   `kwire produce --transactional-id` process killed mid-transaction (its
 //!   records in the log) is aborted when the next one with its id starts.
+//! * On both, at the end: the `eos_pipeline` example (client/examples: a
+//!   read_committed static group member and a transactional producer) as a
+//!   real process, SIGKILLed after one committed transaction, in a pause
+//!   between writing the next one's records and offsets and committing it
+//!   (read_uncommitted then holds that transaction's records,
+//!   read_committed does not). Restarted with the same transactional id and
+//!   group instance id, it aborts the dead process's transaction
+//!   (InitProducerId), takes its place in the group at once (KIP-345),
+//!   resumes from the committed offsets and exits when idle. Read
+//!   read_committed, the output is the input record by record: each value
+//!   once as `out-<value>`, same key, same partition, input order; the
+//!   group's offsets are the input's end; every transaction is classic on
+//!   3.8.1 and KIP-890 part 2 on 4.4.0 (at level 2 by then). The example
+//!   must be built: `cargo test -p kwire-client` builds it, `--test
+//!   txn_kafka` alone does not (`cargo build -p kwire-client --example
+//!   eos_pipeline` first).
 
 mod support;
 
@@ -574,6 +590,9 @@ fn kafka_4_4_0_classic_then_level_raised_mid_transaction_then_kip_890() {
         java.sort();
         committed.sort();
         assert_eq!(java, committed, "Kafka's Java consumer (read_committed)");
+
+        // The same across a real crash, now under KIP-890 part 2.
+        eos_pipeline_killed_and_restarted(&c, &kafka.bootstrap, TxnMode::Tv2).await;
     });
     eprintln!("4.4.0 tv1 -> tv2 transactions: {:.1?}", t0.elapsed());
 }
@@ -661,6 +680,500 @@ fn kafka_3_8_1_classic_commit_and_abort() {
         );
         // The aborted transaction's offsets did not stick.
         assert_eq!(committed_offset(&c).await, 2);
+
+        eos_pipeline_killed_and_restarted(&c, &kafka.bootstrap, TxnMode::Classic).await;
     });
     eprintln!("3.8.1 classic transactions: {:.1?}", t0.elapsed());
+}
+
+const KILL_IN: &str = "eos-kill-in";
+const KILL_OUT: &str = "eos-kill-out";
+const KILL_GROUP: &str = "eos-kill-group";
+const KILL_TXN_ID: &str = "kw-eos-kill";
+const KILL_INSTANCE: &str = "eos-kill-member-1";
+const KILL_RECORDS: usize = 160;
+/// Input records per transaction: several transactions out of one poll.
+const KILL_TXN_RECORDS: &str = "25";
+
+/// The `eos_pipeline` example's binary. `cargo test` without a target
+/// filter builds the examples next to the tests' `deps/` directory;
+/// `--test txn_kafka` alone does not, hence the check.
+fn eos_pipeline_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap_or_else(|| panic!("{} is not in target/<profile>/deps", exe.display()));
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("eos_pipeline{}", std::env::consts::EXE_SUFFIX));
+    let build = "build it with `cargo build -p kwire-client --example eos_pipeline` (the \
+                 tests' profile and target), or run `cargo test -p kwire-client` without \
+                 --test, which builds the examples";
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}; {build}", bin.display()));
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/eos_pipeline.rs");
+    let edited = std::fs::metadata(&src)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    assert!(
+        built >= edited,
+        "{} is older than {}; {build}",
+        bin.display(),
+        src.display()
+    );
+    bin
+}
+
+/// A line the pipeline prints per transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxnLine {
+    /// `open txn N: K records written, MODE` (records and offsets
+    /// written, not committed).
+    Open {
+        txn: u64,
+        records: usize,
+        mode: TxnMode,
+    },
+    /// `committed txn N: K records (total T)`.
+    Committed {
+        txn: u64,
+        records: usize,
+        total: usize,
+    },
+}
+
+fn parse_txn_line(line: &str) -> Option<TxnLine> {
+    if let Some(rest) = line.strip_prefix("open txn ") {
+        let (txn, rest) = rest.split_once(": ")?;
+        let (records, mode) = rest.split_once(" records written, ")?;
+        let mode = [TxnMode::Classic, TxnMode::Tv2]
+            .into_iter()
+            .find(|m| m.to_string() == mode)?;
+        return Some(TxnLine::Open {
+            txn: txn.parse().ok()?,
+            records: records.parse().ok()?,
+            mode,
+        });
+    }
+    let rest = line.strip_prefix("committed txn ")?;
+    let (txn, rest) = rest.split_once(": ")?;
+    let (records, total) = rest.split_once(" records (total ")?;
+    Some(TxnLine::Committed {
+        txn: txn.parse().ok()?,
+        records: records.parse().ok()?,
+        total: total.strip_suffix(')')?.parse().ok()?,
+    })
+}
+
+/// A running `eos_pipeline` process: its stdout lines arrive on a channel
+/// (parsed), both streams are kept for failure messages. Dropped while
+/// running (a failed assertion), it is killed.
+struct Pipeline {
+    name: &'static str,
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stdout: Arc<std::sync::Mutex<Vec<String>>>,
+    stderr: Arc<std::sync::Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Pipeline {
+    fn spawn(name: &'static str, bootstrap: &str, extra: &[&str]) -> Pipeline {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let bin = eos_pipeline_bin();
+        let mut child = Command::new(&bin)
+            .args([
+                "--bootstrap",
+                bootstrap,
+                "--input",
+                KILL_IN,
+                "--output",
+                KILL_OUT,
+            ])
+            .args(["--group", KILL_GROUP, "--transactional-id", KILL_TXN_ID])
+            .args(["--group-instance-id", KILL_INSTANCE])
+            .args(["--max-txn-records", KILL_TXN_RECORDS])
+            .args(extra)
+            // The client's decisions, for the failure message.
+            .env("RUST_LOG", "kwire_client=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+        let stdout = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        let keep = stdout.clone();
+        let out_reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                keep.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let err = child.stderr.take().expect("stderr");
+        let keep = stderr.clone();
+        let err_reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                keep.lock().unwrap().push(line);
+            }
+        });
+        Pipeline {
+            name,
+            child,
+            lines,
+            stdout,
+            stderr,
+            readers: vec![out_reader, err_reader],
+        }
+    }
+
+    /// Its stdout, and the last 60 lines of its stderr.
+    fn transcript(&self) -> String {
+        let out = self.stdout.lock().unwrap().join("\n");
+        let err = self.stderr.lock().unwrap();
+        let tail = &err[err.len().saturating_sub(60)..];
+        format!(
+            "--- {} stdout:\n{out}\n--- {} stderr ({} lines, the last {}):\n{}\n---",
+            self.name,
+            self.name,
+            err.len(),
+            tail.len(),
+            tail.join("\n")
+        )
+    }
+
+    /// The next progress line, before `deadline`. Blocks the test's
+    /// runtime meanwhile: nothing of the test runs on it then.
+    fn next(&mut self, deadline: Instant, waiting_for: &str) -> TxnLine {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = match self.lines.recv_timeout(left) {
+            Ok(l) => l,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                "{}: no line within the deadline while waiting for {waiting_for}\n{}",
+                self.name,
+                self.transcript()
+            ),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let status = self.child.wait();
+                self.join_readers();
+                panic!(
+                    "{}: exited ({status:?}) while waiting for {waiting_for}\n{}",
+                    self.name,
+                    self.transcript()
+                )
+            }
+        };
+        parse_txn_line(&line).unwrap_or_else(|| {
+            panic!(
+                "{}: unexpected line {line:?}\n{}",
+                self.name,
+                self.transcript()
+            )
+        })
+    }
+
+    fn join_readers(&mut self) {
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+
+    /// SIGKILL, then the lines it printed before dying.
+    fn kill(&mut self) -> Vec<TxnLine> {
+        self.child.kill().expect("SIGKILL");
+        let status = self.child.wait().expect("wait for the killed process");
+        assert!(!status.success(), "{}: {status}", self.name);
+        self.join_readers();
+        self.lines
+            .try_iter()
+            .map(|l| parse_txn_line(&l).unwrap_or_else(|| panic!("{}: line {l:?}", self.name)))
+            .collect()
+    }
+
+    /// Waits for it to exit 0 within `within`; returns every progress line.
+    fn wait_success(&mut self, within: Duration) -> Vec<TxnLine> {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                self.join_readers();
+                panic!(
+                    "{}: still running after {within:?} (killed)\n{}",
+                    self.name,
+                    self.transcript()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.join_readers();
+        assert!(
+            status.success(),
+            "{}: {status}\n{}",
+            self.name,
+            self.transcript()
+        );
+        let lines = self.stdout.lock().unwrap().clone();
+        lines
+            .iter()
+            .map(|l| {
+                parse_txn_line(l)
+                    .unwrap_or_else(|| panic!("{}: line {l:?}\n{}", self.name, self.transcript()))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Every partition of `topic` from the start to its end: the high
+/// watermark (read_uncommitted) or the last stable offset (read_committed),
+/// and with `settled` until no transaction is open there (LSO = HW: the
+/// markers of the last commit are written).
+async fn read_to_end(
+    c: &Arc<Cluster>,
+    topic: &str,
+    isolation: Isolation,
+    settled: bool,
+) -> Vec<kwire_client::consume::ConsumedRecord> {
+    use kwire_client::consume::{Consumer, Offset};
+    let cfg = ConsumerConfig {
+        isolation,
+        max_wait: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let mut consumer = Consumer::new(c.clone(), cfg);
+    let parts = consumer.partitions(topic).await.expect("partitions");
+    for p in &parts {
+        consumer.assign(topic, *p, Offset::Earliest);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::new();
+    loop {
+        out.extend(consumer.poll().await.expect("poll"));
+        let stable = parts.iter().all(|p| {
+            consumer
+                .state(topic, *p)
+                .is_some_and(|s| s.last_stable_offset == s.high_watermark)
+        });
+        if consumer.at_end() && (stable || !settled) {
+            out.sort_by_key(|r| (r.partition, r.offset));
+            return out;
+        }
+        if Instant::now() >= deadline {
+            let states: Vec<_> = parts
+                .iter()
+                .map(|p| (*p, consumer.state(topic, *p).cloned()))
+                .collect();
+            panic!(
+                "{topic} ({isolation:?}, settled {settled}) not read to its end within 30 s: \
+                 {} records read; {states:?}",
+                out.len()
+            );
+        }
+    }
+}
+
+fn text(b: &Option<bytes::Bytes>) -> String {
+    String::from_utf8_lossy(b.as_deref().unwrap_or_default()).into_owned()
+}
+
+/// Exactly once, across a real crash: the `eos_pipeline` example (group
+/// consumer, read_committed, static member; transactional producer)
+/// commits a transaction, writes the next one's records and offsets and is
+/// SIGKILLed before committing it; restarted with the same transactional id
+/// and instance id, it aborts what the dead process left open
+/// (InitProducerId), takes its place in the group and resumes from the
+/// group's committed offsets. The output, read_committed, is the input
+/// record by record: each value once as `out-<value>`, same key, same
+/// partition, input order.
+async fn eos_pipeline_killed_and_restarted(c: &Arc<Cluster>, bootstrap: &str, mode: TxnMode) {
+    let t0 = Instant::now();
+    create_topic(c, KILL_IN, 2, 1).await;
+    create_topic(c, KILL_OUT, 2, 1).await;
+    // Input: unique numbered values over 8 keys; by partition in offset
+    // order, (key, value).
+    let mut input: BTreeMap<i32, Vec<(i64, String, String)>> = BTreeMap::new();
+    {
+        let p =
+            kwire_client::produce::Producer::new(c.clone(), Default::default()).expect("producer");
+        let mut sent = Vec::new();
+        for i in 0..KILL_RECORDS {
+            let (key, value) = (format!("key-{}", i % 8), format!("rec-{i:03}"));
+            let rec = ProducerRecord::new(KILL_IN, value.clone().into_bytes())
+                .key(key.clone().into_bytes());
+            sent.push((key, value, p.send(rec).await.expect("send input")));
+        }
+        for (key, value, d) in sent {
+            let d = d.await.expect("input acknowledged");
+            input
+                .entry(d.partition)
+                .or_default()
+                .push((d.offset, key, value));
+        }
+        p.close().await;
+    }
+    for recs in input.values_mut() {
+        recs.sort();
+    }
+    let sizes: Vec<(i32, usize)> = input.iter().map(|(p, r)| (*p, r.len())).collect();
+    assert_eq!(sizes.len(), 2, "the keys cover both partitions: {sizes:?}");
+
+    // The first process pauses before each commit: the kill lands in the
+    // pause after its second transaction's records and offsets are written.
+    let mut first = Pipeline::spawn(
+        "first process",
+        bootstrap,
+        &["--pause-before-commit-ms", "3000"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut committed = None;
+    let mut modes = Vec::new();
+    let open = loop {
+        let line = first.next(deadline, "a commit, then the next transaction open");
+        if let TxnLine::Open { mode, .. } = line {
+            modes.push(mode);
+        }
+        match line {
+            TxnLine::Committed { txn, total, .. } => committed = Some((txn, total)),
+            TxnLine::Open { txn, records, .. } if committed.is_some() => break (txn, records),
+            TxnLine::Open { .. } => {}
+        }
+    };
+    let after = first.kill();
+    let first_transcript = first.transcript();
+    let (last_txn, committed_total) = committed.expect("a commit");
+    let (open_txn, open_records) = open;
+    assert_eq!(open_txn, last_txn + 1, "{first_transcript}");
+    assert!(
+        after.is_empty(),
+        "the process printed {after:?} after the open transaction, before the kill\n{first_transcript}"
+    );
+    eprintln!(
+        "eos_pipeline killed in transaction {open_txn} ({open_records} records written), \
+         {committed_total} committed, {:.1?} in",
+        t0.elapsed()
+    );
+
+    // It really died mid-transaction: its open transaction's records are
+    // in the log (read_uncommitted) and not visible read_committed.
+    let uncommitted = read_to_end(c, KILL_OUT, Isolation::ReadUncommitted, false).await;
+    let visible = read_to_end(c, KILL_OUT, Isolation::ReadCommitted, false).await;
+    assert!(
+        uncommitted.len() > visible.len(),
+        "read_uncommitted {} records, read_committed {}: the kill did not land mid-transaction\n\
+         {first_transcript}",
+        uncommitted.len(),
+        visible.len()
+    );
+    assert_eq!(
+        (uncommitted.len(), visible.len()),
+        (committed_total + open_records, committed_total),
+        "(read_uncommitted, read_committed) after the kill\n{first_transcript}"
+    );
+
+    // Restarted: fences the dead one, resumes at the committed offsets and
+    // exits once the input is drained.
+    let mut second = Pipeline::spawn(
+        "second process",
+        bootstrap,
+        &["--exit-when-idle-ms", "3000"],
+    );
+    let lines = second.wait_success(Duration::from_secs(90));
+    let second_transcript = second.transcript();
+    let transcripts = format!("{first_transcript}\n{second_transcript}");
+    let redone: usize = lines
+        .iter()
+        .map(|l| match l {
+            TxnLine::Committed { records, .. } => *records,
+            TxnLine::Open { .. } => 0,
+        })
+        .sum();
+    assert_eq!(
+        redone,
+        KILL_RECORDS - committed_total,
+        "the second process resumes at the committed offsets: it commits what the first did \
+         not (the killed transaction's records again, and the rest)\n{transcripts}"
+    );
+    modes.extend(lines.iter().filter_map(|l| match l {
+        TxnLine::Open { mode, .. } => Some(*mode),
+        TxnLine::Committed { .. } => None,
+    }));
+    assert!(
+        modes.iter().all(|m| *m == mode),
+        "every transaction {mode}: {modes:?}\n{transcripts}"
+    );
+
+    // Record by record, read_committed.
+    let got = read_to_end(c, KILL_OUT, Isolation::ReadCommitted, true).await;
+    let mut times: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &got {
+        *times.entry(text(&r.value)).or_default() += 1;
+    }
+    let want: Vec<String> = input
+        .values()
+        .flatten()
+        .map(|(_, _, v)| format!("out-{v}"))
+        .collect();
+    let missing: Vec<&String> = want.iter().filter(|v| !times.contains_key(*v)).collect();
+    let twice: Vec<(&String, &usize)> = times.iter().filter(|(_, n)| **n > 1).collect();
+    let extra: Vec<&String> = times.keys().filter(|v| !want.contains(v)).collect();
+    assert!(
+        missing.is_empty() && twice.is_empty() && extra.is_empty(),
+        "{} records read_committed for {KILL_RECORDS} inputs: missing {missing:?}, more than \
+         once {twice:?}, not from the input {extra:?}\n{transcripts}",
+        got.len()
+    );
+    assert_eq!(got.len(), KILL_RECORDS, "{transcripts}");
+    // Same key, so the same partition (both topics have two, one
+    // partitioner), in input order.
+    for (p, recs) in &input {
+        let want: Vec<(String, String)> = recs
+            .iter()
+            .map(|(_, k, v)| (k.clone(), format!("out-{v}")))
+            .collect();
+        let have: Vec<(String, String)> = got
+            .iter()
+            .filter(|r| r.partition == *p)
+            .map(|r| (text(&r.key), text(&r.value)))
+            .collect();
+        if let Some(i) = (0..want.len().max(have.len())).find(|i| want.get(*i) != have.get(*i)) {
+            panic!(
+                "output partition {p}, record {i}: {:?}, expected {:?} (the input's partition \
+                 {p} in order; {} records there, {} expected)\n{transcripts}",
+                have.get(i),
+                want.get(i),
+                have.len(),
+                want.len()
+            );
+        }
+    }
+    // The group's offsets are the input's end.
+    for (p, recs) in &input {
+        let end = recs.last().map_or(0, |r| r.0 + 1);
+        assert_eq!(
+            fetch_offset(c, KILL_GROUP, KILL_IN, *p).await,
+            end,
+            "{KILL_GROUP} on {KILL_IN}-{p}\n{transcripts}"
+        );
+    }
+    eprintln!(
+        "eos_pipeline killed and restarted: {KILL_RECORDS} records exactly once, in order, in {:.1?}",
+        t0.elapsed()
+    );
 }
