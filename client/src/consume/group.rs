@@ -398,6 +398,8 @@ impl GroupConsumer {
             return Ok(());
         }
         let meta = self.group_metadata();
+        tracing::debug!(group = %escape(&self.cfg.group_id), offsets = ?todo.iter().map(|(tp, o)| (tp.partition, o.offset, o.leader_epoch)).collect::<Vec<_>>(),
+            "group consumer: commit");
         offsets::commit(&self.cluster, &meta, &todo, self.cfg.offsets_timeout).await?;
         for (tp, o) in todo {
             self.committed.insert(tp, o.offset);
