@@ -513,3 +513,28 @@ proptest! {
         prop_assert_eq!(owned, wanted);
     }
 }
+
+/// KIP-62 / KIP-429: a member whose application stopped polling leaves at
+/// once: what it owns is lost, not revoked (no `revocation_done` awaited),
+/// and LeaveGroup goes out; its answer ends the membership.
+#[test]
+fn leaving_for_a_stuck_application_loses_the_partitions() {
+    let now = Instant::now();
+    let mut m = stable_follower(now);
+    let owned: Vec<TopicPartition> = m.owned().iter().cloned().collect();
+    assert!(!owned.is_empty());
+    m.leave_lost("poll interval exceeded").unwrap();
+    assert_eq!(events(&mut m), vec![GroupEvent::Lost(owned)]);
+    assert!(!m.revocation_pending());
+    let l = send(&mut m, now);
+    assert!(
+        matches!(l.body, GroupRequestBody::LeaveGroup(_)),
+        "{:?}",
+        l.body
+    );
+    m.on_response(l.id, GroupResponse::LeaveGroup(Default::default()), now)
+        .unwrap();
+    assert_eq!(events(&mut m), vec![GroupEvent::Left]);
+    assert_eq!(m.state(), ClassicState::Left);
+    assert!(m.leave_lost("again").is_err(), "a member leaves once");
+}

@@ -237,6 +237,39 @@ fn leaving_revokes_then_sends_epoch_minus_one_or_minus_two() {
     }
 }
 
+/// KIP-62 / KIP-429: a member whose application stopped polling sends the
+/// leave heartbeat at once (-1, a static member -2); its partitions are
+/// lost, not revoked, and no `revocation_done` is awaited.
+#[test]
+fn leaving_for_a_stuck_application_loses_the_partitions() {
+    for instance in [None, Some("i-1".to_string())] {
+        let now = Instant::now();
+        let mut m = ConsumerMember::new({
+            let mut c = ConsumerConfig::new("g", "m-1");
+            c.instance_id = instance.clone();
+            c
+        })
+        .unwrap();
+        m.subscribe(vec!["a".into()]).unwrap();
+        m.provide_topic_names([(id(1), "a".to_string())]);
+        let (r, _) = send(&mut m, now);
+        m.on_response(r.id, ok(2, Some(&[(1, &[0])])), now).unwrap();
+        events(&mut m);
+        assert_eq!(m.owned().len(), 1);
+        m.leave_lost().unwrap();
+        assert_eq!(
+            events(&mut m),
+            vec![GroupEvent::Lost(vec![TopicPartition::new("a", 0)])]
+        );
+        assert!(!m.revocation_pending());
+        let (r, b) = send(&mut m, now);
+        assert_eq!(b.member_epoch, if instance.is_some() { -2 } else { -1 });
+        m.on_response(r.id, ok(-1, None), now).unwrap();
+        assert_eq!(m.state(), ConsumerState::Left);
+        assert!(m.leave_lost().is_err(), "a member leaves once");
+    }
+}
+
 #[test]
 fn unsupported_version_in_the_body_asks_for_classic() {
     let now = Instant::now();

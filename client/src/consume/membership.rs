@@ -223,7 +223,9 @@ async fn run(
         let (step, expires) = {
             let mut s = lock(&shared);
             let now = Instant::now();
-            let counting = !s.closing && !s.expired;
+            // Only a member in the group can overstay: one that has not
+            // joined yet (or was never subscribed) has nothing to give up.
+            let counting = !s.closing && !s.expired && s.member.group_metadata().generation_id > 0;
             let expires = s.last_poll + max_poll_interval;
             if counting && now >= expires && s.member.leave_lost().is_ok() {
                 tracing::warn!(group = %escape(&group_id), after = ?max_poll_interval,
