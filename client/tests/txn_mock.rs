@@ -390,7 +390,7 @@ async fn idempotent_producer_unknown_producer_id_resets_and_delivers_once() {
         let mut out = Vec::new();
         for i in 0..10 {
             let v = format!("{tag}-{i}");
-            want.push(((i % 2) as i32, v.clone()));
+            want.push((i % 2, v.clone()));
             out.push((i % 2, v));
         }
         async move {
