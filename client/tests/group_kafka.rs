@@ -2,6 +2,15 @@
 //! (started by the test through testsupport/kafka/broker on 127.0.0.1,
 //! stopped from a Drop guard). One broker per release, several scenarios
 //! on it. Without java/mvn the tests fail with the command to run.
+//!
+//! The protocol choice (KIP-848 or classic) on real brokers: on 3.8.1
+//! `Preference::Auto` gives classic and says why, and insisting on KIP-848
+//! is refused up front; on 4.4.0 with group.version downgraded to 0 (the
+//! last scenario on its broker) the same; on 4.4.0 with
+//! `group.coordinator.rebalance.protocols=classic` (its own broker)
+//! heartbeats are answered UNSUPPORTED_VERSION and Auto falls back to
+//! classic, while insisting on KIP-848 fails the poll. The requests sent are
+//! checked through a `WireLog`.
 
 mod support;
 
@@ -11,15 +20,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kwire::ErrorCode;
+use kwire::{ApiKey, ErrorCode};
+use kwire_client::admin::{Admin, FeatureUpdate, UpgradeType};
 use kwire_client::consume::offsets::{self, FetchOffsets, OffsetAndMetadata, OffsetsError};
 use kwire_client::consume::{GroupConfig, GroupConsumer, OffsetReset, RebalanceListener};
-use kwire_client::group::select::{GroupProtocol, Preference};
+use kwire_client::group::select::{GroupProtocol, Preference, ProtocolChoice};
 use kwire_client::group::{GroupMetadata, TopicPartition};
+use kwire_client::net::{WireLog, WireSnapshot};
 use kwire_client::produce::{Producer, ProducerConfig, ProducerRecord};
 use kwire_client::Cluster;
 use serde_json::Value as Json;
-use support::kafka::{lock, runtime, testsupport, KafkaBroker};
+use support::kafka::{lock, runtime, testsupport, KafkaBroker, Start};
 use support::produce::{connect, create_topic};
 
 const T: Duration = Duration::from_secs(30);
@@ -232,6 +243,8 @@ struct KwireView {
     /// Partitions as the rebalance callbacks gave them, in order.
     callbacks: Vec<(&'static str, Vec<i32>)>,
     protocol: Option<GroupProtocol>,
+    /// Why that protocol ([`GroupConsumer::protocol`]).
+    why: Option<String>,
     stop: bool,
     error: Option<String>,
 }
@@ -282,7 +295,11 @@ fn kwire_member(
     let task = tokio::spawn(async move {
         let run = async {
             let mut gc = GroupConsumer::new(cluster, cfg).await?;
-            v.lock().unwrap().protocol = Some(gc.protocol().protocol);
+            {
+                let mut st = v.lock().unwrap();
+                st.protocol = Some(gc.protocol().protocol);
+                st.why = Some(gc.protocol().why.clone());
+            }
             gc.set_listener(Box::new(Recorder(v.clone())));
             gc.subscribe(&[topic.as_str()])?;
             while !v.lock().unwrap().stop {
@@ -364,13 +381,16 @@ async fn wait_committed(c: &Cluster, group: &str, topic: &str, partitions: i32, 
 /// Two kwire members (and one Java member when `with_java`) share a topic's
 /// partitions in one group; one kwire member leaves, the group rebalances,
 /// and at the end every partition is owned by exactly one member, every
-/// record was consumed and its offset committed.
+/// record was consumed and its offset committed. The kwire members ask for
+/// `pref` and must end up speaking `protocol`; returns why member a chose
+/// it ([`GroupConsumer::protocol`]).
 async fn mixed_group(
     kafka: &KafkaBroker,
     protocol: GroupProtocol,
+    pref: Preference,
     with_java: bool,
     assignors: &[&str],
-) {
+) -> String {
     const P: i32 = 6;
     const HALF: i32 = 50;
     let name = match protocol {
@@ -379,10 +399,6 @@ async fn mixed_group(
     };
     let topic = format!("mix-{name}-{}", assignors.join("-"));
     let group = format!("{topic}-g");
-    let pref = match protocol {
-        GroupProtocol::Classic => Preference::Classic,
-        GroupProtocol::Consumer => Preference::Consumer,
-    };
     let c = connect(&kafka.bootstrap).await;
     create_topic(&c, &topic, P, 1).await;
     produce(&c, &topic, P, HALF).await;
@@ -442,7 +458,13 @@ async fn mixed_group(
         },
     )
     .await;
-    assert_eq!(a.lock().unwrap().protocol, Some(protocol));
+    assert_eq!(
+        a.lock().unwrap().protocol,
+        Some(protocol),
+        "asked for {pref:?}: {:?}",
+        a.lock().unwrap().why
+    );
+    let why = a.lock().unwrap().why.clone().unwrap_or_default();
     wait_committed(&c, &group, &topic, P, i64::from(HALF)).await;
 
     // One kwire member leaves; the others take its partitions over.
@@ -549,6 +571,7 @@ async fn mixed_group(
         );
     }
     c.shutdown().await;
+    why
 }
 
 #[test]
@@ -566,12 +589,19 @@ fn kafka_4_4_0_groups() {
     rt.block_on(mixed_group(
         &kafka,
         GroupProtocol::Classic,
+        Preference::Classic,
         true,
         &["cooperative-sticky"],
     ));
     eprintln!("4.4.0 mixed classic group: {:.1?}", t.elapsed());
     let t = Instant::now();
-    rt.block_on(mixed_group(&kafka, GroupProtocol::Consumer, true, &[]));
+    rt.block_on(mixed_group(
+        &kafka,
+        GroupProtocol::Consumer,
+        Preference::Consumer,
+        true,
+        &[],
+    ));
     eprintln!("4.4.0 mixed KIP-848 group: {:.1?}", t.elapsed());
     let t = Instant::now();
     rt.block_on(static_member_returns(&kafka));
@@ -591,11 +621,21 @@ fn kafka_4_4_0_groups() {
     let t = Instant::now();
     rt.block_on(cli_resumes(&kafka));
     eprintln!("4.4.0 kwire consume --group: {:.1?}", t.elapsed());
+    // Last: it turns KIP-848 off on this broker.
+    let t = Instant::now();
+    rt.block_on(group_version_0(&kafka));
+    eprintln!(
+        "4.4.0 group.version 0: Auto -> classic: {:.1?}",
+        t.elapsed()
+    );
 }
 
 /// 3.8.1 (no KIP-848 for clients): kwire members alone in a classic group
 /// with the default assignors (range first, so the eager protocol), and the
-/// offsets round trip at OffsetCommit v9 (topic names).
+/// offsets round trip at OffsetCommit v9 (topic names). The members ask
+/// for `Preference::Auto` and get classic, saying why (no finalized
+/// group.version); a member that insists on KIP-848 is refused at once,
+/// naming why, without a ConsumerGroupHeartbeat sent.
 #[test]
 fn kafka_3_8_1_classic_group() {
     let _g = lock();
@@ -604,13 +644,245 @@ fn kafka_3_8_1_classic_group() {
     let rt = runtime();
     let t = Instant::now();
     rt.block_on(offsets_round_trip(&kafka, 9));
-    rt.block_on(mixed_group(
+    let why = rt.block_on(mixed_group(
         &kafka,
         GroupProtocol::Classic,
+        Preference::Auto,
         false,
         &["range", "cooperative-sticky"],
     ));
-    eprintln!("3.8.1 classic group: {:.1?}", t.elapsed());
+    assert!(
+        why.contains("finalized group.version is 0") && why.contains("v1+ is needed"),
+        "Auto on 3.8.1: {why}"
+    );
+    eprintln!("3.8.1 classic group (Auto): {:.1?}", t.elapsed());
+    let t = Instant::now();
+    rt.block_on(consumer_refused(
+        &kafka.bootstrap,
+        "finalized group.version is 0",
+    ));
+    eprintln!("3.8.1 KIP-848 refused: {:.1?}", t.elapsed());
+}
+
+/// A cluster whose requests a [`WireLog`] records.
+async fn connect_logged(bootstrap: &str) -> (Arc<Cluster>, Arc<WireLog>) {
+    let log = WireLog::new();
+    let mut cfg = support::produce::cluster_config();
+    cfg.client.observer = Some(log.clone());
+    let addrs: Vec<&str> = bootstrap.split(',').collect();
+    let c = Cluster::connect(&addrs, cfg)
+        .await
+        .unwrap_or_else(|e| panic!("connect {bootstrap}: {e}"));
+    (Arc::new(c), log)
+}
+
+/// How often `api` was answered, at any version, on any connection.
+fn sent(w: &WireSnapshot, api: ApiKey) -> u64 {
+    w.sent
+        .iter()
+        .filter(|(k, _)| k.api == api)
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// A lone kwire member asking for `pref` on a new 2-partition topic of 10
+/// records: it must get both partitions and read every record. Returns the
+/// protocol chosen up front, the one it ended with (after a fallback), and
+/// the requests its cluster sent.
+async fn lone_member(
+    bootstrap: &str,
+    name: &str,
+    pref: Preference,
+) -> (ProtocolChoice, ProtocolChoice, WireSnapshot) {
+    let (c, log) = connect_logged(bootstrap).await;
+    let topic = format!("{name}-t");
+    create_topic(&c, &topic, 2, 1).await;
+    produce(&c, &topic, 2, 5).await;
+    let mut cfg = GroupConfig::new(format!("{name}-g"));
+    cfg.protocol = pref;
+    cfg.session_timeout = Duration::from_secs(10);
+    cfg.heartbeat_interval = Duration::from_secs(1);
+    cfg.consumer.offset_reset = OffsetReset::Earliest;
+    cfg.consumer.max_wait = Duration::from_millis(200);
+    let mut gc = tokio::time::timeout(T, GroupConsumer::new(c.clone(), cfg))
+        .await
+        .unwrap_or_else(|_| panic!("{name}: GroupConsumer::new took over {T:?}"))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let first = gc.protocol().clone();
+    gc.subscribe(&[topic.as_str()]).expect("subscribe");
+    let mut consumed = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while consumed.len() < 10 || gc.assignment().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "{name} ({pref:?}): within 60 s, assignment {:?}, {} of 10 records; protocol {:?}; \
+             requests {:?}",
+            gc.assignment(),
+            consumed.len(),
+            gc.protocol(),
+            log.snapshot().sent
+        );
+        let recs = gc
+            .poll()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: poll: {e}; protocol {:?}", gc.protocol()));
+        consumed.extend(recs.iter().map(|r| (r.partition, r.offset)));
+    }
+    let last = gc.protocol().clone();
+    gc.close(Duration::from_secs(10)).await.expect("close");
+    let wire = log.snapshot();
+    c.shutdown().await;
+    (first, last, wire)
+}
+
+/// `Preference::Consumer` where the consumer protocol is not there: the
+/// member is refused when it is made, the error naming KIP-848 and `why`;
+/// no ConsumerGroupHeartbeat is sent.
+async fn consumer_refused(bootstrap: &str, why: &str) {
+    let (c, log) = connect_logged(bootstrap).await;
+    let mut cfg = GroupConfig::new("refused-g");
+    cfg.protocol = Preference::Consumer;
+    let made = tokio::time::timeout(T, GroupConsumer::new(c.clone(), cfg))
+        .await
+        .unwrap_or_else(|_| panic!("GroupConsumer::new (KIP-848 asked for) took over {T:?}"));
+    let e = made.expect_err("a KIP-848 member where the protocol is not offered");
+    let said = e.to_string();
+    assert!(
+        said.contains("KIP-848") && said.contains(why) && said.contains("ConsumerGroupHeartbeat"),
+        "{said}"
+    );
+    let wire = log.snapshot();
+    assert_eq!(
+        sent(&wire, ApiKey::CONSUMER_GROUP_HEARTBEAT),
+        0,
+        "{:?}",
+        wire.sent
+    );
+    c.shutdown().await;
+}
+
+/// KIP-848 off on a live 4.4.0 (group.version downgraded to 0, the last
+/// scenario on its broker): `Preference::Auto` chooses classic up front,
+/// saying so; the member gets both partitions and reads every record
+/// through JoinGroup/SyncGroup, no ConsumerGroupHeartbeat sent; insisting
+/// on KIP-848 is refused.
+async fn group_version_0(kafka: &KafkaBroker) {
+    let c = connect(&kafka.bootstrap).await;
+    let admin = Admin::new(c.clone());
+    let down = FeatureUpdate {
+        feature: "group.version".into(),
+        level: 0,
+        upgrade: UpgradeType::SafeDowngrade,
+    };
+    let r = admin
+        .update_features(&[down], false, T)
+        .await
+        .expect("UpdateFeatures");
+    assert!(r[0].result.is_ok(), "group.version -> 0: {r:?}");
+    admin
+        .wait_for_finalized("group.version", 0, T)
+        .await
+        .expect("group.version 0 everywhere");
+    c.shutdown().await;
+    let (first, last, wire) = lone_member(&kafka.bootstrap, "gv0", Preference::Auto).await;
+    assert_eq!(first, last);
+    assert_eq!(first.protocol, GroupProtocol::Classic, "{first:?}");
+    assert!(
+        first.why.contains("finalized group.version is 0"),
+        "{first:?}"
+    );
+    assert_eq!(
+        sent(&wire, ApiKey::CONSUMER_GROUP_HEARTBEAT),
+        0,
+        "{:?}",
+        wire.sent
+    );
+    assert!(
+        sent(&wire, ApiKey::JOIN_GROUP) >= 1 && sent(&wire, ApiKey::SYNC_GROUP) >= 1,
+        "{:?}",
+        wire.sent
+    );
+    consumer_refused(&kafka.bootstrap, "finalized group.version is 0").await;
+}
+
+/// 4.4.0 with `group.coordinator.rebalance.protocols=classic`: group.version
+/// 1 is finalized and ConsumerGroupHeartbeat v0-1 advertised, but the
+/// coordinator answers every heartbeat UNSUPPORTED_VERSION in the body.
+/// `Preference::Auto` starts KIP-848, meets that answer and falls back to
+/// classic (`select::after_unsupported`): the member gets both partitions
+/// and reads every record, and `protocol()` says why. Insisting on KIP-848
+/// fails the poll with an error naming UNSUPPORTED_VERSION, within the
+/// deadline (no hang).
+#[test]
+fn kafka_4_4_0_coordinator_without_the_consumer_protocol() {
+    let _g = lock();
+    logs();
+    let t0 = Instant::now();
+    let kafka = KafkaBroker::start_with(Start {
+        release: "4.4.0",
+        config: &["group.coordinator.rebalance.protocols=classic"],
+        ..Default::default()
+    });
+    let rt = runtime();
+    let t = Instant::now();
+    let (first, last, wire) = rt.block_on(lone_member(&kafka.bootstrap, "unsup", Preference::Auto));
+    assert_eq!(first.protocol, GroupProtocol::Consumer, "{first:?}");
+    assert_eq!(last.protocol, GroupProtocol::Classic, "{last:?}");
+    assert!(last.why.contains("UNSUPPORTED_VERSION"), "{last:?}");
+    let refused = wire
+        .errors
+        .get(&(
+            ApiKey::CONSUMER_GROUP_HEARTBEAT,
+            ErrorCode::UNSUPPORTED_VERSION,
+        ))
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        refused >= 1 && sent(&wire, ApiKey::JOIN_GROUP) >= 1,
+        "heartbeats refused {refused}; {:?}; {:?}",
+        wire.errors,
+        wire.sent
+    );
+    eprintln!(
+        "4.4.0 heartbeat refused, classic fallback: {:.1?}",
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    rt.block_on(async {
+        let c = connect(&kafka.bootstrap).await;
+        create_topic(&c, "unsup-strict-t", 1, 1).await;
+        let mut cfg = GroupConfig::new("unsup-strict-g");
+        cfg.protocol = Preference::Consumer;
+        cfg.consumer.max_wait = Duration::from_millis(200);
+        let mut gc = GroupConsumer::new(c.clone(), cfg)
+            .await
+            .expect("the choice up front is KIP-848");
+        assert_eq!(gc.protocol().protocol, GroupProtocol::Consumer);
+        gc.subscribe(&["unsup-strict-t"]).expect("subscribe");
+        let deadline = Instant::now() + T;
+        let e = loop {
+            assert!(
+                Instant::now() < deadline,
+                "a KIP-848-only member polled for {T:?} without an error: {gc:?}"
+            );
+            match gc.poll().await {
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        let said = e.to_string();
+        assert!(
+            said.contains("UNSUPPORTED_VERSION") && said.contains("ConsumerGroupHeartbeat"),
+            "{said}"
+        );
+        c.shutdown().await;
+    });
+    eprintln!(
+        "4.4.0 heartbeat refused, KIP-848 insisted: {:.1?}",
+        t.elapsed()
+    );
+    eprintln!("4.4.0 without the consumer protocol: {:.1?}", t0.elapsed());
 }
 
 /// KIP-62, against the coordinator: a member that processes a batch for

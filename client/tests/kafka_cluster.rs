@@ -480,6 +480,7 @@ fn kafka_4_4_0_rebootstrap_when_another_cluster_takes_the_address() {
             release: "4.4.0",
             transaction_version: None,
             port: Some(port),
+            ..Default::default()
         })
     };
     let first = start();

@@ -17,6 +17,16 @@
 //!   in the middle of a transaction (records written, nothing committed)
 //!   and the next resumes from the group's committed offsets; each input
 //!   record is in the output exactly once (read_committed).
+//! * 4.4.0 started at `transaction.version` 2: the very first transaction
+//!   runs KIP-890 part 2 (one InitProducerId, from init_transactions, no
+//!   upgrade bump; no AddPartitionsToTxn/AddOffsetsToTxn; Produce v12+,
+//!   TxnOffsetCommit v5, EndTxn v5), then an abort with offsets and a
+//!   commit, a new epoch each; a user cap on Produce (<= v11) makes another
+//!   producer's transaction classic; read_committed sees exactly the
+//!   committed records and the group keeps the committed offset.
+//!   (Retried requests, e.g. TxnOffsetCommit answered
+//!   CONCURRENT_TRANSACTIONS while the previous transaction completes, are
+//!   allowed: `assert_one_mode` counts the accepted ones.)
 //! * 3.8.1 (classic only): commit and abort, read back read_committed; the
 //!   same through `kwire produce --transactional-id` (and `--abort`); a
 //!   `kwire produce --transactional-id` process killed mid-transaction (its
@@ -145,7 +155,9 @@ fn values(tag: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{tag}-{i}")).collect()
 }
 
-/// Checks every request of transaction `t` against `mode`.
+/// Checks every request of transaction `t` against `mode`: every version
+/// of that mode's, every error one that is retried, one EndTxn and (with
+/// `with_offsets`) one TxnOffsetCommit accepted.
 fn assert_one_mode(log: &[SentRequest], t: u64, mode: TxnMode, with_offsets: bool) {
     let reqs: Vec<&SentRequest> = log.iter().filter(|r| r.transaction == t).collect();
     let of = |api: ApiKey| -> Vec<i16> {
@@ -154,12 +166,29 @@ fn assert_one_mode(log: &[SentRequest], t: u64, mode: TxnMode, with_offsets: boo
             .map(|r| r.version)
             .collect()
     };
+    // A request answered with a retriable error (CONCURRENT_TRANSACTIONS
+    // while the previous transaction's markers are written, a moved
+    // coordinator) is sent again: count the accepted ones.
+    let accepted = |api: ApiKey| -> Vec<i16> {
+        reqs.iter()
+            .filter(|r| r.api == api && r.error == ErrorCode::NONE)
+            .map(|r| r.version)
+            .collect()
+    };
+    let retried = reqs.iter().all(|r| {
+        r.error == ErrorCode::NONE
+            || r.error == ErrorCode::CONCURRENT_TRANSACTIONS
+            || r.error.is_retriable()
+    });
     let produce = of(ApiKey::PRODUCE);
-    let end = of(ApiKey::END_TXN);
+    let end = accepted(ApiKey::END_TXN);
     let offsets = of(ApiKey::TXN_OFFSET_COMMIT);
+    let offsets_accepted = accepted(ApiKey::TXN_OFFSET_COMMIT);
     let add_partitions = of(ApiKey::ADD_PARTITIONS_TO_TXN);
-    let add_offsets = of(ApiKey::ADD_OFFSETS_TO_TXN);
+    let add_offsets = accepted(ApiKey::ADD_OFFSETS_TO_TXN);
+    let add_offsets_sent = of(ApiKey::ADD_OFFSETS_TO_TXN);
     let all = format!("transaction {t} ({mode}): {reqs:?}");
+    assert!(retried, "an error other than a retriable one: {all}");
     assert!(!produce.is_empty() && end.len() == 1, "{all}");
     assert!(
         reqs.iter()
@@ -178,11 +207,15 @@ fn assert_one_mode(log: &[SentRequest], t: u64, mode: TxnMode, with_offsets: boo
         TxnMode::Tv2 => {
             assert!(produce.iter().all(|v| *v >= 12), "{all}");
             assert!(end[0] >= 5, "{all}");
-            assert!(add_partitions.is_empty() && add_offsets.is_empty(), "{all}");
+            assert!(
+                add_partitions.is_empty() && add_offsets_sent.is_empty(),
+                "{all}"
+            );
             assert!(offsets.iter().all(|v| *v == 5), "{all}");
         }
     }
-    assert_eq!(offsets.len(), usize::from(with_offsets), "{all}");
+    assert_eq!(offsets_accepted.len(), usize::from(with_offsets), "{all}");
+    assert!(with_offsets || offsets.is_empty(), "{all}");
 }
 
 /// The committed offset of `IN`-0 for the group.
@@ -595,6 +628,86 @@ fn kafka_4_4_0_classic_then_level_raised_mid_transaction_then_kip_890() {
         eos_pipeline_killed_and_restarted(&c, &kafka.bootstrap, TxnMode::Tv2).await;
     });
     eprintln!("4.4.0 tv1 -> tv2 transactions: {:.1?}", t0.elapsed());
+}
+
+/// 4.4.0 formatted at `transaction.version` 2: no classic past to leave.
+/// The producer id comes from InitProducerId and the very first
+/// transaction already runs KIP-890 part 2 (no upgrade bump, no
+/// AddPartitionsToTxn/AddOffsetsToTxn, Produce v12+, TxnOffsetCommit v5,
+/// EndTxn v5 returning the next epoch); an abort (with offsets) and a
+/// commit follow, each a new epoch of the same id. A user cap on Produce
+/// (<= v11) makes a second producer's transaction classic, every request
+/// of it. read_committed sees exactly the committed records, and the group
+/// keeps the committed transaction's offset, not the aborted one's.
+#[test]
+fn kafka_4_4_0_started_at_transaction_version_2() {
+    let _l = lock();
+    logs();
+    let t0 = Instant::now();
+    let kafka = KafkaBroker::start("4.4.0", Some(2));
+    runtime().block_on(async {
+        let t = Instant::now();
+        let c = connect(&kafka.bootstrap).await;
+        assert_eq!(c.features().transaction_version(), 2, "{:?}", c.features());
+        create_topic(&c, OUT, 2, 1).await;
+        create_topic(&c, IN, 1, 1).await;
+        let p = TransactionalProducer::new(c.clone(), config("kw-txn-tv2")).expect("producer");
+        p.init_transactions().await.expect("init");
+        let first = p.producer_id();
+        assert!(first.producer_id >= 0 && first.epoch >= 0, "{first:?}");
+
+        let mut committed = Vec::new();
+        let v = values("v1", 4);
+        assert_eq!(transaction(&p, &v, Some(4), true).await, TxnMode::Tv2);
+        committed.extend(v);
+        assert_eq!(
+            transaction(&p, &values("v2", 3), Some(9), false).await,
+            TxnMode::Tv2
+        );
+        let v = values("v3", 2);
+        assert_eq!(transaction(&p, &v, None, true).await, TxnMode::Tv2);
+        committed.extend(v);
+        let last = p.producer_id();
+        assert_eq!(last.producer_id, first.producer_id, "{first:?} -> {last:?}");
+        assert!(
+            last.epoch >= first.epoch + 3,
+            "one new epoch per V2 transaction (EndTxn v5): {first:?} -> {last:?}"
+        );
+
+        let log = p.requests();
+        for (t, offsets) in [(1, true), (2, true), (3, false)] {
+            assert_one_mode(&log, t, TxnMode::Tv2, offsets);
+        }
+        // One InitProducerId, from init_transactions: an epoch obtained at
+        // level 2 needs no upgrade bump before the first V2 transaction.
+        let inits: Vec<&SentRequest> = log
+            .iter()
+            .filter(|r| r.api == ApiKey::INIT_PRODUCER_ID)
+            .collect();
+        assert!(
+            inits.len() == 1 && inits[0].transaction == 0,
+            "InitProducerId: {inits:?}"
+        );
+        p.close().await;
+
+        // A user cap that forbids Produce v12: classic on this level-2
+        // broker from the first transaction on.
+        let mut capped = config("kw-txn-tv2-capped");
+        capped.txn.caps.produce = Some(11);
+        let p2 = TransactionalProducer::new(c.clone(), capped).expect("producer");
+        p2.init_transactions().await.expect("init capped");
+        let v = values("cap", 2);
+        assert_eq!(transaction(&p2, &v, Some(6), true).await, TxnMode::Classic);
+        committed.extend(v);
+        assert_one_mode(&p2.requests(), 1, TxnMode::Classic, true);
+        p2.close().await;
+
+        assert_read_committed(c.clone(), &committed).await;
+        assert_eq!(committed_offset(&c).await, 6);
+        c.shutdown().await;
+        eprintln!("4.4.0 started at tv2, transactions: {:.1?}", t.elapsed());
+    });
+    eprintln!("4.4.0 started at tv2: {:.1?}", t0.elapsed());
 }
 
 #[test]

@@ -69,6 +69,8 @@ pub struct Start<'a> {
     pub transaction_version: Option<u8>,
     /// `--port P` (default: a free one).
     pub port: Option<u16>,
+    /// `--config KEY=VALUE` each (server.properties lines).
+    pub config: &'a [&'a str],
 }
 
 /// A running broker; dropping it stops it.
@@ -84,7 +86,7 @@ impl KafkaBroker {
         Self::start_with(Start {
             release,
             transaction_version,
-            port: None,
+            ..Default::default()
         })
     }
 
@@ -98,6 +100,9 @@ impl KafkaBroker {
         }
         if let Some(p) = s.port {
             cmd.args(["--port", &p.to_string()]);
+        }
+        for c in s.config {
+            cmd.args(["--config", c]);
         }
         // The launcher prints the broker log's tail on stderr when the broker does not come up.
         let out = cmd
@@ -127,9 +132,10 @@ impl KafkaBroker {
             cluster_id: field("CLUSTER_ID"),
         };
         eprintln!(
-            "{} (tv {:?}): broker up at {} in {:.1?}",
+            "{} (tv {:?}, config {:?}): broker up at {} in {:.1?}",
             s.release,
             s.transaction_version,
+            s.config,
             b.bootstrap,
             t.elapsed()
         );
