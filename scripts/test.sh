@@ -126,4 +126,5 @@ fi
 
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 step "done in $(( $(date +%s) - start ))s"
+echo "disk used by target/: $(du -sh target 2>/dev/null | cut -f1)"
 echo "kwire: $passed passed, 0 failed"
