@@ -251,7 +251,12 @@ fn fenced_is_fatal_and_sticks() {
     assert_eq!(d.tm.state(), TxnState::FatalError);
     assert!(d.tm.last_error().unwrap().is_fatal());
     let e = d.tm.abort().unwrap_err();
-    assert!(matches!(e, TxnError::Previous { .. }), "{e}");
+    let TxnError::Previous { fatal, source, .. } = &e else {
+        panic!("{e}")
+    };
+    assert!(*fatal, "{e}");
+    assert!(e.to_string().contains("close it"), "{e}");
+    assert!(matches!(**source, TxnError::Fenced { .. }), "{source}");
     assert!(d.next().is_none());
 }
 
@@ -264,7 +269,13 @@ fn transaction_abortable_then_abort_recovers() {
     let r = d.expect();
     d.answer(&r, ErrorCode::TRANSACTION_ABORTABLE);
     assert_eq!(d.tm.state(), TxnState::AbortableError);
-    assert!(d.tm.commit().is_err());
+    let e = d.tm.commit().unwrap_err();
+    let TxnError::Previous { fatal, source, .. } = &e else {
+        panic!("{e}")
+    };
+    assert!(!*fatal, "{e}");
+    assert!(e.to_string().contains("abort the transaction first"), "{e}");
+    assert!(matches!(**source, TxnError::Abortable { .. }), "{source}");
     d.tm.abort().unwrap();
     // nothing was added: nothing to end
     assert!(d.next().is_none());

@@ -128,7 +128,10 @@ pub fn after_unsupported(preference: Preference) -> Result<ProtocolChoice, Group
     match preference {
         Preference::Consumer => Err(GroupError::NoVersion {
             api: ApiKey::CONSUMER_GROUP_HEARTBEAT,
-            why: why.into(),
+            why: format!(
+                "the consumer protocol (KIP-848) was required, but {why}; \
+                 ask for the classic protocol or let kwire choose (Auto)"
+            ),
         }),
         _ => Ok(ProtocolChoice {
             protocol: GroupProtocol::Classic,
@@ -180,6 +183,13 @@ mod tests {
             after_unsupported(Preference::Auto).unwrap().protocol,
             GroupProtocol::Classic
         );
-        assert!(after_unsupported(Preference::Consumer).is_err());
+        let e = after_unsupported(Preference::Consumer)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("consumer protocol (KIP-848) was required"),
+            "{e}"
+        );
+        assert!(e.contains("UNSUPPORTED_VERSION"), "{e}");
     }
 }

@@ -380,6 +380,7 @@ impl TransactionManager {
         {
             return TxnError::Previous {
                 op,
+                fatal: self.state == TxnState::FatalError,
                 source: Box::new(e.clone()),
             };
         }

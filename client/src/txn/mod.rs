@@ -30,9 +30,16 @@ pub use mode::{decide, CoordinatorApis, FinalizedLevel, TxnCaps, TxnMode, Versio
 pub enum TxnError {
     #[error("{op} is not allowed while the transactional producer is {state:?}")]
     InvalidState { op: &'static str, state: TxnState },
-    #[error("{op} is not allowed: an earlier error must be handled first")]
+    // The cause stays in the source chain (not repeated here); the message
+    // says what the caller must do next, which depends on the state.
+    #[error(
+        "{op} is not allowed after an earlier error: {}",
+        if *fatal { "the producer cannot continue, close it" } else { "abort the transaction first" }
+    )]
     Previous {
         op: &'static str,
+        /// The earlier error was fatal (only closing the producer is left).
+        fatal: bool,
         #[source]
         source: Box<TxnError>,
     },
