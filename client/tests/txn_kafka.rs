@@ -93,6 +93,16 @@ type Deliveries = Vec<kwire_client::produce::DeliveryFuture>;
 
 /// Begins a transaction and sends `values` (keyed, so both partitions get
 /// some). Returns its mode.
+/// The output (2 partitions) and input topics, and a transactional
+/// producer with `id` past InitProducerId.
+async fn topics_and_producer(c: &Arc<Cluster>, id: &str) -> TransactionalProducer {
+    create_topic(c, OUT, 2, 1).await;
+    create_topic(c, IN, 1, 1).await;
+    let p = TransactionalProducer::new(c.clone(), config(id)).expect("producer");
+    p.init_transactions().await.expect("init");
+    p
+}
+
 async fn open(p: &TransactionalProducer, values: &[String], out: &mut Deliveries) -> TxnMode {
     let mode = p.begin_transaction().await.expect("begin");
     send(p, values, out).await;
@@ -449,10 +459,7 @@ fn kafka_4_4_0_classic_then_level_raised_mid_transaction_then_kip_890() {
     let kafka = KafkaBroker::start("4.4.0", Some(1));
     runtime().block_on(async {
         let c = connect(&kafka.bootstrap).await;
-        create_topic(&c, OUT, 2, 1).await;
-        create_topic(&c, IN, 1, 1).await;
-        let p = TransactionalProducer::new(c.clone(), config("kw-txn-44")).expect("producer");
-        p.init_transactions().await.expect("init");
+        let p = topics_and_producer(&c, "kw-txn-44").await;
         let first = p.producer_id();
         assert!(first.producer_id >= 0 && first.epoch >= 0, "{first:?}");
 
@@ -649,10 +656,7 @@ fn kafka_4_4_0_started_at_transaction_version_2() {
         let t = Instant::now();
         let c = connect(&kafka.bootstrap).await;
         assert_eq!(c.features().transaction_version(), 2, "{:?}", c.features());
-        create_topic(&c, OUT, 2, 1).await;
-        create_topic(&c, IN, 1, 1).await;
-        let p = TransactionalProducer::new(c.clone(), config("kw-txn-tv2")).expect("producer");
-        p.init_transactions().await.expect("init");
+        let p = topics_and_producer(&c, "kw-txn-tv2").await;
         let first = p.producer_id();
         assert!(first.producer_id >= 0 && first.epoch >= 0, "{first:?}");
 
@@ -718,10 +722,7 @@ fn kafka_3_8_1_classic_commit_and_abort() {
     let kafka = KafkaBroker::start("3.8.1", None);
     runtime().block_on(async {
         let c = connect(&kafka.bootstrap).await;
-        create_topic(&c, OUT, 2, 1).await;
-        create_topic(&c, IN, 1, 1).await;
-        let p = TransactionalProducer::new(c.clone(), config("kw-txn-38")).expect("producer");
-        p.init_transactions().await.expect("init");
+        let p = topics_and_producer(&c, "kw-txn-38").await;
         let mut committed = Vec::new();
         let v = values("c1", 5);
         assert_eq!(transaction(&p, &v, Some(2), true).await, TxnMode::Classic);
