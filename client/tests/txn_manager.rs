@@ -260,6 +260,45 @@ fn fenced_is_fatal_and_sticks() {
     assert!(d.next().is_none());
 }
 
+/// A fatal error is terminal: whatever comes back afterwards for a request sent before it (an
+/// answer that would be abortable, a lost connection, a coordinator lookup error) changes
+/// nothing and sends nothing.
+#[test]
+fn late_outcomes_never_lift_a_fatal_error() {
+    for outcome in 0..3 {
+        let mut d = in_transaction(TV1);
+        d.tm.add_partition(tp("out", 1)).unwrap();
+        let r = d.expect();
+        assert_eq!(r.api, ApiKey::ADD_PARTITIONS_TO_TXN);
+        d.drain();
+        d.tm.on_produce_error(ErrorCode::PRODUCER_FENCED);
+        assert_eq!(d.tm.state(), TxnState::FatalError);
+        let events = d.drain().len();
+        match outcome {
+            0 => d.answer(&r, ErrorCode::TRANSACTION_ABORTABLE),
+            1 => {
+                d.tm.on_send_failed(r.id, SendFailure::Disconnected, d.now)
+                    .unwrap()
+            }
+            _ => {
+                d.tm.on_coordinator_error(r.id, ErrorCode::COORDINATOR_NOT_AVAILABLE, d.now)
+                    .unwrap()
+            }
+        }
+        assert_eq!(d.tm.state(), TxnState::FatalError, "outcome {outcome}");
+        assert!(
+            matches!(d.tm.last_error(), Some(TxnError::Fenced { .. })),
+            "outcome {outcome}: {:?}",
+            d.tm.last_error()
+        );
+        assert_eq!(events, 1);
+        assert!(d.drain().is_empty(), "outcome {outcome}");
+        assert!(d.tm.abort().is_err());
+        d.advance(Duration::from_secs(5));
+        assert!(d.next().is_none(), "outcome {outcome}: nothing is resent");
+    }
+}
+
 #[test]
 fn transaction_abortable_then_abort_recovers() {
     let mut d = Driver::new(cfg(), TV1, modern_coordinator());

@@ -291,3 +291,26 @@ fn level_flips_mid_transaction() {
     ];
     run(TxnCaps::default(), modern_coordinator(), 1, ops).unwrap();
 }
+
+/// Found by the property test: a TxnOffsetCommit in flight when a Produce is fenced is answered
+/// TRANSACTION_ABORTABLE afterwards. A fatal error is terminal, so that late answer must not turn
+/// it into an abortable one, and the abort that follows must send nothing.
+#[test]
+fn a_late_answer_never_lifts_a_fatal_error() {
+    let ops = vec![
+        Op::Init,
+        Op::Answer(0),
+        Op::Begin,
+        Op::SendOffsets,
+        Op::Answer(0),       // AddOffsetsToTxn; the TxnOffsetCommit goes out
+        Op::ProduceError(7), // PRODUCER_FENCED
+        Op::Answer(4),       // the TxnOffsetCommit: TRANSACTION_ABORTABLE
+        Op::Abort,
+        Op::Answer(0),
+    ];
+    let caps = TxnCaps {
+        produce: Some(11),
+        ..Default::default()
+    };
+    run(caps, modern_coordinator(), 0, ops).unwrap();
+}

@@ -817,6 +817,9 @@ impl TransactionManager {
         now: Instant,
     ) -> Result<(), TxnError> {
         let p = self.take_in_flight(id)?;
+        if self.state == TxnState::FatalError {
+            return Ok(()); // nothing is resent once the producer has failed
+        }
         match failure {
             SendFailure::Disconnected => {
                 let backoff = self.cfg.retry_backoff;
@@ -842,6 +845,9 @@ impl TransactionManager {
         now: Instant,
     ) -> Result<(), TxnError> {
         let p = self.take_in_flight(id)?;
+        if self.state == TxnState::FatalError {
+            return Ok(());
+        }
         let api = api_key(p.work.api());
         match classify(TxnApi::FindCoordinator, code) {
             Disposition::Retry => {
@@ -917,6 +923,9 @@ impl TransactionManager {
     }
 
     fn abortable(&mut self, e: TxnError) {
+        if self.state == TxnState::FatalError {
+            return; // terminal: only close() follows
+        }
         self.events.push_back(TxnEvent::Failed(e.clone()));
         if self.state == TxnState::Aborting {
             return; // already on the way out (Kafka skips the transition)
@@ -947,6 +956,13 @@ impl TransactionManager {
         if got != expected {
             self.in_flight = Some((id, p));
             return Err(TxnError::WrongResponse { expected, got });
+        }
+        if self.state == TxnState::FatalError {
+            // A late answer to a request sent before the producer failed: a
+            // fatal error is terminal (Kafka's TransactionManager allows no
+            // transition out of FATAL_ERROR), so nothing it says may move the
+            // state, e.g. a TRANSACTION_ABORTABLE that would invite an abort.
+            return Ok(());
         }
         match response {
             TxnResponse::InitProducerId(r) => self.on_init_producer_id(p, r, now),
