@@ -834,13 +834,14 @@ mod tests {
                     // Either nothing was usable without gates, or a gate fell
                     // below the usable minimum.
                     if let Ok(ungated) = &without {
-                        let common_min = ours.min.max(broker.unwrap().min).max(request.min);
+                        let common_min = ours.min.max(broker.unwrap().min).max(request.min).max(0);
                         prop_assert!(gates.iter().any(|g| g.max < common_min));
                         prop_assert!(ungated.version >= common_min);
                     } else {
                         // No version satisfies ours ∩ broker ∩ request ∩ caps.
+                        // (Versions are never negative: a range ending at -1 holds none.)
                         let ok = broker.is_some_and(|b| {
-                            let lo = ours.min.max(b.min).max(request.min);
+                            let lo = ours.min.max(b.min).max(request.min).max(0);
                             let hi = caps.iter().copied().fold(ours.max.min(b.max).min(request.max), i16::min);
                             lo <= hi
                         });
