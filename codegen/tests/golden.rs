@@ -105,7 +105,7 @@ fn golden_output_covers_every_feature() {
         "w.put_by_ref(&self.blob, cx);",
         // Side features: a request is encoded by clients, decoded by brokers.
         "#[cfg(feature = \"client\")]\nimpl crate::Encodable for WidgetRequest",
-        "#[cfg(feature = \"broker\")]\nimpl crate::Decodable for WidgetRequest",
+        "#[cfg(feature = \"broker\")]\nimpl crate::wire::ReadInto for WidgetRequest",
     ] {
         assert!(req.contains(needle), "widget_request.rs lacks {needle:?}");
     }

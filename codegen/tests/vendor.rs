@@ -91,9 +91,11 @@ fn a_client_selection_keeps_its_apis_and_fixes_every_feature_gate() {
     // kwire's gate (they exist exactly when kwire has `broker`).
     let rq = &out["messages/produce_request.rs"];
     assert!(rq.contains("\nimpl ::kwire::Encodable for ProduceRequest"));
-    assert!(rq.contains("::kwire::__if_broker! {\n    impl ::kwire::Decodable for ProduceRequest"));
+    assert!(
+        rq.contains("::kwire::__if_broker! {\n    impl ::kwire::wire::ReadInto for ProduceRequest")
+    );
     let rs = &out["messages/produce_response.rs"];
-    assert!(rs.contains("\nimpl ::kwire::Decodable for ProduceResponse"));
+    assert!(rs.contains("\nimpl ::kwire::wire::ReadInto for ProduceResponse"));
     assert!(rs.contains("::kwire::__if_broker! {\n    impl ::kwire::Encodable for ProduceResponse"));
     assert!(!rq.contains("__if_client") && !rs.contains("__if_client"));
     // The lock names the files used (and only those).
@@ -103,7 +105,7 @@ fn a_client_selection_keeps_its_apis_and_fixes_every_feature_gate() {
 
     let broker = files(dir_builder().api("Produce").side(Side::Broker));
     let rq = &broker["messages/produce_request.rs"];
-    assert!(rq.contains("\nimpl ::kwire::Decodable for ProduceRequest"));
+    assert!(rq.contains("\nimpl ::kwire::wire::ReadInto for ProduceRequest"));
     assert!(rq.contains("::kwire::__if_client! {\n    impl ::kwire::Encodable for ProduceRequest"));
     let both = files(dir_builder().api("Produce").side(Side::Both));
     assert!(both.values().all(|t| !t.contains("__if_")));
@@ -125,7 +127,7 @@ fn data_messages_are_selected_by_name() {
     let t = &out["messages/consumer_protocol_assignment.rs"];
     // Data messages are both encoded and decoded by either side.
     assert!(t.contains("impl ::kwire::Encodable for ConsumerProtocolAssignment"));
-    assert!(t.contains("impl ::kwire::Decodable for ConsumerProtocolAssignment"));
+    assert!(t.contains("impl ::kwire::wire::ReadInto for ConsumerProtocolAssignment"));
 }
 
 #[test]

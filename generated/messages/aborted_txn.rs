@@ -35,18 +35,19 @@ impl crate::Encodable for AbortedTxn {
         ));
     }
 }
-impl crate::Decodable for AbortedTxn {
+impl crate::wire::ReadInto for AbortedTxn {
     const MIN_SIZE: usize = 32usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            producer_id: r.field(cx, "ProducerId")?,
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            last_stable_offset: r.field(cx, "LastStableOffset")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.last_stable_offset = r.field(cx, "LastStableOffset")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -52,26 +52,25 @@ impl crate::Encodable for AddOffsetsToTxnRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AddOffsetsToTxnRequest {
+impl crate::wire::ReadInto for AddOffsetsToTxnRequest {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            group_id: r.field(cx, "GroupId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        this.group_id = r.field(cx, "GroupId")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

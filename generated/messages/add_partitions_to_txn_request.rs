@@ -97,47 +97,37 @@ impl crate::Encodable for AddPartitionsToTxnRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AddPartitionsToTxnRequest {
+impl crate::wire::ReadInto for AddPartitionsToTxnRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactions: if cx.version >= 4i16 {
-                r.field(cx, "Transactions")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            v3_and_below_transactional_id: if cx.version <= 3i16 {
-                r.field(cx, "V3AndBelowTransactionalId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            v3_and_below_producer_id: if cx.version <= 3i16 {
-                r.field(cx, "V3AndBelowProducerId")?
-            } else {
-                0i64
-            },
-            v3_and_below_producer_epoch: if cx.version <= 3i16 {
-                r.field(cx, "V3AndBelowProducerEpoch")?
-            } else {
-                0i16
-            },
-            v3_and_below_topics: if cx.version <= 3i16 {
-                r.field(cx, "V3AndBelowTopics")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 4i16 {
+            this.transactions = r.field(cx, "Transactions")?;
+        }
+        if cx.version <= 3i16 {
+            this.v3_and_below_transactional_id = r
+                .field(cx, "V3AndBelowTransactionalId")?;
+        }
+        if cx.version <= 3i16 {
+            this.v3_and_below_producer_id = r.field(cx, "V3AndBelowProducerId")?;
+        }
+        if cx.version <= 3i16 {
+            this.v3_and_below_producer_epoch = r.field(cx, "V3AndBelowProducerEpoch")?;
+        }
+        if cx.version <= 3i16 {
+            this.v3_and_below_topics = r.field(cx, "V3AndBelowTopics")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -227,24 +217,23 @@ impl crate::Encodable for AddPartitionsToTxnTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AddPartitionsToTxnTopic {
+impl crate::wire::ReadInto for AddPartitionsToTxnTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -305,25 +294,24 @@ impl crate::Encodable for AddPartitionsToTxnTransaction {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AddPartitionsToTxnTransaction {
+impl crate::wire::ReadInto for AddPartitionsToTxnTransaction {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            verify_only: r.field(cx, "VerifyOnly")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        this.verify_only = r.field(cx, "VerifyOnly")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

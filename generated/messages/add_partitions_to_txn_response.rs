@@ -80,38 +80,32 @@ impl crate::Encodable for AddPartitionsToTxnResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AddPartitionsToTxnResponse {
+impl crate::wire::ReadInto for AddPartitionsToTxnResponse {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: if cx.version >= 4i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            results_by_transaction: if cx.version >= 4i16 {
-                r.field(cx, "ResultsByTransaction")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            results_by_topic_v3_and_below: if cx.version <= 3i16 {
-                r.field(cx, "ResultsByTopicV3AndBelow")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        if cx.version >= 4i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        if cx.version >= 4i16 {
+            this.results_by_transaction = r.field(cx, "ResultsByTransaction")?;
+        }
+        if cx.version <= 3i16 {
+            this.results_by_topic_v3_and_below = r
+                .field(cx, "ResultsByTopicV3AndBelow")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -185,24 +179,23 @@ impl crate::Encodable for AddPartitionsToTxnPartitionResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AddPartitionsToTxnPartitionResult {
+impl crate::wire::ReadInto for AddPartitionsToTxnPartitionResult {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            partition_error_code: r.field(cx, "PartitionErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.partition_error_code = r.field(cx, "PartitionErrorCode")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -259,24 +252,23 @@ impl crate::Encodable for AddPartitionsToTxnTopicResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AddPartitionsToTxnTopicResult {
+impl crate::wire::ReadInto for AddPartitionsToTxnTopicResult {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            results_by_partition: r.field(cx, "ResultsByPartition")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.results_by_partition = r.field(cx, "ResultsByPartition")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -327,22 +319,21 @@ impl crate::Encodable for AddPartitionsToTxnResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AddPartitionsToTxnResult {
+impl crate::wire::ReadInto for AddPartitionsToTxnResult {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            topic_results: r.field(cx, "TopicResults")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.topic_results = r.field(cx, "TopicResults")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

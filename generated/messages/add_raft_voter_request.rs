@@ -74,30 +74,27 @@ impl crate::Encodable for AddRaftVoterRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AddRaftVoterRequest {
+impl crate::wire::ReadInto for AddRaftVoterRequest {
     const MIN_SIZE: usize = 26usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            voter_id: r.field(cx, "VoterId")?,
-            voter_directory_id: r.field(cx, "VoterDirectoryId")?,
-            listeners: r.field(cx, "Listeners")?,
-            ack_when_committed: if cx.version >= 1i16 {
-                r.field(cx, "AckWhenCommitted")?
-            } else {
-                true
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        this.voter_id = r.field(cx, "VoterId")?;
+        this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        this.listeners = r.field(cx, "Listeners")?;
+        if cx.version >= 1i16 {
+            this.ack_when_committed = r.field(cx, "AckWhenCommitted")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -162,23 +159,22 @@ impl crate::Encodable for Listener {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Listener {
+impl crate::wire::ReadInto for Listener {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -45,22 +45,21 @@ impl crate::Encodable for AllocateProducerIdsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AllocateProducerIdsRequest {
+impl crate::wire::ReadInto for AllocateProducerIdsRequest {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            broker_epoch: r.field(cx, "BrokerEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.broker_epoch = r.field(cx, "BrokerEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

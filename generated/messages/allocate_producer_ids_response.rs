@@ -45,24 +45,23 @@ impl crate::Encodable for AllocateProducerIdsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AllocateProducerIdsResponse {
+impl crate::wire::ReadInto for AllocateProducerIdsResponse {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            producer_id_start: r.field(cx, "ProducerIdStart")?,
-            producer_id_len: r.field(cx, "ProducerIdLen")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.producer_id_start = r.field(cx, "ProducerIdStart")?;
+        this.producer_id_len = r.field(cx, "ProducerIdLen")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -44,24 +44,23 @@ impl crate::Encodable for AlterClientQuotasRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterClientQuotasRequest {
+impl crate::wire::ReadInto for AlterClientQuotasRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            entries: r.field(cx, "Entries")?,
-            validate_only: r.field(cx, "ValidateOnly")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.entries = r.field(cx, "Entries")?;
+        this.validate_only = r.field(cx, "ValidateOnly")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -137,24 +136,23 @@ impl crate::Encodable for EntityData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for EntityData {
+impl crate::wire::ReadInto for EntityData {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            entity_type: r.field(cx, "EntityType")?,
-            entity_name: r.field(cx, "EntityName")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.entity_type = r.field(cx, "EntityType")?;
+        this.entity_name = r.field(cx, "EntityName")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -213,25 +211,24 @@ impl crate::Encodable for OpData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OpData {
+impl crate::wire::ReadInto for OpData {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            key: r.field(cx, "Key")?,
-            value: r.field(cx, "Value")?,
-            remove: r.field(cx, "Remove")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.key = r.field(cx, "Key")?;
+        this.value = r.field(cx, "Value")?;
+        this.remove = r.field(cx, "Remove")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -289,24 +286,23 @@ impl crate::Encodable for EntryData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for EntryData {
+impl crate::wire::ReadInto for EntryData {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            entity: r.field(cx, "Entity")?,
-            ops: r.field(cx, "Ops")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.entity = r.field(cx, "Entity")?;
+        this.ops = r.field(cx, "Ops")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -60,27 +60,25 @@ impl crate::Encodable for AlterPartitionReassignmentsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterPartitionReassignmentsRequest {
+impl crate::wire::ReadInto for AlterPartitionReassignmentsRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            allow_replication_factor_change: if cx.version >= 1i16 {
-                r.field(cx, "AllowReplicationFactorChange")?
-            } else {
-                true
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        if cx.version >= 1i16 {
+            this.allow_replication_factor_change = r
+                .field(cx, "AllowReplicationFactorChange")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -141,22 +139,21 @@ impl crate::Encodable for ReassignablePartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ReassignablePartition {
+impl crate::wire::ReadInto for ReassignablePartition {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            replicas: r.field(cx, "Replicas")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.replicas = r.field(cx, "Replicas")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -203,22 +200,21 @@ impl crate::Encodable for ReassignableTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ReassignableTopic {
+impl crate::wire::ReadInto for ReassignableTopic {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

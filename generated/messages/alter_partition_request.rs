@@ -51,23 +51,22 @@ impl crate::Encodable for AlterPartitionRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterPartitionRequest {
+impl crate::wire::ReadInto for AlterPartitionRequest {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            broker_epoch: r.field(cx, "BrokerEpoch")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.broker_epoch = r.field(cx, "BrokerEpoch")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -131,22 +130,21 @@ impl crate::Encodable for BrokerState {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for BrokerState {
+impl crate::wire::ReadInto for BrokerState {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            broker_epoch: r.field(cx, "BrokerEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.broker_epoch = r.field(cx, "BrokerEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -230,38 +228,31 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            new_isr: if cx.version <= 2i16 {
-                r.field(cx, "NewIsr")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            new_isr_with_epochs: if cx.version >= 3i16 {
-                r.field(cx, "NewIsrWithEpochs")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            leader_recovery_state: if cx.version >= 1i16 {
-                r.field(cx, "LeaderRecoveryState")?
-            } else {
-                0i8
-            },
-            partition_epoch: r.field(cx, "PartitionEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        if cx.version <= 2i16 {
+            this.new_isr = r.field(cx, "NewIsr")?;
+        }
+        if cx.version >= 3i16 {
+            this.new_isr_with_epochs = r.field(cx, "NewIsrWithEpochs")?;
+        }
+        if cx.version >= 1i16 {
+            this.leader_recovery_state = r.field(cx, "LeaderRecoveryState")?;
+        }
+        this.partition_epoch = r.field(cx, "PartitionEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -333,31 +324,26 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: if cx.version <= 1i16 {
-                r.field(cx, "TopicName")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 2i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 1i16 {
+            this.topic_name = r.field(cx, "TopicName")?;
+        }
+        if cx.version >= 2i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

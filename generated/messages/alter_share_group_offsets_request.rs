@@ -39,22 +39,21 @@ impl crate::Encodable for AlterShareGroupOffsetsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterShareGroupOffsetsRequest {
+impl crate::wire::ReadInto for AlterShareGroupOffsetsRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -108,22 +107,21 @@ impl crate::Encodable for AlterShareGroupOffsetsRequestPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterShareGroupOffsetsRequestPartition {
+impl crate::wire::ReadInto for AlterShareGroupOffsetsRequestPartition {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            start_offset: r.field(cx, "StartOffset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.start_offset = r.field(cx, "StartOffset")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -170,22 +168,21 @@ impl crate::Encodable for AlterShareGroupOffsetsRequestTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterShareGroupOffsetsRequestTopic {
+impl crate::wire::ReadInto for AlterShareGroupOffsetsRequestTopic {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -39,22 +39,21 @@ impl crate::Encodable for AlterUserScramCredentialsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterUserScramCredentialsRequest {
+impl crate::wire::ReadInto for AlterUserScramCredentialsRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            deletions: r.field(cx, "Deletions")?,
-            upsertions: r.field(cx, "Upsertions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.deletions = r.field(cx, "Deletions")?;
+        this.upsertions = r.field(cx, "Upsertions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -110,22 +109,21 @@ impl crate::Encodable for ScramCredentialDeletion {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ScramCredentialDeletion {
+impl crate::wire::ReadInto for ScramCredentialDeletion {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            mechanism: r.field(cx, "Mechanism")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.mechanism = r.field(cx, "Mechanism")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -190,25 +188,24 @@ impl crate::Encodable for ScramCredentialUpsertion {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ScramCredentialUpsertion {
+impl crate::wire::ReadInto for ScramCredentialUpsertion {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            mechanism: r.field(cx, "Mechanism")?,
-            iterations: r.field(cx, "Iterations")?,
-            salt: r.field(cx, "Salt")?,
-            salted_password: r.field(cx, "SaltedPassword")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.mechanism = r.field(cx, "Mechanism")?;
+        this.iterations = r.field(cx, "Iterations")?;
+        this.salt = r.field(cx, "Salt")?;
+        this.salted_password = r.field(cx, "SaltedPassword")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -92,38 +92,33 @@ impl crate::Encodable for ApiVersionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ApiVersionsRequest {
+impl crate::wire::ReadInto for ApiVersionsRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            client_software_name: if cx.version >= 3i16 {
-                r.field(cx, "ClientSoftwareName")?
-            } else {
-                crate::StrBytes::new()
-            },
-            client_software_version: if cx.version >= 3i16 {
-                r.field(cx, "ClientSoftwareVersion")?
-            } else {
-                crate::StrBytes::new()
-            },
-            cluster_id: if cx.version >= 5i16 {
-                r.field(cx, "ClusterId")?
-            } else {
-                None
-            },
-            node_id: if cx.version >= 5i16 { r.field(cx, "NodeId")? } else { -1i32 },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.client_software_name = r.field(cx, "ClientSoftwareName")?;
+        }
+        if cx.version >= 3i16 {
+            this.client_software_version = r.field(cx, "ClientSoftwareVersion")?;
+        }
+        if cx.version >= 5i16 {
+            this.cluster_id = r.field(cx, "ClusterId")?;
+        }
+        if cx.version >= 5i16 {
+            this.node_id = r.field(cx, "NodeId")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

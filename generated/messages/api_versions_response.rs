@@ -109,26 +109,19 @@ impl crate::Encodable for ApiVersionsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ApiVersionsResponse {
+impl crate::wire::ReadInto for ApiVersionsResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            api_keys: r.field(cx, "ApiKeys")?,
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            supported_features: ::std::vec::Vec::new(),
-            finalized_features_epoch: -1i64,
-            finalized_features: ::std::vec::Vec::new(),
-            zk_migration_ready: false,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.api_keys = r.field(cx, "ApiKeys")?;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -148,7 +141,7 @@ impl crate::Decodable for ApiVersionsResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -232,25 +225,24 @@ impl crate::Encodable for ApiVersion {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ApiVersion {
+impl crate::wire::ReadInto for ApiVersion {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            api_key: r.field(cx, "ApiKey")?,
-            min_version: r.field(cx, "MinVersion")?,
-            max_version: r.field(cx, "MaxVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.api_key = r.field(cx, "ApiKey")?;
+        this.min_version = r.field(cx, "MinVersion")?;
+        this.max_version = r.field(cx, "MaxVersion")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -304,23 +296,22 @@ impl crate::Encodable for SupportedFeatureKey {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SupportedFeatureKey {
+impl crate::wire::ReadInto for SupportedFeatureKey {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            min_version: r.field(cx, "MinVersion")?,
-            max_version: r.field(cx, "MaxVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.min_version = r.field(cx, "MinVersion")?;
+        this.max_version = r.field(cx, "MaxVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -370,23 +361,22 @@ impl crate::Encodable for FinalizedFeatureKey {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for FinalizedFeatureKey {
+impl crate::wire::ReadInto for FinalizedFeatureKey {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            max_version_level: r.field(cx, "MaxVersionLevel")?,
-            min_version_level: r.field(cx, "MinVersionLevel")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.max_version_level = r.field(cx, "MaxVersionLevel")?;
+        this.min_version_level = r.field(cx, "MinVersionLevel")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -74,30 +74,29 @@ impl crate::Encodable for BeginQuorumEpochRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for BeginQuorumEpochRequest {
+impl crate::wire::ReadInto for BeginQuorumEpochRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            voter_id: if cx.version >= 1i16 { r.field(cx, "VoterId")? } else { -1i32 },
-            topics: r.field(cx, "Topics")?,
-            leader_endpoints: if cx.version >= 1i16 {
-                r.field(cx, "LeaderEndpoints")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        if cx.version >= 1i16 {
+            this.voter_id = r.field(cx, "VoterId")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 1i16 {
+            this.leader_endpoints = r.field(cx, "LeaderEndpoints")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -180,30 +179,27 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            voter_directory_id: if cx.version >= 1i16 {
-                r.field(cx, "VoterDirectoryId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        if cx.version >= 1i16 {
+            this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        }
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -266,24 +262,23 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -338,23 +333,22 @@ impl crate::Encodable for LeaderEndpoint {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for LeaderEndpoint {
+impl crate::wire::ReadInto for LeaderEndpoint {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -96,22 +96,19 @@ impl crate::Encodable for BrokerHeartbeatRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for BrokerHeartbeatRequest {
+impl crate::wire::ReadInto for BrokerHeartbeatRequest {
     const MIN_SIZE: usize = 23usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            broker_epoch: r.field(cx, "BrokerEpoch")?,
-            current_metadata_offset: r.field(cx, "CurrentMetadataOffset")?,
-            want_fence: r.field(cx, "WantFence")?,
-            want_shut_down: r.field(cx, "WantShutDown")?,
-            offline_log_dirs: ::std::vec::Vec::new(),
-            cordoned_log_dirs: None,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.broker_epoch = r.field(cx, "BrokerEpoch")?;
+        this.current_metadata_offset = r.field(cx, "CurrentMetadataOffset")?;
+        this.want_fence = r.field(cx, "WantFence")?;
+        this.want_shut_down = r.field(cx, "WantShutDown")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -124,7 +121,7 @@ impl crate::Decodable for BrokerHeartbeatRequest {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -61,25 +61,24 @@ impl crate::Encodable for BrokerHeartbeatResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for BrokerHeartbeatResponse {
+impl crate::wire::ReadInto for BrokerHeartbeatResponse {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            is_caught_up: r.field(cx, "IsCaughtUp")?,
-            is_fenced: r.field(cx, "IsFenced")?,
-            should_shut_down: r.field(cx, "ShouldShutDown")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.is_caught_up = r.field(cx, "IsCaughtUp")?;
+        this.is_fenced = r.field(cx, "IsFenced")?;
+        this.should_shut_down = r.field(cx, "ShouldShutDown")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

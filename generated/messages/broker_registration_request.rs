@@ -103,41 +103,34 @@ impl crate::Encodable for BrokerRegistrationRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for BrokerRegistrationRequest {
+impl crate::wire::ReadInto for BrokerRegistrationRequest {
     const MIN_SIZE: usize = 24usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            cluster_id: r.field(cx, "ClusterId")?,
-            incarnation_id: r.field(cx, "IncarnationId")?,
-            listeners: r.field(cx, "Listeners")?,
-            features: r.field(cx, "Features")?,
-            rack: r.field(cx, "Rack")?,
-            is_migrating_zk_broker: if cx.version >= 1i16 {
-                r.field(cx, "IsMigratingZkBroker")?
-            } else {
-                false
-            },
-            log_dirs: if cx.version >= 2i16 {
-                r.field(cx, "LogDirs")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            previous_broker_epoch: if cx.version >= 3i16 {
-                r.field(cx, "PreviousBrokerEpoch")?
-            } else {
-                -1i64
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.incarnation_id = r.field(cx, "IncarnationId")?;
+        this.listeners = r.field(cx, "Listeners")?;
+        this.features = r.field(cx, "Features")?;
+        this.rack = r.field(cx, "Rack")?;
+        if cx.version >= 1i16 {
+            this.is_migrating_zk_broker = r.field(cx, "IsMigratingZkBroker")?;
+        }
+        if cx.version >= 2i16 {
+            this.log_dirs = r.field(cx, "LogDirs")?;
+        }
+        if cx.version >= 3i16 {
+            this.previous_broker_epoch = r.field(cx, "PreviousBrokerEpoch")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -212,24 +205,23 @@ impl crate::Encodable for Listener {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Listener {
+impl crate::wire::ReadInto for Listener {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            security_protocol: r.field(cx, "SecurityProtocol")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.security_protocol = r.field(cx, "SecurityProtocol")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -280,23 +272,22 @@ impl crate::Encodable for Feature {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Feature {
+impl crate::wire::ReadInto for Feature {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            min_supported_version: r.field(cx, "MinSupportedVersion")?,
-            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.min_supported_version = r.field(cx, "MinSupportedVersion")?;
+        this.max_supported_version = r.field(cx, "MaxSupportedVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

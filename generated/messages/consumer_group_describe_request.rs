@@ -38,22 +38,21 @@ impl crate::Encodable for ConsumerGroupDescribeRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ConsumerGroupDescribeRequest {
+impl crate::wire::ReadInto for ConsumerGroupDescribeRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_ids: r.field(cx, "GroupIds")?,
-            include_authorized_operations: r.field(cx, "IncludeAuthorizedOperations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_ids = r.field(cx, "GroupIds")?;
+        this.include_authorized_operations = r.field(cx, "IncludeAuthorizedOperations")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

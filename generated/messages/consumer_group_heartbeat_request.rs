@@ -111,34 +111,31 @@ impl crate::Encodable for ConsumerGroupHeartbeatRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ConsumerGroupHeartbeatRequest {
+impl crate::wire::ReadInto for ConsumerGroupHeartbeatRequest {
     const MIN_SIZE: usize = 11usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            instance_id: r.field(cx, "InstanceId")?,
-            rack_id: r.field(cx, "RackId")?,
-            rebalance_timeout_ms: r.field(cx, "RebalanceTimeoutMs")?,
-            subscribed_topic_names: r.field(cx, "SubscribedTopicNames")?,
-            subscribed_topic_regex: if cx.version >= 1i16 {
-                r.field(cx, "SubscribedTopicRegex")?
-            } else {
-                None
-            },
-            server_assignor: r.field(cx, "ServerAssignor")?,
-            topic_partitions: r.field(cx, "TopicPartitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.instance_id = r.field(cx, "InstanceId")?;
+        this.rack_id = r.field(cx, "RackId")?;
+        this.rebalance_timeout_ms = r.field(cx, "RebalanceTimeoutMs")?;
+        this.subscribed_topic_names = r.field(cx, "SubscribedTopicNames")?;
+        if cx.version >= 1i16 {
+            this.subscribed_topic_regex = r.field(cx, "SubscribedTopicRegex")?;
+        }
+        this.server_assignor = r.field(cx, "ServerAssignor")?;
+        this.topic_partitions = r.field(cx, "TopicPartitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -206,22 +203,21 @@ impl crate::Encodable for TopicPartitions {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicPartitions {
+impl crate::wire::ReadInto for TopicPartitions {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

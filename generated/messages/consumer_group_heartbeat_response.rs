@@ -56,27 +56,26 @@ impl crate::Encodable for ConsumerGroupHeartbeatResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ConsumerGroupHeartbeatResponse {
+impl crate::wire::ReadInto for ConsumerGroupHeartbeatResponse {
     const MIN_SIZE: usize = 15usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            heartbeat_interval_ms: r.field(cx, "HeartbeatIntervalMs")?,
-            assignment: r.nullable_struct_field(cx, "Assignment")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.heartbeat_interval_ms = r.field(cx, "HeartbeatIntervalMs")?;
+        this.assignment = r.nullable_struct_field(cx, "Assignment")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -137,22 +136,21 @@ impl crate::Encodable for TopicPartitions {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicPartitions {
+impl crate::wire::ReadInto for TopicPartitions {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -194,21 +192,20 @@ impl crate::Encodable for Assignment {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Assignment {
+impl crate::wire::ReadInto for Assignment {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_partitions: r.field(cx, "TopicPartitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_partitions = r.field(cx, "TopicPartitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -31,16 +31,17 @@ impl crate::Encodable for ConsumerProtocolAssignment {
         w.put_by_ref(&self.user_data, cx);
     }
 }
-impl crate::Decodable for ConsumerProtocolAssignment {
+impl crate::wire::ReadInto for ConsumerProtocolAssignment {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            assigned_partitions: r.field(cx, "AssignedPartitions")?,
-            user_data: r.field(cx, "UserData")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.assigned_partitions = r.field(cx, "AssignedPartitions")?;
+        this.user_data = r.field(cx, "UserData")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -87,16 +88,17 @@ impl crate::Encodable for TopicPartition {
         w.put(&self.partitions, cx);
     }
 }
-impl crate::Decodable for TopicPartition {
+impl crate::wire::ReadInto for TopicPartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -69,27 +69,26 @@ impl crate::Encodable for ConsumerProtocolSubscription {
         }
     }
 }
-impl crate::Decodable for ConsumerProtocolSubscription {
+impl crate::wire::ReadInto for ConsumerProtocolSubscription {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            topics: r.field(cx, "Topics")?,
-            user_data: r.field(cx, "UserData")?,
-            owned_partitions: if cx.version >= 1i16 {
-                r.field(cx, "OwnedPartitions")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            generation_id: if cx.version >= 2i16 {
-                r.field(cx, "GenerationId")?
-            } else {
-                -1i32
-            },
-            rack_id: if cx.version >= 3i16 { r.field(cx, "RackId")? } else { None },
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topics = r.field(cx, "Topics")?;
+        this.user_data = r.field(cx, "UserData")?;
+        if cx.version >= 1i16 {
+            this.owned_partitions = r.field(cx, "OwnedPartitions")?;
+        }
+        if cx.version >= 2i16 {
+            this.generation_id = r.field(cx, "GenerationId")?;
+        }
+        if cx.version >= 3i16 {
+            this.rack_id = r.field(cx, "RackId")?;
+        }
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -147,16 +146,17 @@ impl crate::Encodable for TopicPartition {
         w.put(&self.partitions, cx);
     }
 }
-impl crate::Decodable for TopicPartition {
+impl crate::wire::ReadInto for TopicPartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -21,15 +21,16 @@ impl crate::Encodable for ControlRecordTypeSchema {
         w.put(&self.r#type, cx);
     }
 }
-impl crate::Decodable for ControlRecordTypeSchema {
+impl crate::wire::ReadInto for ControlRecordTypeSchema {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            r#type: r.field(cx, "Type")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.r#type = r.field(cx, "Type")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

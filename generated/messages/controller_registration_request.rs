@@ -49,25 +49,24 @@ impl crate::Encodable for ControllerRegistrationRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ControllerRegistrationRequest {
+impl crate::wire::ReadInto for ControllerRegistrationRequest {
     const MIN_SIZE: usize = 24usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            controller_id: r.field(cx, "ControllerId")?,
-            incarnation_id: r.field(cx, "IncarnationId")?,
-            zk_migration_ready: r.field(cx, "ZkMigrationReady")?,
-            listeners: r.field(cx, "Listeners")?,
-            features: r.field(cx, "Features")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.controller_id = r.field(cx, "ControllerId")?;
+        this.incarnation_id = r.field(cx, "IncarnationId")?;
+        this.zk_migration_ready = r.field(cx, "ZkMigrationReady")?;
+        this.listeners = r.field(cx, "Listeners")?;
+        this.features = r.field(cx, "Features")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -134,24 +133,23 @@ impl crate::Encodable for Listener {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Listener {
+impl crate::wire::ReadInto for Listener {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            security_protocol: r.field(cx, "SecurityProtocol")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.security_protocol = r.field(cx, "SecurityProtocol")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -202,23 +200,22 @@ impl crate::Encodable for Feature {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Feature {
+impl crate::wire::ReadInto for Feature {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            min_supported_version: r.field(cx, "MinSupportedVersion")?,
-            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.min_supported_version = r.field(cx, "MinSupportedVersion")?;
+        this.max_supported_version = r.field(cx, "MaxSupportedVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

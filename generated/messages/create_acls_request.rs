@@ -40,23 +40,22 @@ impl crate::Encodable for CreateAclsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreateAclsRequest {
+impl crate::wire::ReadInto for CreateAclsRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            creations: r.field(cx, "Creations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.creations = r.field(cx, "Creations")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -164,33 +163,30 @@ impl crate::Encodable for AclCreation {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AclCreation {
+impl crate::wire::ReadInto for AclCreation {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            resource_pattern_type: if cx.version >= 1i16 {
-                r.field(cx, "ResourcePatternType")?
-            } else {
-                3i8
-            },
-            principal: r.field(cx, "Principal")?,
-            host: r.field(cx, "Host")?,
-            operation: r.field(cx, "Operation")?,
-            permission_type: r.field(cx, "PermissionType")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            this.resource_pattern_type = r.field(cx, "ResourcePatternType")?;
+        }
+        this.principal = r.field(cx, "Principal")?;
+        this.host = r.field(cx, "Host")?;
+        this.operation = r.field(cx, "Operation")?;
+        this.permission_type = r.field(cx, "PermissionType")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

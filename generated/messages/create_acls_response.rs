@@ -42,24 +42,23 @@ impl crate::Encodable for CreateAclsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CreateAclsResponse {
+impl crate::wire::ReadInto for CreateAclsResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.results = r.field(cx, "Results")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -134,24 +133,23 @@ impl crate::Encodable for AclCreationResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AclCreationResult {
+impl crate::wire::ReadInto for AclCreationResult {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

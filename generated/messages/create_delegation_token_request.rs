@@ -93,34 +93,29 @@ impl crate::Encodable for CreateDelegationTokenRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreateDelegationTokenRequest {
+impl crate::wire::ReadInto for CreateDelegationTokenRequest {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            owner_principal_type: if cx.version >= 3i16 {
-                r.field(cx, "OwnerPrincipalType")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            owner_principal_name: if cx.version >= 3i16 {
-                r.field(cx, "OwnerPrincipalName")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            renewers: r.field(cx, "Renewers")?,
-            max_lifetime_ms: r.field(cx, "MaxLifetimeMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.owner_principal_type = r.field(cx, "OwnerPrincipalType")?;
+        }
+        if cx.version >= 3i16 {
+            this.owner_principal_name = r.field(cx, "OwnerPrincipalName")?;
+        }
+        this.renewers = r.field(cx, "Renewers")?;
+        this.max_lifetime_ms = r.field(cx, "MaxLifetimeMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -197,24 +192,23 @@ impl crate::Encodable for CreatableRenewers {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatableRenewers {
+impl crate::wire::ReadInto for CreatableRenewers {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            principal_type: r.field(cx, "PrincipalType")?,
-            principal_name: r.field(cx, "PrincipalName")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.principal_type = r.field(cx, "PrincipalType")?;
+        this.principal_name = r.field(cx, "PrincipalName")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -112,41 +112,38 @@ impl crate::Encodable for CreateDelegationTokenResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CreateDelegationTokenResponse {
+impl crate::wire::ReadInto for CreateDelegationTokenResponse {
     const MIN_SIZE: usize = 34usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            principal_type: r.field(cx, "PrincipalType")?,
-            principal_name: r.field(cx, "PrincipalName")?,
-            token_requester_principal_type: if cx.version >= 3i16 {
-                r.field(cx, "TokenRequesterPrincipalType")?
-            } else {
-                crate::StrBytes::new()
-            },
-            token_requester_principal_name: if cx.version >= 3i16 {
-                r.field(cx, "TokenRequesterPrincipalName")?
-            } else {
-                crate::StrBytes::new()
-            },
-            issue_timestamp_ms: r.field(cx, "IssueTimestampMs")?,
-            expiry_timestamp_ms: r.field(cx, "ExpiryTimestampMs")?,
-            max_timestamp_ms: r.field(cx, "MaxTimestampMs")?,
-            token_id: r.field(cx, "TokenId")?,
-            hmac: r.field(cx, "Hmac")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.principal_type = r.field(cx, "PrincipalType")?;
+        this.principal_name = r.field(cx, "PrincipalName")?;
+        if cx.version >= 3i16 {
+            this.token_requester_principal_type = r
+                .field(cx, "TokenRequesterPrincipalType")?;
+        }
+        if cx.version >= 3i16 {
+            this.token_requester_principal_name = r
+                .field(cx, "TokenRequesterPrincipalName")?;
+        }
+        this.issue_timestamp_ms = r.field(cx, "IssueTimestampMs")?;
+        this.expiry_timestamp_ms = r.field(cx, "ExpiryTimestampMs")?;
+        this.max_timestamp_ms = r.field(cx, "MaxTimestampMs")?;
+        this.token_id = r.field(cx, "TokenId")?;
+        this.hmac = r.field(cx, "Hmac")?;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -47,25 +47,24 @@ impl crate::Encodable for CreatePartitionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatePartitionsRequest {
+impl crate::wire::ReadInto for CreatePartitionsRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topics: r.field(cx, "Topics")?,
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            validate_only: r.field(cx, "ValidateOnly")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topics = r.field(cx, "Topics")?;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        this.validate_only = r.field(cx, "ValidateOnly")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -128,23 +127,22 @@ impl crate::Encodable for CreatePartitionsAssignment {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatePartitionsAssignment {
+impl crate::wire::ReadInto for CreatePartitionsAssignment {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_ids: r.field(cx, "BrokerIds")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_ids = r.field(cx, "BrokerIds")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -214,25 +212,24 @@ impl crate::Encodable for CreatePartitionsTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatePartitionsTopic {
+impl crate::wire::ReadInto for CreatePartitionsTopic {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            count: r.field(cx, "Count")?,
-            assignments: r.field(cx, "Assignments")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.count = r.field(cx, "Count")?;
+        this.assignments = r.field(cx, "Assignments")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -66,29 +66,26 @@ impl crate::Encodable for CreateTopicsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreateTopicsRequest {
+impl crate::wire::ReadInto for CreateTopicsRequest {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topics: r.field(cx, "Topics")?,
-            timeout_ms: r.field(cx, "timeoutMs")?,
-            validate_only: if cx.version >= 1i16 {
-                r.field(cx, "validateOnly")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topics = r.field(cx, "Topics")?;
+        this.timeout_ms = r.field(cx, "timeoutMs")?;
+        if cx.version >= 1i16 {
+            this.validate_only = r.field(cx, "validateOnly")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -155,24 +152,23 @@ impl crate::Encodable for CreatableReplicaAssignment {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatableReplicaAssignment {
+impl crate::wire::ReadInto for CreatableReplicaAssignment {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            broker_ids: r.field(cx, "BrokerIds")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.broker_ids = r.field(cx, "BrokerIds")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -238,24 +234,23 @@ impl crate::Encodable for CreatableTopicConfig {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatableTopicConfig {
+impl crate::wire::ReadInto for CreatableTopicConfig {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            value: r.field(cx, "Value")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.value = r.field(cx, "Value")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -324,27 +319,26 @@ impl crate::Encodable for CreatableTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CreatableTopic {
+impl crate::wire::ReadInto for CreatableTopic {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            num_partitions: r.field(cx, "NumPartitions")?,
-            replication_factor: r.field(cx, "ReplicationFactor")?,
-            assignments: r.field(cx, "Assignments")?,
-            configs: r.field(cx, "Configs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.num_partitions = r.field(cx, "NumPartitions")?;
+        this.replication_factor = r.field(cx, "ReplicationFactor")?;
+        this.assignments = r.field(cx, "Assignments")?;
+        this.configs = r.field(cx, "Configs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -47,28 +47,25 @@ impl crate::Encodable for CreateTopicsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CreateTopicsResponse {
+impl crate::wire::ReadInto for CreateTopicsResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 2i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 2i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -151,25 +148,24 @@ impl crate::Encodable for CreatableTopicConfigs {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CreatableTopicConfigs {
+impl crate::wire::ReadInto for CreatableTopicConfigs {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            value: r.field(cx, "Value")?,
-            read_only: r.field(cx, "ReadOnly")?,
-            config_source: r.field(cx, "ConfigSource")?,
-            is_sensitive: r.field(cx, "IsSensitive")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.value = r.field(cx, "Value")?;
+        this.read_only = r.field(cx, "ReadOnly")?;
+        this.config_source = r.field(cx, "ConfigSource")?;
+        this.is_sensitive = r.field(cx, "IsSensitive")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -290,43 +286,31 @@ impl crate::Encodable for CreatableTopicResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CreatableTopicResult {
+impl crate::wire::ReadInto for CreatableTopicResult {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            topic_id: if cx.version >= 7i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 1i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            topic_config_error_code: 0i16,
-            num_partitions: if cx.version >= 5i16 {
-                r.field(cx, "NumPartitions")?
-            } else {
-                -1i32
-            },
-            replication_factor: if cx.version >= 5i16 {
-                r.field(cx, "ReplicationFactor")?
-            } else {
-                -1i16
-            },
-            configs: if cx.version >= 5i16 {
-                r.field(cx, "Configs")?
-            } else {
-                Some(::std::vec::Vec::new())
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        if cx.version >= 7i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 1i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
+        if cx.version >= 5i16 {
+            this.num_partitions = r.field(cx, "NumPartitions")?;
+        }
+        if cx.version >= 5i16 {
+            this.replication_factor = r.field(cx, "ReplicationFactor")?;
+        }
+        if cx.version >= 5i16 {
+            this.configs = r.field(cx, "Configs")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -339,7 +323,7 @@ impl crate::Decodable for CreatableTopicResult {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -39,23 +39,22 @@ impl crate::Encodable for DefaultPrincipalData {
         t.finish(w);
     }
 }
-impl crate::Decodable for DefaultPrincipalData {
+impl crate::wire::ReadInto for DefaultPrincipalData {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            r#type: r.field(cx, "Type")?,
-            name: r.field(cx, "Name")?,
-            token_authenticated: r.field(cx, "TokenAuthenticated")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.r#type = r.field(cx, "Type")?;
+        this.name = r.field(cx, "Name")?;
+        this.token_authenticated = r.field(cx, "TokenAuthenticated")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

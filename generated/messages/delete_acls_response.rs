@@ -42,24 +42,23 @@ impl crate::Encodable for DeleteAclsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeleteAclsResponse {
+impl crate::wire::ReadInto for DeleteAclsResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            filter_results: r.field(cx, "FilterResults")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.filter_results = r.field(cx, "FilterResults")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -179,35 +178,32 @@ impl crate::Encodable for DeleteAclsMatchingAcl {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeleteAclsMatchingAcl {
+impl crate::wire::ReadInto for DeleteAclsMatchingAcl {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            pattern_type: if cx.version >= 1i16 {
-                r.field(cx, "PatternType")?
-            } else {
-                3i8
-            },
-            principal: r.field(cx, "Principal")?,
-            host: r.field(cx, "Host")?,
-            operation: r.field(cx, "Operation")?,
-            permission_type: r.field(cx, "PermissionType")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            this.pattern_type = r.field(cx, "PatternType")?;
+        }
+        this.principal = r.field(cx, "Principal")?;
+        this.host = r.field(cx, "Host")?;
+        this.operation = r.field(cx, "Operation")?;
+        this.permission_type = r.field(cx, "PermissionType")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -285,25 +281,24 @@ impl crate::Encodable for DeleteAclsFilterResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeleteAclsFilterResult {
+impl crate::wire::ReadInto for DeleteAclsFilterResult {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            matching_acls: r.field(cx, "MatchingAcls")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.matching_acls = r.field(cx, "MatchingAcls")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -40,23 +40,22 @@ impl crate::Encodable for DeleteGroupsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DeleteGroupsRequest {
+impl crate::wire::ReadInto for DeleteGroupsRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            groups_names: r.field(cx, "GroupsNames")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.groups_names = r.field(cx, "GroupsNames")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -42,24 +42,23 @@ impl crate::Encodable for DeleteGroupsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeleteGroupsResponse {
+impl crate::wire::ReadInto for DeleteGroupsResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.results = r.field(cx, "Results")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -134,29 +133,26 @@ impl crate::Encodable for DeletableGroupResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeletableGroupResult {
+impl crate::wire::ReadInto for DeletableGroupResult {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 3i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                None
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 3i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

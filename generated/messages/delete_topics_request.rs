@@ -60,33 +60,28 @@ impl crate::Encodable for DeleteTopicsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DeleteTopicsRequest {
+impl crate::wire::ReadInto for DeleteTopicsRequest {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topics: if cx.version >= 6i16 {
-                r.field(cx, "Topics")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            topic_names: if cx.version <= 5i16 {
-                r.field(cx, "TopicNames")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 6i16 {
+            this.topics = r.field(cx, "Topics")?;
+        }
+        if cx.version <= 5i16 {
+            this.topic_names = r.field(cx, "TopicNames")?;
+        }
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -155,22 +150,21 @@ impl crate::Encodable for DeleteTopicState {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DeleteTopicState {
+impl crate::wire::ReadInto for DeleteTopicState {
     const MIN_SIZE: usize = 17usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            topic_id: r.field(cx, "TopicId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.topic_id = r.field(cx, "TopicId")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

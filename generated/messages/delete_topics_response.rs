@@ -47,28 +47,25 @@ impl crate::Encodable for DeleteTopicsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeleteTopicsResponse {
+impl crate::wire::ReadInto for DeleteTopicsResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            responses: r.field(cx, "Responses")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.responses = r.field(cx, "Responses")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -168,38 +165,33 @@ impl crate::Encodable for DeletableTopicResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DeletableTopicResult {
+impl crate::wire::ReadInto for DeletableTopicResult {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version >= 6i16 {
-                r.field(cx, "Name")?
-            } else {
-                Some(r.field(cx, "Name")?)
-            },
-            topic_id: if cx.version >= 6i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 5i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                None
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = if cx.version >= 6i16 {
+            r.field(cx, "Name")?
+        } else {
+            Some(r.field(cx, "Name")?)
         };
+        if cx.version >= 6i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 5i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

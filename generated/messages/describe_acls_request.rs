@@ -87,33 +87,30 @@ impl crate::Encodable for DescribeAclsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeAclsRequest {
+impl crate::wire::ReadInto for DescribeAclsRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_type_filter: r.field(cx, "ResourceTypeFilter")?,
-            resource_name_filter: r.field(cx, "ResourceNameFilter")?,
-            pattern_type_filter: if cx.version >= 1i16 {
-                r.field(cx, "PatternTypeFilter")?
-            } else {
-                3i8
-            },
-            principal_filter: r.field(cx, "PrincipalFilter")?,
-            host_filter: r.field(cx, "HostFilter")?,
-            operation: r.field(cx, "Operation")?,
-            permission_type: r.field(cx, "PermissionType")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_type_filter = r.field(cx, "ResourceTypeFilter")?;
+        this.resource_name_filter = r.field(cx, "ResourceNameFilter")?;
+        if cx.version >= 1i16 {
+            this.pattern_type_filter = r.field(cx, "PatternTypeFilter")?;
+        }
+        this.principal_filter = r.field(cx, "PrincipalFilter")?;
+        this.host_filter = r.field(cx, "HostFilter")?;
+        this.operation = r.field(cx, "Operation")?;
+        this.permission_type = r.field(cx, "PermissionType")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -61,26 +61,25 @@ impl crate::Encodable for DescribeAclsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeAclsResponse {
+impl crate::wire::ReadInto for DescribeAclsResponse {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            resources: r.field(cx, "Resources")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.resources = r.field(cx, "Resources")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -156,26 +155,25 @@ impl crate::Encodable for AclDescription {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AclDescription {
+impl crate::wire::ReadInto for AclDescription {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            principal: r.field(cx, "Principal")?,
-            host: r.field(cx, "Host")?,
-            operation: r.field(cx, "Operation")?,
-            permission_type: r.field(cx, "PermissionType")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.principal = r.field(cx, "Principal")?;
+        this.host = r.field(cx, "Host")?;
+        this.operation = r.field(cx, "Operation")?;
+        this.permission_type = r.field(cx, "PermissionType")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -261,30 +259,27 @@ impl crate::Encodable for DescribeAclsResource {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeAclsResource {
+impl crate::wire::ReadInto for DescribeAclsResource {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            pattern_type: if cx.version >= 1i16 {
-                r.field(cx, "PatternType")?
-            } else {
-                3i8
-            },
-            acls: r.field(cx, "Acls")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            this.pattern_type = r.field(cx, "PatternType")?;
+        }
+        this.acls = r.field(cx, "Acls")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -44,24 +44,23 @@ impl crate::Encodable for DescribeClientQuotasRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeClientQuotasRequest {
+impl crate::wire::ReadInto for DescribeClientQuotasRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            components: r.field(cx, "Components")?,
-            strict: r.field(cx, "Strict")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.components = r.field(cx, "Components")?;
+        this.strict = r.field(cx, "Strict")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -142,25 +141,24 @@ impl crate::Encodable for ComponentData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ComponentData {
+impl crate::wire::ReadInto for ComponentData {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            entity_type: r.field(cx, "EntityType")?,
-            match_type: r.field(cx, "MatchType")?,
-            r#match: r.field(cx, "Match")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.entity_type = r.field(cx, "EntityType")?;
+        this.match_type = r.field(cx, "MatchType")?;
+        this.r#match = r.field(cx, "Match")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -67,32 +67,27 @@ impl crate::Encodable for DescribeClusterRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeClusterRequest {
+impl crate::wire::ReadInto for DescribeClusterRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            include_cluster_authorized_operations: r
-                .field(cx, "IncludeClusterAuthorizedOperations")?,
-            endpoint_type: if cx.version >= 1i16 {
-                r.field(cx, "EndpointType")?
-            } else {
-                1i8
-            },
-            include_fenced_brokers: if cx.version >= 2i16 {
-                r.field(cx, "IncludeFencedBrokers")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.include_cluster_authorized_operations = r
+            .field(cx, "IncludeClusterAuthorizedOperations")?;
+        if cx.version >= 1i16 {
+            this.endpoint_type = r.field(cx, "EndpointType")?;
+        }
+        if cx.version >= 2i16 {
+            this.include_fenced_brokers = r.field(cx, "IncludeFencedBrokers")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -84,32 +84,29 @@ impl crate::Encodable for DescribeClusterResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeClusterResponse {
+impl crate::wire::ReadInto for DescribeClusterResponse {
     const MIN_SIZE: usize = 17usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            endpoint_type: if cx.version >= 1i16 {
-                r.field(cx, "EndpointType")?
-            } else {
-                1i8
-            },
-            cluster_id: r.field(cx, "ClusterId")?,
-            controller_id: r.field(cx, "ControllerId")?,
-            brokers: r.field(cx, "Brokers")?,
-            cluster_authorized_operations: r.field(cx, "ClusterAuthorizedOperations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        if cx.version >= 1i16 {
+            this.endpoint_type = r.field(cx, "EndpointType")?;
+        }
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.controller_id = r.field(cx, "ControllerId")?;
+        this.brokers = r.field(cx, "Brokers")?;
+        this.cluster_authorized_operations = r.field(cx, "ClusterAuthorizedOperations")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -192,25 +189,26 @@ impl crate::Encodable for DescribeClusterBroker {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeClusterBroker {
+impl crate::wire::ReadInto for DescribeClusterBroker {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            broker_id: r.field(cx, "BrokerId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            is_fenced: if cx.version >= 2i16 { r.field(cx, "IsFenced")? } else { false },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.broker_id = r.field(cx, "BrokerId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
+        if cx.version >= 2i16 {
+            this.is_fenced = r.field(cx, "IsFenced")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -64,33 +64,28 @@ impl crate::Encodable for DescribeConfigsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeConfigsRequest {
+impl crate::wire::ReadInto for DescribeConfigsRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resources: r.field(cx, "Resources")?,
-            include_synonyms: if cx.version >= 1i16 {
-                r.field(cx, "IncludeSynonyms")?
-            } else {
-                false
-            },
-            include_documentation: if cx.version >= 3i16 {
-                r.field(cx, "IncludeDocumentation")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resources = r.field(cx, "Resources")?;
+        if cx.version >= 1i16 {
+            this.include_synonyms = r.field(cx, "IncludeSynonyms")?;
+        }
+        if cx.version >= 3i16 {
+            this.include_documentation = r.field(cx, "IncludeDocumentation")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -172,25 +167,24 @@ impl crate::Encodable for DescribeConfigsResource {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeConfigsResource {
+impl crate::wire::ReadInto for DescribeConfigsResource {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            configuration_keys: r.field(cx, "ConfigurationKeys")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        this.configuration_keys = r.field(cx, "ConfigurationKeys")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

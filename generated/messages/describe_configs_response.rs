@@ -42,24 +42,23 @@ impl crate::Encodable for DescribeConfigsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeConfigsResponse {
+impl crate::wire::ReadInto for DescribeConfigsResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.results = r.field(cx, "Results")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -140,25 +139,24 @@ impl crate::Encodable for DescribeConfigsSynonym {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeConfigsSynonym {
+impl crate::wire::ReadInto for DescribeConfigsSynonym {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            value: r.field(cx, "Value")?,
-            source: r.field(cx, "Source")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.value = r.field(cx, "Value")?;
+        this.source = r.field(cx, "Source")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -288,51 +286,40 @@ impl crate::Encodable for DescribeConfigsResourceResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeConfigsResourceResult {
+impl crate::wire::ReadInto for DescribeConfigsResourceResult {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            value: r.field(cx, "Value")?,
-            read_only: r.field(cx, "ReadOnly")?,
-            is_default: if cx.version <= 0i16 {
-                r.field(cx, "IsDefault")?
-            } else {
-                false
-            },
-            config_source: if cx.version >= 1i16 {
-                r.field(cx, "ConfigSource")?
-            } else {
-                -1i8
-            },
-            is_sensitive: r.field(cx, "IsSensitive")?,
-            synonyms: if cx.version >= 1i16 {
-                r.field(cx, "Synonyms")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            config_type: if cx.version >= 3i16 {
-                r.field(cx, "ConfigType")?
-            } else {
-                0i8
-            },
-            documentation: if cx.version >= 3i16 {
-                r.field(cx, "Documentation")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.value = r.field(cx, "Value")?;
+        this.read_only = r.field(cx, "ReadOnly")?;
+        if cx.version <= 0i16 {
+            this.is_default = r.field(cx, "IsDefault")?;
+        }
+        if cx.version >= 1i16 {
+            this.config_source = r.field(cx, "ConfigSource")?;
+        }
+        this.is_sensitive = r.field(cx, "IsSensitive")?;
+        if cx.version >= 1i16 {
+            this.synonyms = r.field(cx, "Synonyms")?;
+        }
+        if cx.version >= 3i16 {
+            this.config_type = r.field(cx, "ConfigType")?;
+        }
+        if cx.version >= 3i16 {
+            this.documentation = r.field(cx, "Documentation")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -429,27 +416,26 @@ impl crate::Encodable for DescribeConfigsResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeConfigsResult {
+impl crate::wire::ReadInto for DescribeConfigsResult {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            configs: r.field(cx, "Configs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        this.configs = r.field(cx, "Configs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -48,23 +48,22 @@ impl crate::Encodable for DescribeDelegationTokenRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeDelegationTokenRequest {
+impl crate::wire::ReadInto for DescribeDelegationTokenRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            owners: r.field(cx, "Owners")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.owners = r.field(cx, "Owners")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -130,24 +129,23 @@ impl crate::Encodable for DescribeDelegationTokenOwner {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeDelegationTokenOwner {
+impl crate::wire::ReadInto for DescribeDelegationTokenOwner {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            principal_type: r.field(cx, "PrincipalType")?,
-            principal_name: r.field(cx, "PrincipalName")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.principal_type = r.field(cx, "PrincipalType")?;
+        this.principal_name = r.field(cx, "PrincipalName")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

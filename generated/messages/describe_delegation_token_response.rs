@@ -46,25 +46,24 @@ impl crate::Encodable for DescribeDelegationTokenResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeDelegationTokenResponse {
+impl crate::wire::ReadInto for DescribeDelegationTokenResponse {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            tokens: r.field(cx, "Tokens")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.tokens = r.field(cx, "Tokens")?;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -132,24 +131,23 @@ impl crate::Encodable for DescribedDelegationTokenRenewer {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedDelegationTokenRenewer {
+impl crate::wire::ReadInto for DescribedDelegationTokenRenewer {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            principal_type: r.field(cx, "PrincipalType")?,
-            principal_name: r.field(cx, "PrincipalName")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.principal_type = r.field(cx, "PrincipalType")?;
+        this.principal_name = r.field(cx, "PrincipalName")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -268,40 +266,37 @@ impl crate::Encodable for DescribedDelegationToken {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedDelegationToken {
+impl crate::wire::ReadInto for DescribedDelegationToken {
     const MIN_SIZE: usize = 29usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            principal_type: r.field(cx, "PrincipalType")?,
-            principal_name: r.field(cx, "PrincipalName")?,
-            token_requester_principal_type: if cx.version >= 3i16 {
-                r.field(cx, "TokenRequesterPrincipalType")?
-            } else {
-                crate::StrBytes::new()
-            },
-            token_requester_principal_name: if cx.version >= 3i16 {
-                r.field(cx, "TokenRequesterPrincipalName")?
-            } else {
-                crate::StrBytes::new()
-            },
-            issue_timestamp: r.field(cx, "IssueTimestamp")?,
-            expiry_timestamp: r.field(cx, "ExpiryTimestamp")?,
-            max_timestamp: r.field(cx, "MaxTimestamp")?,
-            token_id: r.field(cx, "TokenId")?,
-            hmac: r.field(cx, "Hmac")?,
-            renewers: r.field(cx, "Renewers")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.principal_type = r.field(cx, "PrincipalType")?;
+        this.principal_name = r.field(cx, "PrincipalName")?;
+        if cx.version >= 3i16 {
+            this.token_requester_principal_type = r
+                .field(cx, "TokenRequesterPrincipalType")?;
+        }
+        if cx.version >= 3i16 {
+            this.token_requester_principal_name = r
+                .field(cx, "TokenRequesterPrincipalName")?;
+        }
+        this.issue_timestamp = r.field(cx, "IssueTimestamp")?;
+        this.expiry_timestamp = r.field(cx, "ExpiryTimestamp")?;
+        this.max_timestamp = r.field(cx, "MaxTimestamp")?;
+        this.token_id = r.field(cx, "TokenId")?;
+        this.hmac = r.field(cx, "Hmac")?;
+        this.renewers = r.field(cx, "Renewers")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

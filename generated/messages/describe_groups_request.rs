@@ -52,28 +52,26 @@ impl crate::Encodable for DescribeGroupsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeGroupsRequest {
+impl crate::wire::ReadInto for DescribeGroupsRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            groups: r.field(cx, "Groups")?,
-            include_authorized_operations: if cx.version >= 3i16 {
-                r.field(cx, "IncludeAuthorizedOperations")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.groups = r.field(cx, "Groups")?;
+        if cx.version >= 3i16 {
+            this.include_authorized_operations = r
+                .field(cx, "IncludeAuthorizedOperations")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

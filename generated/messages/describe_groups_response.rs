@@ -47,28 +47,25 @@ impl crate::Encodable for DescribeGroupsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeGroupsResponse {
+impl crate::wire::ReadInto for DescribeGroupsResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            groups: r.field(cx, "Groups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.groups = r.field(cx, "Groups")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -165,32 +162,29 @@ impl crate::Encodable for DescribedGroupMember {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedGroupMember {
+impl crate::wire::ReadInto for DescribedGroupMember {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: if cx.version >= 4i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            client_id: r.field(cx, "ClientId")?,
-            client_host: r.field(cx, "ClientHost")?,
-            member_metadata: r.field(cx, "MemberMetadata")?,
-            member_assignment: r.field(cx, "MemberAssignment")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        if cx.version >= 4i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        this.client_id = r.field(cx, "ClientId")?;
+        this.client_host = r.field(cx, "ClientHost")?;
+        this.member_metadata = r.field(cx, "MemberMetadata")?;
+        this.member_assignment = r.field(cx, "MemberAssignment")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -313,38 +307,33 @@ impl crate::Encodable for DescribedGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedGroup {
+impl crate::wire::ReadInto for DescribedGroup {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 6i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                None
-            },
-            group_id: r.field(cx, "GroupId")?,
-            group_state: r.field(cx, "GroupState")?,
-            protocol_type: r.field(cx, "ProtocolType")?,
-            protocol_data: r.field(cx, "ProtocolData")?,
-            members: r.field(cx, "Members")?,
-            authorized_operations: if cx.version >= 3i16 {
-                r.field(cx, "AuthorizedOperations")?
-            } else {
-                -2147483648i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 6i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
+        this.group_id = r.field(cx, "GroupId")?;
+        this.group_state = r.field(cx, "GroupState")?;
+        this.protocol_type = r.field(cx, "ProtocolType")?;
+        this.protocol_data = r.field(cx, "ProtocolData")?;
+        this.members = r.field(cx, "Members")?;
+        if cx.version >= 3i16 {
+            this.authorized_operations = r.field(cx, "AuthorizedOperations")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

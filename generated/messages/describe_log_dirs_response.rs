@@ -51,29 +51,26 @@ impl crate::Encodable for DescribeLogDirsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeLogDirsResponse {
+impl crate::wire::ReadInto for DescribeLogDirsResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: if cx.version >= 3i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        if cx.version >= 3i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        this.results = r.field(cx, "Results")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -149,26 +146,25 @@ impl crate::Encodable for DescribeLogDirsPartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeLogDirsPartition {
+impl crate::wire::ReadInto for DescribeLogDirsPartition {
     const MIN_SIZE: usize = 21usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            partition_size: r.field(cx, "PartitionSize")?,
-            offset_lag: r.field(cx, "OffsetLag")?,
-            is_future_key: r.field(cx, "IsFutureKey")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.partition_size = r.field(cx, "PartitionSize")?;
+        this.offset_lag = r.field(cx, "OffsetLag")?;
+        this.is_future_key = r.field(cx, "IsFutureKey")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -227,24 +223,23 @@ impl crate::Encodable for DescribeLogDirsTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeLogDirsTopic {
+impl crate::wire::ReadInto for DescribeLogDirsTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -339,40 +334,33 @@ impl crate::Encodable for DescribeLogDirsResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeLogDirsResult {
+impl crate::wire::ReadInto for DescribeLogDirsResult {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            log_dir: r.field(cx, "LogDir")?,
-            topics: r.field(cx, "Topics")?,
-            total_bytes: if cx.version >= 4i16 {
-                r.field(cx, "TotalBytes")?
-            } else {
-                -1i64
-            },
-            usable_bytes: if cx.version >= 4i16 {
-                r.field(cx, "UsableBytes")?
-            } else {
-                -1i64
-            },
-            is_cordoned: if cx.version >= 5i16 {
-                r.field(cx, "IsCordoned")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.log_dir = r.field(cx, "LogDir")?;
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 4i16 {
+            this.total_bytes = r.field(cx, "TotalBytes")?;
+        }
+        if cx.version >= 4i16 {
+            this.usable_bytes = r.field(cx, "UsableBytes")?;
+        }
+        if cx.version >= 5i16 {
+            this.is_cordoned = r.field(cx, "IsCordoned")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

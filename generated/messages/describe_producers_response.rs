@@ -36,22 +36,21 @@ impl crate::Encodable for DescribeProducersResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeProducersResponse {
+impl crate::wire::ReadInto for DescribeProducersResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -137,26 +136,25 @@ impl crate::Encodable for ProducerState {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ProducerState {
+impl crate::wire::ReadInto for ProducerState {
     const MIN_SIZE: usize = 37usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            last_sequence: r.field(cx, "LastSequence")?,
-            last_timestamp: r.field(cx, "LastTimestamp")?,
-            coordinator_epoch: r.field(cx, "CoordinatorEpoch")?,
-            current_txn_start_offset: r.field(cx, "CurrentTxnStartOffset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        this.last_sequence = r.field(cx, "LastSequence")?;
+        this.last_timestamp = r.field(cx, "LastTimestamp")?;
+        this.coordinator_epoch = r.field(cx, "CoordinatorEpoch")?;
+        this.current_txn_start_offset = r.field(cx, "CurrentTxnStartOffset")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -214,24 +212,23 @@ impl crate::Encodable for PartitionResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionResponse {
+impl crate::wire::ReadInto for PartitionResponse {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            active_producers: r.field(cx, "ActiveProducers")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.active_producers = r.field(cx, "ActiveProducers")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -280,22 +277,21 @@ impl crate::Encodable for TopicResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicResponse {
+impl crate::wire::ReadInto for TopicResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -68,32 +68,27 @@ impl crate::Encodable for DescribeQuorumResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeQuorumResponse {
+impl crate::wire::ReadInto for DescribeQuorumResponse {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 2i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            topics: r.field(cx, "Topics")?,
-            nodes: if cx.version >= 2i16 {
-                r.field(cx, "Nodes")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 2i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 2i16 {
+            this.nodes = r.field(cx, "Nodes")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -190,37 +185,30 @@ impl crate::Encodable for ReplicaState {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReplicaState {
+impl crate::wire::ReadInto for ReplicaState {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            replica_id: r.field(cx, "ReplicaId")?,
-            replica_directory_id: if cx.version >= 2i16 {
-                r.field(cx, "ReplicaDirectoryId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            log_end_offset: r.field(cx, "LogEndOffset")?,
-            last_fetch_timestamp: if cx.version >= 1i16 {
-                r.field(cx, "LastFetchTimestamp")?
-            } else {
-                -1i64
-            },
-            last_caught_up_timestamp: if cx.version >= 1i16 {
-                r.field(cx, "LastCaughtUpTimestamp")?
-            } else {
-                -1i64
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.replica_id = r.field(cx, "ReplicaId")?;
+        if cx.version >= 2i16 {
+            this.replica_directory_id = r.field(cx, "ReplicaDirectoryId")?;
+        }
+        this.log_end_offset = r.field(cx, "LogEndOffset")?;
+        if cx.version >= 1i16 {
+            this.last_fetch_timestamp = r.field(cx, "LastFetchTimestamp")?;
+        }
+        if cx.version >= 1i16 {
+            this.last_caught_up_timestamp = r.field(cx, "LastCaughtUpTimestamp")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -319,32 +307,29 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 25usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: if cx.version >= 2i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            high_watermark: r.field(cx, "HighWatermark")?,
-            current_voters: r.field(cx, "CurrentVoters")?,
-            observers: r.field(cx, "Observers")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 2i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.high_watermark = r.field(cx, "HighWatermark")?;
+        this.current_voters = r.field(cx, "CurrentVoters")?;
+        this.observers = r.field(cx, "Observers")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -401,22 +386,21 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -467,23 +451,22 @@ impl crate::Encodable for Listener {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Listener {
+impl crate::wire::ReadInto for Listener {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -530,22 +513,21 @@ impl crate::Encodable for Node {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Node {
+impl crate::wire::ReadInto for Node {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            listeners: r.field(cx, "Listeners")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.listeners = r.field(cx, "Listeners")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -36,22 +36,21 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeShareGroupOffsetsResponse {
+impl crate::wire::ReadInto for DescribeShareGroupOffsetsResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            groups: r.field(cx, "Groups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.groups = r.field(cx, "Groups")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -139,26 +138,27 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeShareGroupOffsetsResponsePartition {
+impl crate::wire::ReadInto for DescribeShareGroupOffsetsResponsePartition {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            start_offset: r.field(cx, "StartOffset")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            lag: if cx.version >= 1i16 { r.field(cx, "Lag")? } else { -1i64 },
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.start_offset = r.field(cx, "StartOffset")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        if cx.version >= 1i16 {
+            this.lag = r.field(cx, "Lag")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -213,23 +213,22 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeShareGroupOffsetsResponseTopic {
+impl crate::wire::ReadInto for DescribeShareGroupOffsetsResponseTopic {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -286,24 +285,23 @@ impl crate::Encodable for DescribeShareGroupOffsetsResponseGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeShareGroupOffsetsResponseGroup {
+impl crate::wire::ReadInto for DescribeShareGroupOffsetsResponseGroup {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            topics: r.field(cx, "Topics")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.topics = r.field(cx, "Topics")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -53,23 +53,22 @@ impl crate::Encodable for DescribeTopicPartitionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeTopicPartitionsRequest {
+impl crate::wire::ReadInto for DescribeTopicPartitionsRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topics: r.field(cx, "Topics")?,
-            response_partition_limit: r.field(cx, "ResponsePartitionLimit")?,
-            cursor: r.nullable_struct_field(cx, "Cursor")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topics = r.field(cx, "Topics")?;
+        this.response_partition_limit = r.field(cx, "ResponsePartitionLimit")?;
+        this.cursor = r.nullable_struct_field(cx, "Cursor")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -122,21 +121,20 @@ impl crate::Encodable for TopicRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicRequest {
+impl crate::wire::ReadInto for TopicRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -181,22 +179,21 @@ impl crate::Encodable for Cursor {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Cursor {
+impl crate::wire::ReadInto for Cursor {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partition_index: r.field(cx, "PartitionIndex")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

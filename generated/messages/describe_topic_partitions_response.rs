@@ -41,23 +41,22 @@ impl crate::Encodable for DescribeTopicPartitionsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeTopicPartitionsResponse {
+impl crate::wire::ReadInto for DescribeTopicPartitionsResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            topics: r.field(cx, "Topics")?,
-            next_cursor: r.nullable_struct_field(cx, "NextCursor")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.topics = r.field(cx, "Topics")?;
+        this.next_cursor = r.nullable_struct_field(cx, "NextCursor")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -169,29 +168,28 @@ impl crate::Encodable for DescribeTopicPartitionsResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeTopicPartitionsResponsePartition {
+impl crate::wire::ReadInto for DescribeTopicPartitionsResponsePartition {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            partition_index: r.field(cx, "PartitionIndex")?,
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            replica_nodes: r.field(cx, "ReplicaNodes")?,
-            isr_nodes: r.field(cx, "IsrNodes")?,
-            eligible_leader_replicas: r.field(cx, "EligibleLeaderReplicas")?,
-            last_known_elr: r.field(cx, "LastKnownElr")?,
-            offline_replicas: r.field(cx, "OfflineReplicas")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.replica_nodes = r.field(cx, "ReplicaNodes")?;
+        this.isr_nodes = r.field(cx, "IsrNodes")?;
+        this.eligible_leader_replicas = r.field(cx, "EligibleLeaderReplicas")?;
+        this.last_known_elr = r.field(cx, "LastKnownElr")?;
+        this.offline_replicas = r.field(cx, "OfflineReplicas")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -273,26 +271,25 @@ impl crate::Encodable for DescribeTopicPartitionsResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeTopicPartitionsResponseTopic {
+impl crate::wire::ReadInto for DescribeTopicPartitionsResponseTopic {
     const MIN_SIZE: usize = 25usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            name: r.field(cx, "Name")?,
-            topic_id: r.field(cx, "TopicId")?,
-            is_internal: r.field(cx, "IsInternal")?,
-            partitions: r.field(cx, "Partitions")?,
-            topic_authorized_operations: r.field(cx, "TopicAuthorizedOperations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.name = r.field(cx, "Name")?;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.is_internal = r.field(cx, "IsInternal")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        this.topic_authorized_operations = r.field(cx, "TopicAuthorizedOperations")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -342,22 +339,21 @@ impl crate::Encodable for Cursor {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Cursor {
+impl crate::wire::ReadInto for Cursor {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partition_index: r.field(cx, "PartitionIndex")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

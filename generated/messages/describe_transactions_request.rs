@@ -34,21 +34,20 @@ impl crate::Encodable for DescribeTransactionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeTransactionsRequest {
+impl crate::wire::ReadInto for DescribeTransactionsRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_ids: r.field(cx, "TransactionalIds")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_ids = r.field(cx, "TransactionalIds")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -42,21 +42,20 @@ impl crate::Encodable for DescribeUserScramCredentialsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for DescribeUserScramCredentialsRequest {
+impl crate::wire::ReadInto for DescribeUserScramCredentialsRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            users: r.field(cx, "Users")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.users = r.field(cx, "Users")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -107,21 +106,20 @@ impl crate::Encodable for UserName {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for UserName {
+impl crate::wire::ReadInto for UserName {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

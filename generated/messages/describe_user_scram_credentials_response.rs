@@ -55,24 +55,23 @@ impl crate::Encodable for DescribeUserScramCredentialsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeUserScramCredentialsResponse {
+impl crate::wire::ReadInto for DescribeUserScramCredentialsResponse {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.results = r.field(cx, "Results")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -128,22 +127,21 @@ impl crate::Encodable for CredentialInfo {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CredentialInfo {
+impl crate::wire::ReadInto for CredentialInfo {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            mechanism: r.field(cx, "Mechanism")?,
-            iterations: r.field(cx, "Iterations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.mechanism = r.field(cx, "Mechanism")?;
+        this.iterations = r.field(cx, "Iterations")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -210,24 +208,23 @@ impl crate::Encodable for DescribeUserScramCredentialsResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribeUserScramCredentialsResult {
+impl crate::wire::ReadInto for DescribeUserScramCredentialsResult {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            user: r.field(cx, "User")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            credential_infos: r.field(cx, "CredentialInfos")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.user = r.field(cx, "User")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.credential_infos = r.field(cx, "CredentialInfos")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -66,29 +66,26 @@ impl crate::Encodable for ElectLeadersRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ElectLeadersRequest {
+impl crate::wire::ReadInto for ElectLeadersRequest {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            election_type: if cx.version >= 1i16 {
-                r.field(cx, "ElectionType")?
-            } else {
-                0i8
-            },
-            topic_partitions: r.field(cx, "TopicPartitions")?,
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.election_type = r.field(cx, "ElectionType")?;
+        }
+        this.topic_partitions = r.field(cx, "TopicPartitions")?;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -156,24 +153,23 @@ impl crate::Encodable for TopicPartitions {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicPartitions {
+impl crate::wire::ReadInto for TopicPartitions {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

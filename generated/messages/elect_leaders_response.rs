@@ -59,29 +59,26 @@ impl crate::Encodable for ElectLeadersResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ElectLeadersResponse {
+impl crate::wire::ReadInto for ElectLeadersResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: if cx.version >= 1i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            replica_election_results: r.field(cx, "ReplicaElectionResults")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        if cx.version >= 1i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        this.replica_election_results = r.field(cx, "ReplicaElectionResults")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -161,25 +158,24 @@ impl crate::Encodable for PartitionResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionResult {
+impl crate::wire::ReadInto for PartitionResult {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_id: r.field(cx, "PartitionId")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_id = r.field(cx, "PartitionId")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -237,24 +233,23 @@ impl crate::Encodable for ReplicaElectionResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReplicaElectionResult {
+impl crate::wire::ReadInto for ReplicaElectionResult {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: r.field(cx, "Topic")?,
-            partition_result: r.field(cx, "PartitionResult")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partition_result = r.field(cx, "PartitionResult")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

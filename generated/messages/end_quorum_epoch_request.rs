@@ -54,29 +54,26 @@ impl crate::Encodable for EndQuorumEpochRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for EndQuorumEpochRequest {
+impl crate::wire::ReadInto for EndQuorumEpochRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            topics: r.field(cx, "Topics")?,
-            leader_endpoints: if cx.version >= 1i16 {
-                r.field(cx, "LeaderEndpoints")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 1i16 {
+            this.leader_endpoints = r.field(cx, "LeaderEndpoints")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -139,22 +136,21 @@ impl crate::Encodable for ReplicaInfo {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ReplicaInfo {
+impl crate::wire::ReadInto for ReplicaInfo {
     const MIN_SIZE: usize = 21usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            candidate_id: r.field(cx, "CandidateId")?,
-            candidate_directory_id: r.field(cx, "CandidateDirectoryId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.candidate_id = r.field(cx, "CandidateId")?;
+        this.candidate_directory_id = r.field(cx, "CandidateDirectoryId")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -235,35 +231,30 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            preferred_successors: if cx.version <= 0i16 {
-                r.field(cx, "PreferredSuccessors")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            preferred_candidates: if cx.version >= 1i16 {
-                r.field(cx, "PreferredCandidates")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        if cx.version <= 0i16 {
+            this.preferred_successors = r.field(cx, "PreferredSuccessors")?;
+        }
+        if cx.version >= 1i16 {
+            this.preferred_candidates = r.field(cx, "PreferredCandidates")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -331,24 +322,23 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -403,23 +393,22 @@ impl crate::Encodable for LeaderEndpoint {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for LeaderEndpoint {
+impl crate::wire::ReadInto for LeaderEndpoint {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -21,15 +21,16 @@ impl crate::Encodable for EndTxnMarker {
         w.put(&self.coordinator_epoch, cx);
     }
 }
-impl crate::Decodable for EndTxnMarker {
+impl crate::wire::ReadInto for EndTxnMarker {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            coordinator_epoch: r.field(cx, "CoordinatorEpoch")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.coordinator_epoch = r.field(cx, "CoordinatorEpoch")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

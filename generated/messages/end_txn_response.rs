@@ -63,34 +63,29 @@ impl crate::Encodable for EndTxnResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for EndTxnResponse {
+impl crate::wire::ReadInto for EndTxnResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            producer_id: if cx.version >= 5i16 {
-                r.field(cx, "ProducerId")?
-            } else {
-                -1i64
-            },
-            producer_epoch: if cx.version >= 5i16 {
-                r.field(cx, "ProducerEpoch")?
-            } else {
-                -1i16
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 5i16 {
+            this.producer_id = r.field(cx, "ProducerId")?;
+        }
+        if cx.version >= 5i16 {
+            this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -63,23 +63,22 @@ impl crate::Encodable for EnvelopeRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for EnvelopeRequest {
+impl crate::wire::ReadInto for EnvelopeRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            request_data: r.field(cx, "RequestData")?,
-            request_principal: r.field(cx, "RequestPrincipal")?,
-            client_host_address: r.field(cx, "ClientHostAddress")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.request_data = r.field(cx, "RequestData")?;
+        this.request_principal = r.field(cx, "RequestPrincipal")?;
+        this.client_host_address = r.field(cx, "ClientHostAddress")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -39,22 +39,21 @@ impl crate::Encodable for EnvelopeResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for EnvelopeResponse {
+impl crate::wire::ReadInto for EnvelopeResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            response_data: r.field(cx, "ResponseData")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.response_data = r.field(cx, "ResponseData")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

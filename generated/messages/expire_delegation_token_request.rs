@@ -47,24 +47,23 @@ impl crate::Encodable for ExpireDelegationTokenRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ExpireDelegationTokenRequest {
+impl crate::wire::ReadInto for ExpireDelegationTokenRequest {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            hmac: r.field(cx, "Hmac")?,
-            expiry_time_period_ms: r.field(cx, "ExpiryTimePeriodMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.hmac = r.field(cx, "Hmac")?;
+        this.expiry_time_period_ms = r.field(cx, "ExpiryTimePeriodMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

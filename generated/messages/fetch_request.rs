@@ -167,55 +167,38 @@ impl crate::Encodable for FetchRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchRequest {
+impl crate::wire::ReadInto for FetchRequest {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: None,
-            replica_id: if cx.version <= 14i16 {
-                r.field(cx, "ReplicaId")?
-            } else {
-                -1i32
-            },
-            replica_state: <ReplicaState as ::core::default::Default>::default(),
-            max_wait_ms: r.field(cx, "MaxWaitMs")?,
-            min_bytes: r.field(cx, "MinBytes")?,
-            max_bytes: if cx.version >= 3i16 {
-                r.field(cx, "MaxBytes")?
-            } else {
-                2147483647i32
-            },
-            isolation_level: if cx.version >= 4i16 {
-                r.field(cx, "IsolationLevel")?
-            } else {
-                0i8
-            },
-            session_id: if cx.version >= 7i16 {
-                r.field(cx, "SessionId")?
-            } else {
-                0i32
-            },
-            session_epoch: if cx.version >= 7i16 {
-                r.field(cx, "SessionEpoch")?
-            } else {
-                -1i32
-            },
-            topics: r.field(cx, "Topics")?,
-            forgotten_topics_data: if cx.version >= 7i16 {
-                r.field(cx, "ForgottenTopicsData")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            rack_id: if cx.version >= 11i16 {
-                r.field(cx, "RackId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 14i16 {
+            this.replica_id = r.field(cx, "ReplicaId")?;
+        }
+        this.max_wait_ms = r.field(cx, "MaxWaitMs")?;
+        this.min_bytes = r.field(cx, "MinBytes")?;
+        if cx.version >= 3i16 {
+            this.max_bytes = r.field(cx, "MaxBytes")?;
+        }
+        if cx.version >= 4i16 {
+            this.isolation_level = r.field(cx, "IsolationLevel")?;
+        }
+        if cx.version >= 7i16 {
+            this.session_id = r.field(cx, "SessionId")?;
+        }
+        if cx.version >= 7i16 {
+            this.session_epoch = r.field(cx, "SessionEpoch")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 7i16 {
+            this.forgotten_topics_data = r.field(cx, "ForgottenTopicsData")?;
+        }
+        if cx.version >= 11i16 {
+            this.rack_id = r.field(cx, "RackId")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -228,7 +211,7 @@ impl crate::Decodable for FetchRequest {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -321,22 +304,21 @@ impl crate::Encodable for ReplicaState {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ReplicaState {
+impl crate::wire::ReadInto for ReplicaState {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            replica_id: r.field(cx, "ReplicaId")?,
-            replica_epoch: r.field(cx, "ReplicaEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.replica_id = r.field(cx, "ReplicaId")?;
+        this.replica_epoch = r.field(cx, "ReplicaEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -461,35 +443,26 @@ impl crate::Encodable for FetchPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchPartition {
+impl crate::wire::ReadInto for FetchPartition {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            current_leader_epoch: if cx.version >= 9i16 {
-                r.field(cx, "CurrentLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            fetch_offset: r.field(cx, "FetchOffset")?,
-            last_fetched_epoch: if cx.version >= 12i16 {
-                r.field(cx, "LastFetchedEpoch")?
-            } else {
-                -1i32
-            },
-            log_start_offset: if cx.version >= 5i16 {
-                r.field(cx, "LogStartOffset")?
-            } else {
-                -1i64
-            },
-            partition_max_bytes: r.field(cx, "PartitionMaxBytes")?,
-            replica_directory_id: crate::Uuid::ZERO,
-            high_watermark: 9223372036854775807i64,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        if cx.version >= 9i16 {
+            this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+        }
+        this.fetch_offset = r.field(cx, "FetchOffset")?;
+        if cx.version >= 12i16 {
+            this.last_fetched_epoch = r.field(cx, "LastFetchedEpoch")?;
+        }
+        if cx.version >= 5i16 {
+            this.log_start_offset = r.field(cx, "LogStartOffset")?;
+        }
+        this.partition_max_bytes = r.field(cx, "PartitionMaxBytes")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -504,7 +477,7 @@ impl crate::Decodable for FetchPartition {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -588,33 +561,28 @@ impl crate::Encodable for FetchTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchTopic {
+impl crate::wire::ReadInto for FetchTopic {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: if cx.version <= 12i16 {
-                r.field(cx, "Topic")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.topic = r.field(cx, "Topic")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -689,33 +657,28 @@ impl crate::Encodable for ForgottenTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ForgottenTopic {
+impl crate::wire::ReadInto for ForgottenTopic {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: if cx.version <= 12i16 {
-                r.field(cx, "Topic")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.topic = r.field(cx, "Topic")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

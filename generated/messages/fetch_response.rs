@@ -77,32 +77,24 @@ impl crate::Encodable for FetchResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for FetchResponse {
+impl crate::wire::ReadInto for FetchResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: if cx.version >= 7i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            session_id: if cx.version >= 7i16 {
-                r.field(cx, "SessionId")?
-            } else {
-                0i32
-            },
-            responses: r.field(cx, "Responses")?,
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        if cx.version >= 7i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        if cx.version >= 7i16 {
+            this.session_id = r.field(cx, "SessionId")?;
+        }
+        this.responses = r.field(cx, "Responses")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -114,7 +106,7 @@ impl crate::Decodable for FetchResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -188,22 +180,21 @@ impl crate::Encodable for EpochEndOffset {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for EpochEndOffset {
+impl crate::wire::ReadInto for EpochEndOffset {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            epoch: r.field(cx, "Epoch")?,
-            end_offset: r.field(cx, "EndOffset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.epoch = r.field(cx, "Epoch")?;
+        this.end_offset = r.field(cx, "EndOffset")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -256,22 +247,21 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for LeaderIdAndEpoch {
+impl crate::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -324,22 +314,21 @@ impl crate::Encodable for SnapshotId {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SnapshotId {
+impl crate::wire::ReadInto for SnapshotId {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            end_offset: r.field(cx, "EndOffset")?,
-            epoch: r.field(cx, "Epoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.end_offset = r.field(cx, "EndOffset")?;
+        this.epoch = r.field(cx, "Epoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -389,24 +378,23 @@ impl crate::Encodable for AbortedTransaction {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AbortedTransaction {
+impl crate::wire::ReadInto for AbortedTransaction {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            producer_id: r.field(cx, "ProducerId")?,
-            first_offset: r.field(cx, "FirstOffset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.first_offset = r.field(cx, "FirstOffset")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -590,42 +578,30 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            high_watermark: r.field(cx, "HighWatermark")?,
-            last_stable_offset: if cx.version >= 4i16 {
-                r.field(cx, "LastStableOffset")?
-            } else {
-                -1i64
-            },
-            log_start_offset: if cx.version >= 5i16 {
-                r.field(cx, "LogStartOffset")?
-            } else {
-                -1i64
-            },
-            diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            aborted_transactions: if cx.version >= 4i16 {
-                r.field(cx, "AbortedTransactions")?
-            } else {
-                Some(::std::vec::Vec::new())
-            },
-            preferred_read_replica: if cx.version >= 11i16 {
-                r.field(cx, "PreferredReadReplica")?
-            } else {
-                -1i32
-            },
-            records: r.field(cx, "Records")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.high_watermark = r.field(cx, "HighWatermark")?;
+        if cx.version >= 4i16 {
+            this.last_stable_offset = r.field(cx, "LastStableOffset")?;
+        }
+        if cx.version >= 5i16 {
+            this.log_start_offset = r.field(cx, "LogStartOffset")?;
+        }
+        if cx.version >= 4i16 {
+            this.aborted_transactions = r.field(cx, "AbortedTransactions")?;
+        }
+        if cx.version >= 11i16 {
+            this.preferred_read_replica = r.field(cx, "PreferredReadReplica")?;
+        }
+        this.records = r.field(cx, "Records")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -637,7 +613,7 @@ impl crate::Decodable for PartitionData {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -736,33 +712,28 @@ impl crate::Encodable for FetchableTopicResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for FetchableTopicResponse {
+impl crate::wire::ReadInto for FetchableTopicResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: if cx.version <= 12i16 {
-                r.field(cx, "Topic")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.topic = r.field(cx, "Topic")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -826,24 +797,23 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for NodeEndpoint {
+impl crate::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -61,19 +61,17 @@ impl crate::Encodable for FetchSnapshotRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchSnapshotRequest {
+impl crate::wire::ReadInto for FetchSnapshotRequest {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: None,
-            replica_id: r.field(cx, "ReplicaId")?,
-            max_bytes: r.field(cx, "MaxBytes")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.replica_id = r.field(cx, "ReplicaId")?;
+        this.max_bytes = r.field(cx, "MaxBytes")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -81,7 +79,7 @@ impl crate::Decodable for FetchSnapshotRequest {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -137,22 +135,21 @@ impl crate::Encodable for SnapshotId {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for SnapshotId {
+impl crate::wire::ReadInto for SnapshotId {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            end_offset: r.field(cx, "EndOffset")?,
-            epoch: r.field(cx, "Epoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.end_offset = r.field(cx, "EndOffset")?;
+        this.epoch = r.field(cx, "Epoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -217,20 +214,18 @@ impl crate::Encodable for PartitionSnapshot {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionSnapshot {
+impl crate::wire::ReadInto for PartitionSnapshot {
     const MIN_SIZE: usize = 30usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            current_leader_epoch: r.field(cx, "CurrentLeaderEpoch")?,
-            snapshot_id: r.field(cx, "SnapshotId")?,
-            position: r.field(cx, "Position")?,
-            replica_directory_id: crate::Uuid::ZERO,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+        this.snapshot_id = r.field(cx, "SnapshotId")?;
+        this.position = r.field(cx, "Position")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -240,7 +235,7 @@ impl crate::Decodable for PartitionSnapshot {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -294,22 +289,21 @@ impl crate::Encodable for TopicSnapshot {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicSnapshot {
+impl crate::wire::ReadInto for TopicSnapshot {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

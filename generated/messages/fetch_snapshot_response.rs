@@ -54,19 +54,17 @@ impl crate::Encodable for FetchSnapshotResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for FetchSnapshotResponse {
+impl crate::wire::ReadInto for FetchSnapshotResponse {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            topics: r.field(cx, "Topics")?,
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -76,7 +74,7 @@ impl crate::Decodable for FetchSnapshotResponse {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -136,22 +134,21 @@ impl crate::Encodable for SnapshotId {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SnapshotId {
+impl crate::wire::ReadInto for SnapshotId {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            end_offset: r.field(cx, "EndOffset")?,
-            epoch: r.field(cx, "Epoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.end_offset = r.field(cx, "EndOffset")?;
+        this.epoch = r.field(cx, "Epoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -195,22 +192,21 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for LeaderIdAndEpoch {
+impl crate::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -287,22 +283,20 @@ impl crate::Encodable for PartitionSnapshot {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionSnapshot {
+impl crate::wire::ReadInto for PartitionSnapshot {
     const MIN_SIZE: usize = 37usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            index: r.field(cx, "Index")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            snapshot_id: r.field(cx, "SnapshotId")?,
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            size: r.field(cx, "Size")?,
-            position: r.field(cx, "Position")?,
-            unaligned_records: r.field(cx, "UnalignedRecords")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.index = r.field(cx, "Index")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.snapshot_id = r.field(cx, "SnapshotId")?;
+        this.size = r.field(cx, "Size")?;
+        this.position = r.field(cx, "Position")?;
+        this.unaligned_records = r.field(cx, "UnalignedRecords")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -310,7 +304,7 @@ impl crate::Decodable for PartitionSnapshot {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -362,22 +356,21 @@ impl crate::Encodable for TopicSnapshot {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicSnapshot {
+impl crate::wire::ReadInto for TopicSnapshot {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -427,23 +420,22 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for NodeEndpoint {
+impl crate::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -71,33 +71,30 @@ impl crate::Encodable for FindCoordinatorRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FindCoordinatorRequest {
+impl crate::wire::ReadInto for FindCoordinatorRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            key: if cx.version <= 3i16 {
-                r.field(cx, "Key")?
-            } else {
-                crate::StrBytes::new()
-            },
-            key_type: if cx.version >= 1i16 { r.field(cx, "KeyType")? } else { 0i8 },
-            coordinator_keys: if cx.version >= 4i16 {
-                r.field(cx, "CoordinatorKeys")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 3i16 {
+            this.key = r.field(cx, "Key")?;
+        }
+        if cx.version >= 1i16 {
+            this.key_type = r.field(cx, "KeyType")?;
+        }
+        if cx.version >= 4i16 {
+            this.coordinator_keys = r.field(cx, "CoordinatorKeys")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

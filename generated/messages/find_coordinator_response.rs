@@ -125,49 +125,42 @@ impl crate::Encodable for FindCoordinatorResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for FindCoordinatorResponse {
+impl crate::wire::ReadInto for FindCoordinatorResponse {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: if cx.version <= 3i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            error_message: if (1i16..=3i16).contains(&cx.version) {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            node_id: if cx.version <= 3i16 { r.field(cx, "NodeId")? } else { 0i32 },
-            host: if cx.version <= 3i16 {
-                r.field(cx, "Host")?
-            } else {
-                crate::StrBytes::new()
-            },
-            port: if cx.version <= 3i16 { r.field(cx, "Port")? } else { 0i32 },
-            coordinators: if cx.version >= 4i16 {
-                r.field(cx, "Coordinators")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        if cx.version <= 3i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        if (1i16..=3i16).contains(&cx.version) {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
+        if cx.version <= 3i16 {
+            this.node_id = r.field(cx, "NodeId")?;
+        }
+        if cx.version <= 3i16 {
+            this.host = r.field(cx, "Host")?;
+        }
+        if cx.version <= 3i16 {
+            this.port = r.field(cx, "Port")?;
+        }
+        if cx.version >= 4i16 {
+            this.coordinators = r.field(cx, "Coordinators")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -270,26 +263,25 @@ impl crate::Encodable for Coordinator {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Coordinator {
+impl crate::wire::ReadInto for Coordinator {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            key: r.field(cx, "Key")?,
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.key = r.field(cx, "Key")?;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -33,21 +33,20 @@ impl crate::Encodable for GetTelemetrySubscriptionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for GetTelemetrySubscriptionsRequest {
+impl crate::wire::ReadInto for GetTelemetrySubscriptionsRequest {
     const MIN_SIZE: usize = 17usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            client_instance_id: r.field(cx, "ClientInstanceId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.client_instance_id = r.field(cx, "ClientInstanceId")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

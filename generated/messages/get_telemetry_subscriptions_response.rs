@@ -74,29 +74,28 @@ impl crate::Encodable for GetTelemetrySubscriptionsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for GetTelemetrySubscriptionsResponse {
+impl crate::wire::ReadInto for GetTelemetrySubscriptionsResponse {
     const MIN_SIZE: usize = 38usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            client_instance_id: r.field(cx, "ClientInstanceId")?,
-            subscription_id: r.field(cx, "SubscriptionId")?,
-            accepted_compression_types: r.field(cx, "AcceptedCompressionTypes")?,
-            push_interval_ms: r.field(cx, "PushIntervalMs")?,
-            telemetry_max_bytes: r.field(cx, "TelemetryMaxBytes")?,
-            delta_temporality: r.field(cx, "DeltaTemporality")?,
-            requested_metrics: r.field(cx, "RequestedMetrics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.client_instance_id = r.field(cx, "ClientInstanceId")?;
+        this.subscription_id = r.field(cx, "SubscriptionId")?;
+        this.accepted_compression_types = r.field(cx, "AcceptedCompressionTypes")?;
+        this.push_interval_ms = r.field(cx, "PushIntervalMs")?;
+        this.telemetry_max_bytes = r.field(cx, "TelemetryMaxBytes")?;
+        this.delta_temporality = r.field(cx, "DeltaTemporality")?;
+        this.requested_metrics = r.field(cx, "RequestedMetrics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

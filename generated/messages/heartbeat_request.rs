@@ -61,30 +61,27 @@ impl crate::Encodable for HeartbeatRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for HeartbeatRequest {
+impl crate::wire::ReadInto for HeartbeatRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            generation_id: r.field(cx, "GenerationId")?,
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: if cx.version >= 3i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.generation_id = r.field(cx, "GenerationId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        if cx.version >= 3i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -44,24 +44,23 @@ impl crate::Encodable for IncrementalAlterConfigsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for IncrementalAlterConfigsRequest {
+impl crate::wire::ReadInto for IncrementalAlterConfigsRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resources: r.field(cx, "Resources")?,
-            validate_only: r.field(cx, "ValidateOnly")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resources = r.field(cx, "Resources")?;
+        this.validate_only = r.field(cx, "ValidateOnly")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -142,25 +141,24 @@ impl crate::Encodable for AlterableConfig {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterableConfig {
+impl crate::wire::ReadInto for AlterableConfig {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            config_operation: r.field(cx, "ConfigOperation")?,
-            value: r.field(cx, "Value")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.config_operation = r.field(cx, "ConfigOperation")?;
+        this.value = r.field(cx, "Value")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -222,25 +220,24 @@ impl crate::Encodable for AlterConfigsResource {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AlterConfigsResource {
+impl crate::wire::ReadInto for AlterConfigsResource {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_type: r.field(cx, "ResourceType")?,
-            resource_name: r.field(cx, "ResourceName")?,
-            configs: r.field(cx, "Configs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_type = r.field(cx, "ResourceType")?;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        this.configs = r.field(cx, "Configs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

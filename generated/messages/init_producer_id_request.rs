@@ -99,44 +99,35 @@ impl crate::Encodable for InitProducerIdRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for InitProducerIdRequest {
+impl crate::wire::ReadInto for InitProducerIdRequest {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            transaction_timeout_ms: r.field(cx, "TransactionTimeoutMs")?,
-            producer_id: if cx.version >= 3i16 {
-                r.field(cx, "ProducerId")?
-            } else {
-                -1i64
-            },
-            producer_epoch: if cx.version >= 3i16 {
-                r.field(cx, "ProducerEpoch")?
-            } else {
-                -1i16
-            },
-            enable2_pc: if cx.version >= 6i16 {
-                r.field(cx, "Enable2Pc")?
-            } else {
-                false
-            },
-            keep_prepared_txn: if cx.version >= 6i16 {
-                r.field(cx, "KeepPreparedTxn")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.transaction_timeout_ms = r.field(cx, "TransactionTimeoutMs")?;
+        if cx.version >= 3i16 {
+            this.producer_id = r.field(cx, "ProducerId")?;
+        }
+        if cx.version >= 3i16 {
+            this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        }
+        if cx.version >= 6i16 {
+            this.enable2_pc = r.field(cx, "Enable2Pc")?;
+        }
+        if cx.version >= 6i16 {
+            this.keep_prepared_txn = r.field(cx, "KeepPreparedTxn")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

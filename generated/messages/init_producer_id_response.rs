@@ -85,36 +85,31 @@ impl crate::Encodable for InitProducerIdResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for InitProducerIdResponse {
+impl crate::wire::ReadInto for InitProducerIdResponse {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            ongoing_txn_producer_id: if cx.version >= 6i16 {
-                r.field(cx, "OngoingTxnProducerId")?
-            } else {
-                -1i64
-            },
-            ongoing_txn_producer_epoch: if cx.version >= 6i16 {
-                r.field(cx, "OngoingTxnProducerEpoch")?
-            } else {
-                -1i16
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        if cx.version >= 6i16 {
+            this.ongoing_txn_producer_id = r.field(cx, "OngoingTxnProducerId")?;
+        }
+        if cx.version >= 6i16 {
+            this.ongoing_txn_producer_epoch = r.field(cx, "OngoingTxnProducerEpoch")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -104,38 +104,35 @@ impl crate::Encodable for JoinGroupRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for JoinGroupRequest {
+impl crate::wire::ReadInto for JoinGroupRequest {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            session_timeout_ms: r.field(cx, "SessionTimeoutMs")?,
-            rebalance_timeout_ms: if cx.version >= 1i16 {
-                r.field(cx, "RebalanceTimeoutMs")?
-            } else {
-                -1i32
-            },
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: if cx.version >= 5i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            protocol_type: r.field(cx, "ProtocolType")?,
-            protocols: r.field(cx, "Protocols")?,
-            reason: if cx.version >= 8i16 { r.field(cx, "Reason")? } else { None },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.session_timeout_ms = r.field(cx, "SessionTimeoutMs")?;
+        if cx.version >= 1i16 {
+            this.rebalance_timeout_ms = r.field(cx, "RebalanceTimeoutMs")?;
+        }
+        this.member_id = r.field(cx, "MemberId")?;
+        if cx.version >= 5i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        this.protocol_type = r.field(cx, "ProtocolType")?;
+        this.protocols = r.field(cx, "Protocols")?;
+        if cx.version >= 8i16 {
+            this.reason = r.field(cx, "Reason")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -219,24 +216,23 @@ impl crate::Encodable for JoinGroupRequestProtocol {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for JoinGroupRequestProtocol {
+impl crate::wire::ReadInto for JoinGroupRequestProtocol {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            metadata: r.field(cx, "Metadata")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.metadata = r.field(cx, "Metadata")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -111,47 +111,40 @@ impl crate::Encodable for JoinGroupResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for JoinGroupResponse {
+impl crate::wire::ReadInto for JoinGroupResponse {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 2i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            generation_id: r.field(cx, "GenerationId")?,
-            protocol_type: if cx.version >= 7i16 {
-                r.field(cx, "ProtocolType")?
-            } else {
-                None
-            },
-            protocol_name: if cx.version >= 7i16 {
-                r.field(cx, "ProtocolName")?
-            } else {
-                Some(r.field(cx, "ProtocolName")?)
-            },
-            leader: r.field(cx, "Leader")?,
-            skip_assignment: if cx.version >= 9i16 {
-                r.field(cx, "SkipAssignment")?
-            } else {
-                false
-            },
-            member_id: r.field(cx, "MemberId")?,
-            members: r.field(cx, "Members")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 2i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.generation_id = r.field(cx, "GenerationId")?;
+        if cx.version >= 7i16 {
+            this.protocol_type = r.field(cx, "ProtocolType")?;
+        }
+        this.protocol_name = if cx.version >= 7i16 {
+            r.field(cx, "ProtocolName")?
+        } else {
+            Some(r.field(cx, "ProtocolName")?)
         };
+        this.leader = r.field(cx, "Leader")?;
+        if cx.version >= 9i16 {
+            this.skip_assignment = r.field(cx, "SkipAssignment")?;
+        }
+        this.member_id = r.field(cx, "MemberId")?;
+        this.members = r.field(cx, "Members")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -245,29 +238,26 @@ impl crate::Encodable for JoinGroupResponseMember {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for JoinGroupResponseMember {
+impl crate::wire::ReadInto for JoinGroupResponseMember {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: if cx.version >= 5i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            metadata: r.field(cx, "Metadata")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        if cx.version >= 5i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        this.metadata = r.field(cx, "Metadata")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -32,22 +32,21 @@ impl crate::Encodable for KRaftVersionRecord {
         t.finish(w);
     }
 }
-impl crate::Decodable for KRaftVersionRecord {
+impl crate::wire::ReadInto for KRaftVersionRecord {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            version: r.field(cx, "Version")?,
-            k_raft_version: r.field(cx, "KRaftVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.version = r.field(cx, "Version")?;
+        this.k_raft_version = r.field(cx, "KRaftVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -42,24 +42,23 @@ impl crate::Encodable for LeaderChangeMessage {
         t.finish(w);
     }
 }
-impl crate::Decodable for LeaderChangeMessage {
+impl crate::wire::ReadInto for LeaderChangeMessage {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            version: r.field(cx, "Version")?,
-            leader_id: r.field(cx, "LeaderId")?,
-            voters: r.field(cx, "Voters")?,
-            granting_voters: r.field(cx, "GrantingVoters")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.version = r.field(cx, "Version")?;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.voters = r.field(cx, "Voters")?;
+        this.granting_voters = r.field(cx, "GrantingVoters")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -122,26 +121,23 @@ impl crate::Encodable for Voter {
         t.finish(w);
     }
 }
-impl crate::Decodable for Voter {
+impl crate::wire::ReadInto for Voter {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            voter_id: r.field(cx, "VoterId")?,
-            voter_directory_id: if cx.version >= 1i16 {
-                r.field(cx, "VoterDirectoryId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.voter_id = r.field(cx, "VoterId")?;
+        if cx.version >= 1i16 {
+            this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -64,33 +64,28 @@ impl crate::Encodable for LeaveGroupRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for LeaveGroupRequest {
+impl crate::wire::ReadInto for LeaveGroupRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: if cx.version <= 2i16 {
-                r.field(cx, "MemberId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            members: if cx.version >= 3i16 {
-                r.field(cx, "Members")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        if cx.version <= 2i16 {
+            this.member_id = r.field(cx, "MemberId")?;
+        }
+        if cx.version >= 3i16 {
+            this.members = r.field(cx, "Members")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -175,25 +170,26 @@ impl crate::Encodable for MemberIdentity {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for MemberIdentity {
+impl crate::wire::ReadInto for MemberIdentity {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: r.field(cx, "GroupInstanceId")?,
-            reason: if cx.version >= 5i16 { r.field(cx, "Reason")? } else { None },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        if cx.version >= 5i16 {
+            this.reason = r.field(cx, "Reason")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

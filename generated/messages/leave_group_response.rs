@@ -58,33 +58,28 @@ impl crate::Encodable for LeaveGroupResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for LeaveGroupResponse {
+impl crate::wire::ReadInto for LeaveGroupResponse {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            members: if cx.version >= 3i16 {
-                r.field(cx, "Members")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 3i16 {
+            this.members = r.field(cx, "Members")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -170,25 +165,24 @@ impl crate::Encodable for MemberResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for MemberResponse {
+impl crate::wire::ReadInto for MemberResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: r.field(cx, "GroupInstanceId")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

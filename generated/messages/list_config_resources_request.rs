@@ -41,25 +41,22 @@ impl crate::Encodable for ListConfigResourcesRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListConfigResourcesRequest {
+impl crate::wire::ReadInto for ListConfigResourcesRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_types: if cx.version >= 1i16 {
-                r.field(cx, "ResourceTypes")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.resource_types = r.field(cx, "ResourceTypes")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -39,23 +39,22 @@ impl crate::Encodable for ListConfigResourcesResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListConfigResourcesResponse {
+impl crate::wire::ReadInto for ListConfigResourcesResponse {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            config_resources: r.field(cx, "ConfigResources")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.config_resources = r.field(cx, "ConfigResources")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -126,26 +125,23 @@ impl crate::Encodable for ConfigResource {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ConfigResource {
+impl crate::wire::ReadInto for ConfigResource {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            resource_name: r.field(cx, "ResourceName")?,
-            resource_type: if cx.version >= 1i16 {
-                r.field(cx, "ResourceType")?
-            } else {
-                16i8
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.resource_name = r.field(cx, "ResourceName")?;
+        if cx.version >= 1i16 {
+            this.resource_type = r.field(cx, "ResourceType")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

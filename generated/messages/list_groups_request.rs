@@ -59,32 +59,27 @@ impl crate::Encodable for ListGroupsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListGroupsRequest {
+impl crate::wire::ReadInto for ListGroupsRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            states_filter: if cx.version >= 4i16 {
-                r.field(cx, "StatesFilter")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            types_filter: if cx.version >= 5i16 {
-                r.field(cx, "TypesFilter")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 4i16 {
+            this.states_filter = r.field(cx, "StatesFilter")?;
+        }
+        if cx.version >= 5i16 {
+            this.types_filter = r.field(cx, "TypesFilter")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

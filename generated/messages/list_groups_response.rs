@@ -51,29 +51,26 @@ impl crate::Encodable for ListGroupsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListGroupsResponse {
+impl crate::wire::ReadInto for ListGroupsResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            groups: r.field(cx, "Groups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.groups = r.field(cx, "Groups")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -159,34 +156,29 @@ impl crate::Encodable for ListedGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListedGroup {
+impl crate::wire::ReadInto for ListedGroup {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            protocol_type: r.field(cx, "ProtocolType")?,
-            group_state: if cx.version >= 4i16 {
-                r.field(cx, "GroupState")?
-            } else {
-                crate::StrBytes::new()
-            },
-            group_type: if cx.version >= 5i16 {
-                r.field(cx, "GroupType")?
-            } else {
-                crate::StrBytes::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.protocol_type = r.field(cx, "ProtocolType")?;
+        if cx.version >= 4i16 {
+            this.group_state = r.field(cx, "GroupState")?;
+        }
+        if cx.version >= 5i16 {
+            this.group_type = r.field(cx, "GroupType")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

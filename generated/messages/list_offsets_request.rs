@@ -65,34 +65,29 @@ impl crate::Encodable for ListOffsetsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListOffsetsRequest {
+impl crate::wire::ReadInto for ListOffsetsRequest {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            replica_id: r.field(cx, "ReplicaId")?,
-            isolation_level: if cx.version >= 2i16 {
-                r.field(cx, "IsolationLevel")?
-            } else {
-                0i8
-            },
-            topics: r.field(cx, "Topics")?,
-            timeout_ms: if cx.version >= 10i16 {
-                r.field(cx, "TimeoutMs")?
-            } else {
-                0i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.replica_id = r.field(cx, "ReplicaId")?;
+        if cx.version >= 2i16 {
+            this.isolation_level = r.field(cx, "IsolationLevel")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        if cx.version >= 10i16 {
+            this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -191,34 +186,29 @@ impl crate::Encodable for ListOffsetsPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListOffsetsPartition {
+impl crate::wire::ReadInto for ListOffsetsPartition {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            current_leader_epoch: if cx.version >= 4i16 {
-                r.field(cx, "CurrentLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            timestamp: r.field(cx, "Timestamp")?,
-            max_num_offsets: if cx.version <= 0i16 {
-                r.field(cx, "MaxNumOffsets")?
-            } else {
-                1i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        if cx.version >= 4i16 {
+            this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+        }
+        this.timestamp = r.field(cx, "Timestamp")?;
+        if cx.version <= 0i16 {
+            this.max_num_offsets = r.field(cx, "MaxNumOffsets")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -277,24 +267,23 @@ impl crate::Encodable for ListOffsetsTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListOffsetsTopic {
+impl crate::wire::ReadInto for ListOffsetsTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -47,28 +47,25 @@ impl crate::Encodable for ListOffsetsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListOffsetsResponse {
+impl crate::wire::ReadInto for ListOffsetsResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 2i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 2i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -190,40 +187,35 @@ impl crate::Encodable for ListOffsetsPartitionResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListOffsetsPartitionResponse {
+impl crate::wire::ReadInto for ListOffsetsPartitionResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            old_style_offsets: if cx.version <= 0i16 {
-                r.field(cx, "OldStyleOffsets")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            timestamp: if cx.version >= 1i16 {
-                r.field(cx, "Timestamp")?
-            } else {
-                -1i64
-            },
-            offset: if cx.version >= 1i16 { r.field(cx, "Offset")? } else { -1i64 },
-            leader_epoch: if cx.version >= 4i16 {
-                r.field(cx, "LeaderEpoch")?
-            } else {
-                -1i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version <= 0i16 {
+            this.old_style_offsets = r.field(cx, "OldStyleOffsets")?;
+        }
+        if cx.version >= 1i16 {
+            this.timestamp = r.field(cx, "Timestamp")?;
+        }
+        if cx.version >= 1i16 {
+            this.offset = r.field(cx, "Offset")?;
+        }
+        if cx.version >= 4i16 {
+            this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -288,24 +280,23 @@ impl crate::Encodable for ListOffsetsTopicResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListOffsetsTopicResponse {
+impl crate::wire::ReadInto for ListOffsetsTopicResponse {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

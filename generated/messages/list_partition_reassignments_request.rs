@@ -49,22 +49,21 @@ impl crate::Encodable for ListPartitionReassignmentsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListPartitionReassignmentsRequest {
+impl crate::wire::ReadInto for ListPartitionReassignmentsRequest {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -121,22 +120,21 @@ impl crate::Encodable for ListPartitionReassignmentsTopics {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListPartitionReassignmentsTopics {
+impl crate::wire::ReadInto for ListPartitionReassignmentsTopics {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partition_indexes: r.field(cx, "PartitionIndexes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partition_indexes = r.field(cx, "PartitionIndexes")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -79,32 +79,27 @@ impl crate::Encodable for ListTransactionsRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ListTransactionsRequest {
+impl crate::wire::ReadInto for ListTransactionsRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            state_filters: r.field(cx, "StateFilters")?,
-            producer_id_filters: r.field(cx, "ProducerIdFilters")?,
-            duration_filter: if cx.version >= 1i16 {
-                r.field(cx, "DurationFilter")?
-            } else {
-                -1i64
-            },
-            transactional_id_pattern: if cx.version >= 2i16 {
-                r.field(cx, "TransactionalIdPattern")?
-            } else {
-                None
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.state_filters = r.field(cx, "StateFilters")?;
+        this.producer_id_filters = r.field(cx, "ProducerIdFilters")?;
+        if cx.version >= 1i16 {
+            this.duration_filter = r.field(cx, "DurationFilter")?;
+        }
+        if cx.version >= 2i16 {
+            this.transactional_id_pattern = r.field(cx, "TransactionalIdPattern")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -44,24 +44,23 @@ impl crate::Encodable for ListTransactionsResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ListTransactionsResponse {
+impl crate::wire::ReadInto for ListTransactionsResponse {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_state_filters: r.field(cx, "UnknownStateFilters")?,
-            transaction_states: r.field(cx, "TransactionStates")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.unknown_state_filters = r.field(cx, "UnknownStateFilters")?;
+        this.transaction_states = r.field(cx, "TransactionStates")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -124,23 +123,22 @@ impl crate::Encodable for TransactionState {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TransactionState {
+impl crate::wire::ReadInto for TransactionState {
     const MIN_SIZE: usize = 11usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            producer_id: r.field(cx, "ProducerId")?,
-            transaction_state: r.field(cx, "TransactionState")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.transaction_state = r.field(cx, "TransactionState")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

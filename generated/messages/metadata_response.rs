@@ -107,49 +107,39 @@ impl crate::Encodable for MetadataResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for MetadataResponse {
+impl crate::wire::ReadInto for MetadataResponse {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 3i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            brokers: r.field(cx, "Brokers")?,
-            cluster_id: if cx.version >= 2i16 {
-                r.field(cx, "ClusterId")?
-            } else {
-                None
-            },
-            controller_id: if cx.version >= 1i16 {
-                r.field(cx, "ControllerId")?
-            } else {
-                -1i32
-            },
-            topics: r.field(cx, "Topics")?,
-            cluster_authorized_operations: if (8i16..=10i16).contains(&cx.version) {
-                r.field(cx, "ClusterAuthorizedOperations")?
-            } else {
-                -2147483648i32
-            },
-            error_code: if cx.version >= 13i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.brokers = r.field(cx, "Brokers")?;
+        if cx.version >= 2i16 {
+            this.cluster_id = r.field(cx, "ClusterId")?;
+        }
+        if cx.version >= 1i16 {
+            this.controller_id = r.field(cx, "ControllerId")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        if (8i16..=10i16).contains(&cx.version) {
+            this.cluster_authorized_operations = r
+                .field(cx, "ClusterAuthorizedOperations")?;
+        }
+        if cx.version >= 13i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -241,26 +231,27 @@ impl crate::Encodable for MetadataResponseBroker {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for MetadataResponseBroker {
+impl crate::wire::ReadInto for MetadataResponseBroker {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: if cx.version >= 1i16 { r.field(cx, "Rack")? } else { None },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        if cx.version >= 1i16 {
+            this.rack = r.field(cx, "Rack")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -365,37 +356,32 @@ impl crate::Encodable for MetadataResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for MetadataResponsePartition {
+impl crate::wire::ReadInto for MetadataResponsePartition {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            partition_index: r.field(cx, "PartitionIndex")?,
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: if cx.version >= 7i16 {
-                r.field(cx, "LeaderEpoch")?
-            } else {
-                -1i32
-            },
-            replica_nodes: r.field(cx, "ReplicaNodes")?,
-            isr_nodes: r.field(cx, "IsrNodes")?,
-            offline_replicas: if cx.version >= 5i16 {
-                r.field(cx, "OfflineReplicas")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        if cx.version >= 7i16 {
+            this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        }
+        this.replica_nodes = r.field(cx, "ReplicaNodes")?;
+        this.isr_nodes = r.field(cx, "IsrNodes")?;
+        if cx.version >= 5i16 {
+            this.offline_replicas = r.field(cx, "OfflineReplicas")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -513,44 +499,37 @@ impl crate::Encodable for MetadataResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for MetadataResponseTopic {
+impl crate::wire::ReadInto for MetadataResponseTopic {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            name: if cx.version >= 12i16 {
-                r.field(cx, "Name")?
-            } else {
-                Some(r.field(cx, "Name")?)
-            },
-            topic_id: if cx.version >= 10i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            is_internal: if cx.version >= 1i16 {
-                r.field(cx, "IsInternal")?
-            } else {
-                false
-            },
-            partitions: r.field(cx, "Partitions")?,
-            topic_authorized_operations: if cx.version >= 8i16 {
-                r.field(cx, "TopicAuthorizedOperations")?
-            } else {
-                -2147483648i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.name = if cx.version >= 12i16 {
+            r.field(cx, "Name")?
+        } else {
+            Some(r.field(cx, "Name")?)
         };
+        if cx.version >= 10i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        if cx.version >= 1i16 {
+            this.is_internal = r.field(cx, "IsInternal")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
+        if cx.version >= 8i16 {
+            this.topic_authorized_operations = r.field(cx, "TopicAuthorizedOperations")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -97,44 +97,36 @@ impl crate::Encodable for OffsetCommitRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetCommitRequest {
+impl crate::wire::ReadInto for OffsetCommitRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            generation_id_or_member_epoch: if cx.version >= 1i16 {
-                r.field(cx, "GenerationIdOrMemberEpoch")?
-            } else {
-                -1i32
-            },
-            member_id: if cx.version >= 1i16 {
-                r.field(cx, "MemberId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            group_instance_id: if cx.version >= 7i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            retention_time_ms: if (2i16..=4i16).contains(&cx.version) {
-                r.field(cx, "RetentionTimeMs")?
-            } else {
-                -1i64
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        if cx.version >= 1i16 {
+            this.generation_id_or_member_epoch = r
+                .field(cx, "GenerationIdOrMemberEpoch")?;
+        }
+        if cx.version >= 1i16 {
+            this.member_id = r.field(cx, "MemberId")?;
+        }
+        if cx.version >= 7i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        if (2i16..=4i16).contains(&cx.version) {
+            this.retention_time_ms = r.field(cx, "RetentionTimeMs")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -256,35 +248,30 @@ impl crate::Encodable for OffsetCommitRequestPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetCommitRequestPartition {
+impl crate::wire::ReadInto for OffsetCommitRequestPartition {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            committed_offset: r.field(cx, "CommittedOffset")?,
-            committed_leader_epoch: if cx.version >= 6i16 {
-                r.field(cx, "CommittedLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            commit_timestamp: if cx.version == 1i16 {
-                r.field(cx, "CommitTimestamp")?
-            } else {
-                -1i64
-            },
-            committed_metadata: r.field(cx, "CommittedMetadata")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.committed_offset = r.field(cx, "CommittedOffset")?;
+        if cx.version >= 6i16 {
+            this.committed_leader_epoch = r.field(cx, "CommittedLeaderEpoch")?;
+        }
+        if cx.version == 1i16 {
+            this.commit_timestamp = r.field(cx, "CommitTimestamp")?;
+        }
+        this.committed_metadata = r.field(cx, "CommittedMetadata")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -357,33 +344,28 @@ impl crate::Encodable for OffsetCommitRequestTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetCommitRequestTopic {
+impl crate::wire::ReadInto for OffsetCommitRequestTopic {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 9i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 10i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 9i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 10i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

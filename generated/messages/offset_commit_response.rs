@@ -47,28 +47,25 @@ impl crate::Encodable for OffsetCommitResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetCommitResponse {
+impl crate::wire::ReadInto for OffsetCommitResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 3i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -132,24 +129,23 @@ impl crate::Encodable for OffsetCommitResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetCommitResponsePartition {
+impl crate::wire::ReadInto for OffsetCommitResponsePartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -219,33 +215,28 @@ impl crate::Encodable for OffsetCommitResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetCommitResponseTopic {
+impl crate::wire::ReadInto for OffsetCommitResponseTopic {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 9i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 10i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 9i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 10i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

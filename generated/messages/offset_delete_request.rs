@@ -32,16 +32,17 @@ impl crate::Encodable for OffsetDeleteRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetDeleteRequest {
+impl crate::wire::ReadInto for OffsetDeleteRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            group_id: r.field(cx, "GroupId")?,
-            topics: r.field(cx, "Topics")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.topics = r.field(cx, "Topics")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -83,15 +84,16 @@ impl crate::Encodable for OffsetDeleteRequestPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetDeleteRequestPartition {
+impl crate::wire::ReadInto for OffsetDeleteRequestPartition {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -129,16 +131,17 @@ impl crate::Encodable for OffsetDeleteRequestTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetDeleteRequestTopic {
+impl crate::wire::ReadInto for OffsetDeleteRequestTopic {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -32,17 +32,18 @@ impl crate::Encodable for OffsetDeleteResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetDeleteResponse {
+impl crate::wire::ReadInto for OffsetDeleteResponse {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            topics: r.field(cx, "Topics")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.topics = r.field(cx, "Topics")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -88,16 +89,17 @@ impl crate::Encodable for OffsetDeleteResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetDeleteResponsePartition {
+impl crate::wire::ReadInto for OffsetDeleteResponsePartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -136,16 +138,17 @@ impl crate::Encodable for OffsetDeleteResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetDeleteResponseTopic {
+impl crate::wire::ReadInto for OffsetDeleteResponseTopic {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

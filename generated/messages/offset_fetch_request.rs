@@ -99,46 +99,37 @@ impl crate::Encodable for OffsetFetchRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetFetchRequest {
+impl crate::wire::ReadInto for OffsetFetchRequest {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: if cx.version <= 7i16 {
-                r.field(cx, "GroupId")?
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 7i16 {
+            this.group_id = r.field(cx, "GroupId")?;
+        }
+        if cx.version <= 7i16 {
+            this.topics = if cx.version >= 2i16 {
+                r.field(cx, "Topics")?
             } else {
-                crate::StrBytes::new()
-            },
-            topics: if cx.version <= 7i16 {
-                if cx.version >= 2i16 {
-                    r.field(cx, "Topics")?
-                } else {
-                    Some(r.field(cx, "Topics")?)
-                }
-            } else {
-                Some(::std::vec::Vec::new())
-            },
-            groups: if cx.version >= 8i16 {
-                r.field(cx, "Groups")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            require_stable: if cx.version >= 7i16 {
-                r.field(cx, "RequireStable")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+                Some(r.field(cx, "Topics")?)
+            };
+        }
+        if cx.version >= 8i16 {
+            this.groups = r.field(cx, "Groups")?;
+        }
+        if cx.version >= 7i16 {
+            this.require_stable = r.field(cx, "RequireStable")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -219,24 +210,23 @@ impl crate::Encodable for OffsetFetchRequestTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetFetchRequestTopic {
+impl crate::wire::ReadInto for OffsetFetchRequestTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partition_indexes: r.field(cx, "PartitionIndexes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partition_indexes = r.field(cx, "PartitionIndexes")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -300,31 +290,26 @@ impl crate::Encodable for OffsetFetchRequestTopics {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetFetchRequestTopics {
+impl crate::wire::ReadInto for OffsetFetchRequestTopics {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 9i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 10i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partition_indexes: r.field(cx, "PartitionIndexes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 9i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 10i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partition_indexes = r.field(cx, "PartitionIndexes")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -401,28 +386,27 @@ impl crate::Encodable for OffsetFetchRequestGroup {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetFetchRequestGroup {
+impl crate::wire::ReadInto for OffsetFetchRequestGroup {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: if cx.version >= 9i16 { r.field(cx, "MemberId")? } else { None },
-            member_epoch: if cx.version >= 9i16 {
-                r.field(cx, "MemberEpoch")?
-            } else {
-                -1i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        if cx.version >= 9i16 {
+            this.member_id = r.field(cx, "MemberId")?;
+        }
+        if cx.version >= 9i16 {
+            this.member_epoch = r.field(cx, "MemberEpoch")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -75,42 +75,33 @@ impl crate::Encodable for OffsetFetchResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponse {
+impl crate::wire::ReadInto for OffsetFetchResponse {
     const MIN_SIZE: usize = 0usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 3i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            topics: if cx.version <= 7i16 {
-                r.field(cx, "Topics")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            error_code: if (2i16..=7i16).contains(&cx.version) {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            groups: if cx.version >= 8i16 {
-                r.field(cx, "Groups")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        if cx.version <= 7i16 {
+            this.topics = r.field(cx, "Topics")?;
+        }
+        if (2i16..=7i16).contains(&cx.version) {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        if cx.version >= 8i16 {
+            this.groups = r.field(cx, "Groups")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -218,31 +209,28 @@ impl crate::Encodable for OffsetFetchResponsePartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponsePartition {
+impl crate::wire::ReadInto for OffsetFetchResponsePartition {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            committed_offset: r.field(cx, "CommittedOffset")?,
-            committed_leader_epoch: if cx.version >= 5i16 {
-                r.field(cx, "CommittedLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            metadata: r.field(cx, "Metadata")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.committed_offset = r.field(cx, "CommittedOffset")?;
+        if cx.version >= 5i16 {
+            this.committed_leader_epoch = r.field(cx, "CommittedLeaderEpoch")?;
+        }
+        this.metadata = r.field(cx, "Metadata")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -302,24 +290,23 @@ impl crate::Encodable for OffsetFetchResponseTopic {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponseTopic {
+impl crate::wire::ReadInto for OffsetFetchResponseTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -395,25 +382,24 @@ impl crate::Encodable for OffsetFetchResponsePartitions {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponsePartitions {
+impl crate::wire::ReadInto for OffsetFetchResponsePartitions {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            committed_offset: r.field(cx, "CommittedOffset")?,
-            committed_leader_epoch: r.field(cx, "CommittedLeaderEpoch")?,
-            metadata: r.field(cx, "Metadata")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.committed_offset = r.field(cx, "CommittedOffset")?;
+        this.committed_leader_epoch = r.field(cx, "CommittedLeaderEpoch")?;
+        this.metadata = r.field(cx, "Metadata")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -476,31 +462,26 @@ impl crate::Encodable for OffsetFetchResponseTopics {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponseTopics {
+impl crate::wire::ReadInto for OffsetFetchResponseTopics {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 9i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 10i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 9i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 10i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -552,23 +533,22 @@ impl crate::Encodable for OffsetFetchResponseGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetFetchResponseGroup {
+impl crate::wire::ReadInto for OffsetFetchResponseGroup {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            topics: r.field(cx, "Topics")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.topics = r.field(cx, "Topics")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -58,28 +58,25 @@ impl crate::Encodable for OffsetForLeaderEpochRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetForLeaderEpochRequest {
+impl crate::wire::ReadInto for OffsetForLeaderEpochRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            replica_id: if cx.version >= 3i16 {
-                r.field(cx, "ReplicaId")?
-            } else {
-                -2i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.replica_id = r.field(cx, "ReplicaId")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -163,29 +160,26 @@ impl crate::Encodable for OffsetForLeaderPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetForLeaderPartition {
+impl crate::wire::ReadInto for OffsetForLeaderPartition {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            current_leader_epoch: if cx.version >= 2i16 {
-                r.field(cx, "CurrentLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        if cx.version >= 2i16 {
+            this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+        }
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -243,24 +237,23 @@ impl crate::Encodable for OffsetForLeaderTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for OffsetForLeaderTopic {
+impl crate::wire::ReadInto for OffsetForLeaderTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -47,28 +47,25 @@ impl crate::Encodable for OffsetForLeaderEpochResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetForLeaderEpochResponse {
+impl crate::wire::ReadInto for OffsetForLeaderEpochResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 2i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 2i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -156,30 +153,27 @@ impl crate::Encodable for EpochEndOffset {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for EpochEndOffset {
+impl crate::wire::ReadInto for EpochEndOffset {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            partition: r.field(cx, "Partition")?,
-            leader_epoch: if cx.version >= 1i16 {
-                r.field(cx, "LeaderEpoch")?
-            } else {
-                -1i32
-            },
-            end_offset: r.field(cx, "EndOffset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.partition = r.field(cx, "Partition")?;
+        if cx.version >= 1i16 {
+            this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        }
+        this.end_offset = r.field(cx, "EndOffset")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -238,24 +232,23 @@ impl crate::Encodable for OffsetForLeaderTopicResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for OffsetForLeaderTopicResult {
+impl crate::wire::ReadInto for OffsetForLeaderTopicResult {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

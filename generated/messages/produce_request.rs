@@ -59,30 +59,27 @@ impl crate::Encodable for ProduceRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ProduceRequest {
+impl crate::wire::ReadInto for ProduceRequest {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: if cx.version >= 3i16 {
-                r.field(cx, "TransactionalId")?
-            } else {
-                None
-            },
-            acks: r.field(cx, "Acks")?,
-            timeout_ms: r.field(cx, "TimeoutMs")?,
-            topic_data: r.field(cx, "TopicData")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 3i16 {
+            this.transactional_id = r.field(cx, "TransactionalId")?;
+        }
+        this.acks = r.field(cx, "Acks")?;
+        this.timeout_ms = r.field(cx, "TimeoutMs")?;
+        this.topic_data = r.field(cx, "TopicData")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -166,24 +163,23 @@ impl crate::Encodable for PartitionProduceData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionProduceData {
+impl crate::wire::ReadInto for PartitionProduceData {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            index: r.field(cx, "Index")?,
-            records: r.field(cx, "Records")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.index = r.field(cx, "Index")?;
+        this.records = r.field(cx, "Records")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -253,33 +249,28 @@ impl crate::Encodable for TopicProduceData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicProduceData {
+impl crate::wire::ReadInto for TopicProduceData {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 12i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partition_data: r.field(cx, "PartitionData")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partition_data = r.field(cx, "PartitionData")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

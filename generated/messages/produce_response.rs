@@ -62,22 +62,18 @@ impl crate::Encodable for ProduceResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ProduceResponse {
+impl crate::wire::ReadInto for ProduceResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            responses: r.field(cx, "Responses")?,
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.responses = r.field(cx, "Responses")?;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -89,7 +85,7 @@ impl crate::Decodable for ProduceResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -165,24 +161,23 @@ impl crate::Encodable for BatchIndexAndErrorMessage {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for BatchIndexAndErrorMessage {
+impl crate::wire::ReadInto for BatchIndexAndErrorMessage {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            batch_index: r.field(cx, "BatchIndex")?,
-            batch_index_error_message: r.field(cx, "BatchIndexErrorMessage")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.batch_index = r.field(cx, "BatchIndex")?;
+        this.batch_index_error_message = r.field(cx, "BatchIndexErrorMessage")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -239,22 +234,21 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for LeaderIdAndEpoch {
+impl crate::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -382,39 +376,29 @@ impl crate::Encodable for PartitionProduceResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionProduceResponse {
+impl crate::wire::ReadInto for PartitionProduceResponse {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            index: r.field(cx, "Index")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            base_offset: r.field(cx, "BaseOffset")?,
-            log_append_time_ms: if cx.version >= 2i16 {
-                r.field(cx, "LogAppendTimeMs")?
-            } else {
-                -1i64
-            },
-            log_start_offset: if cx.version >= 5i16 {
-                r.field(cx, "LogStartOffset")?
-            } else {
-                -1i64
-            },
-            record_errors: if cx.version >= 8i16 {
-                r.field(cx, "RecordErrors")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            error_message: if cx.version >= 8i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                None
-            },
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.index = r.field(cx, "Index")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.base_offset = r.field(cx, "BaseOffset")?;
+        if cx.version >= 2i16 {
+            this.log_append_time_ms = r.field(cx, "LogAppendTimeMs")?;
+        }
+        if cx.version >= 5i16 {
+            this.log_start_offset = r.field(cx, "LogStartOffset")?;
+        }
+        if cx.version >= 8i16 {
+            this.record_errors = r.field(cx, "RecordErrors")?;
+        }
+        if cx.version >= 8i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -426,7 +410,7 @@ impl crate::Decodable for PartitionProduceResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -514,33 +498,28 @@ impl crate::Encodable for TopicProduceResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicProduceResponse {
+impl crate::wire::ReadInto for TopicProduceResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 12i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partition_responses: r.field(cx, "PartitionResponses")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partition_responses = r.field(cx, "PartitionResponses")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -600,24 +579,23 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for NodeEndpoint {
+impl crate::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -55,25 +55,24 @@ impl crate::Encodable for PushTelemetryRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PushTelemetryRequest {
+impl crate::wire::ReadInto for PushTelemetryRequest {
     const MIN_SIZE: usize = 24usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            client_instance_id: r.field(cx, "ClientInstanceId")?,
-            subscription_id: r.field(cx, "SubscriptionId")?,
-            terminating: r.field(cx, "Terminating")?,
-            compression_type: r.field(cx, "CompressionType")?,
-            metrics: r.field(cx, "Metrics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.client_instance_id = r.field(cx, "ClientInstanceId")?;
+        this.subscription_id = r.field(cx, "SubscriptionId")?;
+        this.terminating = r.field(cx, "Terminating")?;
+        this.compression_type = r.field(cx, "CompressionType")?;
+        this.metrics = r.field(cx, "Metrics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -32,21 +32,20 @@ impl crate::Encodable for ReadShareGroupStateResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReadShareGroupStateResponse {
+impl crate::wire::ReadInto for ReadShareGroupStateResponse {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.results = r.field(cx, "Results")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -110,24 +109,23 @@ impl crate::Encodable for StateBatch {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for StateBatch {
+impl crate::wire::ReadInto for StateBatch {
     const MIN_SIZE: usize = 20usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            delivery_state: r.field(cx, "DeliveryState")?,
-            delivery_count: r.field(cx, "DeliveryCount")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.delivery_state = r.field(cx, "DeliveryState")?;
+        this.delivery_count = r.field(cx, "DeliveryCount")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -190,26 +188,25 @@ impl crate::Encodable for PartitionResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionResult {
+impl crate::wire::ReadInto for PartitionResult {
     const MIN_SIZE: usize = 20usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            state_epoch: r.field(cx, "StateEpoch")?,
-            start_offset: r.field(cx, "StartOffset")?,
-            state_batches: r.field(cx, "StateBatches")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.state_epoch = r.field(cx, "StateEpoch")?;
+        this.start_offset = r.field(cx, "StartOffset")?;
+        this.state_batches = r.field(cx, "StateBatches")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -259,22 +256,21 @@ impl crate::Encodable for ReadStateResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReadStateResult {
+impl crate::wire::ReadInto for ReadStateResult {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

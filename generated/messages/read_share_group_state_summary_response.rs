@@ -32,21 +32,20 @@ impl crate::Encodable for ReadShareGroupStateSummaryResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReadShareGroupStateSummaryResponse {
+impl crate::wire::ReadInto for ReadShareGroupStateSummaryResponse {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            results: r.field(cx, "Results")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.results = r.field(cx, "Results")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -137,31 +136,28 @@ impl crate::Encodable for PartitionResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionResult {
+impl crate::wire::ReadInto for PartitionResult {
     const MIN_SIZE: usize = 23usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            state_epoch: r.field(cx, "StateEpoch")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            start_offset: r.field(cx, "StartOffset")?,
-            delivery_complete_count: if cx.version >= 1i16 {
-                r.field(cx, "DeliveryCompleteCount")?
-            } else {
-                -1i32
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.state_epoch = r.field(cx, "StateEpoch")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.start_offset = r.field(cx, "StartOffset")?;
+        if cx.version >= 1i16 {
+            this.delivery_complete_count = r.field(cx, "DeliveryCompleteCount")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -216,22 +212,21 @@ impl crate::Encodable for ReadStateSummaryResult {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ReadStateSummaryResult {
+impl crate::wire::ReadInto for ReadStateSummaryResult {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -51,23 +51,22 @@ impl crate::Encodable for RemoveRaftVoterRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for RemoveRaftVoterRequest {
+impl crate::wire::ReadInto for RemoveRaftVoterRequest {
     const MIN_SIZE: usize = 21usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            voter_id: r.field(cx, "VoterId")?,
-            voter_directory_id: r.field(cx, "VoterDirectoryId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.voter_id = r.field(cx, "VoterId")?;
+        this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -47,24 +47,23 @@ impl crate::Encodable for RenewDelegationTokenRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for RenewDelegationTokenRequest {
+impl crate::wire::ReadInto for RenewDelegationTokenRequest {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            hmac: r.field(cx, "Hmac")?,
-            renew_period_ms: r.field(cx, "RenewPeriodMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.hmac = r.field(cx, "Hmac")?;
+        this.renew_period_ms = r.field(cx, "RenewPeriodMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -43,25 +43,24 @@ impl crate::Encodable for RenewDelegationTokenResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for RenewDelegationTokenResponse {
+impl crate::wire::ReadInto for RenewDelegationTokenResponse {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            expiry_timestamp_ms: r.field(cx, "ExpiryTimestampMs")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.expiry_timestamp_ms = r.field(cx, "ExpiryTimestampMs")?;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

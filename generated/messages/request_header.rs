@@ -71,30 +71,27 @@ impl crate::Encodable for RequestHeader {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for RequestHeader {
+impl crate::wire::ReadInto for RequestHeader {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            request_api_key: r.field(cx, "RequestApiKey")?,
-            request_api_version: r.field(cx, "RequestApiVersion")?,
-            correlation_id: r.field(cx, "CorrelationId")?,
-            client_id: if cx.version >= 1i16 {
-                r.field(cx.with_flexible(false), "ClientId")?
-            } else {
-                Some(crate::StrBytes::new())
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.request_api_key = r.field(cx, "RequestApiKey")?;
+        this.request_api_version = r.field(cx, "RequestApiVersion")?;
+        this.correlation_id = r.field(cx, "CorrelationId")?;
+        if cx.version >= 1i16 {
+            this.client_id = r.field(cx.with_flexible(false), "ClientId")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

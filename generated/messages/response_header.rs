@@ -37,23 +37,22 @@ impl crate::Encodable for ResponseHeader {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ResponseHeader {
+impl crate::wire::ReadInto for ResponseHeader {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            correlation_id: r.field(cx, "CorrelationId")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.correlation_id = r.field(cx, "CorrelationId")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

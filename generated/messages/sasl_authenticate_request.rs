@@ -43,23 +43,22 @@ impl crate::Encodable for SaslAuthenticateRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for SaslAuthenticateRequest {
+impl crate::wire::ReadInto for SaslAuthenticateRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            auth_bytes: r.field(cx, "AuthBytes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.auth_bytes = r.field(cx, "AuthBytes")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

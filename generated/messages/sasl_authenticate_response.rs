@@ -70,30 +70,27 @@ impl crate::Encodable for SaslAuthenticateResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SaslAuthenticateResponse {
+impl crate::wire::ReadInto for SaslAuthenticateResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            auth_bytes: r.field(cx, "AuthBytes")?,
-            session_lifetime_ms: if cx.version >= 1i16 {
-                r.field(cx, "SessionLifetimeMs")?
-            } else {
-                0i64
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.auth_bytes = r.field(cx, "AuthBytes")?;
+        if cx.version >= 1i16 {
+            this.session_lifetime_ms = r.field(cx, "SessionLifetimeMs")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -27,15 +27,16 @@ impl crate::Encodable for SaslHandshakeRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for SaslHandshakeRequest {
+impl crate::wire::ReadInto for SaslHandshakeRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            mechanism: r.field(cx, "Mechanism")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.mechanism = r.field(cx, "Mechanism")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -29,16 +29,17 @@ impl crate::Encodable for SaslHandshakeResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SaslHandshakeResponse {
+impl crate::wire::ReadInto for SaslHandshakeResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        Ok(Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            mechanisms: r.field(cx, "Mechanisms")?,
-        })
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.mechanisms = r.field(cx, "Mechanisms")?;
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -72,29 +72,26 @@ impl crate::Encodable for ShareAcknowledgeRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ShareAcknowledgeRequest {
+impl crate::wire::ReadInto for ShareAcknowledgeRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            share_session_epoch: r.field(cx, "ShareSessionEpoch")?,
-            is_renew_ack: if cx.version >= 2i16 {
-                r.field(cx, "IsRenewAck")?
-            } else {
-                false
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.share_session_epoch = r.field(cx, "ShareSessionEpoch")?;
+        if cx.version >= 2i16 {
+            this.is_renew_ack = r.field(cx, "IsRenewAck")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -156,23 +153,22 @@ impl crate::Encodable for AcknowledgementBatch {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AcknowledgementBatch {
+impl crate::wire::ReadInto for AcknowledgementBatch {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            acknowledge_types: r.field(cx, "AcknowledgeTypes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.acknowledge_types = r.field(cx, "AcknowledgeTypes")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -224,22 +220,21 @@ impl crate::Encodable for AcknowledgePartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AcknowledgePartition {
+impl crate::wire::ReadInto for AcknowledgePartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            acknowledgement_batches: r.field(cx, "AcknowledgementBatches")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.acknowledgement_batches = r.field(cx, "AcknowledgementBatches")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -285,22 +280,21 @@ impl crate::Encodable for AcknowledgeTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AcknowledgeTopic {
+impl crate::wire::ReadInto for AcknowledgeTopic {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -109,40 +109,35 @@ impl crate::Encodable for ShareFetchRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ShareFetchRequest {
+impl crate::wire::ReadInto for ShareFetchRequest {
     const MIN_SIZE: usize = 27usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            share_session_epoch: r.field(cx, "ShareSessionEpoch")?,
-            max_wait_ms: r.field(cx, "MaxWaitMs")?,
-            min_bytes: r.field(cx, "MinBytes")?,
-            max_bytes: r.field(cx, "MaxBytes")?,
-            max_records: r.field(cx, "MaxRecords")?,
-            batch_size: r.field(cx, "BatchSize")?,
-            share_acquire_mode: if cx.version >= 2i16 {
-                r.field(cx, "ShareAcquireMode")?
-            } else {
-                0i8
-            },
-            is_renew_ack: if cx.version >= 2i16 {
-                r.field(cx, "IsRenewAck")?
-            } else {
-                false
-            },
-            topics: r.field(cx, "Topics")?,
-            forgotten_topics_data: r.field(cx, "ForgottenTopicsData")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.share_session_epoch = r.field(cx, "ShareSessionEpoch")?;
+        this.max_wait_ms = r.field(cx, "MaxWaitMs")?;
+        this.min_bytes = r.field(cx, "MinBytes")?;
+        this.max_bytes = r.field(cx, "MaxBytes")?;
+        this.max_records = r.field(cx, "MaxRecords")?;
+        this.batch_size = r.field(cx, "BatchSize")?;
+        if cx.version >= 2i16 {
+            this.share_acquire_mode = r.field(cx, "ShareAcquireMode")?;
+        }
+        if cx.version >= 2i16 {
+            this.is_renew_ack = r.field(cx, "IsRenewAck")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
+        this.forgotten_topics_data = r.field(cx, "ForgottenTopicsData")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -211,23 +206,22 @@ impl crate::Encodable for AcknowledgementBatch {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for AcknowledgementBatch {
+impl crate::wire::ReadInto for AcknowledgementBatch {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            acknowledge_types: r.field(cx, "AcknowledgeTypes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.acknowledge_types = r.field(cx, "AcknowledgeTypes")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -285,23 +279,21 @@ impl crate::Encodable for FetchPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchPartition {
+impl crate::wire::ReadInto for FetchPartition {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            partition_max_bytes: 0i32,
-            acknowledgement_batches: r.field(cx, "AcknowledgementBatches")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.acknowledgement_batches = r.field(cx, "AcknowledgementBatches")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -348,22 +340,21 @@ impl crate::Encodable for FetchTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FetchTopic {
+impl crate::wire::ReadInto for FetchTopic {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -409,22 +400,21 @@ impl crate::Encodable for ForgottenTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ForgottenTopic {
+impl crate::wire::ReadInto for ForgottenTopic {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -53,26 +53,25 @@ impl crate::Encodable for ShareFetchResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ShareFetchResponse {
+impl crate::wire::ReadInto for ShareFetchResponse {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            acquisition_lock_timeout_ms: r.field(cx, "AcquisitionLockTimeoutMs")?,
-            responses: r.field(cx, "Responses")?,
-            node_endpoints: r.field(cx, "NodeEndpoints")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.acquisition_lock_timeout_ms = r.field(cx, "AcquisitionLockTimeoutMs")?;
+        this.responses = r.field(cx, "Responses")?;
+        this.node_endpoints = r.field(cx, "NodeEndpoints")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -130,22 +129,21 @@ impl crate::Encodable for LeaderIdAndEpoch {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for LeaderIdAndEpoch {
+impl crate::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -192,23 +190,22 @@ impl crate::Encodable for AcquiredRecords {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for AcquiredRecords {
+impl crate::wire::ReadInto for AcquiredRecords {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            delivery_count: r.field(cx, "DeliveryCount")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.delivery_count = r.field(cx, "DeliveryCount")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -290,28 +287,27 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 20usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            acknowledge_error_code: r.field(cx, "AcknowledgeErrorCode")?,
-            acknowledge_error_message: r.field(cx, "AcknowledgeErrorMessage")?,
-            current_leader: r.field(cx, "CurrentLeader")?,
-            records: r.field(cx, "Records")?,
-            acquired_records: r.field(cx, "AcquiredRecords")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.acknowledge_error_code = r.field(cx, "AcknowledgeErrorCode")?;
+        this.acknowledge_error_message = r.field(cx, "AcknowledgeErrorMessage")?;
+        this.current_leader = r.field(cx, "CurrentLeader")?;
+        this.records = r.field(cx, "Records")?;
+        this.acquired_records = r.field(cx, "AcquiredRecords")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -363,22 +359,21 @@ impl crate::Encodable for ShareFetchableTopicResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ShareFetchableTopicResponse {
+impl crate::wire::ReadInto for ShareFetchableTopicResponse {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -433,24 +428,23 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for NodeEndpoint {
+impl crate::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

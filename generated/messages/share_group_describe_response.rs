@@ -36,22 +36,21 @@ impl crate::Encodable for ShareGroupDescribeResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for ShareGroupDescribeResponse {
+impl crate::wire::ReadInto for ShareGroupDescribeResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            groups: r.field(cx, "Groups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.groups = r.field(cx, "Groups")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -112,23 +111,22 @@ impl crate::Encodable for TopicPartitions {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicPartitions {
+impl crate::wire::ReadInto for TopicPartitions {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -171,21 +169,20 @@ impl crate::Encodable for Assignment {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Assignment {
+impl crate::wire::ReadInto for Assignment {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_partitions: r.field(cx, "TopicPartitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_partitions = r.field(cx, "TopicPartitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -260,27 +257,26 @@ impl crate::Encodable for Member {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Member {
+impl crate::wire::ReadInto for Member {
     const MIN_SIZE: usize = 11usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            rack_id: r.field(cx, "RackId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            client_id: r.field(cx, "ClientId")?,
-            client_host: r.field(cx, "ClientHost")?,
-            subscribed_topic_names: r.field(cx, "SubscribedTopicNames")?,
-            assignment: r.field(cx, "Assignment")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.rack_id = r.field(cx, "RackId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.client_id = r.field(cx, "ClientId")?;
+        this.client_host = r.field(cx, "ClientHost")?;
+        this.subscribed_topic_names = r.field(cx, "SubscribedTopicNames")?;
+        this.assignment = r.field(cx, "Assignment")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -378,29 +374,28 @@ impl crate::Encodable for DescribedGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedGroup {
+impl crate::wire::ReadInto for DescribedGroup {
     const MIN_SIZE: usize = 19usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            group_id: r.field(cx, "GroupId")?,
-            group_state: r.field(cx, "GroupState")?,
-            group_epoch: r.field(cx, "GroupEpoch")?,
-            assignment_epoch: r.field(cx, "AssignmentEpoch")?,
-            assignor_name: r.field(cx, "AssignorName")?,
-            members: r.field(cx, "Members")?,
-            authorized_operations: r.field(cx, "AuthorizedOperations")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.group_state = r.field(cx, "GroupState")?;
+        this.group_epoch = r.field(cx, "GroupEpoch")?;
+        this.assignment_epoch = r.field(cx, "AssignmentEpoch")?;
+        this.assignor_name = r.field(cx, "AssignorName")?;
+        this.members = r.field(cx, "Members")?;
+        this.authorized_operations = r.field(cx, "AuthorizedOperations")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

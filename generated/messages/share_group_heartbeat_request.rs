@@ -58,25 +58,24 @@ impl crate::Encodable for ShareGroupHeartbeatRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for ShareGroupHeartbeatRequest {
+impl crate::wire::ReadInto for ShareGroupHeartbeatRequest {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            rack_id: r.field(cx, "RackId")?,
-            subscribed_topic_names: r.field(cx, "SubscribedTopicNames")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.rack_id = r.field(cx, "RackId")?;
+        this.subscribed_topic_names = r.field(cx, "SubscribedTopicNames")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -32,22 +32,21 @@ impl crate::Encodable for SnapshotHeaderRecord {
         t.finish(w);
     }
 }
-impl crate::Decodable for SnapshotHeaderRecord {
+impl crate::wire::ReadInto for SnapshotHeaderRecord {
     const MIN_SIZE: usize = 11usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            version: r.field(cx, "Version")?,
-            last_contained_log_timestamp: r.field(cx, "LastContainedLogTimestamp")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.version = r.field(cx, "Version")?;
+        this.last_contained_log_timestamp = r.field(cx, "LastContainedLogTimestamp")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

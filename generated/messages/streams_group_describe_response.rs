@@ -36,22 +36,21 @@ impl crate::Encodable for StreamsGroupDescribeResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for StreamsGroupDescribeResponse {
+impl crate::wire::ReadInto for StreamsGroupDescribeResponse {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            groups: r.field(cx, "Groups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.groups = r.field(cx, "Groups")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -108,22 +107,21 @@ impl crate::Encodable for KeyValue {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for KeyValue {
+impl crate::wire::ReadInto for KeyValue {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            key: r.field(cx, "Key")?,
-            value: r.field(cx, "Value")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.key = r.field(cx, "Key")?;
+        this.value = r.field(cx, "Value")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -177,24 +175,23 @@ impl crate::Encodable for TopicInfo {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicInfo {
+impl crate::wire::ReadInto for TopicInfo {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            replication_factor: r.field(cx, "ReplicationFactor")?,
-            topic_configs: r.field(cx, "TopicConfigs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        this.replication_factor = r.field(cx, "ReplicationFactor")?;
+        this.topic_configs = r.field(cx, "TopicConfigs")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -273,25 +270,24 @@ impl crate::Encodable for Subtopology {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Subtopology {
+impl crate::wire::ReadInto for Subtopology {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            source_topics: r.field(cx, "SourceTopics")?,
-            repartition_sink_topics: r.field(cx, "RepartitionSinkTopics")?,
-            state_changelog_topics: r.field(cx, "StateChangelogTopics")?,
-            repartition_source_topics: r.field(cx, "RepartitionSourceTopics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.source_topics = r.field(cx, "SourceTopics")?;
+        this.repartition_sink_topics = r.field(cx, "RepartitionSinkTopics")?;
+        this.state_changelog_topics = r.field(cx, "StateChangelogTopics")?;
+        this.repartition_source_topics = r.field(cx, "RepartitionSourceTopics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -340,22 +336,21 @@ impl crate::Encodable for Topology {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Topology {
+impl crate::wire::ReadInto for Topology {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            epoch: r.field(cx, "Epoch")?,
-            subtopologies: r.field(cx, "Subtopologies")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.epoch = r.field(cx, "Epoch")?;
+        this.subtopologies = r.field(cx, "Subtopologies")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -401,22 +396,21 @@ impl crate::Encodable for Endpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Endpoint {
+impl crate::wire::ReadInto for Endpoint {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -465,23 +459,22 @@ impl crate::Encodable for TaskOffset {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TaskOffset {
+impl crate::wire::ReadInto for TaskOffset {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            partition: r.field(cx, "Partition")?,
-            offset: r.field(cx, "Offset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.partition = r.field(cx, "Partition")?;
+        this.offset = r.field(cx, "Offset")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -529,22 +522,21 @@ impl crate::Encodable for TaskIds {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TaskIds {
+impl crate::wire::ReadInto for TaskIds {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -596,23 +588,22 @@ impl crate::Encodable for Assignment {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Assignment {
+impl crate::wire::ReadInto for Assignment {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            active_tasks: r.field(cx, "ActiveTasks")?,
-            standby_tasks: r.field(cx, "StandbyTasks")?,
-            warmup_tasks: r.field(cx, "WarmupTasks")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.active_tasks = r.field(cx, "ActiveTasks")?;
+        this.standby_tasks = r.field(cx, "StandbyTasks")?;
+        this.warmup_tasks = r.field(cx, "WarmupTasks")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -722,35 +713,34 @@ impl crate::Encodable for Member {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Member {
+impl crate::wire::ReadInto for Member {
     const MIN_SIZE: usize = 25usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            instance_id: r.field(cx, "InstanceId")?,
-            rack_id: r.field(cx, "RackId")?,
-            client_id: r.field(cx, "ClientId")?,
-            client_host: r.field(cx, "ClientHost")?,
-            topology_epoch: r.field(cx, "TopologyEpoch")?,
-            process_id: r.field(cx, "ProcessId")?,
-            user_endpoint: r.nullable_struct_field(cx, "UserEndpoint")?,
-            client_tags: r.field(cx, "ClientTags")?,
-            task_offsets: r.field(cx, "TaskOffsets")?,
-            task_end_offsets: r.field(cx, "TaskEndOffsets")?,
-            assignment: r.field(cx, "Assignment")?,
-            target_assignment: r.field(cx, "TargetAssignment")?,
-            is_classic: r.field(cx, "IsClassic")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.instance_id = r.field(cx, "InstanceId")?;
+        this.rack_id = r.field(cx, "RackId")?;
+        this.client_id = r.field(cx, "ClientId")?;
+        this.client_host = r.field(cx, "ClientHost")?;
+        this.topology_epoch = r.field(cx, "TopologyEpoch")?;
+        this.process_id = r.field(cx, "ProcessId")?;
+        this.user_endpoint = r.nullable_struct_field(cx, "UserEndpoint")?;
+        this.client_tags = r.field(cx, "ClientTags")?;
+        this.task_offsets = r.field(cx, "TaskOffsets")?;
+        this.task_end_offsets = r.field(cx, "TaskEndOffsets")?;
+        this.assignment = r.field(cx, "Assignment")?;
+        this.target_assignment = r.field(cx, "TargetAssignment")?;
+        this.is_classic = r.field(cx, "IsClassic")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -872,46 +862,37 @@ impl crate::Encodable for TopologyDescriptionNode {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopologyDescriptionNode {
+impl crate::wire::ReadInto for TopologyDescriptionNode {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version >= 1i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            node_type: if cx.version >= 1i16 { r.field(cx, "NodeType")? } else { 0i8 },
-            source_topics: if cx.version >= 1i16 {
-                r.field(cx, "SourceTopics")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            sink_topic: if cx.version >= 1i16 {
-                r.field(cx, "SinkTopic")?
-            } else {
-                None
-            },
-            stores: if cx.version >= 1i16 {
-                r.field(cx, "Stores")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            successors: if cx.version >= 1i16 {
-                r.field(cx, "Successors")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 1i16 {
+            this.node_type = r.field(cx, "NodeType")?;
+        }
+        if cx.version >= 1i16 {
+            this.source_topics = r.field(cx, "SourceTopics")?;
+        }
+        if cx.version >= 1i16 {
+            this.sink_topic = r.field(cx, "SinkTopic")?;
+        }
+        if cx.version >= 1i16 {
+            this.stores = r.field(cx, "Stores")?;
+        }
+        if cx.version >= 1i16 {
+            this.successors = r.field(cx, "Successors")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -992,30 +973,25 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopologyDescriptionSubtopology {
+impl crate::wire::ReadInto for TopologyDescriptionSubtopology {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: if cx.version >= 1i16 {
-                r.field(cx, "SubtopologyId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            nodes: if cx.version >= 1i16 {
-                r.field(cx, "Nodes")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        }
+        if cx.version >= 1i16 {
+            this.nodes = r.field(cx, "Nodes")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -1086,30 +1062,25 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopologyDescriptionGlobalStore {
+impl crate::wire::ReadInto for TopologyDescriptionGlobalStore {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            source: if cx.version >= 1i16 {
-                r.field(cx, "Source")?
-            } else {
-                <TopologyDescriptionNode as ::core::default::Default>::default()
-            },
-            processor: if cx.version >= 1i16 {
-                r.field(cx, "Processor")?
-            } else {
-                <TopologyDescriptionNode as ::core::default::Default>::default()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.source = r.field(cx, "Source")?;
+        }
+        if cx.version >= 1i16 {
+            this.processor = r.field(cx, "Processor")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -1178,30 +1149,25 @@ impl crate::Encodable for TopologyDescription {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopologyDescription {
+impl crate::wire::ReadInto for TopologyDescription {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopologies: if cx.version >= 1i16 {
-                r.field(cx, "Subtopologies")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            global_stores: if cx.version >= 1i16 {
-                r.field(cx, "GlobalStores")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.subtopologies = r.field(cx, "Subtopologies")?;
+        }
+        if cx.version >= 1i16 {
+            this.global_stores = r.field(cx, "GlobalStores")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -1343,44 +1309,38 @@ impl crate::Encodable for DescribedGroup {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for DescribedGroup {
+impl crate::wire::ReadInto for DescribedGroup {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            group_id: r.field(cx, "GroupId")?,
-            group_state: r.field(cx, "GroupState")?,
-            group_epoch: r.field(cx, "GroupEpoch")?,
-            assignment_epoch: r.field(cx, "AssignmentEpoch")?,
-            topology: r.nullable_struct_field(cx, "Topology")?,
-            members: r.field(cx, "Members")?,
-            authorized_operations: r.field(cx, "AuthorizedOperations")?,
-            topology_description: if cx.version >= 1i16 {
-                r.nullable_struct_field(cx, "TopologyDescription")?
-            } else {
-                None
-            },
-            topology_description_status: if cx.version >= 1i16 {
-                r.field(cx, "TopologyDescriptionStatus")?
-            } else {
-                0i8
-            },
-            assignor_name: if cx.version >= 1i16 {
-                r.field(cx, "AssignorName")?
-            } else {
-                None
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.group_state = r.field(cx, "GroupState")?;
+        this.group_epoch = r.field(cx, "GroupEpoch")?;
+        this.assignment_epoch = r.field(cx, "AssignmentEpoch")?;
+        this.topology = r.nullable_struct_field(cx, "Topology")?;
+        this.members = r.field(cx, "Members")?;
+        this.authorized_operations = r.field(cx, "AuthorizedOperations")?;
+        if cx.version >= 1i16 {
+            this.topology_description = r
+                .nullable_struct_field(cx, "TopologyDescription")?;
+        }
+        if cx.version >= 1i16 {
+            this.topology_description_status = r.field(cx, "TopologyDescriptionStatus")?;
+        }
+        if cx.version >= 1i16 {
+            this.assignor_name = r.field(cx, "AssignorName")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -133,37 +133,36 @@ impl crate::Encodable for StreamsGroupHeartbeatRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for StreamsGroupHeartbeatRequest {
+impl crate::wire::ReadInto for StreamsGroupHeartbeatRequest {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            endpoint_information_epoch: r.field(cx, "EndpointInformationEpoch")?,
-            instance_id: r.field(cx, "InstanceId")?,
-            rack_id: r.field(cx, "RackId")?,
-            rebalance_timeout_ms: r.field(cx, "RebalanceTimeoutMs")?,
-            topology: r.nullable_struct_field(cx, "Topology")?,
-            active_tasks: r.field(cx, "ActiveTasks")?,
-            standby_tasks: r.field(cx, "StandbyTasks")?,
-            warmup_tasks: r.field(cx, "WarmupTasks")?,
-            process_id: r.field(cx, "ProcessId")?,
-            user_endpoint: r.nullable_struct_field(cx, "UserEndpoint")?,
-            client_tags: r.field(cx, "ClientTags")?,
-            task_offsets: r.field(cx, "TaskOffsets")?,
-            task_end_offsets: r.field(cx, "TaskEndOffsets")?,
-            shutdown_application: r.field(cx, "ShutdownApplication")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.endpoint_information_epoch = r.field(cx, "EndpointInformationEpoch")?;
+        this.instance_id = r.field(cx, "InstanceId")?;
+        this.rack_id = r.field(cx, "RackId")?;
+        this.rebalance_timeout_ms = r.field(cx, "RebalanceTimeoutMs")?;
+        this.topology = r.nullable_struct_field(cx, "Topology")?;
+        this.active_tasks = r.field(cx, "ActiveTasks")?;
+        this.standby_tasks = r.field(cx, "StandbyTasks")?;
+        this.warmup_tasks = r.field(cx, "WarmupTasks")?;
+        this.process_id = r.field(cx, "ProcessId")?;
+        this.user_endpoint = r.nullable_struct_field(cx, "UserEndpoint")?;
+        this.client_tags = r.field(cx, "ClientTags")?;
+        this.task_offsets = r.field(cx, "TaskOffsets")?;
+        this.task_end_offsets = r.field(cx, "TaskEndOffsets")?;
+        this.shutdown_application = r.field(cx, "ShutdownApplication")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -235,22 +234,21 @@ impl crate::Encodable for KeyValue {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for KeyValue {
+impl crate::wire::ReadInto for KeyValue {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            key: r.field(cx, "Key")?,
-            value: r.field(cx, "Value")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.key = r.field(cx, "Key")?;
+        this.value = r.field(cx, "Value")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -304,24 +302,23 @@ impl crate::Encodable for TopicInfo {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicInfo {
+impl crate::wire::ReadInto for TopicInfo {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partitions: r.field(cx, "Partitions")?,
-            replication_factor: r.field(cx, "ReplicationFactor")?,
-            topic_configs: r.field(cx, "TopicConfigs")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partitions = r.field(cx, "Partitions")?;
+        this.replication_factor = r.field(cx, "ReplicationFactor")?;
+        this.topic_configs = r.field(cx, "TopicConfigs")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -380,23 +377,22 @@ impl crate::Encodable for CopartitionGroup {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for CopartitionGroup {
+impl crate::wire::ReadInto for CopartitionGroup {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            source_topics: r.field(cx, "SourceTopics")?,
-            source_topic_regex: r.field(cx, "SourceTopicRegex")?,
-            repartition_source_topics: r.field(cx, "RepartitionSourceTopics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.source_topics = r.field(cx, "SourceTopics")?;
+        this.source_topic_regex = r.field(cx, "SourceTopicRegex")?;
+        this.repartition_source_topics = r.field(cx, "RepartitionSourceTopics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -484,27 +480,26 @@ impl crate::Encodable for Subtopology {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Subtopology {
+impl crate::wire::ReadInto for Subtopology {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            source_topics: r.field(cx, "SourceTopics")?,
-            source_topic_regex: r.field(cx, "SourceTopicRegex")?,
-            state_changelog_topics: r.field(cx, "StateChangelogTopics")?,
-            repartition_sink_topics: r.field(cx, "RepartitionSinkTopics")?,
-            repartition_source_topics: r.field(cx, "RepartitionSourceTopics")?,
-            copartition_groups: r.field(cx, "CopartitionGroups")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.source_topics = r.field(cx, "SourceTopics")?;
+        this.source_topic_regex = r.field(cx, "SourceTopicRegex")?;
+        this.state_changelog_topics = r.field(cx, "StateChangelogTopics")?;
+        this.repartition_sink_topics = r.field(cx, "RepartitionSinkTopics")?;
+        this.repartition_source_topics = r.field(cx, "RepartitionSourceTopics")?;
+        this.copartition_groups = r.field(cx, "CopartitionGroups")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -555,22 +550,21 @@ impl crate::Encodable for Topology {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Topology {
+impl crate::wire::ReadInto for Topology {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            epoch: r.field(cx, "Epoch")?,
-            subtopologies: r.field(cx, "Subtopologies")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.epoch = r.field(cx, "Epoch")?;
+        this.subtopologies = r.field(cx, "Subtopologies")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -617,22 +611,21 @@ impl crate::Encodable for TaskIds {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TaskIds {
+impl crate::wire::ReadInto for TaskIds {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -678,22 +671,21 @@ impl crate::Encodable for Endpoint {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Endpoint {
+impl crate::wire::ReadInto for Endpoint {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -742,23 +734,22 @@ impl crate::Encodable for TaskOffset {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TaskOffset {
+impl crate::wire::ReadInto for TaskOffset {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            partition: r.field(cx, "Partition")?,
-            offset: r.field(cx, "Offset")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.partition = r.field(cx, "Partition")?;
+        this.offset = r.field(cx, "Offset")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

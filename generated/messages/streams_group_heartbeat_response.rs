@@ -147,48 +147,43 @@ impl crate::Encodable for StreamsGroupHeartbeatResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for StreamsGroupHeartbeatResponse {
+impl crate::wire::ReadInto for StreamsGroupHeartbeatResponse {
     const MIN_SIZE: usize = 24usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            error_message: r.field(cx, "ErrorMessage")?,
-            member_id: r.field(cx, "MemberId")?,
-            member_epoch: r.field(cx, "MemberEpoch")?,
-            heartbeat_interval_ms: r.field(cx, "HeartbeatIntervalMs")?,
-            acceptable_recovery_lag_legacy: if cx.version <= 0i16 {
-                r.field(cx, "AcceptableRecoveryLagLegacy")?
-            } else {
-                0i32
-            },
-            task_offset_interval_ms: r.field(cx, "TaskOffsetIntervalMs")?,
-            acceptable_recovery_lag: if cx.version >= 1i16 {
-                r.field(cx, "AcceptableRecoveryLag")?
-            } else {
-                -1i64
-            },
-            status: r.field(cx, "Status")?,
-            active_tasks: r.field(cx, "ActiveTasks")?,
-            standby_tasks: r.field(cx, "StandbyTasks")?,
-            warmup_tasks: r.field(cx, "WarmupTasks")?,
-            topology_description_required: if cx.version >= 1i16 {
-                r.field(cx, "TopologyDescriptionRequired")?
-            } else {
-                false
-            },
-            endpoint_information_epoch: r.field(cx, "EndpointInformationEpoch")?,
-            partitions_by_user_endpoint: r.field(cx, "PartitionsByUserEndpoint")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.error_message = r.field(cx, "ErrorMessage")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.member_epoch = r.field(cx, "MemberEpoch")?;
+        this.heartbeat_interval_ms = r.field(cx, "HeartbeatIntervalMs")?;
+        if cx.version <= 0i16 {
+            this.acceptable_recovery_lag_legacy = r
+                .field(cx, "AcceptableRecoveryLagLegacy")?;
+        }
+        this.task_offset_interval_ms = r.field(cx, "TaskOffsetIntervalMs")?;
+        if cx.version >= 1i16 {
+            this.acceptable_recovery_lag = r.field(cx, "AcceptableRecoveryLag")?;
+        }
+        this.status = r.field(cx, "Status")?;
+        this.active_tasks = r.field(cx, "ActiveTasks")?;
+        this.standby_tasks = r.field(cx, "StandbyTasks")?;
+        this.warmup_tasks = r.field(cx, "WarmupTasks")?;
+        if cx.version >= 1i16 {
+            this.topology_description_required = r
+                .field(cx, "TopologyDescriptionRequired")?;
+        }
+        this.endpoint_information_epoch = r.field(cx, "EndpointInformationEpoch")?;
+        this.partitions_by_user_endpoint = r.field(cx, "PartitionsByUserEndpoint")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -270,22 +265,21 @@ impl crate::Encodable for Status {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Status {
+impl crate::wire::ReadInto for Status {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            status_code: r.field(cx, "StatusCode")?,
-            status_detail: r.field(cx, "StatusDetail")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.status_code = r.field(cx, "StatusCode")?;
+        this.status_detail = r.field(cx, "StatusDetail")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -332,22 +326,21 @@ impl crate::Encodable for TaskIds {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TaskIds {
+impl crate::wire::ReadInto for TaskIds {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -393,22 +386,21 @@ impl crate::Encodable for Endpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for Endpoint {
+impl crate::wire::ReadInto for Endpoint {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -455,22 +447,21 @@ impl crate::Encodable for TopicPartition {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicPartition {
+impl crate::wire::ReadInto for TopicPartition {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: r.field(cx, "Topic")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic = r.field(cx, "Topic")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -522,23 +513,22 @@ impl crate::Encodable for EndpointToPartitions {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for EndpointToPartitions {
+impl crate::wire::ReadInto for EndpointToPartitions {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            user_endpoint: r.field(cx, "UserEndpoint")?,
-            active_partitions: r.field(cx, "ActivePartitions")?,
-            standby_partitions: r.field(cx, "StandbyPartitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.user_endpoint = r.field(cx, "UserEndpoint")?;
+        this.active_partitions = r.field(cx, "ActivePartitions")?;
+        this.standby_partitions = r.field(cx, "StandbyPartitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -48,24 +48,23 @@ impl crate::Encodable for StreamsGroupTopologyDescriptionUpdateRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for StreamsGroupTopologyDescriptionUpdateRequest {
+impl crate::wire::ReadInto for StreamsGroupTopologyDescriptionUpdateRequest {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            member_id: r.field(cx, "MemberId")?,
-            topology_epoch: r.field(cx, "TopologyEpoch")?,
-            topology_description: r.field(cx, "TopologyDescription")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.topology_epoch = r.field(cx, "TopologyEpoch")?;
+        this.topology_description = r.field(cx, "TopologyDescription")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -143,26 +142,25 @@ impl crate::Encodable for TopologyDescriptionNode {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopologyDescriptionNode {
+impl crate::wire::ReadInto for TopologyDescriptionNode {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            node_type: r.field(cx, "NodeType")?,
-            source_topics: r.field(cx, "SourceTopics")?,
-            sink_topic: r.field(cx, "SinkTopic")?,
-            stores: r.field(cx, "Stores")?,
-            successors: r.field(cx, "Successors")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.node_type = r.field(cx, "NodeType")?;
+        this.source_topics = r.field(cx, "SourceTopics")?;
+        this.sink_topic = r.field(cx, "SinkTopic")?;
+        this.stores = r.field(cx, "Stores")?;
+        this.successors = r.field(cx, "Successors")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -213,22 +211,21 @@ impl crate::Encodable for TopologyDescriptionSubtopology {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopologyDescriptionSubtopology {
+impl crate::wire::ReadInto for TopologyDescriptionSubtopology {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopology_id: r.field(cx, "SubtopologyId")?,
-            nodes: r.field(cx, "Nodes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopology_id = r.field(cx, "SubtopologyId")?;
+        this.nodes = r.field(cx, "Nodes")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -275,22 +272,21 @@ impl crate::Encodable for TopologyDescriptionGlobalStore {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopologyDescriptionGlobalStore {
+impl crate::wire::ReadInto for TopologyDescriptionGlobalStore {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            source: r.field(cx, "Source")?,
-            processor: r.field(cx, "Processor")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.source = r.field(cx, "Source")?;
+        this.processor = r.field(cx, "Processor")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -337,22 +333,21 @@ impl crate::Encodable for TopologyDescription {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopologyDescription {
+impl crate::wire::ReadInto for TopologyDescription {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            subtopologies: r.field(cx, "Subtopologies")?,
-            global_stores: r.field(cx, "GlobalStores")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.subtopologies = r.field(cx, "Subtopologies")?;
+        this.global_stores = r.field(cx, "GlobalStores")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

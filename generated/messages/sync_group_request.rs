@@ -84,41 +84,34 @@ impl crate::Encodable for SyncGroupRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for SyncGroupRequest {
+impl crate::wire::ReadInto for SyncGroupRequest {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            generation_id: r.field(cx, "GenerationId")?,
-            member_id: r.field(cx, "MemberId")?,
-            group_instance_id: if cx.version >= 3i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            protocol_type: if cx.version >= 5i16 {
-                r.field(cx, "ProtocolType")?
-            } else {
-                None
-            },
-            protocol_name: if cx.version >= 5i16 {
-                r.field(cx, "ProtocolName")?
-            } else {
-                None
-            },
-            assignments: r.field(cx, "Assignments")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.generation_id = r.field(cx, "GenerationId")?;
+        this.member_id = r.field(cx, "MemberId")?;
+        if cx.version >= 3i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        if cx.version >= 5i16 {
+            this.protocol_type = r.field(cx, "ProtocolType")?;
+        }
+        if cx.version >= 5i16 {
+            this.protocol_name = r.field(cx, "ProtocolName")?;
+        }
+        this.assignments = r.field(cx, "Assignments")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -205,24 +198,23 @@ impl crate::Encodable for SyncGroupRequestAssignment {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for SyncGroupRequestAssignment {
+impl crate::wire::ReadInto for SyncGroupRequestAssignment {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            member_id: r.field(cx, "MemberId")?,
-            assignment: r.field(cx, "Assignment")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.member_id = r.field(cx, "MemberId")?;
+        this.assignment = r.field(cx, "Assignment")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -72,39 +72,32 @@ impl crate::Encodable for SyncGroupResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for SyncGroupResponse {
+impl crate::wire::ReadInto for SyncGroupResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            error_code: r.field(cx, "ErrorCode")?,
-            protocol_type: if cx.version >= 5i16 {
-                r.field(cx, "ProtocolType")?
-            } else {
-                None
-            },
-            protocol_name: if cx.version >= 5i16 {
-                r.field(cx, "ProtocolName")?
-            } else {
-                None
-            },
-            assignment: r.field(cx, "Assignment")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
+        this.error_code = r.field(cx, "ErrorCode")?;
+        if cx.version >= 5i16 {
+            this.protocol_type = r.field(cx, "ProtocolType")?;
+        }
+        if cx.version >= 5i16 {
+            this.protocol_name = r.field(cx, "ProtocolName")?;
+        }
+        this.assignment = r.field(cx, "Assignment")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

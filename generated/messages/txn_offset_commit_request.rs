@@ -108,42 +108,36 @@ impl crate::Encodable for TxnOffsetCommitRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TxnOffsetCommitRequest {
+impl crate::wire::ReadInto for TxnOffsetCommitRequest {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            transactional_id: r.field(cx, "TransactionalId")?,
-            group_id: r.field(cx, "GroupId")?,
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            generation_id_or_member_epoch: if cx.version >= 3i16 {
-                r.field(cx, "GenerationIdOrMemberEpoch")?
-            } else {
-                -1i32
-            },
-            member_id: if cx.version >= 3i16 {
-                r.field(cx, "MemberId")?
-            } else {
-                crate::StrBytes::new()
-            },
-            group_instance_id: if cx.version >= 3i16 {
-                r.field(cx, "GroupInstanceId")?
-            } else {
-                None
-            },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.transactional_id = r.field(cx, "TransactionalId")?;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        if cx.version >= 3i16 {
+            this.generation_id_or_member_epoch = r
+                .field(cx, "GenerationIdOrMemberEpoch")?;
+        }
+        if cx.version >= 3i16 {
+            this.member_id = r.field(cx, "MemberId")?;
+        }
+        if cx.version >= 3i16 {
+            this.group_instance_id = r.field(cx, "GroupInstanceId")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -250,30 +244,27 @@ impl crate::Encodable for TxnOffsetCommitRequestPartition {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TxnOffsetCommitRequestPartition {
+impl crate::wire::ReadInto for TxnOffsetCommitRequestPartition {
     const MIN_SIZE: usize = 12usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            committed_offset: r.field(cx, "CommittedOffset")?,
-            committed_leader_epoch: if cx.version >= 2i16 {
-                r.field(cx, "CommittedLeaderEpoch")?
-            } else {
-                -1i32
-            },
-            committed_metadata: r.field(cx, "CommittedMetadata")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.committed_offset = r.field(cx, "CommittedOffset")?;
+        if cx.version >= 2i16 {
+            this.committed_leader_epoch = r.field(cx, "CommittedLeaderEpoch")?;
+        }
+        this.committed_metadata = r.field(cx, "CommittedMetadata")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -345,33 +336,28 @@ impl crate::Encodable for TxnOffsetCommitRequestTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TxnOffsetCommitRequestTopic {
+impl crate::wire::ReadInto for TxnOffsetCommitRequestTopic {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 5i16 {
-                r.field(cx, "Name")?
-            } else {
-                crate::StrBytes::new()
-            },
-            topic_id: if cx.version >= 6i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 5i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 6i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

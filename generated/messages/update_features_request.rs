@@ -60,27 +60,24 @@ impl crate::Encodable for UpdateFeaturesRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for UpdateFeaturesRequest {
+impl crate::wire::ReadInto for UpdateFeaturesRequest {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            timeout_ms: r.field(cx, "timeoutMs")?,
-            feature_updates: r.field(cx, "FeatureUpdates")?,
-            validate_only: if cx.version >= 1i16 {
-                r.field(cx, "ValidateOnly")?
-            } else {
-                false
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.timeout_ms = r.field(cx, "timeoutMs")?;
+        this.feature_updates = r.field(cx, "FeatureUpdates")?;
+        if cx.version >= 1i16 {
+            this.validate_only = r.field(cx, "ValidateOnly")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -172,32 +169,27 @@ impl crate::Encodable for FeatureUpdateKey {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for FeatureUpdateKey {
+impl crate::wire::ReadInto for FeatureUpdateKey {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            feature: r.field(cx, "Feature")?,
-            max_version_level: r.field(cx, "MaxVersionLevel")?,
-            allow_downgrade: if cx.version <= 0i16 {
-                r.field(cx, "AllowDowngrade")?
-            } else {
-                false
-            },
-            upgrade_type: if cx.version >= 1i16 {
-                r.field(cx, "UpgradeType")?
-            } else {
-                1i8
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.feature = r.field(cx, "Feature")?;
+        this.max_version_level = r.field(cx, "MaxVersionLevel")?;
+        if cx.version <= 0i16 {
+            this.allow_downgrade = r.field(cx, "AllowDowngrade")?;
+        }
+        if cx.version >= 1i16 {
+            this.upgrade_type = r.field(cx, "UpgradeType")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -67,26 +67,25 @@ impl crate::Encodable for UpdateRaftVoterRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for UpdateRaftVoterRequest {
+impl crate::wire::ReadInto for UpdateRaftVoterRequest {
     const MIN_SIZE: usize = 31usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            current_leader_epoch: r.field(cx, "CurrentLeaderEpoch")?,
-            voter_id: r.field(cx, "VoterId")?,
-            voter_directory_id: r.field(cx, "VoterDirectoryId")?,
-            listeners: r.field(cx, "Listeners")?,
-            k_raft_version_feature: r.field(cx, "KRaftVersionFeature")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+        this.voter_id = r.field(cx, "VoterId")?;
+        this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        this.listeners = r.field(cx, "Listeners")?;
+        this.k_raft_version_feature = r.field(cx, "KRaftVersionFeature")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -151,23 +150,22 @@ impl crate::Encodable for Listener {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for Listener {
+impl crate::wire::ReadInto for Listener {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -212,22 +210,21 @@ impl crate::Encodable for KRaftVersionFeature {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for KRaftVersionFeature {
+impl crate::wire::ReadInto for KRaftVersionFeature {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            min_supported_version: r.field(cx, "MinSupportedVersion")?,
-            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.min_supported_version = r.field(cx, "MinSupportedVersion")?;
+        this.max_supported_version = r.field(cx, "MaxSupportedVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -45,18 +45,16 @@ impl crate::Encodable for UpdateRaftVoterResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for UpdateRaftVoterResponse {
+impl crate::wire::ReadInto for UpdateRaftVoterResponse {
     const MIN_SIZE: usize = 7usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            current_leader: <CurrentLeader as ::core::default::Default>::default(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -64,7 +62,7 @@ impl crate::Decodable for UpdateRaftVoterResponse {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -139,24 +137,23 @@ impl crate::Encodable for CurrentLeader {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for CurrentLeader {
+impl crate::wire::ReadInto for CurrentLeader {
     const MIN_SIZE: usize = 14usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

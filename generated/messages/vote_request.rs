@@ -58,23 +58,24 @@ impl crate::Encodable for VoteRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for VoteRequest {
+impl crate::wire::ReadInto for VoteRequest {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            cluster_id: r.field(cx, "ClusterId")?,
-            voter_id: if cx.version >= 1i16 { r.field(cx, "VoterId")? } else { -1i32 },
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.cluster_id = r.field(cx, "ClusterId")?;
+        if cx.version >= 1i16 {
+            this.voter_id = r.field(cx, "VoterId")?;
+        }
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -163,36 +164,33 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 25usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            replica_epoch: r.field(cx, "ReplicaEpoch")?,
-            replica_id: r.field(cx, "ReplicaId")?,
-            replica_directory_id: if cx.version >= 1i16 {
-                r.field(cx, "ReplicaDirectoryId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            voter_directory_id: if cx.version >= 1i16 {
-                r.field(cx, "VoterDirectoryId")?
-            } else {
-                crate::Uuid::ZERO
-            },
-            last_offset_epoch: r.field(cx, "LastOffsetEpoch")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            pre_vote: if cx.version >= 2i16 { r.field(cx, "PreVote")? } else { false },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.replica_epoch = r.field(cx, "ReplicaEpoch")?;
+        this.replica_id = r.field(cx, "ReplicaId")?;
+        if cx.version >= 1i16 {
+            this.replica_directory_id = r.field(cx, "ReplicaDirectoryId")?;
+        }
+        if cx.version >= 1i16 {
+            this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        }
+        this.last_offset_epoch = r.field(cx, "LastOffsetEpoch")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        if cx.version >= 2i16 {
+            this.pre_vote = r.field(cx, "PreVote")?;
+        }
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -253,22 +251,21 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -51,18 +51,16 @@ impl crate::Encodable for VoteResponse {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for VoteResponse {
+impl crate::wire::ReadInto for VoteResponse {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            topics: r.field(cx, "Topics")?,
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while let Some(tag) = t.next(r)? {
             match tag {
@@ -72,7 +70,7 @@ impl crate::Decodable for VoteResponse {
                 _ => t.unknown(r, &mut this.unknown_tagged_fields)?,
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -146,25 +144,24 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            vote_granted: r.field(cx, "VoteGranted")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.vote_granted = r.field(cx, "VoteGranted")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -214,22 +211,21 @@ impl crate::Encodable for TopicData {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for TopicData {
+impl crate::wire::ReadInto for TopicData {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_name: r.field(cx, "TopicName")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_name = r.field(cx, "TopicName")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -279,23 +275,22 @@ impl crate::Encodable for NodeEndpoint {
     }
 }
 #[cfg(feature = "client")]
-impl crate::Decodable for NodeEndpoint {
+impl crate::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 8usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

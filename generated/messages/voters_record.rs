@@ -34,22 +34,21 @@ impl crate::Encodable for VotersRecord {
         t.finish(w);
     }
 }
-impl crate::Decodable for VotersRecord {
+impl crate::wire::ReadInto for VotersRecord {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            version: r.field(cx, "Version")?,
-            voters: r.field(cx, "Voters")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.version = r.field(cx, "Version")?;
+        this.voters = r.field(cx, "Voters")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -108,23 +107,22 @@ impl crate::Encodable for Endpoint {
         t.finish(w);
     }
 }
-impl crate::Decodable for Endpoint {
+impl crate::wire::ReadInto for Endpoint {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -167,22 +165,21 @@ impl crate::Encodable for KRaftVersionFeature {
         t.finish(w);
     }
 }
-impl crate::Decodable for KRaftVersionFeature {
+impl crate::wire::ReadInto for KRaftVersionFeature {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            min_supported_version: r.field(cx, "MinSupportedVersion")?,
-            max_supported_version: r.field(cx, "MaxSupportedVersion")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.min_supported_version = r.field(cx, "MinSupportedVersion")?;
+        this.max_supported_version = r.field(cx, "MaxSupportedVersion")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -234,24 +231,23 @@ impl crate::Encodable for Voter {
         t.finish(w);
     }
 }
-impl crate::Decodable for Voter {
+impl crate::wire::ReadInto for Voter {
     const MIN_SIZE: usize = 27usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            voter_id: r.field(cx, "VoterId")?,
-            voter_directory_id: r.field(cx, "VoterDirectoryId")?,
-            endpoints: r.field(cx, "Endpoints")?,
-            k_raft_version_feature: r.field(cx, "KRaftVersionFeature")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.voter_id = r.field(cx, "VoterId")?;
+        this.voter_directory_id = r.field(cx, "VoterDirectoryId")?;
+        this.endpoints = r.field(cx, "Endpoints")?;
+        this.k_raft_version_feature = r.field(cx, "KRaftVersionFeature")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

@@ -39,22 +39,21 @@ impl crate::Encodable for WriteShareGroupStateRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for WriteShareGroupStateRequest {
+impl crate::wire::ReadInto for WriteShareGroupStateRequest {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            group_id: r.field(cx, "GroupId")?,
-            topics: r.field(cx, "Topics")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.group_id = r.field(cx, "GroupId")?;
+        this.topics = r.field(cx, "Topics")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -119,24 +118,23 @@ impl crate::Encodable for StateBatch {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for StateBatch {
+impl crate::wire::ReadInto for StateBatch {
     const MIN_SIZE: usize = 20usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            first_offset: r.field(cx, "FirstOffset")?,
-            last_offset: r.field(cx, "LastOffset")?,
-            delivery_state: r.field(cx, "DeliveryState")?,
-            delivery_count: r.field(cx, "DeliveryCount")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.first_offset = r.field(cx, "FirstOffset")?;
+        this.last_offset = r.field(cx, "LastOffset")?;
+        this.delivery_state = r.field(cx, "DeliveryState")?;
+        this.delivery_count = r.field(cx, "DeliveryCount")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -220,30 +218,27 @@ impl crate::Encodable for PartitionData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for PartitionData {
+impl crate::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 22usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition: r.field(cx, "Partition")?,
-            state_epoch: r.field(cx, "StateEpoch")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            start_offset: r.field(cx, "StartOffset")?,
-            delivery_complete_count: if cx.version >= 1i16 {
-                r.field(cx, "DeliveryCompleteCount")?
-            } else {
-                -1i32
-            },
-            state_batches: r.field(cx, "StateBatches")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.partition = r.field(cx, "Partition")?;
+        this.state_epoch = r.field(cx, "StateEpoch")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
+        this.start_offset = r.field(cx, "StartOffset")?;
+        if cx.version >= 1i16 {
+            this.delivery_complete_count = r.field(cx, "DeliveryCompleteCount")?;
+        }
+        this.state_batches = r.field(cx, "StateBatches")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -297,22 +292,21 @@ impl crate::Encodable for WriteStateData {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for WriteStateData {
+impl crate::wire::ReadInto for WriteStateData {
     const MIN_SIZE: usize = 18usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic_id: r.field(cx, "TopicId")?,
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.topic_id = r.field(cx, "TopicId")?;
+        this.partitions = r.field(cx, "Partitions")?;
         let mut t = crate::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

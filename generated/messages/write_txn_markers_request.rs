@@ -40,23 +40,22 @@ impl crate::Encodable for WriteTxnMarkersRequest {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for WriteTxnMarkersRequest {
+impl crate::wire::ReadInto for WriteTxnMarkersRequest {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            markers: r.field(cx, "Markers")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.markers = r.field(cx, "Markers")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -122,24 +121,23 @@ impl crate::Encodable for WritableTxnMarkerTopic {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for WritableTxnMarkerTopic {
+impl crate::wire::ReadInto for WritableTxnMarkerTopic {
     const MIN_SIZE: usize = 2usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            partition_indexes: r.field(cx, "PartitionIndexes")?,
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.partition_indexes = r.field(cx, "PartitionIndexes")?;
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]
@@ -214,32 +212,29 @@ impl crate::Encodable for WritableTxnMarker {
     }
 }
 #[cfg(feature = "broker")]
-impl crate::Decodable for WritableTxnMarker {
+impl crate::wire::ReadInto for WritableTxnMarker {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut crate::wire::Reader,
         cx: crate::wire::Cx,
-    ) -> crate::wire::ReadResult<Self> {
-        let mut this = Self {
-            producer_id: r.field(cx, "ProducerId")?,
-            producer_epoch: r.field(cx, "ProducerEpoch")?,
-            transaction_result: r.field(cx, "TransactionResult")?,
-            topics: r.field(cx, "Topics")?,
-            coordinator_epoch: r.field(cx, "CoordinatorEpoch")?,
-            transaction_version: if cx.version >= 2i16 {
-                r.field(cx, "TransactionVersion")?
-            } else {
-                0i8
-            },
-            unknown_tagged_fields: crate::wire::UnknownTaggedFields::new(),
-        };
+    ) -> crate::wire::ReadResult<()> {
+        let this = self;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.producer_epoch = r.field(cx, "ProducerEpoch")?;
+        this.transaction_result = r.field(cx, "TransactionResult")?;
+        this.topics = r.field(cx, "Topics")?;
+        this.coordinator_epoch = r.field(cx, "CoordinatorEpoch")?;
+        if cx.version >= 2i16 {
+            this.transaction_version = r.field(cx, "TransactionVersion")?;
+        }
         if cx.flexible {
             let mut t = crate::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 #[cfg(feature = "testing")]

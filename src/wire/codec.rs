@@ -95,7 +95,10 @@ macro_rules! fixed_int {
             }
 
             /// The count was checked against the input: one bounds check
-            /// for the whole array.
+            /// for the whole array. Inlined: most such arrays are a few
+            /// elements (replicas, ISR, partitions), where the call itself
+            /// was a fifth of the work.
+            #[inline(always)]
             fn read_array(r: &mut Reader, n: usize, _cx: Cx) -> Result<Vec<Self>, DecodeError> {
                 const W: usize = <$t as Fixed>::WIDTH;
                 let mut v = r.vec_with_capacity(n)?;
@@ -367,7 +370,10 @@ impl<T: Encodable> Encodable for Vec<T> {
 impl<T: Decodable> Decodable for Vec<T> {
     const MIN_SIZE: usize = 1;
 
-    #[inline]
+    // Inlined into the struct that holds the array: out of line, the call
+    // with its `Result` through memory cost about a third of a small
+    // `int32` array's decode (callgrind, MetadataResponse).
+    #[inline(always)]
     fn read(r: &mut Reader, cx: Cx) -> Result<Self, DecodeError> {
         let n = r.array_len(cx.flexible, T::MIN_SIZE)?;
         T::read_array(r, n, cx)
@@ -453,6 +459,53 @@ pub fn read_nullable_struct<T: Decodable>(
         Ok(None)
     } else {
         T::read(r, cx).map(Some)
+    }
+}
+
+// ------------------------------------------------------------ structs
+
+/// A generated struct, decoded in place: into a value that starts as the
+/// struct's default, which is what a field absent in a version keeps (the
+/// generator writes the schema's defaults into both).
+///
+/// In place, an array of structs is read straight into its vector's slots:
+/// a value returned through `Result<Self>` was copied twice (into the
+/// result, then into the vector), a third of a small struct's decode
+/// (callgrind, MetadataResponse partitions; BENCHMARKS.md).
+///
+/// Every `ReadInto` is [`Decodable`] through the impl below, so the
+/// generated code holds only the field reads.
+pub trait ReadInto: Default {
+    /// [`Decodable::MIN_SIZE`].
+    const MIN_SIZE: usize;
+
+    /// Reads the fields present at `cx` over `self`'s defaults. On an error
+    /// `self` is left partly read; callers drop it.
+    fn read_into(&mut self, r: &mut Reader, cx: Cx) -> Result<(), DecodeError>;
+}
+
+impl<T: ReadInto> Decodable for T {
+    const MIN_SIZE: usize = <T as ReadInto>::MIN_SIZE;
+
+    #[inline]
+    fn read(r: &mut Reader, cx: Cx) -> Result<T, DecodeError> {
+        let mut this = T::default();
+        this.read_into(r, cx)?;
+        Ok(this)
+    }
+
+    /// Each element is read in its slot. `n` was checked against the input
+    /// (`Reader::array_len`).
+    #[inline]
+    fn read_array(r: &mut Reader, n: usize, cx: Cx) -> Result<Vec<T>, DecodeError> {
+        let mut v: Vec<T> = r.vec_with_capacity(n)?;
+        for i in 0..n {
+            v.push(T::default());
+            if let Some(slot) = v.last_mut() {
+                slot.read_into(r, cx).map_err(|e| e.at_index(i))?;
+            }
+        }
+        Ok(v)
     }
 }
 

@@ -20,7 +20,7 @@ pub mod write;
 mod writer;
 
 pub use codec::{
-    nullable_struct_size, read_nullable_struct, size, size_some, ByRef, Fixed, FixedRun,
+    nullable_struct_size, read_nullable_struct, size, size_some, ByRef, Fixed, FixedRun, ReadInto,
 };
 pub use reader::Reader;
 pub use tagged::{RawTaggedField, TaggedReader, TaggedSize, TaggedWriter, UnknownTaggedFields};

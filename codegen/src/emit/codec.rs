@@ -13,9 +13,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::cond::{branch, select, Cond};
+use super::cond::{branch, Cond};
 use super::names::field_ident;
-use super::types::{default_expr, non_default};
+use super::types::non_default;
 use crate::model::{FieldModel, FieldType, StructModel};
 use crate::versions::Versions;
 
@@ -122,25 +122,31 @@ fn read_tagged(f: &FieldModel) -> TokenStream {
     }
 }
 
+/// The struct's `ReadInto` items (`Decodable` comes with it). Fields are read
+/// in place over the defaults (`wire::ReadInto`): a field absent at a
+/// version keeps its default, so it needs no code.
 pub fn emit_read(s: &StructModel, root: &TokenStream) -> TokenStream {
     let p = s.possible;
     let mut uses = Uses::default();
-    let mut inits = Vec::new();
+    let mut stmts = Vec::new();
     for f in &s.fields {
         let id = field_ident(&f.name);
         if !f.regular.is_empty() {
             uses.io = true;
             uses.cx = true;
         }
-        let def = default_expr(f, root);
-        let value = select(f.regular, p, |rr| read_regular(f, rr), |_| def);
-        inits.push(quote!(#id: #value,));
+        stmts.extend(branch(
+            f.regular,
+            p,
+            |rr| {
+                let value = read_regular(f, rr);
+                Some(quote!(this.#id = #value;))
+            },
+            |_| None,
+        ));
     }
-    let section = if s.flexible.is_empty() {
-        None
-    } else {
+    if !s.flexible.is_empty() {
         uses.io = true;
-        inits.push(quote!(unknown_tagged_fields: #root::wire::UnknownTaggedFields::new(),));
         let mut arms = Vec::new();
         for f in s.tagged_fields() {
             let id = field_ident(&f.name);
@@ -172,28 +178,23 @@ pub fn emit_read(s: &StructModel, root: &TokenStream) -> TokenStream {
         if matches!(c, Cond::When(_)) {
             uses.cx = true;
         }
-        match c {
+        stmts.extend(match c {
             Cond::Always => Some(body),
             Cond::Never => None,
             Cond::When(_) => Some(quote!(if cx.flexible { #body })),
-        }
-    };
-    let body = match section {
-        None => quote!(Ok(Self { #(#inits)* })),
-        Some(section) => quote!(
-            let mut this = Self { #(#inits)* };
-            #section
-            Ok(this)
-        ),
-    };
+        });
+    }
     let r = param("r", uses.io);
     let cx = param("cx", uses.cx);
+    let bind = (!stmts.is_empty()).then(|| quote!(let this = self;));
     let min = s.min_size;
     quote!(
         const MIN_SIZE: usize = #min;
 
-        fn read(#r: &mut #root::wire::Reader, #cx: #root::wire::Cx) -> #root::wire::ReadResult<Self> {
-            #body
+        fn read_into(&mut self, #r: &mut #root::wire::Reader, #cx: #root::wire::Cx) -> #root::wire::ReadResult<()> {
+            #bind
+            #(#stmts)*
+            Ok(())
         }
     )
 }

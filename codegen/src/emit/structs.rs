@@ -214,7 +214,7 @@ fn emit_struct(m: &MessageModel, s: &StructModel, e: &Emitter<'_>) -> TokenStrea
         }
 
         #dec_cfg
-        impl #root::Decodable for #name {
+        impl #root::wire::ReadInto for #name {
             #read
         }
 

@@ -84,38 +84,33 @@ impl ::kwire::Encodable for ApiVersionsRequest {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for ApiVersionsRequest {
+    impl ::kwire::wire::ReadInto for ApiVersionsRequest {
         const MIN_SIZE: usize = 0usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                client_software_name: if cx.version >= 3i16 {
-                    r.field(cx, "ClientSoftwareName")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                client_software_version: if cx.version >= 3i16 {
-                    r.field(cx, "ClientSoftwareVersion")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                cluster_id: if cx.version >= 5i16 {
-                    r.field(cx, "ClusterId")?
-                } else {
-                    None
-                },
-                node_id: if cx.version >= 5i16 { r.field(cx, "NodeId")? } else { -1i32 },
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version >= 3i16 {
+                this.client_software_name = r.field(cx, "ClientSoftwareName")?;
+            }
+            if cx.version >= 3i16 {
+                this.client_software_version = r.field(cx, "ClientSoftwareVersion")?;
+            }
+            if cx.version >= 5i16 {
+                this.cluster_id = r.field(cx, "ClusterId")?;
+            }
+            if cx.version >= 5i16 {
+                this.node_id = r.field(cx, "NodeId")?;
+            }
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }

@@ -102,26 +102,19 @@ impl ::core::default::Default for ApiVersionsResponse {
         }
     }
 }
-impl ::kwire::Decodable for ApiVersionsResponse {
+impl ::kwire::wire::ReadInto for ApiVersionsResponse {
     const MIN_SIZE: usize = 3usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            error_code: r.field(cx, "ErrorCode")?,
-            api_keys: r.field(cx, "ApiKeys")?,
-            throttle_time_ms: if cx.version >= 1i16 {
-                r.field(cx, "ThrottleTimeMs")?
-            } else {
-                0i32
-            },
-            supported_features: ::std::vec::Vec::new(),
-            finalized_features_epoch: -1i64,
-            finalized_features: ::std::vec::Vec::new(),
-            zk_migration_ready: false,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.api_keys = r.field(cx, "ApiKeys")?;
+        if cx.version >= 1i16 {
+            this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        }
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -141,7 +134,7 @@ impl ::kwire::Decodable for ApiVersionsResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `ApiVersion` of `ApiVersionsResponse.json` (Kafka 4.4.0), in versions 0-5.
@@ -178,25 +171,24 @@ pub struct ApiVersion {
         }
     }
 }
-impl ::kwire::Decodable for ApiVersion {
+impl ::kwire::wire::ReadInto for ApiVersion {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            api_key: r.field(cx, "ApiKey")?,
-            min_version: r.field(cx, "MinVersion")?,
-            max_version: r.field(cx, "MaxVersion")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.api_key = r.field(cx, "ApiKey")?;
+        this.min_version = r.field(cx, "MinVersion")?;
+        this.max_version = r.field(cx, "MaxVersion")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `SupportedFeatureKey` of `ApiVersionsResponse.json` (Kafka 4.4.0), in versions 3-5.
@@ -229,23 +221,22 @@ pub struct SupportedFeatureKey {
         }
     }
 }
-impl ::kwire::Decodable for SupportedFeatureKey {
+impl ::kwire::wire::ReadInto for SupportedFeatureKey {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            min_version: r.field(cx, "MinVersion")?,
-            max_version: r.field(cx, "MaxVersion")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.min_version = r.field(cx, "MinVersion")?;
+        this.max_version = r.field(cx, "MaxVersion")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `FinalizedFeatureKey` of `ApiVersionsResponse.json` (Kafka 4.4.0), in versions 3-5.
@@ -278,23 +269,22 @@ pub struct FinalizedFeatureKey {
         }
     }
 }
-impl ::kwire::Decodable for FinalizedFeatureKey {
+impl ::kwire::wire::ReadInto for FinalizedFeatureKey {
     const MIN_SIZE: usize = 6usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: r.field(cx, "Name")?,
-            max_version_level: r.field(cx, "MaxVersionLevel")?,
-            min_version_level: r.field(cx, "MinVersionLevel")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.name = r.field(cx, "Name")?;
+        this.max_version_level = r.field(cx, "MaxVersionLevel")?;
+        this.min_version_level = r.field(cx, "MinVersionLevel")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 impl ::kwire::Message for ApiVersionsResponse {

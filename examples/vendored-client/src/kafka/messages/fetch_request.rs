@@ -147,47 +147,34 @@ impl ::kwire::Encodable for FetchRequest {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for FetchRequest {
+    impl ::kwire::wire::ReadInto for FetchRequest {
         const MIN_SIZE: usize = 14usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                cluster_id: None,
-                replica_id: if cx.version <= 14i16 {
-                    r.field(cx, "ReplicaId")?
-                } else {
-                    -1i32
-                },
-                replica_state: <ReplicaState as ::core::default::Default>::default(),
-                max_wait_ms: r.field(cx, "MaxWaitMs")?,
-                min_bytes: r.field(cx, "MinBytes")?,
-                max_bytes: r.field(cx, "MaxBytes")?,
-                isolation_level: r.field(cx, "IsolationLevel")?,
-                session_id: if cx.version >= 7i16 {
-                    r.field(cx, "SessionId")?
-                } else {
-                    0i32
-                },
-                session_epoch: if cx.version >= 7i16 {
-                    r.field(cx, "SessionEpoch")?
-                } else {
-                    -1i32
-                },
-                topics: r.field(cx, "Topics")?,
-                forgotten_topics_data: if cx.version >= 7i16 {
-                    r.field(cx, "ForgottenTopicsData")?
-                } else {
-                    ::std::vec::Vec::new()
-                },
-                rack_id: if cx.version >= 11i16 {
-                    r.field(cx, "RackId")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version <= 14i16 {
+                this.replica_id = r.field(cx, "ReplicaId")?;
+            }
+            this.max_wait_ms = r.field(cx, "MaxWaitMs")?;
+            this.min_bytes = r.field(cx, "MinBytes")?;
+            this.max_bytes = r.field(cx, "MaxBytes")?;
+            this.isolation_level = r.field(cx, "IsolationLevel")?;
+            if cx.version >= 7i16 {
+                this.session_id = r.field(cx, "SessionId")?;
+            }
+            if cx.version >= 7i16 {
+                this.session_epoch = r.field(cx, "SessionEpoch")?;
+            }
+            this.topics = r.field(cx, "Topics")?;
+            if cx.version >= 7i16 {
+                this.forgotten_topics_data = r.field(cx, "ForgottenTopicsData")?;
+            }
+            if cx.version >= 11i16 {
+                this.rack_id = r.field(cx, "RackId")?;
+            }
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while let Some(tag) = t.next(r)? {
@@ -200,7 +187,7 @@ impl ::kwire::Encodable for FetchRequest {
                     }
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -238,22 +225,21 @@ impl ::kwire::Encodable for ReplicaState {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for ReplicaState {
+    impl ::kwire::wire::ReadInto for ReplicaState {
         const MIN_SIZE: usize = 13usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                replica_id: r.field(cx, "ReplicaId")?,
-                replica_epoch: r.field(cx, "ReplicaEpoch")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            this.replica_id = r.field(cx, "ReplicaId")?;
+            this.replica_epoch = r.field(cx, "ReplicaEpoch")?;
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -360,35 +346,26 @@ impl ::kwire::Encodable for FetchPartition {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for FetchPartition {
+    impl ::kwire::wire::ReadInto for FetchPartition {
         const MIN_SIZE: usize = 16usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                partition: r.field(cx, "Partition")?,
-                current_leader_epoch: if cx.version >= 9i16 {
-                    r.field(cx, "CurrentLeaderEpoch")?
-                } else {
-                    -1i32
-                },
-                fetch_offset: r.field(cx, "FetchOffset")?,
-                last_fetched_epoch: if cx.version >= 12i16 {
-                    r.field(cx, "LastFetchedEpoch")?
-                } else {
-                    -1i32
-                },
-                log_start_offset: if cx.version >= 5i16 {
-                    r.field(cx, "LogStartOffset")?
-                } else {
-                    -1i64
-                },
-                partition_max_bytes: r.field(cx, "PartitionMaxBytes")?,
-                replica_directory_id: ::kwire::Uuid::ZERO,
-                high_watermark: 9223372036854775807i64,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            this.partition = r.field(cx, "Partition")?;
+            if cx.version >= 9i16 {
+                this.current_leader_epoch = r.field(cx, "CurrentLeaderEpoch")?;
+            }
+            this.fetch_offset = r.field(cx, "FetchOffset")?;
+            if cx.version >= 12i16 {
+                this.last_fetched_epoch = r.field(cx, "LastFetchedEpoch")?;
+            }
+            if cx.version >= 5i16 {
+                this.log_start_offset = r.field(cx, "LogStartOffset")?;
+            }
+            this.partition_max_bytes = r.field(cx, "PartitionMaxBytes")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while let Some(tag) = t.next(r)? {
@@ -403,7 +380,7 @@ impl ::kwire::Encodable for FetchPartition {
                     }
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -453,33 +430,28 @@ impl ::kwire::Encodable for FetchTopic {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for FetchTopic {
+    impl ::kwire::wire::ReadInto for FetchTopic {
         const MIN_SIZE: usize = 1usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                topic: if cx.version <= 12i16 {
-                    r.field(cx, "Topic")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                topic_id: if cx.version >= 13i16 {
-                    r.field(cx, "TopicId")?
-                } else {
-                    ::kwire::Uuid::ZERO
-                },
-                partitions: r.field(cx, "Partitions")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version <= 12i16 {
+                this.topic = r.field(cx, "Topic")?;
+            }
+            if cx.version >= 13i16 {
+                this.topic_id = r.field(cx, "TopicId")?;
+            }
+            this.partitions = r.field(cx, "Partitions")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -529,33 +501,28 @@ impl ::kwire::Encodable for ForgottenTopic {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for ForgottenTopic {
+    impl ::kwire::wire::ReadInto for ForgottenTopic {
         const MIN_SIZE: usize = 1usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                topic: if cx.version <= 12i16 {
-                    r.field(cx, "Topic")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                topic_id: if cx.version >= 13i16 {
-                    r.field(cx, "TopicId")?
-                } else {
-                    ::kwire::Uuid::ZERO
-                },
-                partitions: r.field(cx, "Partitions")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version <= 12i16 {
+                this.topic = r.field(cx, "Topic")?;
+            }
+            if cx.version >= 13i16 {
+                this.topic_id = r.field(cx, "TopicId")?;
+            }
+            this.partitions = r.field(cx, "Partitions")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }

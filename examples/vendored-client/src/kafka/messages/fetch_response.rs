@@ -67,28 +67,22 @@ pub struct FetchResponse {
         }
     }
 }
-impl ::kwire::Decodable for FetchResponse {
+impl ::kwire::wire::ReadInto for FetchResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            error_code: if cx.version >= 7i16 {
-                r.field(cx, "ErrorCode")?
-            } else {
-                0i16
-            },
-            session_id: if cx.version >= 7i16 {
-                r.field(cx, "SessionId")?
-            } else {
-                0i32
-            },
-            responses: r.field(cx, "Responses")?,
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
+        if cx.version >= 7i16 {
+            this.error_code = r.field(cx, "ErrorCode")?;
+        }
+        if cx.version >= 7i16 {
+            this.session_id = r.field(cx, "SessionId")?;
+        }
+        this.responses = r.field(cx, "Responses")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -100,7 +94,7 @@ impl ::kwire::Decodable for FetchResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `EpochEndOffset` of `FetchResponse.json` (Kafka 4.4.0), in versions 12-18.
@@ -138,22 +132,21 @@ impl ::core::default::Default for EpochEndOffset {
         }
     }
 }
-impl ::kwire::Decodable for EpochEndOffset {
+impl ::kwire::wire::ReadInto for EpochEndOffset {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            epoch: r.field(cx, "Epoch")?,
-            end_offset: r.field(cx, "EndOffset")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.epoch = r.field(cx, "Epoch")?;
+        this.end_offset = r.field(cx, "EndOffset")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `LeaderIdAndEpoch` of `FetchResponse.json` (Kafka 4.4.0), in versions 12-18.
@@ -191,22 +184,21 @@ impl ::core::default::Default for LeaderIdAndEpoch {
         }
     }
 }
-impl ::kwire::Decodable for LeaderIdAndEpoch {
+impl ::kwire::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `SnapshotId` of `FetchResponse.json` (Kafka 4.4.0), in versions 12-18.
@@ -244,22 +236,21 @@ impl ::core::default::Default for SnapshotId {
         }
     }
 }
-impl ::kwire::Decodable for SnapshotId {
+impl ::kwire::wire::ReadInto for SnapshotId {
     const MIN_SIZE: usize = 13usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            end_offset: r.field(cx, "EndOffset")?,
-            epoch: r.field(cx, "Epoch")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.end_offset = r.field(cx, "EndOffset")?;
+        this.epoch = r.field(cx, "Epoch")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `AbortedTransaction` of `FetchResponse.json` (Kafka 4.4.0), in versions 4-18.
@@ -294,24 +285,23 @@ pub struct AbortedTransaction {
         }
     }
 }
-impl ::kwire::Decodable for AbortedTransaction {
+impl ::kwire::wire::ReadInto for AbortedTransaction {
     const MIN_SIZE: usize = 16usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            producer_id: r.field(cx, "ProducerId")?,
-            first_offset: r.field(cx, "FirstOffset")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.producer_id = r.field(cx, "ProducerId")?;
+        this.first_offset = r.field(cx, "FirstOffset")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `PartitionData` of `FetchResponse.json` (Kafka 4.4.0), in versions 4-18.
@@ -457,34 +447,26 @@ impl ::core::default::Default for PartitionData {
         }
     }
 }
-impl ::kwire::Decodable for PartitionData {
+impl ::kwire::wire::ReadInto for PartitionData {
     const MIN_SIZE: usize = 22usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            partition_index: r.field(cx, "PartitionIndex")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            high_watermark: r.field(cx, "HighWatermark")?,
-            last_stable_offset: r.field(cx, "LastStableOffset")?,
-            log_start_offset: if cx.version >= 5i16 {
-                r.field(cx, "LogStartOffset")?
-            } else {
-                -1i64
-            },
-            diverging_epoch: <EpochEndOffset as ::core::default::Default>::default(),
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            snapshot_id: <SnapshotId as ::core::default::Default>::default(),
-            aborted_transactions: r.field(cx, "AbortedTransactions")?,
-            preferred_read_replica: if cx.version >= 11i16 {
-                r.field(cx, "PreferredReadReplica")?
-            } else {
-                -1i32
-            },
-            records: r.field(cx, "Records")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.partition_index = r.field(cx, "PartitionIndex")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.high_watermark = r.field(cx, "HighWatermark")?;
+        this.last_stable_offset = r.field(cx, "LastStableOffset")?;
+        if cx.version >= 5i16 {
+            this.log_start_offset = r.field(cx, "LogStartOffset")?;
+        }
+        this.aborted_transactions = r.field(cx, "AbortedTransactions")?;
+        if cx.version >= 11i16 {
+            this.preferred_read_replica = r.field(cx, "PreferredReadReplica")?;
+        }
+        this.records = r.field(cx, "Records")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -496,7 +478,7 @@ impl ::kwire::Decodable for PartitionData {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `FetchableTopicResponse` of `FetchResponse.json` (Kafka 4.4.0), in versions 4-18.
@@ -546,33 +528,28 @@ pub struct FetchableTopicResponse {
         }
     }
 }
-impl ::kwire::Decodable for FetchableTopicResponse {
+impl ::kwire::wire::ReadInto for FetchableTopicResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            topic: if cx.version <= 12i16 {
-                r.field(cx, "Topic")?
-            } else {
-                ::kwire::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                ::kwire::Uuid::ZERO
-            },
-            partitions: r.field(cx, "Partitions")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.topic = r.field(cx, "Topic")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partitions = r.field(cx, "Partitions")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `NodeEndpoint` of `FetchResponse.json` (Kafka 4.4.0), in versions 16-18.
@@ -610,24 +587,23 @@ pub struct NodeEndpoint {
         }
     }
 }
-impl ::kwire::Decodable for NodeEndpoint {
+impl ::kwire::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 impl ::kwire::Message for FetchResponse {

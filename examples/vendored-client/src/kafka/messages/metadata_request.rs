@@ -90,44 +90,37 @@ impl ::kwire::Encodable for MetadataRequest {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for MetadataRequest {
+    impl ::kwire::wire::ReadInto for MetadataRequest {
         const MIN_SIZE: usize = 0usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                topics: if cx.version >= 1i16 {
-                    r.field(cx, "Topics")?
-                } else {
-                    Some(r.field(cx, "Topics")?)
-                },
-                allow_auto_topic_creation: if cx.version >= 4i16 {
-                    r.field(cx, "AllowAutoTopicCreation")?
-                } else {
-                    true
-                },
-                include_cluster_authorized_operations: if (8i16..=10i16)
-                    .contains(&cx.version)
-                {
-                    r.field(cx, "IncludeClusterAuthorizedOperations")?
-                } else {
-                    false
-                },
-                include_topic_authorized_operations: if cx.version >= 8i16 {
-                    r.field(cx, "IncludeTopicAuthorizedOperations")?
-                } else {
-                    false
-                },
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            this.topics = if cx.version >= 1i16 {
+                r.field(cx, "Topics")?
+            } else {
+                Some(r.field(cx, "Topics")?)
             };
+            if cx.version >= 4i16 {
+                this.allow_auto_topic_creation = r.field(cx, "AllowAutoTopicCreation")?;
+            }
+            if (8i16..=10i16).contains(&cx.version) {
+                this.include_cluster_authorized_operations = r
+                    .field(cx, "IncludeClusterAuthorizedOperations")?;
+            }
+            if cx.version >= 8i16 {
+                this.include_topic_authorized_operations = r
+                    .field(cx, "IncludeTopicAuthorizedOperations")?;
+            }
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -183,24 +176,21 @@ impl ::kwire::Encodable for MetadataRequestTopic {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for MetadataRequestTopic {
+    impl ::kwire::wire::ReadInto for MetadataRequestTopic {
         const MIN_SIZE: usize = 0usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                topic_id: if cx.version >= 10i16 {
-                    r.field(cx, "TopicId")?
-                } else {
-                    ::kwire::Uuid::ZERO
-                },
-                name: if cx.version >= 10i16 {
-                    r.field(cx, "Name")?
-                } else {
-                    Some(r.field(cx, "Name")?)
-                },
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version >= 10i16 {
+                this.topic_id = r.field(cx, "TopicId")?;
+            }
+            this.name = if cx.version >= 10i16 {
+                r.field(cx, "Name")?
+            } else {
+                Some(r.field(cx, "Name")?)
             };
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
@@ -208,7 +198,7 @@ impl ::kwire::Encodable for MetadataRequestTopic {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }

@@ -44,26 +44,25 @@ impl ::kwire::Encodable for ProduceRequest {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for ProduceRequest {
+    impl ::kwire::wire::ReadInto for ProduceRequest {
         const MIN_SIZE: usize = 7usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                transactional_id: r.field(cx, "TransactionalId")?,
-                acks: r.field(cx, "Acks")?,
-                timeout_ms: r.field(cx, "TimeoutMs")?,
-                topic_data: r.field(cx, "TopicData")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            this.transactional_id = r.field(cx, "TransactionalId")?;
+            this.acks = r.field(cx, "Acks")?;
+            this.timeout_ms = r.field(cx, "TimeoutMs")?;
+            this.topic_data = r.field(cx, "TopicData")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -109,24 +108,23 @@ impl ::kwire::Encodable for PartitionProduceData {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for PartitionProduceData {
+    impl ::kwire::wire::ReadInto for PartitionProduceData {
         const MIN_SIZE: usize = 4usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                index: r.field(cx, "Index")?,
-                records: r.field(cx, "Records")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            this.index = r.field(cx, "Index")?;
+            this.records = r.field(cx, "Records")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }
@@ -176,33 +174,28 @@ impl ::kwire::Encodable for TopicProduceData {
     }
 }
 ::kwire::__if_broker! {
-    impl ::kwire::Decodable for TopicProduceData {
+    impl ::kwire::wire::ReadInto for TopicProduceData {
         const MIN_SIZE: usize = 1usize;
-        fn read(
+        fn read_into(
+            &mut self,
             r: &mut ::kwire::wire::Reader,
             cx: ::kwire::wire::Cx,
-        ) -> ::kwire::wire::ReadResult<Self> {
-            let mut this = Self {
-                name: if cx.version <= 12i16 {
-                    r.field(cx, "Name")?
-                } else {
-                    ::kwire::StrBytes::new()
-                },
-                topic_id: if cx.version >= 13i16 {
-                    r.field(cx, "TopicId")?
-                } else {
-                    ::kwire::Uuid::ZERO
-                },
-                partition_data: r.field(cx, "PartitionData")?,
-                unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-            };
+        ) -> ::kwire::wire::ReadResult<()> {
+            let this = self;
+            if cx.version <= 12i16 {
+                this.name = r.field(cx, "Name")?;
+            }
+            if cx.version >= 13i16 {
+                this.topic_id = r.field(cx, "TopicId")?;
+            }
+            this.partition_data = r.field(cx, "PartitionData")?;
             if cx.flexible {
                 let mut t = ::kwire::wire::TaggedReader::begin(r)?;
                 while t.next(r)?.is_some() {
                     t.unknown(r, &mut this.unknown_tagged_fields)?;
                 }
             }
-            Ok(this)
+            Ok(())
         }
     }
 }

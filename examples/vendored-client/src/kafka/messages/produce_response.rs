@@ -54,18 +54,16 @@ pub struct ProduceResponse {
         }
     }
 }
-impl ::kwire::Decodable for ProduceResponse {
+impl ::kwire::wire::ReadInto for ProduceResponse {
     const MIN_SIZE: usize = 5usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            responses: r.field(cx, "Responses")?,
-            throttle_time_ms: r.field(cx, "ThrottleTimeMs")?,
-            node_endpoints: ::std::vec::Vec::new(),
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.responses = r.field(cx, "Responses")?;
+        this.throttle_time_ms = r.field(cx, "ThrottleTimeMs")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -77,7 +75,7 @@ impl ::kwire::Decodable for ProduceResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `BatchIndexAndErrorMessage` of `ProduceResponse.json` (Kafka 4.4.0), in versions 8-13.
@@ -119,24 +117,23 @@ pub struct BatchIndexAndErrorMessage {
         }
     }
 }
-impl ::kwire::Decodable for BatchIndexAndErrorMessage {
+impl ::kwire::wire::ReadInto for BatchIndexAndErrorMessage {
     const MIN_SIZE: usize = 4usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            batch_index: r.field(cx, "BatchIndex")?,
-            batch_index_error_message: r.field(cx, "BatchIndexErrorMessage")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.batch_index = r.field(cx, "BatchIndex")?;
+        this.batch_index_error_message = r.field(cx, "BatchIndexErrorMessage")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `LeaderIdAndEpoch` of `ProduceResponse.json` (Kafka 4.4.0), in versions 10-13.
@@ -174,22 +171,21 @@ impl ::core::default::Default for LeaderIdAndEpoch {
         }
     }
 }
-impl ::kwire::Decodable for LeaderIdAndEpoch {
+impl ::kwire::wire::ReadInto for LeaderIdAndEpoch {
     const MIN_SIZE: usize = 9usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            leader_id: r.field(cx, "LeaderId")?,
-            leader_epoch: r.field(cx, "LeaderEpoch")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.leader_id = r.field(cx, "LeaderId")?;
+        this.leader_epoch = r.field(cx, "LeaderEpoch")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `PartitionProduceResponse` of `ProduceResponse.json` (Kafka 4.4.0), in versions 3-13.
@@ -298,35 +294,27 @@ impl ::core::default::Default for PartitionProduceResponse {
         }
     }
 }
-impl ::kwire::Decodable for PartitionProduceResponse {
+impl ::kwire::wire::ReadInto for PartitionProduceResponse {
     const MIN_SIZE: usize = 22usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            index: r.field(cx, "Index")?,
-            error_code: r.field(cx, "ErrorCode")?,
-            base_offset: r.field(cx, "BaseOffset")?,
-            log_append_time_ms: r.field(cx, "LogAppendTimeMs")?,
-            log_start_offset: if cx.version >= 5i16 {
-                r.field(cx, "LogStartOffset")?
-            } else {
-                -1i64
-            },
-            record_errors: if cx.version >= 8i16 {
-                r.field(cx, "RecordErrors")?
-            } else {
-                ::std::vec::Vec::new()
-            },
-            error_message: if cx.version >= 8i16 {
-                r.field(cx, "ErrorMessage")?
-            } else {
-                None
-            },
-            current_leader: <LeaderIdAndEpoch as ::core::default::Default>::default(),
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.index = r.field(cx, "Index")?;
+        this.error_code = r.field(cx, "ErrorCode")?;
+        this.base_offset = r.field(cx, "BaseOffset")?;
+        this.log_append_time_ms = r.field(cx, "LogAppendTimeMs")?;
+        if cx.version >= 5i16 {
+            this.log_start_offset = r.field(cx, "LogStartOffset")?;
+        }
+        if cx.version >= 8i16 {
+            this.record_errors = r.field(cx, "RecordErrors")?;
+        }
+        if cx.version >= 8i16 {
+            this.error_message = r.field(cx, "ErrorMessage")?;
+        }
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while let Some(tag) = t.next(r)? {
@@ -338,7 +326,7 @@ impl ::kwire::Decodable for PartitionProduceResponse {
                 }
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `TopicProduceResponse` of `ProduceResponse.json` (Kafka 4.4.0), in versions 3-13.
@@ -388,33 +376,28 @@ pub struct TopicProduceResponse {
         }
     }
 }
-impl ::kwire::Decodable for TopicProduceResponse {
+impl ::kwire::wire::ReadInto for TopicProduceResponse {
     const MIN_SIZE: usize = 1usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            name: if cx.version <= 12i16 {
-                r.field(cx, "Name")?
-            } else {
-                ::kwire::StrBytes::new()
-            },
-            topic_id: if cx.version >= 13i16 {
-                r.field(cx, "TopicId")?
-            } else {
-                ::kwire::Uuid::ZERO
-            },
-            partition_responses: r.field(cx, "PartitionResponses")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        if cx.version <= 12i16 {
+            this.name = r.field(cx, "Name")?;
+        }
+        if cx.version >= 13i16 {
+            this.topic_id = r.field(cx, "TopicId")?;
+        }
+        this.partition_responses = r.field(cx, "PartitionResponses")?;
         if cx.flexible {
             let mut t = ::kwire::wire::TaggedReader::begin(r)?;
             while t.next(r)?.is_some() {
                 t.unknown(r, &mut this.unknown_tagged_fields)?;
             }
         }
-        Ok(this)
+        Ok(())
     }
 }
 /// Struct `NodeEndpoint` of `ProduceResponse.json` (Kafka 4.4.0), in versions 10-13.
@@ -452,24 +435,23 @@ pub struct NodeEndpoint {
         }
     }
 }
-impl ::kwire::Decodable for NodeEndpoint {
+impl ::kwire::wire::ReadInto for NodeEndpoint {
     const MIN_SIZE: usize = 10usize;
-    fn read(
+    fn read_into(
+        &mut self,
         r: &mut ::kwire::wire::Reader,
         cx: ::kwire::wire::Cx,
-    ) -> ::kwire::wire::ReadResult<Self> {
-        let mut this = Self {
-            node_id: r.field(cx, "NodeId")?,
-            host: r.field(cx, "Host")?,
-            port: r.field(cx, "Port")?,
-            rack: r.field(cx, "Rack")?,
-            unknown_tagged_fields: ::kwire::wire::UnknownTaggedFields::new(),
-        };
+    ) -> ::kwire::wire::ReadResult<()> {
+        let this = self;
+        this.node_id = r.field(cx, "NodeId")?;
+        this.host = r.field(cx, "Host")?;
+        this.port = r.field(cx, "Port")?;
+        this.rack = r.field(cx, "Rack")?;
         let mut t = ::kwire::wire::TaggedReader::begin(r)?;
         while t.next(r)?.is_some() {
             t.unknown(r, &mut this.unknown_tagged_fields)?;
         }
-        Ok(this)
+        Ok(())
     }
 }
 impl ::kwire::Message for ProduceResponse {
