@@ -2,7 +2,9 @@
 //!
 //! [`Encodable`] and [`Decodable`] are the codec of one wire value at a
 //! [`Cx`] (version and flexibility): the runtime implements them for
-//! every wire type (see [`crate::wire`]), the generator for every struct.
+//! every wire type (see [`crate::wire`]). The generator implements
+//! `Encodable` for every struct, and [`crate::wire::ReadInto`] (its field
+//! reads, in place), from which the runtime's blanket impl gives `Decodable`.
 //! [`Message`] is what users call: version checks, one exact reservation,
 //! error paths that start at the message.
 //!
